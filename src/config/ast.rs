@@ -1,0 +1,389 @@
+//! The positioned configuration, after keyword parsing and before validation.
+//!
+//! Each section becomes a typed record whose settings remember the `file:line` that set
+//! them, so lowering can word its cross-checks the way HAProxy does (a setting inherited
+//! from `defaults` is reported at the defaults line).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::diag::Loc;
+use crate::ir::{Balance, ExpectPattern, LogTarget, Mode, TcpCheckRule, TlsVersion, Verify};
+
+/// A value with the place that set it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub v: T,
+    /// Where it was set.
+    pub loc: Loc,
+}
+
+/// Which kind of proxy section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyKind {
+    /// `defaults`
+    Defaults,
+    /// `frontend`
+    Frontend,
+    /// `backend`
+    Backend,
+    /// `listen`
+    Listen,
+}
+
+impl ProxyKind {
+    /// The section keyword.
+    pub fn word(self) -> &'static str {
+        match self {
+            ProxyKind::Defaults => "defaults",
+            ProxyKind::Frontend => "frontend",
+            ProxyKind::Backend => "backend",
+            ProxyKind::Listen => "listen",
+        }
+    }
+
+    /// Capability bits (see [`super::keywords::cap`]).
+    pub fn caps(self) -> u8 {
+        use super::keywords::cap::*;
+        match self {
+            ProxyKind::Defaults => ALL,
+            ProxyKind::Frontend => FE,
+            ProxyKind::Backend => BE,
+            ProxyKind::Listen => FE | BE,
+        }
+    }
+
+    /// HAProxy's word for the proxy in post-parse messages ("proxy" for listen).
+    pub fn proxy_word(self) -> &'static str {
+        match self {
+            ProxyKind::Listen => "proxy",
+            other => other.word(),
+        }
+    }
+}
+
+/// One `log` line of a proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogEntry {
+    /// `log global`
+    Global,
+    /// An explicit target.
+    Target(LogTarget),
+}
+
+/// `option` state: set or negated with `no option`, with its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionSetting {
+    /// False after `no option x`.
+    pub enabled: bool,
+    /// Words after the option name.
+    pub args: Vec<String>,
+    /// Where it was set.
+    pub loc: Loc,
+    /// True when set in the proxy's own section (not inherited from defaults).
+    pub own: bool,
+}
+
+/// A `bind` line, one entry per address of a comma list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindConf {
+    /// The whole first word as written (`*:1883,:1884`).
+    pub text: String,
+    /// Addresses after env expansion and parsing (port ranges already expanded).
+    pub addrs: Vec<crate::ir::ListenAddr>,
+    /// Where.
+    pub loc: Loc,
+    /// Parameters.
+    pub opts: BindOpts,
+}
+
+/// Parameters of a `bind` line.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BindOpts {
+    /// `accept-proxy`
+    pub accept_proxy: bool,
+    /// `backlog`
+    pub backlog: Option<u32>,
+    /// `maxconn`
+    pub maxconn: Option<u32>,
+    /// `defer-accept`
+    pub defer_accept: bool,
+    /// `tcp-ut` in ms
+    pub tcp_ut: Option<u64>,
+    /// `transparent`
+    pub transparent: bool,
+    /// `v4v6`
+    pub v4v6: bool,
+    /// `v6only`
+    pub v6only: bool,
+    /// `name`
+    pub name: Option<String>,
+    /// `ssl`
+    pub ssl: bool,
+    /// `crt` (as written; crt-base applied in lowering)
+    pub crt: Vec<String>,
+    /// `crt-list`
+    pub crt_list: Vec<String>,
+    /// `ca-file`
+    pub ca_file: Option<String>,
+    /// `crl-file`
+    pub crl_file: Option<String>,
+    /// `verify`
+    pub verify: Option<Verify>,
+    /// Disabled versions (`no-tlsv1x`).
+    pub no_versions: Vec<TlsVersion>,
+    /// `force-tlsv1x`
+    pub force: Option<TlsVersion>,
+    /// `ssl-min-ver`
+    pub min_ver: Option<TlsVersion>,
+    /// `ssl-max-ver`
+    pub max_ver: Option<TlsVersion>,
+    /// `ciphers`
+    pub ciphers: Option<String>,
+    /// `ciphersuites`
+    pub ciphersuites: Option<String>,
+    /// `curves` / `ecdhe`
+    pub curves: Option<String>,
+    /// `alpn`
+    pub alpn: Vec<String>,
+    /// `no-tls-tickets`
+    pub no_tls_tickets: bool,
+    /// `strict-sni`
+    pub strict_sni: bool,
+    /// `prefer-client-ciphers`
+    pub prefer_client_ciphers: bool,
+    /// unix socket `mode`
+    pub mode: Option<u32>,
+    /// stats socket `level`
+    pub level: Option<String>,
+}
+
+/// How a server's address is found at start-up (`init-addr`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitAddr {
+    /// `last` (no state file here: never yields an address).
+    Last,
+    /// `libc`: the system resolver.
+    Libc,
+    /// `none`: start without address, server in maintenance.
+    None,
+    /// A fixed IP.
+    Ip(IpAddr),
+}
+
+/// Server parameters, shared by `server` and `default-server`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerOpts {
+    /// `check`
+    pub check: bool,
+    /// `inter` ms
+    pub inter: Option<u64>,
+    /// `fastinter` ms
+    pub fastinter: Option<u64>,
+    /// `downinter` ms
+    pub downinter: Option<u64>,
+    /// `rise`
+    pub rise: Option<u32>,
+    /// `fall`
+    pub fall: Option<u32>,
+    /// `port`
+    pub check_port: Option<u16>,
+    /// `addr`
+    pub check_addr: Option<IpAddr>,
+    /// `check-send-proxy`
+    pub check_send_proxy: bool,
+    /// `send-proxy`
+    pub send_proxy: bool,
+    /// `send-proxy-v2`
+    pub send_proxy_v2: bool,
+    /// `send-proxy-v2-ssl`
+    pub send_proxy_v2_ssl: bool,
+    /// `send-proxy-v2-ssl-cn`
+    pub send_proxy_v2_ssl_cn: bool,
+    /// `proxy-v2-options` words
+    pub proxy_v2_options: Vec<String>,
+    /// `weight`
+    pub weight: Option<u32>,
+    /// `backup`
+    pub backup: bool,
+    /// `disabled`
+    pub disabled: bool,
+    /// `maxconn`
+    pub maxconn: Option<u32>,
+    /// `maxqueue`
+    pub maxqueue: Option<u32>,
+    /// `init-addr`
+    pub init_addr: Option<Vec<InitAddr>>,
+    /// `on-marked-down shutdown-sessions`
+    pub on_marked_down: bool,
+    /// `on-marked-up shutdown-backup-sessions`
+    pub on_marked_up: bool,
+    /// `source`
+    pub source: Option<IpAddr>,
+    /// `ssl`
+    pub ssl: bool,
+    /// `verify` (Some(true) = required)
+    pub verify: Option<bool>,
+    /// `ca-file`
+    pub ca_file: Option<String>,
+    /// `sni`
+    pub sni: Option<String>,
+    /// `crt`
+    pub crt: Option<String>,
+    /// `alpn`
+    pub alpn: Vec<String>,
+}
+
+/// A `server` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConf {
+    /// Name.
+    pub name: String,
+    /// Address word after env expansion.
+    pub addr_text: String,
+    /// Parsed address (host may still be a name).
+    pub addr: super::parse::addr::AddrSpec,
+    /// Where.
+    pub loc: Loc,
+    /// Parameters with default-server applied.
+    pub opts: ServerOpts,
+}
+
+/// `http-check send`: method, URI, version (each when given) and headers.
+pub type HttpCheckSend = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Vec<(String, String)>,
+);
+
+/// An `http-check expect` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpExpectConf {
+    /// `!`
+    pub negate: bool,
+    /// `status` or `string`
+    pub kind: String,
+    /// The pattern.
+    pub pattern: String,
+}
+
+/// A proxy section (or a defaults section) as written, defaults already copied in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyConf {
+    /// Section kind.
+    pub kind: ProxyKind,
+    /// Name (may be empty for anonymous defaults).
+    pub name: String,
+    /// Where the section starts.
+    pub loc: Loc,
+    /// `mode`
+    pub mode: Option<Spanned<Mode>>,
+    /// `balance`
+    pub balance: Option<Spanned<Balance>>,
+    /// `option` settings by name.
+    pub options: BTreeMap<String, OptionSetting>,
+    /// `timeout` values in ms by name, with their location.
+    pub timeouts: BTreeMap<String, Spanned<u64>>,
+    /// `retries`
+    pub retries: Option<u32>,
+    /// `maxconn`
+    pub maxconn: Option<u32>,
+    /// `backlog`
+    pub backlog: Option<u32>,
+    /// `log` lines.
+    pub log: Vec<LogEntry>,
+    /// `no log` / `log disable` seen last.
+    pub log_disabled: bool,
+    /// `default_backend`
+    pub default_backend: Option<Spanned<String>>,
+    /// `use_backend` (unconditional).
+    pub use_backends: Vec<Spanned<String>>,
+    /// `bind` lines.
+    pub binds: Vec<BindConf>,
+    /// `server` lines.
+    pub servers: Vec<ServerConf>,
+    /// `default-server` parameters.
+    pub default_server: ServerOpts,
+    /// `tcp-check` rules.
+    pub tcp_checks: Vec<Spanned<TcpCheckRule>>,
+    /// `http-check send` (method, uri, version, headers)
+    pub http_check_send: Option<HttpCheckSend>,
+    /// `http-check expect`
+    pub http_check_expect: Option<HttpExpectConf>,
+    /// `source`
+    pub source: Option<IpAddr>,
+    /// HTTP-only settings that HAProxy ignores with a warning in TCP mode
+    /// (`stats`, `option forwardfor` …): message subject and location.
+    pub http_only: Vec<Spanned<String>>,
+    /// `errorfile` lines (kept only to report them on HTTP backends).
+    pub errorfiles: Vec<Spanned<u16>>,
+    /// Name of the defaults section this proxy took its settings from.
+    pub defaults_name: Option<String>,
+}
+
+impl ProxyConf {
+    /// A fresh section with nothing set.
+    pub fn new(kind: ProxyKind, name: String, loc: Loc) -> Self {
+        ProxyConf {
+            kind,
+            name,
+            loc,
+            mode: None,
+            balance: None,
+            options: BTreeMap::new(),
+            timeouts: BTreeMap::new(),
+            retries: None,
+            maxconn: None,
+            backlog: None,
+            log: Vec::new(),
+            log_disabled: false,
+            default_backend: None,
+            use_backends: Vec::new(),
+            binds: Vec::new(),
+            servers: Vec::new(),
+            default_server: ServerOpts::default(),
+            tcp_checks: Vec::new(),
+            http_check_send: None,
+            http_check_expect: None,
+            source: None,
+            http_only: Vec::new(),
+            errorfiles: Vec::new(),
+            defaults_name: None,
+        }
+    }
+
+    /// A proxy section that starts from `defaults`' settings, as HAProxy copies them.
+    pub fn inherit(kind: ProxyKind, name: String, loc: Loc, defaults: &ProxyConf) -> Self {
+        let mut p = defaults.clone();
+        p.kind = kind;
+        p.name = name;
+        p.loc = loc;
+        p.binds.clear();
+        p.servers.clear();
+        p.use_backends.clear();
+        p.defaults_name = Some(defaults.name.clone());
+        for o in p.options.values_mut() {
+            o.own = false;
+        }
+        // A defaults section cannot hold these, but keep the copy honest.
+        if kind == ProxyKind::Backend {
+            p.default_backend = None;
+        }
+        p
+    }
+
+    /// True when `option name` is set (and not negated).
+    pub fn option(&self, name: &str) -> bool {
+        self.options.get(name).is_some_and(|o| o.enabled)
+    }
+
+    /// The effective mode (TCP unless set).
+    pub fn mode(&self) -> Mode {
+        self.mode.as_ref().map(|m| m.v).unwrap_or_default()
+    }
+}
+
+/// A pattern for an `expect` rule in the making (kept for error messages).
+pub type Pattern = ExpectPattern;

@@ -1,0 +1,1254 @@
+//! The keyword table: every keyword HAProxy 2.6 knows in the sections haproxide reads, and
+//! what haproxide does with it. `grammar/keywords.md` is generated from this table (a test
+//! keeps the two equal), so the documentation cannot drift from the parser.
+
+/// What haproxide does with a keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Implemented.
+    Supported,
+    /// Accepted; it has no effect on behaviour here, so a WARNING says it is ignored.
+    Ignored,
+    /// HAProxy accepts it but haproxide does not implement it: ALERT, exit 1.
+    Unsupported,
+    /// HAProxy 2.6 itself refuses it (removed keywords); same ALERT as HAProxy.
+    Removed,
+}
+
+impl Status {
+    /// Word used in grammar/keywords.md.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Supported => "supported",
+            Status::Ignored => "ignored (warning)",
+            Status::Unsupported => "rejected (unsupported)",
+            Status::Removed => "rejected (removed in HAProxy)",
+        }
+    }
+}
+
+/// Section capability bits, as HAProxy's `PR_CAP_*`.
+pub mod cap {
+    /// `defaults`
+    pub const DEF: u8 = 1;
+    /// `frontend`
+    pub const FE: u8 = 2;
+    /// `backend`
+    pub const BE: u8 = 4;
+    /// `frontend`, `backend`, `listen`, `defaults`
+    pub const ALL: u8 = DEF | FE | BE;
+    /// Frontend side (and defaults).
+    pub const DFE: u8 = DEF | FE;
+    /// Backend side (and defaults).
+    pub const DBE: u8 = DEF | BE;
+    /// Frontend, backend, listen but not defaults.
+    pub const PRX: u8 = FE | BE;
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Keyword {
+    /// The keyword (first word of the line, or option/bind/server word).
+    pub name: &'static str,
+    /// Where it may appear (for proxies; 0 for other tables).
+    pub caps: u8,
+    /// What haproxide does with it.
+    pub status: Status,
+    /// Arguments as configuration.txt writes them.
+    pub args: &'static str,
+    /// A short note (why ignored or unsupported).
+    pub note: &'static str,
+}
+
+const fn kw(
+    name: &'static str,
+    caps: u8,
+    status: Status,
+    args: &'static str,
+    note: &'static str,
+) -> Keyword {
+    Keyword {
+        name,
+        caps,
+        status,
+        args,
+        note,
+    }
+}
+
+use cap::*;
+use Status::*;
+
+/// Section keywords (first word starting a section).
+pub const SECTIONS: &[Keyword] = &[
+    kw("global", 0, Supported, "", "process-wide settings"),
+    kw(
+        "defaults",
+        0,
+        Supported,
+        "[<name>] [from <defaults>]",
+        "named defaults and `from` supported",
+    ),
+    kw(
+        "frontend",
+        0,
+        Supported,
+        "<name> [from <defaults>]",
+        "mode tcp only",
+    ),
+    kw(
+        "backend",
+        0,
+        Supported,
+        "<name> [from <defaults>]",
+        "mode http backends are forwarded as bytes",
+    ),
+    kw(
+        "listen",
+        0,
+        Supported,
+        "<name> [from <defaults>]",
+        "mode tcp only",
+    ),
+    kw("userlist", 0, Unsupported, "<name>", "HTTP authentication"),
+    kw("peers", 0, Unsupported, "<name>", "stick-table replication"),
+    kw(
+        "resolvers",
+        0,
+        Unsupported,
+        "<name>",
+        "runtime DNS; names are resolved once at start-up",
+    ),
+    kw("mailers", 0, Unsupported, "<name>", "email alerts"),
+    kw("cache", 0, Unsupported, "<name>", "HTTP cache"),
+    kw("ring", 0, Unsupported, "<name>", "log rings"),
+    kw(
+        "program",
+        0,
+        Unsupported,
+        "<name>",
+        "external programs under the master",
+    ),
+    kw("http-errors", 0, Unsupported, "<name>", "HTTP error pages"),
+    kw("fcgi-app", 0, Unsupported, "<name>", "FastCGI"),
+    kw("crt-store", 0, Unsupported, "<name>", "certificate stores"),
+    kw("traces", 0, Unsupported, "", "traces"),
+];
+
+/// `global` keywords.
+pub const GLOBAL: &[Keyword] = &[
+    kw(
+        "log",
+        0,
+        Supported,
+        "<target> [len <n>] [format <f>] <facility> [<level> [<minlevel>]]",
+        "",
+    ),
+    kw("log-tag", 0, Supported, "<tag>", ""),
+    kw("log-send-hostname", 0, Supported, "[<name>]", ""),
+    kw("maxconn", 0, Supported, "<number>", ""),
+    kw("daemon", 0, Supported, "", ""),
+    kw("master-worker", 0, Supported, "[no-exit-on-failure]", ""),
+    kw("chroot", 0, Supported, "<dir>", ""),
+    kw("user", 0, Supported, "<name>", ""),
+    kw("group", 0, Supported, "<name>", ""),
+    kw("uid", 0, Supported, "<number>", ""),
+    kw("gid", 0, Supported, "<number>", ""),
+    kw("pidfile", 0, Supported, "<file>", ""),
+    kw("nbthread", 0, Supported, "<number>", ""),
+    kw("ulimit-n", 0, Supported, "<number>", ""),
+    kw(
+        "stats",
+        0,
+        Supported,
+        "socket <addr> [params] | timeout <t> | maxconn <n>",
+        "`stats bind-process` is removed",
+    ),
+    kw("ca-base", 0, Supported, "<dir>", ""),
+    kw("crt-base", 0, Supported, "<dir>", ""),
+    kw(
+        "ssl-default-bind-ciphers",
+        0,
+        Supported,
+        "<openssl cipher list>",
+        "mapped to rustls suites",
+    ),
+    kw(
+        "ssl-default-bind-ciphersuites",
+        0,
+        Supported,
+        "<TLS 1.3 suites>",
+        "",
+    ),
+    kw("ssl-default-bind-options", 0, Supported, "<option>...", ""),
+    kw("ssl-default-bind-curves", 0, Supported, "<curves>", ""),
+    kw(
+        "ssl-default-server-ciphers",
+        0,
+        Supported,
+        "<openssl cipher list>",
+        "",
+    ),
+    kw(
+        "ssl-default-server-ciphersuites",
+        0,
+        Supported,
+        "<TLS 1.3 suites>",
+        "",
+    ),
+    kw(
+        "ssl-default-server-options",
+        0,
+        Supported,
+        "<option>...",
+        "",
+    ),
+    kw("ssl-server-verify", 0, Supported, "none|required", ""),
+    kw("hard-stop-after", 0, Supported, "<time>", ""),
+    kw(
+        "tune.ssl.default-dh-param",
+        0,
+        Supported,
+        "<bits>",
+        "DHE suites are not offered by rustls; value checked only",
+    ),
+    kw("description", 0, Supported, "<text>", "informational"),
+    kw("node", 0, Supported, "<name>", "informational"),
+    kw("setenv", 0, Supported, "<name> <value>", ""),
+    kw("presetenv", 0, Supported, "<name> <value>", ""),
+    kw("unsetenv", 0, Supported, "<name>...", ""),
+    kw("resetenv", 0, Supported, "[<name>...]", ""),
+    kw("quiet", 0, Supported, "", "same as -q"),
+    kw("zero-warning", 0, Supported, "", "same as -dW"),
+    kw("nbproc", 0, Removed, "", "removed in HAProxy 2.5"),
+    kw(
+        "cpu-map",
+        0,
+        Ignored,
+        "<thread set> <cpu set>",
+        "the OS scheduler places threads",
+    ),
+    kw(
+        "spread-checks",
+        0,
+        Ignored,
+        "<0..50>",
+        "checks are spread as HAProxy's start-up staggering only",
+    ),
+    kw("max-spread-checks", 0, Ignored, "<time>", ""),
+    kw(
+        "unix-bind",
+        0,
+        Ignored,
+        "[prefix] [mode] [user] [uid] [group] [gid]",
+        "stats sockets take their own mode",
+    ),
+    kw("maxpipes", 0, Ignored, "<number>", "no splice pipes pool"),
+    kw("maxconnrate", 0, Unsupported, "<number>", "rate limiting"),
+    kw("maxsessrate", 0, Unsupported, "<number>", "rate limiting"),
+    kw("maxsslrate", 0, Unsupported, "<number>", "rate limiting"),
+    kw("maxsslconn", 0, Unsupported, "<number>", ""),
+    kw("maxcomprate", 0, Ignored, "<number>", "no HTTP compression"),
+    kw(
+        "maxcompcpuusage",
+        0,
+        Ignored,
+        "<number>",
+        "no HTTP compression",
+    ),
+    kw("maxzlibmem", 0, Ignored, "<number>", "no HTTP compression"),
+    kw("fd-hard-limit", 0, Unsupported, "<number>", ""),
+    kw("noepoll", 0, Ignored, "", "poller choice is tokio's"),
+    kw("nopoll", 0, Ignored, "", "poller choice is tokio's"),
+    kw("nokqueue", 0, Ignored, "", "poller choice is tokio's"),
+    kw("noevports", 0, Ignored, "", "poller choice is tokio's"),
+    kw("nosplice", 0, Ignored, "", ""),
+    kw("nogetaddrinfo", 0, Ignored, "", ""),
+    kw("noreuseport", 0, Unsupported, "", ""),
+    kw("busy-polling", 0, Ignored, "", ""),
+    kw("set-dumpable", 0, Ignored, "", ""),
+    kw("strict-limits", 0, Unsupported, "", ""),
+    kw("insecure-fork-wanted", 0, Ignored, "", ""),
+    kw("insecure-setuid-wanted", 0, Ignored, "", ""),
+    kw("external-check", 0, Unsupported, "", ""),
+    kw("server-state-base", 0, Unsupported, "<dir>", ""),
+    kw("server-state-file", 0, Unsupported, "<file>", ""),
+    kw("localpeer", 0, Unsupported, "<name>", "peers"),
+    kw("numa-cpu-mapping", 0, Ignored, "", ""),
+    kw("anonkey", 0, Ignored, "<key>", ""),
+    kw("grace", 0, Unsupported, "<time>", ""),
+    kw("close-spread-time", 0, Unsupported, "<time>", ""),
+    kw("default-path", 0, Unsupported, "<mode> [<path>]", ""),
+    kw("expose-experimental-directives", 0, Ignored, "", ""),
+    kw("h1-case-adjust", 0, Ignored, "<from> <to>", "HTTP only"),
+    kw("h1-case-adjust-file", 0, Ignored, "<file>", "HTTP only"),
+    kw(
+        "h1-accept-payload-with-any-method",
+        0,
+        Ignored,
+        "",
+        "HTTP only",
+    ),
+    kw("issuers-chain-path", 0, Unsupported, "<dir>", ""),
+    kw("lua-load", 0, Unsupported, "<file>", "Lua"),
+    kw("lua-load-per-thread", 0, Unsupported, "<file>", "Lua"),
+    kw("lua-prepend-path", 0, Unsupported, "<path>", "Lua"),
+    kw("mworker-max-reloads", 0, Ignored, "<number>", ""),
+    kw("no-memory-trimming", 0, Ignored, "", ""),
+    kw(
+        "pp2-never-send-local",
+        0,
+        Unsupported,
+        "",
+        "changes check PROXY headers",
+    ),
+    kw("profiling.tasks", 0, Ignored, "on|off|auto", ""),
+    kw("profiling.memory", 0, Ignored, "on|off", ""),
+    kw("set-var", 0, Unsupported, "<name> <expr>", "variables"),
+    kw("set-var-fmt", 0, Unsupported, "<name> <fmt>", "variables"),
+    kw(
+        "ssl-dh-param-file",
+        0,
+        Ignored,
+        "<file>",
+        "rustls offers no DHE suites",
+    ),
+    kw("ssl-engine", 0, Unsupported, "<name>", "OpenSSL engines"),
+    kw("ssl-mode-async", 0, Ignored, "", "OpenSSL async mode"),
+    kw(
+        "ssl-load-extra-files",
+        0,
+        Unsupported,
+        "<none|all|bundle|sctl|ocsp|issuer|key>",
+        "",
+    ),
+    kw("ssl-load-extra-del-ext", 0, Unsupported, "", ""),
+    kw(
+        "ssl-propquery",
+        0,
+        Unsupported,
+        "<query>",
+        "OpenSSL providers",
+    ),
+    kw(
+        "ssl-provider",
+        0,
+        Unsupported,
+        "<name>",
+        "OpenSSL providers",
+    ),
+    kw(
+        "ssl-provider-path",
+        0,
+        Unsupported,
+        "<path>",
+        "OpenSSL providers",
+    ),
+    kw("ssl-skip-self-issued-ca", 0, Ignored, "", ""),
+    kw("thread-group", 0, Unsupported, "<n> <threads>", ""),
+    kw("thread-groups", 0, Unsupported, "<n>", ""),
+    kw("cluster-secret", 0, Ignored, "<secret>", "QUIC only"),
+    kw(
+        "httpclient.resolvers.id",
+        0,
+        Ignored,
+        "<id>",
+        "no internal HTTP client",
+    ),
+    kw(
+        "httpclient.resolvers.prefer",
+        0,
+        Ignored,
+        "<family>",
+        "no internal HTTP client",
+    ),
+    kw(
+        "httpclient.ssl.ca-file",
+        0,
+        Ignored,
+        "<file>",
+        "no internal HTTP client",
+    ),
+    kw(
+        "httpclient.ssl.verify",
+        0,
+        Ignored,
+        "none|required",
+        "no internal HTTP client",
+    ),
+];
+
+/// Prefix rows: any `tune.*` keyword not listed above is accepted and ignored.
+pub const GLOBAL_PREFIX_IGNORED: &[&str] = &["tune."];
+
+/// Proxy keywords (defaults, frontend, backend, listen).
+pub const PROXY: &[Keyword] = &[
+    kw("bind", FE, Supported, "<addr>[,...] [param*]", ""),
+    kw(
+        "mode",
+        ALL,
+        Supported,
+        "tcp|http",
+        "`http` only on backends reached from TCP frontends",
+    ),
+    kw(
+        "balance",
+        DBE,
+        Supported,
+        "roundrobin|static-rr|leastconn|first|source",
+        "others rejected",
+    ),
+    kw("option", ALL, Supported, "<option>", "see the option table"),
+    kw("no", ALL, Supported, "option <option>", ""),
+    kw(
+        "timeout",
+        ALL,
+        Supported,
+        "connect|client|server|check|queue|tunnel|client-fin|server-fin <time>",
+        "http-* timeouts rejected",
+    ),
+    kw("retries", DBE, Supported, "<n>", ""),
+    kw("maxconn", DFE, Supported, "<n>", ""),
+    kw(
+        "fullconn",
+        DBE,
+        Ignored,
+        "<n>",
+        "only used with dynamic server maxconn (minconn)",
+    ),
+    kw("backlog", DFE, Supported, "<n>", ""),
+    kw(
+        "log",
+        ALL,
+        Supported,
+        "global | <target> <facility> [<level>] | disable",
+        "",
+    ),
+    kw("default_backend", DFE, Supported, "<backend>", ""),
+    kw(
+        "use_backend",
+        FE,
+        Supported,
+        "<backend>",
+        "only the unconditional form",
+    ),
+    kw(
+        "server",
+        BE,
+        Supported,
+        "<name> <addr>[:<port>] [param*]",
+        "",
+    ),
+    kw("default-server", DBE, Supported, "[param*]", ""),
+    kw(
+        "source",
+        DBE,
+        Supported,
+        "<addr>[:<port>]",
+        "usesrc and interface rejected",
+    ),
+    kw(
+        "tcp-check",
+        DBE,
+        Supported,
+        "connect|send|send-lf|send-binary|expect|comment ...",
+        "set-var, send-binary-lf, expect-* variants rejected",
+    ),
+    kw(
+        "http-check",
+        DBE,
+        Supported,
+        "send|expect ...",
+        "for `option httpchk` on TCP backends",
+    ),
+    kw(
+        "errorfile",
+        ALL,
+        Supported,
+        "<code> <file>",
+        "the file is checked; pages are only used by HTTP mode, which is not served",
+    ),
+    kw("description", PRX, Supported, "<text>", "informational"),
+    kw(
+        "id",
+        PRX,
+        Ignored,
+        "<number>",
+        "numeric proxy id only shows in stats",
+    ),
+    kw("disabled", ALL, Unsupported, "", ""),
+    kw(
+        "enabled",
+        ALL,
+        Ignored,
+        "",
+        "proxies are enabled by default",
+    ),
+    kw("acl", PRX, Unsupported, "<name> <criterion> ...", "ACLs"),
+    kw(
+        "tcp-request",
+        PRX,
+        Unsupported,
+        "connection|session|content|inspect-delay ...",
+        "rules",
+    ),
+    kw(
+        "tcp-response",
+        BE,
+        Unsupported,
+        "content|inspect-delay ...",
+        "rules",
+    ),
+    kw(
+        "http-request",
+        PRX,
+        Unsupported,
+        "<action> ...",
+        "HTTP mode",
+    ),
+    kw(
+        "http-response",
+        PRX,
+        Unsupported,
+        "<action> ...",
+        "HTTP mode",
+    ),
+    kw(
+        "http-after-response",
+        PRX,
+        Unsupported,
+        "<action> ...",
+        "HTTP mode",
+    ),
+    kw("http-reuse", DBE, Unsupported, "<mode>", "HTTP mode"),
+    kw(
+        "http-send-name-header",
+        DBE,
+        Unsupported,
+        "<header>",
+        "HTTP mode",
+    ),
+    kw(
+        "http-error",
+        ALL,
+        Unsupported,
+        "status <code> ...",
+        "HTTP mode",
+    ),
+    kw("errorfiles", ALL, Unsupported, "<name>", "HTTP mode"),
+    kw("errorloc", ALL, Unsupported, "<code> <url>", "HTTP mode"),
+    kw("errorloc302", ALL, Unsupported, "<code> <url>", "HTTP mode"),
+    kw("errorloc303", ALL, Unsupported, "<code> <url>", "HTTP mode"),
+    kw(
+        "redirect",
+        PRX,
+        Unsupported,
+        "location|prefix|scheme ...",
+        "HTTP mode",
+    ),
+    kw("monitor-uri", DFE, Unsupported, "<uri>", "HTTP mode"),
+    kw("monitor", FE, Unsupported, "fail ...", "HTTP mode"),
+    kw(
+        "stats",
+        ALL,
+        Ignored,
+        "enable|uri|auth|... ",
+        "HTTP stats page; HAProxy ignores it in TCP mode too",
+    ),
+    kw(
+        "capture",
+        FE,
+        Unsupported,
+        "request|response|cookie ...",
+        "HTTP mode",
+    ),
+    kw("cookie", DBE, Unsupported, "<name> ...", "HTTP persistence"),
+    kw(
+        "dynamic-cookie-key",
+        DBE,
+        Unsupported,
+        "<key>",
+        "HTTP persistence",
+    ),
+    kw(
+        "compression",
+        ALL,
+        Unsupported,
+        "algo|type|offload ...",
+        "HTTP mode",
+    ),
+    kw("filter", PRX, Unsupported, "<name> ...", "filters"),
+    kw(
+        "stick-table",
+        PRX,
+        Unsupported,
+        "type <type> size <size> ...",
+        "stick tables",
+    ),
+    kw(
+        "stick",
+        BE,
+        Unsupported,
+        "match|on|store-request|store-response ...",
+        "stick tables",
+    ),
+    kw(
+        "use-server",
+        BE,
+        Unsupported,
+        "<server> if|unless <cond>",
+        "rules",
+    ),
+    kw(
+        "force-persist",
+        PRX,
+        Unsupported,
+        "if|unless <cond>",
+        "rules",
+    ),
+    kw(
+        "ignore-persist",
+        PRX,
+        Unsupported,
+        "if|unless <cond>",
+        "rules",
+    ),
+    kw("persist", DBE, Unsupported, "rdp-cookie", ""),
+    kw(
+        "hash-type",
+        DBE,
+        Unsupported,
+        "<method> <function>",
+        "only map-based hashing",
+    ),
+    kw("hash-balance-factor", DBE, Unsupported, "<factor>", ""),
+    kw(
+        "server-template",
+        BE,
+        Unsupported,
+        "<prefix> <num> <fqdn>[:<port>]",
+        "needs runtime DNS",
+    ),
+    kw(
+        "email-alert",
+        ALL,
+        Unsupported,
+        "from|to|mailers|level|myhostname ...",
+        "mailers",
+    ),
+    kw(
+        "load-server-state-from-file",
+        DBE,
+        Unsupported,
+        "global|local|none",
+        "",
+    ),
+    kw("server-state-file-name", DBE, Unsupported, "<file>", ""),
+    kw(
+        "max-session-srv-conns",
+        DFE,
+        Ignored,
+        "<n>",
+        "HTTP connection reuse only",
+    ),
+    kw(
+        "max-keep-alive-queue",
+        DBE,
+        Ignored,
+        "<n>",
+        "HTTP keep-alive only",
+    ),
+    kw(
+        "log-format",
+        DFE,
+        Unsupported,
+        "<format>",
+        "custom log formats",
+    ),
+    kw(
+        "log-format-sd",
+        DFE,
+        Unsupported,
+        "<format>",
+        "custom log formats",
+    ),
+    kw(
+        "error-log-format",
+        DFE,
+        Unsupported,
+        "<format>",
+        "custom log formats",
+    ),
+    kw("log-tag", ALL, Supported, "<tag>", ""),
+    kw("unique-id-format", DFE, Unsupported, "<format>", ""),
+    kw("unique-id-header", DFE, Unsupported, "<name>", "HTTP mode"),
+    kw("declare", PRX, Unsupported, "capture ...", "HTTP mode"),
+    kw(
+        "rate-limit",
+        DFE,
+        Unsupported,
+        "sessions <rate>",
+        "rate limiting",
+    ),
+    kw("retry-on", DBE, Unsupported, "<conditions>", "HTTP retries"),
+    kw(
+        "external-check",
+        DBE,
+        Unsupported,
+        "command|path ...",
+        "external checks",
+    ),
+    kw("use-fcgi-app", DBE, Unsupported, "<name>", "FastCGI"),
+    kw(
+        "clitcpka-cnt",
+        DFE,
+        Ignored,
+        "<n>",
+        "kernel defaults are used",
+    ),
+    kw(
+        "clitcpka-idle",
+        DFE,
+        Ignored,
+        "<time>",
+        "kernel defaults are used",
+    ),
+    kw(
+        "clitcpka-intvl",
+        DFE,
+        Ignored,
+        "<time>",
+        "kernel defaults are used",
+    ),
+    kw(
+        "srvtcpka-cnt",
+        DBE,
+        Ignored,
+        "<n>",
+        "kernel defaults are used",
+    ),
+    kw(
+        "srvtcpka-idle",
+        DBE,
+        Ignored,
+        "<time>",
+        "kernel defaults are used",
+    ),
+    kw(
+        "srvtcpka-intvl",
+        DBE,
+        Ignored,
+        "<time>",
+        "kernel defaults are used",
+    ),
+    kw("dispatch", BE, Unsupported, "<addr>:<port>", "legacy"),
+    kw("redispatch", ALL, Removed, "", "use 'option redispatch'"),
+    kw("contimeout", ALL, Removed, "", "use 'timeout connect'"),
+    kw("clitimeout", ALL, Removed, "", "use 'timeout client'"),
+    kw("srvtimeout", ALL, Removed, "", "use 'timeout server'"),
+];
+
+/// `option` names (also usable with `no option`).
+pub const OPTIONS: &[Keyword] = &[
+    kw("tcplog", DFE, Supported, "", ""),
+    kw(
+        "httplog",
+        DFE,
+        Supported,
+        "[clf]",
+        "falls back to tcplog on TCP frontends, as HAProxy",
+    ),
+    kw("dontlognull", DFE, Supported, "", ""),
+    kw("redispatch", DBE, Supported, "[<interval>]", ""),
+    kw("tcp-check", DBE, Supported, "", ""),
+    kw(
+        "httpchk",
+        DBE,
+        Supported,
+        "[<method>] [<uri>] [<version>]",
+        "",
+    ),
+    kw("tcpka", ALL, Supported, "", ""),
+    kw("clitcpka", DFE, Supported, "", ""),
+    kw("srvtcpka", DBE, Supported, "", ""),
+    kw("log-health-checks", DBE, Supported, "", ""),
+    kw("allbackups", DBE, Supported, "", ""),
+    kw(
+        "splice-auto",
+        ALL,
+        Ignored,
+        "",
+        "forwarding strategy is haproxide's own",
+    ),
+    kw(
+        "splice-request",
+        ALL,
+        Ignored,
+        "",
+        "forwarding strategy is haproxide's own",
+    ),
+    kw(
+        "splice-response",
+        ALL,
+        Ignored,
+        "",
+        "forwarding strategy is haproxide's own",
+    ),
+    kw("tcp-smart-accept", DFE, Ignored, "", ""),
+    kw("tcp-smart-connect", DBE, Ignored, "", ""),
+    kw("contstats", DFE, Ignored, "", ""),
+    kw("socket-stats", DFE, Ignored, "", ""),
+    kw("nolinger", ALL, Unsupported, "", ""),
+    kw(
+        "abortonclose",
+        DBE,
+        Ignored,
+        "",
+        "no effect on TCP-mode sessions",
+    ),
+    kw("independent-streams", ALL, Unsupported, "", ""),
+    kw("dontlog-normal", DFE, Unsupported, "", ""),
+    kw("log-separate-errors", DFE, Unsupported, "", ""),
+    kw("logasap", DFE, Unsupported, "", ""),
+    kw("persist", DBE, Unsupported, "", ""),
+    kw("transparent", DBE, Unsupported, "", ""),
+    kw(
+        "forwardfor",
+        ALL,
+        Ignored,
+        "[except <net>] [header <name>] [if-none]",
+        "HTTP only; HAProxy ignores it in TCP mode too",
+    ),
+    kw("http-server-close", ALL, Ignored, "", "HTTP only"),
+    kw("http-keep-alive", ALL, Ignored, "", "HTTP only"),
+    kw("httpclose", ALL, Ignored, "", "HTTP only"),
+    kw("http-pretend-keepalive", DBE, Ignored, "", "HTTP only"),
+    kw("http-no-delay", ALL, Ignored, "", "HTTP only"),
+    kw("http-buffer-request", ALL, Ignored, "", "HTTP only"),
+    kw("http-ignore-probes", DFE, Ignored, "", "HTTP only"),
+    kw("http-use-proxy-header", DFE, Ignored, "", "HTTP only"),
+    kw("http-use-htx", ALL, Ignored, "", "HTTP only"),
+    kw("accept-invalid-http-request", DFE, Ignored, "", "HTTP only"),
+    kw(
+        "accept-invalid-http-response",
+        DBE,
+        Ignored,
+        "",
+        "HTTP only",
+    ),
+    kw("checkcache", DBE, Ignored, "", "HTTP only"),
+    kw("disable-h2-upgrade", DFE, Ignored, "", "HTTP only"),
+    kw("h1-case-adjust-bogus-client", DFE, Ignored, "", "HTTP only"),
+    kw("h1-case-adjust-bogus-server", DBE, Ignored, "", "HTTP only"),
+    kw("idle-close-on-response", DFE, Ignored, "", "HTTP only"),
+    kw("prefer-last-server", DBE, Ignored, "", "HTTP only"),
+    kw(
+        "originalto",
+        ALL,
+        Ignored,
+        "[except <net>] [header <name>]",
+        "HTTP only",
+    ),
+    kw("http_proxy", ALL, Ignored, "", "HTTP only"),
+    kw("ssl-hello-chk", DBE, Unsupported, "", "check kind"),
+    kw(
+        "smtpchk",
+        DBE,
+        Unsupported,
+        "[<hello> <domain>]",
+        "check kind",
+    ),
+    kw(
+        "mysql-check",
+        DBE,
+        Unsupported,
+        "[user <name>]",
+        "check kind",
+    ),
+    kw("pgsql-check", DBE, Unsupported, "user <name>", "check kind"),
+    kw("redis-check", DBE, Unsupported, "", "check kind"),
+    kw("ldap-check", DBE, Unsupported, "", "check kind"),
+    kw("spop-check", DBE, Unsupported, "", "check kind"),
+    kw("external-check", DBE, Unsupported, "", "check kind"),
+    kw("dontlog-normal", DFE, Unsupported, "", ""),
+    kw("spop-check", DBE, Unsupported, "", ""),
+];
+
+/// `bind` parameters.
+pub const BIND: &[Keyword] = &[
+    kw("accept-proxy", 0, Supported, "", ""),
+    kw("backlog", 0, Supported, "<n>", ""),
+    kw("maxconn", 0, Supported, "<n>", ""),
+    kw("defer-accept", 0, Supported, "", ""),
+    kw("tcp-ut", 0, Supported, "<time>", ""),
+    kw("transparent", 0, Supported, "", ""),
+    kw("v4v6", 0, Supported, "", ""),
+    kw("v6only", 0, Supported, "", ""),
+    kw("name", 0, Supported, "<name>", ""),
+    kw("id", 0, Ignored, "<n>", "listener id only shows in stats"),
+    kw("mode", 0, Supported, "<octal>", "unix sockets"),
+    kw("user", 0, Supported, "<name>", "unix sockets"),
+    kw("group", 0, Supported, "<name>", "unix sockets"),
+    kw("uid", 0, Supported, "<n>", "unix sockets"),
+    kw("gid", 0, Supported, "<n>", "unix sockets"),
+    kw("level", 0, Supported, "user|operator|admin", "stats socket"),
+    kw("expose-fd", 0, Supported, "listeners", "stats socket"),
+    kw(
+        "severity-output",
+        0,
+        Ignored,
+        "none|number|string",
+        "stats socket",
+    ),
+    kw("nice", 0, Ignored, "<n>", ""),
+    kw("process", 0, Ignored, "<set>", "threads are not pinned"),
+    kw("thread", 0, Ignored, "<set>", "threads are not pinned"),
+    kw("shards", 0, Ignored, "<n>|by-thread", ""),
+    kw("interface", 0, Unsupported, "<name>", ""),
+    kw("namespace", 0, Unsupported, "<name>", ""),
+    kw("mss", 0, Unsupported, "<n>", ""),
+    kw("tfo", 0, Unsupported, "", ""),
+    kw("proto", 0, Unsupported, "<name>", ""),
+    kw("accept-netscaler-cip", 0, Unsupported, "<magic>", ""),
+    kw("ssl", 0, Supported, "", ""),
+    kw("crt", 0, Supported, "<file|dir>", ""),
+    kw("crt-list", 0, Supported, "<file>", ""),
+    kw("ca-file", 0, Supported, "<file>", ""),
+    kw("crl-file", 0, Supported, "<file>", ""),
+    kw("verify", 0, Supported, "none|optional|required", ""),
+    kw("no-sslv3", 0, Supported, "", ""),
+    kw("no-tlsv10", 0, Supported, "", ""),
+    kw("no-tlsv11", 0, Supported, "", ""),
+    kw("no-tlsv12", 0, Supported, "", ""),
+    kw("no-tlsv13", 0, Supported, "", ""),
+    kw("force-sslv3", 0, Unsupported, "", "rustls has no SSLv3"),
+    kw("force-tlsv10", 0, Unsupported, "", "rustls has no TLS 1.0"),
+    kw("force-tlsv11", 0, Unsupported, "", "rustls has no TLS 1.1"),
+    kw("force-tlsv12", 0, Supported, "", ""),
+    kw("force-tlsv13", 0, Supported, "", ""),
+    kw(
+        "ssl-min-ver",
+        0,
+        Supported,
+        "SSLv3|TLSv1.0|TLSv1.1|TLSv1.2|TLSv1.3",
+        "",
+    ),
+    kw(
+        "ssl-max-ver",
+        0,
+        Supported,
+        "SSLv3|TLSv1.0|TLSv1.1|TLSv1.2|TLSv1.3",
+        "",
+    ),
+    kw("ciphers", 0, Supported, "<list>", ""),
+    kw("ciphersuites", 0, Supported, "<list>", ""),
+    kw("curves", 0, Supported, "<list>", ""),
+    kw("ecdhe", 0, Supported, "<curve>", ""),
+    kw("alpn", 0, Supported, "<protocols>", ""),
+    kw("npn", 0, Unsupported, "<protocols>", "NPN is obsolete"),
+    kw("no-tls-tickets", 0, Supported, "", ""),
+    kw("strict-sni", 0, Supported, "", ""),
+    kw("prefer-client-ciphers", 0, Supported, "", ""),
+    kw("no-ca-names", 0, Ignored, "", ""),
+    kw("allow-0rtt", 0, Unsupported, "", ""),
+    kw("ca-ignore-err", 0, Unsupported, "<errors>", ""),
+    kw("crt-ignore-err", 0, Unsupported, "<errors>", ""),
+    kw("ca-sign-file", 0, Unsupported, "<file>", ""),
+    kw("ca-sign-pass", 0, Unsupported, "<pass>", ""),
+    kw("ca-verify-file", 0, Unsupported, "<file>", ""),
+    kw("generate-certificates", 0, Unsupported, "", ""),
+    kw("tls-ticket-keys", 0, Unsupported, "<file>", ""),
+];
+
+/// `server` and `default-server` parameters.
+pub const SERVER: &[Keyword] = &[
+    kw("check", 0, Supported, "", ""),
+    kw("no-check", 0, Supported, "", ""),
+    kw("inter", 0, Supported, "<time>", ""),
+    kw("fastinter", 0, Supported, "<time>", ""),
+    kw("downinter", 0, Supported, "<time>", ""),
+    kw("fall", 0, Supported, "<n>", ""),
+    kw("rise", 0, Supported, "<n>", ""),
+    kw("port", 0, Supported, "<port>", ""),
+    kw("addr", 0, Supported, "<ip>", ""),
+    kw("check-send-proxy", 0, Supported, "", ""),
+    kw("no-check-send-proxy", 0, Supported, "", ""),
+    kw("send-proxy", 0, Supported, "", ""),
+    kw("no-send-proxy", 0, Supported, "", ""),
+    kw("send-proxy-v2", 0, Supported, "", ""),
+    kw("no-send-proxy-v2", 0, Supported, "", ""),
+    kw("send-proxy-v2-ssl", 0, Supported, "", ""),
+    kw("no-send-proxy-v2-ssl", 0, Supported, "", ""),
+    kw("send-proxy-v2-ssl-cn", 0, Supported, "", ""),
+    kw("no-send-proxy-v2-ssl-cn", 0, Supported, "", ""),
+    kw("proxy-v2-options", 0, Supported, "<opt>[,<opt>]*", ""),
+    kw("weight", 0, Supported, "<0..256>", ""),
+    kw("backup", 0, Supported, "", ""),
+    kw("no-backup", 0, Supported, "", ""),
+    kw("disabled", 0, Supported, "", ""),
+    kw("enabled", 0, Supported, "", ""),
+    kw("maxconn", 0, Supported, "<n>", ""),
+    kw("maxqueue", 0, Supported, "<n>", ""),
+    kw(
+        "init-addr",
+        0,
+        Supported,
+        "{last|libc|none|<ip>},...",
+        "resolved once at start-up",
+    ),
+    kw("on-marked-down", 0, Supported, "shutdown-sessions", ""),
+    kw("on-marked-up", 0, Supported, "shutdown-backup-sessions", ""),
+    kw("source", 0, Supported, "<addr>[:<port>]", ""),
+    kw("ssl", 0, Supported, "", ""),
+    kw("no-ssl", 0, Supported, "", ""),
+    kw("verify", 0, Supported, "none|required", ""),
+    kw("ca-file", 0, Supported, "<file>", ""),
+    kw("sni", 0, Supported, "<expr>", ""),
+    kw("crt", 0, Supported, "<file>", ""),
+    kw("alpn", 0, Supported, "<protocols>", ""),
+    kw("id", 0, Ignored, "<n>", "server id only shows in stats"),
+    kw("resolvers", 0, Unsupported, "<id>", "runtime DNS"),
+    kw("resolve-prefer", 0, Unsupported, "ipv4|ipv6", "runtime DNS"),
+    kw("resolve-opts", 0, Unsupported, "<opts>", "runtime DNS"),
+    kw("resolve-net", 0, Unsupported, "<nets>", "runtime DNS"),
+    kw("slowstart", 0, Unsupported, "<time>", ""),
+    kw("agent-check", 0, Unsupported, "", "agent checks"),
+    kw("no-agent-check", 0, Supported, "", ""),
+    kw("agent-addr", 0, Unsupported, "<addr>", "agent checks"),
+    kw("agent-inter", 0, Unsupported, "<time>", "agent checks"),
+    kw("agent-port", 0, Unsupported, "<port>", "agent checks"),
+    kw("agent-send", 0, Unsupported, "<string>", "agent checks"),
+    kw("track", 0, Unsupported, "[<backend>/]<server>", ""),
+    kw("observe", 0, Unsupported, "layer4|layer7", ""),
+    kw("on-error", 0, Unsupported, "<mode>", ""),
+    kw("error-limit", 0, Unsupported, "<n>", ""),
+    kw("minconn", 0, Unsupported, "<n>", ""),
+    kw("cookie", 0, Unsupported, "<value>", "HTTP persistence"),
+    kw("redir", 0, Unsupported, "<prefix>", "HTTP mode"),
+    kw("check-ssl", 0, Unsupported, "", ""),
+    kw("no-check-ssl", 0, Supported, "", ""),
+    kw("check-sni", 0, Unsupported, "<sni>", ""),
+    kw("check-alpn", 0, Unsupported, "<protocols>", ""),
+    kw("check-proto", 0, Unsupported, "<name>", ""),
+    kw("check-via-socks4", 0, Unsupported, "", ""),
+    kw("socks4", 0, Unsupported, "<addr>:<port>", ""),
+    kw("namespace", 0, Unsupported, "<name>", ""),
+    kw("tfo", 0, Unsupported, "", ""),
+    kw("no-tfo", 0, Supported, "", ""),
+    kw("tcp-ut", 0, Unsupported, "<time>", ""),
+    kw(
+        "pool-low-conn",
+        0,
+        Ignored,
+        "<n>",
+        "HTTP connection pools only",
+    ),
+    kw(
+        "pool-max-conn",
+        0,
+        Ignored,
+        "<n>",
+        "HTTP connection pools only",
+    ),
+    kw(
+        "pool-purge-delay",
+        0,
+        Ignored,
+        "<time>",
+        "HTTP connection pools only",
+    ),
+    kw("max-reuse", 0, Ignored, "<n>", "HTTP connection reuse only"),
+    kw("proto", 0, Unsupported, "<name>", ""),
+    kw("ws", 0, Ignored, "auto|h1|h2", "HTTP only"),
+    kw("non-stick", 0, Unsupported, "", "stick tables"),
+    kw("stick", 0, Unsupported, "", "stick tables"),
+    kw("usesrc", 0, Unsupported, "<addr>", "transparent proxying"),
+    kw(
+        "log-proto",
+        0,
+        Unsupported,
+        "legacy|octet-count",
+        "log servers",
+    ),
+    kw("ciphers", 0, Supported, "<list>", ""),
+    kw("ciphersuites", 0, Supported, "<list>", ""),
+    kw("crl-file", 0, Unsupported, "<file>", ""),
+    kw("verifyhost", 0, Supported, "<name>", ""),
+    kw("no-ssl-reuse", 0, Ignored, "", ""),
+    kw("ssl-reuse", 0, Ignored, "", ""),
+    kw("no-tls-tickets", 0, Ignored, "", ""),
+    kw("tls-tickets", 0, Ignored, "", ""),
+    kw("no-sslv3", 0, Supported, "", ""),
+    kw("no-tlsv10", 0, Supported, "", ""),
+    kw("no-tlsv11", 0, Supported, "", ""),
+    kw("no-tlsv12", 0, Supported, "", ""),
+    kw("no-tlsv13", 0, Supported, "", ""),
+    kw("force-sslv3", 0, Unsupported, "", "rustls has no SSLv3"),
+    kw("force-tlsv10", 0, Unsupported, "", "rustls has no TLS 1.0"),
+    kw("force-tlsv11", 0, Unsupported, "", "rustls has no TLS 1.1"),
+    kw("force-tlsv12", 0, Supported, "", ""),
+    kw("force-tlsv13", 0, Supported, "", ""),
+    kw("ssl-min-ver", 0, Supported, "<version>", ""),
+    kw("ssl-max-ver", 0, Supported, "<version>", ""),
+    kw("allow-0rtt", 0, Unsupported, "", ""),
+    kw("npn", 0, Unsupported, "<protocols>", ""),
+];
+
+/// Finds `name` in `table`.
+pub fn lookup(table: &'static [Keyword], name: &str) -> Option<&'static Keyword> {
+    table.iter().find(|k| k.name == name)
+}
+
+/// The closest keyword of `table` to a misspelled `word`, if close enough to suggest.
+pub fn suggest<'a>(candidates: impl Iterator<Item = &'a str>, word: &str) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(word, c);
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    let (d, c) = best?;
+    // Allow about one edit per four letters, at least one.
+    (d <= (word.len() / 4).max(1)).then_some(c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    // Optimal string alignment: a swap of two neighbours counts as one edit ("chekc").
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Renders the whole table as the Markdown of grammar/keywords.md.
+pub fn render_markdown() -> String {
+    let mut s = String::new();
+    s.push_str("# Keyword table\n\n");
+    s.push_str("Generated from `src/config/keywords.rs` (`UPDATE_GRAMMAR=1 cargo test keywords_md` rewrites it;\n");
+    s.push_str("a test fails when the two differ). Status: **supported**; **ignored (warning)** = accepted,\n");
+    s.push_str("no effect here, `-c` prints a WARNING naming it; **rejected (unsupported)** = HAProxy accepts it,\n");
+    s.push_str("haproxide does not implement it, `-c` prints an ALERT naming it and exits 1;\n");
+    s.push_str(
+        "**rejected (removed in HAProxy)** = HAProxy 2.6 refuses it too, with the same message.\n",
+    );
+    s.push_str("Anything not listed is an unknown keyword, reported as HAProxy reports it.\n");
+    let tables: [(&str, &[Keyword], bool); 6] = [
+        ("Sections", SECTIONS, false),
+        ("global", GLOBAL, false),
+        (
+            "Proxy keywords (defaults / frontend / backend / listen)",
+            PROXY,
+            true,
+        ),
+        ("option", OPTIONS, true),
+        ("bind parameters", BIND, false),
+        ("server and default-server parameters", SERVER, false),
+    ];
+    for (title, table, sections) in tables {
+        s.push_str(&format!("\n## {title}\n\n"));
+        if sections {
+            s.push_str(
+                "| keyword | sections | arguments | status | notes |\n|---|---|---|---|---|\n",
+            );
+        } else {
+            s.push_str("| keyword | arguments | status | notes |\n|---|---|---|---|\n");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for k in table.iter().filter(|k| seen.insert(k.name)) {
+            let args = if k.args.is_empty() {
+                String::new()
+            } else {
+                format!("`{}`", k.args.replace('|', "\\|"))
+            };
+            let note = k.note.replace('|', "\\|");
+            if sections {
+                s.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} |\n",
+                    k.name,
+                    caps_word(k.caps),
+                    args,
+                    k.status.word(),
+                    note
+                ));
+            } else {
+                s.push_str(&format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    k.name,
+                    args,
+                    k.status.word(),
+                    note
+                ));
+            }
+        }
+    }
+    s.push_str(
+        "\nIn `global`, every other `tune.*` keyword is accepted and ignored with a warning.\n",
+    );
+    s
+}
+
+fn caps_word(c: u8) -> String {
+    let mut v = Vec::new();
+    if c & DEF != 0 {
+        v.push("defaults");
+    }
+    if c & FE != 0 {
+        v.push("frontend");
+    }
+    if c & FE != 0 || c & BE != 0 {
+        v.push("listen");
+    }
+    if c & BE != 0 {
+        v.push("backend");
+    }
+    v.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let names = SERVER.iter().map(|k| k.name);
+        assert_eq!(suggest(names, "chekc"), Some("check"));
+        assert_eq!(
+            suggest(SERVER.iter().map(|k| k.name), "check-send-prxy"),
+            Some("check-send-proxy")
+        );
+        assert_eq!(suggest(SERVER.iter().map(|k| k.name), "zzzzzzzz"), None);
+    }
+
+    #[test]
+    fn keywords_md() {
+        let md = render_markdown();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/keywords.md");
+        if std::env::var_os("UPDATE_GRAMMAR").is_some() {
+            std::fs::write(path, &md).expect("write keywords.md");
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            on_disk == md,
+            "grammar/keywords.md is stale: run UPDATE_GRAMMAR=1 cargo test keywords_md"
+        );
+    }
+}

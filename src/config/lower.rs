@@ -1,0 +1,655 @@
+//! Cross-checks and lowering: the parsed sections become the IR.
+//!
+//! The checks and their order follow HAProxy 2.6's `check_config_validity()` (proxy by
+//! proxy: backend references, modes, duplicate servers, timeouts, log settings), then the
+//! SSL bind checks, then server address resolution (`srv_init_addr()`), so `-c` prints the
+//! same messages in the same order.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use super::ast::{InitAddr, LogEntry, ProxyConf, ProxyKind, ServerOpts};
+use super::diag::{Diagnostic, Level, LocStyle};
+use super::parse::addr::{resolve, AddrSpec, Host};
+use super::parse::Parsed;
+use crate::ir::{
+    Backend, Bind, BindTls, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
+    ProxyV2Options, SendProxy, Server, ServerCheck, ServerTls, TlsVersion, Verify,
+};
+
+fn ms(v: Option<u64>) -> Option<Duration> {
+    v.filter(|x| *x > 0).map(Duration::from_millis)
+}
+
+fn timeout(p: &ProxyConf, name: &str) -> Option<Duration> {
+    ms(p.timeouts.get(name).map(|t| t.v))
+}
+
+fn check(level: Level, msg: String) -> Diagnostic {
+    Diagnostic::new(level, None, LocStyle::None, msg).checked()
+}
+
+/// Turns parsed sections into the IR, adding HAProxy's post-parse diagnostics to `parsed.diags`.
+/// Returns `None` when the configuration is invalid.
+pub fn lower(parsed: &mut Parsed) -> Option<Config> {
+    if parsed.aborted || parsed.diags.has_parse_alerts() {
+        return None;
+    }
+    let proxies = &parsed.proxies;
+    let diags = &mut parsed.diags;
+    let global = &parsed.global;
+
+    let be_index = |name: &str| -> Option<usize> {
+        proxies
+            .iter()
+            .filter(|p| p.kind.caps() & 4 != 0)
+            .position(|p| p.name == name)
+    };
+    let be_proxy = |name: &str| {
+        proxies
+            .iter()
+            .find(|p| p.kind.caps() & 4 != 0 && p.name == name)
+    };
+
+    // Which HTTP backends are reached from TCP frontends (HAProxy upgrades those streams).
+    let mut reached_http: Vec<&str> = Vec::new();
+
+    for p in proxies {
+        let word = p.kind.proxy_word();
+        let is_fe = p.kind.caps() & 2 != 0;
+        let is_be = p.kind.caps() & 4 != 0;
+        if is_fe && p.binds.is_empty() {
+            diags.push(check(
+                Level::Warning,
+                format!("{} '{}' has no 'bind' directive. Please declare it as a backend if this was intended.", p.kind.word(), p.name),
+            ));
+        }
+        if is_fe {
+            let targets = p
+                .default_backend
+                .iter()
+                .map(|d| (d, "default_backend"))
+                .chain(p.use_backends.iter().map(|u| (u, "use_backend")));
+            for (t, what) in targets {
+                match be_proxy(&t.v) {
+                    None => diags.push(check(
+                        Level::Alert,
+                        format!(
+                            "Proxy '{}': unable to find required {what}: '{}'.",
+                            p.name, t.v
+                        ),
+                    )),
+                    Some(b) if p.mode() == Mode::Http && b.mode() == Mode::Tcp => {
+                        let as_what = if what == "default_backend" {
+                            "as its default backend"
+                        } else {
+                            "in a 'use_backend' rule"
+                        };
+                        diags.push(check(
+                            Level::Alert,
+                            format!(
+                                "http frontend '{}' ({}) tries to use incompatible tcp backend '{}' ({}) {as_what} (see 'mode').",
+                                p.name, p.loc, b.name, b.loc
+                            ),
+                        ))
+                    }
+                    Some(b) => {
+                        if b.mode() == Mode::Http
+                            && p.mode() == Mode::Tcp
+                            && !reached_http.contains(&b.name.as_str())
+                        {
+                            reached_http.push(&b.name);
+                        }
+                    }
+                }
+            }
+        }
+        if is_be {
+            for (i, s) in p.servers.iter().enumerate() {
+                if let Some(prev) = p.servers[..i].iter().find(|o| o.name == s.name) {
+                    diags.push(
+                        Diagnostic::alert(
+                            &s.loc,
+                            format!(
+                                "{} '{}', another server named '{}' was already defined at line {}, please use distinct names.",
+                                p.kind.word(),
+                                p.name,
+                                s.name,
+                                prev.loc.line
+                            ),
+                        )
+                        .checked(),
+                    );
+                }
+            }
+        }
+        let missing = (is_fe && timeout(p, "client").is_none())
+            || (is_be && (timeout(p, "connect").is_none() || timeout(p, "server").is_none()));
+        if missing {
+            let mut d = check(
+                Level::Warning,
+                format!("missing timeouts for {word} '{}'.", p.name),
+            );
+            d.extra = vec![
+                "   | While not properly invalid, you will certainly encounter various problems"
+                    .into(),
+                "   | with such a configuration. To fix this, please ensure that all following"
+                    .into(),
+                "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.".into(),
+            ];
+            diags.push(d);
+        }
+        if is_fe && p.mode() == Mode::Tcp {
+            if let Some(o) = p.options.get("httplog").filter(|o| o.enabled) {
+                diags.push(
+                    Diagnostic::warning(
+                        &o.loc,
+                        format!("'option httplog' not usable with {} '{}' (needs 'mode http'). Falling back to 'option tcplog'.", p.kind.word(), p.name),
+                    )
+                    .checked(),
+                );
+            }
+        }
+        if is_fe && (p.option("tcplog") || p.option("httplog")) && log_targets(p, global).is_empty()
+        {
+            diags.push(check(
+                Level::Warning,
+                format!(
+                    "log format ignored for {word} '{}' since it has no log address.",
+                    p.name
+                ),
+            ));
+        }
+        if p.mode() == Mode::Tcp {
+            for h in &p.http_only {
+                if h.v == "'stats' statement"
+                    || h.v == "'option forwardfor'"
+                    || h.v == "'option originalto'"
+                {
+                    diags.push(check(
+                        Level::Warning,
+                        format!(
+                            "{} ignored for {word} '{}' as it requires HTTP mode.",
+                            h.v, p.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    // What haproxide does not implement about HTTP mode.
+    for p in proxies {
+        if p.mode() != Mode::Http {
+            continue;
+        }
+        let mloc = p
+            .mode
+            .as_ref()
+            .map(|m| m.loc.clone())
+            .unwrap_or_else(|| p.loc.clone());
+        if p.kind.caps() & 2 != 0 {
+            diags.push(
+                Diagnostic::alert(&mloc, format!("'mode http' on {} '{}' is not supported by haproxide (HTTP mode); see grammar/keywords.md.", p.kind.word(), p.name))
+                    .checked(),
+            );
+            continue;
+        }
+        for h in &p.http_only {
+            diags.push(
+                Diagnostic::alert(&h.loc, format!("{} on HTTP backend '{}' is not supported by haproxide (HTTP mode); see grammar/keywords.md.", h.v, p.name)).checked(),
+            );
+        }
+        if reached_http.contains(&p.name.as_str()) || p.http_only.is_empty() {
+            // Named at the backend's own line, where an operator looks for it.
+            diags.push(
+                Diagnostic::warning(
+                    &p.loc,
+                    format!("backend '{}' is in 'mode http': haproxide forwards its connections as a TCP byte stream (HTTP mode is not supported).", p.name),
+                )
+                .checked(),
+            );
+        }
+    }
+
+    for p in proxies {
+        for b in &p.binds {
+            if b.opts.ssl && b.opts.crt.is_empty() && b.opts.crt_list.is_empty() {
+                diags.push(check(
+                    Level::Alert,
+                    format!("Proxy '{}': no SSL certificate specified for bind '{}' at [{}] (use 'crt').", p.name, b.text, b.loc),
+                ));
+            }
+        }
+    }
+    for p in proxies.iter().filter(|p| p.kind.caps() & 4 != 0) {
+        for s in &p.servers {
+            let no_port = matches!(
+                s.addr,
+                AddrSpec::Inet {
+                    port_lo: 0,
+                    offset: None,
+                    ..
+                }
+            );
+            if s.opts.check && no_port && s.opts.check_port.is_none() {
+                diags.push(check(
+                    Level::Alert,
+                    format!(
+                        "config: {} '{}': server '{}' has neither service port nor check port.",
+                        p.kind.proxy_word(),
+                        p.name,
+                        s.name
+                    ),
+                ));
+            }
+        }
+    }
+    if diags.has_alerts() {
+        return None;
+    }
+
+    // Server addresses, as srv_init_addr() resolves them after the checks.
+    let mut resolved: Vec<Vec<(Option<IpAddr>, bool)>> = Vec::new();
+    let mut addr_failed = false;
+    for p in proxies.iter().filter(|p| p.kind.caps() & 4 != 0) {
+        let mut v = Vec::new();
+        for s in &p.servers {
+            let AddrSpec::Inet { host, .. } = &s.addr else {
+                v.push((None, false));
+                continue;
+            };
+            let methods = s
+                .opts
+                .init_addr
+                .clone()
+                .unwrap_or(vec![InitAddr::Last, InitAddr::Libc]);
+            let name = match host {
+                Host::Ip(ip) => {
+                    v.push((Some(*ip), false));
+                    continue;
+                }
+                Host::Name(n) => n,
+            };
+            let mut got = None;
+            let mut none_ok = false;
+            for m in &methods {
+                match m {
+                    InitAddr::Last => {}
+                    InitAddr::Libc => got = resolve(name, None),
+                    InitAddr::Ip(ip) => got = Some(*ip),
+                    InitAddr::None => none_ok = true,
+                }
+                if got.is_some() || none_ok {
+                    break;
+                }
+            }
+            match got {
+                Some(ip) => v.push((Some(ip), false)),
+                None if none_ok => {
+                    diags.push(
+                        Diagnostic::new(Level::Warning, Some(s.loc.clone()), LocStyle::Bare, format!("'server {}/{}' : could not resolve address '{name}', disabling server.", p.name, s.name)).checked(),
+                    );
+                    v.push((None, true));
+                }
+                None => {
+                    diags.push(
+                        Diagnostic::new(
+                            Level::Alert,
+                            Some(s.loc.clone()),
+                            LocStyle::Bare,
+                            format!(
+                                "'server {}/{}' : could not resolve address '{name}'.",
+                                p.name, s.name
+                            ),
+                        )
+                        .checked(),
+                    );
+                    addr_failed = true;
+                    v.push((None, true));
+                }
+            }
+        }
+        resolved.push(v);
+    }
+    if addr_failed {
+        diags.push(check(
+            Level::Alert,
+            "Failed to initialize server(s) addr.".into(),
+        ));
+        return None;
+    }
+
+    let mut backends = Vec::new();
+    for (p, addrs) in proxies
+        .iter()
+        .filter(|p| p.kind.caps() & 4 != 0)
+        .zip(resolved)
+    {
+        backends.push(lower_backend(p, addrs, global));
+    }
+    let mut frontends = Vec::new();
+    for p in proxies.iter().filter(|p| p.kind.caps() & 2 != 0) {
+        let default_backend = match (&p.default_backend, p.use_backends.first()) {
+            // An unconditional use_backend always wins over default_backend.
+            (_, Some(u)) => be_index(&u.v),
+            (Some(d), None) => be_index(&d.v),
+            (None, None) if p.kind == ProxyKind::Listen => be_index(&p.name),
+            (None, None) => None,
+        };
+        frontends.push(lower_frontend(p, default_backend, global));
+    }
+    Some(Config {
+        global: lower_global(global),
+        frontends,
+        backends,
+    })
+}
+
+fn lower_global(g: &super::parse::GlobalConf) -> crate::ir::Global {
+    let mut out = g.ir.clone();
+    if out.log_tag.is_empty() {
+        out.log_tag = "haproxy".into();
+    }
+    out
+}
+
+fn log_targets(p: &ProxyConf, g: &super::parse::GlobalConf) -> Vec<LogTarget> {
+    if p.log_disabled {
+        return Vec::new();
+    }
+    let mut v = Vec::new();
+    for e in &p.log {
+        match e {
+            LogEntry::Global => v.extend(g.ir.log.iter().cloned()),
+            LogEntry::Target(t) => v.push(t.clone()),
+        }
+    }
+    v
+}
+
+fn lower_frontend(
+    p: &ProxyConf,
+    default_backend: Option<usize>,
+    g: &super::parse::GlobalConf,
+) -> Frontend {
+    let mut binds = Vec::new();
+    for b in &p.binds {
+        let tls = b.opts.ssl.then(|| bind_tls(&b.opts, g));
+        for a in &b.addrs {
+            let text = match a {
+                crate::ir::ListenAddr::Inet(sa) => fmt_sockaddr(sa),
+                crate::ir::ListenAddr::Unix(u) => u.clone(),
+            };
+            binds.push(Bind {
+                addr: a.clone(),
+                text,
+                origin: b.loc.to_string(),
+                v4v6: b.opts.v4v6,
+                v6only: b.opts.v6only,
+                accept_proxy: b.opts.accept_proxy,
+                backlog: b.opts.backlog.or(p.backlog),
+                maxconn: b.opts.maxconn,
+                defer_accept: b.opts.defer_accept,
+                tcp_ut: b.opts.tcp_ut.map(Duration::from_millis),
+                transparent: b.opts.transparent,
+                name: b.opts.name.clone(),
+                tls: tls.clone(),
+            });
+        }
+    }
+    Frontend {
+        name: p.name.clone(),
+        is_listen: p.kind == ProxyKind::Listen,
+        mode: p.mode(),
+        binds,
+        maxconn: p.maxconn,
+        timeout_client: timeout(p, "client"),
+        timeout_client_fin: timeout(p, "client-fin"),
+        timeout_tunnel: timeout(p, "tunnel"),
+        log: log_targets(p, g),
+        tcplog: p.option("tcplog") || p.option("httplog"),
+        dontlognull: p.option("dontlognull"),
+        clitcpka: p.option("clitcpka") || p.option("tcpka"),
+        default_backend,
+    }
+}
+
+/// `addr:port` as HAProxy prints listeners (`[v6]:port` for IPv6).
+pub fn fmt_sockaddr(sa: &SocketAddr) -> String {
+    match sa {
+        SocketAddr::V4(v) => format!("{}:{}", v.ip(), v.port()),
+        SocketAddr::V6(v) => format!("[{}]:{}", v.ip(), v.port()),
+    }
+}
+
+fn with_base(base: &Option<String>, path: &str) -> String {
+    match base {
+        Some(b) if !path.starts_with('/') => format!("{}/{path}", b.trim_end_matches('/')),
+        _ => path.to_string(),
+    }
+}
+
+fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {
+    let d = &g.ir.ssl_bind_defaults;
+    let mut min = None;
+    let mut max = None;
+    let mut no_tickets = o.no_tls_tickets;
+    let mut no_versions = o.no_versions.clone();
+    let mut prefer_client = o.prefer_client_ciphers;
+    let mut strict_sni = o.strict_sni;
+    for opt in &d.options {
+        let mut w = opt.split(' ');
+        match (w.next(), w.next()) {
+            (Some("ssl-min-ver"), Some(v)) => min = super::parse::global_tls_version(v),
+            (Some("ssl-max-ver"), Some(v)) => max = super::parse::global_tls_version(v),
+            (Some("no-tls-tickets"), _) => no_tickets = true,
+            (Some("prefer-client-ciphers"), _) => prefer_client = true,
+            (Some("strict-sni"), _) => strict_sni = true,
+            (Some("no-tlsv12"), _) => no_versions.push(TlsVersion::Tls12),
+            (Some("no-tlsv13"), _) => no_versions.push(TlsVersion::Tls13),
+            _ => {}
+        }
+    }
+    // Bind-line versions override the global defaults.
+    if o.min_ver.is_some() || o.max_ver.is_some() || o.force.is_some() {
+        min = o.min_ver;
+        max = o.max_ver;
+    }
+    if let Some(f) = o.force {
+        min = Some(f);
+        max = Some(f);
+    }
+    if no_versions.contains(&TlsVersion::Tls13) && max.is_none_or(|m| m > TlsVersion::Tls12) {
+        max = Some(TlsVersion::Tls12);
+    }
+    if no_versions.contains(&TlsVersion::Tls12) && min.is_none_or(|m| m < TlsVersion::Tls13) {
+        min = Some(TlsVersion::Tls13);
+    }
+    BindTls {
+        crt: o.crt.iter().map(|c| with_base(&g.crt_base, c)).collect(),
+        crt_list: o.crt_list.clone(),
+        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
+        crl_file: o.crl_file.as_ref().map(|c| with_base(&g.ca_base, c)),
+        verify: o.verify.unwrap_or(Verify::None),
+        min_version: min,
+        max_version: max,
+        ciphers: o.ciphers.clone().or_else(|| d.ciphers.clone()),
+        ciphersuites: o.ciphersuites.clone().or_else(|| d.ciphersuites.clone()),
+        curves: o.curves.clone().or_else(|| d.curves.clone()),
+        alpn: o.alpn.clone(),
+        no_tls_tickets: no_tickets,
+        strict_sni,
+        prefer_client_ciphers: prefer_client,
+    }
+}
+
+fn check_kind(p: &ProxyConf) -> CheckKind {
+    if p.option("tcp-check") {
+        let rules = p.tcp_checks.iter().map(|r| r.v.clone()).collect();
+        return CheckKind::Tcp(rules);
+    }
+    if let Some(o) = p.options.get("httpchk").filter(|o| o.enabled) {
+        let a = &o.args;
+        // `option httpchk <uri>` alone means GET <uri>.
+        let (mut method, mut uri, mut version) = match a.len() {
+            0 => (
+                "OPTIONS".to_string(),
+                "/".to_string(),
+                "HTTP/1.0".to_string(),
+            ),
+            1 => ("GET".to_string(), a[0].clone(), "HTTP/1.0".to_string()),
+            2 => (a[0].clone(), a[1].clone(), "HTTP/1.0".to_string()),
+            _ => (a[0].clone(), a[1].clone(), a[2].clone()),
+        };
+        let mut headers = Vec::new();
+        if let Some((m, u, v, h)) = &p.http_check_send {
+            if let Some(m) = m {
+                method = m.clone();
+            }
+            if let Some(u) = u {
+                uri = u.clone();
+            }
+            if let Some(v) = v {
+                version = v.clone();
+            }
+            headers = h.clone();
+        }
+        let expect = match &p.http_check_expect {
+            Some(e) if e.kind == "status" => HttpExpect::Status(e.negate, e.pattern.clone()),
+            Some(e) => HttpExpect::String(e.negate, e.pattern.clone()),
+            None => HttpExpect::Default,
+        };
+        return CheckKind::Http(HttpCheck {
+            method,
+            uri,
+            version,
+            headers,
+            expect,
+        });
+    }
+    CheckKind::Connect
+}
+
+fn lower_backend(
+    p: &ProxyConf,
+    addrs: Vec<(Option<IpAddr>, bool)>,
+    g: &super::parse::GlobalConf,
+) -> Backend {
+    let servers = p
+        .servers
+        .iter()
+        .zip(addrs)
+        .map(|(s, (ip, failed))| {
+            let (port, offset) = match &s.addr {
+                AddrSpec::Inet {
+                    port_lo, offset, ..
+                } => (*port_lo, *offset),
+                AddrSpec::Unix(_) => (0, None),
+            };
+            lower_server(
+                &s.name,
+                s.loc.to_string(),
+                &s.opts,
+                ip,
+                port,
+                offset,
+                failed,
+                g,
+            )
+        })
+        .collect();
+    Backend {
+        name: p.name.clone(),
+        mode: p.mode(),
+        balance: p.balance.as_ref().map(|b| b.v).unwrap_or_default(),
+        servers,
+        timeout_connect: timeout(p, "connect"),
+        timeout_server: timeout(p, "server"),
+        timeout_server_fin: timeout(p, "server-fin"),
+        timeout_queue: timeout(p, "queue"),
+        timeout_check: timeout(p, "check"),
+        timeout_tunnel: timeout(p, "tunnel"),
+        retries: p.retries.unwrap_or(3),
+        redispatch: p.option("redispatch"),
+        allbackups: p.option("allbackups"),
+        srvtcpka: p.option("srvtcpka") || p.option("tcpka"),
+        log_health_checks: p.option("log-health-checks"),
+        log: log_targets(p, g),
+        source: p.source,
+        check: check_kind(p),
+        fullconn: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lower_server(
+    name: &str,
+    origin: String,
+    o: &ServerOpts,
+    addr: Option<IpAddr>,
+    port: u16,
+    port_offset: Option<i32>,
+    unresolved: bool,
+    g: &super::parse::GlobalConf,
+) -> Server {
+    let send_proxy = if o.send_proxy_v2 || o.send_proxy_v2_ssl || o.send_proxy_v2_ssl_cn {
+        SendProxy::V2
+    } else if o.send_proxy {
+        SendProxy::V1
+    } else {
+        SendProxy::None
+    };
+    let has = |w: &str| o.proxy_v2_options.iter().any(|x| x == w);
+    let proxy_v2 = ProxyV2Options {
+        ssl: o.send_proxy_v2_ssl || o.send_proxy_v2_ssl_cn || has("ssl") || has("cert-cn"),
+        cert_cn: o.send_proxy_v2_ssl_cn || has("cert-cn"),
+        ssl_cipher: has("ssl-cipher"),
+        cert_sig: has("cert-sig"),
+        cert_key: has("cert-key"),
+        authority: has("authority"),
+        crc32c: has("crc32c"),
+        unique_id: has("unique-id"),
+    };
+    let check = o.check.then(|| {
+        let inter = o.inter.unwrap_or(2000);
+        // An explicit check port or address disables the PROXY header on checks unless
+        // check-send-proxy asks for it (haproxy-subset §4.3).
+        let explicit = o.check_port.is_some() || o.check_addr.is_some();
+        ServerCheck {
+            inter: Duration::from_millis(inter),
+            fastinter: Duration::from_millis(o.fastinter.unwrap_or(inter)),
+            downinter: Duration::from_millis(o.downinter.unwrap_or(inter)),
+            rise: o.rise.unwrap_or(2),
+            fall: o.fall.unwrap_or(3),
+            port: o.check_port,
+            addr: o.check_addr,
+            send_proxy: o.check_send_proxy || (!explicit && send_proxy != SendProxy::None),
+        }
+    });
+    let tls = o.ssl.then(|| ServerTls {
+        verify: o.verify.unwrap_or(g.ir.ssl_server_verify),
+        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
+        sni: o.sni.clone(),
+        crt: o.crt.as_ref().map(|c| with_base(&g.crt_base, c)),
+        alpn: o.alpn.clone(),
+    });
+    Server {
+        name: name.to_string(),
+        origin,
+        addr,
+        port,
+        port_offset,
+        weight: o.weight.unwrap_or(1),
+        backup: o.backup,
+        disabled: o.disabled || unresolved,
+        maxconn: o.maxconn.unwrap_or(0),
+        check,
+        send_proxy,
+        proxy_v2,
+        source: o.source,
+        shutdown_on_down: o.on_marked_down,
+        shutdown_backup_on_up: o.on_marked_up,
+        tls,
+    }
+}

@@ -1,0 +1,617 @@
+//! The `global` section: configuration.txt §3 (process management, performance tuning,
+//! SSL defaults). Messages follow HAProxy 2.6's `cfgparse-global.c` wording.
+
+use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
+use super::units::{lenient_int, parse_time_ms, TimeError};
+use super::{Parser, Stmt};
+use crate::config::diag::{Diagnostic, LocStyle};
+use crate::config::keywords::{self, Status};
+use crate::ir::{ListenAddr, LogDest, LogFormat, LogTarget, StatsSocket};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Syslog facility names in number order (RFC 5424).
+pub const FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
+    "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+/// Syslog severity names in number order.
+pub const LEVELS: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+/// Looks a user up in `/etc/passwd` (what `getpwnam()` reads for local users).
+pub fn lookup_id(file: &str, name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == name).then(|| f.nth(1)?.parse().ok())?
+    })
+}
+
+/// Parses a TLS version name as `ssl-min-ver` takes it.
+pub fn tls_version(word: &str) -> Option<crate::ir::TlsVersion> {
+    use crate::ir::TlsVersion::*;
+    Some(match word {
+        "SSLv3" => Ssl3,
+        "TLSv1.0" => Tls10,
+        "TLSv1.1" => Tls11,
+        "TLSv1.2" => Tls12,
+        "TLSv1.3" => Tls13,
+        _ => return None,
+    })
+}
+
+impl Parser {
+    pub(super) fn parse_global(&mut self, stmt: &Stmt) {
+        let kw = stmt.arg(0);
+        let loc = stmt.loc;
+        let Some(k) = keywords::lookup(keywords::GLOBAL, kw) else {
+            if keywords::GLOBAL_PREFIX_IGNORED
+                .iter()
+                .any(|p| kw.starts_with(p))
+            {
+                self.ignored(loc, &format!("'{kw}'"), "tuning has no equivalent here");
+                return;
+            }
+            self.alert(loc, format!("unknown keyword '{kw}' in 'global' section"));
+            return;
+        };
+        if k.status == Status::Removed {
+            self.alert(
+                loc,
+                "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.",
+            );
+            return;
+        }
+        if !self.table_status(loc, k, &format!("'{kw}'")) {
+            return;
+        }
+        match kw {
+            "maxconn" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'maxconn' expects an integer argument.");
+                }
+                self.global.ir.maxconn = Some(lenient_int(stmt.arg(1)).max(0) as u32);
+            }
+            "daemon" => {
+                if !self.too_many(stmt, 0, kw) {
+                    self.global.ir.daemon = true;
+                }
+            }
+            "quiet" => self.global.quiet = !self.too_many(stmt, 0, kw),
+            "zero-warning" => self.global.zero_warning = !self.too_many(stmt, 0, kw),
+            "master-worker" => {
+                if stmt.words.len() > 1 && stmt.arg(1) != "no-exit-on-failure" {
+                    return self.alert(
+                        loc,
+                        "'master-worker' only supports 'no-exit-on-failure' option.",
+                    );
+                }
+                self.global.ir.master_worker = true;
+            }
+            "chroot" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'chroot' expects a directory as an argument.");
+                }
+                self.global.ir.chroot = Some(stmt.arg(1).to_string());
+            }
+            "pidfile" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'pidfile' expects a file name as an argument.");
+                }
+                self.global.ir.pidfile = Some(stmt.arg(1).to_string());
+            }
+            "user" | "group" => self.global_user_group(stmt),
+            "uid" | "gid" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                let a = stmt.arg(1);
+                if a.is_empty() {
+                    return self.alert(loc, format!("'{kw}' expects an integer argument."));
+                }
+                if a.parse::<u32>().is_err() {
+                    let mut d =
+                        Diagnostic::warning(loc, format!(" {kw}: string '{a}' is not a number."));
+                    let what = if kw == "uid" { "user" } else { "group" };
+                    d.extra.push(format!("   | You might want to use the '{what}' parameter to use a system {what} name."));
+                    self.push(d);
+                }
+                let v = lenient_int(a).max(0) as u32;
+                if kw == "uid" {
+                    self.global.ir.uid = Some(v);
+                } else {
+                    self.global.ir.gid = Some(v);
+                }
+            }
+            "nbthread" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                match stmt.arg(1).parse::<i64>() {
+                    Ok(n) if (1..=64).contains(&n) => self.global.ir.nbthread = Some(n as u32),
+                    Ok(n) => self.alert(
+                        loc,
+                        format!("'nbthread' value must be between 1 and 64 (was {n})"),
+                    ),
+                    Err(_) => self.alert(
+                        loc,
+                        format!(
+                            "'nbthread' passed a missing or unparsable integer value in '{}'",
+                            stmt.arg(1)
+                        ),
+                    ),
+                }
+            }
+            "ulimit-n" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'ulimit-n' expects an integer argument.");
+                }
+                self.global.ir.ulimit_n = Some(lenient_int(stmt.arg(1)).max(0) as u64);
+            }
+            "hard-stop-after" => {
+                let a = stmt.arg(1);
+                if a.is_empty() {
+                    let mut d =
+                        Diagnostic::alert(loc, "'hard-stop-after' expects <time> as argument.");
+                    d.extra.push(String::new());
+                    return self.push(d);
+                }
+                match parse_time_ms(a) {
+                    Ok(ms) => self.global.ir.hard_stop_after = Some(Duration::from_millis(ms)),
+                    Err(TimeError::Unexpected(c)) => {
+                        let mut d = Diagnostic::alert(loc, format!("unexpected character '{c}' in argument to <hard-stop-after>."));
+                        d.extra.push(String::new());
+                        self.push(d);
+                    }
+                    Err(_) => self.alert(loc, format!("timer overflow in argument <{a}> to <hard-stop-after>, maximum value is 2147483647 ms (~24.8 days).")),
+                }
+            }
+            "log" => {
+                if let Some(t) = self.parse_log_target(stmt, true) {
+                    self.global.ir.log.push(t);
+                }
+            }
+            "log-tag" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'log-tag' expects a tag for use in syslog.");
+                }
+                self.global.ir.log_tag = stmt.arg(1).to_string();
+            }
+            "log-send-hostname" => {
+                let host = match stmt.arg(1) {
+                    "" => std::fs::read_to_string("/proc/sys/kernel/hostname")
+                        .map(|h| h.trim().to_string())
+                        .unwrap_or_default(),
+                    h => h.to_string(),
+                };
+                self.global.ir.log_send_hostname = Some(host);
+            }
+            "stats" => self.global_stats(stmt),
+            "ca-base" | "crt-base" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(
+                        loc,
+                        format!("global statement '{kw}' expects a directory path as an argument."),
+                    );
+                }
+                let slot = if kw == "ca-base" {
+                    &mut self.global.ca_base
+                } else {
+                    &mut self.global.crt_base
+                };
+                if slot.is_some() {
+                    return self.alert(loc, format!("'{kw}' already specified."));
+                }
+                *slot = Some(stmt.arg(1).to_string());
+            }
+            "ssl-default-bind-ciphers"
+            | "ssl-default-bind-ciphersuites"
+            | "ssl-default-server-ciphers"
+            | "ssl-default-server-ciphersuites"
+            | "ssl-default-bind-curves" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                let v = stmt.arg(1);
+                if v.is_empty() {
+                    let what = if kw.ends_with("curves") {
+                        "a curves list"
+                    } else {
+                        "a cipher suite"
+                    };
+                    return self.alert(
+                        loc,
+                        format!("global statement '{kw}' expects {what} as an argument."),
+                    );
+                }
+                let d = if kw.contains("-bind-") {
+                    &mut self.global.ir.ssl_bind_defaults
+                } else {
+                    &mut self.global.ir.ssl_server_defaults
+                };
+                let v = Some(v.to_string());
+                match kw.rsplit('-').next() {
+                    Some("ciphers") => d.ciphers = v,
+                    Some("ciphersuites") => d.ciphersuites = v,
+                    _ => d.curves = v,
+                }
+            }
+            "ssl-default-bind-options" | "ssl-default-server-options" => {
+                self.global_ssl_options(stmt)
+            }
+            "ssl-server-verify" => match stmt.arg(1) {
+                "none" => self.global.ir.ssl_server_verify = false,
+                "required" => self.global.ir.ssl_server_verify = true,
+                _ => self.alert(
+                    loc,
+                    "'ssl-server-verify' expects 'none' or 'required' as argument.",
+                ),
+            },
+            "tune.ssl.default-dh-param" => {
+                let v = lenient_int(stmt.arg(1));
+                if v < 1024 {
+                    return self.alert(loc, "'tune.ssl.default-dh-param' expects a value >= 1024.");
+                }
+                self.global.ir.ssl_default_dh_param = Some(v as u32);
+            }
+            "node" => {
+                let a = stmt.arg(1);
+                if a.is_empty()
+                    || !a
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                {
+                    self.push(Diagnostic::alert(loc, "'node' requires valid node name - non-empty string with digits(0-9), letters(A-Z, a-z), dot(.), hyphen(-) or underscode(_).").styled(LocStyle::ParsingTight));
+                }
+            }
+            "description" => {
+                if stmt.words.len() < 2 {
+                    self.push(
+                        Diagnostic::alert(loc, "'description' expects a string argument.")
+                            .styled(LocStyle::ParsingTight),
+                    );
+                }
+            }
+            "setenv" | "presetenv" => {
+                if stmt.words.len() < 3 {
+                    return self.push(
+                        Diagnostic::alert(loc, format!("'{kw}' expects a name and a value."))
+                            .styled(LocStyle::ParsingTight),
+                    );
+                }
+                if self.too_many(stmt, 2, kw) {
+                    return;
+                }
+                if kw == "setenv" || !self.env.contains_key(stmt.arg(1)) {
+                    self.env
+                        .insert(stmt.arg(1).to_string(), stmt.arg(2).to_string());
+                }
+            }
+            "unsetenv" => {
+                for n in &stmt.words[1..] {
+                    self.env.remove(n);
+                }
+            }
+            "resetenv" => {
+                let keep: Vec<&String> = stmt.words[1..].iter().collect();
+                self.env.retain(|k, _| keep.contains(&k));
+            }
+            _ => {}
+        }
+    }
+
+    fn global_user_group(&mut self, stmt: &Stmt) {
+        let kw = stmt.arg(0);
+        let loc = stmt.loc;
+        if self.too_many(stmt, 1, kw) {
+            return;
+        }
+        let name = stmt.arg(1);
+        let (file, what) = if kw == "user" {
+            ("/etc/passwd", "user")
+        } else {
+            ("/etc/group", "group")
+        };
+        let already = if kw == "user" {
+            self.global.ir.user.is_some() || self.global.ir.uid.is_some()
+        } else {
+            self.global.ir.group.is_some() || self.global.ir.gid.is_some()
+        };
+        if already {
+            let short = if kw == "user" {
+                "user/uid"
+            } else {
+                "group/gid"
+            };
+            self.alert(loc, format!("{short} already specified. Continuing."));
+        }
+        // HAProxy resolves the name while parsing (getpwnam/getgrnam).
+        match lookup_id(file, name) {
+            Some(id) => {
+                if kw == "user" {
+                    self.global.ir.user = Some(name.to_string());
+                    self.global.ir.uid = Some(id);
+                } else {
+                    self.global.ir.group = Some(name.to_string());
+                    self.global.ir.gid = Some(id);
+                }
+            }
+            None => {
+                let short = if what == "user" { "user" } else { "group" };
+                self.alert(
+                    loc,
+                    format!("cannot find {short} id for '{name}' (0:Success)"),
+                );
+            }
+        }
+    }
+
+    fn global_stats(&mut self, stmt: &Stmt) {
+        let loc = stmt.loc;
+        match stmt.arg(1) {
+            "socket" => {
+                let a = stmt.arg(2);
+                if a.is_empty() {
+                    return self.alert(loc, "'stats socket' in global section expects an address or a path to a UNIX socket");
+                }
+                let word = expand_env(a, &|n| self.env.get(n).cloned());
+                let rules = AddrRules { port_required: true, ranges: false, names: false, offsets: false };
+                let addr = match parse_addr(&word, rules) {
+                    Ok(AddrSpec::Unix(p)) => ListenAddr::Unix(p),
+                    Ok(AddrSpec::Inet { host: Host::Ip(ip), port_lo, .. }) => ListenAddr::Inet(SocketAddr::new(ip, port_lo)),
+                    Ok(_) => return,
+                    Err(e) => return self.alert(loc, format!("'stats socket' : {}", e.message(a))),
+                };
+                let mut sock = StatsSocket { addr, mode: None, level: None };
+                let mut i = 3;
+                while i < stmt.words.len() {
+                    let p = stmt.arg(i);
+                    let v = stmt.arg(i + 1);
+                    match p {
+                        "mode" => sock.mode = u32::from_str_radix(v, 8).ok(),
+                        "level" => {
+                            if !matches!(v, "user" | "operator" | "admin") {
+                                return self.alert(loc, format!("'stats socket' : ''level' only supports 'user', 'operator', and 'admin' (got '{v}')'"));
+                            }
+                            sock.level = Some(v.to_string());
+                        }
+                        "expose-fd" | "user" | "group" | "uid" | "gid" | "name" | "severity-output" | "maxconn" | "backlog" | "process" | "thread" | "id" => {}
+                        other => {
+                            return self.alert(loc, format!("'stats socket' : unknown keyword '{other}'."));
+                        }
+                    }
+                    i += 2;
+                }
+                self.global.ir.stats_sockets.push(sock);
+            }
+            "timeout" => match parse_time_ms(stmt.arg(2)) {
+                Ok(ms) if ms > 0 => self.global.ir.stats_timeout = Some(Duration::from_millis(ms)),
+                Ok(_) => self.alert(loc, "'stats timeout' expects a positive value"),
+                Err(TimeError::Unexpected(c)) => self.alert(loc, format!("'stats timeout' : unexpected character '{c}'")),
+                Err(TimeError::Empty) => self.alert(loc, "'stats timeout' : unexpected character '"),
+                Err(_) => self.alert(loc, "'stats timeout' : timer overflow"),
+            },
+            "maxconn" => {
+                if stmt.arg(2).is_empty() {
+                    self.alert(loc, "'stats maxconn' expects an integer argument.");
+                }
+            }
+            "bind-process" => self.alert(loc, "'stats bind-process' is not supported anymore, please use 'process' on the 'stats socket' line instead."),
+            other => self.alert(loc, format!("'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '{other}')")),
+        }
+    }
+
+    fn global_ssl_options(&mut self, stmt: &Stmt) {
+        let kw = stmt.arg(0);
+        let loc = stmt.loc;
+        let mut opts = Vec::new();
+        let mut i = 1;
+        while i < stmt.words.len() {
+            let o = stmt.arg(i);
+            match o {
+                "ssl-min-ver" | "ssl-max-ver" => {
+                    let v = stmt.arg(i + 1);
+                    if tls_version(v).is_none() {
+                        return self.alert(
+                            loc,
+                            format!("'{v}' : unknown ssl/tls version on global statement '{kw}'."),
+                        );
+                    }
+                    opts.push(format!("{o} {v}"));
+                    i += 1;
+                }
+                "no-sslv3"
+                | "no-tlsv10"
+                | "no-tlsv11"
+                | "no-tlsv12"
+                | "no-tlsv13"
+                | "force-sslv3"
+                | "force-tlsv10"
+                | "force-tlsv11"
+                | "force-tlsv12"
+                | "force-tlsv13"
+                | "no-tls-tickets"
+                | "prefer-client-ciphers"
+                | "strict-sni"
+                | "no-renegotiation"
+                | "allow-0rtt"
+                | "no-ca-names" => opts.push(o.to_string()),
+                _ => {
+                    return self.alert(
+                        loc,
+                        format!("unknown option '{o}' on global statement '{kw}'."),
+                    )
+                }
+            }
+            i += 1;
+        }
+        let d = if kw.contains("-bind-") {
+            &mut self.global.ir.ssl_bind_defaults
+        } else {
+            &mut self.global.ir.ssl_server_defaults
+        };
+        d.options.extend(opts);
+    }
+
+    /// Parses `log <target> [len n] [format f] [sample r:n] <facility> [level [minlevel]]`.
+    ///
+    /// configuration.txt §3.1 `log`; shared by `global` and proxies (`in_global` picks the
+    /// wording HAProxy uses for a missing argument).
+    pub(super) fn parse_log_target(&mut self, stmt: &Stmt, in_global: bool) -> Option<LogTarget> {
+        let loc = stmt.loc;
+        let expects = if in_global {
+            "log : expects <address> and <facility>  as arguments"
+        } else {
+            "log : expects <address> and <facility> or global as arguments"
+        };
+        let mut i = 1;
+        let target = stmt.arg(i);
+        if target.is_empty() {
+            self.alert(loc, expects);
+            return None;
+        }
+        i += 1;
+        let mut format = LogFormat::Rfc3164;
+        loop {
+            match stmt.arg(i) {
+                "len" => {
+                    let n = lenient_int(stmt.arg(i + 1));
+                    if !(80..=65535).contains(&n) {
+                        self.alert(
+                            loc,
+                            format!(
+                                "log : invalid log length '{}', must be between 80 and 65535",
+                                stmt.arg(i + 1)
+                            ),
+                        );
+                        return None;
+                    }
+                    i += 2;
+                }
+                "format" => {
+                    format = match stmt.arg(i + 1) {
+                        "rfc3164" | "local" => LogFormat::Rfc3164,
+                        "rfc5424" => LogFormat::Rfc5424,
+                        "raw" => LogFormat::Raw,
+                        "short" => LogFormat::Short,
+                        "timed" => LogFormat::Timed,
+                        "iso" => LogFormat::Iso,
+                        "priority" => LogFormat::Short,
+                        other => {
+                            self.alert(loc, format!("log : unknown log format '{other}'"));
+                            return None;
+                        }
+                    };
+                    i += 2;
+                }
+                "sample" => {
+                    self.unsupported(loc, "'log … sample'", "log sampling");
+                    i += 2;
+                }
+                _ => break,
+            }
+        }
+        let fac = stmt.arg(i);
+        if fac.is_empty() {
+            self.alert(loc, expects);
+            return None;
+        }
+        let Some(facility) = FACILITIES.iter().position(|f| *f == fac) else {
+            self.alert(loc, format!("log : unknown log facility '{fac}'"));
+            return None;
+        };
+        let mut max_level = 7u8;
+        let lvl = stmt.arg(i + 1);
+        if !lvl.is_empty() {
+            match LEVELS.iter().position(|l| *l == lvl) {
+                Some(l) => max_level = l as u8,
+                None => {
+                    self.alert(loc, format!("log : unknown optional log level '{lvl}'"));
+                    return None;
+                }
+            }
+            let min = stmt.arg(i + 2);
+            if !min.is_empty() && !LEVELS.contains(&min) {
+                self.alert(
+                    loc,
+                    format!("log : unknown optional minimum log level '{min}'"),
+                );
+                return None;
+            }
+            if stmt.words.len() > i + 3 {
+                self.alert(
+                    loc,
+                    format!(
+                        "log : cannot handle unexpected argument '{}'",
+                        stmt.arg(i + 3)
+                    ),
+                );
+                return None;
+            }
+        }
+        let dest = match target {
+            "stdout" => LogDest::Stdout,
+            "stderr" => LogDest::Stderr,
+            t => {
+                let word = expand_env(t, &|n| self.env.get(n).cloned());
+                let rules = AddrRules {
+                    port_required: false,
+                    ranges: false,
+                    names: false,
+                    offsets: false,
+                };
+                let spec = word
+                    .strip_prefix("udp@")
+                    .or(word.strip_prefix("udp4@"))
+                    .or(word.strip_prefix("udp6@"))
+                    .unwrap_or(&word);
+                match parse_addr(spec, rules) {
+                    Ok(AddrSpec::Unix(p)) => LogDest::Unix(p),
+                    Ok(AddrSpec::Inet {
+                        host: Host::Ip(ip),
+                        port_lo,
+                        ..
+                    }) => LogDest::Udp(SocketAddr::new(
+                        ip,
+                        if port_lo == 0 { 514 } else { port_lo },
+                    )),
+                    Ok(_) | Err(_) => {
+                        self.alert(
+                            loc,
+                            format!("log : unknown address family or unresolvable address '{t}'"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(LogTarget {
+            dest,
+            facility: facility as u8,
+            max_level,
+            format,
+        })
+    }
+}

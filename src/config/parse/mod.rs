@@ -1,0 +1,586 @@
+//! Reads configuration files line by line, as HAProxy's `readcfgfile()` does, and hands each
+//! statement to the keyword parser of its section.
+//!
+//! configuration.txt §2 (file format) and §3/§4 (sections). Errors never stop the reading:
+//! every line is parsed and every problem collected, as HAProxy does.
+
+// One match arm per keyword reads better than guards that fall through to a catch-all arm.
+#![allow(clippy::collapsible_match)]
+
+pub mod addr;
+mod bind;
+mod check;
+mod global;
+pub use global::tls_version as global_tls_version;
+mod proxy;
+mod server;
+pub mod units;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::ast::{ProxyConf, ProxyKind};
+use super::diag::{Diagnostic, Diagnostics, Level, Loc, LocStyle};
+use super::keywords::{self, Status};
+use super::lexer::{split_words, LexError};
+use super::source::SourceFile;
+
+/// Settings of `global` as written, with the few that only matter while parsing.
+#[derive(Debug, Clone, Default)]
+pub struct GlobalConf {
+    /// The values that go into the IR.
+    pub ir: crate::ir::Global,
+    /// `crt-base`
+    pub crt_base: Option<String>,
+    /// `ca-base`
+    pub ca_base: Option<String>,
+    /// `quiet`
+    pub quiet: bool,
+    /// `zero-warning`
+    pub zero_warning: bool,
+    /// `log-send-hostname` seen.
+    pub seen_log: bool,
+}
+
+/// The result of reading every file.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The global section(s), merged.
+    pub global: GlobalConf,
+    /// Frontend, backend and listen sections in order (defaults applied).
+    pub proxies: Vec<ProxyConf>,
+    /// Everything said about the files.
+    pub diags: Diagnostics,
+    /// Parsing stopped early (HAProxy's `ERR_ABORT`).
+    pub aborted: bool,
+}
+
+/// The section a line belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    /// Before any section keyword.
+    None,
+    /// `global`
+    Global,
+    /// Current defaults section.
+    Defaults,
+    /// Index into `proxies`.
+    Proxy(usize),
+    /// A proxy section whose header was refused: every line is rejected.
+    Broken(&'static str),
+    /// A section kind haproxide does not support: lines are skipped.
+    Skipped,
+}
+
+/// A statement: its words and where it stands.
+pub struct Stmt<'a> {
+    /// The words after lexing.
+    pub words: &'a [String],
+    /// Where.
+    pub loc: &'a Loc,
+}
+
+impl Stmt<'_> {
+    /// The word at `i`, or "" when absent (HAProxy's `args[i]` is an empty string).
+    pub fn arg(&self, i: usize) -> &str {
+        self.words.get(i).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Reads configuration text into sections and settings, collecting diagnostics.
+pub struct Parser {
+    /// Environment variables visible to `"${VAR}"`, changed by `setenv` and friends.
+    pub env: BTreeMap<String, String>,
+    global: GlobalConf,
+    defaults: ProxyConf,
+    named_defaults: HashMap<String, ProxyConf>,
+    proxies: Vec<ProxyConf>,
+    section: Section,
+    diags: Vec<Diagnostic>,
+    /// Alerts about keywords haproxide does not implement: reported, but semantic checks go on.
+    unsupported: Vec<Diagnostic>,
+    aborted: bool,
+    /// Nesting of `.if` blocks: (this branch active, some branch already taken).
+    cond: Vec<(bool, bool)>,
+}
+
+fn anon_defaults(loc: Loc) -> ProxyConf {
+    ProxyConf::new(ProxyKind::Defaults, String::new(), loc)
+}
+
+impl Parser {
+    /// A parser seeing `env` as its environment.
+    pub fn new(env: BTreeMap<String, String>) -> Self {
+        let loc = Loc {
+            file: Arc::from(""),
+            line: 0,
+        };
+        Parser {
+            env,
+            global: GlobalConf::default(),
+            defaults: anon_defaults(loc),
+            named_defaults: HashMap::new(),
+            proxies: Vec::new(),
+            section: Section::None,
+            diags: Vec::new(),
+            unsupported: Vec::new(),
+            aborted: false,
+            cond: Vec::new(),
+        }
+    }
+
+    fn env_lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |n: &str| self.env.get(n).cloned()
+    }
+
+    /// Records a parse-time diagnostic.
+    pub(crate) fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Parse-time alert in the `parsing [f:l] : ` shape.
+    pub(crate) fn alert(&mut self, loc: &Loc, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::alert(loc, msg));
+    }
+
+    /// Parse-time warning in the `parsing [f:l] : ` shape.
+    pub(crate) fn warn(&mut self, loc: &Loc, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(loc, msg));
+    }
+
+    /// Reports a keyword haproxide does not implement (HAProxy would accept it).
+    pub(crate) fn unsupported(&mut self, loc: &Loc, what: &str, note: &str) {
+        let why = if note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({note})")
+        };
+        let d = Diagnostic::alert(
+            loc,
+            format!("{what} is not supported by haproxide{why}; see grammar/keywords.md."),
+        )
+        .checked();
+        self.unsupported.push(d);
+    }
+
+    /// Reports a keyword accepted for compatibility that has no effect here.
+    pub(crate) fn ignored(&mut self, loc: &Loc, what: &str, note: &str) {
+        let why = if note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({note})")
+        };
+        self.warn(
+            loc,
+            format!("{what} is accepted but ignored by haproxide{why}."),
+        );
+    }
+
+    /// Applies a keyword table row: returns true when the caller should parse the keyword.
+    pub(crate) fn table_status(&mut self, loc: &Loc, k: &keywords::Keyword, what: &str) -> bool {
+        match k.status {
+            Status::Supported => true,
+            Status::Ignored => {
+                self.ignored(loc, what, k.note);
+                false
+            }
+            Status::Unsupported => {
+                self.unsupported(loc, what, k.note);
+                false
+            }
+            Status::Removed => true,
+        }
+    }
+
+    /// Reads every source in order.
+    pub fn parse_sources(mut self, sources: &[SourceFile]) -> Parsed {
+        for src in sources {
+            if self.aborted {
+                break;
+            }
+            // Each file starts outside any section, as in HAProxy.
+            self.section = Section::None;
+            self.parse_file(src);
+        }
+        let mut diags = Diagnostics::default();
+        // Parse-time messages in source order (files in load order, then line).
+        let order: HashMap<Arc<str>, usize> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        let mut parse = std::mem::take(&mut self.diags);
+        parse.sort_by_key(|d| {
+            d.loc
+                .as_ref()
+                .map(|l| (order.get(&l.file).copied().unwrap_or(0), l.line))
+        });
+        for d in parse {
+            diags.push(d);
+        }
+        let mut unsupported = std::mem::take(&mut self.unsupported);
+        unsupported.sort_by_key(|d| {
+            d.loc
+                .as_ref()
+                .map(|l| (order.get(&l.file).copied().unwrap_or(0), l.line))
+        });
+        for d in unsupported {
+            diags.push(d);
+        }
+        Parsed {
+            global: self.global,
+            proxies: self.proxies,
+            diags,
+            aborted: self.aborted,
+        }
+    }
+
+    fn parse_file(&mut self, src: &SourceFile) {
+        let text = &src.text;
+        let mut lineno = 0;
+        let mut start = 0;
+        while start < text.len() {
+            lineno += 1;
+            let (end, next, has_lf) = match text[start..].iter().position(|&b| b == b'\n') {
+                Some(p) => (start + p, start + p + 1, true),
+                None => (text.len(), text.len(), false),
+            };
+            let raw = &text[start..end];
+            let loc = Loc {
+                file: src.name.clone(),
+                line: lineno,
+            };
+            if !has_lf {
+                self.push(
+                    Diagnostic::alert(
+                        &loc,
+                        format!("Missing LF on last line, file might have been truncated at position {}.", raw.len() + 1),
+                    )
+                    .styled(LocStyle::ParsingTight),
+                );
+            }
+            self.parse_line(raw, &loc);
+            if self.aborted {
+                return;
+            }
+            start = next;
+        }
+    }
+
+    fn parse_line(&mut self, raw: &[u8], loc: &Loc) {
+        let lexed = split_words(raw, &self.env_lookup());
+        let words = match lexed {
+            Ok(w) => w,
+            Err(e) => {
+                self.lex_error(raw, loc, &e);
+                return;
+            }
+        };
+        if words.is_empty() {
+            return;
+        }
+        if words[0].starts_with('.') && self.directive(&words, loc) {
+            return;
+        }
+        if self.cond.iter().any(|(active, _)| !active) {
+            return;
+        }
+        let stmt = Stmt { words: &words, loc };
+        if self.section_start(&stmt) {
+            return;
+        }
+        match self.section {
+            Section::None => self.push(
+                Diagnostic::alert(
+                    loc,
+                    format!("unknown keyword '{}' out of section.", words[0]),
+                )
+                .styled(LocStyle::ParsingTight),
+            ),
+            Section::Global => self.parse_global(&stmt),
+            Section::Defaults => {
+                let mut p = std::mem::replace(&mut self.defaults, anon_defaults(loc.clone()));
+                self.parse_proxy(&mut p, &stmt);
+                self.defaults = p;
+            }
+            Section::Proxy(i) => {
+                let mut p = std::mem::replace(&mut self.proxies[i], anon_defaults(loc.clone()));
+                self.parse_proxy(&mut p, &stmt);
+                self.proxies[i] = p;
+            }
+            Section::Broken(_) => self.alert(loc, "'listen' or 'defaults' expected."),
+            Section::Skipped => {}
+        }
+    }
+
+    fn lex_error(&mut self, raw: &[u8], loc: &Loc, e: &LexError) {
+        let mut d = Diagnostic::alert(loc, e.message()).styled(LocStyle::ParsingTight);
+        if let Some(at) = e.caret() {
+            let lead = raw
+                .iter()
+                .take_while(|c| **c == b' ' || **c == b'\t')
+                .count();
+            let shown = String::from_utf8_lossy(&raw[lead..])
+                .trim_end_matches('\r')
+                .to_string();
+            d.message.push(':');
+            d.column = Some(at);
+            d.extra.push(format!("  {shown}"));
+            d.extra
+                .push(format!("  {}^", " ".repeat(at.saturating_sub(lead))));
+        }
+        self.push(d);
+    }
+
+    /// `.if`/`.elif`/`.else`/`.endif` and `.notice`/`.warning`/`.alert`; true when handled.
+    fn directive(&mut self, words: &[String], loc: &Loc) -> bool {
+        let active = self.cond.iter().all(|(a, _)| *a);
+        match words[0].as_str() {
+            ".if" => {
+                let v = active && self.eval_cond(&words[1..], loc);
+                self.cond.push((v, v));
+            }
+            ".elif" => match self.cond.pop() {
+                Some((_, taken)) => {
+                    let outer = self.cond.iter().all(|(a, _)| *a);
+                    let v = outer && !taken && self.eval_cond(&words[1..], loc);
+                    self.cond.push((v, taken || v));
+                }
+                None => self.alert(loc, "'.elif' without matching '.if'."),
+            },
+            ".else" => match self.cond.pop() {
+                Some((_, taken)) => {
+                    let outer = self.cond.iter().all(|(a, _)| *a);
+                    self.cond.push((outer && !taken, true));
+                }
+                None => self.alert(loc, "'.else' without matching '.if'."),
+            },
+            ".endif" => {
+                if self.cond.pop().is_none() {
+                    self.alert(loc, "'.endif' without matching '.if'.");
+                }
+            }
+            ".notice" | ".warning" | ".alert" if active => {
+                let level = match words[0].as_str() {
+                    ".notice" => Level::Notice,
+                    ".warning" => Level::Warning,
+                    _ => Level::Alert,
+                };
+                let msg = format!("'{}'.", words.get(1).map(String::as_str).unwrap_or(""));
+                self.push(Diagnostic::new(
+                    level,
+                    Some(loc.clone()),
+                    LocStyle::ParsingTight,
+                    msg,
+                ));
+            }
+            ".notice" | ".warning" | ".alert" => {}
+            _ => return false,
+        }
+        true
+    }
+
+    /// Evaluates a `.if` condition: a number, `defined(X)`, `streq(a,b)`, `strneq(a,b)`,
+    /// `feature(X)` (always false: no optional features are reported) and `!`.
+    fn eval_cond(&mut self, words: &[String], loc: &Loc) -> bool {
+        let term = words.join(" ");
+        let term = term.trim();
+        let (neg, term) = match term.strip_prefix('!') {
+            Some(t) => (true, t.trim()),
+            None => (false, term),
+        };
+        let call = |name: &str| -> Option<Vec<String>> {
+            let inner = term
+                .strip_prefix(name)?
+                .strip_prefix('(')?
+                .strip_suffix(')')?;
+            Some(inner.split(',').map(|s| s.to_string()).collect())
+        };
+        let v = if let Ok(n) = term.parse::<i64>() {
+            n != 0
+        } else if let Some(a) = call("defined") {
+            self.env.contains_key(a[0].as_str())
+        } else if let Some(a) = call("streq") {
+            a.len() == 2 && a[0] == a[1]
+        } else if let Some(a) = call("strneq") {
+            a.len() == 2 && a[0] != a[1]
+        } else if call("feature").is_some() {
+            false
+        } else if let Some(a) = call("version_atleast") {
+            version_cmp(&a[0]) != std::cmp::Ordering::Greater
+        } else if let Some(a) = call("version_before") {
+            version_cmp(&a[0]) == std::cmp::Ordering::Greater
+        } else {
+            self.alert(loc, format!("unparsable conditional expression '{term}'."));
+            false
+        };
+        v != neg
+    }
+
+    /// Starts a section when the line's first word is a section keyword; true when it was.
+    fn section_start(&mut self, stmt: &Stmt) -> bool {
+        let kw = stmt.arg(0);
+        let Some(k) = keywords::lookup(keywords::SECTIONS, kw) else {
+            return false;
+        };
+        let loc = stmt.loc;
+        match kw {
+            "global" => {
+                self.section = Section::Global;
+                if stmt.words.len() > 1 {
+                    self.alert(
+                        loc,
+                        format!(
+                            "'global' cannot handle unexpected argument '{}'.",
+                            stmt.arg(1)
+                        ),
+                    );
+                }
+            }
+            "defaults" | "frontend" | "backend" | "listen" => self.proxy_section(stmt),
+            _ => {
+                self.section = Section::Skipped;
+                let what = format!("section '{kw}'");
+                self.table_status(loc, k, &what);
+            }
+        }
+        true
+    }
+
+    fn proxy_section(&mut self, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let kw = stmt.arg(0);
+        let kind = match kw {
+            "defaults" => ProxyKind::Defaults,
+            "frontend" => ProxyKind::Frontend,
+            "backend" => ProxyKind::Backend,
+            _ => ProxyKind::Listen,
+        };
+        let name = stmt.arg(1).to_string();
+        let (name, from_idx) = if kind == ProxyKind::Defaults && name == "from" {
+            (String::new(), 1)
+        } else {
+            (name, 2)
+        };
+        if kind != ProxyKind::Defaults && name.is_empty() {
+            self.alert(loc, format!("'{kw}' expects an <id> argument"));
+            self.section = Section::Broken("listen");
+            self.aborted = true;
+            return;
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
+        {
+            self.alert(
+                loc,
+                format!("character '{bad}' is not permitted in '{kw}' name '{name}'."),
+            );
+            self.section = Section::Broken("listen");
+            return;
+        }
+        // `listen name addr:port` is the pre-1.5 syntax HAProxy 2.6 refuses.
+        let rest = &stmt.words[from_idx.min(stmt.words.len())..];
+        let (from, extra): (Option<&str>, &[String]) = match rest.first().map(String::as_str) {
+            Some("from") => (Some(stmt.arg(from_idx + 1)), rest.get(2..).unwrap_or(&[])),
+            _ => (None, rest),
+        };
+        if kind != ProxyKind::Defaults
+            && kind != ProxyKind::Backend
+            && from.is_none()
+            && !extra.is_empty()
+        {
+            self.alert(
+                loc,
+                "please use the 'bind' keyword for listening addresses.",
+            );
+            self.section = Section::Broken("listen");
+            return;
+        }
+        if let Some(x) = extra.first() {
+            self.alert(
+                loc,
+                format!("'{kw}' cannot handle unexpected argument '{x}'."),
+            );
+        }
+        let base = match from {
+            Some(f) => match self.named_defaults.get(f) {
+                Some(d) => d.clone(),
+                None => {
+                    let what = if kind == ProxyKind::Defaults {
+                        "defaults"
+                    } else {
+                        kind.word()
+                    };
+                    self.alert(
+                        loc,
+                        format!("defaults section '{f}' not found for {what} '{name}'."),
+                    );
+                    self.aborted = true;
+                    return;
+                }
+            },
+            None => self.defaults.clone(),
+        };
+        if kind == ProxyKind::Defaults {
+            let mut d = ProxyConf::inherit(ProxyKind::Defaults, name.clone(), loc.clone(), &base);
+            d.default_backend = base.default_backend.clone();
+            self.defaults = d.clone();
+            if !name.is_empty() {
+                self.named_defaults.insert(name, d);
+            }
+            self.section = Section::Defaults;
+            return;
+        }
+        self.check_duplicate_name(kind, &name, loc);
+        let mut p = ProxyConf::inherit(kind, name, loc.clone(), &base);
+        if kind == ProxyKind::Backend {
+            p.default_backend = None;
+        }
+        self.proxies.push(p);
+        self.section = Section::Proxy(self.proxies.len() - 1);
+    }
+
+    fn check_duplicate_name(&mut self, kind: ProxyKind, name: &str, loc: &Loc) {
+        let caps = kind.caps();
+        let clash = self
+            .proxies
+            .iter()
+            .find(|p| p.name == name && p.kind.caps() & caps != 0)
+            .map(|p| (p.kind.proxy_word(), p.loc.clone()));
+        if let Some((other, at)) = clash {
+            self.push(
+                Diagnostic::alert(
+                    loc,
+                    format!(
+                        "{} '{name}' has the same name as {other} '{name}' declared at {at}.",
+                        kind.proxy_word()
+                    ),
+                )
+                .styled(LocStyle::CapParsing),
+            );
+        }
+    }
+
+    /// Reports words beyond the `max` allowed ones, HAProxy's `too_many_args()`; true if any.
+    pub(crate) fn too_many(&mut self, stmt: &Stmt, max: usize, kw: &str) -> bool {
+        if stmt.words.len() > max + 1 {
+            self.alert(
+                stmt.loc,
+                format!(
+                    "'{kw}' cannot handle unexpected argument '{}'.",
+                    stmt.arg(max + 1)
+                ),
+            );
+            return true;
+        }
+        false
+    }
+}
+
+/// Compares haproxide's HAProxy compatibility level (2.6) with `v`.
+fn version_cmp(v: &str) -> std::cmp::Ordering {
+    let parse =
+        |s: &str| -> Vec<u32> { s.split(['.', '-']).map_while(|p| p.parse().ok()).collect() };
+    parse("2.6.12").cmp(&parse(v))
+}

@@ -1,0 +1,528 @@
+//! Proxy sections (`defaults`, `frontend`, `backend`, `listen`): configuration.txt §4.
+//! Messages follow HAProxy 2.6's `cfgparse-listen.c` wording.
+
+use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
+use super::units::{lenient_int, parse_time_ms, TimeError};
+use super::{Parser, Stmt};
+use crate::config::ast::{LogEntry, OptionSetting, ProxyConf, ProxyKind, Spanned};
+use crate::config::diag::{Diagnostic, LocStyle};
+use crate::config::keywords::{self, cap, Status};
+use crate::ir::{Balance, Mode};
+
+/// Timeout names HAProxy knows, in the order its error message lists them.
+const TIMEOUTS: [&str; 11] = [
+    "client",
+    "server",
+    "connect",
+    "check",
+    "queue",
+    "http-keep-alive",
+    "http-request",
+    "tunnel",
+    "tarpit",
+    "client-fin",
+    "server-fin",
+];
+
+impl Parser {
+    pub(super) fn parse_proxy(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let kw = stmt.arg(0);
+        let loc = stmt.loc;
+        let Some(k) = keywords::lookup(keywords::PROXY, kw) else {
+            let names = keywords::PROXY
+                .iter()
+                .map(|k| k.name)
+                .chain(["frontend", "backend", "listen", "defaults", "global"]);
+            let hint = match keywords::suggest(names, kw) {
+                Some(s) => format!("; did you mean '{s}' maybe ?"),
+                None => String::new(),
+            };
+            return self.alert(
+                loc,
+                format!(
+                    "unknown keyword '{kw}' in '{}' section{hint}",
+                    p.kind.word()
+                ),
+            );
+        };
+        if k.status == Status::Removed {
+            let msg = match kw {
+                "redispatch" => "keyword 'redispatch' directive is not supported anymore since HAProxy 2.1. Use 'option redispatch'.".to_string(),
+                other => format!("the '{other}' directive is not supported anymore since HAProxy 2.1. {}.", capitalize(k.note)),
+            };
+            return self.alert(loc, msg);
+        }
+        let caps = p.kind.caps();
+        if k.caps & caps == 0 || (p.kind == ProxyKind::Defaults && k.caps & cap::DEF == 0) {
+            if p.kind == ProxyKind::Defaults {
+                let d =
+                    Diagnostic::alert(loc, format!("'{kw}' not allowed in 'defaults' section."));
+                let d = if kw == "server" {
+                    d.styled(LocStyle::Bare)
+                } else {
+                    d
+                };
+                return self.push(d);
+            }
+            let missing = if k.caps & cap::FE != 0 {
+                "frontend"
+            } else {
+                "backend"
+            };
+            if kw == "server" {
+                let msg = format!("parsing [{loc}] : 'server' not allowed because {} '{}' has no {missing} capability.", p.kind.word(), p.name);
+                return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::Bare));
+            }
+            return self.warn(
+                loc,
+                format!(
+                    "'{kw}' ignored because {} '{}' has no {missing} capability.",
+                    p.kind.word(),
+                    p.name
+                ),
+            );
+        }
+        if kw == "option" || kw == "no" {
+            return self.parse_option(p, stmt);
+        }
+        if kw == "stats" {
+            // HTTP stats page: no effect on a TCP proxy (HAProxy warns); rejected on an HTTP one.
+            p.http_only.push(Spanned {
+                v: "'stats' statement".into(),
+                loc: loc.clone(),
+            });
+            return;
+        }
+        if !self.table_status(loc, k, &format!("'{kw}'")) {
+            return;
+        }
+        match kw {
+            "bind" => self.parse_bind(p, stmt),
+            "server" => self.parse_server(p, stmt, false),
+            "default-server" => self.parse_server(p, stmt, true),
+            "tcp-check" => self.parse_tcp_check(p, stmt),
+            "http-check" => self.parse_http_check(p, stmt),
+            "mode" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                let m = match stmt.arg(1) {
+                    "tcp" => Mode::Tcp,
+                    "http" => Mode::Http,
+                    "health" => return self.alert(loc, "'mode health' doesn't exist anymore. Please use 'http-request return status 200' instead."),
+                    other => return self.alert(loc, format!("unknown proxy mode '{other}'.")),
+                };
+                p.mode = Some(Spanned {
+                    v: m,
+                    loc: loc.clone(),
+                });
+            }
+            "balance" => {
+                let b = match stmt.arg(1) {
+                    "" | "roundrobin" => Balance::RoundRobin,
+                    "static-rr" => Balance::StaticRr,
+                    "leastconn" => Balance::LeastConn,
+                    "first" => Balance::First,
+                    "source" => Balance::Source,
+                    a if a == "uri" || a == "url_param" || a == "random" || a == "hash" || a.starts_with("hdr(") || a.starts_with("rdp-cookie") => {
+                        return self.unsupported(loc, &format!("'balance {a}'"), "only roundrobin, static-rr, leastconn, first and source");
+                    }
+                    _ => return self.alert(loc, "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options."),
+                };
+                p.balance = Some(Spanned {
+                    v: b,
+                    loc: loc.clone(),
+                });
+            }
+            "timeout" => self.parse_timeout(p, stmt),
+            "retries" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(
+                        loc,
+                        "'retries' expects an integer argument (dispatch counts for one).",
+                    );
+                }
+                p.retries = Some(lenient_int(stmt.arg(1)).max(0) as u32);
+            }
+            "maxconn" | "backlog" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, format!("'{kw}' expects an integer argument."));
+                }
+                let v = Some(lenient_int(stmt.arg(1)).max(0) as u32);
+                if kw == "maxconn" {
+                    p.maxconn = v;
+                } else {
+                    p.backlog = v;
+                }
+            }
+            "log" => self.parse_proxy_log(p, stmt),
+            "log-tag" => {
+                if stmt.arg(1).is_empty() {
+                    self.alert(loc, "'log-tag' expects a tag for use in syslog.");
+                }
+            }
+            "default_backend" => {
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'default_backend' expects a backend name.");
+                }
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                p.default_backend = Some(Spanned {
+                    v: stmt.arg(1).to_string(),
+                    loc: loc.clone(),
+                });
+            }
+            "use_backend" => {
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'use_backend' expects a backend name.");
+                }
+                if matches!(stmt.arg(2), "if" | "unless") {
+                    return self.unsupported(loc, "conditional 'use_backend'", "ACL conditions");
+                }
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                p.use_backends.push(Spanned {
+                    v: stmt.arg(1).to_string(),
+                    loc: loc.clone(),
+                });
+            }
+            "source" => {
+                let a = stmt.arg(1);
+                if a.is_empty() {
+                    return self.alert(loc, "'source' expects <addr>[:<port>], and optionally 'usesrc' <addr>, and 'interface' <name>.");
+                }
+                if stmt.words.len() > 2 {
+                    return self.unsupported(
+                        loc,
+                        &format!("'source … {}'", stmt.arg(2)),
+                        "only a source address",
+                    );
+                }
+                let word = expand_env(a, &|n| self.env.get(n).cloned());
+                let rules = AddrRules {
+                    port_required: false,
+                    ranges: true,
+                    names: false,
+                    offsets: false,
+                };
+                match parse_addr(&word, rules) {
+                    Ok(AddrSpec::Inet {
+                        host: Host::Ip(ip), ..
+                    }) => p.source = Some(ip),
+                    Ok(_) => self.alert(
+                        loc,
+                        format!("'source {a}' : only IP addresses are supported"),
+                    ),
+                    Err(e) => {
+                        let mut d =
+                            Diagnostic::alert(loc, format!("'source {a}' : {}", e.message(a)));
+                        d.extra.push(String::new());
+                        self.push(d);
+                    }
+                }
+            }
+            "errorfile" => {
+                if stmt.words.len() < 3 {
+                    let mut d = Diagnostic::alert(
+                        loc,
+                        "errorfile : expects <status_code> and <file> as arguments.",
+                    );
+                    d.extra.push(String::new());
+                    return self.push(d);
+                }
+                let code = lenient_int(stmt.arg(1));
+                const CODES: [i64; 16] = [
+                    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503,
+                ];
+                if !CODES.contains(&code) && code != 504 {
+                    return self.alert(
+                        loc,
+                        format!("errorfile : status code '{}' not handled.", stmt.arg(1)),
+                    );
+                }
+                if std::fs::metadata(stmt.arg(2))
+                    .map(|m| !m.is_file())
+                    .unwrap_or(true)
+                {
+                    return self.alert(
+                        loc,
+                        format!("errorfile : error opening file '{}'.", stmt.arg(2)),
+                    );
+                }
+                p.errorfiles.push(Spanned {
+                    v: code as u16,
+                    loc: loc.clone(),
+                });
+            }
+            "description" => {
+                if stmt.words.len() < 2 {
+                    self.alert(loc, "'description' expects a string argument.");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn parse_timeout(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let name = stmt.arg(1);
+        if !TIMEOUTS.contains(&name) {
+            return self.alert(loc, format!("'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '{name}')"));
+        }
+        let what = format!("timeout {name}");
+        let v = stmt.arg(2);
+        if v.is_empty() {
+            return self.alert(
+                loc,
+                format!("'{what}' expects an integer value (in milliseconds)"),
+            );
+        }
+        let ms = match parse_time_ms(v) {
+            Ok(ms) => ms,
+            Err(TimeError::Unexpected(c)) => return self.alert(loc, format!("unexpected character '{c}' in '{what}'")),
+            Err(TimeError::Overflow) => return self.alert(loc, format!("timer overflow in argument '{v}' to '{what}' (maximum value is 2147483647 ms or ~24.8 days)")),
+            Err(TimeError::Underflow) => return self.alert(loc, format!("timer underflow in argument '{v}' to '{what}' (minimum non-null value is 1 ms)")),
+            Err(TimeError::Empty) => return self.alert(loc, format!("'{what}' expects an integer value (in milliseconds)")),
+        };
+        if stmt.words.len() > 3 {
+            return self.alert(
+                loc,
+                format!(
+                    "'{what}' : unexpected extra argument '{}' after value '{v}'.",
+                    stmt.arg(3)
+                ),
+            );
+        }
+        let side_ok = match name {
+            "client" | "client-fin" | "http-request" | "http-keep-alive" => {
+                p.kind.caps() & cap::FE != 0
+            }
+            "tunnel" => true,
+            _ => p.kind.caps() & cap::BE != 0,
+        };
+        if !side_ok {
+            let need = if matches!(
+                name,
+                "client" | "client-fin" | "http-request" | "http-keep-alive"
+            ) {
+                "frontend"
+            } else {
+                "backend"
+            };
+            return self.warn(
+                loc,
+                format!(
+                    "'timeout {name}' will be ignored because {} '{}' has no {need} capability",
+                    p.kind.word(),
+                    p.name
+                ),
+            );
+        }
+        if matches!(name, "http-keep-alive" | "http-request" | "tarpit") {
+            p.http_only.push(Spanned {
+                v: format!("'timeout {name}'"),
+                loc: loc.clone(),
+            });
+        }
+        p.timeouts.insert(
+            name.to_string(),
+            Spanned {
+                v: ms,
+                loc: loc.clone(),
+            },
+        );
+    }
+
+    fn parse_proxy_log(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        match stmt.arg(1) {
+            "global" => {
+                if stmt.words.len() > 2 {
+                    return self
+                        .alert(loc, format!("log : unknown log facility '{}'", stmt.arg(2)));
+                }
+                p.log_disabled = false;
+                p.log.push(LogEntry::Global);
+            }
+            "disable" => {
+                p.log.clear();
+                p.log_disabled = true;
+            }
+            _ => {
+                if let Some(t) = self.parse_log_target(stmt, false) {
+                    p.log_disabled = false;
+                    p.log.push(LogEntry::Target(t));
+                }
+            }
+        }
+    }
+
+    fn parse_option(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let negate = stmt.arg(0) == "no";
+        let (name, first_arg) = if negate {
+            if stmt.arg(1) != "option" {
+                return self.alert(
+                    loc,
+                    format!(
+                        "unknown keyword '{}' in '{}' section",
+                        stmt.arg(0),
+                        p.kind.word()
+                    ),
+                );
+            }
+            (stmt.arg(2), 3)
+        } else {
+            (stmt.arg(1), 2)
+        };
+        if name.is_empty() {
+            return self.push(
+                Diagnostic::alert(loc, "'option' expects an option name.")
+                    .styled(LocStyle::ParsingTight),
+            );
+        }
+        let Some(k) = keywords::lookup(keywords::OPTIONS, name) else {
+            return self.alert(loc, format!("unknown option '{name}'."));
+        };
+        let with_args = matches!(
+            name,
+            "httpchk"
+                | "redispatch"
+                | "httplog"
+                | "forwardfor"
+                | "originalto"
+                | "smtpchk"
+                | "mysql-check"
+                | "pgsql-check"
+        );
+        if negate
+            && matches!(
+                name,
+                "tcplog"
+                    | "httplog"
+                    | "httpchk"
+                    | "tcp-check"
+                    | "forwardfor"
+                    | "originalto"
+                    | "smtpchk"
+                    | "mysql-check"
+                    | "pgsql-check"
+                    | "ldap-check"
+                    | "redis-check"
+                    | "ssl-hello-chk"
+                    | "spop-check"
+                    | "external-check"
+            )
+        {
+            return self.push(
+                Diagnostic::alert(
+                    loc,
+                    format!("negation/default is not supported for option '{name}'."),
+                )
+                .styled(LocStyle::ParsingTight),
+            );
+        }
+        if !with_args && self.too_many(stmt, first_arg - 1, &format!("option {name}")) {
+            return;
+        }
+        let caps = p.kind.caps();
+        if k.caps & caps == 0 {
+            let need = if k.caps & cap::FE != 0 {
+                "frontend"
+            } else {
+                "backend"
+            };
+            return self.warn(
+                loc,
+                format!(
+                    "'option {name}' ignored because {} '{}' has no {need} capability.",
+                    p.kind.word(),
+                    p.name
+                ),
+            );
+        }
+        if matches!(name, "tcplog" | "httplog") && p.kind == ProxyKind::Backend {
+            return self.warn(
+                loc,
+                format!(
+                    "backend '{}' : 'option {name}' directive is ignored in backends.",
+                    p.name
+                ),
+            );
+        }
+        if matches!(
+            name,
+            "forwardfor"
+                | "originalto"
+                | "http-server-close"
+                | "http-keep-alive"
+                | "httpclose"
+                | "http-pretend-keepalive"
+                | "http-buffer-request"
+                | "http-no-delay"
+                | "http-ignore-probes"
+                | "http-use-proxy-header"
+                | "accept-invalid-http-request"
+                | "accept-invalid-http-response"
+                | "checkcache"
+                | "prefer-last-server"
+                | "idle-close-on-response"
+                | "disable-h2-upgrade"
+                | "h1-case-adjust-bogus-client"
+                | "h1-case-adjust-bogus-server"
+                | "http_proxy"
+                | "http-use-htx"
+        ) {
+            // HTTP-only options: no effect on TCP proxies (HAProxy warns for some), an
+            // effect haproxide cannot honour on HTTP ones: decided once the mode is known.
+            p.http_only.push(Spanned {
+                v: format!("'option {name}'"),
+                loc: loc.clone(),
+            });
+            return;
+        }
+        match k.status {
+            Status::Supported => {}
+            Status::Ignored => return self.ignored(loc, &format!("'option {name}'"), k.note),
+            Status::Unsupported | Status::Removed => {
+                return self.unsupported(loc, &format!("'option {name}'"), k.note)
+            }
+        }
+        // Each of these options replaces the check kind, as in HAProxy.
+        if matches!(name, "tcp-check" | "httpchk") && !negate {
+            p.options.remove("tcp-check");
+            p.options.remove("httpchk");
+        }
+        // `option tcplog` and `option httplog` replace each other.
+        if matches!(name, "tcplog" | "httplog") {
+            p.options.remove("tcplog");
+            p.options.remove("httplog");
+        }
+        let args: Vec<String> = stmt.words.get(first_arg..).unwrap_or(&[]).to_vec();
+        p.options.insert(
+            name.to_string(),
+            OptionSetting {
+                enabled: !negate,
+                args,
+                loc: loc.clone(),
+                own: true,
+            },
+        );
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,326 @@
+//! `server` and `default-server` lines: configuration.txt §4.2 `server` and §5.2 (server
+//! and default-server options). Messages follow HAProxy 2.6's `server.c` wording.
+
+use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
+use super::global::tls_version;
+use super::units::{lenient_int, parse_time_ms, TimeError};
+use super::{Parser, Stmt};
+use crate::config::ast::{InitAddr, ProxyConf, ServerConf, ServerOpts};
+use crate::config::diag::{Diagnostic, LocStyle};
+use crate::config::keywords::{self, Status};
+
+/// Server options that take one value.
+const WITH_VALUE: &[&str] = &[
+    "inter",
+    "fastinter",
+    "downinter",
+    "fall",
+    "rise",
+    "port",
+    "addr",
+    "proxy-v2-options",
+    "weight",
+    "maxconn",
+    "maxqueue",
+    "init-addr",
+    "on-marked-down",
+    "on-marked-up",
+    "source",
+    "verify",
+    "ca-file",
+    "sni",
+    "crt",
+    "alpn",
+    "id",
+    "resolvers",
+    "resolve-prefer",
+    "resolve-opts",
+    "resolve-net",
+    "slowstart",
+    "agent-addr",
+    "agent-inter",
+    "agent-port",
+    "agent-send",
+    "track",
+    "observe",
+    "on-error",
+    "error-limit",
+    "minconn",
+    "cookie",
+    "redir",
+    "check-sni",
+    "check-alpn",
+    "check-proto",
+    "socks4",
+    "namespace",
+    "tcp-ut",
+    "pool-low-conn",
+    "pool-max-conn",
+    "pool-purge-delay",
+    "max-reuse",
+    "proto",
+    "ws",
+    "usesrc",
+    "log-proto",
+    "ciphers",
+    "ciphersuites",
+    "crl-file",
+    "verifyhost",
+    "ssl-min-ver",
+    "ssl-max-ver",
+    "npn",
+];
+
+/// PROXY v2 options `proxy-v2-options` accepts.
+const PP2_OPTIONS: &[&str] = &[
+    "ssl",
+    "cert-cn",
+    "ssl-cipher",
+    "cert-sig",
+    "cert-key",
+    "authority",
+    "crc32c",
+    "unique-id",
+];
+
+impl Parser {
+    pub(super) fn parse_server(&mut self, p: &mut ProxyConf, stmt: &Stmt, is_default: bool) {
+        let loc = stmt.loc;
+        let (name, first_opt) = if is_default {
+            (String::new(), 1)
+        } else {
+            (stmt.arg(1).to_string(), 3)
+        };
+        if !is_default && (stmt.arg(1).is_empty() || stmt.arg(2).is_empty()) {
+            return self.push(
+                Diagnostic::alert(
+                    loc,
+                    "'server' expects <name> and <addr>[:<port>] as arguments.",
+                )
+                .styled(LocStyle::Bare),
+            );
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
+        {
+            return self.push(
+                Diagnostic::alert(
+                    loc,
+                    format!("character '{bad}' is not permitted in server name '{name}'."),
+                )
+                .styled(LocStyle::Bare),
+            );
+        }
+        let head = if is_default {
+            "'default-server'".to_string()
+        } else {
+            format!("'server {}/{name}'", p.name)
+        };
+        let bare =
+            |msg: String| Diagnostic::alert(loc, format!("{head} : {msg}")).styled(LocStyle::Bare);
+        let mut addr_spec = None;
+        let mut addr_text = String::new();
+        if !is_default {
+            let word = stmt.arg(2);
+            addr_text = expand_env(word, &|n| self.env.get(n).cloned());
+            let rules = AddrRules {
+                port_required: false,
+                ranges: false,
+                names: true,
+                offsets: true,
+            };
+            match parse_addr(&addr_text, rules) {
+                Ok(a) => addr_spec = Some(a),
+                Err(super::addr::AddrError::UnsupportedFamily(f)) => {
+                    return self.unsupported(
+                        loc,
+                        &format!("server address family '{f}'"),
+                        "only IPv4, IPv6 and host names",
+                    );
+                }
+                Err(e) => {
+                    let mut d = bare(e.message(word));
+                    if matches!(e, super::addr::AddrError::BadPortChar(..)) {
+                        d.extra.push(String::new());
+                    }
+                    return self.push(d);
+                }
+            }
+        }
+        let mut o: ServerOpts = p.default_server.clone();
+        let mut i = first_opt;
+        let srv = if is_default {
+            String::new()
+        } else {
+            name.clone()
+        };
+        while i < stmt.words.len() {
+            let kw = stmt.arg(i);
+            let val = stmt.arg(i + 1);
+            let Some(k) = keywords::lookup(keywords::SERVER, kw) else {
+                let hint = keywords::suggest(keywords::SERVER.iter().map(|k| k.name), kw)
+                    .map(|s| format!("; did you mean '{s}' maybe ?"))
+                    .unwrap_or_default();
+                let msg = format!("unknown keyword '{kw}'{hint}");
+                let d = if is_default {
+                    Diagnostic::alert(loc, msg).styled(LocStyle::Bare)
+                } else {
+                    bare(msg)
+                };
+                return self.push(d);
+            };
+            let needs_value = WITH_VALUE.contains(&kw);
+            i += if needs_value { 2 } else { 1 };
+            if k.status != Status::Supported {
+                let what = if is_default {
+                    format!("default-server parameter '{kw}'")
+                } else {
+                    format!("server parameter '{kw}'")
+                };
+                self.table_status(loc, k, &what);
+                continue;
+            }
+            if needs_value && val.is_empty() && !matches!(kw, "weight" | "maxconn" | "maxqueue") {
+                let msg = match kw {
+                    "inter" | "fastinter" | "downinter" => {
+                        format!("'{kw}' expects a delay as argument..")
+                    }
+                    "rise" | "fall" => format!("'{kw}' expects an integer argument.."),
+                    _ => format!("'{kw}' expects an argument."),
+                };
+                return self.push(bare(msg));
+            }
+            match kw {
+                "check" => o.check = true,
+                "no-check" => o.check = false,
+                "inter" | "fastinter" | "downinter" => match parse_time_ms(val) {
+                    Ok(0) => return self.push(bare(format!("invalid value 0 for argument '{kw}' of server {srv}.."))),
+                    Ok(ms) => match kw {
+                        "inter" => o.inter = Some(ms),
+                        "fastinter" => o.fastinter = Some(ms),
+                        _ => o.downinter = Some(ms),
+                    },
+                    // HAProxy names the wrong keyword here ('agent-inter'); kept for line-by-line parity.
+                    Err(TimeError::Unexpected(c)) => {
+                        return self.push(bare(format!("unexpected character '{c}' in 'agent-inter' argument of server {srv}..")))
+                    }
+                    Err(_) => return self.push(bare(format!("timer overflow in argument '{val}' to '{kw}' of server {srv}, maximum value is 2147483647 ms (~24.8 days)."))),
+                },
+                "rise" | "fall" => {
+                    let v = lenient_int(val);
+                    if v <= 0 {
+                        return self.push(bare(format!("'{kw}' has to be > 0..")));
+                    }
+                    if kw == "rise" {
+                        o.rise = Some(v as u32);
+                    } else {
+                        o.fall = Some(v as u32);
+                    }
+                }
+                "port" => {
+                    let v = lenient_int(val);
+                    o.check_port = Some(v.clamp(0, 65535) as u16);
+                }
+                "addr" => match val.parse() {
+                    Ok(ip) => o.check_addr = Some(ip),
+                    Err(_) => return self.push(bare(format!("'addr' : invalid address: '{val}' in '{val}'."))),
+                },
+                "check-send-proxy" => o.check_send_proxy = true,
+                "no-check-send-proxy" => o.check_send_proxy = false,
+                "send-proxy" => o.send_proxy = true,
+                "no-send-proxy" => o.send_proxy = false,
+                "send-proxy-v2" => o.send_proxy_v2 = true,
+                "no-send-proxy-v2" => o.send_proxy_v2 = false,
+                "send-proxy-v2-ssl" => o.send_proxy_v2_ssl = true,
+                "no-send-proxy-v2-ssl" => o.send_proxy_v2_ssl = false,
+                "send-proxy-v2-ssl-cn" => o.send_proxy_v2_ssl_cn = true,
+                "no-send-proxy-v2-ssl-cn" => o.send_proxy_v2_ssl_cn = false,
+                "proxy-v2-options" => {
+                    for opt in val.split(',') {
+                        if !PP2_OPTIONS.contains(&opt) {
+                            return self.push(bare(format!("'{opt}' : proxy v2 option not implemented.")));
+                        }
+                        o.proxy_v2_options.push(opt.to_string());
+                    }
+                }
+                "weight" => {
+                    let w = lenient_int(val);
+                    if !(0..=256).contains(&w) {
+                        return self.push(bare(format!("weight of server {srv} is not within 0 and 256 ({w}).."))); 
+                    }
+                    o.weight = Some(w as u32);
+                }
+                "backup" => o.backup = true,
+                "no-backup" => o.backup = false,
+                "disabled" => o.disabled = true,
+                "enabled" => o.disabled = false,
+                "maxconn" => o.maxconn = Some(lenient_int(val).max(0) as u32),
+                "maxqueue" => o.maxqueue = Some(lenient_int(val).max(0) as u32),
+                "init-addr" => {
+                    let mut methods = Vec::new();
+                    for m in val.split(',') {
+                        methods.push(match m {
+                            "last" => InitAddr::Last,
+                            "libc" => InitAddr::Libc,
+                            "none" => InitAddr::None,
+                            ip => match ip.parse() {
+                                Ok(ip) => InitAddr::Ip(ip),
+                                Err(_) => return self.push(bare(format!("'init-addr' : unknown init-addr method '{m}', supported methods are 'libc', 'last', 'none'.."))),
+                            },
+                        });
+                    }
+                    o.init_addr = Some(methods);
+                }
+                "on-marked-down" => {
+                    if val != "shutdown-sessions" {
+                        return self.push(bare(format!("'on-marked-down' expects 'shutdown-sessions' but got '{val}'.")));
+                    }
+                    o.on_marked_down = true;
+                }
+                "on-marked-up" => {
+                    if val != "shutdown-backup-sessions" {
+                        return self.push(bare(format!("'on-marked-up' expects 'shutdown-backup-sessions' but got '{val}'.")));
+                    }
+                    o.on_marked_up = true;
+                }
+                "source" => {
+                    let rules = AddrRules { port_required: false, ranges: true, names: false, offsets: false };
+                    match parse_addr(val, rules) {
+                        Ok(AddrSpec::Inet { host: Host::Ip(ip), .. }) => o.source = Some(ip),
+                        _ => return self.push(bare(format!("'source' : invalid address: '{val}' in '{val}'."))),
+                    }
+                }
+                "ssl" => o.ssl = true,
+                "no-ssl" => o.ssl = false,
+                "verify" => match val {
+                    "none" => o.verify = Some(false),
+                    "required" => o.verify = Some(true),
+                    _ => return self.push(bare(format!("'verify' : unknown verify method '{val}', only 'none' and 'required' are supported"))),
+                },
+                "ca-file" => o.ca_file = Some(val.to_string()),
+                "sni" => o.sni = Some(val.to_string()),
+                "crt" => o.crt = Some(val.to_string()),
+                "alpn" => o.alpn = val.split(',').map(str::to_string).collect(),
+                "ssl-min-ver" | "ssl-max-ver" => {
+                    if tls_version(val).is_none() {
+                        return self.push(bare(format!("'{kw}' : unknown ssl/tls version '{val}'")));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if is_default {
+            p.default_server = o;
+            return;
+        }
+        let Some(addr) = addr_spec else { return };
+        p.servers.push(ServerConf {
+            name,
+            addr_text,
+            addr,
+            loc: loc.clone(),
+            opts: o,
+        });
+    }
+}

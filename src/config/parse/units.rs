@@ -1,0 +1,144 @@
+//! Value syntax shared by many keywords: times, sizes and HAProxy's lenient integers.
+//!
+//! configuration.txt §2.5 (time format): an integer with an optional unit among
+//! `us ms s m h d`, milliseconds when bare; at most 2147483647 ms.
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while1};
+use nom::combinator::opt;
+use nom::{IResult, Parser};
+
+/// The largest timer HAProxy accepts, in milliseconds (`TIMER_LOOK_BACK` limit).
+pub const MAX_TIME_MS: u64 = 2_147_483_647;
+
+/// Why a time value was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeError {
+    /// No digits at all (empty word).
+    Empty,
+    /// A character that is neither a digit nor a known unit.
+    Unexpected(char),
+    /// Larger than [`MAX_TIME_MS`].
+    Overflow,
+    /// Smaller than one millisecond but not zero (HAProxy rounds to 0 and complains).
+    Underflow,
+}
+
+fn digits(i: &str) -> IResult<&str, &str> {
+    take_while1(|c: char| c.is_ascii_digit())(i)
+}
+
+fn unit(i: &str) -> IResult<&str, &str> {
+    alt((tag("us"), tag("ms"), tag("s"), tag("m"), tag("h"), tag("d"))).parse(i)
+}
+
+/// Parses a time like `10s` into milliseconds (`us` values are rounded up to whole ms).
+pub fn parse_time_ms(word: &str) -> Result<u64, TimeError> {
+    if word.is_empty() {
+        return Err(TimeError::Empty);
+    }
+    let res: IResult<&str, (&str, Option<&str>)> = (digits, opt(unit)).parse(word);
+    let (rest, (num, unit)) = match res {
+        Ok(v) => v,
+        Err(_) => {
+            return Err(TimeError::Unexpected(word.chars().next().unwrap_or(' ')));
+        }
+    };
+    if let Some(c) = rest.chars().next() {
+        return Err(TimeError::Unexpected(c));
+    }
+    let n: u128 = num.parse().map_err(|_| TimeError::Overflow)?;
+    let ms: u128 = match unit.unwrap_or("ms") {
+        "us" => {
+            if n > 0 && n < 1000 {
+                return Err(TimeError::Underflow);
+            }
+            n.div_ceil(1000)
+        }
+        "ms" => n,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => n * 86_400_000,
+    };
+    if ms > MAX_TIME_MS as u128 {
+        return Err(TimeError::Overflow);
+    }
+    Ok(ms as u64)
+}
+
+/// HAProxy's `atol()`-style integer: leading digits (optional sign), the rest ignored.
+///
+/// Many keywords (`maxconn 10k`, `retries x`) are read this way and never fail.
+pub fn lenient_int(word: &str) -> i64 {
+    let b = word.as_bytes();
+    let mut i = 0;
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        i += 1;
+    }
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut v: i64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        v = v.saturating_mul(10).saturating_add((b[i] - b'0') as i64);
+        i += 1;
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// Parses a size with an optional `k`, `m` or `g` suffix (powers of 1024).
+pub fn parse_size(word: &str) -> Option<u64> {
+    let res: IResult<&str, &str> = digits(word);
+    let (rest, num) = res.ok()?;
+    let n: u64 = num.parse().ok()?;
+    let mult = match rest {
+        "" => 1,
+        "k" | "K" => 1 << 10,
+        "m" | "M" => 1 << 20,
+        "g" | "G" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_follow_haproxy() {
+        assert_eq!(parse_time_ms("5000"), Ok(5000));
+        assert_eq!(parse_time_ms("10s"), Ok(10_000));
+        assert_eq!(parse_time_ms("2m"), Ok(120_000));
+        assert_eq!(parse_time_ms("24d"), Ok(2_073_600_000));
+        assert_eq!(parse_time_ms("1500us"), Ok(2));
+        assert_eq!(parse_time_ms("25d"), Err(TimeError::Overflow));
+        assert_eq!(parse_time_ms("10S"), Err(TimeError::Unexpected('S')));
+        assert_eq!(parse_time_ms("1.5s"), Err(TimeError::Unexpected('.')));
+        assert_eq!(parse_time_ms("-5"), Err(TimeError::Unexpected('-')));
+        assert_eq!(parse_time_ms("abc"), Err(TimeError::Unexpected('a')));
+        assert_eq!(parse_time_ms(""), Err(TimeError::Empty));
+    }
+
+    #[test]
+    fn lenient_ints_never_fail() {
+        assert_eq!(lenient_int("10k"), 10);
+        assert_eq!(lenient_int("x"), 0);
+        assert_eq!(lenient_int("-1"), -1);
+        assert_eq!(parse_size("16k"), Some(16384));
+        assert_eq!(parse_size("1x"), None);
+    }
+}

@@ -1,0 +1,530 @@
+//! The validated configuration: plain data, built once per (re)load, read by the runtime.
+//!
+//! Defaults and `default-server` are already applied, names are resolved to indexes,
+//! units are converted. Nothing here refers to text, parsers or the lexer.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// One complete configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The `global` section.
+    pub global: Global,
+    /// Every frontend and listen section, in configuration order.
+    pub frontends: Vec<Frontend>,
+    /// Every backend and listen section, in configuration order.
+    pub backends: Vec<Backend>,
+}
+
+impl Config {
+    /// Number of listening addresses across all frontends.
+    pub fn listener_count(&self) -> usize {
+        self.frontends.iter().map(|f| f.binds.len()).sum()
+    }
+
+    /// The backend called `name`.
+    pub fn backend(&self, name: &str) -> Option<&Backend> {
+        self.backends.iter().find(|b| b.name == name)
+    }
+}
+
+/// Settings of the `global` section.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Global {
+    /// `maxconn` (None: derived from the fd limit at start).
+    pub maxconn: Option<u32>,
+    /// `daemon`
+    pub daemon: bool,
+    /// `master-worker`
+    pub master_worker: bool,
+    /// `chroot`
+    pub chroot: Option<String>,
+    /// `user`
+    pub user: Option<String>,
+    /// `group`
+    pub group: Option<String>,
+    /// `uid`
+    pub uid: Option<u32>,
+    /// `gid`
+    pub gid: Option<u32>,
+    /// `pidfile`
+    pub pidfile: Option<String>,
+    /// `nbthread` (None: all cores).
+    pub nbthread: Option<u32>,
+    /// `ulimit-n`
+    pub ulimit_n: Option<u64>,
+    /// `hard-stop-after`
+    pub hard_stop_after: Option<Duration>,
+    /// `log` targets.
+    pub log: Vec<LogTarget>,
+    /// `log-tag` (default "haproxy").
+    pub log_tag: String,
+    /// `log-send-hostname`
+    pub log_send_hostname: Option<String>,
+    /// `stats socket` entries.
+    pub stats_sockets: Vec<StatsSocket>,
+    /// `stats timeout`
+    pub stats_timeout: Option<Duration>,
+    /// Default TLS settings for `bind … ssl`.
+    pub ssl_bind_defaults: TlsDefaults,
+    /// Default TLS settings for `server … ssl`.
+    pub ssl_server_defaults: TlsDefaults,
+    /// `ssl-server-verify` (true = required, the default).
+    pub ssl_server_verify: bool,
+    /// `tune.ssl.default-dh-param`
+    pub ssl_default_dh_param: Option<u32>,
+}
+
+/// `ssl-default-{bind,server}-*` values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TlsDefaults {
+    /// OpenSSL cipher list for TLS ≤ 1.2.
+    pub ciphers: Option<String>,
+    /// TLS 1.3 cipher suites.
+    pub ciphersuites: Option<String>,
+    /// Options such as `ssl-min-ver TLSv1.2`, `no-tls-tickets`.
+    pub options: Vec<String>,
+    /// `ssl-default-bind-curves`
+    pub curves: Option<String>,
+}
+
+/// `stats socket <path> [mode m] [level l] …`
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsSocket {
+    /// Socket address (unix path or IP).
+    pub addr: ListenAddr,
+    /// `mode` (octal permissions).
+    pub mode: Option<u32>,
+    /// `level`
+    pub level: Option<String>,
+}
+
+/// A syslog facility, 0..=23.
+pub type Facility = u8;
+
+/// Where log lines go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogTarget {
+    /// Destination.
+    pub dest: LogDest,
+    /// Syslog facility number.
+    pub facility: Facility,
+    /// Highest severity number sent (7 = debug: everything).
+    pub max_level: u8,
+    /// `format`
+    pub format: LogFormat,
+}
+
+/// A log destination.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogDest {
+    /// A unix datagram socket such as `/dev/log`.
+    Unix(String),
+    /// UDP syslog.
+    Udp(SocketAddr),
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Framing of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// RFC 3164 without host name (HAProxy's default).
+    #[default]
+    Rfc3164,
+    /// RFC 5424.
+    Rfc5424,
+    /// Just the message.
+    Raw,
+    /// `<PRI>message`.
+    Short,
+    /// Timestamp, tag and message without PRI.
+    Timed,
+    /// Tag and message without PRI or timestamp.
+    Iso,
+}
+
+/// Proxy mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// `mode tcp` (HAProxy's default).
+    #[default]
+    Tcp,
+    /// `mode http`: only reachable on backends from TCP frontends, forwarded as bytes.
+    Http,
+}
+
+/// A listening address after parsing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListenAddr {
+    /// IP address with one port.
+    Inet(SocketAddr),
+    /// Unix stream socket path.
+    Unix(String),
+}
+
+/// One frontend (or the frontend half of a listen section).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frontend {
+    /// Proxy name.
+    pub name: String,
+    /// True for a `listen` section.
+    pub is_listen: bool,
+    /// Mode (always TCP once validated).
+    pub mode: Mode,
+    /// Listeners, one per address and port.
+    pub binds: Vec<Bind>,
+    /// `maxconn` (HAProxy default: 2000 via the global default-maxconn is not applied here).
+    pub maxconn: Option<u32>,
+    /// `timeout client`
+    pub timeout_client: Option<Duration>,
+    /// `timeout client-fin`
+    pub timeout_client_fin: Option<Duration>,
+    /// `timeout tunnel` (applies once a server is connected).
+    pub timeout_tunnel: Option<Duration>,
+    /// Log targets after `log global` is applied.
+    pub log: Vec<LogTarget>,
+    /// `option tcplog` (or httplog falling back to it).
+    pub tcplog: bool,
+    /// `option dontlognull`
+    pub dontlognull: bool,
+    /// `option clitcpka` / `option tcpka`
+    pub clitcpka: bool,
+    /// Index into [`Config::backends`] of `default_backend` (or of the listen's own backend).
+    pub default_backend: Option<usize>,
+}
+
+/// One `bind` address with its options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bind {
+    /// The address and port.
+    pub addr: ListenAddr,
+    /// The word as written (for messages such as "cannot bind socket … for [addr]").
+    pub text: String,
+    /// `file:line` of the bind line.
+    pub origin: String,
+    /// `v4v6`
+    pub v4v6: bool,
+    /// `v6only`
+    pub v6only: bool,
+    /// `accept-proxy`
+    pub accept_proxy: bool,
+    /// `backlog`
+    pub backlog: Option<u32>,
+    /// `maxconn`
+    pub maxconn: Option<u32>,
+    /// `defer-accept`
+    pub defer_accept: bool,
+    /// `tcp-ut`
+    pub tcp_ut: Option<Duration>,
+    /// `transparent`
+    pub transparent: bool,
+    /// `name`
+    pub name: Option<String>,
+    /// TLS termination, when `ssl` is set.
+    pub tls: Option<BindTls>,
+}
+
+/// TLS settings of a `bind … ssl` line, defaults already merged.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BindTls {
+    /// `crt` files or directories, already prefixed with `crt-base`.
+    pub crt: Vec<String>,
+    /// `crt-list` files.
+    pub crt_list: Vec<String>,
+    /// `ca-file`
+    pub ca_file: Option<String>,
+    /// `crl-file`
+    pub crl_file: Option<String>,
+    /// `verify`
+    pub verify: Verify,
+    /// Lowest allowed version.
+    pub min_version: Option<TlsVersion>,
+    /// Highest allowed version.
+    pub max_version: Option<TlsVersion>,
+    /// `ciphers`
+    pub ciphers: Option<String>,
+    /// `ciphersuites`
+    pub ciphersuites: Option<String>,
+    /// `curves`
+    pub curves: Option<String>,
+    /// `alpn` protocols in order.
+    pub alpn: Vec<String>,
+    /// `no-tls-tickets`
+    pub no_tls_tickets: bool,
+    /// `strict-sni`
+    pub strict_sni: bool,
+    /// `prefer-client-ciphers`
+    pub prefer_client_ciphers: bool,
+}
+
+/// Client certificate verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verify {
+    /// `verify none` (default on bind).
+    #[default]
+    None,
+    /// `verify optional`
+    Optional,
+    /// `verify required`
+    Required,
+}
+
+/// TLS protocol versions HAProxy names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    /// SSLv3
+    Ssl3,
+    /// TLSv1.0
+    Tls10,
+    /// TLSv1.1
+    Tls11,
+    /// TLSv1.2
+    Tls12,
+    /// TLSv1.3
+    Tls13,
+}
+
+/// Load-balancing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Balance {
+    /// `roundrobin` (default)
+    #[default]
+    RoundRobin,
+    /// `static-rr`
+    StaticRr,
+    /// `leastconn`
+    LeastConn,
+    /// `first`
+    First,
+    /// `source`
+    Source,
+}
+
+/// One backend (or the backend half of a listen section).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backend {
+    /// Proxy name.
+    pub name: String,
+    /// `mode` (HTTP backends are forwarded as a byte stream).
+    pub mode: Mode,
+    /// `balance`
+    pub balance: Balance,
+    /// Servers in configuration order.
+    pub servers: Vec<Server>,
+    /// `timeout connect`
+    pub timeout_connect: Option<Duration>,
+    /// `timeout server`
+    pub timeout_server: Option<Duration>,
+    /// `timeout server-fin`
+    pub timeout_server_fin: Option<Duration>,
+    /// `timeout queue`
+    pub timeout_queue: Option<Duration>,
+    /// `timeout check`
+    pub timeout_check: Option<Duration>,
+    /// `timeout tunnel`
+    pub timeout_tunnel: Option<Duration>,
+    /// `retries` (default 3).
+    pub retries: u32,
+    /// `option redispatch`
+    pub redispatch: bool,
+    /// `option allbackups`
+    pub allbackups: bool,
+    /// `option srvtcpka` / `option tcpka`
+    pub srvtcpka: bool,
+    /// `option log-health-checks`
+    pub log_health_checks: bool,
+    /// Log targets (for health messages).
+    pub log: Vec<LogTarget>,
+    /// `source` for outgoing connections.
+    pub source: Option<IpAddr>,
+    /// The health check kind used by servers with `check`.
+    pub check: CheckKind,
+    /// `maxconn` of a listen section (frontend side is in [`Frontend`]).
+    pub fullconn: Option<u32>,
+}
+
+/// What a health check does.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum CheckKind {
+    /// Connect, then close (the default).
+    #[default]
+    Connect,
+    /// `option tcp-check` rules.
+    Tcp(Vec<TcpCheckRule>),
+    /// `option httpchk` with its request and expectation.
+    Http(HttpCheck),
+}
+
+/// One `tcp-check` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TcpCheckRule {
+    /// `tcp-check connect [port N] [send-proxy] [ssl]`
+    Connect {
+        /// Port override.
+        port: Option<u16>,
+        /// Send a PROXY header on this connection.
+        send_proxy: bool,
+        /// Use TLS.
+        ssl: bool,
+    },
+    /// `send`, `send-lf` or `send-binary`: the bytes to write.
+    Send(Vec<u8>),
+    /// `expect [!] string|binary|rstring|rbinary <pattern>`
+    Expect {
+        /// `!` inverts the match.
+        negate: bool,
+        /// What to look for.
+        pattern: ExpectPattern,
+    },
+    /// `comment <text>`: names the next step in failure reasons.
+    Comment(String),
+}
+
+/// The pattern of an `expect` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExpectPattern {
+    /// `string <s>`
+    String(String),
+    /// `binary <hex>`
+    Binary(Vec<u8>),
+    /// `rstring <regex>`
+    RString(String),
+    /// `rbinary <regex>`
+    RBinary(String),
+}
+
+/// `option httpchk` and `http-check` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCheck {
+    /// Method.
+    pub method: String,
+    /// URI.
+    pub uri: String,
+    /// HTTP version string.
+    pub version: String,
+    /// Extra headers from `http-check send hdr`.
+    pub headers: Vec<(String, String)>,
+    /// Expected response.
+    pub expect: HttpExpect,
+}
+
+/// `http-check expect`
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpExpect {
+    /// Any 2xx or 3xx status (HAProxy's default).
+    Default,
+    /// `status <code>` (negate with `!`).
+    Status(bool, String),
+    /// `string <text>` in the body.
+    String(bool, String),
+}
+
+/// PROXY protocol to send to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendProxy {
+    /// Nothing.
+    #[default]
+    None,
+    /// Version 1 (text).
+    V1,
+    /// Version 2 (binary).
+    V2,
+}
+
+/// PROXY v2 TLVs to add (`-ssl`, `-ssl-cn`, `proxy-v2-options`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProxyV2Options {
+    /// SSL TLV.
+    pub ssl: bool,
+    /// CN sub-TLV.
+    pub cert_cn: bool,
+    /// Cipher sub-TLV.
+    pub ssl_cipher: bool,
+    /// Signature algorithm sub-TLV.
+    pub cert_sig: bool,
+    /// Key algorithm sub-TLV.
+    pub cert_key: bool,
+    /// Authority (SNI) TLV.
+    pub authority: bool,
+    /// CRC32C TLV.
+    pub crc32c: bool,
+    /// Unique-id TLV.
+    pub unique_id: bool,
+}
+
+/// One server with `default-server` applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    /// Server name.
+    pub name: String,
+    /// `file:line` of the server line.
+    pub origin: String,
+    /// Resolved address; `None` when it could not be resolved and `init-addr none` allowed it.
+    pub addr: Option<IpAddr>,
+    /// Port (0: use the port the client connected to).
+    pub port: u16,
+    /// `+N`/`-N` port offset from the client's destination port.
+    pub port_offset: Option<i32>,
+    /// `weight` (1..=256, 0 = no load-balanced traffic).
+    pub weight: u32,
+    /// `backup`
+    pub backup: bool,
+    /// `disabled`: starts in maintenance.
+    pub disabled: bool,
+    /// `maxconn` (0 = unlimited).
+    pub maxconn: u32,
+    /// Health checking, when `check` is set.
+    pub check: Option<ServerCheck>,
+    /// `send-proxy` / `send-proxy-v2`
+    pub send_proxy: SendProxy,
+    /// TLVs for PROXY v2.
+    pub proxy_v2: ProxyV2Options,
+    /// `source` of this server (overrides the backend's).
+    pub source: Option<IpAddr>,
+    /// `on-marked-down shutdown-sessions`
+    pub shutdown_on_down: bool,
+    /// `on-marked-up shutdown-backup-sessions`
+    pub shutdown_backup_on_up: bool,
+    /// TLS towards the server, when `ssl` is set.
+    pub tls: Option<ServerTls>,
+}
+
+/// Health-check parameters of one server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerCheck {
+    /// `inter` (default 2s).
+    pub inter: Duration,
+    /// `fastinter` (default: inter).
+    pub fastinter: Duration,
+    /// `downinter` (default: inter).
+    pub downinter: Duration,
+    /// `rise` (default 2).
+    pub rise: u32,
+    /// `fall` (default 3).
+    pub fall: u32,
+    /// `port` (None: the server's port).
+    pub port: Option<u16>,
+    /// `addr` (None: the server's address).
+    pub addr: Option<IpAddr>,
+    /// Send the PROXY header on checks (`check-send-proxy`, or implied when no port/addr).
+    pub send_proxy: bool,
+}
+
+/// `server … ssl` settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerTls {
+    /// `verify` (true = required).
+    pub verify: bool,
+    /// `ca-file`
+    pub ca_file: Option<String>,
+    /// `sni` expression (only literal `str(x)` is meaningful here).
+    pub sni: Option<String>,
+    /// `crt` client certificate.
+    pub crt: Option<String>,
+    /// `alpn`
+    pub alpn: Vec<String>,
+}

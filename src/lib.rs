@@ -1,0 +1,10 @@
+//! haproxide: a drop-in replacement for HAProxy 2.6's TCP/TLS subset.
+//!
+//! `config` turns haproxy.cfg text into the plain-data [`ir::Config`]; the runtime (listeners,
+//! balancing, checks, TLS, PROXY protocol, logging, reload) is driven by that IR only.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod ir;
