@@ -30,8 +30,16 @@ fn check(level: Level, msg: String) -> Diagnostic {
 }
 
 /// Turns parsed sections into the IR, adding HAProxy's post-parse diagnostics to `parsed.diags`.
-/// Returns `None` when the configuration is invalid.
+/// Returns `None` when the configuration is invalid. Host names go to the system resolver.
 pub fn lower(parsed: &mut Parsed) -> Option<Config> {
+    lower_with(parsed, &|name| resolve(name, None))
+}
+
+/// [`lower`] with the resolver chosen by the caller (tests resolve nothing).
+pub fn lower_with(
+    parsed: &mut Parsed,
+    resolver: &dyn Fn(&str) -> Option<IpAddr>,
+) -> Option<Config> {
     if parsed.aborted || parsed.diags.has_parse_alerts() {
         return None;
     }
@@ -276,7 +284,7 @@ pub fn lower(parsed: &mut Parsed) -> Option<Config> {
             for m in &methods {
                 match m {
                     InitAddr::Last => {}
-                    InitAddr::Libc => got = resolve(name, None),
+                    InitAddr::Libc => got = resolver(name),
                     InitAddr::Ip(ip) => got = Some(*ip),
                     InitAddr::None => none_ok = true,
                 }

@@ -91,6 +91,8 @@ pub struct AddrRules {
     pub names: bool,
     /// `+N`/`-N` offsets are allowed (`server`).
     pub offsets: bool,
+    /// A name that is not an IP may be resolved now (false in tests: no query leaves).
+    pub resolve: bool,
 }
 
 /// Expands `${NAME}` the way HAProxy does in addresses, even without quotes.
@@ -211,7 +213,7 @@ pub fn parse_addr(word: &str, rules: AddrRules) -> Result<AddrSpec, AddrError> {
     } else if rules.names {
         Host::Name(host.to_string())
     } else {
-        match resolve(host, family) {
+        match resolve(host, family).filter(|_| rules.resolve) {
             Some(ip) => Host::Ip(ip),
             None => return Err(AddrError::InvalidAddress(host.to_string())),
         }
@@ -262,12 +264,14 @@ mod tests {
         ranges: true,
         names: false,
         offsets: false,
+        resolve: false,
     };
     const SERVER: AddrRules = AddrRules {
         port_required: false,
         ranges: false,
         names: true,
         offsets: true,
+        resolve: false,
     };
 
     fn inet(host: IpAddr, lo: u16, hi: u16) -> AddrSpec {

@@ -377,7 +377,7 @@ impl Parser {
                     return self.alert(loc, "'stats socket' in global section expects an address or a path to a UNIX socket");
                 }
                 let word = expand_env(a, &|n| self.env.get(n).cloned());
-                let rules = AddrRules { port_required: true, ranges: false, names: false, offsets: false };
+                let rules = AddrRules { port_required: true, ranges: false, names: false, offsets: false, resolve: self.resolve_names };
                 let addr = match parse_addr(&word, rules) {
                     Ok(AddrSpec::Unix(p)) => ListenAddr::Unix(p),
                     Ok(AddrSpec::Inet { host: Host::Ip(ip), port_lo, .. }) => ListenAddr::Inet(SocketAddr::new(ip, port_lo)),
@@ -581,6 +581,7 @@ impl Parser {
                     ranges: false,
                     names: false,
                     offsets: false,
+                    resolve: self.resolve_names,
                 };
                 let spec = word
                     .strip_prefix("udp@")

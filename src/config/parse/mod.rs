@@ -102,6 +102,8 @@ pub struct Parser {
     aborted: bool,
     /// Nesting of `.if` blocks: (this branch active, some branch already taken).
     cond: Vec<(bool, bool)>,
+    /// Host names in `bind`, `log` and `source` may be resolved while parsing.
+    resolve_names: bool,
 }
 
 fn anon_defaults(loc: Loc) -> ProxyConf {
@@ -126,7 +128,14 @@ impl Parser {
             unsupported: Vec::new(),
             aborted: false,
             cond: Vec::new(),
+            resolve_names: true,
         }
+    }
+
+    /// The same parser, but no host name is ever resolved (property tests, fuzzing).
+    pub fn without_resolver(mut self) -> Self {
+        self.resolve_names = false;
+        self
     }
 
     fn env_lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {

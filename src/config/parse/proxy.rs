@@ -212,6 +212,7 @@ impl Parser {
                     ranges: true,
                     names: false,
                     offsets: false,
+                    resolve: self.resolve_names,
                 };
                 match parse_addr(&word, rules) {
                     Ok(AddrSpec::Inet {

@@ -129,6 +129,7 @@ impl Parser {
                 ranges: false,
                 names: true,
                 offsets: true,
+                resolve: self.resolve_names,
             };
             match parse_addr(&addr_text, rules) {
                 Ok(a) => addr_spec = Some(a),
@@ -285,7 +286,7 @@ impl Parser {
                     o.on_marked_up = true;
                 }
                 "source" => {
-                    let rules = AddrRules { port_required: false, ranges: true, names: false, offsets: false };
+                    let rules = AddrRules { port_required: false, ranges: true, names: false, offsets: false, resolve: self.resolve_names };
                     match parse_addr(val, rules) {
                         Ok(AddrSpec::Inet { host: Host::Ip(ip), .. }) => o.source = Some(ip),
                         _ => return self.push(bare(format!("'source' : invalid address: '{val}' in '{val}'."))),
