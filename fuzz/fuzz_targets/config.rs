@@ -3,16 +3,11 @@
 #![no_main]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use haproxide::config::lower::lower_with;
-use haproxide::config::parse::Parser;
-use haproxide::config::source::SourceFile;
+use haproxide::config::check_offline;
 use libfuzzer_sys::fuzz_target;
 
+// Offline: no name the fuzzer invents may cause a DNS query.
 fuzz_target!(|data: &[u8]| {
-    let src = SourceFile { name: Arc::from("fuzz.cfg"), text: data.to_vec() };
-    let mut parsed = Parser::new(BTreeMap::new()).without_resolver().parse_sources(&[src]);
-    // No resolver: no name the fuzzer invents may cause a DNS query.
-    let _ = lower_with(&mut parsed, &|_| None);
+    let _ = check_offline("fuzz.cfg", data.to_vec(), BTreeMap::new());
 });

@@ -164,3 +164,20 @@ pub fn check_report(
         stdout,
     }
 }
+
+/// Parses and validates one in-memory file without resolving any host name (nothing leaves
+/// the machine): what the property tests and the fuzz target run.
+pub fn check_offline(
+    name: &str,
+    text: Vec<u8>,
+    env: BTreeMap<String, String>,
+) -> Option<crate::ir::Config> {
+    let src = source::SourceFile {
+        name: std::sync::Arc::from(name),
+        text,
+    };
+    let mut parsed = parse::Parser::new(env)
+        .without_resolver()
+        .parse_sources(&[src]);
+    lower::lower_with(&mut parsed, &|_| None)
+}

@@ -213,7 +213,13 @@ pub fn parse_addr(word: &str, rules: AddrRules) -> Result<AddrSpec, AddrError> {
     } else if rules.names {
         Host::Name(host.to_string())
     } else {
-        match resolve(host, family).filter(|_| rules.resolve) {
+        // Only ask the resolver when allowed: a query must not even be sent otherwise.
+        let found = if rules.resolve {
+            resolve(host, family)
+        } else {
+            None
+        };
+        match found {
             Some(ip) => Host::Ip(ip),
             None => return Err(AddrError::InvalidAddress(host.to_string())),
         }
@@ -311,6 +317,14 @@ mod tests {
             parse_addr("unix@/run/x.sock", BIND),
             Ok(AddrSpec::Unix("/run/x.sock".into()))
         );
+    }
+
+    #[test]
+    fn no_resolution_when_not_allowed() {
+        // BIND here has `resolve: false`: even a name /etc/hosts knows stays unresolved.
+        assert_eq!(parse_addr("localhost:80", BIND), Err(AddrError::InvalidAddress("localhost".into())));
+        let allowed = AddrRules { resolve: true, ..BIND };
+        assert!(matches!(parse_addr("localhost:80", allowed), Ok(AddrSpec::Inet { host: Host::Ip(_), .. })));
     }
 
     #[test]
