@@ -15,6 +15,8 @@ pub struct Config {
     pub frontends: Vec<Frontend>,
     /// Every backend and listen section, in configuration order.
     pub backends: Vec<Backend>,
+    /// Every proxy in configuration order: its frontend and backend indexes (both for listen).
+    pub order: Vec<(Option<usize>, Option<usize>)>,
 }
 
 impl Config {

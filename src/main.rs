@@ -70,12 +70,74 @@ fn main() -> ExitCode {
     if !quiet {
         let _ = std::io::stderr().write_all(report.stderr.as_bytes());
     }
-    if report.code == 1 {
+    let Some(cfg) = loaded.config else {
+        return ExitCode::from(1);
+    };
+    if loaded.listeners == 0 {
+        return ExitCode::from(2);
+    }
+    let pid = std::process::id();
+    // What is not built yet is refused by name rather than done differently.
+    let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug;
+    if cli.master_worker || cfg.global.master_worker || daemon {
+        eprintln!(
+            "[ALERT]    ({pid}) : haproxide: {} mode is not implemented yet; run in the foreground with -db.",
+            if daemon && !cli.master_worker { "daemon" } else { "master-worker" }
+        );
         return ExitCode::from(1);
     }
-    eprintln!(
-        "[ALERT]    ({}) : haproxide cannot serve traffic yet: the runtime (listeners, balancing, checks) is not built. Only '-c' is available.",
-        std::process::id()
-    );
-    ExitCode::from(1)
+    if !cli.soft_finish.is_empty() || !cli.hard_terminate.is_empty() || cli.fd_socket.is_some() {
+        eprintln!("[ALERT]    ({pid}) : haproxide: -sf/-st/-x handover is not implemented yet.");
+        return ExitCode::from(1);
+    }
+    if !quiet {
+        let g = &cfg.global;
+        if g.chroot.is_some()
+            || g.user.is_some()
+            || g.group.is_some()
+            || g.uid.is_some()
+            || g.gid.is_some()
+        {
+            eprintln!("[WARNING]  ({pid}) : haproxide: chroot/user/group are not applied yet: the process keeps its current root and identity.");
+        }
+        if !g.stats_sockets.is_empty() {
+            eprintln!("[WARNING]  ({pid}) : haproxide: 'stats socket' is not opened yet (no runtime API).");
+        }
+        if cfg
+            .backends
+            .iter()
+            .any(|b| b.servers.iter().any(|s| s.check.is_some()))
+        {
+            eprintln!("[WARNING]  ({pid}) : haproxide: health checks are not run yet: every server is considered UP.");
+        }
+    }
+    if cfg
+        .frontends
+        .iter()
+        .any(|f| f.binds.iter().any(|b| b.tls.is_some() || b.accept_proxy))
+    {
+        if !quiet {
+            eprintln!("[ALERT]    ({pid}) : haproxide: 'bind … ssl' and 'accept-proxy' are not implemented yet.");
+        }
+        return ExitCode::from(1);
+    }
+    if let Some(pidfile) = &cli.pidfile {
+        if let Err(e) = std::fs::write(pidfile, format!("{pid}\n")) {
+            eprintln!(
+                "[ALERT]    ({pid}) : [haproxide.main()] Cannot create pidfile {pidfile} : {e}"
+            );
+            return ExitCode::from(1);
+        }
+    }
+    let opts = haproxide::runtime::RunOptions {
+        quiet,
+        maxconn: cli.maxconn,
+    };
+    match haproxide::runtime::run(cfg, opts) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("[ALERT]    ({pid}) : haproxide: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -347,10 +347,26 @@ pub fn lower_with(
         };
         frontends.push(lower_frontend(p, default_backend, global));
     }
+    let (mut fi, mut bi) = (0, 0);
+    let order = proxies
+        .iter()
+        .map(|p| {
+            let f = (p.kind.caps() & 2 != 0).then(|| {
+                fi += 1;
+                fi - 1
+            });
+            let b = (p.kind.caps() & 4 != 0).then(|| {
+                bi += 1;
+                bi - 1
+            });
+            (f, b)
+        })
+        .collect();
     Some(Config {
         global: lower_global(global),
         frontends,
         backends,
+        order,
     })
 }
 

@@ -322,9 +322,21 @@ mod tests {
     #[test]
     fn no_resolution_when_not_allowed() {
         // BIND here has `resolve: false`: even a name /etc/hosts knows stays unresolved.
-        assert_eq!(parse_addr("localhost:80", BIND), Err(AddrError::InvalidAddress("localhost".into())));
-        let allowed = AddrRules { resolve: true, ..BIND };
-        assert!(matches!(parse_addr("localhost:80", allowed), Ok(AddrSpec::Inet { host: Host::Ip(_), .. })));
+        assert_eq!(
+            parse_addr("localhost:80", BIND),
+            Err(AddrError::InvalidAddress("localhost".into()))
+        );
+        let allowed = AddrRules {
+            resolve: true,
+            ..BIND
+        };
+        assert!(matches!(
+            parse_addr("localhost:80", allowed),
+            Ok(AddrSpec::Inet {
+                host: Host::Ip(_),
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -1,0 +1,137 @@
+//! Listening sockets and the accept loop (configuration.txt §4.2 `bind`, §3.2 `maxconn`).
+//!
+//! Every socket is bound before anything is served, so a bind error stops the start the way
+//! HAProxy reports it. The accept loop never dies: on EMFILE/ENFILE it backs off and tries
+//! again; `maxconn` (global and per frontend) is a semaphore taken before accepting, so
+//! excess clients wait in the kernel's backlog as with HAProxy.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use super::session;
+use super::state::Shared;
+use crate::ir::{Bind, ListenAddr};
+
+/// A bound, listening socket and the frontend it belongs to.
+#[derive(Debug)]
+pub struct Bound {
+    /// Frontend index.
+    pub fe: usize,
+    /// The socket.
+    pub socket: std::net::TcpListener,
+}
+
+/// Binds one `bind` address; the error text is HAProxy's.
+pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener, String> {
+    let addr = match &b.addr {
+        ListenAddr::Inet(a) => *a,
+        ListenAddr::Unix(p) => {
+            return Err(format!(
+                "unix socket listeners ('{p}') are not supported by haproxide yet"
+            ))
+        }
+    };
+    let fail = |e: std::io::Error| {
+        let text = crate::config::tls_files::os_text(&e);
+        format!("cannot bind socket ({text}) for [{}]", b.text)
+    };
+    let sock =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(fail)?;
+    sock.set_reuse_address(true).map_err(fail)?;
+    if addr.is_ipv6() {
+        if b.v6only {
+            sock.set_only_v6(true).map_err(fail)?;
+        } else if b.v4v6 {
+            sock.set_only_v6(false).map_err(fail)?;
+        }
+    }
+    if b.transparent {
+        sock.set_ip_transparent(true).map_err(fail)?;
+    }
+    if let Some(ms) = b.tcp_ut {
+        let _ = sock.set_tcp_user_timeout(Some(ms));
+    }
+    sock.set_nonblocking(true).map_err(fail)?;
+    sock.bind(&addr.into()).map_err(fail)?;
+    let backlog = b
+        .backlog
+        .or(b.maxconn)
+        .unwrap_or(default_backlog)
+        .clamp(1, i32::MAX as u32);
+    sock.listen(backlog as i32).map_err(fail)?;
+    Ok(sock.into())
+}
+
+fn fd_exhausted(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EMFILE)
+            | Some(nix::libc::ENFILE)
+            | Some(nix::libc::ENOBUFS)
+            | Some(nix::libc::ENOMEM)
+    )
+}
+
+/// Accepts on `l` until `paused` says stop, spawning one session task per client.
+pub async fn accept_loop(
+    shared: Arc<Shared>,
+    fe: usize,
+    l: TcpListener,
+    global: Arc<Semaphore>,
+    fe_slots: Option<Arc<Semaphore>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let local_default = l.local_addr().ok();
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let permits = async {
+            let g = global.clone().acquire_owned().await.ok()?;
+            let f = match &fe_slots {
+                Some(s) => Some(s.clone().acquire_owned().await.ok()?),
+                None => None,
+            };
+            Some((g, f))
+        };
+        let permits = tokio::select! {
+            p = permits => match p { Some(p) => p, None => return },
+            _ = stop.changed() => return,
+        };
+        let accepted = tokio::select! {
+            r = l.accept() => r,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((sock, peer)) => {
+                backoff = Duration::from_millis(10);
+                let local: SocketAddr = sock.local_addr().ok().or(local_default).unwrap_or(peer);
+                let sh = shared.clone();
+                sh.actconn.fetch_add(1, Relaxed);
+                sh.frontends[fe].feconn.fetch_add(1, Relaxed);
+                sh.frontends[fe].cumulated.fetch_add(1, Relaxed);
+                tokio::spawn(async move {
+                    session::run(sh.clone(), fe, sock, peer, local).await;
+                    sh.frontends[fe].feconn.fetch_sub(1, Relaxed);
+                    sh.actconn.fetch_sub(1, Relaxed);
+                    drop(permits);
+                    sh.session_ended();
+                });
+            }
+            Err(e) if fd_exhausted(&e) => {
+                // Out of descriptors: wait for sessions to end instead of spinning.
+                drop(permits);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            Err(_) => drop(permits),
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! One client connection from accept to log line: choose a server, queue when it is full,
+//! connect with retries and redispatch, send the PROXY header, forward, log
+//! (haproxy-subset.md §7 and §9; configuration.txt §4.2 `retries`, `option redispatch`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Local;
+use socket2::SockRef;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{sleep, timeout, Instant};
+
+use super::forward::{forward, End, Timeouts};
+use super::log::{level, TcpLog};
+use super::proxy_protocol::{self, SslInfo};
+use super::state::{BackendRt, FrontendRt, Shared};
+use crate::ir::{Balance, SendProxy};
+
+/// Why no server connection was made.
+enum ConnectFail {
+    /// Refused, reset or unreachable on the last attempt.
+    Refused,
+    /// The last attempt timed out.
+    Timeout,
+}
+
+/// Handles one accepted client of frontend `fe` until it is logged.
+pub async fn run(
+    shared: Arc<Shared>,
+    fe: usize,
+    client: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+) {
+    let accept = Local::now();
+    let start = Instant::now();
+    let f = &shared.frontends[fe];
+    if f.ir.clitcpka {
+        let _ = SockRef::from(&client).set_keepalive(true);
+    }
+    let _ = client.set_nodelay(true);
+    if !f.ir.tcplog && !f.ir.log.is_empty() {
+        let msg = format!(
+            "Connect from {} to {} ({}/TCP)",
+            fmt_addr(peer),
+            fmt_addr(local),
+            f.ir.name
+        );
+        shared.logger.send(&f.ir.log, level::INFO, &msg);
+    }
+    let mut log = LogState {
+        tw: -1,
+        tc: -1,
+        server: None,
+        retries: 0,
+        redispatched: false,
+        term: *b"SC",
+        up: 0,
+        down: 0,
+        queue_pos: 0,
+    };
+    let be = f.ir.default_backend;
+    if let Some(bi) = be {
+        let b = &shared.backends[bi];
+        b.beconn.fetch_add(1, Relaxed);
+        b.cumulated.fetch_add(1, Relaxed);
+        serve(&shared, f, b, &client, peer, local, &mut log).await;
+        b.beconn.fetch_sub(1, Relaxed);
+    }
+    // Closing the client now sends its FIN (or RST when it left unread data).
+    drop(client);
+    let tt = start.elapsed().as_millis() as i64;
+    let (be_name, be_conn, srv_conn, queues) = match be {
+        Some(bi) => {
+            let b = &shared.backends[bi];
+            let sc = log
+                .server
+                .map(|s| b.servers[s].sessions.load(Relaxed))
+                .unwrap_or(0);
+            // HAProxy reports the queue position the session had, not the queue at log time.
+            (
+                b.ir.name.as_str(),
+                b.beconn.load(Relaxed),
+                sc,
+                [0, log.queue_pos],
+            )
+        }
+        None => (f.ir.name.as_str(), 0, 0, [0, 0]),
+    };
+    let logged = f.ir.tcplog && !(f.ir.dontlognull && log.up == 0);
+    if logged {
+        let server = match (be, log.server) {
+            (Some(bi), Some(s)) => shared.backends[bi].servers[s].ir.name.as_str(),
+            _ => "<NOSRV>",
+        };
+        let line = TcpLog {
+            client: peer,
+            accept,
+            frontend: &f.ir.name,
+            tls: false,
+            backend: be_name,
+            server,
+            tw: log.tw,
+            tc: log.tc,
+            tt,
+            bytes: log.down,
+            term: log.term,
+            conns: [
+                shared.actconn.load(Relaxed),
+                f.feconn.load(Relaxed),
+                be_conn,
+                srv_conn,
+            ],
+            retries: log.retries,
+            redispatched: log.redispatched,
+            queues,
+        }
+        .line();
+        shared.logger.send(&f.ir.log, level::INFO, &line);
+    }
+}
+
+struct LogState {
+    tw: i64,
+    tc: i64,
+    server: Option<usize>,
+    retries: u32,
+    redispatched: bool,
+    term: [u8; 2],
+    up: u64,
+    down: u64,
+    /// 1-based position in the queue when this session had to wait (0: never queued).
+    queue_pos: u32,
+}
+
+fn fmt_addr(a: SocketAddr) -> String {
+    match a {
+        SocketAddr::V6(v) if v.ip().to_ipv4_mapped().is_some() => {
+            format!(
+                "{}:{}",
+                v.ip()
+                    .to_ipv4_mapped()
+                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                v.port()
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+async fn serve(
+    shared: &Arc<Shared>,
+    f: &FrontendRt,
+    b: &BackendRt,
+    client: &TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    log: &mut LogState,
+) {
+    let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
+    let queue_to =
+        b.ir.timeout_queue
+            .or(b.ir.timeout_connect)
+            .unwrap_or(Duration::from_secs(86400));
+    let Some(mut srv) = b.pick(peer.ip()) else {
+        log.term = *b"SC";
+        return;
+    };
+    // Server maxconn: wait in its queue, FIFO, at most `timeout queue`.
+    let q_start = Instant::now();
+    let mut permit = None;
+    if let Some(sem) = &b.servers[srv].slots {
+        let got = match sem.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                b.servers[srv].queued.fetch_add(1, Relaxed);
+                log.queue_pos = b.queued.fetch_add(1, Relaxed) + 1;
+                let r = timeout(queue_to, sem.clone().acquire_owned()).await;
+                b.servers[srv].queued.fetch_sub(1, Relaxed);
+                b.queued.fetch_sub(1, Relaxed);
+                r.ok().and_then(Result::ok)
+            }
+        };
+        match got {
+            Some(p) => permit = Some(p),
+            None => {
+                // Timed out in the queue: no server was ever assigned (<NOSRV>).
+                log.tw = q_start.elapsed().as_millis() as i64;
+                log.term = *b"sQ";
+                b.release(srv);
+                log.server = None;
+                return;
+            }
+        }
+    }
+    log.tw = q_start.elapsed().as_millis() as i64;
+    let c_start = Instant::now();
+    let redispatch_ok =
+        b.ir.redispatch && b.ir.balance == Balance::RoundRobin && b.active_usable() > 1;
+    let mut attempt = 0u32;
+    let server = loop {
+        let target = b.servers[srv].target(local.port());
+        match connect(target, b, srv, connect_to).await {
+            Ok(s) => break s,
+            Err(fail) => {
+                if attempt >= b.ir.retries {
+                    let term = match fail {
+                        ConnectFail::Refused => *b"SC",
+                        ConnectFail::Timeout => *b"sC",
+                    };
+                    return give_up(log, b, srv, attempt, term);
+                }
+                attempt += 1;
+                if redispatch_ok {
+                    // Redispatch: the next server in rotation, without a turn-around pause.
+                    if let Some(next) = b.pick(peer.ip()) {
+                        b.release(srv);
+                        srv = next;
+                        log.redispatched = true;
+                        drop(permit.take());
+                        if let Some(sem) = &b.servers[srv].slots {
+                            permit = sem.clone().try_acquire_owned().ok();
+                        }
+                        continue;
+                    }
+                }
+                // A client that already went away ends the attempts: "CC" as in HAProxy.
+                if client_state(client) == ClientState::Gone {
+                    return give_up(log, b, srv, attempt, *b"CC");
+                }
+                if let ConnectFail::Refused = fail {
+                    // HAProxy's turn-around delay before retrying the same server; a client
+                    // leaving meanwhile ends the attempts.
+                    let pause = sleep(connect_to.min(Duration::from_secs(1)));
+                    tokio::pin!(pause);
+                    loop {
+                        tokio::select! {
+                            _ = &mut pause => break,
+                            r = client.readable() => match client_state(client) {
+                                ClientState::Idle if r.is_ok() => continue,
+                                ClientState::Data => {
+                                    // Data is waiting: keep it for the server, finish the pause.
+                                    pause.as_mut().await;
+                                    break;
+                                }
+                                _ => return give_up(log, b, srv, attempt, *b"CC"),
+                            },
+                        }
+                    }
+                }
+            }
+        }
+    };
+    log.tc = c_start.elapsed().as_millis() as i64;
+    log.server = Some(srv);
+    log.retries = attempt;
+    let s_ir = &b.servers[srv].ir;
+    if b.ir.srvtcpka {
+        let _ = SockRef::from(&server).set_keepalive(true);
+    }
+    let _ = server.set_nodelay(true);
+    let header = match s_ir.send_proxy {
+        SendProxy::None => Vec::new(),
+        SendProxy::V1 => proxy_protocol::v1(peer, local),
+        SendProxy::V2 => proxy_protocol::v2(
+            peer,
+            local,
+            s_ir.proxy_v2.ssl,
+            s_ir.proxy_v2.cert_cn,
+            &SslInfo::default(),
+        ),
+    };
+    let t = Timeouts {
+        client: f.ir.timeout_client,
+        server: b.ir.timeout_server,
+        // The backend's tunnel timeout wins, as HAProxy takes it from the backend.
+        tunnel: b.ir.timeout_tunnel.or(f.ir.timeout_tunnel),
+        client_fin: f.ir.timeout_client_fin,
+        server_fin: b.ir.timeout_server_fin,
+    };
+    let mut stop = shared.hard_stop.subscribe();
+    let stop_fut = async move {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let (end, counts) = if header.is_empty() {
+        forward(client, &server, t, &[], stop_fut).await
+    } else {
+        write_header(&server, &header).await;
+        forward(client, &server, t, &[], stop_fut).await
+    };
+    drop(permit);
+    log.up = counts.up;
+    log.down = counts.down;
+    log.term = end.code();
+    if end == End::Killed {
+        log.term = *b"KD";
+    }
+    b.release(srv);
+}
+
+/// Ends a session whose server connection was never made.
+fn give_up(log: &mut LogState, b: &BackendRt, srv: usize, attempts: u32, term: [u8; 2]) {
+    log.server = Some(srv);
+    log.retries = attempts;
+    log.term = term;
+    b.release(srv);
+}
+
+/// What a peek at the client shows while no server is connected yet.
+#[derive(PartialEq, Eq)]
+enum ClientState {
+    /// Closed (EOF or reset) with nothing left to read.
+    Gone,
+    /// Data waiting for the server.
+    Data,
+    /// Nothing new.
+    Idle,
+}
+
+/// Peeks through tokio so that "nothing to read" also clears the readiness flag.
+fn client_state(client: &TcpStream) -> ClientState {
+    let mut b = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    match client.try_io(tokio::io::Interest::READABLE, || {
+        SockRef::from(client).peek(&mut b)
+    }) {
+        Ok(0) => ClientState::Gone,
+        Ok(_) => ClientState::Data,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => ClientState::Idle,
+        Err(_) => ClientState::Gone,
+    }
+}
+
+async fn write_header(server: &TcpStream, header: &[u8]) {
+    let mut off = 0;
+    while off < header.len() {
+        if server.writable().await.is_err() {
+            return;
+        }
+        match server.try_write(&header[off..]) {
+            Ok(n) => off += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+async fn connect(
+    target: Option<SocketAddr>,
+    b: &BackendRt,
+    srv: usize,
+    limit: Duration,
+) -> Result<TcpStream, ConnectFail> {
+    let Some(addr) = target else {
+        return Err(ConnectFail::Refused);
+    };
+    let sock = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(|_| ConnectFail::Refused)?;
+    let source: Option<IpAddr> = b.servers[srv].ir.source.or(b.ir.source);
+    if let Some(ip) = source {
+        if sock.bind(SocketAddr::new(ip, 0)).is_err() {
+            return Err(ConnectFail::Refused);
+        }
+    }
+    match timeout(limit, sock.connect(addr)).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(_)) => Err(ConnectFail::Refused),
+        Err(_) => Err(ConnectFail::Timeout),
+    }
+}

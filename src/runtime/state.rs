@@ -1,0 +1,173 @@
+//! Live state built from the IR: counters, balancer and queues per backend and server.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{watch, Notify, Semaphore};
+
+use super::balance::Balancer;
+use super::log::Logger;
+use crate::ir::{Backend, Config, Frontend, Server};
+
+/// A frontend (or the frontend side of a listen).
+#[derive(Debug)]
+pub struct FrontendRt {
+    /// Its configuration.
+    pub ir: Frontend,
+    /// Sessions now (`feconn`).
+    pub feconn: AtomicU32,
+    /// Sessions since start.
+    pub cumulated: AtomicU64,
+}
+
+/// A server with its live counters.
+#[derive(Debug)]
+pub struct ServerRt {
+    /// Its configuration.
+    pub ir: Server,
+    /// Sessions now (`srv_conn`).
+    pub sessions: AtomicU32,
+    /// Sessions waiting in its queue.
+    pub queued: AtomicU32,
+    /// `maxconn` slots, when limited: waiting on it is the server queue (FIFO).
+    pub slots: Option<Arc<Semaphore>>,
+}
+
+impl ServerRt {
+    /// Where to connect for a client that reached `dst_port` (port 0 and `+N` follow it).
+    pub fn target(&self, dst_port: u16) -> Option<SocketAddr> {
+        let ip = self.ir.addr?;
+        let port = match (self.ir.port, self.ir.port_offset) {
+            (_, Some(off)) => (dst_port as i32 + off).clamp(0, 65535) as u16,
+            (0, None) => dst_port,
+            (p, None) => p,
+        };
+        Some(SocketAddr::new(ip, port))
+    }
+}
+
+/// A backend (or the backend side of a listen).
+#[derive(Debug)]
+pub struct BackendRt {
+    /// Its configuration.
+    pub ir: Backend,
+    /// Server choice state, shared by every thread as in HAProxy.
+    pub lb: Mutex<Balancer>,
+    /// Servers in configuration order.
+    pub servers: Vec<ServerRt>,
+    /// Sessions now (`beconn`).
+    pub beconn: AtomicU32,
+    /// Sessions since start.
+    pub cumulated: AtomicU64,
+    /// Sessions waiting in any server queue.
+    pub queued: AtomicU32,
+}
+
+impl BackendRt {
+    fn new(ir: Backend) -> Self {
+        let slots: Vec<_> = ir
+            .servers
+            .iter()
+            .map(|s| {
+                (
+                    s.weight,
+                    s.backup,
+                    !s.disabled && s.addr.is_some(),
+                    s.maxconn,
+                )
+            })
+            .collect();
+        let lb = Balancer::new(ir.balance, ir.allbackups, &slots);
+        let servers = ir
+            .servers
+            .iter()
+            .map(|s| ServerRt {
+                ir: s.clone(),
+                sessions: AtomicU32::new(0),
+                queued: AtomicU32::new(0),
+                slots: (s.maxconn > 0).then(|| Arc::new(Semaphore::new(s.maxconn as usize))),
+            })
+            .collect();
+        BackendRt {
+            ir,
+            lb: Mutex::new(lb),
+            servers,
+            beconn: AtomicU32::new(0),
+            cumulated: AtomicU64::new(0),
+            queued: AtomicU32::new(0),
+        }
+    }
+
+    /// Picks a server for a client from `src` and counts the session on it.
+    pub fn pick(&self, src: IpAddr) -> Option<usize> {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        let s = lb.pick(Some(src))?;
+        lb.track(s, true);
+        self.servers[s].sessions.fetch_add(1, Relaxed);
+        Some(s)
+    }
+
+    /// The session on server `s` ended (or moved elsewhere).
+    pub fn release(&self, s: usize) {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.track(s, false);
+        self.servers[s].sessions.fetch_sub(1, Relaxed);
+    }
+
+    /// Active (non-backup) servers that can take traffic now.
+    pub fn active_usable(&self) -> usize {
+        let lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.slots
+            .iter()
+            .filter(|s| !s.backup && s.usable && s.weight > 0)
+            .count()
+    }
+}
+
+/// Everything sessions share.
+#[derive(Debug)]
+pub struct Shared {
+    /// Frontends in configuration order.
+    pub frontends: Vec<FrontendRt>,
+    /// Backends in configuration order.
+    pub backends: Vec<BackendRt>,
+    /// Sessions in the process (`actconn`).
+    pub actconn: AtomicU32,
+    /// Log output.
+    pub logger: Logger,
+    /// Becomes true on a hard stop: every session ends at once.
+    pub hard_stop: watch::Sender<bool>,
+    /// Woken when the last session ends (soft stop waits on it).
+    pub idle: Notify,
+}
+
+impl Shared {
+    /// Live state for `cfg`.
+    pub fn new(cfg: &Config, logger: Logger) -> Self {
+        Shared {
+            frontends: cfg
+                .frontends
+                .iter()
+                .map(|f| FrontendRt {
+                    ir: f.clone(),
+                    feconn: AtomicU32::new(0),
+                    cumulated: AtomicU64::new(0),
+                })
+                .collect(),
+            backends: cfg.backends.iter().cloned().map(BackendRt::new).collect(),
+            actconn: AtomicU32::new(0),
+            logger,
+            hard_stop: watch::channel(false).0,
+            idle: Notify::new(),
+        }
+    }
+
+    /// Called when a session task ends.
+    pub fn session_ended(&self) {
+        if self.actconn.load(Relaxed) == 0 {
+            self.idle.notify_waiters();
+        }
+    }
+}

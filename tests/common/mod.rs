@@ -1,0 +1,264 @@
+//! Helpers for over-the-socket tests: run haproxide or the real haproxy on a config, fake
+//! servers, and log capture. Every address is loopback; every process is stopped by PID.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The real haproxy (installed by ./run-tests); a test that needs it fails without it.
+pub const HAPROXY: &str = "/usr/sbin/haproxy";
+
+/// Which binary to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// This project's binary.
+    Haproxide,
+    /// The oracle.
+    Haproxy,
+}
+
+impl Which {
+    pub fn path(self) -> &'static str {
+        match self {
+            Which::Haproxide => env!("CARGO_BIN_EXE_haproxide"),
+            Which::Haproxy => {
+                assert!(
+                    std::path::Path::new(HAPROXY).exists(),
+                    "{HAPROXY} is missing: run ./run-tests (it installs haproxy)"
+                );
+                HAPROXY
+            }
+        }
+    }
+}
+
+/// A running proxy; killed (by PID) when dropped.
+pub struct Proxy {
+    pub child: Child,
+    pub lines: Arc<Mutex<Vec<String>>>,
+    pub errs: Arc<Mutex<Vec<String>>>,
+    _dir: PathBuf,
+}
+
+fn collect<R: Read + Send + 'static>(r: R) -> Arc<Mutex<Vec<String>>> {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let o = out.clone();
+    thread::spawn(move || {
+        for l in BufReader::new(r).lines().map_while(Result::ok) {
+            o.lock().unwrap().push(l);
+        }
+    });
+    out
+}
+
+/// Writes `cfg` to a fresh directory and starts `which -db -f cfg`, waiting until `wait_for`
+/// accepts connections.
+pub fn start(which: Which, tag: &str, cfg: &str, wait_for: SocketAddr) -> Proxy {
+    let dir = std::env::temp_dir().join(format!(
+        "haproxide-rt-{tag}-{}-{:?}",
+        std::process::id(),
+        which
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.cfg");
+    std::fs::write(&path, cfg).unwrap();
+    let mut child = Command::new(which.path())
+        .args(["-db", "-f"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start proxy");
+    let lines = collect(child.stdout.take().unwrap());
+    let errs = collect(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if TcpStream::connect_timeout(&wait_for, Duration::from_millis(200)).is_ok() {
+            break;
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "{which:?} exited with {st} before listening: {:?}",
+                errs.lock().unwrap()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{which:?} did not listen on {wait_for}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    // The probe connection above is logged by some configs: wait for it and forget it.
+    thread::sleep(Duration::from_millis(200));
+    lines.lock().unwrap().clear();
+    Proxy {
+        child,
+        lines,
+        errs,
+        _dir: dir,
+    }
+}
+
+impl Proxy {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        let _ = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status();
+    }
+
+    /// Waits for `n` log lines (at most `limit`), returns them.
+    pub fn wait_lines(&self, n: usize, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let v = self.lines.lock().unwrap().clone();
+            if v.len() >= n || Instant::now() > deadline {
+                return v;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the process to exit; its status code (or 128+signal).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                use std::os::unix::process::ExitStatusExt;
+                return Some(st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)));
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fake server: accepts, runs `handler` per connection in a thread, records accepts.
+pub struct Backend {
+    pub addr: SocketAddr,
+    pub accepted: Arc<Mutex<Vec<Vec<u8>>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Backend {
+    /// Echo server that also records the first bytes each connection sent.
+    pub fn echo(addr: &str) -> Backend {
+        Self::with(addr, |mut c: TcpStream, rec: Arc<Mutex<Vec<Vec<u8>>>>| {
+            let mut buf = [0u8; 65536];
+            let mut first = true;
+            loop {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if first {
+                            rec.lock().unwrap().push(buf[..n].to_vec());
+                            first = false;
+                        }
+                        if c.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = c.shutdown(std::net::Shutdown::Write);
+        })
+    }
+
+    /// Server that accepts and records, then runs `h`.
+    pub fn with<F>(addr: &str, h: F) -> Backend
+    where
+        F: Fn(TcpStream, Arc<Mutex<Vec<Vec<u8>>>>) + Send + Sync + 'static,
+    {
+        let l = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        l.set_nonblocking(true).unwrap();
+        let addr = l.local_addr().unwrap();
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (acc, st) = (accepted.clone(), stop.clone());
+        let h = Arc::new(h);
+        thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((c, _)) => {
+                        c.set_nonblocking(false).unwrap();
+                        let (acc, h) = (acc.clone(), h.clone());
+                        thread::spawn(move || h(c, acc));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Backend {
+            addr,
+            accepted,
+            stop,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn count(&self) -> usize {
+        self.accepted.lock().unwrap().len()
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `data`, half-closes, reads everything back (bounded).
+pub fn roundtrip(to: SocketAddr, data: &[u8]) -> Vec<u8> {
+    let mut c = TcpStream::connect(to).expect("connect to proxy");
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(data).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    out
+}
+
+/// Masks what differs between runs in a tcplog line: client port, date; times bucketed to
+/// 100 ms (as the held-out oracle compares them).
+pub fn mask_tcplog(l: &str) -> String {
+    let f: Vec<&str> = l.split(' ').collect();
+    if f.len() != 9 {
+        return l.to_string();
+    }
+    let client = f[0].rsplit_once(':').map(|(a, _)| a).unwrap_or(f[0]);
+    let times = f[4]
+        .split('/')
+        .map(|t| match t.parse::<i64>() {
+            Ok(-1) => "-1".to_string(),
+            Ok(v) => format!("~{}", (v + 50) / 100 * 100),
+            Err(_) => t.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    format!(
+        "{client}:P [DATE] {} {} {times} {} {} {} {}",
+        f[2], f[3], f[5], f[6], f[7], f[8]
+    )
+}
