@@ -34,7 +34,8 @@ pub async fn run(
     peer: SocketAddr,
     local: SocketAddr,
 ) {
-    let accept = Local::now();
+    // Converted to local time only when a line is logged: localtime costs syscalls.
+    let accept = std::time::SystemTime::now();
     let start = Instant::now();
     let f = &shared.frontends[fe];
     if f.ir.clitcpka {
@@ -97,7 +98,7 @@ pub async fn run(
         };
         let line = TcpLog {
             client: peer,
-            accept,
+            accept: chrono::DateTime::<Local>::from(accept),
             frontend: &f.ir.name,
             tls: false,
             backend: be_name,
