@@ -311,6 +311,8 @@ pub enum Balance {
 pub struct Backend {
     /// Proxy name.
     pub name: String,
+    /// True for a `listen` section (messages then say "proxy").
+    pub is_listen: bool,
     /// `mode` (HTTP backends are forwarded as a byte stream).
     pub mode: Mode,
     /// `balance`

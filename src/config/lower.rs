@@ -585,6 +585,7 @@ fn lower_backend(
         .collect();
     Backend {
         name: p.name.clone(),
+        is_listen: p.kind == ProxyKind::Listen,
         mode: p.mode(),
         balance: p.balance.as_ref().map(|b| b.v).unwrap_or_default(),
         servers,

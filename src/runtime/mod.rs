@@ -7,6 +7,7 @@
 
 pub mod balance;
 pub mod forward;
+pub mod health;
 pub mod listener;
 pub mod log;
 pub mod proxy_protocol;
@@ -167,6 +168,7 @@ async fn serve(
             Ok(stop_tx)
         };
     let mut listening = Some(start(&sockets)?);
+    health::spawn_all(&shared, opts.quiet);
     loop {
         tokio::select! {
             _ = sig_usr1.recv() => break,

@@ -282,10 +282,18 @@ async fn serve(
         server_fin: b.ir.timeout_server_fin,
     };
     let mut stop = shared.hard_stop.subscribe();
+    let mut kill = b.servers[srv].kill.subscribe();
+    kill.mark_unchanged();
+    // Ends the session on a hard stop, or when its server goes DOWN with
+    // `on-marked-down shutdown-sessions`.
     let stop_fut = async move {
-        while !*stop.borrow() {
-            if stop.changed().await.is_err() {
-                std::future::pending::<()>().await;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            tokio::select! {
+                r = stop.changed() => if r.is_err() { std::future::pending::<()>().await },
+                r = kill.changed() => if r.is_ok() { return } else { std::future::pending::<()>().await },
             }
         }
     };

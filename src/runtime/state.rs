@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, Notify, Semaphore};
 
 use super::balance::Balancer;
+use super::health::Health;
 use super::log::Logger;
 use crate::ir::{Backend, Config, Frontend, Server};
 
@@ -33,6 +34,10 @@ pub struct ServerRt {
     pub queued: AtomicU32,
     /// `maxconn` slots, when limited: waiting on it is the server queue (FIFO).
     pub slots: Option<Arc<Semaphore>>,
+    /// Health-check state (servers without `check` stay UP).
+    pub health: Mutex<Health>,
+    /// Bumped when the server goes DOWN with `on-marked-down shutdown-sessions`.
+    pub kill: watch::Sender<u64>,
 }
 
 impl ServerRt {
@@ -88,6 +93,12 @@ impl BackendRt {
                 sessions: AtomicU32::new(0),
                 queued: AtomicU32::new(0),
                 slots: (s.maxconn > 0).then(|| Arc::new(Semaphore::new(s.maxconn as usize))),
+                health: Mutex::new(
+                    s.check
+                        .as_ref()
+                        .map_or(Health::new(1, 1), |c| Health::new(c.rise, c.fall)),
+                ),
+                kill: watch::channel(0).0,
             })
             .collect();
         BackendRt {

@@ -1,0 +1,658 @@
+//! Health checks: HAProxy 2.6's state machine, timing and messages (configuration.txt §5.2
+//! `check`, `inter`, `fastinter`, `downinter`, `rise`, `fall`; haproxy-subset.md §4).
+//!
+//! - The health counter `h` lives in `0..=rise+fall-1`; a server is UP while `h >= rise`.
+//!   Servers start UP with `h = rise` ("fragile"), so the first failure marks them DOWN.
+//! - Next check after a result: `inter` when fully UP, `downinter` when fully DOWN,
+//!   `fastinter` in between. First checks are spread over the smallest `inter`.
+//! - A check is a TCP connect (closed with a reset), optionally followed by a PROXY header,
+//!   `tcp-check` rules or an HTTP request (`option httpchk`).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use regex::bytes::Regex;
+use socket2::SockRef;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{sleep, timeout, Instant};
+
+use super::log::level;
+use super::proxy_protocol;
+use super::state::Shared;
+use crate::ir::{
+    Backend, CheckKind, ExpectPattern, HttpExpect, SendProxy, Server, ServerCheck, TcpCheckRule,
+};
+
+/// The counter and what was last reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    /// HAProxy's `check.health`.
+    pub h: u32,
+    /// Consecutive successes needed to go UP.
+    pub rise: u32,
+    /// Consecutive failures needed to go DOWN.
+    pub fall: u32,
+    /// Result of the previous check (None before the first one).
+    pub last_ok: Option<bool>,
+}
+
+impl Health {
+    /// A server at start-up: UP, but one failure takes it DOWN.
+    pub fn new(rise: u32, fall: u32) -> Self {
+        Health {
+            h: rise,
+            rise,
+            fall,
+            last_ok: None,
+        }
+    }
+
+    /// UP for traffic.
+    pub fn up(&self) -> bool {
+        self.h >= self.rise
+    }
+
+    fn max(&self) -> u32 {
+        self.rise + self.fall - 1
+    }
+
+    /// Applies one result; returns (state changed, counter or result changed).
+    pub fn record(&mut self, ok: bool) -> (bool, bool) {
+        let (was_up, old_h, old_ok) = (self.up(), self.h, self.last_ok);
+        if ok {
+            self.h += 1;
+            if self.h >= self.rise {
+                self.h = self.max();
+            }
+        } else {
+            self.h = self.h.saturating_sub(1);
+            if self.h < self.rise {
+                self.h = 0;
+            }
+        }
+        self.last_ok = Some(ok);
+        (was_up != self.up(), old_h != self.h || old_ok != Some(ok))
+    }
+
+    /// Interval before the next check.
+    pub fn next_interval(&self, c: &ServerCheck) -> Duration {
+        if self.h == self.max() && self.up() {
+            c.inter
+        } else if self.h == 0 {
+            c.downinter
+        } else {
+            c.fastinter
+        }
+    }
+
+    /// `status: A/B UP|DOWN` as `option log-health-checks` prints it.
+    pub fn status(&self) -> String {
+        if self.up() {
+            format!("{}/{} UP", self.h + 1 - self.rise, self.fall)
+        } else {
+            format!("{}/{} DOWN", self.h, self.rise)
+        }
+    }
+}
+
+/// What one check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Passed.
+    pub ok: bool,
+    /// "Layer4 check passed", "Layer4 connection problem", "Layer7 invalid response" …
+    pub reason: &'static str,
+    /// Status code part (`code: 200`).
+    pub code: Option<String>,
+    /// Info part (`info: "Connection refused"`).
+    pub info: Option<String>,
+    /// Check duration in ms.
+    pub ms: u128,
+}
+
+impl Outcome {
+    /// `reason: …[, code: …][, info: "…"], check duration: Nms`
+    pub fn describe(&self) -> String {
+        let mut s = format!("reason: {}", self.reason);
+        if let Some(c) = &self.code {
+            s.push_str(&format!(", code: {c}"));
+        }
+        if let Some(i) = &self.info {
+            s.push_str(&format!(", info: \"{i}\""));
+        }
+        s.push_str(&format!(", check duration: {}ms", self.ms));
+        s
+    }
+}
+
+/// When each checked server runs its first check: `max(inter_k, M) * k / N`, with `M` the
+/// smallest `inter` of at least one second (HAProxy's start-up spreading).
+pub fn first_offsets(inters: &[Duration]) -> Vec<Duration> {
+    let n = inters.len() as u32;
+    let m = inters
+        .iter()
+        .filter(|i| **i >= Duration::from_secs(1))
+        .min()
+        .copied();
+    inters
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let base = match m {
+                Some(m) => (*i).max(m),
+                None => *i,
+            };
+            base * k as u32 / n.max(1)
+        })
+        .collect()
+}
+
+/// Starts the check task of every checked server.
+pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
+    let mut list = Vec::new();
+    for (bi, b) in shared.backends.iter().enumerate() {
+        for (si, s) in b.servers.iter().enumerate() {
+            if let Some(c) = &s.ir.check {
+                if !s.ir.disabled && s.ir.addr.is_some() {
+                    list.push((bi, si, c.inter));
+                }
+            }
+        }
+    }
+    let offsets = first_offsets(&list.iter().map(|x| x.2).collect::<Vec<_>>());
+    for ((bi, si, _), off) in list.into_iter().zip(offsets) {
+        let sh = shared.clone();
+        tokio::spawn(async move {
+            sleep(off).await;
+            check_loop(sh, bi, si, quiet).await;
+        });
+    }
+}
+
+async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
+    let b = &shared.backends[bi];
+    let s = &b.servers[si];
+    let Some(c) = s.ir.check.clone() else { return };
+    loop {
+        let out = run_check(&b.ir, &s.ir, &c).await;
+        let (changed, noted, health) = {
+            let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
+            let (changed, noted) = h.record(out.ok);
+            (changed, noted, *h)
+        };
+        if b.ir.log_health_checks && noted {
+            let what = if out.ok { "succeeded" } else { "failed" };
+            let msg = format!(
+                "Health check for {}server {}/{} {what}, {}, status: {}.",
+                if s.ir.backup { "backup " } else { "" },
+                b.ir.name,
+                s.ir.name,
+                out.describe(),
+                health.status()
+            );
+            say(
+                &shared,
+                b,
+                quiet,
+                if out.ok {
+                    level::NOTICE
+                } else {
+                    level::WARNING
+                },
+                false,
+                &msg,
+            );
+        }
+        if changed {
+            transition(&shared, bi, si, health.up(), &out, quiet);
+        }
+        sleep(health.next_interval(&c)).await;
+    }
+}
+
+/// Logs to the backend's targets and, unless quiet, to stderr as a WARNING (ALERT when `alert`).
+fn say(
+    shared: &Shared,
+    b: &super::state::BackendRt,
+    quiet: bool,
+    severity: u8,
+    alert: bool,
+    msg: &str,
+) {
+    shared.logger.send(&b.ir.log, severity, msg);
+    if !quiet {
+        let tag = if alert { "[ALERT]    " } else { "[WARNING]  " };
+        eprintln!("{tag}({}) : {msg}", std::process::id());
+    }
+}
+
+fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, quiet: bool) {
+    let b = &shared.backends[bi];
+    let s = &b.servers[si];
+    let (act, bck) = {
+        let mut lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
+        if up {
+            lb.set_up(si);
+        } else {
+            lb.set_down(si);
+        }
+        let act = lb.slots.iter().filter(|x| !x.backup && x.usable).count();
+        let bck = lb.slots.iter().filter(|x| x.backup && x.usable).count();
+        (act, bck)
+    };
+    let who = format!(
+        "{}Server {}/{}",
+        if s.ir.backup { "Backup " } else { "" },
+        b.ir.name,
+        s.ir.name
+    );
+    let why = if b.ir.log_health_checks {
+        String::new()
+    } else {
+        format!(", {}", out.describe())
+    };
+    if up {
+        let msg = format!("{who} is UP{why}. {act} active and {bck} backup servers online. 0 sessions requeued, 0 total in queue.");
+        say(shared, b, quiet, level::NOTICE, false, &msg);
+    } else {
+        let sessions = s.sessions.load(Relaxed);
+        let backup_note = if act == 0 && bck > 0 {
+            " Running on backup."
+        } else {
+            ""
+        };
+        let msg = format!(
+            "{who} is DOWN{why}. {act} active and {bck} backup servers left.{backup_note} {sessions} sessions active, 0 requeued, 0 remaining in queue."
+        );
+        say(shared, b, quiet, level::ALERT, false, &msg);
+        if s.ir.shutdown_on_down {
+            s.kill.send_modify(|g| *g += 1);
+        }
+        if act == 0 && bck == 0 {
+            let word = if b.ir.is_listen { "proxy" } else { "backend" };
+            shared.logger.send(
+                &b.ir.log,
+                level::EMERG,
+                &format!("{word} {} has no server available!", b.ir.name),
+            );
+            if !quiet {
+                eprintln!(
+                    "[ALERT]    ({}) : {word} '{}' has no server available!",
+                    std::process::id(),
+                    b.ir.name
+                );
+            }
+        }
+    }
+}
+
+fn fail(reason: &'static str, info: Option<String>, start: Instant) -> Outcome {
+    Outcome {
+        ok: false,
+        reason,
+        code: None,
+        info,
+        ms: start.elapsed().as_millis(),
+    }
+}
+
+/// Runs one check of `s` and says what it found.
+pub async fn run_check(be: &Backend, s: &Server, c: &ServerCheck) -> Outcome {
+    let start = Instant::now();
+    let Some(ip) = c.addr.or(s.addr) else {
+        return fail(
+            "Layer4 connection problem",
+            Some("no address".into()),
+            start,
+        );
+    };
+    let port = c.port.unwrap_or(s.port);
+    let dst = SocketAddr::new(ip, port);
+    // With `timeout check`, the connect is bounded by min(timeout connect, inter) and the
+    // rest by `timeout check`; without it, `inter` bounds the whole check.
+    let (connect_limit, read_limit) = match be.timeout_check {
+        Some(tc) => (be.timeout_connect.map_or(c.inter, |t| t.min(c.inter)), tc),
+        None => (c.inter, c.inter),
+    };
+    let total = match be.timeout_check {
+        Some(_) => connect_limit + read_limit,
+        None => c.inter,
+    };
+    let conn = async {
+        let sock = if dst.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }?;
+        if let Some(src) = s.source.or(be.source) {
+            sock.bind(SocketAddr::new(src, 0))?;
+        }
+        sock.connect(dst).await
+    };
+    let mut stream = match timeout(connect_limit, conn).await {
+        Err(_) => return fail("Layer4 timeout", None, start),
+        Ok(Err(e)) => {
+            let info = crate::config::tls_files::os_text(&e);
+            return fail("Layer4 connection problem", Some(info), start);
+        }
+        Ok(Ok(st)) => st,
+    };
+    // Checks end with a reset rather than a FIN, as HAProxy's do.
+    let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+    if c.send_proxy {
+        let header = match s.send_proxy {
+            SendProxy::V2 => proxy_protocol::v2_local(s.proxy_v2.ssl),
+            _ => match (stream.local_addr(), stream.peer_addr()) {
+                (Ok(l), Ok(p)) => proxy_protocol::v1(l, p),
+                _ => Vec::new(),
+            },
+        };
+        let _ = stream.write_all(&header).await;
+    }
+    let rest = async {
+        match &be.check {
+            CheckKind::Connect => Outcome {
+                ok: true,
+                reason: "Layer4 check passed",
+                code: None,
+                info: None,
+                ms: 0,
+            },
+            CheckKind::Tcp(rules) => tcp_check(&mut stream, rules, read_limit).await,
+            CheckKind::Http(h) => http_check(&mut stream, h, read_limit).await,
+        }
+    };
+    let mut out = match timeout(total, rest).await {
+        Ok(o) => o,
+        Err(_) => fail("Layer7 timeout", None, start),
+    };
+    out.ms = start.elapsed().as_millis();
+    out
+}
+
+async fn tcp_check(stream: &mut TcpStream, rules: &[TcpCheckRule], limit: Duration) -> Outcome {
+    let start = Instant::now();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut step = 0;
+    for r in rules {
+        step += 1;
+        match r {
+            TcpCheckRule::Comment(_) => step -= 1,
+            // The connection is already open: later `connect` rules are not supported here.
+            TcpCheckRule::Connect { .. } => {}
+            TcpCheckRule::Send(bytes) => {
+                if stream.write_all(bytes).await.is_err() {
+                    return fail(
+                        "Layer7 invalid response",
+                        Some(format!("TCPCHK got an empty response at step {step}")),
+                        start,
+                    );
+                }
+            }
+            TcpCheckRule::Expect { negate, pattern } => loop {
+                let found = matches(pattern, &buf);
+                if found && !negate {
+                    break;
+                }
+                let mut chunk = [0u8; 4096];
+                let n = match timeout(
+                    limit.saturating_sub(start.elapsed()),
+                    stream.read(&mut chunk),
+                )
+                .await
+                {
+                    Err(_) => {
+                        let kind = match pattern {
+                            ExpectPattern::String(_) => "string",
+                            ExpectPattern::Binary(_) => "binary",
+                            ExpectPattern::RString(_) => "rstring",
+                            ExpectPattern::RBinary(_) => "rbinary",
+                        };
+                        let neg = if *negate { "!" } else { "" };
+                        let info = format!(
+                            " at step {step} of tcp-check (expect {neg}{kind} '{}')",
+                            pattern_text(pattern)
+                        );
+                        return fail("Layer7 timeout", Some(info), start);
+                    }
+                    Ok(Ok(n)) => n,
+                    Ok(Err(_)) => 0,
+                };
+                if n == 0 {
+                    if *negate && !found {
+                        break;
+                    }
+                    let info = if buf.is_empty() {
+                        format!("TCPCHK got an empty response at step {step}")
+                    } else {
+                        format!(
+                            "TCPCHK did not match content '{}' at step {step}",
+                            pattern_text(pattern)
+                        )
+                    };
+                    return fail("Layer7 invalid response", Some(info), start);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if *negate && matches(pattern, &buf) {
+                    return fail(
+                        "Layer7 invalid response",
+                        Some(format!(
+                            "TCPCHK matched unwanted content '{}' at step {step}",
+                            pattern_text(pattern)
+                        )),
+                        start,
+                    );
+                }
+                if !*negate && !matches(pattern, &buf) && buf.len() > 16384 {
+                    return fail(
+                        "Layer7 invalid response",
+                        Some(format!(
+                            "TCPCHK did not match content '{}' at step {step}",
+                            pattern_text(pattern)
+                        )),
+                        start,
+                    );
+                }
+            },
+        }
+    }
+    Outcome {
+        ok: true,
+        reason: "Layer7 check passed",
+        code: Some("0".into()),
+        info: Some("(tcp-check)".into()),
+        ms: 0,
+    }
+}
+
+fn pattern_text(p: &ExpectPattern) -> String {
+    match p {
+        ExpectPattern::String(s) | ExpectPattern::RString(s) | ExpectPattern::RBinary(s) => {
+            s.clone()
+        }
+        ExpectPattern::Binary(b) => b.iter().map(|x| format!("{x:02X}")).collect(),
+    }
+}
+
+fn matches(p: &ExpectPattern, buf: &[u8]) -> bool {
+    match p {
+        ExpectPattern::String(s) => contains(buf, s.as_bytes()),
+        ExpectPattern::Binary(b) => contains(buf, b),
+        ExpectPattern::RString(r) | ExpectPattern::RBinary(r) => {
+            let re = if matches!(p, ExpectPattern::RBinary(_)) {
+                // rbinary patterns are written in hex: match on the hex form of the data.
+                let hex: Vec<u8> = buf
+                    .iter()
+                    .flat_map(|x| format!("{x:02X}").into_bytes())
+                    .collect();
+                return Regex::new(r).map(|re| re.is_match(&hex)).unwrap_or(false);
+            } else {
+                Regex::new(r)
+            };
+            re.map(|re| re.is_match(buf)).unwrap_or(false)
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn http_check(stream: &mut TcpStream, h: &crate::ir::HttpCheck, limit: Duration) -> Outcome {
+    let start = Instant::now();
+    let mut req = format!("{} {} {}\r\n", h.method, h.uri, h.version);
+    for (k, v) in &h.headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    if stream.write_all(req.as_bytes()).await.is_err() {
+        return fail("Layer7 invalid response", None, start);
+    }
+    let mut buf = Vec::new();
+    let read_all = async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            let head_done = contains(&buf, b"\r\n\r\n");
+            if head_done && !matches!(h.expect, HttpExpect::String(..)) || buf.len() > 65536 {
+                break;
+            }
+        }
+    };
+    if timeout(limit, read_all).await.is_err() && buf.is_empty() {
+        return fail("Layer7 timeout", None, start);
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let line = text.lines().next().unwrap_or("");
+    let mut parts = line.splitn(3, ' ');
+    let (ver, code, msg) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    if !ver.starts_with("HTTP/") || code.len() != 3 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return fail(
+            "Layer7 invalid response",
+            Some("no valid HTTP status line".into()),
+            start,
+        );
+    }
+    let ok = match &h.expect {
+        HttpExpect::Default => code.starts_with('2') || code.starts_with('3'),
+        HttpExpect::Status(neg, want) => (code == want) != *neg,
+        HttpExpect::String(neg, want) => {
+            let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+            body.contains(want.as_str()) != *neg
+        }
+    };
+    if ok {
+        Outcome {
+            ok: true,
+            reason: "Layer7 check passed",
+            code: Some(code.into()),
+            info: None,
+            ms: 0,
+        }
+    } else {
+        let reason = if matches!(h.expect, HttpExpect::String(..)) {
+            "Layer7 invalid response"
+        } else {
+            "Layer7 wrong status"
+        };
+        Outcome {
+            ok: false,
+            reason,
+            code: Some(code.into()),
+            info: Some(msg.trim().into()),
+            ms: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(inter: u64, fast: u64, down: u64) -> ServerCheck {
+        ServerCheck {
+            inter: Duration::from_millis(inter),
+            fastinter: Duration::from_millis(fast),
+            downinter: Duration::from_millis(down),
+            rise: 2,
+            fall: 2,
+            port: None,
+            addr: None,
+            send_proxy: false,
+        }
+    }
+
+    #[test]
+    fn state_machine_and_intervals_match_haproxy() {
+        // haproxy-subset.md §4.2: inter 400 fastinter 100 downinter 200 fall 2 rise 2.
+        let c = check(400, 100, 200);
+        let mut h = Health::new(2, 2);
+        let plan = [true, true, false, false, false, false, true, true, true];
+        let mut got = Vec::new();
+        for ok in plan {
+            let (changed, _) = h.record(ok);
+            let mark = if changed {
+                if h.up() {
+                    "(UP)"
+                } else {
+                    "(DOWN)"
+                }
+            } else {
+                ""
+            };
+            got.push(format!(
+                "{}{mark} +{}",
+                if ok { "OK" } else { "NO" },
+                h.next_interval(&c).as_millis()
+            ));
+        }
+        assert_eq!(
+            got.join(" "),
+            "OK +400 OK +400 NO +100 NO(DOWN) +200 NO +200 NO +200 OK +100 OK(UP) +400 OK +400"
+        );
+    }
+
+    #[test]
+    fn first_failure_bypasses_fall_and_rise_restarts() {
+        let mut h = Health::new(2, 3);
+        assert!(h.up());
+        assert_eq!(h.record(false), (true, true));
+        assert!(!h.up());
+        let mut h = Health::new(3, 2);
+        h.record(false);
+        for ok in [true, true, false, true, true] {
+            h.record(ok);
+            assert!(!h.up());
+        }
+        h.record(true);
+        assert!(
+            h.up(),
+            "OK,OK,NO,OK,OK,OK with rise 3 -> UP at the 6th check"
+        );
+        assert_eq!(h.status(), "2/2 UP");
+    }
+
+    #[test]
+    fn start_up_spreading() {
+        let ms = |v: &[u64]| {
+            v.iter()
+                .map(|x| Duration::from_millis(*x))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(first_offsets(&ms(&[1000; 5])), ms(&[0, 200, 400, 600, 800]));
+        assert_eq!(
+            first_offsets(&ms(&[10000, 10000, 2000, 2000, 500])),
+            ms(&[0, 2000, 800, 1200, 1600])
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! Health checks and PROXY headers over loopback, compared with the real haproxy: the same
+//! state-change and health lines, the same bytes on check and traffic connections, and
+//! failover that takes a dead server out and brings it back.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{start, Which};
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// A server that records the first bytes (up to `want`, within 300 ms) of every connection;
+/// `reply` is sent after reading.
+fn recorder(
+    a: &str,
+    reply: Option<&'static [u8]>,
+) -> (Arc<Mutex<Vec<Vec<u8>>>>, Arc<std::sync::atomic::AtomicBool>) {
+    let l = TcpListener::bind(a).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let rec = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (r2, s2) = (rec.clone(), stop.clone());
+    thread::spawn(move || {
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+            match l.accept() {
+                Ok((mut c, _)) => {
+                    let r3 = r2.clone();
+                    thread::spawn(move || {
+                        c.set_nonblocking(false).unwrap();
+                        c.set_read_timeout(Some(Duration::from_millis(300)))
+                            .unwrap();
+                        let mut got = Vec::new();
+                        let mut b = [0u8; 256];
+                        while let Ok(n) = c.read(&mut b) {
+                            if n == 0 {
+                                break;
+                            }
+                            got.extend_from_slice(&b[..n]);
+                            if let Some(rep) = reply {
+                                let _ = c.write_all(rep);
+                            }
+                        }
+                        r3.lock().unwrap().push(got);
+                    });
+                }
+                Err(_) => thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    (rec, stop)
+}
+
+fn normalise(lines: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = lines
+        .iter()
+        .filter(|l| {
+            !l.contains("NOTICE") && !l.contains("<HTTPCLIENT>") && !l.contains("haproxide:")
+        })
+        .map(|l| {
+            // Mask the PID and the check duration.
+            let l = match (l.find('('), l.find(") :")) {
+                (Some(a), Some(b)) if a < b && l.starts_with('[') => {
+                    format!("{}(PID{}", &l[..a], &l[b..])
+                }
+                _ => l.clone(),
+            };
+            match l.find("check duration: ") {
+                Some(i) => {
+                    let rest = &l[i + 16..];
+                    let end = rest.find("ms").unwrap_or(0);
+                    format!("{}check duration: Nms{}", &l[..i], &rest[end + 2..])
+                }
+                None => l,
+            }
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn check_messages_match_haproxy() {
+    let cfg = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen li\n  bind 127.0.100.1:24000\n  server s1 127.0.100.2:24001 check inter 300 rise 2 fall 2\n  server s2 127.0.100.3:24001 check inter 300 backup\n\
+listen lh\n  bind 127.0.100.1:24010\n  option log-health-checks\n  server t1 127.0.100.4:24001 check inter 300 rise 2 fall 2\n\
+listen tc\n  bind 127.0.100.1:24020\n  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect string PONG\n  server u1 127.0.100.5:24001 check inter 300 rise 1 fall 1\n\
+listen hc\n  bind 127.0.100.1:24030\n  option log-health-checks\n  option httpchk GET /health\n  server h1 127.0.100.6:24001 check inter 300 rise 1 fall 1\n  server h2 127.0.100.7:24001 check inter 300 rise 1 fall 1\n";
+    let mut outputs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        // s1 and t1 come up 1.5 s after start; u1 answers the wrong thing; h1 200, h2 503.
+        let (_a, sa) = recorder("127.0.100.5:24001", Some(b"NOPE\r\n"));
+        let (_b, sb) = recorder("127.0.100.6:24001", Some(b"HTTP/1.0 200 OK\r\n\r\n"));
+        let (_c, sc) = recorder(
+            "127.0.100.7:24001",
+            Some(b"HTTP/1.0 503 Service Unavailable\r\n\r\n"),
+        );
+        let p = start(w, "msgs", cfg, addr("127.0.100.1:24000"));
+        thread::sleep(Duration::from_millis(1300));
+        let (_d, sd) = recorder("127.0.100.2:24001", None);
+        let (_e, se) = recorder("127.0.100.4:24001", None);
+        thread::sleep(Duration::from_millis(1800));
+        let mut lines = p.lines.lock().unwrap().clone();
+        lines.extend(p.errs.lock().unwrap().iter().cloned());
+        drop(p);
+        for s in [sa, sb, sc, sd, se] {
+            s.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        thread::sleep(Duration::from_millis(50));
+        outputs.push(normalise(&lines));
+    }
+    assert_eq!(outputs[1], outputs[0]);
+    let all = outputs[0].join("\n");
+    assert!(
+        all.contains("Server li/s1 is DOWN, reason: Layer4 connection problem"),
+        "{all}"
+    );
+    assert!(all.contains("Server li/s1 is UP"), "{all}");
+}
+
+#[test]
+fn proxy_headers_match_haproxy_bytes() {
+    // Traffic: v1 and v2 from a known client address; checks: v2 LOCAL (guide's line).
+    let cfg = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen v1\n  bind 127.0.101.1:24000\n  server s 127.0.101.2:24001 send-proxy\n\
+listen v2\n  bind 127.0.101.1:24002\n  server s 127.0.101.3:24001 send-proxy-v2\n\
+listen v2ssl\n  bind 127.0.101.1:24004\n  server s 127.0.101.4:24001 send-proxy-v2-ssl\n\
+listen chk\n  bind 127.0.101.1:24006\n  server s 127.0.101.5:24001 check-send-proxy send-proxy-v2 check inter 300\n\
+listen chkcn\n  bind 127.0.101.1:24008\n  server s 127.0.101.6:24001 send-proxy-v2-ssl-cn check-send-proxy check inter 300\n";
+    let mut per_binary = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let recs: Vec<_> = (2..=6)
+            .map(|i| recorder(&format!("127.0.101.{i}:24001"), None))
+            .collect();
+        let p = start(w, "pp", cfg, addr("127.0.101.1:24000"));
+        let mut got = Vec::new();
+        for (k, port) in [24000u16, 24002, 24004].iter().enumerate() {
+            let src =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            src.bind(&addr("127.0.101.55:0").into()).unwrap();
+            src.connect(&addr(&format!("127.0.101.1:{port}")).into())
+                .unwrap();
+            let mut c: TcpStream = src.into();
+            let cport = c.local_addr().unwrap().port();
+            c.write_all(b"DATA").unwrap();
+            thread::sleep(Duration::from_millis(400));
+            let bytes = recs[k]
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|b| b.ends_with(b"DATA"))
+                .cloned()
+                .unwrap_or_default();
+            // Replace the client port (it differs per run) by a marker.
+            let mut bytes = bytes;
+            let be = cport.to_be_bytes();
+            let txt = cport.to_string();
+            if let Some(i) = bytes.windows(2).position(|w| w == be) {
+                bytes[i] = b'P';
+                bytes[i + 1] = b'P';
+            }
+            let s = String::from_utf8_lossy(&bytes).replace(&txt, "PORT");
+            got.push(s.into_bytes());
+        }
+        thread::sleep(Duration::from_millis(700));
+        for k in [3usize, 4] {
+            let first = recs[k]
+                .0
+                .lock()
+                .unwrap()
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            got.push(first);
+        }
+        drop(p);
+        for (_, s) in &recs {
+            s.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        thread::sleep(Duration::from_millis(50));
+        per_binary.push(got);
+    }
+    assert_eq!(per_binary[1], per_binary[0]);
+    assert_eq!(
+        per_binary[0][0],
+        b"PROXY TCP4 127.0.101.55 127.0.101.1 PORT 24000\r\nDATA"
+    );
+    assert_eq!(per_binary[0][3].len(), 16, "v2 LOCAL on checks");
+}
+
+#[test]
+fn failover_takes_dead_server_out_and_back() {
+    let cfg = "defaults\n  mode tcp\n  timeout connect 500ms\n  timeout client 5s\n  timeout server 5s\n\
+listen li\n  bind 127.0.102.1:24000\n  server a 127.0.102.2:24001 check inter 200 fall 2 rise 2\n  server b 127.0.102.3:24001 check inter 200 fall 2 rise 2\n";
+    let (ra, sa) = recorder("127.0.102.2:24001", Some(b"A"));
+    let (_rb, sb) = recorder("127.0.102.3:24001", Some(b"B"));
+    let p = start(Which::Haproxide, "failover", cfg, addr("127.0.102.1:24000"));
+    let who = || {
+        let mut c = TcpStream::connect("127.0.102.1:24000").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        c.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        match c.read(&mut b) {
+            Ok(1) => b[0] as char,
+            _ => '?',
+        }
+    };
+    thread::sleep(Duration::from_millis(500));
+    let before: String = (0..4).map(|_| who()).collect();
+    assert!(before.contains('A') && before.contains('B'), "{before}");
+    // Kill A: within fall x inter (plus one interval) it is out of the rotation.
+    sa.store(true, std::sync::atomic::Ordering::Relaxed);
+    thread::sleep(Duration::from_millis(900));
+    let during: String = (0..4).map(|_| who()).collect();
+    assert_eq!(during, "BBBB");
+    let errs = p.errs.lock().unwrap().join("\n");
+    assert!(errs.contains("Server li/a is DOWN"), "{errs}");
+    // Bring A back: UP after rise x inter.
+    let t0 = Instant::now();
+    let (_ra2, sa2) = recorder("127.0.102.2:24001", Some(b"A"));
+    while !p
+        .errs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("Server li/a is UP"))
+    {
+        assert!(t0.elapsed() < Duration::from_secs(3), "A never came back");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let after: String = (0..4).map(|_| who()).collect();
+    assert!(after.contains('A'), "{after}");
+    drop(p);
+    drop(ra);
+    sa2.store(true, std::sync::atomic::Ordering::Relaxed);
+    sb.store(true, std::sync::atomic::Ordering::Relaxed);
+}
