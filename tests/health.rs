@@ -16,12 +16,12 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
+/// What a recorder saw, and the switch that stops it.
+type Recorder = (Arc<Mutex<Vec<Vec<u8>>>>, Arc<std::sync::atomic::AtomicBool>);
+
 /// A server that records the first bytes (up to `want`, within 300 ms) of every connection;
 /// `reply` is sent after reading.
-fn recorder(
-    a: &str,
-    reply: Option<&'static [u8]>,
-) -> (Arc<Mutex<Vec<Vec<u8>>>>, Arc<std::sync::atomic::AtomicBool>) {
+fn recorder(a: &str, reply: Option<&'static [u8]>) -> Recorder {
     let l = TcpListener::bind(a).unwrap();
     l.set_nonblocking(true).unwrap();
     let rec = Arc::new(Mutex::new(Vec::new()));
