@@ -103,13 +103,6 @@ fn main() -> ExitCode {
         if !g.stats_sockets.is_empty() {
             eprintln!("[WARNING]  ({pid}) : haproxide: 'stats socket' is not opened yet (no runtime API).");
         }
-        if cfg
-            .backends
-            .iter()
-            .any(|b| b.servers.iter().any(|s| s.check.is_some()))
-        {
-            eprintln!("[WARNING]  ({pid}) : haproxide: health checks are not run yet: every server is considered UP.");
-        }
     }
     if cfg
         .frontends
