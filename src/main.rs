@@ -107,10 +107,10 @@ fn main() -> ExitCode {
     if cfg
         .frontends
         .iter()
-        .any(|f| f.binds.iter().any(|b| b.tls.is_some() || b.accept_proxy))
+        .any(|f| f.binds.iter().any(|b| b.tls.is_some()))
     {
         if !quiet {
-            eprintln!("[ALERT]    ({pid}) : haproxide: 'bind … ssl' and 'accept-proxy' are not implemented yet.");
+            eprintln!("[ALERT]    ({pid}) : haproxide: 'bind … ssl' (TLS termination) is not implemented yet.");
         }
         return ExitCode::from(1);
     }

@@ -61,7 +61,10 @@ fn normalise(lines: &[String]) -> Vec<String> {
     let mut v: Vec<String> = lines
         .iter()
         .filter(|l| {
-            !l.contains("NOTICE") && !l.contains("<HTTPCLIENT>") && !l.contains("haproxide:")
+            !l.contains("NOTICE")
+                && !l.contains("<HTTPCLIENT>")
+                && !l.contains("haproxide:")
+                && !l.starts_with("Connect from")
         })
         .map(|l| {
             // Mask the PID and the check duration.
@@ -106,7 +109,8 @@ listen hc\n  bind 127.0.100.1:24030\n  option log-health-checks\n  option httpch
         let (_d, sd) = recorder("127.0.100.2:24001", None);
         let (_e, se) = recorder("127.0.100.4:24001", None);
         thread::sleep(Duration::from_millis(1800));
-        let mut lines = p.lines.lock().unwrap().clone();
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
         lines.extend(p.errs.lock().unwrap().iter().cloned());
         drop(p);
         for s in [sa, sb, sc, sd, se] {
@@ -242,4 +246,74 @@ listen li\n  bind 127.0.102.1:24000\n  server a 127.0.102.2:24001 check inter 20
     drop(ra);
     sa2.store(true, std::sync::atomic::Ordering::Relaxed);
     sb.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[test]
+fn accept_proxy_matches_haproxy() {
+    let cfg = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option tcplog\n  timeout connect 1s\n  timeout client 1s\n  timeout server 5s\n\
+frontend fe\n  bind 127.0.103.1:24000 accept-proxy\n  default_backend be\nbackend be\n  server s1 127.0.103.2:24001 send-proxy-v2\n";
+    let mut runs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let (rec, stop) = recorder("127.0.103.2:24001", None);
+        // The readiness probe sends nothing: it is logged as closed while waiting.
+        let p = start(w, "acceptproxy", cfg, addr("127.0.103.1:24000"));
+        let payloads: [&[u8]; 4] = [
+            b"PROXY TCP4 127.1.2.3 127.0.0.1 5555 24001\r\nHELLO",
+            b"GET / HTTP/1.0\r\n\r\n",
+            b"PROXY TCP4 1.2",
+            b"",
+        ];
+        for pl in payloads {
+            let mut c = TcpStream::connect("127.0.103.1:24000").unwrap();
+            c.write_all(pl).unwrap();
+            if pl.is_empty() {
+                c.shutdown(std::net::Shutdown::Write).unwrap();
+            }
+            thread::sleep(Duration::from_millis(400));
+        }
+        let lines = p.wait_lines(4, Duration::from_secs(3));
+        drop(p);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        thread::sleep(Duration::from_millis(50));
+        let mut masked: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let (who, rest) = l.split_once(' ').unwrap_or((l, ""));
+                let who = if who.starts_with("127.1.2.3") {
+                    who.to_string()
+                } else {
+                    who.rsplit_once(':').map(|x| x.0).unwrap_or(who).to_string()
+                };
+                let rest = rest.split_once("] ").map(|x| x.1).unwrap_or(rest);
+                // Keep the fields that do not depend on timing.
+                let f: Vec<&str> = rest.split(' ').collect();
+                if f.len() == 7 {
+                    format!("{who} {} {} {} {}", f[0], f[1], f[3], f[4])
+                } else {
+                    format!("{who} {rest}")
+                }
+            })
+            .collect();
+        // Lines are written when sessions end, whose order is timing: compare them sorted.
+        masked.sort();
+        let first = rec.lock().unwrap().first().cloned().unwrap_or_default();
+        runs.push((first, masked));
+    }
+    assert_eq!(runs[1], runs[0]);
+    let want: Vec<u8> = [
+        &b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c"[..],
+        &[127, 1, 2, 3, 127, 0, 0, 1, 0x15, 0xb3, 0x5d, 0xc1],
+        b"HELLO",
+    ]
+    .concat();
+    assert_eq!(
+        runs[0].0, want,
+        "v2 carries the addresses received in the v1 header"
+    );
+    assert!(
+        runs[0].1.iter().any(|l| l
+            .contains("fe/1: Received something which does not look like a PROXY protocol header")),
+        "{:?}",
+        runs[0].1
+    );
 }

@@ -51,26 +51,33 @@ fn dir(tag: &str) -> PathBuf {
     d
 }
 
-/// mosquitto on 127.0.0.110:11883 and nginx "nodes" on 127.0.0.108/109:1883 with PROXY v2.
-fn nodes(d: &Path) -> (Kill, Kill) {
+/// A mosquitto broker listening on `ip`:11883 (each test its own address: tests run in parallel).
+fn broker(d: &Path, ip: &str) -> Kill {
     need("/usr/sbin/mosquitto");
-    need("/usr/sbin/nginx");
-    need("/usr/lib/nginx/modules/ngx_stream_module.so");
+    let conf = d.join("mosquitto.conf");
     std::fs::write(
-        d.join("mosquitto.conf"),
-        "listener 11883 127.0.0.110\nallow_anonymous true\n",
+        &conf,
+        format!("listener 11883 {ip}\nallow_anonymous true\n"),
     )
     .unwrap();
     let mq = Kill(
         Command::new("/usr/sbin/mosquitto")
             .arg("-c")
-            .arg(d.join("mosquitto.conf"))
+            .arg(&conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("mosquitto"),
     );
-    wait_port("127.0.0.110:11883");
+    wait_port(&format!("{ip}:11883"));
+    mq
+}
+
+/// mosquitto on 127.0.0.110:11883 and nginx "nodes" on 127.0.0.108/109:1883 with PROXY v2.
+fn nodes(d: &Path) -> (Kill, Kill) {
+    need("/usr/sbin/nginx");
+    need("/usr/lib/nginx/modules/ngx_stream_module.so");
+    let mq = broker(d, "127.0.0.110");
     let conf = format!(
         "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nevents {{ worker_connections 256; }}\n\
 stream {{\n  log_format pp '$server_addr $proxy_protocol_addr:$proxy_protocol_port via $remote_addr:$remote_port';\n  access_log {d}/logs/access.log pp;\n\
@@ -214,4 +221,81 @@ fn guide_carries_mqtt_with_proxy_v2_like_haproxy() {
         results[0].iter().any(|l| l.starts_with("127.0.0.108"))
             && results[0].iter().any(|l| l.starts_with("127.0.0.109"))
     );
+}
+
+/// Check lines of `lines` with PIDs and durations masked, sorted.
+fn check_lines(lines: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = lines
+        .iter()
+        .filter(|l| l.contains("Health check") || l.contains(" is UP") || l.contains(" is DOWN"))
+        .map(|l| {
+            let l = l.split_once(") : ").map(|x| x.1).unwrap_or(l);
+            match l.find("check duration: ") {
+                Some(i) => {
+                    let rest = &l[i + 16..];
+                    let end = rest.find("ms").unwrap_or(0);
+                    format!("{}check duration: Nms{}", &l[..i], &rest[end + 2..])
+                }
+                None => l.to_string(),
+            }
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn mqtt_tcp_check_connect_connack_like_haproxy() {
+    let d = dir("tcpcheck");
+    let _broker = broker(&d, "127.0.0.112");
+    // A port that answers garbage to anything.
+    let garbage = std::net::TcpListener::bind("127.0.0.111:11883").unwrap();
+    let g = thread::spawn(move || {
+        garbage.set_nonblocking(true).unwrap();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(8) {
+            if let Ok((mut c, _)) = garbage.accept() {
+                use std::io::Write;
+                let _ = c.write_all(b"HTTP/1.0 400 Bad\r\n\r\n");
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    });
+    // MQTT 3.1.1 CONNECT (client id "hc"), then CONNACK "accepted" expected.
+    let cfg = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 1s\n\
+listen mqtt\n  bind 127.0.0.1:21883\n  option tcp-check\n  option log-health-checks\n  tcp-check connect\n\
+  tcp-check send-binary 100e00044d5154540402003c00026863\n  tcp-check expect binary 20020000\n\
+  server broker 127.0.0.112:11883 check inter 300 rise 1 fall 1\n  server junk 127.0.0.111:11883 check inter 300 rise 1 fall 1\n";
+    std::fs::write(d.join("check.cfg"), cfg).unwrap();
+    let mut outs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let p = Command::new(w.path())
+            .arg("-db")
+            .arg("-f")
+            .arg(d.join("check.cfg"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        thread::sleep(Duration::from_millis(1500));
+        let mut k = Kill(p);
+        let _ = Command::new("kill").arg(k.0.id().to_string()).status();
+        let out = std::mem::replace(&mut k.0, Command::new("true").spawn().unwrap())
+            .wait_with_output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        outs.push(check_lines(&text));
+    }
+    g.join().unwrap();
+    assert_eq!(outs[1], outs[0]);
+    let all = outs[0].join("\n");
+    assert!(
+        all.contains("Health check for server mqtt/broker succeeded, reason: Layer7 check passed"),
+        "{all}"
+    );
+    assert!(all.contains("Server mqtt/junk is DOWN"), "{all}");
 }

@@ -440,3 +440,18 @@ fn five_thousand_idle_connections() {
     acceptor.join().unwrap();
     drop(p);
 }
+
+#[test]
+fn source_address_is_used_for_server_connections() {
+    let l = TcpListener::bind("127.0.95.2:24001").unwrap();
+    let cfg = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.95.1:24000\n  source 127.0.95.9\n  server s1 127.0.95.2:24001\n";
+    let p = start(Which::Haproxide, "source", cfg, addr("127.0.95.1:24000"));
+    let _c = TcpStream::connect("127.0.95.1:24000").unwrap();
+    l.set_nonblocking(false).unwrap();
+    // The readiness probe came first; both used the configured source address.
+    for _ in 0..2 {
+        let (_s, peer) = l.accept().unwrap();
+        assert_eq!(peer.ip().to_string(), "127.0.95.9");
+    }
+    drop(p);
+}

@@ -257,6 +257,12 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
     if up {
         let msg = format!("{who} is UP{why}. {act} active and {bck} backup servers online. 0 sessions requeued, 0 total in queue.");
         say(shared, b, quiet, level::NOTICE, false, &msg);
+        // `on-marked-up shutdown-backup-sessions`: the backups' sessions end.
+        if s.ir.shutdown_backup_on_up && !s.ir.backup {
+            for other in b.servers.iter().filter(|o| o.ir.backup) {
+                other.kill.send_modify(|g| *g += 1);
+            }
+        }
     } else {
         let sessions = s.sessions.load(Relaxed);
         let backup_note = if act == 0 && bck > 0 {
@@ -428,10 +434,7 @@ async fn tcp_check(stream: &mut TcpStream, rules: &[TcpCheckRule], limit: Durati
                     let info = if buf.is_empty() {
                         format!("TCPCHK got an empty response at step {step}")
                     } else {
-                        format!(
-                            "TCPCHK did not match content '{}' at step {step}",
-                            pattern_text(pattern)
-                        )
+                        quote_pattern("TCPCHK did not match content", pattern, step)
                     };
                     return fail("Layer7 invalid response", Some(info), start);
                 }
@@ -439,9 +442,10 @@ async fn tcp_check(stream: &mut TcpStream, rules: &[TcpCheckRule], limit: Durati
                 if *negate && matches(pattern, &buf) {
                     return fail(
                         "Layer7 invalid response",
-                        Some(format!(
-                            "TCPCHK matched unwanted content '{}' at step {step}",
-                            pattern_text(pattern)
+                        Some(quote_pattern(
+                            "TCPCHK matched unwanted content",
+                            pattern,
+                            step,
                         )),
                         start,
                     );
@@ -449,10 +453,7 @@ async fn tcp_check(stream: &mut TcpStream, rules: &[TcpCheckRule], limit: Durati
                 if !*negate && !matches(pattern, &buf) && buf.len() > 16384 {
                     return fail(
                         "Layer7 invalid response",
-                        Some(format!(
-                            "TCPCHK did not match content '{}' at step {step}",
-                            pattern_text(pattern)
-                        )),
+                        Some(quote_pattern("TCPCHK did not match content", pattern, step)),
                         start,
                     );
                 }
@@ -468,12 +469,21 @@ async fn tcp_check(stream: &mut TcpStream, rules: &[TcpCheckRule], limit: Durati
     }
 }
 
+/// `TCPCHK did not match content 'PONG' at step 2`, or `content (binary) at …` for binary.
+fn quote_pattern(what: &str, p: &ExpectPattern, step: usize) -> String {
+    match p {
+        ExpectPattern::Binary(_) => format!("{what} (binary) at step {step}"),
+        _ => format!("{what} '{}' at step {step}", pattern_text(p)),
+    }
+}
+
 fn pattern_text(p: &ExpectPattern) -> String {
     match p {
         ExpectPattern::String(s) | ExpectPattern::RString(s) | ExpectPattern::RBinary(s) => {
             s.clone()
         }
-        ExpectPattern::Binary(b) => b.iter().map(|x| format!("{x:02X}")).collect(),
+        // HAProxy does not print binary patterns.
+        ExpectPattern::Binary(_) => "(binary)".to_string(),
     }
 }
 

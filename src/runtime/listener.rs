@@ -23,8 +23,23 @@ use crate::ir::{Bind, ListenAddr};
 pub struct Bound {
     /// Frontend index.
     pub fe: usize,
+    /// Listener number within the frontend (1-based, as HAProxy numbers them in logs).
+    pub id: usize,
+    /// `accept-proxy`
+    pub accept_proxy: bool,
     /// The socket.
     pub socket: std::net::TcpListener,
+}
+
+/// What a session needs to know about the listener that accepted it.
+#[derive(Debug, Clone, Copy)]
+pub struct Info {
+    /// Frontend index.
+    pub fe: usize,
+    /// Listener number within the frontend.
+    pub id: usize,
+    /// A PROXY header is expected first.
+    pub accept_proxy: bool,
 }
 
 /// Binds one `bind` address; the error text is HAProxy's.
@@ -81,12 +96,13 @@ fn fd_exhausted(e: &std::io::Error) -> bool {
 /// Accepts on `l` until `paused` says stop, spawning one session task per client.
 pub async fn accept_loop(
     shared: Arc<Shared>,
-    fe: usize,
+    info: Info,
     l: TcpListener,
     global: Arc<Semaphore>,
     fe_slots: Option<Arc<Semaphore>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let fe = info.fe;
     let local_default = l.local_addr().ok();
     let mut backoff = Duration::from_millis(10);
     loop {
@@ -118,7 +134,7 @@ pub async fn accept_loop(
                 sh.frontends[fe].feconn.fetch_add(1, Relaxed);
                 sh.frontends[fe].cumulated.fetch_add(1, Relaxed);
                 tokio::spawn(async move {
-                    session::run(sh.clone(), fe, sock, peer, local).await;
+                    session::run(sh.clone(), info, sock, peer, local).await;
                     sh.frontends[fe].feconn.fetch_sub(1, Relaxed);
                     sh.actconn.fetch_sub(1, Relaxed);
                     drop(permits);

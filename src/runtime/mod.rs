@@ -77,38 +77,44 @@ fn size_limits(cfg: &Config, opts: &RunOptions) -> u32 {
     }
 }
 
-/// Serves `cfg` until stopped; returns the exit status.
-pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
-    let maxconn = size_limits(&cfg, &opts);
-    // Bind everything first: HAProxy reports every failure, then refuses to start.
+/// Binds every listener of `cfg`, reporting each failure as HAProxy does; None if any failed.
+fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bound>> {
     let mut bound = Vec::new();
     let mut failed = false;
     for (fi, f) in cfg.frontends.iter().enumerate() {
-        for b in &f.binds {
+        for (i, b) in f.binds.iter().enumerate() {
             match listener::bind_one(b, f.maxconn.unwrap_or(maxconn)) {
-                Ok(s) => bound.push(listener::Bound { fe: fi, socket: s }),
+                Ok(socket) => bound.push(listener::Bound {
+                    fe: fi,
+                    id: i + 1,
+                    accept_proxy: b.accept_proxy,
+                    socket,
+                }),
                 Err(e) => {
                     failed = true;
+                    let kind = if f.is_listen { "proxy" } else { "frontend" };
                     alert(
-                        opts.quiet,
-                        &format!(
-                            "Binding [{}] for {} {}: {e}",
-                            b.origin,
-                            if f.is_listen { "proxy" } else { "frontend" },
-                            f.name
-                        ),
+                        quiet,
+                        &format!("Binding [{}] for {kind} {}: {e}", b.origin, f.name),
                     );
                 }
             }
         }
     }
-    if failed {
+    (!failed).then_some(bound)
+}
+
+/// Serves `cfg` until stopped; returns the exit status.
+pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
+    let maxconn = size_limits(&cfg, &opts);
+    // Bind everything first: HAProxy reports every failure, then refuses to start.
+    let Some(bound) = bind_all(&cfg, maxconn, opts.quiet) else {
         alert(
             opts.quiet,
             "[haproxide.main()] Some protocols failed to start their listeners! Exiting.",
         );
         return Ok(1);
-    }
+    };
     let threads = cfg.global.nbthread.map(|n| n as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -141,8 +147,7 @@ async fn serve(
         .iter()
         .map(|f| f.maxconn.map(|m| Arc::new(Semaphore::new(m as usize))))
         .collect();
-    let mut sockets: Vec<(usize, std::net::TcpListener)> =
-        bound.into_iter().map(|b| (b.fe, b.socket)).collect();
+    let mut sockets = bound;
 
     let mut sig_usr1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
     let mut sig_term = signal(SignalKind::terminate()).context("SIGTERM")?;
@@ -151,22 +156,26 @@ async fn serve(
     let mut sig_ttou = signal(SignalKind::from_raw(nix::libc::SIGTTOU)).context("SIGTTOU")?;
     let mut sig_ttin = signal(SignalKind::from_raw(nix::libc::SIGTTIN)).context("SIGTTIN")?;
 
-    let start =
-        |sockets: &Vec<(usize, std::net::TcpListener)>| -> anyhow::Result<watch::Sender<bool>> {
-            let (stop_tx, stop_rx) = watch::channel(false);
-            for (fe, s) in sockets {
-                let l = tokio::net::TcpListener::from_std(s.try_clone()?)?;
-                tokio::spawn(listener::accept_loop(
-                    shared.clone(),
-                    *fe,
-                    l,
-                    global.clone(),
-                    fe_slots[*fe].clone(),
-                    stop_rx.clone(),
-                ));
-            }
-            Ok(stop_tx)
-        };
+    let start = |sockets: &Vec<listener::Bound>| -> anyhow::Result<watch::Sender<bool>> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        for b in sockets {
+            let l = tokio::net::TcpListener::from_std(b.socket.try_clone()?)?;
+            let info = listener::Info {
+                fe: b.fe,
+                id: b.id,
+                accept_proxy: b.accept_proxy,
+            };
+            tokio::spawn(listener::accept_loop(
+                shared.clone(),
+                info,
+                l,
+                global.clone(),
+                fe_slots[b.fe].clone(),
+                stop_rx.clone(),
+            ));
+        }
+        Ok(stop_tx)
+    };
     let mut listening = Some(start(&sockets)?);
     health::spawn_all(&shared, opts.quiet);
     loop {
@@ -192,16 +201,11 @@ async fn serve(
             }
             _ = sig_ttin.recv() => {
                 if listening.is_none() {
-                    let mut reopened = Vec::new();
-                    for (fi, f) in cfg.frontends.iter().enumerate() {
-                        for b in &f.binds {
-                            match listener::bind_one(b, f.maxconn.unwrap_or(maxconn)) {
-                                Ok(s) => reopened.push((fi, s)),
-                                Err(e) => alert(opts.quiet, &format!("Binding [{}] for frontend {}: {e}", b.origin, f.name)),
-                            }
-                        }
-                        shared.logger.send(&f.log, log::level::WARNING, &format!("Resumed frontend {}.", f.name));
-                        warning(opts.quiet, &format!("Resumed frontend {}.", f.name));
+                    let reopened = bind_all(&cfg, maxconn, opts.quiet).unwrap_or_default();
+                    for f in &cfg.frontends {
+                        let msg = format!("Resumed frontend {}.", f.name);
+                        shared.logger.send(&f.log, log::level::WARNING, &msg);
+                        warning(opts.quiet, &msg);
                     }
                     sockets = reopened;
                     listening = Some(start(&sockets)?);

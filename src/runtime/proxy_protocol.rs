@@ -125,6 +125,158 @@ fn ssl_tlv_bytes(cn_tlv: bool, ssl: &SslInfo) -> Vec<u8> {
     t
 }
 
+/// What a received PROXY header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// The real client and destination addresses.
+    Proxied {
+        /// Client.
+        src: SocketAddr,
+        /// Destination the client connected to.
+        dst: SocketAddr,
+    },
+    /// `LOCAL` (v2) or `UNKNOWN` (v1): keep the connection's own addresses.
+    Local,
+}
+
+/// Why a received header was refused; the texts are HAProxy's connection error strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderError {
+    /// Not a PROXY header at all.
+    NotProxy,
+    /// More bytes are needed (caller keeps reading, bounded).
+    Incomplete,
+    /// A v1 line that stops before its CRLF (HAProxy does not wait for the rest).
+    Truncated,
+    /// Looked like one but a field is invalid.
+    Malformed,
+}
+
+impl HeaderError {
+    /// HAProxy's wording for the log.
+    pub fn text(self) -> &'static str {
+        match self {
+            HeaderError::NotProxy => {
+                "Received something which does not look like a PROXY protocol header"
+            }
+            HeaderError::Incomplete | HeaderError::Truncated => {
+                "Truncated PROXY protocol header received"
+            }
+            HeaderError::Malformed => "Received an invalid PROXY protocol header",
+        }
+    }
+}
+
+/// The largest header accepted (v1 is at most 107 bytes; v2 TLVs are bounded here).
+pub const MAX_HEADER: usize = 16 + 1024;
+
+/// Decodes a v1 or v2 header at the start of `buf`; returns it and its length.
+pub fn decode(buf: &[u8]) -> Result<(Received, usize), HeaderError> {
+    if buf.len() >= 12 && buf[..12] == V2_SIG {
+        return decode_v2(buf);
+    }
+    if V2_SIG.starts_with(&buf[..buf.len().min(12)]) && buf.len() < 12 {
+        return Err(HeaderError::Incomplete);
+    }
+    if b"PROXY ".starts_with(&buf[..buf.len().min(6)]) {
+        if buf.len() < 6 {
+            return Err(HeaderError::Incomplete);
+        }
+        return decode_v1(buf);
+    }
+    Err(HeaderError::NotProxy)
+}
+
+fn decode_v1(buf: &[u8]) -> Result<(Received, usize), HeaderError> {
+    let Some(end) = buf.windows(2).take(107).position(|w| w == b"\r\n") else {
+        // HAProxy parses the first 8+ bytes it gets and calls a missing CRLF truncation.
+        return Err(if buf.len() >= 107 {
+            HeaderError::Malformed
+        } else if buf.len() >= 8 {
+            HeaderError::Truncated
+        } else {
+            HeaderError::Incomplete
+        });
+    };
+    let line = std::str::from_utf8(&buf[6..end]).map_err(|_| HeaderError::Malformed)?;
+    let f: Vec<&str> = line.split(' ').collect();
+    if f.first() == Some(&"UNKNOWN") {
+        return Ok((Received::Local, end + 2));
+    }
+    if f.len() != 5 || !matches!(f[0], "TCP4" | "TCP6") {
+        return Err(HeaderError::Malformed);
+    }
+    let ip = |s: &str| s.parse::<IpAddr>().map_err(|_| HeaderError::Malformed);
+    let port = |s: &str| -> Result<u16, HeaderError> {
+        if s.is_empty()
+            || s.len() > 5
+            || !s.bytes().all(|b| b.is_ascii_digit())
+            || (s.len() > 1 && s.starts_with('0'))
+        {
+            return Err(HeaderError::Malformed);
+        }
+        s.parse().map_err(|_| HeaderError::Malformed)
+    };
+    let (sa, da) = (ip(f[1])?, ip(f[2])?);
+    if (f[0] == "TCP4") != (sa.is_ipv4() && da.is_ipv4()) || sa.is_ipv4() != da.is_ipv4() {
+        return Err(HeaderError::Malformed);
+    }
+    let src = SocketAddr::new(sa, port(f[3])?);
+    let dst = SocketAddr::new(da, port(f[4])?);
+    Ok((Received::Proxied { src, dst }, end + 2))
+}
+
+fn decode_v2(buf: &[u8]) -> Result<(Received, usize), HeaderError> {
+    if buf.len() < 16 {
+        return Err(HeaderError::Incomplete);
+    }
+    let len = u16::from_be_bytes([buf[14], buf[15]]) as usize;
+    if 16 + len > MAX_HEADER {
+        return Err(HeaderError::Malformed);
+    }
+    if buf.len() < 16 + len {
+        return Err(HeaderError::Incomplete);
+    }
+    let body = &buf[16..16 + len];
+    match buf[12] {
+        0x20 => return Ok((Received::Local, 16 + len)),
+        0x21 => {}
+        _ => return Err(HeaderError::Malformed),
+    }
+    let ports = |at: usize| -> (u16, u16) {
+        (
+            u16::from_be_bytes([body[at], body[at + 1]]),
+            u16::from_be_bytes([body[at + 2], body[at + 3]]),
+        )
+    };
+    let r = match buf[13] {
+        0x11 if len >= 12 => {
+            let s: [u8; 4] = body[0..4].try_into().map_err(|_| HeaderError::Malformed)?;
+            let d: [u8; 4] = body[4..8].try_into().map_err(|_| HeaderError::Malformed)?;
+            let (sp, dp) = ports(8);
+            Received::Proxied {
+                src: SocketAddr::new(IpAddr::from(s), sp),
+                dst: SocketAddr::new(IpAddr::from(d), dp),
+            }
+        }
+        0x21 if len >= 36 => {
+            let s: [u8; 16] = body[0..16].try_into().map_err(|_| HeaderError::Malformed)?;
+            let d: [u8; 16] = body[16..32]
+                .try_into()
+                .map_err(|_| HeaderError::Malformed)?;
+            let (sp, dp) = ports(32);
+            Received::Proxied {
+                src: SocketAddr::new(IpAddr::from(s), sp),
+                dst: SocketAddr::new(IpAddr::from(d), dp),
+            }
+        }
+        // UNSPEC or unix sockets: keep the connection's own addresses.
+        0x00 | 0x31 | 0x32 => Received::Local,
+        _ => return Err(HeaderError::Malformed),
+    };
+    Ok((r, 16 + len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +323,32 @@ mod tests {
             "200019070000000021000754{}22000763{}",
             "4c5376312e33", "6c69656e7431"
         )));
+    }
+
+    #[test]
+    fn decoding_round_trips_and_refuses_garbage() {
+        let src: SocketAddr = "127.1.2.3:5555".parse().unwrap();
+        let dst: SocketAddr = "127.0.0.1:24001".parse().unwrap();
+        let h = v1(src, dst);
+        assert_eq!(decode(&h), Ok((Received::Proxied { src, dst }, h.len())));
+        let mut h2 = v2(src, dst, true, false, &SslInfo::default());
+        let n = h2.len();
+        h2.extend_from_slice(b"MQTT");
+        assert_eq!(decode(&h2), Ok((Received::Proxied { src, dst }, n)));
+        assert_eq!(decode(&v2_local(false)), Ok((Received::Local, 16)));
+        assert_eq!(decode(b"PROXY UNKNOWN\r\n"), Ok((Received::Local, 15)));
+        assert_eq!(decode(b"GET / HTTP/1.0\r\n"), Err(HeaderError::NotProxy));
+        assert_eq!(decode(b"PROXY TCP4 1.2.3"), Err(HeaderError::Truncated));
+        assert_eq!(decode(b"PROXY T"), Err(HeaderError::Incomplete));
+        assert_eq!(
+            decode(b"PROXY TCP4 1.2.3.999 1.2.3.4 1 2\r\n"),
+            Err(HeaderError::Malformed)
+        );
+        assert_eq!(
+            decode(b"PROXY TCP4 ::1 1.2.3.4 1 2\r\n"),
+            Err(HeaderError::Malformed)
+        );
+        assert_eq!(decode(&h2[..20]), Err(HeaderError::Incomplete));
+        assert_eq!(decode(&[0x0d, 0x0a]), Err(HeaderError::Incomplete));
     }
 }

@@ -13,6 +13,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep, timeout, Instant};
 
 use super::forward::{forward, End, Timeouts};
+use super::listener::Info;
 use super::log::{level, TcpLog};
 use super::proxy_protocol::{self, SslInfo};
 use super::state::{BackendRt, FrontendRt, Shared};
@@ -29,15 +30,37 @@ enum ConnectFail {
 /// Handles one accepted client of frontend `fe` until it is logged.
 pub async fn run(
     shared: Arc<Shared>,
-    fe: usize,
+    li: Info,
     client: TcpStream,
-    peer: SocketAddr,
-    local: SocketAddr,
+    mut peer: SocketAddr,
+    mut local: SocketAddr,
 ) {
     // Converted to local time only when a line is logged: localtime costs syscalls.
     let accept = std::time::SystemTime::now();
     let start = Instant::now();
-    let f = &shared.frontends[fe];
+    let f = &shared.frontends[li.fe];
+    // `accept-proxy`: the header comes first and replaces the addresses; bytes read past
+    // it are the client's first data.
+    let mut early = Vec::new();
+    if li.accept_proxy {
+        let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
+        match read_proxy_header(&client, limit).await {
+            Ok((got, rest)) => {
+                if let proxy_protocol::Received::Proxied { src, dst } = got {
+                    peer = src;
+                    local = dst;
+                }
+                early = rest;
+            }
+            Err(msg) => {
+                // Logged in HAProxy's connection-error shape: "ip:port [date] fe/listener: why".
+                let when = chrono::DateTime::<Local>::from(accept).format("%d/%b/%Y:%H:%M:%S%.3f");
+                let line = format!("{} [{when}] {}/{}: {msg}", fmt_addr(peer), f.ir.name, li.id);
+                shared.logger.send(&f.ir.log, level::INFO, &line);
+                return;
+            }
+        }
+    }
     if f.ir.clitcpka {
         let _ = SockRef::from(&client).set_keepalive(true);
     }
@@ -67,7 +90,7 @@ pub async fn run(
         let b = &shared.backends[bi];
         b.beconn.fetch_add(1, Relaxed);
         b.cumulated.fetch_add(1, Relaxed);
-        serve(&shared, f, b, &client, peer, local, &mut log).await;
+        serve(&shared, f, b, &client, peer, local, &early, &mut log).await;
         b.beconn.fetch_sub(1, Relaxed);
     }
     // Closing the client now sends its FIN (or RST when it left unread data).
@@ -151,6 +174,7 @@ fn fmt_addr(a: SocketAddr) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     shared: &Arc<Shared>,
     f: &FrontendRt,
@@ -158,6 +182,7 @@ async fn serve(
     client: &TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
+    early: &[u8],
     log: &mut LogState,
 ) {
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
@@ -298,10 +323,15 @@ async fn serve(
         }
     };
     let (end, counts) = if header.is_empty() {
-        forward(client, &server, t, &[], stop_fut).await
+        forward(client, &server, t, early, stop_fut).await
     } else {
-        write_header(&server, &header).await;
-        forward(client, &server, t, &[], stop_fut).await
+        // The header and any early client bytes leave in one write, as HAProxy sends them.
+        let mut first = header;
+        first.extend_from_slice(early);
+        write_header(&server, &first).await;
+        let (end, mut counts) = forward(client, &server, t, &[], stop_fut).await;
+        counts.up += early.len() as u64;
+        (end, counts)
     };
     drop(permit);
     log.up = counts.up;
@@ -311,6 +341,39 @@ async fn serve(
         log.term = *b"KD";
     }
     b.release(srv);
+}
+
+/// Reads a PROXY v1/v2 header within `limit`; returns it and any bytes read after it, or
+/// HAProxy's error text.
+async fn read_proxy_header(
+    client: &TcpStream,
+    limit: Duration,
+) -> Result<(proxy_protocol::Received, Vec<u8>), &'static str> {
+    let mut buf = Vec::with_capacity(128);
+    let read = async {
+        loop {
+            if client.readable().await.is_err() {
+                return Err("Connection error while waiting for PROXY protocol header");
+            }
+            let mut chunk = [0u8; 512];
+            match client.try_read(&mut chunk) {
+                Ok(0) => return Err("Connection closed while waiting for PROXY protocol header"),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return Err("Connection error while waiting for PROXY protocol header"),
+            }
+            match proxy_protocol::decode(&buf) {
+                Ok((r, len)) => return Ok((r, buf[len..].to_vec())),
+                Err(proxy_protocol::HeaderError::Incomplete)
+                    if buf.len() < proxy_protocol::MAX_HEADER => {}
+                Err(e) => return Err(e.text()),
+            }
+        }
+    };
+    match timeout(limit, read).await {
+        Ok(r) => r,
+        Err(_) => Err("Timeout while waiting for PROXY protocol header"),
+    }
 }
 
 /// Ends a session whose server connection was never made.
@@ -375,6 +438,13 @@ async fn connect(
     .map_err(|_| ConnectFail::Refused)?;
     let source: Option<IpAddr> = b.servers[srv].ir.source.or(b.ir.source);
     if let Some(ip) = source {
+        // Let the kernel pick the port at connect time, per destination: one source
+        // address then serves more than 64k connections (IP_BIND_ADDRESS_NO_PORT).
+        let _ = nix::sys::socket::setsockopt(
+            &sock,
+            nix::sys::socket::sockopt::IpBindAddressNoPort,
+            &true,
+        );
         if sock.bind(SocketAddr::new(ip, 0)).is_err() {
             return Err(ConnectFail::Refused);
         }

@@ -42,6 +42,8 @@ impl Which {
 pub struct Proxy {
     pub child: Child,
     pub lines: Arc<Mutex<Vec<String>>>,
+    /// Standard-output lines from before the readiness probe settled (set aside, not lost).
+    pub early: Vec<String>,
     pub errs: Arc<Mutex<Vec<String>>>,
     _dir: PathBuf,
 }
@@ -96,12 +98,13 @@ pub fn start(which: Which, tag: &str, cfg: &str, wait_for: SocketAddr) -> Proxy 
         );
         thread::sleep(Duration::from_millis(20));
     }
-    // The probe connection above is logged by some configs: wait for it and forget it.
+    // The probe connection above is logged by some configs: wait for it and set it aside.
     thread::sleep(Duration::from_millis(200));
-    lines.lock().unwrap().clear();
+    let early = std::mem::take(&mut *lines.lock().unwrap());
     Proxy {
         child,
         lines,
+        early,
         errs,
         _dir: dir,
     }
