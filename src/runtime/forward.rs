@@ -1,24 +1,96 @@
 //! Moves bytes both ways between a client and a server until both are done, with
 //! half-close and HAProxy's TCP-mode timeouts (haproxy-subset.md §8).
 //!
-//! No buffer is held while a connection is idle: data is read into a per-thread scratch
-//! buffer only when the socket is readable, written on at once, and only what the peer could
-//! not take yet is kept (and then no more is read from that side: back-pressure).
+//! Memory is what decides how many idle devices one machine holds, so this is a hand-written
+//! future rather than an `async` block with `select!`: waiting on a socket registers the
+//! task in the socket's own readiness slot (`poll_read_ready`), there is one timer, and no
+//! buffer is held while a connection is idle. Data is read into a per-thread scratch buffer
+//! only when a socket is readable and written on at once; only what the peer could not take
+//! yet is kept, and then nothing more is read from that side (back-pressure).
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::io::{self, ErrorKind};
 use std::net::Shutdown;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use socket2::SockRef;
 use tokio::net::TcpStream;
-use tokio::time::{sleep_until, Instant};
+use tokio::time::{Instant, Sleep};
 
 /// Bytes read per wake-up.
 const CHUNK: usize = 16 * 1024;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0u8; CHUNK]);
+}
+
+/// A request to end a session from outside (hard stop, server marked DOWN).
+#[derive(Debug, Default)]
+pub struct Cancel {
+    flag: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Cancel {
+    /// Ends the session at its next wake-up, waking it now.
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Release);
+        if let Some(w) = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            w.wake();
+        }
+    }
+
+    fn poll(&self, cx: &Context<'_>) -> bool {
+        if self.flag.load(Ordering::Acquire) {
+            return true;
+        }
+        let mut w = self.waker.lock().unwrap_or_else(|e| e.into_inner());
+        match w.as_ref() {
+            Some(old) if old.will_wake(cx.waker()) => {}
+            _ => *w = Some(cx.waker().clone()),
+        }
+        self.flag.load(Ordering::Acquire)
+    }
+}
+
+/// The sessions of one server that can be ended from outside.
+#[derive(Debug, Default)]
+pub struct Registry {
+    next: std::sync::atomic::AtomicU64,
+    live: Mutex<std::collections::HashMap<u64, std::sync::Arc<Cancel>>>,
+}
+
+impl Registry {
+    /// Registers a session; keep the id to unregister it when it ends.
+    pub fn register(&self) -> (u64, std::sync::Arc<Cancel>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let c = std::sync::Arc::new(Cancel::default());
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, c.clone());
+        (id, c)
+    }
+
+    /// The session ended.
+    pub fn unregister(&self, id: u64) {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    /// Ends every registered session.
+    pub fn cancel_all(&self) {
+        for c in self.live.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            c.cancel();
+        }
+    }
 }
 
 /// Timeouts that apply once the server is connected.
@@ -49,7 +121,7 @@ pub enum End {
     ClientTimeout,
     /// Server-side timeout: `sD`.
     ServerTimeout,
-    /// Told to stop (hard stop): `KD`.
+    /// Ended from outside (hard stop, server marked DOWN): `KD`.
     Killed,
 }
 
@@ -83,27 +155,25 @@ struct Dir {
     eof: bool,
     /// EOF already passed on (shutdown of the destination's write side).
     shut: bool,
-    /// Bytes read but not yet written.
+    /// Bytes read but not yet written (empty, without allocation, while idle).
     pending: Vec<u8>,
     bytes: u64,
 }
 
 impl Dir {
-    fn wants_read(&self) -> bool {
-        !self.eof && self.pending.is_empty()
-    }
     fn done(&self) -> bool {
         self.eof && self.pending.is_empty()
     }
 }
 
-enum Step {
-    Ok,
-    Fail,
+/// Which side failed.
+enum Fail {
+    Src,
+    Dst,
 }
 
-/// Reads what `src` has and writes it to `dst` at once; keeps the rest in `d.pending`.
-fn pump(src: &TcpStream, dst: &TcpStream, d: &mut Dir) -> Result<(), (bool, io::Error)> {
+/// Moves what `src` has to `dst` until `src` would block, `dst` is full, or EOF.
+fn pump(src: &TcpStream, dst: &TcpStream, d: &mut Dir) -> Result<(), Fail> {
     SCRATCH.with(|s| {
         let mut buf = s.borrow_mut();
         loop {
@@ -122,33 +192,34 @@ fn pump(src: &TcpStream, dst: &TcpStream, d: &mut Dir) -> Result<(), (bool, io::
                                 d.pending.extend_from_slice(&buf[off..n]);
                                 return Ok(());
                             }
-                            Err(e) => return Err((false, e)),
+                            Err(_) => return Err(Fail::Dst),
                         }
                     }
-                    // A short read means the socket is drained for now.
                     if n < buf.len() {
                         return Ok(());
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err((true, e)),
+                Err(_) => return Err(Fail::Src),
             }
         }
     })
 }
 
-fn flush(dst: &TcpStream, d: &mut Dir) -> Result<(), io::Error> {
+/// Writes pending bytes; `Ok(true)` when all are out.
+fn flush(dst: &TcpStream, d: &mut Dir) -> io::Result<bool> {
     while !d.pending.is_empty() {
         match dst.try_write(&d.pending) {
             Ok(w) => {
                 d.pending.drain(..w);
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
             Err(e) => return Err(e),
         }
     }
+    // Give the memory back: an idle session holds no buffer.
     d.pending = Vec::new();
-    Ok(())
+    Ok(true)
 }
 
 fn pass_eof(dst: &TcpStream, d: &mut Dir) {
@@ -158,31 +229,49 @@ fn pass_eof(dst: &TcpStream, d: &mut Dir) {
     }
 }
 
-/// Forwards until both directions are finished, a side fails, a timeout expires or `stop`
-/// resolves. `first_up` is client data already read (written to the server first).
-pub async fn forward(
-    client: &TcpStream,
-    server: &TcpStream,
+/// The forwarding future; see [`forward`].
+pub struct Forward<'a> {
+    client: &'a TcpStream,
+    server: &'a TcpStream,
+    t: Timeouts,
+    up: Dir,
+    down: Dir,
+    last: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+    cancel: &'a Cancel,
+}
+
+/// Forwards until both directions are finished, a side fails, a timeout expires or `cancel`
+/// fires. `first_up` is client data already read (written to the server first).
+pub fn forward<'a>(
+    client: &'a TcpStream,
+    server: &'a TcpStream,
     t: Timeouts,
     first_up: &[u8],
-    stop: impl std::future::Future<Output = ()>,
-) -> (End, Counts) {
-    let mut up = Dir {
-        bytes: first_up.len() as u64,
-        pending: first_up.to_vec(),
-        ..Dir::default()
-    };
-    let mut down = Dir::default();
-    let mut last = Instant::now();
-    tokio::pin!(stop);
-    let end = loop {
-        if up.done() && down.done() {
-            pass_eof(server, &mut up);
-            pass_eof(client, &mut down);
-            break End::Normal;
-        }
-        // Idle limit: tunnel while both are open, the *-fin value once one side closed.
-        let (limit, client_side) = match (up.eof, down.eof) {
+    cancel: &'a Cancel,
+) -> Forward<'a> {
+    Forward {
+        client,
+        server,
+        t,
+        up: Dir {
+            bytes: first_up.len() as u64,
+            pending: first_up.to_vec(),
+            ..Dir::default()
+        },
+        down: Dir::default(),
+        last: Instant::now(),
+        timer: None,
+        cancel,
+    }
+}
+
+impl Forward<'_> {
+    /// Idle limit now and whether it is the client's: tunnel while both sides are open,
+    /// the *-fin value once one side closed, else the smaller of client/server.
+    fn limit(&self) -> (Option<Duration>, bool) {
+        let t = &self.t;
+        match (self.up.eof, self.down.eof) {
             (false, false) => match t.tunnel {
                 Some(tn) => (Some(tn), true),
                 None => match (t.client, t.server) {
@@ -193,51 +282,101 @@ pub async fn forward(
             },
             (true, _) => (t.server_fin.or(t.tunnel).or(t.server), false),
             (false, true) => (t.client_fin.or(t.tunnel).or(t.client), true),
-        };
-        let deadline = limit.map(|l| last + l);
-        let step = tokio::select! {
-            r = client.readable(), if up.wants_read() => match r {
-                Ok(()) => match pump(client, server, &mut up) {
-                    Ok(()) => { pass_eof(server, &mut up); last = Instant::now(); Step::Ok }
-                    Err((true, _)) => break End::ClientAbort,
-                    Err((false, _)) => break End::ServerAbort,
-                },
-                Err(_) => Step::Fail,
-            },
-            r = server.readable(), if down.wants_read() => match r {
-                Ok(()) => match pump(server, client, &mut down) {
-                    Ok(()) => { pass_eof(client, &mut down); last = Instant::now(); Step::Ok }
-                    Err((true, _)) => break End::ServerAbort,
-                    Err((false, _)) => break End::ClientAbort,
-                },
-                Err(_) => Step::Fail,
-            },
-            r = server.writable(), if !up.pending.is_empty() => match r.and_then(|_| flush(server, &mut up)) {
-                Ok(()) => { pass_eof(server, &mut up); last = Instant::now(); Step::Ok }
-                Err(_) => break End::ServerAbort,
-            },
-            r = client.writable(), if !down.pending.is_empty() => match r.and_then(|_| flush(client, &mut down)) {
-                Ok(()) => { pass_eof(client, &mut down); last = Instant::now(); Step::Ok }
-                Err(_) => break End::ClientAbort,
-            },
-            _ = sleep_until(deadline.unwrap_or_else(far_future)), if deadline.is_some() => {
-                break if client_side { End::ClientTimeout } else { End::ServerTimeout };
-            }
-            _ = &mut stop => break End::Killed,
-        };
-        if let Step::Fail = step {
-            break End::ClientAbort;
         }
-    };
-    (
-        end,
+    }
+
+    fn counts(&self) -> Counts {
         Counts {
-            up: up.bytes,
-            down: down.bytes,
-        },
-    )
+            up: self.up.bytes,
+            down: self.down.bytes,
+        }
+    }
 }
 
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86400 * 365)
+impl Future for Forward<'_> {
+    type Output = (End, Counts);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let me = self.get_mut();
+        let end = 'outer: loop {
+            if me.cancel.poll(cx) {
+                break End::Killed;
+            }
+            let mut progress = false;
+            // Client to server: flush what is pending, else read more.
+            if !me.up.pending.is_empty() {
+                if let Poll::Ready(r) = me.server.poll_write_ready(cx) {
+                    match r.and_then(|_| flush(me.server, &mut me.up)) {
+                        Ok(_) => progress = true,
+                        Err(_) => break 'outer End::ServerAbort,
+                    }
+                }
+            } else if !me.up.eof {
+                if let Poll::Ready(r) = me.client.poll_read_ready(cx) {
+                    if r.is_err() {
+                        break 'outer End::ClientAbort;
+                    }
+                    match pump(me.client, me.server, &mut me.up) {
+                        Ok(()) => progress = true,
+                        Err(Fail::Src) => break 'outer End::ClientAbort,
+                        Err(Fail::Dst) => break 'outer End::ServerAbort,
+                    }
+                }
+            }
+            pass_eof(me.server, &mut me.up);
+            // Server to client.
+            if !me.down.pending.is_empty() {
+                if let Poll::Ready(r) = me.client.poll_write_ready(cx) {
+                    match r.and_then(|_| flush(me.client, &mut me.down)) {
+                        Ok(_) => progress = true,
+                        Err(_) => break 'outer End::ClientAbort,
+                    }
+                }
+            } else if !me.down.eof {
+                if let Poll::Ready(r) = me.server.poll_read_ready(cx) {
+                    if r.is_err() {
+                        break 'outer End::ServerAbort;
+                    }
+                    match pump(me.server, me.client, &mut me.down) {
+                        Ok(()) => progress = true,
+                        Err(Fail::Src) => break 'outer End::ServerAbort,
+                        Err(Fail::Dst) => break 'outer End::ClientAbort,
+                    }
+                }
+            }
+            pass_eof(me.client, &mut me.down);
+            if me.up.done() && me.down.done() {
+                break End::Normal;
+            }
+            if progress {
+                me.last = Instant::now();
+                // Loop again: readiness was consumed, the next poll registers the wakers.
+                continue;
+            }
+            // Nothing to do now: wait for a socket or the idle limit.
+            let (limit, client_side) = me.limit();
+            match limit {
+                None => me.timer = None,
+                Some(l) => {
+                    let at = me.last + l;
+                    match me.timer.as_mut() {
+                        Some(t) if t.deadline() == at => {}
+                        Some(t) => t.as_mut().reset(at),
+                        None => me.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                    }
+                    if let Some(t) = me.timer.as_mut() {
+                        if t.as_mut().poll(cx).is_ready() {
+                            break if client_side {
+                                End::ClientTimeout
+                            } else {
+                                End::ServerTimeout
+                            };
+                        }
+                    }
+                }
+            }
+            return Poll::Pending;
+        };
+        Poll::Ready((end, me.counts()))
+    }
 }

@@ -260,7 +260,7 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
         // `on-marked-up shutdown-backup-sessions`: the backups' sessions end.
         if s.ir.shutdown_backup_on_up && !s.ir.backup {
             for other in b.servers.iter().filter(|o| o.ir.backup) {
-                other.kill.send_modify(|g| *g += 1);
+                other.cancels.cancel_all();
             }
         }
     } else {
@@ -275,7 +275,7 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
         );
         say(shared, b, quiet, level::ALERT, false, &msg);
         if s.ir.shutdown_on_down {
-            s.kill.send_modify(|g| *g += 1);
+            s.cancels.cancel_all();
         }
         if act == 0 && bck == 0 {
             let word = if b.ir.is_listen { "proxy" } else { "backend" };

@@ -266,7 +266,7 @@ async fn serve(
                         );
                     }
                 }
-                let _ = shared.hard_stop.send(true);
+                shared.cancel_all();
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
                     while shared.actconn.load(Relaxed) > 0 {
                         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

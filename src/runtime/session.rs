@@ -44,7 +44,7 @@ pub async fn run(
     let mut early = Vec::new();
     if li.accept_proxy {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
-        match read_proxy_header(&client, limit).await {
+        match Box::pin(read_proxy_header(&client, limit)).await {
             Ok((got, rest)) => {
                 if let proxy_protocol::Received::Proxied { src, dst } = got {
                     peer = src;
@@ -90,7 +90,7 @@ pub async fn run(
         let b = &shared.backends[bi];
         b.beconn.fetch_add(1, Relaxed);
         b.cumulated.fetch_add(1, Relaxed);
-        serve(&shared, f, b, &client, peer, local, &early, &mut log).await;
+        serve(f, b, &client, peer, local, &early, &mut log).await;
         b.beconn.fetch_sub(1, Relaxed);
     }
     // Closing the client now sends its FIN (or RST when it left unread data).
@@ -176,7 +176,6 @@ fn fmt_addr(a: SocketAddr) -> String {
 
 #[allow(clippy::too_many_arguments)]
 async fn serve(
-    shared: &Arc<Shared>,
     f: &FrontendRt,
     b: &BackendRt,
     client: &TcpStream,
@@ -203,7 +202,7 @@ async fn serve(
             Err(_) => {
                 b.servers[srv].queued.fetch_add(1, Relaxed);
                 log.queue_pos = b.queued.fetch_add(1, Relaxed) + 1;
-                let r = timeout(queue_to, sem.clone().acquire_owned()).await;
+                let r = Box::pin(timeout(queue_to, sem.clone().acquire_owned())).await;
                 b.servers[srv].queued.fetch_sub(1, Relaxed);
                 b.queued.fetch_sub(1, Relaxed);
                 r.ok().and_then(Result::ok)
@@ -228,7 +227,7 @@ async fn serve(
     let mut attempt = 0u32;
     let server = loop {
         let target = b.servers[srv].target(local.port());
-        match connect(target, b, srv, connect_to).await {
+        match Box::pin(connect(target, b, srv, connect_to)).await {
             Ok(s) => break s,
             Err(fail) => {
                 if attempt >= b.ir.retries {
@@ -259,21 +258,9 @@ async fn serve(
                 if let ConnectFail::Refused = fail {
                     // HAProxy's turn-around delay before retrying the same server; a client
                     // leaving meanwhile ends the attempts.
-                    let pause = sleep(connect_to.min(Duration::from_secs(1)));
-                    tokio::pin!(pause);
-                    loop {
-                        tokio::select! {
-                            _ = &mut pause => break,
-                            r = client.readable() => match client_state(client) {
-                                ClientState::Idle if r.is_ok() => continue,
-                                ClientState::Data => {
-                                    // Data is waiting: keep it for the server, finish the pause.
-                                    pause.as_mut().await;
-                                    break;
-                                }
-                                _ => return give_up(log, b, srv, attempt, *b"CC"),
-                            },
-                        }
+                    let pause = connect_to.min(Duration::from_secs(1));
+                    if Box::pin(turnaround(client, pause)).await {
+                        return give_up(log, b, srv, attempt, *b"CC");
                     }
                 }
             }
@@ -306,33 +293,20 @@ async fn serve(
         client_fin: f.ir.timeout_client_fin,
         server_fin: b.ir.timeout_server_fin,
     };
-    let mut stop = shared.hard_stop.subscribe();
-    let mut kill = b.servers[srv].kill.subscribe();
-    kill.mark_unchanged();
-    // Ends the session on a hard stop, or when its server goes DOWN with
-    // `on-marked-down shutdown-sessions`.
-    let stop_fut = async move {
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            tokio::select! {
-                r = stop.changed() => if r.is_err() { std::future::pending::<()>().await },
-                r = kill.changed() => if r.is_ok() { return } else { std::future::pending::<()>().await },
-            }
-        }
-    };
+    // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
+    let (cid, cancel) = b.servers[srv].cancels.register();
     let (end, counts) = if header.is_empty() {
-        forward(client, &server, t, early, stop_fut).await
+        forward(client, &server, t, early, &cancel).await
     } else {
         // The header and any early client bytes leave in one write, as HAProxy sends them.
         let mut first = header;
         first.extend_from_slice(early);
         write_header(&server, &first).await;
-        let (end, mut counts) = forward(client, &server, t, &[], stop_fut).await;
+        let (end, mut counts) = forward(client, &server, t, &[], &cancel).await;
         counts.up += early.len() as u64;
         (end, counts)
     };
+    b.servers[srv].cancels.unregister(cid);
     drop(permit);
     log.up = counts.up;
     log.down = counts.down;
@@ -382,6 +356,26 @@ fn give_up(log: &mut LogState, b: &BackendRt, srv: usize, attempts: u32, term: [
     log.retries = attempts;
     log.term = term;
     b.release(srv);
+}
+
+/// Waits `pause` before a retry; true when the client left meanwhile.
+async fn turnaround(client: &TcpStream, pause: Duration) -> bool {
+    let pause = sleep(pause);
+    tokio::pin!(pause);
+    loop {
+        tokio::select! {
+            _ = &mut pause => return false,
+            r = client.readable() => match client_state(client) {
+                ClientState::Idle if r.is_ok() => continue,
+                ClientState::Data => {
+                    // Data is waiting: keep it for the server, finish the pause.
+                    pause.as_mut().await;
+                    return false;
+                }
+                _ => return true,
+            },
+        }
+    }
 }
 
 /// What a peek at the client shows while no server is connected yet.

@@ -5,9 +5,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
 use super::balance::Balancer;
+use super::forward::Registry;
 use super::health::Health;
 use super::log::Logger;
 use crate::ir::{Backend, Config, Frontend, Server};
@@ -36,8 +37,8 @@ pub struct ServerRt {
     pub slots: Option<Arc<Semaphore>>,
     /// Health-check state (servers without `check` stay UP).
     pub health: Mutex<Health>,
-    /// Bumped when the server goes DOWN with `on-marked-down shutdown-sessions`.
-    pub kill: watch::Sender<u64>,
+    /// Its forwarding sessions, to end them (hard stop, `on-marked-down shutdown-sessions`).
+    pub cancels: Registry,
 }
 
 impl ServerRt {
@@ -98,7 +99,7 @@ impl BackendRt {
                         .as_ref()
                         .map_or(Health::new(1, 1), |c| Health::new(c.rise, c.fall)),
                 ),
-                kill: watch::channel(0).0,
+                cancels: Registry::default(),
             })
             .collect();
         BackendRt {
@@ -148,8 +149,6 @@ pub struct Shared {
     pub actconn: AtomicU32,
     /// Log output.
     pub logger: Logger,
-    /// Becomes true on a hard stop: every session ends at once.
-    pub hard_stop: watch::Sender<bool>,
     /// Woken when the last session ends (soft stop waits on it).
     pub idle: Notify,
 }
@@ -170,8 +169,16 @@ impl Shared {
             backends: cfg.backends.iter().cloned().map(BackendRt::new).collect(),
             actconn: AtomicU32::new(0),
             logger,
-            hard_stop: watch::channel(false).0,
             idle: Notify::new(),
+        }
+    }
+
+    /// Hard stop: every forwarding session ends now.
+    pub fn cancel_all(&self) {
+        for b in &self.backends {
+            for s in &b.servers {
+                s.cancels.cancel_all();
+            }
         }
     }
 

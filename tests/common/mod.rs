@@ -243,25 +243,73 @@ pub fn roundtrip(to: SocketAddr, data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Masks what differs between runs in a tcplog line: client port, date; times bucketed to
-/// 100 ms (as the held-out oracle compares them).
+/// Masks what differs between runs in a tcplog line: client port and date. Times stay
+/// exact; compare them with [`assert_logs_match`], which allows scheduling jitter.
 pub fn mask_tcplog(l: &str) -> String {
     let f: Vec<&str> = l.split(' ').collect();
     if f.len() != 9 {
         return l.to_string();
     }
     let client = f[0].rsplit_once(':').map(|(a, _)| a).unwrap_or(f[0]);
-    let times = f[4]
-        .split('/')
-        .map(|t| match t.parse::<i64>() {
-            Ok(-1) => "-1".to_string(),
-            Ok(v) => format!("~{}", (v + 50) / 100 * 100),
-            Err(_) => t.to_string(),
+    format!(
+        "{client}:P [DATE] {} {} {} {} {} {} {}",
+        f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+    )
+}
+
+/// Times of a masked line rounded to 100 ms (for readable assertions).
+pub fn bucket(l: &str) -> String {
+    l.split(' ')
+        .map(|w| {
+            let parts: Vec<&str> = w.split('/').collect();
+            if parts.len() == 3 && parts.iter().all(|p| p.parse::<i64>().is_ok()) {
+                parts
+                    .iter()
+                    .map(|t| match t.parse::<i64>().unwrap_or(0) {
+                        -1 => "-1".to_string(),
+                        v => format!("~{}", (v + 50) / 100 * 100),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/")
+            } else {
+                w.to_string()
+            }
         })
         .collect::<Vec<_>>()
-        .join("/");
-    format!(
-        "{client}:P [DATE] {} {} {times} {} {} {} {}",
-        f[2], f[3], f[5], f[6], f[7], f[8]
-    )
+        .join(" ")
+}
+
+/// Two runs' masked log lines are the same, timers within 150 ms of each other.
+pub fn assert_logs_match(want: &[String], got: &[String]) {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "haproxy: {want:?}\nhaproxide: {got:?}"
+    );
+    for (w, g) in want.iter().zip(got) {
+        let (wf, gf): (Vec<&str>, Vec<&str>) = (w.split(' ').collect(), g.split(' ').collect());
+        let same = wf.len() == gf.len()
+            && wf.iter().zip(&gf).all(|(a, b)| {
+                if a == b {
+                    return true;
+                }
+                let (pa, pb): (Vec<&str>, Vec<&str>) =
+                    (a.split('/').collect(), b.split('/').collect());
+                pa.len() == 3
+                    && pb.len() == 3
+                    && pa
+                        .iter()
+                        .zip(&pb)
+                        .all(|(x, y)| match (x.parse::<i64>(), y.parse::<i64>()) {
+                            (Ok(-1), Ok(-1)) => true,
+                            (Ok(-1), _) | (_, Ok(-1)) => false,
+                            (Ok(x), Ok(y)) => (x - y).abs() <= 150,
+                            _ => false,
+                        })
+            });
+        assert!(
+            same,
+            "line differs beyond timing jitter:\nhaproxy:   {w}\nhaproxide: {g}"
+        );
+    }
 }
