@@ -14,7 +14,7 @@ use std::io::{self, ErrorKind};
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -62,14 +62,14 @@ impl Cancel {
 #[derive(Debug, Default)]
 pub struct Registry {
     next: std::sync::atomic::AtomicU64,
-    live: Mutex<std::collections::HashMap<u64, std::sync::Arc<Cancel>>>,
+    live: Mutex<std::collections::HashMap<u64, Arc<Cancel>>>,
 }
 
 impl Registry {
     /// Registers a session; keep the id to unregister it when it ends.
-    pub fn register(&self) -> (u64, std::sync::Arc<Cancel>) {
+    pub fn register(&self) -> (u64, Arc<Cancel>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let c = std::sync::Arc::new(Cancel::default());
+        let c = Arc::new(Cancel::default());
         self.live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -106,6 +106,38 @@ pub struct Timeouts {
     pub client_fin: Option<Duration>,
     /// `timeout server-fin`: after the client closed its side.
     pub server_fin: Option<Duration>,
+}
+
+/// [`Timeouts`] in 20 bytes instead of 80: every session keeps them while it lives
+/// (milliseconds, 0 = not set; HAProxy's timers stop at 2^31-1 ms anyway).
+#[derive(Debug, Clone, Copy)]
+struct Limits([u32; 5]);
+
+impl From<Timeouts> for Limits {
+    fn from(t: Timeouts) -> Self {
+        let ms =
+            |d: Option<Duration>| d.map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32);
+        Limits([
+            ms(t.client),
+            ms(t.server),
+            ms(t.tunnel),
+            ms(t.client_fin),
+            ms(t.server_fin),
+        ])
+    }
+}
+
+impl Limits {
+    fn expand(self) -> Timeouts {
+        let d = |v: u32| (v > 0).then(|| Duration::from_millis(v as u64));
+        Timeouts {
+            client: d(self.0[0]),
+            server: d(self.0[1]),
+            tunnel: d(self.0[2]),
+            client_fin: d(self.0[3]),
+            server_fin: d(self.0[4]),
+        }
+    }
 }
 
 /// How forwarding ended, as the two letters of the termination state mean it.
@@ -229,36 +261,27 @@ fn pass_eof(dst: &TcpStream, d: &mut Dir) {
     }
 }
 
-/// The forwarding future; see [`forward`].
-pub struct Forward<'a> {
-    client: &'a TcpStream,
-    server: &'a TcpStream,
-    t: Timeouts,
+/// The forwarding future; see [`forward`]. It owns both sockets: they close when it is
+/// dropped, which is also when the session's memory is given back.
+pub struct Forward {
+    client: TcpStream,
+    server: TcpStream,
+    t: Limits,
     up: Dir,
     down: Dir,
     last: Instant,
     timer: Option<Pin<Box<Sleep>>>,
-    cancel: &'a Cancel,
+    cancel: Arc<Cancel>,
 }
 
 /// Forwards until both directions are finished, a side fails, a timeout expires or `cancel`
-/// fires. `first_up` is client data already read (written to the server first).
-pub fn forward<'a>(
-    client: &'a TcpStream,
-    server: &'a TcpStream,
-    t: Timeouts,
-    first_up: &[u8],
-    cancel: &'a Cancel,
-) -> Forward<'a> {
+/// fires.
+pub fn forward(client: TcpStream, server: TcpStream, t: Timeouts, cancel: Arc<Cancel>) -> Forward {
     Forward {
         client,
         server,
-        t,
-        up: Dir {
-            bytes: first_up.len() as u64,
-            pending: first_up.to_vec(),
-            ..Dir::default()
-        },
+        t: t.into(),
+        up: Dir::default(),
         down: Dir::default(),
         last: Instant::now(),
         timer: None,
@@ -266,11 +289,11 @@ pub fn forward<'a>(
     }
 }
 
-impl Forward<'_> {
+impl Forward {
     /// Idle limit now and whether it is the client's: tunnel while both sides are open,
     /// the *-fin value once one side closed, else the smaller of client/server.
     fn limit(&self) -> (Option<Duration>, bool) {
-        let t = &self.t;
+        let t = self.t.expand();
         match (self.up.eof, self.down.eof) {
             (false, false) => match t.tunnel {
                 Some(tn) => (Some(tn), true),
@@ -293,7 +316,7 @@ impl Forward<'_> {
     }
 }
 
-impl Future for Forward<'_> {
+impl Future for Forward {
     type Output = (End, Counts);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -306,7 +329,7 @@ impl Future for Forward<'_> {
             // Client to server: flush what is pending, else read more.
             if !me.up.pending.is_empty() {
                 if let Poll::Ready(r) = me.server.poll_write_ready(cx) {
-                    match r.and_then(|_| flush(me.server, &mut me.up)) {
+                    match r.and_then(|_| flush(&me.server, &mut me.up)) {
                         Ok(_) => progress = true,
                         Err(_) => break 'outer End::ServerAbort,
                     }
@@ -316,18 +339,18 @@ impl Future for Forward<'_> {
                     if r.is_err() {
                         break 'outer End::ClientAbort;
                     }
-                    match pump(me.client, me.server, &mut me.up) {
+                    match pump(&me.client, &me.server, &mut me.up) {
                         Ok(()) => progress = true,
                         Err(Fail::Src) => break 'outer End::ClientAbort,
                         Err(Fail::Dst) => break 'outer End::ServerAbort,
                     }
                 }
             }
-            pass_eof(me.server, &mut me.up);
+            pass_eof(&me.server, &mut me.up);
             // Server to client.
             if !me.down.pending.is_empty() {
                 if let Poll::Ready(r) = me.client.poll_write_ready(cx) {
-                    match r.and_then(|_| flush(me.client, &mut me.down)) {
+                    match r.and_then(|_| flush(&me.client, &mut me.down)) {
                         Ok(_) => progress = true,
                         Err(_) => break 'outer End::ClientAbort,
                     }
@@ -337,14 +360,14 @@ impl Future for Forward<'_> {
                     if r.is_err() {
                         break 'outer End::ServerAbort;
                     }
-                    match pump(me.server, me.client, &mut me.down) {
+                    match pump(&me.server, &me.client, &mut me.down) {
                         Ok(()) => progress = true,
                         Err(Fail::Src) => break 'outer End::ServerAbort,
                         Err(Fail::Dst) => break 'outer End::ClientAbort,
                     }
                 }
             }
-            pass_eof(me.client, &mut me.down);
+            pass_eof(&me.client, &mut me.down);
             if me.up.done() && me.down.done() {
                 break End::Normal;
             }

@@ -12,7 +12,7 @@ use socket2::SockRef;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep, timeout, Instant};
 
-use super::forward::{forward, End, Timeouts};
+use super::forward::{forward, Timeouts};
 use super::listener::Info;
 use super::log::{level, TcpLog};
 use super::proxy_protocol::{self, SslInfo};
@@ -27,24 +27,111 @@ enum ConnectFail {
     Timeout,
 }
 
-/// Handles one accepted client of frontend `fe` until it is logged.
+/// Handles one accepted client of frontend `li.fe` until it is logged.
+///
+/// Everything up to a connected server runs in [`prepare`], boxed, so that while a session
+/// is idle its task holds only the forwarding state and what the log line needs.
 pub async fn run(
     shared: Arc<Shared>,
     li: Info,
     client: TcpStream,
-    mut peer: SocketAddr,
-    mut local: SocketAddr,
+    peer: SocketAddr,
+    local: SocketAddr,
 ) {
     // Converted to local time only when a line is logged: localtime costs syscalls.
     let accept = std::time::SystemTime::now();
     let start = Instant::now();
+    let Prepared {
+        mut log,
+        peer,
+        be,
+        fwd,
+        quiet,
+    } = boxed_prepare(&shared, li, client, peer, local).await;
+    if let (Some(bi), Some(mut w)) = (be, fwd) {
+        let b = &shared.backends[bi];
+        // Awaited in place: moving the forwarding state into the await would reserve its
+        // size twice in this future.
+        let (end, counts) = (&mut w.forward).await;
+        b.servers[w.srv].cancels.unregister(w.cid);
+        log.up = counts.up + w.early;
+        log.down = counts.down;
+        log.term = end.code();
+        let srv = w.srv;
+        // Closes both sockets and frees the server slot before the log line.
+        drop(w);
+        b.release(srv);
+    }
+    if let Some(bi) = be {
+        shared.backends[bi].beconn.fetch_sub(1, Relaxed);
+    }
+    if quiet {
+        return;
+    }
+    write_log(&shared, li, accept, start, peer, be, &log);
+}
+
+/// Builds the boxed preparation in a plain function: only the box then lives in the
+/// session future's state (a future moved into a box inside an async fn still reserves
+/// its full size there).
+fn boxed_prepare(
+    shared: &Arc<Shared>,
+    li: Info,
+    client: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Prepared> + Send + '_>> {
+    Box::pin(prepare(shared, li, client, peer, local))
+}
+
+/// What [`prepare`] leaves for the forwarding phase and the log line.
+struct Prepared {
+    log: LogState,
+    /// Client address (from the PROXY header with `accept-proxy`).
+    peer: SocketAddr,
+    /// Backend index when one was chosen (its `beconn` counts this session).
+    be: Option<usize>,
+    fwd: Option<Box<Forwarding>>,
+    /// Already logged (a refused PROXY header): no tcplog line.
+    quiet: bool,
+}
+
+/// A connected session ready to forward.
+struct Forwarding {
+    forward: super::forward::Forward,
+    srv: usize,
+    cid: u64,
+    /// The server `maxconn` slot, freed with the session.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Client bytes read before forwarding (after a PROXY header).
+    early: u64,
+}
+
+async fn prepare(
+    shared: &Arc<Shared>,
+    li: Info,
+    client: TcpStream,
+    mut peer: SocketAddr,
+    mut local: SocketAddr,
+) -> Prepared {
     let f = &shared.frontends[li.fe];
+    let mut log = LogState {
+        tw: -1,
+        tc: -1,
+        server: None,
+        retries: 0,
+        redispatched: false,
+        term: *b"SC",
+        up: 0,
+        down: 0,
+        queue_pos: 0,
+    };
     // `accept-proxy`: the header comes first and replaces the addresses; bytes read past
     // it are the client's first data.
     let mut early = Vec::new();
     if li.accept_proxy {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
-        match Box::pin(read_proxy_header(&client, limit)).await {
+        match read_proxy_header(&client, limit).await {
             Ok((got, rest)) => {
                 if let proxy_protocol::Received::Proxied { src, dst } = got {
                     peer = src;
@@ -54,10 +141,16 @@ pub async fn run(
             }
             Err(msg) => {
                 // Logged in HAProxy's connection-error shape: "ip:port [date] fe/listener: why".
-                let when = chrono::DateTime::<Local>::from(accept).format("%d/%b/%Y:%H:%M:%S%.3f");
+                let when = Local::now().format("%d/%b/%Y:%H:%M:%S%.3f");
                 let line = format!("{} [{when}] {}/{}: {msg}", fmt_addr(peer), f.ir.name, li.id);
                 shared.logger.send(&f.ir.log, level::INFO, &line);
-                return;
+                return Prepared {
+                    log,
+                    peer,
+                    be: None,
+                    fwd: None,
+                    quiet: true,
+                };
             }
         }
     }
@@ -74,27 +167,67 @@ pub async fn run(
         );
         shared.logger.send(&f.ir.log, level::INFO, &msg);
     }
-    let mut log = LogState {
-        tw: -1,
-        tc: -1,
-        server: None,
-        retries: 0,
-        redispatched: false,
-        term: *b"SC",
-        up: 0,
-        down: 0,
-        queue_pos: 0,
+    let Some(bi) = f.ir.default_backend else {
+        return Prepared {
+            log,
+            peer,
+            be: None,
+            fwd: None,
+            quiet: false,
+        };
     };
-    let be = f.ir.default_backend;
-    if let Some(bi) = be {
-        let b = &shared.backends[bi];
-        b.beconn.fetch_add(1, Relaxed);
-        b.cumulated.fetch_add(1, Relaxed);
-        serve(f, b, &client, peer, local, &early, &mut log).await;
-        b.beconn.fetch_sub(1, Relaxed);
+    let b = &shared.backends[bi];
+    b.beconn.fetch_add(1, Relaxed);
+    b.cumulated.fetch_add(1, Relaxed);
+    let Some(c) = connect_phase(f, b, &client, peer, local, &early, &mut log).await else {
+        return Prepared {
+            log,
+            peer,
+            be: Some(bi),
+            fwd: None,
+            quiet: false,
+        };
+    };
+    let Connected {
+        server,
+        srv,
+        permit,
+        first,
+        t,
+    } = c;
+    if !first.is_empty() {
+        // The header and any early client bytes leave in one write, as HAProxy sends them.
+        write_header(&server, &first).await;
     }
-    // Closing the client now sends its FIN (or RST when it left unread data).
-    drop(client);
+    // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
+    let (cid, cancel) = b.servers[srv].cancels.register();
+    let forward = forward(client, server, t, cancel);
+    Prepared {
+        log,
+        peer,
+        be: Some(bi),
+        fwd: Some(Box::new(Forwarding {
+            forward,
+            srv,
+            cid,
+            _permit: permit,
+            early: early.len() as u64,
+        })),
+        quiet: false,
+    }
+}
+
+/// Writes the session's tcplog line (when the frontend logs it).
+fn write_log(
+    shared: &Shared,
+    li: Info,
+    accept: std::time::SystemTime,
+    start: Instant,
+    peer: SocketAddr,
+    be: Option<usize>,
+    log: &LogState,
+) {
+    let f = &shared.frontends[li.fe];
     let tt = start.elapsed().as_millis() as i64;
     let (be_name, be_conn, srv_conn, queues) = match be {
         Some(bi) => {
@@ -174,8 +307,18 @@ fn fmt_addr(a: SocketAddr) -> String {
     }
 }
 
+/// A server connection ready for forwarding.
+struct Connected {
+    server: TcpStream,
+    srv: usize,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// PROXY header and client bytes read early, sent before anything else.
+    first: Vec<u8>,
+    t: Timeouts,
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn serve(
+async fn connect_phase(
     f: &FrontendRt,
     b: &BackendRt,
     client: &TcpStream,
@@ -183,7 +326,7 @@ async fn serve(
     local: SocketAddr,
     early: &[u8],
     log: &mut LogState,
-) {
+) -> Option<Connected> {
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
     let queue_to =
         b.ir.timeout_queue
@@ -191,7 +334,7 @@ async fn serve(
             .unwrap_or(Duration::from_secs(86400));
     let Some(mut srv) = b.pick(peer.ip()) else {
         log.term = *b"SC";
-        return;
+        return None;
     };
     // Server maxconn: wait in its queue, FIFO, at most `timeout queue`.
     let q_start = Instant::now();
@@ -216,7 +359,7 @@ async fn serve(
                 log.term = *b"sQ";
                 b.release(srv);
                 log.server = None;
-                return;
+                return None;
             }
         }
     }
@@ -235,7 +378,10 @@ async fn serve(
                         ConnectFail::Refused => *b"SC",
                         ConnectFail::Timeout => *b"sC",
                     };
-                    return give_up(log, b, srv, attempt, term);
+                    {
+                        give_up(log, b, srv, attempt, term);
+                        return None;
+                    }
                 }
                 attempt += 1;
                 if redispatch_ok {
@@ -253,14 +399,20 @@ async fn serve(
                 }
                 // A client that already went away ends the attempts: "CC" as in HAProxy.
                 if client_state(client) == ClientState::Gone {
-                    return give_up(log, b, srv, attempt, *b"CC");
+                    {
+                        give_up(log, b, srv, attempt, *b"CC");
+                        return None;
+                    }
                 }
                 if let ConnectFail::Refused = fail {
                     // HAProxy's turn-around delay before retrying the same server; a client
                     // leaving meanwhile ends the attempts.
                     let pause = connect_to.min(Duration::from_secs(1));
                     if Box::pin(turnaround(client, pause)).await {
-                        return give_up(log, b, srv, attempt, *b"CC");
+                        {
+                            give_up(log, b, srv, attempt, *b"CC");
+                            return None;
+                        }
                     }
                 }
             }
@@ -293,28 +445,15 @@ async fn serve(
         client_fin: f.ir.timeout_client_fin,
         server_fin: b.ir.timeout_server_fin,
     };
-    // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
-    let (cid, cancel) = b.servers[srv].cancels.register();
-    let (end, counts) = if header.is_empty() {
-        forward(client, &server, t, early, &cancel).await
-    } else {
-        // The header and any early client bytes leave in one write, as HAProxy sends them.
-        let mut first = header;
-        first.extend_from_slice(early);
-        write_header(&server, &first).await;
-        let (end, mut counts) = forward(client, &server, t, &[], &cancel).await;
-        counts.up += early.len() as u64;
-        (end, counts)
-    };
-    b.servers[srv].cancels.unregister(cid);
-    drop(permit);
-    log.up = counts.up;
-    log.down = counts.down;
-    log.term = end.code();
-    if end == End::Killed {
-        log.term = *b"KD";
-    }
-    b.release(srv);
+    let mut first = header;
+    first.extend_from_slice(early);
+    Some(Connected {
+        server,
+        srv,
+        permit,
+        first,
+        t,
+    })
 }
 
 /// Reads a PROXY v1/v2 header within `limit`; returns it and any bytes read after it, or
