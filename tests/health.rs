@@ -317,3 +317,86 @@ frontend fe\n  bind 127.0.103.1:24000 accept-proxy\n  default_backend be\nbacken
         runs[0].1
     );
 }
+
+#[test]
+fn haproxy_decodes_our_proxy_headers() {
+    // haproxy itself, with accept-proxy, as an independent PROXY v1/v2 parser behind us.
+    let _echo = common::Backend::echo("127.0.104.3:24001");
+    let parser_cfg = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option tcplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend pp\n  bind 127.0.104.2:24001 accept-proxy\n  bind 127.0.104.2:24002 accept-proxy\n  default_backend be\nbackend be\n  server s1 127.0.104.3:24001\n";
+    let parser = start(
+        Which::Haproxy,
+        "ppparser",
+        parser_cfg,
+        addr("127.0.104.2:24001"),
+    );
+    let ours_cfg =
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen v1\n  bind 127.0.104.1:24000\n  server p 127.0.104.2:24001 send-proxy\n\
+listen v2\n  bind 127.0.104.1:24002\n  server p 127.0.104.2:24002 send-proxy-v2\n";
+    let ours = start(
+        Which::Haproxide,
+        "ppsender",
+        ours_cfg,
+        addr("127.0.104.1:24000"),
+    );
+    thread::sleep(Duration::from_millis(300));
+    parser.lines.lock().unwrap().clear();
+    let mut ports = Vec::new();
+    for port in [24000u16, 24002] {
+        let src = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        src.bind(&addr("127.0.104.55:0").into()).unwrap();
+        src.connect(&addr(&format!("127.0.104.1:{port}")).into())
+            .unwrap();
+        let mut c: TcpStream = src.into();
+        ports.push(c.local_addr().unwrap().port());
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        c.write_all(b"ping").unwrap();
+        let mut b = [0u8; 4];
+        c.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"ping");
+    }
+    let lines = parser.wait_lines(2, Duration::from_secs(8));
+    drop(ours);
+    drop(parser);
+    for p in ports {
+        let who = format!("127.0.104.55:{p} ");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&who) && l.contains(" pp be/s1 ")),
+            "haproxy decoded {who}: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn tcp_check_connect_port_and_send_proxy() {
+    // The check goes to the connect rule's port, with a PROXY header; traffic port is dead.
+    let (rec, stop) = recorder("127.0.105.2:24005", Some(b"+OK\r\n"));
+    let cfg = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen li\n  bind 127.0.105.1:24000\n  option tcp-check\n  tcp-check connect port 24005 send-proxy\n  tcp-check send PING\\r\\n\n  tcp-check expect string +OK\n\
+  server s1 127.0.105.2:24001 send-proxy-v2 check inter 200 rise 1 fall 1\n";
+    let p = start(
+        Which::Haproxide,
+        "connectport",
+        cfg,
+        addr("127.0.105.1:24000"),
+    );
+    thread::sleep(Duration::from_millis(700));
+    let errs = p.errs.lock().unwrap().join("\n");
+    drop(p);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(!errs.contains("is DOWN"), "{errs}");
+    let seen = rec.lock().unwrap().clone();
+    assert!(
+        !seen.is_empty(),
+        "the check reached the connect rule's port"
+    );
+    // v2 LOCAL header (the server sends v2) then the rule's data.
+    let first = &seen[0];
+    assert!(
+        first.starts_with(&[0x0d, 0x0a, 0x0d, 0x0a]) && first.ends_with(b"PING\r\n"),
+        "{first:?}"
+    );
+}

@@ -192,14 +192,7 @@ fn guide_carries_mqtt_with_proxy_v2_like_haproxy() {
         );
         // Health checks reach nginx too (LOCAL headers, logged with an empty address);
         // keep the MQTT connections, which carry the client's address.
-        let mut conns: Vec<&String> = log.iter().filter(|l| !l.contains(" -:- ")).collect();
-        // nginx logs when a connection ends: order them by the client's port, i.e. as opened.
-        conns.sort_by_key(|l| {
-            l.split(' ')
-                .nth(1)
-                .and_then(|a| a.rsplit_once(':'))
-                .and_then(|(_, p)| p.parse::<u32>().ok())
-        });
+        let conns: Vec<&String> = log.iter().filter(|l| !l.contains(" -:- ")).collect();
         let mqtt: Vec<String> = conns.iter().map(|l| mask(l)).collect();
         assert_eq!(
             mqtt.len(),
@@ -210,11 +203,15 @@ fn guide_carries_mqtt_with_proxy_v2_like_haproxy() {
             log.iter().any(|l| l.contains(" -:- ")),
             "health checks (PROXY v2 LOCAL) reached a node through {w:?}"
         );
+        // nginx logs at connection end and ports are not allocated in order: compare the
+        // connections per node (round robin gives 3 and 2 for 5 connections).
+        let mut mqtt = mqtt;
+        mqtt.sort();
         results.push(mqtt);
     }
     assert_eq!(
         results[1], results[0],
-        "same nodes in the same round-robin order, same client addresses"
+        "same connections per node, same client addresses"
     );
     // Round robin over the two nodes, as the guide's backend asks.
     assert!(

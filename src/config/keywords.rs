@@ -451,8 +451,8 @@ pub const PROXY: &[Keyword] = &[
         "tcp-check",
         DBE,
         Supported,
-        "connect|send|send-lf|send-binary|expect|comment ...",
-        "set-var, send-binary-lf, expect-* variants rejected",
+        "connect|send|send-binary|expect|comment ...",
+        "connect only as the first rule (port, send-proxy); connect ssl, send-lf, set-var and expect options rejected",
     ),
     kw(
         "http-check",

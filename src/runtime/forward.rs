@@ -254,8 +254,10 @@ fn flush(dst: &TcpStream, d: &mut Dir) -> io::Result<bool> {
     Ok(true)
 }
 
-fn pass_eof(dst: &TcpStream, d: &mut Dir) {
-    if d.done() && !d.shut {
+/// Passes a finished direction's EOF on. When the other direction is finished too, the
+/// session ends and closing the socket sends that FIN: no separate shutdown() call.
+fn pass_eof(dst: &TcpStream, d: &mut Dir, other_done: bool) {
+    if d.done() && !d.shut && !other_done {
         d.shut = true;
         let _ = SockRef::from(dst).shutdown(Shutdown::Write);
     }
@@ -346,7 +348,7 @@ impl Future for Forward {
                     }
                 }
             }
-            pass_eof(&me.server, &mut me.up);
+            pass_eof(&me.server, &mut me.up, me.down.done());
             // Server to client.
             if !me.down.pending.is_empty() {
                 if let Poll::Ready(r) = me.client.poll_write_ready(cx) {
@@ -367,7 +369,7 @@ impl Future for Forward {
                     }
                 }
             }
-            pass_eof(&me.client, &mut me.down);
+            pass_eof(&me.client, &mut me.down, me.up.done());
             if me.up.done() && me.down.done() {
                 break End::Normal;
             }

@@ -315,7 +315,24 @@ pub async fn run_check(be: &Backend, s: &Server, c: &ServerCheck) -> Outcome {
             start,
         );
     };
-    let port = c.port.unwrap_or(s.port);
+    // A leading `tcp-check connect` rule chooses the port and whether to send a PROXY header.
+    let first_connect = match &be.check {
+        CheckKind::Tcp(rules) => rules
+            .iter()
+            .find(|r| !matches!(r, TcpCheckRule::Comment(_)))
+            .and_then(|r| match r {
+                TcpCheckRule::Connect {
+                    port, send_proxy, ..
+                } => Some((*port, *send_proxy)),
+                _ => None,
+            }),
+        _ => None,
+    };
+    let port = first_connect
+        .and_then(|(p, _)| p)
+        .or(c.port)
+        .unwrap_or(s.port);
+    let send_proxy = c.send_proxy || first_connect.is_some_and(|(_, sp)| sp);
     let dst = SocketAddr::new(ip, port);
     // With `timeout check`, the connect is bounded by min(timeout connect, inter) and the
     // rest by `timeout check`; without it, `inter` bounds the whole check.
@@ -348,7 +365,7 @@ pub async fn run_check(be: &Backend, s: &Server, c: &ServerCheck) -> Outcome {
     };
     // Checks end with a reset rather than a FIN, as HAProxy's do.
     let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-    if c.send_proxy {
+    if send_proxy {
         let header = match s.send_proxy {
             SendProxy::V2 => proxy_protocol::v2_local(s.proxy_v2.ssl),
             _ => match (stream.local_addr(), stream.peer_addr()) {

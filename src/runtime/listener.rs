@@ -128,7 +128,11 @@ pub async fn accept_loop(
         match accepted {
             Ok((sock, peer)) => {
                 backoff = Duration::from_millis(10);
-                let local: SocketAddr = sock.local_addr().ok().or(local_default).unwrap_or(peer);
+                // A listener on one address already knows the destination: no getsockname().
+                let local: SocketAddr = match local_default {
+                    Some(a) if !a.ip().is_unspecified() => a,
+                    _ => sock.local_addr().ok().or(local_default).unwrap_or(peer),
+                };
                 let sh = shared.clone();
                 sh.actconn.fetch_add(1, Relaxed);
                 sh.frontends[fe].feconn.fetch_add(1, Relaxed);

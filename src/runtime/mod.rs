@@ -120,8 +120,15 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+    // One thread (`nbthread 1`): a single-threaded scheduler, no work-stealing overhead.
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    };
+    let rt = builder
         .enable_all()
         .thread_name("haproxide")
         .build()

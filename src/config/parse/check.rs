@@ -57,6 +57,13 @@ impl Parser {
                     }
                     i += 1;
                 }
+                if ssl {
+                    return self.unsupported(loc, "'tcp-check connect ssl'", "TLS towards servers is not implemented yet");
+                }
+                // Only a leading connect rule (the check's own connection) is implemented.
+                if p.tcp_checks.iter().any(|r| !matches!(r.v, TcpCheckRule::Comment(_))) {
+                    return self.unsupported(loc, "'tcp-check connect' after other rules", "a second connection within one check");
+                }
                 TcpCheckRule::Connect { port, send_proxy, ssl }
             }
             "send" | "send-lf" => {
