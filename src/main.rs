@@ -104,13 +104,17 @@ fn main() -> ExitCode {
             eprintln!("[WARNING]  ({pid}) : haproxide: 'stats socket' is not opened yet (no runtime API).");
         }
     }
-    if cfg
-        .frontends
+    // TLS towards servers is parsed but not built: refuse rather than send plain text.
+    if let Some((b, s)) = cfg
+        .backends
         .iter()
-        .any(|f| f.binds.iter().any(|b| b.tls.is_some()))
+        .find_map(|b| b.servers.iter().find(|s| s.tls.is_some()).map(|s| (b, s)))
     {
         if !quiet {
-            eprintln!("[ALERT]    ({pid}) : haproxide: 'bind … ssl' (TLS termination) is not implemented yet.");
+            eprintln!(
+                "[ALERT]    ({pid}) : haproxide: 'server {}/{} … ssl' (TLS towards servers, {}) is not implemented yet.",
+                b.name, s.name, s.origin
+            );
         }
         return ExitCode::from(1);
     }

@@ -75,14 +75,21 @@ fn broker(d: &Path, ip: &str) -> Kill {
 
 /// mosquitto on 127.0.0.110:11883 and nginx "nodes" on 127.0.0.108/109:1883 with PROXY v2.
 fn nodes(d: &Path) -> (Kill, Kill) {
+    nodes_on(d, "127.0.0.110", ["127.0.0.108", "127.0.0.109"])
+}
+
+/// A broker on `mq`:11883 and two nginx PROXY-v2 nodes on `node`:1883 in front of it.
+fn nodes_on(d: &Path, mq_ip: &str, node: [&str; 2]) -> (Kill, Kill) {
     need("/usr/sbin/nginx");
     need("/usr/lib/nginx/modules/ngx_stream_module.so");
-    let mq = broker(d, "127.0.0.110");
+    let mq = broker(d, mq_ip);
     let conf = format!(
         "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\nuser root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nevents {{ worker_connections 256; }}\n\
 stream {{\n  log_format pp '$server_addr $proxy_protocol_addr:$proxy_protocol_port via $remote_addr:$remote_port';\n  access_log {d}/logs/access.log pp;\n\
-  server {{ listen 127.0.0.108:1883 proxy_protocol; proxy_pass 127.0.0.110:11883; }}\n  server {{ listen 127.0.0.109:1883 proxy_protocol; proxy_pass 127.0.0.110:11883; }}\n}}\n",
-        d = d.display()
+  server {{ listen {n1}:1883 proxy_protocol; proxy_pass {mq_ip}:11883; }}\n  server {{ listen {n2}:1883 proxy_protocol; proxy_pass {mq_ip}:11883; }}\n}}\n",
+        d = d.display(),
+        n1 = node[0],
+        n2 = node[1],
     );
     std::fs::write(d.join("nginx.conf"), conf).unwrap();
     let ng = Kill(
@@ -97,8 +104,8 @@ stream {{\n  log_format pp '$server_addr $proxy_protocol_addr:$proxy_protocol_po
             .spawn()
             .expect("nginx"),
     );
-    wait_port("127.0.0.108:1883");
-    wait_port("127.0.0.109:1883");
+    wait_port(&format!("{}:1883", node[0]));
+    wait_port(&format!("{}:1883", node[1]));
     (mq, ng)
 }
 
@@ -295,4 +302,160 @@ listen mqtt\n  bind 127.0.0.1:21883\n  option tcp-check\n  option log-health-che
         "{all}"
     );
     assert!(all.contains("Server mqtt/junk is DOWN"), "{all}");
+}
+
+#[test]
+fn guide_tls_frontend_carries_mqtt_like_haproxy() {
+    let d = dir("guidetls");
+    let _nodes = nodes_on(&d, "127.0.0.113", ["127.0.0.114", "127.0.0.115"]);
+    // The guide's PEM: `cat emqx.crt emqx.key > emqx.pem`, signed by a test CA.
+    let ssl = |args: &[&str]| {
+        assert!(Command::new("openssl")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success())
+    };
+    let p = |n: &str| d.join(n).to_string_lossy().into_owned();
+    ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ca",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.crt"),
+    ]);
+    ssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=emqx.test",
+        "-keyout",
+        &p("emqx.key"),
+        "-out",
+        &p("emqx.csr"),
+    ]);
+    std::fs::write(
+        d.join("san.ext"),
+        "subjectAltName=DNS:emqx.test,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    ssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("emqx.csr"),
+        "-CA",
+        &p("ca.crt"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p("san.ext"),
+        "-out",
+        &p("emqx.crt"),
+    ]);
+    std::fs::write(
+        d.join("emqx.pem"),
+        [
+            std::fs::read(p("emqx.crt")).unwrap(),
+            std::fs::read(p("emqx.key")).unwrap(),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/guide-tls.cfg");
+    let text = std::fs::read_to_string(&spec).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing (shared/ beside the checkout)",
+            spec.display()
+        )
+    });
+    let cfg = text
+        .replace("bind *:", "bind 127.0.0.1:")
+        .replace("/opt/certs/emqx.pem", &p("emqx.pem"))
+        .replace("127.0.0.108:1883", "127.0.0.114:1883")
+        .replace("127.0.0.109:1883", "127.0.0.115:1883")
+        .replace(":1883\n", ":21883\n")
+        .replace(":8883 ", ":28883 ")
+        .replace(":18083\n", ":28083\n");
+    std::fs::write(d.join("guide-tls.cfg"), cfg).unwrap();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let proxy = Kill(
+            Command::new(w.path())
+                .arg("-db")
+                .arg("-f")
+                .arg(d.join("guide-tls.cfg"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_port("127.0.0.1:28883");
+        let sub = Command::new("/usr/bin/mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "28883",
+                "--cafile",
+                &p("ca.crt"),
+                "-t",
+                "t/#",
+                "-C",
+                "1",
+                "-W",
+                "10",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        thread::sleep(Duration::from_millis(500));
+        let st = Command::new("/usr/bin/mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "28883",
+                "--cafile",
+                &p("ca.crt"),
+                "-t",
+                "t/x",
+                "-m",
+                "over-tls",
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success(), "publish over TLS through {w:?}");
+        let out = sub.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "over-tls\n",
+            "through {w:?}"
+        );
+        drop(proxy);
+        thread::sleep(Duration::from_millis(200));
+    }
+    let log = std::fs::read_to_string(d.join("logs/access.log")).unwrap_or_default();
+    // Every MQTT connection reached a node with the client's own address (127.0.0.1).
+    assert!(
+        log.lines().filter(|l| !l.contains(" -:- ")).all(|l| l
+            .split(' ')
+            .nth(1)
+            .is_some_and(|a| a.starts_with("127.0.0.1:"))),
+        "{log}"
+    );
 }

@@ -475,6 +475,11 @@ fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {
             _ => {}
         }
     }
+    // ssl-min-ver/ssl-max-ver (global or on the line) make HAProxy ignore no-tlsvXX.
+    let ranged = min.is_some() || max.is_some() || o.min_ver.is_some() || o.max_ver.is_some();
+    if ranged {
+        no_versions.clear();
+    }
     // Bind-line versions override the global defaults.
     if o.min_ver.is_some() || o.max_ver.is_some() || o.force.is_some() {
         min = o.min_ver;

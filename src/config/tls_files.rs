@@ -105,3 +105,14 @@ pub fn os_text(e: &std::io::Error) -> String {
         }
     }
 }
+
+/// Reads the CRLs of a PEM file (`crl-file`).
+pub fn read_crls(
+    path: &str,
+) -> std::io::Result<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>> {
+    let data = fs::read(path)?;
+    let mut rd = BufReader::new(&data[..]);
+    Ok(rustls_pemfile::crls(&mut rd)
+        .filter_map(|c| c.ok())
+        .collect())
+}

@@ -291,23 +291,52 @@ pub fn forward(client: TcpStream, server: TcpStream, t: Timeouts, cancel: Arc<Ca
     }
 }
 
+/// Idle limit now and whether it is the client's: tunnel while both sides are open,
+/// the *-fin value once one side closed, else the smaller of client/server.
+fn limit_of(t: Limits, up_eof: bool, down_eof: bool) -> (Option<Duration>, bool) {
+    let t = t.expand();
+    match (up_eof, down_eof) {
+        (false, false) => match t.tunnel {
+            Some(tn) => (Some(tn), true),
+            None => match (t.client, t.server) {
+                (Some(c), Some(s)) if s < c => (Some(s), false),
+                (Some(c), _) => (Some(c), true),
+                (None, s) => (s, false),
+            },
+        },
+        (true, _) => (t.server_fin.or(t.tunnel).or(t.server), false),
+        (false, true) => (t.client_fin.or(t.tunnel).or(t.client), true),
+    }
+}
+
+/// Just the direction flags and timers of a session (for [`forward_tls`]).
+struct Limiter {
+    t: Limits,
+    up: Dir,
+    down: Dir,
+    last: Instant,
+}
+
+impl Limiter {
+    fn limit(&self) -> (Option<Duration>, bool) {
+        limit_of(self.t, self.up.eof, self.down.eof)
+    }
+}
+
 impl Forward {
+    fn limits_only(t: Timeouts) -> Limiter {
+        Limiter {
+            t: t.into(),
+            up: Dir::default(),
+            down: Dir::default(),
+            last: Instant::now(),
+        }
+    }
+
     /// Idle limit now and whether it is the client's: tunnel while both sides are open,
     /// the *-fin value once one side closed, else the smaller of client/server.
     fn limit(&self) -> (Option<Duration>, bool) {
-        let t = self.t.expand();
-        match (self.up.eof, self.down.eof) {
-            (false, false) => match t.tunnel {
-                Some(tn) => (Some(tn), true),
-                None => match (t.client, t.server) {
-                    (Some(c), Some(s)) if s < c => (Some(s), false),
-                    (Some(c), _) => (Some(c), true),
-                    (None, s) => (s, false),
-                },
-            },
-            (true, _) => (t.server_fin.or(t.tunnel).or(t.server), false),
-            (false, true) => (t.client_fin.or(t.tunnel).or(t.client), true),
-        }
+        limit_of(self.t, self.up.eof, self.down.eof)
     }
 
     fn counts(&self) -> Counts {
@@ -404,4 +433,83 @@ impl Future for Forward {
         };
         Poll::Ready((end, me.counts()))
     }
+}
+
+impl Cancel {
+    /// Resolves when the session is cancelled.
+    pub fn cancelled(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.poll(cx) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// Forwards between a TLS client and a plain server, with the same half-close, timeout
+/// and cancel rules as [`forward`] (generic over the stream: rustls decrypts in between).
+pub async fn forward_tls<C>(
+    client: C,
+    server: TcpStream,
+    t: Timeouts,
+    cancel: Arc<Cancel>,
+) -> (End, Counts)
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut sr, mut sw) = server.into_split();
+    let mut fw = Forward::limits_only(t);
+    let mut cbuf = vec![0u8; 8192];
+    let mut sbuf = vec![0u8; 8192];
+    let mut counts = Counts::default();
+    let end = loop {
+        if fw.up.eof && fw.down.eof {
+            break End::Normal;
+        }
+        let (limit, client_side) = fw.limit();
+        let deadline = limit
+            .map(|l| fw.last + l)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365));
+        tokio::select! {
+            r = cr.read(&mut cbuf), if !fw.up.eof => match r {
+                Ok(0) => {
+                    fw.up.eof = true;
+                    if !fw.down.eof {
+                        let _ = sw.shutdown().await;
+                    }
+                }
+                Ok(n) => {
+                    counts.up += n as u64;
+                    if sw.write_all(&cbuf[..n]).await.is_err() {
+                        break End::ServerAbort;
+                    }
+                }
+                Err(_) => break End::ClientAbort,
+            },
+            r = sr.read(&mut sbuf), if !fw.down.eof => match r {
+                Ok(0) => {
+                    fw.down.eof = true;
+                    // close_notify and FIN towards the client.
+                    let _ = cw.shutdown().await;
+                }
+                Ok(n) => {
+                    counts.down += n as u64;
+                    if cw.write_all(&sbuf[..n]).await.is_err() || cw.flush().await.is_err() {
+                        break End::ClientAbort;
+                    }
+                }
+                Err(_) => break End::ServerAbort,
+            },
+            _ = tokio::time::sleep_until(deadline), if limit.is_some() => {
+                break if client_side { End::ClientTimeout } else { End::ServerTimeout };
+            }
+            _ = cancel.cancelled() => break End::Killed,
+        }
+        fw.last = Instant::now();
+    };
+    (end, counts)
 }

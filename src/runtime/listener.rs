@@ -27,12 +27,14 @@ pub struct Bound {
     pub id: usize,
     /// `accept-proxy`
     pub accept_proxy: bool,
+    /// TLS termination (`ssl`), built at start.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// The socket.
     pub socket: std::net::TcpListener,
 }
 
 /// What a session needs to know about the listener that accepted it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Info {
     /// Frontend index.
     pub fe: usize,
@@ -40,6 +42,8 @@ pub struct Info {
     pub id: usize,
     /// A PROXY header is expected first.
     pub accept_proxy: bool,
+    /// TLS termination.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Binds one `bind` address; the error text is HAProxy's.
@@ -137,6 +141,7 @@ pub async fn accept_loop(
                 sh.actconn.fetch_add(1, Relaxed);
                 sh.frontends[fe].feconn.fetch_add(1, Relaxed);
                 sh.frontends[fe].cumulated.fetch_add(1, Relaxed);
+                let info = info.clone();
                 tokio::spawn(async move {
                     session::run(sh.clone(), info, sock, peer, local).await;
                     sh.frontends[fe].feconn.fetch_sub(1, Relaxed);

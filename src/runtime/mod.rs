@@ -13,6 +13,7 @@ pub mod log;
 pub mod proxy_protocol;
 pub mod session;
 pub mod state;
+pub mod tls;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -83,11 +84,29 @@ fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bou
     let mut failed = false;
     for (fi, f) in cfg.frontends.iter().enumerate() {
         for (i, b) in f.binds.iter().enumerate() {
+            let tls = match b.tls.as_ref().map(tls::server_config) {
+                None => None,
+                Some(Ok((c, dropped))) => {
+                    if !dropped.is_empty() {
+                        warning(quiet, &format!("Proxy '{}': bind [{}]: ciphers not offered (rustls has no equivalent): {}.", f.name, b.origin, dropped.join(", ")));
+                    }
+                    Some(c)
+                }
+                Some(Err(e)) => {
+                    failed = true;
+                    alert(
+                        quiet,
+                        &format!("Proxy '{}': bind [{}]: {e}", f.name, b.origin),
+                    );
+                    continue;
+                }
+            };
             match listener::bind_one(b, f.maxconn.unwrap_or(maxconn)) {
                 Ok(socket) => bound.push(listener::Bound {
                     fe: fi,
                     id: i + 1,
                     accept_proxy: b.accept_proxy,
+                    tls,
                     socket,
                 }),
                 Err(e) => {
@@ -171,6 +190,7 @@ async fn serve(
                 fe: b.fe,
                 id: b.id,
                 accept_proxy: b.accept_proxy,
+                tls: b.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             };
             tokio::spawn(listener::accept_loop(
                 shared.clone(),

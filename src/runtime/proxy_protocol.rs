@@ -19,6 +19,8 @@ pub struct SslInfo {
     pub cn: Option<String>,
     /// Client presented a certificate.
     pub cert: bool,
+    /// Negotiated ALPN protocol.
+    pub alpn: Option<Vec<u8>>,
 }
 
 /// Both addresses in one family: IPv4 stays IPv4 only when both ends are IPv4.
@@ -68,6 +70,12 @@ pub fn v2(src: SocketAddr, dst: SocketAddr, ssl_tlv: bool, cn_tlv: bool, ssl: &S
     };
     body.extend_from_slice(&s.port().to_be_bytes());
     body.extend_from_slice(&d.port().to_be_bytes());
+    // PP2_TYPE_ALPN first, whenever the client negotiated one (as HAProxy sends it).
+    if let Some(alpn) = &ssl.alpn {
+        body.push(0x01);
+        body.extend_from_slice(&(alpn.len() as u16).to_be_bytes());
+        body.extend_from_slice(alpn);
+    }
     if ssl_tlv {
         body.extend_from_slice(&ssl_tlv_bytes(cn_tlv, ssl));
     }
@@ -317,6 +325,7 @@ mod tests {
             version: Some("TLSv1.3".into()),
             cn: Some("client1".into()),
             cert: true,
+            alpn: None,
         };
         let b = v2(src, dst, true, true, &tls);
         assert!(hex(&b).ends_with(&format!(

@@ -47,12 +47,13 @@ pub async fn run(
         be,
         fwd,
         quiet,
-    } = boxed_prepare(&shared, li, client, peer, local).await;
+        tls,
+    } = boxed_prepare(&shared, &li, client, peer, local).await;
     if let (Some(bi), Some(mut w)) = (be, fwd) {
         let b = &shared.backends[bi];
         // Awaited in place: moving the forwarding state into the await would reserve its
         // size twice in this future.
-        let (end, counts) = (&mut w.forward).await;
+        let (end, counts) = w.forward.as_mut().await;
         b.servers[w.srv].cancels.unregister(w.cid);
         log.up = counts.up + w.early;
         log.down = counts.down;
@@ -68,20 +69,87 @@ pub async fn run(
     if quiet {
         return;
     }
-    write_log(&shared, li, accept, start, peer, be, &log);
+    write_log(&shared, &li, accept, start, peer, be, tls, &log);
 }
 
 /// Builds the boxed preparation in a plain function: only the box then lives in the
 /// session future's state (a future moved into a box inside an async fn still reserves
 /// its full size there).
-fn boxed_prepare(
-    shared: &Arc<Shared>,
-    li: Info,
+fn boxed_prepare<'a>(
+    shared: &'a Arc<Shared>,
+    li: &'a Info,
     client: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Prepared> + Send + '_>> {
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Prepared> + Send + 'a>> {
     Box::pin(prepare(shared, li, client, peer, local))
+}
+
+/// The client side of a session: plain TCP, or TLS over it.
+enum ClientConn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<Prefixed>>),
+}
+
+impl ClientConn {
+    /// The TCP socket underneath (for peeks while connecting).
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            ClientConn::Plain(s) => s,
+            ClientConn::Tls(s) => &s.get_ref().0.inner,
+        }
+    }
+}
+
+/// A TCP stream that first yields bytes already read (after a PROXY header, the start
+/// of the TLS ClientHello may already be in hand).
+pub struct Prefixed {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: TcpStream,
+}
+
+impl tokio::io::AsyncRead for Prefixed {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.pos < self.prefix.len() {
+            let n = buf.remaining().min(self.prefix.len() - self.pos);
+            let start = self.pos;
+            buf.put_slice(&self.prefix[start..start + n]);
+            self.pos += n;
+            if self.pos == self.prefix.len() {
+                self.prefix = Vec::new();
+                self.pos = 0;
+            }
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Prefixed {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// What [`prepare`] leaves for the forwarding phase and the log line.
@@ -92,13 +160,20 @@ struct Prepared {
     /// Backend index when one was chosen (its `beconn` counts this session).
     be: Option<usize>,
     fwd: Option<Box<Forwarding>>,
-    /// Already logged (a refused PROXY header): no tcplog line.
+    /// Already logged (a refused PROXY header, a failed handshake): no tcplog line.
     quiet: bool,
+    /// The client connection is TLS (logged as `frontend~`).
+    tls: bool,
 }
+
+/// The result of forwarding (plain or TLS).
+type Forwarder = std::pin::Pin<
+    Box<dyn std::future::Future<Output = (super::forward::End, super::forward::Counts)> + Send>,
+>;
 
 /// A connected session ready to forward.
 struct Forwarding {
-    forward: super::forward::Forward,
+    forward: Forwarder,
     srv: usize,
     cid: u64,
     /// The server `maxconn` slot, freed with the session.
@@ -109,7 +184,7 @@ struct Forwarding {
 
 async fn prepare(
     shared: &Arc<Shared>,
-    li: Info,
+    li: &Info,
     client: TcpStream,
     mut peer: SocketAddr,
     mut local: SocketAddr,
@@ -150,6 +225,7 @@ async fn prepare(
                     be: None,
                     fwd: None,
                     quiet: true,
+                    tls: false,
                 };
             }
         }
@@ -158,6 +234,51 @@ async fn prepare(
         let _ = SockRef::from(&client).set_keepalive(true);
     }
     let _ = client.set_nodelay(true);
+    // TLS termination: the handshake is bounded by `timeout client`, as in HAProxy.
+    let tls_on = li.tls.is_some();
+    let mut ssl = SslInfo::default();
+    let client = match &li.tls {
+        None => ClientConn::Plain(client),
+        Some(acc) => {
+            let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
+            let io = Prefixed {
+                prefix: std::mem::take(&mut early),
+                pos: 0,
+                inner: client,
+            };
+            match timeout(limit, acc.accept(io)).await {
+                Ok(Ok(s)) => {
+                    let (_, conn) = s.get_ref();
+                    ssl.tls = true;
+                    ssl.version = super::tls::version_name(conn.protocol_version());
+                    ssl.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+                    if let Some(leaf) = conn.peer_certificates().and_then(|c| c.first()) {
+                        ssl.cert = true;
+                        ssl.cn = super::tls::subject_cn(leaf);
+                    }
+                    ClientConn::Tls(Box::new(s))
+                }
+                _ => {
+                    let when = Local::now().format("%d/%b/%Y:%H:%M:%S%.3f");
+                    let line = format!(
+                        "{} [{when}] {}/{}: SSL handshake failure",
+                        fmt_addr(peer),
+                        f.ir.name,
+                        li.id
+                    );
+                    shared.logger.send(&f.ir.log, level::INFO, &line);
+                    return Prepared {
+                        log,
+                        peer,
+                        be: None,
+                        fwd: None,
+                        quiet: true,
+                        tls: true,
+                    };
+                }
+            }
+        }
+    };
     if !f.ir.tcplog && !f.ir.log.is_empty() {
         let msg = format!(
             "Connect from {} to {} ({}/TCP)",
@@ -174,18 +295,21 @@ async fn prepare(
             be: None,
             fwd: None,
             quiet: false,
+            tls: tls_on,
         };
     };
     let b = &shared.backends[bi];
     b.beconn.fetch_add(1, Relaxed);
     b.cumulated.fetch_add(1, Relaxed);
-    let Some(c) = connect_phase(f, b, &client, peer, local, &early, &mut log).await else {
+    let Some(c) = connect_phase(f, b, client.tcp(), peer, local, &early, &ssl, &mut log).await
+    else {
         return Prepared {
             log,
             peer,
             be: Some(bi),
             fwd: None,
             quiet: false,
+            tls: tls_on,
         };
     };
     let Connected {
@@ -201,7 +325,10 @@ async fn prepare(
     }
     // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
     let (cid, cancel) = b.servers[srv].cancels.register();
-    let forward = forward(client, server, t, cancel);
+    let forward: Forwarder = match client {
+        ClientConn::Plain(c) => Box::pin(forward(c, server, t, cancel)),
+        ClientConn::Tls(c) => Box::pin(super::forward::forward_tls(*c, server, t, cancel)),
+    };
     Prepared {
         log,
         peer,
@@ -213,18 +340,21 @@ async fn prepare(
             _permit: permit,
             early: early.len() as u64,
         })),
+        tls: tls_on,
         quiet: false,
     }
 }
 
 /// Writes the session's tcplog line (when the frontend logs it).
+#[allow(clippy::too_many_arguments)]
 fn write_log(
     shared: &Shared,
-    li: Info,
+    li: &Info,
     accept: std::time::SystemTime,
     start: Instant,
     peer: SocketAddr,
     be: Option<usize>,
+    tls: bool,
     log: &LogState,
 ) {
     let f = &shared.frontends[li.fe];
@@ -256,7 +386,7 @@ fn write_log(
             client: peer,
             accept: chrono::DateTime::<Local>::from(accept),
             frontend: &f.ir.name,
-            tls: false,
+            tls,
             backend: be_name,
             server,
             tw: log.tw,
@@ -325,6 +455,7 @@ async fn connect_phase(
     peer: SocketAddr,
     local: SocketAddr,
     early: &[u8],
+    ssl: &SslInfo,
     log: &mut LogState,
 ) -> Option<Connected> {
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
@@ -429,13 +560,9 @@ async fn connect_phase(
     let header = match s_ir.send_proxy {
         SendProxy::None => Vec::new(),
         SendProxy::V1 => proxy_protocol::v1(peer, local),
-        SendProxy::V2 => proxy_protocol::v2(
-            peer,
-            local,
-            s_ir.proxy_v2.ssl,
-            s_ir.proxy_v2.cert_cn,
-            &SslInfo::default(),
-        ),
+        SendProxy::V2 => {
+            proxy_protocol::v2(peer, local, s_ir.proxy_v2.ssl, s_ir.proxy_v2.cert_cn, ssl)
+        }
     };
     let t = Timeouts {
         client: f.ir.timeout_client,

@@ -1,0 +1,247 @@
+//! TLS termination for `bind … ssl` with rustls (configuration.txt §5.1 SSL bind options).
+//!
+//! Certificates load as HAProxy loads them: a PEM bundle in any order, the key in
+//! `<crt>.key` when the bundle has none, a directory of such files. The certificate is
+//! chosen by SNI (CN and SAN, wildcards); no SNI or an unknown name gets the first one
+//! unless `strict-sni`. Versions are TLS 1.2 and 1.3 only (rustls has nothing older), and
+//! OpenSSL cipher names are mapped to the suites rustls offers.
+//! All `rustls-pemfile` use stays in `config::tls_files`, so it can be swapped in one place.
+
+use std::sync::Arc;
+
+use rustls::crypto::ring as provider;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
+
+use crate::config::tls_files::{read_pem, PemContents};
+use crate::ir::{BindTls, TlsVersion, Verify};
+
+/// Loads one PEM file (and its `.key` when needed) as a signing certificate.
+fn load_cert(path: &str) -> Result<Arc<CertifiedKey>, String> {
+    let PemContents { certs, key } = read_pem(path)
+        .map_err(|e| format!("unable to load certificate from file '{path}': {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("unable to load certificate from file '{path}'."));
+    }
+    let key = match key {
+        Some(k) => k,
+        None => read_pem(&format!("{path}.key"))
+            .ok()
+            .and_then(|p| p.key)
+            .ok_or_else(|| format!("No Private Key found in '{path}.key'."))?,
+    };
+    let signer = provider::sign::any_supported_type(&key)
+        .map_err(|e| format!("unusable private key in '{path}': {e}"))?;
+    Ok(Arc::new(CertifiedKey::new(certs, signer)))
+}
+
+/// Expands `crt` arguments (files or directories) into certificates, in HAProxy's order.
+fn load_all(crt: &[String]) -> Result<Vec<(Arc<CertifiedKey>, CertificateDer<'static>)>, String> {
+    let mut out = Vec::new();
+    for c in crt {
+        let meta = std::fs::metadata(c)
+            .map_err(|e| format!("unable to stat SSL certificate from file '{c}' : {e}."))?;
+        let files: Vec<String> = if meta.is_dir() {
+            let mut v: Vec<String> = std::fs::read_dir(c)
+                .map_err(|e| format!("unable to scan directory '{c}' : {e}."))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    !n.starts_with('.')
+                        && ![".key", ".ocsp", ".issuer", ".sctl"]
+                            .iter()
+                            .any(|x| n.ends_with(x))
+                })
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![c.clone()]
+        };
+        for f in files {
+            let ck = load_cert(&f)?;
+            let leaf = ck.cert[0].clone();
+            out.push((ck, leaf));
+        }
+    }
+    Ok(out)
+}
+
+/// Picks the certificate for the SNI of a ClientHello.
+#[derive(Debug)]
+struct BySni {
+    certs: Vec<(Arc<CertifiedKey>, CertificateDer<'static>)>,
+    strict: bool,
+}
+
+impl ResolvesServerCert for BySni {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if let Some(name) = hello.server_name() {
+            if let Ok(sn) = ServerName::try_from(name) {
+                for (ck, leaf) in &self.certs {
+                    let ok = webpki::EndEntityCert::try_from(leaf)
+                        .map(|c| c.verify_is_valid_for_subject_name(&sn).is_ok())
+                        .unwrap_or(false);
+                    if ok {
+                        return Some(ck.clone());
+                    }
+                }
+            }
+        }
+        if self.strict {
+            return None;
+        }
+        self.certs.first().map(|c| c.0.clone())
+    }
+}
+
+/// rustls suites for OpenSSL cipher names (TLS 1.2 list or TLS 1.3 ciphersuites).
+fn suite_for(name: &str) -> Option<SupportedCipherSuite> {
+    use provider::cipher_suite::*;
+    Some(match name {
+        "TLS_AES_128_GCM_SHA256" => TLS13_AES_128_GCM_SHA256,
+        "TLS_AES_256_GCM_SHA384" => TLS13_AES_256_GCM_SHA384,
+        "TLS_CHACHA20_POLY1305_SHA256" => TLS13_CHACHA20_POLY1305_SHA256,
+        "ECDHE-ECDSA-AES128-GCM-SHA256" => TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        "ECDHE-RSA-AES128-GCM-SHA256" => TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        "ECDHE-ECDSA-AES256-GCM-SHA384" => TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        "ECDHE-RSA-AES256-GCM-SHA384" => TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        "ECDHE-ECDSA-CHACHA20-POLY1305" => TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        "ECDHE-RSA-CHACHA20-POLY1305" => TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        _ => return None,
+    })
+}
+
+/// Suites for a list: explicit names map one by one; keywords such as `HIGH` or `DEFAULT`
+/// keep every suite of that protocol; names rustls lacks are dropped (and reported).
+fn suites(list: Option<&str>, tls13: bool, dropped: &mut Vec<String>) -> Vec<SupportedCipherSuite> {
+    let all: Vec<SupportedCipherSuite> = provider::DEFAULT_CIPHER_SUITES
+        .iter()
+        .copied()
+        .filter(|s| matches!(s, SupportedCipherSuite::Tls13(_)) == tls13)
+        .collect();
+    let Some(list) = list else { return all };
+    let mut out = Vec::new();
+    for name in list
+        .split(':')
+        .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
+    {
+        match suite_for(name) {
+            Some(s) if !out.contains(&s) => out.push(s),
+            Some(_) => {}
+            None if name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@') =>
+            {
+                return all
+            }
+            None => dropped.push(name.to_string()),
+        }
+    }
+    out
+}
+
+/// Builds the rustls configuration of one `bind … ssl` line, and the OpenSSL cipher names
+/// it had to drop (rustls has no equivalent).
+pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), String> {
+    let certs = load_all(&t.crt)?;
+    if certs.is_empty() {
+        return Err("no certificate loaded".into());
+    }
+    let mut dropped = Vec::new();
+    let mut cipher_suites = suites(t.ciphersuites.as_deref(), true, &mut dropped);
+    cipher_suites.extend(suites(t.ciphers.as_deref(), false, &mut dropped));
+    if cipher_suites.is_empty() {
+        return Err(format!(
+            "no usable cipher left (rustls has none of: {})",
+            dropped.join(", ")
+        ));
+    }
+    let cp = CryptoProvider {
+        cipher_suites,
+        ..provider::default_provider()
+    };
+    let min = t
+        .min_version
+        .unwrap_or(TlsVersion::Tls12)
+        .max(TlsVersion::Tls12);
+    let max = t.max_version.unwrap_or(TlsVersion::Tls13);
+    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
+    if min <= TlsVersion::Tls12 && max >= TlsVersion::Tls12 {
+        versions.push(&rustls::version::TLS12);
+    }
+    if max >= TlsVersion::Tls13 {
+        versions.push(&rustls::version::TLS13);
+    }
+    if versions.is_empty() {
+        return Err("no TLS version left: rustls supports TLSv1.2 and TLSv1.3 only".into());
+    }
+    let builder = ServerConfig::builder_with_provider(Arc::new(cp))
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("TLS settings: {e}"))?;
+    let builder = match (t.verify, &t.ca_file) {
+        (Verify::None, _) | (_, None) => builder.with_no_client_auth(),
+        (v, Some(ca)) => {
+            let pem = read_pem(ca).map_err(|e| format!("unable to load ca-file '{ca}': {e}"))?;
+            let mut roots = RootCertStore::empty();
+            for c in pem.certs {
+                roots
+                    .add(c)
+                    .map_err(|e| format!("bad CA certificate in '{ca}': {e}"))?;
+            }
+            let mut vb = WebPkiClientVerifier::builder(Arc::new(roots));
+            if let Some(crl) = &t.crl_file {
+                let crls: Vec<CertificateRevocationListDer<'static>> =
+                    crate::config::tls_files::read_crls(crl)
+                        .map_err(|e| format!("unable to load crl-file '{crl}': {e}"))?;
+                vb = vb.with_crls(crls);
+            }
+            if v == Verify::Optional {
+                vb = vb.allow_unauthenticated();
+            }
+            builder.with_client_cert_verifier(
+                vb.build()
+                    .map_err(|e| format!("client verification: {e}"))?,
+            )
+        }
+    };
+    let mut cfg = builder.with_cert_resolver(Arc::new(BySni {
+        certs,
+        strict: t.strict_sni,
+    }));
+    // HAProxy prefers its own cipher order unless prefer-client-ciphers.
+    cfg.ignore_client_order = !t.prefer_client_ciphers;
+    cfg.alpn_protocols = t.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    if t.no_tls_tickets {
+        cfg.send_tls13_tickets = 0;
+    }
+    Ok((Arc::new(cfg), dropped))
+}
+
+/// "TLSv1.3" / "TLSv1.2" as HAProxy names them.
+pub fn version_name(v: Option<rustls::ProtocolVersion>) -> Option<String> {
+    match v? {
+        rustls::ProtocolVersion::TLSv1_3 => Some("TLSv1.3".into()),
+        rustls::ProtocolVersion::TLSv1_2 => Some("TLSv1.2".into()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+/// The subject CN of a DER certificate.
+pub fn subject_cn(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    Some(cn)
+}

@@ -1,0 +1,334 @@
+//! TLS termination compared with the real haproxy: the same handshake results with
+//! openssl s_client (versions, ciphers with Debian's defaults, refused TLS 1.0), SNI
+//! selection from a directory, client certificates, the PROXY v2 TLVs sent on, and the
+//! guide's TLS frontend carrying MQTT. Certificates are made by openssl at test time.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use common::{start, Which};
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("haproxide-tls-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn openssl(args: &[&str]) {
+    let st = Command::new("openssl")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is missing: ./run-tests installs it");
+    assert!(st.success(), "openssl {args:?}");
+}
+
+/// A self-signed CA and a certificate for `cn` (with IP SAN 127.0.0.1) signed by it;
+/// writes `<name>.crt`, `<name>.key` and the bundle `<name>.pem` (cert + key, as the guide).
+fn make_cert(d: &Path, name: &str, cn: &str) {
+    if !d.join("ca.crt").exists() {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test-ca",
+            "-keyout",
+            d.join("ca.key").to_str().unwrap(),
+            "-out",
+            d.join("ca.crt").to_str().unwrap(),
+        ]);
+    }
+    let p = |ext: &str| {
+        d.join(format!("{name}.{ext}"))
+            .to_string_lossy()
+            .into_owned()
+    };
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        &format!("/CN={cn}"),
+        "-keyout",
+        &p("key"),
+        "-out",
+        &p("csr"),
+    ]);
+    let ext = d.join(format!("{name}.ext"));
+    std::fs::write(&ext, format!("subjectAltName=DNS:{cn},IP:127.0.0.1\n")).unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("csr"),
+        "-CA",
+        d.join("ca.crt").to_str().unwrap(),
+        "-CAkey",
+        d.join("ca.key").to_str().unwrap(),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        ext.to_str().unwrap(),
+        "-out",
+        &p("crt"),
+    ]);
+    let bundle = [
+        std::fs::read(p("crt")).unwrap(),
+        std::fs::read(p("key")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(p("pem"), bundle).unwrap();
+}
+
+/// `openssl s_client` summary: protocol and cipher, or "FAILED".
+fn s_client(to: &str, extra: &[&str]) -> String {
+    let mut args = vec!["s_client", "-connect", to];
+    args.extend_from_slice(extra);
+    let out = Command::new("openssl")
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            drop(c.stdin.take());
+            c.wait_with_output()
+        });
+    let (text, err) = out
+        .map(|o| {
+            (
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap_or_default();
+    // A handshake alert (no cipher, refused version, missing client certificate).
+    if err.contains("alert") {
+        return "FAILED".into();
+    }
+    let line = text
+        .lines()
+        .find(|l| l.contains(", Cipher is "))
+        .unwrap_or("");
+    let subject = text
+        .lines()
+        .find(|l| l.starts_with("subject="))
+        .unwrap_or("")
+        .to_string();
+    if line.contains("(NONE)") || line.is_empty() {
+        "FAILED".into()
+    } else {
+        format!("{} | {subject}", line.trim())
+    }
+}
+
+const DEBIAN_GLOBAL: &str = "global\n  ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384\n  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n";
+
+#[test]
+fn handshakes_match_haproxy() {
+    let d = dir("hs");
+    make_cert(&d, "emqx", "emqx.test");
+    let _echo = common::Backend::echo("127.0.120.2:24001");
+    let pem = d.join("emqx.pem");
+    let cfg = format!(
+        "{DEBIAN_GLOBAL}defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen debian\n  bind 127.0.120.1:24000 ssl crt {p}\n  server s 127.0.120.2:24001\n\
+listen plain\n  bind 127.0.120.1:24002 ssl crt {p} ciphers DEFAULT ciphersuites TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256\n  server s 127.0.120.2:24001\n\
+listen cap12\n  bind 127.0.120.1:24004 ssl crt {p} no-tlsv13\n  server s 127.0.120.2:24001\n",
+        p = pem.display()
+    );
+    let cases: [(&str, &[&str]); 6] = [
+        ("127.0.120.1:24000", &["-tls1_3"]),
+        ("127.0.120.1:24000", &["-tls1_2"]),
+        ("127.0.120.1:24000", &["-tls1_2", "-cipher", "AES128-SHA"]),
+        ("127.0.120.1:24002", &["-tls1_3"]),
+        ("127.0.120.1:24004", &[]),
+        (
+            "127.0.120.1:24000",
+            &["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"],
+        ),
+    ];
+    let mut runs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let p = start(w, "hs", &cfg, addr("127.0.120.1:24002"));
+        runs.push(
+            cases
+                .iter()
+                .map(|(to, args)| s_client(to, args))
+                .collect::<Vec<_>>(),
+        );
+        drop(p);
+    }
+    assert_eq!(runs[1], runs[0]);
+    assert!(
+        runs[0][0].contains("TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256"),
+        "{:?}",
+        runs[0]
+    );
+    assert_eq!(runs[0][5], "FAILED", "TLS 1.0 is refused");
+}
+
+#[test]
+fn sni_selects_from_a_directory_like_haproxy() {
+    let d = dir("sni");
+    let certs = d.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    make_cert(&d, "a", "a.test");
+    make_cert(&d, "b", "b.test");
+    std::fs::copy(d.join("a.pem"), certs.join("a.pem")).unwrap();
+    // b's key beside its certificate, as `<crt>.key`.
+    std::fs::copy(d.join("b.crt"), certs.join("b.pem")).unwrap();
+    std::fs::copy(d.join("b.key"), certs.join("b.pem.key")).unwrap();
+    let _echo = common::Backend::echo("127.0.121.2:24001");
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.121.1:24000 ssl crt {}\n  server s 127.0.121.2:24001\n",
+        certs.display()
+    );
+    let mut runs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let p = start(w, "sni", &cfg, addr("127.0.121.1:24000"));
+        runs.push(vec![
+            s_client("127.0.121.1:24000", &["-servername", "b.test"]),
+            s_client("127.0.121.1:24000", &["-servername", "nobody.test"]),
+            s_client("127.0.121.1:24000", &["-noservername"]),
+        ]);
+        drop(p);
+    }
+    assert_eq!(runs[1], runs[0]);
+    assert!(
+        runs[0][0].contains("CN = b.test") && runs[0][1].contains("CN = a.test"),
+        "{:?}",
+        runs[0]
+    );
+}
+
+/// Records the first bytes each connection sends.
+fn recorder(a: &str) -> Arc<Mutex<Vec<Vec<u8>>>> {
+    let l = TcpListener::bind(a).unwrap();
+    let rec = Arc::new(Mutex::new(Vec::new()));
+    let r = rec.clone();
+    thread::spawn(move || {
+        for c in l.incoming().take(8) {
+            let Ok(mut c) = c else { continue };
+            let r2 = r.clone();
+            thread::spawn(move || {
+                c.set_read_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
+                let mut got = Vec::new();
+                let mut b = [0u8; 512];
+                while let Ok(n) = c.read(&mut b) {
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&b[..n]);
+                    if got.ends_with(b"DATA\n") {
+                        break;
+                    }
+                }
+                r2.lock().unwrap().push(got);
+            });
+        }
+    });
+    rec
+}
+
+#[test]
+fn client_certs_and_proxy_v2_tlvs_match_haproxy() {
+    let d = dir("mtls");
+    make_cert(&d, "srv", "emqx.test");
+    make_cert(&d, "dev", "client1");
+    let (pem, ca) = (d.join("srv.pem"), d.join("ca.crt"));
+    let mut runs = Vec::new();
+    for (k, w) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
+        let up = format!("127.0.122.{}", 2 + k);
+        let rec = recorder(&format!("{up}:24001"));
+        let cfg = format!(
+            "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen req\n  bind 127.0.122.1:24000 ssl crt {p} ca-file {ca} verify required\n  server s {up}:24001 send-proxy-v2-ssl-cn\n\
+listen opt\n  bind 127.0.122.1:24002 ssl crt {p} ca-file {ca} verify optional alpn mqtt\n  server s {up}:24001 send-proxy-v2-ssl\n",
+            p = pem.display(),
+            ca = ca.display()
+        );
+        let p = start(w, "mtls", &cfg, addr("127.0.122.1:24002"));
+        let cert = [
+            "-cert",
+            d.join("dev.crt").to_str().unwrap().to_string().leak(),
+            "-key",
+            d.join("dev.key").to_str().unwrap().to_string().leak(),
+        ];
+        // TLS 1.2: the refusal happens inside the handshake the client reports on.
+        let no_cert = s_client("127.0.122.1:24000", &["-tls1_2"]);
+        // With a certificate: send a line so the server side sees header + data.
+        let send = |to: &str, extra: &[&str]| {
+            let mut args = vec!["s_client", "-connect", to, "-tls1_3", "-quiet"];
+            args.extend_from_slice(extra);
+            let mut c = Command::new("openssl")
+                .args(&args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = c.stdin.take().unwrap();
+            let _ = stdin.write_all(b"DATA\n");
+            thread::sleep(Duration::from_millis(700));
+            drop(stdin);
+            let _ = c.kill();
+            let _ = c.wait();
+        };
+        send("127.0.122.1:24000", &cert);
+        send("127.0.122.1:24002", &["-alpn", "mqtt"]);
+        thread::sleep(Duration::from_millis(300));
+        drop(p);
+        // Headers only (the data is the same), with the client port masked.
+        let mut headers: Vec<Vec<u8>> = rec
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b.starts_with(b"\r\n\r\n\0\r\nQUIT\n"))
+            .map(|b| {
+                let mut h = b[..b.len().saturating_sub(5)].to_vec();
+                if h.len() >= 28 {
+                    h[24] = 0;
+                    h[25] = 0;
+                    h[20..24].copy_from_slice(&[0, 0, 0, 0]);
+                }
+                h
+            })
+            .collect();
+        headers.sort();
+        runs.push((no_cert == "FAILED", headers));
+    }
+    assert_eq!(runs[1], runs[0]);
+    assert!(
+        runs[0].0,
+        "verify required refuses a client without certificate"
+    );
+    assert_eq!(runs[0].1.len(), 2, "{:?}", runs[0].1);
+    let all: Vec<u8> = runs[0].1.concat();
+    assert!(
+        all.windows(7).any(|w| w == b"client1"),
+        "the CN TLV carries the certificate's CN"
+    );
+    assert!(all.windows(4).any(|w| w == b"mqtt"), "the ALPN TLV");
+}
