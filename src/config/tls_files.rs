@@ -35,6 +35,27 @@ pub fn read_pem(path: &str) -> std::io::Result<PemContents> {
     Ok(out)
 }
 
+/// The certificate files of a `crt` directory, as HAProxy takes them: regular files, not
+/// hidden, not `.key`/`.ocsp`/`.issuer`/`.sctl`, in name order.
+pub fn crt_dir_files(path: &str) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = fs::read_dir(path)
+        .map_err(|e| format!("unable to scan directory '{path}' : {}.", os_text(&e)))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !n.starts_with('.')
+                && ![".key", ".ocsp", ".issuer", ".sctl"]
+                    .iter()
+                    .any(|x| n.ends_with(x))
+                && p.is_file()
+        })
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// Checks one `crt` argument; the error is HAProxy's wording (without the bind prefix).
 pub fn check_crt(path: &str) -> Result<(), String> {
     let meta = fs::metadata(path).map_err(|e| {
@@ -44,22 +65,9 @@ pub fn check_crt(path: &str) -> Result<(), String> {
         )
     })?;
     if meta.is_dir() {
-        let mut names: Vec<_> = fs::read_dir(path)
-            .map_err(|e| format!("unable to scan directory '{path}' : {}.", os_text(&e)))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| {
-                let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                !n.starts_with('.')
-                    && ![".key", ".ocsp", ".issuer", ".sctl"]
-                        .iter()
-                        .any(|x| n.ends_with(x))
-                    && p.is_file()
-            })
-            .collect();
-        names.sort();
+        let names = crt_dir_files(path)?;
         for p in names {
-            check_crt(&p.to_string_lossy())?;
+            check_crt(&p)?;
         }
         return Ok(());
     }

@@ -45,22 +45,7 @@ fn load_all(crt: &[String]) -> Result<Vec<(Arc<CertifiedKey>, CertificateDer<'st
         let meta = std::fs::metadata(c)
             .map_err(|e| format!("unable to stat SSL certificate from file '{c}' : {e}."))?;
         let files: Vec<String> = if meta.is_dir() {
-            let mut v: Vec<String> = std::fs::read_dir(c)
-                .map_err(|e| format!("unable to scan directory '{c}' : {e}."))?
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .filter(|p| {
-                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    !n.starts_with('.')
-                        && ![".key", ".ocsp", ".issuer", ".sctl"]
-                            .iter()
-                            .any(|x| n.ends_with(x))
-                })
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect();
-            v.sort();
-            v
+            crate::config::tls_files::crt_dir_files(c)?
         } else {
             vec![c.clone()]
         };
