@@ -48,6 +48,7 @@ fn main() -> ExitCode {
             .unwrap_or_default()
     });
     env.insert("HAPROXY_LOCALPEER".into(), peer);
+    let env_for_reload = env.clone();
     let loaded = config::load(&cli.files, env);
     let quiet = (cli.quiet || loaded.quiet) && !cli.verbose;
     let exe = std::env::current_exe()
@@ -129,6 +130,9 @@ fn main() -> ExitCode {
     let opts = haproxide::runtime::RunOptions {
         quiet,
         maxconn: cli.maxconn,
+        files: cli.files.clone(),
+        env: env_for_reload,
+        exe: exe.clone(),
     };
     match haproxide::runtime::run(cfg, opts) {
         Ok(code) => ExitCode::from(code as u8),

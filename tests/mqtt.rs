@@ -268,7 +268,7 @@ fn mqtt_tcp_check_connect_connack_like_haproxy() {
     });
     // MQTT 3.1.1 CONNECT (client id "hc"), then CONNACK "accepted" expected.
     let cfg = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 1s\n\
-listen mqtt\n  bind 127.0.0.1:21883\n  option tcp-check\n  option log-health-checks\n  tcp-check connect\n\
+listen mqtt\n  bind 127.0.0.116:21883\n  option tcp-check\n  option log-health-checks\n  tcp-check connect\n\
   tcp-check send-binary 100e00044d5154540402003c00026863\n  tcp-check expect binary 20020000\n\
   server broker 127.0.0.112:11883 check inter 300 rise 1 fall 1\n  server junk 127.0.0.111:11883 check inter 300 rise 1 fall 1\n";
     std::fs::write(d.join("check.cfg"), cfg).unwrap();

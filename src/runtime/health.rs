@@ -177,7 +177,13 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
     let s = &b.servers[si];
     let Some(c) = s.ir.check.clone() else { return };
     loop {
+        if shared.retired.load(Relaxed) {
+            return;
+        }
         let out = run_check(&b.ir, &s.ir, &c).await;
+        if shared.retired.load(Relaxed) {
+            return;
+        }
         let (changed, noted, health) = {
             let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
             let (changed, noted) = h.record(out.ok);

@@ -29,6 +29,8 @@ pub struct Bound {
     pub accept_proxy: bool,
     /// TLS termination (`ssl`), built at start.
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// Identity for reuse across reloads ([`super::reload::listener_key`]).
+    pub key: String,
     /// The socket.
     pub socket: std::net::TcpListener,
 }

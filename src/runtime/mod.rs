@@ -11,6 +11,7 @@ pub mod health;
 pub mod listener;
 pub mod log;
 pub mod proxy_protocol;
+pub mod reload;
 pub mod session;
 pub mod state;
 pub mod tls;
@@ -30,6 +31,12 @@ use state::Shared;
 pub struct RunOptions {
     /// `-q`: standard output and error are silent.
     pub quiet: bool,
+    /// The `-f` sources, re-read on reload.
+    pub files: Vec<String>,
+    /// The environment the configuration is read with.
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Path of this executable (for diagnostics on reload).
+    pub exe: String,
     /// `-n`: global maxconn from the command line.
     pub maxconn: Option<u32>,
 }
@@ -78,35 +85,60 @@ fn size_limits(cfg: &Config, opts: &RunOptions) -> u32 {
     }
 }
 
+/// The TLS configuration of a bind (None without `ssl`); errors are reported here.
+fn tls_for(
+    f: &crate::ir::Frontend,
+    b: &crate::ir::Bind,
+    quiet: bool,
+) -> Result<Option<Arc<rustls::ServerConfig>>, ()> {
+    match b.tls.as_ref().map(tls::server_config) {
+        None => Ok(None),
+        Some(Ok((c, dropped))) => {
+            if !dropped.is_empty() {
+                warning(quiet, &format!("Proxy '{}': bind [{}]: ciphers not offered (rustls has no equivalent): {}.", f.name, b.origin, dropped.join(", ")));
+            }
+            Ok(Some(c))
+        }
+        Some(Err(e)) => {
+            alert(
+                quiet,
+                &format!("Proxy '{}': bind [{}]: {e}", f.name, b.origin),
+            );
+            Err(())
+        }
+    }
+}
+
 /// Binds every listener of `cfg`, reporting each failure as HAProxy does; None if any failed.
-fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bound>> {
+/// `reuse` gives, per listener in configuration order, an already bound socket to take over.
+fn bind_all_with(
+    cfg: &Config,
+    maxconn: u32,
+    quiet: bool,
+    mut reuse: impl FnMut(usize) -> Option<std::net::TcpListener>,
+) -> Option<Vec<listener::Bound>> {
     let mut bound = Vec::new();
     let mut failed = false;
+    let mut n = 0;
     for (fi, f) in cfg.frontends.iter().enumerate() {
         for (i, b) in f.binds.iter().enumerate() {
-            let tls = match b.tls.as_ref().map(tls::server_config) {
-                None => None,
-                Some(Ok((c, dropped))) => {
-                    if !dropped.is_empty() {
-                        warning(quiet, &format!("Proxy '{}': bind [{}]: ciphers not offered (rustls has no equivalent): {}.", f.name, b.origin, dropped.join(", ")));
-                    }
-                    Some(c)
-                }
-                Some(Err(e)) => {
-                    failed = true;
-                    alert(
-                        quiet,
-                        &format!("Proxy '{}': bind [{}]: {e}", f.name, b.origin),
-                    );
-                    continue;
-                }
+            let k = n;
+            n += 1;
+            let Ok(tls) = tls_for(f, b, quiet) else {
+                failed = true;
+                continue;
             };
-            match listener::bind_one(b, f.maxconn.unwrap_or(maxconn)) {
+            let socket = match reuse(k) {
+                Some(s) => Ok(s),
+                None => listener::bind_one(b, f.maxconn.unwrap_or(maxconn)),
+            };
+            match socket {
                 Ok(socket) => bound.push(listener::Bound {
                     fe: fi,
                     id: i + 1,
                     accept_proxy: b.accept_proxy,
                     tls,
+                    key: reload::listener_key(b),
                     socket,
                 }),
                 Err(e) => {
@@ -121,6 +153,11 @@ fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bou
         }
     }
     (!failed).then_some(bound)
+}
+
+/// Binds every listener of `cfg` (start-up and resume after pause).
+fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bound>> {
+    bind_all_with(cfg, maxconn, quiet, |_| None)
 }
 
 /// Serves `cfg` until stopped; returns the exit status.
@@ -155,36 +192,36 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     rt.block_on(serve(cfg, opts, bound, maxconn))
 }
 
-async fn serve(
+/// One configuration generation being served.
+struct Live {
     cfg: Config,
-    opts: RunOptions,
-    bound: Vec<listener::Bound>,
-    maxconn: u32,
-) -> anyhow::Result<i32> {
-    let logger = log::Logger::new(
-        &cfg.global.log_tag,
-        cfg.global.log_send_hostname.clone(),
-        !opts.quiet,
-    );
-    let shared = Arc::new(Shared::new(&cfg, logger));
-    let global = Arc::new(Semaphore::new(maxconn as usize));
-    let fe_slots: Vec<Option<Arc<Semaphore>>> = cfg
-        .frontends
-        .iter()
-        .map(|f| f.maxconn.map(|m| Arc::new(Semaphore::new(m as usize))))
-        .collect();
-    let mut sockets = bound;
+    shared: Arc<Shared>,
+    sockets: Vec<listener::Bound>,
+    /// Stops this generation's accept loops; None while paused.
+    listening: Option<watch::Sender<bool>>,
+    fe_slots: Vec<Option<Arc<Semaphore>>>,
+}
 
-    let mut sig_usr1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
-    let mut sig_term = signal(SignalKind::terminate()).context("SIGTERM")?;
-    let mut sig_int = signal(SignalKind::interrupt()).context("SIGINT")?;
-    let mut sig_hup = signal(SignalKind::hangup()).context("SIGHUP")?;
-    let mut sig_ttou = signal(SignalKind::from_raw(nix::libc::SIGTTOU)).context("SIGTTOU")?;
-    let mut sig_ttin = signal(SignalKind::from_raw(nix::libc::SIGTTIN)).context("SIGTTIN")?;
+impl Live {
+    fn new(cfg: Config, shared: Arc<Shared>, sockets: Vec<listener::Bound>) -> Self {
+        let fe_slots = cfg
+            .frontends
+            .iter()
+            .map(|f| f.maxconn.map(|m| Arc::new(Semaphore::new(m as usize))))
+            .collect();
+        Live {
+            cfg,
+            shared,
+            sockets,
+            listening: None,
+            fe_slots,
+        }
+    }
 
-    let start = |sockets: &Vec<listener::Bound>| -> anyhow::Result<watch::Sender<bool>> {
+    /// Starts one accept loop per listener.
+    fn start(&mut self, global: &Arc<Semaphore>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        for b in sockets {
+        for b in &self.sockets {
             let l = tokio::net::TcpListener::from_std(b.socket.try_clone()?)?;
             let info = listener::Info {
                 fe: b.fe,
@@ -193,58 +230,178 @@ async fn serve(
                 tls: b.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             };
             tokio::spawn(listener::accept_loop(
-                shared.clone(),
+                self.shared.clone(),
                 info,
                 l,
                 global.clone(),
-                fe_slots[b.fe].clone(),
+                self.fe_slots[b.fe].clone(),
                 stop_rx.clone(),
             ));
         }
-        Ok(stop_tx)
+        self.listening = Some(stop_tx);
+        Ok(())
+    }
+
+    /// Stops accepting (the sockets stay open while `sockets` holds them).
+    fn stop(&mut self) {
+        if let Some(tx) = self.listening.take() {
+            let _ = tx.send(true);
+        }
+    }
+}
+
+fn logger_for(cfg: &Config, quiet: bool) -> log::Logger {
+    log::Logger::new(
+        &cfg.global.log_tag,
+        cfg.global.log_send_hostname.clone(),
+        !quiet,
+    )
+}
+
+/// Re-reads the configuration and, when valid, switches to it: unchanged listeners keep
+/// their sockets, new ones are bound first (any failure keeps the old configuration), new
+/// sessions use the new configuration at once, established ones go on untouched.
+async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, maxconn: u32) {
+    let q = opts.quiet;
+    live.shared.logger.send(
+        &live.cfg.global.log,
+        log::level::NOTICE,
+        "Reloading configuration.",
+    );
+    warning(q, "Reloading configuration.");
+    let (files, env) = (opts.files.clone(), opts.env.clone());
+    let Ok(loaded) = tokio::task::spawn_blocking(move || crate::config::load(&files, env)).await
+    else {
+        warning(
+            q,
+            "Loading failure! The previous configuration keeps serving.",
+        );
+        return;
     };
-    let mut listening = Some(start(&sockets)?);
-    health::spawn_all(&shared, opts.quiet);
+    if !q {
+        let report =
+            crate::config::check_report(&loaded, std::process::id(), &opts.exe, false, false);
+        eprint!("{}", report.stderr);
+    }
+    let Some(cfg) = loaded.config else {
+        warning(
+            q,
+            "Loading failure! The previous configuration keeps serving.",
+        );
+        return;
+    };
+    let old_keys: Vec<String> = live.sockets.iter().map(|b| b.key.clone()).collect();
+    let new_keys: Vec<String> = cfg
+        .frontends
+        .iter()
+        .flat_map(|f| f.binds.iter().map(reload::listener_key))
+        .collect();
+    let plan = reload::plan(&old_keys, &new_keys);
+    let kept: std::collections::HashMap<usize, usize> =
+        plan.keep.iter().map(|(o, n)| (*n, *o)).collect();
+    let old = &live.sockets;
+    let Some(sockets) = bind_all_with(&cfg, maxconn, q, |k| {
+        kept.get(&k).and_then(|oi| old[*oi].socket.try_clone().ok())
+    }) else {
+        warning(
+            q,
+            "Loading failure! The previous configuration keeps serving.",
+        );
+        return;
+    };
+    let shared = Arc::new(Shared::successor(&cfg, logger_for(&cfg, q), &live.shared));
+    let mut next = Live::new(cfg, shared, sockets);
+    if let Err(e) = next.start(global) {
+        alert(
+            q,
+            &format!("reload: {e:#}; the previous configuration keeps serving."),
+        );
+        next.stop();
+        return;
+    }
+    health::spawn_all(&next.shared, q);
+    // The new accept loops run; now the old ones stop. Kept sockets never closed.
+    live.stop();
+    live.shared.retire();
+    let msg = format!(
+        "Reload complete: {} listeners kept, {} opened, {} closed.",
+        plan.keep.len(),
+        plan.open.len(),
+        plan.close.len()
+    );
+    next.shared
+        .logger
+        .send(&next.cfg.global.log, log::level::NOTICE, &msg);
+    warning(q, &msg);
+    *live = next;
+}
+
+async fn serve(
+    cfg: Config,
+    opts: RunOptions,
+    bound: Vec<listener::Bound>,
+    maxconn: u32,
+) -> anyhow::Result<i32> {
+    let shared = Arc::new(Shared::new(&cfg, logger_for(&cfg, opts.quiet)));
+    let global = Arc::new(Semaphore::new(maxconn as usize));
+    let mut live = Live::new(cfg, shared, bound);
+    // Every generation ever served, for a hard stop (old ones may still hold sessions).
+    let mut generations: Vec<std::sync::Weak<Shared>> = Vec::new();
+
+    let mut sig_usr1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
+    let mut sig_usr2 = signal(SignalKind::user_defined2()).context("SIGUSR2")?;
+    let mut sig_term = signal(SignalKind::terminate()).context("SIGTERM")?;
+    let mut sig_int = signal(SignalKind::interrupt()).context("SIGINT")?;
+    let mut sig_hup = signal(SignalKind::hangup()).context("SIGHUP")?;
+    let mut sig_ttou = signal(SignalKind::from_raw(nix::libc::SIGTTOU)).context("SIGTTOU")?;
+    let mut sig_ttin = signal(SignalKind::from_raw(nix::libc::SIGTTIN)).context("SIGTTIN")?;
+
+    live.start(&global)?;
+    health::spawn_all(&live.shared, opts.quiet);
     loop {
         tokio::select! {
             _ = sig_usr1.recv() => break,
             _ = sig_term.recv() => die(nix::libc::SIGTERM),
             _ = sig_int.recv() => die(nix::libc::SIGINT),
+            // haproxide reloads on both (HAProxy standalone only dumps states on SIGHUP).
             _ = sig_hup.recv() => {
-                warning(opts.quiet, "SIGHUP received: configuration reload is not implemented yet; nothing changed.");
+                generations.push(Arc::downgrade(&live.shared));
+                reload(&mut live, &opts, &global, maxconn).await;
+            }
+            _ = sig_usr2.recv() => {
+                generations.push(Arc::downgrade(&live.shared));
+                reload(&mut live, &opts, &global, maxconn).await;
             }
             _ = sig_ttou.recv() => {
-                if let Some(tx) = listening.take() {
+                if live.listening.is_some() {
                     // Closing every copy of the sockets makes new connects fail at once,
                     // as HAProxy's pause does; established sessions go on.
-                    let _ = tx.send(true);
-                    sockets.clear();
-                    for f in &cfg.frontends {
+                    live.stop();
+                    live.sockets.clear();
+                    for f in &live.cfg.frontends {
                         let msg = format!("Paused frontend {}.", f.name);
-                        shared.logger.send(&f.log, log::level::WARNING, &msg);
+                        live.shared.logger.send(&f.log, log::level::WARNING, &msg);
                         warning(opts.quiet, &msg);
                     }
                 }
             }
             _ = sig_ttin.recv() => {
-                if listening.is_none() {
-                    let reopened = bind_all(&cfg, maxconn, opts.quiet).unwrap_or_default();
-                    for f in &cfg.frontends {
+                if live.listening.is_none() {
+                    live.sockets = bind_all(&live.cfg, maxconn, opts.quiet).unwrap_or_default();
+                    for f in &live.cfg.frontends {
                         let msg = format!("Resumed frontend {}.", f.name);
-                        shared.logger.send(&f.log, log::level::WARNING, &msg);
+                        live.shared.logger.send(&f.log, log::level::WARNING, &msg);
                         warning(opts.quiet, &msg);
                     }
-                    sockets = reopened;
-                    listening = Some(start(&sockets)?);
+                    live.start(&global)?;
                 }
             }
         }
     }
     // Soft stop: close every listener, say so per proxy, let sessions finish.
-    if let Some(tx) = listening.take() {
-        let _ = tx.send(true);
-    }
-    drop(sockets);
+    live.stop();
+    live.sockets.clear();
+    let (cfg, shared) = (&live.cfg, &live.shared);
     for (f, b) in &cfg.order {
         let name = f
             .map(|i| cfg.frontends[i].name.as_str())
@@ -294,6 +451,9 @@ async fn serve(
                     }
                 }
                 shared.cancel_all();
+                for g in generations.iter().filter_map(std::sync::Weak::upgrade) {
+                    g.cancel_all();
+                }
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
                     while shared.actconn.load(Relaxed) > 0 {
                         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

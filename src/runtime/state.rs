@@ -145,12 +145,14 @@ pub struct Shared {
     pub frontends: Vec<FrontendRt>,
     /// Backends in configuration order.
     pub backends: Vec<BackendRt>,
-    /// Sessions in the process (`actconn`).
-    pub actconn: AtomicU32,
+    /// Sessions in the process (`actconn`), shared by every configuration generation.
+    pub actconn: Arc<AtomicU32>,
     /// Log output.
     pub logger: Logger,
-    /// Woken when the last session ends (soft stop waits on it).
-    pub idle: Notify,
+    /// Woken when the last session ends (soft stop waits on it); shared across reloads.
+    pub idle: Arc<Notify>,
+    /// Set when a reload replaced this generation: its health checks stop.
+    pub retired: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -167,10 +169,60 @@ impl Shared {
                 })
                 .collect(),
             backends: cfg.backends.iter().cloned().map(BackendRt::new).collect(),
-            actconn: AtomicU32::new(0),
+            actconn: Arc::new(AtomicU32::new(0)),
             logger,
-            idle: Notify::new(),
+            idle: Arc::new(Notify::new()),
+            retired: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The next generation after a reload: process-wide counters are shared, and servers
+    /// present in both (same backend, name, address and port) keep their health, so a
+    /// reload causes no DOWN/UP flap.
+    pub fn successor(cfg: &Config, logger: Logger, prev: &Shared) -> Self {
+        let mut next = Shared::new(cfg, logger);
+        next.actconn = prev.actconn.clone();
+        next.idle = prev.idle.clone();
+        for b in &next.backends {
+            let Some(old) = prev.backends.iter().find(|o| o.ir.name == b.ir.name) else {
+                continue;
+            };
+            for (si, s) in b.servers.iter().enumerate() {
+                let same = old.servers.iter().find(|o| {
+                    o.ir.name == s.ir.name && o.ir.addr == s.ir.addr && o.ir.port == s.ir.port
+                });
+                let Some(o) = same else { continue };
+                let h = *o.health.lock().unwrap_or_else(|e| e.into_inner());
+                let was_up = old
+                    .lb
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .slots
+                    .iter()
+                    .zip(&old.servers)
+                    .any(|(slot, os)| std::ptr::eq(os, o) && slot.usable);
+                if s.ir.check.is_some() && o.ir.check.is_some() {
+                    let mut nh = s.health.lock().unwrap_or_else(|e| e.into_inner());
+                    // Same counter position, rescaled if rise/fall changed.
+                    let fully_up = h.h == h.rise + h.fall - 1;
+                    nh.h = match (h.up(), fully_up) {
+                        (true, true) => nh.rise + nh.fall - 1,
+                        (true, false) => nh.rise,
+                        (false, _) => h.h.min(nh.rise.saturating_sub(1)),
+                    };
+                    nh.last_ok = h.last_ok;
+                }
+                if !was_up && !s.ir.disabled {
+                    b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_down(si);
+                }
+            }
+        }
+        next
+    }
+
+    /// Marks this generation replaced: its health checks end.
+    pub fn retire(&self) {
+        self.retired.store(true, Relaxed);
     }
 
     /// Hard stop: every forwarding session ends now.

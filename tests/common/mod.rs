@@ -71,9 +71,17 @@ pub fn start(which: Which, tag: &str, cfg: &str, wait_for: SocketAddr) -> Proxy 
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("t.cfg");
     std::fs::write(&path, cfg).unwrap();
+    let mut p = start_file(which, &path, wait_for);
+    p._dir = dir;
+    p
+}
+
+/// Starts `which -db -f path` on an existing file (a test may rewrite it, then reload).
+pub fn start_file(which: Which, path: &std::path::Path, wait_for: SocketAddr) -> Proxy {
+    let dir = path.parent().map(|d| d.to_path_buf()).unwrap_or_default();
     let mut child = Command::new(which.path())
         .args(["-db", "-f"])
-        .arg(&path)
+        .arg(path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
