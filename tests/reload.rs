@@ -79,8 +79,8 @@ fn reload_storm_under_load_loses_nothing() {
         assert!(t0.elapsed() < Duration::from_secs(5));
         thread::sleep(Duration::from_millis(20));
     }
-    // 50 long-lived sessions opened on config A.
-    let mut long: Vec<TcpStream> = (0..50)
+    // 200 long-lived sessions opened on config A.
+    let mut long: Vec<TcpStream> = (0..200)
         .map(|_| {
             let mut c = TcpStream::connect("127.0.130.1:24000").unwrap();
             c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
@@ -103,13 +103,14 @@ fn reload_storm_under_load_loses_nothing() {
                         Some(_) => ok.fetch_add(1, Ordering::Relaxed),
                         None => failed.fetch_add(1, Ordering::Relaxed),
                     };
-                    thread::sleep(Duration::from_millis(5));
+                    // Two loaders at ~150 connections/s each.
+                    thread::sleep(Duration::from_millis(6));
                 }
             })
         })
         .collect();
-    // 30 reloads: valid changed, invalid, identical, in turn.
-    for i in 0..30 {
+    // 50 reloads: valid changed, invalid, identical, in turn.
+    for i in 0..50 {
         let text = match i % 3 {
             0 => &good_b,
             1 => bad,
@@ -226,4 +227,70 @@ listen li\n  bind 127.0.131.1:24000\n  server s1 127.0.131.2:24001 check inter 2
     for _ in 0..4 {
         assert_eq!(tag_of("127.0.131.1:24000"), Some(b'A'));
     }
+}
+
+#[test]
+fn reload_succeeds_near_the_fd_limit() {
+    // ulimit -n 300: maxconn is derived as (300 - 100 reserved) / 2 = 100; with 100
+    // sessions open the process still has the descriptors a reload needs.
+    let _a = tagged("127.0.132.2:24001", b"A");
+    let _b = tagged("127.0.132.3:24001", b"B");
+    let dir = std::env::temp_dir().join(format!("haproxide-reload-fd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("f.cfg");
+    let text = |srv: &str| {
+        format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\nlisten li\n  bind 127.0.132.1:24000\n  server s1 {srv}\n")
+    };
+    std::fs::write(&path, text("127.0.132.2:24001")).unwrap();
+    let mut p = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 300 && exec {} -db -f {}",
+            Which::Haproxide.path(),
+            path.display()
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while TcpStream::connect("127.0.132.1:24000").is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_millis(100));
+    let mut held: Vec<TcpStream> = Vec::new();
+    for _ in 0..99 {
+        let mut c = TcpStream::connect("127.0.132.1:24000").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).unwrap();
+        held.push(c);
+    }
+    std::fs::write(&path, text("127.0.132.3:24001")).unwrap();
+    std::process::Command::new("kill")
+        .args(["-HUP", &p.id().to_string()])
+        .status()
+        .unwrap();
+    thread::sleep(Duration::from_millis(400));
+    drop(held.pop());
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        tag_of("127.0.132.1:24000"),
+        Some(b'B'),
+        "the reload took effect at the fd limit"
+    );
+    for c in held.iter_mut().take(5) {
+        c.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).unwrap();
+    }
+    let _ = p.kill();
+    let out = p.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Reload complete: 1 listeners kept, 0 opened, 0 closed."),
+        "{err}"
+    );
 }
