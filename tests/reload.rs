@@ -294,3 +294,34 @@ fn reload_succeeds_near_the_fd_limit() {
         "{err}"
     );
 }
+
+#[test]
+fn hard_stop_after_bounds_sessions_of_the_old_configuration() {
+    let _a = tagged("127.0.133.2:24001", b"A");
+    let dir = std::env::temp_dir().join(format!("haproxide-reload-hsa-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("h.cfg");
+    std::fs::write(
+        &path,
+        "global\n  hard-stop-after 500ms\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\nlisten li\n  bind 127.0.133.1:24000\n  server s1 127.0.133.2:24001\n",
+    )
+    .unwrap();
+    let p = common::start_file(Which::Haproxide, &path, addr("127.0.133.1:24000"));
+    let mut old = TcpStream::connect("127.0.133.1:24000").unwrap();
+    old.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut b = [0u8; 1];
+    old.read_exact(&mut b).unwrap();
+    p.signal(1);
+    let t0 = Instant::now();
+    // The old configuration's session is closed once hard-stop-after has passed.
+    let mut rest = Vec::new();
+    let _ = old.read_to_end(&mut rest);
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_millis(2500),
+        "{waited:?}"
+    );
+    // New sessions are served by the new configuration meanwhile and after.
+    assert_eq!(tag_of("127.0.133.1:24000"), Some(b'A'));
+}

@@ -332,3 +332,36 @@ listen opt\n  bind 127.0.122.1:24002 ssl crt {p} ca-file {ca} verify optional al
     );
     assert!(all.windows(4).any(|w| w == b"mqtt"), "the ALPN TLV");
 }
+
+#[test]
+fn reload_picks_up_a_replaced_certificate() {
+    let d = dir("certreload");
+    make_cert(&d, "one", "one.test");
+    make_cert(&d, "two", "two.test");
+    let live = d.join("live.pem");
+    std::fs::copy(d.join("one.pem"), &live).unwrap();
+    let _echo = common::Backend::echo("127.0.123.2:24001");
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.123.1:24000 ssl crt {}\n  server s 127.0.123.2:24001\n",
+        live.display()
+    );
+    let p = start(
+        Which::Haproxide,
+        "certreload",
+        &cfg,
+        addr("127.0.123.1:24000"),
+    );
+    // A session opened before the reload keeps its handshake.
+    let mut before = std::net::TcpStream::connect("127.0.123.1:24000").unwrap();
+    assert!(s_client("127.0.123.1:24000", &[]).contains("CN = one.test"));
+    std::fs::copy(d.join("two.pem"), &live).unwrap();
+    p.signal(1);
+    thread::sleep(Duration::from_millis(500));
+    assert!(
+        s_client("127.0.123.1:24000", &[]).contains("CN = two.test"),
+        "{:?}",
+        p.errs.lock().unwrap()
+    );
+    assert!(before.write_all(b"still here").is_ok());
+    drop(p);
+}

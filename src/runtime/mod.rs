@@ -323,6 +323,14 @@ async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, max
     // The new accept loops run; now the old ones stop. Kept sockets never closed.
     live.stop();
     live.shared.retire();
+    // Sessions of the old configuration may run on, bounded by hard-stop-after.
+    if let Some(limit) = next.cfg.global.hard_stop_after {
+        let old = live.shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            old.cancel_all();
+        });
+    }
     let msg = format!(
         "Reload complete: {} listeners kept, {} opened, {} closed.",
         plan.keep.len(),
