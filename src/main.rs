@@ -80,11 +80,8 @@ fn main() -> ExitCode {
     let pid = std::process::id();
     // What is not built yet is refused by name rather than done differently.
     let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug;
-    if cli.master_worker || cfg.global.master_worker || daemon {
-        eprintln!(
-            "[ALERT]    ({pid}) : haproxide: {} mode is not implemented yet; run in the foreground with -db.",
-            if daemon && !cli.master_worker { "daemon" } else { "master-worker" }
-        );
+    if cli.master_worker || cfg.global.master_worker {
+        eprintln!("[ALERT]    ({pid}) : haproxide: master-worker mode (-W/-Ws) is not implemented yet; run with -db (foreground) or -D (daemon).");
         return ExitCode::from(1);
     }
     if !cli.soft_finish.is_empty() || !cli.hard_terminate.is_empty() || cli.fd_socket.is_some() {
@@ -93,14 +90,6 @@ fn main() -> ExitCode {
     }
     if !quiet {
         let g = &cfg.global;
-        if g.chroot.is_some()
-            || g.user.is_some()
-            || g.group.is_some()
-            || g.uid.is_some()
-            || g.gid.is_some()
-        {
-            eprintln!("[WARNING]  ({pid}) : haproxide: chroot/user/group are not applied yet: the process keeps its current root and identity.");
-        }
         if !g.stats_sockets.is_empty() {
             eprintln!("[WARNING]  ({pid}) : haproxide: 'stats socket' is not opened yet (no runtime API).");
         }
@@ -119,20 +108,14 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(1);
     }
-    if let Some(pidfile) = &cli.pidfile {
-        if let Err(e) = std::fs::write(pidfile, format!("{pid}\n")) {
-            eprintln!(
-                "[ALERT]    ({pid}) : [haproxide.main()] Cannot create pidfile {pidfile} : {e}"
-            );
-            return ExitCode::from(1);
-        }
-    }
     let opts = haproxide::runtime::RunOptions {
         quiet,
         maxconn: cli.maxconn,
         files: cli.files.clone(),
         env: env_for_reload,
         exe: exe.clone(),
+        daemon,
+        pidfile: cli.pidfile.clone().or(cfg.global.pidfile.clone()),
     };
     match haproxide::runtime::run(cfg, opts) {
         Ok(code) => ExitCode::from(code as u8),

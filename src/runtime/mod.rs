@@ -10,6 +10,7 @@ pub mod forward;
 pub mod health;
 pub mod listener;
 pub mod log;
+pub mod process;
 pub mod proxy_protocol;
 pub mod reload;
 pub mod session;
@@ -37,6 +38,10 @@ pub struct RunOptions {
     pub env: std::collections::BTreeMap<String, String>,
     /// Path of this executable (for diagnostics on reload).
     pub exe: String,
+    /// Detach (`-D` or `daemon` without `-db`).
+    pub daemon: bool,
+    /// `-p` or `pidfile`.
+    pub pidfile: Option<String>,
     /// `-n`: global maxconn from the command line.
     pub maxconn: Option<u32>,
 }
@@ -171,6 +176,26 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
         );
         return Ok(1);
     };
+    // As HAProxy: detach after binding (bind errors reach the terminal), then the pid
+    // file, then privileges, all before any thread exists.
+    if opts.daemon {
+        // The parent writes the pid file and exits; only the child returns.
+        if let Err(e) = crate::sys::daemonize(opts.pidfile.as_deref()) {
+            alert(opts.quiet, &e);
+            return Ok(1);
+        }
+    } else if let Some(pf) = &opts.pidfile {
+        if let Err(e) = process::write_pidfile(pf) {
+            alert(opts.quiet, &format!("[haproxide.main()] {e}"));
+            return Ok(1);
+        }
+    }
+    if let Err(e) = process::drop_privileges(&cfg.global) {
+        alert(opts.quiet, &e);
+        return Ok(1);
+    }
+    let quiet = opts.quiet || opts.daemon;
+    let opts = RunOptions { quiet, ..opts };
     let threads = cfg.global.nbthread.map(|n| n as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

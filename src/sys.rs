@@ -1,0 +1,44 @@
+//! The one module allowed `unsafe` (the crate denies it everywhere else).
+//!
+//! `fork()` is unsafe because a child of a multi-threaded process may only call
+//! async-signal-safe functions. haproxide forks exactly once, to detach, before the
+//! runtime starts any thread, which makes the child free to do anything.
+#![allow(unsafe_code)]
+
+use nix::unistd::{fork, setsid, ForkResult};
+
+/// Detaches as HAProxy's `daemon` does: the parent writes the child's pid to `pidfile`
+/// (so it exists as soon as the command returns) and exits 0; the child starts a new
+/// session with stdin/stdout/stderr on /dev/null. Must be called before any thread exists.
+pub fn daemonize(pidfile: Option<&str>) -> Result<(), String> {
+    // SAFETY: called from `runtime::run` before the tokio runtime (or any other thread)
+    // is created, so the process is single-threaded at this point.
+    match unsafe { fork() } {
+        Err(e) => Err(format!("cannot fork to detach: {e}")),
+        Ok(ForkResult::Parent { child }) => {
+            if let Some(p) = pidfile {
+                if let Err(e) = std::fs::write(p, format!("{child}\n")) {
+                    eprintln!(
+                        "[ALERT]    ({}) : [haproxide.main()] Cannot create pidfile {p} : {e}",
+                        std::process::id()
+                    );
+                    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGTERM);
+                    std::process::exit(1);
+                }
+            }
+            std::process::exit(0);
+        }
+        Ok(ForkResult::Child) => {
+            let _ = setsid();
+            let null = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| format!("/dev/null: {e}"))?;
+            nix::unistd::dup2_stdin(&null).map_err(|e| format!("stdin: {e}"))?;
+            nix::unistd::dup2_stdout(&null).map_err(|e| format!("stdout: {e}"))?;
+            nix::unistd::dup2_stderr(&null).map_err(|e| format!("stderr: {e}"))?;
+            Ok(())
+        }
+    }
+}

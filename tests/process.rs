@@ -1,0 +1,131 @@
+//! Process set-up as HAProxy does it: `daemon`/`-D` with a pid file, and privileges dropped
+//! after binding (`chroot`, `user`, `group`). Needs root (CI runs as root).
+
+mod common;
+
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Backend, Which};
+
+fn status_field(pid: u32, field: &str) -> String {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn wait_listening(a: &str) {
+    let t0 = Instant::now();
+    while TcpStream::connect(a).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(5), "{a} never listened");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn echo_once(a: &str) -> Vec<u8> {
+    common::roundtrip(a.parse().unwrap(), b"hello")
+}
+
+#[test]
+fn privileges_are_dropped_after_binding() {
+    assert!(
+        nix::unistd::Uid::effective().is_root(),
+        "this test drops privileges and needs root (CI runs as root)"
+    );
+    let _echo = Backend::echo("127.0.140.2:24001");
+    let root = std::env::temp_dir().join(format!("haproxide-chroot-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let dir = std::env::temp_dir().join(format!("haproxide-priv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("p.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n  chroot {}\n  user nobody\n  group nogroup\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.140.1:24000\n  server s1 127.0.140.2:24001\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let mut p = Command::new(Which::Haproxide.path())
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_listening("127.0.140.1:24000");
+    let pid = p.id();
+    assert_eq!(
+        status_field(pid, "Uid:").split_whitespace().nth(1),
+        Some("65534"),
+        "{}",
+        status_field(pid, "Uid:")
+    );
+    assert_eq!(
+        status_field(pid, "Gid:").split_whitespace().nth(1),
+        Some("65534"),
+        "{}",
+        status_field(pid, "Gid:")
+    );
+    let proc_root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap();
+    assert_eq!(proc_root, root.canonicalize().unwrap());
+    assert_eq!(
+        echo_once("127.0.140.1:24000"),
+        b"hello",
+        "still serves after dropping privileges"
+    );
+    let _ = p.kill();
+    let _ = p.wait();
+}
+
+#[test]
+fn daemon_detaches_and_writes_its_pid() {
+    let _echo = Backend::echo("127.0.141.2:24001");
+    let dir = std::env::temp_dir().join(format!("haproxide-daemon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("d.cfg");
+    let pidfile = dir.join("h.pid");
+    std::fs::write(&cfg, "global\n  daemon\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.141.1:24000\n  server s1 127.0.141.2:24001\n").unwrap();
+    let st = Command::new(Which::Haproxide.path())
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-p")
+        .arg(&pidfile)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "the parent exits 0 once detached");
+    wait_listening("127.0.141.1:24000");
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Stopped by its PID even if an assertion below fails.
+    struct KillPid(u32);
+    impl Drop for KillPid {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").arg(self.0.to_string()).status();
+        }
+    }
+    let _guard = KillPid(pid);
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the pid file names the running daemon"
+    );
+    assert_eq!(echo_once("127.0.141.1:24000"), b"hello");
+    // Stop it by the PID it wrote.
+    Command::new("kill").arg(pid.to_string()).status().unwrap();
+    let t0 = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !status_field(pid, "State:").contains('Z')
+    {
+        assert!(t0.elapsed() < Duration::from_secs(5), "daemon did not stop");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
