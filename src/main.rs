@@ -79,14 +79,16 @@ fn main() -> ExitCode {
     }
     let pid = std::process::id();
     // What is not built yet is refused by name rather than done differently.
-    let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug;
-    if cli.master_worker || cfg.global.master_worker {
-        eprintln!("[ALERT]    ({pid}) : haproxide: master-worker mode (-W/-Ws) is not implemented yet; run with -db (foreground) or -D (daemon).");
-        return ExitCode::from(1);
-    }
+    // A worker started by a master (it inherits the listeners; see runtime::master).
+    let worker = std::env::var_os(haproxide::runtime::master::ENV_FDS).is_some();
+    let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug && !worker;
+    let master = (cli.master_worker || cfg.global.master_worker) && !worker;
     if !cli.soft_finish.is_empty() || !cli.hard_terminate.is_empty() || cli.fd_socket.is_some() {
         eprintln!("[ALERT]    ({pid}) : haproxide: -sf/-st/-x handover is not implemented yet.");
         return ExitCode::from(1);
+    }
+    if !quiet && !cli.master_cli.is_empty() && !worker {
+        eprintln!("[WARNING]  ({pid}) : haproxide: the master CLI (-S {}) is not implemented; no socket is created.", cli.master_cli.join(" "));
     }
     if !quiet {
         let g = &cfg.global;
@@ -108,6 +110,36 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(1);
     }
+    if master {
+        let mut worker_args: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            match args[i].as_str() {
+                "-W" | "-Ws" | "-D" | "-db" | "-d" => {}
+                "-p" => i += 1,
+                other => worker_args.push(other.to_string()),
+            }
+            i += 1;
+        }
+        worker_args.push("-db".into());
+        let mo = haproxide::runtime::master::MasterOptions {
+            quiet,
+            systemd: cli.systemd,
+            files: cli.files.clone(),
+            env: env_for_reload,
+            exe: exe.clone(),
+            worker_args,
+            pidfile: cli.pidfile.clone().or(cfg.global.pidfile.clone()),
+            maxconn: cli.maxconn,
+        };
+        return match haproxide::runtime::master::run(cfg, mo) {
+            Ok(code) => ExitCode::from(code as u8),
+            Err(e) => {
+                eprintln!("[ALERT]    ({pid}) : haproxide master: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let opts = haproxide::runtime::RunOptions {
         quiet,
         maxconn: cli.maxconn,
@@ -115,7 +147,12 @@ fn main() -> ExitCode {
         env: env_for_reload,
         exe: exe.clone(),
         daemon,
-        pidfile: cli.pidfile.clone().or(cfg.global.pidfile.clone()),
+        pidfile: if worker {
+            None
+        } else {
+            cli.pidfile.clone().or(cfg.global.pidfile.clone())
+        },
+        worker,
     };
     match haproxide::runtime::run(cfg, opts) {
         Ok(code) => ExitCode::from(code as u8),

@@ -42,3 +42,19 @@ pub fn daemonize(pidfile: Option<&str>) -> Result<(), String> {
         }
     }
 }
+
+/// Takes ownership of a listening socket inherited from the master (`fd` came from
+/// [`crate::runtime::master`]'s environment).
+pub fn inherited_listener(fd: i32) -> std::net::TcpListener {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the master passed this descriptor number for a listening TCP socket it
+    // bound and made inheritable; nothing else in this process owns it.
+    unsafe { std::net::TcpListener::from_raw_fd(fd) }
+}
+
+/// Takes ownership of the readiness socket inherited from the master.
+pub fn inherited_stream(fd: i32) -> std::os::unix::net::UnixStream {
+    use std::os::fd::FromRawFd;
+    // SAFETY: as above, a socketpair end created by the master for this worker only.
+    unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) }
+}

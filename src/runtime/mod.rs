@@ -10,6 +10,7 @@ pub mod forward;
 pub mod health;
 pub mod listener;
 pub mod log;
+pub mod master;
 pub mod process;
 pub mod proxy_protocol;
 pub mod reload;
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub daemon: bool,
     /// `-p` or `pidfile`.
     pub pidfile: Option<String>,
+    /// Set in a worker started by the master: its listeners are inherited, not bound.
+    pub worker: bool,
     /// `-n`: global maxconn from the command line.
     pub maxconn: Option<u32>,
 }
@@ -168,8 +171,19 @@ fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bou
 /// Serves `cfg` until stopped; returns the exit status.
 pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     let maxconn = size_limits(&cfg, &opts);
-    // Bind everything first: HAProxy reports every failure, then refuses to start.
-    let Some(bound) = bind_all(&cfg, maxconn, opts.quiet) else {
+    // A worker takes the master's sockets; otherwise bind everything first: HAProxy
+    // reports every failure, then refuses to start.
+    let (inherited, ready) = if opts.worker {
+        master::inherited().unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    let mut inherited = inherited;
+    let keys = master::keys(&cfg);
+    let bound = bind_all_with(&cfg, maxconn, opts.quiet, |k| {
+        keys.get(k).and_then(|key| inherited.remove(key))
+    });
+    let Some(bound) = bound else {
         alert(
             opts.quiet,
             "[haproxide.main()] Some protocols failed to start their listeners! Exiting.",
@@ -214,7 +228,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
         .thread_name("haproxide")
         .build()
         .context("starting the runtime")?;
-    rt.block_on(serve(cfg, opts, bound, maxconn))
+    rt.block_on(serve(cfg, opts, bound, maxconn, ready))
 }
 
 /// One configuration generation being served.
@@ -374,6 +388,7 @@ async fn serve(
     opts: RunOptions,
     bound: Vec<listener::Bound>,
     maxconn: u32,
+    ready: Option<std::os::unix::net::UnixStream>,
 ) -> anyhow::Result<i32> {
     let shared = Arc::new(Shared::new(&cfg, logger_for(&cfg, opts.quiet)));
     let global = Arc::new(Semaphore::new(maxconn as usize));
@@ -391,6 +406,11 @@ async fn serve(
 
     live.start(&global)?;
     health::spawn_all(&live.shared, opts.quiet);
+    // Tell the master this worker accepts now (it then stops the previous one).
+    if let Some(mut r) = ready {
+        use std::io::Write;
+        let _ = r.write_all(b"1");
+    }
     loop {
         tokio::select! {
             _ = sig_usr1.recv() => break,

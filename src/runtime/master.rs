@@ -1,0 +1,337 @@
+//! Master-worker mode (`-W`, `-Ws`, `master-worker`; management.txt §4 "Master-worker").
+//!
+//! The master stays in the foreground with its privileges and outside any chroot: it binds
+//! the listeners, starts a worker (this same binary, re-executed with `-db`) that inherits
+//! them, and on SIGUSR2/SIGHUP re-reads the configuration, starts a new worker with the
+//! listeners (kept ones are the same sockets) and asks the old one to finish (SIGUSR1).
+//! An invalid configuration leaves the running worker untouched. With `-Ws` it reports to
+//! systemd over `$NOTIFY_SOCKET` (READY=1, RELOADING=1, STOPPING=1, MAINPID).
+//! A worker that dies unexpectedly is logged and replaced (HAProxy 2.6 exits instead).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::process::{Child, Command};
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::{bind_all, bind_all_with, listener, reload};
+use crate::ir::Config;
+
+/// Environment variable carrying inherited listening sockets: lines of `fd<TAB>key`.
+pub const ENV_FDS: &str = "HAPROXIDE_LISTEN_FDS";
+/// Environment variable naming the socket a worker writes one byte to once serving.
+pub const ENV_READY: &str = "HAPROXIDE_READY_FD";
+
+/// What the master needs from the command line.
+#[derive(Debug, Clone)]
+pub struct MasterOptions {
+    /// Quiet (`-q`).
+    pub quiet: bool,
+    /// `-Ws`: notify systemd.
+    pub systemd: bool,
+    /// `-f` sources.
+    pub files: Vec<String>,
+    /// Environment for reading the configuration.
+    pub env: BTreeMap<String, String>,
+    /// This executable.
+    pub exe: String,
+    /// Arguments for a worker (the master's own, without -W/-Ws/-D/-p, plus -db).
+    pub worker_args: Vec<String>,
+    /// `-p`: the master's pid.
+    pub pidfile: Option<String>,
+    /// Global maxconn from the command line.
+    pub maxconn: Option<u32>,
+}
+
+fn say(quiet: bool, tag: &str, msg: &str) {
+    if !quiet {
+        eprintln!("{tag}({}) : {msg}", std::process::id());
+    }
+}
+
+fn notify(enabled: bool, msg: &str) {
+    if !enabled {
+        return;
+    }
+    if let Ok(path) = std::env::var("NOTIFY_SOCKET") {
+        if let Ok(s) = UnixDatagram::unbound() {
+            let _ = s.send_to(msg.as_bytes(), path);
+        }
+    }
+}
+
+/// Lets `fd` survive exec (the worker inherits it).
+fn inheritable(fd: &impl std::os::fd::AsFd) -> anyhow::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).context("clearing FD_CLOEXEC")?;
+    Ok(())
+}
+
+/// Starts a worker with `sockets`; returns it once it said it is serving.
+async fn spawn_worker(o: &MasterOptions, sockets: &[listener::Bound]) -> anyhow::Result<Child> {
+    let mut fds = String::new();
+    for b in sockets {
+        inheritable(&b.socket)?;
+        fds.push_str(&format!("{}\t{}\n", b.socket.as_raw_fd(), b.key));
+    }
+    let (mut ours, theirs) = UnixStream::pair().context("readiness pipe")?;
+    inheritable(&theirs)?;
+    let mut cmd = Command::new(&o.exe);
+    cmd.args(&o.worker_args)
+        .env(ENV_FDS, fds)
+        .env(ENV_READY, theirs.as_raw_fd().to_string());
+    let child = cmd.spawn().context("starting a worker")?;
+    drop(theirs);
+    // The worker writes one byte once its listeners accept; EOF means it failed.
+    let ready = tokio::task::spawn_blocking(move || {
+        ours.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        let mut b = [0u8; 1];
+        matches!(ours.read(&mut b), Ok(1))
+    })
+    .await
+    .unwrap_or(false);
+    if !ready {
+        anyhow::bail!("the new worker did not start");
+    }
+    Ok(child)
+}
+
+fn describe(code: Option<i32>, sig: Option<i32>) -> String {
+    match (code, sig) {
+        (Some(c), _) => format!("exited with code {c} (Exit)"),
+        (None, Some(s)) => {
+            let name = match s {
+                9 => "Killed",
+                15 => "Terminated",
+                2 => "Interrupt",
+                _ => "Signal",
+            };
+            format!("exited with code {} ({name})", 128 + s)
+        }
+        _ => "exited".into(),
+    }
+}
+
+/// Runs the master until it is told to stop; returns its exit status.
+pub fn run(cfg: Config, o: MasterOptions) -> anyhow::Result<i32> {
+    let maxconn = o.maxconn.or(cfg.global.maxconn).unwrap_or(10_000);
+    let Some(sockets) = bind_all(&cfg, maxconn, o.quiet) else {
+        say(
+            o.quiet,
+            "[ALERT]    ",
+            "[haproxide.main()] Some protocols failed to start their listeners! Exiting.",
+        );
+        return Ok(1);
+    };
+    if let Some(p) = &o.pidfile {
+        if let Err(e) = super::process::write_pidfile(p) {
+            say(o.quiet, "[ALERT]    ", &format!("[haproxide.main()] {e}"));
+            return Ok(1);
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("master runtime")?;
+    rt.block_on(serve(cfg, o, sockets, maxconn))
+}
+
+async fn serve(
+    mut cfg: Config,
+    o: MasterOptions,
+    mut sockets: Vec<listener::Bound>,
+    maxconn: u32,
+) -> anyhow::Result<i32> {
+    let q = o.quiet;
+    notify(o.systemd, "RELOADING=1");
+    let mut current = spawn_worker(&o, &sockets).await?;
+    say(
+        q,
+        "[NOTICE]   ",
+        &format!("New worker ({}) forked", current.id().unwrap_or(0)),
+    );
+    say(q, "[NOTICE]   ", "Loading success.");
+    notify(
+        o.systemd,
+        &format!("READY=1\nMAINPID={}", std::process::id()),
+    );
+    let mut former: Vec<(u32, Child)> = Vec::new();
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut reap = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        // Taken now: a child's id is gone once it has been waited for.
+        let cur_id = current.id().unwrap_or(0);
+        tokio::select! {
+            st = current.wait() => {
+                let st = st?;
+                use std::os::unix::process::ExitStatusExt;
+                say(q, "[ALERT]    ", &format!("Current worker ({cur_id}) {}", describe(st.code(), st.signal())));
+                // Replaced so the listeners keep accepting (HAProxy 2.6 would exit here).
+                current = spawn_worker(&o, &sockets).await?;
+                say(q, "[NOTICE]   ", &format!("New worker ({}) forked", current.id().unwrap_or(0)));
+            }
+            _ = usr2.recv() => reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await,
+            _ = hup.recv() => reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await,
+            _ = usr1.recv() => return stop_all(&o, current, former, nix::sys::signal::Signal::SIGUSR1, 0).await,
+            _ = term.recv() => return stop_all(&o, current, former, nix::sys::signal::Signal::SIGTERM, 0).await,
+            _ = int.recv() => return stop_all(&o, current, former, nix::sys::signal::Signal::SIGINT, 130).await,
+            _ = reap.tick() => {
+                use std::os::unix::process::ExitStatusExt;
+                let mut still = Vec::new();
+                for (id, mut w) in former.drain(..) {
+                    match w.try_wait() {
+                        Ok(Some(st)) => say(q, "[NOTICE]   ", &format!("Former worker ({id}) {}", describe(st.code(), st.signal()))),
+                        _ => still.push((id, w)),
+                    }
+                }
+                former = still;
+            }
+        }
+    }
+}
+
+fn pid_of(c: &Child) -> Option<nix::unistd::Pid> {
+    c.id().map(|p| nix::unistd::Pid::from_raw(p as i32))
+}
+
+async fn reload_workers(
+    cfg: &mut Config,
+    o: &MasterOptions,
+    sockets: &mut Vec<listener::Bound>,
+    current: &mut Child,
+    former: &mut Vec<(u32, Child)>,
+    maxconn: u32,
+) {
+    let q = o.quiet;
+    notify(o.systemd, "RELOADING=1");
+    say(q, "[WARNING]  ", "Reloading HAProxy");
+    let (files, env) = (o.files.clone(), o.env.clone());
+    let loaded = match tokio::task::spawn_blocking(move || crate::config::load(&files, env)).await {
+        Ok(l) => l,
+        Err(_) => {
+            say(q, "[WARNING]  ", "Loading failure!");
+            notify(
+                o.systemd,
+                &format!("READY=1\nMAINPID={}", std::process::id()),
+            );
+            return;
+        }
+    };
+    if !q {
+        eprint!(
+            "{}",
+            crate::config::check_report(&loaded, std::process::id(), &o.exe, false, false).stderr
+        );
+    }
+    let outcome = async {
+        let new_cfg = loaded.config.ok_or(())?;
+        let old_keys: Vec<String> = sockets.iter().map(|b| b.key.clone()).collect();
+        let new_keys: Vec<String> = new_cfg
+            .frontends
+            .iter()
+            .flat_map(|f| f.binds.iter().map(reload::listener_key))
+            .collect();
+        let plan = reload::plan(&old_keys, &new_keys);
+        let kept: std::collections::HashMap<usize, usize> =
+            plan.keep.iter().map(|(oi, ni)| (*ni, *oi)).collect();
+        let old = &*sockets;
+        let new_sockets = bind_all_with(&new_cfg, maxconn, q, |k| {
+            kept.get(&k).and_then(|oi| old[*oi].socket.try_clone().ok())
+        })
+        .ok_or(())?;
+        let worker = spawn_worker(o, &new_sockets)
+            .await
+            .map_err(|e| say(q, "[ALERT]    ", &format!("{e:#}")))?;
+        Ok::<_, ()>((new_cfg, new_sockets, worker))
+    };
+    match outcome.await {
+        Ok((new_cfg, new_sockets, worker)) => {
+            say(
+                q,
+                "[NOTICE]   ",
+                &format!("New worker ({}) forked", worker.id().unwrap_or(0)),
+            );
+            let old = std::mem::replace(current, worker);
+            if let Some(p) = pid_of(&old) {
+                let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGUSR1);
+            }
+            former.push((old.id().unwrap_or(0), old));
+            *sockets = new_sockets;
+            *cfg = new_cfg;
+            say(q, "[NOTICE]   ", "Loading success.");
+        }
+        Err(()) => say(q, "[WARNING]  ", "Loading failure!"),
+    }
+    notify(
+        o.systemd,
+        &format!("READY=1\nMAINPID={}", std::process::id()),
+    );
+}
+
+async fn stop_all(
+    o: &MasterOptions,
+    current: Child,
+    former: Vec<(u32, Child)>,
+    sig: nix::sys::signal::Signal,
+    code: i32,
+) -> anyhow::Result<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    notify(o.systemd, "STOPPING=1");
+    let mut all = former;
+    all.push((current.id().unwrap_or(0), current));
+    for (_, w) in &all {
+        if let Some(p) = pid_of(w) {
+            let _ = nix::sys::signal::kill(p, sig);
+        }
+    }
+    for (id, mut w) in all {
+        if let Ok(st) = w.wait().await {
+            say(
+                o.quiet,
+                "[NOTICE]   ",
+                &format!("Current worker ({id}) {}", describe(st.code(), st.signal())),
+            );
+        }
+    }
+    say(
+        o.quiet,
+        "[NOTICE]   ",
+        &format!("All workers exited. Exiting... ({code})"),
+    );
+    Ok(code)
+}
+
+/// In a worker: the inherited listening sockets by key, and the readiness socket.
+pub fn inherited() -> Option<(BTreeMap<String, std::net::TcpListener>, Option<UnixStream>)> {
+    let spec = std::env::var(ENV_FDS).ok()?;
+    let mut map = BTreeMap::new();
+    for line in spec.lines() {
+        let (fd, key) = line.split_once('\t')?;
+        let fd: i32 = fd.parse().ok()?;
+        map.insert(key.to_string(), crate::sys::inherited_listener(fd));
+    }
+    let ready = std::env::var(ENV_READY)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(crate::sys::inherited_stream);
+    // Not passed on to anything this worker starts.
+    std::env::remove_var(ENV_FDS);
+    std::env::remove_var(ENV_READY);
+    Some((map, ready))
+}
+
+/// Keys of `cfg`'s listeners in order (to pick inherited sockets).
+pub fn keys(cfg: &Config) -> Vec<String> {
+    cfg.frontends
+        .iter()
+        .flat_map(|f| f.binds.iter().map(reload::listener_key))
+        .collect()
+}

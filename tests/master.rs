@@ -1,0 +1,227 @@
+//! Master-worker mode as Debian's unit runs it (`-Ws -f … -p …`): systemd notifications,
+//! reload through the master with sessions open, an invalid reload, a killed worker
+//! replaced, SIGTERM. Loopback only; every process stopped by PID.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Backend, Which};
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < limit, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn echo(to: &str, msg: &[u8]) -> Vec<u8> {
+    common::roundtrip(to.parse().unwrap(), msg)
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    s.split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+#[test]
+fn master_worker_like_debians_unit() {
+    let _echo = Backend::echo("127.0.150.2:24001");
+    let dir = std::env::temp_dir().join(format!("haproxide-mw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("mw.cfg");
+    let good = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\nlisten li\n  bind 127.0.150.1:24000\n  server s1 127.0.150.2:24001\n";
+    std::fs::write(&cfg, good).unwrap();
+    let sock_path = dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&sock_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let pidfile = dir.join("mw.pid");
+    let master = Command::new(Which::Haproxide.path())
+        .args(["-Ws", "-f"])
+        .arg(&cfg)
+        .arg("-p")
+        .arg(&pidfile)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mpid = master.id();
+    // Stopped (with its workers) by the master's PID even if an assertion fails.
+    struct Stop(u32);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _stop = Stop(mpid);
+    let next = || {
+        let mut b = [0u8; 256];
+        let n = notify.recv(&mut b).expect("a notification");
+        String::from_utf8_lossy(&b[..n]).into_owned()
+    };
+    assert_eq!(next(), "RELOADING=1");
+    assert_eq!(next(), format!("READY=1\nMAINPID={mpid}"));
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap().trim(),
+        mpid.to_string(),
+        "the pid file holds the master"
+    );
+    assert_eq!(echo("127.0.150.1:24000", b"one"), b"one");
+    let first_worker = children(mpid);
+    assert_eq!(first_worker.len(), 1);
+
+    // Reload through the master with a session open: it keeps working.
+    let mut open = TcpStream::connect("127.0.150.1:24000").unwrap();
+    open.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    Command::new("kill")
+        .args(["-USR2", &mpid.to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(next(), "RELOADING=1");
+    assert_eq!(next(), format!("READY=1\nMAINPID={mpid}"));
+    assert_eq!(echo("127.0.150.1:24000", b"two"), b"two");
+    open.write_all(b"kept").unwrap();
+    let mut b = [0u8; 4];
+    open.read_exact(&mut b).unwrap();
+    assert_eq!(
+        &b, b"kept",
+        "a session opened before the reload survives it"
+    );
+    drop(open);
+
+    // An invalid configuration: the running worker is untouched.
+    std::fs::write(&cfg, "listen li\n  bogus\n").unwrap();
+    Command::new("kill")
+        .args(["-HUP", &mpid.to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(next(), "RELOADING=1");
+    assert_eq!(next(), format!("READY=1\nMAINPID={mpid}"));
+    assert_eq!(echo("127.0.150.1:24000", b"three"), b"three");
+    std::fs::write(&cfg, good).unwrap();
+
+    // A worker killed with SIGKILL is replaced; the listener keeps accepting.
+    wait_for("one worker", Duration::from_secs(5), || {
+        children(mpid).len() == 1
+    });
+    let w = children(mpid)[0];
+    Command::new("kill")
+        .args(["-KILL", &w.to_string()])
+        .status()
+        .unwrap();
+    wait_for("a new worker", Duration::from_secs(5), || {
+        children(mpid).first().is_some_and(|n| *n != w)
+    });
+    assert_eq!(echo("127.0.150.1:24000", b"four"), b"four");
+
+    // SIGTERM: workers stop, the master exits 0.
+    Command::new("kill")
+        .args(["-TERM", &mpid.to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(next(), "STOPPING=1");
+    let out = master.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "New worker (",
+        "Loading success.",
+        "Reloading HAProxy",
+        "Loading failure!",
+        "exited with code 137 (Killed)",
+        "All workers exited. Exiting... (0)",
+    ] {
+        assert!(err.contains(want), "missing '{want}' in:\n{err}");
+    }
+}
+
+#[test]
+fn debian_stock_config_runs_as_is_under_the_master() {
+    // examples/guide.cfg = Debian's stock haproxy.cfg + the guide, as Debian's unit runs it
+    // (-Ws -f … -p …); binds moved to 127.0.0.151 so tests can run side by side.
+    let dir = std::env::temp_dir().join(format!("haproxide-stock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/guide.cfg"))
+        .unwrap();
+    let cfg = dir.join("haproxy.cfg");
+    std::fs::write(&cfg, text.replace("bind *:", "bind 127.0.0.151:")).unwrap();
+    let sock_path = dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&sock_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut master = Command::new(Which::Haproxide.path())
+        .args(["-Ws", "-f"])
+        .arg(&cfg)
+        .args(["-p"])
+        .arg(dir.join("haproxy.pid"))
+        .args(["-S", "/run/haproxy-master.sock"])
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mpid = master.id();
+    struct Stop(u32);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _stop = Stop(mpid);
+    let mut b = [0u8; 256];
+    let n = notify.recv(&mut b).unwrap();
+    assert_eq!(&b[..n], b"RELOADING=1");
+    let n = notify.recv(&mut b).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&b[..n]),
+        format!("READY=1\nMAINPID={mpid}")
+    );
+    assert!(
+        TcpStream::connect("127.0.0.151:1883").is_ok()
+            && TcpStream::connect("127.0.0.151:18083").is_ok()
+    );
+    // The master keeps root; the worker runs as haproxy inside /var/lib/haproxy.
+    let w = children(mpid)[0];
+    let uid_of = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let haproxy_uid = haproxide::config::parse::lookup_id("/etc/passwd", "haproxy")
+        .expect("the haproxy user (installed with Debian's haproxy package)");
+    assert_eq!(uid_of(mpid), "0");
+    assert_eq!(uid_of(w), haproxy_uid.to_string());
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{w}/root")).unwrap(),
+        std::path::Path::new("/var/lib/haproxy")
+    );
+    drop(_stop);
+    let st = master.wait().unwrap();
+    assert_eq!(st.code(), Some(0), "SIGTERM: the master exits 0");
+}
