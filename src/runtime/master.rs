@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::process::{Child, Command};
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{bind_all, bind_all_with, listener, reload};
+use super::{bind_all, listener, reload};
 use crate::ir::Config;
 
 /// Environment variable carrying inherited listening sockets: lines of `fd<TAB>key`.
@@ -147,6 +147,13 @@ async fn serve(
     maxconn: u32,
 ) -> anyhow::Result<i32> {
     let q = o.quiet;
+    // Signal handlers first: a SIGTERM right after READY must not kill the master by
+    // default action and orphan the worker.
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     notify(o.systemd, "RELOADING=1");
     let mut current = spawn_worker(&o, &sockets).await?;
     say(
@@ -160,11 +167,6 @@ async fn serve(
         &format!("READY=1\nMAINPID={}", std::process::id()),
     );
     let mut former: Vec<(u32, Child)> = Vec::new();
-    let mut usr1 = signal(SignalKind::user_defined1())?;
-    let mut usr2 = signal(SignalKind::user_defined2())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
     let mut reap = tokio::time::interval(Duration::from_millis(100));
     loop {
         // Taken now: a child's id is gone once it has been waited for.
@@ -233,20 +235,7 @@ async fn reload_workers(
     }
     let outcome = async {
         let new_cfg = loaded.config.ok_or(())?;
-        let old_keys: Vec<String> = sockets.iter().map(|b| b.key.clone()).collect();
-        let new_keys: Vec<String> = new_cfg
-            .frontends
-            .iter()
-            .flat_map(|f| f.binds.iter().map(reload::listener_key))
-            .collect();
-        let plan = reload::plan(&old_keys, &new_keys);
-        let kept: std::collections::HashMap<usize, usize> =
-            plan.keep.iter().map(|(oi, ni)| (*ni, *oi)).collect();
-        let old = &*sockets;
-        let new_sockets = bind_all_with(&new_cfg, maxconn, q, |k| {
-            kept.get(&k).and_then(|oi| old[*oi].socket.try_clone().ok())
-        })
-        .ok_or(())?;
+        let (new_sockets, _plan) = super::rebind(&new_cfg, sockets, maxconn, q).ok_or(())?;
         let worker = spawn_worker(o, &new_sockets)
             .await
             .map_err(|e| say(q, "[ALERT]    ", &format!("{e:#}")))?;

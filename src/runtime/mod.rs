@@ -163,6 +163,24 @@ fn bind_all_with(
     (!failed).then_some(bound)
 }
 
+/// The listeners of a new configuration for a reload: sockets whose key is unchanged are
+/// the same sockets (duplicated descriptors), others are bound now. None if any failed.
+fn rebind(
+    cfg: &Config,
+    old: &[listener::Bound],
+    maxconn: u32,
+    quiet: bool,
+) -> Option<(Vec<listener::Bound>, reload::Plan)> {
+    let old_keys: Vec<String> = old.iter().map(|b| b.key.clone()).collect();
+    let plan = reload::plan(&old_keys, &master::keys(cfg));
+    let kept: std::collections::HashMap<usize, usize> =
+        plan.keep.iter().map(|(o, n)| (*n, *o)).collect();
+    let sockets = bind_all_with(cfg, maxconn, quiet, |k| {
+        kept.get(&k).and_then(|oi| old[*oi].socket.try_clone().ok())
+    })?;
+    Some((sockets, plan))
+}
+
 /// Binds every listener of `cfg` (start-up and resume after pause).
 fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bound>> {
     bind_all_with(cfg, maxconn, quiet, |_| None)
@@ -329,19 +347,7 @@ async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, max
         );
         return;
     };
-    let old_keys: Vec<String> = live.sockets.iter().map(|b| b.key.clone()).collect();
-    let new_keys: Vec<String> = cfg
-        .frontends
-        .iter()
-        .flat_map(|f| f.binds.iter().map(reload::listener_key))
-        .collect();
-    let plan = reload::plan(&old_keys, &new_keys);
-    let kept: std::collections::HashMap<usize, usize> =
-        plan.keep.iter().map(|(o, n)| (*n, *o)).collect();
-    let old = &live.sockets;
-    let Some(sockets) = bind_all_with(&cfg, maxconn, q, |k| {
-        kept.get(&k).and_then(|oi| old[*oi].socket.try_clone().ok())
-    }) else {
+    let Some((sockets, plan)) = rebind(&cfg, &live.sockets, maxconn, q) else {
         warning(
             q,
             "Loading failure! The previous configuration keeps serving.",
