@@ -83,8 +83,8 @@ fn main() -> ExitCode {
     let worker = std::env::var_os(haproxide::runtime::master::ENV_FDS).is_some();
     let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug && !worker;
     let master = (cli.master_worker || cfg.global.master_worker) && !worker;
-    if !cli.soft_finish.is_empty() || !cli.hard_terminate.is_empty() || cli.fd_socket.is_some() {
-        eprintln!("[ALERT]    ({pid}) : haproxide: -sf/-st/-x handover is not implemented yet.");
+    if cli.fd_socket.is_some() {
+        eprintln!("[ALERT]    ({pid}) : haproxide: -x (listening sockets over a unix socket) is not implemented yet; -sf/-st work with SO_REUSEPORT.");
         return ExitCode::from(1);
     }
     if !quiet && !cli.master_cli.is_empty() && !worker {
@@ -153,6 +153,8 @@ fn main() -> ExitCode {
             cli.pidfile.clone().or(cfg.global.pidfile.clone())
         },
         worker,
+        finish: cli.soft_finish.clone(),
+        terminate: cli.hard_terminate.clone(),
     };
     match haproxide::runtime::run(cfg, opts) {
         Ok(code) => ExitCode::from(code as u8),

@@ -225,3 +225,81 @@ fn debian_stock_config_runs_as_is_under_the_master() {
     let st = master.wait().unwrap();
     assert_eq!(st.code(), Some(0), "SIGTERM: the master exits 0");
 }
+
+#[test]
+fn sf_handover_refuses_no_connection() {
+    // Old process serving; a new one started with -sf takes over the same port, the old
+    // one finishes its session and exits; connects never fail meanwhile.
+    let _echo = Backend::echo("127.0.152.2:24001");
+    let dir = std::env::temp_dir().join(format!("haproxide-sf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("sf.cfg");
+    std::fs::write(&cfg, "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\nlisten li\n  bind 127.0.152.1:24000\n  server s1 127.0.152.2:24001\n").unwrap();
+    let mut old = Command::new(Which::Haproxide.path())
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("old listener", Duration::from_secs(5), || {
+        TcpStream::connect("127.0.152.1:24000").is_ok()
+    });
+    let mut held = TcpStream::connect("127.0.152.1:24000").unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failures = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let (s2, f2) = (stop.clone(), failures.clone());
+    let loader = thread::spawn(move || {
+        let t0 = Instant::now();
+        while !s2.load(std::sync::atomic::Ordering::Relaxed)
+            && t0.elapsed() < Duration::from_secs(10)
+        {
+            if common::roundtrip("127.0.152.1:24000".parse().unwrap(), b"x") != b"x" {
+                f2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            thread::sleep(Duration::from_millis(3));
+        }
+    });
+    thread::sleep(Duration::from_millis(200));
+    let mut new = Command::new(Which::Haproxide.path())
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-sf")
+        .arg(old.id().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(500));
+    // The old process keeps its established session until it ends, then exits 0.
+    held.write_all(b"old").unwrap();
+    let mut b = [0u8; 3];
+    held.read_exact(&mut b).unwrap();
+    drop(held);
+    let t0 = Instant::now();
+    let code = loop {
+        if let Some(st) = old.try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "old process did not finish"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0));
+    thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    loader.join().unwrap();
+    assert_eq!(
+        failures.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "refused or failed connections during the handover"
+    );
+    let _ = new.kill();
+    let _ = new.wait();
+}

@@ -65,6 +65,9 @@ pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener,
     let sock =
         Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(fail)?;
     sock.set_reuse_address(true).map_err(fail)?;
+    // As HAProxy: a new process (-sf/-st) binds the same ports while the old one still
+    // listens; a socket bound without SO_REUSEPORT still makes this bind fail.
+    sock.set_reuse_port(true).map_err(fail)?;
     if addr.is_ipv6() {
         if b.v6only {
             sock.set_only_v6(true).map_err(fail)?;

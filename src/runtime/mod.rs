@@ -45,6 +45,10 @@ pub struct RunOptions {
     pub pidfile: Option<String>,
     /// Set in a worker started by the master: its listeners are inherited, not bound.
     pub worker: bool,
+    /// `-sf`: processes told to finish (SIGUSR1) once this one listens.
+    pub finish: Vec<u32>,
+    /// `-st`: processes terminated (SIGTERM) once this one listens.
+    pub terminate: Vec<u32>,
     /// `-n`: global maxconn from the command line.
     pub maxconn: Option<u32>,
 }
@@ -412,6 +416,15 @@ async fn serve(
 
     live.start(&global)?;
     health::spawn_all(&live.shared, opts.quiet);
+    // -sf/-st: the old process stops accepting only once this one accepts.
+    for (pids, sig) in [
+        (&opts.finish, nix::sys::signal::Signal::SIGUSR1),
+        (&opts.terminate, nix::sys::signal::Signal::SIGTERM),
+    ] {
+        for p in pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*p as i32), sig);
+        }
+    }
     // Tell the master this worker accepts now (it then stops the previous one).
     if let Some(mut r) = ready {
         use std::io::Write;
