@@ -4,6 +4,8 @@
 //!   haproxide-loadgen conn ADDR SECS CONCURRENCY   new connection, 64 B each way, close
 //!   haproxide-loadgen bulk ADDR SECS STREAMS       stream 64 KiB writes to a sink
 //!   haproxide-loadgen idle ADDR COUNT HOLD_SECS    open COUNT connections from many 127.x sources, hold
+//!   haproxide-loadgen tls ADDR SECS CONCURRENCY V  full TLS handshakes (V = 12 or 13), no resumption
+//!   haproxide-loadgen tlsidle ADDR COUNT HOLD_SECS open COUNT TLS connections, handshake, hold
 //!
 //! Prints one line `RESULT <metric> <value>` for the script to read.
 
@@ -41,6 +43,8 @@ fn main() {
         "conn" => rt.block_on(conn(addr, num(3), num(4))),
         "bulk" => rt.block_on(bulk(addr, num(3), num(4))),
         "idle" => rt.block_on(idle(addr, num(3), num(4))),
+        "tls" => rt.block_on(tls(addr, num(3), num(4), num(5))),
+        "tlsidle" => rt.block_on(tls_idle(addr, num(3), num(4))),
         _ => usage(),
     }
 }
@@ -166,6 +170,102 @@ async fn idle(addr: SocketAddr, count: u64, hold: u64) {
     println!("RESULT opened {}", held.len());
     println!("RESULT failed {failed}");
     // The script samples the proxy's RSS now.
+    println!("READY");
+    tokio::time::sleep(Duration::from_secs(hold)).await;
+    drop(held);
+}
+
+/// Accepts any server certificate: the benchmark measures handshakes, not trust.
+#[derive(Debug)]
+struct AnyCert(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn connector(version: u64) -> tokio_rustls::TlsConnector {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let v: &[&rustls::SupportedProtocolVersion] = if version == 12 { &[&rustls::version::TLS12] } else { &[&rustls::version::TLS13] };
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(v)
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    // Full handshakes only: no session cache, no tickets.
+    cfg.resumption = rustls::client::Resumption::disabled();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+}
+
+async fn tls(addr: SocketAddr, secs: u64, n: u64, version: u64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + Duration::from_secs(secs);
+    let conn = connector(version);
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (done, conn) = (done.clone(), conn.clone());
+        tasks.push(tokio::spawn(async move {
+            let name = rustls::pki_types::ServerName::try_from("bench.test").expect("name");
+            while Instant::now() < end {
+                let Ok(tcp) = TcpStream::connect(addr).await else { continue };
+                if conn.connect(name.clone(), tcp).await.is_ok() {
+                    done.fetch_add(1, Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    println!("RESULT handshakes_per_s {:.0}", done.load(Relaxed) as f64 / secs as f64);
+}
+
+async fn tls_idle(addr: SocketAddr, count: u64, hold: u64) {
+    let conn = connector(13);
+    let name = rustls::pki_types::ServerName::try_from("bench.test").expect("name");
+    let mut held = Vec::new();
+    for i in 0..count {
+        let src = SocketAddr::new(format!("127.0.{}.{}", 200 + i % 50, 1 + (i / 50) % 200).parse().expect("ip"), 0);
+        let r = async {
+            let s = TcpSocket::new_v4()?;
+            s.bind(src)?;
+            let tcp = s.connect(addr).await?;
+            conn.connect(name.clone(), tcp).await
+        }
+        .await;
+        if let Ok(c) = r {
+            held.push(c);
+        }
+    }
+    println!("RESULT opened {}", held.len());
     println!("READY");
     tokio::time::sleep(Duration::from_secs(hold)).await;
     drop(held);
