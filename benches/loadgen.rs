@@ -213,7 +213,11 @@ impl rustls::client::danger::ServerCertVerifier for AnyCert {
 
 fn connector(version: u64) -> tokio_rustls::TlsConnector {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let v: &[&rustls::SupportedProtocolVersion] = if version == 12 { &[&rustls::version::TLS12] } else { &[&rustls::version::TLS13] };
+    let v: &[&rustls::SupportedProtocolVersion] = if version == 12 {
+        &[&rustls::version::TLS12]
+    } else {
+        &[&rustls::version::TLS13]
+    };
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(v)
         .expect("versions")
@@ -235,7 +239,9 @@ async fn tls(addr: SocketAddr, secs: u64, n: u64, version: u64) {
         tasks.push(tokio::spawn(async move {
             let name = rustls::pki_types::ServerName::try_from("bench.test").expect("name");
             while Instant::now() < end {
-                let Ok(tcp) = TcpStream::connect(addr).await else { continue };
+                let Ok(tcp) = TcpStream::connect(addr).await else {
+                    continue;
+                };
                 if conn.connect(name.clone(), tcp).await.is_ok() {
                     done.fetch_add(1, Relaxed);
                 }
@@ -245,7 +251,10 @@ async fn tls(addr: SocketAddr, secs: u64, n: u64, version: u64) {
     for t in tasks {
         let _ = t.await;
     }
-    println!("RESULT handshakes_per_s {:.0}", done.load(Relaxed) as f64 / secs as f64);
+    println!(
+        "RESULT handshakes_per_s {:.0}",
+        done.load(Relaxed) as f64 / secs as f64
+    );
 }
 
 async fn tls_idle(addr: SocketAddr, count: u64, hold: u64) {
@@ -253,7 +262,12 @@ async fn tls_idle(addr: SocketAddr, count: u64, hold: u64) {
     let name = rustls::pki_types::ServerName::try_from("bench.test").expect("name");
     let mut held = Vec::new();
     for i in 0..count {
-        let src = SocketAddr::new(format!("127.0.{}.{}", 200 + i % 50, 1 + (i / 50) % 200).parse().expect("ip"), 0);
+        let src = SocketAddr::new(
+            format!("127.0.{}.{}", 200 + i % 50, 1 + (i / 50) % 200)
+                .parse()
+                .expect("ip"),
+            0,
+        );
         let r = async {
             let s = TcpSocket::new_v4()?;
             s.bind(src)?;

@@ -365,3 +365,37 @@ fn reload_picks_up_a_replaced_certificate() {
     assert!(before.write_all(b"still here").is_ok());
     drop(p);
 }
+
+#[test]
+fn idle_tls_session_closes_at_timeout_client_and_echoes_before() {
+    let d = dir("tlsidle");
+    make_cert(&d, "srv", "emqx.test");
+    let _echo = common::Backend::echo("127.0.124.2:24001");
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 800ms\n  timeout server 5s\nlisten li\n  bind 127.0.124.1:24000 ssl crt {}\n  server s 127.0.124.2:24001\n",
+        d.join("srv.pem").display()
+    );
+    let _p = start(Which::Haproxide, "tlsidle", &cfg, addr("127.0.124.1:24000"));
+    let mut c = Command::new("openssl")
+        .args(["s_client", "-connect", "127.0.124.1:24000", "-quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = c.stdin.take().unwrap();
+    stdin.write_all(b"echo-me\n").unwrap();
+    let t0 = std::time::Instant::now();
+    // stdin stays open and silent: the proxy ends the session at timeout client.
+    let out = c.wait_with_output().unwrap();
+    drop(stdin);
+    let waited = t0.elapsed();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("echo-me"),
+        "data flowed both ways over TLS"
+    );
+    assert!(
+        waited >= Duration::from_millis(600) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+}

@@ -309,30 +309,7 @@ fn limit_of(t: Limits, up_eof: bool, down_eof: bool) -> (Option<Duration>, bool)
     }
 }
 
-/// Just the direction flags and timers of a session (for [`forward_tls`]).
-struct Limiter {
-    t: Limits,
-    up: Dir,
-    down: Dir,
-    last: Instant,
-}
-
-impl Limiter {
-    fn limit(&self) -> (Option<Duration>, bool) {
-        limit_of(self.t, self.up.eof, self.down.eof)
-    }
-}
-
 impl Forward {
-    fn limits_only(t: Timeouts) -> Limiter {
-        Limiter {
-            t: t.into(),
-            up: Dir::default(),
-            down: Dir::default(),
-            last: Instant::now(),
-        }
-    }
-
     /// Idle limit now and whether it is the client's: tunnel while both sides are open,
     /// the *-fin value once one side closed, else the smaller of client/server.
     fn limit(&self) -> (Option<Duration>, bool) {
@@ -448,68 +425,211 @@ impl Cancel {
     }
 }
 
-/// Forwards between a TLS client and a plain server, with the same half-close, timeout
-/// and cancel rules as [`forward`] (generic over the stream: rustls decrypts in between).
-pub async fn forward_tls<C>(
+/// Forwards between a TLS client and a plain server with the same half-close, timeout and
+/// cancel rules as [`forward`], and like it without buffers of its own while idle: reads
+/// go through the per-thread scratch buffer, only what a peer could not take is kept.
+pub struct ForwardTls<C> {
+    client: C,
+    server: TcpStream,
+    t: Limits,
+    up: Dir,
+    down: Dir,
+    last: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+    cancel: Arc<Cancel>,
+    /// TLS data written into the session and not flushed to the socket yet.
+    flush: bool,
+    /// close_notify + FIN towards the client started.
+    closing: bool,
+}
+
+/// Builds the TLS forwarding future.
+pub fn forward_tls<C>(
     client: C,
     server: TcpStream,
     t: Timeouts,
     cancel: Arc<Cancel>,
-) -> (End, Counts)
+) -> ForwardTls<C> {
+    ForwardTls {
+        client,
+        server,
+        t: t.into(),
+        up: Dir::default(),
+        down: Dir::default(),
+        last: Instant::now(),
+        timer: None,
+        cancel,
+        flush: false,
+        closing: false,
+    }
+}
+
+impl<C> Future for ForwardTls<C>
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (mut cr, mut cw) = tokio::io::split(client);
-    let (mut sr, mut sw) = server.into_split();
-    let mut fw = Forward::limits_only(t);
-    let mut cbuf = vec![0u8; 8192];
-    let mut sbuf = vec![0u8; 8192];
-    let mut counts = Counts::default();
-    let end = loop {
-        if fw.up.eof && fw.down.eof {
-            break End::Normal;
-        }
-        let (limit, client_side) = fw.limit();
-        let deadline = limit
-            .map(|l| fw.last + l)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86400 * 365));
-        tokio::select! {
-            r = cr.read(&mut cbuf), if !fw.up.eof => match r {
-                Ok(0) => {
-                    fw.up.eof = true;
-                    if !fw.down.eof {
-                        let _ = sw.shutdown().await;
-                    }
-                }
-                Ok(n) => {
-                    counts.up += n as u64;
-                    if sw.write_all(&cbuf[..n]).await.is_err() {
-                        break End::ServerAbort;
-                    }
-                }
-                Err(_) => break End::ClientAbort,
-            },
-            r = sr.read(&mut sbuf), if !fw.down.eof => match r {
-                Ok(0) => {
-                    fw.down.eof = true;
-                    // close_notify and FIN towards the client.
-                    let _ = cw.shutdown().await;
-                }
-                Ok(n) => {
-                    counts.down += n as u64;
-                    if cw.write_all(&sbuf[..n]).await.is_err() || cw.flush().await.is_err() {
-                        break End::ClientAbort;
-                    }
-                }
-                Err(_) => break End::ServerAbort,
-            },
-            _ = tokio::time::sleep_until(deadline), if limit.is_some() => {
-                break if client_side { End::ClientTimeout } else { End::ServerTimeout };
+    type Output = (End, Counts);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        use tokio::io::ReadBuf;
+        let me = self.get_mut();
+        let end = 'outer: loop {
+            if me.cancel.poll(cx) {
+                break End::Killed;
             }
-            _ = cancel.cancelled() => break End::Killed,
-        }
-        fw.last = Instant::now();
-    };
-    (end, counts)
+            let mut progress = false;
+            // Client (TLS) to server.
+            if !me.up.pending.is_empty() {
+                if let Poll::Ready(r) = me.server.poll_write_ready(cx) {
+                    match r.and_then(|_| flush(&me.server, &mut me.up)) {
+                        Ok(_) => progress = true,
+                        Err(_) => break 'outer End::ServerAbort,
+                    }
+                }
+            } else if !me.up.eof {
+                let r = SCRATCH.with(|s| {
+                    let mut buf = s.borrow_mut();
+                    let mut rb = ReadBuf::new(&mut buf);
+                    match Pin::new(&mut me.client).poll_read(cx, &mut rb) {
+                        Poll::Ready(Ok(())) => {
+                            let data = rb.filled();
+                            if data.is_empty() {
+                                me.up.eof = true;
+                                return Ok(true);
+                            }
+                            me.up.bytes += data.len() as u64;
+                            let mut off = 0;
+                            while off < data.len() {
+                                match me.server.try_write(&data[off..]) {
+                                    Ok(w) => off += w,
+                                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                                        me.up.pending.extend_from_slice(&data[off..]);
+                                        break;
+                                    }
+                                    Err(_) => return Err(End::ServerAbort),
+                                }
+                            }
+                            Ok(true)
+                        }
+                        Poll::Ready(Err(_)) => Err(End::ClientAbort),
+                        Poll::Pending => Ok(false),
+                    }
+                });
+                match r {
+                    Ok(p) => progress |= p,
+                    Err(e) => break 'outer e,
+                }
+            }
+            if me.up.done() && !me.up.shut && !me.down.done() {
+                me.up.shut = true;
+                let _ = SockRef::from(&me.server).shutdown(Shutdown::Write);
+            }
+            // Server to client (TLS).
+            if !me.down.pending.is_empty() {
+                match Pin::new(&mut me.client).poll_write(cx, &me.down.pending) {
+                    Poll::Ready(Ok(n)) => {
+                        me.down.pending.drain(..n);
+                        if me.down.pending.is_empty() {
+                            me.down.pending = Vec::new();
+                        }
+                        me.flush = true;
+                        progress = true;
+                    }
+                    Poll::Ready(Err(_)) => break 'outer End::ClientAbort,
+                    Poll::Pending => {}
+                }
+            } else if !me.down.eof {
+                if let Poll::Ready(r) = me.server.poll_read_ready(cx) {
+                    if r.is_err() {
+                        break 'outer End::ServerAbort;
+                    }
+                    let r = SCRATCH.with(|s| {
+                        let mut buf = s.borrow_mut();
+                        match me.server.try_read(&mut buf) {
+                            Ok(0) => {
+                                me.down.eof = true;
+                                Ok(())
+                            }
+                            Ok(n) => {
+                                me.down.bytes += n as u64;
+                                let mut off = 0;
+                                while off < n {
+                                    match Pin::new(&mut me.client).poll_write(cx, &buf[off..n]) {
+                                        Poll::Ready(Ok(w)) => off += w,
+                                        Poll::Ready(Err(_)) => return Err(End::ClientAbort),
+                                        Poll::Pending => {
+                                            me.down.pending.extend_from_slice(&buf[off..n]);
+                                            break;
+                                        }
+                                    }
+                                }
+                                me.flush = true;
+                                Ok(())
+                            }
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+                            Err(_) => Err(End::ServerAbort),
+                        }
+                    });
+                    match r {
+                        Ok(()) => progress = true,
+                        Err(e) => break 'outer e,
+                    }
+                }
+            }
+            if me.flush {
+                match Pin::new(&mut me.client).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => me.flush = false,
+                    Poll::Ready(Err(_)) => break 'outer End::ClientAbort,
+                    Poll::Pending => {}
+                }
+            }
+            // The server finished: close_notify and FIN towards the client.
+            if me.down.done() && !me.down.shut && !me.flush {
+                me.closing = true;
+                match Pin::new(&mut me.client).poll_shutdown(cx) {
+                    Poll::Ready(_) => {
+                        me.down.shut = true;
+                        progress = true;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if me.up.done() && me.down.done() && me.down.shut {
+                break End::Normal;
+            }
+            if progress {
+                me.last = Instant::now();
+                continue;
+            }
+            let (limit, client_side) = limit_of(me.t, me.up.eof, me.down.eof);
+            match limit {
+                None => me.timer = None,
+                Some(l) => {
+                    let at = me.last + l;
+                    match me.timer.as_mut() {
+                        Some(t) if t.deadline() == at => {}
+                        Some(t) => t.as_mut().reset(at),
+                        None => me.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                    }
+                    if let Some(t) = me.timer.as_mut() {
+                        if t.as_mut().poll(cx).is_ready() {
+                            break if client_side {
+                                End::ClientTimeout
+                            } else {
+                                End::ServerTimeout
+                            };
+                        }
+                    }
+                }
+            }
+            return Poll::Pending;
+        };
+        Poll::Ready((
+            end,
+            Counts {
+                up: me.up.bytes,
+                down: me.down.bytes,
+            },
+        ))
+    }
 }
