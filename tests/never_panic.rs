@@ -63,3 +63,25 @@ proptest! {
         check(bytes);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// The PROXY header decoder never panics and never claims more bytes than it was given.
+    #[test]
+    fn proxy_header_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..600), v2 in any::<bool>()) {
+        let mut input = if v2 { vec![0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a] } else { b"PROXY ".to_vec() };
+        input.extend_from_slice(&bytes);
+        for data in [&bytes[..], &input[..]] {
+            if let Ok((_, n)) = haproxide::runtime::proxy_protocol::decode(data) {
+                prop_assert!(n <= data.len());
+            }
+        }
+    }
+
+    /// The command-line parser never panics on any argv.
+    #[test]
+    fn argv_parser(args in proptest::collection::vec(prop_oneof!["-[a-zA-Z]{1,3}", "[ -~]{0,12}", Just("-sf".to_string()), Just("-f".to_string()), Just("--".to_string())], 0..12)) {
+        let _ = haproxide::cli::parse(&args);
+    }
+}
