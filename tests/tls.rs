@@ -399,3 +399,44 @@ fn idle_tls_session_closes_at_timeout_client_and_echoes_before() {
         "{waited:?}"
     );
 }
+
+#[test]
+fn check_mode_says_what_rustls_cannot_offer() {
+    let d = dir("ciphercheck");
+    make_cert(&d, "srv", "emqx.test");
+    let check = |bind_opts: &str| {
+        let cfg = d.join("c.cfg");
+        std::fs::write(
+            &cfg,
+            format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.125.1:24000 ssl crt {} {bind_opts}\n  server s 127.0.125.2:24001\n", d.join("srv.pem").display()),
+        )
+        .unwrap();
+        let o = Command::new(Which::Haproxide.path())
+            .arg("-c")
+            .arg("-f")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) =
+        check("ciphers ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:AES128-SHA");
+    assert_eq!(code, Some(0));
+    assert!(err.contains("c.cfg:7] : 'bind 127.0.125.1:24000' : ciphers not offered by haproxide (rustls has no equivalent): DHE-RSA-AES128-GCM-SHA256, AES128-SHA."), "{err}");
+    let (code, err) =
+        check("ciphers DHE-RSA-AES128-GCM-SHA256 ciphersuites TLS_AES_128_CCM_SHA256");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("no cipher left that haproxide can offer"),
+        "{err}"
+    );
+    let (code, err) = check("ssl-min-ver TLSv1.0");
+    assert_eq!(code, Some(0));
+    assert!(
+        err.contains("TLSv1.0 and TLSv1.1 are never offered by haproxide"),
+        "{err}"
+    );
+}

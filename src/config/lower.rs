@@ -228,6 +228,9 @@ pub fn lower_with(
                     format!("Proxy '{}': no SSL certificate specified for bind '{}' at [{}] (use 'crt').", p.name, b.text, b.loc),
                 ));
             }
+            if b.opts.ssl {
+                tls_notes(&bind_tls(&b.opts, global), &b.text, &b.loc, diags);
+            }
         }
     }
     for p in proxies.iter().filter(|p| p.kind.caps() & 4 != 0) {
@@ -451,6 +454,61 @@ fn with_base(base: &Option<String>, path: &str) -> String {
     match base {
         Some(b) if !path.starts_with('/') => format!("{}/{path}", b.trim_end_matches('/')),
         _ => path.to_string(),
+    }
+}
+
+/// OpenSSL cipher names that have a rustls equivalent (runtime::tls maps them; a unit
+/// test there keeps the two lists equal).
+pub const RUSTLS_CIPHERS: [&str; 9] = [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+];
+
+/// What rustls cannot do of a bind's TLS settings, said at `-c` time: cipher names with no
+/// equivalent (WARNING listing them; ALERT when nothing usable is left) and versions below
+/// TLS 1.2 (WARNING: never offered).
+fn tls_notes(
+    t: &BindTls,
+    text: &str,
+    loc: &super::diag::Loc,
+    diags: &mut super::diag::Diagnostics,
+) {
+    let mut dropped = Vec::new();
+    let mut usable = false;
+    for list in [t.ciphersuites.as_deref(), t.ciphers.as_deref()] {
+        let Some(list) = list else {
+            usable = true;
+            continue;
+        };
+        for name in list
+            .split(':')
+            .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
+        {
+            if RUSTLS_CIPHERS.contains(&name)
+                || name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@')
+            {
+                usable = true;
+            } else {
+                dropped.push(name);
+            }
+        }
+    }
+    if !usable {
+        diags.push(Diagnostic::alert(loc, format!("'bind {text}' : no cipher left that haproxide can offer (rustls has none of: {}).", dropped.join(", "))).checked());
+    } else if !dropped.is_empty() {
+        diags.push(Diagnostic::warning(loc, format!("'bind {text}' : ciphers not offered by haproxide (rustls has no equivalent): {}.", dropped.join(", "))).checked());
+    }
+    if t.min_version.is_some_and(|v| v < TlsVersion::Tls12) {
+        diags.push(Diagnostic::warning(loc, format!("'bind {text}' : SSLv3, TLSv1.0 and TLSv1.1 are never offered by haproxide (rustls supports TLSv1.2 and TLSv1.3 only).")).checked());
     }
 }
 

@@ -105,12 +105,8 @@ fn tls_for(
 ) -> Result<Option<Arc<rustls::ServerConfig>>, ()> {
     match b.tls.as_ref().map(tls::server_config) {
         None => Ok(None),
-        Some(Ok((c, dropped))) => {
-            if !dropped.is_empty() {
-                warning(quiet, &format!("Proxy '{}': bind [{}]: ciphers not offered (rustls has no equivalent): {}.", f.name, b.origin, dropped.join(", ")));
-            }
-            Ok(Some(c))
-        }
+        // Cipher names rustls lacks were reported by the configuration check.
+        Some(Ok((c, _dropped))) => Ok(Some(c)),
         Some(Err(e)) => {
             alert(
                 quiet,

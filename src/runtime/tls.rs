@@ -230,3 +230,13 @@ pub fn subject_cn(der: &[u8]) -> Option<String> {
         .to_string();
     Some(cn)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn config_and_runtime_agree_on_cipher_names() {
+        for n in crate::config::lower::RUSTLS_CIPHERS {
+            assert!(super::suite_for(n).is_some(), "{n}");
+        }
+    }
+}
