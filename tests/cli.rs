@@ -143,3 +143,44 @@ fn man_page_lists_every_flag() {
         assert!(found, "man/haproxide.1 does not document {flag}");
     }
 }
+
+#[test]
+fn examples_check_like_haproxy() {
+    // Every example configuration is valid, for haproxy and haproxide alike (run from the
+    // repository root, as the examples' README says; certificates made by examples/certs.sh).
+    let root = env!("CARGO_MANIFEST_DIR");
+    let st = Command::new("bash")
+        .arg("examples/certs.sh")
+        .current_dir(root)
+        .status()
+        .expect("bash");
+    assert!(st.success(), "examples/certs.sh (needs openssl)");
+    let haproxy = "/usr/sbin/haproxy";
+    assert!(
+        Path::new(haproxy).exists(),
+        "{haproxy} missing: ./run-tests installs it"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(root).join("examples"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".cfg"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    for n in names {
+        let path = format!("examples/{n}");
+        let ours = Command::new(env!("CARGO_BIN_EXE_haproxide"))
+            .args(["-c", "-q", "-f", &path])
+            .current_dir(root)
+            .status()
+            .unwrap();
+        let theirs = Command::new(haproxy)
+            .args(["-c", "-q", "-f", &path])
+            .current_dir(root)
+            .status()
+            .unwrap();
+        assert_eq!(ours.code(), theirs.code(), "{n}");
+        assert_eq!(ours.code(), Some(0), "{n} is valid");
+    }
+}
