@@ -309,13 +309,38 @@ fn limit_of(t: Limits, up_eof: bool, down_eof: bool) -> (Option<Duration>, bool)
     }
 }
 
-impl Forward {
-    /// Idle limit now and whether it is the client's: tunnel while both sides are open,
-    /// the *-fin value once one side closed, else the smaller of client/server.
-    fn limit(&self) -> (Option<Duration>, bool) {
-        limit_of(self.t, self.up.eof, self.down.eof)
+/// Arms the single idle timer at `last` + the limit that applies now; the end it caused
+/// when it already fired.
+fn idle_timer(
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    t: Limits,
+    up_eof: bool,
+    down_eof: bool,
+    last: Instant,
+    cx: &mut Context<'_>,
+) -> Option<End> {
+    let (limit, client_side) = limit_of(t, up_eof, down_eof);
+    let Some(l) = limit else {
+        *timer = None;
+        return None;
+    };
+    let at = last + l;
+    match timer.as_mut() {
+        Some(t) if t.deadline() == at => {}
+        Some(t) => t.as_mut().reset(at),
+        None => *timer = Some(Box::pin(tokio::time::sleep_until(at))),
     }
+    let fired = timer
+        .as_mut()
+        .is_some_and(|t| t.as_mut().poll(cx).is_ready());
+    fired.then_some(if client_side {
+        End::ClientTimeout
+    } else {
+        End::ServerTimeout
+    })
+}
 
+impl Forward {
     fn counts(&self) -> Counts {
         Counts {
             up: self.up.bytes,
@@ -385,26 +410,9 @@ impl Future for Forward {
                 continue;
             }
             // Nothing to do now: wait for a socket or the idle limit.
-            let (limit, client_side) = me.limit();
-            match limit {
-                None => me.timer = None,
-                Some(l) => {
-                    let at = me.last + l;
-                    match me.timer.as_mut() {
-                        Some(t) if t.deadline() == at => {}
-                        Some(t) => t.as_mut().reset(at),
-                        None => me.timer = Some(Box::pin(tokio::time::sleep_until(at))),
-                    }
-                    if let Some(t) = me.timer.as_mut() {
-                        if t.as_mut().poll(cx).is_ready() {
-                            break if client_side {
-                                End::ClientTimeout
-                            } else {
-                                End::ServerTimeout
-                            };
-                        }
-                    }
-                }
+            if let Some(end) = idle_timer(&mut me.timer, me.t, me.up.eof, me.down.eof, me.last, cx)
+            {
+                break end;
             }
             return Poll::Pending;
         };
@@ -601,26 +609,9 @@ where
                 me.last = Instant::now();
                 continue;
             }
-            let (limit, client_side) = limit_of(me.t, me.up.eof, me.down.eof);
-            match limit {
-                None => me.timer = None,
-                Some(l) => {
-                    let at = me.last + l;
-                    match me.timer.as_mut() {
-                        Some(t) if t.deadline() == at => {}
-                        Some(t) => t.as_mut().reset(at),
-                        None => me.timer = Some(Box::pin(tokio::time::sleep_until(at))),
-                    }
-                    if let Some(t) = me.timer.as_mut() {
-                        if t.as_mut().poll(cx).is_ready() {
-                            break if client_side {
-                                End::ClientTimeout
-                            } else {
-                                End::ServerTimeout
-                            };
-                        }
-                    }
-                }
+            if let Some(end) = idle_timer(&mut me.timer, me.t, me.up.eof, me.down.eof, me.last, cx)
+            {
+                break end;
             }
             return Poll::Pending;
         };
