@@ -1107,42 +1107,83 @@ pub fn lookup(table: &'static [Keyword], name: &str) -> Option<&'static Keyword>
 
 /// The closest keyword of `table` to a misspelled `word`, if close enough to suggest.
 pub fn suggest<'a>(candidates: impl Iterator<Item = &'a str>, word: &str) -> Option<&'a str> {
+    // Allow about one edit per four letters, at least one.
+    let limit = (word.len() / 4).max(1);
+    let len = word.chars().count();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = edit_distance(word, c);
+        // The distance is at least the difference in length: such a candidate can never
+        // be suggested, and a long garbage word costs no quadratic work per keyword.
+        if len.abs_diff(c.chars().count()) > limit {
+            continue;
+        }
+        if bag_distance(word, c) > limit {
+            continue;
+        }
+        let Some(d) = edit_distance(word, c, limit) else {
+            continue;
+        };
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
-    let (d, c) = best?;
-    // Allow about one edit per four letters, at least one.
-    (d <= (word.len() / 4).max(1)).then_some(c)
+    best.map(|(_, c)| c)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    // Optimal string alignment: a swap of two neighbours counts as one edit ("chekc").
+/// A lower bound of the edit distance, in linear time: letters one word has and the other
+/// lacks, counted with multiplicity (a swap moves no letter, so it holds for swaps too).
+fn bag_distance(a: &str, b: &str) -> usize {
+    if !a.is_ascii() || !b.is_ascii() {
+        return 0;
+    }
+    let mut count = [0i32; 128];
+    for c in a.bytes() {
+        count[c as usize] += 1;
+    }
+    for c in b.bytes() {
+        count[c as usize] -= 1;
+    }
+    let (more, less) = count.iter().fold((0, 0), |(m, l), &n| {
+        if n > 0 {
+            (m + n as usize, l)
+        } else {
+            (m, l + (-n) as usize)
+        }
+    });
+    more.max(less)
+}
+
+/// Optimal string alignment distance (a swap of two neighbours counts as one edit,
+/// "chekc"), or None once it is sure to exceed `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
+    // Three rolling rows: i-2, i-1 and i.
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    let mut prev_min = 0;
     for i in 1..=a.len() {
+        cur[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
+                v = v.min(prev2[j - 2] + 1);
             }
-            d[i][j] = v;
+            cur[j] = v;
         }
+        // Every later cell comes from these two rows, each plus at least one edit.
+        let row_min = cur.iter().copied().min().unwrap_or(0);
+        if row_min > limit && prev_min > limit {
+            return None;
+        }
+        prev_min = row_min;
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
     }
-    d[a.len()][b.len()]
+    let d = prev[b.len()];
+    (d <= limit).then_some(d)
 }
 
 /// Renders the whole table as the Markdown of grammar/keywords.md.
@@ -1242,6 +1283,32 @@ mod tests {
             Some("check-send-proxy")
         );
         assert_eq!(suggest(SERVER.iter().map(|k| k.name), "zzzzzzzz"), None);
+    }
+
+    #[test]
+    fn pruned_distances_agree_with_the_full_one() {
+        // Every word of up to 4 letters over "abc": the bounds never cut a close pair.
+        let mut words = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = words
+                .iter()
+                .filter(|w| w.len() < 4)
+                .flat_map(|w| ["a", "b", "c"].map(|c| format!("{w}{c}")))
+                .collect();
+            words.extend(longer);
+            words.sort();
+            words.dedup();
+        }
+        for a in &words {
+            for b in &words {
+                let full = edit_distance(a, b, usize::MAX).unwrap();
+                assert!(bag_distance(a, b) <= full, "{a} {b}");
+                for limit in 0..4 {
+                    let want = (full <= limit).then_some(full);
+                    assert_eq!(edit_distance(a, b, limit), want, "{a} {b} {limit}");
+                }
+            }
+        }
     }
 
     #[test]
