@@ -58,3 +58,14 @@ pub fn inherited_stream(fd: i32) -> std::os::unix::net::UnixStream {
     // SAFETY: as above, a socketpair end created by the master for this worker only.
     unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) }
 }
+
+/// Hands the allocator's free pages back to the kernel. glibc keeps what a burst of
+/// connections freed (per-thread arenas, fragmentation), so RSS would stay at its peak.
+pub fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim takes no pointer; it only walks glibc's own free lists under
+    // their locks, which is safe from any thread at any time.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}

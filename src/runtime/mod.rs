@@ -11,6 +11,7 @@ pub mod health;
 pub mod listener;
 pub mod log;
 pub mod master;
+pub mod memory;
 pub mod process;
 pub mod proxy_protocol;
 pub mod reload;
@@ -412,6 +413,7 @@ async fn serve(
 
     live.start(&global)?;
     health::spawn_all(&live.shared, opts.quiet);
+    memory::spawn_trimmer(live.shared.actconn.clone());
     // -sf/-st: the old process stops accepting only once this one accepts.
     for (pids, sig) in [
         (&opts.finish, nix::sys::signal::Signal::SIGUSR1),
