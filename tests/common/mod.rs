@@ -321,3 +321,72 @@ pub fn assert_logs_match(want: &[String], got: &[String]) {
         );
     }
 }
+
+#[path = "../../benches/any_cert.rs"]
+mod any_cert;
+use any_cert::AnyCert;
+
+/// A TLS client configuration for tests (any server certificate, no client certificate).
+pub fn tls_client_config() -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    Arc::new(cfg)
+}
+
+/// A completed TLS connection to `to` (a full handshake each time), blocking, 5 s timeouts.
+pub fn tls_connect(to: SocketAddr) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let tcp = TcpStream::connect(to).expect("connect to the TLS bind");
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("t").unwrap();
+    let mut conn = rustls::ClientConnection::new(tls_client_config(), name).unwrap();
+    let mut tcp = tcp;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).expect("TLS handshake");
+    }
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// A self-signed certificate and its key in one PEM file (the form `crt` takes), made by
+/// the real openssl with `key_args` (e.g. `-newkey rsa:2048`), CN "t", in a fresh directory.
+pub fn self_signed_pem(tag: &str, key_args: &[&str]) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("haproxide-pem-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let (key, crt, pem) = (d.join("k.pem"), d.join("c.pem"), d.join("b.pem"));
+    let st = Command::new("openssl")
+        .args(["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=t"])
+        .args(key_args)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (./run-tests installs it)");
+    assert!(st.success(), "openssl req {key_args:?}");
+    let both = [std::fs::read(&crt).unwrap(), std::fs::read(&key).unwrap()].concat();
+    std::fs::write(&pem, both).unwrap();
+    pem
+}
+
+/// Resident memory of process `pid`, in kB (0 once it is gone).
+pub fn rss_kb(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Open descriptors of process `pid`.
+pub fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
