@@ -98,8 +98,14 @@ pub struct StatsSocket {
     pub addr: ListenAddr,
     /// `mode` (octal permissions).
     pub mode: Option<u32>,
-    /// `level`
+    /// `level` (HAProxy's default is `operator`).
     pub level: Option<String>,
+    /// Owner of the UNIX socket (`user`/`uid`); the process's own when unset.
+    pub uid: Option<u32>,
+    /// Group of the UNIX socket (`group`/`gid`).
+    pub gid: Option<u32>,
+    /// Where it was declared (`file:line`), for bind errors.
+    pub origin: String,
 }
 
 /// A syslog facility, 0..=23.

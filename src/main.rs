@@ -90,12 +90,6 @@ fn main() -> ExitCode {
     if !quiet && !cli.master_cli.is_empty() && !worker {
         eprintln!("[WARNING]  ({pid}) : haproxide: the master CLI (-S {}) is not implemented; no socket is created.", cli.master_cli.join(" "));
     }
-    if !quiet {
-        let g = &cfg.global;
-        if !g.stats_sockets.is_empty() {
-            eprintln!("[WARNING]  ({pid}) : haproxide: 'stats socket' is not opened yet (no runtime API).");
-        }
-    }
     // TLS towards servers is parsed but not built: refuse rather than send plain text.
     if let Some((b, s)) = cfg
         .backends

@@ -74,8 +74,8 @@ fn master_worker_like_debians_unit() {
         let n = notify.recv(&mut b).expect("a notification");
         String::from_utf8_lossy(&b[..n]).into_owned()
     };
-    assert_eq!(next(), "RELOADING=1");
-    assert_eq!(next(), format!("READY=1\nMAINPID={mpid}"));
+    assert_eq!(next(), "RELOADING=1\nSTATUS=Starting.");
+    assert_eq!(next(), format!("READY=1\nMAINPID={mpid}\nSTATUS=Ready."));
     assert_eq!(
         std::fs::read_to_string(&pidfile).unwrap().trim(),
         mpid.to_string(),
@@ -92,8 +92,11 @@ fn master_worker_like_debians_unit() {
         .args(["-USR2", &mpid.to_string()])
         .status()
         .unwrap();
-    assert_eq!(next(), "RELOADING=1");
-    assert_eq!(next(), format!("READY=1\nMAINPID={mpid}"));
+    assert_eq!(next(), "RELOADING=1\nSTATUS=Reloading the configuration.");
+    assert_eq!(
+        next(),
+        format!("READY=1\nMAINPID={mpid}\nSTATUS=Ready (configuration reloaded).")
+    );
     assert_eq!(echo("127.0.150.1:24000", b"two"), b"two");
     open.write_all(b"kept").unwrap();
     let mut b = [0u8; 4];
@@ -110,8 +113,11 @@ fn master_worker_like_debians_unit() {
         .args(["-HUP", &mpid.to_string()])
         .status()
         .unwrap();
-    assert_eq!(next(), "RELOADING=1");
-    assert_eq!(next(), format!("READY=1\nMAINPID={mpid}"));
+    assert_eq!(next(), "RELOADING=1\nSTATUS=Reloading the configuration.");
+    assert_eq!(
+        next(),
+        format!("READY=1\nMAINPID={mpid}\nSTATUS=Reload failed: the previous configuration keeps serving.")
+    );
     assert_eq!(echo("127.0.150.1:24000", b"three"), b"three");
     std::fs::write(&cfg, good).unwrap();
 
@@ -134,7 +140,7 @@ fn master_worker_like_debians_unit() {
         .args(["-TERM", &mpid.to_string()])
         .status()
         .unwrap();
-    assert_eq!(next(), "STOPPING=1");
+    assert_eq!(next(), "STOPPING=1\nSTATUS=Stopping.");
     let out = master.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -190,11 +196,11 @@ fn debian_stock_config_runs_as_is_under_the_master() {
     let _stop = Stop(mpid);
     let mut b = [0u8; 256];
     let n = notify.recv(&mut b).unwrap();
-    assert_eq!(&b[..n], b"RELOADING=1");
+    assert_eq!(&b[..n], b"RELOADING=1\nSTATUS=Starting.");
     let n = notify.recv(&mut b).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&b[..n]),
-        format!("READY=1\nMAINPID={mpid}")
+        format!("READY=1\nMAINPID={mpid}\nSTATUS=Ready.")
     );
     assert!(
         TcpStream::connect("127.0.0.151:1883").is_ok()
@@ -221,6 +227,16 @@ fn debian_stock_config_runs_as_is_under_the_master() {
         std::fs::read_link(format!("/proc/{w}/root")).unwrap(),
         std::path::Path::new("/var/lib/haproxy")
     );
+    // The stock `stats socket /run/haproxy/admin.sock mode 660 level admin` is the worker's.
+    use std::os::unix::fs::PermissionsExt;
+    let sock = std::path::Path::new("/run/haproxy/admin.sock");
+    let meta = std::fs::metadata(sock).expect("the stock stats socket");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    let mut c = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    c.write_all(b"show info\n").unwrap();
+    let mut info = String::new();
+    c.read_to_string(&mut info).unwrap();
+    assert!(info.contains(&format!("\nPid: {w}\n")), "{info}");
     drop(_stop);
     let st = master.wait().unwrap();
     assert_eq!(st.code(), Some(0), "SIGTERM: the master exits 0");

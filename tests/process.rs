@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::thread;
@@ -45,8 +46,9 @@ fn privileges_are_dropped_after_binding() {
     std::fs::write(
         &cfg,
         format!(
-            "global\n  chroot {}\n  user nobody\n  group nogroup\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.140.1:24000\n  server s1 127.0.140.2:24001\n",
-            root.display()
+            "global\n  chroot {}\n  user nobody\n  group nogroup\n  stats socket {}/admin.sock mode 660 level admin\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.140.1:24000\n  server s1 127.0.140.2:24001\n",
+            root.display(),
+            dir.display()
         ),
     )
     .unwrap();
@@ -79,6 +81,23 @@ fn privileges_are_dropped_after_binding() {
         b"hello",
         "still serves after dropping privileges"
     );
+    // The stats socket was made before the chroot, with the configured mode, and answers.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let sock = dir.join("admin.sock");
+    let meta = std::fs::metadata(&sock).expect("the stats socket exists");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (0, 0),
+        "created by root, as haproxy does"
+    );
+    let mut c = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    c.write_all(b"show info\n").unwrap();
+    let mut info = String::new();
+    c.read_to_string(&mut info).unwrap();
+    assert!(info.contains(&format!("Pid: {pid}\n")), "{info}");
+    // Outside the chroot nothing is reachable: the process's root is the chroot itself.
+    assert!(!std::path::Path::new(&format!("/proc/{pid}/root{}", dir.display())).exists());
     let _ = p.kill();
     let _ = p.wait();
 }

@@ -162,7 +162,7 @@ pub const GLOBAL: &[Keyword] = &[
         0,
         Supported,
         "socket <addr> [params] | timeout <t> | maxconn <n>",
-        "`stats bind-process` is removed",
+        "the runtime API subset in the man page; `stats bind-process` is removed",
     ),
     kw("ca-base", 0, Supported, "<dir>", ""),
     kw("crt-base", 0, Supported, "<dir>", ""),
@@ -892,7 +892,13 @@ pub const BIND: &[Keyword] = &[
     kw("uid", 0, Supported, "<n>", "unix sockets"),
     kw("gid", 0, Supported, "<n>", "unix sockets"),
     kw("level", 0, Supported, "user|operator|admin", "stats socket"),
-    kw("expose-fd", 0, Supported, "listeners", "stats socket"),
+    kw(
+        "expose-fd",
+        0,
+        Supported,
+        "listeners",
+        "stats socket; accepted, its one use (`-x`) is refused",
+    ),
     kw(
         "severity-output",
         0,

@@ -329,6 +329,17 @@ impl Balancer {
         self.rebuild_map();
     }
 
+    /// The operator changed server `s`'s weight: it leaves the rotation and re-enters with
+    /// the new weight at the end of the current cycle (0 keeps it out, as drain does).
+    pub fn set_weight(&mut self, s: usize, weight: u32) {
+        let usable = self.slots[s].usable;
+        self.set_down(s);
+        self.slots[s].weight = weight;
+        if usable {
+            self.set_up(s);
+        }
+    }
+
     /// A session on server `s` started (true) or ended (false).
     pub fn track(&mut self, s: usize, started: bool) {
         let v = &mut self.slots[s].served;

@@ -21,7 +21,7 @@ use tokio::time::{sleep, timeout, Instant};
 
 use super::log::level;
 use super::proxy_protocol;
-use super::state::Shared;
+use super::state::{Admin, Shared};
 use crate::ir::{
     Backend, CheckKind, ExpectPattern, HttpExpect, SendProxy, Server, ServerCheck, TcpCheckRule,
 };
@@ -153,17 +153,24 @@ pub fn first_offsets(inters: &[Duration]) -> Vec<Duration> {
 /// Starts the check task of every checked server.
 pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
     let mut list = Vec::new();
+    let mut idle = Vec::new();
     for (bi, b) in shared.backends.iter().enumerate() {
         for (si, s) in b.servers.iter().enumerate() {
             if let Some(c) = &s.ir.check {
                 if !s.ir.disabled && s.ir.addr.is_some() {
                     list.push((bi, si, c.inter));
+                } else if s.ir.addr.is_some() {
+                    // `disabled`: its checks idle until the operator enables it.
+                    idle.push((bi, si, c.inter));
                 }
             }
         }
     }
     let offsets = first_offsets(&list.iter().map(|x| x.2).collect::<Vec<_>>());
-    for ((bi, si, _), off) in list.into_iter().zip(offsets) {
+    let idle = idle
+        .into_iter()
+        .map(|(bi, si, inter)| ((bi, si, inter), inter));
+    for ((bi, si, _), off) in list.into_iter().zip(offsets).chain(idle) {
         let sh = shared.clone();
         tokio::spawn(async move {
             sleep(off).await;
@@ -180,9 +187,17 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
         if shared.retired.load(Relaxed) {
             return;
         }
+        // In maintenance a server is not checked (HAProxy stops its checks too).
+        if s.admin() == Admin::Maint {
+            sleep(c.inter).await;
+            continue;
+        }
         let out = run_check(&b.ir, &s.ir, &c).await;
         if shared.retired.load(Relaxed) {
             return;
+        }
+        if s.admin() == Admin::Maint {
+            continue;
         }
         let (changed, noted, health) = {
             let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
@@ -241,13 +256,15 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
     let (act, bck) = {
         let mut lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
         if up {
-            lb.set_up(si);
+            // A drained server stays out of the rotation until the operator readies it.
+            if s.admin() == Admin::Ready {
+                lb.set_up(si);
+            }
         } else {
             lb.set_down(si);
         }
-        let act = lb.slots.iter().filter(|x| !x.backup && x.usable).count();
-        let bck = lb.slots.iter().filter(|x| x.backup && x.usable).count();
-        (act, bck)
+        drop(lb);
+        usable_counts(b)
     };
     let who = format!(
         "{}Server {}/{}",
@@ -284,20 +301,88 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
             s.cancels.cancel_all();
         }
         if act == 0 && bck == 0 {
-            let word = if b.ir.is_listen { "proxy" } else { "backend" };
-            shared.logger.send(
-                &b.ir.log,
-                level::EMERG,
-                &format!("{word} {} has no server available!", b.ir.name),
-            );
-            if !quiet {
-                eprintln!(
-                    "[ALERT]    ({}) : {word} '{}' has no server available!",
-                    std::process::id(),
-                    b.ir.name
-                );
+            no_server_left(shared, b, quiet);
+        }
+    }
+}
+
+/// Counts of usable active and backup servers of backend `b`.
+fn usable_counts(b: &super::state::BackendRt) -> (usize, usize) {
+    let lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
+    let act = lb.slots.iter().filter(|x| !x.backup && x.usable).count();
+    let bck = lb.slots.iter().filter(|x| x.backup && x.usable).count();
+    (act, bck)
+}
+
+fn no_server_left(shared: &Shared, b: &super::state::BackendRt, quiet: bool) {
+    let word = if b.ir.is_listen { "proxy" } else { "backend" };
+    shared.logger.send(
+        &b.ir.log,
+        level::EMERG,
+        &format!("{word} {} has no server available!", b.ir.name),
+    );
+    if !quiet {
+        eprintln!(
+            "[ALERT]    ({}) : {word} '{}' has no server available!",
+            std::process::id(),
+            b.ir.name
+        );
+    }
+}
+
+/// The operator puts server `si` of backend `bi` in `to` (stats socket `set server … state`,
+/// `disable`/`enable server`); the messages are HAProxy's.
+pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) {
+    let b = &shared.backends[bi];
+    let s = &b.servers[si];
+    let from = s.admin();
+    let who = format!("Server {}/{}", b.ir.name, s.ir.name);
+    let health_up = s.health.lock().unwrap_or_else(|e| e.into_inner()).up();
+    let was_usable = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].usable;
+    s.admin.store(to as u8, Relaxed);
+    let msg = match (from, to) {
+        (Admin::Maint, Admin::Maint)
+        | (Admin::Ready, Admin::Ready)
+        | (Admin::Drain, Admin::Drain) => return,
+        (_, Admin::Maint) => {
+            b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_down(si);
+            if was_usable || from == Admin::Drain && health_up {
+                let (act, bck) = usable_counts(b);
+                let n = s.sessions.load(Relaxed);
+                format!("{who} is going DOWN for maintenance. {act} active and {bck} backup servers left. {n} sessions active, 0 requeued, 0 remaining in queue.")
+            } else {
+                format!("{who} was DOWN and now enters maintenance.")
             }
         }
+        (Admin::Maint, _) => {
+            // Back from maintenance as a fresh server: UP until a check says otherwise.
+            if let Some(c) = &s.ir.check {
+                *s.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::new(c.rise, c.fall);
+            }
+            if to == Admin::Ready {
+                b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_up(si);
+                format!("{who} is UP/READY (leaving forced maintenance).")
+            } else {
+                let msg = format!("{who} is UP/DRAIN (leaving forced maintenance).");
+                say(shared, b, quiet, level::NOTICE, false, &msg);
+                format!("{who} remains in forced drain mode.")
+            }
+        }
+        (Admin::Ready, Admin::Drain) => {
+            b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_down(si);
+            let (act, bck) = usable_counts(b);
+            format!("{who} enters drain state. {act} active and {bck} backup servers online. 0 sessions requeued, 0 total in queue.")
+        }
+        (Admin::Drain, Admin::Ready) => {
+            if health_up {
+                b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_up(si);
+            }
+            format!("{who} is UP (leaving forced drain).")
+        }
+    };
+    say(shared, b, quiet, level::NOTICE, false, &msg);
+    if to != Admin::Ready && was_usable && usable_counts(b) == (0, 0) {
+        no_server_left(shared, b, quiet);
     }
 }
 

@@ -5,7 +5,8 @@
 //! them, and on SIGUSR2/SIGHUP re-reads the configuration, starts a new worker with the
 //! listeners (kept ones are the same sockets) and asks the old one to finish (SIGUSR1).
 //! An invalid configuration leaves the running worker untouched. With `-Ws` it reports to
-//! systemd over `$NOTIFY_SOCKET` (READY=1, RELOADING=1, STOPPING=1, MAINPID).
+//! systemd over `$NOTIFY_SOCKET` (READY=1, RELOADING=1, STOPPING=1, MAINPID, and a STATUS=
+//! line that `systemctl status` shows: haproxy 2.6 sends none, the text is haproxide's).
 //! A worker that dies unexpectedly is logged and replaced (HAProxy 2.6 exits instead).
 
 use std::collections::BTreeMap;
@@ -154,7 +155,7 @@ async fn serve(
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    notify(o.systemd, "RELOADING=1");
+    notify(o.systemd, "RELOADING=1\nSTATUS=Starting.");
     let mut current = spawn_worker(&o, &sockets).await?;
     say(
         q,
@@ -162,10 +163,7 @@ async fn serve(
         &format!("New worker ({}) forked", current.id().unwrap_or(0)),
     );
     say(q, "[NOTICE]   ", "Loading success.");
-    notify(
-        o.systemd,
-        &format!("READY=1\nMAINPID={}", std::process::id()),
-    );
+    notify(o.systemd, &ready("Ready."));
     let mut former: Vec<(u32, Child)> = Vec::new();
     let mut reap = tokio::time::interval(Duration::from_millis(100));
     loop {
@@ -213,17 +211,17 @@ async fn reload_workers(
     maxconn: u32,
 ) {
     let q = o.quiet;
-    notify(o.systemd, "RELOADING=1");
+    notify(
+        o.systemd,
+        "RELOADING=1\nSTATUS=Reloading the configuration.",
+    );
     say(q, "[WARNING]  ", "Reloading HAProxy");
     let (files, env) = (o.files.clone(), o.env.clone());
     let loaded = match tokio::task::spawn_blocking(move || crate::config::load(&files, env)).await {
         Ok(l) => l,
         Err(_) => {
             say(q, "[WARNING]  ", "Loading failure!");
-            notify(
-                o.systemd,
-                &format!("READY=1\nMAINPID={}", std::process::id()),
-            );
+            notify(o.systemd, &ready(RELOAD_FAILED));
             return;
         }
     };
@@ -256,13 +254,20 @@ async fn reload_workers(
             *sockets = new_sockets;
             *cfg = new_cfg;
             say(q, "[NOTICE]   ", "Loading success.");
+            notify(o.systemd, &ready("Ready (configuration reloaded)."));
         }
-        Err(()) => say(q, "[WARNING]  ", "Loading failure!"),
+        Err(()) => {
+            say(q, "[WARNING]  ", "Loading failure!");
+            notify(o.systemd, &ready(RELOAD_FAILED));
+        }
     }
-    notify(
-        o.systemd,
-        &format!("READY=1\nMAINPID={}", std::process::id()),
-    );
+}
+
+const RELOAD_FAILED: &str = "Reload failed: the previous configuration keeps serving.";
+
+/// READY=1 with the master's pid and a STATUS= line.
+fn ready(status: &str) -> String {
+    format!("READY=1\nMAINPID={}\nSTATUS={status}", std::process::id())
 }
 
 async fn stop_all(
@@ -273,7 +278,7 @@ async fn stop_all(
     code: i32,
 ) -> anyhow::Result<i32> {
     use std::os::unix::process::ExitStatusExt;
-    notify(o.systemd, "STOPPING=1");
+    notify(o.systemd, "STOPPING=1\nSTATUS=Stopping.");
     let mut all = former;
     all.push((current.id().unwrap_or(0), current));
     for (_, w) in &all {

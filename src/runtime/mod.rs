@@ -17,6 +17,7 @@ pub mod proxy_protocol;
 pub mod reload;
 pub mod session;
 pub mod state;
+pub mod stats;
 pub mod tls;
 
 use std::sync::atomic::Ordering::Relaxed;
@@ -202,7 +203,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     let bound = bind_all_with(&cfg, maxconn, opts.quiet, |k| {
         keys.get(k).and_then(|key| inherited.remove(key))
     });
-    let Some(bound) = bound else {
+    // The stats sockets too, before privileges go (a path under /run needs root).
+    let stats_bound = stats::bind_all(&cfg.global).map_err(|e| alert(opts.quiet, &e));
+    let (Some(bound), Ok(stats_bound)) = (bound, stats_bound) else {
         alert(
             opts.quiet,
             "[haproxide.main()] Some protocols failed to start their listeners! Exiting.",
@@ -247,7 +250,22 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
         .thread_name("haproxide")
         .build()
         .context("starting the runtime")?;
-    rt.block_on(serve(cfg, opts, bound, maxconn, ready))
+    let ulimit_n = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|l| l.0)
+        .unwrap_or(0);
+    let process = ProcessInfo {
+        stats: stats_bound,
+        ulimit_n,
+        nbthread: threads,
+    };
+    rt.block_on(serve(cfg, opts, bound, maxconn, ready, process))
+}
+
+/// What the stats socket reports about the process, and its bound sockets.
+struct ProcessInfo {
+    stats: Vec<stats::Listener>,
+    ulimit_n: u64,
+    nbthread: usize,
 }
 
 /// One configuration generation being served.
@@ -396,8 +414,23 @@ async fn serve(
     bound: Vec<listener::Bound>,
     maxconn: u32,
     ready: Option<std::os::unix::net::UnixStream>,
+    process: ProcessInfo,
 ) -> anyhow::Result<i32> {
+    let started = (std::time::Instant::now(), std::time::SystemTime::now());
     let shared = Arc::new(Shared::new(&cfg, logger_for(&cfg, opts.quiet)));
+    let cli = Arc::new(stats::Cli {
+        current: std::sync::RwLock::new(shared.clone()),
+        started,
+        maxconn,
+        ulimit_n: process.ulimit_n,
+        nbthread: process.nbthread,
+        timeout: cfg
+            .global
+            .stats_timeout
+            .unwrap_or(std::time::Duration::from_secs(10)),
+        quiet: opts.quiet,
+    });
+    stats::spawn_all(process.stats, cli.clone());
     let global = Arc::new(Semaphore::new(maxconn as usize));
     let mut live = Live::new(cfg, shared, bound);
     // Every generation ever served, for a hard stop (old ones may still hold sessions).
@@ -437,10 +470,12 @@ async fn serve(
             _ = sig_hup.recv() => {
                 generations.push(Arc::downgrade(&live.shared));
                 reload(&mut live, &opts, &global, maxconn).await;
+                *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
             }
             _ = sig_usr2.recv() => {
                 generations.push(Arc::downgrade(&live.shared));
                 reload(&mut live, &opts, &global, maxconn).await;
+                *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
             }
             _ = sig_ttou.recv() => {
                 if live.listening.is_some() {

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, Semaphore};
@@ -39,9 +39,33 @@ pub struct ServerRt {
     pub health: Mutex<Health>,
     /// Its forwarding sessions, to end them (hard stop, `on-marked-down shutdown-sessions`).
     pub cancels: Registry,
+    /// Administrative state set by the operator ([`Admin`] as u8); `disabled` starts in MAINT.
+    pub admin: AtomicU8,
+    /// Sessions it took since start (`stot`).
+    pub cumulated: AtomicU64,
+}
+
+/// A server's administrative state (management.txt `set server … state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admin {
+    /// Takes traffic when its checks say UP.
+    Ready = 0,
+    /// Keeps its sessions, gets no new ones.
+    Drain = 1,
+    /// Maintenance: no new sessions, no checks.
+    Maint = 2,
 }
 
 impl ServerRt {
+    /// The operator's state for this server.
+    pub fn admin(&self) -> Admin {
+        match self.admin.load(Relaxed) {
+            1 => Admin::Drain,
+            2 => Admin::Maint,
+            _ => Admin::Ready,
+        }
+    }
+
     /// Where to connect for a client that reached `dst_port` (port 0 and `+N` follow it).
     pub fn target(&self, dst_port: u16) -> Option<SocketAddr> {
         let ip = self.ir.addr?;
@@ -100,6 +124,12 @@ impl BackendRt {
                         .map_or(Health::new(1, 1), |c| Health::new(c.rise, c.fall)),
                 ),
                 cancels: Registry::default(),
+                admin: AtomicU8::new(if s.disabled {
+                    Admin::Maint
+                } else {
+                    Admin::Ready
+                } as u8),
+                cumulated: AtomicU64::new(0),
             })
             .collect();
         BackendRt {
@@ -118,6 +148,7 @@ impl BackendRt {
         let s = lb.pick(Some(src))?;
         lb.track(s, true);
         self.servers[s].sessions.fetch_add(1, Relaxed);
+        self.servers[s].cumulated.fetch_add(1, Relaxed);
         Some(s)
     }
 
@@ -200,7 +231,10 @@ impl Shared {
                     .slots
                     .iter()
                     .zip(&old.servers)
-                    .any(|(slot, os)| std::ptr::eq(os, o) && slot.usable);
+                    .any(|(slot, os)| std::ptr::eq(os, o) && slot.usable)
+                    // Drain and maintenance are the operator's, and end with a reload as
+                    // with HAProxy (no server-state file): what counts is the checks' view.
+                    || (o.admin() != Admin::Ready && h.up());
                 if s.ir.check.is_some() && o.ir.check.is_some() {
                     let mut nh = s.health.lock().unwrap_or_else(|e| e.into_inner());
                     // Same counter position, rescaled if rise/fall changed.

@@ -384,7 +384,7 @@ impl Parser {
                     Ok(_) => return,
                     Err(e) => return self.alert(loc, format!("'stats socket' : {}", e.message(a))),
                 };
-                let mut sock = StatsSocket { addr, mode: None, level: None };
+                let mut sock = StatsSocket { addr, mode: None, level: None, uid: None, gid: None, origin: loc.to_string() };
                 let mut i = 3;
                 while i < stmt.words.len() {
                     let p = stmt.arg(i);
@@ -397,7 +397,25 @@ impl Parser {
                             }
                             sock.level = Some(v.to_string());
                         }
-                        "expose-fd" | "user" | "group" | "uid" | "gid" | "name" | "severity-output" | "maxconn" | "backlog" | "process" | "thread" | "id" => {}
+                        // HAProxy reads these with atol(): no error, garbage is 0 or a prefix.
+                        "uid" | "gid" => {
+                            let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+                            let n = digits.parse::<u32>().unwrap_or(0);
+                            if p == "uid" {
+                                sock.uid = Some(n);
+                            } else {
+                                sock.gid = Some(n);
+                            }
+                        }
+                        "user" | "group" => {
+                            let file = if p == "user" { "/etc/passwd" } else { "/etc/group" };
+                            match lookup_id(file, v) {
+                                Some(n) if p == "user" => sock.uid = Some(n),
+                                Some(n) => sock.gid = Some(n),
+                                None => return self.alert(loc, format!("'stats socket' : ''{p}' : unknown {p} name '{v}''")),
+                            }
+                        }
+                        "expose-fd" | "name" | "severity-output" | "maxconn" | "backlog" | "process" | "thread" | "id" => {}
                         other => {
                             return self.alert(loc, format!("'stats socket' : unknown keyword '{other}'."));
                         }

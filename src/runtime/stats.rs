@@ -1,0 +1,627 @@
+//! The stats socket: HAProxy's runtime API (management.txt §9.3), the subset an operator of
+//! a TCP balancer uses — `show info`, `show stat`, `show backend`, `show version`, server
+//! weight and state (`set server`, `set weight`, `get weight`, `disable|enable server`),
+//! `help`, `prompt`, `quit`, several commands per line separated by `;`.
+//!
+//! The socket is bound like HAProxy binds it: a UNIX path is bound under a temporary name,
+//! given its `mode` and owner, then renamed over the old one, before privileges are dropped.
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use super::health;
+use super::state::{Admin, Shared};
+use crate::ir::{Balance, Global, ListenAddr, StatsSocket};
+
+/// What a CLI session may do (`level`), lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Read-only commands.
+    User,
+    /// Also non-sensitive changes.
+    Operator,
+    /// Everything.
+    Admin,
+}
+
+impl Level {
+    fn from_config(s: &StatsSocket) -> Level {
+        match s.level.as_deref() {
+            Some("user") => Level::User,
+            Some("admin") => Level::Admin,
+            _ => Level::Operator,
+        }
+    }
+}
+
+/// A bound stats socket.
+#[derive(Debug)]
+pub enum Listener {
+    /// A UNIX socket path.
+    Unix(std::os::unix::net::UnixListener, Level),
+    /// An IP address.
+    Tcp(std::net::TcpListener, Level),
+}
+
+/// Binds every `stats socket`; the error text is HAProxy's.
+pub fn bind_all(g: &Global) -> Result<Vec<Listener>, String> {
+    g.stats_sockets.iter().map(bind_one).collect()
+}
+
+fn bind_one(s: &StatsSocket) -> Result<Listener, String> {
+    let level = Level::from_config(s);
+    let fail = |what: &str, e: std::io::Error, name: &str| {
+        let text = crate::config::tls_files::os_text(&e);
+        format!(
+            "Binding [{}] for frontend GLOBAL: cannot {what} ({text}) [{name}]",
+            s.origin
+        )
+    };
+    match &s.addr {
+        ListenAddr::Inet(a) => std::net::TcpListener::bind(a)
+            .map(|l| Listener::Tcp(l, level))
+            .map_err(|e| fail("bind socket", e, &a.to_string())),
+        ListenAddr::Unix(path) => {
+            // Bound aside then renamed: a client never finds the path missing, and a stale
+            // socket left by a previous process is replaced.
+            let tmp = format!("{path}.{}.tmp", std::process::id());
+            let _ = std::fs::remove_file(&tmp);
+            let l = std::os::unix::net::UnixListener::bind(&tmp)
+                .map_err(|e| fail("bind UNIX socket", e, path))?;
+            let setup = || -> std::io::Result<()> {
+                if let Some(mode) = s.mode {
+                    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+                }
+                if s.uid.is_some() || s.gid.is_some() {
+                    std::os::unix::fs::chown(&tmp, s.uid, s.gid)?;
+                }
+                std::fs::rename(&tmp, path)
+            };
+            if let Err(e) = setup() {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(fail("change UNIX socket ownership", e, path));
+            }
+            Ok(Listener::Unix(l, level))
+        }
+    }
+}
+
+/// What the CLI serves from: the generation now live (swapped on reload) and the process.
+#[derive(Debug)]
+pub struct Cli {
+    /// The live generation.
+    pub current: RwLock<Arc<Shared>>,
+    /// Process start.
+    pub started: (Instant, SystemTime),
+    /// Global maxconn in force.
+    pub maxconn: u32,
+    /// Descriptor limit in force.
+    pub ulimit_n: u64,
+    /// Worker threads.
+    pub nbthread: usize,
+    /// `stats timeout` (idle CLI sessions are closed after it; 10 s by default).
+    pub timeout: Duration,
+    /// No stderr messages.
+    pub quiet: bool,
+}
+
+impl Cli {
+    fn shared(&self) -> Arc<Shared> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A listening socket the CLI accepts on (UNIX or TCP).
+trait Accept: Send + 'static {
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<Self::Io>>;
+}
+
+impl Accept for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<Self::Io>> {
+        tokio::net::UnixListener::poll_accept(self, cx).map_ok(|(c, _)| c)
+    }
+}
+
+impl Accept for tokio::net::TcpListener {
+    type Io = tokio::net::TcpStream;
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<Self::Io>> {
+        tokio::net::TcpListener::poll_accept(self, cx).map_ok(|(c, _)| c)
+    }
+}
+
+async fn accept_loop<A: Accept>(l: A, level: Level, cli: Arc<Cli>) {
+    loop {
+        match std::future::poll_fn(|cx| l.poll_accept(cx)).await {
+            Ok(c) => {
+                tokio::spawn(session(c, level, cli.clone()));
+            }
+            // Out of descriptors: the proxy's own listeners back off the same way.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Serves every stats socket for the life of the process.
+pub fn spawn_all(listeners: Vec<Listener>, cli: Arc<Cli>) {
+    for l in listeners {
+        let cli = cli.clone();
+        match l {
+            Listener::Unix(l, level) => {
+                let l = l
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::UnixListener::from_std(l));
+                if let Ok(l) = l {
+                    tokio::spawn(accept_loop(l, level, cli));
+                }
+            }
+            Listener::Tcp(l, level) => {
+                let l = l
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpListener::from_std(l));
+                if let Ok(l) = l {
+                    tokio::spawn(accept_loop(l, level, cli));
+                }
+            }
+        }
+    }
+}
+
+/// One CLI connection: without `prompt`, one line of commands then close (as `socat`
+/// scripts use it); with `prompt`, a `> ` prompt and commands until `quit` or the timeout.
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(io: S, level: Level, cli: Arc<Cli>) {
+    let (r, mut w) = tokio::io::split(io);
+    let mut lines = BufReader::new(r);
+    let mut level = level;
+    let mut interactive = false;
+    loop {
+        let mut line = String::new();
+        // A request line is bounded like HAProxy's CLI buffer.
+        let read = tokio::time::timeout(cli.timeout, async {
+            let mut limited = (&mut lines).take(16384);
+            limited.read_line(&mut line).await
+        })
+        .await;
+        match read {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return,
+        }
+        let mut out = String::new();
+        let mut quit = false;
+        for cmd in line.trim_end_matches(['\n', '\r']).split(';') {
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            match words.as_slice() {
+                [] => {}
+                ["quit"] => quit = true,
+                ["prompt"] => interactive = !interactive,
+                ["user"] => level = Level::User,
+                ["operator"] => level = level.min(Level::Operator),
+                _ => out.push_str(&execute(&words, level, &cli)),
+            }
+        }
+        if interactive && !quit {
+            out.push_str("\n> ");
+        }
+        if w.write_all(out.as_bytes()).await.is_err() || quit || !interactive {
+            let _ = w.shutdown().await;
+            return;
+        }
+    }
+}
+
+/// The commands, their minimum level and help line, in `help` order.
+const COMMANDS: &[(&str, Level, &str)] = &[
+    (
+        "disable server (DEPRECATED)",
+        Level::Admin,
+        "disable a server for maintenance (use 'set server' instead)",
+    ),
+    (
+        "enable server  (DEPRECATED)",
+        Level::Admin,
+        "enable a disabled server (use 'set server' instead)",
+    ),
+    (
+        "get weight <bk>/<srv>",
+        Level::User,
+        "report a server's current weight",
+    ),
+    (
+        "operator",
+        Level::User,
+        "lower the level of the current CLI session to operator",
+    ),
+    (
+        "set server <bk>/<srv> [opts]",
+        Level::Admin,
+        "change a server's state or weight",
+    ),
+    (
+        "set weight <bk>/<srv>  (DEPRECATED)",
+        Level::Admin,
+        "change a server's weight (use 'set server' instead)",
+    ),
+    (
+        "show backend",
+        Level::User,
+        "list backends in the current running config",
+    ),
+    (
+        "show cli level",
+        Level::User,
+        "display the level of the current CLI session",
+    ),
+    (
+        "show info",
+        Level::User,
+        "report information about the running process",
+    ),
+    (
+        "show stat",
+        Level::User,
+        "report counters for each proxy and server",
+    ),
+    (
+        "show version",
+        Level::User,
+        "show version of the current process",
+    ),
+    (
+        "user",
+        Level::User,
+        "lower the level of the current CLI session to user",
+    ),
+    (
+        "help [<command>]",
+        Level::User,
+        "list matching or all commands",
+    ),
+    ("prompt", Level::User, "toggle interactive mode with prompt"),
+    ("quit", Level::User, "disconnect"),
+];
+
+fn help(level: Level) -> String {
+    let mut s = String::from("The following commands are valid at this level:\n");
+    for (cmd, need, what) in COMMANDS {
+        if level >= *need {
+            s.push_str(&format!("  {cmd:<40}: {what}\n"));
+        }
+    }
+    s
+}
+
+/// Runs one command and returns its output (each answer ends with an empty line).
+pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
+    let need = |l: Level| level >= l;
+    let denied = || "Permission denied\n\n".to_string();
+    let shared = cli.shared();
+    match words {
+        ["help", ..] => help(level) + "\n",
+        ["show", "info", ..] => show_info(cli, &shared),
+        ["show", "stat", ..] => show_stat(&shared),
+        ["show", "backend"] => {
+            let mut s = String::from("# name\n");
+            for b in &shared.backends {
+                s.push_str(&b.ir.name);
+                s.push('\n');
+            }
+            s + "\n"
+        }
+        ["show", "version"] => format!("{}\n\n", env!("CARGO_PKG_VERSION")),
+        ["show", "cli", "level"] => {
+            let l = match level {
+                Level::User => "user",
+                Level::Operator => "operator",
+                Level::Admin => "admin",
+            };
+            format!("{l}\n\n")
+        }
+        ["get", "weight", target] => match find(&shared, target) {
+            Err(e) => e,
+            Ok((bi, si)) => {
+                let b = &shared.backends[bi];
+                let w = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].weight;
+                format!("{w} (initial {})\n\n", b.servers[si].ir.weight)
+            }
+        },
+        ["set", "weight", target, w] | ["set", "server", target, "weight", w] => {
+            if !need(Level::Admin) {
+                return denied();
+            }
+            match find(&shared, target) {
+                Err(e) => e,
+                Ok((bi, si)) => set_weight(&shared, bi, si, w),
+            }
+        }
+        ["set", "server", target, "state", st] => {
+            if !need(Level::Admin) {
+                return denied();
+            }
+            let to = match *st {
+                "ready" => Admin::Ready,
+                "drain" => Admin::Drain,
+                "maint" => Admin::Maint,
+                _ => {
+                    return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n"
+                        .into()
+                }
+            };
+            match find(&shared, target) {
+                Err(e) => e,
+                Ok((bi, si)) => {
+                    health::set_admin(&shared, bi, si, to, cli.quiet);
+                    "\n".into()
+                }
+            }
+        }
+        ["set", "server", ..] => {
+            if !need(Level::Admin) {
+                return denied();
+            }
+            if words.len() < 3 || !words[2].contains('/') {
+                return "Require 'backend/server'.\n\n".into();
+            }
+            "usage: set server <backend>/<server> state | weight (haproxide supports these two)\n\n"
+                .into()
+        }
+        [verb @ ("disable" | "enable"), "server", rest @ ..] => {
+            if !need(Level::Admin) {
+                return denied();
+            }
+            let Some(target) = rest.first().filter(|t| t.contains('/')) else {
+                return "Require 'backend/server'.\n\n".into();
+            };
+            match find(&shared, target) {
+                Err(e) => e,
+                Ok((bi, si)) => {
+                    let to = if *verb == "disable" {
+                        Admin::Maint
+                    } else {
+                        Admin::Ready
+                    };
+                    // `enable server` only leaves maintenance; drain stays.
+                    if to == Admin::Maint || shared.backends[bi].servers[si].admin() == Admin::Maint
+                    {
+                        health::set_admin(&shared, bi, si, to, cli.quiet);
+                    }
+                    "\n".into()
+                }
+            }
+        }
+        _ => {
+            format!("Unknown command: '{}'\n{}\n", words.join(" "), help(level))
+        }
+    }
+}
+
+/// `backend/server` to indexes, with HAProxy's answers when either is missing.
+fn find(shared: &Shared, target: &str) -> Result<(usize, usize), String> {
+    let Some((bname, sname)) = target.split_once('/') else {
+        return Err("Require 'backend/server'.\n\n".into());
+    };
+    let Some(bi) = shared.backends.iter().position(|b| b.ir.name == bname) else {
+        return Err("No such backend.\n\n".into());
+    };
+    let Some(si) = shared.backends[bi]
+        .servers
+        .iter()
+        .position(|s| s.ir.name == sname)
+    else {
+        return Err("No such server.\n\n".into());
+    };
+    Ok((bi, si))
+}
+
+fn set_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> String {
+    let initial = shared.backends[bi].servers[si].ir.weight;
+    let weight = if let Some(pct) = w.strip_suffix('%') {
+        match pct.parse::<u64>() {
+            Ok(p) => (initial as u64 * p / 100) as u32,
+            Err(_) => return "Relative weight must be positive.\n\n".into(),
+        }
+    } else {
+        match w.parse::<u32>() {
+            Ok(v) if v <= 256 => v,
+            _ => return "Absolute weight can only be between 0 and 256 inclusive.\n\n".into(),
+        }
+    };
+    if weight > 256 {
+        return "Relative weight too large.\n\n".into();
+    }
+    let b = &shared.backends[bi];
+    b.lb.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .set_weight(si, weight);
+    "\n".into()
+}
+
+fn show_info(cli: &Cli, shared: &Shared) -> String {
+    let up = cli.started.0.elapsed().as_secs();
+    let start = cli
+        .started
+        .1
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let conns = shared.actconn.load(Relaxed);
+    let cum: u64 = shared
+        .frontends
+        .iter()
+        .map(|f| f.cumulated.load(Relaxed))
+        .sum();
+    let listeners: usize = shared.frontends.iter().map(|f| f.ir.binds.len()).sum();
+    let v = env!("CARGO_PKG_VERSION");
+    let fields: Vec<(&str, String)> = vec![
+        ("Name", "haproxide".into()),
+        ("Version", v.into()),
+        ("Nbthread", cli.nbthread.to_string()),
+        ("Nbproc", "1".into()),
+        ("Process_num", "1".into()),
+        ("Pid", std::process::id().to_string()),
+        (
+            "Uptime",
+            format!(
+                "{}d {}h{:02}m{:02}s",
+                up / 86400,
+                up / 3600 % 24,
+                up / 60 % 60,
+                up % 60
+            ),
+        ),
+        ("Uptime_sec", up.to_string()),
+        ("Ulimit-n", cli.ulimit_n.to_string()),
+        ("Maxsock", cli.ulimit_n.to_string()),
+        ("Maxconn", cli.maxconn.to_string()),
+        ("Hard_maxconn", cli.maxconn.to_string()),
+        ("CurrConns", conns.to_string()),
+        ("CumConns", cum.to_string()),
+        ("Stopping", "0".into()),
+        ("Listeners", listeners.to_string()),
+        ("Build info", v.into()),
+        ("Start_time_sec", start.to_string()),
+    ];
+    let mut s = String::new();
+    for (k, v) in fields {
+        s.push_str(&format!("{k}: {v}\n"));
+    }
+    s + "\n"
+}
+
+/// HAProxy 2.6's `show stat` columns, in order (scripts index them by name or position).
+const STAT_FIELDS: &str = "pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate,conn_rate_max,conn_tot,intercepted,dcon,dses,wrew,connect,reuse,cache_lookups,cache_hits,srv_icur,src_ilim,qtime_max,ctime_max,rtime_max,ttime_max,eint,idle_conn_cur,safe_conn_cur,used_conn_cur,need_conn_est,uweight,agg_server_status,agg_server_check_status,agg_check_status,-,ssl_sess,ssl_reused_sess,ssl_failed_handshake,h2_headers_rcvd,h2_data_rcvd,h2_settings_rcvd,h2_rst_stream_rcvd,h2_goaway_rcvd,h2_detected_conn_protocol_errors,h2_detected_strm_protocol_errors,h2_rst_stream_resp,h2_goaway_resp,h2_open_connections,h2_backend_open_streams,h2_total_connections,h2_backend_total_streams,h1_open_connections,h1_open_streams,h1_total_connections,h1_total_streams,h1_bytes_in,h1_bytes_out,h1_spliced_bytes_in,h1_spliced_bytes_out";
+
+/// Counters HAProxy prints as numbers (0 until counted) on each kind of row; the others
+/// it leaves empty. haproxide does not count all of them yet: those stay 0.
+const FRONTEND_ZEROS: &str = "scur smax stot bin bout dreq dresp ereq sid type rate rate_lim rate_max req_rate req_rate_max req_tot comp_in comp_out comp_byp comp_rsp conn_rate conn_rate_max conn_tot dcon dses wrew eint ssl_sess ssl_reused_sess ssl_failed_handshake h2_headers_rcvd h2_data_rcvd h2_settings_rcvd h2_rst_stream_rcvd h2_goaway_rcvd h2_detected_conn_protocol_errors h2_detected_strm_protocol_errors h2_rst_stream_resp h2_goaway_resp h2_open_connections h2_backend_open_streams h2_total_connections h2_backend_total_streams h1_open_connections h1_open_streams h1_total_connections h1_total_streams h1_bytes_in h1_bytes_out h1_spliced_bytes_in h1_spliced_bytes_out";
+const SERVER_ZEROS: &str = "qcur qmax scur smax stot bin bout dresp econ eresp wretr wredis bck lbtot rate rate_max cli_abrt srv_abrt qtime ctime rtime ttime wrew connect reuse srv_icur qtime_max ctime_max rtime_max ttime_max eint idle_conn_cur safe_conn_cur used_conn_cur need_conn_est ssl_sess ssl_reused_sess ssl_failed_handshake";
+const BACKEND_ZEROS: &str = "qcur qmax scur smax stot bin bout dreq dresp econ eresp wretr wredis weight act bck chkdown downtime sid lbtot rate rate_max cli_abrt srv_abrt comp_in comp_out comp_byp comp_rsp qtime ctime rtime ttime wrew connect reuse qtime_max ctime_max rtime_max ttime_max eint uweight agg_server_status agg_server_check_status agg_check_status ssl_sess ssl_reused_sess ssl_failed_handshake h2_headers_rcvd h2_data_rcvd h2_settings_rcvd h2_rst_stream_rcvd h2_goaway_rcvd h2_detected_conn_protocol_errors h2_detected_strm_protocol_errors h2_rst_stream_resp h2_goaway_resp h2_open_connections h2_backend_open_streams h2_total_connections h2_backend_total_streams h1_open_connections h1_open_streams h1_total_connections h1_total_streams h1_bytes_in h1_bytes_out h1_spliced_bytes_in h1_spliced_bytes_out";
+
+/// One CSV row, filled by column name.
+struct Row(Vec<String>);
+
+impl Row {
+    fn new(zeros: &str) -> Row {
+        let mut r = Row(vec![String::new(); STAT_FIELDS.split(',').count()]);
+        for z in zeros.split(' ') {
+            r.set(z, 0);
+        }
+        r
+    }
+
+    fn set(&mut self, name: &str, v: impl ToString) -> &mut Row {
+        if let Some(i) = STAT_FIELDS.split(',').position(|f| f == name) {
+            self.0[i] = v.to_string();
+        }
+        self
+    }
+
+    fn line(&self) -> String {
+        self.0.join(",") + ",\n"
+    }
+}
+
+fn algo(b: Balance) -> &'static str {
+    match b {
+        Balance::RoundRobin => "roundrobin",
+        Balance::StaticRr => "static-rr",
+        Balance::LeastConn => "leastconn",
+        Balance::First => "first",
+        Balance::Source => "source",
+    }
+}
+
+fn show_stat(shared: &Shared) -> String {
+    let mut out = format!("# {STAT_FIELDS},\n");
+    for f in &shared.frontends {
+        let mut r = Row::new(FRONTEND_ZEROS);
+        r.set("pxname", &f.ir.name)
+            .set("svname", "FRONTEND")
+            .set("scur", f.feconn.load(Relaxed))
+            .set("stot", f.cumulated.load(Relaxed))
+            .set("status", "OPEN")
+            .set("pid", 1)
+            .set("sid", 0)
+            .set("type", 0)
+            .set("mode", "tcp");
+        if let Some(m) = f.ir.maxconn {
+            r.set("slim", m);
+        }
+        out.push_str(&r.line());
+    }
+    for b in &shared.backends {
+        let lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
+        for (si, s) in b.servers.iter().enumerate() {
+            let slot = &lb.slots[si];
+            let h = *s.health.lock().unwrap_or_else(|e| e.into_inner());
+            let status = match (s.admin(), &s.ir.check) {
+                (Admin::Maint, _) => "MAINT",
+                (Admin::Drain, _) => "DRAIN",
+                (Admin::Ready, None) => "no check",
+                (Admin::Ready, Some(_)) if h.up() => "UP",
+                (Admin::Ready, Some(_)) => "DOWN",
+            };
+            let mut r = Row::new(SERVER_ZEROS);
+            r.set("pxname", &b.ir.name)
+                .set("svname", &s.ir.name)
+                .set("qcur", s.queued.load(Relaxed))
+                .set("scur", s.sessions.load(Relaxed))
+                .set("stot", s.cumulated.load(Relaxed))
+                .set("status", status)
+                .set("weight", slot.weight)
+                .set("uweight", slot.weight)
+                .set("act", u8::from(!s.ir.backup))
+                .set("bck", u8::from(s.ir.backup))
+                .set("pid", 1)
+                .set("sid", si + 1)
+                .set("type", 2)
+                .set("mode", "tcp");
+            if s.ir.maxconn > 0 {
+                r.set("slim", s.ir.maxconn);
+            }
+            if let Some(a) = s.target(s.ir.port) {
+                r.set("addr", a);
+            }
+            if let Some(c) = &s.ir.check {
+                r.set("check_rise", c.rise)
+                    .set("check_fall", c.fall)
+                    .set("check_health", h.h);
+            }
+            out.push_str(&r.line());
+        }
+        let act = lb.slots.iter().filter(|x| !x.backup && x.usable).count();
+        let bck = lb.slots.iter().filter(|x| x.backup && x.usable).count();
+        let weight: u32 = lb
+            .slots
+            .iter()
+            .filter(|x| x.usable && (!x.backup || act == 0))
+            .map(|x| x.weight)
+            .sum();
+        drop(lb);
+        let mut r = Row::new(BACKEND_ZEROS);
+        r.set("pxname", &b.ir.name)
+            .set("svname", "BACKEND")
+            .set("qcur", b.queued.load(Relaxed))
+            .set("scur", b.beconn.load(Relaxed))
+            .set("stot", b.cumulated.load(Relaxed))
+            .set("status", if act + bck > 0 { "UP" } else { "DOWN" })
+            .set("weight", weight)
+            .set("act", act)
+            .set("bck", bck)
+            .set("pid", 1)
+            .set("sid", 0)
+            .set("type", 1)
+            .set("mode", "tcp")
+            .set("algo", algo(b.ir.balance));
+        out.push_str(&r.line());
+    }
+    out + "\n"
+}

@@ -1,0 +1,131 @@
+//! The stats socket against haproxy's: the same commands on the same configuration give
+//! the same answers, the same log messages and the same effect on where traffic goes.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::thread;
+use std::time::Duration;
+
+use common::{start, Backend, Which};
+
+fn ask(sock: &Path, cmd: &str) -> String {
+    let mut c = UnixStream::connect(sock).unwrap_or_else(|e| panic!("{}: {e}", sock.display()));
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    c.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Which server answers each of `n` connections (each server replies with its name).
+fn who(front: &str, n: usize) -> String {
+    (0..n)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(front).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut b = [0u8; 1];
+            match c.read(&mut b) {
+                Ok(1) => b[0] as char,
+                _ => '-',
+            }
+        })
+        .collect()
+}
+
+fn replier(addr: &str, name: &'static [u8]) -> Backend {
+    Backend::with(addr, move |mut c, _| {
+        let _ = c.write_all(name);
+    })
+}
+
+/// What one proxy answers and logs over a scripted operator session.
+fn session(which: Which, port: u16) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let dir =
+        std::env::temp_dir().join(format!("haproxide-stats-{}-{which:?}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("admin.sock");
+    let front = format!("127.0.185.1:{port}");
+    let cfg = format!(
+        "global\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen li\n  bind {front}\n  balance roundrobin\n  server a 127.0.185.2:24001\n  server b 127.0.185.3:24001 weight 2\n\
+backend be\n  server c 127.0.185.4:24001 disabled\n",
+        sock.display()
+    );
+    let p = start(which, "stats", &cfg, front.parse().unwrap());
+    let mut answers = Vec::new();
+    let mut routes = vec![who(&front, 6)];
+    // Each phase's commands, then where four connections go.
+    let phases: [&[&str]; 3] = [
+        &[
+            "show backend",
+            "get weight li/a",
+            "get weight li/nosuch",
+            "get weight nosuch/a",
+            "set weight li/b 300",
+            "set weight li/b 1",
+            "get weight li/b",
+            "set server li/a state bogus",
+            "set server li/a state maint",
+        ],
+        &["set server li/a state ready", "set server li/b state drain"],
+        &[
+            "set server li/b state drain",
+            "set server li/b state maint",
+            "set server li/b state drain",
+            "set server li/b state ready",
+            "disable server li/a",
+            "disable server li/b",
+            "enable server li/a",
+            "enable server be/c",
+            "disable server li",
+        ],
+    ];
+    for cmds in phases {
+        for cmd in cmds {
+            answers.push(format!("{cmd} -> {}", ask(&sock, cmd)));
+        }
+        routes.push(who(&front, 4));
+    }
+    let stat = ask(&sock, "show stat");
+    let columns = [0usize, 1, 17, 18, 19, 20, 32, 73, 75, 76];
+    let mut rows: Vec<String> = stat
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!(
+                "{} fields: {}",
+                f.len(),
+                columns
+                    .iter()
+                    .map(|&i| f.get(i).copied().unwrap_or("?"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        })
+        .collect();
+    rows.extend(routes);
+    thread::sleep(Duration::from_millis(200));
+    let errs: Vec<String> = p
+        .errs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| !l.contains("NOTICE"))
+        .map(|l| l.split_once(") : ").map_or(l.clone(), |x| x.1.to_string()))
+        .collect();
+    (answers, rows, errs)
+}
+
+#[test]
+fn stats_socket_answers_and_acts_like_haproxy() {
+    let _a = replier("127.0.185.2:24001", b"a");
+    let _b = replier("127.0.185.3:24001", b"b");
+    let (ha, hrows, herrs) = session(Which::Haproxy, 24000);
+    let (xa, xrows, xerrs) = session(Which::Haproxide, 24002);
+    assert_eq!(xa, ha, "answers");
+    assert_eq!(xrows, hrows, "show stat columns and routing");
+    assert_eq!(xerrs, herrs, "messages");
+}
