@@ -56,10 +56,11 @@ pub fn parse_time_ms(word: &str) -> Result<u64, TimeError> {
             n.div_ceil(1000)
         }
         "ms" => n,
-        "s" => n * 1000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
-        _ => n * 86_400_000,
+        // 39 digits fit a u128 but not once scaled: that is an overflow too.
+        "s" => n.checked_mul(1000).ok_or(TimeError::Overflow)?,
+        "m" => n.checked_mul(60_000).ok_or(TimeError::Overflow)?,
+        "h" => n.checked_mul(3_600_000).ok_or(TimeError::Overflow)?,
+        _ => n.checked_mul(86_400_000).ok_or(TimeError::Overflow)?,
     };
     if ms > MAX_TIME_MS as u128 {
         return Err(TimeError::Overflow);
@@ -131,6 +132,11 @@ mod tests {
         assert_eq!(parse_time_ms("-5"), Err(TimeError::Unexpected('-')));
         assert_eq!(parse_time_ms("abc"), Err(TimeError::Unexpected('a')));
         assert_eq!(parse_time_ms(""), Err(TimeError::Empty));
+        // Found by the fuzzer: fits a u128, overflows once scaled.
+        let big = "1328227980609736608000000000000000000";
+        for u in ["s", "m", "h", "d"] {
+            assert_eq!(parse_time_ms(&format!("{big}{u}")), Err(TimeError::Overflow));
+        }
     }
 
     #[test]
