@@ -440,3 +440,68 @@ fn check_mode_says_what_rustls_cannot_offer() {
         "{err}"
     );
 }
+
+/// Whether `openssl s_client` resumed: a first connection saves the session (its TLS 1.3
+/// ticket or TLS 1.2 session), a second offers it; and whether the first got a ticket.
+fn resumed(to: &str, version: &str, sess: &Path) -> (bool, bool, bool) {
+    let run = |extra: &[&str]| -> String {
+        let mut args = vec!["s_client", "-connect", to, version];
+        args.extend_from_slice(extra);
+        let mut c = Command::new("openssl")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl");
+        // One line through the echo server: TLS 1.3 tickets arrive before the echo.
+        let mut stdin = c.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, b"x\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(stdin);
+        String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned()
+    };
+    let s = sess.display().to_string();
+    let first = run(&["-sess_out", &s]);
+    let second = run(&["-sess_in", &s]);
+    (
+        first.contains("\nReused,"),
+        second.contains("\nReused,"),
+        first.contains("TLS session ticket:"),
+    )
+}
+
+#[test]
+fn sessions_resume_like_haproxy_unless_no_tls_tickets() {
+    let d = dir("resume");
+    make_cert(&d, "emqx", "emqx.test");
+    let _echo = common::Backend::echo("127.0.126.2:24001");
+    let pem = d.join("emqx.pem");
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen tickets\n  bind 127.0.126.1:24000 ssl crt {p}\n  server s 127.0.126.2:24001\n\
+listen cache\n  bind 127.0.126.1:24002 ssl crt {p} no-tls-tickets\n  server s 127.0.126.2:24001\n",
+        p = pem.display()
+    );
+    let mut runs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let p = start(w, "resume", &cfg, addr("127.0.126.1:24002"));
+        let mut got = Vec::new();
+        for (i, (to, v)) in [
+            ("127.0.126.1:24000", "-tls1_3"),
+            ("127.0.126.1:24000", "-tls1_2"),
+            ("127.0.126.1:24002", "-tls1_2"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            got.push(resumed(to, v, &d.join(format!("sess-{w:?}-{i}"))));
+        }
+        runs.push(got);
+        drop(p);
+    }
+    assert_eq!(runs[1], runs[0], "haproxy: {:?}", runs[0]);
+    assert_eq!(runs[0][0], (false, true, true), "a TLS 1.3 ticket resumes");
+    assert_eq!(runs[0][1], (false, true, true), "a TLS 1.2 ticket resumes");
+    assert_eq!(runs[0][2], (false, true, false), "no-tls-tickets: the session cache");
+}

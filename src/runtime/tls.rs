@@ -203,8 +203,15 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
     // HAProxy prefers its own cipher order unless prefer-client-ciphers.
     cfg.ignore_client_order = !t.prefer_client_ciphers;
     cfg.alpn_protocols = t.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    // Resumption as HAProxy offers it: a 20,000-session cache (tune.ssl.cachesize's
+    // default) and, unless `no-tls-tickets`, stateless tickets (keys made at each start or
+    // reload, as haproxy does without `tls-ticket-keys`). rustls' own cache is 256.
+    cfg.session_storage = rustls::server::ServerSessionMemoryCache::new(20_000);
     if t.no_tls_tickets {
         cfg.send_tls13_tickets = 0;
+    } else {
+        cfg.ticketer = rustls::crypto::ring::Ticketer::new()
+            .map_err(|e| format!("TLS session tickets: {e}"))?;
     }
     Ok((Arc::new(cfg), dropped))
 }

@@ -135,7 +135,10 @@ mod tests {
         // Found by the fuzzer: fits a u128, overflows once scaled.
         let big = "1328227980609736608000000000000000000";
         for u in ["s", "m", "h", "d"] {
-            assert_eq!(parse_time_ms(&format!("{big}{u}")), Err(TimeError::Overflow));
+            assert_eq!(
+                parse_time_ms(&format!("{big}{u}")),
+                Err(TimeError::Overflow)
+            );
         }
     }
 
