@@ -6,6 +6,10 @@
 //!   haproxide-loadgen idle ADDR COUNT HOLD_SECS    open COUNT connections from many 127.x sources, hold
 //!   haproxide-loadgen tls ADDR SECS CONCURRENCY V  full TLS handshakes (V = 12 or 13), no resumption
 //!   haproxide-loadgen tlsidle ADDR COUNT HOLD_SECS open COUNT TLS connections, handshake, hold
+//!   haproxide-loadgen tlsresume ADDR SECS CONCURRENCY V  resumed TLS handshakes (tickets/cache)
+//!   haproxide-loadgen mqttconn ADDR SECS CONCURRENCY MQTT CONNECT, CONNACK, DISCONNECT, close
+//!   haproxide-loadgen mqttlat ADDR SECS RATE       publish QoS 0 at RATE/s, subscriber on the
+//!                                                  same broker through ADDR: p50/p99 latency
 //!
 //! Prints one line `RESULT <metric> <value>` for the script to read.
 
@@ -48,6 +52,9 @@ fn main() {
         "idle" => rt.block_on(idle(addr, num(3), num(4))),
         "tls" => rt.block_on(tls(addr, num(3), num(4), num(5))),
         "tlsidle" => rt.block_on(tls_idle(addr, num(3), num(4))),
+        "tlsresume" => rt.block_on(tls_resume(addr, num(3), num(4), num(5))),
+        "mqttconn" => rt.block_on(mqtt_conn(addr, num(3), num(4))),
+        "mqttlat" => rt.block_on(mqtt_latency(addr, num(3), num(4))),
         _ => usage(),
     }
 }
@@ -179,6 +186,10 @@ async fn idle(addr: SocketAddr, count: u64, hold: u64) {
 }
 
 fn connector(version: u64) -> tokio_rustls::TlsConnector {
+    connector_with(version, false)
+}
+
+fn connector_with(version: u64, resume: bool) -> tokio_rustls::TlsConnector {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let v: &[&rustls::SupportedProtocolVersion] = if version == 12 {
         &[&rustls::version::TLS12]
@@ -191,8 +202,10 @@ fn connector(version: u64) -> tokio_rustls::TlsConnector {
         .dangerous()
         .with_custom_certificate_verifier(std::sync::Arc::new(AnyCert(provider)))
         .with_no_client_auth();
-    // Full handshakes only: no session cache, no tickets.
-    cfg.resumption = rustls::client::Resumption::disabled();
+    if !resume {
+        // Full handshakes only: no session cache, no tickets.
+        cfg.resumption = rustls::client::Resumption::disabled();
+    }
     tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
 }
 
@@ -250,4 +263,190 @@ async fn tls_idle(addr: SocketAddr, count: u64, hold: u64) {
     println!("READY");
     tokio::time::sleep(Duration::from_secs(hold)).await;
     drop(held);
+}
+
+/// Each client makes one full handshake, then resumes (TLS 1.3 tickets or the TLS 1.2 session
+/// cache) in a loop, one byte each way through an echo server; only handshakes the client
+/// saw resumed are counted.
+async fn tls_resume(addr: SocketAddr, secs: u64, n: u64, version: u64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let full = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (done, full) = (done.clone(), full.clone());
+        // One connector per client: its session cache holds that client's tickets.
+        let conn = connector_with(version, true);
+        tasks.push(tokio::spawn(async move {
+            let name = rustls::pki_types::ServerName::try_from("bench.test").expect("name");
+            while Instant::now() < end {
+                let Ok(tcp) = TcpStream::connect(addr).await else {
+                    continue;
+                };
+                let Ok(mut c) = conn.connect(name.clone(), tcp).await else {
+                    continue;
+                };
+                // TLS 1.3 tickets arrive after the handshake: one byte through the echo
+                // server behind the proxy comes back after them.
+                let mut b = [0u8; 1];
+                if c.write_all(b"r").await.is_err() || c.read_exact(&mut b).await.is_err() {
+                    continue;
+                }
+                match c.get_ref().1.handshake_kind() {
+                    Some(rustls::HandshakeKind::Resumed) => done.fetch_add(1, Relaxed),
+                    _ => full.fetch_add(1, Relaxed),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    println!(
+        "RESULT resumptions_per_s {:.0}",
+        done.load(Relaxed) as f64 / secs as f64
+    );
+    println!("RESULT full_handshakes {}", full.load(Relaxed));
+}
+
+/// MQTT 3.1.1 CONNECT with a clean session and client id `id`.
+fn mqtt_connect(id: &str) -> Vec<u8> {
+    let mut v = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c];
+    v.extend_from_slice(&(id.len() as u16).to_be_bytes());
+    v.extend_from_slice(id.as_bytes());
+    let mut p = vec![0x10, v.len() as u8];
+    p.extend(v);
+    p
+}
+
+/// Reads one MQTT packet: its first byte and its body.
+async fn mqtt_read(c: &mut TcpStream) -> std::io::Result<(u8, Vec<u8>)> {
+    let kind = c.read_u8().await?;
+    let (mut len, mut mul) = (0usize, 1usize);
+    loop {
+        let b = c.read_u8().await?;
+        len += (b & 0x7f) as usize * mul;
+        if b & 0x80 == 0 {
+            break;
+        }
+        mul *= 128;
+    }
+    let mut body = vec![0u8; len];
+    c.read_exact(&mut body).await?;
+    Ok((kind, body))
+}
+
+async fn mqtt_session(addr: SocketAddr, src: SocketAddr, id: &str) -> std::io::Result<TcpStream> {
+    let s = TcpSocket::new_v4()?;
+    s.bind(src)?;
+    let mut c = s.connect(addr).await?;
+    c.set_nodelay(true)?;
+    c.write_all(&mqtt_connect(id)).await?;
+    let (kind, body) = mqtt_read(&mut c).await?;
+    if kind != 0x20 || body != [0, 0] {
+        return Err(std::io::Error::other("no CONNACK"));
+    }
+    Ok(c)
+}
+
+/// CONNECT/CONNACK then DISCONNECT and close, from CONCURRENCY clients in a loop.
+async fn mqtt_conn(addr: SocketAddr, secs: u64, n: u64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (done, errors) = (done.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let src = SocketAddr::new(
+                format!("127.0.{}.{}", 200 + i % 50, 1 + i % 200)
+                    .parse()
+                    .expect("ip"),
+                0,
+            );
+            let mut k = 0u64;
+            while Instant::now() < end {
+                k += 1;
+                let r = async {
+                    let mut c = mqtt_session(addr, src, &format!("b{i}-{k}")).await?;
+                    c.write_all(&[0xe0, 0x00]).await
+                }
+                .await;
+                match r {
+                    Ok(()) => done.fetch_add(1, Relaxed),
+                    Err(_) => errors.fetch_add(1, Relaxed),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    println!(
+        "RESULT connack_per_s {:.0}",
+        done.load(Relaxed) as f64 / secs as f64
+    );
+    println!("RESULT errors {}", errors.load(Relaxed));
+}
+
+/// A subscriber and a publisher, both through the proxy to the same broker; the publisher
+/// sends QoS 0 messages carrying their send time at a fixed rate, the subscriber measures
+/// publish-to-receive latency.
+async fn mqtt_latency(addr: SocketAddr, secs: u64, rate: u64) {
+    let any = |h: u8| SocketAddr::new(format!("127.0.199.{h}").parse().expect("ip"), 0);
+    let t0 = Instant::now();
+    let mut sub = mqtt_session(addr, any(1), "bench-sub")
+        .await
+        .expect("subscriber");
+    let topic = b"bench/latency";
+    let mut s = vec![0x82, (2 + 2 + topic.len() + 1) as u8, 0x00, 0x01];
+    s.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    s.extend_from_slice(topic);
+    s.push(0);
+    sub.write_all(&s).await.expect("subscribe");
+    let (kind, _) = mqtt_read(&mut sub).await.expect("suback");
+    assert_eq!(kind, 0x90, "SUBACK");
+    let mut publ = mqtt_session(addr, any(2), "bench-pub")
+        .await
+        .expect("publisher");
+    let total = secs * rate;
+    let reader = tokio::spawn(async move {
+        let mut lat = Vec::with_capacity(total as usize);
+        let deadline = Instant::now() + Duration::from_secs(secs + 2);
+        while (lat.len() as u64) < total && Instant::now() < deadline {
+            let Ok(Ok((kind, body))) =
+                tokio::time::timeout(Duration::from_secs(2), mqtt_read(&mut sub)).await
+            else {
+                break;
+            };
+            if kind & 0xf0 != 0x30 || body.len() < 8 {
+                continue;
+            }
+            let sent = u64::from_be_bytes(body[body.len() - 8..].try_into().expect("8 bytes"));
+            lat.push(t0.elapsed().as_nanos() as u64 - sent);
+        }
+        lat
+    });
+    let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
+    for _ in 0..total {
+        tick.tick().await;
+        let mut p = vec![0x30, (2 + topic.len() + 8) as u8];
+        p.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+        p.extend_from_slice(topic);
+        p.extend_from_slice(&(t0.elapsed().as_nanos() as u64).to_be_bytes());
+        if publ.write_all(&p).await.is_err() {
+            break;
+        }
+    }
+    let mut lat = reader.await.expect("reader");
+    lat.sort_unstable();
+    let pct = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!("RESULT received {}", lat.len());
+    println!("RESULT p50_us {:.1}", pct(0.50));
+    println!("RESULT p99_us {:.1}", pct(0.99));
 }
