@@ -190,7 +190,7 @@ fn connector(version: u64) -> tokio_rustls::TlsConnector {
 }
 
 fn connector_with(version: u64, resume: bool) -> tokio_rustls::TlsConnector {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let v: &[&rustls::SupportedProtocolVersion] = if version == 12 {
         &[&rustls::version::TLS12]
     } else {

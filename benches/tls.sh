@@ -83,4 +83,4 @@ for m in ec13 ec12 rsa13 rsa12 res13 res12 idle; do
     esac
     printf '| %s | %s | %s | %s | %s; %s |\n' "$label" "$h" "$o" "$(awk -v a="$o" -v b="$h" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(spread "${R[haproxy,$m]}")" "$(spread "${R[haproxide,$m]}")"
 done
-echo "(rounds: $rounds, $secs s each; rustls with the ring provider)"
+echo "(rounds: $rounds, $secs s each; rustls with the aws-lc-rs provider)"

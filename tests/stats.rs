@@ -20,9 +20,10 @@ fn ask(sock: &Path, cmd: &str) -> String {
     out
 }
 
-/// Which server answers each of `n` connections (each server replies with its name).
+/// Which server answers each of `n` connections (each server replies with its name); the
+/// sessions have ended when it returns ("N sessions active" in messages must not race).
 fn who(front: &str, n: usize) -> String {
-    (0..n)
+    let got = (0..n)
         .map(|_| {
             let mut c = std::net::TcpStream::connect(front).unwrap();
             c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -32,7 +33,9 @@ fn who(front: &str, n: usize) -> String {
                 _ => '-',
             }
         })
-        .collect()
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    got
 }
 
 fn replier(addr: &str, name: &'static [u8]) -> Backend {

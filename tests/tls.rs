@@ -503,5 +503,9 @@ listen cache\n  bind 127.0.126.1:24002 ssl crt {p} no-tls-tickets\n  server s 12
     assert_eq!(runs[1], runs[0], "haproxy: {:?}", runs[0]);
     assert_eq!(runs[0][0], (false, true, true), "a TLS 1.3 ticket resumes");
     assert_eq!(runs[0][1], (false, true, true), "a TLS 1.2 ticket resumes");
-    assert_eq!(runs[0][2], (false, true, false), "no-tls-tickets: the session cache");
+    assert_eq!(
+        runs[0][2],
+        (false, true, false),
+        "no-tls-tickets: the session cache"
+    );
 }

@@ -91,7 +91,7 @@ pub fn check_crt(path: &str) -> Result<(), String> {
             }
         }
     };
-    let signing = rustls::crypto::ring::sign::any_supported_type(&key)
+    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|_| format!("unable to load SSL private key from file '{path}'."))?;
     let ck = rustls::sign::CertifiedKey::new(pem.certs, signing);
     if ck.keys_match().is_err() {

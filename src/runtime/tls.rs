@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use rustls::crypto::ring as provider;
+use rustls::crypto::aws_lc_rs as provider;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -148,8 +148,15 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
             dropped.join(", ")
         ));
     }
+    // The key exchanges haproxy 2.6 with Debian's OpenSSL 3.0 offers (no post-quantum
+    // hybrid, which aws-lc would otherwise prefer): X25519, P-256, P-384.
     let cp = CryptoProvider {
         cipher_suites,
+        kx_groups: vec![
+            provider::kx_group::X25519,
+            provider::kx_group::SECP256R1,
+            provider::kx_group::SECP384R1,
+        ],
         ..provider::default_provider()
     };
     let min = t
@@ -210,8 +217,8 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
     if t.no_tls_tickets {
         cfg.send_tls13_tickets = 0;
     } else {
-        cfg.ticketer = rustls::crypto::ring::Ticketer::new()
-            .map_err(|e| format!("TLS session tickets: {e}"))?;
+        cfg.ticketer =
+            provider::Ticketer::new().map_err(|e| format!("TLS session tickets: {e}"))?;
     }
     Ok((Arc::new(cfg), dropped))
 }

@@ -328,7 +328,7 @@ use any_cert::AnyCert;
 
 /// A TLS client configuration for tests (any server certificate, no client certificate).
 pub fn tls_client_config() -> Arc<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .unwrap()
