@@ -106,6 +106,8 @@ pub struct StatsSocket {
     pub gid: Option<u32>,
     /// Where it was declared (`file:line`), for bind errors.
     pub origin: String,
+    /// `expose-fd listeners`: `_getsocks` hands the listening sockets to a new process (`-x`).
+    pub expose_fd: bool,
 }
 
 /// A syslog facility, 0..=23.

@@ -83,10 +83,6 @@ fn main() -> ExitCode {
     let worker = std::env::var_os(haproxide::runtime::master::ENV_FDS).is_some();
     let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug && !worker;
     let master = (cli.master_worker || cfg.global.master_worker) && !worker;
-    if cli.fd_socket.is_some() {
-        eprintln!("[ALERT]    ({pid}) : haproxide: -x (listening sockets over a unix socket) is not implemented yet; -sf/-st work with SO_REUSEPORT.");
-        return ExitCode::from(1);
-    }
     if !quiet && !cli.master_cli.is_empty() && !worker {
         eprintln!("[WARNING]  ({pid}) : haproxide: the master CLI (-S {}) is not implemented; no socket is created.", cli.master_cli.join(" "));
     }
@@ -149,6 +145,7 @@ fn main() -> ExitCode {
         worker,
         finish: cli.soft_finish.clone(),
         terminate: cli.hard_terminate.clone(),
+        fd_socket: cli.fd_socket.clone(),
     };
     match haproxide::runtime::run(cfg, opts) {
         Ok(code) => ExitCode::from(code as u8),

@@ -69,3 +69,12 @@ pub fn release_free_memory() {
         nix::libc::malloc_trim(0);
     }
 }
+
+/// Takes ownership of a descriptor received over SCM_RIGHTS (`-x`, see
+/// [`crate::runtime::handover`]): the kernel installed it in this process for us alone.
+pub fn received_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `fd` comes straight from an SCM_RIGHTS control message of recvmsg(); nothing
+    // else in the process knows the number, so this is its only owner.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}

@@ -242,6 +242,33 @@ fn debian_stock_config_runs_as_is_under_the_master() {
     assert_eq!(st.code(), Some(0), "SIGTERM: the master exits 0");
 }
 
+/// A client connecting again and again (bounded by `secs`) until told to stop; counts
+/// connections that fail or do not echo.
+fn keep_connecting(
+    to: &'static str,
+    secs: u64,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::sync::Arc<std::sync::atomic::AtomicU32>,
+    thread::JoinHandle<()>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failures = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let (s2, f2) = (stop.clone(), failures.clone());
+    let loader = thread::spawn(move || {
+        let t0 = Instant::now();
+        while !s2.load(std::sync::atomic::Ordering::Relaxed)
+            && t0.elapsed() < Duration::from_secs(secs)
+        {
+            if common::roundtrip(to.parse().unwrap(), b"x") != b"x" {
+                f2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            thread::sleep(Duration::from_millis(3));
+        }
+    });
+    (stop, failures, loader)
+}
+
 #[test]
 fn sf_handover_refuses_no_connection() {
     // Old process serving; a new one started with -sf takes over the same port, the old
@@ -265,20 +292,7 @@ fn sf_handover_refuses_no_connection() {
     });
     let mut held = TcpStream::connect("127.0.152.1:24000").unwrap();
     held.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let failures = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let (s2, f2) = (stop.clone(), failures.clone());
-    let loader = thread::spawn(move || {
-        let t0 = Instant::now();
-        while !s2.load(std::sync::atomic::Ordering::Relaxed)
-            && t0.elapsed() < Duration::from_secs(10)
-        {
-            if common::roundtrip("127.0.152.1:24000".parse().unwrap(), b"x") != b"x" {
-                f2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            thread::sleep(Duration::from_millis(3));
-        }
-    });
+    let (stop, failures, loader) = keep_connecting("127.0.152.1:24000", 10);
     thread::sleep(Duration::from_millis(200));
     let mut new = Command::new(Which::Haproxide.path())
         .arg("-db")
@@ -318,4 +332,149 @@ fn sf_handover_refuses_no_connection() {
     );
     let _ = new.kill();
     let _ = new.wait();
+}
+
+/// The inode of the listening TCP socket `pid` holds on `port` (from /proc/net/tcp).
+fn listening_inode(pid: u32, port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let want = format!(":{port:04X}");
+    let inodes: Vec<u64> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(1)?.ends_with(&want) && f.get(3)? == &"0A").then(|| f.get(9)?.parse().ok())?
+        })
+        .collect();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    fds.filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|t| {
+            t.to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse::<u64>()
+                .ok()
+        })
+        .find(|i| inodes.contains(i))
+}
+
+#[test]
+fn x_takes_the_listening_socket_from_haproxy_then_from_haproxide() {
+    // haproxy with `noreuseport`: nobody else can bind its port, so a new process serves
+    // only with the very socket it got over the stats socket (-x). Then haproxide hands it
+    // on to another haproxide the same way. Connects never fail meanwhile.
+    let _echo = Backend::echo("127.0.153.2:24001");
+    let dir = std::env::temp_dir().join(format!("haproxide-x-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\nlisten li\n  bind 127.0.153.1:24000\n  server s1 127.0.153.2:24001\n";
+    let sock = |n: &str| dir.join(format!("{n}.sock"));
+    let cfg = |n: &str, extra: &str| {
+        let p = dir.join(format!("{n}.cfg"));
+        std::fs::write(
+            &p,
+            format!(
+                "global\n{extra}  stats socket {} mode 600 level admin expose-fd listeners\n{body}",
+                sock(n).display()
+            ),
+        )
+        .unwrap();
+        p
+    };
+    // Killed by PID when dropped, also when an assertion fails midway.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut old = Kill(
+        Command::new(Which::Haproxy.path())
+            .arg("-db")
+            .arg("-f")
+            .arg(cfg("a", "  noreuseport\n"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("haproxy listening", Duration::from_secs(5), || {
+        TcpStream::connect("127.0.153.1:24000").is_ok() && sock("a").exists()
+    });
+    let inode = listening_inode(old.0.id(), 24000).expect("haproxy's listening socket");
+    let (stop, failures, loader) = keep_connecting("127.0.153.1:24000", 20);
+    thread::sleep(Duration::from_millis(200));
+    // haproxy -> haproxide, then haproxide -> haproxide.
+    let mut newest = None;
+    for (from, to) in [("a", "b"), ("b", "c")] {
+        let new = Kill(
+            Command::new(Which::Haproxide.path())
+                .arg("-db")
+                .arg("-f")
+                .arg(cfg(to, ""))
+                .arg("-x")
+                .arg(sock(from))
+                .arg("-sf")
+                .arg(old.0.id().to_string())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join(format!("{to}.err"))).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let t0 = Instant::now();
+        let code = loop {
+            if let Some(st) = old.0.try_wait().unwrap() {
+                break st.code();
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "{from} did not finish; {to} said {:?}",
+                std::fs::read_to_string(dir.join(format!("{to}.err")))
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(code, Some(0), "{from} exits 0 after handing over");
+        assert_eq!(
+            listening_inode(new.0.id(), 24000),
+            Some(inode),
+            "{to} serves on the socket it was handed, not a new one"
+        );
+        thread::sleep(Duration::from_millis(200));
+        old = new;
+        newest = Some(old.0.id());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    loader.join().unwrap();
+    assert_eq!(
+        failures.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "refused or failed connections during the handovers"
+    );
+    assert!(newest.is_some());
+    drop(old);
+    // No old process at that path: both say so and refuse to start.
+    let mut said = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let out = Command::new(w.path())
+            .arg("-db")
+            .arg("-f")
+            .arg(cfg("d", ""))
+            .arg("-x")
+            .arg(dir.join("none.sock"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.contains("NOTICE"))
+            .map(|l| {
+                l.split_once(") : ")
+                    .map_or(l.to_string(), |x| x.1.to_string())
+            })
+            .collect::<Vec<_>>();
+        said.push((out.status.code(), text));
+    }
+    assert_eq!(said[1], said[0]);
+    assert_eq!(said[0].0, Some(1));
 }

@@ -897,7 +897,7 @@ pub const BIND: &[Keyword] = &[
         0,
         Supported,
         "listeners",
-        "stats socket; accepted, its one use (`-x`) is refused",
+        "stats socket: `_getsocks` hands the listeners to a new process's `-x`",
     ),
     kw(
         "severity-output",

@@ -7,6 +7,7 @@
 
 pub mod balance;
 pub mod forward;
+pub mod handover;
 pub mod health;
 pub mod listener;
 pub mod log;
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub finish: Vec<u32>,
     /// `-st`: processes terminated (SIGTERM) once this one listens.
     pub terminate: Vec<u32>,
+    /// `-x <socket>`: take the listening sockets of the process being replaced.
+    pub fd_socket: Option<String>,
     /// `-n`: global maxconn from the command line.
     pub maxconn: Option<u32>,
 }
@@ -199,10 +202,40 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
         Default::default()
     };
     let mut inherited = inherited;
+    // -x: the old process's sockets, matched to binds by address; as haproxy, a failure
+    // to get them stops the start (binding anew could fail or steal half the traffic).
+    let mut received = Vec::new();
+    if let Some(path) = &opts.fd_socket {
+        match handover::fetch(path) {
+            Ok(r) => received = r,
+            Err(e) => {
+                warning(opts.quiet, &e);
+                alert(
+                    opts.quiet,
+                    "Failed to get the sockets from the old process!",
+                );
+                return Ok(1);
+            }
+        }
+    }
     let keys = master::keys(&cfg);
+    let addrs: Vec<_> = cfg
+        .frontends
+        .iter()
+        .flat_map(|f| f.binds.iter().map(|b| (b.addr.clone(), b.v6only)))
+        .collect();
     let bound = bind_all_with(&cfg, maxconn, opts.quiet, |k| {
-        keys.get(k).and_then(|key| inherited.remove(key))
+        keys.get(k)
+            .and_then(|key| inherited.remove(key))
+            .or_else(|| match addrs.get(k) {
+                Some((crate::ir::ListenAddr::Inet(a), v6only)) => {
+                    handover::take(&mut received, *a, *v6only)
+                }
+                _ => None,
+            })
     });
+    // Sockets of the old process that no bind wants any more are closed here.
+    drop(received);
     // The stats sockets too, before privileges go (a path under /run needs root).
     let stats_bound = stats::bind_all(&cfg.global).map_err(|e| alert(opts.quiet, &e));
     let (Some(bound), Ok(stats_bound)) = (bound, stats_bound) else {
@@ -429,6 +462,7 @@ async fn serve(
             .stats_timeout
             .unwrap_or(std::time::Duration::from_secs(10)),
         quiet: opts.quiet,
+        listeners: std::sync::RwLock::new(Vec::new()),
     });
     stats::spawn_all(process.stats, cli.clone());
     let global = Arc::new(Semaphore::new(maxconn as usize));
@@ -445,6 +479,7 @@ async fn serve(
     let mut sig_ttin = signal(SignalKind::from_raw(nix::libc::SIGTTIN)).context("SIGTTIN")?;
 
     live.start(&global)?;
+    cli.publish(&live.sockets);
     health::spawn_all(&live.shared, opts.quiet);
     memory::spawn_trimmer(live.shared.actconn.clone());
     // -sf/-st: the old process stops accepting only once this one accepts.
@@ -471,11 +506,13 @@ async fn serve(
                 generations.push(Arc::downgrade(&live.shared));
                 reload(&mut live, &opts, &global, maxconn).await;
                 *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
+                cli.publish(&live.sockets);
             }
             _ = sig_usr2.recv() => {
                 generations.push(Arc::downgrade(&live.shared));
                 reload(&mut live, &opts, &global, maxconn).await;
                 *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
+                cli.publish(&live.sockets);
             }
             _ = sig_ttou.recv() => {
                 if live.listening.is_some() {
@@ -483,6 +520,7 @@ async fn serve(
                     // as HAProxy's pause does; established sessions go on.
                     live.stop();
                     live.sockets.clear();
+                    cli.publish(&live.sockets);
                     for f in &live.cfg.frontends {
                         let msg = format!("Paused frontend {}.", f.name);
                         live.shared.logger.send(&f.log, log::level::WARNING, &msg);
@@ -499,6 +537,7 @@ async fn serve(
                         warning(opts.quiet, &msg);
                     }
                     live.start(&global)?;
+                    cli.publish(&live.sockets);
                 }
             }
         }
@@ -506,6 +545,7 @@ async fn serve(
     // Soft stop: close every listener, say so per proxy, let sessions finish.
     live.stop();
     live.sockets.clear();
+    cli.publish(&live.sockets);
     let (cfg, shared) = (&live.cfg, &live.shared);
     for (f, b) in &cfg.order {
         let name = f

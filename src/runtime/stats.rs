@@ -6,6 +6,7 @@
 //! The socket is bound like HAProxy binds it: a UNIX path is bound under a temporary name,
 //! given its `mode` and owner, then renamed over the old one, before privileges are dropped.
 
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock};
@@ -42,8 +43,8 @@ impl Level {
 /// A bound stats socket.
 #[derive(Debug)]
 pub enum Listener {
-    /// A UNIX socket path.
-    Unix(std::os::unix::net::UnixListener, Level),
+    /// A UNIX socket path; true with `expose-fd listeners`.
+    Unix(std::os::unix::net::UnixListener, Level, bool),
     /// An IP address.
     Tcp(std::net::TcpListener, Level),
 }
@@ -86,7 +87,7 @@ fn bind_one(s: &StatsSocket) -> Result<Listener, String> {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(fail("change UNIX socket ownership", e, path));
             }
-            Ok(Listener::Unix(l, level))
+            Ok(Listener::Unix(l, level, s.expose_fd))
         }
     }
 }
@@ -108,9 +109,18 @@ pub struct Cli {
     pub timeout: Duration,
     /// No stderr messages.
     pub quiet: bool,
+    /// Descriptors of the listening sockets now open, for `_getsocks`.
+    pub listeners: RwLock<Vec<RawFd>>,
 }
 
 impl Cli {
+    /// Records the listening sockets `_getsocks` hands over (after a start, a reload, a
+    /// pause or a stop).
+    pub fn publish(&self, sockets: &[super::listener::Bound]) {
+        let fds = sockets.iter().map(|b| b.socket.as_raw_fd()).collect();
+        *self.listeners.write().unwrap_or_else(|e| e.into_inner()) = fds;
+    }
+
     fn shared(&self) -> Arc<Shared> {
         self.current
             .read()
@@ -121,7 +131,7 @@ impl Cli {
 
 /// A listening socket the CLI accepts on (UNIX or TCP).
 trait Accept: Send + 'static {
-    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    type Io: AsyncRead + AsyncWrite + AsRawFd + Unpin + Send + 'static;
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<Self::Io>>;
 }
 
@@ -139,11 +149,11 @@ impl Accept for tokio::net::TcpListener {
     }
 }
 
-async fn accept_loop<A: Accept>(l: A, level: Level, cli: Arc<Cli>) {
+async fn accept_loop<A: Accept>(l: A, level: Level, expose_fd: bool, cli: Arc<Cli>) {
     loop {
         match std::future::poll_fn(|cx| l.poll_accept(cx)).await {
             Ok(c) => {
-                tokio::spawn(session(c, level, cli.clone()));
+                tokio::spawn(session(c, level, expose_fd, cli.clone()));
             }
             // Out of descriptors: the proxy's own listeners back off the same way.
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -156,12 +166,12 @@ pub fn spawn_all(listeners: Vec<Listener>, cli: Arc<Cli>) {
     for l in listeners {
         let cli = cli.clone();
         match l {
-            Listener::Unix(l, level) => {
+            Listener::Unix(l, level, expose_fd) => {
                 let l = l
                     .set_nonblocking(true)
                     .and_then(|()| tokio::net::UnixListener::from_std(l));
                 if let Ok(l) = l {
-                    tokio::spawn(accept_loop(l, level, cli));
+                    tokio::spawn(accept_loop(l, level, expose_fd, cli));
                 }
             }
             Listener::Tcp(l, level) => {
@@ -169,7 +179,7 @@ pub fn spawn_all(listeners: Vec<Listener>, cli: Arc<Cli>) {
                     .set_nonblocking(true)
                     .and_then(|()| tokio::net::TcpListener::from_std(l));
                 if let Ok(l) = l {
-                    tokio::spawn(accept_loop(l, level, cli));
+                    tokio::spawn(accept_loop(l, level, false, cli));
                 }
             }
         }
@@ -178,7 +188,13 @@ pub fn spawn_all(listeners: Vec<Listener>, cli: Arc<Cli>) {
 
 /// One CLI connection: without `prompt`, one line of commands then close (as `socat`
 /// scripts use it); with `prompt`, a `> ` prompt and commands until `quit` or the timeout.
-async fn session<S: AsyncRead + AsyncWrite + Unpin>(io: S, level: Level, cli: Arc<Cli>) {
+async fn session<S: AsyncRead + AsyncWrite + AsRawFd + Unpin>(
+    io: S,
+    level: Level,
+    expose_fd: bool,
+    cli: Arc<Cli>,
+) {
+    let raw = io.as_raw_fd();
     let (r, mut w) = tokio::io::split(io);
     let mut lines = BufReader::new(r);
     let mut level = level;
@@ -202,6 +218,15 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(io: S, level: Level, cli: Ar
             match words.as_slice() {
                 [] => {}
                 ["quit"] => quit = true,
+                // -x in the new process: the listening sockets over this connection.
+                ["_getsocks"] if expose_fd => {
+                    if let Err(e) = give_sockets(raw, &mut lines, &cli).await {
+                        if !cli.quiet {
+                            eprintln!("[WARNING]  ({}) : _getsocks: {e}", std::process::id());
+                        }
+                    }
+                    return;
+                }
                 ["prompt"] => interactive = !interactive,
                 ["user"] => level = Level::User,
                 ["operator"] => level = level.min(Level::Operator),
@@ -216,6 +241,29 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(io: S, level: Level, cli: Ar
             return;
         }
     }
+}
+
+/// Sends the listening sockets in batches, each acknowledged by the receiver.
+async fn give_sockets<R: AsyncRead + Unpin>(
+    conn: RawFd,
+    ack: &mut R,
+    cli: &Cli,
+) -> Result<(), String> {
+    let fds = cli
+        .listeners
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    super::handover::send_count(conn, fds.len())?;
+    for batch in fds.chunks(super::handover::MAX_SEND_FD) {
+        super::handover::send_batch(conn, batch)?;
+        let mut b = [0u8; 4];
+        tokio::time::timeout(Duration::from_secs(1), ack.read_exact(&mut b))
+            .await
+            .map_err(|_| "no acknowledgement from the new process".to_string())?
+            .map_err(|e| format!("no acknowledgement from the new process ({e})"))?;
+    }
+    Ok(())
 }
 
 /// The commands, their minimum level and help line, in `help` order.

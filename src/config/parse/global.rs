@@ -384,7 +384,7 @@ impl Parser {
                     Ok(_) => return,
                     Err(e) => return self.alert(loc, format!("'stats socket' : {}", e.message(a))),
                 };
-                let mut sock = StatsSocket { addr, mode: None, level: None, uid: None, gid: None, origin: loc.to_string() };
+                let mut sock = StatsSocket { addr, mode: None, level: None, uid: None, gid: None, origin: loc.to_string(), expose_fd: false };
                 let mut i = 3;
                 while i < stmt.words.len() {
                     let p = stmt.arg(i);
@@ -415,7 +415,13 @@ impl Parser {
                                 None => return self.alert(loc, format!("'stats socket' : ''{p}' : unknown {p} name '{v}''")),
                             }
                         }
-                        "expose-fd" | "name" | "severity-output" | "maxconn" | "backlog" | "process" | "thread" | "id" => {}
+                        "expose-fd" => {
+                            if v != "listeners" {
+                                return self.alert(loc, format!("'stats socket' : ''expose-fd' only supports 'listeners' (got '{v}')'"));
+                            }
+                            sock.expose_fd = true;
+                        }
+                        "name" | "severity-output" | "maxconn" | "backlog" | "process" | "thread" | "id" => {}
                         other => {
                             return self.alert(loc, format!("'stats socket' : unknown keyword '{other}'."));
                         }
