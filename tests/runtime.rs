@@ -455,3 +455,108 @@ fn source_address_is_used_for_server_connections() {
     }
     drop(p);
 }
+
+#[test]
+fn dontlognull_matches_haproxy() {
+    // A client that connects and leaves without a byte is not logged; a real one is.
+    let front = addr("127.0.35.1:24000");
+    let _b = Backend::echo("127.0.35.2:24001");
+    let cfg = format!(
+        "{DEFAULTS}  option dontlognull\nlisten li\n  bind {front}\n  server s1 127.0.35.2:24001\n"
+    );
+    let client = || {
+        drop(TcpStream::connect(front).unwrap());
+        thread::sleep(Duration::from_millis(200));
+        assert_eq!(common::roundtrip(front, b"data"), b"data");
+        // Anything logged late would show up now.
+        thread::sleep(Duration::from_millis(300));
+    };
+    let r = logs_of("dontlognull", &cfg, front, &client, 2);
+    assert_eq!(
+        r[0].len(),
+        1,
+        "haproxy logs only the session with data: {:?}",
+        r[0]
+    );
+    assert_logs_match(&r[0], &r[1]);
+}
+
+#[test]
+fn client_fin_and_server_fin_match_haproxy() {
+    // client-fin: the client has closed its side and the server says nothing: the session
+    // ends after `timeout client-fin`, not `timeout client`. server-fin: the same the
+    // other way round.
+    let _mute = Backend::with("127.0.36.2:24001", |mut c, _| {
+        let mut v = Vec::new();
+        let _ = c.read_to_end(&mut v);
+        thread::sleep(Duration::from_secs(4));
+    });
+    let _closer = Backend::with("127.0.36.3:24001", |c, _| {
+        let _ = c.shutdown(std::net::Shutdown::Write);
+        thread::sleep(Duration::from_secs(4));
+    });
+    let cfg = format!(
+        "{DEFAULTS}  timeout client-fin 500ms\n  timeout server-fin 500ms\n\
+listen cfin\n  bind 127.0.36.1:24000\n  server s1 127.0.36.2:24001\n\
+listen sfin\n  bind 127.0.36.1:24002\n  server s1 127.0.36.3:24001\n"
+    );
+    let client = || {
+        let mut c = TcpStream::connect("127.0.36.1:24000").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+        c.write_all(b"bye").unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let t0 = Instant::now();
+        assert!(matches!(c.read(&mut [0u8; 8]), Ok(0) | Err(_)));
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "client-fin: {:?}",
+            t0.elapsed()
+        );
+        let mut c = TcpStream::connect("127.0.36.1:24002").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+        let t0 = Instant::now();
+        // The server's FIN arrives; the client stays silent with its side open.
+        assert!(matches!(c.read(&mut [0u8; 8]), Ok(0) | Err(_)));
+        thread::sleep(Duration::from_millis(1500));
+        assert!(t0.elapsed() < Duration::from_secs(3));
+    };
+    let r = logs_of("fin", &cfg, addr("127.0.36.1:24000"), &client, 2);
+    assert_logs_match(&r[0], &r[1]);
+}
+
+#[test]
+fn sigttou_sigttin_match_haproxy() {
+    // SIGTTOU: new connections are refused, the established session goes on; SIGTTIN:
+    // listening again.
+    let front = addr("127.0.37.1:24000");
+    let _b = Backend::echo("127.0.37.2:24001");
+    let cfg = format!("{DEFAULTS}listen li\n  bind {front}\n  server s1 127.0.37.2:24001\n");
+    for w in BOTH {
+        let p = start(w, "ttou", &cfg, front);
+        let mut held = TcpStream::connect(front).unwrap();
+        held.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        p.signal(22);
+        let t0 = Instant::now();
+        while TcpStream::connect(front).is_ok() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "{w:?}: still accepting after SIGTTOU"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        held.write_all(b"on").unwrap();
+        let mut b = [0u8; 2];
+        held.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"on", "{w:?}: the session survives the pause");
+        p.signal(21);
+        let t0 = Instant::now();
+        while TcpStream::connect(front).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "{w:?}: not listening after SIGTTIN"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(common::roundtrip(front, b"again"), b"again");
+    }
+}
