@@ -509,3 +509,78 @@ listen cache\n  bind 127.0.126.1:24002 ssl crt {p} no-tls-tickets\n  server s 12
         "no-tls-tickets: the session cache"
     );
 }
+
+#[test]
+fn expired_and_mismatched_certificates_like_haproxy() {
+    // Certificates made with rcgen: one expired in 2020, one whose key is another key's.
+    let d = dir("badcerts");
+    let cert_for = |name: &str, from: (i32, u8, u8), to: (i32, u8, u8)| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, name);
+        p.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
+        p.not_after = rcgen::date_time_ymd(to.0, to.1, to.2);
+        (p.self_signed(&key).unwrap().pem(), key)
+    };
+    let (expired, key) = cert_for("expired.test", (2020, 1, 1), (2020, 1, 2));
+    std::fs::write(d.join("expired.pem"), expired + &key.serialize_pem()).unwrap();
+    let (good, _) = cert_for("wrong.test", (2024, 1, 1), (2099, 1, 1));
+    let other = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(d.join("wrong.pem"), good + &other.serialize_pem()).unwrap();
+    let cfg = |pem: &str| {
+        let p = d.join(format!("{pem}.cfg"));
+        std::fs::write(&p, format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.127.1:24000 ssl crt {}\n  server s 127.0.127.2:24001\n", d.join(format!("{pem}.pem")).display())).unwrap();
+        p
+    };
+    // -c: the mismatched key is an error at its line, the expired certificate is not.
+    for pem in ["wrong", "expired"] {
+        let mut seen = Vec::new();
+        for w in [Which::Haproxy, Which::Haproxide] {
+            let o = Command::new(w.path())
+                .arg("-c")
+                .arg("-f")
+                .arg(cfg(pem))
+                .output()
+                .unwrap();
+            let alerts: Vec<String> = String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| l.contains("ALERT"))
+                .map(|l| {
+                    l.split_once(") : ")
+                        .map_or(l.to_string(), |x| x.1.to_string())
+                })
+                .collect();
+            seen.push((o.status.code(), alerts));
+        }
+        assert_eq!(seen[1], seen[0], "{pem}");
+        assert_eq!(
+            seen[0].0,
+            Some(if pem == "wrong" { 1 } else { 0 }),
+            "{pem}: {:?}",
+            seen[0]
+        );
+    }
+    // Served as it is: the client, not the proxy, finds it expired.
+    let _echo = common::Backend::echo("127.0.127.2:24001");
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let text = std::fs::read_to_string(cfg("expired")).unwrap();
+        let p = start(w, "expired", &text, addr("127.0.127.1:24000"));
+        let out = Command::new("openssl")
+            .args([
+                "s_client",
+                "-connect",
+                "127.0.127.1:24000",
+                "-servername",
+                "expired.test",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Verify return code: 10 (certificate has expired)"),
+            "{w:?}: {text}"
+        );
+        drop(p);
+    }
+}
