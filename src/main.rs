@@ -83,8 +83,8 @@ fn main() -> ExitCode {
     let worker = std::env::var_os(haproxide::runtime::master::ENV_FDS).is_some();
     let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug && !worker;
     let master = (cli.master_worker || cfg.global.master_worker) && !worker;
-    if !quiet && !cli.master_cli.is_empty() && !worker {
-        eprintln!("[WARNING]  ({pid}) : haproxide: the master CLI (-S {}) is not implemented; no socket is created.", cli.master_cli.join(" "));
+    if !quiet && !cli.master_cli.is_empty() && !master && !worker {
+        eprintln!("[WARNING]  ({pid}) : haproxide: -S (master CLI) applies to master-worker mode (-W, -Ws); ignored.");
     }
     // TLS towards servers is parsed but not built: refuse rather than send plain text.
     if let Some((b, s)) = cfg
@@ -121,6 +121,7 @@ fn main() -> ExitCode {
             worker_args,
             pidfile: cli.pidfile.clone().or(cfg.global.pidfile.clone()),
             maxconn: cli.maxconn,
+            master_cli: cli.master_cli.clone(),
         };
         return match haproxide::runtime::master::run(cfg, mo) {
             Ok(code) => ExitCode::from(code as u8),

@@ -237,6 +237,36 @@ fn debian_stock_config_runs_as_is_under_the_master() {
     let mut info = String::new();
     c.read_to_string(&mut info).unwrap();
     assert!(info.contains(&format!("\nPid: {w}\n")), "{info}");
+    // The master CLI at Debian's -S path: show proc, then a reload through it.
+    let ask_master = |cmd: &str| {
+        let mut c = std::os::unix::net::UnixStream::connect("/run/haproxy-master.sock")
+            .expect("the master CLI socket (-S)");
+        c.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        out
+    };
+    let procs = ask_master("show proc");
+    let line_of = |text: &str, pid: u32| {
+        text.lines()
+            .find(|l| l.starts_with(&pid.to_string()))
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+    };
+    assert_eq!(
+        line_of(&procs, mpid),
+        Some(format!("{mpid} master 0")),
+        "{procs}"
+    );
+    assert_eq!(line_of(&procs, w), Some(format!("{w} worker 0")), "{procs}");
+    ask_master("reload");
+    wait_for(
+        "a worker started by the CLI reload",
+        Duration::from_secs(5),
+        || children(mpid).iter().any(|n| *n != w),
+    );
+    let procs = ask_master("show proc");
+    assert!(procs.contains("master          1 [failed: 0]"), "{procs}");
     drop(_stop);
     let st = master.wait().unwrap();
     assert_eq!(st.code(), Some(0), "SIGTERM: the master exits 0");

@@ -13,12 +13,14 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::process::{Child, Command};
 use tokio::signal::unix::{signal, SignalKind};
 
+use super::master_cli::{Proc, Procs};
 use super::{bind_all, listener, reload};
 use crate::ir::Config;
 
@@ -46,6 +48,8 @@ pub struct MasterOptions {
     pub pidfile: Option<String>,
     /// Global maxconn from the command line.
     pub maxconn: Option<u32>,
+    /// `-S`: master CLI sockets.
+    pub master_cli: Vec<String>,
 }
 
 fn say(quiet: bool, tag: &str, msg: &str) {
@@ -134,11 +138,21 @@ pub fn run(cfg: Config, o: MasterOptions) -> anyhow::Result<i32> {
             return Ok(1);
         }
     }
+    let mut cli = Vec::new();
+    for spec in &o.master_cli {
+        match super::master_cli::bind(spec) {
+            Ok(l) => cli.push(l),
+            Err(e) => {
+                say(o.quiet, "[ALERT]    ", &e);
+                return Ok(1);
+            }
+        }
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("master runtime")?;
-    rt.block_on(serve(cfg, o, sockets, maxconn))
+    rt.block_on(serve(cfg, o, sockets, maxconn, cli))
 }
 
 async fn serve(
@@ -146,8 +160,26 @@ async fn serve(
     o: MasterOptions,
     mut sockets: Vec<listener::Bound>,
     maxconn: u32,
+    cli: Vec<std::os::unix::net::UnixListener>,
 ) -> anyhow::Result<i32> {
     let q = o.quiet;
+    let started = std::time::Instant::now();
+    let procs = Arc::new(Mutex::new(Procs {
+        master: Proc {
+            pid: std::process::id(),
+            started,
+            reloads: 0,
+        },
+        failed: 0,
+        workers: Vec::new(),
+    }));
+    let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    for l in cli {
+        super::master_cli::spawn(l, procs.clone(), reload_tx.clone())
+            .context("master CLI socket")?;
+    }
+    // Each worker's start and the master's reload count then, for `show proc`.
+    let mut born: BTreeMap<u32, (std::time::Instant, u32)> = BTreeMap::new();
     // Signal handlers first: a SIGTERM right after READY must not kill the master by
     // default action and orphan the worker.
     let mut usr1 = signal(SignalKind::user_defined1())?;
@@ -169,6 +201,34 @@ async fn serve(
     loop {
         // Taken now: a child's id is gone once it has been waited for.
         let cur_id = current.id().unwrap_or(0);
+        {
+            let mut p = procs.lock().unwrap_or_else(|e| e.into_inner());
+            let reloads = p.master.reloads;
+            let ids: Vec<u32> = std::iter::once(cur_id)
+                .chain(former.iter().map(|f| f.0))
+                .collect();
+            born.retain(|pid, _| ids.contains(pid));
+            p.workers = ids
+                .iter()
+                .map(|&pid| {
+                    let (when, at) = *born
+                        .entry(pid)
+                        .or_insert((std::time::Instant::now(), reloads));
+                    Proc {
+                        pid,
+                        started: when,
+                        reloads: reloads - at,
+                    }
+                })
+                .collect();
+        }
+        let reloaded = |ok: bool| {
+            let mut p = procs.lock().unwrap_or_else(|e| e.into_inner());
+            p.master.reloads += 1;
+            if !ok {
+                p.failed += 1;
+            }
+        };
         tokio::select! {
             st = current.wait() => {
                 let st = st?;
@@ -178,8 +238,9 @@ async fn serve(
                 current = spawn_worker(&o, &sockets).await?;
                 say(q, "[NOTICE]   ", &format!("New worker ({}) forked", current.id().unwrap_or(0)));
             }
-            _ = usr2.recv() => reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await,
-            _ = hup.recv() => reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await,
+            _ = usr2.recv() => reloaded(reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await),
+            _ = hup.recv() => reloaded(reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await),
+            Some(()) = reload_rx.recv() => reloaded(reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await),
             _ = usr1.recv() => return stop_all(&o, current, former, nix::sys::signal::Signal::SIGUSR1, 0).await,
             _ = term.recv() => return stop_all(&o, current, former, nix::sys::signal::Signal::SIGTERM, 0).await,
             _ = int.recv() => return stop_all(&o, current, former, nix::sys::signal::Signal::SIGINT, 130).await,
@@ -209,7 +270,7 @@ async fn reload_workers(
     current: &mut Child,
     former: &mut Vec<(u32, Child)>,
     maxconn: u32,
-) {
+) -> bool {
     let q = o.quiet;
     notify(
         o.systemd,
@@ -222,7 +283,7 @@ async fn reload_workers(
         Err(_) => {
             say(q, "[WARNING]  ", "Loading failure!");
             notify(o.systemd, &ready(RELOAD_FAILED));
-            return;
+            return false;
         }
     };
     if !q {
@@ -255,10 +316,12 @@ async fn reload_workers(
             *cfg = new_cfg;
             say(q, "[NOTICE]   ", "Loading success.");
             notify(o.systemd, &ready("Ready (configuration reloaded)."));
+            true
         }
         Err(()) => {
             say(q, "[WARNING]  ", "Loading failure!");
             notify(o.systemd, &ready(RELOAD_FAILED));
+            false
         }
     }
 }

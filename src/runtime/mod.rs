@@ -12,6 +12,7 @@ pub mod health;
 pub mod listener;
 pub mod log;
 pub mod master;
+pub mod master_cli;
 pub mod memory;
 pub mod process;
 pub mod proxy_protocol;
