@@ -260,16 +260,32 @@ fn debian_stock_config_runs_as_is_under_the_master() {
     );
     assert_eq!(line_of(&procs, w), Some(format!("{w} worker 0")), "{procs}");
     ask_master("reload");
-    wait_for(
-        "a worker started by the CLI reload",
-        Duration::from_secs(5),
-        || children(mpid).iter().any(|n| *n != w),
-    );
+    wait_for("the CLI reload, counted", Duration::from_secs(5), || {
+        ask_master("show proc").contains("master          1 [failed: 0]")
+    });
     let procs = ask_master("show proc");
-    assert!(procs.contains("master          1 [failed: 0]"), "{procs}");
+    let serving = procs
+        .lines()
+        .skip_while(|l| !l.starts_with("# workers"))
+        .nth(1)
+        .unwrap_or("");
+    assert!(
+        serving.contains(" worker ") && !serving.starts_with(&w.to_string()),
+        "a new worker serves: {procs}"
+    );
     drop(_stop);
     let st = master.wait().unwrap();
     assert_eq!(st.code(), Some(0), "SIGTERM: the master exits 0");
+}
+
+/// A child killed by PID when dropped, also when an assertion fails midway.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A client connecting again and again (bounded by `secs`) until told to stop; counts
@@ -309,14 +325,16 @@ fn sf_handover_refuses_no_connection() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("sf.cfg");
     std::fs::write(&cfg, "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\nlisten li\n  bind 127.0.152.1:24000\n  server s1 127.0.152.2:24001\n").unwrap();
-    let mut old = Command::new(Which::Haproxide.path())
-        .arg("-db")
-        .arg("-f")
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut old = Kill(
+        Command::new(Which::Haproxide.path())
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for("old listener", Duration::from_secs(5), || {
         TcpStream::connect("127.0.152.1:24000").is_ok()
     });
@@ -324,16 +342,18 @@ fn sf_handover_refuses_no_connection() {
     held.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     let (stop, failures, loader) = keep_connecting("127.0.152.1:24000", 10);
     thread::sleep(Duration::from_millis(200));
-    let mut new = Command::new(Which::Haproxide.path())
-        .arg("-db")
-        .arg("-f")
-        .arg(&cfg)
-        .arg("-sf")
-        .arg(old.id().to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _new = Kill(
+        Command::new(Which::Haproxide.path())
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-sf")
+            .arg(old.0.id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     thread::sleep(Duration::from_millis(500));
     // The old process keeps its established session until it ends, then exits 0.
     held.write_all(b"old").unwrap();
@@ -342,7 +362,7 @@ fn sf_handover_refuses_no_connection() {
     drop(held);
     let t0 = Instant::now();
     let code = loop {
-        if let Some(st) = old.try_wait().unwrap() {
+        if let Some(st) = old.0.try_wait().unwrap() {
             break st.code();
         }
         assert!(
@@ -360,8 +380,6 @@ fn sf_handover_refuses_no_connection() {
         0,
         "refused or failed connections during the handover"
     );
-    let _ = new.kill();
-    let _ = new.wait();
 }
 
 /// The inode of the listening TCP socket `pid` holds on `port` (from /proc/net/tcp).
@@ -412,14 +430,6 @@ fn x_takes_the_listening_socket_from_haproxy_then_from_haproxide() {
         .unwrap();
         p
     };
-    // Killed by PID when dropped, also when an assertion fails midway.
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut old = Kill(
         Command::new(Which::Haproxy.path())
             .arg("-db")
