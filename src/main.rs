@@ -111,7 +111,8 @@ fn main() -> ExitCode {
             }
             i += 1;
         }
-        worker_args.push("-db".into());
+        // Workers stay in the foreground; with -d they print the debug lines.
+        worker_args.push(if cli.debug { "-d" } else { "-db" }.into());
         let mo = haproxide::runtime::master::MasterOptions {
             quiet,
             systemd: cli.systemd,
@@ -147,6 +148,7 @@ fn main() -> ExitCode {
         finish: cli.soft_finish.clone(),
         terminate: cli.hard_terminate.clone(),
         fd_socket: cli.fd_socket.clone(),
+        debug: cli.debug,
     };
     match haproxide::runtime::run(cfg, opts) {
         Ok(code) => ExitCode::from(code as u8),

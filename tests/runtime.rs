@@ -560,3 +560,64 @@ fn sigttou_sigttin_match_haproxy() {
         assert_eq!(common::roundtrip(front, b"again"), b"again");
     }
 }
+
+#[test]
+fn debug_lines_have_haproxys_shape() {
+    // -d: accept, clicls, srvcls, closed for a session, as haproxy prints them (session
+    // numbers and descriptors masked: they depend on the process).
+    let front = addr("127.0.38.1:24000");
+    let _b = Backend::echo("127.0.38.2:24001");
+    let cfg_text = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.38.1:24000\n  server s1 127.0.38.2:24001\n";
+    let dir = std::env::temp_dir().join(format!("haproxide-debug-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("d.cfg");
+    std::fs::write(&cfg, cfg_text).unwrap();
+    let mask = |l: &str| -> String {
+        let re = regex::Regex::new(r"^[0-9a-f]{8}:li\.(\w+)[\[(]([0-9a-f]{4})[:)]").unwrap();
+        let l = re.replace(l, "ID:li.$1<FD>").to_string();
+        let l = regex::Regex::new(r"=[0-9a-f]{4} from \[127\.0\.0\.1:\d+\]")
+            .unwrap()
+            .replace(&l, "=FD from [127.0.0.1:P]")
+            .to_string();
+        regex::Regex::new(r"\[?[0-9a-f]{4}\]$")
+            .unwrap()
+            .replace(&l, "FD]")
+            .to_string()
+    };
+    let mut seen = Vec::new();
+    for w in BOTH {
+        let mut p = std::process::Command::new(w.path())
+            .arg("-d")
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        while TcpStream::connect(front).is_err() {
+            assert!(t0.elapsed() < Duration::from_secs(5));
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(common::roundtrip(front, b"dbg"), b"dbg");
+        thread::sleep(Duration::from_millis(300));
+        let _ = p.kill();
+        let out = p.wait_with_output().unwrap();
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| {
+                l.len() > 9
+                    && l.as_bytes()[8] == b':'
+                    && l[..8].chars().all(|c| c.is_ascii_hexdigit())
+            })
+            .map(mask)
+            .collect();
+        // haproxy's own order of clicls/srvcls varies with timing: compare the sets.
+        let mut lines = lines;
+        lines.sort();
+        seen.push(lines);
+    }
+    // Two sessions each: the readiness probe, then the roundtrip.
+    assert_eq!(seen[1], seen[0], "haproxy: {:?}", seen[0]);
+    assert_eq!(seen[0].len(), 8, "{:?}", seen[0]);
+}

@@ -46,6 +46,8 @@ pub struct Info {
     pub accept_proxy: bool,
     /// TLS termination.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The listening socket's descriptor (for `-d` lines).
+    pub lfd: i32,
 }
 
 /// Binds one `bind` address; the error text is HAProxy's.

@@ -6,6 +6,7 @@
 //! SIGTERM/SIGINT immediate stop, SIGTTOU/SIGTTIN pause/resume listening.
 
 pub mod balance;
+pub mod debug;
 pub mod forward;
 pub mod handover;
 pub mod health;
@@ -55,6 +56,8 @@ pub struct RunOptions {
     pub terminate: Vec<u32>,
     /// `-x <socket>`: take the listening sockets of the process being replaced.
     pub fd_socket: Option<String>,
+    /// `-d`: debug lines for every session on stdout.
+    pub debug: bool,
     /// `-n`: global maxconn from the command line.
     pub maxconn: Option<u32>,
 }
@@ -266,6 +269,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     }
     let quiet = opts.quiet || opts.daemon;
     let opts = RunOptions { quiet, ..opts };
+    if opts.debug {
+        debug::enable();
+    }
     let threads = cfg.global.nbthread.map(|n| n as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -338,6 +344,7 @@ impl Live {
                 id: b.id,
                 accept_proxy: b.accept_proxy,
                 tls: b.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+                lfd: std::os::fd::AsRawFd::as_raw_fd(&b.socket),
             };
             tokio::spawn(listener::accept_loop(
                 self.shared.clone(),

@@ -41,6 +41,13 @@ pub async fn run(
     // Converted to local time only when a line is logged: localtime costs syscalls.
     let accept = std::time::SystemTime::now();
     let start = Instant::now();
+    let debug = super::debug::enabled().then(|| {
+        let id = super::debug::next_id();
+        let cfd = std::os::fd::AsRawFd::as_raw_fd(&client);
+        super::debug::accept(id, &shared.frontends[li.fe].ir.name, li.lfd, cfd, peer);
+        id
+    });
+    let mut server_fd = None;
     let Prepared {
         mut log,
         peer,
@@ -59,9 +66,13 @@ pub async fn run(
         log.down = counts.down;
         log.term = end.code();
         let srv = w.srv;
+        server_fd = Some(w.sfd);
         // Closes both sockets and frees the server slot before the log line.
         drop(w);
         b.release(srv);
+    }
+    if let Some(id) = debug {
+        super::debug::closed(id, &shared.frontends[li.fe].ir.name, server_fd, log.up > 0);
     }
     if let Some(bi) = be {
         shared.backends[bi].beconn.fetch_sub(1, Relaxed);
@@ -174,6 +185,8 @@ type Forwarder = std::pin::Pin<
 /// A connected session ready to forward.
 struct Forwarding {
     forward: Forwarder,
+    /// The server socket's descriptor, for `-d` lines.
+    sfd: i32,
     srv: usize,
     cid: u64,
     /// The server `maxconn` slot, freed with the session.
@@ -325,6 +338,7 @@ async fn prepare(
     }
     // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
     let (cid, cancel) = b.servers[srv].cancels.register();
+    let sfd = std::os::fd::AsRawFd::as_raw_fd(&server);
     let forward: Forwarder = match client {
         ClientConn::Plain(c) => Box::pin(forward(c, server, t, cancel)),
         ClientConn::Tls(c) => Box::pin(super::forward::forward_tls(*c, server, t, cancel)),
@@ -335,6 +349,7 @@ async fn prepare(
         be: Some(bi),
         fwd: Some(Box::new(Forwarding {
             forward,
+            sfd,
             srv,
             cid,
             _permit: permit,
@@ -422,7 +437,8 @@ struct LogState {
     queue_pos: u32,
 }
 
-fn fmt_addr(a: SocketAddr) -> String {
+/// An address as haproxy prints it (IPv4-mapped IPv6 as IPv4).
+pub fn fmt_addr(a: SocketAddr) -> String {
     match a {
         SocketAddr::V6(v) if v.ip().to_ipv4_mapped().is_some() => {
             format!(
