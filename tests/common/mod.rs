@@ -201,7 +201,18 @@ impl Backend {
     where
         F: Fn(TcpStream, Arc<Mutex<Vec<Vec<u8>>>>) + Send + Sync + 'static,
     {
-        let l = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        // A deep backlog: std's 128 overflows when thousands of sessions connect at once,
+        // and the dropped SYNs would turn into the proxy's connect timeouts.
+        let l = (|| -> std::io::Result<TcpListener> {
+            let a: SocketAddr = addr.parse().map_err(std::io::Error::other)?;
+            let s =
+                socket2::Socket::new(socket2::Domain::for_address(a), socket2::Type::STREAM, None)?;
+            s.set_reuse_address(true)?;
+            s.bind(&a.into())?;
+            s.listen(4096)?;
+            Ok(s.into())
+        })()
+        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         l.set_nonblocking(true).unwrap();
         let addr = l.local_addr().unwrap();
         let accepted = Arc::new(Mutex::new(Vec::new()));
