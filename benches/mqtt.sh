@@ -14,10 +14,7 @@ gen=$root/target/release/haproxide-loadgen
 ref=${HAPROXY:-/usr/sbin/haproxy}
 ours=${HAPROXIDE:-$root/target/release/haproxide}
 [ -x /usr/sbin/mosquitto ] || { echo "mqtt.sh: mosquitto is missing (apt-get install mosquitto)" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
+source benches/common.sh
 printf 'listener 25201 127.0.0.2\nallow_anonymous true\nmax_connections -1\nlog_type none\n' > "$tmp/mosquitto.conf"
 taskset -c 1 /usr/sbin/mosquitto -c "$tmp/mosquitto.conf" >/dev/null 2>&1 & pids+=($!)
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.2/25201) 2>/dev/null && break; sleep 0.1; done
@@ -34,8 +31,6 @@ listen mqtt
   bind 127.0.0.1:25200
   server broker 127.0.0.2:25201
 CFG
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 declare -A R
 run_one() { # NAME BIN
     local name=$1 bin=$2 p t0 t1 out r cpu
@@ -51,8 +46,6 @@ run_one() { # NAME BIN
     kill $p; wait $p 2>/dev/null || true
 }
 for r in $(seq "$rounds"); do run_one haproxy "$ref"; run_one haproxide "$ours"; done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-spread() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
 printf '| metric | haproxy | haproxide | ratio | spread (haproxy; haproxide) |\n|---|---|---|---|---|\n'
 for m in p50 p99 conn conn_core; do
     h=$(median "${R[haproxy,$m]}"); o=$(median "${R[haproxide,$m]}")

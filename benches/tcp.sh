@@ -12,10 +12,7 @@ cargo build --release -q --features bench --bin haproxide --bin haproxide-loadge
 gen=$root/target/release/haproxide-loadgen
 ref=${HAPROXY:-/usr/sbin/haproxy}
 ours=${HAPROXIDE:-$root/target/release/haproxide}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
+source benches/common.sh
 
 taskset -c 1 "$gen" serve 127.0.0.2:25001 echo & pids+=($!)
 taskset -c 1 "$gen" serve 127.0.0.2:25002 sink & pids+=($!)
@@ -39,9 +36,6 @@ CFG
 # need descriptors too, so a lower maxconn keeps it under this machine's fd limit.
 sed 's/^defaults$/defaults\n  option splice-auto/; s/maxconn 9500/maxconn 4000/' "$tmp/bench.cfg" > "$tmp/splice.cfg"
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-hz=$(getconf CLK_TCK)
 
 declare -A R
 run_one() { # NAME BIN CFG [bulk-only]
@@ -83,8 +77,6 @@ for r in $(seq "$rounds"); do
     run_one haproxide "$ours" "$tmp/bench.cfg"
 done
 
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-spread() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
 printf '| metric | haproxy | haproxide | ratio | spread (haproxy; haproxide) |\n|---|---|---|---|---|\n'
 for m in conn conn_core bulk1 bulk1_core bulk16 bulk16_core splice:bulk1 splice:bulk1_core splice:bulk16 splice:bulk16_core idle1000 idle9000; do
     ref_name=haproxy suffix=""

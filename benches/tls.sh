@@ -12,10 +12,7 @@ cargo build --release -q --features bench --bin haproxide --bin haproxide-loadge
 gen=$root/target/release/haproxide-loadgen
 ref=${HAPROXY:-/usr/sbin/haproxy}
 ours=${HAPROXIDE:-$root/target/release/haproxide}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
+source benches/common.sh
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.test -keyout "$tmp/ec.key" -out "$tmp/ec.crt" 2>/dev/null
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test -keyout "$tmp/rsa.key" -out "$tmp/rsa.crt" 2>/dev/null
 cat "$tmp/ec.crt" "$tmp/ec.key" > "$tmp/ec.pem"; cat "$tmp/rsa.crt" "$tmp/rsa.key" > "$tmp/rsa.pem"
@@ -40,9 +37,6 @@ listen resume
   bind 127.0.0.1:25104 ssl crt $tmp/ec.pem
   server s 127.0.0.2:25103
 CFG
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-hz=$(getconf CLK_TCK)
 declare -A R
 run_one() {
     local name=$1 bin=$2 p t0 t1 out rate cpu
@@ -67,8 +61,6 @@ run_one() {
     kill $p; wait $p 2>/dev/null || true
 }
 for r in $(seq "$rounds"); do run_one haproxy "$ref"; run_one haproxide "$ours"; done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-spread() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
 printf '| metric | haproxy | haproxide | ratio | spread (haproxy; haproxide) |\n|---|---|---|---|---|\n'
 for m in ec13 ec12 rsa13 rsa12 res13 res12 idle; do
     h=$(median "${R[haproxy,$m]}"); o=$(median "${R[haproxide,$m]}")
