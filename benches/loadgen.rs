@@ -84,13 +84,19 @@ async fn serve(addr: SocketAddr, echo: bool) {
     }
 }
 
-async fn conn(addr: SocketAddr, secs: u64, n: u64) {
+/// Runs `n` clients, each from its own 127.x source address, repeating `one(client, source,
+/// attempt)` until `secs` have passed; returns how many attempts succeeded and failed.
+async fn repeat_clients<F, Fut>(n: u64, secs: u64, one: F) -> (u64, u64)
+where
+    F: Fn(u64, SocketAddr, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = std::io::Result<()>> + Send,
+{
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let end = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for i in 0..n {
-        let (done, errors) = (done.clone(), errors.clone());
+        let (done, errors, one) = (done.clone(), errors.clone(), one.clone());
         tasks.push(tokio::spawn(async move {
             let src = SocketAddr::new(
                 format!("127.0.{}.{}", 200 + i % 50, 1 + i % 200)
@@ -98,20 +104,10 @@ async fn conn(addr: SocketAddr, secs: u64, n: u64) {
                     .expect("ip"),
                 0,
             );
-            let msg = [b'm'; 64];
-            let mut back = [0u8; 64];
+            let mut k = 0u64;
             while Instant::now() < end {
-                let ok = async {
-                    let s = TcpSocket::new_v4()?;
-                    s.bind(src)?;
-                    let mut c = s.connect(addr).await?;
-                    c.set_nodelay(true)?;
-                    c.write_all(&msg).await?;
-                    c.read_exact(&mut back).await?;
-                    Ok::<_, std::io::Error>(())
-                }
-                .await;
-                match ok {
+                k += 1;
+                match one(i, src, k).await {
                     Ok(()) => done.fetch_add(1, Relaxed),
                     Err(_) => errors.fetch_add(1, Relaxed),
                 };
@@ -121,11 +117,22 @@ async fn conn(addr: SocketAddr, secs: u64, n: u64) {
     for t in tasks {
         let _ = t.await;
     }
-    println!(
-        "RESULT conn_per_s {:.0}",
-        done.load(Relaxed) as f64 / secs as f64
-    );
-    println!("RESULT errors {}", errors.load(Relaxed));
+    (done.load(Relaxed), errors.load(Relaxed))
+}
+
+async fn conn(addr: SocketAddr, secs: u64, n: u64) {
+    let (done, errors) = repeat_clients(n, secs, move |_, src, _| async move {
+        let s = TcpSocket::new_v4()?;
+        s.bind(src)?;
+        let mut c = s.connect(addr).await?;
+        c.set_nodelay(true)?;
+        c.write_all(&[b'm'; 64]).await?;
+        c.read_exact(&mut [0u8; 64]).await?;
+        Ok(())
+    })
+    .await;
+    println!("RESULT conn_per_s {:.0}", done as f64 / secs as f64);
+    println!("RESULT errors {errors}");
 }
 
 async fn bulk(addr: SocketAddr, secs: u64, n: u64) {
@@ -351,42 +358,13 @@ async fn mqtt_session(addr: SocketAddr, src: SocketAddr, id: &str) -> std::io::R
 
 /// CONNECT/CONNACK then DISCONNECT and close, from CONCURRENCY clients in a loop.
 async fn mqtt_conn(addr: SocketAddr, secs: u64, n: u64) {
-    let done = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let end = Instant::now() + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for i in 0..n {
-        let (done, errors) = (done.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move {
-            let src = SocketAddr::new(
-                format!("127.0.{}.{}", 200 + i % 50, 1 + i % 200)
-                    .parse()
-                    .expect("ip"),
-                0,
-            );
-            let mut k = 0u64;
-            while Instant::now() < end {
-                k += 1;
-                let r = async {
-                    let mut c = mqtt_session(addr, src, &format!("b{i}-{k}")).await?;
-                    c.write_all(&[0xe0, 0x00]).await
-                }
-                .await;
-                match r {
-                    Ok(()) => done.fetch_add(1, Relaxed),
-                    Err(_) => errors.fetch_add(1, Relaxed),
-                };
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    println!(
-        "RESULT connack_per_s {:.0}",
-        done.load(Relaxed) as f64 / secs as f64
-    );
-    println!("RESULT errors {}", errors.load(Relaxed));
+    let (done, errors) = repeat_clients(n, secs, move |i, src, k| async move {
+        let mut c = mqtt_session(addr, src, &format!("b{i}-{k}")).await?;
+        c.write_all(&[0xe0, 0x00]).await
+    })
+    .await;
+    println!("RESULT connack_per_s {:.0}", done as f64 / secs as f64);
+    println!("RESULT errors {errors}");
 }
 
 /// A subscriber and a publisher, both through the proxy to the same broker; the publisher
