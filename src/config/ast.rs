@@ -177,6 +177,8 @@ pub enum InitAddr {
 pub struct ServerOpts {
     /// `check`
     pub check: bool,
+    /// `resolvers <id>`
+    pub resolvers: Option<String>,
     /// `inter` ms
     pub inter: Option<u64>,
     /// `fastinter` ms

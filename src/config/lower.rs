@@ -129,6 +129,9 @@ pub fn lower_with(
                         .checked(),
                     );
                 }
+                if let Some(r) = &s.opts.resolvers {
+                    resolvers_check(&parsed.resolvers, p, s, r, diags);
+                }
             }
         }
         let missing = (is_fe && timeout(p, "client").is_none())
@@ -739,5 +742,36 @@ fn lower_server(
         shutdown_on_down: o.on_marked_down,
         shutdown_backup_on_up: o.on_marked_up,
         tls,
+    }
+}
+
+/// `server … resolvers <id>`: the section must exist (as HAProxy checks), and since haproxide
+/// never re-resolves, only a server given by IP address may use it.
+fn resolvers_check(
+    known: &[String],
+    p: &crate::config::ast::ProxyConf,
+    s: &crate::config::ast::ServerConf,
+    r: &str,
+    diags: &mut crate::config::diag::Diagnostics,
+) {
+    if !known.iter().any(|k| k == r) {
+        let msg = format!(
+            "{} '{}', server '{}': unable to find required resolvers '{r}'",
+            p.kind.word(),
+            p.name,
+            s.name
+        );
+        diags.push(
+            Diagnostic::new(Level::Alert, Some(s.loc.clone()), LocStyle::None, msg).checked(),
+        );
+        return;
+    }
+    if let AddrSpec::Inet {
+        host: Host::Name(n),
+        ..
+    } = &s.addr
+    {
+        let msg = format!("server parameter 'resolvers' on server '{}' with host name '{n}' is not supported by haproxide (no runtime DNS: it would never be re-resolved; give an IP address); see grammar/keywords.md.", s.name);
+        diags.push(Diagnostic::alert(&s.loc, msg).checked());
     }
 }

@@ -14,6 +14,7 @@ mod global;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
 mod proxy;
+mod resolvers;
 mod server;
 pub mod units;
 
@@ -54,6 +55,8 @@ pub struct Parsed {
     pub diags: Diagnostics,
     /// Parsing stopped early (HAProxy's `ERR_ABORT`).
     pub aborted: bool,
+    /// Names of the `resolvers` sections.
+    pub resolvers: Vec<String>,
 }
 
 /// The section a line belongs to.
@@ -71,6 +74,8 @@ enum Section {
     Broken(&'static str),
     /// A section kind haproxide does not support: lines are skipped.
     Skipped,
+    /// A `resolvers` section.
+    Resolvers,
 }
 
 /// A statement: its words and where it stands.
@@ -105,6 +110,8 @@ pub struct Parser {
     cond: Vec<(bool, bool)>,
     /// Host names in `bind`, `log` and `source` may be resolved while parsing.
     resolve_names: bool,
+    /// `resolvers` sections seen: name and where.
+    resolvers: Vec<(String, Loc)>,
 }
 
 fn anon_defaults(loc: Loc) -> ProxyConf {
@@ -130,6 +137,7 @@ impl Parser {
             aborted: false,
             cond: Vec::new(),
             resolve_names: true,
+            resolvers: Vec::new(),
         }
     }
 
@@ -242,6 +250,7 @@ impl Parser {
             proxies: self.proxies,
             diags,
             aborted: self.aborted,
+            resolvers: self.resolvers.into_iter().map(|(n, _)| n).collect(),
         }
     }
 
@@ -320,6 +329,7 @@ impl Parser {
             }
             Section::Broken(_) => self.alert(loc, "'listen' or 'defaults' expected."),
             Section::Skipped => {}
+            Section::Resolvers => self.parse_resolvers(&stmt),
         }
     }
 
@@ -448,6 +458,7 @@ impl Parser {
                 }
             }
             "defaults" | "frontend" | "backend" | "listen" => self.proxy_section(stmt),
+            "resolvers" => self.resolvers_section(stmt),
             _ => {
                 self.section = Section::Skipped;
                 let what = format!("section '{kw}'");

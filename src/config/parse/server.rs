@@ -304,6 +304,7 @@ impl Parser {
                     "required" => o.verify = Some(true),
                     _ => return self.push(bare(format!("'verify' : unknown verify method '{val}', only 'none' and 'required' are supported"))),
                 },
+                "resolvers" => o.resolvers = Some(val.to_string()),
                 "ca-file" => o.ca_file = Some(val.to_string()),
                 "sni" => o.sni = Some(val.to_string()),
                 "crt" => o.crt = Some(val.to_string()),
