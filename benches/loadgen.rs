@@ -316,16 +316,6 @@ async fn tls_resume(addr: SocketAddr, secs: u64, n: u64, version: u64) {
     println!("RESULT full_handshakes {}", full.load(Relaxed));
 }
 
-/// MQTT 3.1.1 CONNECT with a clean session and client id `id`.
-fn mqtt_connect(id: &str) -> Vec<u8> {
-    let mut v = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c];
-    v.extend_from_slice(&(id.len() as u16).to_be_bytes());
-    v.extend_from_slice(id.as_bytes());
-    let mut p = vec![0x10, v.len() as u8];
-    p.extend(v);
-    p
-}
-
 /// Reads one MQTT packet: its first byte and its body.
 async fn mqtt_read(c: &mut TcpStream) -> std::io::Result<(u8, Vec<u8>)> {
     let kind = c.read_u8().await?;
@@ -348,7 +338,8 @@ async fn mqtt_session(addr: SocketAddr, src: SocketAddr, id: &str) -> std::io::R
     s.bind(src)?;
     let mut c = s.connect(addr).await?;
     c.set_nodelay(true)?;
-    c.write_all(&mqtt_connect(id)).await?;
+    c.write_all(&haproxide::runtime::mqtt::connect_packet(id))
+        .await?;
     let (kind, body) = mqtt_read(&mut c).await?;
     if kind != 0x20 || body != [0, 0] {
         return Err(std::io::Error::other("no CONNACK"));

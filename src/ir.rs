@@ -205,6 +205,8 @@ pub struct Frontend {
     pub clitcpka: bool,
     /// Index into [`Config::backends`] of `default_backend` (or of the listen's own backend).
     pub default_backend: Option<usize>,
+    /// `tcp-request inspect-delay` and `tcp-request content` rules.
+    pub inspect: Inspect,
 }
 
 /// One `bind` address with its options.
@@ -357,6 +359,12 @@ pub struct Backend {
     pub check: CheckKind,
     /// `maxconn` of a listen section (frontend side is in [`Frontend`]).
     pub fullconn: Option<u32>,
+    /// `tcp-request inspect-delay` and `tcp-request content` rules of the backend.
+    pub inspect: Inspect,
+    /// `stick-table` of this backend.
+    pub stick_table: Option<StickTable>,
+    /// `stick on|match|store-request` rules, in order.
+    pub stick_rules: Vec<StickRule>,
 }
 
 /// What a health check does.
@@ -539,4 +547,121 @@ pub struct ServerTls {
     pub crt: Option<String>,
     /// `alpn`
     pub alpn: Vec<String>,
+}
+
+/// Content inspection before a server is chosen (configuration.txt §4.2 `tcp-request
+/// inspect-delay`, `tcp-request content`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Inspect {
+    /// How long to wait for client data that could change a rule's verdict.
+    pub delay: Option<Duration>,
+    /// `tcp-request content accept|reject` rules, in order.
+    pub rules: Vec<ContentRule>,
+}
+
+/// `tcp-request content accept|reject [if|unless <cond>]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentRule {
+    /// `accept` (true) or `reject`.
+    pub accept: bool,
+    /// The condition, when given.
+    pub cond: Option<Cond>,
+}
+
+/// `if|unless { <acl> }` with one anonymous ACL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    /// `unless`
+    pub negate: bool,
+    /// The ACL.
+    pub acl: Acl,
+}
+
+/// The ACLs haproxide evaluates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acl {
+    /// `req.payload(<offset>,<length>),mqtt_is_valid`
+    MqttIsValid(Payload),
+}
+
+/// `req.payload(<offset>,<length>)`: client bytes; length 0 means all that is buffered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Payload {
+    /// First byte.
+    pub offset: usize,
+    /// Bytes (0: to the end of the buffer).
+    pub length: usize,
+}
+
+/// A sample a stick rule keys on (configuration.txt §7.3).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sample {
+    /// `src`: the client address.
+    Src,
+    /// `req.payload(o,l),mqtt_field_value(connect,<field>)`
+    MqttField(Payload, MqttField),
+}
+
+/// A field of an MQTT CONNECT packet (`mqtt_field_value(connect, …)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MqttField {
+    /// `protocol_name`
+    ProtocolName,
+    /// `protocol_version`
+    ProtocolVersion,
+    /// `flags`
+    Flags,
+    /// `keepalive`
+    Keepalive,
+    /// `client_identifier`
+    ClientIdentifier,
+    /// `will_topic`
+    WillTopic,
+    /// `will_payload`
+    WillPayload,
+    /// `username`
+    Username,
+    /// `password`
+    Password,
+}
+
+/// `stick-table type …` key type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StickKey {
+    /// `ip`
+    Ip,
+    /// `ipv6`
+    Ipv6,
+    /// `integer`
+    Integer,
+    /// `string [len N]`
+    String(usize),
+    /// `binary [len N]`
+    Binary(usize),
+}
+
+/// `stick-table type <type> size <size> [expire <time>] [nopurge]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StickTable {
+    /// Key type.
+    pub key: StickKey,
+    /// Entries at most.
+    pub size: u64,
+    /// Idle time after which an entry is forgotten.
+    pub expire: Option<Duration>,
+    /// When full, refuse new entries instead of dropping the oldest.
+    pub nopurge: bool,
+}
+
+/// `stick on|match|store-request <sample> [table <name>]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StickRule {
+    /// Looks the key up before balancing (`on`, `match`).
+    pub lookup: bool,
+    /// Stores the key once the server is connected (`on`, `store-request`).
+    pub store: bool,
+    /// What the key is made of.
+    pub sample: Sample,
+    /// Index into [`Config::backends`] of the backend holding the table.
+    pub table: usize,
 }

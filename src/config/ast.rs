@@ -323,6 +323,27 @@ pub struct ProxyConf {
     pub errorfiles: Vec<Spanned<u16>>,
     /// Name of the defaults section this proxy took its settings from.
     pub defaults_name: Option<String>,
+    /// `tcp-request inspect-delay` and `tcp-request content` rules.
+    pub inspect: crate::ir::Inspect,
+    /// `stick-table`
+    pub stick_table: Option<crate::ir::StickTable>,
+    /// `stick` rules.
+    pub stick_rules: Vec<StickRuleConf>,
+}
+
+/// A `stick` rule as written: its table is still a name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StickRuleConf {
+    /// `on` / `match`
+    pub lookup: bool,
+    /// `on` / `store-request`
+    pub store: bool,
+    /// The key.
+    pub sample: crate::ir::Sample,
+    /// `table <name>` (default: the proxy's own).
+    pub table: Option<String>,
+    /// Where.
+    pub loc: Loc,
 }
 
 impl ProxyConf {
@@ -353,6 +374,9 @@ impl ProxyConf {
             http_only: Vec::new(),
             errorfiles: Vec::new(),
             defaults_name: None,
+            inspect: crate::ir::Inspect::default(),
+            stick_table: None,
+            stick_rules: Vec::new(),
         }
     }
 

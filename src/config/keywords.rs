@@ -488,9 +488,9 @@ pub const PROXY: &[Keyword] = &[
     kw(
         "tcp-request",
         PRX,
-        Unsupported,
-        "connection|session|content|inspect-delay ...",
-        "rules",
+        Supported,
+        "inspect-delay <time> | content accept|reject [if|unless { <acl> }]",
+        "content accept/reject with `{ req.payload(o,l),mqtt_is_valid }`; other actions and connection/session rules refused",
     ),
     kw(
         "tcp-response",
@@ -581,16 +581,16 @@ pub const PROXY: &[Keyword] = &[
     kw(
         "stick-table",
         PRX,
-        Unsupported,
-        "type <type> size <size> ...",
-        "stick tables",
+        Supported,
+        "type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <size> [expire <time>] [nopurge]",
+        "`peers`, `store` refused",
     ),
     kw(
         "stick",
         BE,
-        Unsupported,
-        "match|on|store-request|store-response ...",
-        "stick tables",
+        Supported,
+        "on|match|store-request <sample> [table <name>]",
+        "samples: `src`, `req.payload(o,l),mqtt_field_value(connect,<field>)`; conditions and store-response refused",
     ),
     kw(
         "use-server",

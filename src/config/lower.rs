@@ -133,6 +133,22 @@ pub fn lower_with(
                     resolvers_check(&parsed.resolvers, p, s, r, diags);
                 }
             }
+            for r in &p.stick_rules {
+                let t = r.table.as_deref().unwrap_or(&p.name);
+                match proxies
+                    .iter()
+                    .find(|q| q.name == t && q.stick_table.is_some())
+                {
+                    None => diags.push(check(
+                        Level::Alert,
+                        format!("Proxy '{}': unable to find stick-table '{t}'.", p.name),
+                    )),
+                    Some(q) if q.kind.caps() & 4 == 0 => diags.push(
+                        Diagnostic::alert(&r.loc, format!("'stick … table {t}' naming a frontend's table is not supported by haproxide (tables live in backends); see grammar/keywords.md.")).checked(),
+                    ),
+                    Some(_) => {}
+                }
+            }
         }
         let missing = (is_fe && timeout(p, "client").is_none())
             || (is_be && (timeout(p, "connect").is_none() || timeout(p, "server").is_none()));
@@ -340,7 +356,7 @@ pub fn lower_with(
         .filter(|p| p.kind.caps() & 4 != 0)
         .zip(resolved)
     {
-        backends.push(lower_backend(p, addrs, global));
+        backends.push(lower_backend(p, addrs, global, &be_index));
     }
     let mut frontends = Vec::new();
     for p in proxies.iter().filter(|p| p.kind.caps() & 2 != 0) {
@@ -442,6 +458,7 @@ fn lower_frontend(
         dontlognull: p.option("dontlognull"),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend,
+        inspect: p.inspect.clone(),
     }
 }
 
@@ -625,6 +642,7 @@ fn lower_backend(
     p: &ProxyConf,
     addrs: Vec<(Option<IpAddr>, bool)>,
     g: &super::parse::GlobalConf,
+    be_index: &dyn Fn(&str) -> Option<usize>,
 ) -> Backend {
     let servers = p
         .servers
@@ -670,6 +688,26 @@ fn lower_backend(
         source: p.source,
         check: check_kind(p),
         fullconn: None,
+        // A listen's content rules run once, on its frontend side.
+        inspect: if p.kind == ProxyKind::Listen {
+            crate::ir::Inspect::default()
+        } else {
+            p.inspect.clone()
+        },
+        stick_table: p.stick_table.clone(),
+        stick_rules: p
+            .stick_rules
+            .iter()
+            .filter_map(|r| {
+                let table = be_index(r.table.as_deref().unwrap_or(&p.name))?;
+                Some(crate::ir::StickRule {
+                    lookup: r.lookup,
+                    store: r.store,
+                    sample: r.sample.clone(),
+                    table,
+                })
+            })
+            .collect(),
     }
 }
 

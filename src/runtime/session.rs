@@ -103,6 +103,16 @@ enum ClientConn {
 }
 
 impl ClientConn {
+    /// Runs content inspection on this client's data, appending what it reads to `buf`
+    /// (sent to the server first); false when the rules reject the connection.
+    async fn inspect(&mut self, buf: &mut Vec<u8>, insp: &crate::ir::Inspect) -> bool {
+        let (v, _) = match self {
+            ClientConn::Plain(s) => super::inspect::run(s, buf, insp).await,
+            ClientConn::Tls(s) => super::inspect::run(s.as_mut(), buf, insp).await,
+        };
+        v == super::inspect::Outcome::Accept
+    }
+
     /// The TCP socket underneath (for peeks while connecting).
     fn tcp(&self) -> &TcpStream {
         match self {
@@ -177,6 +187,20 @@ struct Prepared {
     tls: bool,
 }
 
+impl Prepared {
+    /// A session that ends before forwarding (refused, rejected, or no server).
+    fn ended(log: LogState, peer: SocketAddr, be: Option<usize>, quiet: bool, tls: bool) -> Self {
+        Prepared {
+            log,
+            peer,
+            be,
+            fwd: None,
+            quiet,
+            tls,
+        }
+    }
+}
+
 /// The result of forwarding (plain or TLS).
 type Forwarder = std::pin::Pin<
     Box<dyn std::future::Future<Output = (super::forward::End, super::forward::Counts)> + Send>,
@@ -232,14 +256,7 @@ async fn prepare(
                 let when = Local::now().format("%d/%b/%Y:%H:%M:%S%.3f");
                 let line = format!("{} [{when}] {}/{}: {msg}", fmt_addr(peer), f.ir.name, li.id);
                 shared.logger.send(&f.ir.log, level::INFO, &line);
-                return Prepared {
-                    log,
-                    peer,
-                    be: None,
-                    fwd: None,
-                    quiet: true,
-                    tls: false,
-                };
+                return Prepared::ended(log, peer, None, true, false);
             }
         }
     }
@@ -280,14 +297,7 @@ async fn prepare(
                         li.id
                     );
                     shared.logger.send(&f.ir.log, level::INFO, &line);
-                    return Prepared {
-                        log,
-                        peer,
-                        be: None,
-                        fwd: None,
-                        quiet: true,
-                        tls: true,
-                    };
+                    return Prepared::ended(log, peer, None, true, true);
                 }
             }
         }
@@ -301,29 +311,46 @@ async fn prepare(
         );
         shared.logger.send(&f.ir.log, level::INFO, &msg);
     }
+    let mut client = client;
+    if !f.ir.inspect.rules.is_empty() && !client.inspect(&mut early, &f.ir.inspect).await {
+        rejected(&client, &mut log, &early);
+        return Prepared::ended(log, peer, None, false, tls_on);
+    }
     let Some(bi) = f.ir.default_backend else {
-        return Prepared {
-            log,
-            peer,
-            be: None,
-            fwd: None,
-            quiet: false,
-            tls: tls_on,
-        };
+        return Prepared::ended(log, peer, None, false, tls_on);
     };
     let b = &shared.backends[bi];
     b.beconn.fetch_add(1, Relaxed);
     b.cumulated.fetch_add(1, Relaxed);
-    let Some(c) = connect_phase(f, b, client.tcp(), peer, local, &early, &ssl, &mut log).await
+    if !b.ir.inspect.rules.is_empty() && !client.inspect(&mut early, &b.ir.inspect).await {
+        rejected(&client, &mut log, &early);
+        return Prepared::ended(log, peer, Some(bi), false, tls_on);
+    }
+    // `stick` rules: the first stored server found wins over balancing when it is up.
+    let keys = if b.ir.stick_rules.is_empty() {
+        Vec::new()
+    } else {
+        super::inspect::stick_keys(&shared.backends, b, &early, peer.ip())
+    };
+    let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
+    let sticky = keys
+        .iter()
+        .filter(|(i, _)| b.ir.stick_rules[*i].lookup)
+        .find_map(|(i, k)| table(*i)?.lookup(k));
+    let Some(c) = connect_phase(
+        f,
+        b,
+        client.tcp(),
+        peer,
+        local,
+        &early,
+        &ssl,
+        sticky,
+        &mut log,
+    )
+    .await
     else {
-        return Prepared {
-            log,
-            peer,
-            be: Some(bi),
-            fwd: None,
-            quiet: false,
-            tls: tls_on,
-        };
+        return Prepared::ended(log, peer, Some(bi), false, tls_on);
     };
     let Connected {
         server,
@@ -332,6 +359,12 @@ async fn prepare(
         first,
         t,
     } = c;
+    // Stored once the server is connected, as HAProxy commits store rules.
+    for (i, k) in keys {
+        if let (true, Some(t)) = (b.ir.stick_rules[i].store, table(i)) {
+            t.store(k, srv);
+        }
+    }
     if !first.is_empty() {
         // The header and any early client bytes leave in one write, as HAProxy sends them.
         write_header(&server, &first).await;
@@ -358,6 +391,13 @@ async fn prepare(
         tls: tls_on,
         quiet: false,
     }
+}
+
+/// A `tcp-request content reject`: HAProxy closes without lingering and logs "PR".
+fn rejected(client: &ClientConn, log: &mut LogState, read: &[u8]) {
+    let _ = SockRef::from(client.tcp()).set_linger(Some(Duration::ZERO));
+    log.term = *b"PR";
+    log.up = read.len() as u64;
 }
 
 /// Writes the session's tcplog line (when the frontend logs it).
@@ -472,6 +512,7 @@ async fn connect_phase(
     local: SocketAddr,
     early: &[u8],
     ssl: &SslInfo,
+    sticky: Option<usize>,
     log: &mut LogState,
 ) -> Option<Connected> {
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
@@ -479,7 +520,11 @@ async fn connect_phase(
         b.ir.timeout_queue
             .or(b.ir.timeout_connect)
             .unwrap_or(Duration::from_secs(86400));
-    let Some(mut srv) = b.pick(peer.ip()) else {
+    let first_choice = match sticky {
+        Some(s) if b.take_sticky(s) => Some(s),
+        _ => b.pick(peer.ip()),
+    };
+    let Some(mut srv) = first_choice else {
         log.term = *b"SC";
         return None;
     };

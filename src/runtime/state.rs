@@ -93,6 +93,8 @@ pub struct BackendRt {
     pub cumulated: AtomicU64,
     /// Sessions waiting in any server queue.
     pub queued: AtomicU32,
+    /// Its `stick-table`, empty at every (re)load.
+    pub stick: Option<super::stick::Table>,
 }
 
 impl BackendRt {
@@ -133,12 +135,13 @@ impl BackendRt {
             })
             .collect();
         BackendRt {
-            ir,
             lb: Mutex::new(lb),
             servers,
             beconn: AtomicU32::new(0),
             cumulated: AtomicU64::new(0),
             queued: AtomicU32::new(0),
+            stick: ir.stick_table.clone().map(super::stick::Table::new),
+            ir,
         }
     }
 
@@ -150,6 +153,19 @@ impl BackendRt {
         self.servers[s].sessions.fetch_add(1, Relaxed);
         self.servers[s].cumulated.fetch_add(1, Relaxed);
         Some(s)
+    }
+
+    /// Takes server `s` for a session that sticks to it, when `s` can take traffic now
+    /// (up and not in maintenance; weight 0, drain and backup servers still can).
+    pub fn take_sticky(&self, s: usize) -> bool {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        if !lb.slots.get(s).is_some_and(|x| x.usable) {
+            return false;
+        }
+        lb.track(s, true);
+        self.servers[s].sessions.fetch_add(1, Relaxed);
+        self.servers[s].cumulated.fetch_add(1, Relaxed);
+        true
     }
 
     /// The session on server `s` ended (or moved elsewhere).

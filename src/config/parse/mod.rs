@@ -15,6 +15,7 @@ pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
 mod proxy;
 mod resolvers;
+mod rules;
 mod server;
 pub mod units;
 

@@ -101,6 +101,9 @@ impl Parser {
             "server" => self.parse_server(p, stmt, false),
             "default-server" => self.parse_server(p, stmt, true),
             "tcp-check" => self.parse_tcp_check(p, stmt),
+            "tcp-request" => self.parse_tcp_request(p, stmt),
+            "stick-table" => self.parse_stick_table(p, stmt),
+            "stick" => self.parse_stick(p, stmt),
             "http-check" => self.parse_http_check(p, stmt),
             "mode" => {
                 if self.too_many(stmt, 1, kw) {

@@ -1,0 +1,179 @@
+//! Content inspection before a server is chosen: `tcp-request content accept|reject` rules
+//! waiting up to `tcp-request inspect-delay` for the bytes that decide them, and the keys
+//! `stick` rules take from those bytes (configuration.txt §4.2, §7.3).
+//!
+//! As in HAProxy, a rule whose answer could still change waits for more data; when the
+//! delay ends, the buffer is full or the client closes, every rule is decided on what is
+//! there, and "not known" counts as "no match".
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::{timeout_at, Instant};
+
+use super::mqtt::{self, Verdict};
+use super::state::BackendRt;
+use super::stick::Raw;
+use crate::ir::{Acl, Inspect, Payload, Sample};
+
+/// HAProxy's request buffer (tune.bufsize 16384) less its rewrite reserve (1024): a
+/// buffer this full is decided as it is.
+pub const FULL: usize = 15360;
+
+/// The content rules' verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Go on to a backend.
+    Accept,
+    /// Close the client connection (logged "PR").
+    Reject,
+}
+
+/// `req.payload(o,l)`: Err(()) while more bytes could still complete it.
+fn payload(buf: &[u8], p: Payload, last: bool) -> Result<Option<&[u8]>, ()> {
+    let end = if p.length == 0 {
+        buf.len()
+    } else {
+        p.offset + p.length
+    };
+    match buf.get(p.offset..end) {
+        Some(s) if p.offset <= buf.len() => Ok(Some(s)),
+        _ if last => Ok(None),
+        _ => Err(()),
+    }
+}
+
+/// Evaluates the rules on `buf`: None when a rule needs more data and `last` is false.
+pub fn evaluate(insp: &Inspect, buf: &[u8], last: bool) -> Option<Outcome> {
+    for r in &insp.rules {
+        let matched = match &r.cond {
+            None => true,
+            Some(c) => {
+                let Acl::MqttIsValid(p) = c.acl;
+                let hit = match payload(buf, p, last) {
+                    Err(()) => return None,
+                    Ok(None) => false,
+                    Ok(Some(s)) => match mqtt::validate(s) {
+                        Verdict::Valid => true,
+                        Verdict::Invalid => false,
+                        Verdict::NeedMore if last => false,
+                        Verdict::NeedMore => return None,
+                    },
+                };
+                hit != c.negate
+            }
+        };
+        if matched {
+            return Some(if r.accept {
+                Outcome::Accept
+            } else {
+                Outcome::Reject
+            });
+        }
+    }
+    Some(Outcome::Accept)
+}
+
+/// Reads from `client` into `buf` until the rules decide. Returns the verdict and whether
+/// the client has closed its side.
+pub async fn run<R: AsyncRead + Unpin>(
+    client: &mut R,
+    buf: &mut Vec<u8>,
+    insp: &Inspect,
+) -> (Outcome, bool) {
+    let deadline = Instant::now() + insp.delay.unwrap_or(Duration::ZERO);
+    let mut closed = false;
+    loop {
+        let last = closed || buf.len() >= FULL || Instant::now() >= deadline;
+        if let Some(v) = evaluate(insp, buf, last) {
+            return (v, closed);
+        }
+        let at = buf.len();
+        buf.resize(FULL, 0);
+        let got = timeout_at(deadline, client.read(&mut buf[at..])).await;
+        let n = match got {
+            Ok(Ok(n)) => n,
+            Ok(Err(_)) => 0,
+            Err(_) => {
+                buf.truncate(at);
+                continue;
+            }
+        };
+        buf.truncate(at + n);
+        if n == 0 {
+            closed = true;
+        }
+    }
+}
+
+/// The keys `b`'s stick rules take from this client: (rule index, key). A rule whose
+/// sample is missing gives none (that session is balanced normally and stores nothing).
+pub fn stick_keys(
+    backends: &[BackendRt],
+    b: &BackendRt,
+    buf: &[u8],
+    src: IpAddr,
+) -> Vec<(usize, Box<[u8]>)> {
+    let mut out = Vec::new();
+    for (i, r) in b.ir.stick_rules.iter().enumerate() {
+        let Some(t) = backends.get(r.table).and_then(|x| x.stick.as_ref()) else {
+            continue;
+        };
+        let field;
+        let raw = match &r.sample {
+            Sample::Src => Raw::Addr(src),
+            Sample::MqttField(p, f) => {
+                let Ok(Some(s)) = payload(buf, *p, true) else {
+                    continue;
+                };
+                field = match mqtt::connect_field(s, *f) {
+                    Ok(Some(v)) => v,
+                    _ => continue,
+                };
+                Raw::Bytes(&field)
+            }
+        };
+        if let Some(k) = t.key(&raw) {
+            out.push((i, k));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Cond, ContentRule};
+
+    fn reject_unless_mqtt() -> Inspect {
+        Inspect {
+            delay: Some(Duration::from_secs(10)),
+            rules: vec![ContentRule {
+                accept: false,
+                cond: Some(Cond {
+                    negate: true,
+                    acl: Acl::MqttIsValid(Payload {
+                        offset: 0,
+                        length: 0,
+                    }),
+                }),
+            }],
+        }
+    }
+
+    #[test]
+    fn waits_then_decides() {
+        let insp = reject_unless_mqtt();
+        let connect = [
+            0x10, 0x0d, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'a',
+        ];
+        assert_eq!(evaluate(&insp, &connect[..5], false), None);
+        assert_eq!(evaluate(&insp, &connect[..5], true), Some(Outcome::Reject));
+        assert_eq!(evaluate(&insp, &connect, false), Some(Outcome::Accept));
+        assert_eq!(
+            evaluate(&insp, b"GET / HTTP/1.0\r\n", false),
+            Some(Outcome::Reject)
+        );
+    }
+}

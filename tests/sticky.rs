@@ -1,0 +1,119 @@
+//! MQTT sticky sessions as EMQX documents them, run on haproxy and on haproxide with the
+//! same clients: `tcp-request content reject unless { req.payload(0,0),mqtt_is_valid }`
+//! after an inspect delay, and `stick on …mqtt_field_value(connect,client_identifier)`.
+//! The server each client id lands on, and the tcplog lines, must be the same.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use common::{assert_logs_match, mask_tcplog, start, Backend, Which};
+use haproxide::runtime::mqtt::connect_packet;
+
+fn config(front: SocketAddr, servers: &[SocketAddr]) -> String {
+    let mut c = format!(
+        "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option tcplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend mqtt_servers\n  bind {front}\n  tcp-request inspect-delay 700ms\n  tcp-request content reject unless {{ req.payload(0,0),mqtt_is_valid }}\n  default_backend mqtt_backend\n\
+         backend mqtt_backend\n  stick-table type string len 32 size 1000k expire 30m\n  stick on req.payload(0,0),mqtt_field_value(connect,client_identifier)\n"
+    );
+    for (i, s) in servers.iter().enumerate() {
+        c.push_str(&format!("  server emqx{} {s}\n", i + 1));
+    }
+    c
+}
+
+/// What happened to one client: the server index it reached, or None when it was closed
+/// without reaching one.
+fn client(front: SocketAddr, backends: &[Backend], data: &[&[u8]]) -> Option<usize> {
+    let before: Vec<usize> = backends.iter().map(Backend::count).collect();
+    let mut c = TcpStream::connect(front).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    // The CONNECT arrives in pieces: the proxy must wait for the whole packet.
+    for (i, part) in data.iter().enumerate() {
+        if i > 0 {
+            thread::sleep(Duration::from_millis(60));
+        }
+        let _ = c.write_all(part);
+    }
+    let total: usize = data.iter().map(|d| d.len()).sum();
+    let mut got = vec![0u8; total];
+    let echoed = c.read_exact(&mut got).is_ok();
+    drop(c);
+    thread::sleep(Duration::from_millis(30));
+    let after: Vec<usize> = backends.iter().map(Backend::count).collect();
+    let hit = (0..backends.len()).find(|&i| after[i] > before[i]);
+    assert_eq!(
+        echoed,
+        hit.is_some(),
+        "echo without a server, or the reverse"
+    );
+    hit
+}
+
+fn scenario(which: Which, net: u8) -> (Vec<Option<usize>>, Vec<String>) {
+    let backends: Vec<Backend> = (1..=3)
+        .map(|i| Backend::echo(&format!("127.0.{net}.{i}:0")))
+        .collect();
+    let front: SocketAddr = format!("127.0.{net}.10:24581").parse().unwrap();
+    let addrs: Vec<SocketAddr> = backends.iter().map(|b| b.addr).collect();
+    let p = start(
+        which,
+        &format!("sticky-{net}"),
+        &config(front, &addrs),
+        front,
+    );
+    let mut out = Vec::new();
+    let ids = [
+        "dev-a", "dev-b", "dev-a", "dev-c", "dev-d", "dev-b", "dev-a", "dev-d",
+    ];
+    for id in ids {
+        let pkt = connect_packet(id);
+        let (head, tail) = pkt.split_at(5);
+        out.push(client(front, &backends, &[head, tail]));
+    }
+    // Not MQTT: rejected at once. A CONNECT that never completes: rejected at the delay.
+    out.push(client(front, &backends, &[b"GET / HTTP/1.0\r\n\r\n"]));
+    out.push(client(front, &backends, &[&connect_packet("dev-z")[..6]]));
+    // No such protocol level: not valid.
+    let mut bad = connect_packet("dev-bad");
+    bad[8] = 6;
+    out.push(client(front, &backends, &[&bad]));
+    // An MQTT 3.1 CONNECT ("MQIsdp", level 3) is valid for HAProxy 2.6.12.
+    let mut old = connect_packet("dev-old");
+    old.splice(2..8, [0, 6, b'M', b'Q', b'I', b's', b'd', b'p']);
+    old[1] += 2;
+    old[10] = 3;
+    out.push(client(front, &backends, &[&old]));
+    // Still sticky after the rejections.
+    out.push(client(front, &backends, &[&connect_packet("dev-c")]));
+    let lines = p.wait_lines(ids.len() + 5, Duration::from_secs(5));
+    (out, lines.iter().map(|l| mask_tcplog(l)).collect())
+}
+
+#[test]
+fn mqtt_client_id_stickiness_matches_haproxy() {
+    let (want, want_log) = scenario(Which::Haproxy, 186);
+    let (got, got_log) = scenario(Which::Haproxide, 187);
+    // The property itself, on haproxy's answers: one server per id, new ids in rotation.
+    assert_eq!(want[0], want[2]);
+    assert_eq!(want[0], want[6]);
+    assert_eq!(want[1], want[5]);
+    assert_eq!(want[4], want[7]);
+    assert_eq!(&want[8..11], &[None, None, None]);
+    assert!(want[11].is_some());
+    assert_eq!(want[12], want[3]);
+    assert_eq!(got, want, "server per client differs from haproxy");
+    let masked = |v: Vec<String>| -> Vec<String> {
+        // Frontend addresses differ between the two runs by their network only.
+        v.into_iter()
+            .map(|l| {
+                l.replace("127.0.186.", "127.0.X.")
+                    .replace("127.0.187.", "127.0.X.")
+            })
+            .collect()
+    };
+    assert_logs_match(&masked(want_log), &masked(got_log));
+}
