@@ -321,6 +321,10 @@ impl Parser {
             Section::Defaults => {
                 let mut p = std::mem::replace(&mut self.defaults, anon_defaults(loc.clone()));
                 self.parse_proxy(&mut p, &stmt);
+                // A named section is found again by `from <name>`: keep that copy current.
+                if !p.name.is_empty() {
+                    self.named_defaults.insert(p.name.clone(), p.clone());
+                }
                 self.defaults = p;
             }
             Section::Proxy(i) => {
