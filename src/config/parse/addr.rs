@@ -95,23 +95,36 @@ pub struct AddrRules {
     pub resolve: bool,
 }
 
-/// Expands `${NAME}` the way HAProxy does in addresses, even without quotes.
+/// Expands `${NAME}` and `$NAME` (letters, digits, `_`) the way HAProxy's `env_expand()`
+/// does in addresses, even without quotes; an unset variable expands to nothing.
 pub fn expand_env(word: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(word.len());
     let mut rest = word;
-    while let Some(p) = rest.find("${") {
+    while let Some(p) = rest.find('$') {
         out.push_str(&rest[..p]);
-        let after = &rest[p + 2..];
-        match after.find('}') {
-            Some(end) => {
-                out.push_str(&env(&after[..end]).unwrap_or_default());
-                rest = &after[end + 1..];
+        let after = &rest[p + 1..];
+        if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => {
+                    out.push_str(&env(&braced[..end]).unwrap_or_default());
+                    rest = &braced[end + 1..];
+                }
+                None => {
+                    out.push_str(&rest[p..]);
+                    rest = "";
+                }
             }
-            None => {
-                out.push_str(&rest[p..]);
-                rest = "";
-            }
+            continue;
         }
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if len == 0 {
+            out.push('$');
+        } else {
+            out.push_str(&env(&after[..len]).unwrap_or_default());
+        }
+        rest = &after[len..];
     }
     out.push_str(rest);
     out
