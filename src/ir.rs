@@ -207,6 +207,24 @@ pub struct Frontend {
     pub default_backend: Option<usize>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules.
     pub inspect: Inspect,
+    /// A `mode http` proxy that only serves the statistics page (`stats enable`).
+    pub stats_page: Option<StatsPage>,
+}
+
+/// The HTTP statistics page (configuration.txt §4.2 `stats uri`, `stats refresh`,
+/// `stats auth`, `stats realm`, `stats hide-version`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsPage {
+    /// URI prefix (default `/haproxy?stats`).
+    pub uri: String,
+    /// `stats refresh`: the page asks the browser to reload itself.
+    pub refresh: Option<Duration>,
+    /// `stats realm` (default "HAProxy Statistics").
+    pub realm: String,
+    /// `stats auth user:password` pairs; empty means no authentication.
+    pub auth: Vec<String>,
+    /// `stats hide-version`
+    pub hide_version: bool,
 }
 
 /// One `bind` address with its options.

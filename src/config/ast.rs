@@ -329,6 +329,19 @@ pub struct ProxyConf {
     pub stick_table: Option<crate::ir::StickTable>,
     /// `stick` rules.
     pub stick_rules: Vec<StickRuleConf>,
+    /// `stats` settings, and the ones haproxide does not implement (with where).
+    pub stats: StatsConf,
+}
+
+/// `stats` lines of a proxy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StatsConf {
+    /// The page is on (`stats enable`, or implied by `uri`, `auth`, `realm`, `refresh`).
+    pub enabled: bool,
+    /// The page's settings.
+    pub page: Option<crate::ir::StatsPage>,
+    /// `stats admin`, `stats scope` …: refused when the page is served.
+    pub unsupported: Vec<Spanned<String>>,
 }
 
 /// A `stick` rule as written: its table is still a name.
@@ -377,6 +390,7 @@ impl ProxyConf {
             inspect: crate::ir::Inspect::default(),
             stick_table: None,
             stick_rules: Vec::new(),
+            stats: StatsConf::default(),
         }
     }
 

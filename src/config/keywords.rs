@@ -551,9 +551,9 @@ pub const PROXY: &[Keyword] = &[
     kw(
         "stats",
         ALL,
-        Ignored,
-        "enable|uri|auth|... ",
-        "HTTP stats page; HAProxy ignores it in TCP mode too",
+        Supported,
+        "enable|uri|realm|auth|refresh|hide-version|show-node|show-legends",
+        "the statistics page, served by a `mode http` frontend/listen that has nothing else (no servers, no backend, no TLS); ignored with a warning on TCP proxies, as HAProxy does; `admin`, `scope`, `http-request` refused",
     ),
     kw(
         "capture",

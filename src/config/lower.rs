@@ -215,9 +215,29 @@ pub fn lower_with(
             .as_ref()
             .map(|m| m.loc.clone())
             .unwrap_or_else(|| p.loc.clone());
+        if stats_only(p) {
+            for u in &p.stats.unsupported {
+                let cosmetic = [
+                    "'stats show-node'",
+                    "'stats show-legends'",
+                    "'stats show-desc'",
+                    "'stats show-modules'",
+                ];
+                let d = if cosmetic.contains(&u.v.as_str()) {
+                    Diagnostic::warning(&u.loc, format!("{} is accepted but ignored by haproxide (its statistics page has one fixed layout).", u.v))
+                } else {
+                    Diagnostic::alert(&u.loc, format!("{} is not supported by haproxide (the statistics page is read-only, with every proxy); see grammar/keywords.md.", u.v))
+                };
+                diags.push(d.checked());
+            }
+            for h in p.http_only.iter().filter(|h| h.v != "'stats' statement") {
+                diags.push(Diagnostic::warning(&h.loc, format!("{} has no effect on {} '{}', which only serves the statistics page (one request per connection, no server).", h.v, p.kind.word(), p.name)).checked());
+            }
+            continue;
+        }
         if p.kind.caps() & 2 != 0 {
             diags.push(
-                Diagnostic::alert(&mloc, format!("'mode http' on {} '{}' is not supported by haproxide (HTTP mode); see grammar/keywords.md.", p.kind.word(), p.name))
+                Diagnostic::alert(&mloc, format!("'mode http' on {} '{}' is not supported by haproxide (HTTP mode; only a proxy that serves nothing but the statistics page); see grammar/keywords.md.", p.kind.word(), p.name))
                     .checked(),
             );
             continue;
@@ -457,8 +477,13 @@ fn lower_frontend(
         tcplog: p.option("tcplog") || p.option("httplog"),
         dontlognull: p.option("dontlognull"),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
-        default_backend,
+        default_backend: if stats_only(p) { None } else { default_backend },
         inspect: p.inspect.clone(),
+        stats_page: if stats_only(p) {
+            p.stats.page.clone()
+        } else {
+            None
+        },
     }
 }
 
@@ -812,4 +837,16 @@ fn resolvers_check(
         let msg = format!("server parameter 'resolvers' on server '{}' with host name '{n}' is not supported by haproxide (no runtime DNS: it would never be re-resolved; give an IP address); see grammar/keywords.md.", s.name);
         diags.push(Diagnostic::alert(&s.loc, msg).checked());
     }
+}
+
+/// A `mode http` frontend or listen that serves only the statistics page: haproxide
+/// answers it itself (no servers, no backend, no other HTTP feature).
+fn stats_only(p: &ProxyConf) -> bool {
+    p.mode() == Mode::Http
+        && p.kind.caps() & 2 != 0
+        && p.stats.enabled
+        && p.servers.is_empty()
+        && p.default_backend.is_none()
+        && p.use_backends.is_empty()
+        && p.binds.iter().all(|b| !b.opts.ssl && !b.opts.accept_proxy)
 }

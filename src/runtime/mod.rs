@@ -23,6 +23,7 @@ pub mod reload;
 pub mod session;
 pub mod state;
 pub mod stats;
+pub mod stats_page;
 pub mod stick;
 pub mod tls;
 

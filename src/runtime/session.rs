@@ -238,6 +238,11 @@ async fn prepare(
         down: 0,
         queue_pos: 0,
     };
+    if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
+        let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
+        super::stats_page::serve(shared, client, page, limit).await;
+        return Prepared::ended(log, peer, None, true, false);
+    }
     // `accept-proxy`: the header comes first and replaces the addresses; bytes read past
     // it are the client's first data.
     let mut early = Vec::new();

@@ -587,7 +587,8 @@ fn algo(b: Balance) -> &'static str {
     }
 }
 
-fn show_stat(shared: &Shared) -> String {
+/// `show stat`: HAProxy's CSV statistics, one line per proxy side and server.
+pub fn show_stat(shared: &Shared) -> String {
     let mut out = format!("# {STAT_FIELDS},\n");
     for f in &shared.frontends {
         let mut r = Row::new(FRONTEND_ZEROS);
@@ -599,7 +600,14 @@ fn show_stat(shared: &Shared) -> String {
             .set("pid", 1)
             .set("sid", 0)
             .set("type", 0)
-            .set("mode", "tcp");
+            .set(
+                "mode",
+                if f.ir.stats_page.is_some() {
+                    "http"
+                } else {
+                    "tcp"
+                },
+            );
         if let Some(m) = f.ir.maxconn {
             r.set("slim", m);
         }

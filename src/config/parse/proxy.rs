@@ -86,12 +86,13 @@ impl Parser {
             return self.parse_option(p, stmt);
         }
         if kw == "stats" {
-            // HTTP stats page: no effect on a TCP proxy (HAProxy warns); rejected on an HTTP one.
+            // HTTP stats page: no effect on a TCP proxy (HAProxy warns); served by a
+            // `mode http` proxy that does nothing else.
             p.http_only.push(Spanned {
                 v: "'stats' statement".into(),
                 loc: loc.clone(),
             });
-            return;
+            return self.parse_stats(p, stmt);
         }
         if !self.table_status(loc, k, &format!("'{kw}'")) {
             return;
@@ -528,5 +529,58 @@ fn capitalize(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
+    }
+}
+
+impl Parser {
+    /// `stats enable|uri|refresh|realm|auth|hide-version|…` (configuration.txt §4.2).
+    fn parse_stats(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let sub = stmt.arg(1);
+        let val = stmt.arg(2);
+        let page = p.stats.page.get_or_insert_with(|| crate::ir::StatsPage {
+            uri: "/haproxy?stats".into(),
+            refresh: None,
+            realm: "HAProxy Statistics".into(),
+            auth: Vec::new(),
+            hide_version: false,
+        });
+        match sub {
+            "enable" => {}
+            "uri" | "realm" | "auth" | "refresh" if val.is_empty() => {
+                let what = match sub {
+                    "uri" => "'uri' needs an URI prefix.",
+                    "realm" => "'realm' needs an realm name.",
+                    "auth" => "'auth' needs a user:password account.",
+                    _ => "'refresh' needs a positive interval in seconds.",
+                };
+                return self.alert(loc, what);
+            }
+            "uri" => page.uri = val.to_string(),
+            "realm" => page.realm = val.to_string(),
+            "auth" => page.auth.push(val.to_string()),
+            "refresh" => match parse_time_ms(val) {
+                Ok(ms) => page.refresh = Some(std::time::Duration::from_millis(ms)),
+                Err(_) => {
+                    return self.alert(
+                        loc,
+                        format!("'stats refresh' : unexpected character in argument '{val}'."),
+                    )
+                }
+            },
+            "hide-version" => page.hide_version = true,
+            "show-legends" | "show-node" | "show-desc" | "show-modules" | "admin" | "scope"
+            | "http-request" | "bind-process" => {
+                p.stats.unsupported.push(Spanned {
+                    v: format!("'stats {sub}'"),
+                    loc: loc.clone(),
+                });
+            }
+            _ => {
+                let msg = format!("unknown stats parameter '{sub}', expects 'admin', 'uri', 'realm', 'auth', 'scope', 'enable', 'hide-version', 'show-node', 'show-desc' or 'show-legends'.");
+                return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::ParsingTight));
+            }
+        }
+        p.stats.enabled = true;
     }
 }
