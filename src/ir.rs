@@ -72,8 +72,8 @@ pub struct Global {
     pub ssl_bind_defaults: TlsDefaults,
     /// Default TLS settings for `server … ssl`.
     pub ssl_server_defaults: TlsDefaults,
-    /// `ssl-server-verify` (true = required, the default).
-    pub ssl_server_verify: bool,
+    /// `ssl-server-verify none` (the default is required).
+    pub ssl_server_verify_none: bool,
     /// `tune.ssl.default-dh-param`
     pub ssl_default_dh_param: Option<u32>,
 }
@@ -565,6 +565,18 @@ pub struct ServerTls {
     pub crt: Option<String>,
     /// `alpn`
     pub alpn: Vec<String>,
+    /// `verifyhost`: the name checked when no SNI is sent.
+    pub verifyhost: Option<String>,
+    /// Lowest allowed version.
+    pub min_version: Option<TlsVersion>,
+    /// Highest allowed version.
+    pub max_version: Option<TlsVersion>,
+    /// `ciphers` (or `ssl-default-server-ciphers`).
+    pub ciphers: Option<String>,
+    /// `ciphersuites` (or `ssl-default-server-ciphersuites`).
+    pub ciphersuites: Option<String>,
+    /// `check-ssl`, or `ssl` without a check `port`/`addr`: checks handshake too.
+    pub check: bool,
 }
 
 /// Content inspection before a server is chosen (configuration.txt §4.2 `tcp-request

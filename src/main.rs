@@ -86,20 +86,6 @@ fn main() -> ExitCode {
     if !quiet && !cli.master_cli.is_empty() && !master && !worker {
         eprintln!("[WARNING]  ({pid}) : haproxide: -S (master CLI) applies to master-worker mode (-W, -Ws); ignored.");
     }
-    // TLS towards servers is parsed but not built: refuse rather than send plain text.
-    if let Some((b, s)) = cfg
-        .backends
-        .iter()
-        .find_map(|b| b.servers.iter().find(|s| s.tls.is_some()).map(|s| (b, s)))
-    {
-        if !quiet {
-            eprintln!(
-                "[ALERT]    ({pid}) : haproxide: 'server {}/{} … ssl' (TLS towards servers, {}) is not implemented yet.",
-                b.name, s.name, s.origin
-            );
-        }
-        return ExitCode::from(1);
-    }
     if master {
         let mut worker_args: Vec<String> = Vec::new();
         let mut i = 0;

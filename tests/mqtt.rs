@@ -8,40 +8,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::Which;
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        // SIGTERM first: nginx's master then stops its worker too.
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{wait_port, Kill, Which};
 
 fn need(path: &str) {
     assert!(Path::new(path).exists(), "{path} is missing: ./run-tests installs mosquitto, mosquitto-clients, nginx and libnginx-mod-stream");
-}
-
-fn wait_port(a: &str) {
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(a).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "{a} never listened");
-        thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn dir(tag: &str) -> PathBuf {
@@ -53,24 +27,8 @@ fn dir(tag: &str) -> PathBuf {
 
 /// A mosquitto broker listening on `ip`:11883 (each test its own address: tests run in parallel).
 fn broker(d: &Path, ip: &str) -> Kill {
-    need("/usr/sbin/mosquitto");
-    let conf = d.join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!("listener 11883 {ip}\nallow_anonymous true\n"),
-    )
-    .unwrap();
-    let mq = Kill(
-        Command::new("/usr/sbin/mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto"),
-    );
-    wait_port(&format!("{ip}:11883"));
-    mq
+    let conf = format!("listener 11883 {ip}\nallow_anonymous true\n");
+    common::mosquitto(d, &conf, &[&format!("{ip}:11883")])
 }
 
 /// mosquitto on 127.0.0.110:11883 and nginx "nodes" on 127.0.0.108/109:1883 with PROXY v2.

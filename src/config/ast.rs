@@ -177,6 +177,22 @@ pub enum InitAddr {
 pub struct ServerOpts {
     /// `check`
     pub check: bool,
+    /// `check-ssl`
+    pub check_ssl: bool,
+    /// `verifyhost`
+    pub verifyhost: Option<String>,
+    /// `ssl-min-ver`
+    pub min_ver: Option<crate::ir::TlsVersion>,
+    /// `ssl-max-ver`
+    pub max_ver: Option<crate::ir::TlsVersion>,
+    /// `force-tlsv12` / `force-tlsv13`
+    pub force: Option<crate::ir::TlsVersion>,
+    /// `no-tlsv12` / `no-tlsv13`
+    pub no_versions: Vec<crate::ir::TlsVersion>,
+    /// `ciphers`
+    pub ciphers: Option<String>,
+    /// `ciphersuites`
+    pub ciphersuites: Option<String>,
     /// `resolvers <id>`
     pub resolvers: Option<String>,
     /// `inter` ms

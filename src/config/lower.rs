@@ -282,6 +282,39 @@ pub fn lower_with(
                     ..
                 }
             );
+            if s.opts.ssl {
+                let bare = |msg: String| {
+                    Diagnostic::new(
+                        Level::Alert,
+                        Some(s.loc.clone()),
+                        LocStyle::Bare,
+                        format!("'server {}/{}' : {msg}", p.name, s.name),
+                    )
+                    .checked()
+                };
+                let verify = s.opts.verify.unwrap_or(!global.ir.ssl_server_verify_none);
+                if verify && s.opts.ca_file.is_none() {
+                    diags.push(bare("verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.".into()));
+                }
+                if let Some(e) = s
+                    .opts
+                    .sni
+                    .as_deref()
+                    .filter(|e| crate::runtime::tls_client::sni_literal(e).is_none())
+                {
+                    diags.push(Diagnostic::alert(&s.loc, format!("server parameter 'sni {e}' is not supported by haproxide (only a literal name: sni str(<name>)); see grammar/keywords.md.")).checked());
+                }
+                if let Some(c) = &s.opts.crt {
+                    if let Err(e) =
+                        crate::config::tls_files::check_crt(&with_base(&global.crt_base, c))
+                    {
+                        diags.push(bare(e));
+                    }
+                }
+            }
+            if s.opts.check_ssl && !s.opts.ssl {
+                diags.push(Diagnostic::alert(&s.loc, "server parameter 'check-ssl' on a server without 'ssl' is not supported by haproxide (checks use TLS only when the traffic does); see grammar/keywords.md.").checked());
+            }
             if s.opts.check && no_port && s.opts.check_port.is_none() {
                 diags.push(check(
                     Level::Alert,
@@ -559,45 +592,18 @@ fn tls_notes(
 
 fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {
     let d = &g.ir.ssl_bind_defaults;
-    let mut min = None;
-    let mut max = None;
     let mut no_tickets = o.no_tls_tickets;
-    let mut no_versions = o.no_versions.clone();
     let mut prefer_client = o.prefer_client_ciphers;
     let mut strict_sni = o.strict_sni;
     for opt in &d.options {
-        let mut w = opt.split(' ');
-        match (w.next(), w.next()) {
-            (Some("ssl-min-ver"), Some(v)) => min = super::parse::global_tls_version(v),
-            (Some("ssl-max-ver"), Some(v)) => max = super::parse::global_tls_version(v),
-            (Some("no-tls-tickets"), _) => no_tickets = true,
-            (Some("prefer-client-ciphers"), _) => prefer_client = true,
-            (Some("strict-sni"), _) => strict_sni = true,
-            (Some("no-tlsv12"), _) => no_versions.push(TlsVersion::Tls12),
-            (Some("no-tlsv13"), _) => no_versions.push(TlsVersion::Tls13),
+        match opt.as_str() {
+            "no-tls-tickets" => no_tickets = true,
+            "prefer-client-ciphers" => prefer_client = true,
+            "strict-sni" => strict_sni = true,
             _ => {}
         }
     }
-    // ssl-min-ver/ssl-max-ver (global or on the line) make HAProxy ignore no-tlsvXX.
-    let ranged = min.is_some() || max.is_some() || o.min_ver.is_some() || o.max_ver.is_some();
-    if ranged {
-        no_versions.clear();
-    }
-    // Bind-line versions override the global defaults.
-    if o.min_ver.is_some() || o.max_ver.is_some() || o.force.is_some() {
-        min = o.min_ver;
-        max = o.max_ver;
-    }
-    if let Some(f) = o.force {
-        min = Some(f);
-        max = Some(f);
-    }
-    if no_versions.contains(&TlsVersion::Tls13) && max.is_none_or(|m| m > TlsVersion::Tls12) {
-        max = Some(TlsVersion::Tls12);
-    }
-    if no_versions.contains(&TlsVersion::Tls12) && min.is_none_or(|m| m < TlsVersion::Tls13) {
-        min = Some(TlsVersion::Tls13);
-    }
+    let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
     BindTls {
         crt: o.crt.iter().map(|c| with_base(&g.crt_base, c)).collect(),
         crt_list: o.crt_list.clone(),
@@ -781,13 +787,7 @@ fn lower_server(
             send_proxy: o.check_send_proxy || (!explicit && send_proxy != SendProxy::None),
         }
     });
-    let tls = o.ssl.then(|| ServerTls {
-        verify: o.verify.unwrap_or(g.ir.ssl_server_verify),
-        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
-        sni: o.sni.clone(),
-        crt: o.crt.as_ref().map(|c| with_base(&g.crt_base, c)),
-        alpn: o.alpn.clone(),
-    });
+    let tls = o.ssl.then(|| server_tls(o, g));
     Server {
         name: name.to_string(),
         origin,
@@ -849,4 +849,68 @@ fn stats_only(p: &ProxyConf) -> bool {
         && p.default_backend.is_none()
         && p.use_backends.is_empty()
         && p.binds.iter().all(|b| !b.opts.ssl && !b.opts.accept_proxy)
+}
+
+/// `server … ssl` settings with `ssl-default-server-*` merged, as [`bind_tls`] does for binds.
+fn server_tls(o: &ServerOpts, g: &super::parse::GlobalConf) -> ServerTls {
+    let d = &g.ir.ssl_server_defaults;
+    let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
+    ServerTls {
+        verify: o.verify.unwrap_or(!g.ir.ssl_server_verify_none),
+        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
+        sni: o.sni.clone(),
+        crt: o.crt.as_ref().map(|c| with_base(&g.crt_base, c)),
+        alpn: o.alpn.clone(),
+        verifyhost: o.verifyhost.clone(),
+        min_version: min,
+        max_version: max,
+        ciphers: o.ciphers.clone().or_else(|| d.ciphers.clone()),
+        ciphersuites: o.ciphersuites.clone().or_else(|| d.ciphersuites.clone()),
+        // Checks inherit TLS unless they go to another port or address (§5.2 check-ssl).
+        check: o.check_ssl || (o.check_port.is_none() && o.check_addr.is_none()),
+    }
+}
+
+/// The TLS version range of a bind or server line, from the `ssl-default-*-options`
+/// (`defaults`) and the line's own `ssl-min-ver`, `ssl-max-ver`, `force-*` and `no-tlsv*`,
+/// as HAProxy combines them.
+fn version_range(
+    defaults: &[String],
+    line_min: Option<TlsVersion>,
+    line_max: Option<TlsVersion>,
+    force: Option<TlsVersion>,
+    line_no: &[TlsVersion],
+) -> (Option<TlsVersion>, Option<TlsVersion>) {
+    let (mut min, mut max) = (None, None);
+    let mut no_versions = line_no.to_vec();
+    for opt in defaults {
+        let mut w = opt.split(' ');
+        match (w.next(), w.next()) {
+            (Some("ssl-min-ver"), Some(v)) => min = super::parse::global_tls_version(v),
+            (Some("ssl-max-ver"), Some(v)) => max = super::parse::global_tls_version(v),
+            (Some("no-tlsv12"), _) => no_versions.push(TlsVersion::Tls12),
+            (Some("no-tlsv13"), _) => no_versions.push(TlsVersion::Tls13),
+            _ => {}
+        }
+    }
+    // ssl-min-ver/ssl-max-ver (global or on the line) make HAProxy ignore no-tlsvXX.
+    if min.is_some() || max.is_some() || line_min.is_some() || line_max.is_some() {
+        no_versions.clear();
+    }
+    // Line versions override the global defaults.
+    if line_min.is_some() || line_max.is_some() || force.is_some() {
+        min = line_min;
+        max = line_max;
+    }
+    if let Some(f) = force {
+        min = Some(f);
+        max = Some(f);
+    }
+    if no_versions.contains(&TlsVersion::Tls13) && max.is_none_or(|m| m > TlsVersion::Tls12) {
+        max = Some(TlsVersion::Tls12);
+    }
+    if no_versions.contains(&TlsVersion::Tls12) && min.is_none_or(|m| m < TlsVersion::Tls13) {
+        min = Some(TlsVersion::Tls13);
+    }
+    (min, max)
 }

@@ -26,7 +26,7 @@ use tokio::time::{Instant, Sleep};
 const CHUNK: usize = 16 * 1024;
 
 thread_local! {
-    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0u8; CHUNK]);
+    pub(super) static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0u8; CHUNK]);
 }
 
 /// A request to end a session from outside (hard stop, server marked DOWN).
@@ -45,7 +45,7 @@ impl Cancel {
         }
     }
 
-    fn poll(&self, cx: &Context<'_>) -> bool {
+    pub(super) fn poll(&self, cx: &Context<'_>) -> bool {
         if self.flag.load(Ordering::Acquire) {
             return true;
         }
@@ -111,7 +111,7 @@ pub struct Timeouts {
 /// [`Timeouts`] in 20 bytes instead of 80: every session keeps them while it lives
 /// (milliseconds, 0 = not set; HAProxy's timers stop at 2^31-1 ms anyway).
 #[derive(Debug, Clone, Copy)]
-struct Limits([u32; 5]);
+pub(super) struct Limits([u32; 5]);
 
 impl From<Timeouts> for Limits {
     fn from(t: Timeouts) -> Self {
@@ -182,18 +182,19 @@ pub struct Counts {
 
 /// One direction's state.
 #[derive(Default)]
-struct Dir {
+pub(super) struct Dir {
     /// Source has sent EOF.
-    eof: bool,
+    pub(super) eof: bool,
     /// EOF already passed on (shutdown of the destination's write side).
-    shut: bool,
+    pub(super) shut: bool,
     /// Bytes read but not yet written (empty, without allocation, while idle).
-    pending: Vec<u8>,
-    bytes: u64,
+    pub(super) pending: Vec<u8>,
+    /// Bytes moved.
+    pub(super) bytes: u64,
 }
 
 impl Dir {
-    fn done(&self) -> bool {
+    pub(super) fn done(&self) -> bool {
         self.eof && self.pending.is_empty()
     }
 }
@@ -311,7 +312,7 @@ fn limit_of(t: Limits, up_eof: bool, down_eof: bool) -> (Option<Duration>, bool)
 
 /// Arms the single idle timer at `last` + the limit that applies now; the end it caused
 /// when it already fired.
-fn idle_timer(
+pub(super) fn idle_timer(
     timer: &mut Option<Pin<Box<Sleep>>>,
     t: Limits,
     up_eof: bool,

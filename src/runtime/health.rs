@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use regex::bytes::Regex;
 use socket2::SockRef;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpSocket;
 use tokio::time::{sleep, timeout, Instant};
 
 use super::log::level;
@@ -192,7 +192,7 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
             sleep(c.inter).await;
             continue;
         }
-        let out = run_check(&b.ir, &s.ir, &c).await;
+        let out = run_check(&b.ir, &s.ir, &c, s.tls.as_ref()).await;
         if shared.retired.load(Relaxed) {
             return;
         }
@@ -397,7 +397,12 @@ fn fail(reason: &'static str, info: Option<String>, start: Instant) -> Outcome {
 }
 
 /// Runs one check of `s` and says what it found.
-pub async fn run_check(be: &Backend, s: &Server, c: &ServerCheck) -> Outcome {
+pub async fn run_check(
+    be: &Backend,
+    s: &Server,
+    c: &ServerCheck,
+    tls: Option<&super::tls_client::Connector>,
+) -> Outcome {
     let start = Instant::now();
     let Some(ip) = c.addr.or(s.addr) else {
         return fail(
@@ -466,17 +471,22 @@ pub async fn run_check(be: &Backend, s: &Server, c: &ServerCheck) -> Outcome {
         };
         let _ = stream.write_all(&header).await;
     }
+    // Over TLS when the traffic is (unless the check goes elsewhere) or `check-ssl`: the
+    // handshake is part of the check, as HAProxy's Layer6 step.
+    let tls = tls.filter(|_| s.tls.as_ref().is_some_and(|t| t.check));
     let rest = async {
-        match &be.check {
-            CheckKind::Connect => Outcome {
-                ok: true,
-                reason: "Layer4 check passed",
-                code: None,
-                info: None,
-                ms: 0,
-            },
-            CheckKind::Tcp(rules) => tcp_check(&mut stream, rules, read_limit).await,
-            CheckKind::Http(h) => http_check(&mut stream, h, read_limit).await,
+        let Some(c) = tls else {
+            return body(&be.check, &mut stream, read_limit, "Layer4 check passed").await;
+        };
+        match timeout(connect_limit, c.tls.connect(c.name.clone(), stream)).await {
+            Ok(Ok(mut t)) => body(&be.check, &mut t, read_limit, "Layer6 check passed").await,
+            // HAProxy's words for any failed handshake.
+            Ok(Err(_)) => fail(
+                "Layer6 invalid response",
+                Some("SSL handshake failure".into()),
+                start,
+            ),
+            Err(_) => fail("Layer6 timeout", None, start),
         }
     };
     let mut out = match timeout(total, rest).await {
@@ -487,7 +497,32 @@ pub async fn run_check(be: &Backend, s: &Server, c: &ServerCheck) -> Outcome {
     out
 }
 
-async fn tcp_check(stream: &mut TcpStream, rules: &[TcpCheckRule], limit: Duration) -> Outcome {
+/// The check's exchange once connected (and secured): nothing more for a plain connect
+/// check, which then passes with `passed`.
+async fn body<S: AsyncRead + AsyncWrite + Unpin>(
+    check: &CheckKind,
+    stream: &mut S,
+    limit: Duration,
+    passed: &'static str,
+) -> Outcome {
+    match check {
+        CheckKind::Connect => Outcome {
+            ok: true,
+            reason: passed,
+            code: None,
+            info: None,
+            ms: 0,
+        },
+        CheckKind::Tcp(rules) => tcp_check(stream, rules, limit).await,
+        CheckKind::Http(h) => http_check(stream, h, limit).await,
+    }
+}
+
+async fn tcp_check<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    rules: &[TcpCheckRule],
+    limit: Duration,
+) -> Outcome {
     let start = Instant::now();
     let mut buf: Vec<u8> = Vec::new();
     let mut step = 0;
@@ -619,7 +654,11 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
-async fn http_check(stream: &mut TcpStream, h: &crate::ir::HttpCheck, limit: Duration) -> Outcome {
+async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    h: &crate::ir::HttpCheck,
+    limit: Duration,
+) -> Outcome {
     let start = Instant::now();
     let mut req = format!("{} {} {}\r\n", h.method, h.uri, h.version);
     for (k, v) in &h.headers {

@@ -8,6 +8,7 @@
 pub mod balance;
 pub mod debug;
 pub mod forward;
+pub mod forward_io;
 pub mod handover;
 pub mod health;
 pub mod inspect;
@@ -26,6 +27,7 @@ pub mod stats;
 pub mod stats_page;
 pub mod stick;
 pub mod tls;
+pub mod tls_client;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -141,6 +143,21 @@ fn bind_all_with(
     let mut bound = Vec::new();
     let mut failed = false;
     let mut n = 0;
+    // TLS towards servers: files are read now, so a bad one fails the start or the reload.
+    for b in &cfg.backends {
+        for s in &b.servers {
+            if let Err(e) = tls_client::connector(s) {
+                alert(
+                    quiet,
+                    &format!(
+                        "Proxy '{}': server '{}' ({}): {e}",
+                        b.name, s.name, s.origin
+                    ),
+                );
+                failed = true;
+            }
+        }
+    }
     for (fi, f) in cfg.frontends.iter().enumerate() {
         for (i, b) in f.binds.iter().enumerate() {
             let k = n;

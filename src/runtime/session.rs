@@ -25,6 +25,9 @@ enum ConnectFail {
     Refused,
     /// The last attempt timed out.
     Timeout,
+    /// The server's certificate is not for the SNI sent: HAProxy retries at once, without
+    /// the turn-around pause (a `verifyhost` mismatch is an ordinary failure).
+    NameMismatch,
 }
 
 /// Handles one accepted client of frontend `li.fe` until it is logged.
@@ -370,16 +373,32 @@ async fn prepare(
             t.store(k, srv);
         }
     }
+    let mut server = server;
     if !first.is_empty() {
-        // The header and any early client bytes leave in one write, as HAProxy sends them.
-        write_header(&server, &first).await;
+        match &mut server {
+            // The header and any early client bytes leave in one write, as HAProxy sends them.
+            ServerConn::Plain(s) => write_header(s, &first).await,
+            ServerConn::Tls(s) => {
+                use tokio::io::AsyncWriteExt;
+                let _ = s.write_all(&first).await;
+                let _ = s.flush().await;
+            }
+        }
     }
     // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
     let (cid, cancel) = b.servers[srv].cancels.register();
-    let sfd = std::os::fd::AsRawFd::as_raw_fd(&server);
-    let forward: Forwarder = match client {
-        ClientConn::Plain(c) => Box::pin(forward(c, server, t, cancel)),
-        ClientConn::Tls(c) => Box::pin(super::forward::forward_tls(*c, server, t, cancel)),
+    let sfd = std::os::fd::AsRawFd::as_raw_fd(server.tcp());
+    let forward: Forwarder = match (client, server) {
+        (ClientConn::Plain(c), ServerConn::Plain(s)) => Box::pin(forward(c, s, t, cancel)),
+        (ClientConn::Tls(c), ServerConn::Plain(s)) => {
+            Box::pin(super::forward::forward_tls(*c, s, t, cancel))
+        }
+        (ClientConn::Plain(c), ServerConn::Tls(s)) => {
+            Box::pin(super::forward_io::forward_io(c, *s, t, cancel))
+        }
+        (ClientConn::Tls(c), ServerConn::Tls(s)) => {
+            Box::pin(super::forward_io::forward_io(*c, *s, t, cancel))
+        }
     };
     Prepared {
         log,
@@ -500,7 +519,7 @@ pub fn fmt_addr(a: SocketAddr) -> String {
 
 /// A server connection ready for forwarding.
 struct Connected {
-    server: TcpStream,
+    server: ServerConn,
     srv: usize,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// PROXY header and client bytes read early, sent before anything else.
@@ -567,13 +586,26 @@ async fn connect_phase(
     let mut attempt = 0u32;
     let server = loop {
         let target = b.servers[srv].target(local.port());
-        match Box::pin(connect(target, b, srv, connect_to)).await {
+        let got = match Box::pin(connect(target, b, srv, connect_to)).await {
+            Ok(s) => match &b.servers[srv].tls {
+                None => Ok(ServerConn::Plain(s)),
+                // The PROXY header goes first, in clear, then the handshake, all within
+                // `timeout connect` (HAProxy counts the handshake in the connection).
+                Some(c) => {
+                    let header = proxy_header(&b.servers[srv].ir, peer, local, ssl);
+                    Box::pin(secure(c, s, &header, connect_to)).await
+                }
+            },
+            Err(f) => Err(f),
+        };
+        match got {
             Ok(s) => break s,
             Err(fail) => {
                 if attempt >= b.ir.retries {
                     let term = match fail {
                         ConnectFail::Refused => *b"SC",
                         ConnectFail::Timeout => *b"sC",
+                        ConnectFail::NameMismatch => *b"SC",
                     };
                     {
                         give_up(log, b, srv, attempt, term);
@@ -618,17 +650,14 @@ async fn connect_phase(
     log.tc = c_start.elapsed().as_millis() as i64;
     log.server = Some(srv);
     log.retries = attempt;
-    let s_ir = &b.servers[srv].ir;
     if b.ir.srvtcpka {
-        let _ = SockRef::from(&server).set_keepalive(true);
+        let _ = SockRef::from(server.tcp()).set_keepalive(true);
     }
-    let _ = server.set_nodelay(true);
-    let header = match s_ir.send_proxy {
-        SendProxy::None => Vec::new(),
-        SendProxy::V1 => proxy_protocol::v1(peer, local),
-        SendProxy::V2 => {
-            proxy_protocol::v2(peer, local, s_ir.proxy_v2.ssl, s_ir.proxy_v2.cert_cn, ssl)
-        }
+    let _ = server.tcp().set_nodelay(true);
+    let header = match server {
+        ServerConn::Plain(_) => proxy_header(&b.servers[srv].ir, peer, local, ssl),
+        // Already sent before the handshake.
+        ServerConn::Tls(_) => Vec::new(),
     };
     let t = Timeouts {
         client: f.ir.timeout_client,
@@ -647,6 +676,69 @@ async fn connect_phase(
         first,
         t,
     })
+}
+
+/// The PROXY header `srv` wants for this client (empty without send-proxy).
+fn proxy_header(
+    srv: &crate::ir::Server,
+    peer: SocketAddr,
+    local: SocketAddr,
+    ssl: &SslInfo,
+) -> Vec<u8> {
+    match srv.send_proxy {
+        SendProxy::None => Vec::new(),
+        SendProxy::V1 => proxy_protocol::v1(peer, local),
+        SendProxy::V2 => {
+            proxy_protocol::v2(peer, local, srv.proxy_v2.ssl, srv.proxy_v2.cert_cn, ssl)
+        }
+    }
+}
+
+/// The server side of a session: plain TCP, or TLS over it (`server … ssl`).
+enum ServerConn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl ServerConn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            ServerConn::Plain(s) => s,
+            ServerConn::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+/// Sends `header` in clear, then opens TLS to the server within `limit`. A failed or late
+/// handshake counts as a failed connection (retried like one).
+async fn secure(
+    c: &super::tls_client::Connector,
+    tcp: TcpStream,
+    header: &[u8],
+    limit: Duration,
+) -> Result<ServerConn, ConnectFail> {
+    let hs = async {
+        write_header(&tcp, header).await;
+        c.tls.connect(c.name.clone(), tcp).await
+    };
+    match timeout(limit, hs).await {
+        Ok(Ok(t)) => Ok(ServerConn::Tls(Box::new(t))),
+        Ok(Err(e)) => {
+            let name = matches!(
+                e.get_ref().and_then(|x| x.downcast_ref::<rustls::Error>()),
+                Some(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName
+                        | rustls::CertificateError::NotValidForNameContext { .. }
+                ))
+            );
+            Err(if name && c.sends_sni {
+                ConnectFail::NameMismatch
+            } else {
+                ConnectFail::Refused
+            })
+        }
+        Err(_) => Err(ConnectFail::Timeout),
+    }
 }
 
 /// Reads a PROXY v1/v2 header within `limit`; returns it and any bytes read after it, or

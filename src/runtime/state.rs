@@ -43,6 +43,8 @@ pub struct ServerRt {
     pub admin: AtomicU8,
     /// Sessions it took since start (`stot`).
     pub cumulated: AtomicU64,
+    /// TLS towards it (`ssl`); checked when the configuration was loaded.
+    pub tls: Option<super::tls_client::Connector>,
 }
 
 /// A server's administrative state (management.txt `set server … state`).
@@ -132,6 +134,7 @@ impl BackendRt {
                     Admin::Ready
                 } as u8),
                 cumulated: AtomicU64::new(0),
+                tls: super::tls_client::connector(s).ok().flatten(),
             })
             .collect();
         BackendRt {

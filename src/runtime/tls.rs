@@ -20,7 +20,7 @@ use crate::config::tls_files::{read_pem, PemContents};
 use crate::ir::{BindTls, TlsVersion, Verify};
 
 /// Loads one PEM file (and its `.key` when needed) as a signing certificate.
-fn load_cert(path: &str) -> Result<Arc<CertifiedKey>, String> {
+pub(super) fn load_cert(path: &str) -> Result<Arc<CertifiedKey>, String> {
     let PemContents { certs, key } = read_pem(path)
         .map_err(|e| format!("unable to load certificate from file '{path}': {e}"))?;
     if certs.is_empty() {
@@ -105,7 +105,11 @@ fn suite_for(name: &str) -> Option<SupportedCipherSuite> {
 
 /// Suites for a list: explicit names map one by one; keywords such as `HIGH` or `DEFAULT`
 /// keep every suite of that protocol; names rustls lacks are dropped (and reported).
-fn suites(list: Option<&str>, tls13: bool, dropped: &mut Vec<String>) -> Vec<SupportedCipherSuite> {
+pub(super) fn suites(
+    list: Option<&str>,
+    tls13: bool,
+    dropped: &mut Vec<String>,
+) -> Vec<SupportedCipherSuite> {
     let all: Vec<SupportedCipherSuite> = provider::DEFAULT_CIPHER_SUITES
         .iter()
         .copied()
@@ -130,6 +134,38 @@ fn suites(list: Option<&str>, tls13: bool, dropped: &mut Vec<String>) -> Vec<Sup
         }
     }
     out
+}
+
+/// The certificates of a `ca-file`, as trust anchors.
+pub(super) fn roots(ca: &str) -> Result<RootCertStore, String> {
+    let pem = read_pem(ca).map_err(|e| format!("unable to load ca-file '{ca}': {e}"))?;
+    let mut roots = RootCertStore::empty();
+    for c in pem.certs {
+        roots
+            .add(c)
+            .map_err(|e| format!("bad CA certificate in '{ca}': {e}"))?;
+    }
+    Ok(roots)
+}
+
+/// The versions rustls may use between `min` and `max` (TLS 1.2 and 1.3 are all it has).
+pub(super) fn versions(
+    min: Option<TlsVersion>,
+    max: Option<TlsVersion>,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
+    let min = min.unwrap_or(TlsVersion::Tls12).max(TlsVersion::Tls12);
+    let max = max.unwrap_or(TlsVersion::Tls13);
+    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
+    if min <= TlsVersion::Tls12 && max >= TlsVersion::Tls12 {
+        versions.push(&rustls::version::TLS12);
+    }
+    if max >= TlsVersion::Tls13 {
+        versions.push(&rustls::version::TLS13);
+    }
+    if versions.is_empty() {
+        return Err("no TLS version left: rustls supports TLSv1.2 and TLSv1.3 only".into());
+    }
+    Ok(versions)
 }
 
 /// Builds the rustls configuration of one `bind … ssl` line, and the OpenSSL cipher names
@@ -159,35 +195,14 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
         ],
         ..provider::default_provider()
     };
-    let min = t
-        .min_version
-        .unwrap_or(TlsVersion::Tls12)
-        .max(TlsVersion::Tls12);
-    let max = t.max_version.unwrap_or(TlsVersion::Tls13);
-    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
-    if min <= TlsVersion::Tls12 && max >= TlsVersion::Tls12 {
-        versions.push(&rustls::version::TLS12);
-    }
-    if max >= TlsVersion::Tls13 {
-        versions.push(&rustls::version::TLS13);
-    }
-    if versions.is_empty() {
-        return Err("no TLS version left: rustls supports TLSv1.2 and TLSv1.3 only".into());
-    }
+    let versions = versions(t.min_version, t.max_version)?;
     let builder = ServerConfig::builder_with_provider(Arc::new(cp))
         .with_protocol_versions(&versions)
         .map_err(|e| format!("TLS settings: {e}"))?;
     let builder = match (t.verify, &t.ca_file) {
         (Verify::None, _) | (_, None) => builder.with_no_client_auth(),
         (v, Some(ca)) => {
-            let pem = read_pem(ca).map_err(|e| format!("unable to load ca-file '{ca}': {e}"))?;
-            let mut roots = RootCertStore::empty();
-            for c in pem.certs {
-                roots
-                    .add(c)
-                    .map_err(|e| format!("bad CA certificate in '{ca}': {e}"))?;
-            }
-            let mut vb = WebPkiClientVerifier::builder(Arc::new(roots));
+            let mut vb = WebPkiClientVerifier::builder(Arc::new(roots(ca)?));
             if let Some(crl) = &t.crl_file {
                 let crls: Vec<CertificateRevocationListDer<'static>> =
                     crate::config::tls_files::read_crls(crl)

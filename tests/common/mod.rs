@@ -165,6 +165,57 @@ impl Drop for Proxy {
     }
 }
 
+/// A child process (broker, nginx) stopped by PID when dropped: SIGTERM, then SIGKILL
+/// if it has not exited within 3 s.
+pub struct Kill(pub Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits (at most 10 s) until something listens on `a`.
+pub fn wait_port(a: &str) {
+    let t0 = Instant::now();
+    while TcpStream::connect(a).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{a} never listened");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts mosquitto with `conf` (written to `dir`/mosquitto.conf) and waits for `ports`.
+pub fn mosquitto(dir: &std::path::Path, conf: &str, ports: &[&str]) -> Kill {
+    assert!(
+        std::path::Path::new("/usr/sbin/mosquitto").exists(),
+        "/usr/sbin/mosquitto is missing: ./run-tests installs it"
+    );
+    let path = dir.join("mosquitto.conf");
+    std::fs::write(&path, conf).unwrap();
+    let mq = Kill(
+        Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto"),
+    );
+    for p in ports {
+        wait_port(p);
+    }
+    mq
+}
+
 /// A fake server: accepts, runs `handler` per connection in a thread, records accepts.
 pub struct Backend {
     pub addr: SocketAddr,

@@ -58,7 +58,7 @@ impl Parser {
                     i += 1;
                 }
                 if ssl {
-                    return self.unsupported(loc, "'tcp-check connect ssl'", "TLS towards servers is not implemented yet");
+                    return self.unsupported(loc, "'tcp-check connect ssl'", "checks over TLS follow the server's own ssl setting");
                 }
                 // Only a leading connect rule (the check's own connection) is implemented.
                 if p.tcp_checks.iter().any(|r| !matches!(r.v, TcpCheckRule::Comment(_))) {

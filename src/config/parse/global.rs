@@ -262,8 +262,8 @@ impl Parser {
                 self.global_ssl_options(stmt)
             }
             "ssl-server-verify" => match stmt.arg(1) {
-                "none" => self.global.ir.ssl_server_verify = false,
-                "required" => self.global.ir.ssl_server_verify = true,
+                "none" => self.global.ir.ssl_server_verify_none = true,
+                "required" => self.global.ir.ssl_server_verify_none = false,
                 _ => self.alert(
                     loc,
                     "'ssl-server-verify' expects 'none' or 'required' as argument.",

@@ -305,15 +305,42 @@ impl Parser {
                     _ => return self.push(bare(format!("'verify' : unknown verify method '{val}', only 'none' and 'required' are supported"))),
                 },
                 "resolvers" => o.resolvers = Some(val.to_string()),
-                "ca-file" => o.ca_file = Some(val.to_string()),
+                "ca-file" => {
+                    // Read when the line is parsed, as HAProxy loads CA files then.
+                    let path = match &self.global.ca_base {
+                        Some(b) if !val.starts_with('/') => format!("{}/{val}", b.trim_end_matches('/')),
+                        _ => val.to_string(),
+                    };
+                    if let Err(e) = std::fs::File::open(&path) {
+                        let why = crate::config::tls_files::os_text(&e);
+                        self.push(bare(format!("Couldn't open the ca-file '{path}' ({why}).")));
+                        let msg = format!("'ca-file' : unable to load {path}.");
+                        return self.push(Diagnostic::new(crate::config::diag::Level::Alert, Some(loc.clone()), LocStyle::None, msg));
+                    }
+                    o.ca_file = Some(val.to_string());
+                }
                 "sni" => o.sni = Some(val.to_string()),
                 "crt" => o.crt = Some(val.to_string()),
                 "alpn" => o.alpn = val.split(',').map(str::to_string).collect(),
                 "ssl-min-ver" | "ssl-max-ver" => {
-                    if tls_version(val).is_none() {
+                    let Some(v) = tls_version(val) else {
                         return self.push(bare(format!("'{kw}' : unknown ssl/tls version '{val}'")));
+                    };
+                    if kw == "ssl-min-ver" {
+                        o.min_ver = Some(v);
+                    } else {
+                        o.max_ver = Some(v);
                     }
                 }
+                "force-tlsv12" => o.force = Some(crate::ir::TlsVersion::Tls12),
+                "force-tlsv13" => o.force = Some(crate::ir::TlsVersion::Tls13),
+                "no-tlsv12" => o.no_versions.push(crate::ir::TlsVersion::Tls12),
+                "no-tlsv13" => o.no_versions.push(crate::ir::TlsVersion::Tls13),
+                "verifyhost" => o.verifyhost = Some(val.to_string()),
+                "ciphers" => o.ciphers = Some(val.to_string()),
+                "ciphersuites" => o.ciphersuites = Some(val.to_string()),
+                "check-ssl" => o.check_ssl = true,
+                "no-check-ssl" => o.check_ssl = false,
                 _ => {}
             }
         }
