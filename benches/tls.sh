@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side TLS benchmark: full handshakes/s (ECDSA P-256 and RSA-2048, TLS 1.3 and 1.2,
-# no resumption), resumed handshakes/s (TLS 1.3 tickets, TLS 1.2) and RSS per idle TLS
+# no resumption), resumed handshakes/s (TLS 1.3 tickets, TLS 1.2), plain clients through
+# to a TLS server (`server … ssl`, a haproxy terminator on CPU 1) and RSS per idle TLS
 # connection at 9,000 connections, haproxy 2.6 and haproxide each pinned to
 # CPU 0 with nbthread 1, generator on CPU 1, loopback only, bounded in time.
 #   bash benches/tls.sh [ROUNDS] [SECS]
@@ -18,6 +19,21 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test -keyout "
 cat "$tmp/ec.crt" "$tmp/ec.key" > "$tmp/ec.pem"; cat "$tmp/rsa.crt" "$tmp/rsa.key" > "$tmp/rsa.pem"
 taskset -c 1 "$gen" serve 127.0.0.2:25101 sink & pids+=($!)
 taskset -c 1 "$gen" serve 127.0.0.2:25103 echo & pids+=($!)
+# The TLS server for `server … ssl`: a haproxy terminator beside the generator on CPU 1.
+cat > "$tmp/term.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 9500
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen term
+  bind 127.0.0.3:25107 ssl crt $tmp/ec.pem
+  server s 127.0.0.2:25103
+CFG
+taskset -c 1 "$ref" -db -f "$tmp/term.cfg" >/dev/null 2>&1 & pids+=($!)
 cat > "$tmp/tls.cfg" <<CFG
 global
   nbthread 1
@@ -36,16 +52,24 @@ listen rsa
 listen resume
   bind 127.0.0.1:25104 ssl crt $tmp/ec.pem
   server s 127.0.0.2:25103
+listen srvssl
+  bind 127.0.0.1:25106
+  server s 127.0.0.3:25107 ssl verify none
 CFG
 declare -A R
 run_one() {
     local name=$1 bin=$2 p t0 t1 out rate cpu
     taskset -c 0 "$bin" -db -f "$tmp/tls.cfg" >/dev/null 2>&1 & p=$!
     for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/25100) 2>/dev/null && break; sleep 0.1; done
-    for m in "ec13 25100 13 tls" "ec12 25100 12 tls" "rsa13 25102 13 tls" "rsa12 25102 12 tls" "res13 25104 13 tlsresume" "res12 25104 12 tlsresume"; do
+    for m in "ec13 25100 13 tls" "ec12 25100 12 tls" "rsa13 25102 13 tls" "rsa12 25102 12 tls" "res13 25104 13 tlsresume" "res12 25104 12 tlsresume" "srv 25106 32 conn"; do
         set -- $m
-        t0=$(ticks $p); out=$(taskset -c 1 "$gen" $4 127.0.0.1:$2 "$secs" 32 $3); t1=$(ticks $p)
-        rate=$(awk '/handshakes_per_s|resumptions_per_s/ {print $3}' <<<"$out")
+        # conn takes the client count where the TLS modes take theirs and a version.
+        if [ "$4" = conn ]; then
+            t0=$(ticks $p); out=$(taskset -c 1 "$gen" conn 127.0.0.1:$2 "$secs" $3); t1=$(ticks $p)
+        else
+            t0=$(ticks $p); out=$(taskset -c 1 "$gen" $4 127.0.0.1:$2 "$secs" 32 $3); t1=$(ticks $p)
+        fi
+        rate=$(awk '/handshakes_per_s|resumptions_per_s|conn_per_s/ {print $3}' <<<"$out")
         cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.3f", (b - a) / hz / s }')
         R[$name,$1]+="$(awk -v r="$rate" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? r / c : 0) }') "
     done
@@ -62,7 +86,7 @@ run_one() {
 }
 for r in $(seq "$rounds"); do run_one haproxy "$ref"; run_one haproxide "$ours"; done
 printf '| metric | haproxy | haproxide | ratio | spread (haproxy; haproxide) |\n|---|---|---|---|---|\n'
-for m in ec13 ec12 rsa13 rsa12 res13 res12 idle; do
+for m in ec13 ec12 rsa13 rsa12 res13 res12 srv idle; do
     h=$(median "${R[haproxy,$m]}"); o=$(median "${R[haproxide,$m]}")
     case $m in
         ec13) label="ECDSA P-256 TLS 1.3 full handshakes/s per proxy core" ;;
@@ -71,6 +95,7 @@ for m in ec13 ec12 rsa13 rsa12 res13 res12 idle; do
         rsa12) label="RSA-2048 TLS 1.2 full handshakes/s per proxy core" ;;
         res13) label="ECDSA TLS 1.3 resumed handshakes/s per proxy core" ;;
         res12) label="ECDSA TLS 1.2 resumed handshakes/s per proxy core" ;;
+        srv) label="plain clients to a TLS server (server ssl, resumed) conns/s per proxy core" ;;
         idle) label="RSS bytes per idle TLS connection (9,000)" ;;
     esac
     printf '| %s | %s | %s | %s | %s; %s |\n' "$label" "$h" "$o" "$(awk -v a="$o" -v b="$h" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(spread "${R[haproxy,$m]}")" "$(spread "${R[haproxide,$m]}")"
