@@ -584,3 +584,48 @@ fn expired_and_mismatched_certificates_like_haproxy() {
         drop(p);
     }
 }
+
+/// Megabytes both ways through a TLS bind, then a half-close: every byte comes back in
+/// order, and the end of the client's data reaches the server (which then closes).
+#[test]
+fn bulk_data_and_half_close_over_tls() {
+    let d = dir("tlsbulk");
+    make_cert(&d, "srv", "emqx.test");
+    let _echo = common::Backend::echo("127.0.124.3:24001");
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.124.1:24003 ssl crt {}\n  server s 127.0.124.3:24001\n",
+        d.join("srv.pem").display()
+    );
+    let _p = start(Which::Haproxide, "tlsbulk", &cfg, addr("127.0.124.1:24003"));
+    let mut c = common::tls_connect(addr("127.0.124.1:24003"));
+    // Not a multiple of any record or buffer size.
+    let data: Vec<u8> = (0..3_000_017u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let writer = &data;
+    let mut got = Vec::with_capacity(data.len());
+    let mut buf = vec![0u8; 65536];
+    let mut sent = 0;
+    // Interleave writes and reads so neither side's window fills up.
+    while got.len() < data.len() {
+        if sent < writer.len() {
+            let n = (writer.len() - sent).min(40_000);
+            c.write_all(&writer[sent..sent + n]).unwrap();
+            sent += n;
+        }
+        let n = c.read(&mut buf).expect("read echo");
+        assert!(
+            n > 0,
+            "echo ended after {} of {} bytes",
+            got.len(),
+            data.len()
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got == data, "echoed bytes differ");
+    // Half-close: close_notify; the echo server then closes and the proxy passes it on.
+    c.conn.send_close_notify();
+    c.flush().unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest)
+        .expect("the proxy ends the session with close_notify");
+    assert!(rest.is_empty());
+}

@@ -45,7 +45,7 @@ pub struct Info {
     /// A PROXY header is expected first.
     pub accept_proxy: bool,
     /// TLS termination.
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// The listening socket's descriptor (for `-d` lines).
     pub lfd: i32,
 }

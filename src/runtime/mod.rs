@@ -28,6 +28,7 @@ pub mod stats_page;
 pub mod stick;
 pub mod tls;
 pub mod tls_client;
+pub mod tls_stream;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -364,7 +365,7 @@ impl Live {
                 fe: b.fe,
                 id: b.id,
                 accept_proxy: b.accept_proxy,
-                tls: b.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+                tls: b.tls.clone(),
                 lfd: std::os::fd::AsRawFd::as_raw_fd(&b.socket),
             };
             tokio::spawn(listener::accept_loop(

@@ -102,7 +102,7 @@ fn boxed_prepare<'a>(
 /// The client side of a session: plain TCP, or TLS over it.
 enum ClientConn {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<Prefixed>>),
+    Tls(Box<super::tls_stream::TlsServer>),
 }
 
 impl ClientConn {
@@ -120,59 +120,8 @@ impl ClientConn {
     fn tcp(&self) -> &TcpStream {
         match self {
             ClientConn::Plain(s) => s,
-            ClientConn::Tls(s) => &s.get_ref().0.inner,
+            ClientConn::Tls(s) => s.tcp(),
         }
-    }
-}
-
-/// A TCP stream that first yields bytes already read (after a PROXY header, the start
-/// of the TLS ClientHello may already be in hand).
-pub struct Prefixed {
-    prefix: Vec<u8>,
-    pos: usize,
-    inner: TcpStream,
-}
-
-impl tokio::io::AsyncRead for Prefixed {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        if self.pos < self.prefix.len() {
-            let n = buf.remaining().min(self.prefix.len() - self.pos);
-            let start = self.pos;
-            buf.put_slice(&self.prefix[start..start + n]);
-            self.pos += n;
-            if self.pos == self.prefix.len() {
-                self.prefix = Vec::new();
-                self.pos = 0;
-            }
-            return std::task::Poll::Ready(Ok(()));
-        }
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for Prefixed {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -277,16 +226,14 @@ async fn prepare(
     let mut ssl = SslInfo::default();
     let client = match &li.tls {
         None => ClientConn::Plain(client),
-        Some(acc) => {
+        Some(cfg) => {
             let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
-            let io = Prefixed {
-                prefix: std::mem::take(&mut early),
-                pos: 0,
-                inner: client,
-            };
-            match timeout(limit, acc.accept(io)).await {
+            // Bytes read past a PROXY header are the start of the ClientHello.
+            let hello = std::mem::take(&mut early);
+            let hs = super::tls_stream::TlsServer::accept(cfg.clone(), client, hello);
+            match timeout(limit, hs).await {
                 Ok(Ok(s)) => {
-                    let (_, conn) = s.get_ref();
+                    let conn = s.conn();
                     ssl.tls = true;
                     ssl.version = super::tls::version_name(conn.protocol_version());
                     ssl.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
