@@ -19,6 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use socket2::SockRef;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
@@ -205,35 +206,46 @@ enum Fail {
     Dst,
 }
 
-/// Moves what `src` has to `dst` until `src` would block, `dst` is full, or EOF.
-fn pump(src: &TcpStream, dst: &TcpStream, d: &mut Dir) -> Result<(), Fail> {
+/// Moves what `src` has to `dst` until `src` would block (its waker is then registered),
+/// `dst` is full, or EOF; returns whether anything happened. Reading through `poll_read`
+/// rather than `try_read` matters: after a short read tokio then knows the socket is
+/// drained, which saves a `recvfrom` that would only say EAGAIN (two per session).
+fn pump(
+    cx: &mut Context<'_>,
+    src: &mut TcpStream,
+    dst: &TcpStream,
+    d: &mut Dir,
+) -> Result<bool, Fail> {
     SCRATCH.with(|s| {
         let mut buf = s.borrow_mut();
+        let mut progress = false;
         loop {
-            match src.try_read(&mut buf) {
-                Ok(0) => {
-                    d.eof = true;
-                    return Ok(());
-                }
-                Ok(n) => {
-                    d.bytes += n as u64;
-                    let mut off = 0;
-                    while off < n {
-                        match dst.try_write(&buf[off..n]) {
-                            Ok(w) => off += w,
-                            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                                d.pending.extend_from_slice(&buf[off..n]);
-                                return Ok(());
-                            }
-                            Err(_) => return Err(Fail::Dst),
-                        }
+            let mut rb = ReadBuf::new(&mut buf[..]);
+            match Pin::new(&mut *src).poll_read(cx, &mut rb) {
+                Poll::Pending => return Ok(progress),
+                Poll::Ready(Err(_)) => return Err(Fail::Src),
+                Poll::Ready(Ok(())) => {}
+            }
+            progress = true;
+            let n = rb.filled().len();
+            if n == 0 {
+                d.eof = true;
+                return Ok(true);
+            }
+            d.bytes += n as u64;
+            let mut off = 0;
+            while off < n {
+                match dst.try_write(&buf[off..n]) {
+                    Ok(w) => off += w,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        d.pending.extend_from_slice(&buf[off..n]);
+                        return Ok(true);
                     }
-                    if n < buf.len() {
-                        return Ok(());
-                    }
+                    Err(_) => return Err(Fail::Dst),
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
-                Err(_) => return Err(Fail::Src),
+            }
+            if n < buf.len() {
+                return Ok(true);
             }
         }
     })
@@ -369,15 +381,10 @@ impl Future for Forward {
                     }
                 }
             } else if !me.up.eof {
-                if let Poll::Ready(r) = me.client.poll_read_ready(cx) {
-                    if r.is_err() {
-                        break 'outer End::ClientAbort;
-                    }
-                    match pump(&me.client, &me.server, &mut me.up) {
-                        Ok(()) => progress = true,
-                        Err(Fail::Src) => break 'outer End::ClientAbort,
-                        Err(Fail::Dst) => break 'outer End::ServerAbort,
-                    }
+                match pump(cx, &mut me.client, &me.server, &mut me.up) {
+                    Ok(p) => progress |= p,
+                    Err(Fail::Src) => break 'outer End::ClientAbort,
+                    Err(Fail::Dst) => break 'outer End::ServerAbort,
                 }
             }
             pass_eof(&me.server, &mut me.up, me.down.done());
@@ -390,15 +397,10 @@ impl Future for Forward {
                     }
                 }
             } else if !me.down.eof {
-                if let Poll::Ready(r) = me.server.poll_read_ready(cx) {
-                    if r.is_err() {
-                        break 'outer End::ServerAbort;
-                    }
-                    match pump(&me.server, &me.client, &mut me.down) {
-                        Ok(()) => progress = true,
-                        Err(Fail::Src) => break 'outer End::ServerAbort,
-                        Err(Fail::Dst) => break 'outer End::ClientAbort,
-                    }
+                match pump(cx, &mut me.server, &me.client, &mut me.down) {
+                    Ok(p) => progress |= p,
+                    Err(Fail::Src) => break 'outer End::ServerAbort,
+                    Err(Fail::Dst) => break 'outer End::ClientAbort,
                 }
             }
             pass_eof(&me.client, &mut me.down, me.up.done());
@@ -480,7 +482,6 @@ where
     type Output = (End, Counts);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        use tokio::io::ReadBuf;
         let me = self.get_mut();
         let end = 'outer: loop {
             if me.cancel.poll(cx) {
@@ -548,41 +549,39 @@ where
                     Poll::Pending => {}
                 }
             } else if !me.down.eof {
-                if let Poll::Ready(r) = me.server.poll_read_ready(cx) {
-                    if r.is_err() {
-                        break 'outer End::ServerAbort;
-                    }
-                    let r = SCRATCH.with(|s| {
-                        let mut buf = s.borrow_mut();
-                        match me.server.try_read(&mut buf) {
-                            Ok(0) => {
+                // poll_read, not try_read: a short read then clears readiness (see pump).
+                let r = SCRATCH.with(|s| {
+                    let mut buf = s.borrow_mut();
+                    let mut rb = ReadBuf::new(&mut buf[..]);
+                    match Pin::new(&mut me.server).poll_read(cx, &mut rb) {
+                        Poll::Pending => Ok(false),
+                        Poll::Ready(Err(_)) => Err(End::ServerAbort),
+                        Poll::Ready(Ok(())) => {
+                            let data = rb.filled();
+                            if data.is_empty() {
                                 me.down.eof = true;
-                                Ok(())
+                                return Ok(true);
                             }
-                            Ok(n) => {
-                                me.down.bytes += n as u64;
-                                let mut off = 0;
-                                while off < n {
-                                    match Pin::new(&mut me.client).poll_write(cx, &buf[off..n]) {
-                                        Poll::Ready(Ok(w)) => off += w,
-                                        Poll::Ready(Err(_)) => return Err(End::ClientAbort),
-                                        Poll::Pending => {
-                                            me.down.pending.extend_from_slice(&buf[off..n]);
-                                            break;
-                                        }
+                            me.down.bytes += data.len() as u64;
+                            let mut off = 0;
+                            while off < data.len() {
+                                match Pin::new(&mut me.client).poll_write(cx, &data[off..]) {
+                                    Poll::Ready(Ok(w)) => off += w,
+                                    Poll::Ready(Err(_)) => return Err(End::ClientAbort),
+                                    Poll::Pending => {
+                                        me.down.pending.extend_from_slice(&data[off..]);
+                                        break;
                                     }
                                 }
-                                me.flush = true;
-                                Ok(())
                             }
-                            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
-                            Err(_) => Err(End::ServerAbort),
+                            me.flush = true;
+                            Ok(true)
                         }
-                    });
-                    match r {
-                        Ok(()) => progress = true,
-                        Err(e) => break 'outer e,
                     }
+                });
+                match r {
+                    Ok(p) => progress |= p,
+                    Err(e) => break 'outer e,
                 }
             }
             if me.flush {
