@@ -197,6 +197,53 @@ fn tcplog_lines_match_haproxy() {
     );
 }
 
+/// Tw counts from the accept in both proxies: a client slow to send what content
+/// inspection waits for, or slow to start its TLS handshake, shows that wait in Tw.
+#[test]
+fn tw_counts_from_the_accept_like_haproxy() {
+    let _b = Backend::echo("127.0.34.2:24001");
+    let pem = common::self_signed_pem(
+        "tw",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let (plain, tls) = (addr("127.0.34.1:24000"), addr("127.0.34.1:24002"));
+    let cfg = format!(
+        "{DEFAULTS}listen insp\n  bind {plain}\n  tcp-request inspect-delay 3s\n  tcp-request content accept if {{ req.payload(0,0),mqtt_is_valid }}\n  server s1 127.0.34.2:24001\nlisten tls\n  bind {tls} ssl crt {}\n  server s1 127.0.34.2:24001\n",
+        pem.display()
+    );
+    let pkt = haproxide::runtime::mqtt::connect_packet("tw");
+    let client = || {
+        let mut c = TcpStream::connect(plain).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        thread::sleep(Duration::from_millis(400));
+        c.write_all(&pkt).unwrap();
+        let mut back = vec![0u8; pkt.len()];
+        c.read_exact(&mut back).unwrap();
+        drop(c);
+        // The TLS client waits before its ClientHello.
+        let tcp = TcpStream::connect(tls).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        thread::sleep(Duration::from_millis(400));
+        let name = rustls::pki_types::ServerName::try_from("t").unwrap();
+        let conn = rustls::ClientConnection::new(common::tls_client_config(), name).unwrap();
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        s.write_all(b"hi").unwrap();
+        let mut two = [0u8; 2];
+        s.read_exact(&mut two).unwrap();
+        assert_eq!(&two, b"hi");
+    };
+    let r = logs_of("tw", &cfg, plain, &client, 2);
+    assert_logs_match(&r[0], &r[1]);
+    for l in r.iter().flatten() {
+        let tw: i64 = l
+            .split(' ')
+            .nth(4)
+            .and_then(|t| t.split('/').next()?.parse().ok())
+            .unwrap();
+        assert!((390..1000).contains(&tw), "Tw {tw} in {l}");
+    }
+}
+
 #[test]
 fn idle_timeouts_match_haproxy() {
     let cases = [

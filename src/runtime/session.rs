@@ -59,7 +59,7 @@ pub async fn run(
         fwd,
         quiet,
         tls,
-    } = boxed_prepare(&shared, &li, client, peer, local).await;
+    } = boxed_prepare(&shared, &li, client, peer, local, start).await;
     if let (Some(bi), Some(mut w)) = (be, fwd) {
         let b = &shared.backends[bi];
         // Awaited in place: moving the forwarding state into the await would reserve its
@@ -96,8 +96,9 @@ fn boxed_prepare<'a>(
     client: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
+    start: Instant,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Prepared> + Send + 'a>> {
-    Box::pin(prepare(shared, li, client, peer, local))
+    Box::pin(prepare(shared, li, client, peer, local, start))
 }
 
 /// The client side of a session: plain TCP, or TLS over it.
@@ -178,6 +179,7 @@ async fn prepare(
     client: TcpStream,
     mut peer: SocketAddr,
     mut local: SocketAddr,
+    start: Instant,
 ) -> Prepared {
     let f = &shared.frontends[li.fe];
     let mut log = LogState {
@@ -302,6 +304,7 @@ async fn prepare(
         &early,
         &ssl,
         sticky,
+        start,
         &mut log,
     )
     .await
@@ -485,6 +488,7 @@ async fn connect_phase(
     early: &[u8],
     ssl: &SslInfo,
     sticky: Option<usize>,
+    start: Instant,
     log: &mut LogState,
 ) -> Option<Connected> {
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
@@ -500,8 +504,9 @@ async fn connect_phase(
         log.term = *b"SC";
         return None;
     };
-    // Server maxconn: wait in its queue, FIFO, at most `timeout queue`.
-    let q_start = Instant::now();
+    // Server maxconn: wait in its queue, FIFO, at most `timeout queue`. Tw counts from the
+    // accept, as HAProxy's does: a TLS handshake, a PROXY header and content inspection
+    // are in it, not only the queue.
     let mut permit = None;
     if let Some(sem) = &b.servers[srv].slots {
         let got = match sem.clone().try_acquire_owned() {
@@ -519,7 +524,7 @@ async fn connect_phase(
             Some(p) => permit = Some(p),
             None => {
                 // Timed out in the queue: no server was ever assigned (<NOSRV>).
-                log.tw = q_start.elapsed().as_millis() as i64;
+                log.tw = start.elapsed().as_millis() as i64;
                 log.term = *b"sQ";
                 b.release(srv);
                 log.server = None;
@@ -527,7 +532,7 @@ async fn connect_phase(
             }
         }
     }
-    log.tw = q_start.elapsed().as_millis() as i64;
+    log.tw = start.elapsed().as_millis() as i64;
     let c_start = Instant::now();
     let redispatch_ok =
         b.ir.redispatch && b.ir.balance == Balance::RoundRobin && b.active_usable() > 1;
