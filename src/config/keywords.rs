@@ -399,7 +399,20 @@ pub const PROXY: &[Keyword] = &[
         "others rejected",
     ),
     kw("option", ALL, Supported, "<option>", "see the option table"),
-    kw("no", ALL, Supported, "option <option>", ""),
+    kw(
+        "no",
+        ALL,
+        Supported,
+        "option <option> | log",
+        "prefix; also on the global flags listed with it",
+    ),
+    kw(
+        "default",
+        ALL,
+        Supported,
+        "option <option> | log",
+        "prefix: the defaults section's setting",
+    ),
     kw(
         "timeout",
         ALL,

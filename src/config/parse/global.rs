@@ -3,7 +3,7 @@
 
 use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
 use super::units::{lenient_int, parse_time_ms, TimeError};
-use super::{Parser, Stmt};
+use super::{Kwm, Parser, Stmt};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::config::keywords::{self, Status};
 use crate::ir::{ListenAddr, LogDest, LogFormat, LogTarget, StatsSocket};
@@ -64,6 +64,18 @@ impl Parser {
                 loc,
                 "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on multi-processor machines if available.",
             );
+            return;
+        }
+        // Flags haproxide ignores still refuse arguments, as HAProxy does (but for these).
+        let lax = matches!(
+            kw,
+            "numa-cpu-mapping" | "expose-experimental-directives" | "ssl-skip-self-issued-ca"
+        );
+        if k.status == Status::Ignored && k.args.is_empty() && !lax && self.too_many(stmt, 0, kw) {
+            return;
+        }
+        // `no <flag>` asks for the default, which is what haproxy does without the flag.
+        if k.status == Status::Ignored && k.args.is_empty() && stmt.kwm == Kwm::No {
             return;
         }
         if !self.table_status(loc, k, &format!("'{kw}'")) {
@@ -181,6 +193,12 @@ impl Parser {
                     }
                     Err(_) => self.alert(loc, format!("timer overflow in argument <{a}> to <hard-stop-after>, maximum value is 2147483647 ms (~24.8 days).")),
                 }
+            }
+            "log" if stmt.kwm == Kwm::No => {
+                if stmt.words.len() > 1 {
+                    return self.alert(loc, "log : 'no log' does not expect arguments");
+                }
+                self.global.ir.log.clear();
             }
             "log" => {
                 if let Some(t) = self.parse_log_target(stmt, true) {

@@ -81,10 +81,59 @@ enum Section {
 
 /// A statement: its words and where it stands.
 pub struct Stmt<'a> {
-    /// The words after lexing.
+    /// The words after lexing, without a leading `no` or `default` (see [`Kwm`]).
     pub words: &'a [String],
     /// Where.
     pub loc: &'a Loc,
+    /// The `no` / `default` prefix the statement had.
+    pub kwm: Kwm,
+}
+
+/// A statement's keyword modifier: `no option x`, `default option x` (configuration.txt
+/// §4 "option"; HAProxy takes the prefix off in every section before the keyword is read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kwm {
+    /// No prefix.
+    Std,
+    /// `no`: negate.
+    No,
+    /// `default`: back to the defaults section's setting.
+    Def,
+}
+
+/// Keywords that take `no` / `default`; others get HAProxy's alert (and are parsed anyway).
+const MODIFIABLE: [&str; 7] = [
+    "option",
+    "log",
+    "busy-polling",
+    "set-dumpable",
+    "strict-limits",
+    "insecure-fork-wanted",
+    "numa-cpu-mapping",
+];
+
+/// Takes a `no` / `default` prefix off `words` the way cfgparse.c shifts its argument
+/// array: after `no` the last slot is emptied, after `default` the last word stays
+/// duplicated (so `default option x` reads as `option x x`, as HAProxy reads it).
+fn take_modifier(words: &mut Vec<String>) -> Kwm {
+    match words[0].as_str() {
+        "no" => {
+            words.remove(0);
+            if words.is_empty() {
+                words.push(String::new());
+            }
+            Kwm::No
+        }
+        "default" => {
+            if words.len() > 1 {
+                words.remove(0);
+                let last = words[words.len() - 1].clone();
+                words.push(last);
+            }
+            Kwm::Def
+        }
+        _ => Kwm::Std,
+    }
 }
 
 impl Stmt<'_> {
@@ -305,7 +354,22 @@ impl Parser {
         if self.cond.iter().any(|(active, _)| !active) {
             return;
         }
-        let stmt = Stmt { words: &words, loc };
+        let mut words = words;
+        let kwm = take_modifier(&mut words);
+        if kwm != Kwm::Std && !MODIFIABLE.contains(&words[0].as_str()) {
+            self.push(
+                Diagnostic::alert(
+                    loc,
+                    "negation/default currently supported only for options, log, busy-polling, set-dumpable, strict-limits, insecure-fork-wanted and numa-cpu-mapping.",
+                )
+                .styled(LocStyle::ParsingTight),
+            );
+        }
+        let stmt = Stmt {
+            words: &words,
+            loc,
+            kwm,
+        };
         if self.section_start(&stmt) {
             return;
         }
@@ -609,4 +673,33 @@ fn version_cmp(v: &str) -> std::cmp::Ordering {
     let parse =
         |s: &str| -> Vec<u32> { s.split(['.', '-']).map_while(|p| p.parse().ok()).collect() };
     parse("2.6.12").cmp(&parse(v))
+}
+
+#[cfg(test)]
+mod modifier_tests {
+    /// `no` and `default` reach the IR: `no log` empties a target list (the global one and
+    /// a proxy's inherited `log global`), `default option` goes back to the defaults section.
+    #[test]
+    fn no_and_default_prefixes_reach_the_ir() {
+        let dir = std::env::temp_dir().join(format!("haproxide-kwm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("k.cfg");
+        let text = "global\n  log 127.0.0.1:514 local0\n  log 127.0.0.1:515 local1\ndefaults\n  mode tcp\n  log global\n  option redispatch\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nlisten a\n  bind 127.0.0.1:25999\n  no option redispatch\n  default option redispatch\n  no log\n  server s 127.0.0.2:1\nlisten b\n  bind 127.0.0.1:25998\n  no option redispatch\n  server s 127.0.0.2:1\n";
+        std::fs::write(&f, text).unwrap();
+        let load = |t: &str| {
+            std::fs::write(&f, t).unwrap();
+            crate::config::load(&[f.display().to_string()], Default::default())
+                .config
+                .expect("valid")
+        };
+        let c = load(text);
+        assert_eq!(c.global.log.len(), 2);
+        let (a, b) = (&c.backends[0], &c.backends[1]);
+        assert!(a.redispatch && !b.redispatch);
+        assert!(c.frontends[0].log.is_empty());
+        assert_eq!(c.frontends[1].log.len(), 2);
+        let c = load(&text.replacen("local1\n", "local1\n  no log\n", 1));
+        assert!(c.global.log.is_empty() && c.frontends[1].log.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
 use super::units::{lenient_int, parse_time_ms, TimeError};
-use super::{Parser, Stmt};
+use super::{Kwm, Parser, Stmt};
 use crate::config::ast::{LogEntry, OptionSetting, ProxyConf, ProxyKind, Spanned};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::config::keywords::{self, cap, Status};
@@ -82,7 +82,7 @@ impl Parser {
                 ),
             );
         }
-        if kw == "option" || kw == "no" {
+        if kw == "option" {
             return self.parse_option(p, stmt);
         }
         if kw == "stats" {
@@ -348,6 +348,14 @@ impl Parser {
 
     fn parse_proxy_log(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
+        // `no log`: forget the targets, inherited ones included (configuration.txt §4 "log").
+        if stmt.kwm == Kwm::No {
+            if stmt.words.len() > 1 {
+                return self.alert(loc, "log : 'no log' does not expect arguments");
+            }
+            p.log.clear();
+            return;
+        }
         match stmt.arg(1) {
             "global" => {
                 if stmt.words.len() > 2 {
@@ -372,22 +380,8 @@ impl Parser {
 
     fn parse_option(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
-        let negate = stmt.arg(0) == "no";
-        let (name, first_arg) = if negate {
-            if stmt.arg(1) != "option" {
-                return self.alert(
-                    loc,
-                    format!(
-                        "unknown keyword '{}' in '{}' section",
-                        stmt.arg(0),
-                        p.kind.word()
-                    ),
-                );
-            }
-            (stmt.arg(2), 3)
-        } else {
-            (stmt.arg(1), 2)
-        };
+        let negate = stmt.kwm == Kwm::No;
+        let (name, first_arg) = (stmt.arg(1), 2);
         if name.is_empty() {
             return self.push(
                 Diagnostic::alert(loc, "'option' expects an option name.")
@@ -395,6 +389,15 @@ impl Parser {
             );
         }
         let Some(k) = keywords::lookup(keywords::OPTIONS, name) else {
+            if stmt.kwm != Kwm::Std {
+                return self.push(
+                    Diagnostic::alert(
+                        loc,
+                        format!("negation/default is not supported for option '{name}'."),
+                    )
+                    .styled(LocStyle::ParsingTight),
+                );
+            }
             return self.alert(loc, format!("unknown option '{name}'."));
         };
         let with_args = matches!(
@@ -408,10 +411,11 @@ impl Parser {
                 | "mysql-check"
                 | "pgsql-check"
         );
-        if negate
+        if stmt.kwm != Kwm::Std
             && matches!(
                 name,
-                "tcplog"
+                "tcpka"
+                    | "tcplog"
                     | "httplog"
                     | "httpchk"
                     | "tcp-check"
@@ -510,6 +514,21 @@ impl Parser {
         if matches!(name, "tcplog" | "httplog") {
             p.options.remove("tcplog");
             p.options.remove("httplog");
+        }
+        if stmt.kwm == Kwm::Def {
+            // Back to what the defaults section says (nothing, in a defaults section).
+            let from = match (p.kind, p.defaults_name.as_deref()) {
+                (ProxyKind::Defaults, _) | (_, None) => None,
+                (_, Some(n)) if n.is_empty() || n == self.defaults.name => Some(&self.defaults),
+                (_, Some(n)) => self.named_defaults.get(n),
+            };
+            let inherited = from.and_then(|d| d.options.get(name)).cloned();
+            p.options.remove(name);
+            if let Some(mut o) = inherited {
+                o.own = false;
+                p.options.insert(name.to_string(), o);
+            }
+            return;
         }
         let args: Vec<String> = stmt.words.get(first_arg..).unwrap_or(&[]).to_vec();
         p.options.insert(
