@@ -5,6 +5,7 @@
 # haproxide each pinned to CPU 0 with nbthread 1; mosquitto and the generator on CPU 1;
 # loopback only, bounded in time.
 #   bash benches/mqtt.sh [ROUNDS] [SECS] [RATE]
+# BUSY=1 adds `busy-polling` to both proxies' global section.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=${1:-3}; secs=${2:-5}; rate=${3:-2000}
@@ -21,6 +22,7 @@ for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.2/25201) 2>/dev/null && break; 
 cat > "$tmp/mqtt.cfg" <<CFG
 global
   nbthread 1
+$( [ "${BUSY:-0}" = 1 ] && echo "  busy-polling" )
   maxconn 9500
 defaults
   mode tcp
@@ -57,4 +59,4 @@ for m in p50 p99 conn conn_core; do
     esac
     printf '| %s | %s | %s | %s | %s; %s |\n' "$label" "$h" "$o" "$(awk -v a="$o" -v b="$h" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(spread "${R[haproxy,$m]}")" "$(spread "${R[haproxide,$m]}")"
 done
-echo "(rounds: $rounds, $secs s each; mosquitto $(/usr/sbin/mosquitto -h 2>/dev/null | awk 'NR==1 {print $3}'))"
+echo "(rounds: $rounds, $secs s each; busy-polling: ${BUSY:-0}; mosquitto $(/usr/sbin/mosquitto -h 2>/dev/null | awk 'NR==1 {print $3}'))"

@@ -58,6 +58,8 @@ pub struct Global {
     pub ulimit_n: Option<u64>,
     /// `hard-stop-after`
     pub hard_stop_after: Option<Duration>,
+    /// `busy-polling`: threads poll without sleeping (`no busy-polling` turns it off).
+    pub busy_polling: bool,
     /// `log` targets.
     pub log: Vec<LogTarget>,
     /// `log-tag` (default "haproxy").

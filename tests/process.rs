@@ -148,3 +148,74 @@ fn daemon_detaches_and_writes_its_pid() {
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// CPU time (user + system, in clock ticks) process `pid` uses over `d`.
+fn cpu_ticks_over(pid: i32, d: Duration) -> u64 {
+    let ticks = || {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+    };
+    let t0 = ticks();
+    thread::sleep(d);
+    ticks() - t0
+}
+
+/// `busy-polling` keeps the idle worker polling (a busy core, as HAProxy's zero-timeout
+/// poller), traffic flows as usual, `no busy-polling` undoes it, and a soft stop turns it
+/// off while the remaining sessions finish.
+#[test]
+fn busy_polling_spins_until_a_soft_stop() {
+    let _echo = Backend::echo("127.0.142.2:24001");
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    let front = "127.0.142.1:24000";
+    let body = format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind {front}\n  server s1 127.0.142.2:24001\n");
+    // Undone on the next line: idle as usual.
+    let p = common::start(
+        Which::Haproxide,
+        "nobusy",
+        &format!("global\n  nbthread 1\n  busy-polling\n  no busy-polling\n{body}"),
+        front.parse().unwrap(),
+    );
+    assert_eq!(echo_once(front), b"hello");
+    let idle = cpu_ticks_over(p.pid(), Duration::from_secs(1));
+    assert!(idle * 10 <= hz, "{idle} ticks in 1 s without busy polling");
+    drop(p);
+    thread::sleep(Duration::from_millis(200));
+
+    let mut p = common::start(
+        Which::Haproxide,
+        "busy",
+        &format!("global\n  nbthread 1\n  busy-polling\n{body}"),
+        front.parse().unwrap(),
+    );
+    assert_eq!(echo_once(front), b"hello");
+    let busy = cpu_ticks_over(p.pid(), Duration::from_secs(1));
+    assert!(busy * 5 >= hz, "only {busy} ticks in 1 s with busy polling");
+    // A session held across the soft stop keeps the process alive.
+    let mut held = TcpStream::connect(front).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut b = [0u8; 1];
+    held.write_all(b"x").unwrap();
+    held.read_exact(&mut b).unwrap();
+    p.signal(nix::libc::SIGUSR1);
+    thread::sleep(Duration::from_millis(300));
+    let stopping = cpu_ticks_over(p.pid(), Duration::from_secs(1));
+    assert!(
+        stopping * 10 <= hz,
+        "{stopping} ticks in 1 s while stopping"
+    );
+    held.write_all(b"y").unwrap();
+    held.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"y");
+    drop(held);
+    assert_eq!(p.wait_exit(Duration::from_secs(5)), Some(0));
+}

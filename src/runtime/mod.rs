@@ -6,6 +6,7 @@
 //! SIGTERM/SIGINT immediate stop, SIGTTOU/SIGTTIN pause/resume listening.
 
 pub mod balance;
+pub mod busy;
 pub mod debug;
 pub mod forward;
 pub mod forward_io;
@@ -510,6 +511,7 @@ async fn serve(
 
     live.start(&global)?;
     cli.publish(&live.sockets);
+    busy::set(live.cfg.global.busy_polling, process.nbthread);
     health::spawn_all(&live.shared, opts.quiet);
     memory::spawn_trimmer(live.shared.actconn.clone());
     // -sf/-st: the old process stops accepting only once this one accepts.
@@ -535,12 +537,14 @@ async fn serve(
             _ = sig_hup.recv() => {
                 generations.push(Arc::downgrade(&live.shared));
                 reload(&mut live, &opts, &global, maxconn).await;
+                busy::set(live.cfg.global.busy_polling, process.nbthread);
                 *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
                 cli.publish(&live.sockets);
             }
             _ = sig_usr2.recv() => {
                 generations.push(Arc::downgrade(&live.shared));
                 reload(&mut live, &opts, &global, maxconn).await;
+                busy::set(live.cfg.global.busy_polling, process.nbthread);
                 *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
                 cli.publish(&live.sockets);
             }
@@ -573,6 +577,7 @@ async fn serve(
         }
     }
     // Soft stop: close every listener, say so per proxy, let sessions finish.
+    busy::set(false, 0);
     live.stop();
     live.sockets.clear();
     cli.publish(&live.sockets);

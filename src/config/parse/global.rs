@@ -91,6 +91,12 @@ impl Parser {
                 }
                 self.global.ir.maxconn = Some(lenient_int(stmt.arg(1)).max(0) as u32);
             }
+            // §3.2: the pollers never sleep; `no busy-polling` undoes an earlier line.
+            "busy-polling" => {
+                if !self.too_many(stmt, 0, kw) {
+                    self.global.ir.busy_polling = stmt.kwm != Kwm::No;
+                }
+            }
             "daemon" => {
                 if !self.too_many(stmt, 0, kw) {
                     self.global.ir.daemon = true;
