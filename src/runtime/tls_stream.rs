@@ -154,9 +154,6 @@ impl TlsServer {
 
     fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            if !self.out.is_empty() {
-                std::task::ready!(self.poll_send(cx))?;
-            }
             let UnbufferedStatus { discard, state } =
                 self.conn.process_tls_records(&mut self.partial);
             let state = match state {
@@ -168,10 +165,16 @@ impl TlsServer {
             };
             let mut done = false;
             let mut need = false;
+            let mut send = false;
             let mut data = Vec::new();
             match state {
+                // A flight's messages are gathered and leave in one write when rustls says
+                // the flight is complete (one sendto instead of one per message).
                 ConnectionState::EncodeTlsData(enc) => Self::encode(&mut self.out, enc)?,
-                ConnectionState::TransmitTlsData(t) => t.done(),
+                ConnectionState::TransmitTlsData(t) => {
+                    t.done();
+                    send = true;
+                }
                 ConnectionState::BlockedHandshake => need = true,
                 ConnectionState::WriteTraffic(_) => done = true,
                 ConnectionState::ReadTraffic(mut rt) => {
@@ -192,10 +195,12 @@ impl TlsServer {
                 _ => return Poll::Ready(Err(io::Error::other("unexpected TLS state"))),
             }
             self.partial.drain(..discard);
+            // Also before waiting for the peer: what it waits for must be out (and a
+            // write left Pending is finished here when the task is polled again).
+            if (send || need || done) && !self.out.is_empty() {
+                std::task::ready!(self.poll_send(cx))?;
+            }
             if done {
-                if !self.out.is_empty() {
-                    std::task::ready!(self.poll_send(cx))?;
-                }
                 self.shrink();
                 return Poll::Ready(Ok(()));
             }
