@@ -60,6 +60,9 @@ pub struct Global {
     pub hard_stop_after: Option<Duration>,
     /// `busy-polling`: threads poll without sleeping (`no busy-polling` turns it off).
     pub busy_polling: bool,
+    /// `no strict-limits`: a descriptor limit that cannot be raised for `maxconn` is a
+    /// warning; by default (strict) it stops the start, as in HAProxy 2.6.
+    pub no_strict_limits: bool,
     /// `log` targets.
     pub log: Vec<LogTarget>,
     /// `log-tag` (default "haproxy").

@@ -202,8 +202,9 @@ fn fd_exhaustion_backs_off_without_spinning_and_recovers() {
     let dir = std::env::temp_dir().join(format!("haproxide-fdlimit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("f.cfg");
-    // maxconn above what 256 descriptors allow: accept hits EMFILE and must back off.
-    std::fs::write(&cfg, "global\n  maxconn 1000\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 20s\n  timeout server 20s\nlisten li\n  bind 127.0.164.1:24000\n  server s1 127.0.164.2:24001\n").unwrap();
+    // maxconn above what 256 descriptors allow: accept hits EMFILE and must back off
+    // (`no strict-limits`: start anyway, as haproxy would).
+    std::fs::write(&cfg, "global\n  maxconn 1000\n  no strict-limits\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 20s\n  timeout server 20s\nlisten li\n  bind 127.0.164.1:24000\n  server s1 127.0.164.2:24001\n").unwrap();
     let mut p = Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -262,6 +263,44 @@ fn fd_exhaustion_backs_off_without_spinning_and_recovers() {
         err.contains("Cannot raise FD limit"),
         "the cap is reported: {err}"
     );
+}
+
+/// A descriptor limit that cannot be raised for `maxconn`: by default (`strict-limits`)
+/// both proxies refuse to start with the same ALERT and the same figure.
+#[test]
+fn fd_limit_too_low_stops_the_start_like_haproxy() {
+    let dir = std::env::temp_dir().join(format!("haproxide-strict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("s.cfg");
+    std::fs::write(&cfg, "global\n  maxconn 1000\n  nbthread 2\n  stats socket 127.0.165.1:24009\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.165.1:24000\n  server s1 127.0.165.2:24001 check\n").unwrap();
+    let run = |w: Which| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n 256 && exec timeout 5 {} -db -f {}",
+                w.path(),
+                cfg.display()
+            ))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let line = err
+            .lines()
+            .find(|l| l.contains("Cannot raise FD limit"))
+            .map(|l| l.split_once(".main()] ").map_or(l, |(_, m)| m).to_string());
+        (out.status.code(), line, err)
+    };
+    let (h, o) = (run(Which::Haproxy), run(Which::Haproxide));
+    assert_eq!(h.0, Some(1), "haproxy: {}", h.2);
+    assert_eq!(o.0, Some(1), "haproxide: {}", o.2);
+    assert_eq!(
+        h.1.as_deref(),
+        Some("Cannot raise FD limit to 2029, limit is 256."),
+        "{}",
+        h.2
+    );
+    assert_eq!(o.1, h.1, "{}", o.2);
+    assert!(o.2.contains("[ALERT]"), "{}", o.2);
 }
 
 #[test]

@@ -273,7 +273,7 @@ pub const GLOBAL: &[Keyword] = &[
         "off again during a soft stop",
     ),
     kw("set-dumpable", 0, Ignored, "", ""),
-    kw("strict-limits", 0, Unsupported, "", ""),
+    kw("strict-limits", 0, Supported, "", "on by default"),
     kw("insecure-fork-wanted", 0, Ignored, "", ""),
     kw("insecure-setuid-wanted", 0, Ignored, "", ""),
     kw("external-check", 0, Unsupported, "", ""),

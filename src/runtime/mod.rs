@@ -85,13 +85,31 @@ fn warning(quiet: bool, msg: &str) {
     }
 }
 
-/// Raises the open-file limit as HAProxy's `ulimit-n` rule does and returns the maxconn.
-fn size_limits(cfg: &Config, opts: &RunOptions) -> u32 {
+/// The descriptors HAProxy 2.6 reserves (its `maxsock`) for `maxconn`: two per session,
+/// one per listener and checked server, eleven per stats socket (its listener and
+/// `stats maxconn` 10), three per thread (poller and wake-up pipe) and ten for the rest.
+fn maxsock(cfg: &Config, maxconn: u32, threads: usize) -> u64 {
+    let checked: usize = cfg
+        .backends
+        .iter()
+        .map(|b| b.servers.iter().filter(|s| s.check.is_some()).count())
+        .sum();
+    2 * maxconn as u64
+        + 10
+        + 3 * threads as u64
+        + cfg.listener_count() as u64
+        + checked as u64
+        + 11 * cfg.global.stats_sockets.len() as u64
+}
+
+/// Raises the open-file limit as HAProxy's `ulimit-n` rule does and returns the maxconn;
+/// None when the limit cannot be raised and `strict-limits` (the default) forbids going on.
+fn size_limits(cfg: &Config, opts: &RunOptions, threads: usize) -> Option<u32> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
     let asked = opts.maxconn.or(cfg.global.maxconn);
     let want = cfg.global.ulimit_n.unwrap_or_else(|| match asked {
-        Some(m) => 2 * m as u64 + RESERVED_FDS,
+        Some(m) => maxsock(cfg, m, threads),
         None => hard,
     });
     let target = want.min(hard).max(soft);
@@ -101,17 +119,29 @@ fn size_limits(cfg: &Config, opts: &RunOptions) -> u32 {
     let (now, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((soft, hard));
     let fit = (now.saturating_sub(RESERVED_FDS) / 2).max(1) as u32;
     if want > now {
-        warning(
-            opts.quiet,
-            &format!(
-                "[haproxide.main()] Cannot raise FD limit to {want}, limit is {now}: at most about {fit} connections can be held (each takes a client and a server descriptor)."
-            ),
-        );
+        let msg = format!("[haproxide.main()] Cannot raise FD limit to {want}, limit is {now}.");
+        if !cfg.global.no_strict_limits {
+            alert(opts.quiet, &msg);
+            return None;
+        }
+        warning(opts.quiet, &msg);
+        if let Some(m) = asked {
+            alert(
+                opts.quiet,
+                &format!("[haproxide.main()] FD limit ({now}) too low for maxconn={m}/maxsock={want}. Please raise 'ulimit-n' to {want} or more to avoid any trouble."),
+            );
+        }
+        if !opts.quiet {
+            eprintln!(
+                "[NOTICE]   ({}) : at most about {fit} connections can be held (each takes a client and a server descriptor).",
+                std::process::id()
+            );
+        }
     }
-    match asked {
+    Some(match asked {
         Some(m) => m,
         None => fit,
-    }
+    })
 }
 
 /// The TLS configuration of a bind (None without `ssl`); errors are reported here.
@@ -220,7 +250,14 @@ fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bou
 
 /// Serves `cfg` until stopped; returns the exit status.
 pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
-    let maxconn = size_limits(&cfg, &opts);
+    let threads = cfg.global.nbthread.map(|n| n as usize).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let Some(maxconn) = size_limits(&cfg, &opts, threads) else {
+        return Ok(1);
+    };
     // A worker takes the master's sockets; otherwise bind everything first: HAProxy
     // reports every failure, then refuses to start.
     let (inherited, ready) = if opts.worker {
@@ -295,11 +332,6 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     if opts.debug {
         debug::enable();
     }
-    let threads = cfg.global.nbthread.map(|n| n as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
     // One thread (`nbthread 1`): a single-threaded scheduler, no work-stealing overhead.
     let mut builder = if threads == 1 {
         tokio::runtime::Builder::new_current_thread()

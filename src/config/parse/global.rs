@@ -97,6 +97,12 @@ impl Parser {
                     self.global.ir.busy_polling = stmt.kwm != Kwm::No;
                 }
             }
+            // §3.2: on by default; `no strict-limits` lets the start go on with a warning.
+            "strict-limits" => {
+                if !self.too_many(stmt, 0, kw) {
+                    self.global.ir.no_strict_limits = stmt.kwm == Kwm::No;
+                }
+            }
             "daemon" => {
                 if !self.too_many(stmt, 0, kw) {
                     self.global.ir.daemon = true;
