@@ -384,8 +384,67 @@ pub const GLOBAL: &[Keyword] = &[
     ),
 ];
 
-/// Prefix rows: any `tune.*` keyword not listed above is accepted and ignored.
+/// Prefix rows: a `tune.*` keyword not listed above is accepted and ignored when
+/// [`GLOBAL_TUNE`] has it.
 pub const GLOBAL_PREFIX_IGNORED: &[&str] = &["tune."];
+
+/// The `tune.*` keywords Debian's haproxy 2.6.12 knows (configuration.txt §3.2; built
+/// without QUIC and zlib): accepted and ignored here. Any other `tune.` word is unknown,
+/// as it is to haproxy.
+pub const GLOBAL_TUNE: &[&str] = &[
+    "tune.buffers.limit",
+    "tune.buffers.reserve",
+    "tune.bufsize",
+    "tune.chksize",
+    "tune.comp.maxlevel",
+    "tune.fail-alloc",
+    "tune.fd.edge-triggered",
+    "tune.h2.header-table-size",
+    "tune.h2.initial-window-size",
+    "tune.h2.max-concurrent-streams",
+    "tune.h2.max-frame-size",
+    "tune.http.cookielen",
+    "tune.http.logurilen",
+    "tune.http.maxhdr",
+    "tune.idle-pool.shared",
+    "tune.idletimer",
+    "tune.listener.multi-queue",
+    "tune.lua.forced-yield",
+    "tune.lua.maxmem",
+    "tune.lua.service-timeout",
+    "tune.lua.session-timeout",
+    "tune.lua.task-timeout",
+    "tune.maxaccept",
+    "tune.maxpollevents",
+    "tune.maxrewrite",
+    "tune.pattern.cache-size",
+    "tune.peers.max-updates-at-once",
+    "tune.pipesize",
+    "tune.pool-high-fd-ratio",
+    "tune.pool-low-fd-ratio",
+    "tune.rcvbuf.client",
+    "tune.rcvbuf.server",
+    "tune.recv_enough",
+    "tune.runqueue-depth",
+    "tune.sched.low-latency",
+    "tune.sndbuf.client",
+    "tune.sndbuf.server",
+    "tune.ssl.cachesize",
+    "tune.ssl.capture-buffer-size",
+    "tune.ssl.capture-cipherlist-size",
+    "tune.ssl.force-private-cache",
+    "tune.ssl.hard-maxrecord",
+    "tune.ssl.keylog",
+    "tune.ssl.lifetime",
+    "tune.ssl.maxrecord",
+    "tune.ssl.ssl-ctx-cache-size",
+    "tune.vars.check-max-size",
+    "tune.vars.global-max-size",
+    "tune.vars.proc-max-size",
+    "tune.vars.reqres-max-size",
+    "tune.vars.sess-max-size",
+    "tune.vars.txn-max-size",
+];
 
 /// Proxy keywords (defaults, frontend, backend, listen).
 pub const PROXY: &[Keyword] = &[
@@ -1321,7 +1380,7 @@ pub fn render_markdown() -> String {
         }
     }
     s.push_str(
-        "\nIn `global`, every other `tune.*` keyword is accepted and ignored with a warning.\n",
+        "\nIn `global`, the other `tune.*` keywords haproxy 2.6 knows are accepted and ignored with a warning; an unknown `tune.*` word is an ALERT, as in haproxy.\n",
     );
     s
 }

@@ -52,11 +52,24 @@ impl Parser {
             if keywords::GLOBAL_PREFIX_IGNORED
                 .iter()
                 .any(|p| kw.starts_with(p))
+                && keywords::GLOBAL_TUNE.contains(&kw)
             {
                 self.ignored(loc, &format!("'{kw}'"), "tuning has no equivalent here");
                 return;
             }
-            self.alert(loc, format!("unknown keyword '{kw}' in 'global' section"));
+            // HAProxy's own hint: the closest global keyword or section name.
+            let names = keywords::GLOBAL
+                .iter()
+                .map(|k| k.name)
+                .chain(keywords::GLOBAL_TUNE.iter().copied())
+                .chain(["frontend", "backend", "listen", "defaults", "global"]);
+            let hint = keywords::suggest(names, kw)
+                .map(|s| format!("; did you mean '{s}' maybe ?"))
+                .unwrap_or_default();
+            self.alert(
+                loc,
+                format!("unknown keyword '{kw}' in 'global' section{hint}"),
+            );
             return;
         };
         if k.status == Status::Removed {
