@@ -147,6 +147,14 @@ fn scenario(which: Which, d: &Path, net: u8) -> (String, Vec<bool>, Vec<String>)
             }
             f.join(" ")
         })
+        // A server that does not speak TLS closes on the ClientHello: whether the checker
+        // then sees a reset (haproxy then adds it to its words) is a race on loopback.
+        .map(|l| {
+            l.replace(
+                "SSL handshake failure (Connection reset by peer)",
+                "SSL handshake failure",
+            )
+        })
         // Check durations differ by scheduling; the rest of the line must not.
         .map(|l| match l.find("check duration: ") {
             Some(i) => {
