@@ -1,6 +1,6 @@
 # Shared by benches/tcp.sh, tls.sh and mqtt.sh (sourced): a scratch directory and the
-# processes to stop (by PID) on exit, CPU ticks and RSS of a process, and the median and
-# spread of a space-separated list of samples.
+# processes to stop (by PID) on exit, CPU ticks and RSS of a process, the median and
+# spread of a space-separated list of samples, and the head of every bench config.
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
@@ -10,3 +10,12 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 spread() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
+# The global and defaults sections every side-by-side config starts with: one thread
+# (each proxy gets one core), room for 9,000 sessions, TCP mode. Arguments are extra
+# global lines.
+bench_head() {
+    printf 'global\n  nbthread 1\n'
+    local l
+    for l in "$@"; do printf '  %s\n' "$l"; done
+    printf '  maxconn 9500\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n'
+}

@@ -19,20 +19,14 @@ source benches/common.sh
 printf 'listener 25201 127.0.0.2\nallow_anonymous true\nmax_connections -1\nlog_type none\n' > "$tmp/mosquitto.conf"
 taskset -c 1 /usr/sbin/mosquitto -c "$tmp/mosquitto.conf" >/dev/null 2>&1 & pids+=($!)
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.2/25201) 2>/dev/null && break; sleep 0.1; done
-cat > "$tmp/mqtt.cfg" <<CFG
-global
-  nbthread 1
-$( [ "${BUSY:-0}" = 1 ] && echo "  busy-polling" )
-  maxconn 9500
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+busy=()
+[ "${BUSY:-0}" = 1 ] && busy=(busy-polling)
+{ bench_head "${busy[@]}"; cat <<CFG
 listen mqtt
   bind 127.0.0.1:25200
   server broker 127.0.0.2:25201
 CFG
+} > "$tmp/mqtt.cfg"
 declare -A R
 run_one() { # NAME BIN
     local name=$1 bin=$2 p t0 t1 out r cpu

@@ -16,15 +16,7 @@ source benches/common.sh
 
 taskset -c 1 "$gen" serve 127.0.0.2:25001 echo & pids+=($!)
 taskset -c 1 "$gen" serve 127.0.0.2:25002 sink & pids+=($!)
-cat > "$tmp/bench.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 9500
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+{ bench_head; cat <<CFG
 listen conn
   bind 127.0.0.1:25000
   server echo 127.0.0.2:25001
@@ -32,6 +24,7 @@ listen bulk
   bind 127.0.0.1:25003
   server sink 127.0.0.2:25002
 CFG
+} > "$tmp/bench.cfg"
 # haproxy with kernel splicing (the issue's bulk target compares against it); its pipes
 # need descriptors too, so a lower maxconn keeps it under this machine's fd limit.
 sed 's/^defaults$/defaults\n  option splice-auto/; s/maxconn 9500/maxconn 4000/' "$tmp/bench.cfg" > "$tmp/splice.cfg"

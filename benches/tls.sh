@@ -20,29 +20,14 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test -keyout "
 cat "$tmp/ec.crt" "$tmp/ec.key" > "$tmp/ec.pem"; cat "$tmp/rsa.crt" "$tmp/rsa.key" > "$tmp/rsa.pem"
 taskset -c 1 "$gen" serve 127.0.0.2:25103 echo & pids+=($!)
 # The TLS server for `server … ssl`: a haproxy terminator beside the generator on CPU 1.
-cat > "$tmp/term.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 9500
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+{ bench_head; cat <<CFG
 listen term
   bind 127.0.0.3:25107 ssl crt $tmp/ec.pem
   server s 127.0.0.2:25103
 CFG
+} > "$tmp/term.cfg"
 taskset -c 1 "$ref" -db -f "$tmp/term.cfg" >/dev/null 2>&1 & pids+=($!)
-cat > "$tmp/tls.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 9500
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+{ bench_head; cat <<CFG
 listen ec
   bind 127.0.0.1:25100 ssl crt $tmp/ec.pem
   server s 127.0.0.2:25103
@@ -56,6 +41,7 @@ listen srvssl
   bind 127.0.0.1:25106
   server s 127.0.0.3:25107 ssl verify none
 CFG
+} > "$tmp/tls.cfg"
 declare -A R
 run_one() {
     local name=$1 bin=$2 p t0 t1 out rate cpu
