@@ -29,6 +29,7 @@ pub mod stats_page;
 pub mod stick;
 pub mod tls;
 pub mod tls_client;
+pub mod tls_hkdf;
 pub mod tls_stream;
 
 use std::sync::atomic::Ordering::Relaxed;

@@ -114,6 +114,7 @@ pub(super) fn suites(
         .iter()
         .copied()
         .filter(|s| matches!(s, SupportedCipherSuite::Tls13(_)) == tls13)
+        .map(super::tls_hkdf::faster)
         .collect();
     let Some(list) = list else { return all };
     let mut out = Vec::new();
@@ -121,7 +122,7 @@ pub(super) fn suites(
         .split(':')
         .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
     {
-        match suite_for(name) {
+        match suite_for(name).map(super::tls_hkdf::faster) {
             Some(s) if !out.contains(&s) => out.push(s),
             Some(_) => {}
             None if name
