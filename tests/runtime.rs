@@ -293,13 +293,7 @@ fn half_close_both_ways() {
         let _ = c.write_all(&v);
     });
     // Server sends and closes first: the client still sends afterwards and is answered by FIN only.
-    let early = Backend::with("127.0.50.3:24001", |mut c, rec| {
-        let _ = c.write_all(b"banner");
-        let _ = c.shutdown(std::net::Shutdown::Write);
-        let mut v = Vec::new();
-        let _ = c.read_to_end(&mut v);
-        rec.lock().unwrap().push(v);
-    });
+    let early = Backend::closes_first("127.0.50.3:24001", b"banner");
     let cfg = format!(
         "{DEFAULTS}listen a\n  bind 127.0.50.1:24000\n  server s1 127.0.50.2:24001\nlisten b\n  bind 127.0.50.1:24002\n  server s1 127.0.50.3:24001\n"
     );
@@ -320,13 +314,10 @@ fn half_close_both_ways() {
     assert_eq!(got, b"banner");
     c.write_all(b"after-fin").unwrap();
     c.shutdown(std::net::Shutdown::Write).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while early.count() < 2 && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    let rec = early.accepted.lock().unwrap().clone();
     assert_eq!(
-        rec.last().map(Vec::as_slice),
+        early
+            .wait_last(b"after-fin", Duration::from_secs(3))
+            .as_deref(),
         Some(&b"after-fin"[..]),
         "data after the server's FIN reaches it"
     );

@@ -629,3 +629,44 @@ fn bulk_data_and_half_close_over_tls() {
         .expect("the proxy ends the session with close_notify");
     assert!(rest.is_empty());
 }
+
+/// The server ends first over TLS: the client gets its data, close_notify and the FIN, and
+/// what it sends afterwards still reaches the server (half-close, as over plain TCP).
+#[test]
+fn server_closes_first_over_tls() {
+    let d = dir("tlsearly");
+    make_cert(&d, "srv", "emqx.test");
+    let early = common::Backend::closes_first("127.0.128.3:24001", b"banner");
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind 127.0.128.1:24003 ssl crt {}\n  server s 127.0.128.3:24001\n",
+        d.join("srv.pem").display()
+    );
+    let _p = start(
+        Which::Haproxide,
+        "tlsearly",
+        &cfg,
+        addr("127.0.128.1:24003"),
+    );
+    let mut c = common::tls_connect(addr("127.0.128.1:24003"));
+    c.sock
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).expect("data, then close_notify");
+    assert_eq!(got, b"banner");
+    assert_eq!(
+        c.sock.read(&mut [0u8; 16]).expect("the FIN, not a timeout"),
+        0,
+        "the FIN follows close_notify"
+    );
+    c.write_all(b"after-fin").unwrap();
+    c.conn.send_close_notify();
+    c.flush().unwrap();
+    assert_eq!(
+        early
+            .wait_last(b"after-fin", Duration::from_secs(3))
+            .as_deref(),
+        Some(&b"after-fin"[..]),
+        "data after the server's FIN reaches it"
+    );
+}

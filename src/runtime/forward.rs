@@ -18,8 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use super::tls_stream::TlsServer;
 use socket2::SockRef;
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
@@ -439,8 +440,8 @@ impl Cancel {
 /// Forwards between a TLS client and a plain server with the same half-close, timeout and
 /// cancel rules as [`forward`], and like it without buffers of its own while idle: reads
 /// go through the per-thread scratch buffer, only what a peer could not take is kept.
-pub struct ForwardTls<C> {
-    client: C,
+pub struct ForwardTls {
+    client: TlsServer,
     server: TcpStream,
     t: Limits,
     up: Dir,
@@ -455,12 +456,12 @@ pub struct ForwardTls<C> {
 }
 
 /// Builds the TLS forwarding future.
-pub fn forward_tls<C>(
-    client: C,
+pub fn forward_tls(
+    client: TlsServer,
     server: TcpStream,
     t: Timeouts,
     cancel: Arc<Cancel>,
-) -> ForwardTls<C> {
+) -> ForwardTls {
     ForwardTls {
         client,
         server,
@@ -475,10 +476,7 @@ pub fn forward_tls<C>(
     }
 }
 
-impl<C> Future for ForwardTls<C>
-where
-    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+impl Future for ForwardTls {
     type Output = (End, Counts);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -591,10 +589,11 @@ where
                     Poll::Pending => {}
                 }
             }
-            // The server finished: close_notify and FIN towards the client.
+            // The server finished: close_notify and FIN towards the client (the FIN comes
+            // with the close when the client has finished too, as in pass_eof).
             if me.down.done() && !me.down.shut && !me.flush {
                 me.closing = true;
-                match Pin::new(&mut me.client).poll_shutdown(cx) {
+                match me.client.poll_close(cx, !me.up.done()) {
                     Poll::Ready(_) => {
                         me.down.shut = true;
                         progress = true;

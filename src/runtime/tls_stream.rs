@@ -80,6 +80,27 @@ impl TlsServer {
         &self.io
     }
 
+    /// Sends close_notify and, with `fin`, ends the socket's write side. Without: the
+    /// caller closes the socket next, which sends the FIN (one shutdown() call less).
+    pub fn poll_close(&mut self, cx: &mut Context<'_>, fin: bool) -> Poll<io::Result<()>> {
+        if !self.closing {
+            self.closing = true;
+            let UnbufferedStatus { state, .. } = self.conn.process_tls_records(&mut []);
+            if let Ok(ConnectionState::WriteTraffic(mut wt)) = state {
+                let mut b = [0u8; 64];
+                if let Ok(n) = wt.queue_close_notify(&mut b) {
+                    self.out.extend_from_slice(&b[..n]);
+                }
+            }
+        }
+        std::task::ready!(self.poll_send(cx))?;
+        if fin {
+            Pin::new(&mut self.io).poll_shutdown(cx)
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
     /// Writes `out` to the socket; Ready(Ok) once all of it is gone.
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.out.is_empty() {
@@ -358,18 +379,6 @@ impl AsyncWrite for TlsServer {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let me = self.get_mut();
-        if !me.closing {
-            me.closing = true;
-            let UnbufferedStatus { state, .. } = me.conn.process_tls_records(&mut []);
-            if let Ok(ConnectionState::WriteTraffic(mut wt)) = state {
-                let mut b = [0u8; 64];
-                if let Ok(n) = wt.queue_close_notify(&mut b) {
-                    me.out.extend_from_slice(&b[..n]);
-                }
-            }
-        }
-        std::task::ready!(me.poll_send(cx))?;
-        Pin::new(&mut me.io).poll_shutdown(cx)
+        self.get_mut().poll_close(cx, true)
     }
 }

@@ -289,6 +289,30 @@ impl Backend {
         }
     }
 
+    /// Server that sends `banner` and ends its side first, then records what the client
+    /// still sends until it ends too.
+    pub fn closes_first(addr: &str, banner: &'static [u8]) -> Backend {
+        Backend::with(addr, move |mut c, rec| {
+            let _ = c.write_all(banner);
+            let _ = c.shutdown(std::net::Shutdown::Write);
+            let mut v = Vec::new();
+            let _ = c.read_to_end(&mut v);
+            rec.lock().unwrap().push(v);
+        })
+    }
+
+    /// The last record once it equals `want` or `limit` has passed, whichever comes first.
+    pub fn wait_last(&self, want: &[u8], limit: Duration) -> Option<Vec<u8>> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let last = self.accepted.lock().unwrap().last().cloned();
+            if last.as_deref() == Some(want) || std::time::Instant::now() >= deadline {
+                return last;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Connections accepted so far.
     pub fn count(&self) -> usize {
         self.accepted.lock().unwrap().len()
