@@ -12,12 +12,14 @@ cd "$root"
 # From a fresh clone: haproxy, mosquitto and openssl are installed first (as root).
 bash benches/install-deps.sh benches/run.sh
 out=benches/results.md
+# Before tee truncates results.md, which would make every run look "-dirty".
+rev=$(git describe --always --dirty 2>/dev/null || echo '?')
 {
     echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
     echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "- $(/usr/sbin/haproxy -v | head -1)"
-    echo "- haproxide $(git describe --always --dirty 2>/dev/null || echo '?'), rustc $(rustc -V | awk '{print $2}')"
+    echo "- haproxide $rev, rustc $(rustc -V | awk '{print $2}')"
     echo "- commands: bash benches/tcp.sh $rounds $secs; bash benches/tls.sh $rounds $secs; bash benches/mqtt.sh $rounds $secs; bash benches/check-time.sh; bash benches/reload-time.sh"
     echo
     echo "## TCP"; echo; bash benches/tcp.sh "$rounds" "$secs"; echo
