@@ -148,14 +148,9 @@ pub async fn accept_loop(
                 sh.actconn.fetch_add(1, Relaxed);
                 sh.frontends[fe].feconn.fetch_add(1, Relaxed);
                 sh.frontends[fe].cumulated.fetch_add(1, Relaxed);
-                let info = info.clone();
-                tokio::spawn(async move {
-                    session::run(sh.clone(), info, sock, peer, local).await;
-                    sh.frontends[fe].feconn.fetch_sub(1, Relaxed);
-                    sh.actconn.fetch_sub(1, Relaxed);
-                    drop(permits);
-                    sh.session_ended();
-                });
+                // The session future itself is the task: an async block around it would
+                // keep a second copy of its arguments for the session's whole life.
+                tokio::spawn(session::run(sh, info.clone(), sock, peer, local, permits));
             }
             Err(e) if fd_exhausted(&e) => {
                 // Out of descriptors: wait for sessions to end instead of spinning.

@@ -31,17 +31,27 @@ enum ConnectFail {
     NameMismatch,
 }
 
-/// Handles one accepted client of frontend `li.fe` until it is logged.
+/// The process and frontend `maxconn` slots a session holds until it ends.
+pub type Permits = (
+    tokio::sync::OwnedSemaphorePermit,
+    Option<tokio::sync::OwnedSemaphorePermit>,
+);
+
+/// Handles one accepted client of frontend `li.fe` until it is logged, then gives back
+/// its connection counts and `permits`.
 ///
-/// Everything up to a connected server runs in [`prepare`], boxed, so that while a session
-/// is idle its task holds only the forwarding state and what the log line needs.
-pub async fn run(
+/// Everything up to a connected server runs in [`prepare`], boxed before the session
+/// future is made, so that while a session is idle its task holds only the forwarding
+/// state and what the log line needs (not the socket and addresses it started from:
+/// an async fn keeps its arguments for its whole life).
+pub fn run(
     shared: Arc<Shared>,
     li: Info,
     client: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
-) {
+    permits: Permits,
+) -> impl std::future::Future<Output = ()> + Send {
     // Converted to local time only when a line is logged: localtime costs syscalls.
     let accept = std::time::SystemTime::now();
     let start = Instant::now();
@@ -51,54 +61,53 @@ pub async fn run(
         super::debug::accept(id, &shared.frontends[li.fe].ir.name, li.lfd, cfd, peer);
         id
     });
-    let mut server_fd = None;
-    let Prepared {
-        mut log,
+    let prepared = Box::pin(prepare(
+        shared.clone(),
+        li.clone(),
+        client,
         peer,
-        be,
-        fwd,
-        quiet,
-        tls,
-    } = boxed_prepare(&shared, &li, client, peer, local, start).await;
-    if let (Some(bi), Some(mut w)) = (be, fwd) {
-        let b = &shared.backends[bi];
-        // Awaited in place: moving the forwarding state into the await would reserve its
-        // size twice in this future.
-        let (end, counts) = w.forward.as_mut().await;
-        b.servers[w.srv].cancels.unregister(w.cid);
-        log.up = counts.up + w.early;
-        log.down = counts.down;
-        log.term = end.code();
-        let srv = w.srv;
-        server_fd = Some(w.sfd);
-        // Closes both sockets and frees the server slot before the log line.
-        drop(w);
-        b.release(srv);
+        local,
+        start,
+    ));
+    async move {
+        let mut server_fd = None;
+        let Prepared {
+            mut log,
+            peer,
+            be,
+            fwd,
+            quiet,
+            tls,
+        } = prepared.await;
+        if let (Some(bi), Some(mut w)) = (be, fwd) {
+            let b = &shared.backends[bi];
+            // Awaited in place: moving the forwarding state into the await would reserve its
+            // size twice in this future.
+            let (end, counts) = w.forward.as_mut().await;
+            b.servers[w.srv].cancels.unregister(w.cid);
+            log.up = counts.up + w.early;
+            log.down = counts.down;
+            log.term = end.code();
+            let srv = w.srv;
+            server_fd = Some(w.sfd);
+            // Closes both sockets and frees the server slot before the log line.
+            drop(w);
+            b.release(srv);
+        }
+        if let Some(id) = debug {
+            super::debug::closed(id, &shared.frontends[li.fe].ir.name, server_fd, log.up > 0);
+        }
+        if let Some(bi) = be {
+            shared.backends[bi].beconn.fetch_sub(1, Relaxed);
+        }
+        if !quiet {
+            write_log(&shared, &li, accept, start, peer, be, tls, &log);
+        }
+        shared.frontends[li.fe].feconn.fetch_sub(1, Relaxed);
+        shared.actconn.fetch_sub(1, Relaxed);
+        drop(permits);
+        shared.session_ended();
     }
-    if let Some(id) = debug {
-        super::debug::closed(id, &shared.frontends[li.fe].ir.name, server_fd, log.up > 0);
-    }
-    if let Some(bi) = be {
-        shared.backends[bi].beconn.fetch_sub(1, Relaxed);
-    }
-    if quiet {
-        return;
-    }
-    write_log(&shared, &li, accept, start, peer, be, tls, &log);
-}
-
-/// Builds the boxed preparation in a plain function: only the box then lives in the
-/// session future's state (a future moved into a box inside an async fn still reserves
-/// its full size there).
-fn boxed_prepare<'a>(
-    shared: &'a Arc<Shared>,
-    li: &'a Info,
-    client: TcpStream,
-    peer: SocketAddr,
-    local: SocketAddr,
-    start: Instant,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Prepared> + Send + 'a>> {
-    Box::pin(prepare(shared, li, client, peer, local, start))
 }
 
 /// The client side of a session: plain TCP, or TLS over it.
@@ -174,13 +183,14 @@ struct Forwarding {
 }
 
 async fn prepare(
-    shared: &Arc<Shared>,
-    li: &Info,
+    shared: Arc<Shared>,
+    li: Info,
     client: TcpStream,
     mut peer: SocketAddr,
     mut local: SocketAddr,
     start: Instant,
 ) -> Prepared {
+    let (shared, li) = (&shared, &li);
     let f = &shared.frontends[li.fe];
     let mut log = LogState {
         tw: -1,
