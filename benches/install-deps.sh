@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the benchmarks run beside haproxide (Debian packages):
-# haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module,
-# procps (kill).
+# haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module.
 # As root it installs what is missing; otherwise it names what is missing and fails.
 # Packaged services that start on install are stopped (by the PID they recorded): tests
 # and benchmarks start their own instances on loopback.
@@ -15,8 +14,6 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/mosquitto_pub ] || need+=(mosquitto-clients)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
-# The tests signal processes with kill(1) (procps; minimal images lack it).
-[ -x /usr/bin/kill ] || [ -x /bin/kill ] || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "$who: missing ${need[*]}; run as root or install them (apt-get install ${need[*]})" >&2

@@ -62,10 +62,7 @@ fn master_worker_like_debians_unit() {
     struct Stop(u32);
     impl Drop for Stop {
         fn drop(&mut self) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.0.to_string()])
-                .stderr(Stdio::null())
-                .status();
+            let _ = common::kill(self.0, nix::libc::SIGTERM);
         }
     }
     let _stop = Stop(mpid);
@@ -88,10 +85,7 @@ fn master_worker_like_debians_unit() {
     // Reload through the master with a session open: it keeps working.
     let mut open = TcpStream::connect("127.0.150.1:24000").unwrap();
     open.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    Command::new("kill")
-        .args(["-USR2", &mpid.to_string()])
-        .status()
-        .unwrap();
+    common::kill(mpid, nix::libc::SIGUSR2).unwrap();
     assert_eq!(next(), "RELOADING=1\nSTATUS=Reloading the configuration.");
     assert_eq!(
         next(),
@@ -109,10 +103,7 @@ fn master_worker_like_debians_unit() {
 
     // An invalid configuration: the running worker is untouched.
     std::fs::write(&cfg, "listen li\n  bogus\n").unwrap();
-    Command::new("kill")
-        .args(["-HUP", &mpid.to_string()])
-        .status()
-        .unwrap();
+    common::kill(mpid, nix::libc::SIGHUP).unwrap();
     assert_eq!(next(), "RELOADING=1\nSTATUS=Reloading the configuration.");
     assert_eq!(
         next(),
@@ -126,20 +117,14 @@ fn master_worker_like_debians_unit() {
         children(mpid).len() == 1
     });
     let w = children(mpid)[0];
-    Command::new("kill")
-        .args(["-KILL", &w.to_string()])
-        .status()
-        .unwrap();
+    common::kill(w, nix::libc::SIGKILL).unwrap();
     wait_for("a new worker", Duration::from_secs(5), || {
         children(mpid).first().is_some_and(|n| *n != w)
     });
     assert_eq!(echo("127.0.150.1:24000", b"four"), b"four");
 
     // SIGTERM: workers stop, the master exits 0.
-    Command::new("kill")
-        .args(["-TERM", &mpid.to_string()])
-        .status()
-        .unwrap();
+    common::kill(mpid, nix::libc::SIGTERM).unwrap();
     assert_eq!(next(), "STOPPING=1\nSTATUS=Stopping.");
     let out = master.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -187,10 +172,7 @@ fn debian_stock_config_runs_as_is_under_the_master() {
     struct Stop(u32);
     impl Drop for Stop {
         fn drop(&mut self) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.0.to_string()])
-                .stderr(Stdio::null())
-                .status();
+            let _ = common::kill(self.0, nix::libc::SIGTERM);
         }
     }
     let _stop = Stop(mpid);

@@ -242,7 +242,7 @@ listen mqtt\n  bind 127.0.0.116:21883\n  option tcp-check\n  option log-health-c
             .unwrap();
         thread::sleep(Duration::from_millis(1500));
         let mut k = Kill(p);
-        let _ = Command::new("kill").arg(k.0.id().to_string()).status();
+        let _ = common::kill(k.0.id(), nix::libc::SIGTERM);
         let out = std::mem::replace(&mut k.0, Command::new("true").spawn().unwrap())
             .wait_with_output()
             .unwrap();

@@ -129,7 +129,7 @@ fn daemon_detaches_and_writes_its_pid() {
     struct KillPid(u32);
     impl Drop for KillPid {
         fn drop(&mut self) {
-            let _ = Command::new("kill").arg(self.0.to_string()).status();
+            let _ = common::kill(self.0, nix::libc::SIGTERM);
         }
     }
     let _guard = KillPid(pid);
@@ -139,7 +139,7 @@ fn daemon_detaches_and_writes_its_pid() {
     );
     assert_eq!(echo_once("127.0.141.1:24000"), b"hello");
     // Stop it by the PID it wrote.
-    Command::new("kill").arg(pid.to_string()).status().unwrap();
+    common::kill(pid, nix::libc::SIGTERM).unwrap();
     let t0 = Instant::now();
     while std::path::Path::new(&format!("/proc/{pid}")).exists()
         && !status_field(pid, "State:").contains('Z')

@@ -73,7 +73,7 @@ fn reload_storm_under_load_loses_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = p.id().to_string();
+    let pid = p.id();
     let t0 = Instant::now();
     while TcpStream::connect("127.0.130.1:24000").is_err() {
         assert!(t0.elapsed() < Duration::from_secs(5));
@@ -117,11 +117,12 @@ fn reload_storm_under_load_loses_nothing() {
             _ => &good_b,
         };
         std::fs::write(&path, text).unwrap();
-        let sig = if i % 2 == 0 { "-HUP" } else { "-USR2" };
-        std::process::Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .unwrap();
+        let sig = if i % 2 == 0 {
+            nix::libc::SIGHUP
+        } else {
+            nix::libc::SIGUSR2
+        };
+        common::kill(pid, sig).unwrap();
         thread::sleep(Duration::from_millis(120));
         if i % 3 == 0 {
             // After a valid reload, new sessions use the new backend at once.
@@ -137,10 +138,7 @@ fn reload_storm_under_load_loses_nothing() {
         }
     }
     std::fs::write(&path, &good_a).unwrap();
-    std::process::Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap();
+    common::kill(pid, nix::libc::SIGHUP).unwrap();
     thread::sleep(Duration::from_millis(200));
     assert_eq!(tag_of("127.0.130.1:24000"), Some(b'A'));
     stop.store(true, Ordering::Relaxed);
@@ -269,10 +267,7 @@ fn reload_succeeds_near_the_fd_limit() {
         held.push(c);
     }
     std::fs::write(&path, text("127.0.132.3:24001")).unwrap();
-    std::process::Command::new("kill")
-        .args(["-HUP", &p.id().to_string()])
-        .status()
-        .unwrap();
+    common::kill(p.id(), nix::libc::SIGHUP).unwrap();
     thread::sleep(Duration::from_millis(400));
     drop(held.pop());
     thread::sleep(Duration::from_millis(100));

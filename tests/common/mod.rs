@@ -124,10 +124,7 @@ impl Proxy {
     }
 
     pub fn signal(&self, sig: i32) {
-        let _ = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.pid().to_string())
-            .status();
+        let _ = kill(self.pid() as u32, sig);
     }
 
     /// Waits for `n` log lines (at most `limit`), returns them.
@@ -171,7 +168,7 @@ pub struct Kill(pub Child);
 
 impl Drop for Kill {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let _ = kill(self.0.id(), nix::libc::SIGTERM);
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(3) {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -182,6 +179,12 @@ impl Drop for Kill {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Sends signal number `sig` to process `pid`, in-process (no kill(1) to install).
+pub fn kill(pid: u32, sig: i32) -> nix::Result<()> {
+    let sig = nix::sys::signal::Signal::try_from(sig)?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig)
 }
 
 /// Waits (at most 10 s) until something listens on `a`.
