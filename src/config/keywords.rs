@@ -446,6 +446,104 @@ pub const GLOBAL_TUNE: &[&str] = &[
     "tune.vars.txn-max-size",
 ];
 
+/// What haproxy 2.6.12 checks in a `tune.*` keyword's argument, where haproxide
+/// reproduces it (recorded with `haproxy -c`; keywords not listed take anything).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TuneArg {
+    /// A missing argument: "'<kw>' expects an integer argument.".
+    Integer,
+    /// A missing argument: "'<kw>' <text>" (the keyword's own wording).
+    Missing(&'static str),
+    /// A missing argument: "<kw>: invalid timeout" (the Lua timeouts).
+    LuaTimeout,
+    /// `on` or `off`, nothing else.
+    OnOff,
+    /// `on` or `off`, and only after `expose-experimental-directives`.
+    ExperimentalOnOff,
+    /// Refused whatever follows (its replacement named in the alert).
+    Removed(&'static str),
+    /// Deprecated (a warning naming the replacement), then an integer as [`TuneArg::Integer`].
+    Deprecated(&'static str),
+}
+
+/// Argument checks of the [`GLOBAL_TUNE`] keywords (see [`TuneArg`]).
+pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
+    ("tune.buffers.limit", TuneArg::Integer),
+    ("tune.buffers.reserve", TuneArg::Integer),
+    ("tune.bufsize", TuneArg::Integer),
+    ("tune.chksize", TuneArg::Removed("tune.bufsize")),
+    (
+        "tune.comp.maxlevel",
+        TuneArg::Missing("expects a numeric value between 1 and 9"),
+    ),
+    ("tune.fd.edge-triggered", TuneArg::ExperimentalOnOff),
+    (
+        "tune.h2.header-table-size",
+        TuneArg::Missing("expects a numeric value between 4096 and 65536."),
+    ),
+    (
+        "tune.h2.max-frame-size",
+        TuneArg::Missing("expects a numeric value between 16384 and 16777215."),
+    ),
+    ("tune.http.cookielen", TuneArg::Integer),
+    ("tune.http.logurilen", TuneArg::Integer),
+    ("tune.http.maxhdr", TuneArg::Integer),
+    ("tune.idle-pool.shared", TuneArg::OnOff),
+    (
+        "tune.idletimer",
+        TuneArg::Missing("expects a timer value between 0 and 65535 ms."),
+    ),
+    ("tune.listener.multi-queue", TuneArg::OnOff),
+    (
+        "tune.lua.maxmem",
+        TuneArg::Missing("expects an integer argument (Lua memory size in MB)."),
+    ),
+    ("tune.lua.service-timeout", TuneArg::LuaTimeout),
+    ("tune.lua.session-timeout", TuneArg::LuaTimeout),
+    ("tune.lua.task-timeout", TuneArg::LuaTimeout),
+    ("tune.maxaccept", TuneArg::Integer),
+    ("tune.maxpollevents", TuneArg::Integer),
+    ("tune.maxrewrite", TuneArg::Integer),
+    (
+        "tune.pattern.cache-size",
+        TuneArg::Missing("expects a positive numeric value"),
+    ),
+    (
+        "tune.peers.max-updates-at-once",
+        TuneArg::Missing("expects an integer argument greater than 0."),
+    ),
+    ("tune.pipesize", TuneArg::Integer),
+    (
+        "tune.pool-high-fd-ratio",
+        TuneArg::Missing("expects an integer argument between 0 and 100."),
+    ),
+    (
+        "tune.pool-low-fd-ratio",
+        TuneArg::Missing("expects an integer argument between 0 and 100."),
+    ),
+    ("tune.rcvbuf.client", TuneArg::Integer),
+    ("tune.rcvbuf.server", TuneArg::Integer),
+    ("tune.recv_enough", TuneArg::Integer),
+    ("tune.runqueue-depth", TuneArg::Integer),
+    ("tune.sched.low-latency", TuneArg::OnOff),
+    ("tune.sndbuf.client", TuneArg::Integer),
+    ("tune.sndbuf.server", TuneArg::Integer),
+    ("tune.ssl.cachesize", TuneArg::Integer),
+    ("tune.ssl.capture-buffer-size", TuneArg::Integer),
+    (
+        "tune.ssl.capture-cipherlist-size",
+        TuneArg::Deprecated("tune.ssl.capture-buffer-size"),
+    ),
+    ("tune.ssl.hard-maxrecord", TuneArg::Integer),
+    ("tune.ssl.keylog", TuneArg::OnOff),
+    (
+        "tune.ssl.lifetime",
+        TuneArg::Missing("expects ssl sessions <lifetime> in seconds as argument."),
+    ),
+    ("tune.ssl.maxrecord", TuneArg::Integer),
+    ("tune.ssl.ssl-ctx-cache-size", TuneArg::Integer),
+];
+
 /// Proxy keywords (defaults, frontend, backend, listen).
 pub const PROXY: &[Keyword] = &[
     kw("bind", FE, Supported, "<addr>[,...] [param*]", ""),
@@ -1380,7 +1478,7 @@ pub fn render_markdown() -> String {
         }
     }
     s.push_str(
-        "\nIn `global`, the other `tune.*` keywords haproxy 2.6 knows are accepted and ignored with a warning; an unknown `tune.*` word is an ALERT, as in haproxy.\n",
+        "\nIn `global`, the other `tune.*` keywords haproxy 2.6 knows are accepted and ignored with a warning; an unknown `tune.*` word is an ALERT, as in haproxy. haproxy's checks of a missing argument, of `on`/`off` words, of `tune.chksize` (removed), `tune.fd.edge-triggered` (experimental) and `tune.ssl.capture-cipherlist-size` (deprecated) are made with its messages; a value out of a keyword's range is not checked yet (haproxy refuses e.g. `tune.bufsize 0`).\n",
     );
     s
 }

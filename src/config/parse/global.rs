@@ -45,16 +45,68 @@ pub fn tls_version(word: &str) -> Option<crate::ir::TlsVersion> {
 }
 
 impl Parser {
+    /// haproxy's own checks of a `tune.*` argument (keywords::TUNE_ARGS); false after an
+    /// alert.
+    fn tune_arg_ok(&mut self, stmt: &Stmt, kw: &str) -> bool {
+        use keywords::TuneArg;
+        let Some(&(_, check)) = keywords::TUNE_ARGS.iter().find(|(k, _)| *k == kw) else {
+            return true;
+        };
+        let (loc, arg) = (stmt.loc, stmt.arg(1));
+        let msg = match check {
+            TuneArg::Removed(by) => {
+                self.push(
+                    Diagnostic::alert(
+                        loc,
+                        format!("option '{kw}' is not supported any more ({by} is used instead)."),
+                    )
+                    .styled(LocStyle::ParsingTight),
+                );
+                return false;
+            }
+            TuneArg::ExperimentalOnOff if !self.experimental => format!(
+                "'{kw}' directive is experimental, must be allowed via a global 'expose-experimental-directives'"
+            ),
+            TuneArg::OnOff | TuneArg::ExperimentalOnOff if arg == "on" || arg == "off" => {
+                return true
+            }
+            TuneArg::OnOff | TuneArg::ExperimentalOnOff => {
+                format!("'{kw}' expects either 'on' or 'off' but got '{arg}'.")
+            }
+            _ if !arg.is_empty() => return true,
+            TuneArg::Integer => format!("'{kw}' expects an integer argument."),
+            TuneArg::Deprecated(by) => {
+                self.push(
+                    Diagnostic::warning(
+                        loc,
+                        format!("'{kw}' is deprecated and will be removed in version 2.7. Please use '{by}' instead."),
+                    )
+                    .styled(LocStyle::ParsingTight),
+                );
+                format!("'{kw}' expects an integer argument.")
+            }
+            TuneArg::Missing(text) => format!("'{kw}' {text}"),
+            TuneArg::LuaTimeout => format!("{kw}: invalid timeout"),
+        };
+        self.alert(loc, msg);
+        false
+    }
+
     pub(super) fn parse_global(&mut self, stmt: &Stmt) {
         let kw = stmt.arg(0);
         let loc = stmt.loc;
+        if kw == "expose-experimental-directives" {
+            self.experimental = true;
+        }
         let Some(k) = keywords::lookup(keywords::GLOBAL, kw) else {
             if keywords::GLOBAL_PREFIX_IGNORED
                 .iter()
                 .any(|p| kw.starts_with(p))
                 && keywords::GLOBAL_TUNE.contains(&kw)
             {
-                self.ignored(loc, &format!("'{kw}'"), "tuning has no equivalent here");
+                if self.tune_arg_ok(stmt, kw) {
+                    self.ignored(loc, &format!("'{kw}'"), "tuning has no equivalent here");
+                }
                 return;
             }
             // HAProxy's own hint: the closest global keyword or section name.

@@ -162,6 +162,8 @@ pub struct Parser {
     resolve_names: bool,
     /// `resolvers` sections seen: name and where.
     resolvers: Vec<(String, Loc)>,
+    /// `expose-experimental-directives` seen: experimental keywords after it are allowed.
+    experimental: bool,
 }
 
 fn anon_defaults(loc: Loc) -> ProxyConf {
@@ -188,6 +190,7 @@ impl Parser {
             cond: Vec::new(),
             resolve_names: true,
             resolvers: Vec::new(),
+            experimental: false,
         }
     }
 
