@@ -94,6 +94,9 @@ pub struct Diagnostic {
     pub phase: Phase,
     /// 0-based byte column in the line, for lexical errors.
     pub column: Option<usize>,
+    /// An alert that makes the configuration invalid (false: haproxy's "Continuing."
+    /// alerts, printed as alerts but leaving the verdict alone).
+    pub fatal: bool,
 }
 
 impl Diagnostic {
@@ -127,7 +130,15 @@ impl Diagnostic {
             extra: Vec::new(),
             phase: Phase::Parse,
             column: None,
+            fatal: true,
         }
+    }
+
+    /// Same diagnostic, not changing the verdict (haproxy's "already specified.
+    /// Continuing." alerts).
+    pub fn continuing(mut self) -> Self {
+        self.fatal = false;
+        self
     }
 
     /// Same diagnostic with another location style.
@@ -221,7 +232,7 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// Records one message.
     pub fn push(&mut self, d: Diagnostic) {
-        if d.level == Level::Alert && d.phase == Phase::Parse {
+        if d.level == Level::Alert && d.fatal && d.phase == Phase::Parse {
             if let Some(l) = &d.loc {
                 if !self.files_with_errors.contains(&l.file) {
                     self.files_with_errors.push(l.file.clone());
@@ -233,14 +244,16 @@ impl Diagnostics {
 
     /// True when any alert was recorded.
     pub fn has_alerts(&self) -> bool {
-        self.items.iter().any(|d| d.level == Level::Alert)
+        self.items
+            .iter()
+            .any(|d| d.level == Level::Alert && d.fatal)
     }
 
     /// True when any parse-time alert was recorded.
     pub fn has_parse_alerts(&self) -> bool {
         self.items
             .iter()
-            .any(|d| d.level == Level::Alert && d.phase == Phase::Parse)
+            .any(|d| d.level == Level::Alert && d.fatal && d.phase == Phase::Parse)
     }
 
     /// True when any warning was recorded.

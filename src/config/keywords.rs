@@ -454,6 +454,22 @@ pub enum TuneArg {
     Integer,
     /// A missing argument: "'<kw>' <text>" (the keyword's own wording).
     Missing(&'static str),
+    /// A number read as C's atoi() (atol() when `wide`) within `min..=max`; a missing one
+    /// is "'<kw>' <missing>" (accepted as 0 when `None`), one out of range "'<kw>' <bad>".
+    Int {
+        /// Wording for no argument; `None`: read as 0.
+        missing: Option<&'static str>,
+        /// Smallest value accepted.
+        min: i64,
+        /// Largest value accepted.
+        max: i64,
+        /// Read as atol() (64 bits) rather than atoi().
+        wide: bool,
+        /// Wording for a value out of range.
+        bad: &'static str,
+    },
+    /// No argument at all: "'<kw>' cannot handle unexpected argument '<arg>'.".
+    Flag,
     /// A missing argument: "<kw>: invalid timeout" (the Lua timeouts).
     LuaTimeout,
     /// `on` or `off`, nothing else.
@@ -462,32 +478,113 @@ pub enum TuneArg {
     ExperimentalOnOff,
     /// Refused whatever follows (its replacement named in the alert).
     Removed(&'static str),
-    /// Deprecated (a warning naming the replacement), then an integer as [`TuneArg::Integer`].
+    /// Deprecated (a warning naming the replacement), then the replacement's own check.
     Deprecated(&'static str),
 }
+
+/// An atoi() number in `min..=max`, `text` for a missing one and one out of range.
+const fn range(min: i64, max: i64, text: &'static str) -> TuneArg {
+    TuneArg::Int {
+        missing: Some(text),
+        min,
+        max,
+        wide: false,
+        bad: text,
+    }
+}
+
+/// An atoi() number at least `min`: a missing one "expects an integer argument.".
+pub(crate) const fn at_least(min: i64, bad: &'static str) -> TuneArg {
+    TuneArg::Int {
+        missing: Some("expects an integer argument."),
+        min,
+        max: i64::MAX,
+        wide: false,
+        bad,
+    }
+}
+
+/// The HTTP/2 window and stream counts: no argument reads as 0, a negative one is refused.
+const H2_POSITIVE: TuneArg = TuneArg::Int {
+    missing: None,
+    min: 0,
+    max: i64::MAX,
+    wide: false,
+    bad: "expects a positive numeric value.",
+};
+
+/// `tune.*` keywords haproxy sets once: given again after a value other than 0, the
+/// new line is skipped with an alert that leaves the configuration valid.
+pub const TUNE_ONCE: &[&str] = &[
+    "tune.maxaccept",
+    "tune.maxpollevents",
+    "tune.rcvbuf.client",
+    "tune.rcvbuf.server",
+    "tune.runqueue-depth",
+    "tune.sndbuf.client",
+    "tune.sndbuf.server",
+];
+
+/// The two names of one setting haproxy refuses to see twice ("is already configured.").
+pub const TUNE_CAPTURE: &[&str] = &[
+    "tune.ssl.capture-buffer-size",
+    "tune.ssl.capture-cipherlist-size",
+];
 
 /// Argument checks of the [`GLOBAL_TUNE`] keywords (see [`TuneArg`]).
 pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
     ("tune.buffers.limit", TuneArg::Integer),
     ("tune.buffers.reserve", TuneArg::Integer),
-    ("tune.bufsize", TuneArg::Integer),
+    (
+        "tune.bufsize",
+        at_least(1, "expects a positive integer argument."),
+    ),
     ("tune.chksize", TuneArg::Removed("tune.bufsize")),
     (
         "tune.comp.maxlevel",
-        TuneArg::Missing("expects a numeric value between 1 and 9"),
+        range(1, 9, "expects a numeric value between 1 and 9"),
+    ),
+    (
+        "tune.fail-alloc",
+        TuneArg::Int {
+            missing: None,
+            min: 0,
+            max: 100,
+            wide: false,
+            bad: "expects a numeric value between 0 and 100.",
+        },
     ),
     ("tune.fd.edge-triggered", TuneArg::ExperimentalOnOff),
+    ("tune.h2.initial-window-size", H2_POSITIVE),
+    ("tune.h2.max-concurrent-streams", H2_POSITIVE),
     (
         "tune.h2.header-table-size",
-        TuneArg::Missing("expects a numeric value between 4096 and 65536."),
+        range(
+            4096,
+            65536,
+            "expects a numeric value between 4096 and 65536.",
+        ),
     ),
     (
         "tune.h2.max-frame-size",
-        TuneArg::Missing("expects a numeric value between 16384 and 16777215."),
+        range(
+            16384,
+            16777215,
+            "expects a numeric value between 16384 and 16777215.",
+        ),
     ),
     ("tune.http.cookielen", TuneArg::Integer),
     ("tune.http.logurilen", TuneArg::Integer),
-    ("tune.http.maxhdr", TuneArg::Integer),
+    (
+        "tune.http.maxhdr",
+        TuneArg::Int {
+            missing: Some("expects an integer argument."),
+            min: 1,
+            max: 32767,
+            wide: false,
+            bad: "expects a numeric value between 1 and 32767",
+        },
+    ),
     ("tune.idle-pool.shared", TuneArg::OnOff),
     (
         "tune.idletimer",
@@ -501,25 +598,37 @@ pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
     ("tune.lua.service-timeout", TuneArg::LuaTimeout),
     ("tune.lua.session-timeout", TuneArg::LuaTimeout),
     ("tune.lua.task-timeout", TuneArg::LuaTimeout),
-    ("tune.maxaccept", TuneArg::Integer),
+    (
+        "tune.maxaccept",
+        TuneArg::Int {
+            missing: Some("expects an integer argument."),
+            min: -1,
+            max: i32::MAX as i64,
+            wide: true,
+            bad: "expects -1 or an integer from 0 to INT_MAX.",
+        },
+    ),
     ("tune.maxpollevents", TuneArg::Integer),
-    ("tune.maxrewrite", TuneArg::Integer),
+    (
+        "tune.maxrewrite",
+        at_least(0, "expects a positive integer argument."),
+    ),
     (
         "tune.pattern.cache-size",
-        TuneArg::Missing("expects a positive numeric value"),
+        range(0, i64::MAX, "expects a positive numeric value"),
     ),
     (
         "tune.peers.max-updates-at-once",
-        TuneArg::Missing("expects an integer argument greater than 0."),
+        range(1, i64::MAX, "expects an integer argument greater than 0."),
     ),
     ("tune.pipesize", TuneArg::Integer),
     (
         "tune.pool-high-fd-ratio",
-        TuneArg::Missing("expects an integer argument between 0 and 100."),
+        range(0, 100, "expects an integer argument between 0 and 100."),
     ),
     (
         "tune.pool-low-fd-ratio",
-        TuneArg::Missing("expects an integer argument between 0 and 100."),
+        range(0, 100, "expects an integer argument between 0 and 100."),
     ),
     ("tune.rcvbuf.client", TuneArg::Integer),
     ("tune.rcvbuf.server", TuneArg::Integer),
@@ -528,20 +637,36 @@ pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
     ("tune.sched.low-latency", TuneArg::OnOff),
     ("tune.sndbuf.client", TuneArg::Integer),
     ("tune.sndbuf.server", TuneArg::Integer),
-    ("tune.ssl.cachesize", TuneArg::Integer),
-    ("tune.ssl.capture-buffer-size", TuneArg::Integer),
+    (
+        "tune.ssl.cachesize",
+        at_least(0, "expects a positive numeric value."),
+    ),
+    (
+        "tune.ssl.capture-buffer-size",
+        at_least(0, "expects a positive numeric value."),
+    ),
     (
         "tune.ssl.capture-cipherlist-size",
         TuneArg::Deprecated("tune.ssl.capture-buffer-size"),
     ),
-    ("tune.ssl.hard-maxrecord", TuneArg::Integer),
+    (
+        "tune.ssl.hard-maxrecord",
+        at_least(0, "expects a positive numeric value."),
+    ),
+    ("tune.ssl.force-private-cache", TuneArg::Flag),
     ("tune.ssl.keylog", TuneArg::OnOff),
     (
         "tune.ssl.lifetime",
         TuneArg::Missing("expects ssl sessions <lifetime> in seconds as argument."),
     ),
-    ("tune.ssl.maxrecord", TuneArg::Integer),
-    ("tune.ssl.ssl-ctx-cache-size", TuneArg::Integer),
+    (
+        "tune.ssl.maxrecord",
+        at_least(0, "expects a positive numeric value."),
+    ),
+    (
+        "tune.ssl.ssl-ctx-cache-size",
+        at_least(0, "expects a positive numeric value."),
+    ),
 ];
 
 /// Proxy keywords (defaults, frontend, backend, listen).
@@ -1478,7 +1603,7 @@ pub fn render_markdown() -> String {
         }
     }
     s.push_str(
-        "\nIn `global`, the other `tune.*` keywords haproxy 2.6 knows are accepted and ignored with a warning; an unknown `tune.*` word is an ALERT, as in haproxy. haproxy's checks of a missing argument, of `on`/`off` words, of `tune.chksize` (removed), `tune.fd.edge-triggered` (experimental) and `tune.ssl.capture-cipherlist-size` (deprecated) are made with its messages; a value out of a keyword's range is not checked yet (haproxy refuses e.g. `tune.bufsize 0`).\n",
+        "\nIn `global`, the other `tune.*` keywords haproxy 2.6 knows are accepted and ignored with a warning; an unknown `tune.*` word is an ALERT, as in haproxy. haproxy's checks of a missing argument, of numbers out of a keyword's range (read as haproxy reads them: `tune.bufsize 0`, `tune.comp.maxlevel 12`, `tune.maxrewrite -1`), of `on`/`off` words, of `tune.chksize` (removed), `tune.fd.edge-triggered` (experimental) and `tune.ssl.capture-cipherlist-size` (deprecated) are made with its messages. A setting haproxy takes once (`user`/`uid`, `group`/`gid`, `tune.maxaccept`, `tune.maxpollevents`, `tune.rcvbuf.*`, `tune.sndbuf.*`, `tune.runqueue-depth`) given again gets its \"already specified. Continuing.\" ALERT, which leaves the configuration valid, and the later line is skipped; `tune.ssl.capture-buffer-size` twice is refused. Not checked yet: the time values of `tune.idletimer`, `tune.ssl.lifetime` and the `tune.lua.*` timeouts, the sizes of `tune.vars.*`, the Lua numbers, and `tune.bufsize` above 256 MB.\n",
     );
     s
 }

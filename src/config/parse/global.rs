@@ -45,14 +45,49 @@ pub fn tls_version(word: &str) -> Option<crate::ir::TlsVersion> {
 }
 
 impl Parser {
-    /// haproxy's own checks of a `tune.*` argument (keywords::TUNE_ARGS); false after an
-    /// alert.
+    /// haproxy's own checks of a `tune.*` line: its argument, and a keyword given twice
+    /// (keywords::TUNE_ONCE, TUNE_CAPTURE). False after an alert.
     fn tune_arg_ok(&mut self, stmt: &Stmt, kw: &str) -> bool {
+        let once = keywords::TUNE_ONCE.contains(&kw);
+        if once && self.tune_seen.get(kw).is_some_and(|v| *v != 0) {
+            let d = Diagnostic::alert(stmt.loc, format!("'{kw}' already specified. Continuing."));
+            self.push(d.continuing());
+            return false;
+        }
+        if !self.tune_arg_valid(stmt, kw) {
+            return false;
+        }
+        if once {
+            self.tune_seen
+                .insert(kw.to_string(), lenient_int(stmt.arg(1)));
+        }
+        if keywords::TUNE_CAPTURE.contains(&kw) {
+            if self.tune_seen.contains_key("capture") {
+                self.alert(stmt.loc, format!("'{kw}' is already configured."));
+                return false;
+            }
+            self.tune_seen.insert("capture".to_string(), 1);
+        }
+        true
+    }
+
+    /// haproxy's checks of a `tune.*` argument (keywords::TUNE_ARGS); false after an alert.
+    fn tune_arg_valid(&mut self, stmt: &Stmt, kw: &str) -> bool {
         use keywords::TuneArg;
-        let Some(&(_, check)) = keywords::TUNE_ARGS.iter().find(|(k, _)| *k == kw) else {
+        let Some(&(_, mut check)) = keywords::TUNE_ARGS.iter().find(|(k, _)| *k == kw) else {
             return true;
         };
         let (loc, arg) = (stmt.loc, stmt.arg(1));
+        if let TuneArg::Deprecated(by) = check {
+            self.push(
+                Diagnostic::warning(
+                    loc,
+                    format!("'{kw}' is deprecated and will be removed in version 2.7. Please use '{by}' instead."),
+                )
+                .styled(LocStyle::ParsingTight),
+            );
+            check = keywords::at_least(0, "expects a positive numeric value.");
+        }
         let msg = match check {
             TuneArg::Removed(by) => {
                 self.push(
@@ -73,18 +108,29 @@ impl Parser {
             TuneArg::OnOff | TuneArg::ExperimentalOnOff => {
                 format!("'{kw}' expects either 'on' or 'off' but got '{arg}'.")
             }
+            TuneArg::Flag if arg.is_empty() => return true,
+            TuneArg::Flag => format!("'{kw}' cannot handle unexpected argument '{arg}'."),
+            TuneArg::Int {
+                missing, min, max, wide, bad,
+            } => {
+                if arg.is_empty() {
+                    if let Some(m) = missing {
+                        self.alert(loc, format!("'{kw}' {m}"));
+                        return false;
+                    }
+                }
+                // atoi() keeps the low 32 bits of what atol() reads.
+                let v = lenient_int(arg);
+                let v = if wide { v } else { v as i32 as i64 };
+                if (min..=max).contains(&v) {
+                    return true;
+                }
+                format!("'{kw}' {bad}")
+            }
             _ if !arg.is_empty() => return true,
             TuneArg::Integer => format!("'{kw}' expects an integer argument."),
-            TuneArg::Deprecated(by) => {
-                self.push(
-                    Diagnostic::warning(
-                        loc,
-                        format!("'{kw}' is deprecated and will be removed in version 2.7. Please use '{by}' instead."),
-                    )
-                    .styled(LocStyle::ParsingTight),
-                );
-                format!("'{kw}' expects an integer argument.")
-            }
+            // Turned into its replacement's check above.
+            TuneArg::Deprecated(_) => return true,
             TuneArg::Missing(text) => format!("'{kw}' {text}"),
             TuneArg::LuaTimeout => format!("{kw}: invalid timeout"),
         };
@@ -205,6 +251,14 @@ impl Parser {
             "user" | "group" => self.global_user_group(stmt),
             "uid" | "gid" => {
                 if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                let again = if kw == "uid" {
+                    "user/uid already specified. Continuing."
+                } else {
+                    "group/gid already specified. Continuing."
+                };
+                if self.id_already_set(loc, kw == "uid", again) {
                     return;
                 }
                 let a = stmt.arg(1);
@@ -417,6 +471,22 @@ impl Parser {
         }
     }
 
+    /// haproxy's check before a `user`/`uid` (`user`) or `group`/`gid`: an id other than
+    /// 0 already set is kept, with an alert that leaves the configuration valid (so a
+    /// first `user root`, id 0, may be replaced without one).
+    fn id_already_set(&mut self, loc: &crate::config::diag::Loc, user: bool, msg: &str) -> bool {
+        let prev = if user {
+            self.global.ir.uid
+        } else {
+            self.global.ir.gid
+        };
+        if prev.is_some_and(|id| id != 0) {
+            self.push(Diagnostic::alert(loc, msg).continuing());
+            return true;
+        }
+        false
+    }
+
     fn global_user_group(&mut self, stmt: &Stmt) {
         let kw = stmt.arg(0);
         let loc = stmt.loc;
@@ -429,18 +499,14 @@ impl Parser {
         } else {
             ("/etc/group", "group")
         };
-        let already = if kw == "user" {
-            self.global.ir.user.is_some() || self.global.ir.uid.is_some()
+        // haproxy words the group case differently, and keeps the first value.
+        let again = if kw == "user" {
+            "user/uid already specified. Continuing."
         } else {
-            self.global.ir.group.is_some() || self.global.ir.gid.is_some()
+            "gid/group was already specified. Continuing."
         };
-        if already {
-            let short = if kw == "user" {
-                "user/uid"
-            } else {
-                "group/gid"
-            };
-            self.alert(loc, format!("{short} already specified. Continuing."));
+        if self.id_already_set(loc, kw == "user", again) {
+            return;
         }
         // HAProxy resolves the name while parsing (getpwnam/getgrnam).
         match lookup_id(file, name) {

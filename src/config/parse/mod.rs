@@ -164,6 +164,8 @@ pub struct Parser {
     resolvers: Vec<(String, Loc)>,
     /// `expose-experimental-directives` seen: experimental keywords after it are allowed.
     experimental: bool,
+    /// `tune.*` settings haproxy takes once, with the value read (see keywords::TUNE_ONCE).
+    tune_seen: HashMap<String, i64>,
 }
 
 fn anon_defaults(loc: Loc) -> ProxyConf {
@@ -191,6 +193,7 @@ impl Parser {
             resolve_names: true,
             resolvers: Vec::new(),
             experimental: false,
+            tune_seen: HashMap::new(),
         }
     }
 
