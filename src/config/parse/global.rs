@@ -253,12 +253,7 @@ impl Parser {
                 if self.too_many(stmt, 1, kw) {
                     return;
                 }
-                let again = if kw == "uid" {
-                    "user/uid already specified. Continuing."
-                } else {
-                    "group/gid already specified. Continuing."
-                };
-                if self.id_already_set(loc, kw == "uid", again) {
+                if self.id_already_set(loc, kw) {
                     return;
                 }
                 let a = stmt.arg(1);
@@ -471,14 +466,24 @@ impl Parser {
         }
     }
 
-    /// haproxy's check before a `user`/`uid` (`user`) or `group`/`gid`: an id other than
+    /// haproxy's check before `user`, `uid`, `group` or `gid` (`kw`): an id other than
     /// 0 already set is kept, with an alert that leaves the configuration valid (so a
     /// first `user root`, id 0, may be replaced without one).
-    fn id_already_set(&mut self, loc: &crate::config::diag::Loc, user: bool, msg: &str) -> bool {
-        let prev = if user {
-            self.global.ir.uid
-        } else {
-            self.global.ir.gid
+    fn id_already_set(&mut self, loc: &crate::config::diag::Loc, kw: &str) -> bool {
+        // haproxy words the `group` keyword's case differently from `gid`'s.
+        let (prev, msg) = match kw {
+            "user" | "uid" => (
+                self.global.ir.uid,
+                "user/uid already specified. Continuing.",
+            ),
+            "gid" => (
+                self.global.ir.gid,
+                "group/gid already specified. Continuing.",
+            ),
+            _ => (
+                self.global.ir.gid,
+                "gid/group was already specified. Continuing.",
+            ),
         };
         if prev.is_some_and(|id| id != 0) {
             self.push(Diagnostic::alert(loc, msg).continuing());
@@ -499,13 +504,7 @@ impl Parser {
         } else {
             ("/etc/group", "group")
         };
-        // haproxy words the group case differently, and keeps the first value.
-        let again = if kw == "user" {
-            "user/uid already specified. Continuing."
-        } else {
-            "gid/group was already specified. Continuing."
-        };
-        if self.id_already_set(loc, kw == "user", again) {
+        if self.id_already_set(loc, kw) {
             return;
         }
         // HAProxy resolves the name while parsing (getpwnam/getgrnam).
