@@ -17,7 +17,8 @@ rev=$(git describe --always --dirty 2>/dev/null || echo '?')
 {
     echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
-    echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+    # The CPU model matters: OpenSSL and aws-lc pick different code paths per vendor.
+    echo "- machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "- $(/usr/sbin/haproxy -v | head -1)"
     echo "- haproxide $rev, rustc $(rustc -V | awk '{print $2}')"
     echo "- commands: bash benches/tcp.sh $rounds $secs; bash benches/tls.sh $rounds $secs; bash benches/mqtt.sh $rounds $secs; bash benches/check-time.sh; bash benches/reload-time.sh"
