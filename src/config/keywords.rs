@@ -285,7 +285,13 @@ pub const GLOBAL: &[Keyword] = &[
     kw("grace", 0, Unsupported, "<time>", ""),
     kw("close-spread-time", 0, Unsupported, "<time>", ""),
     kw("default-path", 0, Unsupported, "<mode> [<path>]", ""),
-    kw("expose-experimental-directives", 0, Ignored, "", ""),
+    kw(
+        "expose-experimental-directives",
+        0,
+        Supported,
+        "",
+        "allows the experimental tune.* keywords after it",
+    ),
     kw("h1-case-adjust", 0, Ignored, "<from> <to>", "HTTP only"),
     kw("h1-case-adjust-file", 0, Ignored, "<file>", "HTTP only"),
     kw(
@@ -512,6 +518,13 @@ const H2_POSITIVE: TuneArg = TuneArg::Int {
     wide: false,
     bad: "expects a positive numeric value.",
 };
+
+/// Global flags after which haproxy 2.6 ignores any further words (other flags refuse them).
+pub const GLOBAL_FLAGS_ANY_ARGS: &[&str] = &[
+    "numa-cpu-mapping",
+    "expose-experimental-directives",
+    "ssl-skip-self-issued-ca",
+];
 
 /// `tune.*` keywords haproxy sets once: given again after a value other than 0, the
 /// new line is skipped with an alert that leaves the configuration valid.

@@ -177,11 +177,8 @@ impl Parser {
             );
             return;
         }
-        // Flags haproxide ignores still refuse arguments, as HAProxy does (but for these).
-        let lax = matches!(
-            kw,
-            "numa-cpu-mapping" | "expose-experimental-directives" | "ssl-skip-self-issued-ca"
-        );
+        // Flags haproxide ignores still refuse arguments, as HAProxy does (but for a few).
+        let lax = keywords::GLOBAL_FLAGS_ANY_ARGS.contains(&kw);
         if k.status == Status::Ignored && k.args.is_empty() && !lax && self.too_many(stmt, 0, kw) {
             return;
         }
