@@ -476,8 +476,19 @@ pub enum TuneArg {
     },
     /// No argument at all: "'<kw>' cannot handle unexpected argument '<arg>'.".
     Flag,
-    /// A missing argument: "<kw>: invalid timeout" (the Lua timeouts).
+    /// A time in ms: anything else is "<kw>: invalid timeout" (the Lua timeouts).
     LuaTimeout,
+    /// `tune.idletimer`: a time in ms up to 65535.
+    IdleTimer,
+    /// `tune.ssl.lifetime`: a time in seconds.
+    SslLifetime,
+    /// A whole strtol() number or nothing: "<kw>: invalid number" (`tune.lua.forced-yield`).
+    Number,
+    /// A whole strtol() number: "<kw>: invalid number <arg> (error at '<c>')", a missing
+    /// one "'<kw>' <text>" (`tune.lua.maxmem`).
+    NumberAt(&'static str),
+    /// A whole strtol() number or nothing: "<kw>: '<arg>' is an invalid size" (`tune.vars.*`).
+    VarsSize,
     /// `on` or `off`, nothing else.
     OnOff,
     /// `on` or `off`, and only after `expose-experimental-directives`.
@@ -599,14 +610,12 @@ pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
         },
     ),
     ("tune.idle-pool.shared", TuneArg::OnOff),
-    (
-        "tune.idletimer",
-        TuneArg::Missing("expects a timer value between 0 and 65535 ms."),
-    ),
+    ("tune.idletimer", TuneArg::IdleTimer),
     ("tune.listener.multi-queue", TuneArg::OnOff),
+    ("tune.lua.forced-yield", TuneArg::Number),
     (
         "tune.lua.maxmem",
-        TuneArg::Missing("expects an integer argument (Lua memory size in MB)."),
+        TuneArg::NumberAt("expects an integer argument (Lua memory size in MB)."),
     ),
     ("tune.lua.service-timeout", TuneArg::LuaTimeout),
     ("tune.lua.session-timeout", TuneArg::LuaTimeout),
@@ -615,7 +624,8 @@ pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
         "tune.maxaccept",
         TuneArg::Int {
             missing: Some("expects an integer argument."),
-            min: -1,
+            // haproxy 2.6 has the lower bound commented out: -5 passes.
+            min: i64::MIN,
             max: i32::MAX as i64,
             wide: true,
             bad: "expects -1 or an integer from 0 to INT_MAX.",
@@ -668,10 +678,7 @@ pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
     ),
     ("tune.ssl.force-private-cache", TuneArg::Flag),
     ("tune.ssl.keylog", TuneArg::OnOff),
-    (
-        "tune.ssl.lifetime",
-        TuneArg::Missing("expects ssl sessions <lifetime> in seconds as argument."),
-    ),
+    ("tune.ssl.lifetime", TuneArg::SslLifetime),
     (
         "tune.ssl.maxrecord",
         at_least(0, "expects a positive numeric value."),
@@ -680,6 +687,30 @@ pub const TUNE_ARGS: &[(&str, TuneArg)] = &[
         "tune.ssl.ssl-ctx-cache-size",
         at_least(0, "expects a positive numeric value."),
     ),
+    ("tune.vars.check-max-size", TuneArg::VarsSize),
+    ("tune.vars.global-max-size", TuneArg::VarsSize),
+    ("tune.vars.proc-max-size", TuneArg::VarsSize),
+    ("tune.vars.reqres-max-size", TuneArg::VarsSize),
+    ("tune.vars.sess-max-size", TuneArg::VarsSize),
+    ("tune.vars.txn-max-size", TuneArg::VarsSize),
+];
+
+/// `tune.*` keywords haproxy 2.6 reads without refusing extra words after the value (all
+/// others stop at "cannot handle unexpected argument").
+pub const TUNE_ANY_ARGS: &[&str] = &[
+    "tune.chksize",
+    "tune.lua.forced-yield",
+    "tune.lua.maxmem",
+    "tune.lua.service-timeout",
+    "tune.lua.session-timeout",
+    "tune.lua.task-timeout",
+    "tune.pattern.cache-size",
+    "tune.vars.check-max-size",
+    "tune.vars.global-max-size",
+    "tune.vars.proc-max-size",
+    "tune.vars.reqres-max-size",
+    "tune.vars.sess-max-size",
+    "tune.vars.txn-max-size",
 ];
 
 /// Proxy keywords (defaults, frontend, backend, listen).
@@ -1616,7 +1647,7 @@ pub fn render_markdown() -> String {
         }
     }
     s.push_str(
-        "\nIn `global`, the other `tune.*` keywords haproxy 2.6 knows are accepted and ignored with a warning; an unknown `tune.*` word is an ALERT, as in haproxy. haproxy's checks of a missing argument, of numbers out of a keyword's range (read as haproxy reads them: `tune.bufsize 0`, `tune.comp.maxlevel 12`, `tune.maxrewrite -1`), of `on`/`off` words, of `tune.chksize` (removed), `tune.fd.edge-triggered` (experimental) and `tune.ssl.capture-cipherlist-size` (deprecated) are made with its messages. A setting haproxy takes once (`user`/`uid`, `group`/`gid`, `tune.maxaccept`, `tune.maxpollevents`, `tune.rcvbuf.*`, `tune.sndbuf.*`, `tune.runqueue-depth`) given again gets its \"already specified. Continuing.\" ALERT, which leaves the configuration valid, and the later line is skipped; `tune.ssl.capture-buffer-size` twice is refused. Not checked yet: the time values of `tune.idletimer`, `tune.ssl.lifetime` and the `tune.lua.*` timeouts, the sizes of `tune.vars.*`, the Lua numbers, and `tune.bufsize` above 256 MB.\n",
+        "\nIn `global`, the other `tune.*` keywords haproxy 2.6 knows are accepted and ignored with a warning; an unknown `tune.*` word is an ALERT, as in haproxy. haproxy's checks of a missing argument, of numbers out of a keyword's range (read as haproxy reads them: `tune.bufsize 0`, `tune.comp.maxlevel 12`, `tune.maxrewrite -1`), of `on`/`off` words, of `tune.chksize` (removed), `tune.fd.edge-triggered` (experimental) and `tune.ssl.capture-cipherlist-size` (deprecated) are made with its messages. A setting haproxy takes once (`user`/`uid`, `group`/`gid`, `tune.maxaccept`, `tune.maxpollevents`, `tune.rcvbuf.*`, `tune.sndbuf.*`, `tune.runqueue-depth`) given again gets its \"already specified. Continuing.\" ALERT, which leaves the configuration valid, and the later line is skipped; `tune.ssl.capture-buffer-size` twice is refused. Also haproxy's: the time values of `tune.idletimer` (ms, at most 65535), `tune.ssl.lifetime` (seconds) and the `tune.lua.*` timeouts, the whole numbers of `tune.lua.forced-yield`/`tune.lua.maxmem` and of the `tune.vars.*` sizes (no unit), an extra word after the value (refused but for the Lua and vars keywords), and `tune.bufsize` of 256 MB or more, refused after parsing. Not reproduced: haproxy 2.6.12 crashes on `tune.bufsize` values it rounds to a few bytes (`tune.bufsize 1k` reads as 1), refuses its own error pages when `tune.http.maxhdr` is too small for them, and warns of a negative `tune.http.cookielen` about its internal HTTP client; haproxide accepts these lines with its usual warning.\n",
     );
     s
 }

@@ -47,6 +47,14 @@ pub fn lower_with(
     let diags = &mut parsed.diags;
     let global = &parsed.global;
 
+    // haproxy's own HTTP client proxy always exists, so its HTTP buffer limit always applies.
+    if let Some(size) = global.tune_bufsize.filter(|s| *s >= 1 << 28) {
+        diags.push(check(
+            Level::Alert,
+            format!("global.tune.bufsize must be below 256 MB when HTTP is in use (current value = {size})."),
+        ));
+    }
+
     let be_index = |name: &str| -> Option<usize> {
         proxies
             .iter()

@@ -2,7 +2,7 @@
 //! SSL defaults). Messages follow HAProxy 2.6's `cfgparse-global.c` wording.
 
 use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
-use super::units::{lenient_int, parse_time_ms, TimeError};
+use super::units::{lenient_int, parse_time_ms, parse_time_s, strtol_rest, TimeError};
 use super::{Kwm, Parser, Stmt};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::config::keywords::{self, Status};
@@ -45,25 +45,63 @@ pub fn tls_version(word: &str) -> Option<crate::ir::TlsVersion> {
 }
 
 impl Parser {
-    /// haproxy's own checks of a `tune.*` line: its argument, and a keyword given twice
-    /// (keywords::TUNE_ONCE, TUNE_CAPTURE). False after an alert.
+    /// haproxy's own checks of a `tune.*` line: experimental and removed words, extra
+    /// words, a keyword given twice (keywords::TUNE_ONCE, TUNE_CAPTURE), then its argument.
+    /// False after an alert.
     fn tune_arg_ok(&mut self, stmt: &Stmt, kw: &str) -> bool {
+        use keywords::TuneArg;
+        let check = keywords::TUNE_ARGS
+            .iter()
+            .find(|(k, _)| *k == kw)
+            .map(|&(_, c)| c);
+        let loc = stmt.loc;
+        match check {
+            Some(TuneArg::Removed(by)) => {
+                let msg =
+                    format!("option '{kw}' is not supported any more ({by} is used instead).");
+                self.push(Diagnostic::alert(loc, msg).styled(LocStyle::ParsingTight));
+                return false;
+            }
+            Some(TuneArg::ExperimentalOnOff) if !self.experimental => {
+                self.alert(loc, format!("'{kw}' directive is experimental, must be allowed via a global 'expose-experimental-directives'"));
+                return false;
+            }
+            Some(TuneArg::Deprecated(by)) => self.push(
+                Diagnostic::warning(
+                    loc,
+                    format!("'{kw}' is deprecated and will be removed in version 2.7. Please use '{by}' instead."),
+                )
+                .styled(LocStyle::ParsingTight),
+            ),
+            _ => {}
+        }
+        let words = if check == Some(TuneArg::Flag) { 0 } else { 1 };
+        if !keywords::TUNE_ANY_ARGS.contains(&kw) && self.too_many(stmt, words, kw) {
+            return false;
+        }
         let once = keywords::TUNE_ONCE.contains(&kw);
         if once && self.tune_seen.get(kw).is_some_and(|v| *v != 0) {
-            let d = Diagnostic::alert(stmt.loc, format!("'{kw}' already specified. Continuing."));
+            let d = Diagnostic::alert(loc, format!("'{kw}' already specified. Continuing."));
             self.push(d.continuing());
             return false;
         }
-        if !self.tune_arg_valid(stmt, kw) {
-            return false;
+        if let Some(check) = check {
+            if !self.tune_arg_valid(stmt, kw, check) {
+                return false;
+            }
         }
         if once {
             self.tune_seen
                 .insert(kw.to_string(), lenient_int(stmt.arg(1)));
         }
+        if kw == "tune.bufsize" {
+            // haproxy rounds the size up to a multiple of 16 before its 256 MB check.
+            let v = lenient_int(stmt.arg(1)) as i32 as i64;
+            self.global.tune_bufsize = Some((v + 15) & !15);
+        }
         if keywords::TUNE_CAPTURE.contains(&kw) {
             if self.tune_seen.contains_key("capture") {
-                self.alert(stmt.loc, format!("'{kw}' is already configured."));
+                self.alert(loc, format!("'{kw}' is already configured."));
                 return false;
             }
             self.tune_seen.insert("capture".to_string(), 1);
@@ -71,45 +109,23 @@ impl Parser {
         true
     }
 
-    /// haproxy's checks of a `tune.*` argument (keywords::TUNE_ARGS); false after an alert.
-    fn tune_arg_valid(&mut self, stmt: &Stmt, kw: &str) -> bool {
+    /// haproxy's check of a `tune.*` argument (`check`, from keywords::TUNE_ARGS); false
+    /// after an alert.
+    fn tune_arg_valid(&mut self, stmt: &Stmt, kw: &str, check: keywords::TuneArg) -> bool {
         use keywords::TuneArg;
-        let Some(&(_, mut check)) = keywords::TUNE_ARGS.iter().find(|(k, _)| *k == kw) else {
-            return true;
-        };
         let (loc, arg) = (stmt.loc, stmt.arg(1));
-        if let TuneArg::Deprecated(by) = check {
-            self.push(
-                Diagnostic::warning(
-                    loc,
-                    format!("'{kw}' is deprecated and will be removed in version 2.7. Please use '{by}' instead."),
-                )
-                .styled(LocStyle::ParsingTight),
-            );
-            check = keywords::at_least(0, "expects a positive numeric value.");
-        }
+        let check = match check {
+            TuneArg::Deprecated(_) => keywords::at_least(0, "expects a positive numeric value."),
+            c => c,
+        };
         let msg = match check {
-            TuneArg::Removed(by) => {
-                self.push(
-                    Diagnostic::alert(
-                        loc,
-                        format!("option '{kw}' is not supported any more ({by} is used instead)."),
-                    )
-                    .styled(LocStyle::ParsingTight),
-                );
-                return false;
-            }
-            TuneArg::ExperimentalOnOff if !self.experimental => format!(
-                "'{kw}' directive is experimental, must be allowed via a global 'expose-experimental-directives'"
-            ),
             TuneArg::OnOff | TuneArg::ExperimentalOnOff if arg == "on" || arg == "off" => {
                 return true
             }
             TuneArg::OnOff | TuneArg::ExperimentalOnOff => {
                 format!("'{kw}' expects either 'on' or 'off' but got '{arg}'.")
             }
-            TuneArg::Flag if arg.is_empty() => return true,
-            TuneArg::Flag => format!("'{kw}' cannot handle unexpected argument '{arg}'."),
+            TuneArg::Flag => return true,
             TuneArg::Int {
                 missing, min, max, wide, bad,
             } => {
@@ -127,14 +143,63 @@ impl Parser {
                 }
                 format!("'{kw}' {bad}")
             }
+            TuneArg::IdleTimer => {
+                let range = format!("'{kw}' expects a timer value between 0 and 65535 ms.");
+                match parse_time_ms(arg) {
+                    Err(TimeError::Empty) => range,
+                    // Below a millisecond, as haproxy, is no error here.
+                    Ok(ms) if ms <= 65535 => return true,
+                    Err(TimeError::Underflow) => return true,
+                    Ok(_) => range,
+                    Err(TimeError::Unexpected(c)) => {
+                        return self.tight_alert(stmt, format!("unexpected character '{c}' in argument to <{kw}>."));
+                    }
+                    Err(TimeError::Overflow) => {
+                        return self.tight_alert(stmt, format!("timer overflow in argument <{arg}> to <{kw}>, maximum value is 65535 ms."));
+                    }
+                }
+            }
+            TuneArg::SslLifetime => match parse_time_s(arg) {
+                Ok(_) => return true,
+                Err(TimeError::Empty) => {
+                    format!("'{kw}' expects ssl sessions <lifetime> in seconds as argument.")
+                }
+                Err(TimeError::Unexpected(c)) => {
+                    format!("unexpected character '{c}' in argument to <{kw}>.")
+                }
+                Err(_) => format!("timer overflow in argument '{arg}' to <{kw}> (maximum value is 2147483647 s or ~68 years)."),
+            },
+            TuneArg::LuaTimeout => match parse_time_ms(arg) {
+                Ok(_) | Err(TimeError::Underflow) => return true,
+                Err(TimeError::Overflow) => format!("timer overflow in argument <{arg}> to <{kw}> (maximum value is 2147483647 ms or ~24.8 days)"),
+                Err(_) => format!("{kw}: invalid timeout"),
+            },
+            TuneArg::Number => match strtol_rest(arg) {
+                None => return true,
+                Some(_) => format!("{kw}: invalid number"),
+            },
+            TuneArg::NumberAt(missing) => match strtol_rest(arg) {
+                _ if arg.is_empty() => format!("'{kw}' {missing}"),
+                None => return true,
+                Some(c) => format!("{kw}: invalid number {arg} (error at '{c}')"),
+            },
+            TuneArg::VarsSize => match strtol_rest(arg) {
+                None => return true,
+                Some(_) => format!("{kw}: '{arg}' is an invalid size"),
+            },
             _ if !arg.is_empty() => return true,
             TuneArg::Integer => format!("'{kw}' expects an integer argument."),
-            // Turned into its replacement's check above.
-            TuneArg::Deprecated(_) => return true,
             TuneArg::Missing(text) => format!("'{kw}' {text}"),
-            TuneArg::LuaTimeout => format!("{kw}: invalid timeout"),
+            // Handled by tune_arg_ok before the argument is looked at.
+            TuneArg::Removed(_) | TuneArg::Deprecated(_) => return true,
         };
         self.alert(loc, msg);
+        false
+    }
+
+    /// An alert in haproxy's "parsing [file:line]:" spelling (no space before the colon).
+    fn tight_alert(&mut self, stmt: &Stmt, msg: String) -> bool {
+        self.push(Diagnostic::alert(stmt.loc, msg).styled(LocStyle::ParsingTight));
         false
     }
 

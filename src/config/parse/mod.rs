@@ -43,6 +43,8 @@ pub struct GlobalConf {
     pub zero_warning: bool,
     /// `log-send-hostname` seen.
     pub seen_log: bool,
+    /// `tune.bufsize` as haproxy stores it (rounded up to 16), checked after parsing.
+    pub tune_bufsize: Option<i64>,
 }
 
 /// The result of reading every file.

@@ -32,8 +32,8 @@ fn unit(i: &str) -> IResult<&str, &str> {
     alt((tag("us"), tag("ms"), tag("s"), tag("m"), tag("h"), tag("d"))).parse(i)
 }
 
-/// Parses a time like `10s` into milliseconds (`us` values are rounded up to whole ms).
-pub fn parse_time_ms(word: &str) -> Result<u64, TimeError> {
+/// The number and unit of a time word, before any scaling.
+fn time_parts(word: &str) -> Result<(u128, Option<&str>), TimeError> {
     if word.is_empty() {
         return Err(TimeError::Empty);
     }
@@ -47,7 +47,47 @@ pub fn parse_time_ms(word: &str) -> Result<u64, TimeError> {
     if let Some(c) = rest.chars().next() {
         return Err(TimeError::Unexpected(c));
     }
-    let n: u128 = num.parse().map_err(|_| TimeError::Overflow)?;
+    Ok((num.parse().map_err(|_| TimeError::Overflow)?, unit))
+}
+
+/// Parses a time whose bare numbers are seconds (haproxy's `TIME_UNIT_S`, e.g.
+/// `tune.ssl.lifetime`) into seconds; at most 2147483647 s.
+pub fn parse_time_s(word: &str) -> Result<u64, TimeError> {
+    let (n, unit) = time_parts(word)?;
+    let us: u128 = match unit.unwrap_or("s") {
+        "us" => 1,
+        "ms" => 1_000,
+        "s" => 1_000_000,
+        "m" => 60_000_000,
+        "h" => 3_600_000_000,
+        _ => 86_400_000_000,
+    };
+    let s = n
+        .checked_mul(us)
+        .ok_or(TimeError::Overflow)?
+        .div_ceil(1_000_000);
+    if s > MAX_TIME_MS as u128 {
+        return Err(TimeError::Overflow);
+    }
+    Ok(s as u64)
+}
+
+/// Where C's strtol() stops in `word`: `None` when it reads the whole word (or the word
+/// is empty), else the first character it leaves (the first one when it reads no digit).
+pub fn strtol_rest(word: &str) -> Option<char> {
+    let t = word.trim_start_matches([' ', '\t']);
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let rest = unsigned.trim_start_matches(|c: char| c.is_ascii_digit());
+    if rest.len() == unsigned.len() {
+        // No digit read: strtol() gives back the start of the word.
+        return word.chars().next();
+    }
+    rest.chars().next()
+}
+
+/// Parses a time like `10s` into milliseconds (`us` values are rounded up to whole ms).
+pub fn parse_time_ms(word: &str) -> Result<u64, TimeError> {
+    let (n, unit) = time_parts(word)?;
     let ms: u128 = match unit.unwrap_or("ms") {
         "us" => {
             if n > 0 && n < 1000 {
@@ -118,6 +158,24 @@ pub fn parse_size(word: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_and_strtol_follow_haproxy() {
+        assert_eq!(parse_time_s("3600"), Ok(3600));
+        assert_eq!(parse_time_s("2m"), Ok(120));
+        assert_eq!(parse_time_s("1500ms"), Ok(2));
+        assert_eq!(parse_time_s("2147483647"), Ok(2_147_483_647));
+        assert_eq!(parse_time_s("3000000000"), Err(TimeError::Overflow));
+        assert_eq!(parse_time_s("100000000d"), Err(TimeError::Overflow));
+        assert_eq!(parse_time_s("1k"), Err(TimeError::Unexpected('k')));
+        assert_eq!(strtol_rest(""), None);
+        assert_eq!(strtol_rest("-5"), None);
+        assert_eq!(strtol_rest("+5"), None);
+        assert_eq!(strtol_rest("10q"), Some('q'));
+        assert_eq!(strtol_rest("foo"), Some('f'));
+        assert_eq!(strtol_rest("-"), Some('-'));
+        assert_eq!(strtol_rest("99999999999999999999"), None);
+    }
 
     #[test]
     fn times_follow_haproxy() {
