@@ -18,9 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::tls_stream::TlsServer;
 use socket2::SockRef;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
@@ -189,6 +188,8 @@ pub(super) struct Dir {
     pub(super) eof: bool,
     /// EOF already passed on (shutdown of the destination's write side).
     pub(super) shut: bool,
+    /// Written to a destination that buffers (TLS) and not flushed yet.
+    pub(super) flush: bool,
     /// Bytes read but not yet written (empty, without allocation, while idle).
     pub(super) pending: Vec<u8>,
     /// Bytes moved.
@@ -277,17 +278,62 @@ fn pass_eof(dst: &TcpStream, d: &mut Dir, other_done: bool) {
     }
 }
 
+/// What a forwarding future keeps besides its two ends: both directions, the limits, the
+/// one idle timer and the cancel request.
+pub(super) struct Flow {
+    pub(super) up: Dir,
+    pub(super) down: Dir,
+    t: Limits,
+    last: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+    cancel: Arc<Cancel>,
+}
+
+impl Flow {
+    /// A flow with nothing moved yet, its idle limits counting from now.
+    pub(super) fn new(t: Timeouts, cancel: Arc<Cancel>) -> Self {
+        Flow {
+            up: Dir::default(),
+            down: Dir::default(),
+            t: t.into(),
+            last: Instant::now(),
+            timer: None,
+            cancel,
+        }
+    }
+
+    /// Whether the session was cancelled; registers the task's waker otherwise.
+    pub(super) fn cancelled(&self, cx: &Context<'_>) -> bool {
+        self.cancel.poll(cx)
+    }
+
+    /// After a pass over both directions: None to loop again (bytes moved, so readiness
+    /// was consumed and the next pass registers the wakers; the idle limits count from
+    /// now), else wait for a socket or the idle limit, or the end that limit caused.
+    pub(super) fn after(&mut self, progress: bool, cx: &mut Context<'_>) -> Option<Poll<End>> {
+        if progress {
+            self.last = Instant::now();
+            return None;
+        }
+        let (t, up, down, last) = (self.t, self.up.eof, self.down.eof, self.last);
+        Some(idle_timer(&mut self.timer, t, up, down, last, cx).map_or(Poll::Pending, Poll::Ready))
+    }
+
+    /// Bytes moved each way.
+    pub(super) fn counts(&self) -> Counts {
+        Counts {
+            up: self.up.bytes,
+            down: self.down.bytes,
+        }
+    }
+}
+
 /// The forwarding future; see [`forward`]. It owns both sockets: they close when it is
 /// dropped, which is also when the session's memory is given back.
 pub struct Forward {
     client: TcpStream,
     server: TcpStream,
-    t: Limits,
-    up: Dir,
-    down: Dir,
-    last: Instant,
-    timer: Option<Pin<Box<Sleep>>>,
-    cancel: Arc<Cancel>,
+    f: Flow,
 }
 
 /// Forwards until both directions are finished, a side fails, a timeout expires or `cancel`
@@ -296,12 +342,7 @@ pub fn forward(client: TcpStream, server: TcpStream, t: Timeouts, cancel: Arc<Ca
     Forward {
         client,
         server,
-        t: t.into(),
-        up: Dir::default(),
-        down: Dir::default(),
-        last: Instant::now(),
-        timer: None,
-        cancel,
+        f: Flow::new(t, cancel),
     }
 }
 
@@ -325,7 +366,7 @@ fn limit_of(t: Limits, up_eof: bool, down_eof: bool) -> (Option<Duration>, bool)
 
 /// Arms the single idle timer at `last` + the limit that applies now; the end it caused
 /// when it already fired.
-pub(super) fn idle_timer(
+fn idle_timer(
     timer: &mut Option<Pin<Box<Sleep>>>,
     t: Limits,
     up_eof: bool,
@@ -354,73 +395,58 @@ pub(super) fn idle_timer(
     })
 }
 
-impl Forward {
-    fn counts(&self) -> Counts {
-        Counts {
-            up: self.up.bytes,
-            down: self.down.bytes,
-        }
-    }
-}
-
 impl Future for Forward {
     type Output = (End, Counts);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         let end = 'outer: loop {
-            if me.cancel.poll(cx) {
+            if me.f.cancelled(cx) {
                 break End::Killed;
             }
             let mut progress = false;
             // Client to server: flush what is pending, else read more.
-            if !me.up.pending.is_empty() {
+            if !me.f.up.pending.is_empty() {
                 if let Poll::Ready(r) = me.server.poll_write_ready(cx) {
-                    match r.and_then(|_| flush(&me.server, &mut me.up)) {
+                    match r.and_then(|_| flush(&me.server, &mut me.f.up)) {
                         Ok(_) => progress = true,
                         Err(_) => break 'outer End::ServerAbort,
                     }
                 }
-            } else if !me.up.eof {
-                match pump(cx, &mut me.client, &me.server, &mut me.up) {
+            } else if !me.f.up.eof {
+                match pump(cx, &mut me.client, &me.server, &mut me.f.up) {
                     Ok(p) => progress |= p,
                     Err(Fail::Src) => break 'outer End::ClientAbort,
                     Err(Fail::Dst) => break 'outer End::ServerAbort,
                 }
             }
-            pass_eof(&me.server, &mut me.up, me.down.done());
+            pass_eof(&me.server, &mut me.f.up, me.f.down.done());
             // Server to client.
-            if !me.down.pending.is_empty() {
+            if !me.f.down.pending.is_empty() {
                 if let Poll::Ready(r) = me.client.poll_write_ready(cx) {
-                    match r.and_then(|_| flush(&me.client, &mut me.down)) {
+                    match r.and_then(|_| flush(&me.client, &mut me.f.down)) {
                         Ok(_) => progress = true,
                         Err(_) => break 'outer End::ClientAbort,
                     }
                 }
-            } else if !me.down.eof {
-                match pump(cx, &mut me.server, &me.client, &mut me.down) {
+            } else if !me.f.down.eof {
+                match pump(cx, &mut me.server, &me.client, &mut me.f.down) {
                     Ok(p) => progress |= p,
                     Err(Fail::Src) => break 'outer End::ServerAbort,
                     Err(Fail::Dst) => break 'outer End::ClientAbort,
                 }
             }
-            pass_eof(&me.client, &mut me.down, me.up.done());
-            if me.up.done() && me.down.done() {
+            pass_eof(&me.client, &mut me.f.down, me.f.up.done());
+            if me.f.up.done() && me.f.down.done() {
                 break End::Normal;
             }
-            if progress {
-                me.last = Instant::now();
-                // Loop again: readiness was consumed, the next poll registers the wakers.
-                continue;
+            match me.f.after(progress, cx) {
+                None => continue,
+                Some(Poll::Ready(end)) => break end,
+                Some(Poll::Pending) => return Poll::Pending,
             }
-            // Nothing to do now: wait for a socket or the idle limit.
-            if let Some(end) = idle_timer(&mut me.timer, me.t, me.up.eof, me.down.eof, me.last, cx)
-            {
-                break end;
-            }
-            return Poll::Pending;
         };
-        Poll::Ready((end, me.counts()))
+        Poll::Ready((end, me.f.counts()))
     }
 }
 
@@ -434,192 +460,5 @@ impl Cancel {
                 Poll::Pending
             }
         })
-    }
-}
-
-/// Forwards between a TLS client and a plain server with the same half-close, timeout and
-/// cancel rules as [`forward`], and like it without buffers of its own while idle: reads
-/// go through the per-thread scratch buffer, only what a peer could not take is kept.
-pub struct ForwardTls {
-    client: TlsServer,
-    server: TcpStream,
-    t: Limits,
-    up: Dir,
-    down: Dir,
-    last: Instant,
-    timer: Option<Pin<Box<Sleep>>>,
-    cancel: Arc<Cancel>,
-    /// TLS data written into the session and not flushed to the socket yet.
-    flush: bool,
-    /// close_notify + FIN towards the client started.
-    closing: bool,
-}
-
-/// Builds the TLS forwarding future.
-pub fn forward_tls(
-    client: TlsServer,
-    server: TcpStream,
-    t: Timeouts,
-    cancel: Arc<Cancel>,
-) -> ForwardTls {
-    ForwardTls {
-        client,
-        server,
-        t: t.into(),
-        up: Dir::default(),
-        down: Dir::default(),
-        last: Instant::now(),
-        timer: None,
-        cancel,
-        flush: false,
-        closing: false,
-    }
-}
-
-impl Future for ForwardTls {
-    type Output = (End, Counts);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let me = self.get_mut();
-        let end = 'outer: loop {
-            if me.cancel.poll(cx) {
-                break End::Killed;
-            }
-            let mut progress = false;
-            // Client (TLS) to server.
-            if !me.up.pending.is_empty() {
-                if let Poll::Ready(r) = me.server.poll_write_ready(cx) {
-                    match r.and_then(|_| flush(&me.server, &mut me.up)) {
-                        Ok(_) => progress = true,
-                        Err(_) => break 'outer End::ServerAbort,
-                    }
-                }
-            } else if !me.up.eof {
-                let r = SCRATCH.with(|s| {
-                    let mut buf = s.borrow_mut();
-                    let mut rb = ReadBuf::new(&mut buf);
-                    match Pin::new(&mut me.client).poll_read(cx, &mut rb) {
-                        Poll::Ready(Ok(())) => {
-                            let data = rb.filled();
-                            if data.is_empty() {
-                                me.up.eof = true;
-                                return Ok(true);
-                            }
-                            me.up.bytes += data.len() as u64;
-                            let mut off = 0;
-                            while off < data.len() {
-                                match me.server.try_write(&data[off..]) {
-                                    Ok(w) => off += w,
-                                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                                        me.up.pending.extend_from_slice(&data[off..]);
-                                        break;
-                                    }
-                                    Err(_) => return Err(End::ServerAbort),
-                                }
-                            }
-                            Ok(true)
-                        }
-                        Poll::Ready(Err(_)) => Err(End::ClientAbort),
-                        Poll::Pending => Ok(false),
-                    }
-                });
-                match r {
-                    Ok(p) => progress |= p,
-                    Err(e) => break 'outer e,
-                }
-            }
-            if me.up.done() && !me.up.shut && !me.down.done() {
-                me.up.shut = true;
-                let _ = SockRef::from(&me.server).shutdown(Shutdown::Write);
-            }
-            // Server to client (TLS).
-            if !me.down.pending.is_empty() {
-                match Pin::new(&mut me.client).poll_write(cx, &me.down.pending) {
-                    Poll::Ready(Ok(n)) => {
-                        me.down.pending.drain(..n);
-                        if me.down.pending.is_empty() {
-                            me.down.pending = Vec::new();
-                        }
-                        me.flush = true;
-                        progress = true;
-                    }
-                    Poll::Ready(Err(_)) => break 'outer End::ClientAbort,
-                    Poll::Pending => {}
-                }
-            } else if !me.down.eof {
-                // poll_read, not try_read: a short read then clears readiness (see pump).
-                let r = SCRATCH.with(|s| {
-                    let mut buf = s.borrow_mut();
-                    let mut rb = ReadBuf::new(&mut buf[..]);
-                    match Pin::new(&mut me.server).poll_read(cx, &mut rb) {
-                        Poll::Pending => Ok(false),
-                        Poll::Ready(Err(_)) => Err(End::ServerAbort),
-                        Poll::Ready(Ok(())) => {
-                            let data = rb.filled();
-                            if data.is_empty() {
-                                me.down.eof = true;
-                                return Ok(true);
-                            }
-                            me.down.bytes += data.len() as u64;
-                            let mut off = 0;
-                            while off < data.len() {
-                                match Pin::new(&mut me.client).poll_write(cx, &data[off..]) {
-                                    Poll::Ready(Ok(w)) => off += w,
-                                    Poll::Ready(Err(_)) => return Err(End::ClientAbort),
-                                    Poll::Pending => {
-                                        me.down.pending.extend_from_slice(&data[off..]);
-                                        break;
-                                    }
-                                }
-                            }
-                            me.flush = true;
-                            Ok(true)
-                        }
-                    }
-                });
-                match r {
-                    Ok(p) => progress |= p,
-                    Err(e) => break 'outer e,
-                }
-            }
-            if me.flush {
-                match Pin::new(&mut me.client).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => me.flush = false,
-                    Poll::Ready(Err(_)) => break 'outer End::ClientAbort,
-                    Poll::Pending => {}
-                }
-            }
-            // The server finished: close_notify and FIN towards the client (the FIN comes
-            // with the close when the client has finished too, as in pass_eof).
-            if me.down.done() && !me.down.shut && !me.flush {
-                me.closing = true;
-                match me.client.poll_close(cx, !me.up.done()) {
-                    Poll::Ready(_) => {
-                        me.down.shut = true;
-                        progress = true;
-                    }
-                    Poll::Pending => {}
-                }
-            }
-            if me.up.done() && me.down.done() && me.down.shut {
-                break End::Normal;
-            }
-            if progress {
-                me.last = Instant::now();
-                continue;
-            }
-            if let Some(end) = idle_timer(&mut me.timer, me.t, me.up.eof, me.down.eof, me.last, cx)
-            {
-                break end;
-            }
-            return Poll::Pending;
-        };
-        Poll::Ready((
-            end,
-            Counts {
-                up: me.up.bytes,
-                down: me.down.bytes,
-            },
-        ))
     }
 }

@@ -9,7 +9,7 @@ pub mod balance;
 pub mod busy;
 pub mod debug;
 pub mod forward;
-pub mod forward_io;
+pub mod forward_tls;
 pub mod handover;
 pub mod health;
 pub mod inspect;

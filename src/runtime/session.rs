@@ -352,13 +352,13 @@ async fn prepare(
     let forward: Forwarder = match (client, server) {
         (ClientConn::Plain(c), ServerConn::Plain(s)) => Box::pin(forward(c, s, t, cancel)),
         (ClientConn::Tls(c), ServerConn::Plain(s)) => {
-            Box::pin(super::forward::forward_tls(*c, s, t, cancel))
+            Box::pin(super::forward_tls::forward_tls(*c, s, t, cancel))
         }
         (ClientConn::Plain(c), ServerConn::Tls(s)) => {
-            Box::pin(super::forward_io::forward_io(c, *s, t, cancel))
+            Box::pin(super::forward_tls::forward_tls(c, *s, t, cancel))
         }
         (ClientConn::Tls(c), ServerConn::Tls(s)) => {
-            Box::pin(super::forward_io::forward_io(*c, *s, t, cancel))
+            Box::pin(super::forward_tls::forward_tls(*c, *s, t, cancel))
         }
     };
     Prepared {
