@@ -316,6 +316,12 @@ impl Backend {
         }
     }
 
+    /// Asserts that the last record becomes `want` within 3 s; `why` names what it shows.
+    pub fn assert_last(&self, want: &[u8], why: &str) {
+        let got = self.wait_last(want, Duration::from_secs(3));
+        assert_eq!(got.as_deref(), Some(want), "{why}");
+    }
+
     /// Connections accepted so far.
     pub fn count(&self) -> usize {
         self.accepted.lock().unwrap().len()
