@@ -237,7 +237,7 @@ pub struct StatsPage {
 pub struct Bind {
     /// The address and port.
     pub addr: ListenAddr,
-    /// The word as written (for messages such as "cannot bind socket … for [addr]").
+    /// The word as written (for messages such as `cannot bind socket … for [addr]`).
     pub text: String,
     /// `file:line` of the bind line.
     pub origin: String,

@@ -456,12 +456,12 @@ pub const GLOBAL_TUNE: &[&str] = &[
 /// reproduces it (recorded with `haproxy -c`; keywords not listed take anything).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TuneArg {
-    /// A missing argument: "'<kw>' expects an integer argument.".
+    /// A missing argument: `"'<kw>' expects an integer argument."`.
     Integer,
-    /// A missing argument: "'<kw>' <text>" (the keyword's own wording).
+    /// A missing argument: `"'<kw>' <text>"` (the keyword's own wording).
     Missing(&'static str),
     /// A number read as C's atoi() (atol() when `wide`) within `min..=max`; a missing one
-    /// is "'<kw>' <missing>" (accepted as 0 when `None`), one out of range "'<kw>' <bad>".
+    /// is `"'<kw>' <missing>"` (accepted as 0 when `None`), one out of range `"'<kw>' <bad>"`.
     Int {
         /// Wording for no argument; `None`: read as 0.
         missing: Option<&'static str>,
@@ -474,20 +474,20 @@ pub enum TuneArg {
         /// Wording for a value out of range.
         bad: &'static str,
     },
-    /// No argument at all: "'<kw>' cannot handle unexpected argument '<arg>'.".
+    /// No argument at all: `"'<kw>' cannot handle unexpected argument '<arg>'."`.
     Flag,
-    /// A time in ms: anything else is "<kw>: invalid timeout" (the Lua timeouts).
+    /// A time in ms: anything else is `"<kw>: invalid timeout"` (the Lua timeouts).
     LuaTimeout,
     /// `tune.idletimer`: a time in ms up to 65535.
     IdleTimer,
     /// `tune.ssl.lifetime`: a time in seconds.
     SslLifetime,
-    /// A whole strtol() number or nothing: "<kw>: invalid number" (`tune.lua.forced-yield`).
+    /// A whole strtol() number or nothing: `"<kw>: invalid number"` (`tune.lua.forced-yield`).
     Number,
-    /// A whole strtol() number: "<kw>: invalid number <arg> (error at '<c>')", a missing
-    /// one "'<kw>' <text>" (`tune.lua.maxmem`).
+    /// A whole strtol() number: `"<kw>: invalid number <arg> (error at '<c>')"`, a missing
+    /// one `"'<kw>' <text>"` (`tune.lua.maxmem`).
     NumberAt(&'static str),
-    /// A whole strtol() number or nothing: "<kw>: '<arg>' is an invalid size" (`tune.vars.*`).
+    /// A whole strtol() number or nothing: `"<kw>: '<arg>' is an invalid size"` (`tune.vars.*`).
     VarsSize,
     /// `on` or `off`, nothing else.
     OnOff,

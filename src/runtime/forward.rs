@@ -1,5 +1,6 @@
 //! Moves bytes both ways between a client and a server until both are done, with
-//! half-close and HAProxy's TCP-mode timeouts (haproxy-subset.md §8).
+//! half-close and HAProxy's TCP-mode timeouts (haproxy-subset.md §8). This is the plain
+//! TCP future; `forward_tls` runs the same rules, on the same `Flow`, when an end is TLS.
 //!
 //! Memory is what decides how many idle devices one machine holds, so this is a hand-written
 //! future rather than an `async` block with `select!`: waiting on a socket registers the

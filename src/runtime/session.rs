@@ -40,7 +40,7 @@ pub type Permits = (
 /// Handles one accepted client of frontend `li.fe` until it is logged, then gives back
 /// its connection counts and `permits`.
 ///
-/// Everything up to a connected server runs in [`prepare`], boxed before the session
+/// Everything up to a connected server runs in `prepare`, boxed before the session
 /// future is made, so that while a session is idle its task holds only the forwarding
 /// state and what the log line needs (not the socket and addresses it started from:
 /// an async fn keeps its arguments for its whole life).
