@@ -61,7 +61,7 @@ for m in p50 p99 conn conn_core; do
     esac
     printf '| %s | %s | %s | %s | %s; %s |\n' "$label" "$h" "$o" "$(awk -v a="$o" -v b="$h" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(spread "${R[haproxy,$m]}")" "$(spread "${R[haproxide,$m]}")"
     if [ "$m" = p50 ]; then
-        # What each proxy adds to the no-proxy p50 (two loopback hops each way), and the
+        # What each proxy adds to the no-proxy p50 (one more loopback hop each way), and the
         # floor: the p50 ratio if a proxy added nothing at all.
         d=$(median "${R[direct,p50]}")
         printf '| MQTT p50 with no proxy (µs) | %s | | floor %s | %s |\n' "$d" "$(awk -v d="$d" -v b="$h" 'BEGIN { printf "%.2f", (b > 0 ? d / b : 0) }')" "$(spread "${R[direct,p50]}")"

@@ -275,8 +275,14 @@ fn flush(dst: &TcpStream, d: &mut Dir) -> io::Result<bool> {
 fn pass_eof(dst: &TcpStream, d: &mut Dir, other_done: bool) {
     if d.done() && !d.shut && !other_done {
         d.shut = true;
-        let _ = SockRef::from(dst).shutdown(Shutdown::Write);
+        send_fin(dst);
     }
+}
+
+/// Ends a socket's write side. A peer already gone makes this fail (ENOTCONN); the
+/// session then ends on its next read, so the error is not kept.
+pub(super) fn send_fin(s: &TcpStream) {
+    let _ = SockRef::from(s).shutdown(Shutdown::Write);
 }
 
 /// What a forwarding future keeps besides its two ends: both directions, the limits, the

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::forward::{Cancel, Counts, Dir, End, Flow, Timeouts, SCRATCH};
+use super::forward::{send_fin, Cancel, Counts, Dir, End, Flow, Timeouts, SCRATCH};
 use super::tls_stream::TlsServer;
 
 /// An end that passes on the other side's end of data (half-close).
@@ -25,8 +25,7 @@ pub trait PassEnd {
 impl PassEnd for TcpStream {
     fn poll_end(&mut self, _: &mut Context<'_>, fin: bool) -> Poll<io::Result<()>> {
         if fin {
-            // A peer already gone makes this fail (ENOTCONN); the session ends on its read.
-            let _ = socket2::SockRef::from(&*self).shutdown(std::net::Shutdown::Write);
+            send_fin(self);
         }
         Poll::Ready(Ok(()))
     }
