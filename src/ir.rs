@@ -198,8 +198,6 @@ pub struct Frontend {
     pub timeout_client: Option<Duration>,
     /// `timeout client-fin`
     pub timeout_client_fin: Option<Duration>,
-    /// `timeout tunnel` (applies once a server is connected).
-    pub timeout_tunnel: Option<Duration>,
     /// Log targets after `log global` is applied.
     pub log: Vec<LogTarget>,
     /// `option tcplog` (or httplog falling back to it).
@@ -230,6 +228,9 @@ pub struct StatsPage {
     pub auth: Vec<String>,
     /// `stats hide-version`
     pub hide_version: bool,
+    /// The whole request head must arrive within this (`timeout http-request`, else
+    /// `timeout client`); HAProxy answers 408 past it.
+    pub request_timeout: Option<Duration>,
 }
 
 /// One `bind` address with its options.
@@ -620,12 +621,13 @@ pub enum Acl {
 }
 
 /// `req.payload(<offset>,<length>)`: client bytes; length 0 means all that is buffered.
+/// Both are haproxy's `unsigned int`s: a range past the buffer size never matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Payload {
     /// First byte.
-    pub offset: usize,
+    pub offset: u32,
     /// Bytes (0: to the end of the buffer).
-    pub length: usize,
+    pub length: u32,
 }
 
 /// A sample a stick rule keys on (configuration.txt §7.3).

@@ -80,7 +80,15 @@ fn main() -> ExitCode {
     let pid = std::process::id();
     // What is not built yet is refused by name rather than done differently.
     // A worker started by a master (it inherits the listeners; see runtime::master).
-    let worker = std::env::var_os(haproxide::runtime::master::ENV_FDS).is_some();
+    let worker = haproxide::runtime::master::started_by_master();
+    if !worker && std::env::var_os(haproxide::runtime::master::ENV_FDS).is_some() {
+        // Only a master hands listeners over; the variable alone is not trusted.
+        std::env::remove_var(haproxide::runtime::master::ENV_FDS);
+        std::env::remove_var(haproxide::runtime::master::ENV_READY);
+        if !quiet {
+            eprintln!("[WARNING]  ({pid}) : haproxide: {} is set but this process was not started by a haproxide master: ignored.", haproxide::runtime::master::ENV_FDS);
+        }
+    }
     let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug && !worker;
     let master = (cli.master_worker || cfg.global.master_worker) && !worker;
     if !quiet && !cli.master_cli.is_empty() && !master && !worker {
@@ -88,11 +96,25 @@ fn main() -> ExitCode {
     }
     if master {
         let mut worker_args: Vec<String> = Vec::new();
+        // -sf/-st/-x concern the processes running when the master starts: only its first
+        // worker gets them, never one started later (those pids may be reused by then).
+        let mut first_only: Vec<String> = Vec::new();
         let mut i = 0;
         while i < args.len() {
             match args[i].as_str() {
                 "-W" | "-Ws" | "-D" | "-db" | "-d" => {}
                 "-p" => i += 1,
+                "-x" => {
+                    first_only.extend(args[i..(i + 2).min(args.len())].iter().cloned());
+                    i += 1;
+                }
+                "-sf" | "-st" => {
+                    first_only.push(args[i].clone());
+                    while args.get(i + 1).is_some_and(|a| a.parse::<u32>().is_ok()) {
+                        i += 1;
+                        first_only.push(args[i].clone());
+                    }
+                }
                 other => worker_args.push(other.to_string()),
             }
             i += 1;
@@ -106,6 +128,7 @@ fn main() -> ExitCode {
             env: env_for_reload,
             exe: exe.clone(),
             worker_args,
+            first_only,
             pidfile: cli.pidfile.clone().or(cfg.global.pidfile.clone()),
             maxconn: cli.maxconn,
             master_cli: cli.master_cli.clone(),

@@ -43,20 +43,90 @@ pub fn daemonize(pidfile: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// Takes ownership of a listening socket inherited from the master (`fd` came from
-/// [`crate::runtime::master`]'s environment).
-pub fn inherited_listener(fd: i32) -> std::net::TcpListener {
-    use std::os::fd::FromRawFd;
-    // SAFETY: the master passed this descriptor number for a listening TCP socket it
-    // bound and made inheritable; nothing else in this process owns it.
-    unsafe { std::net::TcpListener::from_raw_fd(fd) }
+/// An integer socket option of `fd`, None when `fd` is not an open socket.
+fn sockopt_int(fd: i32, opt: nix::libc::c_int) -> Option<nix::libc::c_int> {
+    use nix::libc::{getsockopt, socklen_t, SOL_SOCKET};
+    let mut v: nix::libc::c_int = 0;
+    let mut len = std::mem::size_of::<nix::libc::c_int>() as socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `v`, which is that large; an fd
+    // that is not open or not a socket only makes it fail (EBADF, ENOTSOCK).
+    let r = unsafe {
+        getsockopt(
+            fd,
+            SOL_SOCKET,
+            opt,
+            (&mut v as *mut nix::libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(v)
 }
 
-/// Takes ownership of the readiness socket inherited from the master.
-pub fn inherited_stream(fd: i32) -> std::os::unix::net::UnixStream {
+/// Whether `fd` is the master's end of the readiness socketpair: a Unix stream socket
+/// whose peer is our parent process. The environment alone (which anyone can set) never
+/// makes a process a worker.
+pub fn is_master_socket(fd: i32) -> bool {
+    use nix::libc::{getsockopt, socklen_t, ucred, SOCK_STREAM, SOL_SOCKET, SO_PEERCRED, SO_TYPE};
+    if fd < 3 || sockopt_int(fd, SO_TYPE) != Some(SOCK_STREAM) {
+        return false;
+    }
+    let mut cred = ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<ucred>() as socklen_t;
+    // SAFETY: as in sockopt_int, with a `ucred` of the length given.
+    let r = unsafe {
+        getsockopt(
+            fd,
+            SOL_SOCKET,
+            SO_PEERCRED,
+            (&mut cred as *mut ucred).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && cred.pid > 1 && cred.pid as u32 == std::os::unix::process::parent_id()
+}
+
+/// Takes ownership of a listening socket inherited from the master, after checking that
+/// `fd` is a listening TCP socket bound to `want` (the address the master named for it).
+pub fn inherited_listener(
+    fd: i32,
+    want: std::net::SocketAddr,
+) -> Result<std::net::TcpListener, String> {
+    use nix::libc::{SOCK_STREAM, SO_ACCEPTCONN, SO_TYPE};
     use std::os::fd::FromRawFd;
-    // SAFETY: as above, a socketpair end created by the master for this worker only.
-    unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) }
+    if fd < 3
+        || sockopt_int(fd, SO_TYPE) != Some(SOCK_STREAM)
+        || sockopt_int(fd, SO_ACCEPTCONN) != Some(1)
+    {
+        return Err(format!("descriptor {fd} is not a listening TCP socket"));
+    }
+    // SAFETY: fd is an open listening stream socket (checked above) that the master made
+    // inheritable for this worker; nothing else in this process owns it. If it is not
+    // the one expected it is closed again when the listener drops.
+    let l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    match l.local_addr() {
+        Ok(a)
+            if a.port() == want.port()
+                && (a.ip() == want.ip()
+                    || want.ip().is_unspecified() && a.ip().is_unspecified()) =>
+        {
+            Ok(l)
+        }
+        Ok(a) => Err(format!("descriptor {fd} listens on {a}, not on {want}")),
+        Err(e) => Err(format!("descriptor {fd}: {e}")),
+    }
+}
+
+/// Takes ownership of the readiness socket inherited from the master, once
+/// [`is_master_socket`] said it is one.
+pub fn inherited_stream(fd: i32) -> Option<std::os::unix::net::UnixStream> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: checked to be a socketpair end whose peer is our parent (the master made it
+    // for this worker only); nothing else in this process owns it.
+    is_master_socket(fd).then(|| unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) })
 }
 
 /// Hands the allocator's free pages back to the kernel. glibc keeps what a burst of

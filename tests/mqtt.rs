@@ -335,13 +335,9 @@ fn guide_tls_frontend_carries_mqtt_like_haproxy() {
         .concat(),
     )
     .unwrap();
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/guide-tls.cfg");
-    let text = std::fs::read_to_string(&spec).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing (shared/ beside the checkout)",
-            spec.display()
-        )
-    });
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide-tls.cfg");
+    let text =
+        std::fs::read_to_string(&spec).unwrap_or_else(|_| panic!("{} is missing", spec.display()));
     let cfg = text
         .replace("bind *:", "bind 127.0.0.1:")
         .replace("/opt/certs/emqx.pem", &p("emqx.pem"))

@@ -4,21 +4,10 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
-use common::{start, Backend, Which};
-
-fn ask(sock: &Path, cmd: &str) -> String {
-    let mut c = UnixStream::connect(sock).unwrap_or_else(|e| panic!("{}: {e}", sock.display()));
-    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    c.write_all(format!("{cmd}\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    c.read_to_string(&mut out).unwrap();
-    out
-}
+use common::{ask, start, Backend, Which};
 
 /// Which server answers each of `n` connections (each server replies with its name); the
 /// sessions have ended when it returns ("N sessions active" in messages must not race).

@@ -238,7 +238,11 @@ pub fn lower_with(
                 };
                 diags.push(d.checked());
             }
-            for h in p.http_only.iter().filter(|h| h.v != "'stats' statement") {
+            for h in p
+                .http_only
+                .iter()
+                .filter(|h| h.v != "'stats' statement" && h.v != "'timeout http-request'")
+            {
                 diags.push(Diagnostic::warning(&h.loc, format!("{} has no effect on {} '{}', which only serves the statistics page (one request per connection, no server).", h.v, p.kind.word(), p.name)).checked());
             }
             continue;
@@ -277,6 +281,27 @@ pub fn lower_with(
             }
             if b.opts.ssl {
                 tls_notes(&bind_tls(&b.opts, global), &b.text, &b.loc, diags);
+            }
+            // Client authentication asked for with nothing to check it against: haproxy
+            // refuses to start rather than let clients in unverified (its message comes
+            // twice, the second time without the tag).
+            if b.opts.ssl
+                && matches!(b.opts.verify, Some(Verify::Optional | Verify::Required))
+                && b.opts.ca_file.is_none()
+            {
+                let msg = format!(
+                    "Proxy '{}': verify is enabled but no CA file specified for bind '{}' at [{}].",
+                    p.name, b.text, b.loc
+                );
+                let mut d = Diagnostic::new(
+                    Level::Alert,
+                    Some(b.loc.clone()),
+                    LocStyle::None,
+                    msg.clone(),
+                )
+                .checked();
+                d.extra.push(msg);
+                diags.push(d);
             }
         }
     }
@@ -513,7 +538,6 @@ fn lower_frontend(
         maxconn: p.maxconn,
         timeout_client: timeout(p, "client"),
         timeout_client_fin: timeout(p, "client-fin"),
-        timeout_tunnel: timeout(p, "tunnel"),
         log: log_targets(p, g),
         tcplog: p.option("tcplog") || p.option("httplog"),
         dontlognull: p.option("dontlognull"),
@@ -521,7 +545,10 @@ fn lower_frontend(
         default_backend: if stats_only(p) { None } else { default_backend },
         inspect: p.inspect.clone(),
         stats_page: if stats_only(p) {
-            p.stats.page.clone()
+            p.stats.page.clone().map(|mut page| {
+                page.request_timeout = timeout(p, "http-request").or(timeout(p, "client"));
+                page
+            })
         } else {
             None
         },
@@ -557,45 +584,73 @@ pub const RUSTLS_CIPHERS: [&str; 9] = [
     "ECDHE-RSA-CHACHA20-POLY1305",
 ];
 
-/// What rustls cannot do of a bind's TLS settings, said at `-c` time: cipher names with no
-/// equivalent (WARNING listing them; ALERT when nothing usable is left) and versions below
-/// TLS 1.2 (WARNING: never offered).
+/// What rustls cannot do of a bind's TLS settings, said at `-c` time so that `-c` and the
+/// start agree: cipher names with no equivalent (WARNING listing them; ALERT when a TLS
+/// version the bind offers is left with no cipher at all, since haproxy would serve those
+/// clients and haproxide could not) and versions below TLS 1.2 (WARNING: never offered).
 fn tls_notes(
     t: &BindTls,
     text: &str,
     loc: &super::diag::Loc,
     diags: &mut super::diag::Diagnostics,
 ) {
+    let min = t.min_version.unwrap_or(TlsVersion::Tls12);
+    let max = t.max_version.unwrap_or(TlsVersion::Tls13);
     let mut dropped = Vec::new();
-    let mut usable = false;
-    for list in [t.ciphersuites.as_deref(), t.ciphers.as_deref()] {
-        let Some(list) = list else {
-            usable = true;
-            continue;
-        };
-        for name in list
-            .split(':')
-            .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
-        {
-            if RUSTLS_CIPHERS.contains(&name)
-                || name
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@')
-            {
-                usable = true;
-            } else {
-                dropped.push(name);
-            }
+    for (list, version, offered, kw) in [
+        (
+            t.ciphersuites.as_deref(),
+            "TLSv1.3",
+            max >= TlsVersion::Tls13,
+            "ciphersuites",
+        ),
+        (
+            t.ciphers.as_deref(),
+            "TLSv1.2",
+            min <= TlsVersion::Tls12 && max >= TlsVersion::Tls12,
+            "ciphers",
+        ),
+    ] {
+        let Some(list) = list else { continue };
+        let (usable, lost) = cipher_names(list);
+        if offered && !usable {
+            diags.push(Diagnostic::alert(loc, format!("'bind {text}' : {kw} '{list}' (for {version}) is not supported by haproxide: rustls implements none of {} ({CIPHER_LIMITS}), so {version} clients could not connect. Add a supported cipher or stop offering {version}.", lost.join(", "))).checked());
+        } else {
+            dropped.extend(lost);
         }
     }
-    if !usable {
-        diags.push(Diagnostic::alert(loc, format!("'bind {text}' : no cipher left that haproxide can offer (rustls has none of: {}).", dropped.join(", "))).checked());
-    } else if !dropped.is_empty() {
+    if !dropped.is_empty() {
         diags.push(Diagnostic::warning(loc, format!("'bind {text}' : ciphers not offered by haproxide (rustls has no equivalent): {}.", dropped.join(", "))).checked());
     }
     if t.min_version.is_some_and(|v| v < TlsVersion::Tls12) {
         diags.push(Diagnostic::warning(loc, format!("'bind {text}' : SSLv3, TLSv1.0 and TLSv1.1 are never offered by haproxide (rustls supports TLSv1.2 and TLSv1.3 only).")).checked());
     }
+}
+
+/// What rustls can serve, for the messages (README "TLS" lists the same).
+const CIPHER_LIMITS: &str = "TLSv1.2 only with ECDHE key exchange and AES-GCM or CHACHA20-POLY1305: no CBC, RSA key exchange, DHE, CCM, 3DES or RC4; TLSv1.3 without the CCM suites";
+
+/// Whether an OpenSSL cipher list keeps at least one suite rustls has, and the explicit
+/// names it lacks. Keywords such as `HIGH` or `DEFAULT` keep every suite, as the runtime
+/// reads them (runtime::tls::suites).
+fn cipher_names(list: &str) -> (bool, Vec<&str>) {
+    let mut usable = false;
+    let mut lost = Vec::new();
+    for name in list
+        .split(':')
+        .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
+    {
+        if RUSTLS_CIPHERS.contains(&name)
+            || name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@')
+        {
+            usable = true;
+        } else {
+            lost.push(name);
+        }
+    }
+    (usable, lost)
 }
 
 fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {

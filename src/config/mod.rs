@@ -132,16 +132,20 @@ pub fn check_report(
             stdout.push('\n');
         }
     } else {
-        if !items.is_empty() {
-            stderr.push_str(&format!(
-                "[NOTICE]   ({pid}) : haproxide version is {}\n",
-                env!("CARGO_PKG_VERSION")
-            ));
-            stderr.push_str(&format!(
-                "[NOTICE]   ({pid}) : path to executable is {exe}\n"
-            ));
-        }
+        // As haproxy, the version lines come with the first warning or alert: notices
+        // (`.notice`) before it are printed first, and notices alone bring none.
+        let mut banner = false;
         for d in &items {
+            if !banner && d.level != Level::Notice {
+                banner = true;
+                stderr.push_str(&format!(
+                    "[NOTICE]   ({pid}) : haproxide version is {}\n",
+                    env!("CARGO_PKG_VERSION")
+                ));
+                stderr.push_str(&format!(
+                    "[NOTICE]   ({pid}) : path to executable is {exe}\n"
+                ));
+            }
             stderr.push_str(&d.render(pid));
         }
     }

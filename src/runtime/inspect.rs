@@ -30,15 +30,24 @@ pub enum Outcome {
     Reject,
 }
 
+/// HAProxy's `tune.bufsize` default: a payload range past it can never match.
+const BUFSIZE: u64 = 16384;
+
 /// `req.payload(o,l)`: Err(()) while more bytes could still complete it.
 fn payload(buf: &[u8], p: Payload, last: bool) -> Result<Option<&[u8]>, ()> {
-    let end = if p.length == 0 {
+    let (offset, length) = (u64::from(p.offset), u64::from(p.length));
+    if length > BUFSIZE || offset + length > BUFSIZE {
+        // haproxy: "will never match", final at once.
+        return Ok(None);
+    }
+    let (offset, length) = (offset as usize, length as usize);
+    let end = if length == 0 {
         buf.len()
     } else {
-        p.offset + p.length
+        offset + length
     };
-    match buf.get(p.offset..end) {
-        Some(s) if p.offset <= buf.len() => Ok(Some(s)),
+    match buf.get(offset..end) {
+        Some(s) if offset <= buf.len() => Ok(Some(s)),
         _ if last => Ok(None),
         _ => Err(()),
     }

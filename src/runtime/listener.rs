@@ -6,7 +6,6 @@
 //! excess clients wait in the kernel's backlog as with HAProxy.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,13 +93,25 @@ pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener,
     Ok(sock.into())
 }
 
-fn fd_exhausted(e: &std::io::Error) -> bool {
+/// Errors that belong to one pending connection (it was reset or aborted before we took
+/// it, accept(2) "Error handling"): the next accept may succeed at once.
+fn client_gone(e: &std::io::Error) -> bool {
+    use nix::libc::*;
     matches!(
         e.raw_os_error(),
-        Some(nix::libc::EMFILE)
-            | Some(nix::libc::ENFILE)
-            | Some(nix::libc::ENOBUFS)
-            | Some(nix::libc::ENOMEM)
+        Some(
+            ECONNABORTED
+                | EINTR
+                | EAGAIN
+                | EPROTO
+                | ENOPROTOOPT
+                | EHOSTDOWN
+                | ENONET
+                | EHOSTUNREACH
+                | ENETDOWN
+                | ENETUNREACH
+                | EPERM
+        )
     )
 }
 
@@ -144,21 +155,26 @@ pub async fn accept_loop(
                     Some(a) if !a.ip().is_unspecified() => a,
                     _ => sock.local_addr().ok().or(local_default).unwrap_or(peer),
                 };
-                let sh = shared.clone();
-                sh.actconn.fetch_add(1, Relaxed);
-                sh.frontends[fe].feconn.fetch_add(1, Relaxed);
-                sh.frontends[fe].cumulated.fetch_add(1, Relaxed);
+                let slot = session::SessionSlot::new(shared.clone(), fe, permits);
                 // The session future itself is the task: an async block around it would
                 // keep a second copy of its arguments for the session's whole life.
-                tokio::spawn(session::run(sh, info.clone(), sock, peer, local, permits));
+                tokio::spawn(session::run(
+                    shared.clone(),
+                    info.clone(),
+                    sock,
+                    peer,
+                    local,
+                    slot,
+                ));
             }
-            Err(e) if fd_exhausted(&e) => {
-                // Out of descriptors: wait for sessions to end instead of spinning.
+            Err(e) if client_gone(&e) => drop(permits),
+            Err(_) => {
+                // Out of descriptors or memory, or a listener the kernel no longer accepts
+                // on: wait, longer each time, instead of spinning on the same error.
                 drop(permits);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
-            Err(_) => drop(permits),
         }
     }
 }

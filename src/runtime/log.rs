@@ -2,13 +2,18 @@
 //!
 //! Formatting is pure (tested against lines captured from haproxy 2.6); sending goes to the
 //! targets of the IR: unix datagram sockets such as `/dev/log`, UDP syslog, stdout/stderr.
-//! A target that cannot be reached loses the line silently, as in HAProxy: logging never
-//! blocks or fails a session.
+//! A target that cannot take the line now (unreachable, or its queue full because the
+//! syslog daemon stopped reading) loses it and the loss is counted (`DroppedLogs` in
+//! `show info`), as in HAProxy: logging never blocks or fails a session.
 
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use chrono::{DateTime, Local};
 
@@ -149,6 +154,18 @@ pub struct Logger {
     /// Standard output and error are closed under `-q` and in daemon mode.
     stdio: bool,
     lock: Mutex<()>,
+    /// Lines lost because a target could not take them at once.
+    dropped: AtomicU64,
+}
+
+/// Whether `fd` can take a line without blocking: a pipe whose reader stopped (a stalled
+/// journald, a paused `| less`) is full and would hold the worker thread.
+fn writable<F: AsFd>(fd: F) -> bool {
+    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
+    matches!(poll(&mut p, PollTimeout::ZERO), Ok(1))
+        && p[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLOUT))
 }
 
 impl Logger {
@@ -160,11 +177,20 @@ impl Logger {
             host,
             udp: UdpSocket::bind("0.0.0.0:0")
                 .ok()
-                .or_else(|| UdpSocket::bind("[::]:0").ok()),
-            unix: UnixDatagram::unbound().ok(),
+                .or_else(|| UdpSocket::bind("[::]:0").ok())
+                .filter(|s| s.set_nonblocking(true).is_ok()),
+            unix: UnixDatagram::unbound()
+                .ok()
+                .filter(|s| s.set_nonblocking(true).is_ok()),
             stdio,
             lock: Mutex::new(()),
+            dropped: AtomicU64::new(0),
         }
+    }
+
+    /// Lines lost so far (`DroppedLogs`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Relaxed)
     }
 
     /// Sends `msg` at `severity` to every target that accepts that severity.
@@ -180,26 +206,28 @@ impl Logger {
                 self.host.as_deref(),
                 msg,
             );
-            match &t.dest {
-                LogDest::Stdout | LogDest::Stderr if !self.stdio => {}
+            let sent = match &t.dest {
+                LogDest::Stdout | LogDest::Stderr if !self.stdio => true,
                 LogDest::Stdout => {
                     let _g = self.lock.lock();
-                    let _ = std::io::stdout().write_all(line.as_bytes());
-                    let _ = std::io::stdout().flush();
+                    let mut out = std::io::stdout();
+                    writable(&out) && out.write_all(line.as_bytes()).is_ok() && out.flush().is_ok()
                 }
                 LogDest::Stderr => {
-                    let _ = std::io::stderr().write_all(line.as_bytes());
+                    let err = std::io::stderr();
+                    writable(&err) && (&err).write_all(line.as_bytes()).is_ok()
                 }
-                LogDest::Udp(a) => {
-                    if let Some(s) = &self.udp {
-                        let _ = s.send_to(line.trim_end_matches('\n').as_bytes(), a);
-                    }
-                }
-                LogDest::Unix(p) => {
-                    if let Some(s) = &self.unix {
-                        let _ = s.send_to(line.trim_end_matches('\n').as_bytes(), p);
-                    }
-                }
+                LogDest::Udp(a) => self
+                    .udp
+                    .as_ref()
+                    .is_some_and(|s| s.send_to(line.trim_end_matches('\n').as_bytes(), a).is_ok()),
+                LogDest::Unix(p) => self
+                    .unix
+                    .as_ref()
+                    .is_some_and(|s| s.send_to(line.trim_end_matches('\n').as_bytes(), p).is_ok()),
+            };
+            if !sent {
+                self.dropped.fetch_add(1, Relaxed);
             }
         }
     }

@@ -42,8 +42,10 @@ pub struct MasterOptions {
     pub env: BTreeMap<String, String>,
     /// This executable.
     pub exe: String,
-    /// Arguments for a worker (the master's own, without -W/-Ws/-D/-p, plus -db).
+    /// Arguments for a worker (the master's own, without -W/-Ws/-D/-p/-sf/-st/-x, plus -db).
     pub worker_args: Vec<String>,
+    /// `-sf`/`-st`/`-x` with their values: for the first worker only.
+    pub first_only: Vec<String>,
     /// `-p`: the master's pid.
     pub pidfile: Option<String>,
     /// Global maxconn from the command line.
@@ -76,8 +78,13 @@ fn inheritable(fd: &impl std::os::fd::AsFd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts a worker with `sockets`; returns it once it said it is serving.
-async fn spawn_worker(o: &MasterOptions, sockets: &[listener::Bound]) -> anyhow::Result<Child> {
+/// Starts a worker with `sockets`; returns it once it said it is serving. A worker that
+/// fails to say so in time is killed, never left running beside its successor.
+async fn spawn_worker(
+    o: &MasterOptions,
+    sockets: &[listener::Bound],
+    first: bool,
+) -> anyhow::Result<Child> {
     let mut fds = String::new();
     for b in sockets {
         inheritable(&b.socket)?;
@@ -87,9 +94,10 @@ async fn spawn_worker(o: &MasterOptions, sockets: &[listener::Bound]) -> anyhow:
     inheritable(&theirs)?;
     let mut cmd = Command::new(&o.exe);
     cmd.args(&o.worker_args)
+        .args(if first { &o.first_only[..] } else { &[] })
         .env(ENV_FDS, fds)
         .env(ENV_READY, theirs.as_raw_fd().to_string());
-    let child = cmd.spawn().context("starting a worker")?;
+    let mut child = cmd.spawn().context("starting a worker")?;
     drop(theirs);
     // The worker writes one byte once its listeners accept; EOF means it failed.
     let ready = tokio::task::spawn_blocking(move || {
@@ -100,6 +108,8 @@ async fn spawn_worker(o: &MasterOptions, sockets: &[listener::Bound]) -> anyhow:
     .await
     .unwrap_or(false);
     if !ready {
+        let _ = child.start_kill();
+        let _ = child.wait().await;
         anyhow::bail!("the new worker did not start");
     }
     Ok(child)
@@ -188,7 +198,7 @@ async fn serve(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     notify(o.systemd, "RELOADING=1\nSTATUS=Starting.");
-    let mut current = spawn_worker(&o, &sockets).await?;
+    let mut current = spawn_worker(&o, &sockets, true).await?;
     say(
         q,
         "[NOTICE]   ",
@@ -235,7 +245,7 @@ async fn serve(
                 use std::os::unix::process::ExitStatusExt;
                 say(q, "[ALERT]    ", &format!("Current worker ({cur_id}) {}", describe(st.code(), st.signal())));
                 // Replaced so the listeners keep accepting (HAProxy 2.6 would exit here).
-                current = spawn_worker(&o, &sockets).await?;
+                current = spawn_worker(&o, &sockets, false).await?;
                 say(q, "[NOTICE]   ", &format!("New worker ({}) forked", current.id().unwrap_or(0)));
             }
             _ = usr2.recv() => reloaded(reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await),
@@ -295,7 +305,7 @@ async fn reload_workers(
     let outcome = async {
         let new_cfg = loaded.config.ok_or(())?;
         let (new_sockets, _plan) = super::rebind(&new_cfg, sockets, maxconn, q).ok_or(())?;
-        let worker = spawn_worker(o, &new_sockets)
+        let worker = spawn_worker(o, &new_sockets, false)
             .await
             .map_err(|e| say(q, "[ALERT]    ", &format!("{e:#}")))?;
         Ok::<_, ()>((new_cfg, new_sockets, worker))
@@ -366,23 +376,44 @@ async fn stop_all(
     Ok(code)
 }
 
-/// In a worker: the inherited listening sockets by key, and the readiness socket.
-pub fn inherited() -> Option<(BTreeMap<String, std::net::TcpListener>, Option<UnixStream>)> {
-    let spec = std::env::var(ENV_FDS).ok()?;
-    let mut map = BTreeMap::new();
-    for line in spec.lines() {
-        let (fd, key) = line.split_once('\t')?;
-        let fd: i32 = fd.parse().ok()?;
-        map.insert(key.to_string(), crate::sys::inherited_listener(fd));
-    }
+/// Whether this process is a worker started by a haproxide master: the environment
+/// names the readiness socket and that socket's peer is our parent. A variable set by
+/// anyone else does not turn a process into a worker.
+pub fn started_by_master() -> bool {
+    std::env::var_os(ENV_FDS).is_some()
+        && std::env::var(ENV_READY)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .is_some_and(crate::sys::is_master_socket)
+}
+
+/// In a worker: the inherited listening sockets by key, and the readiness socket. Each
+/// descriptor is taken only once checked to be a listening TCP socket on its key's
+/// address; anything else is an error (the worker does not start).
+pub fn inherited() -> anyhow::Result<(BTreeMap<String, std::net::TcpListener>, Option<UnixStream>)>
+{
+    let spec = std::env::var(ENV_FDS).unwrap_or_default();
     let ready = std::env::var(ENV_READY)
         .ok()
         .and_then(|v| v.parse().ok())
-        .map(crate::sys::inherited_stream);
+        .and_then(crate::sys::inherited_stream);
     // Not passed on to anything this worker starts.
     std::env::remove_var(ENV_FDS);
     std::env::remove_var(ENV_READY);
-    Some((map, ready))
+    anyhow::ensure!(ready.is_some(), "not started by a haproxide master");
+    let mut map = BTreeMap::new();
+    for line in spec.lines() {
+        let parsed = line.split_once('\t').and_then(|(fd, key)| {
+            let addr = key.split('|').next()?.parse().ok()?;
+            Some((fd.parse::<i32>().ok()?, key, addr))
+        });
+        let Some((fd, key, addr)) = parsed else {
+            anyhow::bail!("bad inherited listener entry {line:?}");
+        };
+        let l = crate::sys::inherited_listener(fd, addr).map_err(anyhow::Error::msg)?;
+        map.insert(key.to_string(), l);
+    }
+    Ok((map, ready))
 }
 
 /// Keys of `cfg`'s listeners in order (to pick inherited sockets).

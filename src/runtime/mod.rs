@@ -262,7 +262,16 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     // A worker takes the master's sockets; otherwise bind everything first: HAProxy
     // reports every failure, then refuses to start.
     let (inherited, ready) = if opts.worker {
-        master::inherited().unwrap_or_default()
+        match master::inherited() {
+            Ok(v) => v,
+            Err(e) => {
+                alert(
+                    opts.quiet,
+                    &format!("Cannot take the listeners from the master: {e}."),
+                );
+                return Ok(1);
+            }
+        }
     } else {
         Default::default()
     };

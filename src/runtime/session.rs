@@ -37,6 +37,75 @@ pub type Permits = (
     Option<tokio::sync::OwnedSemaphorePermit>,
 );
 
+/// What an accepted session holds of the process and its frontend (`actconn`, `feconn`,
+/// the `maxconn` slots): given back when dropped, so a session that ends any way at all,
+/// a panic included, leaves no count behind (a soft-stopped process waits for these).
+pub struct SessionSlot {
+    shared: Arc<Shared>,
+    fe: usize,
+    _permits: Permits,
+}
+
+impl SessionSlot {
+    /// Counts a session just accepted on frontend `fe`.
+    pub fn new(shared: Arc<Shared>, fe: usize, permits: Permits) -> Self {
+        shared.actconn.fetch_add(1, Relaxed);
+        shared.frontends[fe].feconn.fetch_add(1, Relaxed);
+        shared.frontends[fe].cumulated.fetch_add(1, Relaxed);
+        SessionSlot {
+            shared,
+            fe,
+            _permits: permits,
+        }
+    }
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        self.shared.frontends[self.fe].feconn.fetch_sub(1, Relaxed);
+        self.shared.actconn.fetch_sub(1, Relaxed);
+        self.shared.session_ended();
+    }
+}
+
+/// A session counted on a backend (`beconn`) until dropped.
+struct BackendSlot {
+    shared: Arc<Shared>,
+    bi: usize,
+}
+
+impl BackendSlot {
+    fn new(shared: &Arc<Shared>, bi: usize) -> Self {
+        let b = &shared.backends[bi];
+        b.beconn.fetch_add(1, Relaxed);
+        b.cumulated.fetch_add(1, Relaxed);
+        BackendSlot {
+            shared: shared.clone(),
+            bi,
+        }
+    }
+}
+
+impl Drop for BackendSlot {
+    fn drop(&mut self) {
+        self.shared.backends[self.bi].beconn.fetch_sub(1, Relaxed);
+    }
+}
+
+/// A session counted on a server (by `pick` or `take_sticky`) until dropped; replacing
+/// it with another server's slot (redispatch) releases the first.
+struct ServerSlot {
+    shared: Arc<Shared>,
+    bi: usize,
+    srv: usize,
+}
+
+impl Drop for ServerSlot {
+    fn drop(&mut self) {
+        self.shared.backends[self.bi].release(self.srv);
+    }
+}
+
 /// Handles one accepted client of frontend `li.fe` until it is logged, then gives back
 /// its connection counts and `permits`.
 ///
@@ -50,7 +119,7 @@ pub fn run(
     client: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
-    permits: Permits,
+    slot: SessionSlot,
 ) -> impl std::future::Future<Output = ()> + Send {
     // Converted to local time only when a line is logged: localtime costs syscalls.
     let accept = std::time::SystemTime::now();
@@ -79,34 +148,30 @@ pub fn run(
             quiet,
             tls,
         } = prepared.await;
-        if let (Some(bi), Some(mut w)) = (be, fwd) {
+        if let (Some(bi), Some(mut w)) = (be.as_ref().map(|b| b.bi), fwd) {
             let b = &shared.backends[bi];
             // Awaited in place: moving the forwarding state into the await would reserve its
             // size twice in this future.
+            #[cfg(debug_assertions)]
+            fault::after_connect();
             let (end, counts) = w.forward.as_mut().await;
-            b.servers[w.srv].cancels.unregister(w.cid);
+            b.servers[w.slot.srv].cancels.unregister(w.cid);
             log.up = counts.up + w.early;
             log.down = counts.down;
             log.term = end.code();
-            let srv = w.srv;
             server_fd = Some(w.sfd);
             // Closes both sockets and frees the server slot before the log line.
             drop(w);
-            b.release(srv);
         }
         if let Some(id) = debug {
             super::debug::closed(id, &shared.frontends[li.fe].ir.name, server_fd, log.up > 0);
         }
-        if let Some(bi) = be {
-            shared.backends[bi].beconn.fetch_sub(1, Relaxed);
-        }
+        let bi = be.as_ref().map(|b| b.bi);
+        drop(be);
         if !quiet {
-            write_log(&shared, &li, accept, start, peer, be, tls, &log);
+            write_log(&shared, &li, accept, start, peer, bi, tls, &log);
         }
-        shared.frontends[li.fe].feconn.fetch_sub(1, Relaxed);
-        shared.actconn.fetch_sub(1, Relaxed);
-        drop(permits);
-        shared.session_ended();
+        drop(slot);
     }
 }
 
@@ -141,8 +206,8 @@ struct Prepared {
     log: LogState,
     /// Client address (from the PROXY header with `accept-proxy`).
     peer: SocketAddr,
-    /// Backend index when one was chosen (its `beconn` counts this session).
-    be: Option<usize>,
+    /// The backend when one was chosen (its `beconn` counts this session).
+    be: Option<BackendSlot>,
     fwd: Option<Box<Forwarding>>,
     /// Already logged (a refused PROXY header, a failed handshake): no tcplog line.
     quiet: bool,
@@ -152,7 +217,13 @@ struct Prepared {
 
 impl Prepared {
     /// A session that ends before forwarding (refused, rejected, or no server).
-    fn ended(log: LogState, peer: SocketAddr, be: Option<usize>, quiet: bool, tls: bool) -> Self {
+    fn ended(
+        log: LogState,
+        peer: SocketAddr,
+        be: Option<BackendSlot>,
+        quiet: bool,
+        tls: bool,
+    ) -> Self {
         Prepared {
             log,
             peer,
@@ -174,12 +245,13 @@ struct Forwarding {
     forward: Forwarder,
     /// The server socket's descriptor, for `-d` lines.
     sfd: i32,
-    srv: usize,
     cid: u64,
     /// The server `maxconn` slot, freed with the session.
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// Client bytes read before forwarding (after a PROXY header).
     early: u64,
+    /// The session's count on its server, released last (after the sockets close).
+    slot: ServerSlot,
 }
 
 async fn prepare(
@@ -288,11 +360,10 @@ async fn prepare(
         return Prepared::ended(log, peer, None, false, tls_on);
     };
     let b = &shared.backends[bi];
-    b.beconn.fetch_add(1, Relaxed);
-    b.cumulated.fetch_add(1, Relaxed);
+    let be = BackendSlot::new(shared, bi);
     if !b.ir.inspect.rules.is_empty() && !client.inspect(&mut early, &b.ir.inspect).await {
         rejected(&client, &mut log, &early);
-        return Prepared::ended(log, peer, Some(bi), false, tls_on);
+        return Prepared::ended(log, peer, Some(be), false, tls_on);
     }
     // `stick` rules: the first stored server found wins over balancing when it is up.
     let keys = if b.ir.stick_rules.is_empty() {
@@ -307,7 +378,7 @@ async fn prepare(
         .find_map(|(i, k)| table(*i)?.lookup(k));
     let Some(c) = connect_phase(
         f,
-        b,
+        (shared, bi),
         client.tcp(),
         peer,
         local,
@@ -319,15 +390,16 @@ async fn prepare(
     )
     .await
     else {
-        return Prepared::ended(log, peer, Some(bi), false, tls_on);
+        return Prepared::ended(log, peer, Some(be), false, tls_on);
     };
     let Connected {
         server,
-        srv,
+        slot,
         permit,
         first,
         t,
     } = c;
+    let srv = slot.srv;
     // Stored once the server is connected, as HAProxy commits store rules.
     for (i, k) in keys {
         if let (true, Some(t)) = (b.ir.stick_rules[i].store, table(i)) {
@@ -364,14 +436,14 @@ async fn prepare(
     Prepared {
         log,
         peer,
-        be: Some(bi),
+        be: Some(be),
         fwd: Some(Box::new(Forwarding {
             forward,
             sfd,
-            srv,
             cid,
             _permit: permit,
             early: early.len() as u64,
+            slot,
         })),
         tls: tls_on,
         quiet: false,
@@ -481,7 +553,7 @@ pub fn fmt_addr(a: SocketAddr) -> String {
 /// A server connection ready for forwarding.
 struct Connected {
     server: ServerConn,
-    srv: usize,
+    slot: ServerSlot,
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// PROXY header and client bytes read early, sent before anything else.
     first: Vec<u8>,
@@ -491,7 +563,7 @@ struct Connected {
 #[allow(clippy::too_many_arguments)]
 async fn connect_phase(
     f: &FrontendRt,
-    b: &BackendRt,
+    (shared, bi): (&Arc<Shared>, usize),
     client: &TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
@@ -501,6 +573,7 @@ async fn connect_phase(
     start: Instant,
     log: &mut LogState,
 ) -> Option<Connected> {
+    let b = &shared.backends[bi];
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
     let queue_to =
         b.ir.timeout_queue
@@ -514,6 +587,12 @@ async fn connect_phase(
         log.term = *b"SC";
         return None;
     };
+    let taken = |srv| ServerSlot {
+        shared: shared.clone(),
+        bi,
+        srv,
+    };
+    let mut slot = taken(srv);
     // Server maxconn: wait in its queue, FIFO, at most `timeout queue`. Tw counts from the
     // accept, as HAProxy's does: a TLS handshake, a PROXY header and content inspection
     // are in it, not only the queue.
@@ -536,7 +615,6 @@ async fn connect_phase(
                 // Timed out in the queue: no server was ever assigned (<NOSRV>).
                 log.tw = start.elapsed().as_millis() as i64;
                 log.term = *b"sQ";
-                b.release(srv);
                 log.server = None;
                 return None;
             }
@@ -571,7 +649,7 @@ async fn connect_phase(
                         ConnectFail::NameMismatch => *b"SC",
                     };
                     {
-                        give_up(log, b, srv, attempt, term);
+                        give_up(log, srv, attempt, term);
                         return None;
                     }
                 }
@@ -579,7 +657,8 @@ async fn connect_phase(
                 if redispatch_ok {
                     // Redispatch: the next server in rotation, without a turn-around pause.
                     if let Some(next) = b.pick(peer.ip()) {
-                        b.release(srv);
+                        // The first server's count goes as the new one's is taken.
+                        slot = taken(next);
                         srv = next;
                         log.redispatched = true;
                         drop(permit.take());
@@ -592,7 +671,7 @@ async fn connect_phase(
                 // A client that already went away ends the attempts: "CC" as in HAProxy.
                 if client_state(client) == ClientState::Gone {
                     {
-                        give_up(log, b, srv, attempt, *b"CC");
+                        give_up(log, srv, attempt, *b"CC");
                         return None;
                     }
                 }
@@ -602,7 +681,7 @@ async fn connect_phase(
                     let pause = connect_to.min(Duration::from_secs(1));
                     if Box::pin(turnaround(client, pause)).await {
                         {
-                            give_up(log, b, srv, attempt, *b"CC");
+                            give_up(log, srv, attempt, *b"CC");
                             return None;
                         }
                     }
@@ -625,8 +704,8 @@ async fn connect_phase(
     let t = Timeouts {
         client: f.ir.timeout_client,
         server: b.ir.timeout_server,
-        // The backend's tunnel timeout wins, as HAProxy takes it from the backend.
-        tunnel: b.ir.timeout_tunnel.or(f.ir.timeout_tunnel),
+        // HAProxy takes the tunnel timeout from the backend only.
+        tunnel: b.ir.timeout_tunnel,
         client_fin: f.ir.timeout_client_fin,
         server_fin: b.ir.timeout_server_fin,
     };
@@ -634,7 +713,7 @@ async fn connect_phase(
     first.extend_from_slice(early);
     Some(Connected {
         server,
-        srv,
+        slot,
         permit,
         first,
         t,
@@ -737,12 +816,12 @@ async fn read_proxy_header(
     }
 }
 
-/// Ends a session whose server connection was never made.
-fn give_up(log: &mut LogState, b: &BackendRt, srv: usize, attempts: u32, term: [u8; 2]) {
+/// Ends a session whose server connection was never made (its server count goes with
+/// the slot `connect_phase` drops).
+fn give_up(log: &mut LogState, srv: usize, attempts: u32, term: [u8; 2]) {
     log.server = Some(srv);
     log.retries = attempts;
     log.term = term;
-    b.release(srv);
 }
 
 /// Waits `pause` before a retry; true when the client left meanwhile.
@@ -845,5 +924,22 @@ async fn connect(
         Ok(Ok(r)) if !r.is_write_closed() => Ok(stream),
         Ok(_) => Err(ConnectFail::Refused),
         Err(_) => Err(ConnectFail::Timeout),
+    }
+}
+
+/// Fault injection for the test suite, in builds with debug assertions only (the `ci`
+/// profile the tests run): `HAPROXIDE_FAULT=panic-after-connect` makes every session
+/// panic once its server is connected, to show that nothing it counted is leaked.
+#[cfg(debug_assertions)]
+mod fault {
+    use std::sync::OnceLock;
+
+    pub(super) fn after_connect() {
+        static ON: OnceLock<bool> = OnceLock::new();
+        if *ON.get_or_init(|| {
+            std::env::var("HAPROXIDE_FAULT").is_ok_and(|v| v == "panic-after-connect")
+        }) {
+            panic!("HAPROXIDE_FAULT=panic-after-connect");
+        }
     }
 }

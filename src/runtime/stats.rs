@@ -534,6 +534,7 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         ("CumConns", cum.to_string()),
         ("Stopping", "0".into()),
         ("Listeners", listeners.to_string()),
+        ("DroppedLogs", shared.logger.dropped().to_string()),
         ("Build info", v.into()),
         ("Start_time_sec", start.to_string()),
     ];

@@ -118,13 +118,33 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Answers one HTTP request on `client`.
+/// HAProxy's built-in 408, byte for byte (its error files keep their own header case).
+const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n";
+
+/// Answers one HTTP request on `client`. `limit` bounds each read (`timeout client`);
+/// `page.request_timeout` bounds the whole request head, so a client dribbling a byte
+/// now and then cannot hold a connection slot for days: it gets HAProxy's 408.
 pub async fn serve(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage, limit: Duration) {
+    let whole = page.request_timeout.unwrap_or(limit);
+    let head = match timeout(whole, read_head(&mut client, limit)).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return,
+        Err(_) => {
+            let _ = client.write_all(REQUEST_TIMEOUT).await;
+            return;
+        }
+    };
+    answer(shared, client, page, &head).await;
+}
+
+/// Reads the request head; None when the client left, went silent or sent too much (then
+/// answered with a 400).
+async fn read_head(client: &mut TcpStream, limit: Duration) -> Option<String> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
-    let head = loop {
+    loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break String::from_utf8_lossy(&buf[..end]).into_owned();
+            return Some(String::from_utf8_lossy(&buf[..end]).into_owned());
         }
         if buf.len() > MAX_HEAD {
             let _ = client
@@ -134,13 +154,17 @@ pub async fn serve(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage
                     "",
                 ))
                 .await;
-            return;
+            return None;
         }
         match timeout(limit, client.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return,
+            _ => return None,
         }
-    };
+    }
+}
+
+/// Sends the page, the CSV, or HAProxy's 401/503 for `head`, then closes.
+async fn answer(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage, head: &str) {
     let target = head
         .lines()
         .next()
@@ -152,7 +176,7 @@ pub async fn serve(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage
             "No server is available to handle this request.",
             "",
         )
-    } else if !authorized(&head, &page.auth) {
+    } else if !authorized(head, &page.auth) {
         let realm = format!("www-authenticate: Basic realm=\"{}\"\r\n", page.realm);
         error_page(
             "401 Unauthorized",

@@ -188,6 +188,17 @@ pub fn kill(pid: u32, sig: i32) -> nix::Result<()> {
 }
 
 /// Waits (at most 10 s) until something listens on `a`.
+/// One command on a stats socket, its whole answer.
+pub fn ask(sock: &std::path::Path, cmd: &str) -> String {
+    let mut c = std::os::unix::net::UnixStream::connect(sock)
+        .unwrap_or_else(|e| panic!("{}: {e}", sock.display()));
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    c.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
+}
+
 pub fn wait_port(a: &str) {
     let t0 = Instant::now();
     while TcpStream::connect(a).is_err() {

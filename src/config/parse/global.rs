@@ -147,9 +147,7 @@ impl Parser {
                 let range = format!("'{kw}' expects a timer value between 0 and 65535 ms.");
                 match parse_time_ms(arg) {
                     Err(TimeError::Empty) => range,
-                    // Below a millisecond, as haproxy, is no error here.
                     Ok(ms) if ms <= 65535 => return true,
-                    Err(TimeError::Underflow) => return true,
                     Ok(_) => range,
                     Err(TimeError::Unexpected(c)) => {
                         return self.tight_alert(stmt, format!("unexpected character '{c}' in argument to <{kw}>."));
@@ -170,7 +168,7 @@ impl Parser {
                 Err(_) => format!("timer overflow in argument '{arg}' to <{kw}> (maximum value is 2147483647 s or ~68 years)."),
             },
             TuneArg::LuaTimeout => match parse_time_ms(arg) {
-                Ok(_) | Err(TimeError::Underflow) => return true,
+                Ok(_) => return true,
                 Err(TimeError::Overflow) => format!("timer overflow in argument <{arg}> to <{kw}> (maximum value is 2147483647 ms or ~24.8 days)"),
                 Err(_) => format!("{kw}: invalid timeout"),
             },

@@ -470,6 +470,11 @@ impl Parser {
                     LocStyle::ParsingTight,
                     msg,
                 ));
+                // `.alert` stops haproxy at once (ERR_ABORT): nothing after it is read and
+                // no post-parse check runs.
+                if level == Level::Alert {
+                    self.aborted = true;
+                }
             }
             ".notice" | ".warning" | ".alert" => {}
             _ => return false,

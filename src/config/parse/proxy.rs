@@ -2,7 +2,7 @@
 //! Messages follow HAProxy 2.6's `cfgparse-listen.c` wording.
 
 use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
-use super::units::{lenient_int, parse_time_ms, TimeError};
+use super::units::{lenient_int, parse_time_ms, parse_time_s, TimeError};
 use super::{Kwm, Parser, Stmt};
 use crate::config::ast::{LogEntry, OptionSetting, ProxyConf, ProxyKind, Spanned};
 use crate::config::diag::{Diagnostic, LocStyle};
@@ -294,7 +294,6 @@ impl Parser {
             Ok(ms) => ms,
             Err(TimeError::Unexpected(c)) => return self.alert(loc, format!("unexpected character '{c}' in '{what}'")),
             Err(TimeError::Overflow) => return self.alert(loc, format!("timer overflow in argument '{v}' to '{what}' (maximum value is 2147483647 ms or ~24.8 days)")),
-            Err(TimeError::Underflow) => return self.alert(loc, format!("timer underflow in argument '{v}' to '{what}' (minimum non-null value is 1 ms)")),
             Err(TimeError::Empty) => return self.alert(loc, format!("'{what}' expects an integer value (in milliseconds)")),
         };
         if stmt.words.len() > 3 {
@@ -310,7 +309,6 @@ impl Parser {
             "client" | "client-fin" | "http-request" | "http-keep-alive" => {
                 p.kind.caps() & cap::FE != 0
             }
-            "tunnel" => true,
             _ => p.kind.caps() & cap::BE != 0,
         };
         if !side_ok {
@@ -563,6 +561,7 @@ impl Parser {
             realm: "HAProxy Statistics".into(),
             auth: Vec::new(),
             hide_version: false,
+            request_timeout: None,
         });
         match sub {
             "enable" => {}
@@ -578,13 +577,16 @@ impl Parser {
             "uri" => page.uri = val.to_string(),
             "realm" => page.realm = val.to_string(),
             "auth" => page.auth.push(val.to_string()),
-            "refresh" => match parse_time_ms(val) {
-                Ok(ms) => page.refresh = Some(std::time::Duration::from_millis(ms)),
-                Err(_) => {
-                    return self.alert(
-                        loc,
-                        format!("'stats refresh' : unexpected character in argument '{val}'."),
-                    )
+            // In seconds (TIME_UNIT_S): `stats refresh 10` is ten seconds.
+            "refresh" => match parse_time_s(val) {
+                Ok(s) => page.refresh = Some(std::time::Duration::from_secs(s)),
+                Err(e) => {
+                    let msg = match e {
+                        TimeError::Overflow => format!("timer overflow in argument <{val}> to stats refresh interval, maximum value is 2147483647 s (~68 years)."),
+                        TimeError::Unexpected(c) => format!("unexpected character '{c}' in argument to stats refresh interval."),
+                        TimeError::Empty => "'refresh' needs a positive interval in seconds.".to_string(),
+                    };
+                    return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::ParsingTight));
                 }
             },
             "hide-version" => page.hide_version = true,

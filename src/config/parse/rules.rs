@@ -204,13 +204,36 @@ enum SampleError {
     Unsupported(String),
 }
 
-fn int_arg(fetch: &str, args: &[&str], pos: usize) -> Result<usize, SampleError> {
+/// An integer argument as haproxy reads it (`read_int64`: saturating at the 64-bit
+/// limits), then cut to the `unsigned int` `req.payload` keeps: `18446744073709551615`
+/// is valid and means 0xffffffff, a length that can never match.
+fn int_arg(fetch: &str, args: &[&str], pos: usize) -> Result<u32, SampleError> {
     let a = args.get(pos - 1).copied().unwrap_or("");
-    a.parse::<usize>().map_err(|_| {
+    let bad = || {
         SampleError::Invalid(format!(
             "fetch method '{fetch}' : failed to parse '{a}' as type 'integer' at position {pos}"
         ))
-    })
+    };
+    let (neg, digits) = match a.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, a),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let mag = digits.bytes().fold(0u64, |v, b| {
+        v.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+    });
+    let v: i64 = if neg {
+        if mag > 1 << 63 {
+            i64::MIN
+        } else {
+            (mag as i64).wrapping_neg()
+        }
+    } else {
+        mag.min(i64::MAX as u64) as i64
+    };
+    Ok(v as u32)
 }
 
 fn mqtt_field(args: &[&str]) -> Result<MqttField, SampleError> {
@@ -404,7 +427,8 @@ impl Parser {
         let Some(key) = key else {
             return self.alert(loc, "stick-table: missing type.");
         };
-        let Some(size) = size else {
+        // haproxy tests the size, not its presence: `size 0` is missing too.
+        let Some(size) = size.filter(|&n| n > 0) else {
             return self.alert(loc, "stick-table: missing size.");
         };
         p.stick_table = Some(StickTable {

@@ -3,7 +3,7 @@
 
 use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
 use super::global::tls_version;
-use super::units::{lenient_int, parse_time_ms, TimeError};
+use super::units::{atoi, lenient_int, parse_time_ms, TimeError};
 use super::{Parser, Stmt};
 use crate::config::ast::{InitAddr, ProxyConf, ServerConf, ServerOpts};
 use crate::config::diag::{Diagnostic, LocStyle};
@@ -209,7 +209,7 @@ impl Parser {
                     Err(_) => return self.push(bare(format!("timer overflow in argument '{val}' to '{kw}' of server {srv}, maximum value is 2147483647 ms (~24.8 days)."))),
                 },
                 "rise" | "fall" => {
-                    let v = lenient_int(val);
+                    let v = atoi(val);
                     if v <= 0 {
                         return self.push(bare(format!("'{kw}' has to be > 0..")));
                     }

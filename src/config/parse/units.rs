@@ -20,8 +20,6 @@ pub enum TimeError {
     Unexpected(char),
     /// Larger than [`MAX_TIME_MS`].
     Overflow,
-    /// Smaller than one millisecond but not zero (HAProxy rounds to 0 and complains).
-    Underflow,
 }
 
 fn digits(i: &str) -> IResult<&str, &str> {
@@ -89,12 +87,8 @@ pub fn strtol_rest(word: &str) -> Option<char> {
 pub fn parse_time_ms(word: &str) -> Result<u64, TimeError> {
     let (n, unit) = time_parts(word)?;
     let ms: u128 = match unit.unwrap_or("ms") {
-        "us" => {
-            if n > 0 && n < 1000 {
-                return Err(TimeError::Underflow);
-            }
-            n.div_ceil(1000)
-        }
+        // HAProxy 2.6 rounds up: `500us` is 1 ms, never an underflow.
+        "us" => n.div_ceil(1000),
         "ms" => n,
         // 39 digits fit a u128 but not once scaled: that is an overflow too.
         "s" => n.checked_mul(1000).ok_or(TimeError::Overflow)?,
@@ -138,6 +132,12 @@ pub fn lenient_int(word: &str) -> i64 {
     } else {
         v
     }
+}
+
+/// HAProxy's `atoi()`: [`lenient_int`] truncated to a C `int`, as glibc does, so
+/// `4294967297` reads as 1 and `4294967295` as -1.
+pub fn atoi(word: &str) -> i32 {
+    lenient_int(word) as i32
 }
 
 /// Parses a size with an optional `k`, `m` or `g` suffix (powers of 1024).
@@ -184,6 +184,9 @@ mod tests {
         assert_eq!(parse_time_ms("2m"), Ok(120_000));
         assert_eq!(parse_time_ms("24d"), Ok(2_073_600_000));
         assert_eq!(parse_time_ms("1500us"), Ok(2));
+        assert_eq!(parse_time_ms("500us"), Ok(1));
+        assert_eq!(parse_time_ms("1us"), Ok(1));
+        assert_eq!(parse_time_ms("0us"), Ok(0));
         assert_eq!(parse_time_ms("25d"), Err(TimeError::Overflow));
         assert_eq!(parse_time_ms("10S"), Err(TimeError::Unexpected('S')));
         assert_eq!(parse_time_ms("1.5s"), Err(TimeError::Unexpected('.')));
@@ -205,6 +208,10 @@ mod tests {
         assert_eq!(lenient_int("10k"), 10);
         assert_eq!(lenient_int("x"), 0);
         assert_eq!(lenient_int("-1"), -1);
+        assert_eq!(atoi("4294967296"), 0);
+        assert_eq!(atoi("4294967297"), 1);
+        assert_eq!(atoi("4294967295"), -1);
+        assert_eq!(atoi("18446744073709551616"), -1);
         assert_eq!(parse_size("16k"), Some(16384));
         assert_eq!(parse_size("1x"), None);
     }
