@@ -75,7 +75,7 @@ cp "$tmp/emqx.crt" "$tmp/nokey.pem"
 cat "$tmp/emqx.crt" "$tmp/other.key" > "$tmp/mismatch.pem"
 cp "$tmp/emqx.crt" "$tmp/split.pem"; cp "$tmp/emqx.key" "$tmp/split.pem.key"
 for pem in emqx nokey mismatch split absent; do
-    sed "s|/opt/certs/emqx.pem|$tmp/$pem.pem|" "$root/examples/guide-tls.cfg" > "$tmp/guide-$pem.cfg"
+    sed "s|/opt/certs/emqx.pem|$tmp/$pem.pem|" "$here/guide-tls.cfg" > "$tmp/guide-$pem.cfg"
     run "$ref" "guide-$pem" "$tmp"; hrc=$rc; hl=$(alerts "guide-$pem" <<<"$out")
     run "$bin" "guide-$pem" "$tmp"; orc=$rc; ol=$(grep -oE "guide-$pem\.cfg:[0-9]+" <<<"$out" | sort -u)
     missing=""; for l in $hl; do grep -qF "$l" <<<"$ol" || missing="$missing $l"; done

@@ -335,7 +335,7 @@ fn guide_tls_frontend_carries_mqtt_like_haproxy() {
         .concat(),
     )
     .unwrap();
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide-tls.cfg");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("compat-tests/guide-tls.cfg");
     let text =
         std::fs::read_to_string(&spec).unwrap_or_else(|_| panic!("{} is missing", spec.display()));
     let cfg = text

@@ -285,6 +285,12 @@ pub(super) fn send_fin(s: &TcpStream) {
     let _ = SockRef::from(s).shutdown(Shutdown::Write);
 }
 
+/// The server side of a session whose `timeout tunnel` expired: as haproxy, a reset (no
+/// FIN first) when the socket closes.
+pub(super) fn reset_on_close(s: &TcpStream) {
+    let _ = SockRef::from(s).set_linger(Some(Duration::ZERO));
+}
+
 /// What a forwarding future keeps besides its two ends: both directions, the limits, the
 /// one idle timer and the cancel request.
 pub(super) struct Flow {
@@ -324,6 +330,14 @@ impl Flow {
         }
         let (t, up, down, last) = (self.t, self.up.eof, self.down.eof, self.last);
         Some(idle_timer(&mut self.timer, t, up, down, last, cx).map_or(Poll::Pending, Poll::Ready))
+    }
+
+    /// Whether `end` is `timeout tunnel` expiring while both directions were open.
+    pub(super) fn tunnel_expired(&self, end: End) -> bool {
+        matches!(end, End::ClientTimeout | End::ServerTimeout)
+            && !self.up.eof
+            && !self.down.eof
+            && self.t.expand().tunnel.is_some()
     }
 
     /// Bytes moved each way.
@@ -453,6 +467,9 @@ impl Future for Forward {
                 Some(Poll::Pending) => return Poll::Pending,
             }
         };
+        if me.f.tunnel_expired(end) {
+            reset_on_close(&me.server);
+        }
         Poll::Ready((end, me.f.counts()))
     }
 }

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::forward::{send_fin, Cancel, Counts, Dir, End, Flow, Timeouts, SCRATCH};
+use super::forward::{reset_on_close, send_fin, Cancel, Counts, Dir, End, Flow, Timeouts, SCRATCH};
 use super::tls_stream::TlsServer;
 
 /// An end that passes on the other side's end of data (half-close).
@@ -20,6 +20,9 @@ pub trait PassEnd {
     /// other direction is over too and the socket's close, next, sends the FIN: haproxy
     /// makes no shutdown() call there either.
     fn poll_end(&mut self, cx: &mut Context<'_>, fin: bool) -> Poll<io::Result<()>>;
+
+    /// The TCP socket underneath.
+    fn socket(&self) -> &TcpStream;
 }
 
 impl PassEnd for TcpStream {
@@ -29,11 +32,19 @@ impl PassEnd for TcpStream {
         }
         Poll::Ready(Ok(()))
     }
+
+    fn socket(&self) -> &TcpStream {
+        self
+    }
 }
 
 impl PassEnd for TlsServer {
     fn poll_end(&mut self, cx: &mut Context<'_>, fin: bool) -> Poll<io::Result<()>> {
         self.poll_close(cx, fin)
+    }
+
+    fn socket(&self) -> &TcpStream {
+        self.tcp()
     }
 }
 
@@ -42,6 +53,10 @@ impl PassEnd for tokio_rustls::client::TlsStream<TcpStream> {
     // TLS end always gets both, as it did before this hook existed.
     fn poll_end(&mut self, cx: &mut Context<'_>, _: bool) -> Poll<io::Result<()>> {
         Pin::new(self).poll_shutdown(cx)
+    }
+
+    fn socket(&self) -> &TcpStream {
+        self.get_ref().0
     }
 }
 
@@ -182,6 +197,9 @@ where
                 Some(Poll::Pending) => return Poll::Pending,
             }
         };
+        if me.f.tunnel_expired(end) {
+            reset_on_close(me.server.socket());
+        }
         Poll::Ready((end, me.f.counts()))
     }
 }

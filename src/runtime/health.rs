@@ -449,6 +449,10 @@ pub async fn run_check(
         if let Some(src) = s.source.or(be.source) {
             sock.bind(SocketAddr::new(src, 0))?;
         }
+        // Delayed ACK from the start, as haproxy's checks: the handshake's last ACK waits,
+        // so a check that sends nothing resets the connection before it completes and the
+        // server's accept() never returns it (a check is no client in the broker's logs).
+        let _ = SockRef::from(&sock).set_quickack(false);
         sock.connect(dst).await
     };
     let mut stream = match timeout(connect_limit, conn).await {

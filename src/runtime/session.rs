@@ -192,6 +192,20 @@ impl ClientConn {
         v == super::inspect::Outcome::Accept
     }
 
+    /// Reads and discards what the client already sent (up to HAProxy's buffer size) so
+    /// that closing sends a FIN, not the reset the kernel sends over unread data: HAProxy
+    /// has read those bytes when it gives up on a session that never reached a server.
+    fn drain(&self) {
+        let mut buf = [0u8; 4096];
+        let mut left = 16384usize;
+        while left > 0 {
+            match self.tcp().try_read(&mut buf[..left.min(4096)]) {
+                Ok(n) if n > 0 => left -= n,
+                _ => break,
+            }
+        }
+    }
+
     /// The TCP socket underneath (for peeks while connecting).
     fn tcp(&self) -> &TcpStream {
         match self {
@@ -357,6 +371,7 @@ async fn prepare(
         return Prepared::ended(log, peer, None, false, tls_on);
     }
     let Some(bi) = f.ir.default_backend else {
+        client.drain();
         return Prepared::ended(log, peer, None, false, tls_on);
     };
     let b = &shared.backends[bi];
@@ -390,6 +405,7 @@ async fn prepare(
     )
     .await
     else {
+        client.drain();
         return Prepared::ended(log, peer, Some(be), false, tls_on);
     };
     let Connected {
