@@ -147,18 +147,22 @@ pub enum LogDest {
 /// Framing of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
-    /// RFC 3164 without host name (HAProxy's default).
+    /// RFC 3164 (HAProxy's default): host name only with `log-send-hostname`.
     #[default]
     Rfc3164,
+    /// `local`: RFC 3164 never with a host name.
+    Local,
     /// RFC 5424.
     Rfc5424,
     /// Just the message.
     Raw,
-    /// `<PRI>message`.
+    /// `priority`: `<PRI>message`.
+    Priority,
+    /// `short`: `<severity>message`.
     Short,
-    /// Timestamp, tag and message without PRI.
+    /// `timed`: `<severity>`, ISO 8601 time, message.
     Timed,
-    /// Tag and message without PRI or timestamp.
+    /// `iso`: ISO 8601 time and message.
     Iso,
 }
 
@@ -269,8 +273,6 @@ pub struct Bind {
 pub struct BindTls {
     /// `crt` files or directories, already prefixed with `crt-base`.
     pub crt: Vec<String>,
-    /// `crt-list` files.
-    pub crt_list: Vec<String>,
     /// `ca-file`
     pub ca_file: Option<String>,
     /// `crl-file`

@@ -430,9 +430,23 @@ fn check_mode_says_what_rustls_cannot_offer() {
         check("ciphers DHE-RSA-AES128-GCM-SHA256 ciphersuites TLS_AES_128_CCM_SHA256");
     assert_eq!(code, Some(1), "{err}");
     assert!(
-        err.contains("no cipher left that haproxide can offer"),
+        err.contains(
+            "ciphersuites 'TLS_AES_128_CCM_SHA256' (for TLSv1.3) is not supported by haproxide"
+        ) && err.contains(
+            "ciphers 'DHE-RSA-AES128-GCM-SHA256' (for TLSv1.2) is not supported by haproxide"
+        ),
         "{err}"
     );
+    // TLS 1.3 alone would still work, but TLS 1.2 clients with AES128-SHA (which haproxy
+    // serves) could not connect: refused by -c, as the start refuses it.
+    let (code, err) = check("ciphers AES128-SHA");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("rustls implements none of AES128-SHA"),
+        "{err}"
+    );
+    let (code, _) = check("ciphers AES128-SHA ssl-min-ver TLSv1.3");
+    assert_eq!(code, Some(0));
     let (code, err) = check("ssl-min-ver TLSv1.0");
     assert_eq!(code, Some(0));
     assert!(

@@ -123,8 +123,6 @@ pub struct BindOpts {
     pub ssl: bool,
     /// `crt` (as written; crt-base applied in lowering)
     pub crt: Vec<String>,
-    /// `crt-list`
-    pub crt_list: Vec<String>,
     /// `ca-file`
     pub ca_file: Option<String>,
     /// `crl-file`

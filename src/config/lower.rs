@@ -273,7 +273,7 @@ pub fn lower_with(
 
     for p in proxies {
         for b in &p.binds {
-            if b.opts.ssl && b.opts.crt.is_empty() && b.opts.crt_list.is_empty() {
+            if b.opts.ssl && b.opts.crt.is_empty() {
                 diags.push(check(
                     Level::Alert,
                     format!("Proxy '{}': no SSL certificate specified for bind '{}' at [{}] (use 'crt').", p.name, b.text, b.loc),
@@ -669,7 +669,6 @@ fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {
     let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
     BindTls {
         crt: o.crt.iter().map(|c| with_base(&g.crt_base, c)).collect(),
-        crt_list: o.crt_list.clone(),
         ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
         crl_file: o.crl_file.as_ref().map(|c| with_base(&g.ca_base, c)),
         verify: o.verify.unwrap_or(Verify::None),

@@ -1,9 +1,14 @@
 //! Checks of certificate files done while parsing, as HAProxy loads them during `-c`
 //! (configuration.txt §5.1 `crt`): the file must exist, hold a certificate, hold a key or have
 //! one in `<crt>.key` beside it, and the key must match the certificate.
+//!
+//! `-c` runs in CI on files nobody vetted: every read here is of a regular file, bounded
+//! in size, and opened without blocking, so `crt /dev/zero` or a FIFO as `ca-file` is an
+//! error, never an endless read or a hang.
 
 use std::fs;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
+use std::os::unix::fs::OpenOptionsExt;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls_pemfile::Item;
@@ -17,9 +22,42 @@ pub struct PemContents {
     pub key: Option<PrivateKeyDer<'static>>,
 }
 
+/// The largest certificate, key, CA or CRL file read (a CA bundle of every public root is
+/// about 200 KB; large CRLs run to a few MB).
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// The contents of a regular file of at most [`MAX_FILE`] bytes. Opened non-blocking, so
+/// that a FIFO without writer does not hang the open; anything but a regular file is
+/// refused before a byte is read.
+pub fn read_bounded(path: &str) -> std::io::Result<Vec<u8>> {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MB",
+            MAX_FILE >> 20
+        )));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    f.take(MAX_FILE + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > MAX_FILE {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MB",
+            MAX_FILE >> 20
+        )));
+    }
+    Ok(data)
+}
+
 /// Reads every certificate and the first key of a PEM file.
 pub fn read_pem(path: &str) -> std::io::Result<PemContents> {
-    let data = fs::read(path)?;
+    let data = read_bounded(path)?;
     let mut rd = BufReader::new(&data[..]);
     let mut out = PemContents::default();
     for item in rustls_pemfile::read_all(&mut rd) {
@@ -93,13 +131,57 @@ pub fn check_crt(path: &str) -> Result<(), String> {
     };
     let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|_| format!("unable to load SSL private key from file '{path}'."))?;
-    let ck = rustls::sign::CertifiedKey::new(pem.certs, signing);
-    if ck.keys_match().is_err() {
+    if !key_matches(&pem.certs[0], signing.as_ref()) {
         return Err(format!(
             "inconsistencies between private key and certificate loaded '{path}'."
         ));
     }
     Ok(())
+}
+
+/// Whether `key` is the private half of `leaf`'s public key. Read with x509-parser, which
+/// takes X.509 v1 certificates as OpenSSL does (rustls' own check goes through webpki,
+/// which only reads v3, and called a v1 certificate "inconsistent" with its key).
+pub fn key_matches(leaf: &CertificateDer<'_>, key: &dyn rustls::sign::SigningKey) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) else {
+        return false;
+    };
+    key.public_key()
+        .is_some_and(|spki| spki.as_ref() == cert.tbs_certificate.subject_pki.raw)
+}
+
+/// The names a certificate serves for SNI, as haproxy indexes them: its DNS
+/// subjectAltNames and its subject CNs, lower-cased (v1 certificates have CNs only).
+pub fn cert_names(leaf: &CertificateDer<'_>) -> Vec<String> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
+                names.push(d.to_ascii_lowercase());
+            }
+        }
+    }
+    for cn in cert.subject().iter_common_name() {
+        if let Ok(v) = cn.as_str() {
+            names.push(v.to_ascii_lowercase());
+        }
+    }
+    names
+}
+
+/// Whether an SNI `name` is served by a certificate name: exactly, or by a wildcard
+/// `*.domain` covering one label (haproxy's rule; matching ignores case).
+pub fn sni_matches(cert_name: &str, name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    match cert_name.strip_prefix("*.") {
+        Some(domain) => name
+            .split_once('.')
+            .is_some_and(|(label, rest)| !label.is_empty() && rest == domain),
+        None => cert_name == name,
+    }
 }
 
 /// The strerror() text HAProxy prints.
@@ -114,13 +196,34 @@ pub fn os_text(e: &std::io::Error) -> String {
     }
 }
 
-/// Reads the CRLs of a PEM file (`crl-file`).
-pub fn read_crls(
-    path: &str,
-) -> std::io::Result<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>> {
-    let data = fs::read(path)?;
+/// What a `ca-file` or `crl-file` holds, as OpenSSL's PEM lookup that haproxy uses reads
+/// it (DER is not read).
+#[derive(Debug, Default)]
+pub struct CaContents {
+    /// Certificates.
+    pub certs: Vec<CertificateDer<'static>>,
+    /// Certificate revocation lists.
+    pub crls: Vec<rustls::pki_types::CertificateRevocationListDer<'static>>,
+}
+
+/// Reads a `ca-file` or `crl-file`. As haproxy, a file with neither a certificate nor a
+/// CRL is an error ("no certificate or crl found"), so an unreadable revocation list can
+/// never silently turn revocation checks off. The error is the text haproxy puts in
+/// "Couldn't open the ca-file '…' (<text>)."
+pub fn read_ca(path: &str) -> Result<CaContents, String> {
+    let data = read_bounded(path).map_err(|e| os_text(&e))?;
     let mut rd = BufReader::new(&data[..]);
-    Ok(rustls_pemfile::crls(&mut rd)
-        .filter_map(|c| c.ok())
-        .collect())
+    let mut out = CaContents::default();
+    for item in rustls_pemfile::read_all(&mut rd) {
+        match item {
+            Ok(Item::X509Certificate(c)) => out.certs.push(c),
+            Ok(Item::Crl(c)) => out.crls.push(c),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    if out.certs.is_empty() && out.crls.is_empty() {
+        return Err("no certificate or crl found".into());
+    }
+    Ok(out)
 }

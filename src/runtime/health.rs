@@ -340,6 +340,9 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
     let health_up = s.health.lock().unwrap_or_else(|e| e.into_inner()).up();
     let was_usable = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].usable;
     s.admin.store(to as u8, Relaxed);
+    // A server leaving the rotation for maintenance is an alert, unless it was already
+    // stopping (drained), as haproxy's srv_update_status logs it.
+    let mut severity = level::NOTICE;
     let msg = match (from, to) {
         (Admin::Maint, Admin::Maint)
         | (Admin::Ready, Admin::Ready)
@@ -349,6 +352,9 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
             if was_usable || from == Admin::Drain && health_up {
                 let (act, bck) = usable_counts(b);
                 let n = s.sessions.load(Relaxed);
+                if from != Admin::Drain {
+                    severity = level::ALERT;
+                }
                 format!("{who} is going DOWN for maintenance. {act} active and {bck} backup servers left. {n} sessions active, 0 requeued, 0 remaining in queue.")
             } else {
                 format!("{who} was DOWN and now enters maintenance.")
@@ -380,7 +386,7 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
             format!("{who} is UP (leaving forced drain).")
         }
     };
-    say(shared, b, quiet, level::NOTICE, false, &msg);
+    say(shared, b, quiet, severity, false, &msg);
     if to != Admin::Ready && was_usable && usable_counts(b) == (0, 0) {
         no_server_left(shared, b, quiet);
     }

@@ -120,24 +120,23 @@ pub fn frame(
     msg: &str,
 ) -> String {
     let pri = t.facility as u32 * 8 + severity as u32;
+    let iso = || now.format("%Y-%m-%dT%H:%M:%S%.6f%:z");
+    let legacy = || now.format("%b %e %H:%M:%S");
     match t.format {
         LogFormat::Raw => format!("{msg}\n"),
-        LogFormat::Short => format!("<{pri}>{msg}\n"),
+        LogFormat::Priority => format!("<{pri}>{msg}\n"),
+        // haproxy's short and timed formats carry the severity alone, without the facility.
+        LogFormat::Short => format!("<{severity}>{msg}\n"),
+        LogFormat::Timed => format!("<{severity}>{} {msg}\n", iso()),
+        LogFormat::Iso => format!("{} {msg}\n", iso()),
+        LogFormat::Local => format!("<{pri}>{} {tag}[{pid}]: {msg}\n", legacy()),
         LogFormat::Rfc3164 => {
             let h = host.map(|h| format!("{h} ")).unwrap_or_default();
-            format!(
-                "<{pri}>{} {h}{tag}[{pid}]: {msg}\n",
-                now.format("%b %e %H:%M:%S")
-            )
+            format!("<{pri}>{} {h}{tag}[{pid}]: {msg}\n", legacy())
         }
-        LogFormat::Timed => format!("{} {tag}[{pid}]: {msg}\n", now.format("%b %e %H:%M:%S")),
-        LogFormat::Iso => format!(
-            "{} {tag}[{pid}]: {msg}\n",
-            now.format("%Y-%m-%dT%H:%M:%S%.6f%:z")
-        ),
         LogFormat::Rfc5424 => format!(
             "<{pri}>1 {} {} {tag} {pid} - - {msg}\n",
-            now.format("%Y-%m-%dT%H:%M:%S%.6f%:z"),
+            iso(),
             host.unwrap_or("-")
         ),
     }
@@ -287,8 +286,32 @@ mod tests {
         );
         let raw = LogTarget {
             format: LogFormat::Raw,
-            ..t
+            ..t.clone()
         };
         assert_eq!(frame(&raw, 6, "haproxy", 42, now, None, "hi"), "hi\n");
+        // Lines recorded from haproxy 2.6.12 (`log stdout format X local0`,
+        // `log-send-hostname myhost`), severity alert.
+        let with = |format| {
+            let lt = LogTarget {
+                format,
+                ..t.clone()
+            };
+            frame(&lt, 1, "haproxy", 42, now, Some("myhost"), "m")
+        };
+        assert_eq!(with(LogFormat::Short), "<1>m\n");
+        assert_eq!(with(LogFormat::Priority), "<129>m\n");
+        assert_eq!(
+            with(LogFormat::Local),
+            "<129>Nov  4 13:40:00 haproxy[42]: m\n"
+        );
+        assert_eq!(
+            with(LogFormat::Rfc3164),
+            "<129>Nov  4 13:40:00 myhost haproxy[42]: m\n"
+        );
+        assert!(with(LogFormat::Timed).starts_with("<1>2026-11-04T13:40:00.000000"));
+        assert!(with(LogFormat::Iso).starts_with("2026-11-04T13:40:00.000000"));
+        assert!(with(LogFormat::Iso).ends_with(" m\n"));
+        assert!(with(LogFormat::Rfc5424).starts_with("<129>1 2026-11-04T13:40:00.000000"));
+        assert!(with(LogFormat::Rfc5424).ends_with(" myhost haproxy 42 - - m\n"));
     }
 }

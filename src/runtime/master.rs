@@ -133,7 +133,11 @@ fn describe(code: Option<i32>, sig: Option<i32>) -> String {
 
 /// Runs the master until it is told to stop; returns its exit status.
 pub fn run(cfg: Config, o: MasterOptions) -> anyhow::Result<i32> {
-    let maxconn = o.maxconn.or(cfg.global.maxconn).unwrap_or(10_000);
+    let maxconn = o
+        .maxconn
+        .or(cfg.global.maxconn)
+        .filter(|&m| m > 0)
+        .unwrap_or(10_000);
     let Some(sockets) = bind_all(&cfg, maxconn, o.quiet) else {
         say(
             o.quiet,

@@ -108,7 +108,8 @@ fn maxsock(cfg: &Config, maxconn: u32, threads: usize) -> u64 {
 fn size_limits(cfg: &Config, opts: &RunOptions, threads: usize) -> Option<u32> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
-    let asked = opts.maxconn.or(cfg.global.maxconn);
+    // `maxconn 0` (or `-n 0`) is no limit asked: haproxy computes it, as when unset.
+    let asked = opts.maxconn.or(cfg.global.maxconn).filter(|&m| m > 0);
     let want = cfg.global.ulimit_n.unwrap_or_else(|| match asked {
         Some(m) => maxsock(cfg, m, threads),
         None => hard,

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use rustls::crypto::aws_lc_rs as provider;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
@@ -39,7 +38,7 @@ pub(super) fn load_cert(path: &str) -> Result<Arc<CertifiedKey>, String> {
 }
 
 /// Expands `crt` arguments (files or directories) into certificates, in HAProxy's order.
-fn load_all(crt: &[String]) -> Result<Vec<(Arc<CertifiedKey>, CertificateDer<'static>)>, String> {
+fn load_all(crt: &[String]) -> Result<Vec<Named>, String> {
     let mut out = Vec::new();
     for c in crt {
         let meta = std::fs::metadata(c)
@@ -51,31 +50,33 @@ fn load_all(crt: &[String]) -> Result<Vec<(Arc<CertifiedKey>, CertificateDer<'st
         };
         for f in files {
             let ck = load_cert(&f)?;
-            let leaf = ck.cert[0].clone();
-            out.push((ck, leaf));
+            let names = crate::config::tls_files::cert_names(&ck.cert[0]);
+            out.push((ck, names));
         }
     }
     Ok(out)
 }
 
-/// Picks the certificate for the SNI of a ClientHello.
+/// A certificate with the names its leaf serves.
+type Named = (Arc<CertifiedKey>, Vec<String>);
+
+/// Picks the certificate for the SNI of a ClientHello, by the names each leaf carries
+/// (read once at load: SANs and CNs, v1 certificates included).
 #[derive(Debug)]
 struct BySni {
-    certs: Vec<(Arc<CertifiedKey>, CertificateDer<'static>)>,
+    certs: Vec<Named>,
     strict: bool,
 }
 
 impl ResolvesServerCert for BySni {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         if let Some(name) = hello.server_name() {
-            if let Ok(sn) = ServerName::try_from(name) {
-                for (ck, leaf) in &self.certs {
-                    let ok = webpki::EndEntityCert::try_from(leaf)
-                        .map(|c| c.verify_is_valid_for_subject_name(&sn).is_ok())
-                        .unwrap_or(false);
-                    if ok {
-                        return Some(ck.clone());
-                    }
+            for (ck, names) in &self.certs {
+                if names
+                    .iter()
+                    .any(|n| crate::config::tls_files::sni_matches(n, name))
+                {
+                    return Some(ck.clone());
                 }
             }
         }
@@ -135,6 +136,59 @@ pub(super) fn suites(
         }
     }
     out
+}
+
+/// A client verifier for a `crl-file` that holds no CRL: as under OpenSSL's CRL checks,
+/// no client certificate can be verified ("unable to get certificate CRL"); clients that
+/// send none are treated as the wrapped verifier says (`verify optional`).
+#[derive(Debug)]
+struct NoCrl(Arc<dyn rustls::server::danger::ClientCertVerifier>);
+
+impl rustls::server::danger::ClientCertVerifier for NoCrl {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownRevocationStatus,
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 /// The certificates of a `ca-file`, as trust anchors.
@@ -204,19 +258,27 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
         (Verify::None, _) | (_, None) => builder.with_no_client_auth(),
         (v, Some(ca)) => {
             let mut vb = WebPkiClientVerifier::builder(Arc::new(roots(ca)?));
+            // With a crl-file, OpenSSL (CRL_CHECK|CRL_CHECK_ALL, as haproxy sets) needs a
+            // current CRL from each issuer in the chain: an expired one fails the check, and
+            // a file with no CRL at all makes every client certificate fail.
+            let mut no_crl = false;
             if let Some(crl) = &t.crl_file {
-                let crls: Vec<CertificateRevocationListDer<'static>> =
-                    crate::config::tls_files::read_crls(crl)
-                        .map_err(|e| format!("unable to load crl-file '{crl}': {e}"))?;
-                vb = vb.with_crls(crls);
+                let ca = crate::config::tls_files::read_ca(crl)
+                    .map_err(|e| format!("unable to load crl-file '{crl}': {e}"))?;
+                no_crl = ca.crls.is_empty();
+                vb = vb.with_crls(ca.crls).enforce_revocation_expiration();
             }
             if v == Verify::Optional {
                 vb = vb.allow_unauthenticated();
             }
-            builder.with_client_cert_verifier(
-                vb.build()
-                    .map_err(|e| format!("client verification: {e}"))?,
-            )
+            let verifier = vb
+                .build()
+                .map_err(|e| format!("client verification: {e}"))?;
+            if no_crl {
+                builder.with_client_cert_verifier(Arc::new(NoCrl(verifier)))
+            } else {
+                builder.with_client_cert_verifier(verifier)
+            }
         }
     };
     let mut cfg = builder.with_cert_resolver(Arc::new(BySni {

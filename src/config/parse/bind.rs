@@ -7,6 +7,7 @@ use super::global::tls_version;
 use super::units::{lenient_int, parse_time_ms};
 use super::{Parser, Stmt};
 use crate::config::ast::{BindConf, BindOpts, ProxyConf};
+use crate::config::diag::{Diagnostic, Level, LocStyle};
 use crate::config::keywords::{self, Status};
 use crate::ir::{ListenAddr, TlsVersion, Verify};
 
@@ -150,9 +151,31 @@ impl Parser {
                 "level" => o.level = Some(val.to_string()),
                 "ssl" => o.ssl = true,
                 "crt" => o.crt.push(val.to_string()),
-                "crt-list" => o.crt_list.push(val.to_string()),
-                "ca-file" => o.ca_file = Some(val.to_string()),
-                "crl-file" => o.crl_file = Some(val.to_string()),
+                // Loaded when the keyword is read, as haproxy does (ca-base applies).
+                "ca-file" | "crl-file" => {
+                    let path = match &self.global.ca_base {
+                        Some(b) if !val.starts_with('/') => {
+                            format!("{}/{val}", b.trim_end_matches('/'))
+                        }
+                        _ => val.to_string(),
+                    };
+                    if let Err(why) = crate::config::tls_files::read_ca(&path) {
+                        // Printed without a location, as haproxy does, but kept at
+                        // this line so it comes right before the next alert.
+                        self.push(Diagnostic::new(
+                            Level::Alert,
+                            Some(loc.clone()),
+                            LocStyle::None,
+                            format!("Couldn't open the ca-file '{path}' ({why})."),
+                        ));
+                        return self.alert(loc, format!("{head} : '{kw}' : unable to load {path}"));
+                    }
+                    if kw == "ca-file" {
+                        o.ca_file = Some(val.to_string());
+                    } else {
+                        o.crl_file = Some(val.to_string());
+                    }
+                }
                 "verify" => {
                     o.verify = Some(match val {
                         "none" => Verify::None,

@@ -756,13 +756,14 @@ impl Parser {
                 }
                 "format" => {
                     format = match stmt.arg(i + 1) {
-                        "rfc3164" | "local" => LogFormat::Rfc3164,
+                        "rfc3164" => LogFormat::Rfc3164,
+                        "local" => LogFormat::Local,
                         "rfc5424" => LogFormat::Rfc5424,
                         "raw" => LogFormat::Raw,
                         "short" => LogFormat::Short,
                         "timed" => LogFormat::Timed,
                         "iso" => LogFormat::Iso,
-                        "priority" => LogFormat::Short,
+                        "priority" => LogFormat::Priority,
                         other => {
                             self.alert(loc, format!("log : unknown log format '{other}'"));
                             return None;
