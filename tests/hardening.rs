@@ -249,3 +249,29 @@ fn listener_descriptors_in_the_environment_alone_are_not_adopted() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `maxconn 0` is "compute it", as when unset: both proxies serve (haproxide took none).
+#[test]
+fn global_maxconn_zero_is_computed_from_the_fd_limit() {
+    for (which, net) in [(Which::Haproxy, 206), (Which::Haproxide, 207)] {
+        let dir =
+            std::env::temp_dir().join(format!("haproxide-mc0-{}-{which:?}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let stats = dir.join("stats.sock");
+        let front: SocketAddr = format!("127.0.{net}.1:24720").parse().unwrap();
+        let be = Backend::echo(&format!("127.0.{net}.2:24721"));
+        let cfg = format!(
+            "global\n  maxconn 0\n  stats socket {} level admin\n\
+             defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n\
+             listen l\n  bind {front}\n  server s {}\n",
+            stats.display(),
+            be.addr
+        );
+        let _p = start(which, &format!("mc0-{net}"), &cfg, front);
+        assert_eq!(common::roundtrip(front, b"ping"), b"ping", "{which:?}");
+        let maxconn = info_field(&ask(&stats, "show info"), "Maxconn").unwrap_or(0);
+        assert!(maxconn > 1000, "{which:?}: Maxconn {maxconn}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

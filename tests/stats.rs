@@ -34,14 +34,14 @@ fn replier(addr: &str, name: &'static [u8]) -> Backend {
 }
 
 /// What one proxy answers and logs over a scripted operator session.
-fn session(which: Which, port: u16) -> (Vec<String>, Vec<String>, Vec<String>) {
+fn session(which: Which, port: u16) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
     let dir =
         std::env::temp_dir().join(format!("haproxide-stats-{}-{which:?}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("admin.sock");
     let front = format!("127.0.185.1:{port}");
     let cfg = format!(
-        "global\n  stats socket {} mode 600 level admin\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+        "global\n  stats socket {} mode 600 level admin\n  log stdout format short local0 notice\ndefaults\n  mode tcp\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 listen li\n  bind {front}\n  balance roundrobin\n  server a 127.0.185.2:24001\n  server b 127.0.185.3:24001 weight 2\n\
 backend be\n  server c 127.0.185.4:24001 disabled\n",
         sock.display()
@@ -57,6 +57,12 @@ backend be\n  server c 127.0.185.4:24001 disabled\n",
             "get weight li/nosuch",
             "get weight nosuch/a",
             "set weight li/b 300",
+            "set weight li/b 1e17%",
+            "set weight li/b 100000000000000000%",
+            "get weight li/b",
+            "set weight li/b -5%",
+            "set weight li/b 50x",
+            "set weight li/b x",
             "set weight li/b 1",
             "get weight li/b",
             "set server li/a state bogus",
@@ -108,16 +114,21 @@ backend be\n  server c 127.0.185.4:24001 disabled\n",
         .filter(|l| !l.contains("NOTICE"))
         .map(|l| l.split_once(") : ").map_or(l.clone(), |x| x.1.to_string()))
         .collect();
-    (answers, rows, errs)
+    // The log lines of state changes, with their severity (`short`: `<sev>`).
+    let mut logs: Vec<String> = p.early.clone();
+    logs.extend(p.lines.lock().unwrap().iter().cloned());
+    (answers, rows, errs, logs)
 }
 
 #[test]
 fn stats_socket_answers_and_acts_like_haproxy() {
     let _a = replier("127.0.185.2:24001", b"a");
     let _b = replier("127.0.185.3:24001", b"b");
-    let (ha, hrows, herrs) = session(Which::Haproxy, 24000);
-    let (xa, xrows, xerrs) = session(Which::Haproxide, 24002);
+    let (ha, hrows, herrs, hlogs) = session(Which::Haproxy, 24000);
+    let (xa, xrows, xerrs, xlogs) = session(Which::Haproxide, 24002);
     assert_eq!(xa, ha, "answers");
     assert_eq!(xrows, hrows, "show stat columns and routing");
     assert_eq!(xerrs, herrs, "messages");
+    assert!(hlogs.iter().any(|l| l.starts_with("<1>")), "{hlogs:?}");
+    assert_eq!(xlogs, hlogs, "log lines and their severity");
 }
