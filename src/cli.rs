@@ -242,18 +242,93 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
 
 /// The version banner (`-v`): says what the binary is and which HAProxy it follows.
 pub fn version_text(verbose: bool) -> String {
+    // The first lines have haproxy's shape, which scripts and tools parse ("HAProxy
+    // version 2.6.12…", "Feature list :", "Available services :"); every value is
+    // haproxide's own, and the version says which binary this is.
+    let v = env!("CARGO_PKG_VERSION");
+    let kernel = |f: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{f}"))
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut s = format!(
-        "haproxide version {} - a drop-in replacement for HAProxy 2.6 (TCP/TLS subset)\n\
-         Status: development.\n\
-         Compatible with: HAProxy 2.6.12 configuration and command line.\n\
-         Running on: {} {}\n",
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::OS,
+        "HAProxy version 2.6.12-haproxide-{v} - haproxide {v}, HAProxy 2.6 in Rust (TCP/TLS subset)
+         Status: haproxide development version; configuration and command line of HAProxy 2.6.12.
+         Running on: {} {} {} {}
+",
+        kernel("ostype"),
+        kernel("osrelease"),
+        kernel("version"),
         std::env::consts::ARCH,
     );
     if verbose {
-        s.push_str("Build options: Rust, tokio runtime, rustls (ring provider) for TLS.\n");
-        s.push_str("Available polling systems: epoll (through tokio).\n");
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        s.push_str(&format!(
+            "Build options :
+  TARGET  = {}-{}
+  CC      = rustc
+  OPTIONS = (Rust crates: tokio, rustls with aws-lc-rs, nom, regex)
+
+",
+            std::env::consts::OS,
+            if cfg!(target_env = "gnu") {
+                "glibc"
+            } else {
+                "other"
+            },
+        ));
+        s.push_str("Feature list : +ACCEPT4 +CPU_AFFINITY +EPOLL +GETADDRINFO -LUA +LINUX_TPROXY -OPENSSL -PCRE -PCRE2 -POLL -PROMEX -QUIC +RUSTLS +SYSTEMD +THREAD -ZLIB
+
+");
+        s.push_str(
+            "Default settings :
+  bufsize = 16384, maxrewrite = 1024
+
+",
+        );
+        s.push_str(&format!(
+            "Built with multi-threading support (default={threads}).
+"
+        ));
+        s.push_str(
+            "Built with rustls (aws-lc-rs provider) instead of OpenSSL.
+",
+        );
+        s.push_str(
+            "TLS library supports TLS extensions : yes
+TLS library supports SNI : yes
+TLS library supports : TLSv1.2 TLSv1.3
+",
+        );
+        s.push_str(
+            "Built with transparent proxy support using: IP_TRANSPARENT IPV6_TRANSPARENT
+",
+        );
+        s.push_str(
+            "Support for malloc_trim() is enabled.
+
+",
+        );
+        s.push_str(
+            "Available polling systems :
+      epoll : pref=300,  test result OK
+Total: 1 (1 usable), will use epoll.
+
+",
+        );
+        s.push_str(
+            "Available multiplexer protocols :
+(protocols marked as <default> cannot be specified using 'proto' keyword)
+  <default> : mode=TCP   side=FE|BE  mux=PASS  flags=
+
+",
+        );
+        s.push_str(
+            "Available services : none
+
+Available filters : none
+",
+        );
     }
     s
 }

@@ -118,13 +118,53 @@ fn json_diagnostics() {
 fn version_usage_and_unknown_flags() {
     let (c, out, _) = run(bin().arg("-v"));
     assert_eq!(c, 0);
-    assert!(out.starts_with("haproxide version "));
+    // haproxy's shape (tools read the version from it), saying it is haproxide.
+    assert!(
+        out.starts_with("HAProxy version 2.6.12-haproxide-"),
+        "{out}"
+    );
     let (c, _, err) = run(bin().arg("-Z"));
     assert_eq!(c, 1);
     assert!(err.contains("unknown option '-Z'") && err.contains("Usage : haproxide"));
     let (c, _, err) = run(&mut bin());
     assert_eq!(c, 1);
     assert!(err.contains("Usage : haproxide"));
+}
+
+/// `-vv` has the headings tools look for in haproxy's, in the same order.
+#[test]
+fn verbose_version_has_haproxys_headings() {
+    let heads = [
+        "HAProxy version 2.6.",
+        "Running on:",
+        "Build options :",
+        "Feature list :",
+        "Default settings :",
+        "Available polling systems :",
+        "Available multiplexer protocols :",
+        "Available services :",
+        "Available filters :",
+    ];
+    let order = |out: &str| -> Vec<usize> {
+        heads
+            .iter()
+            .map(|h| {
+                out.find(h)
+                    .unwrap_or_else(|| panic!("{h} missing in:\n{out}"))
+            })
+            .collect()
+    };
+    let theirs = Command::new("/usr/sbin/haproxy")
+        .arg("-vv")
+        .output()
+        .expect("haproxy");
+    let theirs = order(&String::from_utf8_lossy(&theirs.stdout));
+    let (c, ours, _) = run(bin().arg("-vv"));
+    assert_eq!(c, 0);
+    let ours_pos = order(&ours);
+    assert!(theirs.windows(2).all(|w| w[0] < w[1]));
+    assert!(ours_pos.windows(2).all(|w| w[0] < w[1]), "{ours}");
+    assert!(ours.contains("+RUSTLS") && ours.contains("-OPENSSL"));
 }
 
 #[test]

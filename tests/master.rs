@@ -500,3 +500,157 @@ fn x_takes_the_listening_socket_from_haproxy_then_from_haproxide() {
     assert_eq!(said[1], said[0]);
     assert_eq!(said[0].0, Some(1));
 }
+
+/// The master's own messages for a reload, a soft stop, or a SIGTERM: tags and words, PIDs
+/// masked; the workers' "Proxy … stopped" lines and haproxy's version notices, whose place
+/// among the master's lines depends on scheduling, are left out.
+fn master_messages(which: Which, net: u8, signals: &[i32]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!(
+        "haproxide-mwmsg-{}-{which:?}-{net}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("mw.cfg");
+    let front = format!("127.0.{net}.1:24010");
+    std::fs::write(
+        &cfg,
+        format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind {front}\n  server s1 127.0.{net}.2:24011\n"),
+    )
+    .unwrap();
+    let mut master = Command::new(which.path())
+        .args(["-W", "-f"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mpid = master.id();
+    common::wait_port(&front);
+    for &sig in signals {
+        thread::sleep(Duration::from_millis(500));
+        common::kill(mpid, sig).unwrap();
+        if sig == nix::libc::SIGUSR2 {
+            // The new worker is up once the master has two children (old, new) or one new.
+            thread::sleep(Duration::from_millis(1000));
+        }
+    }
+    wait_for("the master to exit", Duration::from_secs(10), || {
+        master.try_wait().unwrap().is_some()
+    });
+    let mut err = String::new();
+    master
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    err.lines()
+        .filter(|l| {
+            !l.contains("Proxy ") && !l.contains("version is") && !l.contains("path to executable")
+        })
+        .map(|l| {
+            // "[TAG]    (pid) : text (pid)": mask every number in parentheses.
+            let mut s = String::new();
+            let mut in_num = false;
+            for c in l.chars() {
+                if c.is_ascii_digit() {
+                    if !in_num {
+                        s.push('N');
+                    }
+                    in_num = true;
+                } else {
+                    in_num = false;
+                    s.push(c);
+                }
+            }
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn master_messages_are_haproxys() {
+    for (i, signals) in [
+        vec![nix::libc::SIGUSR2, nix::libc::SIGUSR1],
+        vec![nix::libc::SIGTERM],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let want = master_messages(Which::Haproxy, 208 + 2 * i as u8, signals);
+        assert!(
+            want.iter().any(|l| l.contains("All workers exited")),
+            "{want:?}"
+        );
+        let got = master_messages(Which::Haproxide, 209 + 2 * i as u8, signals);
+        assert_eq!(got, want, "signals {signals:?}");
+    }
+}
+
+/// `-sf` names processes running when the master starts: its first worker signals them,
+/// a worker started later (after a crash) must not (those pids may belong to others by
+/// then).
+#[test]
+fn only_the_first_worker_gets_sf() {
+    let dir = std::env::temp_dir().join(format!("haproxide-mwsf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("mw.cfg");
+    let front = "127.0.212.1:24012";
+    std::fs::write(
+        &cfg,
+        format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind {front}\n  server s1 127.0.212.2:24013\n"),
+    )
+    .unwrap();
+    // The "old process": a sleep that SIGUSR1 ends.
+    let mut old = Command::new("sleep").arg("30").spawn().unwrap();
+    let mut master = Command::new(Which::Haproxide.path())
+        .args(["-W", "-f"])
+        .arg(&cfg)
+        .arg("-sf")
+        .arg(old.id().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mpid = master.id();
+    common::wait_port(front);
+    wait_for(
+        "the old process to get SIGUSR1",
+        Duration::from_secs(5),
+        || old.try_wait().unwrap().is_some(),
+    );
+    let cmdline = |pid: u32| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .split(|b| *b == 0)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect::<Vec<_>>()
+    };
+    wait_for("one worker", Duration::from_secs(5), || {
+        children(mpid).len() == 1
+    });
+    let first = children(mpid)[0];
+    assert!(
+        cmdline(first).contains(&"-sf".to_string()),
+        "{:?}",
+        cmdline(first)
+    );
+    common::kill(first, nix::libc::SIGKILL).unwrap();
+    wait_for("a new worker", Duration::from_secs(5), || {
+        children(mpid).first().is_some_and(|n| *n != first)
+    });
+    let second = children(mpid)[0];
+    let words = cmdline(second);
+    assert!(
+        !words.is_empty() && !words.contains(&"-sf".to_string()),
+        "{words:?}"
+    );
+    common::kill(mpid, nix::libc::SIGTERM).unwrap();
+    wait_for("the master to exit", Duration::from_secs(10), || {
+        master.try_wait().unwrap().is_some()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

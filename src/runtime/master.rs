@@ -263,7 +263,7 @@ async fn serve(
                 let mut still = Vec::new();
                 for (id, mut w) in former.drain(..) {
                     match w.try_wait() {
-                        Ok(Some(st)) => say(q, "[NOTICE]   ", &format!("Former worker ({id}) {}", describe(st.code(), st.signal()))),
+                        Ok(Some(st)) => say(q, "[WARNING]  ", &format!("Former worker ({id}) {}", describe(st.code(), st.signal()))),
                         _ => still.push((id, w)),
                     }
                 }
@@ -290,7 +290,7 @@ async fn reload_workers(
         o.systemd,
         "RELOADING=1\nSTATUS=Reloading the configuration.",
     );
-    say(q, "[WARNING]  ", "Reloading HAProxy");
+    say(q, "[NOTICE]   ", "Reloading HAProxy");
     let (files, env) = (o.files.clone(), o.env.clone());
     let loaded = match tokio::task::spawn_blocking(move || crate::config::load(&files, env)).await {
         Ok(l) => l,
@@ -356,25 +356,35 @@ async fn stop_all(
 ) -> anyhow::Result<i32> {
     use std::os::unix::process::ExitStatusExt;
     notify(o.systemd, "STOPPING=1\nSTATUS=Stopping.");
-    let mut all = former;
-    all.push((current.id().unwrap_or(0), current));
-    for (_, w) in &all {
+    say(o.quiet, "[WARNING]  ", "Exiting Master process...");
+    let mut all: Vec<(u32, Child, &str)> = former
+        .into_iter()
+        .map(|(id, w)| (id, w, "Former"))
+        .collect();
+    all.push((current.id().unwrap_or(0), current, "Current"));
+    for (_, w, _) in &all {
         if let Some(p) = pid_of(w) {
             let _ = nix::sys::signal::kill(p, sig);
         }
     }
-    for (id, mut w) in all {
+    for (id, mut w, which) in all {
         if let Ok(st) = w.wait().await {
+            // As haproxy: a worker that did not exit 0 is an alert.
+            let tag = if st.code() == Some(0) {
+                "[WARNING]  "
+            } else {
+                "[ALERT]    "
+            };
             say(
                 o.quiet,
-                "[NOTICE]   ",
-                &format!("Current worker ({id}) {}", describe(st.code(), st.signal())),
+                tag,
+                &format!("{which} worker ({id}) {}", describe(st.code(), st.signal())),
             );
         }
     }
     say(
         o.quiet,
-        "[NOTICE]   ",
+        "[WARNING]  ",
         &format!("All workers exited. Exiting... ({code})"),
     );
     Ok(code)
