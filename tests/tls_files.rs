@@ -355,3 +355,155 @@ fn check_mode_never_hangs_or_reads_without_end_on_special_files() {
         assert!(err.contains("not a regular file"), "{what}: {err}");
     }
 }
+
+/// `name`.crt/.key for `cn`, signed by `ca` (`<ca>.crt`/`<ca>.key`), with the extension
+/// lines `ext` (None: an X.509 v1 certificate), valid `days` (0: expired a second later).
+fn sign(d: &Path, name: &str, cn: &str, ca: &str, ext: Option<&str>, days: u32) {
+    let (key, csr, crt) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+    );
+    let (cacrt, cakey, days, extf) = (
+        format!("{ca}.crt"),
+        format!("{ca}.key"),
+        days.to_string(),
+        format!("{name}.ext"),
+    );
+    let mut args = vec![
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &cacrt,
+        "-CAkey",
+        &cakey,
+        "-CAcreateserial",
+        "-days",
+        &days,
+        "-out",
+        &crt,
+    ];
+    if let Some(e) = ext {
+        std::fs::write(d.join(&extf), e).unwrap();
+        args.extend(["-extfile", &extf]);
+    }
+    openssl(d, &args);
+}
+
+/// The handshake verdict for each client certificate (and the chain it sends).
+fn client_verdicts(which: Which, net: u8, d: &Path) -> Vec<String> {
+    let plain = format!("127.0.{net}.1:24920");
+    let with_crl = format!("127.0.{net}.1:24921");
+    let cfg = format!(
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         listen l\n  bind {plain} ssl crt {dir}/srv.pem ca-file {dir}/ca.crt verify required\n  server s 127.0.{net}.2:24922\n\
+         listen c\n  bind {with_crl} ssl crt {dir}/srv.pem ca-file {dir}/ca.crt verify required crl-file {dir}/current.pem\n  server s 127.0.{net}.2:24922\n",
+        dir = d.display()
+    );
+    let _p = start(which, &format!("v1c-{net}"), &cfg, plain.parse().unwrap());
+    let mut out = Vec::new();
+    for (to, name, chain) in [
+        (&plain, "v3", None),
+        (&plain, "v1", None),
+        (&plain, "v1other", None),
+        (&plain, "v1expired", None),
+        (&plain, "v1viaint", Some("int.crt")),
+        (&plain, "v1viav1int", Some("int1.crt")),
+        (&plain, "v1viaint", None),
+        (&with_crl, "v1", None),
+        (&with_crl, "revoked", None),
+    ] {
+        let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
+        let mut extra = vec!["-cert", crt.as_str(), "-key", key.as_str()];
+        if let Some(c) = chain {
+            extra.extend(["-cert_chain", c]);
+        }
+        let r = handshake(d, to, &extra);
+        let crl = if to == &with_crl { " (crl)" } else { "" };
+        out.push(format!(
+            "{name}{} via {}{crl}: {}",
+            "",
+            chain.unwrap_or("-"),
+            r.split(' ').next().unwrap_or("")
+        ));
+    }
+    out
+}
+
+#[test]
+fn v1_client_certificates_verify_as_openssl_does() {
+    let d = dir("v1client");
+    issue(&d, "srv", "emqx.test", false);
+    // Another CA nobody trusts.
+    openssl(
+        &d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=other-ca",
+            "-keyout",
+            "other.key",
+            "-out",
+            "other.crt",
+        ],
+    );
+    let ca_ext = "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n";
+    sign(&d, "int", "intermediate-ca", "ca", Some(ca_ext), 2);
+    sign(&d, "int1", "v1-intermediate", "ca", None, 2);
+    sign(
+        &d,
+        "v3",
+        "device-v3",
+        "ca",
+        Some("subjectAltName=DNS:device-v3\n"),
+        2,
+    );
+    sign(&d, "v1", "device-v1", "ca", None, 2);
+    sign(&d, "v1other", "device-other", "other", None, 2);
+    sign(&d, "v1expired", "device-expired", "ca", None, 0);
+    sign(&d, "v1viaint", "device-int", "int", None, 2);
+    sign(&d, "v1viav1int", "device-v1int", "int1", None, 2);
+    sign(&d, "revoked", "device-revoked", "ca", None, 2);
+    crls(&d, "revoked");
+    // Past the expired certificate's last second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let want = client_verdicts(Which::Haproxy, 213, &d);
+    assert_eq!(
+        want,
+        [
+            "v3 via -: OK",
+            "v1 via -: OK",
+            "v1other via -: FAILED",
+            "v1expired via -: FAILED",
+            "v1viaint via int.crt: OK",
+            "v1viav1int via int1.crt: FAILED",
+            "v1viaint via -: FAILED",
+            "v1 via - (crl): OK",
+            "revoked via - (crl): FAILED",
+        ]
+    );
+    assert_eq!(client_verdicts(Which::Haproxide, 214, &d), want);
+}

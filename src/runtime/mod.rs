@@ -31,6 +31,7 @@ pub mod tls;
 pub mod tls_client;
 pub mod tls_hkdf;
 pub mod tls_stream;
+mod tls_v1;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;

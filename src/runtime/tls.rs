@@ -138,59 +138,6 @@ pub(super) fn suites(
     out
 }
 
-/// A client verifier for a `crl-file` that holds no CRL: as under OpenSSL's CRL checks,
-/// no client certificate can be verified ("unable to get certificate CRL"); clients that
-/// send none are treated as the wrapped verifier says (`verify optional`).
-#[derive(Debug)]
-struct NoCrl(Arc<dyn rustls::server::danger::ClientCertVerifier>);
-
-impl rustls::server::danger::ClientCertVerifier for NoCrl {
-    fn offer_client_auth(&self) -> bool {
-        self.0.offer_client_auth()
-    }
-
-    fn client_auth_mandatory(&self) -> bool {
-        self.0.client_auth_mandatory()
-    }
-
-    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
-        self.0.root_hint_subjects()
-    }
-
-    fn verify_client_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownRevocationStatus,
-        ))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
 /// The certificates of a `ca-file`, as trust anchors.
 pub(super) fn roots(ca: &str) -> Result<RootCertStore, String> {
     let pem = read_pem(ca).map_err(|e| format!("unable to load ca-file '{ca}': {e}"))?;
@@ -257,28 +204,33 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
     let builder = match (t.verify, &t.ca_file) {
         (Verify::None, _) | (_, None) => builder.with_no_client_auth(),
         (v, Some(ca)) => {
+            let anchors = read_pem(ca)
+                .map_err(|e| format!("unable to load ca-file '{ca}': {e}"))?
+                .certs;
             let mut vb = WebPkiClientVerifier::builder(Arc::new(roots(ca)?));
             // With a crl-file, OpenSSL (CRL_CHECK|CRL_CHECK_ALL, as haproxy sets) needs a
             // current CRL from each issuer in the chain: an expired one fails the check, and
             // a file with no CRL at all makes every client certificate fail.
-            let mut no_crl = false;
+            let mut crls = None;
             if let Some(crl) = &t.crl_file {
                 let ca = crate::config::tls_files::read_ca(crl)
                     .map_err(|e| format!("unable to load crl-file '{crl}': {e}"))?;
-                no_crl = ca.crls.is_empty();
-                vb = vb.with_crls(ca.crls).enforce_revocation_expiration();
+                vb = vb
+                    .with_crls(ca.crls.clone())
+                    .enforce_revocation_expiration();
+                crls = Some(ca.crls);
             }
             if v == Verify::Optional {
                 vb = vb.allow_unauthenticated();
             }
-            let verifier = vb
+            let inner = vb
                 .build()
                 .map_err(|e| format!("client verification: {e}"))?;
-            if no_crl {
-                builder.with_client_cert_verifier(Arc::new(NoCrl(verifier)))
-            } else {
-                builder.with_client_cert_verifier(verifier)
-            }
+            builder.with_client_cert_verifier(Arc::new(super::tls_v1::ClientVerifier {
+                inner,
+                roots: anchors,
+                crls,
+            }))
         }
     };
     let mut cfg = builder.with_cert_resolver(Arc::new(BySni {
