@@ -127,6 +127,10 @@ pub struct LogTarget {
     pub facility: Facility,
     /// Highest severity number sent (7 = debug: everything).
     pub max_level: u8,
+    /// `<minlevel>`: a more urgent message is sent at this severity instead (0: none).
+    pub min_level: u8,
+    /// `len`: lines are cut to this many bytes, the newline included (default 1024).
+    pub max_len: usize,
     /// `format`
     pub format: LogFormat,
 }

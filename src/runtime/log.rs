@@ -142,6 +142,19 @@ pub fn frame(
     }
 }
 
+/// Cuts a framed line to `len` bytes, its newline included (haproxy's `len`), on a
+/// character boundary.
+fn cut(line: &mut String, len: usize) {
+    if line.len() > len {
+        let mut at = len.saturating_sub(1);
+        while !line.is_char_boundary(at) {
+            at -= 1;
+        }
+        line.truncate(at);
+        line.push('\n');
+    }
+}
+
 /// Sends log lines to the configured targets.
 #[derive(Debug)]
 pub struct Logger {
@@ -196,15 +209,17 @@ impl Logger {
     pub fn send(&self, targets: &[LogTarget], severity: u8, msg: &str) {
         let now = Local::now();
         for t in targets.iter().filter(|t| severity <= t.max_level) {
-            let line = frame(
+            // `<minlevel>`: nothing is sent more urgent than it.
+            let mut line = frame(
                 t,
-                severity,
+                severity.max(t.min_level),
                 &self.tag,
                 self.pid,
                 now,
                 self.host.as_deref(),
                 msg,
             );
+            cut(&mut line, t.max_len);
             let sent = match &t.dest {
                 LogDest::Stdout | LogDest::Stderr if !self.stdio => true,
                 LogDest::Stdout => {
@@ -277,6 +292,8 @@ mod tests {
             dest: LogDest::Stdout,
             facility: 16,
             max_level: 7,
+            min_level: 0,
+            max_len: 1024,
             format: LogFormat::Rfc3164,
         };
         let now = Local.with_ymd_and_hms(2026, 11, 4, 13, 40, 0).unwrap();

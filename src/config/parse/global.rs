@@ -738,45 +738,44 @@ impl Parser {
         }
         i += 1;
         let mut format = LogFormat::Rfc3164;
-        loop {
-            match stmt.arg(i) {
-                "len" => {
-                    let n = lenient_int(stmt.arg(i + 1));
-                    if !(80..=65535).contains(&n) {
-                        self.alert(
-                            loc,
-                            format!(
-                                "log : invalid log length '{}', must be between 80 and 65535",
-                                stmt.arg(i + 1)
-                            ),
-                        );
-                        return None;
-                    }
-                    i += 2;
-                }
-                "format" => {
-                    format = match stmt.arg(i + 1) {
-                        "rfc3164" => LogFormat::Rfc3164,
-                        "local" => LogFormat::Local,
-                        "rfc5424" => LogFormat::Rfc5424,
-                        "raw" => LogFormat::Raw,
-                        "short" => LogFormat::Short,
-                        "timed" => LogFormat::Timed,
-                        "iso" => LogFormat::Iso,
-                        "priority" => LogFormat::Priority,
-                        other => {
-                            self.alert(loc, format!("log : unknown log format '{other}'"));
-                            return None;
-                        }
-                    };
-                    i += 2;
-                }
-                "sample" => {
-                    self.unsupported(loc, "'log … sample'", "log sampling");
-                    i += 2;
-                }
-                _ => break,
+        let mut max_len = 1024usize;
+        // In haproxy's fixed order: `len`, then `format`, then `sample` (`format raw len
+        // 80` reads `len` as the facility, and fails).
+        if stmt.arg(i) == "len" {
+            let n = lenient_int(stmt.arg(i + 1));
+            if !(80..=65535).contains(&n) {
+                self.alert(
+                    loc,
+                    format!(
+                        "log : invalid log length '{}', must be between 80 and 65535",
+                        stmt.arg(i + 1)
+                    ),
+                );
+                return None;
             }
+            max_len = n as usize;
+            i += 2;
+        }
+        if stmt.arg(i) == "format" {
+            format = match stmt.arg(i + 1) {
+                "rfc3164" => LogFormat::Rfc3164,
+                "local" => LogFormat::Local,
+                "rfc5424" => LogFormat::Rfc5424,
+                "raw" => LogFormat::Raw,
+                "short" => LogFormat::Short,
+                "timed" => LogFormat::Timed,
+                "iso" => LogFormat::Iso,
+                "priority" => LogFormat::Priority,
+                other => {
+                    self.alert(loc, format!("log : unknown log format '{other}'"));
+                    return None;
+                }
+            };
+            i += 2;
+        }
+        if stmt.arg(i) == "sample" {
+            self.unsupported(loc, "'log … sample'", "log sampling");
+            i += 2;
         }
         let fac = stmt.arg(i);
         if fac.is_empty() {
@@ -788,6 +787,7 @@ impl Parser {
             return None;
         };
         let mut max_level = 7u8;
+        let mut min_level = 0u8;
         let lvl = stmt.arg(i + 1);
         if !lvl.is_empty() {
             match LEVELS.iter().position(|l| *l == lvl) {
@@ -798,12 +798,17 @@ impl Parser {
                 }
             }
             let min = stmt.arg(i + 2);
-            if !min.is_empty() && !LEVELS.contains(&min) {
-                self.alert(
-                    loc,
-                    format!("log : unknown optional minimum log level '{min}'"),
-                );
-                return None;
+            if !min.is_empty() {
+                match LEVELS.iter().position(|l| *l == min) {
+                    Some(l) => min_level = l as u8,
+                    None => {
+                        self.alert(
+                            loc,
+                            format!("log : unknown optional minimum log level '{min}'"),
+                        );
+                        return None;
+                    }
+                }
             }
             if stmt.words.len() > i + 3 {
                 self.alert(
@@ -857,6 +862,8 @@ impl Parser {
             dest,
             facility: facility as u8,
             max_level,
+            min_level,
+            max_len,
             format,
         })
     }
