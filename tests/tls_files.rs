@@ -156,7 +156,13 @@ fn crls(d: &Path, revoke: &str) {
 /// Whether a TLS 1.2 handshake with `cert` (a client certificate) succeeds, and the
 /// subject of the certificate the server sent.
 fn handshake(d: &Path, to: &str, extra: &[&str]) -> String {
-    let mut args = vec!["s_client", "-connect", to, "-tls1_2"];
+    handshake_with(d, to, "-tls1_2", extra)
+}
+
+/// [`handshake`] with another protocol version (`-tls1_3`). In TLS 1.3 a refused client
+/// certificate is reported after the handshake: use it for accepted ones.
+fn handshake_with(d: &Path, to: &str, version: &str, extra: &[&str]) -> String {
+    let mut args = vec!["s_client", "-connect", to, version];
     args.extend_from_slice(extra);
     let o = Command::new("openssl")
         .args(&args)
@@ -422,6 +428,7 @@ fn client_verdicts(which: Which, net: u8, d: &Path) -> Vec<String> {
     for (to, name, chain) in [
         (&plain, "v3", None),
         (&plain, "v1", None),
+        (&plain, "v1ec", None),
         (&plain, "v1other", None),
         (&plain, "v1expired", None),
         (&plain, "v1viaint", Some("int.crt")),
@@ -438,9 +445,17 @@ fn client_verdicts(which: Which, net: u8, d: &Path) -> Vec<String> {
         let r = handshake(d, to, &extra);
         let crl = if to == &with_crl { " (crl)" } else { "" };
         out.push(format!(
-            "{name}{} via {}{crl}: {}",
-            "",
+            "{name} via {}{crl}: {}",
             chain.unwrap_or("-"),
+            r.split(' ').next().unwrap_or("")
+        ));
+    }
+    // TLS 1.3 signatures (RSA-PSS, ECDSA bound to its curve) with v1 keys.
+    for name in ["v1", "v1ec"] {
+        let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
+        let r = handshake_with(d, &plain, "-tls1_3", &["-cert", &crt, "-key", &key]);
+        out.push(format!(
+            "{name} TLSv1.3: {}",
             r.split(' ').next().unwrap_or("")
         ));
     }
@@ -482,6 +497,7 @@ fn v1_client_certificates_verify_as_openssl_does() {
         2,
     );
     sign(&d, "v1", "device-v1", "ca", None, 2);
+    sign(&d, "v1ec", "device-v1-ec", "ca", None, 2);
     sign(&d, "v1other", "device-other", "other", None, 2);
     sign(&d, "v1expired", "device-expired", "ca", None, 0);
     sign(&d, "v1viaint", "device-int", "int", None, 2);
@@ -496,6 +512,7 @@ fn v1_client_certificates_verify_as_openssl_does() {
         [
             "v3 via -: OK",
             "v1 via -: OK",
+            "v1ec via -: OK",
             "v1other via -: FAILED",
             "v1expired via -: FAILED",
             "v1viaint via int.crt: OK",
@@ -503,6 +520,8 @@ fn v1_client_certificates_verify_as_openssl_does() {
             "v1viaint via -: FAILED",
             "v1 via - (crl): OK",
             "revoked via - (crl): FAILED",
+            "v1 TLSv1.3: OK",
+            "v1ec TLSv1.3: OK",
         ]
     );
     assert_eq!(client_verdicts(Which::Haproxide, 214, &d), want);

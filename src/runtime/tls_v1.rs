@@ -129,7 +129,9 @@ impl ClientVerifier {
     }
 }
 
-/// Checks a handshake signature made with a v1 certificate's key.
+/// Checks a handshake signature made with a v1 certificate's key. In TLS 1.2 an ECDSA
+/// scheme names the hash only (a P-256 key may sign with SHA-384), so the curve comes
+/// from the key; in TLS 1.3 the scheme fixes both, and RSA must be PSS.
 fn v1_signature(
     message: &[u8],
     cert: &CertificateDer<'_>,
@@ -137,6 +139,16 @@ fn v1_signature(
     tls13: bool,
 ) -> Result<HandshakeSignatureValid, Error> {
     use SignatureScheme::*;
+    let (_, c) = X509Certificate::from_der(cert).map_err(|_| bad(CertificateError::BadEncoding))?;
+    let spki = c.public_key();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    let p256 = curve.as_deref() == Some("1.2.840.10045.3.1.7");
+    let p384 = curve.as_deref() == Some("1.3.132.0.34");
     let alg: &dyn sig::VerificationAlgorithm = match dss.scheme {
         RSA_PKCS1_SHA256 if !tls13 => &sig::RSA_PKCS1_2048_8192_SHA256,
         RSA_PKCS1_SHA384 if !tls13 => &sig::RSA_PKCS1_2048_8192_SHA384,
@@ -144,8 +156,10 @@ fn v1_signature(
         RSA_PSS_SHA256 => &sig::RSA_PSS_2048_8192_SHA256,
         RSA_PSS_SHA384 => &sig::RSA_PSS_2048_8192_SHA384,
         RSA_PSS_SHA512 => &sig::RSA_PSS_2048_8192_SHA512,
-        ECDSA_NISTP256_SHA256 => &sig::ECDSA_P256_SHA256_ASN1,
-        ECDSA_NISTP384_SHA384 => &sig::ECDSA_P384_SHA384_ASN1,
+        ECDSA_NISTP256_SHA256 if p256 => &sig::ECDSA_P256_SHA256_ASN1,
+        ECDSA_NISTP256_SHA256 if p384 && !tls13 => &sig::ECDSA_P384_SHA256_ASN1,
+        ECDSA_NISTP384_SHA384 if p384 => &sig::ECDSA_P384_SHA384_ASN1,
+        ECDSA_NISTP384_SHA384 if p256 && !tls13 => &sig::ECDSA_P256_SHA384_ASN1,
         ED25519 => &sig::ED25519,
         _ => {
             return Err(Error::PeerIncompatible(
@@ -153,8 +167,7 @@ fn v1_signature(
             ))
         }
     };
-    let (_, c) = X509Certificate::from_der(cert).map_err(|_| bad(CertificateError::BadEncoding))?;
-    let key = sig::UnparsedPublicKey::new(alg, &c.public_key().subject_public_key.data);
+    let key = sig::UnparsedPublicKey::new(alg, &spki.subject_public_key.data);
     key.verify(message, dss.signature())
         .map(|_| HandshakeSignatureValid::assertion())
         .map_err(|_| bad(CertificateError::BadSignature))
