@@ -134,3 +134,45 @@ fn timeout_tunnel_resets_the_server_side_as_haproxy_does() {
         want
     );
 }
+
+/// Where `addr <ip>:<port>` sends the checks: only that port listens, so the server is UP
+/// if and only if the checks go there.
+fn status_with_addr_port(which: Which, net: u8) -> String {
+    let dir = std::env::temp_dir().join(format!("haproxide-addr-{}-{which:?}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("stats.sock");
+    let front: SocketAddr = format!("127.0.{net}.1:24807").parse().unwrap();
+    let _checked = TcpListener::bind(format!("127.0.{net}.3:24809")).unwrap();
+    let cfg = format!(
+        "global\n  stats socket {} level admin\n\
+         defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend f\n  bind {front}\n  default_backend b\n\
+         backend b\n  server s 127.0.{net}.2:24808 addr 127.0.{net}.3:24809 check inter 100ms fall 1\n",
+        sock.display()
+    );
+    let _p = start(which, &format!("addr-{net}"), &cfg, front);
+    thread::sleep(Duration::from_millis(800));
+    let stat = ask(&sock, "show stat");
+    let head: Vec<&str> = stat
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let col = head.iter().position(|c| *c == "status").unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    stat.lines()
+        .find(|l| l.split(',').nth(1) == Some("s"))
+        .and_then(|l| l.split(',').nth(col))
+        .unwrap_or("?")
+        .to_string()
+}
+
+#[test]
+fn checks_go_to_the_port_of_addr_as_with_haproxy() {
+    let want = status_with_addr_port(Which::Haproxy, 217);
+    assert_eq!(want, "UP");
+    assert_eq!(status_with_addr_port(Which::Haproxide, 218), want);
+}

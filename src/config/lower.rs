@@ -348,7 +348,10 @@ pub fn lower_with(
             if s.opts.check_ssl && !s.opts.ssl {
                 diags.push(Diagnostic::alert(&s.loc, "server parameter 'check-ssl' on a server without 'ssl' is not supported by haproxide (checks use TLS only when the traffic does); see grammar/keywords.md.").checked());
             }
-            if s.opts.check && no_port && s.opts.check_port.is_none() {
+            // A server written without an address (`server x :`, as templates and `add
+            // server` write them) is 0.0.0.0:0 to haproxy, which accepts it here and whose
+            // checks then fail ("Connection refused"): so do haproxide's.
+            if s.opts.check && no_port && s.opts.check_port.is_none() && !no_address(s) {
                 diags.push(check(
                     Level::Alert,
                     format!(
@@ -553,6 +556,11 @@ fn lower_frontend(
             None
         },
     }
+}
+
+/// Whether a server line gives no host (`server x :`, `server x :8883`): 0.0.0.0.
+fn no_address(s: &super::ast::ServerConf) -> bool {
+    s.addr_text.starts_with(':')
 }
 
 /// `addr:port` as HAProxy prints listeners (`[v6]:port` for IPv6).

@@ -223,9 +223,15 @@ impl Parser {
                     let v = lenient_int(val);
                     o.check_port = Some(v.clamp(0, 65535) as u16);
                 }
-                "addr" => match val.parse() {
-                    Ok(ip) => o.check_addr = Some(ip),
-                    Err(_) => return self.push(bare(format!("'addr' : invalid address: '{val}' in '{val}'."))),
+                // `addr <ip>` or `addr <ip>:<port>`: haproxy's checks then go to that
+                // port (unless `port` says another).
+                "addr" => match (val.parse::<std::net::IpAddr>(), val.parse::<std::net::SocketAddr>()) {
+                    (Ok(ip), _) => o.check_addr = Some(ip),
+                    (_, Ok(sa)) => {
+                        o.check_addr = Some(sa.ip());
+                        o.check_port.get_or_insert(sa.port());
+                    }
+                    _ => return self.push(bare(format!("'addr' : invalid address: '{val}' in '{val}'."))),
                 },
                 "check-send-proxy" => o.check_send_proxy = true,
                 "no-check-send-proxy" => o.check_send_proxy = false,
