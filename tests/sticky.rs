@@ -117,3 +117,42 @@ fn mqtt_client_id_stickiness_matches_haproxy() {
     };
     assert_logs_match(&masked(want_log), &masked(got_log));
 }
+
+/// The EMQX rule written once in a named `defaults` that the frontend takes with `from`
+/// (valid in haproxy 2.6): the same client gets the same treatment from both proxies.
+fn via_named_defaults(which: Which, net: u8) -> Vec<String> {
+    let front: SocketAddr = format!("127.0.{net}.1:24740").parse().unwrap();
+    let be = Backend::echo(&format!("127.0.{net}.2:24741"));
+    let cfg = format!(
+        "defaults mqtt\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         tcp-request inspect-delay 700ms\n  tcp-request content reject unless {{ req.payload(0,0),mqtt_is_valid }}\n\
+         defaults plain\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend mqtt_servers from mqtt\n  bind {front}\n  default_backend b\n\
+         backend b from plain\n  server s {}\n",
+        be.addr
+    );
+    let _p = start(which, &format!("ndef-{net}"), &cfg, front);
+    let mut out = Vec::new();
+    for data in [
+        connect_packet("device-1"),
+        b"GET / HTTP/1.0\r\n\r\n".to_vec(),
+    ] {
+        let mut c = TcpStream::connect(front).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        c.write_all(&data).unwrap();
+        let mut got = vec![0u8; data.len()];
+        out.push(match c.read_exact(&mut got) {
+            Ok(()) if got == data => "forwarded".to_string(),
+            Ok(()) => "other bytes".to_string(),
+            Err(_) => "closed".to_string(),
+        });
+    }
+    out
+}
+
+#[test]
+fn rules_from_a_named_defaults_section_apply_as_in_haproxy() {
+    let want = via_named_defaults(Which::Haproxy, 219);
+    assert_eq!(want, ["forwarded", "closed"]);
+    assert_eq!(via_named_defaults(Which::Haproxide, 220), want);
+}

@@ -832,7 +832,7 @@ pub const PROXY: &[Keyword] = &[
     kw("acl", PRX, Unsupported, "<name> <criterion> ...", "ACLs"),
     kw(
         "tcp-request",
-        PRX,
+        PRX | DEF,
         Supported,
         "inspect-delay <time> | content accept|reject [if|unless { <acl> }]",
         "content accept/reject with `{ req.payload(o,l),mqtt_is_valid }`; other actions and connection/session rules refused",

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use super::ast::{ProxyConf, ProxyKind};
 use super::diag::{Diagnostic, Diagnostics, Level, Loc, LocStyle};
-use super::keywords::{self, Status};
+use super::keywords::{self, cap, Status};
 use super::lexer::{split_words, LexError};
 use super::source::SourceFile;
 
@@ -152,6 +152,8 @@ pub struct Parser {
     global: GlobalConf,
     defaults: ProxyConf,
     named_defaults: HashMap<String, ProxyConf>,
+    /// Defaults sections with tcp-request rules, by line: which sides took them.
+    rule_defaults_users: HashMap<Loc, u8>,
     proxies: Vec<ProxyConf>,
     section: Section,
     diags: Vec<Diagnostic>,
@@ -186,6 +188,7 @@ impl Parser {
             global: GlobalConf::default(),
             defaults: anon_defaults(loc),
             named_defaults: HashMap::new(),
+            rule_defaults_users: HashMap::new(),
             proxies: Vec::new(),
             section: Section::None,
             diags: Vec::new(),
@@ -634,6 +637,27 @@ impl Parser {
             }
             self.section = Section::Defaults;
             return;
+        }
+        // Rules of a defaults section run in the proxies that take it, so haproxy lets
+        // only one side (frontends or backends) take a defaults section that has some.
+        if !base.inspect.rules.is_empty() {
+            let users = self
+                .rule_defaults_users
+                .entry(base.loc.clone())
+                .or_insert(0);
+            *users |= kind.caps();
+            let msg = if kind == ProxyKind::Listen {
+                Some("a listen section cannot inherit from a defaults section defining TCP/HTTP rules.".to_string())
+            } else if *users & cap::FE != 0 && *users & cap::BE != 0 {
+                Some(format!("frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at {}).", base.loc))
+            } else {
+                None
+            };
+            if let Some(m) = msg {
+                self.push(Diagnostic::alert(loc, m).styled(LocStyle::ParsingTight));
+                self.aborted = true;
+                return;
+            }
         }
         self.check_duplicate_name(kind, &name, loc);
         let mut p = ProxyConf::inherit(kind, name, loc.clone(), &base);

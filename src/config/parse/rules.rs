@@ -6,7 +6,7 @@
 
 use super::units::{parse_size, parse_time_ms};
 use super::{Parser, Stmt};
-use crate::config::ast::{ProxyConf, StickRuleConf};
+use crate::config::ast::{ProxyConf, ProxyKind, StickRuleConf};
 use crate::config::diag::Loc;
 use crate::ir::{Acl, Cond, ContentRule, MqttField, Payload, Sample, StickKey, StickTable};
 
@@ -490,6 +490,16 @@ impl Parser {
     pub(super) fn parse_tcp_request(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
         let px = format!("{} '{}'", p.kind.word(), p.name);
+        // Rules live in named defaults only (a proxy takes them with `from`).
+        if p.kind == ProxyKind::Defaults && p.name.is_empty() {
+            return self.alert(
+                loc,
+                format!(
+                    "tcp-request {} is not allowed in anonymous 'defaults' sections",
+                    stmt.arg(1)
+                ),
+            );
+        }
         match stmt.arg(1) {
             "inspect-delay" => match parse_time_ms(stmt.arg(2)) {
                 Ok(ms) => p.inspect.delay = Some(std::time::Duration::from_millis(ms)),
