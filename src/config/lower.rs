@@ -665,12 +665,11 @@ fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {
     let d = &g.ir.ssl_bind_defaults;
     let mut no_tickets = o.no_tls_tickets;
     let mut prefer_client = o.prefer_client_ciphers;
-    let mut strict_sni = o.strict_sni;
+    let strict_sni = o.strict_sni;
     for opt in &d.options {
         match opt.as_str() {
             "no-tls-tickets" => no_tickets = true,
             "prefer-client-ciphers" => prefer_client = true,
-            "strict-sni" => strict_sni = true,
             _ => {}
         }
     }
@@ -781,7 +780,16 @@ fn lower_backend(
         timeout_check: timeout(p, "check"),
         timeout_tunnel: timeout(p, "tunnel"),
         retries: p.retries.unwrap_or(3),
-        redispatch: p.option("redispatch"),
+        redispatch: p
+            .options
+            .get("redispatch")
+            .filter(|o| o.enabled)
+            .map(|o| {
+                o.args
+                    .first()
+                    .map_or(-1, |a| super::parse::units::lenient_int(a))
+            })
+            .filter(|&n| n != 0),
         allbackups: p.option("allbackups"),
         srvtcpka: p.option("srvtcpka") || p.option("tcpka"),
         log_health_checks: p.option("log-health-checks"),
@@ -960,6 +968,16 @@ fn version_range(
             (Some("ssl-max-ver"), Some(v)) => max = super::parse::global_tls_version(v),
             (Some("no-tlsv12"), _) => no_versions.push(TlsVersion::Tls12),
             (Some("no-tlsv13"), _) => no_versions.push(TlsVersion::Tls13),
+            // A forced version in the defaults sets both ends (a line's own wins).
+            (Some(f), _) if f.starts_with("force-") => {
+                let v = super::parse::global_tls_version(
+                    &f["force-".len()..]
+                        .replace("tlsv1", "TLSv1.")
+                        .replace("sslv3", "SSLv3"),
+                );
+                min = v;
+                max = v;
+            }
             _ => {}
         }
     }

@@ -671,6 +671,13 @@ impl Parser {
         let kw = stmt.arg(0);
         let loc = stmt.loc;
         let mut opts = Vec::new();
+        if stmt.words.len() < 2 {
+            return self.alert(
+                loc,
+                format!("global statement '{kw}' expects an option as an argument."),
+            );
+        }
+        let bind = kw.contains("-bind-");
         let mut i = 1;
         while i < stmt.words.len() {
             let o = stmt.arg(i);
@@ -686,22 +693,11 @@ impl Parser {
                     opts.push(format!("{o} {v}"));
                     i += 1;
                 }
-                "no-sslv3"
-                | "no-tlsv10"
-                | "no-tlsv11"
-                | "no-tlsv12"
-                | "no-tlsv13"
-                | "force-sslv3"
-                | "force-tlsv10"
-                | "force-tlsv11"
-                | "force-tlsv12"
-                | "force-tlsv13"
-                | "no-tls-tickets"
-                | "prefer-client-ciphers"
-                | "strict-sni"
-                | "no-renegotiation"
-                | "allow-0rtt"
-                | "no-ca-names" => opts.push(o.to_string()),
+                "no-sslv3" | "no-tlsv10" | "no-tlsv11" | "no-tlsv12" | "no-tlsv13"
+                | "force-sslv3" | "force-tlsv10" | "force-tlsv11" | "force-tlsv12"
+                | "force-tlsv13" | "no-tls-tickets" => opts.push(o.to_string()),
+                // haproxy 2.6 takes only this one more, and for binds only.
+                "prefer-client-ciphers" if bind => opts.push(o.to_string()),
                 _ => {
                     return self.alert(
                         loc,
