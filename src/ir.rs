@@ -373,8 +373,9 @@ pub struct Backend {
     pub timeout_tunnel: Option<Duration>,
     /// `retries` (default 3).
     pub retries: u32,
-    /// `option redispatch`
-    pub redispatch: bool,
+    /// `option redispatch [<interval>]`: the interval (-1 when not given: the last retry;
+    /// `0` turns redispatching off, so it is None then).
+    pub redispatch: Option<i64>,
     /// `option allbackups`
     pub allbackups: bool,
     /// `option srvtcpka` / `option tcpka`

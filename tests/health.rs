@@ -400,3 +400,30 @@ listen li\n  bind 127.0.105.1:24000\n  option tcp-check\n  tcp-check connect por
         "{first:?}"
     );
 }
+
+/// `http-check expect status` takes codes and ranges separated by commas (haproxy 2.6):
+/// a 302 is in 200-399, a 404 in none of the list.
+#[test]
+fn expect_status_lists_and_ranges_match_haproxy() {
+    let cfg = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen hr\n  bind 127.0.101.1:24040\n  option log-health-checks\n  option httpchk GET /health\n  http-check expect status 200-399,503\n  server r1 127.0.101.2:24001 check inter 300 rise 1 fall 1\n  server r2 127.0.101.3:24001 check inter 300 rise 1 fall 1\n";
+    let mut outputs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let (_a, sa) = recorder("127.0.101.2:24001", Some(b"HTTP/1.0 302 Found\r\n\r\n"));
+        let (_b, sb) = recorder("127.0.101.3:24001", Some(b"HTTP/1.0 404 Not Found\r\n\r\n"));
+        let p = start(w, "ranges", cfg, addr("127.0.101.1:24040"));
+        thread::sleep(Duration::from_millis(1200));
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
+        drop(p);
+        for s in [sa, sb] {
+            s.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        thread::sleep(Duration::from_millis(50));
+        outputs.push(normalise(&lines));
+    }
+    let all = outputs[0].join("\n");
+    assert!(all.contains("Server hr/r2 is DOWN"), "{all}");
+    assert!(!all.contains("Server hr/r1 is DOWN"), "{all}");
+    assert_eq!(outputs[1], outputs[0]);
+}

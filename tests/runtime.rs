@@ -195,6 +195,49 @@ fn tcplog_lines_match_haproxy() {
         "{:?}",
         r[0]
     );
+
+    // Any non-hash algorithm redispatches at once (leastconn here); a hash (source) only
+    // on the redispatch interval, by default the last retry, after turn-around pauses.
+    for (tag, net, balance, extra) in [
+        ("redisp-lc", 35, "leastconn", ""),
+        ("redisp-src", 36, "source", "  retries 2\n"),
+        (
+            "redisp-int",
+            37,
+            "source",
+            "  retries 3\n  option redispatch 1\n",
+        ),
+    ] {
+        let front = addr(&format!("127.0.{net}.1:24000"));
+        let _g = Backend::echo(&format!("127.0.{net}.3:24001"));
+        let _h = Backend::echo(&format!("127.0.{net}.4:24001"));
+        // The bad server only ever refuses; it is the first choice of both algorithms for
+        // this client (leastconn takes the first server, source hashes 127.0.0.1 onto the
+        // second), so a source hash picks it again on every redispatch.
+        let servers = if balance == "source" {
+            format!("  server good 127.0.{net}.3:24001\n  server bad 127.0.{net}.2:24009\n")
+        } else {
+            format!("  server bad 127.0.{net}.2:24009\n  server good 127.0.{net}.3:24001\n")
+        };
+        let cfg = format!(
+            "{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nbackend be\n  balance {balance}\n  option redispatch\n{extra}{servers}"
+        );
+        let client = || {
+            let mut c = TcpStream::connect(front).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+            c.write_all(b"hi").unwrap();
+            let mut b = [0u8; 2];
+            let _ = c.read_exact(&mut b);
+        };
+        let r = logs_of(tag, &cfg, front, &client, 1);
+        assert_logs_match(&r[0], &r[1]);
+        let want = if balance == "source" {
+            "be/bad"
+        } else {
+            "be/good"
+        };
+        assert!(r[0][0].contains(want), "{tag}: {:?}", r[0]);
+    }
 }
 
 /// Tw counts from the accept in both proxies: a client slow to send what content

@@ -402,6 +402,18 @@ fn fail(reason: &'static str, info: Option<String>, start: Instant) -> Outcome {
     }
 }
 
+/// Whether a status code is in an `http-check expect status` list: codes and ranges
+/// separated by commas (`200-399,500`), as haproxy 2.6 reads it.
+fn status_in(code: &str, list: &str) -> bool {
+    let Ok(c) = code.parse::<u32>() else {
+        return false;
+    };
+    list.split(',').any(|part| match part.split_once('-') {
+        Some((lo, hi)) => matches!((lo.trim().parse::<u32>(), hi.trim().parse::<u32>()), (Ok(l), Ok(h)) if (l..=h).contains(&c)),
+        None => part.trim().parse::<u32>() == Ok(c),
+    })
+}
+
 /// Runs one check of `s` and says what it found.
 pub async fn run_check(
     be: &Backend,
@@ -712,7 +724,7 @@ async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let ok = match &h.expect {
         HttpExpect::Default => code.starts_with('2') || code.starts_with('3'),
-        HttpExpect::Status(neg, want) => (code == want) != *neg,
+        HttpExpect::Status(neg, want) => status_in(code, want) != *neg,
         HttpExpect::String(neg, want) => {
             let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
             body.contains(want.as_str()) != *neg
@@ -744,6 +756,15 @@ async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn expect_status_takes_lists_and_ranges() {
+        assert!(super::status_in("200", "200"));
+        assert!(super::status_in("302", "200-399"));
+        assert!(super::status_in("500", "200-399,500"));
+        assert!(!super::status_in("404", "200-399,500"));
+        assert!(!super::status_in("200", "abc"));
+    }
+
     use super::*;
 
     fn check(inter: u64, fast: u64, down: u64) -> ServerCheck {

@@ -595,9 +595,11 @@ async fn connect_phase(
         b.ir.timeout_queue
             .or(b.ir.timeout_connect)
             .unwrap_or(Duration::from_secs(86400));
-    let first_choice = match sticky {
-        Some(s) if b.take_sticky(s) => Some(s),
-        _ => b.pick(peer.ip()),
+    // A server a stick rule chose is "direct" (haproxy's SF_DIRECT): it is left only on
+    // the redispatch interval or when it went down.
+    let (first_choice, mut direct) = match sticky {
+        Some(s) if b.take_sticky(s) => (Some(s), true),
+        _ => (b.pick(peer.ip()), false),
     };
     let Some(mut srv) = first_choice else {
         log.term = *b"SC";
@@ -638,8 +640,6 @@ async fn connect_phase(
     }
     log.tw = start.elapsed().as_millis() as i64;
     let c_start = Instant::now();
-    let redispatch_ok =
-        b.ir.redispatch && b.ir.balance == Balance::RoundRobin && b.active_usable() > 1;
     let mut attempt = 0u32;
     let server = loop {
         let target = b.servers[srv].target(local.port());
@@ -670,13 +670,17 @@ async fn connect_phase(
                     }
                 }
                 attempt += 1;
-                if redispatch_ok {
+                if redispatch_now(b, srv, direct, attempt) {
                     // Redispatch: the next server in rotation, without a turn-around pause.
                     if let Some(next) = b.pick(peer.ip()) {
-                        // The first server's count goes as the new one's is taken.
+                        // The first server's count goes as the new one's is taken. A hash
+                        // may pick the same server again: not shown as redispatched, but,
+                        // as in haproxy, retried at once and Tw counts to this choice.
                         slot = taken(next);
+                        log.redispatched |= next != srv;
+                        log.tw = start.elapsed().as_millis() as i64;
                         srv = next;
-                        log.redispatched = true;
+                        direct = false;
                         drop(permit.take());
                         if let Some(sem) = &b.servers[srv].slots {
                             permit = sem.clone().try_acquire_owned().ok();
@@ -830,6 +834,27 @@ async fn read_proxy_header(
         Ok(r) => r,
         Err(_) => Err("Timeout while waiting for PROXY protocol header"),
     }
+}
+
+/// Whether the `done`-th failed attempt on `srv` moves the session to another server, as
+/// haproxy's `sess_update_st_cer` decides: the server went down; or the redispatch
+/// interval is reached (P > 0: every Pth retry; N < 0: the Nth retry before the last);
+/// or at once when the server was not chosen by a stick rule, more than one active server
+/// can take it and the algorithm is not a hash (here: anything but `source`).
+fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32) -> bool {
+    let Some(interval) = b.ir.redispatch else {
+        return false;
+    };
+    let done = i64::from(done);
+    let periodic = match interval {
+        p if p > 0 => done % p == 0,
+        n => {
+            let every = i64::from(b.ir.retries) + 1 + n;
+            every > 0 && done % every == 0
+        }
+    };
+    let immediate = !direct && b.active_usable() > 1 && b.ir.balance != Balance::Source;
+    !b.usable(srv) || periodic || immediate
 }
 
 /// Ends a session whose server connection was never made (its server count goes with

@@ -178,6 +178,12 @@ impl BackendRt {
         self.servers[s].sessions.fetch_sub(1, Relaxed);
     }
 
+    /// Whether server `s` can take traffic now (up, not in maintenance or drained).
+    pub fn usable(&self, s: usize) -> bool {
+        let lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.slots.get(s).is_some_and(|x| x.usable)
+    }
+
     /// Active (non-backup) servers that can take traffic now.
     pub fn active_usable(&self) -> usize {
         let lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());

@@ -732,7 +732,7 @@ mod modifier_tests {
         let c = load(text);
         assert_eq!(c.global.log.len(), 2);
         let (a, b) = (&c.backends[0], &c.backends[1]);
-        assert!(a.redispatch && !b.redispatch);
+        assert!(a.redispatch == Some(-1) && b.redispatch.is_none());
         assert!(c.frontends[0].log.is_empty());
         assert_eq!(c.frontends[1].log.len(), 2);
         let c = load(&text.replacen("local1\n", "local1\n  no log\n", 1));
