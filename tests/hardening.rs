@@ -161,21 +161,7 @@ fn a_panicking_session_gives_back_every_count() {
     let info = ask(&stats, "show info");
     assert_eq!(info_field(&info, "CurrConns"), Some(0), "{info}");
     let stat = ask(&stats, "show stat");
-    let scur = |name: &str| -> String {
-        let head: Vec<&str> = stat
-            .lines()
-            .next()
-            .unwrap()
-            .trim_start_matches("# ")
-            .split(',')
-            .collect();
-        let col = head.iter().position(|c| *c == "scur").unwrap();
-        stat.lines()
-            .find(|l| l.split(',').nth(1) == Some(name))
-            .and_then(|l| l.split(',').nth(col))
-            .unwrap_or("?")
-            .to_string()
-    };
+    let scur = |name: &str| common::stat_field(&stat, name, "scur");
     assert_eq!(
         (scur("FRONTEND"), scur("BACKEND"), scur("s")),
         ("0".into(), "0".into(), "0".into()),

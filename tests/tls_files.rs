@@ -52,50 +52,11 @@ fn issue(d: &Path, name: &str, cn: &str, v1: bool) {
             ],
         );
     }
-    let (key, csr, crt) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.crt"),
-    );
-    openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            &format!("/CN={cn}"),
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-        ],
-    );
-    let mut args = vec![
-        "x509",
-        "-req",
-        "-in",
-        &csr,
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-out",
-        &crt,
-    ];
-    let ext = format!("{name}.ext");
-    if !v1 {
-        std::fs::write(d.join(&ext), format!("subjectAltName=DNS:{cn}\n")).unwrap();
-        args.extend(["-extfile", &ext]);
-    }
-    openssl(d, &args);
+    let san = format!("subjectAltName=DNS:{cn}\n");
+    sign(d, name, cn, "ca", (!v1).then_some(san.as_str()), 2);
     let pem = [
-        std::fs::read(d.join(&crt)).unwrap(),
-        std::fs::read(d.join(&key)).unwrap(),
+        std::fs::read(d.join(format!("{name}.crt"))).unwrap(),
+        std::fs::read(d.join(format!("{name}.key"))).unwrap(),
     ]
     .concat();
     std::fs::write(d.join(format!("{name}.pem")), pem).unwrap();
@@ -363,28 +324,24 @@ fn check_mode_never_hangs_or_reads_without_end_on_special_files() {
 }
 
 /// `name`.crt/.key for `cn`, signed by `ca` (`<ca>.crt`/`<ca>.key`), with the extension
-/// lines `ext` (None: an X.509 v1 certificate), valid `days` (0: expired a second later).
+/// lines `ext` (None: an X.509 v1 certificate), valid `days` (0: expired a second later);
+/// an RSA key, or a P-256 one when the name ends in "ec".
 fn sign(d: &Path, name: &str, cn: &str, ca: &str, ext: Option<&str>, days: u32) {
     let (key, csr, crt) = (
         format!("{name}.key"),
         format!("{name}.csr"),
         format!("{name}.crt"),
     );
-    openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            &format!("/CN={cn}"),
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-        ],
-    );
+    let subj = format!("/CN={cn}");
+    let mut req = vec![
+        "req", "-nodes", "-subj", &subj, "-keyout", &key, "-out", &csr,
+    ];
+    if name.ends_with("ec") {
+        req.extend(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+    } else {
+        req.extend(["-newkey", "rsa:2048"]);
+    }
+    openssl(d, &req);
     let (cacrt, cakey, days, extf) = (
         format!("{ca}.crt"),
         format!("{ca}.key"),

@@ -65,21 +65,8 @@ fn accepted_during_checks(which: Which, net: u8) -> (usize, String) {
     thread::sleep(Duration::from_millis(1500));
     let accepted = be.count() - before;
     let stat = ask(&sock, "show stat");
-    let head: Vec<&str> = stat
-        .lines()
-        .next()
-        .unwrap()
-        .trim_start_matches("# ")
-        .split(',')
-        .collect();
     // Checks every 100 ms for 1.8 s: a failing one would have taken the server DOWN.
-    let col = head.iter().position(|c| *c == "status").unwrap();
-    let status = stat
-        .lines()
-        .find(|l| l.split(',').nth(1) == Some("s"))
-        .and_then(|l| l.split(',').nth(col))
-        .unwrap_or("?")
-        .to_string();
+    let status = common::stat_field(&stat, "s", "status");
     let _ = std::fs::remove_dir_all(&dir);
     (accepted, status)
 }
@@ -154,20 +141,8 @@ fn status_with_addr_port(which: Which, net: u8) -> String {
     let _p = start(which, &format!("addr-{net}"), &cfg, front);
     thread::sleep(Duration::from_millis(800));
     let stat = ask(&sock, "show stat");
-    let head: Vec<&str> = stat
-        .lines()
-        .next()
-        .unwrap()
-        .trim_start_matches("# ")
-        .split(',')
-        .collect();
-    let col = head.iter().position(|c| *c == "status").unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    stat.lines()
-        .find(|l| l.split(',').nth(1) == Some("s"))
-        .and_then(|l| l.split(',').nth(col))
-        .unwrap_or("?")
-        .to_string()
+    common::stat_field(&stat, "s", "status")
 }
 
 #[test]

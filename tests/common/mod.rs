@@ -199,6 +199,26 @@ pub fn ask(sock: &std::path::Path, cmd: &str) -> String {
     out
 }
 
+/// One field of a `show stat` answer: column `column` of the row whose svname is `sv`
+/// ("?" when there is none).
+pub fn stat_field(stat: &str, sv: &str, column: &str) -> String {
+    let head: Vec<&str> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let Some(col) = head.iter().position(|c| *c == column) else {
+        return "?".into();
+    };
+    stat.lines()
+        .find(|l| l.split(',').nth(1) == Some(sv))
+        .and_then(|l| l.split(',').nth(col))
+        .unwrap_or("?")
+        .to_string()
+}
+
 pub fn wait_port(a: &str) {
     let t0 = Instant::now();
     while TcpStream::connect(a).is_err() {
