@@ -151,3 +151,33 @@ fn checks_go_to_the_port_of_addr_as_with_haproxy() {
     assert_eq!(want, "UP");
     assert_eq!(status_with_addr_port(Which::Haproxide, 218), want);
 }
+
+/// `no-check-ssl` on an `ssl` server: the checks are plain TCP (haproxy's use_ssl = -1),
+/// so a plain listener keeps the server UP; with TLS checks the handshake would fail.
+fn status_with_no_check_ssl(which: Which, net: u8) -> String {
+    let dir = std::env::temp_dir().join(format!("haproxide-ncs-{}-{which:?}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("stats.sock");
+    let front: SocketAddr = format!("127.0.{net}.1:24810").parse().unwrap();
+    let _plain = TcpListener::bind(format!("127.0.{net}.2:24811")).unwrap();
+    let cfg = format!(
+        "global\n  stats socket {} level admin\n\
+         defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 500ms\n\
+         frontend f\n  bind {front}\n  default_backend b\n\
+         backend b\n  server s 127.0.{net}.2:24811 ssl verify none no-check-ssl check inter 100ms fall 1\n",
+        sock.display()
+    );
+    let _p = start(which, &format!("ncs-{net}"), &cfg, front);
+    thread::sleep(Duration::from_millis(1000));
+    let stat = ask(&sock, "show stat");
+    let _ = std::fs::remove_dir_all(&dir);
+    common::stat_field(&stat, "s", "status")
+}
+
+#[test]
+fn no_check_ssl_makes_plain_checks_as_with_haproxy() {
+    let want = status_with_no_check_ssl(Which::Haproxy, 221);
+    assert_eq!(want, "UP");
+    assert_eq!(status_with_no_check_ssl(Which::Haproxide, 222), want);
+}

@@ -175,8 +175,8 @@ pub enum InitAddr {
 pub struct ServerOpts {
     /// `check`
     pub check: bool,
-    /// `check-ssl`
-    pub check_ssl: bool,
+    /// `check-ssl` (Some(true)) or `no-check-ssl` (Some(false)); None: as the traffic.
+    pub check_ssl: Option<bool>,
     /// `verifyhost`
     pub verifyhost: Option<String>,
     /// `ssl-min-ver`

@@ -345,7 +345,7 @@ pub fn lower_with(
                     }
                 }
             }
-            if s.opts.check_ssl && !s.opts.ssl {
+            if s.opts.check_ssl == Some(true) && !s.opts.ssl {
                 diags.push(Diagnostic::alert(&s.loc, "server parameter 'check-ssl' on a server without 'ssl' is not supported by haproxide (checks use TLS only when the traffic does); see grammar/keywords.md.").checked());
             }
             // A server written without an address (`server x :`, as templates and `add
@@ -945,7 +945,11 @@ fn server_tls(o: &ServerOpts, g: &super::parse::GlobalConf) -> ServerTls {
         ciphers: o.ciphers.clone().or_else(|| d.ciphers.clone()),
         ciphersuites: o.ciphersuites.clone().or_else(|| d.ciphersuites.clone()),
         // Checks inherit TLS unless they go to another port or address (§5.2 check-ssl).
-        check: o.check_ssl || (o.check_port.is_none() && o.check_addr.is_none()),
+        // As haproxy: `check-ssl` or `no-check-ssl` decide; otherwise checks use TLS when
+        // they go where the traffic goes (no check port or address of their own).
+        check: o
+            .check_ssl
+            .unwrap_or(o.check_port.is_none() && o.check_addr.is_none()),
     }
 }
 

@@ -344,8 +344,8 @@ impl Parser {
                 "verifyhost" => o.verifyhost = Some(val.to_string()),
                 "ciphers" => o.ciphers = Some(val.to_string()),
                 "ciphersuites" => o.ciphersuites = Some(val.to_string()),
-                "check-ssl" => o.check_ssl = true,
-                "no-check-ssl" => o.check_ssl = false,
+                "check-ssl" => o.check_ssl = Some(true),
+                "no-check-ssl" => o.check_ssl = Some(false),
                 _ => {}
             }
         }
