@@ -133,6 +133,8 @@ pub struct LogTarget {
     pub max_len: usize,
     /// `format`
     pub format: LogFormat,
+    /// The `log-tag` of the proxy whose lines these are (None: the global tag).
+    pub tag: Option<String>,
 }
 
 /// A log destination.
@@ -151,8 +153,10 @@ pub enum LogDest {
 /// Framing of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
-    /// RFC 3164 (HAProxy's default): host name only with `log-send-hostname`.
+    /// No `format` given: RFC 3164 with a host name only with `log-send-hostname`.
     #[default]
+    Default,
+    /// `format rfc3164`: always a host name ("localhost" without `log-send-hostname`).
     Rfc3164,
     /// `local`: RFC 3164 never with a host name.
     Local,

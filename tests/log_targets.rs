@@ -59,3 +59,48 @@ fn len_minlevel_and_formats_as_haproxy_writes_them() {
     want.sort();
     assert_eq!(got, want);
 }
+
+/// The tag (and host, with `format rfc3164`) each line carries with a global `log-tag`
+/// and proxies' own, by priority.
+fn tags(which: Which, net: u8) -> Vec<String> {
+    let front: SocketAddr = format!("127.0.{net}.1:24732").parse().unwrap();
+    let be = common::Backend::echo(&format!("127.0.{net}.2:24733"));
+    let cfg = format!(
+        "global\n  log stdout local0\n  log stdout format rfc3164 local1\n  log-tag gtag\n\
+         defaults\n  mode tcp\n  log global\n  option tcplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend f\n  bind {front}\n  log-tag fetag\n  default_backend b\n\
+         backend b\n  log-tag betag\n  server s {}\n  server dead 127.0.{net}.3:24734 check inter 200ms fall 1\n",
+        be.addr
+    );
+    let p = start(which, &format!("logtag-{net}"), &cfg, front);
+    assert_eq!(common::roundtrip(front, b"x"), b"x");
+    thread::sleep(Duration::from_millis(800));
+    let mut out: Vec<String> = p.early.clone();
+    out.extend(p.lines.lock().unwrap().iter().cloned());
+    let mut t: Vec<String> = out
+        .iter()
+        .filter_map(|l| {
+            // After "<pri>Mmm dd hh:mm:ss": an optional host, then tag[pid]:.
+            let words: Vec<&str> = l.split_whitespace().skip(3).collect();
+            let at = words.iter().position(|w| w.contains('['))?;
+            let tag = words[at].split('[').next()?;
+            let pri = l.split('>').next()?;
+            let hosts: String = words[..at].iter().map(|h| format!(" host={h}")).collect();
+            Some(format!("{pri}> {tag}{hosts}"))
+        })
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+#[test]
+fn proxies_log_with_their_own_log_tag_as_haproxy() {
+    let want = tags(Which::Haproxy, 223);
+    let all = want.join("|");
+    assert!(
+        all.contains("fetag") && all.contains("betag host=localhost"),
+        "{want:?}"
+    );
+    assert_eq!(tags(Which::Haproxide, 224), want);
+}

@@ -310,6 +310,8 @@ pub struct ProxyConf {
     pub backlog: Option<u32>,
     /// `log` lines.
     pub log: Vec<LogEntry>,
+    /// `log-tag` of this proxy (None: the global one).
+    pub log_tag: Option<String>,
     /// `no log` / `log disable` seen last.
     pub log_disabled: bool,
     /// `default_backend`
@@ -388,6 +390,7 @@ impl ProxyConf {
             maxconn: None,
             backlog: None,
             log: Vec::new(),
+            log_tag: None,
             log_disabled: false,
             default_backend: None,
             use_backends: Vec::new(),

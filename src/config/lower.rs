@@ -500,6 +500,12 @@ fn log_targets(p: &ProxyConf, g: &super::parse::GlobalConf) -> Vec<LogTarget> {
             LogEntry::Target(t) => v.push(t.clone()),
         }
     }
+    // The proxy's own log-tag names its lines, whatever target they go to.
+    if let Some(tag) = &p.log_tag {
+        for t in &mut v {
+            t.tag = Some(tag.clone());
+        }
+    }
     v
 }
 

@@ -130,8 +130,14 @@ pub fn frame(
         LogFormat::Timed => format!("<{severity}>{} {msg}\n", iso()),
         LogFormat::Iso => format!("{} {msg}\n", iso()),
         LogFormat::Local => format!("<{pri}>{} {tag}[{pid}]: {msg}\n", legacy()),
-        LogFormat::Rfc3164 => {
-            let h = host.map(|h| format!("{h} ")).unwrap_or_default();
+        // Without a format haproxy names no host unless `log-send-hostname`; with
+        // `format rfc3164` it always does (recorded from haproxy 2.6.12).
+        LogFormat::Default | LogFormat::Rfc3164 => {
+            let h = match (host, t.format) {
+                (Some(h), _) => format!("{h} "),
+                (None, LogFormat::Rfc3164) => "localhost ".to_string(),
+                (None, _) => String::new(),
+            };
             format!("<{pri}>{} {h}{tag}[{pid}]: {msg}\n", legacy())
         }
         LogFormat::Rfc5424 => format!(
@@ -213,7 +219,7 @@ impl Logger {
             let mut line = frame(
                 t,
                 severity.max(t.min_level),
-                &self.tag,
+                t.tag.as_deref().unwrap_or(&self.tag),
                 self.pid,
                 now,
                 self.host.as_deref(),
@@ -294,7 +300,8 @@ mod tests {
             max_level: 7,
             min_level: 0,
             max_len: 1024,
-            format: LogFormat::Rfc3164,
+            format: LogFormat::Default,
+            tag: None,
         };
         let now = Local.with_ymd_and_hms(2026, 11, 4, 13, 40, 0).unwrap();
         assert_eq!(
@@ -305,6 +312,14 @@ mod tests {
             format: LogFormat::Raw,
             ..t.clone()
         };
+        let explicit = LogTarget {
+            format: LogFormat::Rfc3164,
+            ..t.clone()
+        };
+        assert_eq!(
+            frame(&explicit, 6, "haproxy", 42, now, None, "hi"),
+            "<134>Nov  4 13:40:00 localhost haproxy[42]: hi\n"
+        );
         assert_eq!(frame(&raw, 6, "haproxy", 42, now, None, "hi"), "hi\n");
         // Lines recorded from haproxy 2.6.12 (`log stdout format X local0`,
         // `log-send-hostname myhost`), severity alert.

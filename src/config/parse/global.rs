@@ -733,7 +733,7 @@ impl Parser {
             return None;
         }
         i += 1;
-        let mut format = LogFormat::Rfc3164;
+        let mut format = LogFormat::Default;
         let mut max_len = 1024usize;
         // In haproxy's fixed order: `len`, then `format`, then `sample` (`format raw len
         // 80` reads `len` as the facility, and fails).
@@ -861,6 +861,7 @@ impl Parser {
             min_level,
             max_len,
             format,
+            tag: None,
         })
     }
 }

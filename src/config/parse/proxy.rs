@@ -168,8 +168,9 @@ impl Parser {
             "log" => self.parse_proxy_log(p, stmt),
             "log-tag" => {
                 if stmt.arg(1).is_empty() {
-                    self.alert(loc, "'log-tag' expects a tag for use in syslog.");
+                    return self.alert(loc, "'log-tag' expects a tag for use in syslog.");
                 }
+                p.log_tag = Some(stmt.arg(1).to_string());
             }
             "default_backend" => {
                 if stmt.arg(1).is_empty() {
