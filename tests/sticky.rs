@@ -133,10 +133,12 @@ fn via_named_defaults(which: Which, net: u8) -> Vec<String> {
     );
     let _p = start(which, &format!("ndef-{net}"), &cfg, front);
     let mut out = Vec::new();
-    for data in [
-        connect_packet("device-1"),
-        b"GET / HTTP/1.0\r\n\r\n".to_vec(),
-    ] {
+    // The second is a whole CONNECT with a wrong protocol name: invalid at once, not
+    // "more data needed" (on which haproxy's verdict at the end of the inspect delay
+    // varies with load).
+    let mut bad = connect_packet("device-2");
+    bad[7] = b'X';
+    for data in [connect_packet("device-1"), bad] {
         let mut c = TcpStream::connect(front).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         c.write_all(&data).unwrap();
@@ -152,7 +154,17 @@ fn via_named_defaults(which: Which, net: u8) -> Vec<String> {
 
 #[test]
 fn rules_from_a_named_defaults_section_apply_as_in_haproxy() {
-    let want = via_named_defaults(Which::Haproxy, 219);
-    assert_eq!(want, ["forwarded", "closed"]);
+    let want = ["forwarded", "closed"];
+    // haproxy 2.6.12 sometimes forwards the invalid client when the machine is loaded (seen
+    // with the whole suite running on 2 cores): its verdict is the first of up to three
+    // runs that rejects; haproxide must reject every time.
+    let theirs = [219u8, 225, 226]
+        .into_iter()
+        .map(|net| via_named_defaults(Which::Haproxy, net))
+        .find(|r| r == &want);
+    assert!(
+        theirs.is_some(),
+        "haproxy never rejected the invalid client"
+    );
     assert_eq!(via_named_defaults(Which::Haproxide, 220), want);
 }
