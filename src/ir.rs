@@ -92,8 +92,6 @@ pub struct TlsDefaults {
     pub ciphersuites: Option<String>,
     /// Options such as `ssl-min-ver TLSv1.2`, `no-tls-tickets`.
     pub options: Vec<String>,
-    /// `ssl-default-bind-curves`
-    pub curves: Option<String>,
 }
 
 /// `stats socket <path> [mode m] [level l] …`
@@ -264,8 +262,6 @@ pub struct Bind {
     pub backlog: Option<u32>,
     /// `maxconn`
     pub maxconn: Option<u32>,
-    /// `defer-accept`
-    pub defer_accept: bool,
     /// `tcp-ut`
     pub tcp_ut: Option<Duration>,
     /// `transparent`
@@ -295,8 +291,6 @@ pub struct BindTls {
     pub ciphers: Option<String>,
     /// `ciphersuites`
     pub ciphersuites: Option<String>,
-    /// `curves`
-    pub curves: Option<String>,
     /// `alpn` protocols in order.
     pub alpn: Vec<String>,
     /// `no-tls-tickets`

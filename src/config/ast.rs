@@ -107,8 +107,6 @@ pub struct BindOpts {
     pub backlog: Option<u32>,
     /// `maxconn`
     pub maxconn: Option<u32>,
-    /// `defer-accept`
-    pub defer_accept: bool,
     /// `tcp-ut` in ms
     pub tcp_ut: Option<u64>,
     /// `transparent`
@@ -141,8 +139,6 @@ pub struct BindOpts {
     pub ciphers: Option<String>,
     /// `ciphersuites`
     pub ciphersuites: Option<String>,
-    /// `curves` / `ecdhe`
-    pub curves: Option<String>,
     /// `alpn`
     pub alpn: Vec<String>,
     /// `no-tls-tickets`

@@ -138,7 +138,6 @@ impl Parser {
                 "accept-proxy" => o.accept_proxy = true,
                 "backlog" => o.backlog = Some(lenient_int(val).max(0) as u32),
                 "maxconn" => o.maxconn = Some(lenient_int(val).max(0) as u32),
-                "defer-accept" => o.defer_accept = true,
                 "tcp-ut" => match parse_time_ms(val) {
                     Ok(ms) => o.tcp_ut = Some(ms),
                     Err(_) => return self.alert(loc, format!("{head} : '{kw}' : invalid value '{val}'")),
@@ -198,7 +197,6 @@ impl Parser {
                 },
                 "ciphers" => o.ciphers = Some(val.to_string()),
                 "ciphersuites" => o.ciphersuites = Some(val.to_string()),
-                "curves" | "ecdhe" => o.curves = Some(val.to_string()),
                 "alpn" => o.alpn = val.split(',').map(str::to_string).collect(),
                 "no-tls-tickets" => o.no_tls_tickets = true,
                 "strict-sni" => o.strict_sni = true,

@@ -459,7 +459,8 @@ impl Parser {
                 match kw.rsplit('-').next() {
                     Some("ciphers") => d.ciphers = v,
                     Some("ciphersuites") => d.ciphersuites = v,
-                    _ => d.curves = v,
+                    // ssl-default-bind-curves: ignored with a warning (keyword table).
+                    _ => {}
                 }
             }
             "ssl-default-bind-options" | "ssl-default-server-options" => {
