@@ -122,27 +122,49 @@ fn timeout_tunnel_resets_the_server_side_as_haproxy_does() {
     );
 }
 
-/// Where `addr <ip>:<port>` sends the checks: only that port listens, so the server is UP
-/// if and only if the checks go there.
-fn status_with_addr_port(which: Which, net: u8) -> String {
-    let dir = std::env::temp_dir().join(format!("haproxide-addr-{}-{which:?}", std::process::id()));
+/// The status `show stat` gives backend `b`'s server `s` (declared by `server_opts`,
+/// checked every 100 ms, down at the first failure) once checks have run for `wait`,
+/// while only `listening` accepts connections.
+fn checked_status(
+    which: Which,
+    tag: &str,
+    net: u8,
+    listening: &str,
+    server_opts: &str,
+    wait: Duration,
+) -> String {
+    let dir =
+        std::env::temp_dir().join(format!("haproxide-{tag}-{}-{which:?}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("stats.sock");
     let front: SocketAddr = format!("127.0.{net}.1:24807").parse().unwrap();
-    let _checked = TcpListener::bind(format!("127.0.{net}.3:24809")).unwrap();
+    let _listener = TcpListener::bind(listening).unwrap();
     let cfg = format!(
         "global\n  stats socket {} level admin\n\
-         defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 500ms\n\
          frontend f\n  bind {front}\n  default_backend b\n\
-         backend b\n  server s 127.0.{net}.2:24808 addr 127.0.{net}.3:24809 check inter 100ms fall 1\n",
+         backend b\n  server s {server_opts} check inter 100ms fall 1\n",
         sock.display()
     );
-    let _p = start(which, &format!("addr-{net}"), &cfg, front);
-    thread::sleep(Duration::from_millis(800));
+    let _p = start(which, &format!("{tag}-{net}"), &cfg, front);
+    thread::sleep(wait);
     let stat = ask(&sock, "show stat");
     let _ = std::fs::remove_dir_all(&dir);
     common::stat_field(&stat, "s", "status")
+}
+
+/// Where `addr <ip>:<port>` sends the checks: only that port listens, so the server is UP
+/// if and only if the checks go there.
+fn status_with_addr_port(which: Which, net: u8) -> String {
+    checked_status(
+        which,
+        "addr",
+        net,
+        &format!("127.0.{net}.3:24809"),
+        &format!("127.0.{net}.2:24808 addr 127.0.{net}.3:24809"),
+        Duration::from_millis(800),
+    )
 }
 
 #[test]
@@ -155,24 +177,14 @@ fn checks_go_to_the_port_of_addr_as_with_haproxy() {
 /// `no-check-ssl` on an `ssl` server: the checks are plain TCP (haproxy's use_ssl = -1),
 /// so a plain listener keeps the server UP; with TLS checks the handshake would fail.
 fn status_with_no_check_ssl(which: Which, net: u8) -> String {
-    let dir = std::env::temp_dir().join(format!("haproxide-ncs-{}-{which:?}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let sock = dir.join("stats.sock");
-    let front: SocketAddr = format!("127.0.{net}.1:24810").parse().unwrap();
-    let _plain = TcpListener::bind(format!("127.0.{net}.2:24811")).unwrap();
-    let cfg = format!(
-        "global\n  stats socket {} level admin\n\
-         defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 500ms\n\
-         frontend f\n  bind {front}\n  default_backend b\n\
-         backend b\n  server s 127.0.{net}.2:24811 ssl verify none no-check-ssl check inter 100ms fall 1\n",
-        sock.display()
-    );
-    let _p = start(which, &format!("ncs-{net}"), &cfg, front);
-    thread::sleep(Duration::from_millis(1000));
-    let stat = ask(&sock, "show stat");
-    let _ = std::fs::remove_dir_all(&dir);
-    common::stat_field(&stat, "s", "status")
+    checked_status(
+        which,
+        "ncs",
+        net,
+        &format!("127.0.{net}.2:24811"),
+        &format!("127.0.{net}.2:24811 ssl verify none no-check-ssl"),
+        Duration::from_millis(1000),
+    )
 }
 
 #[test]
