@@ -329,7 +329,7 @@ pub enum TlsVersion {
 }
 
 /// Load-balancing algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Balance {
     /// `roundrobin` (default)
     #[default]
@@ -342,6 +342,43 @@ pub enum Balance {
     First,
     /// `source`
     Source,
+    /// `random[(<draws>)]`: the least loaded of `draws` random picks on the hash ring.
+    Random(u32),
+    /// `hash <expr>`: the expression's bytes, hashed by `hash-type`'s function.
+    Hash(Sample),
+}
+
+impl Balance {
+    /// A hash of the client picks the server (haproxy's `BE_LB_KIND_HI`): a failed
+    /// connection is not redispatched at once, and the client keeps its server.
+    pub fn is_hash(&self) -> bool {
+        matches!(self, Balance::Source | Balance::Hash(_))
+    }
+}
+
+/// `hash-type <method> <function> [avalanche]` (configuration.txt §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HashType {
+    /// `consistent` (a ring of points per server) rather than `map-based`.
+    pub consistent: bool,
+    /// The function hashing `balance hash` input (`source` hashes the address itself).
+    pub function: HashFn,
+    /// `avalanche`: the hash is mixed again before the lookup.
+    pub avalanche: bool,
+}
+
+/// A `hash-type` function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashFn {
+    /// `sdbm` (default)
+    #[default]
+    Sdbm,
+    /// `djb2`
+    Djb2,
+    /// `wt6`
+    Wt6,
+    /// `crc32`
+    Crc32,
 }
 
 /// One backend (or the backend half of a listen section).
@@ -355,6 +392,8 @@ pub struct Backend {
     pub mode: Mode,
     /// `balance`
     pub balance: Balance,
+    /// `hash-type` (for `source` and `hash`; `random` always uses the ring).
+    pub hash_type: HashType,
     /// Servers in configuration order.
     pub servers: Vec<Server>,
     /// `timeout connect`
@@ -510,6 +549,9 @@ pub struct ProxyV2Options {
 pub struct Server {
     /// Server name.
     pub name: String,
+    /// Its id (`id`, else the first free number from 1 in configuration order): where
+    /// the server sits on a consistent-hash ring, and `sid` in the statistics.
+    pub id: u32,
     /// `file:line` of the server line.
     pub origin: String,
     /// Resolved address; `None` when it could not be resolved and `init-addr none` allowed it.
@@ -635,11 +677,13 @@ pub struct Payload {
     pub length: u32,
 }
 
-/// A sample a stick rule keys on (configuration.txt §7.3).
+/// A sample a stick rule or `balance hash` keys on (configuration.txt §7.3).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sample {
     /// `src`: the client address.
     Src,
+    /// `req.payload(o,l)`: client bytes, for `balance hash`.
+    Payload(Payload),
     /// `req.payload(o,l),mqtt_field_value(connect,<field>)`
     MqttField(Payload, MqttField),
 }

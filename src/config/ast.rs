@@ -260,6 +260,8 @@ pub struct ServerConf {
     pub loc: Loc,
     /// Parameters with default-server applied.
     pub opts: ServerOpts,
+    /// `id`, when given.
+    pub id: Option<u32>,
 }
 
 /// `http-check send`: method, URI, version (each when given) and headers.
@@ -294,6 +296,8 @@ pub struct ProxyConf {
     pub mode: Option<Spanned<Mode>>,
     /// `balance`
     pub balance: Option<Spanned<Balance>>,
+    /// `hash-type`
+    pub hash_type: Option<crate::ir::HashType>,
     /// `option` settings by name.
     pub options: BTreeMap<String, OptionSetting>,
     /// `timeout` values in ms by name, with their location.
@@ -380,6 +384,7 @@ impl ProxyConf {
             loc,
             mode: None,
             balance: None,
+            hash_type: None,
             options: BTreeMap::new(),
             timeouts: BTreeMap::new(),
             retries: None,

@@ -74,10 +74,27 @@ pub fn lower_with(
         let word = p.kind.proxy_word();
         let is_fe = p.kind.caps() & 2 != 0;
         let is_be = p.kind.caps() & 4 != 0;
+        // haproxy checks the log format before the listeners.
+        if p.mode() == Mode::Tcp {
+            // A backend has a log format only when its own section sets one (defaults give
+            // theirs to frontends only).
+            let own = |o: &&crate::config::ast::OptionSetting| {
+                is_fe || (o.loc.file == p.loc.file && o.loc.line > p.loc.line)
+            };
+            if let Some(o) = p.options.get("httplog").filter(|o| o.enabled).filter(own) {
+                diags.push(
+                    Diagnostic::warning(
+                        &o.loc,
+                        format!("'option httplog' not usable with {} '{}' (needs 'mode http'). Falling back to 'option tcplog'.", p.kind.proxy_word(), p.name),
+                    )
+                    .checked(),
+                );
+            }
+        }
         if is_fe && p.binds.is_empty() {
             diags.push(check(
                 Level::Warning,
-                format!("{} '{}' has no 'bind' directive. Please declare it as a backend if this was intended.", p.kind.word(), p.name),
+                format!("{} '{}' has no 'bind' directive. Please declare it as a backend if this was intended.", p.kind.proxy_word(), p.name),
             ));
         }
         if is_fe {
@@ -128,7 +145,7 @@ pub fn lower_with(
                             &s.loc,
                             format!(
                                 "{} '{}', another server named '{}' was already defined at line {}, please use distinct names.",
-                                p.kind.word(),
+                                p.kind.proxy_word(),
                                 p.name,
                                 s.name,
                                 prev.loc.line
@@ -173,17 +190,6 @@ pub fn lower_with(
                 "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.".into(),
             ];
             diags.push(d);
-        }
-        if is_fe && p.mode() == Mode::Tcp {
-            if let Some(o) = p.options.get("httplog").filter(|o| o.enabled) {
-                diags.push(
-                    Diagnostic::warning(
-                        &o.loc,
-                        format!("'option httplog' not usable with {} '{}' (needs 'mode http'). Falling back to 'option tcplog'.", p.kind.word(), p.name),
-                    )
-                    .checked(),
-                );
-            }
         }
         if is_fe && (p.option("tcplog") || p.option("httplog")) && log_targets(p, global).is_empty()
         {
@@ -748,11 +754,13 @@ fn lower_backend(
     g: &super::parse::GlobalConf,
     be_index: &dyn Fn(&str) -> Option<usize>,
 ) -> Backend {
+    let ids = server_ids(p.servers.iter().map(|s| s.id));
     let servers = p
         .servers
         .iter()
         .zip(addrs)
-        .map(|(s, (ip, failed))| {
+        .zip(ids)
+        .map(|((s, (ip, failed)), id)| {
             let (port, offset) = match &s.addr {
                 AddrSpec::Inet {
                     port_lo, offset, ..
@@ -761,6 +769,7 @@ fn lower_backend(
             };
             lower_server(
                 &s.name,
+                id,
                 s.loc.to_string(),
                 &s.opts,
                 ip,
@@ -775,7 +784,8 @@ fn lower_backend(
         name: p.name.clone(),
         is_listen: p.kind == ProxyKind::Listen,
         mode: p.mode(),
-        balance: p.balance.as_ref().map(|b| b.v).unwrap_or_default(),
+        balance: p.balance.as_ref().map(|b| b.v.clone()).unwrap_or_default(),
+        hash_type: p.hash_type.unwrap_or_default(),
         servers,
         timeout_connect: timeout(p, "connect"),
         timeout_server: timeout(p, "server"),
@@ -825,8 +835,30 @@ fn lower_backend(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Server ids as haproxy gives them: an `id` is kept; the others take the first free
+/// number from a counter that starts at 1 and moves past every server, in configuration
+/// order (so `a`, `b id 9`, `c` are 1, 9, 3).
+fn server_ids(given: impl Iterator<Item = Option<u32>> + Clone) -> Vec<u32> {
+    let taken: std::collections::BTreeSet<u32> = given.clone().flatten().collect();
+    let mut next = 1;
+    given
+        .map(|g| {
+            let id = g.unwrap_or_else(|| {
+                while taken.contains(&next) {
+                    next += 1;
+                }
+                next
+            });
+            next += 1;
+            id
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn lower_server(
     name: &str,
+    id: u32,
     origin: String,
     o: &ServerOpts,
     addr: Option<IpAddr>,
@@ -872,6 +904,7 @@ fn lower_server(
     let tls = o.ssl.then(|| server_tls(o, g));
     Server {
         name: name.to_string(),
+        id,
         origin,
         addr,
         port,
@@ -902,7 +935,7 @@ fn resolvers_check(
     if !known.iter().any(|k| k == r) {
         let msg = format!(
             "{} '{}', server '{}': unable to find required resolvers '{r}'",
-            p.kind.word(),
+            p.kind.proxy_word(),
             p.name,
             s.name
         );

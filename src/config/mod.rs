@@ -153,6 +153,9 @@ pub fn check_report(
         if l.listeners == 0 {
             code = 2;
             if !json {
+                if l.diags.has_warnings() {
+                    stdout.push_str("Warnings were found.\n");
+                }
                 stdout.push_str("Configuration file has no error but will not start (no listener) => exit(2).\n");
             }
         } else if !json {

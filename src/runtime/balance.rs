@@ -7,12 +7,15 @@
 //! - `static-rr` and `source`: HAProxy's weight map (`lb_map.c`), rebuilt on state changes.
 //! - `leastconn`: fewest sessions per weight, ties in rotation.
 //! - `first`: the first server in configuration order with a free slot.
+//! - `hash-type consistent` (`source`, `hash`) and `random`: HAProxy's ring
+//!   (`lb_chash.c`, see [`super::chash`]); map-based `hash` uses the weight map.
 //!
 //! Everything here is plain data driven by method calls: no I/O, no clock.
 
 use std::net::IpAddr;
 
-use crate::ir::Balance;
+use super::chash::{self, Ring};
+use crate::ir::{Balance, HashType};
 
 /// HAProxy's `BE_WEIGHT_SCALE`: user weights are multiplied by it.
 const SCALE: u64 = 16;
@@ -34,6 +37,8 @@ pub struct Slot {
     pub served: u32,
     /// Per-server maxconn (0 = none), for `first`.
     pub maxconn: u32,
+    /// Server id: its place on the hash ring.
+    pub id: u32,
     // FWRR position state.
     npos: u64,
     rweight: u64,
@@ -48,6 +53,11 @@ impl Slot {
 
     fn lb_usable(&self) -> bool {
         self.usable && self.weight > 0
+    }
+
+    /// At its `maxconn`: walks that can choose skip it.
+    fn full(&self) -> bool {
+        self.maxconn > 0 && self.served >= self.maxconn
     }
 }
 
@@ -82,7 +92,12 @@ fn remove(q: &mut Vec<(u64, u64, usize)>, idx: usize) -> bool {
 #[derive(Debug, Clone)]
 pub struct Balancer {
     algo: Balance,
+    hash_type: HashType,
     allbackups: bool,
+    /// Hash rings (active, backup) when the algorithm looks servers up on one.
+    rings: Option<[Ring; 2]>,
+    /// `random`'s generator (xorshift64*: choice only, nothing secret).
+    rng: u64,
     /// Servers in configuration order.
     pub slots: Vec<Slot>,
     act: Group,
@@ -95,24 +110,48 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    /// Builds the state for `servers` given as (weight, backup, usable, maxconn).
+    /// Builds the state for `servers` given as (weight, backup, usable, maxconn), with
+    /// ids 1, 2, … (see [`Balancer::with_ids`]).
     pub fn new(algo: Balance, allbackups: bool, servers: &[(u32, bool, bool, u32)]) -> Self {
+        let ids: Vec<u32> = (1..=servers.len() as u32).collect();
+        Self::with_ids(algo, HashType::default(), allbackups, servers, &ids)
+    }
+
+    /// Builds the state for `servers` given as (weight, backup, usable, maxconn), with
+    /// their ids and the backend's `hash-type`.
+    pub fn with_ids(
+        algo: Balance,
+        hash_type: HashType,
+        allbackups: bool,
+        servers: &[(u32, bool, bool, u32)],
+        ids: &[u32],
+    ) -> Self {
         let slots = servers
             .iter()
-            .map(|&(weight, backup, usable, maxconn)| Slot {
+            .zip(ids)
+            .map(|(&(weight, backup, usable, maxconn), &id)| Slot {
                 weight,
                 backup,
                 usable,
                 served: 0,
                 maxconn,
+                id,
                 npos: 0,
                 rweight: 0,
                 last_pick: 0,
             })
             .collect();
+        let ring = matches!(algo, Balance::Random(_)) || (algo.is_hash() && hash_type.consistent);
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()) << 32;
         let mut b = Balancer {
             algo,
+            hash_type,
             allbackups,
+            rings: ring.then(Default::default),
+            rng: seed | 1,
             slots,
             act: Group::default(),
             bck: Group::default(),
@@ -123,7 +162,25 @@ impl Balancer {
         };
         b.init_groups();
         b.rebuild_map();
+        for s in 0..b.slots.len() {
+            b.sync_ring(s);
+        }
         b
+    }
+
+    /// Puts server `s`'s points on its ring as its state and weight say (none when it
+    /// cannot take load-balanced traffic).
+    fn sync_ring(&mut self, s: usize) {
+        let slot = &self.slots[s];
+        let want = if slot.lb_usable() {
+            slot.eweight() as u32
+        } else {
+            0
+        };
+        let (id, which) = (slot.id, usize::from(slot.backup));
+        if let Some(r) = &mut self.rings {
+            r[which].set_points(s, id, want);
+        }
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -169,21 +226,98 @@ impl Balancer {
     /// The server for a new session (`src` is the client address, for `balance source`).
     /// `None` when no server is usable: HAProxy then closes the client connection.
     pub fn pick(&mut self, src: Option<IpAddr>) -> Option<usize> {
+        self.pick_with(src, None, None)
+    }
+
+    /// As [`Balancer::pick`], with `balance hash`'s input (None: the sample is missing,
+    /// haproxy then balances round robin) and a server to avoid on a redispatch.
+    pub fn pick_with(
+        &mut self,
+        src: Option<IpAddr>,
+        input: Option<&[u8]>,
+        avoid: Option<usize>,
+    ) -> Option<usize> {
         self.picks += 1;
         // Without `option allbackups`, only the first usable backup is used.
         if !self.has_active() && !self.allbackups {
             return self.slots.iter().position(|s| s.backup && s.lb_usable());
         }
         let backup = !self.has_active();
-        let chosen = match self.algo {
+        let chosen = match &self.algo {
             Balance::RoundRobin => self.fwrr_pick(backup),
             Balance::StaticRr => self.map_pick_rr(),
-            Balance::Source => self.map_pick_hash(src),
+            Balance::Source => {
+                let h = source_hash(src);
+                self.hashed(backup, h, avoid)
+            }
+            Balance::Hash(_) => match input {
+                Some(key) => {
+                    let h = chash::hash(self.hash_type.function, key);
+                    self.hashed(backup, h, avoid)
+                }
+                None => match &mut self.rings {
+                    Some(r) => {
+                        let slots = &self.slots;
+                        r[usize::from(backup)].next_server(avoid, |i| slots[i].full())
+                    }
+                    None => self.map_pick_rr(),
+                },
+            },
+            Balance::Random(draws) => {
+                let draws = *draws;
+                self.random_pick(backup, draws, avoid)
+            }
             Balance::LeastConn => self.leastconn_pick(backup),
             Balance::First => self.first_pick(backup),
         }?;
         self.slots[chosen].last_pick = self.picks;
         Some(chosen)
+    }
+
+    /// A hash `h` to a server: `avalanche` mixes it first; the ring or the weight map.
+    fn hashed(&mut self, backup: bool, h: u32, avoid: Option<usize>) -> Option<usize> {
+        let h = if self.hash_type.avalanche {
+            chash::full_hash(h)
+        } else {
+            h
+        };
+        match &self.rings {
+            Some(r) => r[usize::from(backup)].lookup(h, avoid),
+            None if self.map.is_empty() => None,
+            None => Some(self.map[h as usize % self.map.len()]),
+        }
+    }
+
+    /// `random(draws)`: of `draws` random points, the server with the fewest sessions
+    /// per weight (haproxy's `get_server_rnd`).
+    fn random_pick(&mut self, backup: bool, draws: u32, avoid: Option<usize>) -> Option<usize> {
+        let mut curr: Option<usize> = None;
+        for _ in 0..draws.max(1) {
+            let prev = curr;
+            let h = self.next_random();
+            let ring = &self.rings.as_ref()?[usize::from(backup)];
+            let Some(c) = ring.lookup(h, avoid) else {
+                curr = None;
+                break;
+            };
+            curr = Some(c);
+            if let Some(p) = prev {
+                let (sc, sp) = (&self.slots[c], &self.slots[p]);
+                if p != c
+                    && u64::from(sc.served) * sp.eweight() > u64::from(sp.served) * sc.eweight()
+                {
+                    curr = Some(p);
+                }
+            }
+        }
+        curr
+    }
+
+    fn next_random(&mut self) -> u32 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
     }
 
     // ---- roundrobin (lb_fwrr.c) ----
@@ -306,6 +440,7 @@ impl Balancer {
         remove(&mut g.init, s);
         remove(&mut g.next, s);
         self.rebuild_map();
+        self.sync_ring(s);
     }
 
     /// A server came back UP: it re-enters at the end of the current cycle.
@@ -327,6 +462,7 @@ impl Balancer {
             self.fwrr_queue(backup, s);
         }
         self.rebuild_map();
+        self.sync_ring(s);
     }
 
     /// The operator changed server `s`'s weight: it leaves the rotation and re-enters with
@@ -403,22 +539,6 @@ impl Balancer {
         Some(s)
     }
 
-    fn map_pick_hash(&mut self, src: Option<IpAddr>) -> Option<usize> {
-        if self.map.is_empty() {
-            return None;
-        }
-        // XOR of the address' 32-bit big-endian words, modulo the total weight.
-        let h: u32 = match src {
-            Some(IpAddr::V4(a)) => u32::from(a),
-            Some(IpAddr::V6(a)) => a
-                .octets()
-                .chunks(4)
-                .fold(0, |h, c| h ^ u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
-            None => 0,
-        };
-        Some(self.map[h as usize % self.map.len()])
-    }
-
     // ---- leastconn and first ----
 
     fn leastconn_pick(&mut self, backup: bool) -> Option<usize> {
@@ -439,6 +559,18 @@ impl Balancer {
             .copied()
             .find(|&i| self.slots[i].maxconn == 0 || self.slots[i].served < self.slots[i].maxconn)
             .or_else(|| cands.first().copied())
+    }
+}
+
+/// `balance source`'s hash: the XOR of the address' 32-bit big-endian words.
+fn source_hash(src: Option<IpAddr>) -> u32 {
+    match src {
+        Some(IpAddr::V4(a)) => u32::from(a),
+        Some(IpAddr::V6(a)) => a
+            .octets()
+            .chunks(4)
+            .fold(0, |h, c| h ^ u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+        None => 0,
     }
 }
 

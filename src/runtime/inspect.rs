@@ -116,6 +116,42 @@ pub async fn run<R: AsyncRead + Unpin>(
     }
 }
 
+/// A sample's value for this client, as a final fetch (no more data will come): None when
+/// it is missing. `field` holds a decoded MQTT field the value borrows.
+fn fetch<'a>(
+    sample: &Sample,
+    buf: &'a [u8],
+    src: IpAddr,
+    field: &'a mut Vec<u8>,
+) -> Option<Raw<'a>> {
+    Some(match sample {
+        Sample::Src => Raw::Addr(src),
+        Sample::Payload(p) => Raw::Bytes(payload(buf, *p, true).ok()??),
+        Sample::MqttField(p, f) => {
+            let s = payload(buf, *p, true).ok()??;
+            *field = mqtt::connect_field(s, *f).ok()??;
+            Raw::Bytes(field)
+        }
+    })
+}
+
+/// `balance hash <expr>`'s input: the sample converted to binary as haproxy does (an
+/// address is its 4 or 16 bytes in network order). None when the sample is missing:
+/// haproxy then falls back to round robin.
+///
+/// haproxy 2.6 chooses the server of a TCP session after the inspected bytes were handed
+/// to the forwarder, so `req.payload` sees an empty buffer there (measured on 2.6.12:
+/// `req.payload(0,0)` puts every client on the server of hash 0, `req.payload(0,4)` and
+/// an MQTT field go round robin). The same config gives the same servers here.
+pub fn hash_input(sample: &Sample, src: IpAddr) -> Option<Vec<u8>> {
+    let mut field = Vec::new();
+    Some(match fetch(sample, &[], src, &mut field)? {
+        Raw::Addr(IpAddr::V4(a)) => a.octets().to_vec(),
+        Raw::Addr(IpAddr::V6(a)) => a.octets().to_vec(),
+        Raw::Bytes(b) => b.to_vec(),
+    })
+}
+
 /// The keys `b`'s stick rules take from this client: (rule index, key). A rule whose
 /// sample is missing gives none (that session is balanced normally and stores nothing).
 pub fn stick_keys(
@@ -129,19 +165,10 @@ pub fn stick_keys(
         let Some(t) = backends.get(r.table).and_then(|x| x.stick.as_ref()) else {
             continue;
         };
-        let field;
-        let raw = match &r.sample {
-            Sample::Src => Raw::Addr(src),
-            Sample::MqttField(p, f) => {
-                let Ok(Some(s)) = payload(buf, *p, true) else {
-                    continue;
-                };
-                field = match mqtt::connect_field(s, *f) {
-                    Ok(Some(v)) => v,
-                    _ => continue,
-                };
-                Raw::Bytes(&field)
-            }
+        let mut field = Vec::new();
+        let raw = match fetch(&r.sample, buf, src, &mut field) {
+            Some(r) => r,
+            None => continue,
         };
         if let Some(k) = t.key(&raw) {
             out.push((i, k));

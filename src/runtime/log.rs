@@ -80,7 +80,9 @@ impl TcpLog<'_> {
             if self.tls { "~" } else { "" },
             self.backend,
             self.server,
-            self.tw,
+            // haproxy prints Tw as t_queue - t_request, and a TCP session has no request
+            // (t_request = -1): a session that reached the queue shows one ms more.
+            if self.tw >= 0 { self.tw + 1 } else { -1 },
             self.tc,
             self.tt,
             self.bytes,
@@ -281,7 +283,7 @@ mod tests {
         };
         assert_eq!(
             l.line(),
-            "127.0.0.55:41234 [24/Nov/2026:13:39:30.662] fe be/s1 0/0/300 3 -- 1/1/0/0/0 0/0"
+            "127.0.0.55:41234 [24/Nov/2026:13:39:30.662] fe be/s1 1/0/300 3 -- 1/1/0/0/0 0/0"
         );
         let l2 = TcpLog {
             tls: true,

@@ -7,6 +7,7 @@
 
 pub mod balance;
 pub mod busy;
+pub mod chash;
 pub mod debug;
 pub mod forward;
 pub mod forward_tls;

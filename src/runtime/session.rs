@@ -597,9 +597,13 @@ async fn connect_phase(
             .unwrap_or(Duration::from_secs(86400));
     // A server a stick rule chose is "direct" (haproxy's SF_DIRECT): it is left only on
     // the redispatch interval or when it went down.
+    let input = match &b.ir.balance {
+        Balance::Hash(sample) => super::inspect::hash_input(sample, peer.ip()),
+        _ => None,
+    };
     let (first_choice, mut direct) = match sticky {
         Some(s) if b.take_sticky(s) => (Some(s), true),
-        _ => (b.pick(peer.ip()), false),
+        _ => (b.pick_with(peer.ip(), input.as_deref(), None), false),
     };
     let Some(mut srv) = first_choice else {
         log.term = *b"SC";
@@ -672,7 +676,7 @@ async fn connect_phase(
                 attempt += 1;
                 if redispatch_now(b, srv, direct, attempt) {
                     // Redispatch: the next server in rotation, without a turn-around pause.
-                    if let Some(next) = b.pick(peer.ip()) {
+                    if let Some(next) = b.pick_with(peer.ip(), input.as_deref(), Some(srv)) {
                         // The first server's count goes as the new one's is taken. A hash
                         // may pick the same server again: not shown as redispatched, but,
                         // as in haproxy, retried at once and Tw counts to this choice.
@@ -840,7 +844,7 @@ async fn read_proxy_header(
 /// haproxy's `sess_update_st_cer` decides: the server went down; or the redispatch
 /// interval is reached (P > 0: every Pth retry; N < 0: the Nth retry before the last);
 /// or at once when the server was not chosen by a stick rule, more than one active server
-/// can take it and the algorithm is not a hash (here: anything but `source`).
+/// can take it and the algorithm is not a hash (`source`, `hash`).
 fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32) -> bool {
     let Some(interval) = b.ir.redispatch else {
         return false;
@@ -853,7 +857,7 @@ fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32) -> bool {
             every > 0 && done % every == 0
         }
     };
-    let immediate = !direct && b.active_usable() > 1 && b.ir.balance != Balance::Source;
+    let immediate = !direct && b.active_usable() > 1 && !b.ir.balance.is_hash();
     !b.usable(srv) || periodic || immediate
 }
 

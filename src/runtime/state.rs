@@ -113,7 +113,14 @@ impl BackendRt {
                 )
             })
             .collect();
-        let lb = Balancer::new(ir.balance, ir.allbackups, &slots);
+        let ids: Vec<u32> = ir.servers.iter().map(|s| s.id).collect();
+        let lb = Balancer::with_ids(
+            ir.balance.clone(),
+            ir.hash_type,
+            ir.allbackups,
+            &slots,
+            &ids,
+        );
         let servers = ir
             .servers
             .iter()
@@ -150,8 +157,19 @@ impl BackendRt {
 
     /// Picks a server for a client from `src` and counts the session on it.
     pub fn pick(&self, src: IpAddr) -> Option<usize> {
+        self.pick_with(src, None, None)
+    }
+
+    /// As [`BackendRt::pick`], with `balance hash`'s input and a server to avoid (the one
+    /// a redispatch leaves).
+    pub fn pick_with(
+        &self,
+        src: IpAddr,
+        input: Option<&[u8]>,
+        avoid: Option<usize>,
+    ) -> Option<usize> {
         let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
-        let s = lb.pick(Some(src))?;
+        let s = lb.pick_with(Some(src), input, avoid)?;
         lb.track(s, true);
         self.servers[s].sessions.fetch_add(1, Relaxed);
         self.servers[s].cumulated.fetch_add(1, Relaxed);

@@ -513,7 +513,11 @@ fn set_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> String {
     }
     // Algorithms whose server map is built once (static-rr, map-based hashing) only take
     // a server out or back at its initial weight.
-    let dynamic = !matches!(b.ir.balance, Balance::StaticRr | Balance::Source);
+    let dynamic = match &b.ir.balance {
+        Balance::StaticRr => false,
+        Balance::Source | Balance::Hash(_) => b.ir.hash_type.consistent,
+        _ => true,
+    };
     if v != 0 && v != initial && !dynamic {
         return refused(
             "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n",
@@ -611,13 +615,16 @@ impl Row {
     }
 }
 
-fn algo(b: Balance) -> &'static str {
+fn algo(b: &Balance) -> &'static str {
     match b {
         Balance::RoundRobin => "roundrobin",
         Balance::StaticRr => "static-rr",
         Balance::LeastConn => "leastconn",
         Balance::First => "first",
         Balance::Source => "source",
+        Balance::Hash(_) => "hash",
+        // haproxy 2.6's name table has no entry for random.
+        Balance::Random(_) => "unknown",
     }
 }
 
@@ -710,7 +717,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("sid", 0)
             .set("type", 1)
             .set("mode", "tcp")
-            .set("algo", algo(b.ir.balance));
+            .set("algo", algo(&b.ir.balance));
         out.push_str(&r.line());
     }
     out + "\n"

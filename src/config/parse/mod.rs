@@ -170,6 +170,8 @@ pub struct Parser {
     experimental: bool,
     /// `tune.*` settings haproxy takes once, with the value read (see keywords::TUNE_ONCE).
     tune_seen: HashMap<String, i64>,
+    /// A `server-template` line is being read (its server has no name yet in messages).
+    in_template: bool,
 }
 
 fn anon_defaults(loc: Loc) -> ProxyConf {
@@ -199,6 +201,7 @@ impl Parser {
             resolvers: Vec::new(),
             experimental: false,
             tune_seen: HashMap::new(),
+            in_template: false,
         }
     }
 
@@ -578,12 +581,11 @@ impl Parser {
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
         {
+            // haproxy goes on reading the section's lines as keywords of that section.
             self.alert(
                 loc,
                 format!("character '{bad}' is not permitted in '{kw}' name '{name}'."),
             );
-            self.section = Section::Broken("listen");
-            return;
         }
         // `listen name addr:port` is the pre-1.5 syntax HAProxy 2.6 refuses.
         let rest = &stmt.words[from_idx.min(stmt.words.len())..];

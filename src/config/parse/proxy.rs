@@ -100,6 +100,7 @@ impl Parser {
         match kw {
             "bind" => self.parse_bind(p, stmt),
             "server" => self.parse_server(p, stmt, false),
+            "server-template" => self.parse_server_template(p, stmt),
             "default-server" => self.parse_server(p, stmt, true),
             "tcp-check" => self.parse_tcp_check(p, stmt),
             "tcp-request" => self.parse_tcp_request(p, stmt),
@@ -128,8 +129,16 @@ impl Parser {
                     "leastconn" => Balance::LeastConn,
                     "first" => Balance::First,
                     "source" => Balance::Source,
-                    a if a == "uri" || a == "url_param" || a == "random" || a == "hash" || a.starts_with("hdr(") || a.starts_with("rdp-cookie") => {
-                        return self.unsupported(loc, &format!("'balance {a}'"), "only roundrobin, static-rr, leastconn, first and source");
+                    a if a == "random" || a.starts_with("random(") => {
+                        let Some(draws) = self.random_draws(loc, a) else { return };
+                        Balance::Random(draws)
+                    }
+                    "hash" => {
+                        let Some(sample) = self.balance_hash(p, loc, stmt.arg(2)) else { return };
+                        Balance::Hash(sample)
+                    }
+                    a if a == "uri" || a == "url_param" || a.starts_with("hdr(") || a.starts_with("rdp-cookie") => {
+                        return self.unsupported(loc, &format!("'balance {a}'"), "HTTP and RDP algorithms");
                     }
                     _ => return self.alert(loc, "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options."),
                 };
@@ -138,6 +147,7 @@ impl Parser {
                     loc: loc.clone(),
                 });
             }
+            "hash-type" => self.parse_hash_type(p, stmt),
             "timeout" => self.parse_timeout(p, stmt),
             "retries" => {
                 if self.too_many(stmt, 1, kw) {
@@ -441,8 +451,20 @@ impl Parser {
         if !with_args && self.too_many(stmt, first_arg - 1, &format!("option {name}")) {
             return;
         }
+        // haproxy keeps a backend's log format (its mode is checked later), with its own
+        // warning.
+        let backend_log = matches!(name, "tcplog" | "httplog") && p.kind == ProxyKind::Backend;
+        if backend_log {
+            self.warn(
+                loc,
+                format!(
+                    "backend '{}' : 'option {name}' directive is ignored in backends.",
+                    p.name
+                ),
+            );
+        }
         let caps = p.kind.caps();
-        if k.caps & caps == 0 {
+        if k.caps & caps == 0 && !backend_log {
             let need = if k.caps & cap::FE != 0 {
                 "frontend"
             } else {
@@ -451,17 +473,8 @@ impl Parser {
             return self.warn(
                 loc,
                 format!(
-                    "'option {name}' ignored because {} '{}' has no {need} capability.",
+                    "'{name}' ignored because {} '{}' has no {need} capability.",
                     p.kind.word(),
-                    p.name
-                ),
-            );
-        }
-        if matches!(name, "tcplog" | "httplog") && p.kind == ProxyKind::Backend {
-            return self.warn(
-                loc,
-                format!(
-                    "backend '{}' : 'option {name}' directive is ignored in backends.",
                     p.name
                 ),
             );

@@ -8,7 +8,9 @@ use super::units::{parse_size, parse_time_ms};
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind, StickRuleConf};
 use crate::config::diag::Loc;
-use crate::ir::{Acl, Cond, ContentRule, MqttField, Payload, Sample, StickKey, StickTable};
+use crate::ir::{
+    Acl, Cond, ContentRule, HashFn, HashType, MqttField, Payload, Sample, StickKey, StickTable,
+};
 
 /// Sample fetches HAProxy 2.6 knows that haproxide does not evaluate (refused as unsupported
 /// rather than "unknown").
@@ -189,7 +191,7 @@ fn expr_words(words: &[String], mut i: usize) -> (String, usize) {
 }
 
 /// A parsed sample, or the message to report.
-enum Parsed {
+pub(super) enum Parsed {
     Src,
     Payload(Payload),
     Mqtt(Payload, MqttField),
@@ -197,7 +199,7 @@ enum Parsed {
 }
 
 /// Why a sample expression was refused.
-enum SampleError {
+pub(super) enum SampleError {
     /// HAProxy refuses it too: its message, after `'<kw>': `.
     Invalid(String),
     /// HAProxy accepts it; haproxide does not evaluate it: what to name.
@@ -295,7 +297,7 @@ fn mqtt_field(args: &[&str]) -> Result<MqttField, SampleError> {
 }
 
 /// Parses the sample expressions haproxide evaluates.
-fn parse_sample(word: &str) -> Result<Parsed, SampleError> {
+pub(super) fn parse_sample(word: &str) -> Result<Parsed, SampleError> {
     let Some(e) = split_expr(word) else {
         // An argument list left open: HAProxy names the converter (or fetch) and the
         // argument it stopped at.
@@ -345,6 +347,111 @@ impl Parser {
                 self.unsupported(loc, &format!("{what} in '{kw}'"), "sample expressions")
             }
         }
+    }
+
+    /// `balance random[(<draws>)]`: haproxy's messages for a bad count.
+    pub(super) fn random_draws(&mut self, loc: &Loc, word: &str) -> Option<u32> {
+        let Some(arg) = word.strip_prefix("random(") else {
+            return Some(2);
+        };
+        let digits: String = arg.chars().take_while(char::is_ascii_digit).collect();
+        let rest = &arg[digits.len()..];
+        if rest != ")" {
+            let c = rest.chars().next().unwrap_or(' ');
+            self.alert(
+                loc,
+                format!("balance random : unexpected character '{c}' after argument."),
+            );
+            return None;
+        }
+        match digits.parse::<u32>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                self.alert(loc, "balance random : number of draws must be at least 1.");
+                None
+            }
+        }
+    }
+
+    /// `balance hash <expr>`: the fetches haproxide evaluates (`src`, `req.payload`, an
+    /// MQTT CONNECT field). haproxy reads the expression when it checks the proxy, so a
+    /// bad one is reported at the proxy's line.
+    pub(super) fn balance_hash(&mut self, p: &ProxyConf, loc: &Loc, expr: &str) -> Option<Sample> {
+        if expr.is_empty() {
+            self.alert(loc, "balance hash requires a sample expression.");
+            return None;
+        }
+        match parse_sample(expr) {
+            Ok(Parsed::Src) => Some(Sample::Src),
+            Ok(Parsed::Payload(pl)) => Some(Sample::Payload(pl)),
+            Ok(Parsed::Mqtt(pl, f)) => Some(Sample::MqttField(pl, f)),
+            Ok(Parsed::Valid(_)) => {
+                self.unsupported(
+                    loc,
+                    &format!("'balance hash {expr}'"),
+                    "a boolean as hash input",
+                );
+                None
+            }
+            Err(SampleError::Invalid(m)) => {
+                let msg = format!(
+                    "{} '{}' [{}]: failed to parse 'balance hash' expression '{expr}' in : {m}.",
+                    p.kind.proxy_word(),
+                    p.name,
+                    p.loc
+                );
+                self.push(
+                    crate::config::diag::Diagnostic::new(
+                        crate::config::diag::Level::Alert,
+                        Some(loc.clone()),
+                        crate::config::diag::LocStyle::None,
+                        msg,
+                    )
+                    .checked(),
+                );
+                None
+            }
+            Err(e) => {
+                self.sample_error(loc, "balance hash", e);
+                None
+            }
+        }
+    }
+
+    /// `hash-type <map-based|consistent> [<function> [avalanche]]`.
+    pub(super) fn parse_hash_type(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let mut h = HashType::default();
+        match stmt.arg(1) {
+            "consistent" => h.consistent = true,
+            "map-based" => {}
+            "avalanche" => return self.alert(loc, "experimental feature 'hash-type avalanche' is not supported anymore, please use 'hash-type map-based sdbm avalanche' instead."),
+            _ => return self.alert(loc, "'hash-type' only supports 'consistent' and 'map-based'."),
+        }
+        // `consistent` alone is sdbm with avalanche (haproxy's default for the ring).
+        h.avalanche = h.consistent && stmt.arg(2).is_empty();
+        h.function =
+            match stmt.arg(2) {
+                "" | "sdbm" => HashFn::Sdbm,
+                "djb2" => HashFn::Djb2,
+                "wt6" => HashFn::Wt6,
+                "crc32" => HashFn::Crc32,
+                _ => return self.alert(
+                    loc,
+                    "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.",
+                ),
+            };
+        match stmt.arg(3) {
+            "" => {}
+            "avalanche" => h.avalanche = true,
+            _ => {
+                return self.alert(
+                    loc,
+                    "'hash-type' only supports 'avalanche' as a modifier for hash functions.",
+                )
+            }
+        }
+        p.hash_type = Some(h);
     }
 
     /// `stick-table type <type> [len <n>] size <n> [expire <t>] [nopurge] …`
@@ -489,7 +596,7 @@ impl Parser {
     /// `tcp-request inspect-delay <time>` and `tcp-request content accept|reject [cond]`.
     pub(super) fn parse_tcp_request(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
-        let px = format!("{} '{}'", p.kind.word(), p.name);
+        let px = format!("{} '{}'", p.kind.proxy_word(), p.name);
         // Rules live in named defaults only (a proxy takes them with `from`).
         if p.kind == ProxyKind::Defaults && p.name.is_empty() {
             return self.alert(

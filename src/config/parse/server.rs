@@ -83,7 +83,62 @@ const PP2_OPTIONS: &[&str] = &[
     "unique-id",
 ];
 
+/// `server-template`'s `<num>` or `<low>-<high>` as haproxy's `atoi`s read them: `3` is
+/// `1-3`, trailing garbage is ignored, an empty or inverted range is refused.
+fn template_range(arg: &str) -> Option<std::ops::RangeInclusive<i64>> {
+    let atoi = |t: &str| atoi(t) as i64;
+    let (low, high) = match arg.split_once('-') {
+        Some((l, h)) => (atoi(l), atoi(h)),
+        None => (1, atoi(arg)),
+    };
+    (low >= 0 && high >= low).then_some(low..=high)
+}
+
 impl Parser {
+    /// `server-template <prefix> <num | low-high> <addr>[:<port>] [param*]`: one server
+    /// per number, named `<prefix><n>`, each with the same address and parameters, as
+    /// haproxy builds them (configuration.txt §4.2). All of them carry the template's
+    /// line, which is what haproxy's duplicate-name message names.
+    pub(super) fn parse_server_template(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        if stmt.arg(1).is_empty() || stmt.arg(2).is_empty() || stmt.arg(3).is_empty() {
+            let msg =
+                "'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments.";
+            return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::Bare));
+        }
+        let Some(range) = template_range(stmt.arg(2)) else {
+            let msg = format!(
+                "Wrong server-template number or range arg '{}'.",
+                stmt.arg(2)
+            );
+            return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::Bare));
+        };
+        let mut words = stmt.words.to_vec();
+        words.remove(2);
+        let range_start = &range.start().clone();
+        self.in_template = true;
+        for n in range {
+            words[1] = format!("{}{n}", stmt.arg(1));
+            let one = Stmt {
+                words: &words,
+                loc,
+                kwm: stmt.kwm,
+            };
+            let (before, unsupported) = (self.diags.len(), self.unsupported.len());
+            let first = p.servers.len();
+            self.parse_server(p, &one, false);
+            self.in_template = false;
+            // haproxy reads the line once and copies the server: its messages appear once.
+            if p.servers.len() == first {
+                return;
+            }
+            if n > *range_start {
+                self.diags.truncate(before);
+                self.unsupported.truncate(unsupported);
+            }
+        }
+    }
+
     pub(super) fn parse_server(&mut self, p: &mut ProxyConf, stmt: &Stmt, is_default: bool) {
         let loc = stmt.loc;
         let (name, first_opt) = if is_default {
@@ -115,7 +170,9 @@ impl Parser {
         let head = if is_default {
             "'default-server'".to_string()
         } else {
-            format!("'server {}/{name}'", p.name)
+            // haproxy names a template's server only after the line is read.
+            let shown = if self.in_template { "(null)" } else { &name };
+            format!("'server {}/{shown}'", p.name)
         };
         let bare =
             |msg: String| Diagnostic::alert(loc, format!("{head} : {msg}")).styled(LocStyle::Bare);
@@ -150,6 +207,7 @@ impl Parser {
             }
         }
         let mut o: ServerOpts = p.default_server.clone();
+        let mut id = None;
         let mut i = first_opt;
         let srv = if is_default {
             String::new()
@@ -160,9 +218,10 @@ impl Parser {
             let kw = stmt.arg(i);
             let val = stmt.arg(i + 1);
             let Some(k) = keywords::lookup(keywords::SERVER, kw) else {
+                // haproxy ends the sentence with a dot only when it has no suggestion.
                 let hint = keywords::suggest(keywords::SERVER.iter().map(|k| k.name), kw)
                     .map(|s| format!("; did you mean '{s}' maybe ?"))
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| ".".into());
                 let msg = format!("unknown keyword '{kw}'{hint}");
                 let d = if is_default {
                     Diagnostic::alert(loc, msg).styled(LocStyle::Bare)
@@ -180,6 +239,27 @@ impl Parser {
                     format!("server parameter '{kw}'")
                 };
                 self.table_status(loc, k, &what);
+                continue;
+            }
+            if kw == "id" {
+                if is_default {
+                    continue;
+                }
+                if val.is_empty() {
+                    return self.push(bare("'id' : expects an integer argument.".into()));
+                }
+                let v = atoi(val);
+                if v <= 0 {
+                    return self.push(bare("'id' : custom id has to be > 0.".into()));
+                }
+                if let Some(other) = p.servers.iter().find(|x| x.id == Some(v as u32)) {
+                    let msg = format!(
+                        "'id' : custom id {v} already used at {} ('server {}').",
+                        other.loc, other.name
+                    );
+                    return self.push(bare(msg));
+                }
+                id = Some(v as u32);
                 continue;
             }
             if needs_value && val.is_empty() && !matches!(kw, "weight" | "maxconn" | "maxqueue") {
@@ -360,6 +440,7 @@ impl Parser {
             addr,
             loc: loc.clone(),
             opts: o,
+            id,
         });
     }
 }
