@@ -568,6 +568,8 @@ pub struct Server {
     pub disabled: bool,
     /// `maxconn` (0 = unlimited).
     pub maxconn: u32,
+    /// `maxqueue` (0 = unlimited): sessions waiting for this server in particular.
+    pub maxqueue: u32,
     /// Health checking, when `check` is set.
     pub check: Option<ServerCheck>,
     /// `send-proxy` / `send-proxy-v2`

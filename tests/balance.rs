@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use common::{assert_logs_match, mask_tcplog, start, Backend, Which};
+use common::{assert_logs_match, connect_from, mask_tcplog, start, Backend, Which};
 use haproxide::runtime::mqtt::connect_packet;
 
 const DEFAULTS: &str = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option tcplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n";
@@ -20,13 +20,6 @@ const DEFAULTS: &str = "global\n  log stdout format raw local0\ndefaults\n  log 
 struct Client {
     src: String,
     hello: Vec<u8>,
-}
-
-fn connect_from(src: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    s.bind(&format!("{src}:0").parse::<SocketAddr>().unwrap().into())?;
-    s.connect(&to.into())?;
-    Ok(s.into())
 }
 
 /// The backend each client reached (None: closed without a server), one client at a time.

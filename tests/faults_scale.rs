@@ -12,18 +12,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{start, start_file, Backend, Which};
+use common::{connect_from, start, start_file, Backend, Which};
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
-}
-
-/// A connected socket from `src` (many 127.x sources: no ephemeral-port shortage).
-fn connect_from(src: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    s.bind(&addr(&format!("{src}:0")).into())?;
-    s.connect(&to.into())?;
-    Ok(s.into())
 }
 
 /// Waits until `cond` holds, at most `limit`.

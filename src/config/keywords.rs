@@ -1375,7 +1375,13 @@ pub const SERVER: &[Keyword] = &[
     kw("disabled", 0, Supported, "", ""),
     kw("enabled", 0, Supported, "", ""),
     kw("maxconn", 0, Supported, "<n>", ""),
-    kw("maxqueue", 0, Supported, "<n>", ""),
+    kw(
+        "maxqueue",
+        0,
+        Supported,
+        "<n>",
+        "a session finding the chosen server's queue full ends with `SQ`",
+    ),
     kw(
         "init-addr",
         0,

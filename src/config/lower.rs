@@ -913,6 +913,7 @@ fn lower_server(
         backup: o.backup,
         disabled: o.disabled || unresolved,
         maxconn: o.maxconn.unwrap_or(0),
+        maxqueue: o.maxqueue.unwrap_or(0),
         check,
         send_proxy,
         proxy_v2,

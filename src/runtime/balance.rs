@@ -37,8 +37,12 @@ pub struct Slot {
     pub served: u32,
     /// Per-server maxconn (0 = none), for `first`.
     pub maxconn: u32,
-    /// Server id: its place on the hash ring.
+    /// Server id: its place on the hash ring, and `first`'s order.
     pub id: u32,
+    /// Sessions waiting in its own queue (kept by the queue's owner).
+    pub queued: u32,
+    /// `maxqueue` (0 = none): `leastconn` still chooses a full server with queue room.
+    pub maxqueue: u32,
     // FWRR position state.
     npos: u64,
     rweight: u64,
@@ -55,9 +59,9 @@ impl Slot {
         self.usable && self.weight > 0
     }
 
-    /// At its `maxconn`: walks that can choose skip it.
-    fn full(&self) -> bool {
-        self.maxconn > 0 && self.served >= self.maxconn
+    /// No free slot, or others already waiting for one: walks that can choose skip it.
+    pub fn full(&self) -> bool {
+        self.maxconn > 0 && (self.queued > 0 || self.served >= self.maxconn)
     }
 }
 
@@ -136,6 +140,8 @@ impl Balancer {
                 served: 0,
                 maxconn,
                 id,
+                queued: 0,
+                maxqueue: 0,
                 npos: 0,
                 rweight: 0,
                 last_pick: 0,
@@ -218,6 +224,12 @@ impl Balancer {
         }
     }
 
+    /// True when some server can take load-balanced traffic (haproxy's `tot_weight`):
+    /// otherwise a session has no server at all, rather than waiting for one.
+    pub fn has_usable(&self) -> bool {
+        self.slots.iter().any(Slot::lb_usable)
+    }
+
     /// True when at least one active server can take load-balanced traffic.
     fn has_active(&self) -> bool {
         self.slots.iter().any(|s| !s.backup && s.lb_usable())
@@ -244,8 +256,8 @@ impl Balancer {
         }
         let backup = !self.has_active();
         let chosen = match &self.algo {
-            Balance::RoundRobin => self.fwrr_pick(backup),
-            Balance::StaticRr => self.map_pick_rr(),
+            Balance::RoundRobin => self.fwrr_pick(backup, avoid),
+            Balance::StaticRr => self.map_pick_rr(avoid),
             Balance::Source => {
                 let h = source_hash(src);
                 self.hashed(backup, h, avoid)
@@ -260,15 +272,15 @@ impl Balancer {
                         let slots = &self.slots;
                         r[usize::from(backup)].next_server(avoid, |i| slots[i].full())
                     }
-                    None => self.map_pick_rr(),
+                    None => self.map_pick_rr(avoid),
                 },
             },
             Balance::Random(draws) => {
                 let draws = *draws;
                 self.random_pick(backup, draws, avoid)
             }
-            Balance::LeastConn => self.leastconn_pick(backup),
-            Balance::First => self.first_pick(backup),
+            Balance::LeastConn => self.leastconn_pick(backup, avoid),
+            Balance::First => self.first_pick(backup, avoid),
         }?;
         self.slots[chosen].last_pick = self.picks;
         Some(chosen)
@@ -310,7 +322,8 @@ impl Balancer {
                 }
             }
         }
-        curr
+        // A full choice waits in the backend's queue, as in haproxy.
+        curr.filter(|&c| !self.slots[c].full())
     }
 
     fn next_random(&mut self) -> u32 {
@@ -322,38 +335,62 @@ impl Balancer {
 
     // ---- roundrobin (lb_fwrr.c) ----
 
-    fn fwrr_pick(&mut self, backup: bool) -> Option<usize> {
-        {
-            let g = self.group(backup);
-            if g.curr_weight == 0 {
-                g.curr_pos = g.next_weight;
-                g.curr_weight = g.next_weight;
-            }
-        }
+    /// `fwrr_get_next_server()`: full servers (and `avoid`, unless nothing else is left)
+    /// are taken out of the way, then put back where a consumed server would go, or by
+    /// weight when the trees were switched meanwhile.
+    fn fwrr_pick(&mut self, backup: bool, avoid: Option<usize>) -> Option<usize> {
         let mut switched = false;
-        let srv = loop {
-            if let Some(s) = self.fwrr_from_group(backup) {
-                break s;
+        let mut avoided = None;
+        let mut skipped = Vec::new();
+        let chosen = 'found: loop {
+            {
+                let g = self.group(backup);
+                if g.curr_weight == 0 {
+                    g.curr_pos = g.next_weight;
+                    g.curr_weight = g.next_weight;
+                }
             }
-            if switched {
-                return None;
+            let srv = loop {
+                if let Some(s) = self.fwrr_from_group(backup) {
+                    break s;
+                }
+                if switched {
+                    break 'found avoided;
+                }
+                switched = true;
+                let g = self.group(backup);
+                std::mem::swap(&mut g.init, &mut g.next);
+                g.curr_weight = g.next_weight;
+                g.curr_pos = g.curr_weight;
+            };
+            self.fwrr_update_position(backup, srv);
+            {
+                let g = self.group(backup);
+                remove(&mut g.curr, srv);
+                remove(&mut g.init, srv);
+                remove(&mut g.next, srv);
+                g.curr_pos += 1;
             }
-            switched = true;
-            let g = self.group(backup);
-            std::mem::swap(&mut g.init, &mut g.next);
-            g.curr_weight = g.next_weight;
-            g.curr_pos = g.curr_weight;
+            if !self.slots[srv].full() {
+                if Some(srv) != avoid || avoided.is_some() {
+                    break Some(srv);
+                }
+                avoided = Some(srv);
+            }
+            skipped.push(srv);
         };
-        self.fwrr_update_position(backup, srv);
-        {
-            let g = self.group(backup);
-            remove(&mut g.curr, srv);
-            remove(&mut g.init, srv);
-            remove(&mut g.next, srv);
-            g.curr_pos += 1;
+        if let Some(s) = chosen {
+            self.fwrr_queue(backup, s);
         }
-        self.fwrr_queue(backup, srv);
-        Some(srv)
+        for &f in skipped.iter().rev().filter(|&&f| Some(f) != chosen) {
+            if switched {
+                let (key, seq) = (EWGHT_MAX - self.slots[f].eweight(), self.next_seq());
+                insert_sorted(&mut self.group(backup).init, key, seq, f);
+            } else {
+                self.fwrr_queue(backup, f);
+            }
+        }
+        chosen
     }
 
     /// `fwrr_get_server_from_group()`
@@ -530,35 +567,74 @@ impl Balancer {
         }
     }
 
-    fn map_pick_rr(&mut self) -> Option<usize> {
-        if self.map.is_empty() {
+    /// `map_get_server_rr()`: the next map entry with a free slot, `avoid` only when
+    /// nothing else is.
+    fn map_pick_rr(&mut self, avoid: Option<usize>) -> Option<usize> {
+        let len = self.map.len();
+        if len == 0 {
             return None;
         }
-        let s = self.map[self.map_idx % self.map.len()];
-        self.map_idx = (self.map_idx + 1) % self.map.len();
+        let start = self.map_idx % len;
+        let mut avoided = None;
+        for k in 0..len {
+            let i = (start + k) % len;
+            let s = self.map[i];
+            if !self.slots[s].full() {
+                avoided = Some((s, i));
+                if Some(s) != avoid {
+                    break;
+                }
+            }
+        }
+        let (s, i) = avoided?;
+        self.map_idx = (i + 1) % len;
         Some(s)
     }
 
     // ---- leastconn and first ----
 
-    fn leastconn_pick(&mut self, backup: bool) -> Option<usize> {
-        (0..self.slots.len())
-            .filter(|&i| self.slots[i].backup == backup && self.slots[i].lb_usable())
-            .min_by_key(|&i| {
-                let s = &self.slots[i];
-                ((s.served as u64 + 1) * EWGHT_MAX / s.eweight(), s.last_pick)
-            })
-    }
-
-    fn first_pick(&mut self, backup: bool) -> Option<usize> {
-        let cands: Vec<usize> = (0..self.slots.len())
+    /// `fwlc_get_next_server()`: the fewest sessions (queued ones included) per weight;
+    /// a full server still counts while its queue has room (`maxqueue`).
+    fn leastconn_pick(&mut self, backup: bool, avoid: Option<usize>) -> Option<usize> {
+        let mut order: Vec<usize> = (0..self.slots.len())
             .filter(|&i| self.slots[i].backup == backup && self.slots[i].lb_usable())
             .collect();
-        cands
-            .iter()
-            .copied()
-            .find(|&i| self.slots[i].maxconn == 0 || self.slots[i].served < self.slots[i].maxconn)
-            .or_else(|| cands.first().copied())
+        order.sort_by_key(|&i| {
+            let s = &self.slots[i];
+            (
+                (u64::from(s.served) + u64::from(s.queued) + 1) * EWGHT_MAX / s.eweight(),
+                s.last_pick,
+            )
+        });
+        let room = |s: &Slot| s.maxconn == 0 || s.served + s.queued < s.maxconn + s.maxqueue;
+        let mut avoided = None;
+        for i in order {
+            if room(&self.slots[i]) {
+                if Some(i) != avoid {
+                    return Some(i);
+                }
+                avoided = Some(i);
+            }
+        }
+        avoided
+    }
+
+    /// `fas_get_next_server()`: the first server by id with a free slot.
+    fn first_pick(&mut self, backup: bool, avoid: Option<usize>) -> Option<usize> {
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| self.slots[i].backup == backup && self.slots[i].lb_usable())
+            .collect();
+        order.sort_by_key(|&i| self.slots[i].id);
+        let mut avoided = None;
+        for i in order {
+            if !self.slots[i].full() {
+                if Some(i) != avoid {
+                    return Some(i);
+                }
+                avoided = Some(i);
+            }
+        }
+        avoided
     }
 }
 

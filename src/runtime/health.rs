@@ -266,6 +266,10 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
         drop(lb);
         usable_counts(b)
     };
+    // A server coming up takes sessions waiting for any server; one going down sends its
+    // own waiting sessions back to balancing when `option redispatch` allows it.
+    let moved = if up { b.kick(si) } else { b.redistribute(si) };
+    let queued = s.queued.load(Relaxed);
     let who = format!(
         "{}Server {}/{}",
         if s.ir.backup { "Backup " } else { "" },
@@ -278,7 +282,7 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
         format!(", {}", out.describe())
     };
     if up {
-        let msg = format!("{who} is UP{why}. {act} active and {bck} backup servers online. 0 sessions requeued, 0 total in queue.");
+        let msg = format!("{who} is UP{why}. {act} active and {bck} backup servers online. {moved} sessions requeued, {queued} total in queue.");
         say(shared, b, quiet, level::NOTICE, false, &msg);
         // `on-marked-up shutdown-backup-sessions`: the backups' sessions end.
         if s.ir.shutdown_backup_on_up && !s.ir.backup {
@@ -294,7 +298,7 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
             ""
         };
         let msg = format!(
-            "{who} is DOWN{why}. {act} active and {bck} backup servers left.{backup_note} {sessions} sessions active, 0 requeued, 0 remaining in queue."
+            "{who} is DOWN{why}. {act} active and {bck} backup servers left.{backup_note} {sessions} sessions active, {moved} requeued, {queued} remaining in queue."
         );
         say(shared, b, quiet, level::ALERT, false, &msg);
         if s.ir.shutdown_on_down {
@@ -355,7 +359,9 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
                 if from != Admin::Drain {
                     severity = level::ALERT;
                 }
-                format!("{who} is going DOWN for maintenance. {act} active and {bck} backup servers left. {n} sessions active, 0 requeued, 0 remaining in queue.")
+                let moved = b.redistribute(si);
+                let queued = s.queued.load(Relaxed);
+                format!("{who} is going DOWN for maintenance. {act} active and {bck} backup servers left. {n} sessions active, {moved} requeued, {queued} remaining in queue.")
             } else {
                 format!("{who} was DOWN and now enters maintenance.")
             }
@@ -367,6 +373,7 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
             }
             if to == Admin::Ready {
                 b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_up(si);
+                b.kick(si);
                 format!("{who} is UP/READY (leaving forced maintenance).")
             } else {
                 let msg = format!("{who} is UP/DRAIN (leaving forced maintenance).");
@@ -377,11 +384,14 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
         (Admin::Ready, Admin::Drain) => {
             b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_down(si);
             let (act, bck) = usable_counts(b);
-            format!("{who} enters drain state. {act} active and {bck} backup servers online. 0 sessions requeued, 0 total in queue.")
+            let moved = b.redistribute(si);
+            let queued = s.queued.load(Relaxed);
+            format!("{who} enters drain state. {act} active and {bck} backup servers online. {moved} sessions requeued, {queued} total in queue.")
         }
         (Admin::Drain, Admin::Ready) => {
             if health_up {
                 b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_up(si);
+                b.kick(si);
             }
             format!("{who} is UP (leaving forced drain).")
         }

@@ -22,6 +22,7 @@ pub mod memory;
 pub mod mqtt;
 pub mod process;
 pub mod proxy_protocol;
+pub mod queue;
 pub mod reload;
 pub mod session;
 pub mod state;

@@ -17,7 +17,8 @@ use super::forward::{forward, Timeouts};
 use super::listener::Info;
 use super::log::{level, TcpLog};
 use super::proxy_protocol::{self, SslInfo};
-use super::state::{BackendRt, FrontendRt, Shared};
+use super::queue::Line;
+use super::state::{Assigned, BackendRt, FrontendRt, Shared};
 use crate::ir::{Balance, SendProxy};
 
 /// Why no server connection was made.
@@ -92,8 +93,8 @@ impl Drop for BackendSlot {
     }
 }
 
-/// A session counted on a server (by `pick` or `take_sticky`) until dropped; replacing
-/// it with another server's slot (redispatch) releases the first.
+/// A session's slot on a server (from `BackendRt::assign`, at once or from a queue) until
+/// dropped; dropping it hands the slot to the oldest waiting session.
 struct ServerSlot {
     shared: Arc<Shared>,
     bi: usize,
@@ -260,8 +261,6 @@ struct Forwarding {
     /// The server socket's descriptor, for `-d` lines.
     sfd: i32,
     cid: u64,
-    /// The server `maxconn` slot, freed with the session.
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// Client bytes read before forwarding (after a PROXY header).
     early: u64,
     /// The session's count on its server, released last (after the sockets close).
@@ -287,7 +286,8 @@ async fn prepare(
         term: *b"SC",
         up: 0,
         down: 0,
-        queue_pos: 0,
+        queues: [0, 0],
+        start,
     };
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
@@ -411,7 +411,6 @@ async fn prepare(
     let Connected {
         server,
         slot,
-        permit,
         first,
         t,
     } = c;
@@ -457,7 +456,6 @@ async fn prepare(
             forward,
             sfd,
             cid,
-            _permit: permit,
             early: early.len() as u64,
             slot,
         })),
@@ -495,12 +493,7 @@ fn write_log(
                 .map(|s| b.servers[s].sessions.load(Relaxed))
                 .unwrap_or(0);
             // HAProxy reports the queue position the session had, not the queue at log time.
-            (
-                b.ir.name.as_str(),
-                b.beconn.load(Relaxed),
-                sc,
-                [0, log.queue_pos],
-            )
+            (b.ir.name.as_str(), b.beconn.load(Relaxed), sc, log.queues)
         }
         None => (f.ir.name.as_str(), 0, 0, [0, 0]),
     };
@@ -546,8 +539,18 @@ struct LogState {
     term: [u8; 2],
     up: u64,
     down: u64,
-    /// 1-based position in the queue when this session had to wait (0: never queued).
-    queue_pos: u32,
+    /// 1-based position in the server's and in the backend's queue when this session had
+    /// to wait (0: not queued there).
+    queues: [u32; 2],
+    /// The accept.
+    start: Instant,
+}
+
+impl LogState {
+    /// Milliseconds since the accept.
+    fn since_accept(&self) -> i64 {
+        self.start.elapsed().as_millis() as i64
+    }
 }
 
 /// An address as haproxy prints it (IPv4-mapped IPv6 as IPv4).
@@ -570,7 +573,6 @@ pub fn fmt_addr(a: SocketAddr) -> String {
 struct Connected {
     server: ServerConn,
     slot: ServerSlot,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// PROXY header and client bytes read early, sent before anything else.
     first: Vec<u8>,
     t: Timeouts,
@@ -601,47 +603,24 @@ async fn connect_phase(
         Balance::Hash(sample) => super::inspect::hash_input(sample, peer.ip()),
         _ => None,
     };
-    let (first_choice, mut direct) = match sticky {
-        Some(s) if b.take_sticky(s) => (Some(s), true),
-        _ => (b.pick_with(peer.ip(), input.as_deref(), None), false),
-    };
-    let Some(mut srv) = first_choice else {
-        log.term = *b"SC";
-        return None;
-    };
+    let mut direct = sticky.is_some();
+    let mut srv = Box::pin(obtain(
+        b,
+        peer.ip(),
+        input.as_deref(),
+        None,
+        sticky,
+        queue_to,
+        log,
+    ))
+    .await?;
+    direct &= sticky == Some(srv);
     let taken = |srv| ServerSlot {
         shared: shared.clone(),
         bi,
         srv,
     };
     let mut slot = taken(srv);
-    // Server maxconn: wait in its queue, FIFO, at most `timeout queue`. Tw counts from the
-    // accept, as HAProxy's does: a TLS handshake, a PROXY header and content inspection
-    // are in it, not only the queue.
-    let mut permit = None;
-    if let Some(sem) = &b.servers[srv].slots {
-        let got = match sem.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                b.servers[srv].queued.fetch_add(1, Relaxed);
-                log.queue_pos = b.queued.fetch_add(1, Relaxed) + 1;
-                let r = Box::pin(timeout(queue_to, sem.clone().acquire_owned())).await;
-                b.servers[srv].queued.fetch_sub(1, Relaxed);
-                b.queued.fetch_sub(1, Relaxed);
-                r.ok().and_then(Result::ok)
-            }
-        };
-        match got {
-            Some(p) => permit = Some(p),
-            None => {
-                // Timed out in the queue: no server was ever assigned (<NOSRV>).
-                log.tw = start.elapsed().as_millis() as i64;
-                log.term = *b"sQ";
-                log.server = None;
-                return None;
-            }
-        }
-    }
     log.tw = start.elapsed().as_millis() as i64;
     let c_start = Instant::now();
     let mut attempt = 0u32;
@@ -676,21 +655,32 @@ async fn connect_phase(
                 attempt += 1;
                 if redispatch_now(b, srv, direct, attempt) {
                     // Redispatch: the next server in rotation, without a turn-around pause.
-                    if let Some(next) = b.pick_with(peer.ip(), input.as_deref(), Some(srv)) {
-                        // The first server's count goes as the new one's is taken. A hash
-                        // may pick the same server again: not shown as redispatched, but,
-                        // as in haproxy, retried at once and Tw counts to this choice.
-                        slot = taken(next);
-                        log.redispatched |= next != srv;
-                        log.tw = start.elapsed().as_millis() as i64;
-                        srv = next;
-                        direct = false;
-                        drop(permit.take());
-                        if let Some(sem) = &b.servers[srv].slots {
-                            permit = sem.clone().try_acquire_owned().ok();
-                        }
-                        continue;
-                    }
+                    // The first server's slot goes back first (to a waiting session, if
+                    // any); the new choice may queue as a new session would. A hash may
+                    // pick the same server again: not shown as redispatched, but, as in
+                    // haproxy, retried at once and Tw counts to this choice.
+                    let avoid = Some(srv);
+                    drop(slot);
+                    let Some(next) = Box::pin(obtain(
+                        b,
+                        peer.ip(),
+                        input.as_deref(),
+                        avoid,
+                        None,
+                        queue_to,
+                        log,
+                    ))
+                    .await
+                    else {
+                        log.retries = attempt;
+                        return None;
+                    };
+                    slot = taken(next);
+                    log.redispatched |= next != srv;
+                    log.tw = start.elapsed().as_millis() as i64;
+                    srv = next;
+                    direct = false;
+                    continue;
                 }
                 // A client that already went away ends the attempts: "CC" as in HAProxy.
                 if client_state(client) == ClientState::Gone {
@@ -738,7 +728,6 @@ async fn connect_phase(
     Some(Connected {
         server,
         slot,
-        permit,
         first,
         t,
     })
@@ -859,6 +848,96 @@ fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32) -> bool {
     };
     let immediate = !direct && b.active_usable() > 1 && !b.ir.balance.is_hash();
     !b.usable(srv) || periodic || immediate
+}
+
+/// A place in a queue, left on drop: a session that gives up (or is dropped while waiting)
+/// frees its place, or gives back the slot it was handed meanwhile.
+struct Ticket<'a> {
+    b: &'a BackendRt,
+    seq: u64,
+    rx: Option<tokio::sync::oneshot::Receiver<usize>>,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take() {
+            if !self.b.leave_queue(self.seq) {
+                match rx.try_recv() {
+                    Ok(super::queue::REASSIGN) | Err(_) => {}
+                    Ok(s) => self.b.unclaim(s),
+                }
+            }
+        }
+    }
+}
+
+/// A server slot for a session, waiting in a queue at most `queue_to` when every server is
+/// full (or the chosen one is): the server, with its slot counted, or None with the log
+/// state of a session that got none (`SC` no server, `sQ` queue timeout, `SQ` the chosen
+/// server's queue was full). Tw counts from the accept, as HAProxy's does: a TLS
+/// handshake, a PROXY header and content inspection are in it, not only the queue.
+async fn obtain(
+    b: &BackendRt,
+    src: std::net::IpAddr,
+    input: Option<&[u8]>,
+    avoid: Option<usize>,
+    sticky: Option<usize>,
+    queue_to: Duration,
+    log: &mut LogState,
+) -> Option<usize> {
+    let mut sticky = sticky;
+    loop {
+        match b.assign(src, input, avoid, sticky) {
+            Assigned::Now(s) => return Some(s),
+            Assigned::NoServer => {
+                log.term = *b"SC";
+                return None;
+            }
+            // A stick rule's server whose queue is full: with `option redispatch` the
+            // session is balanced instead (haproxy's SF_DIRECT case).
+            Assigned::QueueFull(_) if sticky.is_some() && b.ir.redispatch.is_some() => {
+                sticky = None;
+            }
+            Assigned::QueueFull(s) => {
+                log.server = Some(s);
+                log.term = *b"SQ";
+                return None;
+            }
+            Assigned::Queued(seq, line, pos, rx) => {
+                match line {
+                    Line::Server(_) => log.queues[0] = pos,
+                    Line::Backend => log.queues[1] = pos,
+                }
+                let mut t = Ticket {
+                    b,
+                    seq,
+                    rx: Some(rx),
+                };
+                let rx = t.rx.as_mut()?;
+                let got = timeout(queue_to, rx).await;
+                log.tw = log.since_accept();
+                match got {
+                    // Its server went down: balanced again, as a new session.
+                    Ok(Ok(super::queue::REASSIGN)) => {
+                        t.rx = None;
+                        sticky = None;
+                        log.redispatched = true;
+                        continue;
+                    }
+                    Ok(Ok(s)) => {
+                        t.rx = None;
+                        b.claim(s);
+                        return Some(s);
+                    }
+                    _ => {}
+                }
+                drop(t);
+                log.term = *b"sQ";
+                log.server = None;
+                return None;
+            }
+        }
+    }
 }
 
 /// Ends a session whose server connection was never made (its server count goes with

@@ -5,12 +5,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{oneshot, Notify};
 
 use super::balance::Balancer;
 use super::forward::Registry;
 use super::health::Health;
 use super::log::Logger;
+use super::queue::{Line, Queues};
 use crate::ir::{Backend, Config, Frontend, Server};
 
 /// A frontend (or the frontend side of a listen).
@@ -33,8 +34,6 @@ pub struct ServerRt {
     pub sessions: AtomicU32,
     /// Sessions waiting in its queue.
     pub queued: AtomicU32,
-    /// `maxconn` slots, when limited: waiting on it is the server queue (FIFO).
-    pub slots: Option<Arc<Semaphore>>,
     /// Health-check state (servers without `check` stay UP).
     pub health: Mutex<Health>,
     /// Its forwarding sessions, to end them (hard stop, `on-marked-down shutdown-sessions`).
@@ -80,20 +79,57 @@ impl ServerRt {
     }
 }
 
+/// The balancer and the queues, under one lock: a slot cannot free between "every
+/// server is full" and "queued". Reads through to the balancer.
+#[derive(Debug)]
+pub struct Lb {
+    /// Server choice.
+    pub bal: Balancer,
+    /// Sessions waiting for a slot.
+    pub queues: Queues,
+}
+
+impl std::ops::Deref for Lb {
+    type Target = Balancer;
+    fn deref(&self) -> &Balancer {
+        &self.bal
+    }
+}
+
+impl std::ops::DerefMut for Lb {
+    fn deref_mut(&mut self) -> &mut Balancer {
+        &mut self.bal
+    }
+}
+
+/// What a new session gets from its backend.
+#[derive(Debug)]
+pub enum Assigned {
+    /// A slot on this server now.
+    Now(usize),
+    /// A place in a queue: ticket, where (`Line`), 1-based position, and where the
+    /// server will come from.
+    Queued(u64, Line, u32, oneshot::Receiver<usize>),
+    /// The chosen server's queue is at its `maxqueue`.
+    QueueFull(usize),
+    /// No server can take traffic.
+    NoServer,
+}
+
 /// A backend (or the backend side of a listen).
 #[derive(Debug)]
 pub struct BackendRt {
     /// Its configuration.
     pub ir: Backend,
-    /// Server choice state, shared by every thread as in HAProxy.
-    pub lb: Mutex<Balancer>,
+    /// Server choice and queues, shared by every thread as in HAProxy.
+    pub lb: Mutex<Lb>,
     /// Servers in configuration order.
     pub servers: Vec<ServerRt>,
     /// Sessions now (`beconn`).
     pub beconn: AtomicU32,
     /// Sessions since start.
     pub cumulated: AtomicU64,
-    /// Sessions waiting in any server queue.
+    /// Sessions waiting in the backend's own queue (any server will do).
     pub queued: AtomicU32,
     /// Its `stick-table`, empty at every (re)load.
     pub stick: Option<super::stick::Table>,
@@ -114,13 +150,20 @@ impl BackendRt {
             })
             .collect();
         let ids: Vec<u32> = ir.servers.iter().map(|s| s.id).collect();
-        let lb = Balancer::with_ids(
+        let mut bal = Balancer::with_ids(
             ir.balance.clone(),
             ir.hash_type,
             ir.allbackups,
             &slots,
             &ids,
         );
+        for (slot, s) in bal.slots.iter_mut().zip(&ir.servers) {
+            slot.maxqueue = s.maxqueue;
+        }
+        let lb = Lb {
+            bal,
+            queues: Queues::new(ir.servers.len()),
+        };
         let servers = ir
             .servers
             .iter()
@@ -128,7 +171,6 @@ impl BackendRt {
                 ir: s.clone(),
                 sessions: AtomicU32::new(0),
                 queued: AtomicU32::new(0),
-                slots: (s.maxconn > 0).then(|| Arc::new(Semaphore::new(s.maxconn as usize))),
                 health: Mutex::new(
                     s.check
                         .as_ref()
@@ -155,25 +197,97 @@ impl BackendRt {
         }
     }
 
-    /// Picks a server for a client from `src` and counts the session on it.
+    /// Picks a server for a client from `src` and counts the session on it (None: no
+    /// server now; the session does not queue).
     pub fn pick(&self, src: IpAddr) -> Option<usize> {
-        self.pick_with(src, None, None)
+        match self.assign(src, None, None, None) {
+            Assigned::Now(s) => Some(s),
+            _ => None,
+        }
     }
 
-    /// As [`BackendRt::pick`], with `balance hash`'s input and a server to avoid (the one
-    /// a redispatch leaves).
-    pub fn pick_with(
+    /// Finds a slot for a new session as haproxy's `assign_server_and_queue` does: the
+    /// `sticky` server (when usable) or the balancer's choice (`input` for `balance
+    /// hash`, `avoid` on a redispatch); a full server queues the session on itself, up to
+    /// its `maxqueue`; when every server is full, the backend's queue.
+    pub fn assign(
         &self,
         src: IpAddr,
         input: Option<&[u8]>,
         avoid: Option<usize>,
-    ) -> Option<usize> {
+        sticky: Option<usize>,
+    ) -> Assigned {
         let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
-        let s = lb.pick_with(Some(src), input, avoid)?;
-        lb.track(s, true);
+        let lb = &mut *lb;
+        let chosen = match sticky.filter(|&s| lb.bal.slots.get(s).is_some_and(|x| x.usable)) {
+            Some(s) => s,
+            None => {
+                if !lb.bal.has_usable() {
+                    return Assigned::NoServer;
+                }
+                // Sessions already waiting for any server go first (haproxy does so for
+                // the algorithms that would pick a full server otherwise).
+                let fifo = matches!(
+                    self.ir.balance,
+                    crate::ir::Balance::RoundRobin
+                        | crate::ir::Balance::StaticRr
+                        | crate::ir::Balance::First
+                );
+                let waiting = lb.queues.backend_len() > 0;
+                match lb.bal.pick_with(Some(src), input, avoid) {
+                    Some(s) if !(fifo && waiting) => s,
+                    _ => return self.enqueue(lb, Line::Backend),
+                }
+            }
+        };
+        let slot = &lb.bal.slots[chosen];
+        if slot.full() {
+            if slot.maxqueue > 0 && slot.queued >= slot.maxqueue {
+                return Assigned::QueueFull(chosen);
+            }
+            return self.enqueue(lb, Line::Server(chosen));
+        }
+        self.take(lb, chosen);
+        Assigned::Now(chosen)
+    }
+
+    fn enqueue(&self, lb: &mut Lb, line: Line) -> Assigned {
+        let (seq, pos, rx) = lb.queues.push(line);
+        self.count_queue(lb, line);
+        Assigned::Queued(seq, line, pos, rx)
+    }
+
+    /// Mirrors a queue's length into the balancer and the statistics.
+    fn count_queue(&self, lb: &mut Lb, line: Line) {
+        match line {
+            Line::Server(s) => {
+                let n = lb.queues.server_len(s);
+                lb.bal.slots[s].queued = n;
+                self.servers[s].queued.store(n, Relaxed);
+            }
+            Line::Backend => self.queued.store(lb.queues.backend_len(), Relaxed),
+        }
+    }
+
+    /// Counts a session on server `s`.
+    fn take(&self, lb: &mut Lb, s: usize) {
+        lb.bal.track(s, true);
         self.servers[s].sessions.fetch_add(1, Relaxed);
         self.servers[s].cumulated.fetch_add(1, Relaxed);
-        Some(s)
+    }
+
+    /// A queued session gave up (timeout, client gone): its place is freed. False when it
+    /// was given a server meanwhile (the caller then holds that slot).
+    pub fn leave_queue(&self, seq: u64) -> bool {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        let lb = &mut *lb;
+        match lb.queues.remove(seq) {
+            Some(line) => {
+                self.count_queue(lb, line);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Takes server `s` for a session that sticks to it, when `s` can take traffic now
@@ -183,17 +297,79 @@ impl BackendRt {
         if !lb.slots.get(s).is_some_and(|x| x.usable) {
             return false;
         }
-        lb.track(s, true);
-        self.servers[s].sessions.fetch_add(1, Relaxed);
-        self.servers[s].cumulated.fetch_add(1, Relaxed);
+        self.take(&mut lb, s);
         true
     }
 
-    /// The session on server `s` ended (or moved elsewhere).
+    /// The session on server `s` ended (or moved elsewhere): its slot goes to a waiting
+    /// session, if any.
     pub fn release(&self, s: usize) {
         let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
-        lb.track(s, false);
+        let lb = &mut *lb;
+        lb.bal.track(s, false);
         self.servers[s].sessions.fetch_sub(1, Relaxed);
+        self.hand_over(lb, s);
+    }
+
+    /// Server `s` may take waiting sessions now (it came up, or its weight changed): how
+    /// many it took from the backend's queue.
+    pub fn kick(&self, s: usize) -> u32 {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        self.hand_over(&mut lb, s)
+    }
+
+    /// Server `s` went down: with `option redispatch`, the sessions waiting for it in
+    /// particular are balanced again (haproxy's `pendconn_redistribute`). How many.
+    pub fn redistribute(&self, s: usize) -> u32 {
+        if self.ir.redispatch.is_none() {
+            return 0;
+        }
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        let lb = &mut *lb;
+        let n = lb.queues.send_back(s);
+        self.count_queue(lb, Line::Server(s));
+        n
+    }
+
+    /// Gives server `s`'s free slots to the oldest waiters: its own queue's, and the
+    /// backend's when `s` takes load-balanced traffic (a backup only with no active server
+    /// left), as haproxy's `process_srv_queue`.
+    fn hand_over(&self, lb: &mut Lb, s: usize) -> u32 {
+        let mut from_backend = 0;
+        loop {
+            let slot = &lb.bal.slots[s];
+            if slot.maxconn > 0 && slot.served >= slot.maxconn {
+                return from_backend;
+            }
+            let active_left = lb
+                .bal
+                .slots
+                .iter()
+                .any(|x| !x.backup && x.usable && x.weight > 0);
+            let backend_ok = slot.usable && slot.weight > 0 && (!slot.backup || !active_left);
+            let Some(line) = lb.queues.hand_over(s, backend_ok) else {
+                return from_backend;
+            };
+            from_backend += u32::from(line == Line::Backend);
+            self.count_queue(lb, line);
+            // The slot is reserved now; the session counts on the server once it wakes
+            // ([`BackendRt::claim`]), as haproxy's cur_sess does.
+            lb.bal.track(s, true);
+        }
+    }
+
+    /// A queued session woke up with a slot on server `s`: it counts there now.
+    pub fn claim(&self, s: usize) {
+        self.servers[s].sessions.fetch_add(1, Relaxed);
+        self.servers[s].cumulated.fetch_add(1, Relaxed);
+    }
+
+    /// A slot handed to a queued session that had already given up goes back.
+    pub fn unclaim(&self, s: usize) {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        let lb = &mut *lb;
+        lb.bal.track(s, false);
+        self.hand_over(lb, s);
     }
 
     /// Whether server `s` can take traffic now (up, not in maintenance or drained).

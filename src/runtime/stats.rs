@@ -526,6 +526,7 @@ fn set_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> String {
     b.lb.lock()
         .unwrap_or_else(|e| e.into_inner())
         .set_weight(si, v as u32);
+    b.kick(si);
     "\n".into()
 }
 

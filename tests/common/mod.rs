@@ -199,6 +199,17 @@ pub fn ask(sock: &std::path::Path, cmd: &str) -> String {
     out
 }
 
+/// A connection to `to` from the loopback address `src` (many 127.x sources: clients a
+/// hash tells apart, and no ephemeral-port shortage).
+#[allow(dead_code)]
+pub fn connect_from(src: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    let from: SocketAddr = format!("{src}:0").parse().expect("an IPv4 address");
+    s.bind(&from.into())?;
+    s.connect(&to.into())?;
+    Ok(s.into())
+}
+
 /// One field of a `show stat` answer: column `column` of the row whose svname is `sv`
 /// ("?" when there is none).
 pub fn stat_field(stat: &str, sv: &str, column: &str) -> String {
