@@ -9,6 +9,8 @@ pub struct Cli {
     pub files: Vec<String>,
     /// `-c`
     pub check: bool,
+    /// `-cc <cond>`: evaluate a condition and exit.
+    pub check_cond: Option<String>,
     /// `-q`
     pub quiet: bool,
     /// `-V`
@@ -81,6 +83,10 @@ pub const FLAGS: &[(&str, &str)] = &[
         "check mode: only check the configuration and exit (0 valid, 1 invalid, 2 no listener)",
     ),
     (
+        "-cc",
+        "<cond>  evaluate a condition as .if does and exit (0 true, 1 false, 2 invalid)",
+    ),
+    (
         "--json",
         "with -c: print diagnostics as JSON lines on stdout",
     ),
@@ -127,7 +133,7 @@ pub const FLAGS: &[(&str, &str)] = &[
 
 fn takes(flag: &str) -> Option<Arg> {
     Some(match flag {
-        "-f" | "-p" | "-C" | "-L" | "-N" | "-n" | "-m" | "-S" | "-x" => Arg::One,
+        "-f" | "-p" | "-C" | "-L" | "-N" | "-n" | "-m" | "-S" | "-x" | "-cc" => Arg::One,
         "-sf" | "-st" => Arg::Pids,
         "-c" | "-q" | "-V" | "-v" | "-vv" | "-d" | "-db" | "-D" | "-W" | "-Ws" | "-dW" | "-dr"
         | "-de" | "-dp" | "-dS" | "-dG" | "-dR" | "-dV" | "-dD" | "-dL" | "--json" | "-h"
@@ -173,7 +179,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
             c.files.extend(args[i..].iter().cloned());
             break;
         }
-        // `-dK…`, `-dM…` and `-cc` take glued or following words HAProxy uses for debugging.
+        // `-dK…` and `-dM…` take glued or following words HAProxy uses for debugging.
         if a.starts_with("-dK") || a.starts_with("-dM") {
             continue;
         }
@@ -221,6 +227,7 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     "-m" => c.mem_mb = Some(number(a, &v)?),
                     "-S" => c.master_cli.push(v),
                     "-x" => c.fd_socket = Some(v),
+                    "-cc" => c.check_cond = Some(v),
                     _ => {}
                 }
             }
@@ -277,9 +284,10 @@ pub fn version_text(verbose: bool) -> String {
                 "other"
             },
         ));
-        s.push_str("Feature list : +ACCEPT4 +CPU_AFFINITY +EPOLL +GETADDRINFO -LUA +LINUX_TPROXY -OPENSSL -PCRE -PCRE2 -POLL -PROMEX -QUIC +RUSTLS +SYSTEMD +THREAD -ZLIB
-
-");
+        s.push_str(&format!(
+            "Feature list : {}\n\n",
+            crate::config::cond::FEATURES
+        ));
         s.push_str(
             "Default settings :
   bufsize = 16384, maxrewrite = 1024

@@ -81,6 +81,10 @@ pub struct Global {
     pub ssl_server_verify_none: bool,
     /// `tune.ssl.default-dh-param`
     pub ssl_default_dh_param: Option<u32>,
+    /// `node` (None: the host name, as haproxy defaults it): `show info`'s `node`.
+    pub node: Option<String>,
+    /// `description`: `show info`'s `description`.
+    pub description: Option<String>,
 }
 
 /// `ssl-default-{bind,server}-*` values.
@@ -189,6 +193,8 @@ pub enum ListenAddr {
     Inet(SocketAddr),
     /// Unix stream socket path.
     Unix(String),
+    /// `fd@<n>`: a socket this process inherited, open before the configuration was read.
+    Fd(i32),
 }
 
 /// One frontend (or the frontend half of a listen section).

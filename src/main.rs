@@ -26,6 +26,9 @@ fn main() -> ExitCode {
         print!("{}", cli::version_text(cli.version > 1));
         return ExitCode::SUCCESS;
     }
+    if let Some(cond) = &cli.check_cond {
+        return check_condition(cond);
+    }
     if cli.files.is_empty() {
         print!("{}", cli::version_text(false));
         eprint!("{}", cli::usage_text());
@@ -164,6 +167,38 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("[ALERT]    ({pid}) : haproxide: {e:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// `-cc <cond>`: the condition as `.if` reads it, with the process environment; exit 0
+/// when true, 1 when false, 2 with haproxy's alert when it does not parse.
+fn check_condition(cond: &str) -> ExitCode {
+    use haproxide::config::cond;
+    let defined = |n: &str| std::env::var_os(n).is_some();
+    let cx = cond::Context {
+        defined: &defined,
+        features: cond::FEATURES,
+        version: cond::VERSION,
+    };
+    match cond::eval(cond, &cx) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            let pid = std::process::id();
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "haproxide".into());
+            eprintln!(
+                "[NOTICE]   ({pid}) : haproxide version is {}",
+                env!("CARGO_PKG_VERSION")
+            );
+            eprintln!("[NOTICE]   ({pid}) : path to executable is {exe}");
+            eprintln!(
+                "[ALERT]    ({pid}) : config : Failed to evaluate condition: {}",
+                e.msg
+            );
+            ExitCode::from(2)
         }
     }
 }

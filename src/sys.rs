@@ -89,6 +89,67 @@ pub fn is_master_socket(fd: i32) -> bool {
     r == 0 && cred.pid > 1 && cred.pid as u32 == std::os::unix::process::parent_id()
 }
 
+/// Checks that `fd` is an open socket, as haproxy's getsockname() test of an `fd@`
+/// address does (EBADF: not open; ENOTSOCK: not a socket).
+pub fn check_socket(fd: i32) -> std::io::Result<()> {
+    use nix::libc::{getsockname, sockaddr_storage, socklen_t};
+    // SAFETY: sockaddr_storage is plain data for which all-zero bytes are valid.
+    let mut ss: sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<sockaddr_storage>() as socklen_t;
+    // SAFETY: getsockname writes at most `len` bytes into `ss`, which is that large; a
+    // descriptor that is not an open socket only makes it fail.
+    let r = unsafe { getsockname(fd, (&mut ss as *mut sockaddr_storage).cast(), &mut len) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// A listening stream socket made of a duplicate of the inherited descriptor `fd` (an
+/// `fd@` address), with its family: the descriptor itself stays open for the next
+/// configuration; listen() is called when the socket does not listen yet, as haproxy does.
+pub fn listening_dup(fd: i32, backlog: i32) -> Result<(std::os::fd::OwnedFd, i32), String> {
+    use nix::libc::{SOCK_STREAM, SO_ACCEPTCONN, SO_DOMAIN, SO_TYPE};
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    let why = |e: std::io::Error| {
+        format!(
+            "cannot use file descriptor '{fd}' : {}",
+            crate::config::tls_files::os_text(&e)
+        )
+    };
+    check_socket(fd).map_err(why)?;
+    if sockopt_int(fd, SO_TYPE) != Some(SOCK_STREAM) {
+        return Err(format!("file descriptor '{fd}' is not a stream socket"));
+    }
+    // SAFETY: `fd` is an open socket (checked above) that stays open while borrowed here.
+    let dup = unsafe { BorrowedFd::borrow_raw(fd) }
+        .try_clone_to_owned()
+        .map_err(why)?;
+    if sockopt_int(fd, SO_ACCEPTCONN) != Some(1) {
+        // SAFETY: listen() on an open socket we own; it fails cleanly otherwise.
+        if unsafe { nix::libc::listen(dup.as_raw_fd(), backlog) } != 0 {
+            return Err(why(std::io::Error::last_os_error()));
+        }
+    }
+    let sock = socket2::SockRef::from(&dup);
+    sock.set_nonblocking(true).map_err(why)?;
+    let family = sockopt_int(fd, SO_DOMAIN).unwrap_or(-1);
+    Ok((dup, family))
+}
+
+/// An `fd@` bind: the inherited TCP socket, listening.
+pub fn listener_from_fd(fd: i32, backlog: i32) -> Result<std::net::TcpListener, String> {
+    use nix::libc::{AF_INET, AF_INET6};
+    let (owned, family) = listening_dup(fd, backlog)?;
+    if family != AF_INET && family != AF_INET6 {
+        return Err(format!(
+            "file descriptor '{fd}' is not a TCP socket (a UNIX socket listener is not supported by haproxide yet)"
+        ));
+    }
+    Ok(std::net::TcpListener::from(owned))
+}
+
 /// Takes ownership of a listening socket inherited from the master, after checking that
 /// `fd` is a listening TCP socket bound to `want` (the address the master named for it).
 pub fn inherited_listener(

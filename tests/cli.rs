@@ -224,3 +224,42 @@ fn examples_check_like_haproxy() {
         assert_eq!(ours.code(), Some(0), "{n} is valid");
     }
 }
+
+/// `-cc <cond>` against haproxy's own: the same exit code for each condition (0 true,
+/// 1 false, 2 invalid), and for an invalid one the same alert after the banner.
+#[test]
+fn condition_check_matches_haproxy() {
+    let conds = [
+        "version_atleast(2.4)",
+        "version_atleast(3.0)",
+        "version_before(2.7) && !version_before(2.6)",
+        "defined(HAPROXIDE_CC_SET) && !defined(HAPROXIDE_CC_UNSET)",
+        "streq(a,a) || 0",
+        "(0 || 0x10) && feature(EPOLL)",
+        "",
+        "0",
+        "bogus(1)",
+        "1 &&& 1",
+        "streq(a)",
+        "1 x",
+    ];
+    for c in conds {
+        let mut h = Command::new("/usr/sbin/haproxy");
+        let mut o = bin();
+        for cmd in [&mut h, &mut o] {
+            cmd.env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("HAPROXIDE_CC_SET", "1")
+                .args(["-cc", c]);
+        }
+        let (hc, _, he) = run(&mut h);
+        let (oc, _, oe) = run(&mut o);
+        assert_eq!(oc, hc, "exit code for -cc '{c}'");
+        let alert = |e: &str| {
+            e.lines()
+                .find(|l| l.contains("[ALERT]"))
+                .map(|l| l.split_once(") : ").map_or(l, |x| x.1).to_string())
+        };
+        assert_eq!(alert(&oe), alert(&he), "alert for -cc '{c}'");
+    }
+}

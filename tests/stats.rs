@@ -132,3 +132,42 @@ fn stats_socket_answers_and_acts_like_haproxy() {
     assert!(hlogs.iter().any(|l| l.starts_with("<1>")), "{hlogs:?}");
     assert_eq!(xlogs, hlogs, "log lines and their severity");
 }
+
+/// `show info`'s `node` and `description`: the configured ones, and haproxy's defaults
+/// (the host name; no description line) when the configuration has none.
+#[test]
+fn show_info_node_and_description_match_haproxy() {
+    let fields = |which: Which, extra: &str, net: u8| {
+        let dir = std::env::temp_dir().join(format!(
+            "haproxide-stats-node-{}-{which:?}-{net}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("admin.sock");
+        let front = format!("127.0.{net}.1:24002");
+        let cfg = format!(
+            "global\n  stats socket {}\n{extra}defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind {front}\n  server a 127.0.{net}.2:24001\n",
+            sock.display()
+        );
+        let p = start(which, "node", &cfg, front.parse().unwrap());
+        let info = ask(&sock, "show info");
+        drop(p);
+        let _ = std::fs::remove_dir_all(&dir);
+        info.lines()
+            .filter(|l| l.starts_with("node:") || l.starts_with("description:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    for (k, extra) in [
+        "",
+        "  node lb-1.example\n  description MQTT   balancer, rack 4\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let want = fields(Which::Haproxy, extra, 243 + 2 * k as u8);
+        let got = fields(Which::Haproxide, extra, 244 + 2 * k as u8);
+        assert_eq!(want.len(), 1 + k, "haproxy's lines: {want:?}");
+        assert_eq!(got, want, "with {extra:?}");
+    }
+}

@@ -527,6 +527,7 @@ fn lower_frontend(
             let text = match a {
                 crate::ir::ListenAddr::Inet(sa) => fmt_sockaddr(sa),
                 crate::ir::ListenAddr::Unix(u) => u.clone(),
+                crate::ir::ListenAddr::Fd(n) => format!("fd@{n}"),
             };
             binds.push(Bind {
                 addr: a.clone(),
@@ -765,7 +766,7 @@ fn lower_backend(
                 AddrSpec::Inet {
                     port_lo, offset, ..
                 } => (*port_lo, *offset),
-                AddrSpec::Unix(_) => (0, None),
+                AddrSpec::Unix(_) | AddrSpec::Fd(_) => (0, None),
             };
             lower_server(
                 &s.name,

@@ -4,6 +4,7 @@
 //! problem and returns every diagnostic with the IR (when the configuration is valid).
 
 pub mod ast;
+pub mod cond;
 pub mod diag;
 pub mod keywords;
 pub mod lexer;

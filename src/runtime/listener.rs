@@ -58,6 +58,10 @@ pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener,
                 "unix socket listeners ('{p}') are not supported by haproxide yet"
             ))
         }
+        ListenAddr::Fd(n) => {
+            let backlog = b.backlog.or(b.maxconn).unwrap_or(default_backlog);
+            return crate::sys::listener_from_fd(*n, backlog.clamp(1, i32::MAX as u32) as i32);
+        }
     };
     let fail = |e: std::io::Error| {
         let text = crate::config::tls_files::os_text(&e);

@@ -540,6 +540,12 @@ async fn serve(
             .unwrap_or(std::time::Duration::from_secs(10)),
         quiet: opts.quiet,
         listeners: std::sync::RwLock::new(Vec::new()),
+        node: cfg.global.node.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default()
+        }),
+        description: cfg.global.description.clone().unwrap_or_default(),
     });
     stats::spawn_all(process.stats, cli.clone());
     let global = Arc::new(Semaphore::new(maxconn as usize));

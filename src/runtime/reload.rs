@@ -13,6 +13,7 @@ pub fn listener_key(b: &Bind) -> String {
     let addr = match &b.addr {
         ListenAddr::Inet(a) => a.to_string(),
         ListenAddr::Unix(p) => format!("unix@{p}"),
+        ListenAddr::Fd(n) => format!("fd@{n}"),
     };
     format!(
         "{addr}|v4v6={}|v6only={}|transparent={}",

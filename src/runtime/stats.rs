@@ -67,6 +67,15 @@ fn bind_one(s: &StatsSocket) -> Result<Listener, String> {
         ListenAddr::Inet(a) => std::net::TcpListener::bind(a)
             .map(|l| Listener::Tcp(l, level))
             .map_err(|e| fail("bind socket", e, &a.to_string())),
+        ListenAddr::Fd(n) => {
+            let (owned, family) = crate::sys::listening_dup(*n, 10)
+                .map_err(|e| format!("Binding [{}] for frontend GLOBAL: {e}", s.origin))?;
+            Ok(if family == nix::libc::AF_UNIX {
+                Listener::Unix(owned.into(), level, s.expose_fd)
+            } else {
+                Listener::Tcp(owned.into(), level)
+            })
+        }
         ListenAddr::Unix(path) => {
             // Bound aside then renamed: a client never finds the path missing, and a stale
             // socket left by a previous process is replaced.
@@ -111,6 +120,10 @@ pub struct Cli {
     pub quiet: bool,
     /// Descriptors of the listening sockets now open, for `_getsocks`.
     pub listeners: RwLock<Vec<RawFd>>,
+    /// `node` (the host name by default), as `show info` prints it.
+    pub node: String,
+    /// `description`, as `show info` prints it (empty by default).
+    pub description: String,
 }
 
 impl Cli {
@@ -570,6 +583,8 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         ("Hard_maxconn", cli.maxconn.to_string()),
         ("CurrConns", conns.to_string()),
         ("CumConns", cum.to_string()),
+        ("node", cli.node.clone()),
+        ("description", cli.description.clone()),
         ("Stopping", "0".into()),
         ("Listeners", listeners.to_string()),
         ("DroppedLogs", shared.logger.dropped().to_string()),
@@ -577,7 +592,18 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         ("Start_time_sec", start.to_string()),
     ];
     let mut s = String::new();
-    for (k, v) in fields {
+    // haproxy leaves out a description that was never set.
+    for (k, v) in fields
+        .iter()
+        .filter(|(k, v)| *k != "description" || !v.is_empty())
+    {
+        // Values are CSV-encoded, as haproxy's csv_enc() does: quoted when they hold a
+        // comma, a quote or a line break, inner quotes doubled.
+        let v = if v.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.clone()
+        };
         s.push_str(&format!("{k}: {v}\n"));
     }
     s + "\n"

@@ -34,6 +34,9 @@ pub enum AddrSpec {
     },
     /// `unix@path` or an absolute path.
     Unix(String),
+    /// `fd@<n>`: a socket already open in this process (systemd socket activation, a
+    /// test harness), checked to be one when the line is read.
+    Fd(i32),
 }
 
 /// An address family forced by a prefix.
@@ -58,8 +61,14 @@ pub enum AddrError {
     RangeNotPermitted,
     /// `invalid character 'c' in port number 'P' in 'X'`
     BadPortChar(char, String),
-    /// A prefix haproxide does not implement (`abns@`, `fd@`, `sockpair@`, `quic4@` …).
+    /// A prefix haproxide does not implement (`abns@`, `sockpair@`, `quic4@` …).
     UnsupportedFamily(String),
+    /// `file descriptor 'T' is not a valid integer in 'X'`
+    FdNotInteger(String),
+    /// `cannot use file descriptor 'N' : <error>.`
+    FdUnusable(i32, String),
+    /// `a file descriptor is not acceptable here in 'X'`
+    FdNotHere,
 }
 
 impl AddrError {
@@ -74,8 +83,15 @@ impl AddrError {
                 format!("invalid character '{c}' in port number '{p}' in '{word}'")
             }
             AddrError::UnsupportedFamily(f) => format!(
-                "address family '{f}' in '{word}' is not supported by haproxide (only ipv4@, ipv6@ and unix@)"
+                "address family '{f}' in '{word}' is not supported by haproxide (only ipv4@, ipv6@, unix@ and fd@)"
             ),
+            AddrError::FdNotInteger(t) => {
+                format!("file descriptor '{t}' is not a valid integer in '{word}'")
+            }
+            AddrError::FdUnusable(n, why) => format!("cannot use file descriptor '{n}' : {why}."),
+            AddrError::FdNotHere => {
+                format!("a file descriptor is not acceptable here in '{word}'")
+            }
         }
     }
 }
@@ -91,8 +107,11 @@ pub struct AddrRules {
     pub names: bool,
     /// `+N`/`-N` offsets are allowed (`server`).
     pub offsets: bool,
-    /// A name that is not an IP may be resolved now (false in tests: no query leaves).
+    /// A name that is not an IP may be resolved now, and an `fd@` descriptor checked
+    /// (false in tests: no query leaves, no descriptor is looked at).
     pub resolve: bool,
+    /// `fd@<n>` is allowed (`bind`, `stats socket`).
+    pub fds: bool,
 }
 
 /// Expands `${NAME}` and `$NAME` (letters, digits, `_`) the way HAProxy's `env_expand()`
@@ -144,6 +163,24 @@ fn parse_port(p: &str) -> Result<u16, AddrError> {
     }
 }
 
+/// `fd@<n>`: a non-negative integer naming an open socket (haproxy checks it with
+/// getsockname() when it reads the line).
+fn parse_fd(text: &str, rules: AddrRules) -> Result<AddrSpec, AddrError> {
+    if !rules.fds {
+        return Err(AddrError::FdNotHere);
+    }
+    let n = match text.parse::<i32>() {
+        Ok(n) if n >= 0 && text.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => return Err(AddrError::FdNotInteger(text.to_string())),
+    };
+    if rules.resolve {
+        crate::sys::check_socket(n).map_err(|e| {
+            AddrError::FdUnusable(n, crate::config::tls_files::os_text(&e).to_string())
+        })?;
+    }
+    Ok(AddrSpec::Fd(n))
+}
+
 /// Parses one address word (already env-expanded) under `rules`.
 pub fn parse_addr(word: &str, rules: AddrRules) -> Result<AddrSpec, AddrError> {
     let (family, body) = match word.split_once('@') {
@@ -153,6 +190,7 @@ pub fn parse_addr(word: &str, rules: AddrRules) -> Result<AddrSpec, AddrError> {
                 "ipv6" | "tcp6" => (Some(Family::V6), rest),
                 "tcp" => (None, rest),
                 "unix" => return Ok(AddrSpec::Unix(rest.to_string())),
+                "fd" => return parse_fd(rest, rules),
                 other => return Err(AddrError::UnsupportedFamily(format!("{other}@"))),
             }
         }
@@ -284,6 +322,7 @@ mod tests {
         names: false,
         offsets: false,
         resolve: false,
+        fds: false,
     };
     const SERVER: AddrRules = AddrRules {
         port_required: false,
@@ -291,6 +330,7 @@ mod tests {
         names: true,
         offsets: true,
         resolve: false,
+        fds: false,
     };
 
     fn inet(host: IpAddr, lo: u16, hi: u16) -> AddrSpec {

@@ -75,6 +75,7 @@ impl Parser {
                 names: false,
                 offsets: false,
                 resolve: self.resolve_names,
+                fds: true,
             };
             match parse_addr(&word, rules) {
                 Ok(AddrSpec::Inet {
@@ -88,6 +89,7 @@ impl Parser {
                     }
                 }
                 Ok(AddrSpec::Unix(path)) => addrs.push(ListenAddr::Unix(path)),
+                Ok(AddrSpec::Fd(n)) => addrs.push(ListenAddr::Fd(n)),
                 Ok(AddrSpec::Inet { .. }) => {
                     return self.alert(
                         loc,
@@ -98,7 +100,7 @@ impl Parser {
                     return self.unsupported(
                         loc,
                         &format!("'bind {f}…'"),
-                        "only ipv4@, ipv6@ and unix@ addresses",
+                        "only ipv4@, ipv6@, unix@ and fd@ addresses",
                     );
                 }
                 Err(e) => return self.alert(loc, format!("'bind' : {}", e.message(part))),

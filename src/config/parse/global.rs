@@ -1,7 +1,7 @@
 //! The `global` section: configuration.txt §3 (process management, performance tuning,
 //! SSL defaults). Messages follow HAProxy 2.6's `cfgparse-global.c` wording.
 
-use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
+use super::addr::{expand_env, parse_addr, AddrError, AddrRules, AddrSpec, Host};
 use super::units::{lenient_int, parse_time_ms, parse_time_s, strtol_rest, TimeError};
 use super::{Kwm, Parser, Stmt};
 use crate::config::diag::{Diagnostic, LocStyle};
@@ -490,6 +490,7 @@ impl Parser {
                 {
                     self.push(Diagnostic::alert(loc, "'node' requires valid node name - non-empty string with digits(0-9), letters(A-Z, a-z), dot(.), hyphen(-) or underscode(_).").styled(LocStyle::ParsingTight));
                 }
+                self.global.ir.node = Some(a.to_string());
             }
             "description" => {
                 if stmt.words.len() < 2 {
@@ -498,6 +499,8 @@ impl Parser {
                             .styled(LocStyle::ParsingTight),
                     );
                 }
+                // haproxy joins the words with single spaces.
+                self.global.ir.description = Some(stmt.words[1..].join(" "));
             }
             "setenv" | "presetenv" => {
                 if stmt.words.len() < 3 {
@@ -598,9 +601,17 @@ impl Parser {
                     return self.alert(loc, "'stats socket' in global section expects an address or a path to a UNIX socket");
                 }
                 let word = expand_env(a, &|n| self.env.get(n).cloned());
-                let rules = AddrRules { port_required: true, ranges: false, names: false, offsets: false, resolve: self.resolve_names };
+                let rules = AddrRules { port_required: true, ranges: false, names: false, offsets: false, resolve: self.resolve_names, fds: true };
                 let addr = match parse_addr(&word, rules) {
                     Ok(AddrSpec::Unix(p)) => ListenAddr::Unix(p),
+                    Ok(AddrSpec::Fd(n)) => ListenAddr::Fd(n),
+                    // haproxy's message carries its own location prefix here, twice shown.
+                    // haproxy's message carries its own location prefix and two newlines.
+                    Err(e @ (AddrError::FdUnusable(..) | AddrError::FdNotInteger(_))) => {
+                        let mut d = Diagnostic::alert(loc, format!("parsing [{loc}] : 'stats socket' : {}", e.message(a)));
+                        d.extra = vec![String::new(), String::new()];
+                        return self.push(d);
+                    }
                     Ok(AddrSpec::Inet { host: Host::Ip(ip), port_lo, .. }) => ListenAddr::Inet(SocketAddr::new(ip, port_lo)),
                     Ok(_) => return,
                     Err(e) => return self.alert(loc, format!("'stats socket' : {}", e.message(a))),
@@ -829,6 +840,7 @@ impl Parser {
                     names: false,
                     offsets: false,
                     resolve: self.resolve_names,
+                    fds: false,
                 };
                 let spec = word
                     .strip_prefix("udp@")

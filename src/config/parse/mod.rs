@@ -440,13 +440,13 @@ impl Parser {
         let active = self.cond.iter().all(|(a, _)| *a);
         match words[0].as_str() {
             ".if" => {
-                let v = active && self.eval_cond(&words[1..], loc);
+                let v = active && self.eval_cond(&words[1..], loc, ".if");
                 self.cond.push((v, v));
             }
             ".elif" => match self.cond.pop() {
                 Some((_, taken)) => {
                     let outer = self.cond.iter().all(|(a, _)| *a);
-                    let v = outer && !taken && self.eval_cond(&words[1..], loc);
+                    let v = outer && !taken && self.eval_cond(&words[1..], loc, ".elif");
                     self.cond.push((v, taken || v));
                 }
                 None => self.alert(loc, "'.elif' without matching '.if'."),
@@ -488,41 +488,36 @@ impl Parser {
         true
     }
 
-    /// Evaluates a `.if` condition: a number, `defined(X)`, `streq(a,b)`, `strneq(a,b)`,
-    /// `feature(X)` (always false: no optional features are reported) and `!`.
-    fn eval_cond(&mut self, words: &[String], loc: &Loc) -> bool {
-        let term = words.join(" ");
-        let term = term.trim();
-        let (neg, term) = match term.strip_prefix('!') {
-            Some(t) => (true, t.trim()),
-            None => (false, term),
+    /// Evaluates a `.if`/`.elif` condition (the words after the keyword, joined by single
+    /// spaces as haproxy joins them), reporting a bad one as haproxy does: the message,
+    /// the 1-based position, the line and a caret.
+    fn eval_cond(&mut self, words: &[String], loc: &Loc, kw: &str) -> bool {
+        let text = words.join(" ");
+        let env = &self.env;
+        let defined = |n: &str| env.contains_key(n);
+        let cx = crate::config::cond::Context {
+            defined: &defined,
+            features: crate::config::cond::FEATURES,
+            version: crate::config::cond::VERSION,
         };
-        let call = |name: &str| -> Option<Vec<String>> {
-            let inner = term
-                .strip_prefix(name)?
-                .strip_prefix('(')?
-                .strip_suffix(')')?;
-            Some(inner.split(',').map(|s| s.to_string()).collect())
-        };
-        let v = if let Ok(n) = term.parse::<i64>() {
-            n != 0
-        } else if let Some(a) = call("defined") {
-            self.env.contains_key(a[0].as_str())
-        } else if let Some(a) = call("streq") {
-            a.len() == 2 && a[0] == a[1]
-        } else if let Some(a) = call("strneq") {
-            a.len() == 2 && a[0] != a[1]
-        } else if call("feature").is_some() {
-            false
-        } else if let Some(a) = call("version_atleast") {
-            version_cmp(&a[0]) != std::cmp::Ordering::Greater
-        } else if let Some(a) = call("version_before") {
-            version_cmp(&a[0]) == std::cmp::Ordering::Greater
-        } else {
-            self.alert(loc, format!("unparsable conditional expression '{term}'."));
-            false
-        };
-        v != neg
+        match crate::config::cond::eval(&text, &cx) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut d = Diagnostic::new(
+                    Level::Alert,
+                    Some(loc.clone()),
+                    LocStyle::ParsingTight,
+                    format!("{} in '{kw}' at position {}:", e.msg, e.at + 1),
+                );
+                d.extra.push(format!("  {kw} {text}"));
+                d.extra
+                    .push(format!("  {}^", " ".repeat(kw.len() + 1 + e.at)));
+                self.push(d);
+                // haproxy stops reading the configuration there.
+                self.aborted = true;
+                false
+            }
+        }
     }
 
     /// Starts a section when the line's first word is a section keyword; true when it was.
@@ -705,13 +700,6 @@ impl Parser {
         }
         false
     }
-}
-
-/// Compares haproxide's HAProxy compatibility level (2.6) with `v`.
-fn version_cmp(v: &str) -> std::cmp::Ordering {
-    let parse =
-        |s: &str| -> Vec<u32> { s.split(['.', '-']).map_while(|p| p.parse().ok()).collect() };
-    parse("2.6.12").cmp(&parse(v))
 }
 
 #[cfg(test)]

@@ -94,6 +94,10 @@ impl Parser {
             });
             return self.parse_stats(p, stmt);
         }
+        // Ignored, but its missing argument is still haproxy's error.
+        if kw == "description" && stmt.words.len() < 2 {
+            return self.alert(loc, "'description' expects a string argument.");
+        }
         if !self.table_status(loc, k, &format!("'{kw}'")) {
             return;
         }
@@ -228,6 +232,7 @@ impl Parser {
                     names: false,
                     offsets: false,
                     resolve: self.resolve_names,
+                    fds: false,
                 };
                 match parse_addr(&word, rules) {
                     Ok(AddrSpec::Inet {
@@ -277,11 +282,6 @@ impl Parser {
                     v: code as u16,
                     loc: loc.clone(),
                 });
-            }
-            "description" => {
-                if stmt.words.len() < 2 {
-                    self.alert(loc, "'description' expects a string argument.");
-                }
             }
             _ => {}
         }

@@ -50,6 +50,7 @@ impl Parser {
                     names: false,
                     offsets: false,
                     resolve: self.resolve_names,
+                    fds: false,
                 };
                 let addr = stmt.arg(2);
                 if let Err(e) = parse_addr(addr, rules) {

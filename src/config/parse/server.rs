@@ -187,6 +187,7 @@ impl Parser {
                 names: true,
                 offsets: true,
                 resolve: self.resolve_names,
+                fds: false,
             };
             match parse_addr(&addr_text, rules) {
                 Ok(a) => addr_spec = Some(a),
@@ -199,7 +200,10 @@ impl Parser {
                 }
                 Err(e) => {
                     let mut d = bare(e.message(word));
-                    if matches!(e, super::addr::AddrError::BadPortChar(..)) {
+                    if matches!(
+                        e,
+                        super::addr::AddrError::BadPortChar(..) | super::addr::AddrError::FdNotHere
+                    ) {
                         d.extra.push(String::new());
                     }
                     return self.push(d);
@@ -377,7 +381,7 @@ impl Parser {
                     o.on_marked_up = true;
                 }
                 "source" => {
-                    let rules = AddrRules { port_required: false, ranges: true, names: false, offsets: false, resolve: self.resolve_names };
+                    let rules = AddrRules { port_required: false, ranges: true, names: false, offsets: false, resolve: self.resolve_names , fds: false};
                     match parse_addr(val, rules) {
                         Ok(AddrSpec::Inet { host: Host::Ip(ip), .. }) => o.source = Some(ip),
                         _ => return self.push(bare(format!("'source' : invalid address: '{val}' in '{val}'."))),

@@ -102,26 +102,26 @@ pub fn parse_time_ms(word: &str) -> Result<u64, TimeError> {
     Ok(ms as u64)
 }
 
+/// What C's number readers skip first: blanks, then one optional sign. Returns whether
+/// the sign was `-`, and where the digits start.
+pub fn blanks_and_sign(b: &[u8]) -> (bool, usize) {
+    let mut i = 0;
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'-') => (true, i + 1),
+        Some(b'+') => (false, i + 1),
+        _ => (false, i),
+    }
+}
+
 /// HAProxy's `atol()`-style integer: leading digits (optional sign), the rest ignored.
 ///
 /// Many keywords (`maxconn 10k`, `retries x`) are read this way and never fail.
 pub fn lenient_int(word: &str) -> i64 {
     let b = word.as_bytes();
-    let mut i = 0;
-    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-        i += 1;
-    }
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (neg, mut i) = blanks_and_sign(b);
     let mut v: i64 = 0;
     while i < b.len() && b[i].is_ascii_digit() {
         v = v.saturating_mul(10).saturating_add((b[i] - b'0') as i64);
