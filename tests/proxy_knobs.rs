@@ -1,0 +1,136 @@
+//! Proxy and bind keywords whose effect is where traffic may go, compared with haproxy
+//! on the same configuration: `v4v6`/`v6only` on an IPv6 wildcard bind, a frontend's
+//! `maxconn`, an unconditional `use_backend`, and `default-server` parameters.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use common::{start, Backend, Which};
+
+const DEFAULTS: &str =
+    "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n";
+
+/// Sends a byte and says whether it came back within `wait`.
+fn echoes(c: &mut TcpStream, wait: Duration) -> bool {
+    c.set_read_timeout(Some(wait)).unwrap();
+    if c.write_all(b"x").is_err() {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    matches!(c.read(&mut b), Ok(1))
+}
+
+fn reach(to: &str) -> bool {
+    let a: SocketAddr = to.parse().unwrap();
+    match TcpStream::connect_timeout(&a, Duration::from_millis(500)) {
+        Ok(mut c) => echoes(&mut c, Duration::from_secs(2)),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn v4v6_and_v6only_match_haproxy() {
+    let echo = Backend::echo("127.0.248.9:0");
+    let mut out = Vec::new();
+    for which in [Which::Haproxy, Which::Haproxide] {
+        let cfg = format!(
+            "{DEFAULTS}listen a\n  bind :::24970 v4v6\n  server s {e}\nlisten b\n  bind :::24971 v6only\n  server s {e}\nlisten c\n  bind 127.0.248.1:24972\n  server s {e}\n",
+            e = echo.addr
+        );
+        let p = start(which, "v6", &cfg, "127.0.248.1:24972".parse().unwrap());
+        out.push(
+            [
+                "127.0.0.1:24970",
+                "[::1]:24970",
+                "127.0.0.1:24971",
+                "[::1]:24971",
+            ]
+            .map(reach),
+        );
+        drop(p);
+    }
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert_eq!(out[0], [true, true, false, true], "v6only keeps IPv4 out");
+}
+
+#[test]
+fn frontend_maxconn_holds_extra_clients_like_haproxy() {
+    let echo = Backend::echo("127.0.249.9:0");
+    let front = "127.0.249.1:24973";
+    let mut out = Vec::new();
+    for which in [Which::Haproxy, Which::Haproxide] {
+        let cfg = format!(
+            "{DEFAULTS}frontend f\n  bind {front}\n  maxconn 2\n  default_backend b\nbackend b\n  server s {}\n",
+            echo.addr
+        );
+        let p = start(which, "femaxconn", &cfg, front.parse().unwrap());
+        let mut held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(front).unwrap()).collect();
+        let first_two = held
+            .iter_mut()
+            .map(|c| echoes(c, Duration::from_secs(2)))
+            .collect::<Vec<_>>();
+        // The third is in the kernel's backlog, not served, until a slot frees.
+        let mut third = TcpStream::connect(front).unwrap();
+        let third_early = echoes(&mut third, Duration::from_millis(400));
+        held.remove(0);
+        thread::sleep(Duration::from_millis(100));
+        let mut b = [0u8; 1];
+        third
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let third_later = matches!(third.read(&mut b), Ok(1));
+        out.push((first_two, third_early, third_later));
+        drop(p);
+    }
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert_eq!(out[0], (vec![true, true], false, true));
+}
+
+/// Which of the backends' servers took each of `n` sequential connections.
+fn servers_taking(front: &str, backends: &[Backend], n: usize) -> Vec<usize> {
+    (0..n)
+        .map(|_| {
+            let before: Vec<usize> = backends.iter().map(Backend::count).collect();
+            let mut c = TcpStream::connect(front).unwrap();
+            assert!(echoes(&mut c, Duration::from_secs(2)));
+            drop(c);
+            backends
+                .iter()
+                .zip(&before)
+                .position(|(b, n0)| b.count() > *n0)
+                .unwrap_or(usize::MAX)
+        })
+        .collect()
+}
+
+#[test]
+fn use_backend_and_default_server_match_haproxy() {
+    let backends: Vec<Backend> = (1..=3)
+        .map(|i| Backend::echo(&format!("127.0.250.{i}:0")))
+        .collect();
+    let front = "127.0.250.100:24974";
+    let mut out = Vec::new();
+    for which in [Which::Haproxy, Which::Haproxide] {
+        let cfg = format!(
+            "{DEFAULTS}frontend f\n  bind {front}\n  use_backend two\n  default_backend one\nbackend one\n  server s {}\nbackend two\n  default-server weight 3\n  server a {}\n  server b {} weight 1\n",
+            backends[0].addr, backends[1].addr, backends[2].addr
+        );
+        let p = start(which, "usebe", &cfg, front.parse().unwrap());
+        out.push(servers_taking(front, &backends, 8));
+        drop(p);
+    }
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert!(
+        !out[0].contains(&0),
+        "use_backend wins over default_backend"
+    );
+    assert_eq!(
+        out[0].iter().filter(|&&s| s == 1).count(),
+        6,
+        "weight 3 from default-server"
+    );
+}
