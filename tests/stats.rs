@@ -171,3 +171,61 @@ fn show_info_node_and_description_match_haproxy() {
         assert_eq!(got, want, "with {extra:?}");
     }
 }
+
+/// `show stat`'s check columns after a few checks: status, code, description, last
+/// check info, failed checks and DOWN transitions, as haproxy fills them (timers and
+/// durations left out: they are timing).
+#[test]
+fn check_columns_match_haproxy() {
+    let up = Backend::echo("127.0.251.2:0");
+    let http = Backend::with("127.0.251.3:0", |mut c, _| {
+        let mut b = [0u8; 512];
+        let _ = c.read(&mut b);
+        let _ = c.write_all(b"HTTP/1.0 503 Service Unavailable\r\n\r\n");
+    });
+    let columns = [
+        "status",
+        "check_status",
+        "check_code",
+        "last_chk",
+        "check_desc",
+        "check_health",
+        "chkfail",
+        "chkdown",
+    ];
+    let mut out = Vec::new();
+    for which in [Which::Haproxy, Which::Haproxide] {
+        let dir = std::env::temp_dir().join(format!(
+            "haproxide-stats-chk-{}-{which:?}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("admin.sock");
+        let front = "127.0.251.1:24003";
+        let cfg = format!(
+            "global\n  stats socket {}\ndefaults\n  mode tcp\n  timeout connect 500ms\n  timeout client 5s\n  timeout server 5s\n  timeout check 500ms\nlisten li\n  bind {front}\n  server up {} check inter 200ms\n  server refused 127.0.251.4:1 check inter 200ms\nbackend web\n  option httpchk GET /\n  server sick {} check inter 200ms\n",
+            sock.display(),
+            up.addr,
+            http.addr
+        );
+        let p = start(which, "chkcols", &cfg, front.parse().unwrap());
+        thread::sleep(Duration::from_millis(1500));
+        let stat = ask(&sock, "show stat");
+        drop(p);
+        let _ = std::fs::remove_dir_all(&dir);
+        out.push(
+            ["up", "refused", "sick"]
+                .iter()
+                .map(|sv| {
+                    columns
+                        .iter()
+                        .map(|c| format!("{sv}.{c}={}", common::stat_field(&stat, sv, c)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert!(out[0][1].contains("check_status=L4CON"), "{:?}", out[0]);
+}

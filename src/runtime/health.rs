@@ -114,6 +114,23 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// haproxy's short check status (`show stat`'s `check_status`) for this result.
+    pub fn status(&self) -> &'static str {
+        match self.reason {
+            "Layer4 check passed" => "L4OK",
+            "Layer4 timeout" => "L4TOUT",
+            "Layer4 connection problem" => "L4CON",
+            "Layer6 check passed" => "L6OK",
+            "Layer6 timeout" => "L6TOUT",
+            "Layer6 invalid response" => "L6RSP",
+            "Layer7 check passed" => "L7OK",
+            "Layer7 timeout" => "L7TOUT",
+            "Layer7 wrong status" => "L7STS",
+            "Layer7 invalid response" => "L7RSP",
+            _ => "UNK",
+        }
+    }
+
     /// `reason: …[, code: …][, info: "…"], check duration: Nms`
     pub fn describe(&self) -> String {
         let mut s = format!("reason: {}", self.reason);
@@ -201,9 +218,20 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
         }
         let (changed, noted, health) = {
             let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
+            // haproxy counts a failed check only while the health can still drop.
+            if !out.ok && h.h > 0 {
+                s.chkfail.fetch_add(1, Relaxed);
+            }
             let (changed, noted) = h.record(out.ok);
             (changed, noted, *h)
         };
+        *s.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
+        if changed {
+            *s.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+            if !health.up() {
+                s.chkdown.fetch_add(1, Relaxed);
+            }
+        }
         if b.ir.log_health_checks && noted {
             let what = if out.ok { "succeeded" } else { "failed" };
             let msg = format!(
@@ -266,6 +294,10 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
         drop(lb);
         usable_counts(b)
     };
+    // The backend itself changes state when its first server comes back or its last goes.
+    if (up && act + bck == 1) || (!up && act + bck == 0) {
+        *b.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+    }
     // A server coming up takes sessions waiting for any server; one going down sends its
     // own waiting sessions back to balancing when `option redispatch` allows it.
     let moved = if up { b.kick(si) } else { b.redistribute(si) };

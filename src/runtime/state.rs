@@ -44,6 +44,14 @@ pub struct ServerRt {
     pub cumulated: AtomicU64,
     /// TLS towards it (`ssl`); checked when the configuration was loaded.
     pub tls: Option<super::tls_client::Connector>,
+    /// The last check's result (`show stat`'s check columns).
+    pub last_check: Mutex<Option<super::health::Outcome>>,
+    /// Checks that failed while the health could still drop (`chkfail`).
+    pub chkfail: AtomicU64,
+    /// UP to DOWN transitions (`chkdown`).
+    pub chkdown: AtomicU64,
+    /// Its last state change, or the start (`lastchg`).
+    pub lastchg: Mutex<std::time::Instant>,
 }
 
 /// A server's administrative state (management.txt `set server … state`).
@@ -133,6 +141,8 @@ pub struct BackendRt {
     pub queued: AtomicU32,
     /// Its `stick-table`, empty at every (re)load.
     pub stick: Option<super::stick::Table>,
+    /// Its last change between UP and DOWN, or the start (`lastchg`).
+    pub lastchg: Mutex<std::time::Instant>,
 }
 
 impl BackendRt {
@@ -184,6 +194,10 @@ impl BackendRt {
                 } as u8),
                 cumulated: AtomicU64::new(0),
                 tls: super::tls_client::connector(s).ok().flatten(),
+                last_check: Mutex::new(None),
+                chkfail: AtomicU64::new(0),
+                chkdown: AtomicU64::new(0),
+                lastchg: Mutex::new(std::time::Instant::now()),
             })
             .collect();
         BackendRt {
@@ -193,6 +207,7 @@ impl BackendRt {
             cumulated: AtomicU64::new(0),
             queued: AtomicU32::new(0),
             stick: ir.stick_table.clone().map(super::stick::Table::new),
+            lastchg: Mutex::new(std::time::Instant::now()),
             ir,
         }
     }

@@ -705,7 +705,7 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("act", u8::from(!s.ir.backup))
                 .set("bck", u8::from(s.ir.backup))
                 .set("pid", 1)
-                .set("sid", si + 1)
+                .set("sid", s.ir.id)
                 .set("type", 2)
                 .set("mode", "tcp");
             if s.ir.maxconn > 0 {
@@ -714,10 +714,30 @@ pub fn show_stat(shared: &Shared) -> String {
             if let Some(a) = s.target(s.ir.port) {
                 r.set("addr", a);
             }
+            let since = |t: &std::sync::Mutex<std::time::Instant>| {
+                t.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .elapsed()
+                    .as_secs()
+            };
+            r.set("lastchg", since(&s.lastchg));
             if let Some(c) = &s.ir.check {
                 r.set("check_rise", c.rise)
                     .set("check_fall", c.fall)
-                    .set("check_health", h.h);
+                    .set("check_health", h.h)
+                    .set("chkfail", s.chkfail.load(Relaxed))
+                    .set("chkdown", s.chkdown.load(Relaxed));
+                if let Some(o) = &*s.last_check.lock().unwrap_or_else(|e| e.into_inner()) {
+                    r.set("check_status", o.status())
+                        .set("check_duration", o.ms)
+                        .set("check_desc", o.reason);
+                    if let Some(code) = &o.code {
+                        r.set("check_code", code);
+                    }
+                    if let Some(info) = &o.info {
+                        r.set("last_chk", info);
+                    }
+                }
             }
             out.push_str(&r.line());
         }
@@ -736,6 +756,14 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("qcur", b.queued.load(Relaxed))
             .set("scur", b.beconn.load(Relaxed))
             .set("stot", b.cumulated.load(Relaxed))
+            .set(
+                "lastchg",
+                b.lastchg
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .elapsed()
+                    .as_secs(),
+            )
             .set("status", if act + bck > 0 { "UP" } else { "DOWN" })
             .set("weight", weight)
             .set("act", act)
