@@ -247,10 +247,17 @@ async fn serve(
             st = current.wait() => {
                 let st = st?;
                 use std::os::unix::process::ExitStatusExt;
-                say(q, "[ALERT]    ", &format!("Current worker ({cur_id}) {}", describe(st.code(), st.signal())));
-                // Replaced so the listeners keep accepting (HAProxy 2.6 would exit here).
-                current = spawn_worker(&o, &sockets, false).await?;
-                say(q, "[NOTICE]   ", &format!("New worker ({}) forked", current.id().unwrap_or(0)));
+                let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+                // haproxy warns for an exit status below 128 and alerts for a signal.
+                let tag = if code < 128 { "[WARNING]  " } else { "[ALERT]    " };
+                say(q, tag, &format!("Current worker ({cur_id}) {}", describe(st.code(), st.signal())));
+                // As haproxy 2.6 (exit-on-failure, which `no-exit-on-failure` does not
+                // change in 2.6.12, measured): every process goes and the master exits with
+                // the worker's status, for the service manager to restart the whole.
+                if code != 0 && code != 130 && code != 143 {
+                    say(q, "[ALERT]    ", "exit-on-failure: killing every processes with SIGTERM");
+                }
+                return stop_former(&o, former, code).await;
             }
             _ = usr2.recv() => reloaded(reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await),
             _ = hup.recv() => reloaded(reload_workers(&mut cfg, &o, &mut sockets, &mut current, &mut former, maxconn).await),
@@ -345,6 +352,36 @@ const RELOAD_FAILED: &str = "Reload failed: the previous configuration keeps ser
 /// READY=1 with the master's pid and a STATUS= line.
 fn ready(status: &str) -> String {
     format!("READY=1\nMAINPID={}\nSTATUS={status}", std::process::id())
+}
+
+/// The current worker is gone: the former ones get SIGTERM, then the master exits with
+/// `code`, as haproxy's master does when its worker dies.
+async fn stop_former(
+    o: &MasterOptions,
+    former: Vec<(u32, Child)>,
+    code: i32,
+) -> anyhow::Result<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    for (_, w) in &former {
+        if let Some(p) = pid_of(w) {
+            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
+        }
+    }
+    for (id, mut w) in former {
+        if let Ok(st) = w.wait().await {
+            say(
+                o.quiet,
+                "[WARNING]  ",
+                &format!("Former worker ({id}) {}", describe(st.code(), st.signal())),
+            );
+        }
+    }
+    say(
+        o.quiet,
+        "[WARNING]  ",
+        &format!("All workers exited. Exiting... ({code})"),
+    );
+    Ok(code)
 }
 
 async fn stop_all(
