@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the benchmarks run beside haproxide (Debian packages):
-# haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module.
+# haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module,
+# iproute2 (ss shows which sockets have TCP keep-alive on).
 # As root it installs what is missing; otherwise it names what is missing and fails.
 # Packaged services that start on install are stopped (by the PID they recorded): tests
 # and benchmarks start their own instances on loopback.
@@ -14,6 +15,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/mosquitto_pub ] || need+=(mosquitto-clients)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "$who: missing ${need[*]}; run as root or install them (apt-get install ${need[*]})" >&2

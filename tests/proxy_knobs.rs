@@ -57,35 +57,45 @@ fn v4v6_and_v6only_match_haproxy() {
     assert_eq!(out[0], [true, true, false, true], "v6only keeps IPv4 out");
 }
 
+/// With `limit` slots: whether the first `limit` clients are served, whether one more is
+/// served at once (it should wait in the backlog), and whether it is once a slot frees;
+/// for haproxy then haproxide on `cfg`.
+fn holds_extra(tag: &str, cfg: &str, front: &str, limit: usize) -> Vec<(Vec<bool>, bool, bool)> {
+    [Which::Haproxy, Which::Haproxide]
+        .into_iter()
+        .map(|which| {
+            let p = start(which, tag, cfg, front.parse().unwrap());
+            let mut held: Vec<TcpStream> = (0..limit)
+                .map(|_| TcpStream::connect(front).unwrap())
+                .collect();
+            let served = held
+                .iter_mut()
+                .map(|c| echoes(c, Duration::from_secs(2)))
+                .collect::<Vec<_>>();
+            let mut extra = TcpStream::connect(front).unwrap();
+            let early = echoes(&mut extra, Duration::from_millis(400));
+            held.remove(0);
+            thread::sleep(Duration::from_millis(100));
+            let mut b = [0u8; 1];
+            extra
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            let later = matches!(extra.read(&mut b), Ok(1));
+            drop(p);
+            (served, early, later)
+        })
+        .collect()
+}
+
 #[test]
 fn frontend_maxconn_holds_extra_clients_like_haproxy() {
     let echo = Backend::echo("127.0.249.9:0");
     let front = "127.0.249.1:24973";
-    let mut out = Vec::new();
-    for which in [Which::Haproxy, Which::Haproxide] {
-        let cfg = format!(
-            "{DEFAULTS}frontend f\n  bind {front}\n  maxconn 2\n  default_backend b\nbackend b\n  server s {}\n",
-            echo.addr
-        );
-        let p = start(which, "femaxconn", &cfg, front.parse().unwrap());
-        let mut held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(front).unwrap()).collect();
-        let first_two = held
-            .iter_mut()
-            .map(|c| echoes(c, Duration::from_secs(2)))
-            .collect::<Vec<_>>();
-        // The third is in the kernel's backlog, not served, until a slot frees.
-        let mut third = TcpStream::connect(front).unwrap();
-        let third_early = echoes(&mut third, Duration::from_millis(400));
-        held.remove(0);
-        thread::sleep(Duration::from_millis(100));
-        let mut b = [0u8; 1];
-        third
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
-        let third_later = matches!(third.read(&mut b), Ok(1));
-        out.push((first_two, third_early, third_later));
-        drop(p);
-    }
+    let cfg = format!(
+        "{DEFAULTS}frontend f\n  bind {front}\n  maxconn 2\n  default_backend b\nbackend b\n  server s {}\n",
+        echo.addr
+    );
+    let out = holds_extra("femaxconn", &cfg, front, 2);
     assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
     assert_eq!(out[0], (vec![true, true], false, true));
 }
@@ -133,4 +143,68 @@ fn use_backend_and_default_server_match_haproxy() {
         6,
         "weight 3 from default-server"
     );
+}
+
+/// Whether the socket `ss` finds with `filter` has TCP keep-alive on (its timer shows).
+fn keepalive(filter: &str) -> Option<bool> {
+    let out = std::process::Command::new("ss")
+        .args(["-tnoH", "state", "established", filter])
+        .output()
+        .expect("ss (./run-tests installs iproute2)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = text.lines().next()?;
+    Some(line.contains("timer:(keepalive"))
+}
+
+#[test]
+fn tcp_keepalive_options_match_haproxy() {
+    let echo = Backend::echo("127.0.253.9:0");
+    let port = echo.addr.port();
+    let mut out = Vec::new();
+    for which in [Which::Haproxy, Which::Haproxide] {
+        let mut table = Vec::new();
+        for (i, opt) in ["", "option clitcpka", "option srvtcpka", "option tcpka"]
+            .iter()
+            .enumerate()
+        {
+            let front = format!("127.0.253.1:{}", 24980 + i);
+            let cfg = format!(
+                "{DEFAULTS}listen l\n  bind {front}\n  {opt}\n  server s {}\n",
+                echo.addr
+            );
+            let p = start(which, "tcpka", &cfg, front.parse().unwrap());
+            let mut c = TcpStream::connect(&front).unwrap();
+            assert!(echoes(&mut c, Duration::from_secs(2)));
+            let fport = 24980 + i;
+            // The proxy's end towards the client, and its end towards the server (the
+            // only connection to the echo server from the proxy's side).
+            let client_side = keepalive(&format!("( sport = :{fport} )"));
+            let server_side = keepalive(&format!("( dport = :{port} )"));
+            table.push(format!(
+                "[{opt}] client {client_side:?} server {server_side:?}"
+            ));
+            drop(c);
+            drop(p);
+        }
+        out.push(table);
+    }
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert!(
+        out[0][3].contains("client Some(true) server Some(true)"),
+        "{:?}",
+        out[0]
+    );
+}
+
+#[test]
+fn bind_maxconn_holds_extra_clients_like_haproxy() {
+    let echo = Backend::echo("127.0.253.19:0");
+    let front = "127.0.253.11:24990";
+    let cfg = format!(
+        "{DEFAULTS}listen l\n  bind {front} maxconn 1\n  server s {}\n",
+        echo.addr
+    );
+    let out = holds_extra("bindmaxconn", &cfg, front, 1);
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert_eq!(out[0], (vec![true], false, true));
 }

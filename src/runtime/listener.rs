@@ -126,6 +126,7 @@ pub async fn accept_loop(
     l: TcpListener,
     global: Arc<Semaphore>,
     fe_slots: Option<Arc<Semaphore>>,
+    l_slots: Option<Arc<Semaphore>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let fe = info.fe;
@@ -135,13 +136,19 @@ pub async fn accept_loop(
         if *stop.borrow() {
             return;
         }
+        // The listener's own `maxconn` first (a full listener stops accepting, as
+        // haproxy's does), then the frontend's, then the process'.
         let permits = async {
-            let g = global.clone().acquire_owned().await.ok()?;
+            let l = match &l_slots {
+                Some(s) => Some(s.clone().acquire_owned().await.ok()?),
+                None => None,
+            };
             let f = match &fe_slots {
                 Some(s) => Some(s.clone().acquire_owned().await.ok()?),
                 None => None,
             };
-            Some((g, f))
+            let g = global.clone().acquire_owned().await.ok()?;
+            Some((g, f, l))
         };
         let permits = tokio::select! {
             p = permits => match p { Some(p) => p, None => return },

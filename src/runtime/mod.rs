@@ -385,6 +385,8 @@ struct Live {
     /// Stops this generation's accept loops; None while paused.
     listening: Option<watch::Sender<bool>>,
     fe_slots: Vec<Option<Arc<Semaphore>>>,
+    /// Each listener's `bind … maxconn` slots, in `sockets` order.
+    l_slots: Vec<Option<Arc<Semaphore>>>,
 }
 
 impl Live {
@@ -394,19 +396,29 @@ impl Live {
             .iter()
             .map(|f| f.maxconn.map(|m| Arc::new(Semaphore::new(m as usize))))
             .collect();
+        let l_slots = sockets
+            .iter()
+            .map(|b| {
+                let bind = cfg.frontends.get(b.fe)?.binds.get(b.id.checked_sub(1)?)?;
+                bind.maxconn
+                    .filter(|&m| m > 0)
+                    .map(|m| Arc::new(Semaphore::new(m as usize)))
+            })
+            .collect();
         Live {
             cfg,
             shared,
             sockets,
             listening: None,
             fe_slots,
+            l_slots,
         }
     }
 
     /// Starts one accept loop per listener.
     fn start(&mut self, global: &Arc<Semaphore>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        for b in &self.sockets {
+        for (k, b) in self.sockets.iter().enumerate() {
             let l = tokio::net::TcpListener::from_std(b.socket.try_clone()?)?;
             let info = listener::Info {
                 fe: b.fe,
@@ -421,6 +433,7 @@ impl Live {
                 l,
                 global.clone(),
                 self.fe_slots[b.fe].clone(),
+                self.l_slots.get(k).cloned().flatten(),
                 stop_rx.clone(),
             ));
         }

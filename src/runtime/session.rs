@@ -36,6 +36,7 @@ enum ConnectFail {
 pub type Permits = (
     tokio::sync::OwnedSemaphorePermit,
     Option<tokio::sync::OwnedSemaphorePermit>,
+    Option<tokio::sync::OwnedSemaphorePermit>,
 );
 
 /// What an accepted session holds of the process and its frontend (`actconn`, `feconn`,
