@@ -359,9 +359,13 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
         .thread_name("haproxide")
         .build()
         .context("starting the runtime")?;
-    let ulimit_n = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map(|l| l.0)
-        .unwrap_or(0);
+    // `show info` prints a configured `ulimit-n` as haproxy does, even where the limit
+    // in force is higher (haproxy never lowers it; measured on 2.6.12).
+    let ulimit_n = cfg.global.ulimit_n.unwrap_or_else(|| {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map(|l| l.0)
+            .unwrap_or(0)
+    });
     let process = ProcessInfo {
         stats: stats_bound,
         ulimit_n,

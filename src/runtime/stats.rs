@@ -578,7 +578,12 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         ),
         ("Uptime_sec", up.to_string()),
         ("Ulimit-n", cli.ulimit_n.to_string()),
-        ("Maxsock", cli.ulimit_n.to_string()),
+        (
+            "Maxsock",
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                .map_or(cli.ulimit_n, |l| l.0)
+                .to_string(),
+        ),
         ("Maxconn", cli.maxconn.to_string()),
         ("Hard_maxconn", cli.maxconn.to_string()),
         ("CurrConns", conns.to_string()),
