@@ -120,3 +120,47 @@ fn server_tls_knobs_match_haproxy() {
     );
     assert!(h[8].contains("alpn=Some(\"mqtt\")"), "{h:#?}");
 }
+
+/// The `ssl-default-server-*` globals and `ssl-server-verify none`: what the server sees
+/// from a `server … ssl` line that names none of them, one process per global setting.
+#[test]
+fn server_tls_defaults_match_haproxy() {
+    let (backend, seen) = recording_server("127.0.254.19:0");
+    let globals = [
+        "ssl-server-verify none",
+        "ssl-server-verify none\n  ssl-default-server-options no-tlsv13",
+        "ssl-server-verify none\n  ssl-default-server-ciphersuites TLS_CHACHA20_POLY1305_SHA256",
+        "ssl-server-verify none\n  ssl-default-server-options no-tlsv13\n  ssl-default-server-ciphers ECDHE-ECDSA-CHACHA20-POLY1305",
+    ];
+    let mut results = Vec::new();
+    for (k, which) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
+        let mut got = Vec::new();
+        for (i, g) in globals.iter().enumerate() {
+            let front = format!("127.0.254.{}:{}", 11 + k, 24980 + i);
+            let cfg = format!(
+                "global\n  {g}\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten l\n  bind {front}\n  server s {backend} ssl\n"
+            );
+            let p = start(which, "srvtlsdef", &cfg, front.parse().unwrap());
+            seen.lock().unwrap().clear();
+            let mut c = TcpStream::connect(&front).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            c.write_all(b"hello").unwrap();
+            let mut b = [0u8; 5];
+            let echoed = c.read_exact(&mut b).is_ok();
+            drop(c);
+            thread::sleep(Duration::from_millis(50));
+            got.push(format!(
+                "[{g}] echoed={echoed} {}",
+                seen.lock().unwrap().join(" | ")
+            ));
+            drop(p);
+        }
+        results.push(got);
+    }
+    assert_eq!(results[1], results[0], "haproxide (left), haproxy (right)");
+    let h = &results[0];
+    assert!(
+        h[1].contains("TLSv1_2") && h[2].contains("CHACHA20"),
+        "{h:#?}"
+    );
+}
