@@ -61,6 +61,20 @@ fn recording_server(addr: &str) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>
     (at, seen)
 }
 
+/// Sends a few bytes through `front` and says whether they came back and what the
+/// recording server saw meanwhile.
+fn through(front: &str, seen: &Mutex<Vec<String>>) -> String {
+    seen.lock().unwrap().clear();
+    let mut c = TcpStream::connect(front).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    c.write_all(b"hello").unwrap();
+    let mut b = [0u8; 5];
+    let echoed = c.read_exact(&mut b).is_ok();
+    drop(c);
+    thread::sleep(Duration::from_millis(50));
+    format!("echoed={echoed} {}", seen.lock().unwrap().join(" | "))
+}
+
 #[test]
 fn server_tls_knobs_match_haproxy() {
     let (backend, seen) = recording_server("127.0.254.9:0");
@@ -98,16 +112,8 @@ fn server_tls_knobs_match_haproxy() {
         );
         let mut got = Vec::new();
         for (i, knob) in knobs.iter().enumerate() {
-            seen.lock().unwrap().clear();
-            let mut c = TcpStream::connect(format!("127.0.{net}.1:{}", 24960 + i)).unwrap();
-            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            c.write_all(b"hello").unwrap();
-            let mut b = [0u8; 5];
-            let echoed = c.read_exact(&mut b).is_ok();
-            drop(c);
-            thread::sleep(Duration::from_millis(50));
-            let s = seen.lock().unwrap().join(" | ");
-            got.push(format!("[{knob}] echoed={echoed} {s}"));
+            let front = format!("127.0.{net}.1:{}", 24960 + i);
+            got.push(format!("[{knob}] {}", through(&front, &seen)));
         }
         drop(p);
         results.push(got);
@@ -141,18 +147,7 @@ fn server_tls_defaults_match_haproxy() {
                 "global\n  {g}\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten l\n  bind {front}\n  server s {backend} ssl\n"
             );
             let p = start(which, "srvtlsdef", &cfg, front.parse().unwrap());
-            seen.lock().unwrap().clear();
-            let mut c = TcpStream::connect(&front).unwrap();
-            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            c.write_all(b"hello").unwrap();
-            let mut b = [0u8; 5];
-            let echoed = c.read_exact(&mut b).is_ok();
-            drop(c);
-            thread::sleep(Duration::from_millis(50));
-            got.push(format!(
-                "[{g}] echoed={echoed} {}",
-                seen.lock().unwrap().join(" | ")
-            ));
+            got.push(format!("[{g}] {}", through(&front, &seen)));
             drop(p);
         }
         results.push(got);
