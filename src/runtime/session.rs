@@ -887,6 +887,7 @@ async fn obtain(
     log: &mut LogState,
 ) -> Option<usize> {
     let mut sticky = sticky;
+    let mut deadline = None;
     loop {
         match b.assign(src, input, avoid, sticky) {
             Assigned::Now(s) => return Some(s),
@@ -915,7 +916,10 @@ async fn obtain(
                     rx: Some(rx),
                 };
                 let rx = t.rx.as_mut()?;
-                let got = timeout(queue_to, rx).await;
+                // `timeout queue` runs from the first time the session queued, also when
+                // its server went down and it was balanced again.
+                let until = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + queue_to);
+                let got = tokio::time::timeout_at(until, rx).await;
                 log.tw = log.since_accept();
                 match got {
                     // Its server went down: balanced again, as a new session.
