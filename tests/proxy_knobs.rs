@@ -208,3 +208,33 @@ fn bind_maxconn_holds_extra_clients_like_haproxy() {
     assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
     assert_eq!(out[0], (vec![true], false, true));
 }
+
+/// The listen backlog the kernel holds for a socket (`ss -ltn`'s Send-Q).
+fn backlog(port: u16) -> String {
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("( sport = :{port} )")])
+        .output()
+        .expect("ss (./run-tests installs iproute2)");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn backlogs_match_haproxy() {
+    let echo = Backend::echo("127.0.227.9:0");
+    let mut out = Vec::new();
+    for which in [Which::Haproxy, Which::Haproxide] {
+        let cfg = format!(
+            "{DEFAULTS}listen a\n  bind 127.0.227.1:24991 backlog 17\n  server s {e}\nlisten b\n  backlog 23\n  bind 127.0.227.1:24992\n  server s {e}\nlisten c\n  maxconn 31\n  bind 127.0.227.1:24993\n  server s {e}\n",
+            e = echo.addr
+        );
+        let p = start(which, "backlog", &cfg, "127.0.227.1:24991".parse().unwrap());
+        out.push([24991, 24992, 24993].map(backlog));
+        drop(p);
+    }
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert_eq!(out[0][0], "17", "{:?}", out[0]);
+}

@@ -97,3 +97,52 @@ fn bind_protocol_knobs_match_haproxy() {
         .iter()
         .any(|l| l.starts_with("[strict-sni] -tls1_3 other") && l.ends_with("refused")));
 }
+
+/// The suite a TLS 1.2 client gets when it offers two in its own order: the server's
+/// preference by default, the client's with `prefer-client-ciphers`.
+#[test]
+fn prefer_client_ciphers_matches_haproxy() {
+    let pem = self_signed_pem(
+        "tlsorder",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let echo = Backend::echo("127.0.226.9:0");
+    let offers = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256",
+    ];
+    let mut results = Vec::new();
+    for (k, which) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
+        let front: SocketAddr = format!("127.0.226.{}:24955", 1 + k).parse().unwrap();
+        let second = SocketAddr::new(front.ip(), front.port() + 1);
+        let cfg = format!(
+            "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nbackend b\n  server s {}\nfrontend f0\n  bind {front} ssl crt {p}\n  default_backend b\nfrontend f1\n  bind {second} ssl crt {p} prefer-client-ciphers\n  default_backend b\n",
+            echo.addr,
+            p = pem.display()
+        );
+        let p = start(which, "tlsorder", &cfg, front);
+        let mut got = Vec::new();
+        for to in [front, second] {
+            for offer in offers {
+                let out = Command::new("openssl")
+                    .args([
+                        "s_client", "-brief", "-tls1_2", "-cipher", offer, "-connect",
+                    ])
+                    .arg(to.to_string())
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("openssl");
+                let text = String::from_utf8_lossy(&out.stderr).to_string();
+                let suite = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Ciphersuite: "))
+                    .unwrap_or("refused")
+                    .to_string();
+                got.push(format!("{} {offer}: {suite}", to.port()));
+            }
+        }
+        drop(p);
+        results.push(got);
+    }
+    assert_eq!(results[1], results[0], "haproxide (left), haproxy (right)");
+}

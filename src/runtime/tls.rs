@@ -104,6 +104,20 @@ fn suite_for(name: &str) -> Option<SupportedCipherSuite> {
     })
 }
 
+/// The suites rustls has, in the order of OpenSSL 3's DEFAULT list (`openssl ciphers -v
+/// DEFAULT`).
+const OPENSSL_DEFAULT_ORDER: &[&str] = &[
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+];
+
 /// Suites for a list: explicit names map one by one; keywords such as `HIGH` or `DEFAULT`
 /// keep every suite of that protocol; names rustls lacks are dropped (and reported).
 pub(super) fn suites(
@@ -111,9 +125,11 @@ pub(super) fn suites(
     tls13: bool,
     dropped: &mut Vec<String>,
 ) -> Vec<SupportedCipherSuite> {
-    let all: Vec<SupportedCipherSuite> = provider::DEFAULT_CIPHER_SUITES
+    // With no list (or a keyword list), OpenSSL's DEFAULT order, which haproxy serves by:
+    // CHACHA20 before AES128-GCM, where rustls' own order puts it last.
+    let all: Vec<SupportedCipherSuite> = OPENSSL_DEFAULT_ORDER
         .iter()
-        .copied()
+        .filter_map(|n| suite_for(n))
         .filter(|s| matches!(s, SupportedCipherSuite::Tls13(_)) == tls13)
         .map(super::tls_hkdf::faster)
         .collect();
