@@ -73,6 +73,8 @@ pub struct Global {
     pub stats_sockets: Vec<StatsSocket>,
     /// `stats timeout`
     pub stats_timeout: Option<Duration>,
+    /// `stats maxconn`: the stats sockets' default maxconn (10).
+    pub stats_maxconn: Option<u32>,
     /// Default TLS settings for `bind … ssl`.
     pub ssl_bind_defaults: TlsDefaults,
     /// Default TLS settings for `server … ssl`.
@@ -115,6 +117,10 @@ pub struct StatsSocket {
     pub origin: String,
     /// `expose-fd listeners`: `_getsocks` hands the listening sockets to a new process (`-x`).
     pub expose_fd: bool,
+    /// `maxconn` (else `stats maxconn`, else 10): CLI sessions served at once.
+    pub maxconn: Option<u32>,
+    /// `backlog` (else the maxconn): the socket's listen backlog.
+    pub backlog: Option<u32>,
 }
 
 /// A syslog facility, 0..=23.

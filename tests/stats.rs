@@ -229,3 +229,69 @@ fn check_columns_match_haproxy() {
     assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
     assert!(out[0][1].contains("check_status=L4CON"), "{:?}", out[0]);
 }
+
+/// A stats socket's `maxconn` and `backlog` (and `stats maxconn`): the listen backlog the
+/// kernel holds, and a second CLI session waiting while `maxconn 1` is taken.
+#[test]
+fn stats_socket_maxconn_and_backlog_match_haproxy() {
+    let mut out = Vec::new();
+    for which in [Which::Haproxy, Which::Haproxide] {
+        let dir = std::env::temp_dir().join(format!(
+            "haproxide-stats-mc-{}-{which:?}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (one, two, three) = (
+            dir.join("one.sock"),
+            dir.join("two.sock"),
+            dir.join("three.sock"),
+        );
+        let front = "127.0.225.1:24004";
+        let cfg = format!(
+            "global\n  stats maxconn 4\n  stats socket {} maxconn 1\n  stats socket {} backlog 6\n  stats socket {}\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nlisten li\n  bind {front}\n  server a 127.0.225.2:24001\n",
+            one.display(),
+            two.display(),
+            three.display()
+        );
+        let p = start(which, "statsmc", &cfg, front.parse().unwrap());
+        let ss = String::from_utf8_lossy(
+            &std::process::Command::new("ss")
+                .args(["-lxH"])
+                .output()
+                .expect("ss")
+                .stdout,
+        )
+        .to_string();
+        let backlogs: Vec<String> = [&one, &two, &three]
+            .iter()
+            .map(|s| {
+                ss.lines()
+                    .find(|l| l.contains(&*s.display().to_string()))
+                    .and_then(|l| l.split_whitespace().nth(3))
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        // maxconn 1: a held session keeps the next one waiting until it leaves.
+        let mut held = std::os::unix::net::UnixStream::connect(&one).unwrap();
+        held.write_all(b"prompt\n").unwrap();
+        thread::sleep(Duration::from_millis(200));
+        let mut next = std::os::unix::net::UnixStream::connect(&one).unwrap();
+        next.write_all(b"show info\n").unwrap();
+        next.set_read_timeout(Some(Duration::from_millis(400)))
+            .unwrap();
+        let mut b = [0u8; 16];
+        let early = matches!(next.read(&mut b), Ok(n) if n > 0);
+        drop(held);
+        next.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let later = matches!(next.read(&mut b), Ok(n) if n > 0);
+        out.push(format!("backlogs {backlogs:?} early={early} later={later}"));
+        drop(p);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_eq!(out[1], out[0], "haproxide (left), haproxy (right)");
+    assert_eq!(
+        out[0],
+        "backlogs [\"1\", \"6\", \"4\"] early=false later=true"
+    );
+}

@@ -43,18 +43,33 @@ impl Level {
 /// A bound stats socket.
 #[derive(Debug)]
 pub enum Listener {
-    /// A UNIX socket path; true with `expose-fd listeners`.
-    Unix(std::os::unix::net::UnixListener, Level, bool),
-    /// An IP address.
-    Tcp(std::net::TcpListener, Level),
+    /// A UNIX socket path; true with `expose-fd listeners`; its maxconn.
+    Unix(std::os::unix::net::UnixListener, Level, bool, u32),
+    /// An IP address; its maxconn.
+    Tcp(std::net::TcpListener, Level, u32),
 }
 
 /// Binds every `stats socket`; the error text is HAProxy's.
 pub fn bind_all(g: &Global) -> Result<Vec<Listener>, String> {
-    g.stats_sockets.iter().map(bind_one).collect()
+    g.stats_sockets
+        .iter()
+        .map(|s| {
+            // haproxy's stats frontend: 10 sessions unless `stats maxconn` or the socket's
+            // own `maxconn` say otherwise; the backlog follows the maxconn.
+            let maxconn = s.maxconn.or(g.stats_maxconn).unwrap_or(10);
+            let l = bind_one(s, maxconn)?;
+            let backlog = s.backlog.unwrap_or(maxconn).clamp(1, i32::MAX as u32) as i32;
+            // listen() again on a listening socket only changes its backlog.
+            let _ = match &l {
+                Listener::Unix(l, ..) => socket2::SockRef::from(l).listen(backlog),
+                Listener::Tcp(l, ..) => socket2::SockRef::from(l).listen(backlog),
+            };
+            Ok(l)
+        })
+        .collect()
 }
 
-fn bind_one(s: &StatsSocket) -> Result<Listener, String> {
+fn bind_one(s: &StatsSocket, maxconn: u32) -> Result<Listener, String> {
     let level = Level::from_config(s);
     let fail = |what: &str, e: std::io::Error, name: &str| {
         let text = crate::config::tls_files::os_text(&e);
@@ -65,15 +80,15 @@ fn bind_one(s: &StatsSocket) -> Result<Listener, String> {
     };
     match &s.addr {
         ListenAddr::Inet(a) => std::net::TcpListener::bind(a)
-            .map(|l| Listener::Tcp(l, level))
+            .map(|l| Listener::Tcp(l, level, maxconn))
             .map_err(|e| fail("bind socket", e, &a.to_string())),
         ListenAddr::Fd(n) => {
             let (owned, family) = crate::sys::listening_dup(*n, 10)
                 .map_err(|e| format!("Binding [{}] for frontend GLOBAL: {e}", s.origin))?;
             Ok(if family == nix::libc::AF_UNIX {
-                Listener::Unix(owned.into(), level, s.expose_fd)
+                Listener::Unix(owned.into(), level, s.expose_fd, maxconn)
             } else {
-                Listener::Tcp(owned.into(), level)
+                Listener::Tcp(owned.into(), level, maxconn)
             })
         }
         ListenAddr::Unix(path) => {
@@ -96,7 +111,7 @@ fn bind_one(s: &StatsSocket) -> Result<Listener, String> {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(fail("change UNIX socket ownership", e, path));
             }
-            Ok(Listener::Unix(l, level, s.expose_fd))
+            Ok(Listener::Unix(l, level, s.expose_fd, maxconn))
         }
     }
 }
@@ -162,11 +177,20 @@ impl Accept for tokio::net::TcpListener {
     }
 }
 
-async fn accept_loop<A: Accept>(l: A, level: Level, expose_fd: bool, cli: Arc<Cli>) {
+async fn accept_loop<A: Accept>(l: A, level: Level, expose_fd: bool, maxconn: u32, cli: Arc<Cli>) {
+    // At most `maxconn` sessions: the next ones wait in the backlog, as haproxy's do.
+    let slots = Arc::new(tokio::sync::Semaphore::new(maxconn.max(1) as usize));
     loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
         match std::future::poll_fn(|cx| l.poll_accept(cx)).await {
             Ok(c) => {
-                tokio::spawn(session(c, level, expose_fd, cli.clone()));
+                let cli = cli.clone();
+                tokio::spawn(async move {
+                    session(c, level, expose_fd, cli).await;
+                    drop(permit);
+                });
             }
             // Out of descriptors: the proxy's own listeners back off the same way.
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -179,20 +203,20 @@ pub fn spawn_all(listeners: Vec<Listener>, cli: Arc<Cli>) {
     for l in listeners {
         let cli = cli.clone();
         match l {
-            Listener::Unix(l, level, expose_fd) => {
+            Listener::Unix(l, level, expose_fd, maxconn) => {
                 let l = l
                     .set_nonblocking(true)
                     .and_then(|()| tokio::net::UnixListener::from_std(l));
                 if let Ok(l) = l {
-                    tokio::spawn(accept_loop(l, level, expose_fd, cli));
+                    tokio::spawn(accept_loop(l, level, expose_fd, maxconn, cli));
                 }
             }
-            Listener::Tcp(l, level) => {
+            Listener::Tcp(l, level, maxconn) => {
                 let l = l
                     .set_nonblocking(true)
                     .and_then(|()| tokio::net::TcpListener::from_std(l));
                 if let Ok(l) = l {
-                    tokio::spawn(accept_loop(l, level, false, cli));
+                    tokio::spawn(accept_loop(l, level, false, maxconn, cli));
                 }
             }
         }

@@ -616,7 +616,7 @@ impl Parser {
                     Ok(_) => return,
                     Err(e) => return self.alert(loc, format!("'stats socket' : {}", e.message(a))),
                 };
-                let mut sock = StatsSocket { addr, mode: None, level: None, uid: None, gid: None, origin: loc.to_string(), expose_fd: false };
+                let mut sock = StatsSocket { addr, mode: None, level: None, uid: None, gid: None, origin: loc.to_string(), expose_fd: false, maxconn: None, backlog: None };
                 let mut i = 3;
                 while i < stmt.words.len() {
                     let p = stmt.arg(i);
@@ -653,7 +653,9 @@ impl Parser {
                             }
                             sock.expose_fd = true;
                         }
-                        "name" | "severity-output" | "maxconn" | "backlog" | "process" | "thread" | "id" => {}
+                        "maxconn" => sock.maxconn = Some(lenient_int(v).clamp(0, u32::MAX as i64) as u32),
+                        "backlog" => sock.backlog = Some(lenient_int(v).clamp(0, u32::MAX as i64) as u32),
+                        "name" | "severity-output" | "process" | "thread" | "id" => {}
                         other => {
                             return self.alert(loc, format!("'stats socket' : unknown keyword '{other}'."));
                         }
@@ -671,8 +673,9 @@ impl Parser {
             },
             "maxconn" => {
                 if stmt.arg(2).is_empty() {
-                    self.alert(loc, "'stats maxconn' expects an integer argument.");
+                    return self.alert(loc, "'stats maxconn' expects an integer argument.");
                 }
+                self.global.ir.stats_maxconn = Some(lenient_int(stmt.arg(2)).clamp(0, u32::MAX as i64) as u32);
             }
             "bind-process" => self.alert(loc, "'stats bind-process' is not supported anymore, please use 'process' on the 'stats socket' line instead."),
             other => self.alert(loc, format!("'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '{other}')")),
