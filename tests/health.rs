@@ -427,3 +427,58 @@ listen hr\n  bind 127.0.101.1:24040\n  option log-health-checks\n  option httpch
     assert!(!all.contains("Server hr/r1 is DOWN"), "{all}");
     assert_eq!(outputs[1], outputs[0]);
 }
+
+/// tcp-check comments count as steps and name the failing rule, as haproxy's messages do
+/// (quoted after an empty response or a timeout, bare after a mismatch); a check that
+/// waits for the server's banner does not delay its handshake's ACK.
+#[test]
+fn tcp_check_comments_in_messages_match_haproxy() {
+    let mut outputs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let banner = common::Backend::with("127.0.224.2:0", |mut c, _| {
+            let _ = c.write_all(b"NOPE\r\n");
+            thread::sleep(Duration::from_millis(50));
+        });
+        let closes = common::Backend::with("127.0.224.3:0", |c, _| drop(c));
+        let silent = common::Backend::with("127.0.224.4:0", |c, _| {
+            thread::sleep(Duration::from_millis(1500));
+            drop(c);
+        });
+        let cfg = format!(
+            "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option log-health-checks\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 300ms\n\
+listen tc\n  bind 127.0.224.1:24030\n  option tcp-check\n  tcp-check comment \"say hello\"\n  tcp-check connect\n  tcp-check comment \"expect banner\"\n  tcp-check expect string HELLO\n  server mismatch {} check inter 400 rise 1 fall 1\n  server empty {} check inter 400 rise 1 fall 1\n  server timeout {} check inter 400 rise 1 fall 1\n",
+            banner.addr, closes.addr, silent.addr
+        );
+        let p = start(w, "tccomment", &cfg, addr("127.0.224.1:24030"));
+        thread::sleep(Duration::from_millis(1000));
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
+        lines.retain(|l| l.starts_with("Health check"));
+        drop(p);
+        // Durations are kept: 0 or 50 ms here, where a delayed ACK would add 200.
+        let mut first: Vec<String> = ["mismatch", "empty", "timeout"]
+            .iter()
+            .filter_map(|s| {
+                lines
+                    .iter()
+                    .find(|l| l.contains(&format!("tc/{s} ")))
+                    .cloned()
+            })
+            .map(|l| {
+                // Timer resolution: round the duration to 100 ms.
+                match l.find("check duration: ") {
+                    Some(i) => {
+                        let rest = &l[i + 16..];
+                        let ms: u64 = rest[..rest.find("ms").unwrap_or(0)].parse().unwrap_or(0);
+                        format!("{}~{}ms", &l[..i + 16], (ms + 50) / 100 * 100)
+                    }
+                    None => l,
+                }
+            })
+            .collect();
+        first.sort();
+        outputs.push(first);
+    }
+    assert_eq!(outputs[1], outputs[0], "haproxide (left), haproxy (right)");
+    assert_eq!(outputs[0].len(), 3, "{:?}", outputs[0]);
+}

@@ -509,10 +509,14 @@ pub async fn run_check(
         if let Some(src) = s.source.or(be.source) {
             sock.bind(SocketAddr::new(src, 0))?;
         }
-        // Delayed ACK from the start, as haproxy's checks: the handshake's last ACK waits,
-        // so a check that sends nothing resets the connection before it completes and the
-        // server's accept() never returns it (a check is no client in the broker's logs).
-        let _ = SockRef::from(&sock).set_quickack(false);
+        // Delayed ACK from the start for a plain connect check, as haproxy's: the
+        // handshake's last ACK waits, so the check resets the connection before it
+        // completes and the server's accept() never returns it (a check is no client in
+        // the broker's logs). A tcp-check that waits for the server's data first must not
+        // delay it (haproxy's takes 0 ms where a delayed ACK would take 200).
+        if matches!(be.check, CheckKind::Connect) {
+            let _ = SockRef::from(&sock).set_quickack(false);
+        }
         sock.connect(dst).await
     };
     let mut stream = match timeout(connect_limit, conn).await {
@@ -590,17 +594,27 @@ async fn tcp_check<S: AsyncRead + AsyncWrite + Unpin>(
     let start = Instant::now();
     let mut buf: Vec<u8> = Vec::new();
     let mut step = 0;
+    // haproxy counts comments as steps and names the comment before a failing rule:
+    // quoted after an empty response or a timeout, bare after a content mismatch.
+    let mut comment: Option<&str> = None;
     for r in rules {
         step += 1;
+        let quoted = comment.map_or(String::new(), |c| format!(" comment: '{c}'"));
+        let bare = comment.map_or(String::new(), |c| format!(" comment: {c}"));
+        if !matches!(r, TcpCheckRule::Comment(_)) {
+            comment = None;
+        }
         match r {
-            TcpCheckRule::Comment(_) => step -= 1,
+            TcpCheckRule::Comment(c) => comment = Some(c),
             // The connection is already open: later `connect` rules are not supported here.
             TcpCheckRule::Connect { .. } => {}
             TcpCheckRule::Send(bytes) => {
                 if stream.write_all(bytes).await.is_err() {
                     return fail(
                         "Layer7 invalid response",
-                        Some(format!("TCPCHK got an empty response at step {step}")),
+                        Some(format!(
+                            "TCPCHK got an empty response at step {step}{quoted}"
+                        )),
                         start,
                     );
                 }
@@ -626,7 +640,7 @@ async fn tcp_check<S: AsyncRead + AsyncWrite + Unpin>(
                         };
                         let neg = if *negate { "!" } else { "" };
                         let info = format!(
-                            " at step {step} of tcp-check (expect {neg}{kind} '{}')",
+                            " at step {step} of tcp-check (expect {neg}{kind} '{}'){quoted}",
                             pattern_text(pattern)
                         );
                         return fail("Layer7 timeout", Some(info), start);
@@ -639,9 +653,9 @@ async fn tcp_check<S: AsyncRead + AsyncWrite + Unpin>(
                         break;
                     }
                     let info = if buf.is_empty() {
-                        format!("TCPCHK got an empty response at step {step}")
+                        format!("TCPCHK got an empty response at step {step}{quoted}")
                     } else {
-                        quote_pattern("TCPCHK did not match content", pattern, step)
+                        quote_pattern("TCPCHK did not match content", pattern, step) + &bare
                     };
                     return fail("Layer7 invalid response", Some(info), start);
                 }
@@ -649,18 +663,16 @@ async fn tcp_check<S: AsyncRead + AsyncWrite + Unpin>(
                 if *negate && matches(pattern, &buf) {
                     return fail(
                         "Layer7 invalid response",
-                        Some(quote_pattern(
-                            "TCPCHK matched unwanted content",
-                            pattern,
-                            step,
-                        )),
+                        Some(
+                            quote_pattern("TCPCHK matched unwanted content", pattern, step) + &bare,
+                        ),
                         start,
                     );
                 }
                 if !*negate && !matches(pattern, &buf) && buf.len() > 16384 {
                     return fail(
                         "Layer7 invalid response",
-                        Some(quote_pattern("TCPCHK did not match content", pattern, step)),
+                        Some(quote_pattern("TCPCHK did not match content", pattern, step) + &bare),
                         start,
                     );
                 }
