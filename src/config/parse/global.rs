@@ -655,6 +655,10 @@ impl Parser {
                         }
                         "maxconn" => sock.maxconn = Some(lenient_int(v).clamp(0, u32::MAX as i64) as u32),
                         "backlog" => sock.backlog = Some(lenient_int(v).clamp(0, u32::MAX as i64) as u32),
+                        // Severity prefixes change the CLI's answers: not built.
+                        "severity-output" if v != "none" => {
+                            return self.unsupported(loc, &format!("'stats socket … severity-output {v}'"), "CLI answers carry no severity prefix");
+                        }
                         "name" | "severity-output" | "process" | "thread" | "id" => {}
                         other => {
                             return self.alert(loc, format!("'stats socket' : unknown keyword '{other}'."));
