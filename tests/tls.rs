@@ -505,6 +505,8 @@ listen cache\n  bind 127.0.126.1:24002 ssl crt {p} no-tls-tickets\n  server s 12
             ("127.0.126.1:24000", "-tls1_3"),
             ("127.0.126.1:24000", "-tls1_2"),
             ("127.0.126.1:24002", "-tls1_2"),
+            // TLS 1.3 resumes without tickets too: its tickets name cached sessions.
+            ("127.0.126.1:24002", "-tls1_3"),
         ]
         .iter()
         .enumerate()
@@ -522,6 +524,7 @@ listen cache\n  bind 127.0.126.1:24002 ssl crt {p} no-tls-tickets\n  server s 12
         (false, true, false),
         "no-tls-tickets: the session cache"
     );
+    assert!(runs[0][3].1, "no-tls-tickets: TLS 1.3 still resumes");
 }
 
 #[test]
