@@ -1558,8 +1558,54 @@ pub fn lookup(table: &'static [Keyword], name: &str) -> Option<&'static Keyword>
     table.iter().find(|k| k.name == name)
 }
 
-/// The closest keyword of `table` to a misspelled `word`, if close enough to suggest.
+/// The closest keyword of `table` to a misspelled `word`, if close enough to suggest:
+/// haproxy's `cfg_find_best_match`, a distance between letter-pair fingerprints (the
+/// first keyword wins a tie; a match further than twice either word's length is none).
 pub fn suggest<'a>(candidates: impl Iterator<Item = &'a str>, word: &str) -> Option<&'a str> {
+    let sig = fingerprint(word);
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = sig
+            .iter()
+            .zip(fingerprint(c).iter())
+            .map(|(a, b)| a.abs_diff(*b) as usize)
+            .sum();
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    let (d, c) = best?;
+    (d <= 2 * word.len() && d <= 2 * c.len()).then_some(c)
+}
+
+/// haproxy's `make_word_fingerprint`: counts of each pair of neighbouring character
+/// classes (letters, digit, other, with begin and end marks).
+fn fingerprint(word: &str) -> Vec<u8> {
+    let class = |c: u8| -> usize {
+        match c.to_ascii_lowercase() {
+            c @ b'a'..=b'z' => (c - b'a' + 1) as usize,
+            b'0'..=b'9' => 27,
+            _ => 28,
+        }
+    };
+    let mut fp = vec![0u8; 1024];
+    let mut from = 28;
+    for &c in word.as_bytes() {
+        let to = class(c);
+        fp[from * 32 + to] = fp[from * 32 + to].saturating_add(1);
+        from = to;
+    }
+    fp[from * 32 + 28] = fp[from * 32 + 28].saturating_add(1);
+    fp
+}
+
+/// The closest keyword to a misspelled `word` by edit distance (about one edit per
+/// four letters): used where haproxide's candidate list is not haproxy's (the global
+/// section), so the fingerprint of [`suggest`] would pick keywords haproxy does not have.
+pub fn suggest_by_edits<'a>(
+    candidates: impl Iterator<Item = &'a str>,
+    word: &str,
+) -> Option<&'a str> {
     // Allow about one edit per four letters, at least one.
     let limit = (word.len() / 4).max(1);
     let len = word.chars().count();

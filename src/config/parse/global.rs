@@ -224,7 +224,7 @@ impl Parser {
                 .map(|k| k.name)
                 .chain(keywords::GLOBAL_TUNE.iter().copied())
                 .chain(["frontend", "backend", "listen", "defaults", "global"]);
-            let hint = keywords::suggest(names, kw)
+            let hint = keywords::suggest_by_edits(names, kw)
                 .map(|s| format!("; did you mean '{s}' maybe ?"))
                 .unwrap_or_default();
             self.alert(
