@@ -281,26 +281,19 @@ fn say(
 fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, quiet: bool) {
     let b = &shared.backends[bi];
     let s = &b.servers[si];
-    let (act, bck) = {
-        let mut lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
-        if up {
-            // A drained server stays out of the rotation until the operator readies it.
-            if s.admin() == Admin::Ready {
-                lb.set_up(si);
-            }
-        } else {
-            lb.set_down(si);
-        }
-        drop(lb);
-        usable_counts(b)
+    // A server coming up takes sessions waiting for any server (a drained one stays out
+    // of the rotation until the operator readies it); one going down sends its own
+    // waiting sessions back to balancing when `option redispatch` allows it.
+    let moved = match up {
+        true if s.admin() == Admin::Ready => b.server_up(si),
+        true => 0,
+        false => b.server_down(si),
     };
+    let (act, bck) = usable_counts(b);
     // The backend itself changes state when its first server comes back or its last goes.
     if (up && act + bck == 1) || (!up && act + bck == 0) {
         *b.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
     }
-    // A server coming up takes sessions waiting for any server; one going down sends its
-    // own waiting sessions back to balancing when `option redispatch` allows it.
-    let moved = if up { b.kick(si) } else { b.redistribute(si) };
     let queued = s.queued.load(Relaxed);
     let who = format!(
         "{}Server {}/{}",
@@ -384,14 +377,13 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
         | (Admin::Ready, Admin::Ready)
         | (Admin::Drain, Admin::Drain) => return,
         (_, Admin::Maint) => {
-            b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_down(si);
+            let moved = b.server_down(si);
             if was_usable || from == Admin::Drain && health_up {
                 let (act, bck) = usable_counts(b);
                 let n = s.sessions.load(Relaxed);
                 if from != Admin::Drain {
                     severity = level::ALERT;
                 }
-                let moved = b.redistribute(si);
                 let queued = s.queued.load(Relaxed);
                 format!("{who} is going DOWN for maintenance. {act} active and {bck} backup servers left. {n} sessions active, {moved} requeued, {queued} remaining in queue.")
             } else {
@@ -404,8 +396,7 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
                 *s.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::new(c.rise, c.fall);
             }
             if to == Admin::Ready {
-                b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_up(si);
-                b.kick(si);
+                b.server_up(si);
                 format!("{who} is UP/READY (leaving forced maintenance).")
             } else {
                 let msg = format!("{who} is UP/DRAIN (leaving forced maintenance).");
@@ -414,16 +405,14 @@ pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) 
             }
         }
         (Admin::Ready, Admin::Drain) => {
-            b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_down(si);
+            let moved = b.server_down(si);
             let (act, bck) = usable_counts(b);
-            let moved = b.redistribute(si);
             let queued = s.queued.load(Relaxed);
             format!("{who} enters drain state. {act} active and {bck} backup servers online. {moved} sessions requeued, {queued} total in queue.")
         }
         (Admin::Drain, Admin::Ready) => {
             if health_up {
-                b.lb.lock().unwrap_or_else(|e| e.into_inner()).set_up(si);
-                b.kick(si);
+                b.server_up(si);
             }
             format!("{who} is UP (leaving forced drain).")
         }

@@ -326,30 +326,45 @@ impl BackendRt {
         self.hand_over(lb, s);
     }
 
-    /// Server `s` may take waiting sessions now (it came up, or its weight changed): how
-    /// many it took from the backend's queue.
-    pub fn kick(&self, s: usize) -> u32 {
+    /// Server `s` takes load-balanced traffic again: its free slots go to waiting
+    /// sessions at once. How many came from the backend's queue.
+    pub fn server_up(&self, s: usize) -> u32 {
         let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.bal.set_up(s);
         self.hand_over(&mut lb, s)
     }
 
-    /// Server `s` went down: with `option redispatch`, the sessions waiting for it in
-    /// particular are balanced again (haproxy's `pendconn_redistribute`). How many.
-    pub fn redistribute(&self, s: usize) -> u32 {
+    /// Server `s` takes no new sessions (down, maintenance, drain): with `option
+    /// redispatch`, the sessions waiting for it in particular are balanced again
+    /// (haproxy's `pendconn_redistribute`). How many.
+    pub fn server_down(&self, s: usize) -> u32 {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        let lb = &mut *lb;
+        lb.bal.set_down(s);
         if self.ir.redispatch.is_none() {
             return 0;
         }
-        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
-        let lb = &mut *lb;
         let n = lb.queues.send_back(s);
         self.count_queue(lb, Line::Server(s));
         n
+    }
+
+    /// The operator changed server `s`'s weight; a server back in the rotation takes
+    /// waiting sessions.
+    pub fn set_weight(&self, s: usize, weight: u32) {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.bal.set_weight(s, weight);
+        self.hand_over(&mut lb, s);
     }
 
     /// Gives server `s`'s free slots to the oldest waiters: its own queue's, and the
     /// backend's when `s` takes load-balanced traffic (a backup only with no active server
     /// left), as haproxy's `process_srv_queue`.
     fn hand_over(&self, lb: &mut Lb, s: usize) -> u32 {
+        // Every session's end comes here: with nobody waiting, nothing to look at.
+        if lb.queues.server_len(s) == 0 && lb.queues.backend_len() == 0 {
+            return 0;
+        }
         let mut from_backend = 0;
         loop {
             let slot = &lb.bal.slots[s];

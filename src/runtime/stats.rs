@@ -560,10 +560,7 @@ fn set_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> String {
             "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n",
         );
     }
-    b.lb.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .set_weight(si, v as u32);
-    b.kick(si);
+    b.set_weight(si, v as u32);
     "\n".into()
 }
 
