@@ -765,3 +765,22 @@ pub struct StickRule {
     /// Index into [`Config::backends`] of the backend holding the table.
     pub table: usize,
 }
+
+/// OpenSSL cipher names that have a rustls equivalent: what `-c` accepts and runtime::tls
+/// maps (a unit test there keeps the two lists equal).
+pub const RUSTLS_CIPHERS: [&str; 9] = [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+];
+
+/// The literal of `sni str(<name>)` (the only SNI expression haproxide evaluates).
+pub fn sni_literal(expr: &str) -> Option<&str> {
+    expr.strip_prefix("str(")?.strip_suffix(')')
+}

@@ -11,3 +11,4 @@ pub mod config;
 pub mod ir;
 pub mod runtime;
 pub mod sys;
+pub mod tls_files;

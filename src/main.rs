@@ -57,6 +57,18 @@ fn main() -> ExitCode {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "haproxide".into());
+    let loader = {
+        let (files, exe) = (cli.files.clone(), exe.clone());
+        haproxide::runtime::reload::Loader::new(move || {
+            let loaded = config::load(&files, env_for_reload.clone());
+            let messages =
+                config::check_report(&loaded, std::process::id(), &exe, false, false).stderr;
+            haproxide::runtime::reload::Reread {
+                config: loaded.config,
+                messages,
+            }
+        })
+    };
     let report = config::check_report(
         &loaded,
         std::process::id(),
@@ -127,8 +139,7 @@ fn main() -> ExitCode {
         let mo = haproxide::runtime::master::MasterOptions {
             quiet,
             systemd: cli.systemd,
-            files: cli.files.clone(),
-            env: env_for_reload,
+            loader: loader.clone(),
             exe: exe.clone(),
             worker_args,
             first_only,
@@ -147,9 +158,7 @@ fn main() -> ExitCode {
     let opts = haproxide::runtime::RunOptions {
         quiet,
         maxconn: cli.maxconn,
-        files: cli.files.clone(),
-        env: env_for_reload,
-        exe: exe.clone(),
+        loader,
         daemon,
         pidfile: if worker {
             None

@@ -112,12 +112,7 @@ pub fn check_socket(fd: i32) -> std::io::Result<()> {
 pub fn listening_dup(fd: i32, backlog: i32) -> Result<(std::os::fd::OwnedFd, i32), String> {
     use nix::libc::{SOCK_STREAM, SO_ACCEPTCONN, SO_DOMAIN, SO_TYPE};
     use std::os::fd::{AsRawFd, BorrowedFd};
-    let why = |e: std::io::Error| {
-        format!(
-            "cannot use file descriptor '{fd}' : {}",
-            crate::config::tls_files::os_text(&e)
-        )
-    };
+    let why = |e: std::io::Error| format!("cannot use file descriptor '{fd}' : {}", os_text(&e));
     check_socket(fd).map_err(why)?;
     if sockopt_int(fd, SO_TYPE) != Some(SOCK_STREAM) {
         return Err(format!("file descriptor '{fd}' is not a stream socket"));
@@ -208,4 +203,16 @@ pub fn received_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     // SAFETY: `fd` comes straight from an SCM_RIGHTS control message of recvmsg(); nothing
     // else in the process knows the number, so this is its only owner.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}
+
+/// The strerror() text HAProxy prints.
+pub fn os_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_string()
+        }
+    }
 }

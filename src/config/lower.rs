@@ -339,14 +339,12 @@ pub fn lower_with(
                     .opts
                     .sni
                     .as_deref()
-                    .filter(|e| crate::runtime::tls_client::sni_literal(e).is_none())
+                    .filter(|e| crate::ir::sni_literal(e).is_none())
                 {
                     diags.push(Diagnostic::alert(&s.loc, format!("server parameter 'sni {e}' is not supported by haproxide (only a literal name: sni str(<name>)); see grammar/keywords.md.")).checked());
                 }
                 if let Some(c) = &s.opts.crt {
-                    if let Err(e) =
-                        crate::config::tls_files::check_crt(&with_base(&global.crt_base, c))
-                    {
+                    if let Err(e) = crate::tls_files::check_crt(&with_base(&global.crt_base, c)) {
                         diags.push(bare(e));
                     }
                 }
@@ -590,20 +588,6 @@ fn with_base(base: &Option<String>, path: &str) -> String {
     }
 }
 
-/// OpenSSL cipher names that have a rustls equivalent (runtime::tls maps them; a unit
-/// test there keeps the two lists equal).
-pub const RUSTLS_CIPHERS: [&str; 9] = [
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-];
-
 /// What rustls cannot do of a bind's TLS settings, said at `-c` time so that `-c` and the
 /// start agree: cipher names with no equivalent (WARNING listing them; ALERT when a TLS
 /// version the bind offers is left with no cipher at all, since haproxy would serve those
@@ -660,7 +644,7 @@ fn cipher_names(list: &str) -> (bool, Vec<&str>) {
         .split(':')
         .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
     {
-        if RUSTLS_CIPHERS.contains(&name)
+        if crate::ir::RUSTLS_CIPHERS.contains(&name)
             || name
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@')

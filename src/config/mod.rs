@@ -11,7 +11,6 @@ pub mod lexer;
 pub mod lower;
 pub mod parse;
 pub mod source;
-pub mod tls_files;
 
 use std::collections::BTreeMap;
 

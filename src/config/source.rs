@@ -27,7 +27,7 @@ pub fn load(paths: &[String]) -> Result<Vec<SourceFile>, Diagnostic> {
                 LocStyle::None,
                 format!(
                     "Cannot open configuration file/directory {p} : {}",
-                    super::tls_files::os_text(e)
+                    crate::sys::os_text(e)
                 ),
             )
         };

@@ -511,7 +511,7 @@ pub async fn run_check(
     let mut stream = match timeout(connect_limit, conn).await {
         Err(_) => return fail("Layer4 timeout", None, start),
         Ok(Err(e)) => {
-            let info = crate::config::tls_files::os_text(&e);
+            let info = crate::sys::os_text(&e);
             return fail("Layer4 connection problem", Some(info), start);
         }
         Ok(Ok(st)) => st,

@@ -64,7 +64,7 @@ pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener,
         }
     };
     let fail = |e: std::io::Error| {
-        let text = crate::config::tls_files::os_text(&e);
+        let text = crate::sys::os_text(&e);
         format!("cannot bind socket ({text}) for [{}]", b.text)
     };
     let sock =

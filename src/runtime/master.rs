@@ -36,10 +36,8 @@ pub struct MasterOptions {
     pub quiet: bool,
     /// `-Ws`: notify systemd.
     pub systemd: bool,
-    /// `-f` sources.
-    pub files: Vec<String>,
-    /// Environment for reading the configuration.
-    pub env: BTreeMap<String, String>,
+    /// Reads the configuration again on reload.
+    pub loader: super::reload::Loader,
     /// This executable.
     pub exe: String,
     /// Arguments for a worker (the master's own, without -W/-Ws/-D/-p/-sf/-st/-x, plus -db).
@@ -298,20 +296,16 @@ async fn reload_workers(
         "RELOADING=1\nSTATUS=Reloading the configuration.",
     );
     say(q, "[NOTICE]   ", "Reloading HAProxy");
-    let (files, env) = (o.files.clone(), o.env.clone());
-    let loaded = match tokio::task::spawn_blocking(move || crate::config::load(&files, env)).await {
-        Ok(l) => l,
-        Err(_) => {
+    let loaded = match o.loader.reread().await {
+        Some(l) => l,
+        None => {
             say(q, "[WARNING]  ", "Loading failure!");
             notify(o.systemd, &ready(RELOAD_FAILED));
             return false;
         }
     };
     if !q {
-        eprint!(
-            "{}",
-            crate::config::check_report(&loaded, std::process::id(), &o.exe, false, false).stderr
-        );
+        eprint!("{}", loaded.messages);
     }
     let outcome = async {
         let new_cfg = loaded.config.ok_or(())?;

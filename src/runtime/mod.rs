@@ -50,12 +50,8 @@ use state::Shared;
 pub struct RunOptions {
     /// `-q`: standard output and error are silent.
     pub quiet: bool,
-    /// The `-f` sources, re-read on reload.
-    pub files: Vec<String>,
-    /// The environment the configuration is read with.
-    pub env: std::collections::BTreeMap<String, String>,
-    /// Path of this executable (for diagnostics on reload).
-    pub exe: String,
+    /// Reads the configuration again on reload.
+    pub loader: reload::Loader,
     /// Detach (`-D` or `daemon` without `-db`).
     pub daemon: bool,
     /// `-p` or `pidfile`.
@@ -472,9 +468,7 @@ async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, max
         "Reloading configuration.",
     );
     warning(q, "Reloading configuration.");
-    let (files, env) = (opts.files.clone(), opts.env.clone());
-    let Ok(loaded) = tokio::task::spawn_blocking(move || crate::config::load(&files, env)).await
-    else {
+    let Some(loaded) = opts.loader.reread().await else {
         warning(
             q,
             "Loading failure! The previous configuration keeps serving.",
@@ -482,9 +476,7 @@ async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, max
         return;
     };
     if !q {
-        let report =
-            crate::config::check_report(&loaded, std::process::id(), &opts.exe, false, false);
-        eprint!("{}", report.stderr);
+        eprint!("{}", loaded.messages);
     }
     let Some(cfg) = loaded.config else {
         warning(

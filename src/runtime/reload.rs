@@ -6,7 +6,53 @@
 //! no moment where connects are refused; servers present in both configurations (same
 //! backend, name and address) keep their health state.
 
-use crate::ir::{Bind, ListenAddr};
+use std::sync::Arc;
+
+use crate::ir::{Bind, Config, ListenAddr};
+
+/// The configuration read again for a reload.
+#[derive(Debug)]
+pub struct Reread {
+    /// The IR, when the configuration is valid.
+    pub config: Option<Config>,
+    /// What `-c` would print on standard error (warnings, alerts), in haproxy's order.
+    pub messages: String,
+}
+
+/// Reads the `-f` sources again. The entry point builds it, so the runtime never parses
+/// configuration text itself and never names the config module.
+#[derive(Clone)]
+pub struct Loader(Arc<dyn Fn() -> Reread + Send + Sync>);
+
+impl Loader {
+    /// A loader calling `f` on each reload.
+    pub fn new(f: impl Fn() -> Reread + Send + Sync + 'static) -> Self {
+        Loader(Arc::new(f))
+    }
+
+    /// Reads the configuration on a blocking thread (file reads, certificate checks);
+    /// `None` when the reading itself panicked.
+    pub async fn reread(&self) -> Option<Reread> {
+        let f = self.0.clone();
+        tokio::task::spawn_blocking(move || f()).await.ok()
+    }
+}
+
+impl Default for Loader {
+    /// Refuses every reload: for runs started without configuration files.
+    fn default() -> Self {
+        Loader::new(|| Reread {
+            config: None,
+            messages: String::new(),
+        })
+    }
+}
+
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Loader")
+    }
+}
 
 /// What identifies a listening socket across reloads: address and socket options.
 pub fn listener_key(b: &Bind) -> String {

@@ -72,7 +72,7 @@ pub fn bind_all(g: &Global) -> Result<Vec<Listener>, String> {
 fn bind_one(s: &StatsSocket, maxconn: u32) -> Result<Listener, String> {
     let level = Level::from_config(s);
     let fail = |what: &str, e: std::io::Error, name: &str| {
-        let text = crate::config::tls_files::os_text(&e);
+        let text = crate::sys::os_text(&e);
         format!(
             "Binding [{}] for frontend GLOBAL: cannot {what} ({text}) [{name}]",
             s.origin

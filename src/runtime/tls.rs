@@ -5,7 +5,7 @@
 //! chosen by SNI (CN and SAN, wildcards); no SNI or an unknown name gets the first one
 //! unless `strict-sni`. Versions are TLS 1.2 and 1.3 only (rustls has nothing older), and
 //! OpenSSL cipher names are mapped to the suites rustls offers.
-//! All `rustls-pemfile` use stays in `config::tls_files`, so it can be swapped in one place.
+//! All `rustls-pemfile` use stays in `tls_files`, so it can be swapped in one place.
 
 use std::sync::Arc;
 
@@ -15,8 +15,8 @@ use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
 
-use crate::config::tls_files::{read_pem, PemContents};
 use crate::ir::{BindTls, TlsVersion, Verify};
+use crate::tls_files::{read_pem, PemContents};
 
 /// Loads one PEM file (and its `.key` when needed) as a signing certificate.
 pub(super) fn load_cert(path: &str) -> Result<Arc<CertifiedKey>, String> {
@@ -44,13 +44,13 @@ fn load_all(crt: &[String]) -> Result<Vec<Named>, String> {
         let meta = std::fs::metadata(c)
             .map_err(|e| format!("unable to stat SSL certificate from file '{c}' : {e}."))?;
         let files: Vec<String> = if meta.is_dir() {
-            crate::config::tls_files::crt_dir_files(c)?
+            crate::tls_files::crt_dir_files(c)?
         } else {
             vec![c.clone()]
         };
         for f in files {
             let ck = load_cert(&f)?;
-            let names = crate::config::tls_files::cert_names(&ck.cert[0]);
+            let names = crate::tls_files::cert_names(&ck.cert[0]);
             out.push((ck, names));
         }
     }
@@ -72,10 +72,7 @@ impl ResolvesServerCert for BySni {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         if let Some(name) = hello.server_name() {
             for (ck, names) in &self.certs {
-                if names
-                    .iter()
-                    .any(|n| crate::config::tls_files::sni_matches(n, name))
-                {
+                if names.iter().any(|n| crate::tls_files::sni_matches(n, name)) {
                     return Some(ck.clone());
                 }
             }
@@ -229,7 +226,7 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
             // a file with no CRL at all makes every client certificate fail.
             let mut crls = None;
             if let Some(crl) = &t.crl_file {
-                let ca = crate::config::tls_files::read_ca(crl)
+                let ca = crate::tls_files::read_ca(crl)
                     .map_err(|e| format!("unable to load crl-file '{crl}': {e}"))?;
                 vb = vb
                     .with_crls(ca.crls.clone())
@@ -295,7 +292,7 @@ pub fn subject_cn(der: &[u8]) -> Option<String> {
 mod tests {
     #[test]
     fn config_and_runtime_agree_on_cipher_names() {
-        for n in crate::config::lower::RUSTLS_CIPHERS {
+        for n in crate::ir::RUSTLS_CIPHERS {
             assert!(super::suite_for(n).is_some(), "{n}");
         }
     }

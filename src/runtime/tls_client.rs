@@ -16,8 +16,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error};
 use rustls::{SignatureScheme, SupportedCipherSuite};
 
-use crate::config::tls_files::read_pem;
 use crate::ir::{Server, ServerTls};
+use crate::tls_files::read_pem;
 
 /// What a session needs to open TLS to one server.
 #[derive(Clone)]
@@ -93,11 +93,6 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-/// The literal of `sni str(<name>)` (the only form haproxide evaluates).
-pub fn sni_literal(expr: &str) -> Option<&str> {
-    expr.strip_prefix("str(")?.strip_suffix(')')
-}
-
 /// Builds the connector of `s` (None without `ssl`); the error says what is wrong.
 pub fn connector(s: &Server) -> Result<Option<Connector>, String> {
     let Some(t) = &s.tls else { return Ok(None) };
@@ -146,7 +141,7 @@ fn client_config(
     let sni = match t.sni.as_deref() {
         None => None,
         Some(e) => Some(
-            sni_literal(e)
+            crate::ir::sni_literal(e)
                 .ok_or_else(|| format!("sni expression '{e}' is not str(<name>)"))?
                 .to_string(),
         ),

@@ -174,9 +174,8 @@ fn parse_fd(text: &str, rules: AddrRules) -> Result<AddrSpec, AddrError> {
         _ => return Err(AddrError::FdNotInteger(text.to_string())),
     };
     if rules.resolve {
-        crate::sys::check_socket(n).map_err(|e| {
-            AddrError::FdUnusable(n, crate::config::tls_files::os_text(&e).to_string())
-        })?;
+        crate::sys::check_socket(n)
+            .map_err(|e| AddrError::FdUnusable(n, crate::sys::os_text(&e).to_string()))?;
     }
     Ok(AddrSpec::Fd(n))
 }

@@ -160,7 +160,7 @@ impl Parser {
                         }
                         _ => val.to_string(),
                     };
-                    if let Err(why) = crate::config::tls_files::read_ca(&path) {
+                    if let Err(why) = crate::tls_files::read_ca(&path) {
                         // Printed without a location, as haproxy does, but kept at
                         // this line so it comes right before the next alert.
                         self.push(Diagnostic::new(
@@ -212,7 +212,7 @@ impl Parser {
                 (Some(base), false) => format!("{base}/{c}"),
                 _ => c.clone(),
             };
-            if let Err(msg) = crate::config::tls_files::check_crt(&path) {
+            if let Err(msg) = crate::tls_files::check_crt(&path) {
                 return self.alert(loc, format!("{head} : {msg}"));
             }
         }

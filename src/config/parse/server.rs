@@ -401,7 +401,7 @@ impl Parser {
                         Some(b) if !val.starts_with('/') => format!("{}/{val}", b.trim_end_matches('/')),
                         _ => val.to_string(),
                     };
-                    if let Err(why) = crate::config::tls_files::read_ca(&path) {
+                    if let Err(why) = crate::tls_files::read_ca(&path) {
                         self.push(bare(format!("Couldn't open the ca-file '{path}' ({why}).")));
                         let msg = format!("'ca-file' : unable to load {path}.");
                         return self.push(Diagnostic::new(crate::config::diag::Level::Alert, Some(loc.clone()), LocStyle::None, msg));

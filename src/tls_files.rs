@@ -1,3 +1,7 @@
+//! Certificate, key and CA/CRL file reading, shared by `-c` (config) and the runtime (TLS
+//! setup on start and reload), so both read a file the same way and agree on what is valid.
+//! All `rustls-pemfile` use stays here, so it can be swapped in one place.
+//!
 //! Checks of certificate files done while parsing, as HAProxy loads them during `-c`
 //! (configuration.txt §5.1 `crt`): the file must exist, hold a certificate, hold a key or have
 //! one in `<crt>.key` beside it, and the key must match the certificate.
@@ -7,6 +11,8 @@
 //! error, never an endless read or a hang.
 
 use std::fs;
+
+use crate::sys::os_text;
 use std::io::{BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -181,18 +187,6 @@ pub fn sni_matches(cert_name: &str, name: &str) -> bool {
             .split_once('.')
             .is_some_and(|(label, rest)| !label.is_empty() && rest == domain),
         None => cert_name == name,
-    }
-}
-
-/// The strerror() text HAProxy prints.
-pub fn os_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_string()
-        }
     }
 }
 
