@@ -300,7 +300,7 @@ fn connector_with(version: u64, resume: bool) -> tokio_rustls::TlsConnector {
         provider.kx_groups.insert(0, reused);
         // The proxy's faster key schedule on the client side too: a cheaper client.
         for s in provider.cipher_suites.iter_mut() {
-            *s = haproxide::runtime::tls_hkdf::faster(*s);
+            *s = haproxide::runtime::tls::hkdf::faster(*s);
         }
     }
     let provider = std::sync::Arc::new(provider);
@@ -456,7 +456,7 @@ async fn mqtt_session(addr: SocketAddr, src: SocketAddr, id: &str) -> std::io::R
     s.bind(src)?;
     let mut c = s.connect(addr).await?;
     c.set_nodelay(true)?;
-    c.write_all(&haproxide::runtime::mqtt::connect_packet(id))
+    c.write_all(&haproxide::runtime::proto::mqtt::connect_packet(id))
         .await?;
     let (kind, body) = mqtt_read(&mut c).await?;
     if kind != 0x20 || body != [0, 0] {

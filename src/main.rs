@@ -59,11 +59,11 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| "haproxide".into());
     let loader = {
         let (files, exe) = (cli.files.clone(), exe.clone());
-        haproxide::runtime::reload::Loader::new(move || {
+        haproxide::runtime::proc::reload::Loader::new(move || {
             let loaded = config::load(&files, env_for_reload.clone());
             let messages =
                 config::check_report(&loaded, std::process::id(), &exe, false, false).stderr;
-            haproxide::runtime::reload::Reread {
+            haproxide::runtime::proc::reload::Reread {
                 config: loaded.config,
                 messages,
             }
@@ -95,13 +95,13 @@ fn main() -> ExitCode {
     let pid = std::process::id();
     // What is not built yet is refused by name rather than done differently.
     // A worker started by a master (it inherits the listeners; see runtime::master).
-    let worker = haproxide::runtime::master::started_by_master();
-    if !worker && std::env::var_os(haproxide::runtime::master::ENV_FDS).is_some() {
+    let worker = haproxide::runtime::proc::master::started_by_master();
+    if !worker && std::env::var_os(haproxide::runtime::proc::master::ENV_FDS).is_some() {
         // Only a master hands listeners over; the variable alone is not trusted.
-        std::env::remove_var(haproxide::runtime::master::ENV_FDS);
-        std::env::remove_var(haproxide::runtime::master::ENV_READY);
+        std::env::remove_var(haproxide::runtime::proc::master::ENV_FDS);
+        std::env::remove_var(haproxide::runtime::proc::master::ENV_READY);
         if !quiet {
-            eprintln!("[WARNING]  ({pid}) : haproxide: {} is set but this process was not started by a haproxide master: ignored.", haproxide::runtime::master::ENV_FDS);
+            eprintln!("[WARNING]  ({pid}) : haproxide: {} is set but this process was not started by a haproxide master: ignored.", haproxide::runtime::proc::master::ENV_FDS);
         }
     }
     let daemon = (cli.daemon || cfg.global.daemon) && !cli.foreground && !cli.debug && !worker;
@@ -136,7 +136,7 @@ fn main() -> ExitCode {
         }
         // Workers stay in the foreground; with -d they print the debug lines.
         worker_args.push(if cli.debug { "-d" } else { "-db" }.into());
-        let mo = haproxide::runtime::master::MasterOptions {
+        let mo = haproxide::runtime::proc::master::MasterOptions {
             quiet,
             systemd: cli.systemd,
             loader: loader.clone(),
@@ -147,7 +147,7 @@ fn main() -> ExitCode {
             maxconn: cli.maxconn,
             master_cli: cli.master_cli.clone(),
         };
-        return match haproxide::runtime::master::run(cfg, mo) {
+        return match haproxide::runtime::proc::master::run(cfg, mo) {
             Ok(code) => ExitCode::from(code as u8),
             Err(e) => {
                 eprintln!("[ALERT]    ({pid}) : haproxide master: {e:#}");

@@ -197,7 +197,7 @@ pub fn release_free_memory() {
 }
 
 /// Takes ownership of a descriptor received over SCM_RIGHTS (`-x`, see
-/// [`crate::runtime::handover`]): the kernel installed it in this process for us alone.
+/// [`crate::runtime::ctl::handover`]): the kernel installed it in this process for us alone.
 pub fn received_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd;
     // SAFETY: `fd` comes straight from an SCM_RIGHTS control message of recvmsg(); nothing

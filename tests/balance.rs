@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{assert_logs_match, connect_from, mask_tcplog, start, Backend, Which};
-use haproxide::runtime::mqtt::connect_packet;
+use haproxide::runtime::proto::mqtt::connect_packet;
 
 const DEFAULTS: &str = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option tcplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n";
 

@@ -73,7 +73,7 @@ proptest! {
         let mut input = if v2 { vec![0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a] } else { b"PROXY ".to_vec() };
         input.extend_from_slice(&bytes);
         for data in [&bytes[..], &input[..]] {
-            if let Ok((_, n)) = haproxide::runtime::proxy_protocol::decode(data) {
+            if let Ok((_, n)) = haproxide::runtime::proto::proxy_protocol::decode(data) {
                 prop_assert!(n <= data.len());
             }
         }

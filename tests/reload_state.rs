@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use haproxide::ir::Config;
+use haproxide::runtime::lb::state::Shared;
 use haproxide::runtime::log::Logger;
-use haproxide::runtime::state::Shared;
 
 fn cfg(text: &str) -> Config {
     haproxide::config::check_offline("t.cfg", text.as_bytes().to_vec(), BTreeMap::new())

@@ -254,7 +254,7 @@ fn tw_counts_from_the_accept_like_haproxy() {
         "{DEFAULTS}listen insp\n  bind {plain}\n  tcp-request inspect-delay 3s\n  tcp-request content accept if {{ req.payload(0,0),mqtt_is_valid }}\n  server s1 127.0.34.2:24001\nlisten tls\n  bind {tls} ssl crt {}\n  server s1 127.0.34.2:24001\n",
         pem.display()
     );
-    let pkt = haproxide::runtime::mqtt::connect_packet("tw");
+    let pkt = haproxide::runtime::proto::mqtt::connect_packet("tw");
     let client = || {
         let mut c = TcpStream::connect(plain).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

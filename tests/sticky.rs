@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{assert_logs_match, mask_tcplog, start, Backend, Which};
-use haproxide::runtime::mqtt::connect_packet;
+use haproxide::runtime::proto::mqtt::connect_packet;
 
 fn config(front: SocketAddr, servers: &[SocketAddr]) -> String {
     let mut c = format!(

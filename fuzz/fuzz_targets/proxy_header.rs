@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((_, n)) = haproxide::runtime::proxy_protocol::decode(data) {
+    if let Ok((_, n)) = haproxide::runtime::proto::proxy_protocol::decode(data) {
         assert!(n <= data.len());
     }
 });

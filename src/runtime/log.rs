@@ -111,6 +111,22 @@ fn fmt_ip(a: &SocketAddr) -> String {
     }
 }
 
+/// An address as haproxy prints it (IPv4-mapped IPv6 as IPv4).
+pub fn fmt_addr(a: SocketAddr) -> String {
+    match a {
+        SocketAddr::V6(v) if v.ip().to_ipv4_mapped().is_some() => {
+            format!(
+                "{}:{}",
+                v.ip()
+                    .to_ipv4_mapped()
+                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                v.port()
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Frames `msg` for `t` as HAProxy does (`tag` is the log-tag, `pid` the process id).
 pub fn frame(
     t: &LogTarget,

@@ -5,35 +5,22 @@
 //! SIGUSR1 soft stop (listeners close, sessions finish, bounded by `hard-stop-after`),
 //! SIGTERM/SIGINT immediate stop, SIGTTOU/SIGTTIN pause/resume listening.
 
-pub mod balance;
-pub mod busy;
-pub mod chash;
-pub mod debug;
-pub mod forward;
-pub mod forward_tls;
-pub mod handover;
-pub mod health;
-pub mod inspect;
-pub mod listener;
+pub mod cancel;
+pub mod ctl;
+pub mod lb;
 pub mod log;
-pub mod master;
-pub mod master_cli;
-pub mod memory;
-pub mod mqtt;
-pub mod process;
-pub mod proxy_protocol;
-pub mod queue;
-pub mod reload;
+pub mod proc;
+pub mod proto;
 pub mod session;
-pub mod state;
-pub mod stats;
-pub mod stats_page;
-pub mod stick;
+pub mod stream;
 pub mod tls;
-pub mod tls_client;
-pub mod tls_hkdf;
-pub mod tls_stream;
-mod tls_v1;
+
+use ctl::{handover, stats};
+use lb::{check, state};
+use proc::process::{alert, warning};
+use proc::{busy, master, memory, process, reload};
+use session::listener;
+use session::listener::{bind_all, bind_all_with, rebind};
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -70,185 +57,6 @@ pub struct RunOptions {
     pub maxconn: Option<u32>,
 }
 
-/// Descriptors kept aside for listeners, logs and checks (HAProxy reserves some too).
-const RESERVED_FDS: u64 = 100;
-
-fn alert(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("[ALERT]    ({}) : {msg}", std::process::id());
-    }
-}
-
-fn warning(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("[WARNING]  ({}) : {msg}", std::process::id());
-    }
-}
-
-/// The descriptors HAProxy 2.6 reserves (its `maxsock`) for `maxconn`: two per session,
-/// one per listener and checked server, eleven per stats socket (its listener and
-/// `stats maxconn` 10), three per thread (poller and wake-up pipe) and ten for the rest.
-fn maxsock(cfg: &Config, maxconn: u32, threads: usize) -> u64 {
-    let checked: usize = cfg
-        .backends
-        .iter()
-        .map(|b| b.servers.iter().filter(|s| s.check.is_some()).count())
-        .sum();
-    2 * maxconn as u64
-        + 10
-        + 3 * threads as u64
-        + cfg.listener_count() as u64
-        + checked as u64
-        + 11 * cfg.global.stats_sockets.len() as u64
-}
-
-/// Raises the open-file limit as HAProxy's `ulimit-n` rule does and returns the maxconn;
-/// None when the limit cannot be raised and `strict-limits` (the default) forbids going on.
-fn size_limits(cfg: &Config, opts: &RunOptions, threads: usize) -> Option<u32> {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
-    // `maxconn 0` (or `-n 0`) is no limit asked: haproxy computes it, as when unset.
-    let asked = opts.maxconn.or(cfg.global.maxconn).filter(|&m| m > 0);
-    let want = cfg.global.ulimit_n.unwrap_or_else(|| match asked {
-        Some(m) => maxsock(cfg, m, threads),
-        None => hard,
-    });
-    let target = want.min(hard).max(soft);
-    if target > soft {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, target, hard);
-    }
-    let (now, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((soft, hard));
-    let fit = (now.saturating_sub(RESERVED_FDS) / 2).max(1) as u32;
-    if want > now {
-        let msg = format!("[haproxide.main()] Cannot raise FD limit to {want}, limit is {now}.");
-        if !cfg.global.no_strict_limits {
-            alert(opts.quiet, &msg);
-            return None;
-        }
-        warning(opts.quiet, &msg);
-        if let Some(m) = asked {
-            alert(
-                opts.quiet,
-                &format!("[haproxide.main()] FD limit ({now}) too low for maxconn={m}/maxsock={want}. Please raise 'ulimit-n' to {want} or more to avoid any trouble."),
-            );
-        }
-        if !opts.quiet {
-            eprintln!(
-                "[NOTICE]   ({}) : at most about {fit} connections can be held (each takes a client and a server descriptor).",
-                std::process::id()
-            );
-        }
-    }
-    Some(match asked {
-        Some(m) => m,
-        None => fit,
-    })
-}
-
-/// The TLS configuration of a bind (None without `ssl`); errors are reported here.
-fn tls_for(
-    f: &crate::ir::Frontend,
-    b: &crate::ir::Bind,
-    quiet: bool,
-) -> Result<Option<Arc<rustls::ServerConfig>>, ()> {
-    match b.tls.as_ref().map(tls::server_config) {
-        None => Ok(None),
-        // Cipher names rustls lacks were reported by the configuration check.
-        Some(Ok((c, _dropped))) => Ok(Some(c)),
-        Some(Err(e)) => {
-            alert(
-                quiet,
-                &format!("Proxy '{}': bind [{}]: {e}", f.name, b.origin),
-            );
-            Err(())
-        }
-    }
-}
-
-/// Binds every listener of `cfg`, reporting each failure as HAProxy does; None if any failed.
-/// `reuse` gives, per listener in configuration order, an already bound socket to take over.
-fn bind_all_with(
-    cfg: &Config,
-    maxconn: u32,
-    quiet: bool,
-    mut reuse: impl FnMut(usize) -> Option<std::net::TcpListener>,
-) -> Option<Vec<listener::Bound>> {
-    let mut bound = Vec::new();
-    let mut failed = false;
-    let mut n = 0;
-    // TLS towards servers: files are read now, so a bad one fails the start or the reload.
-    for b in &cfg.backends {
-        for s in &b.servers {
-            if let Err(e) = tls_client::connector(s) {
-                alert(
-                    quiet,
-                    &format!(
-                        "Proxy '{}': server '{}' ({}): {e}",
-                        b.name, s.name, s.origin
-                    ),
-                );
-                failed = true;
-            }
-        }
-    }
-    for (fi, f) in cfg.frontends.iter().enumerate() {
-        for (i, b) in f.binds.iter().enumerate() {
-            let k = n;
-            n += 1;
-            let Ok(tls) = tls_for(f, b, quiet) else {
-                failed = true;
-                continue;
-            };
-            let socket = match reuse(k) {
-                Some(s) => Ok(s),
-                None => listener::bind_one(b, f.maxconn.unwrap_or(maxconn)),
-            };
-            match socket {
-                Ok(socket) => bound.push(listener::Bound {
-                    fe: fi,
-                    id: i + 1,
-                    accept_proxy: b.accept_proxy,
-                    tls,
-                    key: reload::listener_key(b),
-                    socket,
-                }),
-                Err(e) => {
-                    failed = true;
-                    let kind = if f.is_listen { "proxy" } else { "frontend" };
-                    alert(
-                        quiet,
-                        &format!("Binding [{}] for {kind} {}: {e}", b.origin, f.name),
-                    );
-                }
-            }
-        }
-    }
-    (!failed).then_some(bound)
-}
-
-/// The listeners of a new configuration for a reload: sockets whose key is unchanged are
-/// the same sockets (duplicated descriptors), others are bound now. None if any failed.
-fn rebind(
-    cfg: &Config,
-    old: &[listener::Bound],
-    maxconn: u32,
-    quiet: bool,
-) -> Option<(Vec<listener::Bound>, reload::Plan)> {
-    let old_keys: Vec<String> = old.iter().map(|b| b.key.clone()).collect();
-    let plan = reload::plan(&old_keys, &master::keys(cfg));
-    let kept: std::collections::HashMap<usize, usize> =
-        plan.keep.iter().map(|(o, n)| (*n, *o)).collect();
-    let sockets = bind_all_with(cfg, maxconn, quiet, |k| {
-        kept.get(&k).and_then(|oi| old[*oi].socket.try_clone().ok())
-    })?;
-    Some((sockets, plan))
-}
-
-/// Binds every listener of `cfg` (start-up and resume after pause).
-fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<listener::Bound>> {
-    bind_all_with(cfg, maxconn, quiet, |_| None)
-}
-
 /// Serves `cfg` until stopped; returns the exit status.
 pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     let threads = cfg.global.nbthread.map(|n| n as usize).unwrap_or_else(|| {
@@ -256,7 +64,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let Some(maxconn) = size_limits(&cfg, &opts, threads) else {
+    let Some(maxconn) = process::size_limits(&cfg, opts.maxconn, opts.quiet, threads) else {
         return Ok(1);
     };
     // A worker takes the master's sockets; otherwise bind everything first: HAProxy
@@ -292,7 +100,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
             }
         }
     }
-    let keys = master::keys(&cfg);
+    let keys = reload::listener_keys(&cfg);
     let addrs: Vec<_> = cfg
         .frontends
         .iter()
@@ -340,7 +148,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
     let quiet = opts.quiet || opts.daemon;
     let opts = RunOptions { quiet, ..opts };
     if opts.debug {
-        debug::enable();
+        session::debug::enable();
     }
     // One thread (`nbthread 1`): a single-threaded scheduler, no work-stealing overhead.
     let mut builder = if threads == 1 {
@@ -420,7 +228,7 @@ impl Live {
         let (stop_tx, stop_rx) = watch::channel(false);
         for (k, b) in self.sockets.iter().enumerate() {
             let l = tokio::net::TcpListener::from_std(b.socket.try_clone()?)?;
-            let info = listener::Info {
+            let info = session::Info {
                 fe: b.fe,
                 id: b.id,
                 accept_proxy: b.accept_proxy,
@@ -502,7 +310,7 @@ async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, max
         next.stop();
         return;
     }
-    health::spawn_all(&next.shared, q);
+    check::spawn_all(&next.shared, q);
     // The new accept loops run; now the old ones stop. Kept sockets never closed.
     live.stop();
     live.shared.retire();
@@ -571,9 +379,9 @@ async fn serve(
     let mut sig_ttin = signal(SignalKind::from_raw(nix::libc::SIGTTIN)).context("SIGTTIN")?;
 
     live.start(&global)?;
-    cli.publish(&live.sockets);
+    cli.publish(listener::fds(&live.sockets));
     busy::set(live.cfg.global.busy_polling, process.nbthread);
-    health::spawn_all(&live.shared, opts.quiet);
+    check::spawn_all(&live.shared, opts.quiet);
     memory::spawn_trimmer(live.shared.actconn.clone());
     // -sf/-st: the old process stops accepting only once this one accepts.
     for (pids, sig) in [
@@ -600,14 +408,14 @@ async fn serve(
                 reload(&mut live, &opts, &global, maxconn).await;
                 busy::set(live.cfg.global.busy_polling, process.nbthread);
                 *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
-                cli.publish(&live.sockets);
+                cli.publish(listener::fds(&live.sockets));
             }
             _ = sig_usr2.recv() => {
                 generations.push(Arc::downgrade(&live.shared));
                 reload(&mut live, &opts, &global, maxconn).await;
                 busy::set(live.cfg.global.busy_polling, process.nbthread);
                 *cli.current.write().unwrap_or_else(|e| e.into_inner()) = live.shared.clone();
-                cli.publish(&live.sockets);
+                cli.publish(listener::fds(&live.sockets));
             }
             _ = sig_ttou.recv() => {
                 if live.listening.is_some() {
@@ -615,7 +423,7 @@ async fn serve(
                     // as HAProxy's pause does; established sessions go on.
                     live.stop();
                     live.sockets.clear();
-                    cli.publish(&live.sockets);
+                    cli.publish(listener::fds(&live.sockets));
                     for f in &live.cfg.frontends {
                         let msg = format!("Paused frontend {}.", f.name);
                         live.shared.logger.send(&f.log, log::level::WARNING, &msg);
@@ -632,7 +440,7 @@ async fn serve(
                         warning(opts.quiet, &msg);
                     }
                     live.start(&global)?;
-                    cli.publish(&live.sockets);
+                    cli.publish(listener::fds(&live.sockets));
                 }
             }
         }
@@ -641,7 +449,7 @@ async fn serve(
     busy::set(false, 0);
     live.stop();
     live.sockets.clear();
-    cli.publish(&live.sockets);
+    cli.publish(listener::fds(&live.sockets));
     let (cfg, shared) = (&live.cfg, &live.shared);
     for (f, b) in &cfg.order {
         let name = f

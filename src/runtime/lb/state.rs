@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{oneshot, Notify};
 
-use super::balance::Balancer;
-use super::forward::Registry;
-use super::health::Health;
-use super::log::Logger;
-use super::queue::{Line, Queues};
 use crate::ir::{Backend, Config, Frontend, Server};
+use crate::runtime::cancel::Registry;
+use crate::runtime::lb::balance::Balancer;
+use crate::runtime::lb::health::Health;
+use crate::runtime::lb::queue::{Line, Queues};
+use crate::runtime::log::Logger;
 
 /// A frontend (or the frontend side of a listen).
 #[derive(Debug)]
@@ -43,9 +43,9 @@ pub struct ServerRt {
     /// Sessions it took since start (`stot`).
     pub cumulated: AtomicU64,
     /// TLS towards it (`ssl`); checked when the configuration was loaded.
-    pub tls: Option<super::tls_client::Connector>,
+    pub tls: Option<crate::runtime::tls::client::Connector>,
     /// The last check's result (`show stat`'s check columns).
-    pub last_check: Mutex<Option<super::health::Outcome>>,
+    pub last_check: Mutex<Option<crate::runtime::lb::health::Outcome>>,
     /// Checks that failed while the health could still drop (`chkfail`).
     pub chkfail: AtomicU64,
     /// UP to DOWN transitions (`chkdown`).
@@ -140,7 +140,7 @@ pub struct BackendRt {
     /// Sessions waiting in the backend's own queue (any server will do).
     pub queued: AtomicU32,
     /// Its `stick-table`, empty at every (re)load.
-    pub stick: Option<super::stick::Table>,
+    pub stick: Option<crate::runtime::lb::stick::Table>,
     /// Its last change between UP and DOWN, or the start (`lastchg`).
     pub lastchg: Mutex<std::time::Instant>,
 }
@@ -193,7 +193,7 @@ impl BackendRt {
                     Admin::Ready
                 } as u8),
                 cumulated: AtomicU64::new(0),
-                tls: super::tls_client::connector(s).ok().flatten(),
+                tls: crate::runtime::tls::client::connector(s).ok().flatten(),
                 last_check: Mutex::new(None),
                 chkfail: AtomicU64::new(0),
                 chkdown: AtomicU64::new(0),
@@ -206,7 +206,10 @@ impl BackendRt {
             beconn: AtomicU32::new(0),
             cumulated: AtomicU64::new(0),
             queued: AtomicU32::new(0),
-            stick: ir.stick_table.clone().map(super::stick::Table::new),
+            stick: ir
+                .stick_table
+                .clone()
+                .map(crate::runtime::lb::stick::Table::new),
             lastchg: Mutex::new(std::time::Instant::now()),
             ir,
         }

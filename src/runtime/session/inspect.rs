@@ -12,10 +12,10 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{timeout_at, Instant};
 
-use super::mqtt::{self, Verdict};
-use super::state::BackendRt;
-use super::stick::Raw;
 use crate::ir::{Acl, Inspect, Payload, Sample};
+use crate::runtime::lb::state::BackendRt;
+use crate::runtime::lb::stick::Raw;
+use crate::runtime::proto::mqtt::{self, Verdict};
 
 /// HAProxy's request buffer (tune.bufsize 16384) less its rewrite reserve (1024): a
 /// buffer this full is decided as it is.

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use super::health;
-use super::state::{Admin, Shared};
 use crate::ir::{Balance, Global, ListenAddr, StatsSocket};
+use crate::runtime::lb::check;
+use crate::runtime::lb::state::{Admin, Shared};
 
 /// What a CLI session may do (`level`), lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -144,8 +144,7 @@ pub struct Cli {
 impl Cli {
     /// Records the listening sockets `_getsocks` hands over (after a start, a reload, a
     /// pause or a stop).
-    pub fn publish(&self, sockets: &[super::listener::Bound]) {
-        let fds = sockets.iter().map(|b| b.socket.as_raw_fd()).collect();
+    pub fn publish(&self, fds: Vec<RawFd>) {
         *self.listeners.write().unwrap_or_else(|e| e.into_inner()) = fds;
     }
 
@@ -291,9 +290,9 @@ async fn give_sockets<R: AsyncRead + Unpin>(
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    super::handover::send_count(conn, fds.len())?;
-    for batch in fds.chunks(super::handover::MAX_SEND_FD) {
-        super::handover::send_batch(conn, batch)?;
+    crate::runtime::ctl::handover::send_count(conn, fds.len())?;
+    for batch in fds.chunks(crate::runtime::ctl::handover::MAX_SEND_FD) {
+        crate::runtime::ctl::handover::send_batch(conn, batch)?;
         let mut b = [0u8; 4];
         tokio::time::timeout(Duration::from_secs(1), ack.read_exact(&mut b))
             .await
@@ -443,7 +442,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             match find(&shared, target) {
                 Err(e) => e,
                 Ok((bi, si)) => {
-                    health::set_admin(&shared, bi, si, to, cli.quiet);
+                    check::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
                 }
             }
@@ -476,7 +475,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                     // `enable server` only leaves maintenance; drain stays.
                     if to == Admin::Maint || shared.backends[bi].servers[si].admin() == Admin::Maint
                     {
-                        health::set_admin(&shared, bi, si, to, cli.quiet);
+                        check::set_admin(&shared, bi, si, to, cli.quiet);
                     }
                     "\n".into()
                 }

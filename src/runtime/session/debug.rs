@@ -25,7 +25,7 @@ pub fn next_id() -> u32 {
 
 /// An accepted client.
 pub fn accept(id: u32, fe: &str, lfd: i32, cfd: i32, peer: std::net::SocketAddr) {
-    let peer = super::session::fmt_addr(peer);
+    let peer = crate::runtime::log::fmt_addr(peer);
     println!("{id:08x}:{fe}.accept({lfd:04x})={cfd:04x} from [{peer}] ALPN=<none>");
 }
 

@@ -20,9 +20,10 @@ use anyhow::Context;
 use tokio::process::{Child, Command};
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::master_cli::{Proc, Procs};
-use super::{bind_all, listener, reload};
 use crate::ir::Config;
+use crate::runtime::ctl::master_cli::{Proc, Procs};
+use crate::runtime::proc::reload;
+use crate::runtime::session::listener::{self, bind_all};
 
 /// Environment variable carrying inherited listening sockets: lines of `fd<TAB>key`.
 pub const ENV_FDS: &str = "HAPROXIDE_LISTEN_FDS";
@@ -37,7 +38,7 @@ pub struct MasterOptions {
     /// `-Ws`: notify systemd.
     pub systemd: bool,
     /// Reads the configuration again on reload.
-    pub loader: super::reload::Loader,
+    pub loader: reload::Loader,
     /// This executable.
     pub exe: String,
     /// Arguments for a worker (the master's own, without -W/-Ws/-D/-p/-sf/-st/-x, plus -db).
@@ -145,14 +146,14 @@ pub fn run(cfg: Config, o: MasterOptions) -> anyhow::Result<i32> {
         return Ok(1);
     };
     if let Some(p) = &o.pidfile {
-        if let Err(e) = super::process::write_pidfile(p) {
+        if let Err(e) = crate::runtime::proc::process::write_pidfile(p) {
             say(o.quiet, "[ALERT]    ", &format!("[haproxide.main()] {e}"));
             return Ok(1);
         }
     }
     let mut cli = Vec::new();
     for spec in &o.master_cli {
-        match super::master_cli::bind(spec) {
+        match crate::runtime::ctl::master_cli::bind(spec) {
             Ok(l) => cli.push(l),
             Err(e) => {
                 say(o.quiet, "[ALERT]    ", &e);
@@ -187,7 +188,7 @@ async fn serve(
     }));
     let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel();
     for l in cli {
-        super::master_cli::spawn(l, procs.clone(), reload_tx.clone())
+        crate::runtime::ctl::master_cli::spawn(l, procs.clone(), reload_tx.clone())
             .context("master CLI socket")?;
     }
     // Each worker's start and the master's reload count then, for `show proc`.
@@ -309,7 +310,7 @@ async fn reload_workers(
     }
     let outcome = async {
         let new_cfg = loaded.config.ok_or(())?;
-        let (new_sockets, _plan) = super::rebind(&new_cfg, sockets, maxconn, q).ok_or(())?;
+        let (new_sockets, _plan) = listener::rebind(&new_cfg, sockets, maxconn, q).ok_or(())?;
         let worker = spawn_worker(o, &new_sockets, false)
             .await
             .map_err(|e| say(q, "[ALERT]    ", &format!("{e:#}")))?;
@@ -459,12 +460,4 @@ pub fn inherited() -> anyhow::Result<(BTreeMap<String, std::net::TcpListener>, O
         map.insert(key.to_string(), l);
     }
     Ok((map, ready))
-}
-
-/// Keys of `cfg`'s listeners in order (to pick inherited sockets).
-pub fn keys(cfg: &Config) -> Vec<String> {
-    cfg.frontends
-        .iter()
-        .flat_map(|f| f.binds.iter().map(reload::listener_key))
-        .collect()
 }

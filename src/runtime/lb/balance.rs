@@ -8,14 +8,14 @@
 //! - `leastconn`: fewest sessions per weight, ties in rotation.
 //! - `first`: the first server in configuration order with a free slot.
 //! - `hash-type consistent` (`source`, `hash`) and `random`: HAProxy's ring
-//!   (`lb_chash.c`, see [`super::chash`]); map-based `hash` uses the weight map.
+//!   (`lb_chash.c`, see [`crate::runtime::lb::chash`]); map-based `hash` uses the weight map.
 //!
 //! Everything here is plain data driven by method calls: no I/O, no clock.
 
 use std::net::IpAddr;
 
-use super::chash::{self, Ring};
 use crate::ir::{Balance, HashType};
+use crate::runtime::lb::chash::{self, Ring};
 
 /// HAProxy's `BE_WEIGHT_SCALE`: user weights are multiplied by it.
 const SCALE: u64 = 16;

@@ -1,5 +1,5 @@
 //! Forwarding when either end is TLS (`bind … ssl`, `server … ssl`): both ends are async
-//! streams. Same half-close, timeout and cancel rules as [`super::forward::forward`] (plain
+//! streams. Same half-close, timeout and cancel rules as [`crate::runtime::stream::forward::forward`] (plain
 //! TCP both ways, which works on the sockets directly), and the same per-thread scratch
 //! buffer, so an idle session keeps no buffer of its own.
 
@@ -11,8 +11,10 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::forward::{reset_on_close, send_fin, Cancel, Counts, Dir, End, Flow, Timeouts, SCRATCH};
-use super::tls_stream::TlsServer;
+use crate::runtime::stream::forward::{
+    reset_on_close, send_fin, Cancel, Counts, Dir, End, Flow, Timeouts, SCRATCH,
+};
+use crate::runtime::tls::stream::TlsServer;
 
 /// An end that passes on the other side's end of data (half-close).
 pub trait PassEnd {

@@ -13,9 +13,11 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use super::session;
-use super::state::Shared;
-use crate::ir::{Bind, ListenAddr};
+use crate::ir::{Bind, Config, ListenAddr};
+use crate::runtime::lb::state::Shared;
+use crate::runtime::proc::process::alert;
+use crate::runtime::proc::reload;
+use crate::runtime::session;
 
 /// A bound, listening socket and the frontend it belongs to.
 #[derive(Debug)]
@@ -28,25 +30,124 @@ pub struct Bound {
     pub accept_proxy: bool,
     /// TLS termination (`ssl`), built at start.
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
-    /// Identity for reuse across reloads ([`super::reload::listener_key`]).
+    /// Identity for reuse across reloads ([`crate::runtime::proc::reload::listener_key`]).
     pub key: String,
     /// The socket.
     pub socket: std::net::TcpListener,
 }
 
-/// What a session needs to know about the listener that accepted it.
-#[derive(Clone)]
-pub struct Info {
-    /// Frontend index.
-    pub fe: usize,
-    /// Listener number within the frontend.
-    pub id: usize,
-    /// A PROXY header is expected first.
-    pub accept_proxy: bool,
-    /// TLS termination.
-    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
-    /// The listening socket's descriptor (for `-d` lines).
-    pub lfd: i32,
+/// The descriptors of `sockets`, for the CLI's `_getsocks`.
+pub fn fds(sockets: &[Bound]) -> Vec<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    sockets.iter().map(|b| b.socket.as_raw_fd()).collect()
+}
+
+/// The TLS configuration of a bind (None without `ssl`); errors are reported here.
+fn tls_for(
+    f: &crate::ir::Frontend,
+    b: &crate::ir::Bind,
+    quiet: bool,
+) -> Result<Option<Arc<rustls::ServerConfig>>, ()> {
+    match b
+        .tls
+        .as_ref()
+        .map(crate::runtime::tls::server::server_config)
+    {
+        None => Ok(None),
+        // Cipher names rustls lacks were reported by the configuration check.
+        Some(Ok((c, _dropped))) => Ok(Some(c)),
+        Some(Err(e)) => {
+            alert(
+                quiet,
+                &format!("Proxy '{}': bind [{}]: {e}", f.name, b.origin),
+            );
+            Err(())
+        }
+    }
+}
+
+/// Binds every listener of `cfg`, reporting each failure as HAProxy does; None if any failed.
+/// `reuse` gives, per listener in configuration order, an already bound socket to take over.
+pub fn bind_all_with(
+    cfg: &Config,
+    maxconn: u32,
+    quiet: bool,
+    mut reuse: impl FnMut(usize) -> Option<std::net::TcpListener>,
+) -> Option<Vec<Bound>> {
+    let mut bound = Vec::new();
+    let mut failed = false;
+    let mut n = 0;
+    // TLS towards servers: files are read now, so a bad one fails the start or the reload.
+    for b in &cfg.backends {
+        for s in &b.servers {
+            if let Err(e) = crate::runtime::tls::client::connector(s) {
+                alert(
+                    quiet,
+                    &format!(
+                        "Proxy '{}': server '{}' ({}): {e}",
+                        b.name, s.name, s.origin
+                    ),
+                );
+                failed = true;
+            }
+        }
+    }
+    for (fi, f) in cfg.frontends.iter().enumerate() {
+        for (i, b) in f.binds.iter().enumerate() {
+            let k = n;
+            n += 1;
+            let Ok(tls) = tls_for(f, b, quiet) else {
+                failed = true;
+                continue;
+            };
+            let socket = match reuse(k) {
+                Some(s) => Ok(s),
+                None => bind_one(b, f.maxconn.unwrap_or(maxconn)),
+            };
+            match socket {
+                Ok(socket) => bound.push(Bound {
+                    fe: fi,
+                    id: i + 1,
+                    accept_proxy: b.accept_proxy,
+                    tls,
+                    key: reload::listener_key(b),
+                    socket,
+                }),
+                Err(e) => {
+                    failed = true;
+                    let kind = if f.is_listen { "proxy" } else { "frontend" };
+                    alert(
+                        quiet,
+                        &format!("Binding [{}] for {kind} {}: {e}", b.origin, f.name),
+                    );
+                }
+            }
+        }
+    }
+    (!failed).then_some(bound)
+}
+
+/// The listeners of a new configuration for a reload: sockets whose key is unchanged are
+/// the same sockets (duplicated descriptors), others are bound now. None if any failed.
+pub fn rebind(
+    cfg: &Config,
+    old: &[Bound],
+    maxconn: u32,
+    quiet: bool,
+) -> Option<(Vec<Bound>, reload::Plan)> {
+    let old_keys: Vec<String> = old.iter().map(|b| b.key.clone()).collect();
+    let plan = reload::plan(&old_keys, &reload::listener_keys(cfg));
+    let kept: std::collections::HashMap<usize, usize> =
+        plan.keep.iter().map(|(o, n)| (*n, *o)).collect();
+    let sockets = bind_all_with(cfg, maxconn, quiet, |k| {
+        kept.get(&k).and_then(|oi| old[*oi].socket.try_clone().ok())
+    })?;
+    Some((sockets, plan))
+}
+
+/// Binds every listener of `cfg` (start-up and resume after pause).
+pub fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<Bound>> {
+    bind_all_with(cfg, maxconn, quiet, |_| None)
 }
 
 /// Binds one `bind` address; the error text is HAProxy's.
@@ -122,7 +223,7 @@ fn client_gone(e: &std::io::Error) -> bool {
 /// Accepts on `l` until `paused` says stop, spawning one session task per client.
 pub async fn accept_loop(
     shared: Arc<Shared>,
-    info: Info,
+    info: session::Info,
     l: TcpListener,
     global: Arc<Semaphore>,
     fe_slots: Option<Arc<Semaphore>>,

@@ -128,7 +128,7 @@ pub(super) fn suites(
         .iter()
         .filter_map(|n| suite_for(n))
         .filter(|s| matches!(s, SupportedCipherSuite::Tls13(_)) == tls13)
-        .map(super::tls_hkdf::faster)
+        .map(crate::runtime::tls::hkdf::faster)
         .collect();
     let Some(list) = list else { return all };
     let mut out = Vec::new();
@@ -136,7 +136,7 @@ pub(super) fn suites(
         .split(':')
         .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
     {
-        match suite_for(name).map(super::tls_hkdf::faster) {
+        match suite_for(name).map(crate::runtime::tls::hkdf::faster) {
             Some(s) if !out.contains(&s) => out.push(s),
             Some(_) => {}
             None if name
@@ -239,7 +239,7 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
             let inner = vb
                 .build()
                 .map_err(|e| format!("client verification: {e}"))?;
-            builder.with_client_cert_verifier(Arc::new(super::tls_v1::ClientVerifier {
+            builder.with_client_cert_verifier(Arc::new(crate::runtime::tls::v1::ClientVerifier {
                 inner,
                 roots: anchors,
                 crls,

@@ -11,8 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::state::Shared;
 use crate::ir::StatsPage;
+use crate::runtime::lb::state::Shared;
 
 /// The request head is read within this size, as HAProxy's buffer bounds it.
 const MAX_HEAD: usize = 15360;
@@ -184,7 +184,7 @@ async fn answer(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage, h
             &realm,
         )
     } else {
-        let csv = super::stats::show_stat(shared);
+        let csv = crate::runtime::ctl::stats::show_stat(shared);
         let refresh = page
             .refresh
             .map(|r| format!("refresh: {}\r\n", r.as_secs().max(1)))

@@ -110,8 +110,8 @@ fn client_config(
 ) -> Result<(Arc<ClientConfig>, ServerName<'static>), String> {
     let mut dropped = Vec::new();
     let mut cipher_suites: Vec<SupportedCipherSuite> =
-        super::tls::suites(t.ciphersuites.as_deref(), true, &mut dropped);
-    cipher_suites.extend(super::tls::suites(
+        crate::runtime::tls::server::suites(t.ciphersuites.as_deref(), true, &mut dropped);
+    cipher_suites.extend(crate::runtime::tls::server::suites(
         t.ciphers.as_deref(),
         false,
         &mut dropped,
@@ -126,12 +126,12 @@ fn client_config(
         cipher_suites,
         ..provider::default_provider()
     });
-    let versions = super::tls::versions(t.min_version, t.max_version)?;
+    let versions = crate::runtime::tls::server::versions(t.min_version, t.max_version)?;
     let chain = match (t.verify, &t.ca_file) {
         (false, _) => None,
         (true, None) => return Err("verify is required but no ca-file is given".into()),
         (true, Some(ca)) => {
-            let roots = Arc::new(super::tls::roots(ca)?);
+            let roots = Arc::new(crate::runtime::tls::server::roots(ca)?);
             let v = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|e| format!("server verification: {e}"))?;
@@ -168,7 +168,7 @@ fn client_config(
     let mut cfg = match &t.crt {
         None => builder.with_no_client_auth(),
         Some(path) => {
-            let ck = super::tls::load_cert(path)?;
+            let ck = crate::runtime::tls::server::load_cert(path)?;
             let key = read_pem(path)
                 .ok()
                 .and_then(|p| p.key)

@@ -2,6 +2,10 @@
 //! connect with retries and redispatch, send the PROXY header, forward, log
 //! (haproxy-subset.md §7 and §9; configuration.txt §4.2 `retries`, `option redispatch`).
 
+pub mod debug;
+pub mod inspect;
+pub mod listener;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -13,13 +17,12 @@ use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
-use super::forward::{forward, Timeouts};
-use super::listener::Info;
-use super::log::{level, TcpLog};
-use super::proxy_protocol::{self, SslInfo};
-use super::queue::Line;
-use super::state::{Assigned, BackendRt, FrontendRt, Shared};
 use crate::ir::{Balance, SendProxy};
+use crate::runtime::lb::queue::Line;
+use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
+use crate::runtime::log::{level, TcpLog};
+use crate::runtime::proto::proxy_protocol::{self, SslInfo};
+use crate::runtime::stream::forward::{forward, Timeouts};
 
 /// Why no server connection was made.
 enum ConnectFail {
@@ -126,10 +129,16 @@ pub fn run(
     // Converted to local time only when a line is logged: localtime costs syscalls.
     let accept = std::time::SystemTime::now();
     let start = Instant::now();
-    let debug = super::debug::enabled().then(|| {
-        let id = super::debug::next_id();
+    let debug = crate::runtime::session::debug::enabled().then(|| {
+        let id = crate::runtime::session::debug::next_id();
         let cfd = std::os::fd::AsRawFd::as_raw_fd(&client);
-        super::debug::accept(id, &shared.frontends[li.fe].ir.name, li.lfd, cfd, peer);
+        crate::runtime::session::debug::accept(
+            id,
+            &shared.frontends[li.fe].ir.name,
+            li.lfd,
+            cfd,
+            peer,
+        );
         id
     });
     let prepared = Box::pin(prepare(
@@ -166,7 +175,12 @@ pub fn run(
             drop(w);
         }
         if let Some(id) = debug {
-            super::debug::closed(id, &shared.frontends[li.fe].ir.name, server_fd, log.up > 0);
+            crate::runtime::session::debug::closed(
+                id,
+                &shared.frontends[li.fe].ir.name,
+                server_fd,
+                log.up > 0,
+            );
         }
         let bi = be.as_ref().map(|b| b.bi);
         drop(be);
@@ -180,7 +194,7 @@ pub fn run(
 /// The client side of a session: plain TCP, or TLS over it.
 enum ClientConn {
     Plain(TcpStream),
-    Tls(Box<super::tls_stream::TlsServer>),
+    Tls(Box<crate::runtime::tls::stream::TlsServer>),
 }
 
 impl ClientConn {
@@ -188,10 +202,12 @@ impl ClientConn {
     /// (sent to the server first); false when the rules reject the connection.
     async fn inspect(&mut self, buf: &mut Vec<u8>, insp: &crate::ir::Inspect) -> bool {
         let (v, _) = match self {
-            ClientConn::Plain(s) => super::inspect::run(s, buf, insp).await,
-            ClientConn::Tls(s) => super::inspect::run(s.as_mut(), buf, insp).await,
+            ClientConn::Plain(s) => crate::runtime::session::inspect::run(s, buf, insp).await,
+            ClientConn::Tls(s) => {
+                crate::runtime::session::inspect::run(s.as_mut(), buf, insp).await
+            }
         };
-        v == super::inspect::Outcome::Accept
+        v == crate::runtime::session::inspect::Outcome::Accept
     }
 
     /// Reads and discards what the client already sent (up to HAProxy's buffer size) so
@@ -253,7 +269,14 @@ impl Prepared {
 
 /// The result of forwarding (plain or TLS).
 type Forwarder = std::pin::Pin<
-    Box<dyn std::future::Future<Output = (super::forward::End, super::forward::Counts)> + Send>,
+    Box<
+        dyn std::future::Future<
+                Output = (
+                    crate::runtime::stream::forward::End,
+                    crate::runtime::stream::forward::Counts,
+                ),
+            > + Send,
+    >,
 >;
 
 /// A connected session ready to forward.
@@ -292,7 +315,7 @@ async fn prepare(
     };
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
-        super::stats_page::serve(shared, client, page, limit).await;
+        crate::runtime::ctl::stats_page::serve(shared, client, page, limit).await;
         return Prepared::ended(log, peer, None, true, false);
     }
     // `accept-proxy`: the header comes first and replaces the addresses; bytes read past
@@ -311,7 +334,12 @@ async fn prepare(
             Err(msg) => {
                 // Logged in HAProxy's connection-error shape: "ip:port [date] fe/listener: why".
                 let when = Local::now().format("%d/%b/%Y:%H:%M:%S%.3f");
-                let line = format!("{} [{when}] {}/{}: {msg}", fmt_addr(peer), f.ir.name, li.id);
+                let line = format!(
+                    "{} [{when}] {}/{}: {msg}",
+                    crate::runtime::log::fmt_addr(peer),
+                    f.ir.name,
+                    li.id
+                );
                 shared.logger.send(&f.ir.log, level::INFO, &line);
                 return Prepared::ended(log, peer, None, true, false);
             }
@@ -330,16 +358,17 @@ async fn prepare(
             let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
             // Bytes read past a PROXY header are the start of the ClientHello.
             let hello = std::mem::take(&mut early);
-            let hs = super::tls_stream::TlsServer::accept(cfg.clone(), client, hello);
+            let hs = crate::runtime::tls::stream::TlsServer::accept(cfg.clone(), client, hello);
             match timeout(limit, hs).await {
                 Ok(Ok(s)) => {
                     let conn = s.conn();
                     ssl.tls = true;
-                    ssl.version = super::tls::version_name(conn.protocol_version());
+                    ssl.version =
+                        crate::runtime::tls::server::version_name(conn.protocol_version());
                     ssl.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
                     if let Some(leaf) = conn.peer_certificates().and_then(|c| c.first()) {
                         ssl.cert = true;
-                        ssl.cn = super::tls::subject_cn(leaf);
+                        ssl.cn = crate::runtime::tls::server::subject_cn(leaf);
                     }
                     ClientConn::Tls(Box::new(s))
                 }
@@ -347,7 +376,7 @@ async fn prepare(
                     let when = Local::now().format("%d/%b/%Y:%H:%M:%S%.3f");
                     let line = format!(
                         "{} [{when}] {}/{}: SSL handshake failure",
-                        fmt_addr(peer),
+                        crate::runtime::log::fmt_addr(peer),
                         f.ir.name,
                         li.id
                     );
@@ -360,8 +389,8 @@ async fn prepare(
     if !f.ir.tcplog && !f.ir.log.is_empty() {
         let msg = format!(
             "Connect from {} to {} ({}/TCP)",
-            fmt_addr(peer),
-            fmt_addr(local),
+            crate::runtime::log::fmt_addr(peer),
+            crate::runtime::log::fmt_addr(local),
             f.ir.name
         );
         shared.logger.send(&f.ir.log, level::INFO, &msg);
@@ -385,7 +414,7 @@ async fn prepare(
     let keys = if b.ir.stick_rules.is_empty() {
         Vec::new()
     } else {
-        super::inspect::stick_keys(&shared.backends, b, &early, peer.ip())
+        crate::runtime::session::inspect::stick_keys(&shared.backends, b, &early, peer.ip())
     };
     let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
     let sticky = keys
@@ -439,15 +468,15 @@ async fn prepare(
     let sfd = std::os::fd::AsRawFd::as_raw_fd(server.tcp());
     let forward: Forwarder = match (client, server) {
         (ClientConn::Plain(c), ServerConn::Plain(s)) => Box::pin(forward(c, s, t, cancel)),
-        (ClientConn::Tls(c), ServerConn::Plain(s)) => {
-            Box::pin(super::forward_tls::forward_tls(*c, s, t, cancel))
-        }
-        (ClientConn::Plain(c), ServerConn::Tls(s)) => {
-            Box::pin(super::forward_tls::forward_tls(c, *s, t, cancel))
-        }
-        (ClientConn::Tls(c), ServerConn::Tls(s)) => {
-            Box::pin(super::forward_tls::forward_tls(*c, *s, t, cancel))
-        }
+        (ClientConn::Tls(c), ServerConn::Plain(s)) => Box::pin(
+            crate::runtime::stream::forward_tls::forward_tls(*c, s, t, cancel),
+        ),
+        (ClientConn::Plain(c), ServerConn::Tls(s)) => Box::pin(
+            crate::runtime::stream::forward_tls::forward_tls(c, *s, t, cancel),
+        ),
+        (ClientConn::Tls(c), ServerConn::Tls(s)) => Box::pin(
+            crate::runtime::stream::forward_tls::forward_tls(*c, *s, t, cancel),
+        ),
     };
     Prepared {
         log,
@@ -554,20 +583,19 @@ impl LogState {
     }
 }
 
-/// An address as haproxy prints it (IPv4-mapped IPv6 as IPv4).
-pub fn fmt_addr(a: SocketAddr) -> String {
-    match a {
-        SocketAddr::V6(v) if v.ip().to_ipv4_mapped().is_some() => {
-            format!(
-                "{}:{}",
-                v.ip()
-                    .to_ipv4_mapped()
-                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-                v.port()
-            )
-        }
-        other => other.to_string(),
-    }
+/// What a session needs to know about the listener that accepted it.
+#[derive(Clone)]
+pub struct Info {
+    /// Frontend index.
+    pub fe: usize,
+    /// Listener number within the frontend.
+    pub id: usize,
+    /// A PROXY header is expected first.
+    pub accept_proxy: bool,
+    /// TLS termination.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// The listening socket's descriptor (for `-d` lines).
+    pub lfd: i32,
 }
 
 /// A server connection ready for forwarding.
@@ -601,7 +629,7 @@ async fn connect_phase(
     // A server a stick rule chose is "direct" (haproxy's SF_DIRECT): it is left only on
     // the redispatch interval or when it went down.
     let input = match &b.ir.balance {
-        Balance::Hash(sample) => super::inspect::hash_input(sample, peer.ip()),
+        Balance::Hash(sample) => crate::runtime::session::inspect::hash_input(sample, peer.ip()),
         _ => None,
     };
     let mut direct = sticky.is_some();
@@ -768,7 +796,7 @@ impl ServerConn {
 /// Sends `header` in clear, then opens TLS to the server within `limit`. A failed or late
 /// handshake counts as a failed connection (retried like one).
 async fn secure(
-    c: &super::tls_client::Connector,
+    c: &crate::runtime::tls::client::Connector,
     tcp: TcpStream,
     header: &[u8],
     limit: Duration,
@@ -864,7 +892,7 @@ impl Drop for Ticket<'_> {
         if let Some(mut rx) = self.rx.take() {
             if !self.b.leave_queue(self.seq) {
                 match rx.try_recv() {
-                    Ok(super::queue::REASSIGN) | Err(_) => {}
+                    Ok(crate::runtime::lb::queue::REASSIGN) | Err(_) => {}
                     Ok(s) => self.b.unclaim(s),
                 }
             }
@@ -923,7 +951,7 @@ async fn obtain(
                 log.tw = log.since_accept();
                 match got {
                     // Its server went down: balanced again, as a new session.
-                    Ok(Ok(super::queue::REASSIGN)) => {
+                    Ok(Ok(crate::runtime::lb::queue::REASSIGN)) => {
                         t.rx = None;
                         sticky = None;
                         log.redispatched = true;

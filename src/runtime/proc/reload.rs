@@ -67,6 +67,14 @@ pub fn listener_key(b: &Bind) -> String {
     )
 }
 
+/// Keys of `cfg`'s listeners in order (to pick inherited sockets).
+pub fn listener_keys(cfg: &Config) -> Vec<String> {
+    cfg.frontends
+        .iter()
+        .flat_map(|f| f.binds.iter().map(listener_key))
+        .collect()
+}
+
 /// The listeners of a reload.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {

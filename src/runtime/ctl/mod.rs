@@ -1,0 +1,7 @@
+//! The control plane: stats socket (CLI), stats page, master CLI and the socket
+//! hand-over (`-x`) to a new process.
+
+pub mod handover;
+pub mod master_cli;
+pub mod stats;
+pub mod stats_page;

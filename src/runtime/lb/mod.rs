@@ -1,0 +1,10 @@
+//! Load balancing: server state shared by sessions, balance algorithms and the
+//! consistent-hash ring, queues, stick tables and health checks.
+
+pub mod balance;
+pub mod chash;
+pub mod check;
+pub mod health;
+pub mod queue;
+pub mod state;
+pub mod stick;
