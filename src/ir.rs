@@ -3,6 +3,8 @@
 //! Defaults and `default-server` are already applied, names are resolved to indexes,
 //! units are converted. Nothing here refers to text, parsers or the lexer.
 
+pub mod log_format;
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -140,7 +142,7 @@ pub struct LogTarget {
     /// `len`: lines are cut to this many bytes, the newline included (default 1024).
     pub max_len: usize,
     /// `format`
-    pub format: LogFormat,
+    pub format: SyslogFormat,
     /// The `log-tag` of the proxy whose lines these are (None: the global tag).
     pub tag: Option<String>,
 }
@@ -160,7 +162,7 @@ pub enum LogDest {
 
 /// Framing of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
+pub enum SyslogFormat {
     /// No `format` given: RFC 3164 with a host name only with `log-send-hostname`.
     #[default]
     Default,
@@ -222,8 +224,11 @@ pub struct Frontend {
     pub timeout_client_fin: Option<Duration>,
     /// Log targets after `log global` is applied.
     pub log: Vec<LogTarget>,
-    /// `option tcplog` (or httplog falling back to it).
-    pub tcplog: bool,
+    /// The log line of a session (`option tcplog`, httplog falling back to it, or
+    /// `log-format`); None: a "Connect from" line at accept instead.
+    pub log_format: Option<log_format::LogFormat>,
+    /// `unique-id-format`: the `%ID` of the session.
+    pub unique_id_format: Option<log_format::LogFormat>,
     /// `option dontlognull`
     pub dontlognull: bool,
     /// `option clitcpka` / `option tcpka`

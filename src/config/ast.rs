@@ -85,6 +85,25 @@ pub struct OptionSetting {
     pub own: bool,
 }
 
+/// Where a proxy's log format comes from (haproxy keeps one format string per proxy).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogFormatSetting {
+    /// `log-format <string>`
+    Custom(Spanned<String>),
+    /// A predefined format: `option tcplog` or `option httplog` (the text names it).
+    Option(&'static str),
+}
+
+impl LogFormatSetting {
+    /// How haproxy names it in its "overrides previous" warning.
+    pub fn word(&self) -> &'static str {
+        match self {
+            LogFormatSetting::Custom(_) => "log-format",
+            LogFormatSetting::Option(o) => o,
+        }
+    }
+}
+
 /// A `bind` line, one entry per address of a comma list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BindConf {
@@ -312,6 +331,10 @@ pub struct ProxyConf {
     pub log: Vec<LogEntry>,
     /// `log-tag` of this proxy (None: the global one).
     pub log_tag: Option<String>,
+    /// The log format: the last of `log-format`, `option tcplog` and `option httplog`.
+    pub log_format: Option<LogFormatSetting>,
+    /// `unique-id-format`
+    pub unique_id_format: Option<Spanned<String>>,
     /// `no log` / `log disable` seen last.
     pub log_disabled: bool,
     /// `default_backend`
@@ -392,6 +415,8 @@ impl ProxyConf {
             backlog: None,
             log: Vec::new(),
             log_tag: None,
+            log_format: None,
+            unique_id_format: None,
             log_disabled: false,
             default_backend: None,
             use_backends: Vec::new(),

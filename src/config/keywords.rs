@@ -1023,10 +1023,10 @@ pub const PROXY: &[Keyword] = &[
     ),
     kw(
         "log-format",
-        DFE,
-        Unsupported,
+        ALL,
+        Supported,
         "<format>",
-        "custom log formats",
+        "TCP-mode variables and %[src]; ignored in backends as in haproxy",
     ),
     kw(
         "log-format-sd",
@@ -1043,7 +1043,13 @@ pub const PROXY: &[Keyword] = &[
         "custom log formats",
     ),
     kw("log-tag", ALL, Supported, "<tag>", ""),
-    kw("unique-id-format", DFE, Unsupported, "<format>", ""),
+    kw(
+        "unique-id-format",
+        ALL,
+        Supported,
+        "<format>",
+        "rendered for %ID; unused in backends as in haproxy",
+    ),
     kw("unique-id-header", DFE, Unsupported, "<name>", "HTTP mode"),
     kw("declare", PRX, Unsupported, "capture ...", "HTTP mode"),
     kw(

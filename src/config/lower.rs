@@ -12,6 +12,7 @@ use super::ast::{InitAddr, LogEntry, ProxyConf, ProxyKind, ServerOpts};
 use super::diag::{Diagnostic, Level, LocStyle};
 use super::parse::addr::{resolve, AddrSpec, Host};
 use super::parse::Parsed;
+use crate::ir::log_format::LogFormat;
 use crate::ir::{
     Backend, Bind, BindTls, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
     ProxyV2Options, SendProxy, Server, ServerCheck, ServerTls, TlsVersion, Verify,
@@ -191,8 +192,7 @@ pub fn lower_with(
             ];
             diags.push(d);
         }
-        if is_fe && (p.option("tcplog") || p.option("httplog")) && log_targets(p, global).is_empty()
-        {
+        if is_fe && p.log_format.is_some() && log_targets(p, global).is_empty() {
             diags.push(check(
                 Level::Warning,
                 format!(
@@ -218,6 +218,12 @@ pub fn lower_with(
             }
         }
     }
+
+    // Log formats, parsed per proxy with its mode once everything is read (as haproxy).
+    let formats: Vec<_> = proxies
+        .iter()
+        .map(|p| super::parse::log_format::proxy_formats(p, diags))
+        .collect();
 
     // What haproxide does not implement about HTTP mode.
     for p in proxies {
@@ -452,7 +458,11 @@ pub fn lower_with(
         backends.push(lower_backend(p, addrs, global, &be_index));
     }
     let mut frontends = Vec::new();
-    for p in proxies.iter().filter(|p| p.kind.caps() & 2 != 0) {
+    for (p, formats) in proxies
+        .iter()
+        .zip(formats)
+        .filter(|(p, _)| p.kind.caps() & 2 != 0)
+    {
         let default_backend = match (&p.default_backend, p.use_backends.first()) {
             // An unconditional use_backend always wins over default_backend.
             (_, Some(u)) => be_index(&u.v),
@@ -460,7 +470,7 @@ pub fn lower_with(
             (None, None) if p.kind == ProxyKind::Listen => be_index(&p.name),
             (None, None) => None,
         };
-        frontends.push(lower_frontend(p, default_backend, global));
+        frontends.push(lower_frontend(p, default_backend, global, formats));
     }
     let (mut fi, mut bi) = (0, 0);
     let order = proxies
@@ -517,6 +527,7 @@ fn lower_frontend(
     p: &ProxyConf,
     default_backend: Option<usize>,
     g: &super::parse::GlobalConf,
+    (log_format, unique_id_format): (Option<LogFormat>, Option<LogFormat>),
 ) -> Frontend {
     let mut binds = Vec::new();
     for b in &p.binds {
@@ -552,7 +563,8 @@ fn lower_frontend(
         timeout_client: timeout(p, "client"),
         timeout_client_fin: timeout(p, "client-fin"),
         log: log_targets(p, g),
-        tcplog: p.option("tcplog") || p.option("httplog"),
+        log_format,
+        unique_id_format,
         dontlognull: p.option("dontlognull"),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend: if stats_only(p) { None } else { default_backend },

@@ -6,7 +6,7 @@ use super::units::{lenient_int, parse_time_ms, parse_time_s, strtol_rest, TimeEr
 use super::{Kwm, Parser, Stmt};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::config::keywords::{self, Status};
-use crate::ir::{ListenAddr, LogDest, LogFormat, LogTarget, StatsSocket};
+use crate::ir::{ListenAddr, LogDest, LogTarget, StatsSocket, SyslogFormat};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -752,7 +752,7 @@ impl Parser {
             return None;
         }
         i += 1;
-        let mut format = LogFormat::Default;
+        let mut format = SyslogFormat::Default;
         let mut max_len = 1024usize;
         // In haproxy's fixed order: `len`, then `format`, then `sample` (`format raw len
         // 80` reads `len` as the facility, and fails).
@@ -773,14 +773,14 @@ impl Parser {
         }
         if stmt.arg(i) == "format" {
             format = match stmt.arg(i + 1) {
-                "rfc3164" => LogFormat::Rfc3164,
-                "local" => LogFormat::Local,
-                "rfc5424" => LogFormat::Rfc5424,
-                "raw" => LogFormat::Raw,
-                "short" => LogFormat::Short,
-                "timed" => LogFormat::Timed,
-                "iso" => LogFormat::Iso,
-                "priority" => LogFormat::Priority,
+                "rfc3164" => SyslogFormat::Rfc3164,
+                "local" => SyslogFormat::Local,
+                "rfc5424" => SyslogFormat::Rfc5424,
+                "raw" => SyslogFormat::Raw,
+                "short" => SyslogFormat::Short,
+                "timed" => SyslogFormat::Timed,
+                "iso" => SyslogFormat::Iso,
+                "priority" => SyslogFormat::Priority,
                 other => {
                     self.alert(loc, format!("log : unknown log format '{other}'"));
                     return None;

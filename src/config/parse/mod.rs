@@ -11,6 +11,7 @@ pub mod addr;
 mod bind;
 mod check;
 mod global;
+pub mod log_format;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
 mod proxy;

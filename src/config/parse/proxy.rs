@@ -4,7 +4,10 @@
 use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
 use super::units::{lenient_int, parse_time_ms, parse_time_s, TimeError};
 use super::{Kwm, Parser, Stmt};
-use crate::config::ast::{LogEntry, OptionSetting, ProxyConf, ProxyKind, Spanned};
+use crate::config::ast::{
+    LogEntry, LogFormatSetting, OptionSetting, ProxyConf, ProxyKind, Spanned,
+};
+use crate::config::diag::Loc;
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::config::keywords::{self, cap, Status};
 use crate::ir::{Balance, Mode};
@@ -180,6 +183,38 @@ impl Parser {
                 }
             }
             "log" => self.parse_proxy_log(p, stmt),
+            "log-format" | "unique-id-format" => {
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, format!("{kw} expects an argument."));
+                }
+                if stmt.words.len() > 2 {
+                    return self.alert(
+                        loc,
+                        format!("{kw} expects only one argument, don't forget to escape spaces!"),
+                    );
+                }
+                let v = Spanned {
+                    v: stmt.arg(1).to_string(),
+                    loc: loc.clone(),
+                };
+                if kw == "unique-id-format" {
+                    p.unique_id_format = Some(v);
+                    return;
+                }
+                self.log_format_replaced(p, loc, "log-format");
+                p.log_format = Some(LogFormatSetting::Custom(v));
+                p.options.remove("tcplog");
+                p.options.remove("httplog");
+                if p.kind == ProxyKind::Backend {
+                    self.warn(
+                        loc,
+                        format!(
+                            "backend '{}' : 'log-format' directive is ignored in backends.",
+                            p.name
+                        ),
+                    );
+                }
+            }
             "log-tag" => {
                 if stmt.arg(1).is_empty() {
                     return self.alert(loc, "'log-tag' expects a tag for use in syslog.");
@@ -522,8 +557,17 @@ impl Parser {
             p.options.remove("tcp-check");
             p.options.remove("httpchk");
         }
-        // `option tcplog` and `option httplog` replace each other.
+        // `option tcplog`, `option httplog` and `log-format` replace each other.
         if matches!(name, "tcplog" | "httplog") {
+            let now = if name == "tcplog" {
+                "option tcplog"
+            } else if stmt.arg(first_arg) == "clf" {
+                "option httplog clf"
+            } else {
+                "option httplog"
+            };
+            self.log_format_replaced(p, loc, now);
+            p.log_format = Some(LogFormatSetting::Option(now));
             p.options.remove("tcplog");
             p.options.remove("httplog");
         }
@@ -552,6 +596,24 @@ impl Parser {
                 own: true,
             },
         );
+    }
+}
+
+impl Parser {
+    /// haproxy warns when a `defaults` section sets its log format twice.
+    fn log_format_replaced(&mut self, p: &ProxyConf, loc: &Loc, now: &str) {
+        if let (ProxyKind::Defaults, Some(before)) = (p.kind, &p.log_format) {
+            self.push(
+                Diagnostic::warning(
+                    loc,
+                    format!(
+                        "'{now}' overrides previous '{}' in 'defaults' section.",
+                        before.word()
+                    ),
+                )
+                .styled(LocStyle::ParsingTight),
+            );
+        }
     }
 }
 

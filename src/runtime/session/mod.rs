@@ -20,7 +20,8 @@ use tokio::time::{sleep, timeout, Instant};
 use crate::ir::{Balance, SendProxy};
 use crate::runtime::lb::queue::Line;
 use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
-use crate::runtime::log::{level, TcpLog};
+use crate::runtime::log::format::{render, Facts};
+use crate::runtime::log::level;
 use crate::runtime::proto::proxy_protocol::{self, SslInfo};
 use crate::runtime::stream::forward::{forward, Timeouts};
 
@@ -312,6 +313,9 @@ async fn prepare(
         down: 0,
         queues: [0, 0],
         start,
+        local,
+        th: 0,
+        server_addrs: None,
     };
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
@@ -386,7 +390,10 @@ async fn prepare(
             }
         }
     };
-    if !f.ir.tcplog && !f.ir.log.is_empty() {
+    // The session is ready (PROXY header read, TLS established): haproxy's t_handshake.
+    log.local = local;
+    log.th = log.since_accept();
+    if f.ir.log_format.is_none() && !f.ir.log.is_empty() {
         let msg = format!(
             "Connect from {} to {} ({}/TCP)",
             crate::runtime::log::fmt_addr(peer),
@@ -401,6 +408,7 @@ async fn prepare(
         return Prepared::ended(log, peer, None, false, tls_on);
     }
     let Some(bi) = f.ir.default_backend else {
+        log.up = early.len() as u64;
         client.drain();
         return Prepared::ended(log, peer, None, false, tls_on);
     };
@@ -435,6 +443,8 @@ async fn prepare(
     )
     .await
     else {
+        // Client bytes read with the PROXY header count as received (%U, dontlognull).
+        log.up = early.len() as u64;
         client.drain();
         return Prepared::ended(log, peer, Some(be), false, tls_on);
     };
@@ -527,37 +537,59 @@ fn write_log(
         }
         None => (f.ir.name.as_str(), 0, 0, [0, 0]),
     };
-    let logged = f.ir.tcplog && !(f.ir.dontlognull && log.up == 0);
-    if logged {
-        let server = match (be, log.server) {
-            (Some(bi), Some(s)) => shared.backends[bi].servers[s].ir.name.as_str(),
-            _ => "<NOSRV>",
-        };
-        let line = TcpLog {
-            client: peer,
-            accept: chrono::DateTime::<Local>::from(accept),
-            frontend: &f.ir.name,
-            tls,
-            backend: be_name,
-            server,
-            tw: log.tw,
-            tc: log.tc,
-            tt,
-            bytes: log.down,
-            term: log.term,
-            conns: [
-                shared.actconn.load(Relaxed),
-                f.feconn.load(Relaxed),
-                be_conn,
-                srv_conn,
-            ],
-            retries: log.retries,
-            redispatched: log.redispatched,
-            queues,
-        }
-        .line();
-        shared.logger.send(&f.ir.log, level::INFO, &line);
+    let Some(fmt) = f.ir.log_format.as_ref() else {
+        return;
+    };
+    if f.ir.dontlognull && log.up == 0 {
+        return;
     }
+    let mut facts = Facts {
+        client: Some(peer),
+        frontend_addr: Some(log.local),
+        backend_src: log.server_addrs.and_then(|a| a.0),
+        server_addr: log.server_addrs.map(|a| a.1),
+        accept: chrono::DateTime::<Local>::from(accept),
+        frontend: &f.ir.name,
+        tls,
+        backend: be_name,
+        server: match (be, log.server) {
+            (Some(bi), Some(s)) => Some(shared.backends[bi].servers[s].ir.name.as_str()),
+            _ => None,
+        },
+        th: log.th,
+        t_queue: log.tw,
+        tc: log.tc,
+        tt,
+        bytes_down: log.down,
+        bytes_up: log.up,
+        term: log.term,
+        conns: [
+            shared.actconn.load(Relaxed),
+            f.feconn.load(Relaxed),
+            be_conn,
+            srv_conn,
+        ],
+        retries: log.retries,
+        redispatched: log.redispatched,
+        queues,
+        unique_id: None,
+        hostname: crate::runtime::log::hostname(),
+        pid: std::process::id(),
+    };
+    // haproxy renders the unique id at log time in TCP mode, at most 127 bytes.
+    let mut id = String::new();
+    if let Some(u) = &f.ir.unique_id_format {
+        render(u, &facts, &mut id);
+        let mut end = id.len().min(127);
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        id.truncate(end);
+        facts.unique_id = Some(&id);
+    }
+    let mut line = String::with_capacity(128);
+    render(fmt, &facts, &mut line);
+    shared.logger.send(&f.ir.log, level::INFO, &line);
 }
 
 struct LogState {
@@ -574,6 +606,14 @@ struct LogState {
     queues: [u32; 2],
     /// The accept.
     start: Instant,
+    /// The address the client connected to (the PROXY header's destination with
+    /// `accept-proxy`).
+    local: SocketAddr,
+    /// Accept to session ready, ms.
+    th: i64,
+    /// Source (when the log line needs it) and destination of the server connection,
+    /// from the last connection attempt.
+    server_addrs: Option<(Option<SocketAddr>, SocketAddr)>,
 }
 
 impl LogState {
@@ -653,9 +693,15 @@ async fn connect_phase(
     log.tw = start.elapsed().as_millis() as i64;
     let c_start = Instant::now();
     let mut attempt = 0u32;
+    // The source address costs a getsockname(): only for a log line that prints it.
+    let want_src =
+        f.ir.log_format
+            .as_ref()
+            .is_some_and(|l| l.uses_backend_source());
     let server = loop {
         let target = b.servers[srv].target(local.port());
-        let got = match Box::pin(connect(target, b, srv, connect_to)).await {
+        let src = (want_src, &mut log.server_addrs);
+        let got = match Box::pin(connect(target, b, srv, connect_to, src)).await {
             Ok(s) => match &b.servers[srv].tls {
                 None => Ok(ServerConn::Plain(s)),
                 // The PROXY header goes first, in clear, then the handshake, all within
@@ -735,6 +781,7 @@ async fn connect_phase(
     log.tc = c_start.elapsed().as_millis() as i64;
     log.server = Some(srv);
     log.retries = attempt;
+
     if b.ir.srvtcpka {
         let _ = SockRef::from(server.tcp()).set_keepalive(true);
     }
@@ -1044,6 +1091,7 @@ async fn connect(
     b: &BackendRt,
     srv: usize,
     limit: Duration,
+    (want_src, addrs): (bool, &mut Option<(Option<SocketAddr>, SocketAddr)>),
 ) -> Result<TcpStream, ConnectFail> {
     let Some(addr) = target else {
         return Err(ConnectFail::Refused);
@@ -1072,6 +1120,14 @@ async fn connect(
         Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {}
         Err(_) => return Err(ConnectFail::Refused),
     }
+    // The attempt's addresses, for %bi/%bp/%si/%sp (haproxy logs the last attempt's, even
+    // when it failed).
+    let src = if want_src {
+        sock.local_addr().ok().and_then(|a| a.as_socket())
+    } else {
+        None
+    };
+    *addrs = Some((src, addr));
     let stream =
         TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|_| ConnectFail::Refused)?;
     // The outcome is in the readiness itself: a failed connect reports the socket closed

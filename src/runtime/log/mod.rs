@@ -6,6 +6,8 @@
 //! syslog daemon stopped reading) loses it and the loss is counted (`DroppedLogs` in
 //! `show info`), as in HAProxy: logging never blocks or fails a session.
 
+pub mod format;
+
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
@@ -17,7 +19,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use chrono::{DateTime, Local};
 
-use crate::ir::{LogDest, LogFormat, LogTarget};
+use crate::ir::{LogDest, LogTarget, SyslogFormat};
 
 /// Syslog severities used by HAProxy's messages.
 pub mod level {
@@ -31,84 +33,6 @@ pub mod level {
     pub const NOTICE: u8 = 5;
     /// Traffic.
     pub const INFO: u8 = 6;
-}
-
-/// Everything a TCP log line reports about one session.
-#[derive(Debug, Clone)]
-pub struct TcpLog<'a> {
-    /// Client address.
-    pub client: SocketAddr,
-    /// Accept time.
-    pub accept: DateTime<Local>,
-    /// Frontend name, `~` appended for TLS.
-    pub frontend: &'a str,
-    /// TLS frontend.
-    pub tls: bool,
-    /// Backend name (the frontend's when there is none).
-    pub backend: &'a str,
-    /// Server name, or `<NOSRV>`.
-    pub server: &'a str,
-    /// Queue time ms (-1: never queued to completion).
-    pub tw: i64,
-    /// Connect time ms (-1: never connected).
-    pub tc: i64,
-    /// Total time ms.
-    pub tt: i64,
-    /// Bytes from server to client.
-    pub bytes: u64,
-    /// Two-letter termination state.
-    pub term: [u8; 2],
-    /// actconn/feconn/beconn/srv_conn at log time.
-    pub conns: [u32; 4],
-    /// Retries (with `+` when redispatched).
-    pub retries: u32,
-    /// Redispatched.
-    pub redispatched: bool,
-    /// Server queue / backend queue at log time.
-    pub queues: [u32; 2],
-}
-
-impl TcpLog<'_> {
-    /// The message, without syslog header.
-    pub fn line(&self) -> String {
-        format!(
-            "{}:{} [{}] {}{} {}/{} {}/{}/{} {} {}{} {}/{}/{}/{}/{}{} {}/{}",
-            fmt_ip(&self.client),
-            self.client.port(),
-            self.accept.format("%d/%b/%Y:%H:%M:%S%.3f"),
-            self.frontend,
-            if self.tls { "~" } else { "" },
-            self.backend,
-            self.server,
-            // haproxy prints Tw as t_queue - t_request, and a TCP session has no request
-            // (t_request = -1): a session that reached the queue shows one ms more.
-            if self.tw >= 0 { self.tw + 1 } else { -1 },
-            self.tc,
-            self.tt,
-            self.bytes,
-            self.term[0] as char,
-            self.term[1] as char,
-            self.conns[0],
-            self.conns[1],
-            self.conns[2],
-            self.conns[3],
-            if self.redispatched { "+" } else { "" },
-            self.retries,
-            self.queues[0],
-            self.queues[1],
-        )
-    }
-}
-
-fn fmt_ip(a: &SocketAddr) -> String {
-    // HAProxy prints IPv4-mapped clients of a dual-stack bind as plain IPv4.
-    match a {
-        SocketAddr::V4(v) => v.ip().to_string(),
-        SocketAddr::V6(v) => match v.ip().to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => v.ip().to_string(),
-        },
-    }
 }
 
 /// An address as haproxy prints it (IPv4-mapped IPv6 as IPv4).
@@ -127,6 +51,16 @@ pub fn fmt_addr(a: SocketAddr) -> String {
     }
 }
 
+/// The host name `%H` prints (the system's, as haproxy reads it at start).
+pub fn hostname() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
 /// Frames `msg` for `t` as HAProxy does (`tag` is the log-tag, `pid` the process id).
 pub fn frame(
     t: &LogTarget,
@@ -141,24 +75,24 @@ pub fn frame(
     let iso = || now.format("%Y-%m-%dT%H:%M:%S%.6f%:z");
     let legacy = || now.format("%b %e %H:%M:%S");
     match t.format {
-        LogFormat::Raw => format!("{msg}\n"),
-        LogFormat::Priority => format!("<{pri}>{msg}\n"),
+        SyslogFormat::Raw => format!("{msg}\n"),
+        SyslogFormat::Priority => format!("<{pri}>{msg}\n"),
         // haproxy's short and timed formats carry the severity alone, without the facility.
-        LogFormat::Short => format!("<{severity}>{msg}\n"),
-        LogFormat::Timed => format!("<{severity}>{} {msg}\n", iso()),
-        LogFormat::Iso => format!("{} {msg}\n", iso()),
-        LogFormat::Local => format!("<{pri}>{} {tag}[{pid}]: {msg}\n", legacy()),
+        SyslogFormat::Short => format!("<{severity}>{msg}\n"),
+        SyslogFormat::Timed => format!("<{severity}>{} {msg}\n", iso()),
+        SyslogFormat::Iso => format!("{} {msg}\n", iso()),
+        SyslogFormat::Local => format!("<{pri}>{} {tag}[{pid}]: {msg}\n", legacy()),
         // Without a format haproxy names no host unless `log-send-hostname`; with
         // `format rfc3164` it always does (recorded from haproxy 2.6.12).
-        LogFormat::Default | LogFormat::Rfc3164 => {
+        SyslogFormat::Default | SyslogFormat::Rfc3164 => {
             let h = match (host, t.format) {
                 (Some(h), _) => format!("{h} "),
-                (None, LogFormat::Rfc3164) => "localhost ".to_string(),
+                (None, SyslogFormat::Rfc3164) => "localhost ".to_string(),
                 (None, _) => String::new(),
             };
             format!("<{pri}>{} {h}{tag}[{pid}]: {msg}\n", legacy())
         }
-        LogFormat::Rfc5424 => format!(
+        SyslogFormat::Rfc5424 => format!(
             "<{pri}>1 {} {} {tag} {pid} - - {msg}\n",
             iso(),
             host.unwrap_or("-")
@@ -277,40 +211,6 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn tcplog_line_matches_haproxy() {
-        let accept = Local.with_ymd_and_hms(2026, 11, 24, 13, 39, 30).unwrap()
-            + chrono::Duration::milliseconds(662);
-        let l = TcpLog {
-            client: "127.0.0.55:41234".parse().unwrap(),
-            accept,
-            frontend: "fe",
-            tls: false,
-            backend: "be",
-            server: "s1",
-            tw: 0,
-            tc: 0,
-            tt: 300,
-            bytes: 3,
-            term: *b"--",
-            conns: [1, 1, 0, 0],
-            retries: 0,
-            redispatched: false,
-            queues: [0, 0],
-        };
-        assert_eq!(
-            l.line(),
-            "127.0.0.55:41234 [24/Nov/2026:13:39:30.662] fe be/s1 1/0/300 3 -- 1/1/0/0/0 0/0"
-        );
-        let l2 = TcpLog {
-            tls: true,
-            redispatched: true,
-            retries: 1,
-            ..l
-        };
-        assert!(l2.line().contains(" fe~ be/s1 ") && l2.line().ends_with("1/1/0/0/+1 0/0"));
-    }
-
-    #[test]
     fn syslog_framing() {
         let t = LogTarget {
             dest: LogDest::Stdout,
@@ -318,7 +218,7 @@ mod tests {
             max_level: 7,
             min_level: 0,
             max_len: 1024,
-            format: LogFormat::Default,
+            format: SyslogFormat::Default,
             tag: None,
         };
         let now = Local.with_ymd_and_hms(2026, 11, 4, 13, 40, 0).unwrap();
@@ -327,11 +227,11 @@ mod tests {
             "<134>Nov  4 13:40:00 haproxy[42]: hi\n"
         );
         let raw = LogTarget {
-            format: LogFormat::Raw,
+            format: SyslogFormat::Raw,
             ..t.clone()
         };
         let explicit = LogTarget {
-            format: LogFormat::Rfc3164,
+            format: SyslogFormat::Rfc3164,
             ..t.clone()
         };
         assert_eq!(
@@ -348,20 +248,20 @@ mod tests {
             };
             frame(&lt, 1, "haproxy", 42, now, Some("myhost"), "m")
         };
-        assert_eq!(with(LogFormat::Short), "<1>m\n");
-        assert_eq!(with(LogFormat::Priority), "<129>m\n");
+        assert_eq!(with(SyslogFormat::Short), "<1>m\n");
+        assert_eq!(with(SyslogFormat::Priority), "<129>m\n");
         assert_eq!(
-            with(LogFormat::Local),
+            with(SyslogFormat::Local),
             "<129>Nov  4 13:40:00 haproxy[42]: m\n"
         );
         assert_eq!(
-            with(LogFormat::Rfc3164),
+            with(SyslogFormat::Rfc3164),
             "<129>Nov  4 13:40:00 myhost haproxy[42]: m\n"
         );
-        assert!(with(LogFormat::Timed).starts_with("<1>2026-11-04T13:40:00.000000"));
-        assert!(with(LogFormat::Iso).starts_with("2026-11-04T13:40:00.000000"));
-        assert!(with(LogFormat::Iso).ends_with(" m\n"));
-        assert!(with(LogFormat::Rfc5424).starts_with("<129>1 2026-11-04T13:40:00.000000"));
-        assert!(with(LogFormat::Rfc5424).ends_with(" myhost haproxy 42 - - m\n"));
+        assert!(with(SyslogFormat::Timed).starts_with("<1>2026-11-04T13:40:00.000000"));
+        assert!(with(SyslogFormat::Iso).starts_with("2026-11-04T13:40:00.000000"));
+        assert!(with(SyslogFormat::Iso).ends_with(" m\n"));
+        assert!(with(SyslogFormat::Rfc5424).starts_with("<129>1 2026-11-04T13:40:00.000000"));
+        assert!(with(SyslogFormat::Rfc5424).ends_with(" myhost haproxy 42 - - m\n"));
     }
 }

@@ -1,0 +1,463 @@
+//! `log-format` and `unique-id-format` strings (configuration.txt §8.2.4), parsed as
+//! haproxy 2.6 parses them (log.c `parse_logformat_string`): the same nodes, the same
+//! silent cases (`%-` is a `-`, unknown flags are ignored) and the same error texts.
+
+use crate::config::ast::{LogFormatSetting, ProxyConf, Spanned};
+use crate::config::diag::{Diagnostic, Diagnostics, LocStyle};
+use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar, TCPLOG};
+use crate::ir::{Mode, Sample};
+
+use super::rules::{parse_sample, Parsed, SampleError};
+
+/// Why a format string was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormatError {
+    /// haproxy refuses it too: its message.
+    Invalid(String),
+    /// Valid for haproxy, not rendered by haproxide: what is missing.
+    Unsupported(String),
+}
+
+/// Variables of haproxy's table that only exist in `mode http`.
+const HTTP_ONLY: &[&str] = &[
+    "CC", "CS", "Ta", "Ti", "Tq", "Tr", "TR", "HM", "HP", "HPO", "HQ", "HU", "HV", "r", "tr",
+    "trg", "trl",
+];
+
+/// Variables of haproxy's table that haproxide does not render yet.
+const NOT_RENDERED: &[&str] = &["lc", "rt", "sslc", "sslv"];
+
+fn var(name: &str) -> Option<LogVar> {
+    use LogVar::*;
+    Some(match name {
+        "ci" => ClientIp,
+        "cp" => ClientPort,
+        "fi" => FrontendIp,
+        "fp" => FrontendPort,
+        "bi" => BackendIp,
+        "bp" => BackendPort,
+        "si" => ServerIp,
+        "sp" => ServerPort,
+        "t" => Date,
+        "T" => DateGmt,
+        "Tl" => DateLocal,
+        "Ts" => Timestamp,
+        "ms" => Millis,
+        "f" => Frontend,
+        "ft" => FrontendXprt,
+        "b" => Backend,
+        "s" => Server,
+        "Th" => Th,
+        "Tw" => Tw,
+        "Tc" => Tc,
+        "Td" => Td,
+        "Tt" => Tt,
+        "Tu" => Tu,
+        "B" => BytesDown,
+        "U" => BytesUp,
+        "ts" => TermState,
+        "tsc" => TermStateCookie,
+        "ac" => ActConn,
+        "fc" => FeConn,
+        "bc" => BeConn,
+        "sc" => SrvConn,
+        "rc" => Retries,
+        "sq" => SrvQueue,
+        "bq" => BeQueue,
+        "ID" => UniqueId,
+        "H" => Hostname,
+        "pid" => Pid,
+        "ST" => Status,
+        "hr" | "hs" | "hrl" | "hsl" => Captures,
+        _ => return None,
+    })
+}
+
+/// Applies a `%{…}` argument to `f`: comma-separated `+NAME`/`-NAME`, where only the last
+/// sign of an item counts and unknown names are ignored (log.c `parse_logformat_var_args`).
+fn apply_flags(arg: &str, f: &mut LogFlags) {
+    for item in arg.split(',') {
+        let Some(pos) = item.rfind(['+', '-']) else {
+            continue;
+        };
+        let on = item.as_bytes()[pos] == b'+';
+        match &item[pos + 1..] {
+            "M" => f.mandatory = on,
+            "Q" => f.quote = on,
+            "X" => f.hex = on,
+            "E" => f.escape = on,
+            _ => {}
+        }
+    }
+}
+
+/// The end of a sample expression starting at `s[0]`: the fetch and converter names with
+/// their parenthesised arguments, as haproxy's expression parser consumes them.
+fn expr_end(s: &[u8]) -> usize {
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < s.len() {
+        let c = s[i];
+        match c {
+            b'(' => depth += 1,
+            b')' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            b',' => {}
+            c if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-') => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Parses `fmt`. `http` is the proxy's mode (HTTP-only variables are refused otherwise);
+/// `mandatory` is off for `unique-id-format`, where an empty value prints nothing.
+pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFormatError> {
+    let b = fmt.as_bytes();
+    let mut defaults = LogFlags {
+        mandatory,
+        ..LogFlags::default()
+    };
+    let mut nodes = Vec::new();
+    let mut text = String::new();
+    let flush = |text: &mut String, nodes: &mut Vec<LogNode>| {
+        if !text.is_empty() {
+            nodes.push(LogNode::Text(std::mem::take(text)));
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b' ' {
+            flush(&mut text, &mut nodes);
+            nodes.push(LogNode::Separator);
+            i += 1;
+            continue;
+        }
+        if c != b'%' {
+            // Copy the whole UTF-8 character.
+            let len = fmt[i..].chars().next().map_or(1, char::len_utf8);
+            text.push_str(&fmt[i..i + len]);
+            i += len;
+            continue;
+        }
+        // After '%'.
+        i += 1;
+        let Some(&n) = b.get(i) else {
+            return Err(LogFormatError::Invalid("truncated line after '%'".into()));
+        };
+        let mut arg: Option<&str> = None;
+        if n == b'%' {
+            text.push('%');
+            i += 1;
+            continue;
+        }
+        if n.is_ascii_digit() || n == b' ' || n == b'\t' {
+            return Err(LogFormatError::Invalid(format!(
+                "unexpected variable name near '{}' at position {i} line : '{fmt}'. Maybe you want to write a single '%', use the syntax '%%'",
+                n as char
+            )));
+        }
+        let mut name_start_alnum = false;
+        if n == b'{' {
+            let start = i + 1;
+            let Some(len) = fmt[start..].find('}') else {
+                return Err(LogFormatError::Invalid(format!(
+                    "truncated line after '{}'",
+                    &fmt[start..]
+                )));
+            };
+            arg = Some(&fmt[start..start + len]);
+            i = start + len + 1;
+            match b.get(i) {
+                Some(b'[') => {}
+                Some(c) if c.is_ascii_alphanumeric() => name_start_alnum = true,
+                _ => {
+                    return Err(LogFormatError::Invalid(format!(
+                        "parse argument modifier without variable name near '%{{{}}}'",
+                        arg.unwrap_or("")
+                    )))
+                }
+            }
+        } else if n != b'[' && !n.is_ascii_alphabetic() {
+            // Any other character: the '%' is dropped, the character is text.
+            continue;
+        }
+        let mut flags = defaults;
+        if b[i] == b'[' {
+            let start = i + 1;
+            let rest = &fmt[start..];
+            let end = start + expr_end(&b[start..]);
+            let expr = &fmt[start..end];
+            let sample = log_sample(expr, rest)?;
+            match b.get(end) {
+                Some(b']') => {}
+                Some(&c) if (0x20..0x7f).contains(&c) => {
+                    return Err(LogFormatError::Invalid(format!(
+                        "expected ']' after '{expr}', but found '{}'",
+                        c as char
+                    )))
+                }
+                _ => {
+                    return Err(LogFormatError::Invalid(format!(
+                        "missing ']' after '{expr}'"
+                    )))
+                }
+            }
+            if let Some(a) = arg {
+                apply_flags(a, &mut flags);
+            }
+            flush(&mut text, &mut nodes);
+            nodes.push(LogNode::Sample(sample, flags));
+            i = end + 1;
+            continue;
+        }
+        let _ = name_start_alnum;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let name = &fmt[start..i];
+        if let Some(a) = arg {
+            apply_flags(a, &mut flags);
+        }
+        if name == "o" {
+            defaults = flags;
+            continue;
+        }
+        if HTTP_ONLY.contains(&name) {
+            if !http {
+                return Err(LogFormatError::Invalid(format!(
+                    "format variable '{name}' is reserved for HTTP mode"
+                )));
+            }
+            return Err(LogFormatError::Unsupported(format!(
+                "format variable '{name}'"
+            )));
+        }
+        if NOT_RENDERED.contains(&name) {
+            return Err(LogFormatError::Unsupported(format!(
+                "format variable '{name}'"
+            )));
+        }
+        let Some(v) = var(name) else {
+            return Err(LogFormatError::Invalid(format!("no such format variable '{name}'. If you wanted to emit the '%' character verbatim, you need to use '%%'")));
+        };
+        flush(&mut text, &mut nodes);
+        nodes.push(LogNode::Var(v, flags));
+    }
+    flush(&mut text, &mut nodes);
+    Ok(LogFormat { nodes })
+}
+
+/// The fetch of a `%[…]` node. `rest` is the format from after `[`, which haproxy quotes
+/// in its messages.
+fn log_sample(expr: &str, rest: &str) -> Result<Sample, LogFormatError> {
+    if expr.is_empty() {
+        return Err(LogFormatError::Invalid(format!(
+            "failed to parse sample expression <{rest}> : missing fetch method"
+        )));
+    }
+    match parse_sample(expr) {
+        Ok(Parsed::Src) => Ok(Sample::Src),
+        // Client bytes are forwarded long before the log line: haproxy refuses them here.
+        Ok(_) => Err(LogFormatError::Invalid(format!(
+            "sample fetch <{rest}> may not be reliably used here because it needs 'request buffer' which is not available here"
+        ))),
+        Err(SampleError::Invalid(m)) => Err(LogFormatError::Invalid(format!(
+            "failed to parse sample expression <{rest}> : {m}"
+        ))),
+        Err(SampleError::Unsupported(what)) => Err(LogFormatError::Unsupported(what)),
+    }
+}
+
+/// The formats of one proxy, parsed as haproxy does once the whole file is read: the log
+/// format only for proxies that log (frontends, listens), `unique-id-format` for all.
+pub fn proxy_formats(
+    p: &ProxyConf,
+    diags: &mut Diagnostics,
+) -> (Option<LogFormat>, Option<LogFormat>) {
+    let http = p.mode() == Mode::Http;
+    let mut one = |text: &Spanned<String>, what: &str, mandatory: bool| match parse(
+        &text.v, http, mandatory,
+    ) {
+        Ok(f) => Some(f),
+        Err(LogFormatError::Invalid(m)) => {
+            diags.push(
+                Diagnostic::alert(&text.loc, format!("failed to parse {what} : {m}."))
+                    .styled(LocStyle::CapParsing)
+                    .checked(),
+            );
+            None
+        }
+        Err(LogFormatError::Unsupported(m)) => {
+            diags.push(
+                Diagnostic::alert(
+                    &text.loc,
+                    format!(
+                        "{m} in '{what}' is not supported by haproxide; see grammar/keywords.md."
+                    ),
+                )
+                .checked(),
+            );
+            None
+        }
+    };
+    let log = match (&p.log_format, p.kind.caps() & 2 != 0) {
+        (Some(LogFormatSetting::Custom(text)), true) => one(text, "log-format", true),
+        (Some(LogFormatSetting::Option(_)), true) => {
+            Some(parse(TCPLOG, false, true).unwrap_or_default())
+        }
+        _ => None,
+    };
+    let unique = p
+        .unique_id_format
+        .as_ref()
+        .and_then(|text| one(text, "unique-id", false));
+    (log, unique)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LogNode::*;
+
+    fn ok(s: &str) -> Vec<LogNode> {
+        parse(s, false, true).expect("valid").nodes
+    }
+
+    fn err(s: &str) -> String {
+        match parse(s, false, true) {
+            Err(LogFormatError::Invalid(m)) => m,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nodes_as_haproxy_builds_them() {
+        let m = LogFlags::default();
+        assert_eq!(
+            ok("%ci:%cp  x%%"),
+            vec![
+                Var(LogVar::ClientIp, m),
+                Text(":".into()),
+                Var(LogVar::ClientPort, m),
+                Separator,
+                Separator,
+                Text("x%".into())
+            ]
+        );
+        // `%-` drops the '%'; flags: last sign wins, unknown and unsigned items ignored.
+        assert_eq!(ok("a%-b"), vec![Text("a-b".into())]);
+        let q = LogFlags { quote: true, ..m };
+        assert_eq!(ok("%{+Q,Z,X}f"), vec![Var(LogVar::Frontend, q)]);
+        let x = LogFlags { hex: true, ..m };
+        assert_eq!(ok("%{+Q+X}ci"), vec![Var(LogVar::ClientIp, x)]);
+        // %o changes the defaults of what follows, including samples.
+        assert_eq!(
+            ok("%f %{+Q}o%f %{-Q}[src]"),
+            vec![
+                Var(LogVar::Frontend, m),
+                Separator,
+                Var(LogVar::Frontend, q),
+                Separator,
+                Sample(crate::ir::Sample::Src, m)
+            ]
+        );
+        assert_eq!(
+            ok("%[src]x"),
+            vec![Sample(crate::ir::Sample::Src, m), Text("x".into())]
+        );
+    }
+
+    #[test]
+    fn errors_are_haproxys() {
+        assert_eq!(err("%foo"), "no such format variable 'foo'. If you wanted to emit the '%' character verbatim, you need to use '%%'");
+        assert_eq!(err("%cifoo"), "no such format variable 'cifoo'. If you wanted to emit the '%' character verbatim, you need to use '%%'");
+        assert_eq!(err("a % b"), "unexpected variable name near ' ' at position 3 line : 'a % b'. Maybe you want to write a single '%', use the syntax '%%'");
+        assert_eq!(err("abc %"), "truncated line after '%'");
+        assert_eq!(err("%{+Q"), "truncated line after '+Q'");
+        assert_eq!(
+            err("%{+Q}"),
+            "parse argument modifier without variable name near '%{+Q}'"
+        );
+        assert_eq!(
+            err("%{+Q}:x"),
+            "parse argument modifier without variable name near '%{+Q}'"
+        );
+        assert_eq!(err("%[src"), "missing ']' after 'src'");
+        assert_eq!(err("%[src x]"), "expected ']' after 'src', but found ' '");
+        assert_eq!(
+            err("%[]"),
+            "failed to parse sample expression <]> : missing fetch method"
+        );
+        assert_eq!(
+            err("%["),
+            "failed to parse sample expression <> : missing fetch method"
+        );
+        assert_eq!(
+            err("%[nosuch]"),
+            "failed to parse sample expression <nosuch]> : unknown fetch method 'nosuch'"
+        );
+        assert_eq!(err("%[req.payload(0,4)]"), "sample fetch <req.payload(0,4)]> may not be reliably used here because it needs 'request buffer' which is not available here");
+        assert_eq!(
+            err("%ci %Ti"),
+            "format variable 'Ti' is reserved for HTTP mode"
+        );
+        assert!(matches!(
+            parse("%lc", false, true),
+            Err(LogFormatError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn tcplog_renders_haproxys_line() {
+        use crate::runtime::log::format::{render, Facts};
+        use chrono::TimeZone;
+        let f = parse(TCPLOG, false, true).expect("valid");
+        assert_eq!(f.nodes.len(), 37);
+        let accept = chrono::Local
+            .with_ymd_and_hms(2026, 11, 24, 13, 39, 30)
+            .unwrap()
+            + chrono::Duration::milliseconds(662);
+        let mut facts = Facts {
+            client: Some("127.0.0.55:41234".parse().unwrap()),
+            frontend_addr: None,
+            backend_src: None,
+            server_addr: None,
+            accept,
+            frontend: "fe",
+            tls: false,
+            backend: "be",
+            server: Some("s1"),
+            th: 0,
+            t_queue: 0,
+            tc: 0,
+            tt: 300,
+            bytes_down: 3,
+            bytes_up: 5,
+            term: *b"--",
+            conns: [1, 1, 0, 0],
+            retries: 0,
+            redispatched: false,
+            queues: [0, 0],
+            unique_id: None,
+            hostname: "h",
+            pid: 1,
+        };
+        let mut line = String::new();
+        render(&f, &facts, &mut line);
+        // Captured from haproxy 2.6.12.
+        assert_eq!(
+            line,
+            "127.0.0.55:41234 [24/Nov/2026:13:39:30.662] fe be/s1 1/0/300 3 -- 1/1/0/0/0 0/0"
+        );
+        facts.tls = true;
+        facts.redispatched = true;
+        facts.retries = 1;
+        line.clear();
+        render(&f, &facts, &mut line);
+        assert!(line.contains(" fe~ be/s1 ") && line.ends_with("1/1/0/0/+1 0/0"));
+    }
+}

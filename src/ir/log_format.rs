@@ -1,0 +1,145 @@
+//! A parsed `log-format` string (configuration.txt §8.2.4): what the runtime renders per
+//! session. `option tcplog` is the predefined string [`TCPLOG`]; parsing happens once, in
+//! config, so the runtime never reads format text.
+
+use super::Sample;
+
+/// `option tcplog` as a log-format string (haproxy 2.6's default TCP format).
+pub const TCPLOG: &str = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
+
+/// A parsed log-format string.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogFormat {
+    /// The nodes, in order.
+    pub nodes: Vec<LogNode>,
+}
+
+impl LogFormat {
+    /// Whether `%bi` or `%bp` appear: the server connection's source address is then
+    /// looked up (haproxy's `prepare_addrsource`).
+    pub fn uses_backend_source(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| matches!(n, LogNode::Var(LogVar::BackendIp | LogVar::BackendPort, _)))
+    }
+}
+
+/// One piece of a log-format string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogNode {
+    /// Literal text.
+    Text(String),
+    /// A space of the format: printed once, and not after another space.
+    Separator,
+    /// A `%var` with its flags.
+    Var(LogVar, LogFlags),
+    /// A `%[fetch]` with its flags.
+    Sample(Sample, LogFlags),
+}
+
+/// The `%{…}` flags of a node (or the `%{…}o` defaults they start from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogFlags {
+    /// `M`: an empty value prints `-` (on by default in `log-format`).
+    pub mandatory: bool,
+    /// `Q`: text values are quoted.
+    pub quote: bool,
+    /// `X`: addresses, ports and some numbers print in hexadecimal.
+    pub hex: bool,
+    /// `E`: `"`, `\` and `]` are escaped with a backslash.
+    pub escape: bool,
+}
+
+impl Default for LogFlags {
+    fn default() -> Self {
+        LogFlags {
+            mandatory: true,
+            quote: false,
+            hex: false,
+            escape: false,
+        }
+    }
+}
+
+/// The variables haproxide renders (the TCP-mode ones of haproxy 2.6's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogVar {
+    /// `%ci` client address.
+    ClientIp,
+    /// `%cp` client port.
+    ClientPort,
+    /// `%fi` address the client connected to.
+    FrontendIp,
+    /// `%fp` port the client connected to.
+    FrontendPort,
+    /// `%bi` source address of the server connection.
+    BackendIp,
+    /// `%bp` source port of the server connection.
+    BackendPort,
+    /// `%si` server address.
+    ServerIp,
+    /// `%sp` server port.
+    ServerPort,
+    /// `%t` accept date, local time with milliseconds.
+    Date,
+    /// `%T` accept date, GMT.
+    DateGmt,
+    /// `%Tl` accept date, local time with its offset.
+    DateLocal,
+    /// `%Ts` accept date as seconds since the epoch.
+    Timestamp,
+    /// `%ms` milliseconds of the accept date.
+    Millis,
+    /// `%f` frontend name.
+    Frontend,
+    /// `%ft` frontend name, `~` appended on a TLS bind.
+    FrontendXprt,
+    /// `%b` backend name (the frontend's without one).
+    Backend,
+    /// `%s` server name or `<NOSRV>`.
+    Server,
+    /// `%Th` handshake time.
+    Th,
+    /// `%Tw` queue time.
+    Tw,
+    /// `%Tc` connect time.
+    Tc,
+    /// `%Td` data transfer time.
+    Td,
+    /// `%Tt` total time.
+    Tt,
+    /// `%Tu` total time without idle (equal to `%Tt` in TCP).
+    Tu,
+    /// `%B` bytes from server to client.
+    BytesDown,
+    /// `%U` bytes from client to server.
+    BytesUp,
+    /// `%ts` termination state.
+    TermState,
+    /// `%tsc` termination state and two cookie letters (`--` in TCP).
+    TermStateCookie,
+    /// `%ac` process-wide sessions.
+    ActConn,
+    /// `%fc` frontend sessions.
+    FeConn,
+    /// `%bc` backend sessions.
+    BeConn,
+    /// `%sc` server sessions.
+    SrvConn,
+    /// `%rc` retries (`+` when redispatched).
+    Retries,
+    /// `%sq` position in the server queue.
+    SrvQueue,
+    /// `%bq` position in the backend queue.
+    BeQueue,
+    /// `%ID` the unique id (`unique-id-format`).
+    UniqueId,
+    /// `%H` host name.
+    Hostname,
+    /// `%pid` process id.
+    Pid,
+    /// `%ST` HTTP status: 0 in TCP mode.
+    Status,
+    /// `%hr`, `%hs`, `%hrl`, `%hsl`: captured headers, none in TCP without captures.
+    Captures,
+}
