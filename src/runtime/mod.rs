@@ -13,6 +13,7 @@ pub mod proc;
 pub mod proto;
 pub mod session;
 pub mod stream;
+pub mod termination;
 pub mod tls;
 
 use ctl::{handover, stats};

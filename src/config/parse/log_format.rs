@@ -279,31 +279,31 @@ pub fn proxy_formats(
     diags: &mut Diagnostics,
 ) -> (Option<LogFormat>, Option<LogFormat>) {
     let http = p.mode() == Mode::Http;
-    let mut one = |text: &Spanned<String>, what: &str, mandatory: bool| match parse(
-        &text.v, http, mandatory,
-    ) {
-        Ok(f) => Some(f),
-        Err(LogFormatError::Invalid(m)) => {
-            diags.push(
-                Diagnostic::alert(&text.loc, format!("failed to parse {what} : {m}."))
-                    .styled(LocStyle::CapParsing)
-                    .checked(),
-            );
-            None
-        }
-        Err(LogFormatError::Unsupported(m)) => {
-            diags.push(
-                Diagnostic::alert(
-                    &text.loc,
-                    format!(
+    let mut one =
+        |text: &Spanned<String>, what: &str, mandatory: bool| match parse(&text.v, http, mandatory)
+        {
+            Ok(f) => Some(f),
+            Err(LogFormatError::Invalid(m)) => {
+                diags.push(
+                    Diagnostic::alert(&text.loc, format!("failed to parse {what} : {m}."))
+                        .styled(LocStyle::CapParsing)
+                        .checked(),
+                );
+                None
+            }
+            Err(LogFormatError::Unsupported(m)) => {
+                diags.push(
+                    Diagnostic::alert(
+                        &text.loc,
+                        format!(
                         "{m} in '{what}' is not supported by haproxide; see grammar/keywords.md."
                     ),
-                )
-                .checked(),
-            );
-            None
-        }
-    };
+                    )
+                    .checked(),
+                );
+                None
+            }
+        };
     let log = match (&p.log_format, p.kind.caps() & 2 != 0) {
         (Some(LogFormatSetting::Custom(text)), true) => one(text, "log-format", true),
         (Some(LogFormatSetting::Option(_)), true) => {
@@ -437,7 +437,7 @@ mod tests {
             tt: 300,
             bytes_down: 3,
             bytes_up: 5,
-            term: *b"--",
+            term: crate::runtime::termination::Termination::NORMAL,
             conns: [1, 1, 0, 0],
             retries: 0,
             redispatched: false,

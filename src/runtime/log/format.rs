@@ -9,6 +9,7 @@ use chrono::{DateTime, Local, Utc};
 
 use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar};
 use crate::ir::Sample;
+use crate::runtime::termination::Termination;
 
 /// What a log line can report about one session.
 #[derive(Debug, Clone)]
@@ -43,8 +44,8 @@ pub struct Facts<'a> {
     pub bytes_down: u64,
     /// Bytes from client to server.
     pub bytes_up: u64,
-    /// Two-letter termination state.
-    pub term: [u8; 2],
+    /// Termination state.
+    pub term: Termination,
     /// actconn/feconn/beconn/srv_conn at log time.
     pub conns: [u32; 4],
     /// Connection retries.
@@ -218,14 +219,14 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
         Tt | Tu => num(out, s.tt),
         BytesDown => num(out, s.bytes_down as i64),
         BytesUp => num(out, s.bytes_up as i64),
-        TermState => {
-            out.push(s.term[0] as char);
-            out.push(s.term[1] as char);
-        }
-        TermStateCookie => {
-            out.push(s.term[0] as char);
-            out.push(s.term[1] as char);
-            out.push_str("--");
+        TermState | TermStateCookie => {
+            let [a, b] = s.term.letters();
+            out.push(a as char);
+            out.push(b as char);
+            if v == TermStateCookie {
+                // The cookie letters: no cookies in TCP mode.
+                out.push_str("--");
+            }
         }
         ActConn => num(out, s.conns[0] as i64),
         FeConn => num(out, s.conns[1] as i64),
@@ -272,7 +273,10 @@ mod tests {
             tt: 5,
             bytes_down: 0,
             bytes_up: 0,
-            term: *b"SC",
+            term: Termination::new(
+                crate::runtime::termination::Cause::ServerAbort,
+                crate::runtime::termination::Phase::Connect,
+            ),
             conns: [1, 1, 0, 0],
             retries: 0,
             redispatched: false,

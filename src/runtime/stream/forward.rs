@@ -24,6 +24,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 pub use crate::runtime::cancel::Cancel;
+use crate::runtime::termination::{Cause, Phase, Termination};
 
 /// Bytes read per wake-up.
 const CHUNK: usize = 16 * 1024;
@@ -97,16 +98,17 @@ pub enum End {
 }
 
 impl End {
-    /// The termination-state letters.
-    pub fn code(self) -> [u8; 2] {
-        match self {
-            End::Normal => *b"--",
-            End::ClientAbort => *b"CD",
-            End::ServerAbort => *b"SD",
-            End::ClientTimeout => *b"cD",
-            End::ServerTimeout => *b"sD",
-            End::Killed => *b"KD",
-        }
+    /// The termination state: every end of forwarding is in the data phase.
+    pub fn termination(self) -> Termination {
+        let cause = match self {
+            End::Normal => return Termination::NORMAL,
+            End::ClientAbort => Cause::ClientAbort,
+            End::ServerAbort => Cause::ServerAbort,
+            End::ClientTimeout => Cause::ClientTimeout,
+            End::ServerTimeout => Cause::ServerTimeout,
+            End::Killed => Cause::Killed,
+        };
+        Termination::new(cause, Phase::Data)
     }
 }
 

@@ -1,0 +1,149 @@
+//! The close and log phase: what a session recorded for its log line, rendered by the
+//! frontend's log format once both sockets are closed.
+
+use super::Info;
+use crate::runtime::lb::state::{FrontendRt, Shared};
+use crate::runtime::log::format::{render, Facts};
+use crate::runtime::log::level;
+use crate::runtime::termination::Termination;
+use chrono::Local;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::time::Instant;
+
+pub(super) struct LogState {
+    pub(super) tw: i64,
+    pub(super) tc: i64,
+    pub(super) server: Option<usize>,
+    pub(super) retries: u32,
+    pub(super) redispatched: bool,
+    pub(super) term: Termination,
+    pub(super) up: u64,
+    pub(super) down: u64,
+    /// 1-based position in the server's and in the backend's queue when this session had
+    /// to wait (0: not queued there).
+    pub(super) queues: [u32; 2],
+    /// The accept.
+    pub(super) start: Instant,
+    /// The address the client connected to (the PROXY header's destination with
+    /// `accept-proxy`).
+    pub(super) local: SocketAddr,
+    /// Accept to session ready, ms.
+    pub(super) th: i64,
+    /// Source (when the log line needs it) and destination of the server connection,
+    /// from the last connection attempt.
+    pub(super) server_addrs: Option<(Option<SocketAddr>, SocketAddr)>,
+}
+
+impl LogState {
+    /// Milliseconds since the accept.
+    pub(super) fn since_accept(&self) -> i64 {
+        self.start.elapsed().as_millis() as i64
+    }
+}
+
+/// Writes the session's tcplog line (when the frontend logs it).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_log(
+    shared: &Shared,
+    li: &Info,
+    accept: std::time::SystemTime,
+    start: Instant,
+    peer: SocketAddr,
+    be: Option<usize>,
+    tls: bool,
+    log: &LogState,
+) {
+    let f = &shared.frontends[li.fe];
+    let tt = start.elapsed().as_millis() as i64;
+    let (be_name, be_conn, srv_conn, queues) = match be {
+        Some(bi) => {
+            let b = &shared.backends[bi];
+            let sc = log
+                .server
+                .map(|s| b.servers[s].sessions.load(Relaxed))
+                .unwrap_or(0);
+            // HAProxy reports the queue position the session had, not the queue at log time.
+            (b.ir.name.as_str(), b.beconn.load(Relaxed), sc, log.queues)
+        }
+        None => (f.ir.name.as_str(), 0, 0, [0, 0]),
+    };
+    let Some(fmt) = f.ir.log_format.as_ref() else {
+        return;
+    };
+    if f.ir.dontlognull && log.up == 0 {
+        return;
+    }
+    let mut facts = Facts {
+        client: Some(peer),
+        frontend_addr: Some(log.local),
+        backend_src: log.server_addrs.and_then(|a| a.0),
+        server_addr: log.server_addrs.map(|a| a.1),
+        accept: chrono::DateTime::<Local>::from(accept),
+        frontend: &f.ir.name,
+        tls,
+        backend: be_name,
+        server: match (be, log.server) {
+            (Some(bi), Some(s)) => Some(shared.backends[bi].servers[s].ir.name.as_str()),
+            _ => None,
+        },
+        th: log.th,
+        t_queue: log.tw,
+        tc: log.tc,
+        tt,
+        bytes_down: log.down,
+        bytes_up: log.up,
+        term: log.term,
+        conns: [
+            shared.actconn.load(Relaxed),
+            f.feconn.load(Relaxed),
+            be_conn,
+            srv_conn,
+        ],
+        retries: log.retries,
+        redispatched: log.redispatched,
+        queues,
+        unique_id: None,
+        hostname: crate::runtime::log::hostname(),
+        pid: std::process::id(),
+    };
+    // haproxy renders the unique id at log time in TCP mode, at most 127 bytes.
+    let mut id = String::new();
+    if let Some(u) = &f.ir.unique_id_format {
+        render(u, &facts, &mut id);
+        let mut end = id.len().min(127);
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        id.truncate(end);
+        facts.unique_id = Some(&id);
+    }
+    let mut line = String::with_capacity(128);
+    render(fmt, &facts, &mut line);
+    shared.logger.send(&f.ir.log, level::INFO, &line);
+}
+
+/// A session refused before it started (PROXY header, TLS handshake), logged in haproxy's
+/// connection-error shape: "ip:port [date] frontend/listener: why".
+pub(super) fn connection_error(shared: &Shared, li: &Info, peer: SocketAddr, msg: &str) {
+    let f = &shared.frontends[li.fe];
+    let when = Local::now().format("%d/%b/%Y:%H:%M:%S%.3f");
+    let line = format!(
+        "{} [{when}] {}/{}: {msg}",
+        crate::runtime::log::fmt_addr(peer),
+        f.ir.name,
+        li.id
+    );
+    shared.logger.send(&f.ir.log, level::INFO, &line);
+}
+
+/// haproxy's line at accept for a frontend that logs without a log format.
+pub(super) fn connect_line(shared: &Shared, f: &FrontendRt, peer: SocketAddr, local: SocketAddr) {
+    let msg = format!(
+        "Connect from {} to {} ({}/TCP)",
+        crate::runtime::log::fmt_addr(peer),
+        crate::runtime::log::fmt_addr(local),
+        f.ir.name
+    );
+    shared.logger.send(&f.ir.log, level::INFO, &msg);
+}

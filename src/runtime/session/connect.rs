@@ -1,0 +1,499 @@
+//! The queue and connect phase: a server slot (at once or from a queue), the connection
+//! with retries, turn-around pauses and redispatch, the PROXY header and TLS towards the
+//! server (haproxy-subset.md §7; configuration.txt §4.2 `retries`, `option redispatch`).
+
+use super::close_log::LogState;
+use super::slots::ServerSlot;
+use crate::ir::{Balance, SendProxy};
+use crate::runtime::lb::queue::Line;
+use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
+use crate::runtime::proto::proxy_protocol::{self, SslInfo};
+use crate::runtime::stream::forward::Timeouts;
+use crate::runtime::termination::{Cause, Phase, Termination};
+use socket2::SockRef;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout, Instant};
+
+/// Why no server connection was made.
+pub(super) enum ConnectFail {
+    /// Refused, reset or unreachable on the last attempt.
+    Refused,
+    /// The last attempt timed out.
+    Timeout,
+    /// The server's certificate is not for the SNI sent: HAProxy retries at once, without
+    /// the turn-around pause (a `verifyhost` mismatch is an ordinary failure).
+    NameMismatch,
+}
+
+/// A server connection ready for forwarding.
+pub(super) struct Connected {
+    pub(super) server: ServerConn,
+    pub(super) slot: ServerSlot,
+    /// PROXY header and client bytes read early, sent before anything else.
+    pub(super) first: Vec<u8>,
+    pub(super) t: Timeouts,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn connect_phase(
+    f: &FrontendRt,
+    (shared, bi): (&Arc<Shared>, usize),
+    client: &TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    early: &[u8],
+    ssl: &SslInfo,
+    sticky: Option<usize>,
+    start: Instant,
+    log: &mut LogState,
+) -> Option<Connected> {
+    let b = &shared.backends[bi];
+    let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
+    let queue_to =
+        b.ir.timeout_queue
+            .or(b.ir.timeout_connect)
+            .unwrap_or(Duration::from_secs(86400));
+    // A server a stick rule chose is "direct" (haproxy's SF_DIRECT): it is left only on
+    // the redispatch interval or when it went down.
+    let input = match &b.ir.balance {
+        Balance::Hash(sample) => crate::runtime::session::inspect::hash_input(sample, peer.ip()),
+        _ => None,
+    };
+    let mut direct = sticky.is_some();
+    let mut srv = Box::pin(obtain(
+        b,
+        peer.ip(),
+        input.as_deref(),
+        None,
+        sticky,
+        queue_to,
+        log,
+    ))
+    .await?;
+    direct &= sticky == Some(srv);
+    let taken = |srv| ServerSlot {
+        shared: shared.clone(),
+        bi,
+        srv,
+    };
+    let mut slot = taken(srv);
+    log.tw = start.elapsed().as_millis() as i64;
+    let c_start = Instant::now();
+    let mut attempt = 0u32;
+    // The source address costs a getsockname(): only for a log line that prints it.
+    let want_src =
+        f.ir.log_format
+            .as_ref()
+            .is_some_and(|l| l.uses_backend_source());
+    let server = loop {
+        let target = b.servers[srv].target(local.port());
+        let src = (want_src, &mut log.server_addrs);
+        let got = match Box::pin(connect(target, b, srv, connect_to, src)).await {
+            Ok(s) => match &b.servers[srv].tls {
+                None => Ok(ServerConn::Plain(s)),
+                // The PROXY header goes first, in clear, then the handshake, all within
+                // `timeout connect` (HAProxy counts the handshake in the connection).
+                Some(c) => {
+                    let header = proxy_header(&b.servers[srv].ir, peer, local, ssl);
+                    Box::pin(secure(c, s, &header, connect_to)).await
+                }
+            },
+            Err(f) => Err(f),
+        };
+        match got {
+            Ok(s) => break s,
+            Err(fail) => {
+                if attempt >= b.ir.retries {
+                    let term = match fail {
+                        ConnectFail::Refused => Cause::ServerAbort,
+                        ConnectFail::Timeout => Cause::ServerTimeout,
+                        ConnectFail::NameMismatch => Cause::ServerAbort,
+                    };
+                    {
+                        give_up(log, srv, attempt, Termination::new(term, Phase::Connect));
+                        return None;
+                    }
+                }
+                attempt += 1;
+                if redispatch_now(b, srv, direct, attempt) {
+                    // Redispatch: the next server in rotation, without a turn-around pause.
+                    // The first server's slot goes back first (to a waiting session, if
+                    // any); the new choice may queue as a new session would. A hash may
+                    // pick the same server again: not shown as redispatched, but, as in
+                    // haproxy, retried at once and Tw counts to this choice.
+                    let avoid = Some(srv);
+                    drop(slot);
+                    let Some(next) = Box::pin(obtain(
+                        b,
+                        peer.ip(),
+                        input.as_deref(),
+                        avoid,
+                        None,
+                        queue_to,
+                        log,
+                    ))
+                    .await
+                    else {
+                        log.retries = attempt;
+                        return None;
+                    };
+                    slot = taken(next);
+                    log.redispatched |= next != srv;
+                    log.tw = start.elapsed().as_millis() as i64;
+                    srv = next;
+                    direct = false;
+                    continue;
+                }
+                // A client that already went away ends the attempts: "CC" as in HAProxy.
+                if client_state(client) == ClientState::Gone {
+                    give_up(log, srv, attempt, CLIENT_LEFT);
+                    return None;
+                }
+                if let ConnectFail::Refused = fail {
+                    // HAProxy's turn-around delay before retrying the same server; a client
+                    // leaving meanwhile ends the attempts.
+                    let pause = connect_to.min(Duration::from_secs(1));
+                    if Box::pin(turnaround(client, pause)).await {
+                        give_up(log, srv, attempt, CLIENT_LEFT);
+                        return None;
+                    }
+                }
+            }
+        }
+    };
+    log.tc = c_start.elapsed().as_millis() as i64;
+    log.server = Some(srv);
+    log.retries = attempt;
+
+    if b.ir.srvtcpka {
+        let _ = SockRef::from(server.tcp()).set_keepalive(true);
+    }
+    let _ = server.tcp().set_nodelay(true);
+    let header = match server {
+        ServerConn::Plain(_) => proxy_header(&b.servers[srv].ir, peer, local, ssl),
+        // Already sent before the handshake.
+        ServerConn::Tls(_) => Vec::new(),
+    };
+    let t = Timeouts {
+        client: f.ir.timeout_client,
+        server: b.ir.timeout_server,
+        // HAProxy takes the tunnel timeout from the backend only.
+        tunnel: b.ir.timeout_tunnel,
+        client_fin: f.ir.timeout_client_fin,
+        server_fin: b.ir.timeout_server_fin,
+    };
+    let mut first = header;
+    first.extend_from_slice(early);
+    Some(Connected {
+        server,
+        slot,
+        first,
+        t,
+    })
+}
+
+/// The PROXY header `srv` wants for this client (empty without send-proxy).
+pub(super) fn proxy_header(
+    srv: &crate::ir::Server,
+    peer: SocketAddr,
+    local: SocketAddr,
+    ssl: &SslInfo,
+) -> Vec<u8> {
+    match srv.send_proxy {
+        SendProxy::None => Vec::new(),
+        SendProxy::V1 => proxy_protocol::v1(peer, local),
+        SendProxy::V2 => {
+            proxy_protocol::v2(peer, local, srv.proxy_v2.ssl, srv.proxy_v2.cert_cn, ssl)
+        }
+    }
+}
+
+/// The server side of a session: plain TCP, or TLS over it (`server … ssl`).
+pub(super) enum ServerConn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl ServerConn {
+    pub(super) fn tcp(&self) -> &TcpStream {
+        match self {
+            ServerConn::Plain(s) => s,
+            ServerConn::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+/// Sends `header` in clear, then opens TLS to the server within `limit`. A failed or late
+/// handshake counts as a failed connection (retried like one).
+pub(super) async fn secure(
+    c: &crate::runtime::tls::client::Connector,
+    tcp: TcpStream,
+    header: &[u8],
+    limit: Duration,
+) -> Result<ServerConn, ConnectFail> {
+    let hs = async {
+        write_header(&tcp, header).await;
+        c.tls.connect(c.name.clone(), tcp).await
+    };
+    match timeout(limit, hs).await {
+        Ok(Ok(t)) => Ok(ServerConn::Tls(Box::new(t))),
+        Ok(Err(e)) => {
+            let name = matches!(
+                e.get_ref().and_then(|x| x.downcast_ref::<rustls::Error>()),
+                Some(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName
+                        | rustls::CertificateError::NotValidForNameContext { .. }
+                ))
+            );
+            Err(if name && c.sends_sni {
+                ConnectFail::NameMismatch
+            } else {
+                ConnectFail::Refused
+            })
+        }
+        Err(_) => Err(ConnectFail::Timeout),
+    }
+}
+
+/// Whether the `done`-th failed attempt on `srv` moves the session to another server, as
+/// haproxy's `sess_update_st_cer` decides: the server went down; or the redispatch
+/// interval is reached (P > 0: every Pth retry; N < 0: the Nth retry before the last);
+/// or at once when the server was not chosen by a stick rule, more than one active server
+/// can take it and the algorithm is not a hash (`source`, `hash`).
+pub(super) fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32) -> bool {
+    let Some(interval) = b.ir.redispatch else {
+        return false;
+    };
+    let done = i64::from(done);
+    let periodic = match interval {
+        p if p > 0 => done % p == 0,
+        n => {
+            let every = i64::from(b.ir.retries) + 1 + n;
+            every > 0 && done % every == 0
+        }
+    };
+    let immediate = !direct && b.active_usable() > 1 && !b.ir.balance.is_hash();
+    !b.usable(srv) || periodic || immediate
+}
+
+/// A place in a queue, left on drop: a session that gives up (or is dropped while waiting)
+/// frees its place, or gives back the slot it was handed meanwhile.
+pub(super) struct Ticket<'a> {
+    pub(super) b: &'a BackendRt,
+    pub(super) seq: u64,
+    pub(super) rx: Option<tokio::sync::oneshot::Receiver<usize>>,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take() {
+            if !self.b.leave_queue(self.seq) {
+                match rx.try_recv() {
+                    Ok(crate::runtime::lb::queue::REASSIGN) | Err(_) => {}
+                    Ok(s) => self.b.unclaim(s),
+                }
+            }
+        }
+    }
+}
+
+/// A server slot for a session, waiting in a queue at most `queue_to` when every server is
+/// full (or the chosen one is): the server, with its slot counted, or None with the log
+/// state of a session that got none (`SC` no server, `sQ` queue timeout, `SQ` the chosen
+/// server's queue was full). Tw counts from the accept, as HAProxy's does: a TLS
+/// handshake, a PROXY header and content inspection are in it, not only the queue.
+pub(super) async fn obtain(
+    b: &BackendRt,
+    src: std::net::IpAddr,
+    input: Option<&[u8]>,
+    avoid: Option<usize>,
+    sticky: Option<usize>,
+    queue_to: Duration,
+    log: &mut LogState,
+) -> Option<usize> {
+    let mut sticky = sticky;
+    let mut deadline = None;
+    loop {
+        match b.assign(src, input, avoid, sticky) {
+            Assigned::Now(s) => return Some(s),
+            Assigned::NoServer => {
+                log.term = Termination::new(Cause::ServerAbort, Phase::Connect);
+                return None;
+            }
+            // A stick rule's server whose queue is full: with `option redispatch` the
+            // session is balanced instead (haproxy's SF_DIRECT case).
+            Assigned::QueueFull(_) if sticky.is_some() && b.ir.redispatch.is_some() => {
+                sticky = None;
+            }
+            Assigned::QueueFull(s) => {
+                log.server = Some(s);
+                log.term = Termination::new(Cause::ServerAbort, Phase::Queue);
+                return None;
+            }
+            Assigned::Queued(seq, line, pos, rx) => {
+                match line {
+                    Line::Server(_) => log.queues[0] = pos,
+                    Line::Backend => log.queues[1] = pos,
+                }
+                let mut t = Ticket {
+                    b,
+                    seq,
+                    rx: Some(rx),
+                };
+                let rx = t.rx.as_mut()?;
+                // `timeout queue` runs from the first time the session queued, also when
+                // its server went down and it was balanced again.
+                let until = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + queue_to);
+                let got = tokio::time::timeout_at(until, rx).await;
+                log.tw = log.since_accept();
+                match got {
+                    // Its server went down: balanced again, as a new session.
+                    Ok(Ok(crate::runtime::lb::queue::REASSIGN)) => {
+                        t.rx = None;
+                        sticky = None;
+                        log.redispatched = true;
+                        continue;
+                    }
+                    Ok(Ok(s)) => {
+                        t.rx = None;
+                        b.claim(s);
+                        return Some(s);
+                    }
+                    _ => {}
+                }
+                drop(t);
+                log.term = Termination::new(Cause::ServerTimeout, Phase::Queue);
+                log.server = None;
+                return None;
+            }
+        }
+    }
+}
+
+/// Ends a session whose server connection was never made (its server count goes with
+/// the slot `connect_phase` drops).
+/// The client left while its session was connecting: `CC`.
+const CLIENT_LEFT: Termination = Termination::new(Cause::ClientAbort, Phase::Connect);
+
+/// Records a session that got no server connection on `srv` after `attempts` retries.
+pub(super) fn give_up(log: &mut LogState, srv: usize, attempts: u32, term: Termination) {
+    log.server = Some(srv);
+    log.retries = attempts;
+    log.term = term;
+}
+
+/// Waits `pause` before a retry; true when the client left meanwhile.
+pub(super) async fn turnaround(client: &TcpStream, pause: Duration) -> bool {
+    let pause = sleep(pause);
+    tokio::pin!(pause);
+    loop {
+        tokio::select! {
+            _ = &mut pause => return false,
+            r = client.readable() => match client_state(client) {
+                ClientState::Idle if r.is_ok() => continue,
+                ClientState::Data => {
+                    // Data is waiting: keep it for the server, finish the pause.
+                    pause.as_mut().await;
+                    return false;
+                }
+                _ => return true,
+            },
+        }
+    }
+}
+
+/// What a peek at the client shows while no server is connected yet.
+#[derive(PartialEq, Eq)]
+pub(super) enum ClientState {
+    /// Closed (EOF or reset) with nothing left to read.
+    Gone,
+    /// Data waiting for the server.
+    Data,
+    /// Nothing new.
+    Idle,
+}
+
+/// Peeks through tokio so that "nothing to read" also clears the readiness flag.
+pub(super) fn client_state(client: &TcpStream) -> ClientState {
+    let mut b = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    match client.try_io(tokio::io::Interest::READABLE, || {
+        SockRef::from(client).peek(&mut b)
+    }) {
+        Ok(0) => ClientState::Gone,
+        Ok(_) => ClientState::Data,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => ClientState::Idle,
+        Err(_) => ClientState::Gone,
+    }
+}
+
+pub(super) async fn write_header(server: &TcpStream, header: &[u8]) {
+    let mut off = 0;
+    while off < header.len() {
+        if server.writable().await.is_err() {
+            return;
+        }
+        match server.try_write(&header[off..]) {
+            Ok(n) => off += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+pub(super) async fn connect(
+    target: Option<SocketAddr>,
+    b: &BackendRt,
+    srv: usize,
+    limit: Duration,
+    (want_src, addrs): (bool, &mut Option<(Option<SocketAddr>, SocketAddr)>),
+) -> Result<TcpStream, ConnectFail> {
+    let Some(addr) = target else {
+        return Err(ConnectFail::Refused);
+    };
+    let domain = match addr {
+        SocketAddr::V4(_) => socket2::Domain::IPV4,
+        SocketAddr::V6(_) => socket2::Domain::IPV6,
+    };
+    let sock = socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking(), None)
+        .map_err(|_| ConnectFail::Refused)?;
+    let source: Option<IpAddr> = b.servers[srv].ir.source.or(b.ir.source);
+    if let Some(ip) = source {
+        // Let the kernel pick the port at connect time, per destination: one source
+        // address then serves more than 64k connections (IP_BIND_ADDRESS_NO_PORT).
+        let _ = nix::sys::socket::setsockopt(
+            &sock,
+            nix::sys::socket::sockopt::IpBindAddressNoPort,
+            &true,
+        );
+        if sock.bind(&SocketAddr::new(ip, 0).into()).is_err() {
+            return Err(ConnectFail::Refused);
+        }
+    }
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {}
+        Err(_) => return Err(ConnectFail::Refused),
+    }
+    // The attempt's addresses, for %bi/%bp/%si/%sp (haproxy logs the last attempt's, even
+    // when it failed).
+    let src = if want_src {
+        sock.local_addr().ok().and_then(|a| a.as_socket())
+    } else {
+        None
+    };
+    *addrs = Some((src, addr));
+    let stream =
+        TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|_| ConnectFail::Refused)?;
+    // The outcome is in the readiness itself: a failed connect reports the socket closed
+    // for writing (EPOLLERR/EPOLLHUP). Unlike tokio's own connect, no getsockopt(SO_ERROR)
+    // is spent on every connection that succeeds.
+    match timeout(limit, stream.ready(Interest::WRITABLE)).await {
+        Ok(Ok(r)) if !r.is_write_closed() => Ok(stream),
+        Ok(_) => Err(ConnectFail::Refused),
+        Err(_) => Err(ConnectFail::Timeout),
+    }
+}

@@ -1,0 +1,73 @@
+//! The inspection and routing phase: `tcp-request content` rules, the backend, stick
+//! table lookups.
+
+use std::net::SocketAddr;
+
+use super::close_log::LogState;
+use super::handshake::ClientConn;
+use super::slots::BackendSlot;
+use crate::runtime::lb::state::{FrontendRt, Shared};
+use crate::runtime::termination::{Cause, Phase, Termination};
+use socket2::SockRef;
+use std::time::Duration;
+
+/// A `tcp-request content reject`: HAProxy closes without lingering and logs "PR".
+fn rejected(client: &ClientConn, log: &mut LogState, read: &[u8]) {
+    let _ = SockRef::from(client.tcp()).set_linger(Some(Duration::ZERO));
+    log.term = Termination::new(Cause::Proxy, Phase::Request);
+    log.up = read.len() as u64;
+}
+
+/// Where the inspection and routing phase leaves a session.
+pub(super) enum Routed {
+    /// To this backend, with the stick keys found (table rule index, key) and the server
+    /// a stick table already holds for one of them.
+    To {
+        be: BackendSlot,
+        keys: Vec<(usize, Box<[u8]>)>,
+        sticky: Option<usize>,
+    },
+    /// Rejected by a rule or with no backend: the session ends (counted on the backend when
+    /// it got that far).
+    Ended(Option<BackendSlot>),
+}
+
+/// Runs the frontend's then the backend's `tcp-request content` rules on the client's
+/// first bytes (kept in `early` for the server), chooses the backend and looks the stick
+/// keys up.
+pub(super) async fn route(
+    shared: &std::sync::Arc<Shared>,
+    f: &FrontendRt,
+    client: &mut ClientConn,
+    early: &mut Vec<u8>,
+    peer: SocketAddr,
+    log: &mut LogState,
+) -> Routed {
+    if !f.ir.inspect.rules.is_empty() && !client.inspect(early, &f.ir.inspect).await {
+        rejected(client, log, early);
+        return Routed::Ended(None);
+    }
+    let Some(bi) = f.ir.default_backend else {
+        log.up = early.len() as u64;
+        client.drain();
+        return Routed::Ended(None);
+    };
+    let b = &shared.backends[bi];
+    let be = BackendSlot::new(shared, bi);
+    if !b.ir.inspect.rules.is_empty() && !client.inspect(early, &b.ir.inspect).await {
+        rejected(client, log, early);
+        return Routed::Ended(Some(be));
+    }
+    // `stick` rules: the first stored server found wins over balancing when it is up.
+    let keys = if b.ir.stick_rules.is_empty() {
+        Vec::new()
+    } else {
+        super::inspect::stick_keys(&shared.backends, b, early, peer.ip())
+    };
+    let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
+    let sticky = keys
+        .iter()
+        .filter(|(i, _)| b.ir.stick_rules[*i].lookup)
+        .find_map(|(i, k)| table(*i)?.lookup(k));
+    Routed::To { be, keys, sticky }
+}

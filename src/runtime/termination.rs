@@ -1,0 +1,94 @@
+//! Why and where a session ended: haproxy's termination state (configuration.txt §8.5),
+//! typed. Sessions, the queue and the forwarder set a [`Termination`]; the log renders
+//! its two letters here and nowhere else.
+
+/// What ended the session: the first letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Ended normally: `-`.
+    Normal,
+    /// The client aborted or failed: `C`.
+    ClientAbort,
+    /// The server aborted, refused or failed, or none was available: `S`.
+    ServerAbort,
+    /// The proxy refused it (a `tcp-request content reject`): `P`.
+    Proxy,
+    /// Ended from outside (hard stop, `on-marked-down shutdown-sessions`): `K`.
+    Killed,
+    /// `timeout client` struck: `c`.
+    ClientTimeout,
+    /// `timeout server`, `timeout connect` or `timeout queue` struck: `s`.
+    ServerTimeout,
+}
+
+/// Where the session was when it ended: the second letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Ended normally: `-`.
+    Normal,
+    /// Waiting for (or inspecting) the client's first data: `R`.
+    Request,
+    /// Waiting in a queue for a server slot: `Q`.
+    Queue,
+    /// Connecting to the server: `C`.
+    Connect,
+    /// Forwarding data: `D`.
+    Data,
+}
+
+/// A cause at a phase: one termination state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Termination {
+    /// What ended it.
+    pub cause: Cause,
+    /// Where it was.
+    pub phase: Phase,
+}
+
+impl Termination {
+    /// Both sides closed normally (`--`).
+    pub const NORMAL: Termination = Termination::new(Cause::Normal, Phase::Normal);
+
+    /// `cause` at `phase`.
+    pub const fn new(cause: Cause, phase: Phase) -> Self {
+        Termination { cause, phase }
+    }
+
+    /// haproxy's two letters.
+    pub fn letters(self) -> [u8; 2] {
+        let c = match self.cause {
+            Cause::Normal => b'-',
+            Cause::ClientAbort => b'C',
+            Cause::ServerAbort => b'S',
+            Cause::Proxy => b'P',
+            Cause::Killed => b'K',
+            Cause::ClientTimeout => b'c',
+            Cause::ServerTimeout => b's',
+        };
+        let p = match self.phase {
+            Phase::Normal => b'-',
+            Phase::Request => b'R',
+            Phase::Queue => b'Q',
+            Phase::Connect => b'C',
+            Phase::Data => b'D',
+        };
+        [c, p]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_are_haproxys() {
+        let t = |c, p| Termination::new(c, p).letters();
+        assert_eq!(&Termination::NORMAL.letters(), b"--");
+        assert_eq!(&t(Cause::ServerAbort, Phase::Connect), b"SC");
+        assert_eq!(&t(Cause::ServerTimeout, Phase::Queue), b"sQ");
+        assert_eq!(&t(Cause::ClientAbort, Phase::Connect), b"CC");
+        assert_eq!(&t(Cause::Proxy, Phase::Request), b"PR");
+        assert_eq!(&t(Cause::Killed, Phase::Data), b"KD");
+        assert_eq!(&t(Cause::ClientTimeout, Phase::Data), b"cD");
+    }
+}
