@@ -304,10 +304,8 @@ pub struct BindTls {
     pub min_version: Option<TlsVersion>,
     /// Highest allowed version.
     pub max_version: Option<TlsVersion>,
-    /// `ciphers`
-    pub ciphers: Option<String>,
-    /// `ciphersuites`
-    pub ciphersuites: Option<String>,
+    /// `ciphersuites` and `ciphers` (or the `ssl-default-bind-*` lists), resolved.
+    pub ciphers: Ciphers,
     /// `alpn` protocols in order.
     pub alpn: Vec<String>,
     /// `no-tls-tickets`
@@ -492,8 +490,8 @@ pub enum TcpCheckRule {
 /// The pattern of an `expect` rule.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExpectPattern {
-    /// `string <s>`
-    String(String),
+    /// `string <s>`: bytes, as the configuration's escapes give them.
+    String(Vec<u8>),
     /// `binary <hex>`
     Binary(Vec<u8>),
     /// `rstring <regex>`
@@ -631,7 +629,7 @@ pub struct ServerTls {
     pub verify: bool,
     /// `ca-file`
     pub ca_file: Option<String>,
-    /// `sni` expression (only literal `str(x)` is meaningful here).
+    /// The name sent as SNI (`sni str(<name>)`, the only expression haproxide evaluates).
     pub sni: Option<String>,
     /// `crt` client certificate.
     pub crt: Option<String>,
@@ -643,10 +641,8 @@ pub struct ServerTls {
     pub min_version: Option<TlsVersion>,
     /// Highest allowed version.
     pub max_version: Option<TlsVersion>,
-    /// `ciphers` (or `ssl-default-server-ciphers`).
-    pub ciphers: Option<String>,
-    /// `ciphersuites` (or `ssl-default-server-ciphersuites`).
-    pub ciphersuites: Option<String>,
+    /// `ciphersuites` and `ciphers` (or the `ssl-default-server-*` lists), resolved.
+    pub ciphers: Ciphers,
     /// `check-ssl`, or `ssl` without a check `port`/`addr`: checks handshake too.
     pub check: bool,
 }
@@ -771,21 +767,81 @@ pub struct StickRule {
     pub table: usize,
 }
 
-/// OpenSSL cipher names that have a rustls equivalent: what `-c` accepts and runtime::tls
-/// maps (a unit test there keeps the two lists equal).
-pub const RUSTLS_CIPHERS: [&str; 9] = [
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-];
+/// A TLS cipher suite haproxide serves (one rustls implements), by its OpenSSL name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cipher {
+    /// `TLS_AES_128_GCM_SHA256`
+    Tls13Aes128Gcm,
+    /// `TLS_AES_256_GCM_SHA384`
+    Tls13Aes256Gcm,
+    /// `TLS_CHACHA20_POLY1305_SHA256`
+    Tls13Chacha20,
+    /// `ECDHE-ECDSA-AES128-GCM-SHA256`
+    EcdheEcdsaAes128Gcm,
+    /// `ECDHE-RSA-AES128-GCM-SHA256`
+    EcdheRsaAes128Gcm,
+    /// `ECDHE-ECDSA-AES256-GCM-SHA384`
+    EcdheEcdsaAes256Gcm,
+    /// `ECDHE-RSA-AES256-GCM-SHA384`
+    EcdheRsaAes256Gcm,
+    /// `ECDHE-ECDSA-CHACHA20-POLY1305`
+    EcdheEcdsaChacha20,
+    /// `ECDHE-RSA-CHACHA20-POLY1305`
+    EcdheRsaChacha20,
+}
 
-/// The literal of `sni str(<name>)` (the only SNI expression haproxide evaluates).
-pub fn sni_literal(expr: &str) -> Option<&str> {
-    expr.strip_prefix("str(")?.strip_suffix(')')
+impl Cipher {
+    /// Every suite, in the order of OpenSSL 3's DEFAULT list (`openssl ciphers -v
+    /// DEFAULT`), which haproxy serves by when no list names them.
+    pub const OPENSSL_DEFAULT: [Cipher; 9] = [
+        Cipher::Tls13Aes256Gcm,
+        Cipher::Tls13Chacha20,
+        Cipher::Tls13Aes128Gcm,
+        Cipher::EcdheEcdsaAes256Gcm,
+        Cipher::EcdheRsaAes256Gcm,
+        Cipher::EcdheEcdsaChacha20,
+        Cipher::EcdheRsaChacha20,
+        Cipher::EcdheEcdsaAes128Gcm,
+        Cipher::EcdheRsaAes128Gcm,
+    ];
+
+    /// The OpenSSL name.
+    pub fn openssl_name(self) -> &'static str {
+        match self {
+            Cipher::Tls13Aes128Gcm => "TLS_AES_128_GCM_SHA256",
+            Cipher::Tls13Aes256Gcm => "TLS_AES_256_GCM_SHA384",
+            Cipher::Tls13Chacha20 => "TLS_CHACHA20_POLY1305_SHA256",
+            Cipher::EcdheEcdsaAes128Gcm => "ECDHE-ECDSA-AES128-GCM-SHA256",
+            Cipher::EcdheRsaAes128Gcm => "ECDHE-RSA-AES128-GCM-SHA256",
+            Cipher::EcdheEcdsaAes256Gcm => "ECDHE-ECDSA-AES256-GCM-SHA384",
+            Cipher::EcdheRsaAes256Gcm => "ECDHE-RSA-AES256-GCM-SHA384",
+            Cipher::EcdheEcdsaChacha20 => "ECDHE-ECDSA-CHACHA20-POLY1305",
+            Cipher::EcdheRsaChacha20 => "ECDHE-RSA-CHACHA20-POLY1305",
+        }
+    }
+
+    /// The suite an OpenSSL name stands for, when haproxide has it.
+    pub fn from_openssl(name: &str) -> Option<Cipher> {
+        Cipher::OPENSSL_DEFAULT
+            .into_iter()
+            .find(|c| c.openssl_name() == name)
+    }
+
+    /// A TLS 1.3 suite (`ciphersuites`), rather than TLS 1.2 (`ciphers`).
+    pub fn tls13(self) -> bool {
+        matches!(
+            self,
+            Cipher::Tls13Aes128Gcm | Cipher::Tls13Aes256Gcm | Cipher::Tls13Chacha20
+        )
+    }
+}
+
+/// The suites a TLS endpoint offers, in order: those of `ciphersuites`, then those of
+/// `ciphers`, each list resolved against what rustls implements.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ciphers {
+    /// The suites, in the order offered.
+    pub suites: Vec<Cipher>,
+    /// OpenSSL names the lists gave that rustls has no equivalent for (dropped).
+    pub dropped: Vec<String>,
 }

@@ -401,6 +401,30 @@ listen li\n  bind 127.0.105.1:24000\n  option tcp-check\n  tcp-check connect por
     );
 }
 
+/// `\xNN` escapes in `tcp-check send` and `expect string` are bytes, as haproxy reads
+/// them (not text: a 0xff byte is sent as 0xff, not as a UTF-8 replacement character),
+/// and a word ends at a `\x00`, as haproxy's words are C strings.
+#[test]
+fn tcp_check_escapes_are_bytes_as_in_haproxy() {
+    for (w, net) in [(Which::Haproxy, 44), (Which::Haproxide, 45)] {
+        let (rec, stop) = recorder(&format!("127.0.{net}.2:24001"), Some(b"\xfe\x01OK"));
+        let cfg = format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen li\n  bind 127.0.{net}.1:24000\n  option tcp-check\n  tcp-check send \"\\xff\\x01ping\\x00tail\"\n  tcp-check expect string \"\\xfe\\x01OK\"\n\
+  server s1 127.0.{net}.2:24001 check inter 200 rise 1 fall 1\n");
+        let p = start(w, "escapes", &cfg, addr(&format!("127.0.{net}.1:24000")));
+        thread::sleep(Duration::from_millis(700));
+        let errs = p.errs.lock().unwrap().join("\n");
+        drop(p);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(!errs.contains("is DOWN"), "{w:?}: {errs}");
+        let seen = rec.lock().unwrap().clone();
+        assert!(
+            seen.iter().any(|b| b.as_slice() == b"\xff\x01ping"),
+            "{w:?}: {seen:?}"
+        );
+    }
+}
+
 /// `http-check expect status` takes codes and ranges separated by commas (haproxy 2.6):
 /// a 302 is in 200-399, a 404 in none of the list.
 #[test]

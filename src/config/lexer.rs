@@ -89,11 +89,12 @@ fn hex_val(c: u8) -> Option<u8> {
 
 /// Splits `line` (without its trailing newline) into words, expanding variables through `env`.
 ///
-/// An empty result means a blank or comment-only line.
+/// An empty result means a blank or comment-only line. Words stay bytes (a `\xff` escape
+/// is one byte, as in haproxy); keywords read them as text through [`text`].
 pub fn split_words(
     line: &[u8],
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<String>, LexError> {
+) -> Result<Vec<Vec<u8>>, LexError> {
     let mut words: Vec<Vec<u8>> = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
     let mut in_word = false;
@@ -173,13 +174,19 @@ pub fn split_words(
             word: String::from_utf8_lossy(&words[MAX_WORDS - 1]).into_owned(),
         });
     }
-    Ok(words
-        .into_iter()
-        .map(|w| {
-            String::from_utf8(w)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        })
-        .collect())
+    // haproxy's words are C strings: a `\x00` ends one.
+    for w in &mut words {
+        if let Some(nul) = w.iter().position(|&b| b == 0) {
+            w.truncate(nul);
+        }
+    }
+    Ok(words)
+}
+
+/// A word as text, for keyword names and arguments that are text (anything not UTF-8 is
+/// replaced: no keyword or name haproxy accepts needs it).
+pub fn text(word: &[u8]) -> String {
+    String::from_utf8_lossy(word).into_owned()
 }
 
 /// Handles a backslash at `i`; returns the index after the escape.
@@ -295,7 +302,17 @@ mod tests {
     }
 
     fn words(s: &str) -> Vec<String> {
-        split_words(s.as_bytes(), &env).expect("lexes")
+        split_words(s.as_bytes(), &env)
+            .expect("lexes")
+            .iter()
+            .map(|w| text(w))
+            .collect()
+    }
+
+    #[test]
+    fn escapes_stay_bytes() {
+        let w = split_words(br#"send "\xff\x01a\x00b" \xc3"#, &env).expect("lexes");
+        assert_eq!(w, vec![b"send".to_vec(), vec![0xff, 1, b'a'], vec![0xc3]]);
     }
 
     #[test]

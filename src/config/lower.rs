@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use super::ast::{InitAddr, LogEntry, ProxyConf, ProxyKind, ServerOpts};
 use super::diag::{Diagnostic, Level, LocStyle};
+use super::lower_tls::{bind_tls, server_tls, sni_literal, tls_notes};
 use super::parse::addr::{resolve, AddrSpec, Host};
 use super::parse::Parsed;
 use crate::ir::log_format::LogFormat;
 use crate::ir::{
-    Backend, Bind, BindTls, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
-    ProxyV2Options, SendProxy, Server, ServerCheck, ServerTls, TlsVersion, Verify,
+    Backend, Bind, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
+    ProxyV2Options, SendProxy, Server, ServerCheck, Verify,
 };
 
 fn ms(v: Option<u64>) -> Option<Duration> {
@@ -292,7 +293,12 @@ pub fn lower_with(
                 ));
             }
             if b.opts.ssl {
-                tls_notes(&bind_tls(&b.opts, global), &b.text, &b.loc, diags);
+                let d = &global.ir.ssl_bind_defaults;
+                let lists = (
+                    b.opts.ciphersuites.as_deref().or(d.ciphersuites.as_deref()),
+                    b.opts.ciphers.as_deref().or(d.ciphers.as_deref()),
+                );
+                tls_notes(&bind_tls(&b.opts, global), lists, &b.text, &b.loc, diags);
             }
             // Client authentication asked for with nothing to check it against: haproxy
             // refuses to start rather than let clients in unverified (its message comes
@@ -341,12 +347,7 @@ pub fn lower_with(
                 if verify && s.opts.ca_file.is_none() {
                     diags.push(bare("verify is enabled by default but no CA file specified. If you're running on a LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable server-side verifications by default.".into()));
                 }
-                if let Some(e) = s
-                    .opts
-                    .sni
-                    .as_deref()
-                    .filter(|e| crate::ir::sni_literal(e).is_none())
-                {
+                if let Some(e) = s.opts.sni.as_deref().filter(|e| sni_literal(e).is_none()) {
                     diags.push(Diagnostic::alert(&s.loc, format!("server parameter 'sni {e}' is not supported by haproxide (only a literal name: sni str(<name>)); see grammar/keywords.md.")).checked());
                 }
                 if let Some(c) = &s.opts.crt {
@@ -593,108 +594,10 @@ pub fn fmt_sockaddr(sa: &SocketAddr) -> String {
     }
 }
 
-fn with_base(base: &Option<String>, path: &str) -> String {
+pub(super) fn with_base(base: &Option<String>, path: &str) -> String {
     match base {
         Some(b) if !path.starts_with('/') => format!("{}/{path}", b.trim_end_matches('/')),
         _ => path.to_string(),
-    }
-}
-
-/// What rustls cannot do of a bind's TLS settings, said at `-c` time so that `-c` and the
-/// start agree: cipher names with no equivalent (WARNING listing them; ALERT when a TLS
-/// version the bind offers is left with no cipher at all, since haproxy would serve those
-/// clients and haproxide could not) and versions below TLS 1.2 (WARNING: never offered).
-fn tls_notes(
-    t: &BindTls,
-    text: &str,
-    loc: &super::diag::Loc,
-    diags: &mut super::diag::Diagnostics,
-) {
-    let min = t.min_version.unwrap_or(TlsVersion::Tls12);
-    let max = t.max_version.unwrap_or(TlsVersion::Tls13);
-    let mut dropped = Vec::new();
-    for (list, version, offered, kw) in [
-        (
-            t.ciphersuites.as_deref(),
-            "TLSv1.3",
-            max >= TlsVersion::Tls13,
-            "ciphersuites",
-        ),
-        (
-            t.ciphers.as_deref(),
-            "TLSv1.2",
-            min <= TlsVersion::Tls12 && max >= TlsVersion::Tls12,
-            "ciphers",
-        ),
-    ] {
-        let Some(list) = list else { continue };
-        let (usable, lost) = cipher_names(list);
-        if offered && !usable {
-            diags.push(Diagnostic::alert(loc, format!("'bind {text}' : {kw} '{list}' (for {version}) is not supported by haproxide: rustls implements none of {} ({CIPHER_LIMITS}), so {version} clients could not connect. Add a supported cipher or stop offering {version}.", lost.join(", "))).checked());
-        } else {
-            dropped.extend(lost);
-        }
-    }
-    if !dropped.is_empty() {
-        diags.push(Diagnostic::warning(loc, format!("'bind {text}' : ciphers not offered by haproxide (rustls has no equivalent): {}.", dropped.join(", "))).checked());
-    }
-    if t.min_version.is_some_and(|v| v < TlsVersion::Tls12) {
-        diags.push(Diagnostic::warning(loc, format!("'bind {text}' : SSLv3, TLSv1.0 and TLSv1.1 are never offered by haproxide (rustls supports TLSv1.2 and TLSv1.3 only).")).checked());
-    }
-}
-
-/// What rustls can serve, for the messages (README "TLS" lists the same).
-const CIPHER_LIMITS: &str = "TLSv1.2 only with ECDHE key exchange and AES-GCM or CHACHA20-POLY1305: no CBC, RSA key exchange, DHE, CCM, 3DES or RC4; TLSv1.3 without the CCM suites";
-
-/// Whether an OpenSSL cipher list keeps at least one suite rustls has, and the explicit
-/// names it lacks. Keywords such as `HIGH` or `DEFAULT` keep every suite, as the runtime
-/// reads them (runtime::tls::suites).
-fn cipher_names(list: &str) -> (bool, Vec<&str>) {
-    let mut usable = false;
-    let mut lost = Vec::new();
-    for name in list
-        .split(':')
-        .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
-    {
-        if crate::ir::RUSTLS_CIPHERS.contains(&name)
-            || name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@')
-        {
-            usable = true;
-        } else {
-            lost.push(name);
-        }
-    }
-    (usable, lost)
-}
-
-fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {
-    let d = &g.ir.ssl_bind_defaults;
-    let mut no_tickets = o.no_tls_tickets;
-    let mut prefer_client = o.prefer_client_ciphers;
-    let strict_sni = o.strict_sni;
-    for opt in &d.options {
-        match opt.as_str() {
-            "no-tls-tickets" => no_tickets = true,
-            "prefer-client-ciphers" => prefer_client = true,
-            _ => {}
-        }
-    }
-    let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
-    BindTls {
-        crt: o.crt.iter().map(|c| with_base(&g.crt_base, c)).collect(),
-        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
-        crl_file: o.crl_file.as_ref().map(|c| with_base(&g.ca_base, c)),
-        verify: o.verify.unwrap_or(Verify::None),
-        min_version: min,
-        max_version: max,
-        ciphers: o.ciphers.clone().or_else(|| d.ciphers.clone()),
-        ciphersuites: o.ciphersuites.clone().or_else(|| d.ciphersuites.clone()),
-        alpn: o.alpn.clone(),
-        no_tls_tickets: no_tickets,
-        strict_sni,
-        prefer_client_ciphers: prefer_client,
     }
 }
 
@@ -962,82 +865,4 @@ fn stats_only(p: &ProxyConf) -> bool {
         && p.default_backend.is_none()
         && p.use_backends.is_empty()
         && p.binds.iter().all(|b| !b.opts.ssl && !b.opts.accept_proxy)
-}
-
-/// `server … ssl` settings with `ssl-default-server-*` merged, as [`bind_tls`] does for binds.
-fn server_tls(o: &ServerOpts, g: &super::parse::GlobalConf) -> ServerTls {
-    let d = &g.ir.ssl_server_defaults;
-    let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
-    ServerTls {
-        verify: o.verify.unwrap_or(!g.ir.ssl_server_verify_none),
-        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
-        sni: o.sni.clone(),
-        crt: o.crt.as_ref().map(|c| with_base(&g.crt_base, c)),
-        alpn: o.alpn.clone(),
-        verifyhost: o.verifyhost.clone(),
-        min_version: min,
-        max_version: max,
-        ciphers: o.ciphers.clone().or_else(|| d.ciphers.clone()),
-        ciphersuites: o.ciphersuites.clone().or_else(|| d.ciphersuites.clone()),
-        // Checks inherit TLS unless they go to another port or address (§5.2 check-ssl).
-        // As haproxy: `check-ssl` or `no-check-ssl` decide; otherwise checks use TLS when
-        // they go where the traffic goes (no check port or address of their own).
-        check: o
-            .check_ssl
-            .unwrap_or(o.check_port.is_none() && o.check_addr.is_none()),
-    }
-}
-
-/// The TLS version range of a bind or server line, from the `ssl-default-*-options`
-/// (`defaults`) and the line's own `ssl-min-ver`, `ssl-max-ver`, `force-*` and `no-tlsv*`,
-/// as HAProxy combines them.
-fn version_range(
-    defaults: &[String],
-    line_min: Option<TlsVersion>,
-    line_max: Option<TlsVersion>,
-    force: Option<TlsVersion>,
-    line_no: &[TlsVersion],
-) -> (Option<TlsVersion>, Option<TlsVersion>) {
-    let (mut min, mut max) = (None, None);
-    let mut no_versions = line_no.to_vec();
-    for opt in defaults {
-        let mut w = opt.split(' ');
-        match (w.next(), w.next()) {
-            (Some("ssl-min-ver"), Some(v)) => min = super::parse::global_tls_version(v),
-            (Some("ssl-max-ver"), Some(v)) => max = super::parse::global_tls_version(v),
-            (Some("no-tlsv12"), _) => no_versions.push(TlsVersion::Tls12),
-            (Some("no-tlsv13"), _) => no_versions.push(TlsVersion::Tls13),
-            // A forced version in the defaults sets both ends (a line's own wins).
-            (Some(f), _) if f.starts_with("force-") => {
-                let v = super::parse::global_tls_version(
-                    &f["force-".len()..]
-                        .replace("tlsv1", "TLSv1.")
-                        .replace("sslv3", "SSLv3"),
-                );
-                min = v;
-                max = v;
-            }
-            _ => {}
-        }
-    }
-    // ssl-min-ver/ssl-max-ver (global or on the line) make HAProxy ignore no-tlsvXX.
-    if min.is_some() || max.is_some() || line_min.is_some() || line_max.is_some() {
-        no_versions.clear();
-    }
-    // Line versions override the global defaults.
-    if line_min.is_some() || line_max.is_some() || force.is_some() {
-        min = line_min;
-        max = line_max;
-    }
-    if let Some(f) = force {
-        min = Some(f);
-        max = Some(f);
-    }
-    if no_versions.contains(&TlsVersion::Tls13) && max.is_none_or(|m| m > TlsVersion::Tls12) {
-        max = Some(TlsVersion::Tls12);
-    }
-    if no_versions.contains(&TlsVersion::Tls12) && min.is_none_or(|m| m < TlsVersion::Tls13) {
-        min = Some(TlsVersion::Tls13);
-    }
-    (min, max)
 }

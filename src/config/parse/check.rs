@@ -74,7 +74,7 @@ impl Parser {
                 if action == "send-lf" {
                     return self.unsupported(loc, "'tcp-check send-lf'", "log-format strings");
                 }
-                TcpCheckRule::Send(s.as_bytes().to_vec())
+                TcpCheckRule::Send(stmt.bytes(2).to_vec())
             }
             "send-binary" => {
                 let s = stmt.arg(2);
@@ -115,7 +115,7 @@ impl Parser {
                     return self.alert(loc, format!("'tcp-check expect' : '{kind}' expects a <pattern> as argument."));
                 }
                 let pattern = match kind {
-                    "string" => ExpectPattern::String(pat.to_string()),
+                    "string" => ExpectPattern::String(stmt.bytes(i).to_vec()),
                     "rstring" => ExpectPattern::RString(pat.to_string()),
                     "rbinary" => ExpectPattern::RBinary(pat.to_string()),
                     "binary" => match decode_hex(pat) {

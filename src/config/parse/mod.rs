@@ -26,7 +26,7 @@ use std::sync::Arc;
 use super::ast::{ProxyConf, ProxyKind};
 use super::diag::{Diagnostic, Diagnostics, Level, Loc, LocStyle};
 use super::keywords::{self, cap, Status};
-use super::lexer::{split_words, LexError};
+use super::lexer::{split_words, text, LexError};
 use super::source::SourceFile;
 
 /// Settings of `global` as written, with the few that only matter while parsing.
@@ -86,6 +86,8 @@ enum Section {
 pub struct Stmt<'a> {
     /// The words after lexing, without a leading `no` or `default` (see [`Kwm`]).
     pub words: &'a [String],
+    /// The same words as bytes, for arguments that are data (`tcp-check send`).
+    pub bytes: &'a [Vec<u8>],
     /// Where.
     pub loc: &'a Loc,
     /// The `no` / `default` prefix the statement had.
@@ -118,16 +120,16 @@ const MODIFIABLE: [&str; 7] = [
 /// Takes a `no` / `default` prefix off `words` the way cfgparse.c shifts its argument
 /// array: after `no` the last slot is emptied, after `default` the last word stays
 /// duplicated (so `default option x` reads as `option x x`, as HAProxy reads it).
-fn take_modifier(words: &mut Vec<String>) -> Kwm {
-    match words[0].as_str() {
-        "no" => {
+fn take_modifier<W: Clone + Default + AsRef<[u8]>>(words: &mut Vec<W>) -> Kwm {
+    match words[0].as_ref() {
+        b"no" => {
             words.remove(0);
             if words.is_empty() {
-                words.push(String::new());
+                words.push(W::default());
             }
             Kwm::No
         }
-        "default" => {
+        b"default" => {
             if words.len() > 1 {
                 words.remove(0);
                 let last = words[words.len() - 1].clone();
@@ -143,6 +145,11 @@ impl Stmt<'_> {
     /// The word at `i`, or "" when absent (HAProxy's `args[i]` is an empty string).
     pub fn arg(&self, i: usize) -> &str {
         self.words.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    /// The word at `i` as bytes, or empty when absent.
+    pub fn bytes(&self, i: usize) -> &[u8] {
+        self.bytes.get(i).map(Vec::as_slice).unwrap_or(b"")
     }
 }
 
@@ -353,16 +360,17 @@ impl Parser {
 
     fn parse_line(&mut self, raw: &[u8], loc: &Loc) {
         let lexed = split_words(raw, &self.env_lookup());
-        let words = match lexed {
+        let mut bytes = match lexed {
             Ok(w) => w,
             Err(e) => {
                 self.lex_error(raw, loc, &e);
                 return;
             }
         };
-        if words.is_empty() {
+        if bytes.is_empty() {
             return;
         }
+        let words: Vec<String> = bytes.iter().map(|w| text(w)).collect();
         if words[0].starts_with('.') && self.directive(&words, loc) {
             return;
         }
@@ -371,6 +379,7 @@ impl Parser {
         }
         let mut words = words;
         let kwm = take_modifier(&mut words);
+        take_modifier(&mut bytes);
         if kwm != Kwm::Std && !MODIFIABLE.contains(&words[0].as_str()) {
             self.push(
                 Diagnostic::alert(
@@ -382,6 +391,7 @@ impl Parser {
         }
         let stmt = Stmt {
             words: &words,
+            bytes: &bytes,
             loc,
             kwm,
         };

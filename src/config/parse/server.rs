@@ -115,12 +115,16 @@ impl Parser {
         };
         let mut words = stmt.words.to_vec();
         words.remove(2);
+        let mut bytes = stmt.bytes.to_vec();
+        bytes.remove(2);
         let range_start = &range.start().clone();
         self.in_template = true;
         for n in range {
             words[1] = format!("{}{n}", stmt.arg(1));
+            bytes[1] = words[1].clone().into_bytes();
             let one = Stmt {
                 words: &words,
+                bytes: &bytes,
                 loc,
                 kwm: stmt.kwm,
             };

@@ -543,9 +543,8 @@ fn quote_pattern(what: &str, p: &ExpectPattern, step: usize) -> String {
 
 fn pattern_text(p: &ExpectPattern) -> String {
     match p {
-        ExpectPattern::String(s) | ExpectPattern::RString(s) | ExpectPattern::RBinary(s) => {
-            s.clone()
-        }
+        ExpectPattern::String(s) => String::from_utf8_lossy(s).into_owned(),
+        ExpectPattern::RString(s) | ExpectPattern::RBinary(s) => s.clone(),
         // HAProxy does not print binary patterns.
         ExpectPattern::Binary(_) => "(binary)".to_string(),
     }
@@ -553,7 +552,7 @@ fn pattern_text(p: &ExpectPattern) -> String {
 
 fn matches(p: &ExpectPattern, buf: &[u8]) -> bool {
     match p {
-        ExpectPattern::String(s) => contains(buf, s.as_bytes()),
+        ExpectPattern::String(s) => contains(buf, s),
         ExpectPattern::Binary(b) => contains(buf, b),
         ExpectPattern::RString(r) | ExpectPattern::RBinary(r) => {
             let re = if matches!(p, ExpectPattern::RBinary(_)) {

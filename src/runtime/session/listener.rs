@@ -55,7 +55,7 @@ fn tls_for(
     {
         None => Ok(None),
         // Cipher names rustls lacks were reported by the configuration check.
-        Some(Ok((c, _dropped))) => Ok(Some(c)),
+        Some(Ok(c)) => Ok(Some(c)),
         Some(Err(e)) => {
             alert(
                 quiet,

@@ -13,8 +13,8 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::aws_lc_rs as provider;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::SignatureScheme;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error};
-use rustls::{SignatureScheme, SupportedCipherSuite};
 
 use crate::ir::{Server, ServerTls};
 use crate::tls_files::read_pem;
@@ -108,20 +108,7 @@ fn client_config(
     t: &ServerTls,
     s: &Server,
 ) -> Result<(Arc<ClientConfig>, ServerName<'static>), String> {
-    let mut dropped = Vec::new();
-    let mut cipher_suites: Vec<SupportedCipherSuite> =
-        crate::runtime::tls::server::suites(t.ciphersuites.as_deref(), true, &mut dropped);
-    cipher_suites.extend(crate::runtime::tls::server::suites(
-        t.ciphers.as_deref(),
-        false,
-        &mut dropped,
-    ));
-    if cipher_suites.is_empty() {
-        return Err(format!(
-            "no usable cipher left (rustls has none of: {})",
-            dropped.join(", ")
-        ));
-    }
+    let cipher_suites = crate::runtime::tls::server::suites(&t.ciphers)?;
     let provider = Arc::new(CryptoProvider {
         cipher_suites,
         ..provider::default_provider()
@@ -138,14 +125,7 @@ fn client_config(
             Some(v)
         }
     };
-    let sni = match t.sni.as_deref() {
-        None => None,
-        Some(e) => Some(
-            crate::ir::sni_literal(e)
-                .ok_or_else(|| format!("sni expression '{e}' is not str(<name>)"))?
-                .to_string(),
-        ),
-    };
+    let sni = t.sni.clone();
     let asked = sni.clone().or_else(|| t.verifyhost.clone());
     let name = match &asked {
         Some(n) => ServerName::try_from(n.clone())

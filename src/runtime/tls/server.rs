@@ -15,7 +15,7 @@ use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
 
-use crate::ir::{BindTls, TlsVersion, Verify};
+use crate::ir::{BindTls, Cipher, Ciphers, TlsVersion, Verify};
 use crate::tls_files::{read_pem, PemContents};
 
 /// Loads one PEM file (and its `.key` when needed) as a signing certificate.
@@ -84,71 +84,32 @@ impl ResolvesServerCert for BySni {
     }
 }
 
-/// rustls suites for OpenSSL cipher names (TLS 1.2 list or TLS 1.3 ciphersuites).
-fn suite_for(name: &str) -> Option<SupportedCipherSuite> {
+/// The rustls suite of a cipher (with the faster HKDF where there is one).
+fn suite(c: Cipher) -> SupportedCipherSuite {
     use provider::cipher_suite::*;
-    Some(match name {
-        "TLS_AES_128_GCM_SHA256" => TLS13_AES_128_GCM_SHA256,
-        "TLS_AES_256_GCM_SHA384" => TLS13_AES_256_GCM_SHA384,
-        "TLS_CHACHA20_POLY1305_SHA256" => TLS13_CHACHA20_POLY1305_SHA256,
-        "ECDHE-ECDSA-AES128-GCM-SHA256" => TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        "ECDHE-RSA-AES128-GCM-SHA256" => TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        "ECDHE-ECDSA-AES256-GCM-SHA384" => TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        "ECDHE-RSA-AES256-GCM-SHA384" => TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        "ECDHE-ECDSA-CHACHA20-POLY1305" => TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        "ECDHE-RSA-CHACHA20-POLY1305" => TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        _ => return None,
-    })
+    let s = match c {
+        Cipher::Tls13Aes128Gcm => TLS13_AES_128_GCM_SHA256,
+        Cipher::Tls13Aes256Gcm => TLS13_AES_256_GCM_SHA384,
+        Cipher::Tls13Chacha20 => TLS13_CHACHA20_POLY1305_SHA256,
+        Cipher::EcdheEcdsaAes128Gcm => TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        Cipher::EcdheRsaAes128Gcm => TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        Cipher::EcdheEcdsaAes256Gcm => TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        Cipher::EcdheRsaAes256Gcm => TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        Cipher::EcdheEcdsaChacha20 => TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        Cipher::EcdheRsaChacha20 => TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    };
+    crate::runtime::tls::hkdf::faster(s)
 }
 
-/// The suites rustls has, in the order of OpenSSL 3's DEFAULT list (`openssl ciphers -v
-/// DEFAULT`).
-const OPENSSL_DEFAULT_ORDER: &[&str] = &[
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_AES_128_GCM_SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-];
-
-/// Suites for a list: explicit names map one by one; keywords such as `HIGH` or `DEFAULT`
-/// keep every suite of that protocol; names rustls lacks are dropped (and reported).
-pub(super) fn suites(
-    list: Option<&str>,
-    tls13: bool,
-    dropped: &mut Vec<String>,
-) -> Vec<SupportedCipherSuite> {
-    // With no list (or a keyword list), OpenSSL's DEFAULT order, which haproxy serves by:
-    // CHACHA20 before AES128-GCM, where rustls' own order puts it last.
-    let all: Vec<SupportedCipherSuite> = OPENSSL_DEFAULT_ORDER
-        .iter()
-        .filter_map(|n| suite_for(n))
-        .filter(|s| matches!(s, SupportedCipherSuite::Tls13(_)) == tls13)
-        .map(crate::runtime::tls::hkdf::faster)
-        .collect();
-    let Some(list) = list else { return all };
-    let mut out = Vec::new();
-    for name in list
-        .split(':')
-        .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
-    {
-        match suite_for(name).map(crate::runtime::tls::hkdf::faster) {
-            Some(s) if !out.contains(&s) => out.push(s),
-            Some(_) => {}
-            None if name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@') =>
-            {
-                return all
-            }
-            None => dropped.push(name.to_string()),
-        }
+/// The rustls suites of `c`, in order; an error naming what was dropped when none is left.
+pub(super) fn suites(c: &Ciphers) -> Result<Vec<SupportedCipherSuite>, String> {
+    if c.suites.is_empty() {
+        return Err(format!(
+            "no usable cipher left (rustls has none of: {})",
+            c.dropped.join(", ")
+        ));
     }
-    out
+    Ok(c.suites.iter().map(|&x| suite(x)).collect())
 }
 
 /// The certificates of a `ca-file`, as trust anchors.
@@ -183,22 +144,14 @@ pub(super) fn versions(
     Ok(versions)
 }
 
-/// Builds the rustls configuration of one `bind … ssl` line, and the OpenSSL cipher names
-/// it had to drop (rustls has no equivalent).
-pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), String> {
+/// Builds the rustls configuration of one `bind … ssl` line (cipher names rustls lacks
+/// were reported by the configuration check).
+pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
     let certs = load_all(&t.crt)?;
     if certs.is_empty() {
         return Err("no certificate loaded".into());
     }
-    let mut dropped = Vec::new();
-    let mut cipher_suites = suites(t.ciphersuites.as_deref(), true, &mut dropped);
-    cipher_suites.extend(suites(t.ciphers.as_deref(), false, &mut dropped));
-    if cipher_suites.is_empty() {
-        return Err(format!(
-            "no usable cipher left (rustls has none of: {})",
-            dropped.join(", ")
-        ));
-    }
+    let cipher_suites = suites(&t.ciphers)?;
     // The key exchanges haproxy 2.6 with Debian's OpenSSL 3.0 offers (no post-quantum
     // hybrid, which aws-lc would otherwise prefer): X25519, P-256, P-384.
     let cp = CryptoProvider {
@@ -263,7 +216,7 @@ pub fn server_config(t: &BindTls) -> Result<(Arc<ServerConfig>, Vec<String>), St
         cfg.ticketer =
             provider::Ticketer::new().map_err(|e| format!("TLS session tickets: {e}"))?;
     }
-    Ok((Arc::new(cfg), dropped))
+    Ok(Arc::new(cfg))
 }
 
 /// "TLSv1.3" / "TLSv1.2" as HAProxy names them.
@@ -286,14 +239,4 @@ pub fn subject_cn(der: &[u8]) -> Option<String> {
         .ok()?
         .to_string();
     Some(cn)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn config_and_runtime_agree_on_cipher_names() {
-        for n in crate::ir::RUSTLS_CIPHERS {
-            assert!(super::suite_for(n).is_some(), "{n}");
-        }
-    }
 }
