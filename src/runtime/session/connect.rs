@@ -9,6 +9,7 @@ use crate::runtime::lb::queue::Line;
 use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::{self, SslInfo};
 use crate::runtime::stream::forward::Timeouts;
+use crate::runtime::stream::ServerEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
 use socket2::SockRef;
 use std::net::{IpAddr, SocketAddr};
@@ -31,7 +32,7 @@ pub(super) enum ConnectFail {
 
 /// A server connection ready for forwarding.
 pub(super) struct Connected {
-    pub(super) server: ServerConn,
+    pub(super) server: ServerEnd,
     pub(super) slot: ServerSlot,
     /// PROXY header and client bytes read early, sent before anything else.
     pub(super) first: Vec<u8>,
@@ -94,7 +95,7 @@ pub(super) async fn connect_phase(
         let src = (want_src, &mut log.server_addrs);
         let got = match Box::pin(connect(target, b, srv, connect_to, src)).await {
             Ok(s) => match &b.servers[srv].tls {
-                None => Ok(ServerConn::Plain(s)),
+                None => Ok(ServerEnd::Plain(s)),
                 // The PROXY header goes first, in clear, then the handshake, all within
                 // `timeout connect` (HAProxy counts the handshake in the connection).
                 Some(c) => {
@@ -174,9 +175,9 @@ pub(super) async fn connect_phase(
     }
     let _ = server.tcp().set_nodelay(true);
     let header = match server {
-        ServerConn::Plain(_) => proxy_header(&b.servers[srv].ir, peer, local, ssl),
+        ServerEnd::Plain(_) => proxy_header(&b.servers[srv].ir, peer, local, ssl),
         // Already sent before the handshake.
-        ServerConn::Tls(_) => Vec::new(),
+        ServerEnd::Tls(_) => Vec::new(),
     };
     let t = Timeouts {
         client: f.ir.timeout_client,
@@ -212,21 +213,6 @@ pub(super) fn proxy_header(
     }
 }
 
-/// The server side of a session: plain TCP, or TLS over it (`server … ssl`).
-pub(super) enum ServerConn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-impl ServerConn {
-    pub(super) fn tcp(&self) -> &TcpStream {
-        match self {
-            ServerConn::Plain(s) => s,
-            ServerConn::Tls(s) => s.get_ref().0,
-        }
-    }
-}
-
 /// Sends `header` in clear, then opens TLS to the server within `limit`. A failed or late
 /// handshake counts as a failed connection (retried like one).
 pub(super) async fn secure(
@@ -234,13 +220,13 @@ pub(super) async fn secure(
     tcp: TcpStream,
     header: &[u8],
     limit: Duration,
-) -> Result<ServerConn, ConnectFail> {
+) -> Result<ServerEnd, ConnectFail> {
     let hs = async {
         write_header(&tcp, header).await;
         c.tls.connect(c.name.clone(), tcp).await
     };
     match timeout(limit, hs).await {
-        Ok(Ok(t)) => Ok(ServerConn::Tls(Box::new(t))),
+        Ok(Ok(t)) => Ok(ServerEnd::Tls(Box::new(t))),
         Ok(Err(e)) => {
             let name = matches!(
                 e.get_ref().and_then(|x| x.downcast_ref::<rustls::Error>()),

@@ -21,12 +21,11 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use self::close_log::{write_log, LogState};
-use self::connect::{connect_phase, write_header, Connected, ServerConn};
-use self::handshake::ClientConn;
+use self::connect::{connect_phase, write_header, Connected};
 use self::slots::{BackendSlot, ServerSlot};
 pub use self::slots::{Permits, SessionSlot};
 use crate::runtime::lb::state::Shared;
-use crate::runtime::stream::forward::forward;
+use crate::runtime::stream::{Processor, Running, ServerEnd, Tcp};
 use crate::runtime::termination::{Cause, Phase, Termination};
 
 /// Handles one accepted client of frontend `li.fe` until it is logged, then gives back
@@ -146,21 +145,9 @@ impl Prepared {
     }
 }
 
-/// The result of forwarding (plain or TLS).
-type Forwarder = std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-                Output = (
-                    crate::runtime::stream::forward::End,
-                    crate::runtime::stream::forward::Counts,
-                ),
-            > + Send,
-    >,
->;
-
 /// A connected session ready to forward.
 struct Forwarding {
-    forward: Forwarder,
+    forward: Running,
     /// The server socket's descriptor, for `-d` lines.
     sfd: i32,
     cid: u64,
@@ -268,8 +255,8 @@ async fn prepare(
     if !first.is_empty() {
         match &mut server {
             // The header and any early client bytes leave in one write, as HAProxy sends them.
-            ServerConn::Plain(s) => write_header(s, &first).await,
-            ServerConn::Tls(s) => {
+            ServerEnd::Plain(s) => write_header(s, &first).await,
+            ServerEnd::Tls(s) => {
                 use tokio::io::AsyncWriteExt;
                 let _ = s.write_all(&first).await;
                 let _ = s.flush().await;
@@ -279,18 +266,7 @@ async fn prepare(
     // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
     let (cid, cancel) = b.servers[srv].cancels.register();
     let sfd = std::os::fd::AsRawFd::as_raw_fd(server.tcp());
-    let forward: Forwarder = match (client, server) {
-        (ClientConn::Plain(c), ServerConn::Plain(s)) => Box::pin(forward(c, s, t, cancel)),
-        (ClientConn::Tls(c), ServerConn::Plain(s)) => Box::pin(
-            crate::runtime::stream::forward_tls::forward_tls(*c, s, t, cancel),
-        ),
-        (ClientConn::Plain(c), ServerConn::Tls(s)) => Box::pin(
-            crate::runtime::stream::forward_tls::forward_tls(c, *s, t, cancel),
-        ),
-        (ClientConn::Tls(c), ServerConn::Tls(s)) => Box::pin(
-            crate::runtime::stream::forward_tls::forward_tls(*c, *s, t, cancel),
-        ),
-    };
+    let forward = Tcp.start(client, server, t, cancel);
     Prepared {
         log,
         peer,

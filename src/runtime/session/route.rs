@@ -4,18 +4,28 @@
 use std::net::SocketAddr;
 
 use super::close_log::LogState;
-use super::handshake::ClientConn;
 use super::slots::BackendSlot;
 use crate::runtime::lb::state::{FrontendRt, Shared};
+use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
 use socket2::SockRef;
 use std::time::Duration;
 
 /// A `tcp-request content reject`: HAProxy closes without lingering and logs "PR".
-fn rejected(client: &ClientConn, log: &mut LogState, read: &[u8]) {
+fn rejected(client: &ClientEnd, log: &mut LogState, read: &[u8]) {
     let _ = SockRef::from(client.tcp()).set_linger(Some(Duration::ZERO));
     log.term = Termination::new(Cause::Proxy, Phase::Request);
     log.up = read.len() as u64;
+}
+
+/// Runs content inspection on the client's data, appending what it reads to `buf` (sent
+/// to the server first); false when the rules reject the connection.
+async fn inspect(client: &mut ClientEnd, buf: &mut Vec<u8>, insp: &crate::ir::Inspect) -> bool {
+    let (v, _) = match client {
+        ClientEnd::Plain(s) => super::inspect::run(s, buf, insp).await,
+        ClientEnd::Tls(s) => super::inspect::run(s.as_mut(), buf, insp).await,
+    };
+    v == super::inspect::Outcome::Accept
 }
 
 /// Where the inspection and routing phase leaves a session.
@@ -38,12 +48,12 @@ pub(super) enum Routed {
 pub(super) async fn route(
     shared: &std::sync::Arc<Shared>,
     f: &FrontendRt,
-    client: &mut ClientConn,
+    client: &mut ClientEnd,
     early: &mut Vec<u8>,
     peer: SocketAddr,
     log: &mut LogState,
 ) -> Routed {
-    if !f.ir.inspect.rules.is_empty() && !client.inspect(early, &f.ir.inspect).await {
+    if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect).await {
         rejected(client, log, early);
         return Routed::Ended(None);
     }
@@ -54,7 +64,7 @@ pub(super) async fn route(
     };
     let b = &shared.backends[bi];
     let be = BackendSlot::new(shared, bi);
-    if !b.ir.inspect.rules.is_empty() && !client.inspect(early, &b.ir.inspect).await {
+    if !b.ir.inspect.rules.is_empty() && !inspect(client, early, &b.ir.inspect).await {
         rejected(client, log, early);
         return Routed::Ended(Some(be));
     }

@@ -425,3 +425,80 @@ impl Cancel {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(c: u64, s: u64, tunnel: u64, cf: u64, sf: u64) -> Limits {
+        let d = |v: u64| (v > 0).then(|| Duration::from_millis(v));
+        Limits::from(Timeouts {
+            client: d(c),
+            server: d(s),
+            tunnel: d(tunnel),
+            client_fin: d(cf),
+            server_fin: d(sf),
+        })
+    }
+
+    #[test]
+    fn the_idle_limit_haproxy_applies() {
+        let ms = |v| Some(Duration::from_millis(v));
+        // Both open: the smaller of client and server (the client's on a tie), or the
+        // tunnel timeout instead of both.
+        assert_eq!(
+            limit_of(t(500, 300, 0, 0, 0), false, false),
+            (ms(300), false)
+        );
+        assert_eq!(
+            limit_of(t(300, 300, 0, 0, 0), false, false),
+            (ms(300), true)
+        );
+        assert_eq!(
+            limit_of(t(500, 300, 9000, 0, 0), false, false),
+            (ms(9000), true)
+        );
+        assert_eq!(limit_of(t(0, 0, 0, 0, 0), false, false), (None, false));
+        // The client closed its side: server-fin, else tunnel, else server.
+        assert_eq!(
+            limit_of(t(500, 300, 0, 0, 100), true, false),
+            (ms(100), false)
+        );
+        assert_eq!(
+            limit_of(t(500, 300, 0, 0, 0), true, false),
+            (ms(300), false)
+        );
+        // The server closed its side: client-fin, else tunnel, else client.
+        assert_eq!(
+            limit_of(t(500, 300, 700, 0, 0), false, true),
+            (ms(700), true)
+        );
+        assert_eq!(limit_of(t(500, 300, 0, 50, 0), false, true), (ms(50), true));
+    }
+
+    #[test]
+    fn limits_keep_a_millisecond_and_round_trip() {
+        let l = t(1, 0, 4_000_000_000, 0, 2);
+        let e = l.expand();
+        assert_eq!(e.client, Some(Duration::from_millis(1)));
+        assert_eq!(e.server, None);
+        assert_eq!(e.tunnel, Some(Duration::from_millis(4_000_000_000)));
+        // A sub-millisecond timeout still times out (never "none").
+        let sub = Limits::from(Timeouts {
+            client: Some(Duration::from_micros(10)),
+            server: None,
+            tunnel: None,
+            client_fin: None,
+            server_fin: None,
+        });
+        assert_eq!(sub.expand().client, Some(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn ends_map_to_haproxys_letters() {
+        assert_eq!(&End::Normal.termination().letters(), b"--");
+        assert_eq!(&End::ClientAbort.termination().letters(), b"CD");
+        assert_eq!(&End::ServerTimeout.termination().letters(), b"sD");
+        assert_eq!(&End::Killed.termination().letters(), b"KD");
+    }
+}

@@ -1,5 +1,109 @@
-//! Stream processors: what carries bytes between client and server once a session is
-//! connected. Today the TCP forwarder (plain and TLS); HTTP/1 comes next.
+//! Stream processors: what carries a session between client and server once both are
+//! connected. A processor takes the two ends, the session's timeouts and a way to be
+//! ended from outside, and reports how it ended and what it carried. The TCP forwarder
+//! (plain and TLS ends) is the one today; the HTTP/1 engine is the next, chosen by mode.
 
 pub mod forward;
 pub mod forward_tls;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::net::TcpStream;
+
+use crate::runtime::cancel::Cancel;
+use crate::runtime::tls::stream::TlsServer;
+use forward::{Counts, End, Timeouts};
+
+/// The client end of a session: plain TCP, or TLS over it (`bind … ssl`).
+pub enum ClientEnd {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS terminated here.
+    Tls(Box<TlsServer>),
+}
+
+impl ClientEnd {
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            ClientEnd::Plain(s) => s,
+            ClientEnd::Tls(s) => s.tcp(),
+        }
+    }
+
+    /// Reads and discards what the client already sent (up to HAProxy's buffer size) so
+    /// that closing sends a FIN, not the reset the kernel sends over unread data: HAProxy
+    /// has read those bytes when it gives up on a session that never reached a server.
+    pub fn drain(&self) {
+        let mut buf = [0u8; 4096];
+        let mut left = 16384usize;
+        while left > 0 {
+            match self.tcp().try_read(&mut buf[..left.min(4096)]) {
+                Ok(n) if n > 0 => left -= n,
+                _ => break,
+            }
+        }
+    }
+}
+
+/// The server end of a session: plain TCP, or TLS over it (`server … ssl`).
+pub enum ServerEnd {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS towards the server.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl ServerEnd {
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            ServerEnd::Plain(s) => s,
+            ServerEnd::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+/// How a processor's work ended and what it carried (the log line's `%ts`, `%B`, `%U`).
+pub type Outcome = (End, Counts);
+
+/// A processor at work on one session, owned by the session until it ends.
+pub type Running = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// A stream processor.
+pub trait Processor {
+    /// Starts carrying the session between `client` and `server`.
+    fn start(
+        &self,
+        client: ClientEnd,
+        server: ServerEnd,
+        t: Timeouts,
+        cancel: Arc<Cancel>,
+    ) -> Running;
+}
+
+/// The TCP forwarder: bytes both ways with half-close and haproxy's TCP-mode timeouts;
+/// the plain future when both ends are plain, the TLS-aware one otherwise.
+pub struct Tcp;
+
+impl Processor for Tcp {
+    fn start(
+        &self,
+        client: ClientEnd,
+        server: ServerEnd,
+        t: Timeouts,
+        cancel: Arc<Cancel>,
+    ) -> Running {
+        use forward_tls::forward_tls;
+        match (client, server) {
+            (ClientEnd::Plain(c), ServerEnd::Plain(s)) => {
+                Box::pin(forward::forward(c, s, t, cancel))
+            }
+            (ClientEnd::Tls(c), ServerEnd::Plain(s)) => Box::pin(forward_tls(*c, s, t, cancel)),
+            (ClientEnd::Plain(c), ServerEnd::Tls(s)) => Box::pin(forward_tls(c, *s, t, cancel)),
+            (ClientEnd::Tls(c), ServerEnd::Tls(s)) => Box::pin(forward_tls(*c, *s, t, cancel)),
+        }
+    }
+}
