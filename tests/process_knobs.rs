@@ -107,11 +107,18 @@ fn source_addresses_match_haproxy() {
 #[test]
 fn httplog_on_a_tcp_frontend_logs_like_haproxy() {
     let echo = Backend::echo("127.0.255.59:0");
+    for (n, option) in ["httplog", "httpslog"].into_iter().enumerate() {
+        httplog_fallback(&echo, option, 51 + 2 * n);
+    }
+}
+
+/// `option <option>` on a TCP frontend logs tcplog lines, as haproxy falls back to it.
+fn httplog_fallback(echo: &Backend, option: &str, net: usize) {
     let mut logs = Vec::new();
     for (k, which) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
-        let front = format!("127.0.255.{}:24998", 51 + k);
+        let front = format!("127.0.255.{}:24998", net + k);
         let cfg = format!(
-            "global\n  log stdout format raw local0\ndefaults\n  mode tcp\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind {front}\n  option httplog\n  default_backend b\nbackend b\n  server s {}\n",
+            "global\n  log stdout format raw local0\ndefaults\n  mode tcp\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend f\n  bind {front}\n  option {option}\n  default_backend b\nbackend b\n  server s {}\n",
             echo.addr
         );
         let p = start(which, "httplogtcp", &cfg, front.parse().unwrap());

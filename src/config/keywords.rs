@@ -1127,6 +1127,13 @@ pub const OPTIONS: &[Keyword] = &[
         "[clf]",
         "falls back to tcplog on TCP frontends, as HAProxy",
     ),
+    kw(
+        "httpslog",
+        DFE,
+        Supported,
+        "",
+        "falls back to tcplog on TCP frontends, as HAProxy",
+    ),
     kw("dontlognull", DFE, Supported, "", ""),
     kw("redispatch", DBE, Supported, "[<interval>]", ""),
     kw("tcp-check", DBE, Supported, "", ""),

@@ -83,14 +83,16 @@ pub fn lower_with(
             let own = |o: &&crate::config::ast::OptionSetting| {
                 is_fe || (o.loc.file == p.loc.file && o.loc.line > p.loc.line)
             };
-            if let Some(o) = p.options.get("httplog").filter(|o| o.enabled).filter(own) {
-                diags.push(
-                    Diagnostic::warning(
-                        &o.loc,
-                        format!("'option httplog' not usable with {} '{}' (needs 'mode http'). Falling back to 'option tcplog'.", p.kind.proxy_word(), p.name),
-                    )
-                    .checked(),
-                );
+            for name in ["httplog", "httpslog"] {
+                if let Some(o) = p.options.get(name).filter(|o| o.enabled).filter(own) {
+                    diags.push(
+                        Diagnostic::warning(
+                            &o.loc,
+                            format!("'option {name}' not usable with {} '{}' (needs 'mode http'). Falling back to 'option tcplog'.", p.kind.proxy_word(), p.name),
+                        )
+                        .checked(),
+                    );
+                }
             }
         }
         if is_fe && p.binds.is_empty() {

@@ -203,8 +203,9 @@ impl Parser {
                 }
                 self.log_format_replaced(p, loc, "log-format");
                 p.log_format = Some(LogFormatSetting::Custom(v));
-                p.options.remove("tcplog");
-                p.options.remove("httplog");
+                for o in ["tcplog", "httplog", "httpslog"] {
+                    p.options.remove(o);
+                }
                 if p.kind == ProxyKind::Backend {
                     self.warn(
                         loc,
@@ -449,6 +450,7 @@ impl Parser {
             "httpchk"
                 | "redispatch"
                 | "httplog"
+                | "httpslog"
                 | "forwardfor"
                 | "originalto"
                 | "smtpchk"
@@ -461,6 +463,7 @@ impl Parser {
                 "tcpka"
                     | "tcplog"
                     | "httplog"
+                    | "httpslog"
                     | "httpchk"
                     | "tcp-check"
                     | "forwardfor"
@@ -488,7 +491,8 @@ impl Parser {
         }
         // haproxy keeps a backend's log format (its mode is checked later), with its own
         // warning.
-        let backend_log = matches!(name, "tcplog" | "httplog") && p.kind == ProxyKind::Backend;
+        let backend_log =
+            matches!(name, "tcplog" | "httplog" | "httpslog") && p.kind == ProxyKind::Backend;
         if backend_log {
             self.warn(
                 loc,
@@ -558,18 +562,24 @@ impl Parser {
             p.options.remove("httpchk");
         }
         // `option tcplog`, `option httplog` and `log-format` replace each other.
-        if matches!(name, "tcplog" | "httplog") {
-            let now = if name == "tcplog" {
-                "option tcplog"
-            } else if stmt.arg(first_arg) == "clf" {
-                "option httplog clf"
-            } else {
-                "option httplog"
+        if matches!(name, "tcplog" | "httplog" | "httpslog") {
+            let now = match name {
+                "tcplog" => "option tcplog",
+                "httpslog" => "option httpslog",
+                _ if stmt.arg(first_arg) == "clf" => "option httplog clf",
+                _ => "option httplog",
             };
-            self.log_format_replaced(p, loc, now);
+            // haproxy 2.6 names httpslog 'option httplog' in this warning.
+            let said = if name == "httpslog" {
+                "option httplog"
+            } else {
+                now
+            };
+            self.log_format_replaced(p, loc, said);
             p.log_format = Some(LogFormatSetting::Option(now));
-            p.options.remove("tcplog");
-            p.options.remove("httplog");
+            for o in ["tcplog", "httplog", "httpslog"] {
+                p.options.remove(o);
+            }
         }
         if stmt.kwm == Kwm::Def {
             // Back to what the defaults section says (nothing, in a defaults section).
