@@ -12,15 +12,35 @@ pub const TCPLOG: &str = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/
 pub struct LogFormat {
     /// The nodes, in order.
     pub nodes: Vec<LogNode>,
+    /// It prints what most lines do not (`%fi %fp %si %sp %bi %bp %Th`): a session keeps
+    /// those facts only for such a format, so that an idle session stays small.
+    pub needs_extra: bool,
+    /// It prints the server connection's source (`%bi %bp`), which costs a getsockname()
+    /// (haproxy's `prepare_addrsource`).
+    pub needs_backend_source: bool,
 }
 
 impl LogFormat {
-    /// Whether `%bi` or `%bp` appear: the server connection's source address is then
-    /// looked up (haproxy's `prepare_addrsource`).
-    pub fn uses_backend_source(&self) -> bool {
-        self.nodes
-            .iter()
-            .any(|n| matches!(n, LogNode::Var(LogVar::BackendIp | LogVar::BackendPort, _)))
+    /// A format of these nodes.
+    pub fn new(nodes: Vec<LogNode>) -> Self {
+        let has = |f: &dyn Fn(LogVar) -> bool| {
+            nodes
+                .iter()
+                .any(|n| matches!(n, LogNode::Var(v, _) if f(*v)))
+        };
+        use LogVar::*;
+        let needs_backend_source = has(&|v| matches!(v, BackendIp | BackendPort));
+        let needs_extra = has(&|v| {
+            matches!(
+                v,
+                FrontendIp | FrontendPort | ServerIp | ServerPort | BackendIp | BackendPort | Th
+            )
+        });
+        LogFormat {
+            nodes,
+            needs_extra,
+            needs_backend_source,
+        }
     }
 }
 

@@ -248,7 +248,7 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
         nodes.push(LogNode::Var(v, flags));
     }
     flush(&mut text, &mut nodes);
-    Ok(LogFormat { nodes })
+    Ok(LogFormat::new(nodes))
 }
 
 /// The fetch of a `%[…]` node. `rest` is the format from after `[`, which haproxy quotes

@@ -289,7 +289,7 @@ mod tests {
 
     fn nodes(nodes: Vec<LogNode>) -> String {
         let mut out = String::new();
-        render(&LogFormat { nodes }, &facts(), &mut out);
+        render(&LogFormat::new(nodes), &facts(), &mut out);
         out
     }
 

@@ -25,14 +25,25 @@ pub(super) struct LogState {
     pub(super) queues: [u32; 2],
     /// The accept.
     pub(super) start: Instant,
+    /// What only some log formats print, kept only for them (an idle session stays small).
+    pub(super) extra: Option<Box<LogExtra>>,
+}
+
+/// Source (when wanted) and destination of a server connection attempt.
+pub(super) type ServerAddrs = Option<(Option<SocketAddr>, SocketAddr)>;
+
+/// The facts of a session that only some log formats print.
+pub(super) struct LogExtra {
     /// The address the client connected to (the PROXY header's destination with
     /// `accept-proxy`).
     pub(super) local: SocketAddr,
     /// Accept to session ready, ms.
     pub(super) th: i64,
-    /// Source (when the log line needs it) and destination of the server connection,
-    /// from the last connection attempt.
-    pub(super) server_addrs: Option<(Option<SocketAddr>, SocketAddr)>,
+    /// The format prints the server connection's source (a getsockname() per connection).
+    pub(super) want_src: bool,
+    /// Source (when wanted) and destination of the server connection, from the last
+    /// connection attempt.
+    pub(super) server_addrs: ServerAddrs,
 }
 
 impl LogState {
@@ -48,14 +59,13 @@ pub(super) fn write_log(
     shared: &Shared,
     li: &Info,
     accept: std::time::SystemTime,
-    start: Instant,
     peer: SocketAddr,
     be: Option<usize>,
     tls: bool,
     log: &LogState,
 ) {
     let f = &shared.frontends[li.fe];
-    let tt = start.elapsed().as_millis() as i64;
+    let tt = log.since_accept();
     let (be_name, be_conn, srv_conn, queues) = match be {
         Some(bi) => {
             let b = &shared.backends[bi];
@@ -76,9 +86,9 @@ pub(super) fn write_log(
     }
     let mut facts = Facts {
         client: Some(peer),
-        frontend_addr: Some(log.local),
-        backend_src: log.server_addrs.and_then(|a| a.0),
-        server_addr: log.server_addrs.map(|a| a.1),
+        frontend_addr: log.extra.as_ref().map(|e| e.local),
+        backend_src: log.extra.as_ref().and_then(|e| e.server_addrs?.0),
+        server_addr: log.extra.as_ref().and_then(|e| e.server_addrs).map(|a| a.1),
         accept: chrono::DateTime::<Local>::from(accept),
         frontend: &f.ir.name,
         tls,
@@ -87,7 +97,7 @@ pub(super) fn write_log(
             (Some(bi), Some(s)) => Some(shared.backends[bi].servers[s].ir.name.as_str()),
             _ => None,
         },
-        th: log.th,
+        th: log.extra.as_ref().map_or(0, |e| e.th),
         t_queue: log.tw,
         tc: log.tc,
         tt,

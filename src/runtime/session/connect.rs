@@ -2,7 +2,7 @@
 //! with retries, turn-around pauses and redispatch, the PROXY header and TLS towards the
 //! server (haproxy-subset.md §7; configuration.txt §4.2 `retries`, `option redispatch`).
 
-use super::close_log::LogState;
+use super::close_log::{LogState, ServerAddrs};
 use super::slots::ServerSlot;
 use crate::ir::{Balance, SendProxy};
 use crate::runtime::lb::queue::Line;
@@ -85,15 +85,13 @@ pub(super) async fn connect_phase(
     log.tw = start.elapsed().as_millis() as i64;
     let c_start = Instant::now();
     let mut attempt = 0u32;
-    // The source address costs a getsockname(): only for a log line that prints it.
-    let want_src =
-        f.ir.log_format
-            .as_ref()
-            .is_some_and(|l| l.uses_backend_source());
     let server = loop {
         let target = b.servers[srv].target(local.port());
-        let src = (want_src, &mut log.server_addrs);
-        let got = match Box::pin(connect(target, b, srv, connect_to, src)).await {
+        let addrs = log
+            .extra
+            .as_deref_mut()
+            .map(|e| (e.want_src, &mut e.server_addrs));
+        let got = match Box::pin(connect(target, b, srv, connect_to, addrs)).await {
             Ok(s) => match &b.servers[srv].tls {
                 None => Ok(ServerEnd::Plain(s)),
                 // The PROXY header goes first, in clear, then the handshake, all within
@@ -245,25 +243,53 @@ pub(super) async fn secure(
     }
 }
 
-/// Whether the `done`-th failed attempt on `srv` moves the session to another server, as
-/// haproxy's `sess_update_st_cer` decides: the server went down; or the redispatch
-/// interval is reached (P > 0: every Pth retry; N < 0: the Nth retry before the last);
-/// or at once when the server was not chosen by a stick rule, more than one active server
-/// can take it and the algorithm is not a hash (`source`, `hash`).
+/// Whether the `done`-th failed attempt on `srv` moves the session to another server.
 pub(super) fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32) -> bool {
-    let Some(interval) = b.ir.redispatch else {
+    redispatch_due(
+        b.ir.redispatch,
+        b.ir.retries,
+        done,
+        Choice {
+            usable: b.usable(srv),
+            direct,
+            others: b.active_usable() > 1,
+            hash: b.ir.balance.is_hash(),
+        },
+    )
+}
+
+/// What `redispatch_due` needs to know about the server a session failed on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Choice {
+    /// The server can still take sessions (not DOWN, MAINT or DRAIN).
+    pub(super) usable: bool,
+    /// A stick rule chose it (haproxy's SF_DIRECT).
+    pub(super) direct: bool,
+    /// More than one active server can take the session.
+    pub(super) others: bool,
+    /// The algorithm is a hash (`source`, `hash`): the same server would be chosen again.
+    pub(super) hash: bool,
+}
+
+/// haproxy's `sess_update_st_cer` decision after `done` failed attempts with `option
+/// redispatch <interval>` (None: no redispatch): the server went down; or the interval is
+/// reached (P > 0: every Pth retry; N < 0: the Nth retry before the last); or at once when
+/// the server was not chosen by a stick rule, another active server can take the session
+/// and the algorithm is not a hash.
+pub(super) fn redispatch_due(interval: Option<i64>, retries: u32, done: u32, c: Choice) -> bool {
+    let Some(interval) = interval else {
         return false;
     };
     let done = i64::from(done);
     let periodic = match interval {
         p if p > 0 => done % p == 0,
         n => {
-            let every = i64::from(b.ir.retries) + 1 + n;
+            let every = i64::from(retries) + 1 + n;
             every > 0 && done % every == 0
         }
     };
-    let immediate = !direct && b.active_usable() > 1 && !b.ir.balance.is_hash();
-    !b.usable(srv) || periodic || immediate
+    let immediate = !c.direct && c.others && !c.hash;
+    !c.usable || periodic || immediate
 }
 
 /// A place in a queue, left on drop: a session that gives up (or is dropped while waiting)
@@ -435,7 +461,7 @@ pub(super) async fn connect(
     b: &BackendRt,
     srv: usize,
     limit: Duration,
-    (want_src, addrs): (bool, &mut Option<(Option<SocketAddr>, SocketAddr)>),
+    addrs: Option<(bool, &mut ServerAddrs)>,
 ) -> Result<TcpStream, ConnectFail> {
     let Some(addr) = target else {
         return Err(ConnectFail::Refused);
@@ -465,13 +491,15 @@ pub(super) async fn connect(
         Err(_) => return Err(ConnectFail::Refused),
     }
     // The attempt's addresses, for %bi/%bp/%si/%sp (haproxy logs the last attempt's, even
-    // when it failed).
-    let src = if want_src {
-        sock.local_addr().ok().and_then(|a| a.as_socket())
-    } else {
-        None
-    };
-    *addrs = Some((src, addr));
+    // when it failed); the source costs a getsockname(), so only when the format prints it.
+    if let Some((want_src, addrs)) = addrs {
+        let src = if want_src {
+            sock.local_addr().ok().and_then(|a| a.as_socket())
+        } else {
+            None
+        };
+        *addrs = Some((src, addr));
+    }
     let stream =
         TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|_| ConnectFail::Refused)?;
     // The outcome is in the readiness itself: a failed connect reports the socket closed
@@ -481,5 +509,72 @@ pub(super) async fn connect(
         Ok(Ok(r)) if !r.is_write_closed() => Ok(stream),
         Ok(_) => Err(ConnectFail::Refused),
         Err(_) => Err(ConnectFail::Timeout),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: Choice = Choice {
+        usable: true,
+        direct: false,
+        others: true,
+        hash: true,
+    };
+
+    #[test]
+    fn redispatch_when_haproxy_redispatches() {
+        let rr = Choice {
+            hash: false,
+            ..HASH
+        };
+        // Without `option redispatch`: never, even when the server went down.
+        assert!(!redispatch_due(
+            None,
+            3,
+            1,
+            Choice {
+                usable: false,
+                ..rr
+            }
+        ));
+        // Round robin with another server: at the first failure.
+        assert!(redispatch_due(Some(-1), 3, 1, rr));
+        // ...but not for a server a stick rule chose, nor when it is the only one.
+        assert!(!redispatch_due(
+            Some(-1),
+            3,
+            1,
+            Choice { direct: true, ..rr }
+        ));
+        assert!(!redispatch_due(
+            Some(-1),
+            3,
+            1,
+            Choice {
+                others: false,
+                ..rr
+            }
+        ));
+        // A hash: on the interval only. Default (-1) with 3 retries: the 3rd attempt.
+        let due = |interval, retries| {
+            (1..=retries)
+                .filter(|&d| redispatch_due(Some(interval), retries, d, HASH))
+                .collect::<Vec<u32>>()
+        };
+        assert_eq!(due(-1, 3), vec![3]);
+        assert_eq!(due(-2, 4), vec![3]);
+        assert_eq!(due(2, 5), vec![2, 4]);
+        // A server that went down is left at once, whatever the algorithm.
+        assert!(redispatch_due(
+            Some(5),
+            9,
+            1,
+            Choice {
+                usable: false,
+                ..HASH
+            }
+        ));
     }
 }

@@ -102,7 +102,7 @@ pub fn run(
         let bi = be.as_ref().map(|b| b.bi);
         drop(be);
         if !quiet {
-            write_log(&shared, &li, accept, start, peer, bi, tls, &log);
+            write_log(&shared, &li, accept, peer, bi, tls, &log);
         }
         drop(slot);
     }
@@ -178,9 +178,7 @@ async fn prepare(
         down: 0,
         queues: [0, 0],
         start,
-        local,
-        th: 0,
-        server_addrs: None,
+        extra: None,
     };
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
@@ -205,8 +203,19 @@ async fn prepare(
         return Prepared::refused(log, peer, true);
     };
     // The session is ready (PROXY header read, TLS established): haproxy's t_handshake.
-    log.local = local;
-    log.th = log.since_accept();
+    let needs = |l: &Option<crate::ir::log_format::LogFormat>| {
+        l.as_ref()
+            .map_or((false, false), |l| (l.needs_extra, l.needs_backend_source))
+    };
+    let ((e1, s1), (e2, s2)) = (needs(&f.ir.log_format), needs(&f.ir.unique_id_format));
+    if e1 || e2 {
+        log.extra = Some(Box::new(close_log::LogExtra {
+            local,
+            th: log.since_accept(),
+            want_src: s1 || s2,
+            server_addrs: None,
+        }));
+    }
     if f.ir.log_format.is_none() && !f.ir.log.is_empty() {
         close_log::connect_line(shared, f, peer, local);
     }
