@@ -91,7 +91,8 @@ pub struct Global {
     pub description: Option<String>,
 }
 
-/// `ssl-default-{bind,server}-*` values.
+/// `ssl-default-{bind,server}-*` values, as the global section gives them: lowering
+/// merges them into each bind's and server's [`TlsCommon`]; the runtime never reads them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TlsDefaults {
     /// OpenSSL cipher list for TLS ≤ 1.2.
@@ -292,22 +293,14 @@ pub struct Bind {
 /// TLS settings of a `bind … ssl` line, defaults already merged.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BindTls {
+    /// Versions, suites, ALPN and CA file (with the `ssl-default-bind-*` values merged).
+    pub common: TlsCommon,
     /// `crt` files or directories, already prefixed with `crt-base`.
     pub crt: Vec<String>,
-    /// `ca-file`
-    pub ca_file: Option<String>,
     /// `crl-file`
     pub crl_file: Option<String>,
     /// `verify`
     pub verify: Verify,
-    /// Lowest allowed version.
-    pub min_version: Option<TlsVersion>,
-    /// Highest allowed version.
-    pub max_version: Option<TlsVersion>,
-    /// `ciphersuites` and `ciphers` (or the `ssl-default-bind-*` lists), resolved.
-    pub ciphers: Ciphers,
-    /// `alpn` protocols in order.
-    pub alpn: Vec<String>,
     /// `no-tls-tickets`
     pub no_tls_tickets: bool,
     /// `strict-sni`
@@ -625,24 +618,16 @@ pub struct ServerCheck {
 /// `server … ssl` settings.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServerTls {
+    /// Versions, suites, ALPN and CA file (with the `ssl-default-server-*` values merged).
+    pub common: TlsCommon,
     /// `verify` (true = required).
     pub verify: bool,
-    /// `ca-file`
-    pub ca_file: Option<String>,
     /// The name sent as SNI (`sni str(<name>)`, the only expression haproxide evaluates).
     pub sni: Option<String>,
     /// `crt` client certificate.
     pub crt: Option<String>,
-    /// `alpn`
-    pub alpn: Vec<String>,
     /// `verifyhost`: the name checked when no SNI is sent.
     pub verifyhost: Option<String>,
-    /// Lowest allowed version.
-    pub min_version: Option<TlsVersion>,
-    /// Highest allowed version.
-    pub max_version: Option<TlsVersion>,
-    /// `ciphersuites` and `ciphers` (or the `ssl-default-server-*` lists), resolved.
-    pub ciphers: Ciphers,
     /// `check-ssl`, or `ssl` without a check `port`/`addr`: checks handshake too.
     pub check: bool,
 }
@@ -834,6 +819,22 @@ impl Cipher {
             Cipher::Tls13Aes128Gcm | Cipher::Tls13Aes256Gcm | Cipher::Tls13Chacha20
         )
     }
+}
+
+/// What the TLS settings of a bind and of a server have in common (one type, read the same
+/// way by both sides of the runtime).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TlsCommon {
+    /// Lowest allowed version.
+    pub min_version: Option<TlsVersion>,
+    /// Highest allowed version.
+    pub max_version: Option<TlsVersion>,
+    /// `ciphersuites` and `ciphers`, resolved.
+    pub ciphers: Ciphers,
+    /// `alpn` protocols in order.
+    pub alpn: Vec<String>,
+    /// `ca-file`: what verifies the peer's certificate.
+    pub ca_file: Option<String>,
 }
 
 /// The suites a TLS endpoint offers, in order: those of `ciphersuites`, then those of

@@ -6,7 +6,7 @@
 use super::ast::ServerOpts;
 use super::diag::Diagnostic;
 use super::lower::with_base;
-use crate::ir::{BindTls, Cipher, Ciphers, ServerTls, TlsVersion, Verify};
+use crate::ir::{BindTls, Cipher, Ciphers, ServerTls, TlsCommon, TlsVersion, Verify};
 
 /// The suites of a `ciphersuites` (TLS 1.3) and a `ciphers` (TLS 1.2) list, in that
 /// order: explicit names one by one; keywords such as `HIGH` or `DEFAULT`, or no list at
@@ -66,8 +66,8 @@ pub(super) fn tls_notes(
     loc: &super::diag::Loc,
     diags: &mut super::diag::Diagnostics,
 ) {
-    let min = t.min_version.unwrap_or(TlsVersion::Tls12);
-    let max = t.max_version.unwrap_or(TlsVersion::Tls13);
+    let min = t.common.min_version.unwrap_or(TlsVersion::Tls12);
+    let max = t.common.max_version.unwrap_or(TlsVersion::Tls13);
     let mut dropped = Vec::new();
     for (list, version, offered, kw) in [
         (
@@ -94,7 +94,7 @@ pub(super) fn tls_notes(
     if !dropped.is_empty() {
         diags.push(Diagnostic::warning(loc, format!("'bind {text}' : ciphers not offered by haproxide (rustls has no equivalent): {}.", dropped.join(", "))).checked());
     }
-    if t.min_version.is_some_and(|v| v < TlsVersion::Tls12) {
+    if t.common.min_version.is_some_and(|v| v < TlsVersion::Tls12) {
         diags.push(Diagnostic::warning(loc, format!("'bind {text}' : SSLv3, TLSv1.0 and TLSv1.1 are never offered by haproxide (rustls supports TLSv1.2 and TLSv1.3 only).")).checked());
     }
 }
@@ -139,17 +139,19 @@ pub(super) fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -
     }
     let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
     BindTls {
+        common: TlsCommon {
+            min_version: min,
+            max_version: max,
+            ciphers: resolve_ciphers(
+                o.ciphersuites.as_deref().or(d.ciphersuites.as_deref()),
+                o.ciphers.as_deref().or(d.ciphers.as_deref()),
+            ),
+            alpn: o.alpn.clone(),
+            ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
+        },
         crt: o.crt.iter().map(|c| with_base(&g.crt_base, c)).collect(),
-        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
         crl_file: o.crl_file.as_ref().map(|c| with_base(&g.ca_base, c)),
         verify: o.verify.unwrap_or(Verify::None),
-        min_version: min,
-        max_version: max,
-        ciphers: resolve_ciphers(
-            o.ciphersuites.as_deref().or(d.ciphersuites.as_deref()),
-            o.ciphers.as_deref().or(d.ciphers.as_deref()),
-        ),
-        alpn: o.alpn.clone(),
         no_tls_tickets: no_tickets,
         strict_sni,
         prefer_client_ciphers: prefer_client,
@@ -161,18 +163,20 @@ pub(super) fn server_tls(o: &ServerOpts, g: &super::parse::GlobalConf) -> Server
     let d = &g.ir.ssl_server_defaults;
     let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
     ServerTls {
+        common: TlsCommon {
+            min_version: min,
+            max_version: max,
+            ciphers: resolve_ciphers(
+                o.ciphersuites.as_deref().or(d.ciphersuites.as_deref()),
+                o.ciphers.as_deref().or(d.ciphers.as_deref()),
+            ),
+            alpn: o.alpn.clone(),
+            ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
+        },
         verify: o.verify.unwrap_or(!g.ir.ssl_server_verify_none),
-        ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
         sni: o.sni.as_deref().and_then(sni_literal).map(str::to_string),
         crt: o.crt.as_ref().map(|c| with_base(&g.crt_base, c)),
-        alpn: o.alpn.clone(),
         verifyhost: o.verifyhost.clone(),
-        min_version: min,
-        max_version: max,
-        ciphers: resolve_ciphers(
-            o.ciphersuites.as_deref().or(d.ciphersuites.as_deref()),
-            o.ciphers.as_deref().or(d.ciphers.as_deref()),
-        ),
         // Checks inherit TLS unless they go to another port or address (§5.2 check-ssl).
         // As haproxy: `check-ssl` or `no-check-ssl` decide; otherwise checks use TLS when
         // they go where the traffic goes (no check port or address of their own).

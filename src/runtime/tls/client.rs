@@ -108,13 +108,14 @@ fn client_config(
     t: &ServerTls,
     s: &Server,
 ) -> Result<(Arc<ClientConfig>, ServerName<'static>), String> {
-    let cipher_suites = crate::runtime::tls::server::suites(&t.ciphers)?;
+    let cipher_suites = crate::runtime::tls::server::suites(&t.common.ciphers)?;
     let provider = Arc::new(CryptoProvider {
         cipher_suites,
         ..provider::default_provider()
     });
-    let versions = crate::runtime::tls::server::versions(t.min_version, t.max_version)?;
-    let chain = match (t.verify, &t.ca_file) {
+    let versions =
+        crate::runtime::tls::server::versions(t.common.min_version, t.common.max_version)?;
+    let chain = match (t.verify, &t.common.ca_file) {
         (false, _) => None,
         (true, None) => return Err("verify is required but no ca-file is given".into()),
         (true, Some(ca)) => {
@@ -161,6 +162,11 @@ fn client_config(
     };
     // An SNI goes out only when `sni` asks for one; `verifyhost` alone is checked, not sent.
     cfg.enable_sni = sni.is_some();
-    cfg.alpn_protocols = t.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    cfg.alpn_protocols = t
+        .common
+        .alpn
+        .iter()
+        .map(|p| p.as_bytes().to_vec())
+        .collect();
     Ok((Arc::new(cfg), name))
 }

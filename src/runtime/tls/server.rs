@@ -151,7 +151,7 @@ pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
     if certs.is_empty() {
         return Err("no certificate loaded".into());
     }
-    let cipher_suites = suites(&t.ciphers)?;
+    let cipher_suites = suites(&t.common.ciphers)?;
     // The key exchanges haproxy 2.6 with Debian's OpenSSL 3.0 offers (no post-quantum
     // hybrid, which aws-lc would otherwise prefer): X25519, P-256, P-384.
     let cp = CryptoProvider {
@@ -163,11 +163,11 @@ pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
         ],
         ..provider::default_provider()
     };
-    let versions = versions(t.min_version, t.max_version)?;
+    let versions = versions(t.common.min_version, t.common.max_version)?;
     let builder = ServerConfig::builder_with_provider(Arc::new(cp))
         .with_protocol_versions(&versions)
         .map_err(|e| format!("TLS settings: {e}"))?;
-    let builder = match (t.verify, &t.ca_file) {
+    let builder = match (t.verify, &t.common.ca_file) {
         (Verify::None, _) | (_, None) => builder.with_no_client_auth(),
         (v, Some(ca)) => {
             let anchors = read_pem(ca)
@@ -205,7 +205,12 @@ pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
     }));
     // HAProxy prefers its own cipher order unless prefer-client-ciphers.
     cfg.ignore_client_order = !t.prefer_client_ciphers;
-    cfg.alpn_protocols = t.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    cfg.alpn_protocols = t
+        .common
+        .alpn
+        .iter()
+        .map(|p| p.as_bytes().to_vec())
+        .collect();
     // Resumption as HAProxy offers it: a 20,000-session cache (tune.ssl.cachesize's
     // default) and, unless `no-tls-tickets`, stateless tickets (keys made at each start or
     // reload, as haproxy does without `tls-ticket-keys`). rustls' own cache is 256.
