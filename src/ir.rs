@@ -837,6 +837,13 @@ pub struct TlsCommon {
     pub ca_file: Option<String>,
 }
 
+impl TlsCommon {
+    /// The ALPN protocol names as they go on the wire.
+    pub fn alpn_protocols(&self) -> Vec<Vec<u8>> {
+        self.alpn.iter().map(|p| p.as_bytes().to_vec()).collect()
+    }
+}
+
 /// The suites a TLS endpoint offers, in order: those of `ciphersuites`, then those of
 /// `ciphers`, each list resolved against what rustls implements.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

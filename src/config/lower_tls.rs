@@ -137,18 +137,10 @@ pub(super) fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -
             _ => {}
         }
     }
-    let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
+    let range = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
+    let lists = (o.ciphersuites.as_deref(), o.ciphers.as_deref());
     BindTls {
-        common: TlsCommon {
-            min_version: min,
-            max_version: max,
-            ciphers: resolve_ciphers(
-                o.ciphersuites.as_deref().or(d.ciphersuites.as_deref()),
-                o.ciphers.as_deref().or(d.ciphers.as_deref()),
-            ),
-            alpn: o.alpn.clone(),
-            ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
-        },
+        common: common(range, lists, d, &o.alpn, o.ca_file.as_ref(), g),
         crt: o.crt.iter().map(|c| with_base(&g.crt_base, c)).collect(),
         crl_file: o.crl_file.as_ref().map(|c| with_base(&g.ca_base, c)),
         verify: o.verify.unwrap_or(Verify::None),
@@ -158,21 +150,34 @@ pub(super) fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -
     }
 }
 
+/// The settings binds and servers share: a line's own cipher lists, else the defaults'.
+fn common(
+    (min_version, max_version): (Option<TlsVersion>, Option<TlsVersion>),
+    (ciphersuites, ciphers): (Option<&str>, Option<&str>),
+    d: &crate::ir::TlsDefaults,
+    alpn: &[String],
+    ca_file: Option<&String>,
+    g: &super::parse::GlobalConf,
+) -> TlsCommon {
+    TlsCommon {
+        min_version,
+        max_version,
+        ciphers: resolve_ciphers(
+            ciphersuites.or(d.ciphersuites.as_deref()),
+            ciphers.or(d.ciphers.as_deref()),
+        ),
+        alpn: alpn.to_vec(),
+        ca_file: ca_file.map(|c| with_base(&g.ca_base, c)),
+    }
+}
+
 /// `server … ssl` settings with `ssl-default-server-*` merged, as [`bind_tls`] does for binds.
 pub(super) fn server_tls(o: &ServerOpts, g: &super::parse::GlobalConf) -> ServerTls {
     let d = &g.ir.ssl_server_defaults;
-    let (min, max) = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
+    let range = version_range(&d.options, o.min_ver, o.max_ver, o.force, &o.no_versions);
+    let lists = (o.ciphersuites.as_deref(), o.ciphers.as_deref());
     ServerTls {
-        common: TlsCommon {
-            min_version: min,
-            max_version: max,
-            ciphers: resolve_ciphers(
-                o.ciphersuites.as_deref().or(d.ciphersuites.as_deref()),
-                o.ciphers.as_deref().or(d.ciphers.as_deref()),
-            ),
-            alpn: o.alpn.clone(),
-            ca_file: o.ca_file.as_ref().map(|c| with_base(&g.ca_base, c)),
-        },
+        common: common(range, lists, d, &o.alpn, o.ca_file.as_ref(), g),
         verify: o.verify.unwrap_or(!g.ir.ssl_server_verify_none),
         sni: o.sni.as_deref().and_then(sni_literal).map(str::to_string),
         crt: o.crt.as_ref().map(|c| with_base(&g.crt_base, c)),

@@ -162,11 +162,6 @@ fn client_config(
     };
     // An SNI goes out only when `sni` asks for one; `verifyhost` alone is checked, not sent.
     cfg.enable_sni = sni.is_some();
-    cfg.alpn_protocols = t
-        .common
-        .alpn
-        .iter()
-        .map(|p| p.as_bytes().to_vec())
-        .collect();
+    cfg.alpn_protocols = t.common.alpn_protocols();
     Ok((Arc::new(cfg), name))
 }

@@ -205,12 +205,7 @@ pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
     }));
     // HAProxy prefers its own cipher order unless prefer-client-ciphers.
     cfg.ignore_client_order = !t.prefer_client_ciphers;
-    cfg.alpn_protocols = t
-        .common
-        .alpn
-        .iter()
-        .map(|p| p.as_bytes().to_vec())
-        .collect();
+    cfg.alpn_protocols = t.common.alpn_protocols();
     // Resumption as HAProxy offers it: a 20,000-session cache (tune.ssl.cachesize's
     // default) and, unless `no-tls-tickets`, stateless tickets (keys made at each start or
     // reload, as haproxy does without `tls-ticket-keys`). rustls' own cache is 256.
