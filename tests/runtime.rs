@@ -219,8 +219,12 @@ fn tcplog_lines_match_haproxy() {
         } else {
             format!("  server bad 127.0.{net}.2:24009\n  server good 127.0.{net}.3:24001\n")
         };
+        // The readiness probe goes to a frontend of its own: a probe session balanced onto
+        // `be` would still be retrying when the client comes, and change leastconn's order
+        // in one proxy or the other.
+        let probe = addr(&format!("127.0.{net}.1:24050"));
         let cfg = format!(
-            "{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nbackend be\n  balance {balance}\n  option redispatch\n{extra}{servers}"
+            "{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nfrontend probe\n  bind {probe}\n  no log\nbackend be\n  balance {balance}\n  option redispatch\n{extra}{servers}"
         );
         let client = || {
             let mut c = TcpStream::connect(front).unwrap();
@@ -229,7 +233,7 @@ fn tcplog_lines_match_haproxy() {
             let mut b = [0u8; 2];
             let _ = c.read_exact(&mut b);
         };
-        let r = logs_of(tag, &cfg, front, &client, 1);
+        let r = logs_of(tag, &cfg, probe, &client, 1);
         assert_logs_match(&r[0], &r[1]);
         let want = if balance == "source" {
             "be/bad"
