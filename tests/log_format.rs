@@ -108,10 +108,16 @@ fn compare(tag: &str, kinds: &[Kind], got: &[(String, u16, i32)]) {
     }
 }
 
+/// A client connection that gives up reading after 5 s.
+fn client(front: SocketAddr) -> TcpStream {
+    let c = TcpStream::connect(front).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c
+}
+
 /// An echo round trip; returns the client's port.
 fn echo(front: SocketAddr) -> u16 {
-    let mut c = TcpStream::connect(front).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut c = client(front);
     c.write_all(b"hello").unwrap();
     let mut buf = [0u8; 5];
     c.read_exact(&mut buf).unwrap();
@@ -256,8 +262,7 @@ fn absent_server_proxy_header_and_refused_connect_as_haproxy() {
         "127.0.42.2:24101 disabled",
     );
     let proxied = || {
-        let mut c = TcpStream::connect(front).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut c = client(front);
         thread::sleep(Duration::from_millis(200));
         c.write_all(b"PROXY TCP4 10.1.2.3 10.9.8.7 5555 443\r\nhi")
             .unwrap();
@@ -282,8 +287,7 @@ fn absent_server_proxy_header_and_refused_connect_as_haproxy() {
         "127.0.43.2:24109",
     );
     let refused = || {
-        let mut c = TcpStream::connect(front).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut c = client(front);
         let port = c.local_addr().unwrap().port();
         let _ = c.read(&mut [0u8; 8]);
         port

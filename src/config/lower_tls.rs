@@ -9,45 +9,49 @@ use super::lower::with_base;
 use crate::ir::{BindTls, Cipher, Ciphers, ServerTls, TlsCommon, TlsVersion, Verify};
 
 /// The suites of a `ciphersuites` (TLS 1.3) and a `ciphers` (TLS 1.2) list, in that
-/// order: explicit names one by one; keywords such as `HIGH` or `DEFAULT`, or no list at
-/// all, keep every suite of that version in OpenSSL's DEFAULT order; names rustls lacks are
-/// dropped (and listed, for the messages).
+/// order; no list keeps every suite of that version in OpenSSL's DEFAULT order.
 pub(super) fn resolve_ciphers(ciphersuites: Option<&str>, ciphers: Option<&str>) -> Ciphers {
     let mut out = Ciphers::default();
     for (list, tls13) in [(ciphersuites, true), (ciphers, false)] {
-        let all = Cipher::OPENSSL_DEFAULT
-            .into_iter()
-            .filter(|c| c.tls13() == tls13);
-        let Some(list) = list else {
-            out.suites.extend(all);
-            continue;
-        };
-        let mut named = Vec::new();
-        let mut keyword = false;
-        for name in list
-            .split(':')
-            .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
-        {
-            match Cipher::from_openssl(name) {
-                Some(c) if !named.contains(&c) => named.push(c),
-                Some(_) => {}
-                None if name
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@') =>
-                {
-                    keyword = true;
-                    break;
-                }
-                None => out.dropped.push(name.to_string()),
-            }
-        }
-        if keyword {
-            out.suites.extend(all);
-        } else {
-            out.suites.extend(named);
-        }
+        let (suites, dropped) = resolve_list(list, tls13);
+        out.suites.extend(suites);
+        out.dropped.extend(dropped);
     }
     out
+}
+
+/// One OpenSSL cipher list: explicit names one by one (once each); a keyword such as
+/// `HIGH` or `DEFAULT`, or no list, keeps every suite of the version in OpenSSL's DEFAULT
+/// order; names rustls lacks are dropped and listed, for the messages. `-c`'s notes and
+/// the IR read lists through this one function, so they always agree.
+fn resolve_list(list: Option<&str>, tls13: bool) -> (Vec<Cipher>, Vec<String>) {
+    let all = || {
+        Cipher::OPENSSL_DEFAULT
+            .into_iter()
+            .filter(|c| c.tls13() == tls13)
+            .collect()
+    };
+    let Some(list) = list else {
+        return (all(), Vec::new());
+    };
+    let (mut named, mut dropped, mut keyword) = (Vec::new(), Vec::new(), false);
+    for name in list
+        .split(':')
+        .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
+    {
+        match Cipher::from_openssl(name) {
+            Some(c) if !named.contains(&c) => named.push(c),
+            Some(_) => {}
+            None if name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@') =>
+            {
+                keyword = true
+            }
+            None => dropped.push(name.to_string()),
+        }
+    }
+    (if keyword { all() } else { named }, dropped)
 }
 
 /// The literal of `sni str(<name>)` (the only SNI expression haproxide evaluates).
@@ -84,8 +88,8 @@ pub(super) fn tls_notes(
         ),
     ] {
         let Some(list) = list else { continue };
-        let (usable, lost) = cipher_names(list);
-        if offered && !usable {
+        let (suites, lost) = resolve_list(Some(list), version == "TLSv1.3");
+        if offered && suites.is_empty() {
             diags.push(Diagnostic::alert(loc, format!("'bind {text}' : {kw} '{list}' (for {version}) is not supported by haproxide: rustls implements none of {} ({CIPHER_LIMITS}), so {version} clients could not connect. Add a supported cipher or stop offering {version}.", lost.join(", "))).checked());
         } else {
             dropped.extend(lost);
@@ -101,29 +105,6 @@ pub(super) fn tls_notes(
 
 /// What rustls can serve, for the messages (README "TLS" lists the same).
 pub(super) const CIPHER_LIMITS: &str = "TLSv1.2 only with ECDHE key exchange and AES-GCM or CHACHA20-POLY1305: no CBC, RSA key exchange, DHE, CCM, 3DES or RC4; TLSv1.3 without the CCM suites";
-
-/// Whether an OpenSSL cipher list keeps at least one suite rustls has, and the explicit
-/// names it lacks. Keywords such as `HIGH` or `DEFAULT` keep every suite, as the runtime
-/// reads them (runtime::tls::suites).
-pub(super) fn cipher_names(list: &str) -> (bool, Vec<&str>) {
-    let mut usable = false;
-    let mut lost = Vec::new();
-    for name in list
-        .split(':')
-        .filter(|n| !n.is_empty() && !n.starts_with('!') && !n.starts_with('-'))
-    {
-        if Cipher::from_openssl(name).is_some()
-            || name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c == '+' || c == '@')
-        {
-            usable = true;
-        } else {
-            lost.push(name);
-        }
-    }
-    (usable, lost)
-}
 
 pub(super) fn bind_tls(o: &super::ast::BindOpts, g: &super::parse::GlobalConf) -> BindTls {
     let d = &g.ir.ssl_bind_defaults;

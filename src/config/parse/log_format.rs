@@ -159,7 +159,6 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
                 n as char
             )));
         }
-        let mut name_start_alnum = false;
         if n == b'{' {
             let start = i + 1;
             let Some(len) = fmt[start..].find('}') else {
@@ -172,7 +171,8 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
             i = start + len + 1;
             match b.get(i) {
                 Some(b'[') => {}
-                Some(c) if c.is_ascii_alphanumeric() => name_start_alnum = true,
+                // After `%{...}` a name may start with a digit, as in haproxy.
+                Some(c) if c.is_ascii_alphanumeric() => {}
                 _ => {
                     return Err(LogFormatError::Invalid(format!(
                         "parse argument modifier without variable name near '%{{{}}}'",
@@ -213,7 +213,6 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
             i = end + 1;
             continue;
         }
-        let _ = name_start_alnum;
         let start = i;
         while i < b.len() && b[i].is_ascii_alphanumeric() {
             i += 1;

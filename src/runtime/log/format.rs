@@ -93,13 +93,7 @@ fn ip(out: &mut String, a: Option<SocketAddr>, f: LogFlags) {
     let Some(a) = a else {
         return text(out, None, f);
     };
-    let ip = match a.ip() {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(std::net::IpAddr::V4)
-            .unwrap_or(a.ip()),
-        v4 => v4,
-    };
+    let ip = super::unmapped(a.ip());
     if f.hex {
         match ip {
             std::net::IpAddr::V4(v) => v.octets().iter().for_each(|b| {

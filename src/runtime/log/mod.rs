@@ -37,17 +37,15 @@ pub mod level {
 
 /// An address as haproxy prints it (IPv4-mapped IPv6 as IPv4).
 pub fn fmt_addr(a: SocketAddr) -> String {
-    match a {
-        SocketAddr::V6(v) if v.ip().to_ipv4_mapped().is_some() => {
-            format!(
-                "{}:{}",
-                v.ip()
-                    .to_ipv4_mapped()
-                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-                v.port()
-            )
-        }
-        other => other.to_string(),
+    SocketAddr::new(unmapped(a.ip()), a.port()).to_string()
+}
+
+/// An IPv4-mapped IPv6 address (a v4 client of a dual-stack bind) as the IPv4 address
+/// haproxy prints; any other address as it is.
+pub fn unmapped(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
     }
 }
 

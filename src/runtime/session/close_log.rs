@@ -53,8 +53,7 @@ impl LogState {
     }
 }
 
-/// Writes the session's tcplog line (when the frontend logs it).
-#[allow(clippy::too_many_arguments)]
+/// Writes the session's log line (when the frontend has a log format).
 pub(super) fn write_log(
     shared: &Shared,
     li: &Info,
@@ -65,6 +64,14 @@ pub(super) fn write_log(
     log: &LogState,
 ) {
     let f = &shared.frontends[li.fe];
+    // Nothing to render for a frontend without a format or a target (haproxy ignores the
+    // format then), nor for an empty session under `dontlognull`.
+    let Some(fmt) = f.ir.log_format.as_ref().filter(|_| !f.ir.log.is_empty()) else {
+        return;
+    };
+    if f.ir.dontlognull && log.up == 0 {
+        return;
+    }
     let tt = log.since_accept();
     let (be_name, be_conn, srv_conn, queues) = match be {
         Some(bi) => {
@@ -78,12 +85,6 @@ pub(super) fn write_log(
         }
         None => (f.ir.name.as_str(), 0, 0, [0, 0]),
     };
-    let Some(fmt) = f.ir.log_format.as_ref() else {
-        return;
-    };
-    if f.ir.dontlognull && log.up == 0 {
-        return;
-    }
     let mut facts = Facts {
         client: Some(peer),
         frontend_addr: log.extra.as_ref().map(|e| e.local),
