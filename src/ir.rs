@@ -191,8 +191,38 @@ pub enum Mode {
     /// `mode tcp` (HAProxy's default).
     #[default]
     Tcp,
-    /// `mode http`: only reachable on backends from TCP frontends, forwarded as bytes.
+    /// `mode http`: HTTP/1 transactions (the HTTP/1 engine).
     Http,
+}
+
+/// How HTTP connections are kept between requests (configuration.txt §4 `option
+/// http-keep-alive`, `option http-server-close`, `option httpclose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpConnMode {
+    /// Both sides kept alive (the default).
+    #[default]
+    KeepAlive,
+    /// The server connection is closed after each response; the client is kept.
+    ServerClose,
+    /// Both sides are closed after each response.
+    Close,
+}
+
+/// What a `mode http` frontend needs for its requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpFrontend {
+    /// `timeout http-request`: the whole request head must arrive within it.
+    pub request_timeout: Option<Duration>,
+    /// `timeout http-keep-alive`: the wait for the next request.
+    pub keep_alive_timeout: Option<Duration>,
+    /// The frontend's connection mode.
+    pub conn_mode: HttpConnMode,
+    /// Most headers a message may have (`tune.http.maxhdr`, 101).
+    pub max_headers: usize,
+    /// Longest request or response head (`tune.bufsize` less `tune.maxrewrite`).
+    pub max_head: usize,
+    /// `errorfile` answers of the frontend: status and the file's bytes.
+    pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
 }
 
 /// A listening address after parsing.
@@ -213,7 +243,7 @@ pub struct Frontend {
     pub name: String,
     /// True for a `listen` section.
     pub is_listen: bool,
-    /// Mode (always TCP once validated).
+    /// Mode.
     pub mode: Mode,
     /// Listeners, one per address and port.
     pub binds: Vec<Bind>,
@@ -240,6 +270,8 @@ pub struct Frontend {
     pub inspect: Inspect,
     /// A `mode http` proxy that only serves the statistics page (`stats enable`).
     pub stats_page: Option<StatsPage>,
+    /// `mode http`: the request settings (None in TCP mode and for a statistics page).
+    pub http: Option<HttpFrontend>,
 }
 
 /// The HTTP statistics page (configuration.txt §4.2 `stats uri`, `stats refresh`,
@@ -396,8 +428,13 @@ pub struct Backend {
     pub name: String,
     /// True for a `listen` section (messages then say "proxy").
     pub is_listen: bool,
-    /// `mode` (HTTP backends are forwarded as a byte stream).
+    /// `mode`
     pub mode: Mode,
+    /// The backend's HTTP connection mode (with the frontend's, it decides whether
+    /// server connections are kept).
+    pub http_conn_mode: HttpConnMode,
+    /// `errorfile` answers of the backend (they come before the frontend's).
+    pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
     /// `balance`
     pub balance: Balance,
     /// `hash-type` (for `source` and `hash`; `random` always uses the ring).

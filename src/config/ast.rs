@@ -358,8 +358,8 @@ pub struct ProxyConf {
     /// HTTP-only settings that HAProxy ignores with a warning in TCP mode
     /// (`stats`, `option forwardfor` …): message subject and location.
     pub http_only: Vec<Spanned<String>>,
-    /// `errorfile` lines (kept only to report them on HTTP backends).
-    pub errorfiles: Vec<Spanned<u16>>,
+    /// `errorfile` lines: the status and the file's bytes (read when the line is).
+    pub errorfiles: Vec<Spanned<(u16, std::sync::Arc<[u8]>)>>,
     /// Name of the defaults section this proxy took its settings from.
     pub defaults_name: Option<String>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules.

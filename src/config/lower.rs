@@ -233,11 +233,6 @@ pub fn lower_with(
         if p.mode() != Mode::Http {
             continue;
         }
-        let mloc = p
-            .mode
-            .as_ref()
-            .map(|m| m.loc.clone())
-            .unwrap_or_else(|| p.loc.clone());
         if stats_only(p) {
             for u in &p.stats.unsupported {
                 let cosmetic = [
@@ -262,24 +257,21 @@ pub fn lower_with(
             }
             continue;
         }
-        if p.kind.caps() & 2 != 0 {
+        for h in p
+            .http_only
+            .iter()
+            .filter(|h| !HTTP_SUPPORTED.contains(&h.v.as_str()))
+        {
             diags.push(
-                Diagnostic::alert(&mloc, format!("'mode http' on {} '{}' is not supported by haproxide (HTTP mode; only a proxy that serves nothing but the statistics page); see grammar/keywords.md.", p.kind.word(), p.name))
-                    .checked(),
-            );
-            continue;
-        }
-        for h in &p.http_only {
-            diags.push(
-                Diagnostic::alert(&h.loc, format!("{} on HTTP backend '{}' is not supported by haproxide (HTTP mode); see grammar/keywords.md.", h.v, p.name)).checked(),
+                Diagnostic::alert(&h.loc, format!("{} on HTTP {} '{}' is not supported by haproxide yet (HTTP mode); see grammar/keywords.md.", h.v, p.kind.word(), p.name)).checked(),
             );
         }
-        if reached_http.contains(&p.name.as_str()) || p.http_only.is_empty() {
+        if p.kind.caps() & 2 == 0 && reached_http.contains(&p.name.as_str()) {
             // Named at the backend's own line, where an operator looks for it.
             diags.push(
                 Diagnostic::warning(
                     &p.loc,
-                    format!("backend '{}' is in 'mode http': haproxide forwards its connections as a TCP byte stream (HTTP mode is not supported).", p.name),
+                    format!("backend '{}' is in 'mode http' and reached from a TCP frontend: haproxide forwards those connections as a TCP byte stream (haproxy would upgrade them to HTTP).", p.name),
                 )
                 .checked(),
             );
@@ -580,6 +572,14 @@ fn lower_frontend(
         } else {
             None
         },
+        http: (p.mode() == Mode::Http && !stats_only(p)).then(|| crate::ir::HttpFrontend {
+            request_timeout: timeout(p, "http-request"),
+            keep_alive_timeout: timeout(p, "http-keep-alive"),
+            conn_mode: http_conn_mode(p),
+            max_headers: 101,
+            max_head: 16384 - 1024,
+            errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
+        }),
     }
 }
 
@@ -686,6 +686,8 @@ fn lower_backend(
         name: p.name.clone(),
         is_listen: p.kind == ProxyKind::Listen,
         mode: p.mode(),
+        http_conn_mode: http_conn_mode(p),
+        errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
         balance: p.balance.as_ref().map(|b| b.v.clone()).unwrap_or_default(),
         hash_type: p.hash_type.unwrap_or_default(),
         servers,
@@ -855,6 +857,30 @@ fn resolvers_check(
         let msg = format!("server parameter 'resolvers' on server '{}' with host name '{n}' is not supported by haproxide (no runtime DNS: it would never be re-resolved; give an IP address); see grammar/keywords.md.", s.name);
         diags.push(Diagnostic::alert(&s.loc, msg).checked());
     }
+}
+
+/// The HTTP-only keywords an HTTP proxy honours (the others are refused by name).
+const HTTP_SUPPORTED: &[&str] = &[
+    "'timeout http-request'",
+    "'timeout http-keep-alive'",
+    "'option http-keep-alive'",
+    "'option http-server-close'",
+    "'option httpclose'",
+];
+
+/// The connection mode the last of `option http-keep-alive|http-server-close|httpclose`
+/// sets (each replaces the others, as in haproxy; `no option …` goes back to keep-alive).
+fn http_conn_mode(p: &ProxyConf) -> crate::ir::HttpConnMode {
+    use crate::ir::HttpConnMode as M;
+    ["http-keep-alive", "http-server-close", "httpclose"]
+        .iter()
+        .filter_map(|n| p.options.get(*n).map(|o| (*n, o)))
+        .max_by_key(|(_, o)| (o.own, o.loc.line))
+        .map_or(M::KeepAlive, |(n, o)| match (n, o.enabled) {
+            ("http-server-close", true) => M::ServerClose,
+            ("httpclose", true) => M::Close,
+            _ => M::KeepAlive,
+        })
 }
 
 /// A `mode http` frontend or listen that serves only the statistics page: haproxide

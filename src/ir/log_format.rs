@@ -7,6 +7,12 @@ use super::Sample;
 /// `option tcplog` as a log-format string (haproxy 2.6's default TCP format).
 pub const TCPLOG: &str = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
 
+/// `option httplog` (haproxy 2.6's default HTTP format).
+pub const HTTPLOG: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
+
+/// `option httplog clf`: the Common Log Format followed by haproxy's fields.
+pub const HTTPLOG_CLF: &str = "%{+Q}o %{-Q}ci - - [%trg] %r %ST %B \"\" \"\" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl";
+
 /// A parsed log-format string.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogFormat {
@@ -162,4 +168,38 @@ pub enum LogVar {
     Status,
     /// `%hr`, `%hs`, `%hrl`, `%hsl`: captured headers, none in TCP without captures.
     Captures,
+    /// `%tr` date the request started, local time with milliseconds.
+    ReqDate,
+    /// `%trg` date the request started, GMT.
+    ReqDateGmt,
+    /// `%trl` date the request started, local time with its offset.
+    ReqDateLocal,
+    /// `%TR` time to receive the request head.
+    TR,
+    /// `%Tq` `%Th` + `%Ti` + `%TR`.
+    Tq,
+    /// `%Tr` server response time (request sent to response head).
+    TrResp,
+    /// `%Ta` active time of the request (`%Tt` less `%Th` and `%Ti`).
+    Ta,
+    /// `%Ti` idle time before the request's first byte.
+    Ti,
+    /// `%r` the request line.
+    Request,
+    /// `%HM` method.
+    Method,
+    /// `%HU` URI.
+    Uri,
+    /// `%HP` path (the URI without its query).
+    Path,
+    /// `%HPO` path only (without the scheme and authority of an absolute URI).
+    PathOnly,
+    /// `%HQ` query, with its `?`.
+    Query,
+    /// `%HV` version.
+    Version,
+    /// `%CC` captured request cookie: none without `capture cookie`.
+    CookieReq,
+    /// `%CS` captured response cookie.
+    CookieRes,
 }

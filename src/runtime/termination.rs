@@ -32,8 +32,12 @@ pub enum Phase {
     Queue,
     /// Connecting to the server: `C`.
     Connect,
+    /// Waiting for the server's response headers (HTTP): `H`.
+    Headers,
     /// Forwarding data: `D`.
     Data,
+    /// Sending the last bytes of an HTTP answer to the client: `L`.
+    Last,
 }
 
 /// A cause at a phase: one termination state.
@@ -70,7 +74,9 @@ impl Termination {
             Phase::Request => b'R',
             Phase::Queue => b'Q',
             Phase::Connect => b'C',
+            Phase::Headers => b'H',
             Phase::Data => b'D',
+            Phase::Last => b'L',
         };
         [c, p]
     }

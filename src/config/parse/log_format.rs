@@ -4,7 +4,7 @@
 
 use crate::config::ast::{LogFormatSetting, ProxyConf, Spanned};
 use crate::config::diag::{Diagnostic, Diagnostics, LocStyle};
-use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar, TCPLOG};
+use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar, HTTPLOG, HTTPLOG_CLF, TCPLOG};
 use crate::ir::{Mode, Sample};
 
 use super::rules::{parse_sample, Parsed, SampleError};
@@ -18,7 +18,8 @@ pub enum LogFormatError {
     Unsupported(String),
 }
 
-/// Variables of haproxy's table that only exist in `mode http`.
+/// Variables of haproxy's table that only exist in `mode http` (haproxy refuses them in a
+/// TCP proxy's format).
 const HTTP_ONLY: &[&str] = &[
     "CC", "CS", "Ta", "Ti", "Tq", "Tr", "TR", "HM", "HP", "HPO", "HQ", "HU", "HV", "r", "tr",
     "trg", "trl",
@@ -69,6 +70,23 @@ fn var(name: &str) -> Option<LogVar> {
         "pid" => Pid,
         "ST" => Status,
         "hr" | "hs" | "hrl" | "hsl" => Captures,
+        "tr" => ReqDate,
+        "trg" => ReqDateGmt,
+        "trl" => ReqDateLocal,
+        "TR" => TR,
+        "Tq" => Tq,
+        "Tr" => TrResp,
+        "Ta" => Ta,
+        "Ti" => Ti,
+        "r" => Request,
+        "HM" => Method,
+        "HU" => Uri,
+        "HP" => Path,
+        "HPO" => PathOnly,
+        "HQ" => Query,
+        "HV" => Version,
+        "CC" => CookieReq,
+        "CS" => CookieRes,
         _ => return None,
     })
 }
@@ -225,14 +243,9 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
             defaults = flags;
             continue;
         }
-        if HTTP_ONLY.contains(&name) {
-            if !http {
-                return Err(LogFormatError::Invalid(format!(
-                    "format variable '{name}' is reserved for HTTP mode"
-                )));
-            }
-            return Err(LogFormatError::Unsupported(format!(
-                "format variable '{name}'"
+        if HTTP_ONLY.contains(&name) && !http {
+            return Err(LogFormatError::Invalid(format!(
+                "format variable '{name}' is reserved for HTTP mode"
             )));
         }
         if NOT_RENDERED.contains(&name) {
@@ -305,8 +318,21 @@ pub fn proxy_formats(
         };
     let log = match (&p.log_format, p.kind.caps() & 2 != 0) {
         (Some(LogFormatSetting::Custom(text)), true) => one(text, "log-format", true),
-        (Some(LogFormatSetting::Option(_)), true) => {
-            Some(parse(TCPLOG, false, true).unwrap_or_default())
+        (Some(LogFormatSetting::Option(o)), true) => {
+            let text = match (http, *o) {
+                (true, "option httplog") => HTTPLOG,
+                (true, "option httplog clf") => HTTPLOG_CLF,
+                (true, "option httpslog") => {
+                    let d = Diagnostic::alert(
+                        &p.loc,
+                        format!("'option httpslog' on HTTP {} '{}' is not supported by haproxide (its TLS fields are not rendered yet); see grammar/keywords.md.", p.kind.word(), p.name),
+                    );
+                    diags.push(d.checked());
+                    return (None, None);
+                }
+                _ => TCPLOG,
+            };
+            Some(parse(text, http, true).unwrap_or_default())
         }
         _ => None,
     };
@@ -444,6 +470,7 @@ mod tests {
             unique_id: None,
             hostname: "h",
             pid: 1,
+            http: None,
         };
         let mut line = String::new();
         render(&f, &facts, &mut line);

@@ -305,17 +305,20 @@ impl Parser {
                         format!("errorfile : status code '{}' not handled.", stmt.arg(1)),
                     );
                 }
-                if std::fs::metadata(stmt.arg(2))
-                    .map(|m| !m.is_file())
-                    .unwrap_or(true)
-                {
+                let bytes = std::fs::metadata(stmt.arg(2))
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .and_then(|_| std::fs::read(stmt.arg(2)).ok());
+                let Some(bytes) = bytes else {
                     return self.alert(
                         loc,
                         format!("errorfile : error opening file '{}'.", stmt.arg(2)),
                     );
-                }
+                };
+                // A later line for the same status replaces the earlier one.
+                p.errorfiles.retain(|e| e.v.0 != code as u16);
                 p.errorfiles.push(Spanned {
-                    v: code as u16,
+                    v: (code as u16, bytes.into()),
                     loc: loc.clone(),
                 });
             }
@@ -541,12 +544,23 @@ impl Parser {
                 | "http_proxy"
                 | "http-use-htx"
         ) {
-            // HTTP-only options: no effect on TCP proxies (HAProxy warns for some), an
-            // effect haproxide cannot honour on HTTP ones: decided once the mode is known.
+            // HTTP-only options: no effect on TCP proxies (HAProxy warns for some), decided
+            // once the mode is known; the connection modes are kept for HTTP proxies.
             p.http_only.push(Spanned {
                 v: format!("'option {name}'"),
                 loc: loc.clone(),
             });
+            if matches!(name, "http-server-close" | "http-keep-alive" | "httpclose") {
+                p.options.insert(
+                    name.to_string(),
+                    OptionSetting {
+                        enabled: !negate,
+                        args: Vec::new(),
+                        loc: loc.clone(),
+                        own: true,
+                    },
+                );
+            }
             return;
         }
         match k.status {

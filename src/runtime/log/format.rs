@@ -60,6 +60,36 @@ pub struct Facts<'a> {
     pub hostname: &'a str,
     /// Process id.
     pub pid: u32,
+    /// The HTTP transaction, in HTTP mode.
+    pub http: Option<&'a HttpFacts<'a>>,
+}
+
+/// What an HTTP transaction adds to its log line; times are ms from the start of the
+/// stream (the accept, or the end of the previous request on a kept-alive connection).
+#[derive(Debug, Clone, Default)]
+pub struct HttpFacts<'a> {
+    /// Status sent to the client (`%ST`).
+    pub status: u16,
+    /// Idle time before the request's first byte, -1 when none came (`%Ti`).
+    pub t_idle: i64,
+    /// The request head was complete, -1 if never (haproxy's t_request).
+    pub t_request: i64,
+    /// The response head arrived, -1 if never (haproxy's t_data).
+    pub t_data: i64,
+    /// The request line, None for `<BADREQ>`.
+    pub request: Option<&'a [u8]>,
+    /// Accept to session ready on the connection's first request, 0 on later ones.
+    pub th: i64,
+}
+
+impl HttpFacts<'_> {
+    /// Method, URI and version of the request line.
+    fn parts(&self) -> Option<(&[u8], &[u8], &[u8])> {
+        let r = self.request?;
+        let a = r.iter().position(|&c| c == b' ')?;
+        let b = r.iter().rposition(|&c| c == b' ')?;
+        Some((&r[..a], &r[(a + 1).min(b)..b], &r[b + 1..]))
+    }
 }
 
 /// Text, quoted or escaped as the node asks; `None` or empty is `-` when mandatory.
@@ -144,6 +174,9 @@ pub fn render(fmt: &LogFormat, s: &Facts<'_>, out: &mut String) {
             }
             // Refused by the configuration check: only `src` reaches the runtime.
             LogNode::Sample(_, f) => text(out, None, *f),
+            // No captures: nothing printed, and the spaces around merge (haproxy leaves
+            // its last-space state as it was).
+            LogNode::Var(LogVar::Captures, _) => continue,
             LogNode::Var(v, f) => var(out, *v, *f, s),
         }
         last_space = false;
@@ -154,6 +187,16 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
     use LogVar::*;
     let num = |out: &mut String, n: i64| {
         let _ = write!(out, "{n}");
+    };
+    let h = s.http;
+    let t_request = h.map_or(-1, |h| h.t_request);
+    let t_idle = h.map_or(-1, |h| h.t_idle);
+    // Idle and handshake time, which %Ta and %tr leave out.
+    let before = if t_idle >= 0 { t_idle + s.th } else { 0 };
+    let req_date = || s.accept + chrono::Duration::milliseconds(before);
+    let parts = h.and_then(|h| h.parts());
+    let bytes = |out: &mut String, b: Option<&[u8]>| {
+        text(out, b.map(|b| String::from_utf8_lossy(b)).as_deref(), f)
     };
     let t_connect = if s.tc >= 0 && s.t_queue >= 0 {
         s.t_queue + s.tc
@@ -205,12 +248,28 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
         Backend => text(out, Some(s.backend), f),
         Server => text(out, Some(s.server.unwrap_or("<NOSRV>")), f),
         Th => num(out, s.th),
-        // haproxy prints t_queue - t_request, and a TCP session has no request
+        // haproxy prints t_queue - t_request; a TCP session has no request
         // (t_request = -1): one ms more than the time in queue.
-        Tw => num(out, if s.t_queue >= 0 { s.t_queue + 1 } else { -1 }),
+        Tw => num(
+            out,
+            if s.t_queue >= 0 {
+                s.t_queue - t_request
+            } else {
+                -1
+            },
+        ),
         Tc => num(out, s.tc),
-        Td => num(out, if t_connect >= 0 { s.tt - t_connect } else { -1 }),
-        Tt | Tu => num(out, s.tt),
+        Td => num(
+            out,
+            match h {
+                Some(h) if h.t_data >= 0 => s.tt - h.t_data,
+                Some(_) => -1,
+                None if t_connect >= 0 => s.tt - t_connect,
+                None => -1,
+            },
+        ),
+        Tt => num(out, s.tt),
+        Tu => num(out, s.tt - t_idle.max(0)),
         BytesDown => num(out, s.bytes_down as i64),
         BytesUp => num(out, s.bytes_up as i64),
         TermState | TermStateCookie => {
@@ -240,8 +299,67 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
             let _ = write!(out, "{:04X}", s.pid);
         }
         Pid => num(out, s.pid as i64),
-        Status => num(out, 0),
+        Status => num(out, h.map_or(0, |h| i64::from(h.status))),
         Captures => {}
+        ReqDate => {
+            let _ = write!(out, "{}", req_date().format("%d/%b/%Y:%H:%M:%S%.3f"));
+        }
+        ReqDateGmt => {
+            let utc: DateTime<Utc> = req_date().with_timezone(&Utc);
+            let _ = write!(out, "{}", utc.format("%d/%b/%Y:%H:%M:%S +0000"));
+        }
+        ReqDateLocal => {
+            let _ = write!(out, "{}", req_date().format("%d/%b/%Y:%H:%M:%S %z"));
+        }
+        TR => num(
+            out,
+            if t_request >= 0 {
+                t_request - t_idle - s.th
+            } else {
+                -1
+            },
+        ),
+        Tq => num(out, t_request),
+        TrResp => num(
+            out,
+            match h {
+                Some(h) if h.t_data >= 0 && t_connect >= 0 => h.t_data - t_connect,
+                _ => -1,
+            },
+        ),
+        Ta => num(out, s.tt - before),
+        Ti => num(out, t_idle),
+        Request => match h.and_then(|h| h.request) {
+            Some(r) => bytes(out, Some(r)),
+            None => text(out, Some("<BADREQ>"), f),
+        },
+        Method => bytes(out, parts.map(|p| p.0)),
+        Uri => bytes(out, parts.map(|p| p.1)),
+        Path => bytes(
+            out,
+            parts.map(|p| p.1.split(|&c| c == b'?').next().unwrap_or(p.1)),
+        ),
+        PathOnly => bytes(
+            out,
+            parts.map(|p| {
+                let u = p.1.split(|&c| c == b'?').next().unwrap_or(p.1);
+                match u.windows(3).position(|w| w == b"://") {
+                    Some(i) => {
+                        let rest = &u[i + 3..];
+                        rest.iter()
+                            .position(|&c| c == b'/')
+                            .map_or(&b""[..], |j| &rest[j..])
+                    }
+                    None => u,
+                }
+            }),
+        ),
+        Query => bytes(
+            out,
+            parts.and_then(|p| p.1.iter().position(|&c| c == b'?').map(|i| &p.1[i..])),
+        ),
+        Version => bytes(out, parts.map(|p| p.2)),
+        CookieReq | CookieRes => text(out, None, f),
     }
 }
 
@@ -278,6 +396,7 @@ mod tests {
             unique_id: None,
             hostname: "h",
             pid: 255,
+            http: None,
         }
     }
 

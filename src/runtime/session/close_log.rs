@@ -3,7 +3,7 @@
 
 use super::Info;
 use crate::runtime::lb::state::{FrontendRt, Shared};
-use crate::runtime::log::format::{render, Facts};
+use crate::runtime::log::format::{render, Facts, HttpFacts};
 use crate::runtime::log::level;
 use crate::runtime::termination::Termination;
 use chrono::Local;
@@ -54,6 +54,7 @@ impl LogState {
 }
 
 /// Writes the session's log line (when the frontend has a log format).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_log(
     shared: &Shared,
     li: &Info,
@@ -62,6 +63,7 @@ pub(super) fn write_log(
     be: Option<usize>,
     tls: bool,
     log: &LogState,
+    http: Option<&HttpFacts<'_>>,
 ) {
     let f = &shared.frontends[li.fe];
     // Nothing to render for a frontend without a format or a target (haproxy ignores the
@@ -69,7 +71,7 @@ pub(super) fn write_log(
     let Some(fmt) = f.ir.log_format.as_ref().filter(|_| !f.ir.log.is_empty()) else {
         return;
     };
-    if f.ir.dontlognull && log.up == 0 {
+    if f.ir.dontlognull && log.up == 0 && http.is_none_or(|h| h.request.is_none()) {
         return;
     }
     let tt = log.since_accept();
@@ -98,7 +100,7 @@ pub(super) fn write_log(
             (Some(bi), Some(s)) => Some(shared.backends[bi].servers[s].ir.name.as_str()),
             _ => None,
         },
-        th: log.extra.as_ref().map_or(0, |e| e.th),
+        th: http.map_or_else(|| log.extra.as_ref().map_or(0, |e| e.th), |h| h.th),
         t_queue: log.tw,
         tc: log.tc,
         tt,
@@ -117,6 +119,7 @@ pub(super) fn write_log(
         unique_id: None,
         hostname: crate::runtime::log::hostname(),
         pid: std::process::id(),
+        http,
     };
     // haproxy renders the unique id at log time in TCP mode, at most 127 bytes.
     let mut id = String::new();

@@ -39,6 +39,25 @@ pub(super) struct Connected {
     pub(super) t: Timeouts,
 }
 
+/// A server connection an HTTP session keeps between its requests (haproxy's idle
+/// connections with `http-reuse safe`: the session's later requests may use them).
+pub(super) struct Idle {
+    pub(super) bi: usize,
+    pub(super) srv: usize,
+    pub(super) end: ServerEnd,
+}
+
+impl Idle {
+    /// Still usable: the server neither closed it nor sent anything unasked.
+    fn alive(&self) -> bool {
+        let mut b = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        matches!(
+            SockRef::from(self.end.tcp()).peek(&mut b),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+        )
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn connect_phase(
     f: &FrontendRt,
@@ -51,6 +70,7 @@ pub(super) async fn connect_phase(
     sticky: Option<usize>,
     start: Instant,
     log: &mut LogState,
+    reuse: Option<&mut Vec<Idle>>,
 ) -> Option<Connected> {
     let b = &shared.backends[bi];
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
@@ -83,6 +103,20 @@ pub(super) async fn connect_phase(
     };
     let mut slot = taken(srv);
     log.tw = start.elapsed().as_millis() as i64;
+    if let Some(idle) = reuse {
+        idle.retain(Idle::alive);
+        if let Some(i) = idle.iter().position(|c| c.bi == bi && c.srv == srv) {
+            let c = idle.remove(i);
+            log.tc = 0;
+            log.server = Some(srv);
+            return Some(Connected {
+                server: c.end,
+                slot,
+                first: Vec::new(),
+                t: timeouts(f, b),
+            });
+        }
+    }
     let c_start = Instant::now();
     let mut attempt = 0u32;
     let server = loop {
@@ -177,14 +211,7 @@ pub(super) async fn connect_phase(
         // Already sent before the handshake.
         ServerEnd::Tls(_) => Vec::new(),
     };
-    let t = Timeouts {
-        client: f.ir.timeout_client,
-        server: b.ir.timeout_server,
-        // HAProxy takes the tunnel timeout from the backend only.
-        tunnel: b.ir.timeout_tunnel,
-        client_fin: f.ir.timeout_client_fin,
-        server_fin: b.ir.timeout_server_fin,
-    };
+    let t = timeouts(f, b);
     let mut first = header;
     first.extend_from_slice(early);
     Some(Connected {
@@ -193,6 +220,18 @@ pub(super) async fn connect_phase(
         first,
         t,
     })
+}
+
+/// The forwarding timeouts of a session from frontend `f` to backend `b`.
+fn timeouts(f: &FrontendRt, b: &BackendRt) -> Timeouts {
+    Timeouts {
+        client: f.ir.timeout_client,
+        server: b.ir.timeout_server,
+        // HAProxy takes the tunnel timeout from the backend only.
+        tunnel: b.ir.timeout_tunnel,
+        client_fin: f.ir.timeout_client_fin,
+        server_fin: b.ir.timeout_server_fin,
+    }
 }
 
 /// The PROXY header `srv` wants for this client (empty without send-proxy).

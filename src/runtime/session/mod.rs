@@ -6,6 +6,7 @@ mod close_log;
 mod connect;
 pub mod debug;
 mod handshake;
+mod http;
 pub mod inspect;
 pub mod listener;
 mod proxy_header;
@@ -75,7 +76,11 @@ pub fn run(
             fwd,
             quiet,
             tls,
+            http,
         } = prepared.await;
+        if let Some(st) = http {
+            http::serve(shared.clone(), li.clone(), *st, accept, start, tls).await;
+        }
         if let (Some(bi), Some(mut w)) = (be.as_ref().map(|b| b.bi), fwd) {
             let b = &shared.backends[bi];
             // Awaited in place: moving the forwarding state into the await would reserve its
@@ -102,7 +107,7 @@ pub fn run(
         let bi = be.as_ref().map(|b| b.bi);
         drop(be);
         if !quiet {
-            write_log(&shared, &li, accept, peer, bi, tls, &log);
+            write_log(&shared, &li, accept, peer, bi, tls, &log, None);
         }
         drop(slot);
     }
@@ -120,6 +125,8 @@ struct Prepared {
     quiet: bool,
     /// The client connection is TLS (logged as `frontend~`).
     tls: bool,
+    /// A `mode http` frontend's client, for the HTTP phase (which logs each request).
+    http: Option<Box<http::Start>>,
 }
 
 impl Prepared {
@@ -132,6 +139,7 @@ impl Prepared {
             fwd: None,
             quiet: false,
             tls,
+            http: None,
         }
     }
 
@@ -219,6 +227,21 @@ async fn prepare(
     if f.ir.log_format.is_none() && !f.ir.log.is_empty() {
         close_log::connect_line(shared, f, peer, local);
     }
+    if f.ir.http.is_some() {
+        let th = log.since_accept();
+        let st = http::Start {
+            client,
+            early,
+            peer,
+            local,
+            ssl,
+            th,
+        };
+        return Prepared {
+            http: Some(Box::new(st)),
+            ..Prepared::refused(log, peer, tls_on)
+        };
+    }
     let mut client = client;
     let (be, keys, sticky) =
         match route::route(shared, f, &mut client, &mut early, peer, &mut log).await {
@@ -239,6 +262,7 @@ async fn prepare(
         sticky,
         start,
         &mut log,
+        None,
     )
     .await
     else {
@@ -289,6 +313,7 @@ async fn prepare(
         })),
         tls: tls_on,
         quiet: false,
+        http: None,
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod forward;
 pub mod forward_tls;
+pub mod http1;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -107,3 +108,57 @@ impl Processor for Tcp {
         }
     }
 }
+
+/// Both ends read and write the same way whatever their transport, for the HTTP engine.
+macro_rules! delegate_io {
+    ($t:ident) => {
+        impl tokio::io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut() {
+                    $t::Plain(s) => Pin::new(s).poll_read(cx, buf),
+                    $t::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+                }
+            }
+        }
+
+        impl tokio::io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                match self.get_mut() {
+                    $t::Plain(s) => Pin::new(s).poll_write(cx, buf),
+                    $t::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+                }
+            }
+
+            fn poll_flush(
+                self: Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut() {
+                    $t::Plain(s) => Pin::new(s).poll_flush(cx),
+                    $t::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+                }
+            }
+
+            fn poll_shutdown(
+                self: Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                match self.get_mut() {
+                    $t::Plain(s) => Pin::new(s).poll_shutdown(cx),
+                    $t::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+                }
+            }
+        }
+    };
+}
+
+delegate_io!(ClientEnd);
+delegate_io!(ServerEnd);

@@ -1,0 +1,599 @@
+//! The HTTP phase of a `mode http` frontend's session: one transaction after another on
+//! the client connection (haproxy 2.6's H1 multiplexer and stream analysers). Each
+//! request is read within `timeout http-request`, goes through the queue and connect
+//! phase again (per-request balancing, as haproxy does), reuses an idle connection the
+//! session holds to the chosen server, and gets its own log line.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
+
+use super::close_log::{write_log, LogState};
+use super::connect::{connect_phase, Idle};
+use super::slots::BackendSlot;
+use super::Info;
+use crate::ir::{HttpConnMode, HttpFrontend};
+use crate::runtime::lb::state::Shared;
+use crate::runtime::log::format::HttpFacts;
+use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::stream::http1::answers::{answer, Answer};
+use crate::runtime::stream::http1::body::{self, copy, send, Fail, Framing, Inbuf, Limits, Side};
+use crate::runtime::stream::http1::head::Head;
+use crate::runtime::stream::ClientEnd;
+use crate::runtime::termination::{Cause, Phase, Termination};
+
+/// What the session's earlier phases hand to the HTTP phase.
+pub(super) struct Start {
+    pub(super) client: ClientEnd,
+    /// Bytes read with a PROXY header.
+    pub(super) early: Vec<u8>,
+    pub(super) peer: SocketAddr,
+    pub(super) local: SocketAddr,
+    pub(super) ssl: SslInfo,
+    /// Accept to session ready (PROXY header, TLS handshake), ms.
+    pub(super) th: i64,
+}
+
+/// How reading a request head ended without a request.
+enum NoRequest {
+    /// The client closed, or a kept-alive connection timed out, before a byte: nothing
+    /// to answer (logged as `CR` on a new connection).
+    Closed { any: bool },
+    /// `timeout http-request` struck: 408.
+    Timeout,
+    /// Not a valid request (or too long): 400.
+    Invalid,
+}
+
+/// One transaction's log facts.
+struct Tx {
+    log: LogState,
+    date: SystemTime,
+    th: i64,
+    t_idle: i64,
+    t_request: i64,
+    t_data: i64,
+    status: u16,
+    request: Option<Vec<u8>>,
+}
+
+impl Tx {
+    fn new(start: Instant, date: SystemTime, th: i64) -> Self {
+        Tx {
+            log: LogState {
+                tw: -1,
+                tc: -1,
+                server: None,
+                retries: 0,
+                redispatched: false,
+                term: Termination::NORMAL,
+                up: 0,
+                down: 0,
+                queues: [0, 0],
+                start,
+                extra: None,
+            },
+            date,
+            th,
+            t_idle: -1,
+            t_request: -1,
+            t_data: -1,
+            status: 0,
+            request: None,
+        }
+    }
+
+    fn ms(&self) -> i64 {
+        self.log.since_accept()
+    }
+}
+
+/// Serves `st`'s client until it or haproxy's rules end the connection.
+pub(super) async fn serve(
+    shared: Arc<Shared>,
+    li: Info,
+    st: Start,
+    accept: SystemTime,
+    t_accept: Instant,
+    tls: bool,
+) {
+    let f = &shared.frontends[li.fe];
+    let Some(h) = f.ir.http.as_ref() else {
+        return;
+    };
+    let Start {
+        mut client,
+        early,
+        peer,
+        local,
+        ssl,
+        th,
+    } = st;
+    let mut cin = Inbuf::default();
+    cin.extend(&early);
+    let mut idle: Vec<Idle> = Vec::new();
+    let (mut t0, mut date0, mut th) = (t_accept, accept, th);
+    let mut first = true;
+    loop {
+        let mut tx = Tx::new(t0, date0, th);
+        let head = read_head(
+            &mut client,
+            &mut cin,
+            h,
+            f.ir.timeout_client,
+            first,
+            &mut tx,
+        )
+        .await;
+        let head = match head {
+            Ok(hd) => hd,
+            Err(NoRequest::Closed { any }) => {
+                // A kept-alive connection that ends quietly is not logged.
+                if first || any {
+                    tx.status = 400;
+                    tx.log.term = Termination::new(Cause::ClientAbort, Phase::Request);
+                    log_tx(&shared, &li, peer, None, tls, &tx);
+                }
+                break;
+            }
+            Err(e) => {
+                let (status, term) = match e {
+                    NoRequest::Timeout => (408, Cause::ClientTimeout),
+                    _ => (400, Cause::Proxy),
+                };
+                let a = answer(status);
+                let _ = send(&mut client, &a.wire, f.ir.timeout_client).await;
+                tx.status = status;
+                tx.log.term = Termination::new(term, Phase::Request);
+                log_tx(&shared, &li, peer, None, tls, &tx);
+                break;
+            }
+        };
+        tx.request = Some(head.request_line());
+        let keep = transaction(
+            (&shared, &li),
+            h,
+            &mut client,
+            &mut cin,
+            &mut idle,
+            &head,
+            (peer, local, &ssl),
+            &mut tx,
+        )
+        .await;
+        let bi = f.ir.default_backend;
+        log_tx(&shared, &li, peer, bi, tls, &tx);
+        if !keep {
+            break;
+        }
+        first = false;
+        th = 0;
+        t0 = Instant::now();
+        date0 = SystemTime::now();
+        cin.shrink();
+    }
+    // A close after an answer: the FIN goes after the last byte.
+    let _ = client.shutdown().await;
+    drop(idle);
+}
+
+fn log_tx(shared: &Shared, li: &Info, peer: SocketAddr, bi: Option<usize>, tls: bool, tx: &Tx) {
+    let facts = HttpFacts {
+        status: tx.status,
+        t_idle: tx.t_idle,
+        t_request: tx.t_request,
+        t_data: tx.t_data,
+        request: tx.request.as_deref(),
+        th: tx.th,
+    };
+    let bi = if tx.request.is_some() { bi } else { None };
+    write_log(shared, li, tx.date, peer, bi, tls, &tx.log, Some(&facts));
+}
+
+/// Reads the next request head: within `timeout http-request` (else `timeout client`)
+/// on a new connection; a kept-alive one waits `timeout http-keep-alive` for the first
+/// byte.
+async fn read_head(
+    client: &mut ClientEnd,
+    cin: &mut Inbuf,
+    h: &HttpFrontend,
+    client_to: Option<Duration>,
+    first: bool,
+    tx: &mut Tx,
+) -> Result<Head, NoRequest> {
+    let request_to = h.request_timeout.or(client_to);
+    let wait_to = if first {
+        request_to
+    } else {
+        h.keep_alive_timeout.or(request_to)
+    };
+    let start = Instant::now();
+    let mut deadline = wait_to.map(|d| start + d);
+    let mut got_any = !cin.avail().is_empty();
+    if got_any {
+        tx.t_idle = 0;
+    }
+    loop {
+        if !cin.avail().is_empty() {
+            match Head::request(cin.avail(), h.max_headers) {
+                Ok(Some((head, n))) => {
+                    cin.consume(n);
+                    tx.t_request = tx.ms();
+                    tx.log.up = head.htx_size();
+                    return Ok(head);
+                }
+                Ok(None) if cin.avail().len() < h.max_head => {}
+                _ => return Err(NoRequest::Invalid),
+            }
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match cin.fill(client, left).await {
+            Ok(0) | Err(Fail::Closed) | Err(Fail::Invalid) => {
+                return Err(NoRequest::Closed { any: got_any });
+            }
+            Ok(_) => {
+                if !got_any {
+                    got_any = true;
+                    tx.t_idle = tx.ms();
+                    // From the first byte, the whole head has `timeout http-request`.
+                    deadline = request_to.map(|d| Instant::now() + d);
+                }
+            }
+            Err(Fail::Timeout) if !got_any && !first => {
+                return Err(NoRequest::Closed { any: false })
+            }
+            Err(Fail::Timeout) => return Err(NoRequest::Timeout),
+        }
+    }
+}
+
+/// Runs one request to its end: backend, server, request out, response back. True when
+/// the client connection stays open for another request.
+#[allow(clippy::too_many_arguments)]
+async fn transaction(
+    (shared, li): (&Arc<Shared>, &Info),
+    h: &HttpFrontend,
+    client: &mut ClientEnd,
+    cin: &mut Inbuf,
+    idle: &mut Vec<Idle>,
+    req: &Head,
+    (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
+    tx: &mut Tx,
+) -> bool {
+    let f = &shared.frontends[li.fe];
+    let client_to = f.ir.timeout_client;
+    // haproxy's client-side mode from the request: HTTP/1.0 without keep-alive, or an
+    // explicit close, ends the connection after the response.
+    let mut cli_kal = (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
+    // haproxy answers a request it has all read (its body already in the buffer) as any
+    // other and keeps the connection; a request with a body still to come is closed.
+    let req_done =
+        !req.flags.chunked && (!req.flags.clen || cin.avail().len() as u64 >= req.content_length);
+    let early_answer = |cin: &mut Inbuf| {
+        if req_done && req.flags.clen {
+            cin.consume(req.content_length as usize);
+        }
+    };
+    let Some(bi) = f.ir.default_backend else {
+        let why = (Cause::ServerAbort, Phase::Connect);
+        early_answer(cin);
+        let an = Answers {
+            client_to,
+            be: &[],
+            fe: &h.errorfiles,
+        };
+        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
+    };
+    let be = BackendSlot::new(shared, bi);
+    let b = &shared.backends[bi];
+    let an = Answers {
+        client_to,
+        be: &b.ir.errorfiles,
+        fe: &h.errorfiles,
+    };
+    let Some(c) = connect_phase(
+        f,
+        (shared, bi),
+        client.tcp(),
+        peer,
+        local,
+        &[],
+        ssl,
+        None,
+        tx.log.start,
+        &mut tx.log,
+        Some(idle),
+    )
+    .await
+    else {
+        // No server, or no connection to it: haproxy's 503.
+        let why = (tx.log.term.cause, tx.log.term.phase);
+        drop(be);
+        early_answer(cin);
+        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
+    };
+    let srv = c.slot.srv;
+    let mut server = c.server;
+    let server_to = b.ir.timeout_server;
+    // The server-side mode: haproxy closes server connections after the response with
+    // `http-server-close` or `httpclose` on either proxy.
+    let srv_close = matches!(h.conn_mode, HttpConnMode::ServerClose | HttpConnMode::Close)
+        || matches!(
+            b.ir.http_conn_mode,
+            HttpConnMode::ServerClose | HttpConnMode::Close
+        );
+    let conn_val = if req.flags.conn_upg {
+        None
+    } else if !srv_close && !req.flags.ver11 {
+        Some("keep-alive")
+    } else if srv_close && req.flags.ver11 {
+        Some("close")
+    } else {
+        None
+    };
+    let mut out = c.first;
+    req.write(&mut out, conn_val, false);
+    if send(&mut server, &out, server_to).await.is_err() {
+        let why = (Cause::ServerAbort, Phase::Headers);
+        early_answer(cin);
+        return proxy_answer(client, 502, req, req_done, &an, tx, why).await;
+    }
+    let req_framing = if req.flags.chunked {
+        Framing::Chunked
+    } else if req.flags.clen && req.content_length > 0 {
+        Framing::Length(req.content_length)
+    } else {
+        Framing::Empty
+    };
+    let bodyless_resp = req.method() == b"HEAD";
+    let mut sin = Inbuf::default();
+    let (req_res, resp) = {
+        let (mut cr, mut cw) = tokio::io::split(&mut *client);
+        let (mut sr, mut sw) = tokio::io::split(&mut server);
+        let req_lim = Limits {
+            read: client_to,
+            write: server_to,
+        };
+        let upload = copy(
+            req_framing,
+            req.flags.chunked,
+            cin,
+            &mut cr,
+            &mut sw,
+            req_lim,
+        );
+        let download = response(
+            &mut sr,
+            &mut cw,
+            &mut sin,
+            (req, bodyless_resp, h.conn_mode == HttpConnMode::Close),
+            (h.max_headers, h.max_head),
+            (server_to, client_to),
+            tx,
+        );
+        tokio::join!(upload, download)
+    };
+    let (sent_up, up_res) = req_res;
+    tx.log.up += sent_up;
+    let end = match resp {
+        Ok(r) => r,
+        Err(status) => {
+            drop(server);
+            let Some(s) = status else {
+                return false;
+            };
+            // No response head: haproxy's own answer; the server connection is done.
+            let why = (tx.log.term.cause, tx.log.term.phase);
+            let done = up_res.is_ok();
+            return proxy_answer(client, s, req, done, &an, tx, why).await;
+        }
+    };
+    // The response decides what the client side does next (h1_set_cli_conn_mode).
+    if cli_kal && (!end.xfer_len || h.conn_mode == HttpConnMode::Close) {
+        cli_kal = false;
+    }
+    if !end.conn_kept_by_client_side {
+        cli_kal = false;
+    }
+    let srv_keep = !srv_close && end.server_reusable && up_res.is_ok() && end.done;
+    if let Err(side) = up_res {
+        tx.log.term = match side {
+            Side::Read(Fail::Timeout) => Termination::new(Cause::ClientTimeout, Phase::Data),
+            Side::Read(_) => Termination::new(Cause::ClientAbort, Phase::Data),
+            Side::Write(Fail::Timeout) => Termination::new(Cause::ServerTimeout, Phase::Data),
+            Side::Write(_) => Termination::new(Cause::ServerAbort, Phase::Data),
+        };
+    }
+    if srv_keep {
+        idle.push(Idle {
+            bi,
+            srv,
+            end: server,
+        });
+        // A session keeps a few idle server connections, the oldest go first.
+        if idle.len() > 4 {
+            idle.remove(0);
+        }
+    } else {
+        drop(server);
+    }
+    drop(c.slot);
+    drop(be);
+    cli_kal && end.done && up_res.is_ok()
+}
+
+/// How a response went.
+struct RespEnd {
+    /// The body length was known (else the client connection closes after it).
+    xfer_len: bool,
+    /// The server connection may carry another request.
+    server_reusable: bool,
+    /// The client side may stay open (a tunnel or a forced close says no).
+    conn_kept_by_client_side: bool,
+    /// Everything was forwarded.
+    done: bool,
+}
+
+/// Reads the response head (forwarding interim 1xx answers), sends it rewritten, then
+/// its body. `Err(Some(status))`: no usable head, haproxy answers `status` itself;
+/// `Err(None)`: the client is gone.
+async fn response<R, W>(
+    sr: &mut R,
+    cw: &mut W,
+    sin: &mut Inbuf,
+    (req, bodyless, fe_close): (&Head, bool, bool),
+    (max_headers, max_head): (usize, usize),
+    (server_to, client_to): (Option<Duration>, Option<Duration>),
+    tx: &mut Tx,
+) -> Result<RespEnd, Option<u16>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let head = loop {
+        let parsed = Head::response(sin.avail(), max_headers);
+        match parsed {
+            Ok(Some((head, n))) => {
+                sin.consume(n);
+                if head.status >= 100 && head.status < 200 && head.status != 101 {
+                    // Interim answers (100-continue) go to the client as they come.
+                    let mut out = Vec::new();
+                    head.write(&mut out, None, false);
+                    if send(cw, &out, client_to).await.is_err() {
+                        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Headers);
+                        return Err(None);
+                    }
+                    continue;
+                }
+                break head;
+            }
+            Ok(None) if sin.avail().len() < max_head => {}
+            _ => {
+                tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
+                return Err(Some(502));
+            }
+        }
+        match sin.fill(sr, server_to).await {
+            Ok(n) if n > 0 => {}
+            Err(Fail::Timeout) => {
+                tx.log.term = Termination::new(Cause::ServerTimeout, Phase::Headers);
+                return Err(Some(504));
+            }
+            _ => {
+                tx.log.term = Termination::new(Cause::ServerAbort, Phase::Headers);
+                return Err(Some(502));
+            }
+        }
+    };
+    tx.t_data = tx.ms();
+    tx.status = head.status;
+    let tunnel = head.status == 101 || (req.method() == b"CONNECT" && head.status / 100 == 2);
+    let no_body = bodyless || head.status == 204 || head.status == 304 || tunnel;
+    let framing = if no_body {
+        Framing::Empty
+    } else if head.flags.chunked {
+        Framing::Chunked
+    } else if head.flags.clen {
+        Framing::Length(head.content_length)
+    } else {
+        Framing::Close
+    };
+    let xfer_len = framing != Framing::Close;
+    // Transfer-encoding with a length, or in HTTP/1.0: the client connection closes.
+    let forced_close = head.flags.xfer_enc && (head.flags.clen || !head.flags.ver11);
+    let cli_kal_now = (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
+    let cli_close = !cli_kal_now || !xfer_len || forced_close || fe_close;
+    let conn_val = if tunnel || head.flags.conn_upg {
+        None
+    } else if !cli_close {
+        (!head.flags.ver11 || !req.flags.ver11).then_some("keep-alive")
+    } else {
+        head.flags.ver11.then_some("close")
+    };
+    let mut out = Vec::with_capacity(512);
+    head.write(&mut out, conn_val, false);
+    tx.log.down = head.htx_size();
+    if send(cw, &out, client_to).await.is_err() {
+        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);
+        return Err(None);
+    }
+    let server_reusable =
+        xfer_len && !tunnel && !head.flags.conn_clo && (head.flags.ver11 || head.flags.conn_kal);
+    let lim = Limits {
+        read: server_to,
+        write: client_to,
+    };
+    let (n, res) = copy(framing, head.flags.chunked && !no_body, sin, sr, cw, lim).await;
+    tx.log.down += n;
+    if let Err(side) = res {
+        tx.log.term = match side {
+            Side::Read(Fail::Timeout) => Termination::new(Cause::ServerTimeout, Phase::Data),
+            Side::Read(Fail::Invalid) => Termination::new(Cause::Proxy, Phase::Data),
+            Side::Read(_) => Termination::new(Cause::ServerAbort, Phase::Data),
+            Side::Write(Fail::Timeout) => Termination::new(Cause::ClientTimeout, Phase::Data),
+            Side::Write(_) => Termination::new(Cause::ClientAbort, Phase::Data),
+        };
+    }
+    if tunnel {
+        // Upgrade and CONNECT tunnels are not carried yet: the connection ends here.
+        return Ok(RespEnd {
+            xfer_len,
+            server_reusable: false,
+            conn_kept_by_client_side: false,
+            done: false,
+        });
+    }
+    Ok(RespEnd {
+        xfer_len,
+        server_reusable,
+        conn_kept_by_client_side: !cli_close,
+        done: res.is_ok(),
+    })
+}
+
+/// Where haproxy's own answers come from for one request: the backend's `errorfile`s,
+/// then the frontend's, then the built-in ones.
+struct Answers<'a> {
+    client_to: Option<Duration>,
+    be: &'a [(u16, Arc<[u8]>)],
+    fe: &'a [(u16, Arc<[u8]>)],
+}
+
+/// Sends haproxy's answer `status` as a response to `req` and records it for the log
+/// line; true when the client connection stays open (a kept-alive client whose request
+/// was all read, and an answer with a known length, as with a server's response).
+async fn proxy_answer(
+    client: &mut ClientEnd,
+    status: u16,
+    req: &Head,
+    req_done: bool,
+    an: &Answers<'_>,
+    tx: &mut Tx,
+    (cause, phase): (Cause, Phase),
+) -> bool {
+    let file = an
+        .be
+        .iter()
+        .chain(an.fe)
+        .find(|(s, _)| *s == status)
+        .and_then(|(_, raw)| Answer::from_file(raw));
+    let a = file.as_ref().unwrap_or_else(|| answer(status));
+    let head = a.head.as_ref();
+    let xfer_len = head.is_none_or(|h| h.flags.clen || h.flags.chunked);
+    let resp11 = head.is_none_or(|h| h.flags.ver11);
+    let keep =
+        req_done && xfer_len && (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
+    let conn = if keep {
+        (!resp11 || !req.flags.ver11).then_some("keep-alive")
+    } else {
+        resp11.then_some("close")
+    };
+    let sent = body::send(client, &a.with_connection(conn), an.client_to).await;
+    tx.status = status;
+    tx.log.down = a.logged_bytes;
+    tx.log.term = Termination::new(cause, phase);
+    keep && sent.is_ok()
+}

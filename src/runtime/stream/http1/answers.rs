@@ -1,0 +1,179 @@
+//! haproxy 2.6's built-in answers (http.c `http_err_msgs`), as its H1 multiplexer puts
+//! them on the wire: 400 and 408 are written by the multiplexer itself, in the case
+//! written in the table, and close the connection; the others go through the HTTP layer
+//! like a server's response, so their header names leave in lower case, their
+//! `connection` header is the one the client's connection mode calls for, and a
+//! kept-alive client may send its next request.
+
+use std::sync::OnceLock;
+
+use super::head::Head;
+
+/// Status, reason and the sentence of the page, for each built-in answer.
+const TABLE: &[(u16, &str, &str)] = &[
+    (400, "Bad request", "Your browser sent an invalid request."),
+    (
+        403,
+        "Forbidden",
+        "Request forbidden by administrative rules.",
+    ),
+    (
+        408,
+        "Request Time-out",
+        "Your browser didn't send a complete request in time.",
+    ),
+    (
+        500,
+        "Internal Server Error",
+        "An internal server error occurred.",
+    ),
+    (
+        502,
+        "Bad Gateway",
+        "The server returned an invalid or incomplete response.",
+    ),
+    (
+        503,
+        "Service Unavailable",
+        "No server is available to handle this request.",
+    ),
+    (
+        504,
+        "Gateway Time-out",
+        "The server didn't respond in time.",
+    ),
+];
+
+/// The answer as haproxy's table holds it.
+fn table_text(status: u16, reason: &str, sentence: &str) -> Vec<u8> {
+    let body = format!("<html><body><h1>{status} {reason}</h1>\n{sentence}\n</body></html>\n");
+    // 400 and 408 carry "Connection: close" in the table; the others do not.
+    let conn = if matches!(status, 400 | 408) {
+        "Connection: close\r\n"
+    } else {
+        ""
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-length: {}\r\nCache-Control: no-cache\r\n{conn}Content-Type: text/html\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A built-in answer: the bytes sent and the size `%B` counts for it (0 for the
+/// multiplexer's own 400 and 408, which never reach the HTTP layer).
+pub struct Answer {
+    /// The bytes on the wire (with no `connection` header for the HTTP-layer answers).
+    pub wire: Vec<u8>,
+    /// The head of an HTTP-layer answer, to write with a `connection` header.
+    pub head: Option<Head>,
+    /// Its body.
+    pub body: Vec<u8>,
+    /// What haproxy's log counts as sent.
+    pub logged_bytes: u64,
+}
+
+impl Answer {
+    /// The bytes to send with `conn` as the `connection` header's value.
+    pub fn with_connection(&self, conn: Option<&str>) -> Vec<u8> {
+        match &self.head {
+            None => self.wire.clone(),
+            Some(h) => {
+                let mut out = Vec::with_capacity(self.wire.len() + 24);
+                h.write(&mut out, conn, false);
+                out.extend_from_slice(&self.body);
+                out
+            }
+        }
+    }
+}
+
+impl Answer {
+    /// An answer read from an `errorfile`: its head as haproxy parses it (names lower-cased
+    /// on the wire, its `connection` header replaced by the client's connection mode)
+    /// and the rest of the file as the body. None when it is not an HTTP response.
+    pub fn from_file(raw: &[u8]) -> Option<Answer> {
+        let (head, n) = Head::response(raw, 101).ok().flatten()?;
+        // haproxy's HTX keeps the file's `connection` header (it counts in %B), and
+        // only the output drops it.
+        let conn: usize = raw[..n]
+            .split(|&c| c == b'\n')
+            .filter_map(|l| {
+                let l = l.strip_suffix(b"\r").unwrap_or(l);
+                let colon = l.iter().position(|&c| c == b':')?;
+                l[..colon]
+                    .eq_ignore_ascii_case(b"connection")
+                    .then(|| 10 + String::from_utf8_lossy(&l[colon + 1..]).trim().len())
+            })
+            .sum();
+        let mut wire = Vec::with_capacity(raw.len());
+        head.write(&mut wire, None, false);
+        wire.extend_from_slice(&raw[n..]);
+        Some(Answer {
+            wire,
+            logged_bytes: head.htx_size() + (conn + raw.len() - n) as u64,
+            body: raw[n..].to_vec(),
+            head: Some(head),
+        })
+    }
+}
+
+/// The built-in answer for `status` (one of 400, 403, 408, 500, 502, 503, 504).
+pub fn answer(status: u16) -> &'static Answer {
+    static ALL: OnceLock<Vec<(u16, Answer)>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        TABLE
+            .iter()
+            .map(|&(s, reason, sentence)| {
+                let raw = table_text(s, reason, sentence);
+                let a = if matches!(s, 400 | 408) {
+                    Answer {
+                        wire: raw,
+                        head: None,
+                        body: Vec::new(),
+                        logged_bytes: 0,
+                    }
+                } else {
+                    let (head, n) = Head::response(&raw, 101)
+                        .ok()
+                        .flatten()
+                        .expect("the built-in answers are valid HTTP");
+                    let mut wire = Vec::with_capacity(raw.len());
+                    head.write(&mut wire, None, false);
+                    wire.extend_from_slice(&raw[n..]);
+                    Answer {
+                        wire,
+                        logged_bytes: head.htx_size() + (raw.len() - n) as u64,
+                        head: Some(head),
+                        body: raw[n..].to_vec(),
+                    }
+                };
+                (s, a)
+            })
+            .collect()
+    });
+    &all.iter()
+        .find(|(s, _)| *s == status)
+        .unwrap_or_else(|| &all[0])
+        .1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_haproxys() {
+        // Measured on haproxy 2.6.12: %B of a 503 is 217, of a 502 209, of a 504 198.
+        assert_eq!(answer(503).logged_bytes, 217);
+        assert_eq!(answer(502).logged_bytes, 209);
+        assert_eq!(answer(504).logged_bytes, 198);
+        assert!(answer(503)
+            .wire
+            .starts_with(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n"));
+        assert!(answer(400)
+            .wire
+            .starts_with(b"HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\n"));
+        assert_eq!(answer(408).wire.len(), 110 + 123);
+    }
+}

@@ -1,0 +1,465 @@
+//! An HTTP/1 message head (start line and header list) as haproxy 2.6 keeps it: parsed
+//! with `httparse`, then checked and cleaned the way haproxy's H1 parser does (h1.c
+//! `h1_headers_to_hdr_list`): header names lower-cased, values trimmed, repeated
+//! identical `content-length` folded, `close`/`keep-alive` taken out of `connection`,
+//! a `content-length` beside `transfer-encoding` dropped. The header list keeps the
+//! order and repeats of the wire, as haproxy's HTX does.
+
+use std::ops::Range;
+
+/// Why a head was refused (haproxy answers 400 to a request, 502 to a response).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadError {
+    /// Not HTTP/1 syntax (httparse's verdict, or haproxy's stricter one).
+    Syntax,
+    /// More headers than `tune.http.maxhdr`.
+    TooManyHeaders,
+    /// `content-length` that is not a number, or two different ones.
+    ContentLength,
+    /// `transfer-encoding` that haproxy refuses (chunked twice, or not last in a request).
+    TransferEncoding,
+    /// Two `host` headers that differ.
+    Host,
+}
+
+/// What the parser learnt about the message (haproxy's `H1_MF_*` flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// HTTP/1.1 (else 1.0).
+    pub ver11: bool,
+    /// A valid `content-length`.
+    pub clen: bool,
+    /// A `transfer-encoding` header.
+    pub xfer_enc: bool,
+    /// `chunked` is the last transfer coding.
+    pub chunked: bool,
+    /// `connection: keep-alive`.
+    pub conn_kal: bool,
+    /// `connection: close` (or forced by TE with CL, or TE in HTTP/1.0).
+    pub conn_clo: bool,
+    /// `connection: upgrade`.
+    pub conn_upg: bool,
+}
+
+/// A parsed request or response head.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    /// The bytes the ranges point into: the head as received, names lower-cased in
+    /// place, cleaned `connection` values appended.
+    store: Vec<u8>,
+    /// Method, URI, version of a request; version, status, reason of a response.
+    line: [Range<usize>; 3],
+    /// (name, value) in wire order.
+    headers: Vec<(Range<usize>, Range<usize>)>,
+    /// Response status (0 for a request).
+    pub status: u16,
+    /// Parser flags.
+    pub flags: Flags,
+    /// The body length announced by `content-length`.
+    pub content_length: u64,
+}
+
+fn lws(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+fn trim(s: &[u8], r: Range<usize>) -> Range<usize> {
+    let (mut a, mut b) = (r.start, r.end);
+    while a < b && lws(s[a]) {
+        a += 1;
+    }
+    while b > a && lws(s[b - 1]) {
+        b -= 1;
+    }
+    a..b
+}
+
+/// Comma-separated items of a header value, trimmed (haproxy's word loop).
+fn items(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&c| c == b',').filter_map(|w| {
+        let a = w.iter().position(|&c| !lws(c))?;
+        let b = w.iter().rposition(|&c| !lws(c))? + 1;
+        Some(&w[a..b])
+    })
+}
+
+/// A `content-length` value as h1.c reads it: digits, possibly a list of equal values.
+fn content_length(v: &[u8]) -> Option<u64> {
+    let mut found = None;
+    for part in v.split(|&c| c == b',') {
+        let p = trim(part, 0..part.len());
+        let d = &part[p];
+        if d.is_empty() || !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for &c in d {
+            n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+        }
+        if found.is_some_and(|f| f != n) {
+            return None;
+        }
+        found = Some(n);
+    }
+    found
+}
+
+/// Offset of `sub` (a slice of `base`) within `base`.
+fn offset(base: &[u8], sub: &[u8]) -> usize {
+    sub.as_ptr() as usize - base.as_ptr() as usize
+}
+
+/// httparse's verdict as ours: the head's length, None while incomplete.
+fn verdict(r: httparse::Result<usize>) -> Result<Option<usize>, HeadError> {
+    match r {
+        Ok(httparse::Status::Complete(n)) => Ok(Some(n)),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooManyHeaders),
+        Err(_) => Err(HeadError::Syntax),
+    }
+}
+
+/// The (name, value) ranges of httparse's headers within `buf`.
+fn ranges(buf: &[u8], hs: &[httparse::Header<'_>]) -> Vec<(Range<usize>, Range<usize>)> {
+    hs.iter()
+        .map(|h| {
+            let no = offset(buf, h.name.as_bytes());
+            let vo = offset(buf, h.value);
+            (no..no + h.name.len(), vo..vo + h.value.len())
+        })
+        .collect()
+}
+
+impl Head {
+    /// Parses a request head at the start of `buf`: `Ok(None)` while incomplete,
+    /// `Ok(Some((head, length)))` once the empty line is in.
+    pub fn request(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
+        let mut hs = vec![httparse::EMPTY_HEADER; max_headers];
+        let mut req = httparse::Request::new(&mut hs);
+        let Some(n) = verdict(req.parse(buf))? else {
+            return Ok(None);
+        };
+        let (Some(m), Some(u), Some(v)) = (req.method, req.path, req.version) else {
+            return Err(HeadError::Syntax);
+        };
+        let mut head = Head {
+            store: buf[..n].to_vec(),
+            ..Head::default()
+        };
+        let (mo, uo) = (offset(buf, m.as_bytes()), offset(buf, u.as_bytes()));
+        // The version is the 8 bytes after the URI and its space.
+        let vo = uo + u.len() + 1;
+        head.line = [mo..mo + m.len(), uo..uo + u.len(), vo..vo + 8];
+        head.flags.ver11 = v == 1;
+        head.index(ranges(buf, req.headers), false)?;
+        Ok(Some((head, n)))
+    }
+
+    /// Parses a response head at the start of `buf`, as [`Head::request`].
+    pub fn response(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
+        let mut hs = vec![httparse::EMPTY_HEADER; max_headers];
+        let mut res = httparse::Response::new(&mut hs);
+        let Some(n) = verdict(res.parse(buf))? else {
+            return Ok(None);
+        };
+        let (Some(v), Some(code), Some(reason)) = (res.version, res.code, res.reason) else {
+            return Err(HeadError::Syntax);
+        };
+        let mut head = Head {
+            store: buf[..n].to_vec(),
+            status: code,
+            ..Head::default()
+        };
+        // "HTTP/1.x" at the start (after any empty lines httparse skipped), the status
+        // after it, the reason where httparse found it.
+        let start = buf[..n]
+            .windows(5)
+            .position(|w| w == b"HTTP/")
+            .ok_or(HeadError::Syntax)?;
+        let ro = if reason.is_empty() {
+            // No reason: it ends where the status line does.
+            start + 13
+        } else {
+            offset(buf, reason.as_bytes())
+        };
+        head.line = [
+            start..start + 8,
+            start + 9..start + 12,
+            ro..ro + reason.len(),
+        ];
+        head.flags.ver11 = v == 1;
+        head.index(ranges(buf, res.headers), true)?;
+        Ok(Some((head, n)))
+    }
+
+    /// Checks and cleans the header list as haproxy's parser does.
+    fn index(
+        &mut self,
+        list: Vec<(Range<usize>, Range<usize>)>,
+        resp: bool,
+    ) -> Result<(), HeadError> {
+        let mut host: Option<Range<usize>> = None;
+        let mut chunked_seen = false;
+        for (name, value) in list {
+            self.store[name.clone()].make_ascii_lowercase();
+            let value = trim(&self.store, value);
+            let n = &self.store[name.clone()];
+            if n == b"transfer-encoding" {
+                self.flags.xfer_enc = true;
+                for w in items(&self.store[value.clone()]) {
+                    let chunked = w.eq_ignore_ascii_case(b"chunked");
+                    // Chunked applied twice, or another coding after it in a request.
+                    if chunked_seen && (chunked || !resp) {
+                        return Err(HeadError::TransferEncoding);
+                    }
+                    chunked_seen |= chunked;
+                    self.flags.chunked = chunked;
+                }
+            } else if n == b"content-length" {
+                let Some(cl) = content_length(&self.store[value.clone()]) else {
+                    return Err(HeadError::ContentLength);
+                };
+                if self.flags.clen {
+                    if cl != self.content_length {
+                        return Err(HeadError::ContentLength);
+                    }
+                    // A repeat of the same length is dropped.
+                    continue;
+                }
+                self.flags.clen = true;
+                self.content_length = cl;
+            } else if n == b"connection" {
+                let mut kept: Vec<u8> = Vec::new();
+                for w in items(&self.store[value.clone()]) {
+                    if w.eq_ignore_ascii_case(b"keep-alive") {
+                        self.flags.conn_kal = true;
+                        continue;
+                    }
+                    if w.eq_ignore_ascii_case(b"close") {
+                        self.flags.conn_clo = true;
+                        continue;
+                    }
+                    if w.eq_ignore_ascii_case(b"upgrade") {
+                        self.flags.conn_upg = true;
+                    }
+                    if !kept.is_empty() {
+                        kept.push(b',');
+                    }
+                    kept.extend_from_slice(w);
+                }
+                if kept.is_empty() {
+                    continue;
+                }
+                let at = self.store.len();
+                self.store.extend_from_slice(&kept);
+                self.headers.push((name, at..self.store.len()));
+                continue;
+            } else if !resp && n == b"host" {
+                if let Some(h) = &host {
+                    if !self.store[h.clone()].eq_ignore_ascii_case(&self.store[value.clone()]) {
+                        return Err(HeadError::Host);
+                    }
+                    continue;
+                }
+                host = Some(value.clone());
+            }
+            self.headers.push((name, value));
+        }
+        if self.flags.xfer_enc {
+            if self.flags.clen {
+                // Both: the length is dropped and the connection closes (request smuggling).
+                self.flags.conn_clo = true;
+                self.flags.clen = false;
+                let store = &self.store;
+                self.headers
+                    .retain(|(n, _)| &store[n.clone()] != b"content-length");
+            } else if !self.flags.ver11 {
+                self.flags.conn_clo = true;
+            }
+            if !self.flags.chunked && !resp {
+                return Err(HeadError::TransferEncoding);
+            }
+        }
+        Ok(())
+    }
+
+    /// A part of the start line (0, 1, 2).
+    pub fn part(&self, i: usize) -> &[u8] {
+        &self.store[self.line[i].clone()]
+    }
+
+    /// The method of a request.
+    pub fn method(&self) -> &[u8] {
+        self.part(0)
+    }
+
+    /// The headers, in order: lower-case name and value.
+    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (&self.store[n.clone()], &self.store[v.clone()]))
+    }
+
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &[u8]) -> Option<&[u8]> {
+        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The size haproxy's HTX gives this head (what `%B`/`%U` count for it): a start
+    /// line of 20 bytes plus its parts, each header's name and value, one byte for the
+    /// end of headers.
+    pub fn htx_size(&self) -> u64 {
+        let line: usize = self.line.iter().map(|r| r.len()).sum();
+        let hdrs: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        (20 + line + hdrs + 1) as u64
+    }
+
+    /// Writes the head as haproxy's H1 multiplexer sends it: the start line as received,
+    /// lower-case headers in order (without framing headers a 1xx/204 answer may not
+    /// carry, `te` reduced to `trailers`), then `connection: <conn>` when given and
+    /// `transfer-encoding: chunked` when `add_chunked`.
+    pub fn write(&self, out: &mut Vec<u8>, conn: Option<&str>, add_chunked: bool) {
+        for i in 0..3 {
+            out.extend_from_slice(self.part(i));
+            out.extend_from_slice(if i < 2 { b" " } else { b"\r\n" });
+        }
+        let resp = self.status != 0;
+        let no_framing = resp && (self.status < 200 || self.status == 204);
+        for (n, v) in self.headers() {
+            let v = match n {
+                b"transfer-encoding" | b"content-length" if no_framing => continue,
+                b"te" => {
+                    // Only "trailers" may be passed on.
+                    let pos = v.windows(8).position(|w| w == b"trailers");
+                    match pos {
+                        Some(p) if v.len() == p + 8 || v[p + 8] == b',' => &b"trailers"[..],
+                        _ => continue,
+                    }
+                }
+                _ => v,
+            };
+            out.extend_from_slice(n);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v);
+            out.extend_from_slice(b"\r\n");
+        }
+        if let Some(c) = conn {
+            out.extend_from_slice(b"connection: ");
+            out.extend_from_slice(c.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if add_chunked {
+            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The request line as `%r` logs it: method, URI and version, single-spaced.
+    pub fn request_line(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.line.iter().map(|r| r.len() + 1).sum());
+        v.extend_from_slice(self.part(0));
+        v.push(b' ');
+        v.extend_from_slice(self.part(1));
+        v.push(b' ');
+        v.extend_from_slice(self.part(2));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(s: &str) -> Result<Head, HeadError> {
+        Head::request(s.as_bytes(), 101).map(|h| h.expect("complete").0)
+    }
+
+    fn wire(h: &Head, conn: Option<&str>, chunked: bool) -> String {
+        let mut out = Vec::new();
+        h.write(&mut out, conn, chunked);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn names_are_lower_cased_order_and_repeats_kept() {
+        let h = req("GET /a?x=1 HTTP/1.1\r\nHost: Example\r\nX-Foo: Bar\r\nx-foo: baz\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            wire(&h, None, false),
+            "GET /a?x=1 HTTP/1.1\r\nhost: Example\r\nx-foo: Bar\r\nx-foo: baz\r\n\r\n"
+        );
+        // 20 + "GET" "/a?x=1" "HTTP/1.1" + host/Example + x-foo/Bar + x-foo/baz + 1.
+        assert_eq!(h.htx_size(), 20 + 3 + 6 + 8 + 11 + 8 + 8 + 1);
+    }
+
+    #[test]
+    fn connection_tokens_are_taken_out() {
+        let h = req("GET / HTTP/1.0\r\nConnection: Keep-Alive, Upgrade\r\n\r\n").unwrap();
+        assert!(h.flags.conn_kal && h.flags.conn_upg && !h.flags.ver11);
+        assert_eq!(h.header(b"connection"), Some(&b"Upgrade"[..]));
+        let h = req("GET / HTTP/1.1\r\nconnection: close\r\n\r\n").unwrap();
+        assert!(h.flags.conn_clo);
+        assert_eq!(h.header(b"connection"), None);
+    }
+
+    #[test]
+    fn framing_is_checked_as_haproxy_does() {
+        assert_eq!(
+            req("POST / HTTP/1.1\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\n").err(),
+            Some(HeadError::ContentLength)
+        );
+        assert_eq!(
+            req("POST / HTTP/1.1\r\ncontent-length: 3x\r\n\r\n").err(),
+            Some(HeadError::ContentLength)
+        );
+        let h =
+            req("POST / HTTP/1.1\r\ncontent-length: 3, 3\r\ncontent-length: 3\r\n\r\n").unwrap();
+        assert_eq!((h.flags.clen, h.content_length), (true, 3));
+        assert_eq!(h.headers().count(), 1);
+        let h = req("POST / HTTP/1.1\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n")
+            .unwrap();
+        assert!(h.flags.chunked && !h.flags.clen && h.flags.conn_clo);
+        assert_eq!(h.header(b"content-length"), None);
+        assert_eq!(
+            req("POST / HTTP/1.1\r\ntransfer-encoding: chunked, gzip\r\n\r\n").err(),
+            Some(HeadError::TransferEncoding)
+        );
+        assert_eq!(
+            req("POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\ntransfer-encoding: chunked\r\n\r\n").err(),
+            Some(HeadError::TransferEncoding)
+        );
+        assert_eq!(
+            req("GET / HTTP/1.1\r\nhost: a\r\nhost: b\r\n\r\n").err(),
+            Some(HeadError::Host)
+        );
+    }
+
+    #[test]
+    fn responses_keep_their_reason_and_status() {
+        let (h, n) = Head::response(b"HTTP/1.1 404 Not Found\r\nX-A: b\r\n\r\nbody", 101)
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 34);
+        assert_eq!(h.status, 404);
+        assert_eq!(
+            wire(&h, Some("close"), false),
+            "HTTP/1.1 404 Not Found\r\nx-a: b\r\nconnection: close\r\n\r\n"
+        );
+        let (h, _) = Head::response(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", 101)
+            .unwrap()
+            .unwrap();
+        assert_eq!(wire(&h, None, false), "HTTP/1.1 204 No Content\r\n\r\n");
+    }
+
+    #[test]
+    fn incomplete_and_invalid() {
+        assert!(Head::request(b"GET / HTTP/1.1\r\nHost", 101)
+            .unwrap()
+            .is_none());
+        assert_eq!(req("garbage\r\n\r\n").err(), Some(HeadError::Syntax));
+        assert_eq!(
+            Head::request(b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\n\r\n", 1).err(),
+            Some(HeadError::TooManyHeaders)
+        );
+    }
+}
