@@ -21,9 +21,15 @@ type Outcome = (String, Vec<(usize, String)>);
 
 /// A server that reads HTTP/1 requests (content-length or chunked bodies) and answers
 /// each with `resp`, closing after it when `close`; it records every request as received,
-/// with the number of the connection it came on.
-fn http_server(addr: &str, resp: &'static [u8], close: bool, log: Seen) -> Backend {
-    let conns = Arc::new(Mutex::new(0usize));
+/// after its own address, with the number of the connection it came on (numbered across
+/// all servers by `conns`).
+fn http_server(
+    addr: &'static str,
+    resp: &'static [u8],
+    close: bool,
+    log: Seen,
+    conns: Arc<Mutex<usize>>,
+) -> Backend {
     Backend::with(addr, move |mut c: TcpStream, _| {
         let id = {
             let mut n = conns.lock().unwrap();
@@ -35,7 +41,8 @@ fn http_server(addr: &str, resp: &'static [u8], close: bool, log: Seen) -> Backe
         loop {
             // One whole request in `buf`?
             if let Some(end) = request_end(&buf) {
-                let req: Vec<u8> = buf.drain(..end).collect();
+                let mut req = format!("{addr} ").into_bytes();
+                req.extend(buf.drain(..end));
                 log.lock().unwrap().push((id, req));
                 if c.write_all(resp).is_err() {
                     return;
@@ -153,6 +160,9 @@ fn config() -> String {
         "  errorfile 503 /etc/haproxy/errors/503.http\n",
     );
     fe(&mut c, 8013, "garbage2", "");
+    // A TCP frontend reaching an HTTP backend: the stream is upgraded, each request is
+    // logged in the frontend's tcplog format.
+    fe(&mut c, 8014, "rr", "  mode tcp\n  option tcplog\n");
     for (name, n) in [
         ("ok", 1),
         ("chunked", 2),
@@ -244,12 +254,22 @@ const CASES: &[Case] = &[
     // errorfile pages, in the frontend and in the backend.
     (8012, &[b"GET /z HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8013, &[b"GET /z2 HTTP/1.0\r\n\r\n"]),
+    (
+        8014,
+        &[
+            b"GET /u1 HTTP/1.1\r\nHost: A\r\nX-Foo: b\r\n\r\n",
+            b"GET /u2 HTTP/1.1\r\nHost: a\r\n\r\nGET /u3 HTTP/1.1\r\nHost: a\r\n\r\n",
+        ],
+    ),
+    (8014, &[b"garbage\r\n\r\n"]),
+    (8014, &[b"GET /u4 HTTP/1.0\r\n\r\n"]),
 ];
 
 /// What one proxy did with every case: per case, the client's bytes and the requests the
 /// servers saw (connection numbers renumbered from 1 within the case); and the log.
 fn run(which: Which) -> (Vec<Outcome>, Vec<String>) {
     let log = Arc::new(Mutex::new(Vec::new()));
+    let conns = Arc::new(Mutex::new(0usize));
     let servers = [
         ("127.0.62.1:8000", OK, false),
         ("127.0.62.2:8000", CHUNKED, false),
@@ -262,7 +282,7 @@ fn run(which: Which) -> (Vec<Outcome>, Vec<String>) {
     ];
     let _s: Vec<Backend> = servers
         .iter()
-        .map(|(a, r, c)| http_server(a, r, *c, log.clone()))
+        .map(|(a, r, c)| http_server(a, r, *c, log.clone(), conns.clone()))
         .collect();
     // The readiness probe goes to a frontend of its own, not logged by a case.
     let cfg =
@@ -311,9 +331,11 @@ fn mask(l: &str) -> (String, Vec<i64>) {
                 }
             }
             let parts: Vec<&str> = w.split('/').collect();
-            if parts.len() == 5 && parts.iter().all(|p| p.parse::<i64>().is_ok()) {
+            if (parts.len() == 5 || parts.len() == 3)
+                && parts.iter().all(|p| p.parse::<i64>().is_ok())
+            {
                 timers.extend(parts.iter().map(|p| p.parse::<i64>().unwrap()));
-                return "T/T/T/T/T".into();
+                return vec!["T"; parts.len()].join("/");
             }
             w.to_string()
         })
@@ -351,18 +373,8 @@ fn http_mode_matches_haproxy() {
             g.0, w.0,
             "case {i} {case:?}: the client received other bytes"
         );
-        // haproxy may give a pipelined request another server connection, as its
-        // first one is released after the response: only the bytes are compared there.
-        let strip = |v: &Vec<(usize, String)>| -> Vec<(usize, String)> {
-            if case.0 == 8000 && case.1.len() == 1 && case.1[0].starts_with(b"GET /k") {
-                v.iter().map(|(_, b)| (0, b.clone())).collect()
-            } else {
-                v.clone()
-            }
-        };
         assert_eq!(
-            strip(&g.1),
-            strip(&w.1),
+            g.1, w.1,
             "case {i} {case:?}: the servers received other requests"
         );
     }

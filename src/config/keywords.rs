@@ -101,7 +101,7 @@ pub const SECTIONS: &[Keyword] = &[
         0,
         Supported,
         "<name> [from <defaults>]",
-        "`mode http` backends serve HTTP frontends per request; from a TCP frontend their streams are forwarded as bytes, with a warning",
+        "`mode http` backends serve HTTP requests, from HTTP frontends and from TCP frontends whose streams they upgrade, as haproxy does",
     ),
     kw(
         "listen",
@@ -733,7 +733,7 @@ pub const PROXY: &[Keyword] = &[
         ALL,
         Supported,
         "tcp|http",
-        "`http`: HTTP/1.0 and 1.1 transactions (grammar/http.md); a TCP frontend reaching an HTTP backend forwards bytes, with a warning",
+        "`http`: HTTP/1.0 and 1.1 transactions (grammar/http.md); a TCP frontend reaching an HTTP backend upgrades its stream, as haproxy does",
     ),
     kw(
         "balance",

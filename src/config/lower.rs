@@ -69,9 +69,6 @@ pub fn lower_with(
             .find(|p| p.kind.caps() & 4 != 0 && p.name == name)
     };
 
-    // Which HTTP backends are reached from TCP frontends (HAProxy upgrades those streams).
-    let mut reached_http: Vec<&str> = Vec::new();
-
     for p in proxies {
         let word = p.kind.proxy_word();
         let is_fe = p.kind.caps() & 2 != 0;
@@ -130,14 +127,9 @@ pub fn lower_with(
                             ),
                         ))
                     }
-                    Some(b) => {
-                        if b.mode() == Mode::Http
-                            && p.mode() == Mode::Tcp
-                            && !reached_http.contains(&b.name.as_str())
-                        {
-                            reached_http.push(&b.name);
-                        }
-                    }
+                    // A TCP frontend reaching an HTTP backend: the stream is upgraded to
+                    // HTTP, as haproxy does.
+                    Some(_) => {}
                 }
             }
         }
@@ -264,16 +256,6 @@ pub fn lower_with(
         {
             diags.push(
                 Diagnostic::alert(&h.loc, format!("{} on HTTP {} '{}' is not supported by haproxide yet (HTTP mode); see grammar/keywords.md.", h.v, p.kind.word(), p.name)).checked(),
-            );
-        }
-        if p.kind.caps() & 2 == 0 && reached_http.contains(&p.name.as_str()) {
-            // Named at the backend's own line, where an operator looks for it.
-            diags.push(
-                Diagnostic::warning(
-                    &p.loc,
-                    format!("backend '{}' is in 'mode http' and reached from a TCP frontend: haproxide forwards those connections as a TCP byte stream (haproxy would upgrade them to HTTP).", p.name),
-                )
-                .checked(),
             );
         }
     }

@@ -35,7 +35,21 @@ pub(super) struct Start {
     pub(super) ssl: SslInfo,
     /// Accept to session ready (PROXY header, TLS handshake), ms.
     pub(super) th: i64,
+    /// The backend a TCP frontend's rules chose (the stream is upgraded to HTTP); None
+    /// for an HTTP frontend, whose default backend serves every request.
+    pub(super) backend: Option<usize>,
 }
+
+/// The HTTP settings of a TCP frontend's stream upgraded for an HTTP backend: haproxy's
+/// defaults (the frontend has no HTTP settings of its own).
+static UPGRADED: HttpFrontend = HttpFrontend {
+    request_timeout: None,
+    keep_alive_timeout: None,
+    conn_mode: HttpConnMode::KeepAlive,
+    max_headers: 101,
+    max_head: 16384 - 1024,
+    errorfiles: Vec::new(),
+};
 
 /// How reading a request head ended without a request.
 enum NoRequest {
@@ -101,9 +115,7 @@ pub(super) async fn serve(
     tls: bool,
 ) {
     let f = &shared.frontends[li.fe];
-    let Some(h) = f.ir.http.as_ref() else {
-        return;
-    };
+    let h = f.ir.http.as_ref().unwrap_or(&UPGRADED);
     let Start {
         mut client,
         early,
@@ -111,7 +123,9 @@ pub(super) async fn serve(
         local,
         ssl,
         th,
+        backend,
     } = st;
+    let bi = backend.or(f.ir.default_backend);
     let mut cin = Inbuf::default();
     cin.extend(&early);
     let mut idle: Vec<Idle> = Vec::new();
@@ -119,6 +133,9 @@ pub(super) async fn serve(
     let mut first = true;
     loop {
         let mut tx = Tx::new(t0, date0, th);
+        // A request already waiting (pipelined) gets a new server connection: haproxy
+        // looks for an idle one before the previous one is back in its pool.
+        let pipelined = !first && !cin.avail().is_empty();
         let head = read_head(
             &mut client,
             &mut cin,
@@ -154,17 +171,16 @@ pub(super) async fn serve(
         };
         tx.request = Some(head.request_line());
         let keep = transaction(
-            (&shared, &li),
+            (&shared, &li, bi),
             h,
             &mut client,
             &mut cin,
-            &mut idle,
+            (&mut idle, !pipelined),
             &head,
             (peer, local, &ssl),
             &mut tx,
         )
         .await;
-        let bi = f.ir.default_backend;
         log_tx(&shared, &li, peer, bi, tls, &tx);
         if !keep {
             break;
@@ -254,11 +270,11 @@ async fn read_head(
 /// the client connection stays open for another request.
 #[allow(clippy::too_many_arguments)]
 async fn transaction(
-    (shared, li): (&Arc<Shared>, &Info),
+    (shared, li, bi): (&Arc<Shared>, &Info, Option<usize>),
     h: &HttpFrontend,
     client: &mut ClientEnd,
     cin: &mut Inbuf,
-    idle: &mut Vec<Idle>,
+    (idle, may_reuse): (&mut Vec<Idle>, bool),
     req: &Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     tx: &mut Tx,
@@ -277,7 +293,7 @@ async fn transaction(
             cin.consume(req.content_length as usize);
         }
     };
-    let Some(bi) = f.ir.default_backend else {
+    let Some(bi) = bi else {
         let why = (Cause::ServerAbort, Phase::Connect);
         early_answer(cin);
         let an = Answers {
@@ -305,7 +321,7 @@ async fn transaction(
         None,
         tx.log.start,
         &mut tx.log,
-        Some(idle),
+        may_reuse.then_some(&mut *idle),
     )
     .await
     else {

@@ -227,8 +227,8 @@ async fn prepare(
     if f.ir.log_format.is_none() && !f.ir.log.is_empty() {
         close_log::connect_line(shared, f, peer, local);
     }
-    if f.ir.http.is_some() {
-        let th = log.since_accept();
+    let th = log.since_accept();
+    let to_http = |client, early, ssl, backend, log| {
         let st = http::Start {
             client,
             early,
@@ -236,11 +236,15 @@ async fn prepare(
             local,
             ssl,
             th,
+            backend,
         };
-        return Prepared {
+        Prepared {
             http: Some(Box::new(st)),
             ..Prepared::refused(log, peer, tls_on)
-        };
+        }
+    };
+    if f.ir.http.is_some() {
+        return to_http(client, early, ssl, None, log);
     }
     let mut client = client;
     let (be, keys, sticky) =
@@ -249,6 +253,13 @@ async fn prepare(
             route::Routed::Ended(be) => return Prepared::ended(log, peer, be, tls_on),
         };
     let bi = be.bi;
+    if shared.backends[bi].ir.mode == crate::ir::Mode::Http {
+        // A TCP frontend reaching an HTTP backend: haproxy upgrades the stream to HTTP,
+        // with what the inspection read as the start of the first request. Each request
+        // is then logged in the frontend's format.
+        drop(be);
+        return to_http(client, early, ssl, Some(bi), log);
+    }
     let b = &shared.backends[bi];
     let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
     let Some(c) = connect_phase(
