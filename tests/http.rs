@@ -60,6 +60,42 @@ fn http_server(
     })
 }
 
+/// A WebSocket server: records the handshake, answers 101, then echoes what comes with
+/// an `echo:` prefix until the client closes.
+fn ws_server(addr: &'static str, log: Seen, conns: Arc<Mutex<usize>>) -> Backend {
+    Backend::with(addr, move |mut c: TcpStream, _| {
+        let id = {
+            let mut n = conns.lock().unwrap();
+            *n += 1;
+            *n
+        };
+        let mut buf = Vec::new();
+        let mut tmp = [0u8; 4096];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            match c.read(&mut tmp) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&tmp[..n]),
+            }
+        }
+        let mut req = format!("{addr} ").into_bytes();
+        req.extend_from_slice(&buf);
+        log.lock().unwrap().push((id, req));
+        let _ = c.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+        loop {
+            match c.read(&mut tmp) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    let mut out = b"echo:".to_vec();
+                    out.extend_from_slice(&tmp[..n]);
+                    if c.write_all(&out).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// Where the first request in `b` ends, once it is all there.
 fn request_end(b: &[u8]) -> Option<usize> {
     let h = b.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
@@ -163,6 +199,7 @@ fn config() -> String {
     // A TCP frontend reaching an HTTP backend: the stream is upgraded, each request is
     // logged in the frontend's tcplog format.
     fe(&mut c, 8014, "rr", "  mode tcp\n  option tcplog\n");
+    fe(&mut c, 8015, "ws", "");
     for (name, n) in [
         ("ok", 1),
         ("chunked", 2),
@@ -175,6 +212,7 @@ fn config() -> String {
     }
     c.push_str("backend refused\n  retries 0\n  server s1 127.0.62.7:8000\n");
     c.push_str("backend garbage2\n  errorfile 502 /etc/haproxy/errors/502.http\n  server s1 127.0.62.6:8000\n");
+    c.push_str("backend ws\n  timeout tunnel 2s\n  server s1 127.0.62.10:8000\n");
     c.push_str("backend rr\n  server s1 127.0.62.8:8000\n  server s2 127.0.62.9:8000\n");
     c
 }
@@ -263,6 +301,25 @@ const CASES: &[Case] = &[
     ),
     (8014, &[b"garbage\r\n\r\n"]),
     (8014, &[b"GET /u4 HTTP/1.0\r\n\r\n"]),
+    // WebSocket: the 101 passed on, then a tunnel; a handshake without a valid key: 400.
+    (
+        8015,
+        &[
+            b"GET /mqtt HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            b"hello",
+            b"again",
+        ],
+    ),
+    (
+        8015,
+        &[b"GET /mqtt HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n"],
+    ),
+    // haproxy's 413 (HTTP/1.0 GET with a body) and 422 (a coding before chunked).
+    (8000, &[b"GET /b1 HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"]),
+    (
+        8000,
+        &[b"POST /b2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"],
+    ),
 ];
 
 /// What one proxy did with every case: per case, the client's bytes and the requests the
@@ -280,10 +337,11 @@ fn run(which: Which) -> (Vec<Outcome>, Vec<String>) {
         ("127.0.62.8:8000", OK, false),
         ("127.0.62.9:8000", OK, false),
     ];
-    let _s: Vec<Backend> = servers
+    let mut _s: Vec<Backend> = servers
         .iter()
         .map(|(a, r, c)| http_server(a, r, *c, log.clone(), conns.clone()))
         .collect();
+    _s.push(ws_server("127.0.62.10:8000", log.clone(), conns.clone()));
     // The readiness probe goes to a frontend of its own, not logged by a case.
     let cfg =
         config() + "frontend probe\n  bind 127.0.62.100:8099\n  no log\n  default_backend ok\n";

@@ -58,8 +58,8 @@ enum NoRequest {
     Closed { any: bool },
     /// `timeout http-request` struck: 408.
     Timeout,
-    /// Not a valid request (or too long): 400.
-    Invalid,
+    /// Not a valid request (or too long): haproxy's 400, 413 or 422.
+    Invalid(u16),
 }
 
 /// One transaction's log facts.
@@ -159,7 +159,8 @@ pub(super) async fn serve(
             Err(e) => {
                 let (status, term) = match e {
                     NoRequest::Timeout => (408, Cause::ClientTimeout),
-                    _ => (400, Cause::Proxy),
+                    NoRequest::Invalid(s) => (s, Cause::Proxy),
+                    NoRequest::Closed { .. } => (400, Cause::Proxy),
                 };
                 let a = answer(status);
                 let _ = send(&mut client, &a.wire, f.ir.timeout_client).await;
@@ -170,6 +171,7 @@ pub(super) async fn serve(
             }
         };
         tx.request = Some(head.request_line());
+        let mut tunnel = None;
         let keep = transaction(
             (&shared, &li, bi),
             h,
@@ -178,9 +180,14 @@ pub(super) async fn serve(
             (&mut idle, !pipelined),
             &head,
             (peer, local, &ssl),
-            &mut tx,
+            (&mut tx, &mut tunnel),
         )
         .await;
+        if let Some(t) = tunnel {
+            // The rest of the connection is a tunnel; its line is logged at its end.
+            drop(idle);
+            return run_tunnel(&shared, &li, client, *t, (peer, tls), tx).await;
+        }
         log_tx(&shared, &li, peer, bi, tls, &tx);
         if !keep {
             break;
@@ -242,7 +249,8 @@ async fn read_head(
                     return Ok(head);
                 }
                 Ok(None) if cin.avail().len() < h.max_head => {}
-                _ => return Err(NoRequest::Invalid),
+                Ok(None) => return Err(NoRequest::Invalid(400)),
+                Err(e) => return Err(NoRequest::Invalid(e.request_status())),
             }
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -277,7 +285,7 @@ async fn transaction(
     (idle, may_reuse): (&mut Vec<Idle>, bool),
     req: &Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
-    tx: &mut Tx,
+    (tx, tunnel): (&mut Tx, &mut Option<Box<Tunnel>>),
 ) -> bool {
     let f = &shared.frontends[li.fe];
     let client_to = f.ir.timeout_client;
@@ -395,6 +403,20 @@ async fn transaction(
     let (sent_up, up_res) = req_res;
     tx.log.up += sent_up;
     let end = match resp {
+        Ok(r) if r.tunnel => {
+            // Bytes either side sent past the heads are the tunnel's first bytes.
+            let to_server = cin.avail().to_vec();
+            cin.consume(to_server.len());
+            *tunnel = Some(Box::new(Tunnel {
+                server,
+                t: c.t,
+                slot: c.slot,
+                to_server,
+                to_client: sin.avail().to_vec(),
+            }));
+            drop(be);
+            return false;
+        }
         Ok(r) => r,
         Err(status) => {
             drop(server);
@@ -451,6 +473,59 @@ struct RespEnd {
     conn_kept_by_client_side: bool,
     /// Everything was forwarded.
     done: bool,
+    /// A 101 or a CONNECT's 2xx: the connection becomes a tunnel.
+    tunnel: bool,
+}
+
+/// A connection switched to a tunnel (WebSocket, CONNECT): what carries it on.
+struct Tunnel {
+    server: crate::runtime::stream::ServerEnd,
+    t: crate::runtime::stream::forward::Timeouts,
+    slot: super::slots::ServerSlot,
+    /// Client bytes already read past the request.
+    to_server: Vec<u8>,
+    /// Server bytes already read past the 101.
+    to_client: Vec<u8>,
+}
+
+/// Carries a tunnel to its end with the TCP forwarder (`timeout tunnel`, half-close),
+/// then logs the transaction that opened it with the tunnel's bytes counted.
+async fn run_tunnel(
+    shared: &Arc<Shared>,
+    li: &Info,
+    mut client: ClientEnd,
+    t: Tunnel,
+    (peer, tls): (SocketAddr, bool),
+    mut tx: Tx,
+) {
+    use crate::runtime::stream::Processor;
+    let Tunnel {
+        mut server,
+        t,
+        slot,
+        to_server,
+        to_client,
+    } = t;
+    let sent = send(&mut client, &to_client, t.client).await.is_ok()
+        && send(&mut server, &to_server, t.server).await.is_ok();
+    let srv = &shared.backends[slot.bi].servers[slot.srv];
+    if sent {
+        let (cid, cancel) = srv.cancels.register();
+        let (end, counts) = crate::runtime::stream::Tcp
+            .start(client, server, t, cancel)
+            .await;
+        srv.cancels.unregister(cid);
+        tx.log.up += counts.up;
+        tx.log.down += counts.down;
+        tx.log.term = end.termination();
+    } else {
+        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);
+    }
+    tx.log.up += to_server.len() as u64;
+    tx.log.down += to_client.len() as u64;
+    let bi = Some(slot.bi);
+    drop(slot);
+    log_tx(shared, li, peer, bi, tls, &tx);
 }
 
 /// Reads the response head (forwarding interim 1xx answers), sends it rewritten, then
@@ -553,20 +628,12 @@ where
             Side::Write(_) => Termination::new(Cause::ClientAbort, Phase::Data),
         };
     }
-    if tunnel {
-        // Upgrade and CONNECT tunnels are not carried yet: the connection ends here.
-        return Ok(RespEnd {
-            xfer_len,
-            server_reusable: false,
-            conn_kept_by_client_side: false,
-            done: false,
-        });
-    }
     Ok(RespEnd {
         xfer_len,
-        server_reusable,
-        conn_kept_by_client_side: !cli_close,
+        server_reusable: server_reusable && !tunnel,
+        conn_kept_by_client_side: !cli_close && !tunnel,
         done: res.is_ok(),
+        tunnel,
     })
 }
 

@@ -9,6 +9,10 @@ use std::sync::OnceLock;
 
 use super::head::Head;
 
+/// The answers haproxy's H1 multiplexer writes itself (a request it could not parse or
+/// wait for), table text as is, before closing.
+const MUX: [u16; 4] = [400, 408, 413, 422];
+
 /// Status, reason and the sentence of the page, for each built-in answer.
 const TABLE: &[(u16, &str, &str)] = &[
     (400, "Bad request", "Your browser sent an invalid request."),
@@ -21,6 +25,16 @@ const TABLE: &[(u16, &str, &str)] = &[
         408,
         "Request Time-out",
         "Your browser didn't send a complete request in time.",
+    ),
+    (
+        413,
+        "Payload Too Large",
+        "The request entity exceeds the maximum allowed.",
+    ),
+    (
+        422,
+        "Unprocessable Content",
+        "The server cannot process the contained instructions.",
     ),
     (
         500,
@@ -118,7 +132,7 @@ impl Answer {
     }
 }
 
-/// The built-in answer for `status` (one of 400, 403, 408, 500, 502, 503, 504).
+/// The built-in answer for `status` (one of 400, 403, 408, 413, 422, 500, 502, 503, 504).
 pub fn answer(status: u16) -> &'static Answer {
     static ALL: OnceLock<Vec<(u16, Answer)>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
@@ -126,7 +140,7 @@ pub fn answer(status: u16) -> &'static Answer {
             .iter()
             .map(|&(s, reason, sentence)| {
                 let raw = table_text(s, reason, sentence);
-                let a = if matches!(s, 400 | 408) {
+                let a = if MUX.contains(&s) {
                     Answer {
                         wire: raw,
                         head: None,

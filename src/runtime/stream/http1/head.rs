@@ -20,6 +20,24 @@ pub enum HeadError {
     TransferEncoding,
     /// Two `host` headers that differ.
     Host,
+    /// A transfer coding other than `chunked` (haproxy's 422 to a request).
+    UnknownCoding,
+    /// An HTTP/1.0 GET, HEAD or DELETE with a body (haproxy's 413).
+    PayloadTooLarge,
+    /// A WebSocket handshake without its key (request) or accept (101 response).
+    WebSocketKey,
+}
+
+impl HeadError {
+    /// The status haproxy answers a request refused for this reason (a refused response
+    /// is always a 502).
+    pub fn request_status(self) -> u16 {
+        match self {
+            HeadError::UnknownCoding => 422,
+            HeadError::PayloadTooLarge => 413,
+            _ => 400,
+        }
+    }
 }
 
 /// What the parser learnt about the message (haproxy's `H1_MF_*` flags).
@@ -39,6 +57,10 @@ pub struct Flags {
     pub conn_clo: bool,
     /// `connection: upgrade`.
     pub conn_upg: bool,
+    /// `upgrade: websocket`.
+    pub upg_websocket: bool,
+    /// A transfer coding other than `chunked`.
+    pub te_other: bool,
 }
 
 /// A parsed request or response head.
@@ -152,6 +174,21 @@ impl Head {
         head.line = [mo..mo + m.len(), uo..uo + u.len(), vo..vo + 8];
         head.flags.ver11 = v == 1;
         head.index(ranges(buf, req.headers), false)?;
+        let m = head.method();
+        let has_body = (head.flags.clen && head.content_length > 0) || head.flags.chunked;
+        if !head.flags.ver11 && has_body && matches!(m, b"GET" | b"HEAD" | b"DELETE") {
+            return Err(HeadError::PayloadTooLarge);
+        }
+        if head.flags.te_other {
+            return Err(HeadError::UnknownCoding);
+        }
+        if head.websocket()
+            && head
+                .header(b"sec-websocket-key")
+                .is_none_or(|k| k.len() != 24)
+        {
+            return Err(HeadError::WebSocketKey);
+        }
         Ok(Some((head, n)))
     }
 
@@ -189,6 +226,15 @@ impl Head {
         ];
         head.flags.ver11 = v == 1;
         head.index(ranges(buf, res.headers), true)?;
+        if code != 101 {
+            head.flags.conn_upg = false;
+            head.flags.upg_websocket = false;
+        }
+        if head.flags.te_other
+            || (head.websocket() && head.header(b"sec-websocket-accept").is_none())
+        {
+            return Err(HeadError::WebSocketKey);
+        }
         Ok(Some((head, n)))
     }
 
@@ -214,6 +260,7 @@ impl Head {
                     }
                     chunked_seen |= chunked;
                     self.flags.chunked = chunked;
+                    self.flags.te_other |= !chunked;
                 }
             } else if n == b"content-length" {
                 let Some(cl) = content_length(&self.store[value.clone()]) else {
@@ -254,6 +301,9 @@ impl Head {
                 self.store.extend_from_slice(&kept);
                 self.headers.push((name, at..self.store.len()));
                 continue;
+            } else if n == b"upgrade" {
+                self.flags.upg_websocket =
+                    items(&self.store[value.clone()]).any(|w| w.eq_ignore_ascii_case(b"websocket"));
             } else if !resp && n == b"host" {
                 if let Some(h) = &host {
                     if !self.store[h.clone()].eq_ignore_ascii_case(&self.store[value.clone()]) {
@@ -281,6 +331,11 @@ impl Head {
             }
         }
         Ok(())
+    }
+
+    /// A WebSocket handshake (`connection: upgrade` and `upgrade: websocket`).
+    pub fn websocket(&self) -> bool {
+        self.flags.conn_upg && self.flags.upg_websocket
     }
 
     /// A part of the start line (0, 1, 2).
@@ -449,6 +504,32 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(wire(&h, None, false), "HTTP/1.1 204 No Content\r\n\r\n");
+    }
+
+    #[test]
+    fn haproxys_other_refusals() {
+        assert_eq!(
+            req("GET / HTTP/1.0\r\ncontent-length: 1\r\n\r\n").err(),
+            Some(HeadError::PayloadTooLarge)
+        );
+        assert_eq!(
+            req("POST / HTTP/1.1\r\ntransfer-encoding: gzip, chunked\r\n\r\n")
+                .err()
+                .map(HeadError::request_status),
+            Some(422)
+        );
+        let ws = "GET / HTTP/1.1\r\nconnection: upgrade\r\nupgrade: websocket\r\n";
+        assert_eq!(
+            req(&format!("{ws}sec-websocket-key: k\r\n\r\n")).err(),
+            Some(HeadError::WebSocketKey)
+        );
+        assert!(req(&format!(
+            "{ws}sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ))
+        .unwrap()
+        .websocket());
+        let r = b"HTTP/1.1 101 Switching\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n";
+        assert_eq!(Head::response(r, 101).err(), Some(HeadError::WebSocketKey));
     }
 
     #[test]
