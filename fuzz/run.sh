@@ -20,7 +20,7 @@ export RUSTC_BOOTSTRAP=1
 
 seeds=fuzz/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/config" "$seeds/proxy_header" "$seeds/argv"
+mkdir -p "$seeds/config" "$seeds/proxy_header" "$seeds/argv" "$seeds/http1"
 cp testdata/*.cfg "$seeds/config/"
 printf 'PROXY TCP4 127.0.0.1 127.0.0.2 1234 1883\r\n' >"$seeds/proxy_header/v1-tcp4"
 printf 'PROXY TCP6 ::1 ::1 1234 1883\r\nMQTT' >"$seeds/proxy_header/v1-tcp6"
@@ -33,8 +33,15 @@ printf -- '-c\0-f\0a.cfg' >"$seeds/argv/check"
 printf -- '-Ws\0-f\0/etc/haproxy/haproxy.cfg\0-p\0/run/haproxy.pid\0-S\0/run/haproxy-master.sock' >"$seeds/argv/debian"
 printf -- '-f\0a.cfg\0-sf\0123\0456\0-x\0/run/s.sock' >"$seeds/argv/sf"
 printf -- '-vv' >"$seeds/argv/vv"
+# http1: the first byte picks request (0), response (1) or chunked body (2).
+printf '\0GET /a?x=1 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 3\r\n\r\nabc' >"$seeds/http1/request"
+printf '\0POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n' >"$seeds/http1/request-te"
+printf '\1HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTe: trailers\r\n\r\nok' >"$seeds/http1/response"
+printf '\1HTTP/1.0 204 No Content\r\nContent-Length: 0\r\n\r\n' >"$seeds/http1/response-204"
+printf '\2' >"$seeds/http1/chunked-prefix"
+printf '3;e=1\r\nabc\r\n0\r\nX-T: 1\r\n\r\n' >>"$seeds/http1/chunked-prefix"
 
-for t in config proxy_header argv; do
+for t in config proxy_header argv http1; do
     echo "fuzz/run.sh: $t, $runs runs (at most $secs s)"
     mkdir -p "fuzz/corpus/$t"
     log="fuzz/corpus/$t.log"
