@@ -208,6 +208,18 @@ pub enum HttpConnMode {
     Close,
 }
 
+/// `option forwardfor`: the client's address added to each request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardFor {
+    /// `header <name>` (default `X-Forwarded-For`).
+    pub header: String,
+    /// `except <net>`: clients in this network get no header (network address and
+    /// mask, of one family; haproxy takes any IPv4 mask, contiguous or not).
+    pub except: Option<(IpAddr, IpAddr)>,
+    /// `if-none`: only when the request has no such header.
+    pub if_none: bool,
+}
+
 /// What a `mode http` frontend needs for its requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpFrontend {
@@ -223,6 +235,8 @@ pub struct HttpFrontend {
     pub max_head: usize,
     /// `errorfile` answers of the frontend: status and the file's bytes.
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
+    /// `option forwardfor` of the frontend.
+    pub forwardfor: Option<ForwardFor>,
 }
 
 /// A listening address after parsing.
@@ -435,6 +449,8 @@ pub struct Backend {
     pub http_conn_mode: HttpConnMode,
     /// `errorfile` answers of the backend (they come before the frontend's).
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
+    /// `option forwardfor` of an HTTP backend (its header name wins over the frontend's).
+    pub forwardfor: Option<ForwardFor>,
     /// `balance`
     pub balance: Balance,
     /// `hash-type` (for `source` and `hash`; `random` always uses the ring).

@@ -200,6 +200,16 @@ fn config() -> String {
     // logged in the frontend's tcplog format.
     fe(&mut c, 8014, "rr", "  mode tcp\n  option tcplog\n");
     fe(&mut c, 8015, "ws", "");
+    // option forwardfor: plain, with except and header, if-none, in the backend.
+    fe(&mut c, 8016, "ok", "  option forwardfor\n");
+    fe(
+        &mut c,
+        8017,
+        "ok",
+        "  option forwardfor except 127.0.0.0/8 header X-Real-IP\n",
+    );
+    fe(&mut c, 8018, "ok", "  option forwardfor if-none\n");
+    fe(&mut c, 8019, "ffbe", "  option forwardfor if-none\n");
     for (name, n) in [
         ("ok", 1),
         ("chunked", 2),
@@ -212,6 +222,7 @@ fn config() -> String {
     }
     c.push_str("backend refused\n  retries 0\n  server s1 127.0.62.7:8000\n");
     c.push_str("backend garbage2\n  errorfile 502 /etc/haproxy/errors/502.http\n  server s1 127.0.62.6:8000\n");
+    c.push_str("backend ffbe\n  option forwardfor header X-Client\n  server s1 127.0.62.1:8000\n");
     c.push_str("backend ws\n  timeout tunnel 2s\n  server s1 127.0.62.10:8000\n");
     c.push_str("backend rr\n  server s1 127.0.62.8:8000\n  server s2 127.0.62.9:8000\n");
     c
@@ -314,6 +325,19 @@ const CASES: &[Case] = &[
         8015,
         &[b"GET /mqtt HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n"],
     ),
+    (
+        8016,
+        &[b"GET /f1 HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n", b"GET /f2 HTTP/1.0\r\n\r\n"],
+    ),
+    (8017, &[b"GET /f3 HTTP/1.1\r\nHost: a\r\n\r\n"]),
+    (
+        8018,
+        &[
+            b"GET /f4 HTTP/1.1\r\nHost: a\r\nx-forwarded-FOR: 1.2.3.4\r\n\r\n",
+            b"GET /f5 HTTP/1.1\r\nHost: a\r\n\r\n",
+        ],
+    ),
+    (8019, &[b"GET /f6 HTTP/1.1\r\nHost: a\r\nX-Client: 1.2.3.4\r\n\r\n"]),
     // haproxy's 413 (HTTP/1.0 GET with a body) and 422 (a coding before chunked).
     (8000, &[b"GET /b1 HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"]),
     (

@@ -1191,9 +1191,9 @@ pub const OPTIONS: &[Keyword] = &[
     kw(
         "forwardfor",
         ALL,
-        Ignored,
+        Supported,
         "[except <net>] [header <name>] [if-none]",
-        "HTTP only; HAProxy ignores it in TCP mode too",
+        "HTTP mode: the client's address appended to each request; ignored with haproxy's warning in TCP mode",
     ),
     kw(
         "http-server-close",

@@ -561,6 +561,7 @@ fn lower_frontend(
             max_headers: 101,
             max_head: 16384 - 1024,
             errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
+            forwardfor: forwardfor(p),
         }),
     }
 }
@@ -670,6 +671,7 @@ fn lower_backend(
         mode: p.mode(),
         http_conn_mode: http_conn_mode(p),
         errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
+        forwardfor: forwardfor(p),
         balance: p.balance.as_ref().map(|b| b.v.clone()).unwrap_or_default(),
         hash_type: p.hash_type.unwrap_or_default(),
         servers,
@@ -841,6 +843,60 @@ fn resolvers_check(
     }
 }
 
+/// `option forwardfor` of an HTTP proxy, its words already checked by the parser.
+fn forwardfor(p: &ProxyConf) -> Option<crate::ir::ForwardFor> {
+    let o = p.options.get("forwardfor").filter(|o| o.enabled)?;
+    if p.mode() != Mode::Http {
+        return None;
+    }
+    let mut ff = crate::ir::ForwardFor {
+        header: "X-Forwarded-For".into(),
+        except: None,
+        if_none: false,
+    };
+    let mut i = 0;
+    while i < o.args.len() {
+        let next = o.args.get(i + 1).map(String::as_str).unwrap_or("");
+        match o.args[i].as_str() {
+            "except" => ff.except = forwardfor_net(next),
+            "header" => ff.header = next.to_string(),
+            _ => {
+                ff.if_none = true;
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    Some(ff)
+}
+
+/// An `except` network as haproxy reads it: IPv4 `a.b.c.d[/len|/mask]` (any mask; no
+/// name is resolved here), else IPv6 `addr[/len]`; the address masked to its network.
+pub(crate) fn forwardfor_net(s: &str) -> Option<(IpAddr, IpAddr)> {
+    let (a, m) = s.split_once('/').map_or((s, None), |(a, m)| (a, Some(m)));
+    if let Ok(v4) = a.parse::<std::net::Ipv4Addr>() {
+        let mask = match m {
+            None => u32::MAX,
+            Some(m) => match m.parse::<u32>() {
+                Ok(n) if n <= 32 => u32::MAX.checked_shl(32 - n).unwrap_or(0),
+                Ok(_) => return None,
+                Err(_) => u32::from(m.parse::<std::net::Ipv4Addr>().ok()?),
+            },
+        };
+        let net = u32::from(v4) & mask;
+        return Some((IpAddr::V4(net.into()), IpAddr::V4(mask.into())));
+    }
+    let v6 = a.parse::<std::net::Ipv6Addr>().ok()?;
+    let len = match m {
+        None => 128,
+        Some(m) => m.parse::<u32>().ok().filter(|n| *n <= 128)?,
+    };
+    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+    let net = u128::from(v6) & mask;
+    Some((IpAddr::V6(net.into()), IpAddr::V6(mask.into())))
+}
+
 /// The HTTP-only keywords an HTTP proxy honours (the others are refused by name).
 const HTTP_SUPPORTED: &[&str] = &[
     "'timeout http-request'",
@@ -848,6 +904,7 @@ const HTTP_SUPPORTED: &[&str] = &[
     "'option http-keep-alive'",
     "'option http-server-close'",
     "'option httpclose'",
+    "'option forwardfor'",
 ];
 
 /// The connection mode the last of `option http-keep-alive|http-server-close|httpclose`

@@ -426,6 +426,43 @@ impl Parser {
         }
     }
 
+    /// Checks `option forwardfor [except <net>] [header <name>] [if-none]` as haproxy
+    /// does (cfgparse-listen.c); false after an error.
+    fn forwardfor_args(&mut self, stmt: &Stmt) -> bool {
+        let loc = stmt.loc;
+        let mut i = 2;
+        while !stmt.arg(i).is_empty() {
+            match stmt.arg(i) {
+                "except" => {
+                    if crate::config::lower::forwardfor_net(stmt.arg(i + 1)).is_none() {
+                        self.alert(
+                            loc,
+                            "'option forwardfor except' expects <address>[/mask] as argument.",
+                        );
+                        return false;
+                    }
+                    i += 2;
+                }
+                "header" => {
+                    if stmt.arg(i + 1).is_empty() {
+                        self.alert(
+                            loc,
+                            "'option forwardfor header' expects <header_name> as argument.",
+                        );
+                        return false;
+                    }
+                    i += 2;
+                }
+                "if-none" => i += 1,
+                _ => {
+                    self.alert(loc, "'option forwardfor' only supports optional values: 'except', 'header' and 'if-none'.");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     fn parse_option(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
         let negate = stmt.kwm == Kwm::No;
@@ -550,12 +587,18 @@ impl Parser {
                 v: format!("'option {name}'"),
                 loc: loc.clone(),
             });
-            if matches!(name, "http-server-close" | "http-keep-alive" | "httpclose") {
+            if name == "forwardfor" && !self.forwardfor_args(stmt) {
+                return;
+            }
+            if matches!(
+                name,
+                "http-server-close" | "http-keep-alive" | "httpclose" | "forwardfor"
+            ) {
                 p.options.insert(
                     name.to_string(),
                     OptionSetting {
                         enabled: !negate,
-                        args: Vec::new(),
+                        args: stmt.words.get(first_arg..).unwrap_or(&[]).to_vec(),
                         loc: loc.clone(),
                         own: true,
                     },

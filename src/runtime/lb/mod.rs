@@ -5,6 +5,7 @@ pub mod balance;
 pub mod chash;
 pub mod check;
 pub mod health;
+pub mod idle;
 pub mod queue;
 pub mod state;
 pub mod stick;

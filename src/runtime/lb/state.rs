@@ -52,6 +52,8 @@ pub struct ServerRt {
     pub chkdown: AtomicU64,
     /// Its last state change, or the start (`lastchg`).
     pub lastchg: Mutex<std::time::Instant>,
+    /// Idle HTTP connections for later requests.
+    pub idle: crate::runtime::lb::idle::IdlePool,
 }
 
 /// A server's administrative state (management.txt `set server … state`).
@@ -198,6 +200,7 @@ impl BackendRt {
                 chkfail: AtomicU64::new(0),
                 chkdown: AtomicU64::new(0),
                 lastchg: Mutex::new(std::time::Instant::now()),
+                idle: Default::default(),
             })
             .collect();
         BackendRt {

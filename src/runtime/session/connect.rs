@@ -39,23 +39,19 @@ pub(super) struct Connected {
     pub(super) t: Timeouts,
 }
 
-/// A server connection an HTTP session keeps between its requests (haproxy's idle
-/// connections with `http-reuse safe`: the session's later requests may use them).
+/// A server connection that carries a PROXY header for one client: only that client's
+/// session may reuse it (haproxy's session-private connections).
 pub(super) struct Idle {
     pub(super) bi: usize,
     pub(super) srv: usize,
     pub(super) end: ServerEnd,
 }
 
-impl Idle {
-    /// Still usable: the server neither closed it nor sent anything unasked.
-    fn alive(&self) -> bool {
-        let mut b = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-        matches!(
-            SockRef::from(self.end.tcp()).peek(&mut b),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
-        )
-    }
+/// Where a request may find an idle server connection (not for a session's first
+/// request, as with haproxy's `http-reuse safe`).
+pub(super) struct Reuse<'a> {
+    /// The session's own connections to PROXY-header servers.
+    pub(super) private: &'a mut Vec<Idle>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -70,7 +66,7 @@ pub(super) async fn connect_phase(
     sticky: Option<usize>,
     start: Instant,
     log: &mut LogState,
-    reuse: Option<&mut Vec<Idle>>,
+    reuse: Option<Reuse<'_>>,
 ) -> Option<Connected> {
     let b = &shared.backends[bi];
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
@@ -103,14 +99,22 @@ pub(super) async fn connect_phase(
     };
     let mut slot = taken(srv);
     log.tw = start.elapsed().as_millis() as i64;
-    if let Some(idle) = reuse {
-        idle.retain(Idle::alive);
-        if let Some(i) = idle.iter().position(|c| c.bi == bi && c.srv == srv) {
-            let c = idle.remove(i);
+    if let Some(r) = reuse {
+        let private = b.servers[srv].ir.send_proxy != SendProxy::None;
+        let found = if private {
+            r.private
+                .iter()
+                .position(|c| c.bi == bi && c.srv == srv)
+                .map(|i| r.private.remove(i).end)
+                .filter(crate::runtime::lb::idle::alive)
+        } else {
+            b.servers[srv].idle.take()
+        };
+        if let Some(server) = found {
             log.tc = 0;
             log.server = Some(srv);
             return Some(Connected {
-                server: c.end,
+                server,
                 slot,
                 first: Vec::new(),
                 t: timeouts(f, b),

@@ -1,10 +1,11 @@
 //! The HTTP phase of a `mode http` frontend's session: one transaction after another on
 //! the client connection (haproxy 2.6's H1 multiplexer and stream analysers). Each
 //! request is read within `timeout http-request`, goes through the queue and connect
-//! phase again (per-request balancing, as haproxy does), reuses an idle connection the
-//! session holds to the chosen server, and gets its own log line.
+//! phase again (per-request balancing, as haproxy does), may reuse an idle connection to
+//! the chosen server (its pool, shared by sessions, as haproxy's `http-reuse safe`), and
+//! gets its own log line.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,10 +13,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use super::close_log::{write_log, LogState};
-use super::connect::{connect_phase, Idle};
+use super::connect::{connect_phase, Idle, Reuse};
 use super::slots::BackendSlot;
 use super::Info;
-use crate::ir::{HttpConnMode, HttpFrontend};
+use crate::ir::{ForwardFor, HttpConnMode, HttpFrontend};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
@@ -49,6 +50,7 @@ static UPGRADED: HttpFrontend = HttpFrontend {
     max_headers: 101,
     max_head: 16384 - 1024,
     errorfiles: Vec::new(),
+    forwardfor: None,
 };
 
 /// How reading a request head ended without a request.
@@ -133,8 +135,9 @@ pub(super) async fn serve(
     let mut first = true;
     loop {
         let mut tx = Tx::new(t0, date0, th);
-        // A request already waiting (pipelined) gets a new server connection: haproxy
-        // looks for an idle one before the previous one is back in its pool.
+        // A session's first request gets a new server connection (haproxy's `http-reuse
+        // safe`); so does a request already waiting (pipelined): haproxy looks for an
+        // idle one before the previous one is back in its pool.
         let pipelined = !first && !cin.avail().is_empty();
         let head = read_head(
             &mut client,
@@ -177,7 +180,7 @@ pub(super) async fn serve(
             h,
             &mut client,
             &mut cin,
-            (&mut idle, !pipelined),
+            (&mut idle, !first && !pipelined),
             &head,
             (peer, local, &ssl),
             (&mut tx, &mut tunnel),
@@ -329,7 +332,7 @@ async fn transaction(
         None,
         tx.log.start,
         &mut tx.log,
-        may_reuse.then_some(&mut *idle),
+        may_reuse.then_some(Reuse { private: idle }),
     )
     .await
     else {
@@ -358,8 +361,13 @@ async fn transaction(
     } else {
         None
     };
+    let xff = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer);
     let mut out = c.first;
-    req.write(&mut out, conn_val, false);
+    req.write(
+        &mut out,
+        conn_val,
+        xff.as_ref().map(|(n, v)| (n.as_str(), v.as_str())),
+    );
     if send(&mut server, &out, server_to).await.is_err() {
         let why = (Cause::ServerAbort, Phase::Headers);
         early_answer(cin);
@@ -445,13 +453,16 @@ async fn transaction(
             Side::Write(_) => Termination::new(Cause::ServerAbort, Phase::Data),
         };
     }
-    if srv_keep {
+    if srv_keep && b.servers[srv].ir.send_proxy == crate::ir::SendProxy::None {
+        // Back to the server's pool, for a later request of any session.
+        b.servers[srv].idle.put(server);
+    } else if srv_keep {
+        // Its PROXY header names this client: only this session may reuse it.
         idle.push(Idle {
             bi,
             srv,
             end: server,
         });
-        // A session keeps a few idle server connections, the oldest go first.
         if idle.len() > 4 {
             idle.remove(0);
         }
@@ -461,6 +472,40 @@ async fn transaction(
     drop(c.slot);
     drop(be);
     cli_kal && end.done && up_res.is_ok()
+}
+
+/// The header `option forwardfor` adds to `req` from `peer`, as haproxy's
+/// http_process_request decides: either proxy's option turns it on, the backend's header
+/// name wins, `if-none` holds only when no proxy asks for it always, and a client in
+/// either proxy's `except` network gets none.
+fn forwarded_for(
+    fe: Option<&ForwardFor>,
+    be: Option<&ForwardFor>,
+    req: &Head,
+    peer: SocketAddr,
+) -> Option<(String, String)> {
+    let name = be.or(fe)?.header.to_ascii_lowercase();
+    let always = [fe, be].iter().flatten().any(|f| !f.if_none);
+    if !always && req.header(name.as_bytes()).is_some() {
+        return None;
+    }
+    let ip = peer.ip();
+    let excepted = |f: Option<&ForwardFor>| {
+        f.and_then(|f| f.except)
+            .is_some_and(|(net, mask)| match (net, mask, ip) {
+                (IpAddr::V4(n), IpAddr::V4(m), IpAddr::V4(a)) => {
+                    u32::from(a) & u32::from(m) == u32::from(n)
+                }
+                (IpAddr::V6(n), IpAddr::V6(m), IpAddr::V6(a)) => {
+                    u128::from(a) & u128::from(m) == u128::from(n)
+                }
+                _ => false,
+            })
+    };
+    if excepted(fe) || excepted(be) {
+        return None;
+    }
+    Some((name, ip.to_string()))
 }
 
 /// How a response went.
@@ -552,7 +597,7 @@ where
                 if head.status >= 100 && head.status < 200 && head.status != 101 {
                     // Interim answers (100-continue) go to the client as they come.
                     let mut out = Vec::new();
-                    head.write(&mut out, None, false);
+                    head.write(&mut out, None, None);
                     if send(cw, &out, client_to).await.is_err() {
                         tx.log.term = Termination::new(Cause::ClientAbort, Phase::Headers);
                         return Err(None);
@@ -605,7 +650,7 @@ where
         head.flags.ver11.then_some("close")
     };
     let mut out = Vec::with_capacity(512);
-    head.write(&mut out, conn_val, false);
+    head.write(&mut out, conn_val, None);
     tx.log.down = head.htx_size();
     if send(cw, &out, client_to).await.is_err() {
         tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);

@@ -371,9 +371,9 @@ impl Head {
 
     /// Writes the head as haproxy's H1 multiplexer sends it: the start line as received,
     /// lower-case headers in order (without framing headers a 1xx/204 answer may not
-    /// carry, `te` reduced to `trailers`), then `connection: <conn>` when given and
-    /// `transfer-encoding: chunked` when `add_chunked`.
-    pub fn write(&self, out: &mut Vec<u8>, conn: Option<&str>, add_chunked: bool) {
+    /// carry, `te` reduced to `trailers`), then `added` (a header the HTTP layer appended,
+    /// as `option forwardfor` does), then `connection: <conn>` when given.
+    pub fn write(&self, out: &mut Vec<u8>, conn: Option<&str>, added: Option<(&str, &str)>) {
         for i in 0..3 {
             out.extend_from_slice(self.part(i));
             out.extend_from_slice(if i < 2 { b" " } else { b"\r\n" });
@@ -398,13 +398,16 @@ impl Head {
             out.extend_from_slice(v);
             out.extend_from_slice(b"\r\n");
         }
+        if let Some((n, v)) = added {
+            out.extend(n.bytes().map(|c| c.to_ascii_lowercase()));
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
         if let Some(c) = conn {
             out.extend_from_slice(b"connection: ");
             out.extend_from_slice(c.as_bytes());
             out.extend_from_slice(b"\r\n");
-        }
-        if add_chunked {
-            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -429,9 +432,9 @@ mod tests {
         Head::request(s.as_bytes(), 101).map(|h| h.expect("complete").0)
     }
 
-    fn wire(h: &Head, conn: Option<&str>, chunked: bool) -> String {
+    fn wire(h: &Head, conn: Option<&str>, added: bool) -> String {
         let mut out = Vec::new();
-        h.write(&mut out, conn, chunked);
+        h.write(&mut out, conn, added.then_some(("X-Added", "1")));
         String::from_utf8(out).unwrap()
     }
 
