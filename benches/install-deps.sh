@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the benchmarks run beside haproxide (Debian packages):
 # haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module,
-# iproute2 (ss shows which sockets have TCP keep-alive on).
+# iproute2 (ss shows which sockets have TCP keep-alive on), wrk (HTTP load), curl.
 # As root it installs what is missing; otherwise it names what is missing and fails.
 # Packaged services that start on install are stopped (by the PID they recorded): tests
 # and benchmarks start their own instances on loopback.
@@ -16,6 +16,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
 command -v ss >/dev/null 2>&1 || need+=(iproute2)
+# The HTTP load generator of benches/http.sh.
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "$who: missing ${need[*]}; run as root or install them (apt-get install ${need[*]})" >&2

@@ -4,6 +4,8 @@
 //!   haproxide-loadgen conn ADDR SECS CONCURRENCY   new connection, 64 B each way, close
 //!   haproxide-loadgen bulk ADDR SECS STREAMS       stream 64 KiB writes to a sink
 //!   haproxide-loadgen idle ADDR COUNT HOLD_SECS    open COUNT connections from many 127.x sources, hold
+//!   haproxide-loadgen httpidle ADDR COUNT HOLD_SECS  the same, each after one HTTP/1.1 GET and
+//!                                                  its whole response (idle keep-alive clients)
 //!   haproxide-loadgen tls ADDR SECS CONCURRENCY V  full TLS handshakes (V = 12 or 13), no resumption,
 //!                                                  then one byte each way through an echo server
 //!   haproxide-loadgen tlsidle ADDR COUNT HOLD_SECS open COUNT TLS connections, handshake, hold
@@ -57,7 +59,8 @@ fn main() {
         "serve" => rt.block_on(serve(addr, a[3] == "echo")),
         "conn" => rt.block_on(conn(addr, num(3), num(4))),
         "bulk" => rt.block_on(bulk(addr, num(3), num(4))),
-        "idle" => rt.block_on(idle(addr, num(3), num(4))),
+        "idle" => rt.block_on(idle(addr, num(3), num(4), false)),
+        "httpidle" => rt.block_on(idle(addr, num(3), num(4), true)),
         "tls" => rt.block_on(tls(addr, num(3), num(4), num(5))),
         "tlsidle" => rt.block_on(tls_idle(addr, num(3), num(4))),
         "tlsresume" => rt.block_on(tls_resume(addr, num(3), num(4), num(5))),
@@ -171,7 +174,33 @@ async fn bulk(addr: SocketAddr, secs: u64, n: u64) {
     );
 }
 
-async fn idle(addr: SocketAddr, count: u64, hold: u64) {
+/// Sends a GET and reads its whole response (content-length framed).
+async fn one_get(c: &mut TcpStream) -> std::io::Result<()> {
+    c.write_all(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+        .await?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = c.read(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        got.extend_from_slice(&buf[..n]);
+        if let Some(h) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..h]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if got.len() >= h + 4 + len {
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn idle(addr: SocketAddr, count: u64, hold: u64, http: bool) {
     let mut held = Vec::new();
     let mut failed = 0;
     for i in 0..count {
@@ -184,7 +213,11 @@ async fn idle(addr: SocketAddr, count: u64, hold: u64) {
         let r = async {
             let s = TcpSocket::new_v4()?;
             s.bind(src)?;
-            s.connect(addr).await
+            let mut c = s.connect(addr).await?;
+            if http {
+                one_get(&mut c).await?;
+            }
+            Ok::<_, std::io::Error>(c)
         }
         .await;
         match r {

@@ -100,10 +100,13 @@ pub fn start_file(which: Which, path: &std::path::Path, wait_for: SocketAddr) ->
                 errs.lock().unwrap()
             );
         }
-        assert!(
-            Instant::now() < deadline,
-            "{which:?} did not listen on {wait_for}"
-        );
+        if Instant::now() >= deadline {
+            // Stopped by PID before the panic: a stray proxy would keep the address and
+            // take the next test's connections.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{which:?} did not listen on {wait_for}");
+        }
         thread::sleep(Duration::from_millis(20));
     }
     // The probe connection above is logged by some configs: wait for it and set it aside.

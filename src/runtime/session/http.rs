@@ -175,7 +175,8 @@ pub(super) async fn serve(
         };
         tx.request = Some(head.request_line());
         let mut tunnel = None;
-        let keep = transaction(
+        // Boxed: between requests the session holds only what waits for the next one.
+        let keep = Box::pin(transaction(
             (&shared, &li, bi),
             h,
             &mut client,
@@ -184,7 +185,7 @@ pub(super) async fn serve(
             &head,
             (peer, local, &ssl),
             (&mut tx, &mut tunnel),
-        )
+        ))
         .await;
         if let Some(t) = tunnel {
             // The rest of the connection is a tunnel; its line is logged at its end.
@@ -257,6 +258,20 @@ async fn read_head(
             }
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        // An idle plain connection waits without a buffer: it is allocated once bytes
+        // are there to read (TLS may hold decrypted bytes already: it reads at once).
+        if let (ClientEnd::Plain(s), true) = (&*client, cin.avail().is_empty()) {
+            let ready = match left {
+                Some(d) => tokio::time::timeout(d, s.readable()).await.ok(),
+                None => Some(s.readable().await),
+            };
+            if ready.is_none() {
+                if !got_any && !first {
+                    return Err(NoRequest::Closed { any: false });
+                }
+                return Err(NoRequest::Timeout);
+            }
+        }
         match cin.fill(client, left).await {
             Ok(0) | Err(Fail::Closed) | Err(Fail::Invalid) => {
                 return Err(NoRequest::Closed { any: got_any });
@@ -652,6 +667,18 @@ where
     let mut out = Vec::with_capacity(512);
     head.write(&mut out, conn_val, None);
     tx.log.down = head.htx_size();
+    // The body bytes already read leave with the head, in one write (haproxy's output
+    // buffer does the same); the copy below carries the rest.
+    let framing = match framing {
+        Framing::Length(n) => {
+            let take = sin.avail().len().min(n.min(usize::MAX as u64) as usize);
+            out.extend_from_slice(&sin.avail()[..take]);
+            sin.consume(take);
+            tx.log.down += take as u64;
+            Framing::Length(n - take as u64)
+        }
+        other => other,
+    };
     if send(cw, &out, client_to).await.is_err() {
         tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);
         return Err(None);
@@ -662,7 +689,10 @@ where
         read: server_to,
         write: client_to,
     };
-    let (n, res) = copy(framing, head.flags.chunked && !no_body, sin, sr, cw, lim).await;
+    let (n, res) = match framing {
+        Framing::Length(0) => (0, Ok(())),
+        f => copy(f, head.flags.chunked && !no_body, sin, sr, cw, lim).await,
+    };
     tx.log.down += n;
     if let Err(side) = res {
         tx.log.term = match side {

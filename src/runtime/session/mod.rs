@@ -79,7 +79,16 @@ pub fn run(
             http,
         } = prepared.await;
         if let Some(st) = http {
-            http::serve(shared.clone(), li.clone(), *st, accept, start, tls).await;
+            // Boxed: a TCP session's task must not reserve the HTTP phase's state.
+            Box::pin(http::serve(
+                shared.clone(),
+                li.clone(),
+                *st,
+                accept,
+                start,
+                tls,
+            ))
+            .await;
         }
         if let (Some(bi), Some(mut w)) = (be.as_ref().map(|b| b.bi), fwd) {
             let b = &shared.backends[bi];

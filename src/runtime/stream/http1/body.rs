@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// How many bytes one read asks for.
+/// How many bytes one read asks for (a head, a chunk-size line).
 const READ: usize = 16384;
+
+/// How many bytes one read of body data asks for: fewer system calls for large bodies.
+const BODY_READ: usize = 65536;
 
 /// Bytes read from one side and not yet used: pipelined requests, a body's first bytes.
 #[derive(Default)]
@@ -51,29 +54,30 @@ impl Inbuf {
         r: &mut R,
         limit: Option<Duration>,
     ) -> Result<usize, Fail> {
+        self.fill_up(r, limit, READ).await
+    }
+
+    /// Reads at most about `size` more bytes from `r` within `limit`.
+    async fn fill_up<R: AsyncRead + Unpin>(
+        &mut self,
+        r: &mut R,
+        limit: Option<Duration>,
+        size: usize,
+    ) -> Result<usize, Fail> {
         if self.pos > 0 && self.pos * 2 > self.data.capacity() {
             self.data.drain(..self.pos);
             self.pos = 0;
         }
-        let len = self.data.len();
-        self.data.resize(len + READ, 0);
-        let read = r.read(&mut self.data[len..]);
+        // Into spare capacity: no zeroing of a buffer the read overwrites.
+        self.data.reserve(size);
+        let read = r.read_buf(&mut self.data);
         let got = match limit {
             Some(d) => tokio::time::timeout(d, read)
                 .await
                 .map_err(|_| Fail::Timeout)?,
             None => read.await,
         };
-        match got {
-            Ok(n) => {
-                self.data.truncate(len + n);
-                Ok(n)
-            }
-            Err(_) => {
-                self.data.truncate(len);
-                Err(Fail::Closed)
-            }
-        }
+        got.map_err(|_| Fail::Closed)
     }
 }
 
@@ -204,7 +208,10 @@ where
     let mut left = len.unwrap_or(u64::MAX);
     while left > 0 {
         if inb.avail().is_empty() {
-            let n = inb.fill(r, lim.read).await.map_err(Side::Read)?;
+            let n = inb
+                .fill_up(r, lim.read, BODY_READ)
+                .await
+                .map_err(Side::Read)?;
             if n == 0 {
                 if len.is_some() {
                     return Err(Side::Read(Fail::Closed));

@@ -141,6 +141,20 @@ fn verdict(r: httparse::Result<usize>) -> Result<Option<usize>, HeadError> {
     }
 }
 
+/// Room for `max` headers: on the stack for haproxy's default of 101 or fewer.
+fn slots<'a, 'b>(
+    stack: &'a mut [httparse::Header<'b>; 101],
+    heap: &'a mut Vec<httparse::Header<'b>>,
+    max: usize,
+) -> &'a mut [httparse::Header<'b>] {
+    if max <= stack.len() {
+        &mut stack[..max]
+    } else {
+        heap.resize(max, httparse::EMPTY_HEADER);
+        heap
+    }
+}
+
 /// The (name, value) ranges of httparse's headers within `buf`.
 fn ranges(buf: &[u8], hs: &[httparse::Header<'_>]) -> Vec<(Range<usize>, Range<usize>)> {
     hs.iter()
@@ -156,8 +170,9 @@ impl Head {
     /// Parses a request head at the start of `buf`: `Ok(None)` while incomplete,
     /// `Ok(Some((head, length)))` once the empty line is in.
     pub fn request(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
-        let mut hs = vec![httparse::EMPTY_HEADER; max_headers];
-        let mut req = httparse::Request::new(&mut hs);
+        let mut stack = [httparse::EMPTY_HEADER; 101];
+        let mut heap = Vec::new();
+        let mut req = httparse::Request::new(slots(&mut stack, &mut heap, max_headers));
         let Some(n) = verdict(req.parse(buf))? else {
             return Ok(None);
         };
@@ -194,8 +209,9 @@ impl Head {
 
     /// Parses a response head at the start of `buf`, as [`Head::request`].
     pub fn response(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
-        let mut hs = vec![httparse::EMPTY_HEADER; max_headers];
-        let mut res = httparse::Response::new(&mut hs);
+        let mut stack = [httparse::EMPTY_HEADER; 101];
+        let mut heap = Vec::new();
+        let mut res = httparse::Response::new(slots(&mut stack, &mut heap, max_headers));
         let Some(n) = verdict(res.parse(buf))? else {
             return Ok(None);
         };
