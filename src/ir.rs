@@ -276,6 +276,8 @@ pub struct Frontend {
     pub unique_id_format: Option<log_format::LogFormat>,
     /// `option dontlognull`
     pub dontlognull: bool,
+    /// `option dontlog-normal`
+    pub dontlog_normal: bool,
     /// `option clitcpka` / `option tcpka`
     pub clitcpka: bool,
     /// Index into [`Config::backends`] of `default_backend` (or of the listen's own backend).

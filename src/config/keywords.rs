@@ -1183,7 +1183,13 @@ pub const OPTIONS: &[Keyword] = &[
         "no effect on TCP-mode sessions",
     ),
     kw("independent-streams", ALL, Unsupported, "", ""),
-    kw("dontlog-normal", DFE, Unsupported, "", ""),
+    kw(
+        "dontlog-normal",
+        DFE,
+        Supported,
+        "",
+        "no line for a session or request without error, retry, redispatch or (HTTP) a 5xx status",
+    ),
     kw("log-separate-errors", DFE, Unsupported, "", ""),
     kw("logasap", DFE, Unsupported, "", ""),
     kw("persist", DBE, Unsupported, "", ""),
@@ -1264,8 +1270,6 @@ pub const OPTIONS: &[Keyword] = &[
     kw("ldap-check", DBE, Unsupported, "", "check kind"),
     kw("spop-check", DBE, Unsupported, "", "check kind"),
     kw("external-check", DBE, Unsupported, "", "check kind"),
-    kw("dontlog-normal", DFE, Unsupported, "", ""),
-    kw("spop-check", DBE, Unsupported, "", ""),
 ];
 
 /// `bind` parameters.

@@ -543,6 +543,7 @@ fn lower_frontend(
         log_format,
         unique_id_format,
         dontlognull: p.option("dontlognull"),
+        dontlog_normal: p.option("dontlog-normal"),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend: if stats_only(p) { None } else { default_backend },
         inspect: p.inspect.clone(),

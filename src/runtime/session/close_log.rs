@@ -71,6 +71,15 @@ pub(super) fn write_log(
     let Some(fmt) = f.ir.log_format.as_ref().filter(|_| !f.ir.log.is_empty()) else {
         return;
     };
+    // `dontlog-normal`: only errors, retries, redispatches and 5xx answers are logged
+    // (haproxy's strm_log).
+    let error = log.redispatched
+        || log.term.cause != crate::runtime::termination::Cause::Normal
+        || log.retries > 0
+        || http.is_some_and(|h| h.status >= 500);
+    if f.ir.dontlog_normal && !error {
+        return;
+    }
     if f.ir.dontlognull && log.up == 0 && http.is_none_or(|h| h.request.is_none()) {
         return;
     }

@@ -166,7 +166,8 @@ pub(super) async fn serve(
                     NoRequest::Closed { .. } => (400, Cause::Proxy),
                 };
                 let a = answer(status);
-                let _ = send(&mut client, &a.wire, f.ir.timeout_client).await;
+                // Boxed, as the cold paths below: an idle session keeps only its wait.
+                let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
                 tx.status = status;
                 tx.log.term = Termination::new(term, Phase::Request);
                 log_tx(&shared, &li, peer, None, tls, &tx);
@@ -190,7 +191,7 @@ pub(super) async fn serve(
         if let Some(t) = tunnel {
             // The rest of the connection is a tunnel; its line is logged at its end.
             drop(idle);
-            return run_tunnel(&shared, &li, client, *t, (peer, tls), tx).await;
+            return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx)).await;
         }
         log_tx(&shared, &li, peer, bi, tls, &tx);
         if !keep {
@@ -203,7 +204,7 @@ pub(super) async fn serve(
         cin.shrink();
     }
     // A close after an answer: the FIN goes after the last byte.
-    let _ = client.shutdown().await;
+    let _ = Box::pin(client.shutdown()).await;
     drop(idle);
 }
 
