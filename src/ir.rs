@@ -237,6 +237,9 @@ pub struct HttpFrontend {
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
     /// `option forwardfor` of the frontend.
     pub forwardfor: Option<ForwardFor>,
+    /// `option http-ignore-probes`: a connection that sends nothing gets no 400/408 and
+    /// no log line.
+    pub ignore_probes: bool,
 }
 
 /// A listening address after parsing.

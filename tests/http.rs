@@ -213,6 +213,13 @@ fn config() -> String {
     // option dontlog-normal: a 200 is not logged, a 503 is.
     fe(&mut c, 8020, "ok", "  option dontlog-normal\n");
     fe(&mut c, 8021, "refused", "  option dontlog-normal\n");
+    // option http-ignore-probes: nothing sent, nothing answered or logged.
+    fe(
+        &mut c,
+        8022,
+        "ok",
+        "  option http-ignore-probes\n  timeout http-request 300ms\n",
+    );
     for (name, n) in [
         ("ok", 1),
         ("chunked", 2),
@@ -343,6 +350,9 @@ const CASES: &[Case] = &[
     (8019, &[b"GET /f6 HTTP/1.1\r\nHost: a\r\nX-Client: 1.2.3.4\r\n\r\n"]),
     (8020, &[b"GET /n1 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8021, &[b"GET /n2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
+    (8022, &[b"", b""]),
+    (8022, &[b"GET /p1 HTTP/1.1\r\nHost", b""]),
+    (8009, &[b"", b""]),
     // haproxy's 413 (HTTP/1.0 GET with a body) and 422 (a coding before chunked).
     (8000, &[b"GET /b1 HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"]),
     (

@@ -563,6 +563,7 @@ fn lower_frontend(
             max_head: 16384 - 1024,
             errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
             forwardfor: forwardfor(p),
+            ignore_probes: p.option("http-ignore-probes"),
         }),
     }
 }
@@ -906,6 +907,7 @@ const HTTP_SUPPORTED: &[&str] = &[
     "'option http-server-close'",
     "'option httpclose'",
     "'option forwardfor'",
+    "'option http-ignore-probes'",
 ];
 
 /// The connection mode the last of `option http-keep-alive|http-server-close|httpclose`

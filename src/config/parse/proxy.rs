@@ -592,7 +592,11 @@ impl Parser {
             }
             if matches!(
                 name,
-                "http-server-close" | "http-keep-alive" | "httpclose" | "forwardfor"
+                "http-server-close"
+                    | "http-keep-alive"
+                    | "httpclose"
+                    | "forwardfor"
+                    | "http-ignore-probes"
             ) {
                 p.options.insert(
                     name.to_string(),

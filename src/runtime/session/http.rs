@@ -51,6 +51,7 @@ static UPGRADED: HttpFrontend = HttpFrontend {
     max_head: 16384 - 1024,
     errorfiles: Vec::new(),
     forwardfor: None,
+    ignore_probes: false,
 };
 
 /// How reading a request head ended without a request.
@@ -150,6 +151,13 @@ pub(super) async fn serve(
         .await;
         let head = match head {
             Ok(hd) => hd,
+            // `option http-ignore-probes`: a connection that sent nothing (a browser's
+            // pre-connect) closes without an answer or a line.
+            Err(NoRequest::Closed { .. } | NoRequest::Timeout)
+                if h.ignore_probes && tx.t_idle < 0 =>
+            {
+                break;
+            }
             Err(NoRequest::Closed { any }) => {
                 // A kept-alive connection that ends quietly is not logged.
                 if first || any {
