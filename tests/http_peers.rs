@@ -165,6 +165,7 @@ fn compare(tag: &str, dir: &Path, cfg: &str, probe: &str, clients: &[Vec<&str>])
         "{tag}: nginx received other requests\nhaproxy log: {:#?}\nhaproxide log: {:#?}",
         h.log, o.log
     );
+    assert!(!h.log.is_empty(), "{tag}: haproxy logged nothing");
     let (mut hl, mut ol) = (h.log.clone(), o.log.clone());
     hl.sort();
     ol.sort();
@@ -257,4 +258,37 @@ fn a_stock_debian_http_frontend_serves_nginx_as_haproxy_does() {
         .collect();
     assert_eq!(down[1], down[0], "the 503 page differs");
     assert!(down[0].contains("503 Service Unavailable"), "{}", down[0]);
+}
+
+#[test]
+fn http_over_a_tls_bind_serves_nginx_as_haproxy_does() {
+    let dir = base_dir("tls");
+    let _o = origins(&dir, "127.0.65");
+    let pem = common::self_signed_pem("httppeers", &["-newkey", "rsa:2048"]);
+    // The client side is TLS (`bind … ssl`): the same HTTP through both proxies, logged
+    // with the frontend name and its `~`.
+    let cfg = format!(
+        "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode http\n  option httplog\n  timeout connect 5000\n  timeout client 50000\n  timeout server 50000\n\
+         frontend web\n  bind 127.0.65.100:8443 ssl crt {}\n  default_backend app\n\
+         frontend probe\n  bind 127.0.65.100:8099\n  mode tcp\n  no log\n  default_backend app\n\
+         backend app\n  server a 127.0.65.1:8080\n  server b 127.0.65.2:8080\n",
+        pem.display()
+    );
+    let clients = vec![
+        vec![
+            "-k",
+            "https://127.0.65.100:8443/",
+            "https://127.0.65.100:8443/assets/app.js",
+            "https://127.0.65.100:8443/api/echo?tls=1",
+        ],
+        vec![
+            "-k",
+            "-X",
+            "POST",
+            "--data",
+            "x=2",
+            "https://127.0.65.100:8443/api/echo",
+        ],
+    ];
+    compare("tls", &dir, &cfg, "127.0.65.100:8099", &clients);
 }
