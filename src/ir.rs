@@ -211,7 +211,8 @@ pub enum HttpConnMode {
 /// `option forwardfor`: the client's address added to each request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForwardFor {
-    /// `header <name>` (default `X-Forwarded-For`).
+    /// `header <name>` (default `X-Forwarded-For`), lower-cased: the H1 output writes it
+    /// so, and requests' headers are compared in lower case.
     pub header: String,
     /// `except <net>`: clients in this network get no header (network address and
     /// mask, of one family; haproxy takes any IPv4 mask, contiguous or not).
@@ -240,6 +241,22 @@ pub struct HttpFrontend {
     /// `option http-ignore-probes`: a connection that sends nothing gets no 400/408 and
     /// no log line.
     pub ignore_probes: bool,
+}
+
+impl HttpFrontend {
+    /// haproxy's settings when a proxy sets none: keep-alive, `tune.http.maxhdr` 101,
+    /// heads up to `tune.bufsize` less `tune.maxrewrite` (16384 - 1024). A TCP frontend
+    /// whose stream is upgraded for an HTTP backend uses these.
+    pub const DEFAULT: HttpFrontend = HttpFrontend {
+        request_timeout: None,
+        keep_alive_timeout: None,
+        conn_mode: HttpConnMode::KeepAlive,
+        max_headers: 101,
+        max_head: 16384 - 1024,
+        errorfiles: Vec::new(),
+        forwardfor: None,
+        ignore_probes: false,
+    };
 }
 
 /// A listening address after parsing.

@@ -559,11 +559,10 @@ fn lower_frontend(
             request_timeout: timeout(p, "http-request"),
             keep_alive_timeout: timeout(p, "http-keep-alive"),
             conn_mode: http_conn_mode(p),
-            max_headers: 101,
-            max_head: 16384 - 1024,
             errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
             forwardfor: forwardfor(p),
             ignore_probes: p.option("http-ignore-probes"),
+            ..crate::ir::HttpFrontend::DEFAULT
         }),
     }
 }
@@ -852,7 +851,7 @@ fn forwardfor(p: &ProxyConf) -> Option<crate::ir::ForwardFor> {
         return None;
     }
     let mut ff = crate::ir::ForwardFor {
-        header: "X-Forwarded-For".into(),
+        header: "x-forwarded-for".into(),
         except: None,
         if_none: false,
     };
@@ -861,7 +860,7 @@ fn forwardfor(p: &ProxyConf) -> Option<crate::ir::ForwardFor> {
         let next = o.args.get(i + 1).map(String::as_str).unwrap_or("");
         match o.args[i].as_str() {
             "except" => ff.except = forwardfor_net(next),
-            "header" => ff.header = next.to_string(),
+            "header" => ff.header = next.to_ascii_lowercase(),
             _ => {
                 ff.if_none = true;
                 i += 1;

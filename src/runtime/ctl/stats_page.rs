@@ -118,9 +118,6 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// HAProxy's built-in 408, byte for byte (its error files keep their own header case).
-const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n";
-
 /// Answers one HTTP request on `client`. `limit` bounds each read (`timeout client`);
 /// `page.request_timeout` bounds the whole request head, so a client dribbling a byte
 /// now and then cannot hold a connection slot for days: it gets HAProxy's 408.
@@ -130,7 +127,9 @@ pub async fn serve(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage
         Ok(Some(h)) => h,
         Ok(None) => return,
         Err(_) => {
-            let _ = client.write_all(REQUEST_TIMEOUT).await;
+            let _ = client
+                .write_all(&crate::runtime::stream::http1::answers::answer(408).wire)
+                .await;
             return;
         }
     };

@@ -43,16 +43,7 @@ pub(super) struct Start {
 
 /// The HTTP settings of a TCP frontend's stream upgraded for an HTTP backend: haproxy's
 /// defaults (the frontend has no HTTP settings of its own).
-static UPGRADED: HttpFrontend = HttpFrontend {
-    request_timeout: None,
-    keep_alive_timeout: None,
-    conn_mode: HttpConnMode::KeepAlive,
-    max_headers: 101,
-    max_head: 16384 - 1024,
-    errorfiles: Vec::new(),
-    forwardfor: None,
-    ignore_probes: false,
-};
+static UPGRADED: HttpFrontend = HttpFrontend::DEFAULT;
 
 /// How reading a request head ended without a request.
 enum NoRequest {
@@ -316,9 +307,6 @@ async fn transaction(
 ) -> bool {
     let f = &shared.frontends[li.fe];
     let client_to = f.ir.timeout_client;
-    // haproxy's client-side mode from the request: HTTP/1.0 without keep-alive, or an
-    // explicit close, ends the connection after the response.
-    let mut cli_kal = (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
     // haproxy answers a request it has all read (its body already in the buffer) as any
     // other and keeps the connection; a request with a body still to come is closed.
     let req_done =
@@ -390,7 +378,7 @@ async fn transaction(
     req.write(
         &mut out,
         conn_val,
-        xff.as_ref().map(|(n, v)| (n.as_str(), v.as_str())),
+        xff.as_ref().map(|(n, v)| (*n, v.as_str())),
     );
     if send(&mut server, &out, server_to).await.is_err() {
         let why = (Cause::ServerAbort, Phase::Headers);
@@ -461,13 +449,6 @@ async fn transaction(
             return proxy_answer(client, s, req, done, &an, tx, why).await;
         }
     };
-    // The response decides what the client side does next (h1_set_cli_conn_mode).
-    if cli_kal && (!end.xfer_len || h.conn_mode == HttpConnMode::Close) {
-        cli_kal = false;
-    }
-    if !end.conn_kept_by_client_side {
-        cli_kal = false;
-    }
     let srv_keep = !srv_close && end.server_reusable && up_res.is_ok() && end.done;
     if let Err(side) = up_res {
         tx.log.term = match side {
@@ -495,20 +476,21 @@ async fn transaction(
     }
     drop(c.slot);
     drop(be);
-    cli_kal && end.done && up_res.is_ok()
+    // response() decided the client side with the request (h1_set_cli_conn_mode).
+    end.conn_kept_by_client_side && end.done && up_res.is_ok()
 }
 
 /// The header `option forwardfor` adds to `req` from `peer`, as haproxy's
 /// http_process_request decides: either proxy's option turns it on, the backend's header
 /// name wins, `if-none` holds only when no proxy asks for it always, and a client in
 /// either proxy's `except` network gets none.
-fn forwarded_for(
-    fe: Option<&ForwardFor>,
-    be: Option<&ForwardFor>,
+fn forwarded_for<'a>(
+    fe: Option<&'a ForwardFor>,
+    be: Option<&'a ForwardFor>,
     req: &Head,
     peer: SocketAddr,
-) -> Option<(String, String)> {
-    let name = be.or(fe)?.header.to_ascii_lowercase();
+) -> Option<(&'a str, String)> {
+    let name = be.or(fe)?.header.as_str();
     let always = [fe, be].iter().flatten().any(|f| !f.if_none);
     if !always && req.header(name.as_bytes()).is_some() {
         return None;
@@ -534,8 +516,6 @@ fn forwarded_for(
 
 /// How a response went.
 struct RespEnd {
-    /// The body length was known (else the client connection closes after it).
-    xfer_len: bool,
     /// The server connection may carry another request.
     server_reusable: bool,
     /// The client side may stay open (a tunnel or a forced close says no).
@@ -713,7 +693,6 @@ where
         };
     }
     Ok(RespEnd {
-        xfer_len,
         server_reusable: server_reusable && !tunnel,
         conn_kept_by_client_side: !cli_close && !tunnel,
         done: res.is_ok(),

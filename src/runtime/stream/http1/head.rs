@@ -246,9 +246,10 @@ impl Head {
             head.flags.conn_upg = false;
             head.flags.upg_websocket = false;
         }
-        if head.flags.te_other
-            || (head.websocket() && head.header(b"sec-websocket-accept").is_none())
-        {
+        if head.flags.te_other {
+            return Err(HeadError::UnknownCoding);
+        }
+        if head.websocket() && head.header(b"sec-websocket-accept").is_none() {
             return Err(HeadError::WebSocketKey);
         }
         Ok(Some((head, n)))
