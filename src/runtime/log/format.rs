@@ -269,7 +269,9 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
             },
         ),
         Tt => num(out, s.tt),
-        Tu => num(out, s.tt - t_idle.max(0)),
+        // Each time is truncated to the ms on its own: a difference of them may come out
+        // one below zero, which haproxy's single clock never prints.
+        Tu => num(out, (s.tt - t_idle.max(0)).max(0)),
         BytesDown => num(out, s.bytes_down as i64),
         BytesUp => num(out, s.bytes_up as i64),
         TermState | TermStateCookie => {
@@ -314,7 +316,7 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
         TR => num(
             out,
             if t_request >= 0 {
-                t_request - t_idle - s.th
+                (t_request - t_idle - s.th).max(0)
             } else {
                 -1
             },
@@ -327,7 +329,7 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
                 _ => -1,
             },
         ),
-        Ta => num(out, s.tt - before),
+        Ta => num(out, (s.tt - before).max(0)),
         Ti => num(out, t_idle),
         Request => match h.and_then(|h| h.request) {
             Some(r) => bytes(out, Some(r)),
