@@ -422,13 +422,49 @@ pub enum Balance {
     Random(u32),
     /// `hash <expr>`: the expression's bytes, hashed by `hash-type`'s function.
     Hash(Sample),
+    /// `uri`, `url_param` and `hdr(<name>)`: a part of each HTTP request, hashed by
+    /// `hash-type`'s function (round robin when the part is missing).
+    Http(HttpHash),
+}
+
+/// What an HTTP balancing algorithm hashes (configuration.txt `balance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpHash {
+    /// `uri [len <n>] [depth <n>] [whole] [path-only]`: the request URI up to the `?`
+    /// (all of it with `whole`), its first `len` bytes, its first `depth` directories.
+    Uri {
+        /// `len`: bytes hashed at most (0: all).
+        len: u32,
+        /// `depth`: directories hashed at most (0: all).
+        depth: u32,
+        /// `whole`: the query string is hashed too.
+        whole: bool,
+        /// `path-only`: an absolute URI's scheme and authority are left out.
+        path_only: bool,
+    },
+    /// `url_param <name> [check_post]`: the parameter's value in the query string, or
+    /// in a POST's form body already received.
+    UrlParam(String),
+    /// `hdr(<name>) [use_domain_only]`: the header's first value (its domain's middle
+    /// part with `use_domain_only`).
+    Hdr {
+        /// Header name, lower case.
+        name: String,
+        /// `use_domain_only`
+        domain_only: bool,
+    },
 }
 
 impl Balance {
     /// A hash of the client picks the server (haproxy's `BE_LB_KIND_HI`): a failed
     /// connection is not redispatched at once, and the client keeps its server.
     pub fn is_hash(&self) -> bool {
-        matches!(self, Balance::Source | Balance::Hash(_))
+        matches!(self, Balance::Source | Balance::Hash(_) | Balance::Http(_))
+    }
+
+    /// The algorithm reads HTTP requests (haproxy's `BE_LB_NEED_HTTP`).
+    pub fn needs_http(&self) -> bool {
+        matches!(self, Balance::Http(_))
     }
 }
 

@@ -353,6 +353,14 @@ const CASES: &[Case] = &[
     (8022, &[b"", b""]),
     (8022, &[b"GET /p1 HTTP/1.1\r\nHost", b""]),
     (8009, &[b"", b""]),
+    // An absolute URI: its authority must be the host; a default port is dropped.
+    (8000, &[b"GET http://other/a HTTP/1.1\r\nHost: h\r\n\r\n"]),
+    (
+        8000,
+        &[b"GET http://u@H:80/a?b HTTP/1.1\r\nHost: h\r\nX: 1\r\n\r\n"],
+    ),
+    (8000, &[b"GET http://h:8080/a HTTP/1.1\r\nHost: h:8080\r\n\r\n"]),
+    (8000, &[b"CONNECT h:8443 HTTP/1.1\r\nHost: h\r\n\r\n"]),
     // haproxy's 413 (HTTP/1.0 GET with a body) and 422 (a coding before chunked).
     (8000, &[b"GET /b1 HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"]),
     (

@@ -739,8 +739,8 @@ pub const PROXY: &[Keyword] = &[
         "balance",
         DBE,
         Supported,
-        "roundrobin|static-rr|leastconn|first|source|random[(<draws>)]|hash <expr>",
-        "`hash` on `src`, `req.payload` and MQTT CONNECT fields; HTTP and RDP algorithms rejected",
+        "roundrobin|static-rr|leastconn|first|source|random[(<draws>)]|hash <expr>|uri [len <n>] [depth <n>] [whole] [path-only]|url_param <name> [check_post]|hdr(<name>) [use_domain_only]",
+        "`hash` on `src`, `req.payload` and MQTT CONNECT fields; `uri`, `url_param` and `hdr` per HTTP request (round robin in TCP mode, with haproxy's warning); `rdp-cookie` rejected",
     ),
     kw("option", ALL, Supported, "<option>", "see the option table"),
     kw(

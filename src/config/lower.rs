@@ -74,6 +74,12 @@ pub fn lower_with(
         let is_fe = p.kind.caps() & 2 != 0;
         let is_be = p.kind.caps() & 4 != 0;
         // haproxy checks the log format before the listeners.
+        if p.mode() == Mode::Tcp && is_be && p.balance.as_ref().is_some_and(|b| b.v.needs_http()) {
+            diags.push(check(
+                Level::Warning,
+                format!("Layer 7 hash not possible for {word} '{}' (needs 'mode http'). Falling back to round robin.", p.name),
+            ));
+        }
         if p.mode() == Mode::Tcp {
             // A backend has a log format only when its own section sets one (defaults give
             // theirs to frontends only).
@@ -673,7 +679,13 @@ fn lower_backend(
         http_conn_mode: http_conn_mode(p),
         errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
         forwardfor: forwardfor(p),
-        balance: p.balance.as_ref().map(|b| b.v.clone()).unwrap_or_default(),
+        // An HTTP algorithm in a TCP backend is round robin (warned about above).
+        balance: p
+            .balance
+            .as_ref()
+            .map(|b| b.v.clone())
+            .filter(|b| !b.needs_http() || p.mode() == Mode::Http)
+            .unwrap_or_default(),
         hash_type: p.hash_type.unwrap_or_default(),
         servers,
         timeout_connect: timeout(p, "connect"),

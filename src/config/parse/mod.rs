@@ -8,6 +8,7 @@
 #![allow(clippy::collapsible_match)]
 
 pub mod addr;
+mod balance;
 mod bind;
 mod check;
 mod global;

@@ -10,7 +10,7 @@ use crate::config::ast::{
 use crate::config::diag::Loc;
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::config::keywords::{self, cap, Status};
-use crate::ir::{Balance, Mode};
+use crate::ir::Mode;
 
 /// Timeout names HAProxy knows, in the order its error message lists them.
 const TIMEOUTS: [&str; 11] = [
@@ -129,31 +129,7 @@ impl Parser {
                     loc: loc.clone(),
                 });
             }
-            "balance" => {
-                let b = match stmt.arg(1) {
-                    "" | "roundrobin" => Balance::RoundRobin,
-                    "static-rr" => Balance::StaticRr,
-                    "leastconn" => Balance::LeastConn,
-                    "first" => Balance::First,
-                    "source" => Balance::Source,
-                    a if a == "random" || a.starts_with("random(") => {
-                        let Some(draws) = self.random_draws(loc, a) else { return };
-                        Balance::Random(draws)
-                    }
-                    "hash" => {
-                        let Some(sample) = self.balance_hash(p, loc, stmt.arg(2)) else { return };
-                        Balance::Hash(sample)
-                    }
-                    a if a == "uri" || a == "url_param" || a.starts_with("hdr(") || a.starts_with("rdp-cookie") => {
-                        return self.unsupported(loc, &format!("'balance {a}'"), "HTTP and RDP algorithms");
-                    }
-                    _ => return self.alert(loc, "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options."),
-                };
-                p.balance = Some(Spanned {
-                    v: b,
-                    loc: loc.clone(),
-                });
-            }
+            "balance" => self.parse_balance(p, stmt),
             "hash-type" => self.parse_hash_type(p, stmt),
             "timeout" => self.parse_timeout(p, stmt),
             "retries" => {

@@ -349,30 +349,6 @@ impl Parser {
         }
     }
 
-    /// `balance random[(<draws>)]`: haproxy's messages for a bad count.
-    pub(super) fn random_draws(&mut self, loc: &Loc, word: &str) -> Option<u32> {
-        let Some(arg) = word.strip_prefix("random(") else {
-            return Some(2);
-        };
-        let digits: String = arg.chars().take_while(char::is_ascii_digit).collect();
-        let rest = &arg[digits.len()..];
-        if rest != ")" {
-            let c = rest.chars().next().unwrap_or(' ');
-            self.alert(
-                loc,
-                format!("balance random : unexpected character '{c}' after argument."),
-            );
-            return None;
-        }
-        match digits.parse::<u32>() {
-            Ok(n) if n >= 1 => Some(n),
-            _ => {
-                self.alert(loc, "balance random : number of draws must be at least 1.");
-                None
-            }
-        }
-    }
-
     /// `balance hash <expr>`: the fetches haproxide evaluates (`src`, `req.payload`, an
     /// MQTT CONNECT field). haproxy reads the expression when it checks the proxy, so a
     /// bad one is reported at the proxy's line.

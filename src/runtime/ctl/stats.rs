@@ -551,7 +551,7 @@ fn set_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> String {
     // a server out or back at its initial weight.
     let dynamic = match &b.ir.balance {
         Balance::StaticRr => false,
-        Balance::Source | Balance::Hash(_) => b.ir.hash_type.consistent,
+        Balance::Source | Balance::Hash(_) | Balance::Http(_) => b.ir.hash_type.consistent,
         _ => true,
     };
     if v != 0 && v != initial && !dynamic {
@@ -675,6 +675,9 @@ fn algo(b: &Balance) -> &'static str {
         Balance::First => "first",
         Balance::Source => "source",
         Balance::Hash(_) => "hash",
+        Balance::Http(crate::ir::HttpHash::Uri { .. }) => "uri",
+        Balance::Http(crate::ir::HttpHash::UrlParam(_)) => "url_param",
+        Balance::Http(crate::ir::HttpHash::Hdr { .. }) => "hdr",
         // haproxy 2.6's name table has no entry for random.
         Balance::Random(_) => "unknown",
     }

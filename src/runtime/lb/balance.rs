@@ -262,7 +262,7 @@ impl Balancer {
                 let h = source_hash(src);
                 self.hashed(backup, h, avoid)
             }
-            Balance::Hash(_) => match input {
+            Balance::Hash(_) | Balance::Http(_) => match input {
                 Some(key) => {
                     let h = chash::hash(self.hash_type.function, key);
                     self.hashed(backup, h, avoid)

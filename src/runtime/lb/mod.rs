@@ -5,6 +5,7 @@ pub mod balance;
 pub mod chash;
 pub mod check;
 pub mod health;
+pub mod http_hash;
 pub mod idle;
 pub mod queue;
 pub mod state;

@@ -4,7 +4,7 @@
 
 use super::close_log::{LogState, ServerAddrs};
 use super::slots::ServerSlot;
-use crate::ir::{Balance, SendProxy};
+use crate::ir::SendProxy;
 use crate::runtime::lb::queue::Line;
 use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::{self, SslInfo};
@@ -63,7 +63,7 @@ pub(super) async fn connect_phase(
     local: SocketAddr,
     early: &[u8],
     ssl: &SslInfo,
-    sticky: Option<usize>,
+    (sticky, key): (Option<usize>, Option<&[u8]>),
     start: Instant,
     log: &mut LogState,
     reuse: Option<Reuse<'_>>,
@@ -76,21 +76,8 @@ pub(super) async fn connect_phase(
             .unwrap_or(Duration::from_secs(86400));
     // A server a stick rule chose is "direct" (haproxy's SF_DIRECT): it is left only on
     // the redispatch interval or when it went down.
-    let input = match &b.ir.balance {
-        Balance::Hash(sample) => crate::runtime::session::inspect::hash_input(sample, peer.ip()),
-        _ => None,
-    };
     let mut direct = sticky.is_some();
-    let mut srv = Box::pin(obtain(
-        b,
-        peer.ip(),
-        input.as_deref(),
-        None,
-        sticky,
-        queue_to,
-        log,
-    ))
-    .await?;
+    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, sticky, queue_to, log)).await?;
     direct &= sticky == Some(srv);
     let taken = |srv| ServerSlot {
         shared: shared.clone(),
@@ -164,16 +151,8 @@ pub(super) async fn connect_phase(
                     // haproxy, retried at once and Tw counts to this choice.
                     let avoid = Some(srv);
                     drop(slot);
-                    let Some(next) = Box::pin(obtain(
-                        b,
-                        peer.ip(),
-                        input.as_deref(),
-                        avoid,
-                        None,
-                        queue_to,
-                        log,
-                    ))
-                    .await
+                    let Some(next) =
+                        Box::pin(obtain(b, peer.ip(), key, avoid, None, queue_to, log)).await
                     else {
                         log.retries = attempt;
                         return None;

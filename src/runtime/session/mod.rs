@@ -271,6 +271,10 @@ async fn prepare(
     }
     let b = &shared.backends[bi];
     let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
+    let key = match &b.ir.balance {
+        crate::ir::Balance::Hash(sample) => inspect::hash_input(sample, peer.ip()),
+        _ => None,
+    };
     let Some(c) = connect_phase(
         f,
         (shared, bi),
@@ -279,7 +283,7 @@ async fn prepare(
         local,
         &early,
         &ssl,
-        sticky,
+        (sticky, key.as_deref()),
         start,
         &mut log,
         None,

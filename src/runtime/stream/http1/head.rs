@@ -18,7 +18,7 @@ pub enum HeadError {
     ContentLength,
     /// `transfer-encoding` that haproxy refuses (chunked twice, or not last in a request).
     TransferEncoding,
-    /// Two `host` headers that differ.
+    /// Two `host` headers that differ, or a host that is not the target's authority.
     Host,
     /// A transfer coding other than `chunked` (haproxy's 422 to a request).
     UnknownCoding,
@@ -189,6 +189,7 @@ impl Head {
         head.line = [mo..mo + m.len(), uo..uo + u.len(), vo..vo + 8];
         head.flags.ver11 = v == 1;
         head.index(ranges(buf, req.headers), false)?;
+        head.authority()?;
         let m = head.method();
         let has_body = (head.flags.clen && head.content_length > 0) || head.flags.chunked;
         if !head.flags.ver11 && has_body && matches!(m, b"GET" | b"HEAD" | b"DELETE") {
@@ -253,6 +254,33 @@ impl Head {
             return Err(HeadError::WebSocketKey);
         }
         Ok(Some((head, n)))
+    }
+
+    /// The target's authority against the host: refused when they disagree, a default
+    /// port taken out of both (see [`super::authority`]).
+    fn authority(&mut self) -> Result<(), HeadError> {
+        let r = super::authority::check(self.method(), self.part(1), self.header(b"host"))
+            .map_err(|_| HeadError::Host)?;
+        if let Some(uri) = r.uri {
+            self.line[1] = self.append(&uri);
+        }
+        if let Some(host) = r.host {
+            let at = self.append(&host);
+            // CONNECT rewrites its one host header; an absolute URI, every one.
+            for (n, v) in &mut self.headers {
+                if &self.store[n.clone()] == b"host" {
+                    *v = at.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `bytes` to the store: their range.
+    fn append(&mut self, bytes: &[u8]) -> Range<usize> {
+        let at = self.store.len();
+        self.store.extend_from_slice(bytes);
+        at..self.store.len()
     }
 
     /// Checks and cleans the header list as haproxy's parser does.

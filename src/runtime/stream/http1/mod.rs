@@ -5,5 +5,6 @@
 //! connecting again, as in haproxy.
 
 pub mod answers;
+pub mod authority;
 pub mod body;
 pub mod head;

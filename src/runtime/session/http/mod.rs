@@ -5,23 +5,32 @@
 //! the chosen server (its pool, shared by sessions, as haproxy's `http-reuse safe`), and
 //! gets its own log line.
 
-use std::net::{IpAddr, SocketAddr};
+mod answer;
+mod request;
+mod response;
+mod tunnel;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
+use self::answer::{proxy_answer, Answers};
+use self::request::{balance_key, forwarded_for};
+use self::response::response;
+use self::tunnel::{run_tunnel, Tunnel};
 use super::close_log::{write_log, LogState};
 use super::connect::{connect_phase, Idle, Reuse};
 use super::slots::BackendSlot;
 use super::Info;
-use crate::ir::{ForwardFor, HttpConnMode, HttpFrontend};
+use crate::ir::{HttpConnMode, HttpFrontend};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
-use crate::runtime::stream::http1::answers::{answer, Answer};
-use crate::runtime::stream::http1::body::{self, copy, send, Fail, Framing, Inbuf, Limits, Side};
+use crate::runtime::stream::http1::answers::answer;
+use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -333,6 +342,7 @@ async fn transaction(
         be: &b.ir.errorfiles,
         fe: &h.errorfiles,
     };
+    let key = balance_key(&b.ir.balance, req, cin.avail());
     let Some(c) = connect_phase(
         f,
         (shared, bi),
@@ -341,7 +351,7 @@ async fn transaction(
         local,
         &[],
         ssl,
-        None,
+        (None, key.as_deref()),
         tx.log.start,
         &mut tx.log,
         may_reuse.then_some(Reuse { private: idle }),
@@ -478,268 +488,4 @@ async fn transaction(
     drop(be);
     // response() decided the client side with the request (h1_set_cli_conn_mode).
     end.conn_kept_by_client_side && end.done && up_res.is_ok()
-}
-
-/// The header `option forwardfor` adds to `req` from `peer`, as haproxy's
-/// http_process_request decides: either proxy's option turns it on, the backend's header
-/// name wins, `if-none` holds only when no proxy asks for it always, and a client in
-/// either proxy's `except` network gets none.
-fn forwarded_for<'a>(
-    fe: Option<&'a ForwardFor>,
-    be: Option<&'a ForwardFor>,
-    req: &Head,
-    peer: SocketAddr,
-) -> Option<(&'a str, String)> {
-    let name = be.or(fe)?.header.as_str();
-    let always = [fe, be].iter().flatten().any(|f| !f.if_none);
-    if !always && req.header(name.as_bytes()).is_some() {
-        return None;
-    }
-    let ip = peer.ip();
-    let excepted = |f: Option<&ForwardFor>| {
-        f.and_then(|f| f.except)
-            .is_some_and(|(net, mask)| match (net, mask, ip) {
-                (IpAddr::V4(n), IpAddr::V4(m), IpAddr::V4(a)) => {
-                    u32::from(a) & u32::from(m) == u32::from(n)
-                }
-                (IpAddr::V6(n), IpAddr::V6(m), IpAddr::V6(a)) => {
-                    u128::from(a) & u128::from(m) == u128::from(n)
-                }
-                _ => false,
-            })
-    };
-    if excepted(fe) || excepted(be) {
-        return None;
-    }
-    Some((name, ip.to_string()))
-}
-
-/// How a response went.
-struct RespEnd {
-    /// The server connection may carry another request.
-    server_reusable: bool,
-    /// The client side may stay open (a tunnel or a forced close says no).
-    conn_kept_by_client_side: bool,
-    /// Everything was forwarded.
-    done: bool,
-    /// A 101 or a CONNECT's 2xx: the connection becomes a tunnel.
-    tunnel: bool,
-}
-
-/// A connection switched to a tunnel (WebSocket, CONNECT): what carries it on.
-struct Tunnel {
-    server: crate::runtime::stream::ServerEnd,
-    t: crate::runtime::stream::forward::Timeouts,
-    slot: super::slots::ServerSlot,
-    /// Client bytes already read past the request.
-    to_server: Vec<u8>,
-    /// Server bytes already read past the 101.
-    to_client: Vec<u8>,
-}
-
-/// Carries a tunnel to its end with the TCP forwarder (`timeout tunnel`, half-close),
-/// then logs the transaction that opened it with the tunnel's bytes counted.
-async fn run_tunnel(
-    shared: &Arc<Shared>,
-    li: &Info,
-    mut client: ClientEnd,
-    t: Tunnel,
-    (peer, tls): (SocketAddr, bool),
-    mut tx: Tx,
-) {
-    use crate::runtime::stream::Processor;
-    let Tunnel {
-        mut server,
-        t,
-        slot,
-        to_server,
-        to_client,
-    } = t;
-    let sent = send(&mut client, &to_client, t.client).await.is_ok()
-        && send(&mut server, &to_server, t.server).await.is_ok();
-    let srv = &shared.backends[slot.bi].servers[slot.srv];
-    if sent {
-        let (cid, cancel) = srv.cancels.register();
-        let (end, counts) = crate::runtime::stream::Tcp
-            .start(client, server, t, cancel)
-            .await;
-        srv.cancels.unregister(cid);
-        tx.log.up += counts.up;
-        tx.log.down += counts.down;
-        tx.log.term = end.termination();
-    } else {
-        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);
-    }
-    tx.log.up += to_server.len() as u64;
-    tx.log.down += to_client.len() as u64;
-    let bi = Some(slot.bi);
-    drop(slot);
-    log_tx(shared, li, peer, bi, tls, &tx);
-}
-
-/// Reads the response head (forwarding interim 1xx answers), sends it rewritten, then
-/// its body. `Err(Some(status))`: no usable head, haproxy answers `status` itself;
-/// `Err(None)`: the client is gone.
-async fn response<R, W>(
-    sr: &mut R,
-    cw: &mut W,
-    sin: &mut Inbuf,
-    (req, bodyless, fe_close): (&Head, bool, bool),
-    (max_headers, max_head): (usize, usize),
-    (server_to, client_to): (Option<Duration>, Option<Duration>),
-    tx: &mut Tx,
-) -> Result<RespEnd, Option<u16>>
-where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    let head = loop {
-        let parsed = Head::response(sin.avail(), max_headers);
-        match parsed {
-            Ok(Some((head, n))) => {
-                sin.consume(n);
-                if head.status >= 100 && head.status < 200 && head.status != 101 {
-                    // Interim answers (100-continue) go to the client as they come.
-                    let mut out = Vec::new();
-                    head.write(&mut out, None, None);
-                    if send(cw, &out, client_to).await.is_err() {
-                        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Headers);
-                        return Err(None);
-                    }
-                    continue;
-                }
-                break head;
-            }
-            Ok(None) if sin.avail().len() < max_head => {}
-            _ => {
-                tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
-                return Err(Some(502));
-            }
-        }
-        match sin.fill(sr, server_to).await {
-            Ok(n) if n > 0 => {}
-            Err(Fail::Timeout) => {
-                tx.log.term = Termination::new(Cause::ServerTimeout, Phase::Headers);
-                return Err(Some(504));
-            }
-            _ => {
-                tx.log.term = Termination::new(Cause::ServerAbort, Phase::Headers);
-                return Err(Some(502));
-            }
-        }
-    };
-    tx.t_data = tx.ms();
-    tx.status = head.status;
-    let tunnel = head.status == 101 || (req.method() == b"CONNECT" && head.status / 100 == 2);
-    let no_body = bodyless || head.status == 204 || head.status == 304 || tunnel;
-    let framing = if no_body {
-        Framing::Empty
-    } else if head.flags.chunked {
-        Framing::Chunked
-    } else if head.flags.clen {
-        Framing::Length(head.content_length)
-    } else {
-        Framing::Close
-    };
-    let xfer_len = framing != Framing::Close;
-    // Transfer-encoding with a length, or in HTTP/1.0: the client connection closes.
-    let forced_close = head.flags.xfer_enc && (head.flags.clen || !head.flags.ver11);
-    let cli_kal_now = (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
-    let cli_close = !cli_kal_now || !xfer_len || forced_close || fe_close;
-    let conn_val = if tunnel || head.flags.conn_upg {
-        None
-    } else if !cli_close {
-        (!head.flags.ver11 || !req.flags.ver11).then_some("keep-alive")
-    } else {
-        head.flags.ver11.then_some("close")
-    };
-    let mut out = Vec::with_capacity(512);
-    head.write(&mut out, conn_val, None);
-    tx.log.down = head.htx_size();
-    // The body bytes already read leave with the head, in one write (haproxy's output
-    // buffer does the same); the copy below carries the rest.
-    let framing = match framing {
-        Framing::Length(n) => {
-            let take = sin.avail().len().min(n.min(usize::MAX as u64) as usize);
-            out.extend_from_slice(&sin.avail()[..take]);
-            sin.consume(take);
-            tx.log.down += take as u64;
-            Framing::Length(n - take as u64)
-        }
-        other => other,
-    };
-    if send(cw, &out, client_to).await.is_err() {
-        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);
-        return Err(None);
-    }
-    let server_reusable =
-        xfer_len && !tunnel && !head.flags.conn_clo && (head.flags.ver11 || head.flags.conn_kal);
-    let lim = Limits {
-        read: server_to,
-        write: client_to,
-    };
-    let (n, res) = match framing {
-        Framing::Length(0) => (0, Ok(())),
-        f => copy(f, head.flags.chunked && !no_body, sin, sr, cw, lim).await,
-    };
-    tx.log.down += n;
-    if let Err(side) = res {
-        tx.log.term = match side {
-            Side::Read(Fail::Timeout) => Termination::new(Cause::ServerTimeout, Phase::Data),
-            Side::Read(Fail::Invalid) => Termination::new(Cause::Proxy, Phase::Data),
-            Side::Read(_) => Termination::new(Cause::ServerAbort, Phase::Data),
-            Side::Write(Fail::Timeout) => Termination::new(Cause::ClientTimeout, Phase::Data),
-            Side::Write(_) => Termination::new(Cause::ClientAbort, Phase::Data),
-        };
-    }
-    Ok(RespEnd {
-        server_reusable: server_reusable && !tunnel,
-        conn_kept_by_client_side: !cli_close && !tunnel,
-        done: res.is_ok(),
-        tunnel,
-    })
-}
-
-/// Where haproxy's own answers come from for one request: the backend's `errorfile`s,
-/// then the frontend's, then the built-in ones.
-struct Answers<'a> {
-    client_to: Option<Duration>,
-    be: &'a [(u16, Arc<[u8]>)],
-    fe: &'a [(u16, Arc<[u8]>)],
-}
-
-/// Sends haproxy's answer `status` as a response to `req` and records it for the log
-/// line; true when the client connection stays open (a kept-alive client whose request
-/// was all read, and an answer with a known length, as with a server's response).
-async fn proxy_answer(
-    client: &mut ClientEnd,
-    status: u16,
-    req: &Head,
-    req_done: bool,
-    an: &Answers<'_>,
-    tx: &mut Tx,
-    (cause, phase): (Cause, Phase),
-) -> bool {
-    let file = an
-        .be
-        .iter()
-        .chain(an.fe)
-        .find(|(s, _)| *s == status)
-        .and_then(|(_, raw)| Answer::from_file(raw));
-    let a = file.as_ref().unwrap_or_else(|| answer(status));
-    let head = a.head.as_ref();
-    let xfer_len = head.is_none_or(|h| h.flags.clen || h.flags.chunked);
-    let resp11 = head.is_none_or(|h| h.flags.ver11);
-    let keep =
-        req_done && xfer_len && (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
-    let conn = if keep {
-        (!resp11 || !req.flags.ver11).then_some("keep-alive")
-    } else {
-        resp11.then_some("close")
-    };
-    let sent = body::send(client, &a.with_connection(conn), an.client_to).await;
-    tx.status = status;
-    tx.log.down = a.logged_bytes;
-    tx.log.term = Termination::new(cause, phase);
-    keep && sent.is_ok()
 }

@@ -1,0 +1,56 @@
+//! haproxy's own answers to a request (errors, no server), from the proxies' `errorfile`s
+//! or built in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Tx;
+use crate::runtime::stream::http1::answers::{answer, Answer};
+use crate::runtime::stream::http1::body;
+use crate::runtime::stream::http1::head::Head;
+use crate::runtime::stream::ClientEnd;
+use crate::runtime::termination::{Cause, Phase, Termination};
+
+/// Where haproxy's own answers come from for one request: the backend's `errorfile`s,
+/// then the frontend's, then the built-in ones.
+pub(super) struct Answers<'a> {
+    pub(super) client_to: Option<Duration>,
+    pub(super) be: &'a [(u16, Arc<[u8]>)],
+    pub(super) fe: &'a [(u16, Arc<[u8]>)],
+}
+
+/// Sends haproxy's answer `status` as a response to `req` and records it for the log
+/// line; true when the client connection stays open (a kept-alive client whose request
+/// was all read, and an answer with a known length, as with a server's response).
+pub(super) async fn proxy_answer(
+    client: &mut ClientEnd,
+    status: u16,
+    req: &Head,
+    req_done: bool,
+    an: &Answers<'_>,
+    tx: &mut Tx,
+    (cause, phase): (Cause, Phase),
+) -> bool {
+    let file = an
+        .be
+        .iter()
+        .chain(an.fe)
+        .find(|(s, _)| *s == status)
+        .and_then(|(_, raw)| Answer::from_file(raw));
+    let a = file.as_ref().unwrap_or_else(|| answer(status));
+    let head = a.head.as_ref();
+    let xfer_len = head.is_none_or(|h| h.flags.clen || h.flags.chunked);
+    let resp11 = head.is_none_or(|h| h.flags.ver11);
+    let keep =
+        req_done && xfer_len && (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
+    let conn = if keep {
+        (!resp11 || !req.flags.ver11).then_some("keep-alive")
+    } else {
+        resp11.then_some("close")
+    };
+    let sent = body::send(client, &a.with_connection(conn), an.client_to).await;
+    tx.status = status;
+    tx.log.down = a.logged_bytes;
+    tx.log.term = Termination::new(cause, phase);
+    keep && sent.is_ok()
+}

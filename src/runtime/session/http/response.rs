@@ -1,0 +1,144 @@
+//! The response half of a transaction: the server's head read (interim 1xx answers passed
+//! on), rewritten for the client's connection mode, then its body.
+
+use std::time::Duration;
+
+use super::Tx;
+use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
+use crate::runtime::stream::http1::head::Head;
+use crate::runtime::termination::{Cause, Phase, Termination};
+
+/// How a response went.
+pub(super) struct RespEnd {
+    /// The server connection may carry another request.
+    pub(super) server_reusable: bool,
+    /// The client side may stay open (a tunnel or a forced close says no).
+    pub(super) conn_kept_by_client_side: bool,
+    /// Everything was forwarded.
+    pub(super) done: bool,
+    /// A 101 or a CONNECT's 2xx: the connection becomes a tunnel.
+    pub(super) tunnel: bool,
+}
+
+/// Reads the response head (forwarding interim 1xx answers), sends it rewritten, then
+/// its body. `Err(Some(status))`: no usable head, haproxy answers `status` itself;
+/// `Err(None)`: the client is gone.
+pub(super) async fn response<R, W>(
+    sr: &mut R,
+    cw: &mut W,
+    sin: &mut Inbuf,
+    (req, bodyless, fe_close): (&Head, bool, bool),
+    (max_headers, max_head): (usize, usize),
+    (server_to, client_to): (Option<Duration>, Option<Duration>),
+    tx: &mut Tx,
+) -> Result<RespEnd, Option<u16>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let head = loop {
+        let parsed = Head::response(sin.avail(), max_headers);
+        match parsed {
+            Ok(Some((head, n))) => {
+                sin.consume(n);
+                if head.status >= 100 && head.status < 200 && head.status != 101 {
+                    // Interim answers (100-continue) go to the client as they come.
+                    let mut out = Vec::new();
+                    head.write(&mut out, None, None);
+                    if send(cw, &out, client_to).await.is_err() {
+                        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Headers);
+                        return Err(None);
+                    }
+                    continue;
+                }
+                break head;
+            }
+            Ok(None) if sin.avail().len() < max_head => {}
+            _ => {
+                tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
+                return Err(Some(502));
+            }
+        }
+        match sin.fill(sr, server_to).await {
+            Ok(n) if n > 0 => {}
+            Err(Fail::Timeout) => {
+                tx.log.term = Termination::new(Cause::ServerTimeout, Phase::Headers);
+                return Err(Some(504));
+            }
+            _ => {
+                tx.log.term = Termination::new(Cause::ServerAbort, Phase::Headers);
+                return Err(Some(502));
+            }
+        }
+    };
+    tx.t_data = tx.ms();
+    tx.status = head.status;
+    let tunnel = head.status == 101 || (req.method() == b"CONNECT" && head.status / 100 == 2);
+    let no_body = bodyless || head.status == 204 || head.status == 304 || tunnel;
+    let framing = if no_body {
+        Framing::Empty
+    } else if head.flags.chunked {
+        Framing::Chunked
+    } else if head.flags.clen {
+        Framing::Length(head.content_length)
+    } else {
+        Framing::Close
+    };
+    let xfer_len = framing != Framing::Close;
+    // Transfer-encoding with a length, or in HTTP/1.0: the client connection closes.
+    let forced_close = head.flags.xfer_enc && (head.flags.clen || !head.flags.ver11);
+    let cli_kal_now = (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
+    let cli_close = !cli_kal_now || !xfer_len || forced_close || fe_close;
+    let conn_val = if tunnel || head.flags.conn_upg {
+        None
+    } else if !cli_close {
+        (!head.flags.ver11 || !req.flags.ver11).then_some("keep-alive")
+    } else {
+        head.flags.ver11.then_some("close")
+    };
+    let mut out = Vec::with_capacity(512);
+    head.write(&mut out, conn_val, None);
+    tx.log.down = head.htx_size();
+    // The body bytes already read leave with the head, in one write (haproxy's output
+    // buffer does the same); the copy below carries the rest.
+    let framing = match framing {
+        Framing::Length(n) => {
+            let take = sin.avail().len().min(n.min(usize::MAX as u64) as usize);
+            out.extend_from_slice(&sin.avail()[..take]);
+            sin.consume(take);
+            tx.log.down += take as u64;
+            Framing::Length(n - take as u64)
+        }
+        other => other,
+    };
+    if send(cw, &out, client_to).await.is_err() {
+        tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);
+        return Err(None);
+    }
+    let server_reusable =
+        xfer_len && !tunnel && !head.flags.conn_clo && (head.flags.ver11 || head.flags.conn_kal);
+    let lim = Limits {
+        read: server_to,
+        write: client_to,
+    };
+    let (n, res) = match framing {
+        Framing::Length(0) => (0, Ok(())),
+        f => copy(f, head.flags.chunked && !no_body, sin, sr, cw, lim).await,
+    };
+    tx.log.down += n;
+    if let Err(side) = res {
+        tx.log.term = match side {
+            Side::Read(Fail::Timeout) => Termination::new(Cause::ServerTimeout, Phase::Data),
+            Side::Read(Fail::Invalid) => Termination::new(Cause::Proxy, Phase::Data),
+            Side::Read(_) => Termination::new(Cause::ServerAbort, Phase::Data),
+            Side::Write(Fail::Timeout) => Termination::new(Cause::ClientTimeout, Phase::Data),
+            Side::Write(_) => Termination::new(Cause::ClientAbort, Phase::Data),
+        };
+    }
+    Ok(RespEnd {
+        server_reusable: server_reusable && !tunnel,
+        conn_kept_by_client_side: !cli_close && !tunnel,
+        done: res.is_ok(),
+        tunnel,
+    })
+}
