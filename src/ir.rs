@@ -3,6 +3,7 @@
 //! Defaults and `default-server` are already applied, names are resolved to indexes,
 //! units are converted. Nothing here refers to text, parsers or the lexer.
 
+pub mod cookie;
 pub mod log_format;
 
 use std::net::{IpAddr, SocketAddr};
@@ -509,6 +510,8 @@ pub struct Backend {
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
     /// `option forwardfor` of an HTTP backend (its header name wins over the frontend's).
     pub forwardfor: Option<ForwardFor>,
+    /// `cookie` persistence of an HTTP backend.
+    pub cookie: Option<cookie::Cookie>,
     /// `balance`
     pub balance: Balance,
     /// `hash-type` (for `source` and `hash`; `random` always uses the ring).
@@ -703,6 +706,8 @@ pub struct Server {
     pub shutdown_backup_on_up: bool,
     /// TLS towards the server, when `ssl` is set.
     pub tls: Option<ServerTls>,
+    /// `cookie <value>`: the persistence cookie value naming this server (HTTP mode).
+    pub cookie: Option<String>,
 }
 
 /// Health-check parameters of one server.

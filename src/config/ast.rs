@@ -252,6 +252,8 @@ pub struct ServerOpts {
     pub on_marked_up: bool,
     /// `source`
     pub source: Option<IpAddr>,
+    /// `cookie <value>`
+    pub cookie: Option<String>,
     /// `ssl`
     pub ssl: bool,
     /// `verify` (Some(true) = required)
@@ -370,6 +372,8 @@ pub struct ProxyConf {
     pub stick_rules: Vec<StickRuleConf>,
     /// `stats` settings, and the ones haproxide does not implement (with where).
     pub stats: StatsConf,
+    /// `cookie` (kept on a frontend too, where haproxy warns twice about it).
+    pub cookie: Option<Spanned<crate::ir::cookie::Cookie>>,
 }
 
 /// `stats` lines of a proxy.
@@ -434,6 +438,7 @@ impl ProxyConf {
             stick_table: None,
             stick_rules: Vec::new(),
             stats: StatsConf::default(),
+            cookie: None,
         }
     }
 
@@ -449,6 +454,10 @@ impl ProxyConf {
         p.defaults_name = Some(defaults.name.clone());
         for o in p.options.values_mut() {
             o.own = false;
+        }
+        // Only proxies with a backend take the cookie of their defaults section.
+        if kind == ProxyKind::Frontend {
+            p.cookie = None;
         }
         // A defaults section cannot hold these, but keep the copy honest.
         if kind == ProxyKind::Backend {

@@ -925,7 +925,13 @@ pub const PROXY: &[Keyword] = &[
         "request|response|cookie ...",
         "HTTP mode",
     ),
-    kw("cookie", DBE, Unsupported, "<name> ...", "HTTP persistence"),
+    kw(
+        "cookie",
+        DBE,
+        Supported,
+        "<name> [rewrite|insert|prefix] [indirect] [nocache] [postonly] [preserve] [httponly] [secure] [domain <d>]* [maxidle <t>] [maxlife <t>] [attr <v>]*",
+        "HTTP persistence (grammar/http.md); `dynamic` rejected; ignored with haproxy's warning in TCP mode",
+    ),
     kw(
         "dynamic-cookie-key",
         DBE,
@@ -1517,7 +1523,13 @@ pub const SERVER: &[Keyword] = &[
     kw("on-error", 0, Unsupported, "<mode>", ""),
     kw("error-limit", 0, Unsupported, "<n>", ""),
     kw("minconn", 0, Unsupported, "<n>", ""),
-    kw("cookie", 0, Unsupported, "<value>", "HTTP persistence"),
+    kw(
+        "cookie",
+        0,
+        Supported,
+        "<value>",
+        "the value naming the server in the backend's persistence cookie",
+    ),
     kw("redir", 0, Unsupported, "<prefix>", "HTTP mode"),
     kw(
         "check-ssl",

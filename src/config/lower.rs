@@ -74,6 +74,15 @@ pub fn lower_with(
         let is_fe = p.kind.caps() & 2 != 0;
         let is_be = p.kind.caps() & 4 != 0;
         // haproxy checks the log format before the listeners.
+        if p.mode() == Mode::Tcp && p.cookie.is_some() {
+            diags.push(check(
+                Level::Warning,
+                format!(
+                    "cookie will be ignored for {word} '{}' (needs 'mode http').",
+                    p.name
+                ),
+            ));
+        }
         if p.mode() == Mode::Tcp && is_be && p.balance.as_ref().is_some_and(|b| b.v.needs_http()) {
             diags.push(check(
                 Level::Warning,
@@ -216,6 +225,15 @@ pub fn lower_with(
                         ),
                     ));
                 }
+            }
+            for sv in p.servers.iter().filter(|sv| sv.opts.cookie.is_some()) {
+                diags.push(check(
+                    Level::Warning,
+                    format!(
+                        "{word} '{}' : ignoring cookie for server '{}' as HTTP mode is disabled.",
+                        p.name, sv.name
+                    ),
+                ));
             }
         }
     }
@@ -647,7 +665,7 @@ fn lower_backend(
     be_index: &dyn Fn(&str) -> Option<usize>,
 ) -> Backend {
     let ids = server_ids(p.servers.iter().map(|s| s.id));
-    let servers = p
+    let mut servers: Vec<Server> = p
         .servers
         .iter()
         .zip(addrs)
@@ -672,6 +690,12 @@ fn lower_backend(
             )
         })
         .collect();
+    if p.mode() != Mode::Http {
+        // A TCP backend ignores server cookies (warned about above).
+        for sv in &mut servers {
+            sv.cookie = None;
+        }
+    }
     Backend {
         name: p.name.clone(),
         is_listen: p.kind == ProxyKind::Listen,
@@ -679,6 +703,11 @@ fn lower_backend(
         http_conn_mode: http_conn_mode(p),
         errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
         forwardfor: forwardfor(p),
+        cookie: p
+            .cookie
+            .as_ref()
+            .filter(|_| p.mode() == Mode::Http)
+            .map(|c| c.v.clone()),
         // An HTTP algorithm in a TCP backend is round robin (warned about above).
         balance: p
             .balance
@@ -822,6 +851,7 @@ fn lower_server(
         shutdown_on_down: o.on_marked_down,
         shutdown_backup_on_up: o.on_marked_up,
         tls,
+        cookie: o.cookie.clone(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod addr;
 mod balance;
 mod bind;
 mod check;
+mod cookie;
 mod global;
 pub mod log_format;
 pub use global::lookup_id;
@@ -237,6 +238,18 @@ impl Parser {
     /// Parse-time warning in the `parsing [f:l] : ` shape.
     pub(crate) fn warn(&mut self, loc: &Loc, msg: impl Into<String>) {
         self.diags.push(Diagnostic::warning(loc, msg));
+    }
+
+    /// Parse-time alert in the `parsing [f:l]: ` shape (no space before the colon).
+    pub(crate) fn alert_tight(&mut self, loc: &Loc, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::alert(loc, msg).styled(LocStyle::ParsingTight));
+    }
+
+    /// Parse-time warning in the `parsing [f:l]: ` shape.
+    pub(crate) fn warn_tight(&mut self, loc: &Loc, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::warning(loc, msg).styled(LocStyle::ParsingTight));
     }
 
     /// Reports a keyword haproxide does not implement (HAProxy would accept it).

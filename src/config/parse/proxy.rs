@@ -76,7 +76,7 @@ impl Parser {
                 let msg = format!("parsing [{loc}] : 'server' not allowed because {} '{}' has no {missing} capability.", p.kind.word(), p.name);
                 return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::Bare));
             }
-            return self.warn(
+            self.warn(
                 loc,
                 format!(
                     "'{kw}' ignored because {} '{}' has no {missing} capability.",
@@ -84,6 +84,11 @@ impl Parser {
                     p.name
                 ),
             );
+            // haproxy still reads a cookie line (and warns again if not in HTTP mode).
+            if kw == "cookie" {
+                self.parse_cookie(p, stmt);
+            }
+            return;
         }
         if kw == "option" {
             return self.parse_option(p, stmt);
@@ -114,6 +119,7 @@ impl Parser {
             "stick-table" => self.parse_stick_table(p, stmt),
             "stick" => self.parse_stick(p, stmt),
             "http-check" => self.parse_http_check(p, stmt),
+            "cookie" => self.parse_cookie(p, stmt),
             "mode" => {
                 if self.too_many(stmt, 1, kw) {
                     return;

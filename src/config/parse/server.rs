@@ -276,6 +276,7 @@ impl Parser {
                         format!("'{kw}' expects a delay as argument..")
                     }
                     "rise" | "fall" => format!("'{kw}' expects an integer argument.."),
+                    "cookie" => "'cookie' expects <value> as argument..".to_string(),
                     _ => format!("'{kw}' expects an argument."),
                 };
                 return self.push(bare(msg));
@@ -391,6 +392,7 @@ impl Parser {
                         _ => return self.push(bare(format!("'source' : invalid address: '{val}' in '{val}'."))),
                     }
                 }
+                "cookie" => o.cookie = Some(val.to_string()),
                 "ssl" => o.ssl = true,
                 "no-ssl" => o.ssl = false,
                 "verify" => match val {

@@ -311,6 +311,13 @@ impl BackendRt {
         }
     }
 
+    /// Which servers can take a session that sticks to them now (see
+    /// [`BackendRt::take_sticky`]), in configuration order.
+    pub fn usable_all(&self) -> Vec<bool> {
+        let lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.slots.iter().map(|x| x.usable).collect()
+    }
+
     /// Takes server `s` for a session that sticks to it, when `s` can take traffic now
     /// (up and not in maintenance; weight 0, drain and backup servers still can).
     pub fn take_sticky(&self, s: usize) -> bool {

@@ -80,6 +80,8 @@ pub struct HttpFacts<'a> {
     pub request: Option<&'a [u8]>,
     /// Accept to session ready on the connection's first request, 0 on later ones.
     pub th: i64,
+    /// The persistence cookie's letters of the termination state (`--` without one).
+    pub cookie: [u8; 2],
 }
 
 impl HttpFacts<'_> {
@@ -279,8 +281,10 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
             out.push(a as char);
             out.push(b as char);
             if v == TermStateCookie {
-                // The cookie letters: no cookies in TCP mode.
-                out.push_str("--");
+                // The cookie letters: none in TCP mode.
+                let [c, d] = s.http.map_or(*b"--", |h| h.cookie);
+                out.push(c as char);
+                out.push(d as char);
             }
         }
         ActConn => num(out, s.conns[0] as i64),

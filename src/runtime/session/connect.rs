@@ -351,16 +351,23 @@ pub(super) async fn obtain(
 ) -> Option<usize> {
     let mut sticky = sticky;
     let mut deadline = None;
+    // The sticky server whose queue was full: leaving it is a redispatch (haproxy's
+    // SF_REDISP, `+` before the retries in the log).
+    let mut left: Option<usize> = None;
     loop {
         match b.assign(src, input, avoid, sticky) {
-            Assigned::Now(s) => return Some(s),
+            Assigned::Now(s) => {
+                log.redispatched |= left.is_some_and(|l| l != s);
+                return Some(s);
+            }
             Assigned::NoServer => {
                 log.term = Termination::new(Cause::ServerAbort, Phase::Connect);
                 return None;
             }
             // A stick rule's server whose queue is full: with `option redispatch` the
             // session is balanced instead (haproxy's SF_DIRECT case).
-            Assigned::QueueFull(_) if sticky.is_some() && b.ir.redispatch.is_some() => {
+            Assigned::QueueFull(s) if sticky.is_some() && b.ir.redispatch.is_some() => {
+                left = Some(s);
                 sticky = None;
             }
             Assigned::QueueFull(s) => {
@@ -395,6 +402,7 @@ pub(super) async fn obtain(
                     Ok(Ok(s)) => {
                         t.rx = None;
                         b.claim(s);
+                        log.redispatched |= left.is_some_and(|l| l != s);
                         return Some(s);
                     }
                     _ => {}

@@ -6,6 +6,7 @@
 //! gets its own log line.
 
 mod answer;
+mod cookie;
 mod request;
 mod response;
 mod tunnel;
@@ -75,6 +76,8 @@ struct Tx {
     t_data: i64,
     status: u16,
     request: Option<Vec<u8>>,
+    /// The cookie letters of the termination state (None: `--`).
+    cookie: Option<[u8; 2]>,
 }
 
 impl Tx {
@@ -100,6 +103,7 @@ impl Tx {
             t_data: -1,
             status: 0,
             request: None,
+            cookie: None,
         }
     }
 
@@ -183,6 +187,7 @@ pub(super) async fn serve(
             }
         };
         tx.request = Some(head.request_line());
+        let mut head = head;
         let mut tunnel = None;
         // Boxed: between requests the session holds only what waits for the next one.
         let keep = Box::pin(transaction(
@@ -191,7 +196,7 @@ pub(super) async fn serve(
             &mut client,
             &mut cin,
             (&mut idle, !first && !pipelined),
-            &head,
+            &mut head,
             (peer, local, &ssl),
             (&mut tx, &mut tunnel),
         ))
@@ -224,6 +229,7 @@ fn log_tx(shared: &Shared, li: &Info, peer: SocketAddr, bi: Option<usize>, tls: 
         t_data: tx.t_data,
         request: tx.request.as_deref(),
         th: tx.th,
+        cookie: tx.cookie.unwrap_or(*b"--"),
     };
     let bi = if tx.request.is_some() { bi } else { None };
     write_log(shared, li, tx.date, peer, bi, tls, &tx.log, Some(&facts));
@@ -310,7 +316,7 @@ async fn transaction(
     client: &mut ClientEnd,
     cin: &mut Inbuf,
     (idle, may_reuse): (&mut Vec<Idle>, bool),
-    req: &Head,
+    req: &mut Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     (tx, tunnel): (&mut Tx, &mut Option<Box<Tunnel>>),
 ) -> bool {
@@ -320,9 +326,10 @@ async fn transaction(
     // other and keeps the connection; a request with a body still to come is closed.
     let req_done =
         !req.flags.chunked && (!req.flags.clen || cin.avail().len() as u64 >= req.content_length);
+    let read_body = (req_done && req.flags.clen).then_some(req.content_length as usize);
     let early_answer = |cin: &mut Inbuf| {
-        if req_done && req.flags.clen {
-            cin.consume(req.content_length as usize);
+        if let Some(n) = read_body {
+            cin.consume(n);
         }
     };
     let Some(bi) = bi else {
@@ -343,6 +350,28 @@ async fn transaction(
         fe: &h.errorfiles,
     };
     let key = balance_key(&b.ir.balance, req, cin.avail());
+    let now = unix_now();
+    let mut persist = b.ir.cookie.as_ref().map(|ck| {
+        // Servers are looked at only when the request has cookies.
+        let usable = if req.header(b"cookie").is_some() {
+            b.usable_all()
+        } else {
+            Vec::new()
+        };
+        let servers: Vec<_> = b
+            .servers
+            .iter()
+            .zip(&usable)
+            .map(|(sv, u)| (sv.ir.cookie.as_deref(), *u))
+            .collect();
+        cookie::on_request(ck, &servers, req, now)
+    });
+    let log_cookie = |tx: &mut Tx, p: &Option<cookie::Persist>| {
+        if let (Some(p), Some(ck)) = (p, &b.ir.cookie) {
+            tx.cookie = ck.logged().then(|| p.letters());
+        }
+    };
+    log_cookie(tx, &persist);
     let Some(c) = connect_phase(
         f,
         (shared, bi),
@@ -351,7 +380,7 @@ async fn transaction(
         local,
         &[],
         ssl,
-        (None, key.as_deref()),
+        (persist.and_then(|p| p.server), key.as_deref()),
         tx.log.start,
         &mut tx.log,
         may_reuse.then_some(Reuse { private: idle }),
@@ -365,6 +394,9 @@ async fn transaction(
         return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
     };
     let srv = c.slot.srv;
+    let direct = persist
+        .as_mut()
+        .is_some_and(|p| p.connected(srv, tx.log.redispatched));
     let mut server = c.server;
     let server_to = b.ir.timeout_server;
     // The server-side mode: haproxy closes server connections after the response with
@@ -407,6 +439,7 @@ async fn transaction(
     let (req_res, resp) = {
         let (mut cr, mut cw) = tokio::io::split(&mut *client);
         let (mut sr, mut sw) = tokio::io::split(&mut server);
+        let req = &*req;
         let req_lim = Limits {
             read: client_to,
             write: server_to,
@@ -419,6 +452,17 @@ async fn transaction(
             &mut sw,
             req_lim,
         );
+        let method = req.method();
+        let ck = b.ir.cookie.as_ref().zip(persist.as_mut()).map(|(c, p)| {
+            let r = cookie::Response {
+                srv_value: b.servers[srv].ir.cookie.as_deref(),
+                direct,
+                post: method == b"POST",
+                cacheable_method: matches!(method, b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE"),
+                now,
+            };
+            (c, r, p)
+        });
         let download = response(
             &mut sr,
             &mut cw,
@@ -426,10 +470,11 @@ async fn transaction(
             (req, bodyless_resp, h.conn_mode == HttpConnMode::Close),
             (h.max_headers, h.max_head),
             (server_to, client_to),
-            tx,
+            (tx, ck),
         );
         tokio::join!(upload, download)
     };
+    log_cookie(tx, &persist);
     let (sent_up, up_res) = req_res;
     tx.log.up += sent_up;
     let end = match resp {
@@ -488,4 +533,11 @@ async fn transaction(
     drop(be);
     // response() decided the client side with the request (h1_set_cli_conn_mode).
     end.conn_kept_by_client_side && end.done && up_res.is_ok()
+}
+
+/// Seconds since the Unix epoch (cookie dates).
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }

@@ -3,7 +3,12 @@
 
 use std::time::Duration;
 
+use super::cookie::{Persist, Response};
 use super::Tx;
+use crate::ir::cookie::Cookie;
+
+/// The backend's cookie, what the transaction knows for it, and its state.
+pub(super) type CookieCtx<'a> = (&'a Cookie, Response<'a>, &'a mut Persist);
 use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -30,13 +35,13 @@ pub(super) async fn response<R, W>(
     (req, bodyless, fe_close): (&Head, bool, bool),
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
-    tx: &mut Tx,
+    (tx, ck): (&mut Tx, Option<CookieCtx<'_>>),
 ) -> Result<RespEnd, Option<u16>>
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
 {
-    let head = loop {
+    let mut head = loop {
         let parsed = Head::response(sin.avail(), max_headers);
         match parsed {
             Ok(Some((head, n))) => {
@@ -96,9 +101,13 @@ where
     } else {
         head.flags.ver11.then_some("close")
     };
+    tx.log.down = head.htx_size();
+    if let Some((c, r, p)) = ck {
+        // After the count: haproxy counts the response as the server sent it.
+        super::cookie::on_response(c, &r, p, &mut head);
+    }
     let mut out = Vec::with_capacity(512);
     head.write(&mut out, conn_val, None);
-    tx.log.down = head.htx_size();
     // The body bytes already read leave with the head, in one write (haproxy's output
     // buffer does the same); the copy below carries the rest.
     let framing = match framing {

@@ -1,0 +1,217 @@
+//! The request side: each `cookie` header read and edited as haproxy's
+//! `http_manage_client_side_cookies` does, and the server the persistence cookie names.
+
+use super::{b64tos30, edit_headers, sp, Edit, Pair, Persist, Seen, Set};
+use crate::ir::cookie::{Cookie, CookieMode};
+use crate::runtime::stream::http1::head::Head;
+
+/// haproxy's `http_del_hdr_value`: removes `h[from..next]`, where `next` is the
+/// delimiter before the element that stays. At the start of the value the delimiter
+/// and the blanks after it go too; elsewhere the blanks before `from` go, and the
+/// element keeps its own delimiter followed by one space. Returns the new `from` and
+/// the shift of everything after `next`.
+fn del_value(h: &mut Vec<u8>, from: usize, next: usize) -> (usize, isize) {
+    let end = h.len();
+    let (mut prev, mut next) = (from, next);
+    if prev == 0 {
+        if next < end {
+            next += 1;
+        }
+        while next < end && sp(h[next]) {
+            next += 1;
+        }
+    } else {
+        while prev > 0 && sp(h[prev - 1]) {
+            prev -= 1;
+        }
+        if next < end {
+            h[prev] = h[next];
+            prev += 1;
+            next += 1;
+            if prev + 1 < next {
+                h[prev] = b' ';
+                prev += 1;
+            }
+            while next < end && sp(h[next]) {
+                next += 1;
+            }
+        }
+    }
+    let from_new = if from == 0 { 0 } else { prev };
+    h.drain(prev..next);
+    (from_new, prev as isize - next as isize)
+}
+
+fn shift(i: usize, d: isize) -> usize {
+    (i as isize + d) as usize
+}
+
+/// Request side: reads every `cookie` header of `req` (editing them as the mode asks)
+/// and finds the server the persistence cookie names among `servers` (each one's
+/// cookie value and whether it can take a sticky session now). `now` is the Unix time.
+pub(in crate::runtime::session::http) fn on_request(
+    c: &Cookie,
+    servers: &[(Option<&str>, bool)],
+    req: &mut Head,
+    now: i64,
+) -> Persist {
+    let mut p = Persist {
+        seen: Seen::None,
+        set: Set::None,
+        server: None,
+        last: 0,
+        first: 0,
+    };
+    edit_headers(req, b"cookie", |h| {
+        let changed = client_line(c, servers, h, now, &mut p);
+        if h.is_empty() {
+            Edit::Remove
+        } else if changed {
+            Edit::Changed
+        } else {
+            Edit::Keep
+        }
+    });
+    p
+}
+
+/// One `cookie` header value, processed as haproxy's loop does: true when its bytes
+/// changed (blanks around `=`, a prefix, a deleted cookie).
+fn client_line(
+    c: &Cookie,
+    servers: &[(Option<&str>, bool)],
+    h: &mut Vec<u8>,
+    now: i64,
+    p: &mut Persist,
+) -> bool {
+    let name = c.name.as_bytes();
+    let remove = c.mode == CookieMode::Insert && c.indirect;
+    let mut changed = false;
+    let mut del_from: Option<usize> = None;
+    let mut preserve = false;
+    let mut first = true;
+    let mut prev = 0;
+    while prev < h.len() {
+        let mut e = Pair::read(h, if first { prev } else { prev + 1 }, true);
+        first = false;
+        let mut next = e.next;
+        // `$` attributes go with the cookie before them.
+        if h.get(e.att_beg) == Some(&b'$') {
+            prev = next;
+            continue;
+        }
+        let has_eq = e.equal != next;
+        if has_eq && e.strip_blanks(h) {
+            next = e.next;
+            changed = true;
+        }
+        let (val_beg, val_end) = (e.val_beg, e.val_end);
+        if has_eq && e.name(h) == name {
+            let delim = persistence(c, servers, h, (val_beg, val_end), now, p);
+            if c.mode == CookieMode::Prefix && delim != val_end {
+                // The server's part and its `~` go; the application's value stays.
+                let n = delim + 1 - val_beg;
+                h.drain(val_beg..=delim);
+                next -= n;
+                del_from = None;
+                preserve = true;
+                changed = true;
+            } else if del_from.is_none() && remove {
+                del_from = Some(prev);
+            }
+        } else {
+            // Not ours (another cookie, or no `=`): it stays, and a cookie waiting for
+            // deletion goes now.
+            preserve = true;
+            if let Some(df) = del_from.take() {
+                let (_, d) = del_value(h, df, prev);
+                next = shift(next, d);
+                changed = true;
+            }
+        }
+        prev = next;
+    }
+    if let Some(df) = del_from {
+        h.truncate(if preserve { df } else { 0 });
+        changed = true;
+    }
+    changed
+}
+
+/// The persistence cookie's value at `h[val_beg..val_end]`: its dates checked, its
+/// server looked for; returns where the server's part ends (`delim`).
+fn persistence(
+    c: &Cookie,
+    servers: &[(Option<&str>, bool)],
+    h: &[u8],
+    (val_beg, val_end): (usize, usize),
+    now: i64,
+    p: &mut Persist,
+) -> usize {
+    let mut delim = val_end;
+    if c.mode == CookieMode::Prefix {
+        delim = h[val_beg..val_end]
+            .iter()
+            .position(|&b| b == b'~')
+            .map_or(val_end, |i| val_beg + i);
+    } else if let Some(bar) = h[val_beg..val_end].iter().position(|&b| b == b'|') {
+        // `SRV|LAST|FIRST`: dates in 4-second units, base64.
+        delim = val_beg + bar;
+        let v1 = delim + 1;
+        if val_end - v1 >= 5 {
+            let v = b64tos30(&h[v1..]);
+            if v > 0 {
+                p.last = v << 2;
+            }
+        }
+        if let Some(b2) = h[v1..val_end].iter().position(|&b| b == b'|') {
+            let b2 = v1 + b2;
+            if val_end - b2 > 5 {
+                let v = b64tos30(&h[b2 + 1..]);
+                if v > 0 {
+                    p.first = v << 2;
+                }
+            }
+        }
+    }
+    let (maxidle, maxlife) = (i64::from(c.maxidle), i64::from(c.maxlife));
+    // haproxy compares the dates as signed 32-bit numbers.
+    let diff = |a: i64, b: i64| (a as i32).wrapping_sub(b as i32) as i64;
+    if p.first != 0 && maxlife != 0 && (diff(now, p.first) > maxlife || diff(p.first, now) > 86400)
+    {
+        p.seen = Seen::Old;
+        delim = val_beg;
+        (p.first, p.last) = (0, 0);
+    } else if p.last != 0
+        && maxidle != 0
+        && (diff(now, p.last) > maxidle || diff(p.last, now) > 86400)
+    {
+        p.seen = Seen::Expired;
+        delim = val_beg;
+        (p.first, p.last) = (0, 0);
+    }
+    let id = &h[val_beg..delim];
+    let mut found = false;
+    if !id.is_empty() && p.server.is_none() {
+        for (i, (value, usable)) in servers.iter().enumerate() {
+            if value.is_some_and(|v| v.as_bytes() == id) {
+                if *usable {
+                    p.seen = Seen::Valid;
+                    p.server = Some(i);
+                    found = true;
+                    break;
+                }
+                // Down: another server may share the value.
+                p.seen = Seen::Down;
+            }
+        }
+    }
+    if !found && p.seen == Seen::None {
+        p.seen = if p.server.is_some() {
+            Seen::Unused
+        } else {
+            Seen::Invalid
+        };
+    }
+    delim
+}

@@ -1,0 +1,131 @@
+//! Unit tests of cookie persistence: the `cookie` header edits and letters haproxy 2.6
+//! produced for the same inputs (insert indirect: the cookie removed; prefix: the
+//! server's part removed), and the dates' encoding.
+
+use super::*;
+use crate::ir::cookie::{Cookie, CookieMode};
+
+fn conf(mode: CookieMode, indirect: bool) -> Cookie {
+    Cookie {
+        name: "SRV".into(),
+        mode,
+        indirect,
+        ..Cookie::default()
+    }
+}
+
+const SERVERS: &[(Option<&str>, bool)] = &[(Some("s1"), true), (Some("s2"), true)];
+
+/// The `cookie` headers forwarded, and the state, for one request's cookie lines.
+fn forward(c: &Cookie, lines: &[&str]) -> (Vec<String>, Persist) {
+    let mut raw = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
+    for l in lines {
+        raw.push_str(&format!("Cookie: {l}\r\n"));
+    }
+    raw.push_str("\r\n");
+    let (mut req, _) = Head::request(raw.as_bytes(), 101).unwrap().unwrap();
+    let p = on_request(c, SERVERS, &mut req, 1_800_000_000);
+    let out = req
+        .headers()
+        .filter(|(n, _)| *n == b"cookie")
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    (out, p)
+}
+
+#[test]
+fn insert_indirect_removes_the_cookie_as_haproxy() {
+    let c = conf(CookieMode::Insert, true);
+    let cases: &[(&str, &str)] = &[
+        ("SRV=s1", ""),
+        ("SRV=s1; a=1", "a=1"),
+        ("a=1; SRV=s1", "a=1"),
+        ("a=1; SRV=s1; b=2", "a=1; b=2"),
+        ("a=1;SRV=s1;b=2", "a=1; b=2"),
+        ("a=1 ;  SRV=s1  ;   b=2", "a=1; b=2"),
+        ("a=1; SRV=s1; SRV=s2; b=2", "a=1; b=2"),
+        ("SRV=s1; SRV=s2", ""),
+        ("a=1; SRV=s1, b=2", "a=1, b=2"),
+        ("a=1, SRV=s1, b=2", "a=1, b=2"),
+        ("SRV=s1 , b=2", "b=2"),
+        ("SRV=s1;b=2", "b=2"),
+        ("a=1;SRV=s1", "a=1"),
+        ("a=1 ; SRV=s1 ;", "a=1; "),
+        ("SRV=s1;", ""),
+        (";SRV=s1", ""),
+        (
+            "$Version=1; SRV=s1; $Path=/; a=1; $Path=/x",
+            "$Version=1; a=1; $Path=/x",
+        ),
+        ("$Version=1; SRV=s1; $Path=/", ""),
+        ("SRV=s1; $Path=/; a=1", "a=1"),
+        ("x=\"a;SRV=s2\"; SRV=s1", "x=\"a;SRV=s2\""),
+        ("flag; SRV=s1", "flag"),
+        ("SRV=s1; flag", "flag"),
+        ("SRV = s1 ; a = 1", "a=1"),
+    ];
+    for (input, want) in cases {
+        let (got, p) = forward(&c, &[input]);
+        let want: Vec<String> = if want.is_empty() {
+            vec![]
+        } else {
+            vec![want.to_string()]
+        };
+        assert_eq!(got, want, "input {input:?}");
+        assert_eq!(p.seen, Seen::Valid, "input {input:?}");
+    }
+    let (got, _) = forward(&c, &["a=1", "SRV=s1", "b=2"]);
+    assert_eq!(got, ["a=1", "b=2"]);
+}
+
+#[test]
+fn letters_and_choices() {
+    let c = conf(CookieMode::Insert, true);
+    let (_, p) = forward(&c, &["SRV=zz"]);
+    assert_eq!((p.seen, p.server), (Seen::Invalid, None));
+    let (_, p) = forward(&c, &["SRV=zz; SRV=s2"]);
+    assert_eq!((p.seen, p.server), (Seen::Valid, Some(1)));
+    let (_, p) = forward(&c, &["SRV=s2; SRV=s1"]);
+    assert_eq!(p.server, Some(1));
+    let (_, p) = forward(&c, &["srv=s1"]);
+    assert_eq!(p.seen, Seen::None);
+    let (_, p) = forward(&c, &["SRV=\"s1\""]);
+    assert_eq!(p.seen, Seen::Invalid);
+    let (_, p) = forward(&c, &["SRV=s1|x"]);
+    assert_eq!(p.server, Some(0));
+    let down: &[(Option<&str>, bool)] = &[(Some("s1"), false), (Some("s1"), true)];
+    let raw = b"GET / HTTP/1.1\r\nCookie: SRV=s1\r\n\r\n";
+    let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
+    let p = on_request(&c, down, &mut req, 0);
+    assert_eq!((p.seen, p.server), (Seen::Valid, Some(1)));
+    let gone: &[(Option<&str>, bool)] = &[(Some("s1"), false)];
+    let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
+    let p = on_request(&c, gone, &mut req, 0);
+    assert_eq!((p.seen, p.server), (Seen::Down, None));
+}
+
+#[test]
+fn prefix_mode_strips_the_server_part() {
+    let mut c = conf(CookieMode::Prefix, false);
+    c.name = "JSESSIONID".into();
+    let (got, p) = forward(&c, &["a=1; JSESSIONID=s2~abc123; b=2"]);
+    assert_eq!(got, ["a=1; JSESSIONID=abc123; b=2"]);
+    assert_eq!(p.server, Some(1));
+    let (got, p) = forward(&c, &["JSESSIONID=zz~abc"]);
+    assert_eq!((got[0].as_str(), p.seen), ("JSESSIONID=abc", Seen::Invalid));
+    let (got, _) = forward(&c, &["JSESSIONID=s1~abc~def"]);
+    assert_eq!(got, ["JSESSIONID=abc~def"]);
+    let (got, _) = forward(&c, &["JSESSIONID=s1~a; JSESSIONID = s2~b; x = y"]);
+    assert_eq!(got, ["JSESSIONID=a; JSESSIONID=b; x=y"]);
+    let (got, p) = forward(&c, &["JSESSIONID=s1"]);
+    assert_eq!((got[0].as_str(), p.seen), ("JSESSIONID=s1", Seen::Valid));
+}
+
+#[test]
+fn dates_encode_as_haproxy() {
+    assert_eq!(b64tos30(b"axR3p") << 2, 1_796_503_460);
+    let mut v = Vec::new();
+    s30tob64(1_796_503_460 >> 2, &mut v);
+    assert_eq!(v, b"axR3p");
+    assert_eq!(b64tos30(b"ab=cd"), -1);
+}
