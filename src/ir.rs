@@ -309,6 +309,8 @@ pub struct Frontend {
     pub stats_page: Option<StatsPage>,
     /// `mode http`: the request settings (None in TCP mode and for a statistics page).
     pub http: Option<HttpFrontend>,
+    /// `capture` lines (header captures are counted in TCP mode too, as haproxy does).
+    pub captures: cookie::Captures,
 }
 
 /// The HTTP statistics page (configuration.txt §4.2 `stats uri`, `stats refresh`,

@@ -3,7 +3,8 @@
 //! passive mode, `maxidle`/`maxlife` dates, a cookie naming a server in maintenance, an
 //! unknown one. Compared: the response heads the client gets (the inserted
 //! `set-cookie` and `cache-control` included), the `cookie` headers the servers get,
-//! which server answered, and the `option httplog` lines with their cookie letters.
+//! which server answered, and the `option httplog` lines with their cookie letters;
+//! and the `capture` lines' fields (`%hr %hrl %hs %hsl %CC %CS`) in HTTP and TCP mode.
 
 mod common;
 
@@ -83,6 +84,11 @@ fn config() -> String {
             "frontend f{port}\n  bind 127.0.67.100:{port}\n  default_backend b{port}\nbackend b{port}\n  {line}\n  server s1 127.0.67.{net}:8000 cookie s1\n  server s2 127.0.67.{second}:8000 cookie s2\n  server s3 127.0.67.{net}:8000 cookie s3 disabled\n  server s4 127.0.67.{second}:8000\n"
         ));
     }
+    // Captures: httplog's `{…}` blocks and a custom format with every capture variable;
+    // a TCP frontend counts its header captures without filling them.
+    c.push_str("frontend f8209\n  bind 127.0.67.100:8209\n  capture request header Host len 5\n  capture request header X-A len 20\n  capture response header Content-Length len 10\n  capture response header X-None len 3\n  capture cookie SRV len 8\n  default_backend b8200\n");
+    c.push_str("frontend f8210\n  bind 127.0.67.100:8210\n  log-format \"%hr|%hrl|%{+Q}hrl|%hs|%hsl|%{+Q}hs|%CC|%CS|%tsc\"\n  capture request header X-A len 20\n  capture request header X-B len 4\n  capture response header Set-Cookie len 12\n  capture cookie SR len 20\n  default_backend b8201\n");
+    c.push_str("frontend f8211\n  mode tcp\n  bind 127.0.67.100:8211\n  log-format \"%hr %hrl %hs %ST\"\n  capture request header Host len 5\n  capture request header X len 5\n  default_backend t8211\nbackend t8211\n  mode tcp\n  server s1 127.0.67.1:8000\n");
     c + "frontend probe\n  bind 127.0.67.100:8299\n  no log\n  default_backend b8200\n"
 }
 
@@ -115,6 +121,11 @@ const CASES: &[Case] = &[
     (8207, &[], "GET"),
     (8208, &["SRV=s2"], "GET"),
     (8208, &[], "GET"),
+    (8209, &["a=1; SRV = s2"], "GET"),
+    (8209, &[], "GET"),
+    (8210, &["SR=1; SRV=s2"], "GET"),
+    (8210, &[], "GET"),
+    (8211, &[], "GET"),
 ];
 
 /// Dates in inserted cookies (`|xxxxx`) differ from run to run: masked.
@@ -151,7 +162,9 @@ fn run(which: Which, seen: &Seen) -> (Vec<(String, Vec<String>)>, Vec<String>) {
     for (port, cookies, method) in CASES {
         let before = seen.lock().unwrap().len();
         let to: SocketAddr = format!("127.0.67.100:{port}").parse().unwrap();
-        let mut req = format!("{method} /x HTTP/1.1\r\nHost: h\r\n");
+        let mut req = format!(
+            "{method} /x HTTP/1.1\r\nHost: host-{port}\r\nX-A: first\r\nX-A: a|b\"c{{}}#\\]\r\n"
+        );
         for ck in *cookies {
             req.push_str(&format!("Cookie: {ck}\r\n"));
         }
@@ -215,6 +228,13 @@ fn cookie_persistence_matches_haproxy() {
     let want_log: Vec<String> = want_log.iter().map(|l| mask(l)).collect();
     let got_log: Vec<String> = got_log.iter().map(|l| mask(l)).collect();
     assert_eq!(got_log, want_log, "log lines differ");
+    // Captures came out as haproxy writes them (compared above); show they are there.
+    assert!(
+        want_log
+            .iter()
+            .any(|l| l.contains("{host-|a#7Cb#22c#7B#7D#23\\]}")),
+        "no capture in {want_log:#?}"
+    );
     // The comparison covers every letter pair the cases are there for.
     for tsc in [
         "--NI", "--VN", "--II", "--DI", "--NR", "--VR", "--NP", "----", "--VU", "--VD",

@@ -374,6 +374,8 @@ pub struct ProxyConf {
     pub stats: StatsConf,
     /// `cookie` (kept on a frontend too, where haproxy warns twice about it).
     pub cookie: Option<Spanned<crate::ir::cookie::Cookie>>,
+    /// `capture` lines.
+    pub captures: crate::ir::cookie::Captures,
 }
 
 /// `stats` lines of a proxy.
@@ -439,6 +441,7 @@ impl ProxyConf {
             stick_rules: Vec::new(),
             stats: StatsConf::default(),
             cookie: None,
+            captures: Default::default(),
         }
     }
 

@@ -920,10 +920,10 @@ pub const PROXY: &[Keyword] = &[
     ),
     kw(
         "capture",
-        FE,
-        Unsupported,
-        "request|response|cookie ...",
-        "HTTP mode",
+        DFE,
+        Supported,
+        "request header <name> len <n>|response header <name> len <n>|cookie <name> len <n>",
+        "logged in %hr/%hs/%hrl/%hsl and %CC/%CS (grammar/http.md)",
     ),
     kw(
         "cookie",

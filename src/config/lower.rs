@@ -212,16 +212,19 @@ pub fn lower_with(
             ));
         }
         if p.mode() == Mode::Tcp {
-            for h in &p.http_only {
-                if h.v == "'stats' statement"
-                    || h.v == "'option forwardfor'"
-                    || h.v == "'option originalto'"
-                {
+            // Once each, in haproxy's order.
+            for what in [
+                "'stats' statement",
+                "'capture' statement",
+                "'option forwardfor'",
+                "'option originalto'",
+            ] {
+                if p.http_only.iter().any(|h| h.v == what) {
                     diags.push(check(
                         Level::Warning,
                         format!(
-                            "{} ignored for {word} '{}' as it requires HTTP mode.",
-                            h.v, p.name
+                            "{what} ignored for {word} '{}' as it requires HTTP mode.",
+                            p.name
                         ),
                     ));
                 }
@@ -568,6 +571,7 @@ fn lower_frontend(
         unique_id_format,
         dontlognull: p.option("dontlognull"),
         dontlog_normal: p.option("dontlog-normal"),
+        captures: p.captures.clone(),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend: if stats_only(p) { None } else { default_backend },
         inspect: p.inspect.clone(),
@@ -949,6 +953,7 @@ const HTTP_SUPPORTED: &[&str] = &[
     "'option httpclose'",
     "'option forwardfor'",
     "'option http-ignore-probes'",
+    "'capture' statement",
 ];
 
 /// The connection mode the last of `option http-keep-alive|http-server-close|httpclose`

@@ -46,6 +46,18 @@ pub struct Cookie {
     pub attrs: Vec<String>,
 }
 
+/// `capture request|response header <name> len <n>` and `capture cookie <name> len <n>`
+/// of a frontend: what its HTTP log lines show in `%hr`/`%hs` and `%CC`/`%CS`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Captures {
+    /// Request headers (name, length kept), in declaration order.
+    pub request: Vec<(String, usize)>,
+    /// Response headers.
+    pub response: Vec<(String, usize)>,
+    /// The cookie whose name starts with this prefix, and the length kept.
+    pub cookie: Option<(String, usize)>,
+}
+
 impl Cookie {
     /// Whether the log's third and fourth state letters report the cookie (haproxy
     /// prints `-` for both in passive mode without `indirect`).

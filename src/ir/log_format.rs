@@ -166,8 +166,14 @@ pub enum LogVar {
     Pid,
     /// `%ST` HTTP status: 0 in TCP mode.
     Status,
-    /// `%hr`, `%hs`, `%hrl`, `%hsl`: captured headers, none in TCP without captures.
-    Captures,
+    /// `%hr` captured request headers, `{a|b}`.
+    HdrReq,
+    /// `%hrl` captured request headers, one field each.
+    HdrReqList,
+    /// `%hs` captured response headers, `{a|b}`.
+    HdrRes,
+    /// `%hsl` captured response headers, one field each.
+    HdrResList,
     /// `%tr` date the request started, local time with milliseconds.
     ReqDate,
     /// `%trg` date the request started, GMT.

@@ -10,6 +10,7 @@
 pub mod addr;
 mod balance;
 mod bind;
+mod capture;
 mod check;
 mod cookie;
 mod global;

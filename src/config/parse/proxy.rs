@@ -87,6 +87,8 @@ impl Parser {
             // haproxy still reads a cookie line (and warns again if not in HTTP mode).
             if kw == "cookie" {
                 self.parse_cookie(p, stmt);
+            } else if kw == "capture" {
+                self.parse_capture(p, stmt);
             }
             return;
         }
@@ -120,6 +122,7 @@ impl Parser {
             "stick" => self.parse_stick(p, stmt),
             "http-check" => self.parse_http_check(p, stmt),
             "cookie" => self.parse_cookie(p, stmt),
+            "capture" => self.parse_capture(p, stmt),
             "mode" => {
                 if self.too_many(stmt, 1, kw) {
                     return;

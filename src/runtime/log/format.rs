@@ -56,6 +56,8 @@ pub struct Facts<'a> {
     pub queues: [u32; 2],
     /// The unique id (`unique-id-format`), when the frontend has one.
     pub unique_id: Option<&'a str>,
+    /// How many request and response headers the frontend captures.
+    pub captures: [usize; 2],
     /// The host name (`%H`).
     pub hostname: &'a str,
     /// Process id.
@@ -82,6 +84,12 @@ pub struct HttpFacts<'a> {
     pub th: i64,
     /// The persistence cookie's letters of the termination state (`--` without one).
     pub cookie: [u8; 2],
+    /// Captured request headers (`capture request header`), by declaration.
+    pub req_cap: &'a [Option<Vec<u8>>],
+    /// Captured response headers.
+    pub res_cap: &'a [Option<Vec<u8>>],
+    /// The captured cookies of the request and of the response (`capture cookie`).
+    pub cookies: [Option<&'a [u8]>; 2],
 }
 
 impl HttpFacts<'_> {
@@ -178,7 +186,8 @@ pub fn render(fmt: &LogFormat, s: &Facts<'_>, out: &mut String) {
             LogNode::Sample(_, f) => text(out, None, *f),
             // No captures: nothing printed, and the spaces around merge (haproxy leaves
             // its last-space state as it was).
-            LogNode::Var(LogVar::Captures, _) => continue,
+            LogNode::Var(LogVar::HdrReq | LogVar::HdrReqList, _) if s.captures[0] == 0 => continue,
+            LogNode::Var(LogVar::HdrRes | LogVar::HdrResList, _) if s.captures[1] == 0 => continue,
             LogNode::Var(v, f) => var(out, *v, *f, s),
         }
         last_space = false;
@@ -306,7 +315,47 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
         }
         Pid => num(out, s.pid as i64),
         Status => num(out, h.map_or(0, |h| i64::from(h.status))),
-        Captures => {}
+        HdrReq | HdrReqList | HdrRes | HdrResList => {
+            let res = matches!(v, HdrRes | HdrResList);
+            let n = s.captures[usize::from(res)];
+            let got = h.map_or(&[][..], |h| if res { h.res_cap } else { h.req_cap });
+            let value = |i: usize| got.get(i).and_then(|c| c.as_deref());
+            if matches!(v, HdrReq | HdrRes) {
+                if f.quote {
+                    out.push('"');
+                }
+                out.push('{');
+                for i in 0..n {
+                    if i > 0 {
+                        out.push('|');
+                    }
+                    if let Some(c) = value(i) {
+                        hdr_encode(out, c, f.escape);
+                    }
+                }
+                out.push('}');
+                if f.quote {
+                    out.push('"');
+                }
+            } else {
+                for i in 0..n {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    if f.quote {
+                        out.push('"');
+                    }
+                    match value(i) {
+                        Some(c) => hdr_encode(out, c, f.escape),
+                        None if !f.quote => out.push('-'),
+                        None => {}
+                    }
+                    if f.quote {
+                        out.push('"');
+                    }
+                }
+            }
+        }
         ReqDate => {
             let _ = write!(out, "{}", req_date().format("%d/%b/%Y:%H:%M:%S%.3f"));
         }
@@ -365,7 +414,25 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
             parts.and_then(|p| p.1.iter().position(|&c| c == b'?').map(|i| &p.1[i..])),
         ),
         Version => bytes(out, parts.map(|p| p.2)),
-        CookieReq | CookieRes => text(out, None, f),
+        CookieReq | CookieRes => {
+            let c = h.and_then(|h| h.cookies[usize::from(v == CookieRes)]);
+            bytes(out, c)
+        }
+    }
+}
+
+/// A captured header as haproxy logs it (`hdr_encode_map`): control bytes, bytes from
+/// 127 up and `"#{|}` as `#XX`; with `+E`, `\` and `]` escaped by a backslash.
+fn hdr_encode(out: &mut String, v: &[u8], esc: bool) {
+    for &c in v {
+        if !(32..127).contains(&c) || b"\"#{|}".contains(&c) {
+            let _ = write!(out, "#{c:02X}");
+        } else {
+            if esc && (c == b'\\' || c == b']') {
+                out.push('\\');
+            }
+            out.push(c as char);
+        }
     }
 }
 
@@ -400,6 +467,7 @@ mod tests {
             redispatched: false,
             queues: [0, 0],
             unique_id: None,
+            captures: [0, 0],
             hostname: "h",
             pid: 255,
             http: None,

@@ -126,6 +126,7 @@ pub(super) fn write_log(
         redispatched: log.redispatched,
         queues,
         unique_id: None,
+        captures: [f.ir.captures.request.len(), f.ir.captures.response.len()],
         hostname: crate::runtime::log::hostname(),
         pid: std::process::id(),
         http,

@@ -78,6 +78,11 @@ struct Tx {
     request: Option<Vec<u8>>,
     /// The cookie letters of the termination state (None: `--`).
     cookie: Option<[u8; 2]>,
+    /// Captured request and response headers (`capture … header`).
+    req_cap: Vec<Option<Vec<u8>>>,
+    res_cap: Vec<Option<Vec<u8>>>,
+    /// Captured cookies of the request and the response (`capture cookie`).
+    cookies: [Option<Vec<u8>>; 2],
 }
 
 impl Tx {
@@ -104,6 +109,9 @@ impl Tx {
             status: 0,
             request: None,
             cookie: None,
+            req_cap: Vec::new(),
+            res_cap: Vec::new(),
+            cookies: [None, None],
         }
     }
 
@@ -187,6 +195,7 @@ pub(super) async fn serve(
             }
         };
         tx.request = Some(head.request_line());
+        tx.req_cap = capture_headers(&head, &f.ir.captures.request);
         let mut head = head;
         let mut tunnel = None;
         // Boxed: between requests the session holds only what waits for the next one.
@@ -230,6 +239,9 @@ fn log_tx(shared: &Shared, li: &Info, peer: SocketAddr, bi: Option<usize>, tls: 
         request: tx.request.as_deref(),
         th: tx.th,
         cookie: tx.cookie.unwrap_or(*b"--"),
+        req_cap: &tx.req_cap,
+        res_cap: &tx.res_cap,
+        cookies: [tx.cookies[0].as_deref(), tx.cookies[1].as_deref()],
     };
     let bi = if tx.request.is_some() { bi } else { None };
     write_log(shared, li, tx.date, peer, bi, tls, &tx.log, Some(&facts));
@@ -351,9 +363,12 @@ async fn transaction(
     };
     let key = balance_key(&b.ir.balance, req, cin.avail());
     let now = unix_now();
-    let mut persist = b.ir.cookie.as_ref().map(|ck| {
+    // haproxy reads the cookies for the backend's persistence or the frontend's capture.
+    let cap_cookie = f.ir.captures.cookie.as_ref();
+    let cookie_work = b.ir.cookie.is_some() || cap_cookie.is_some();
+    let mut persist = cookie_work.then(|| {
         // Servers are looked at only when the request has cookies.
-        let usable = if req.header(b"cookie").is_some() {
+        let usable = if b.ir.cookie.is_some() && req.header(b"cookie").is_some() {
             b.usable_all()
         } else {
             Vec::new()
@@ -364,7 +379,9 @@ async fn transaction(
             .zip(&usable)
             .map(|(sv, u)| (sv.ir.cookie.as_deref(), *u))
             .collect();
-        cookie::on_request(ck, &servers, req, now)
+        let (p, got) = cookie::on_request(b.ir.cookie.as_ref(), cap_cookie, &servers, req, now);
+        tx.cookies[0] = got;
+        p
     });
     let log_cookie = |tx: &mut Tx, p: &Option<cookie::Persist>| {
         if let (Some(p), Some(ck)) = (p, &b.ir.cookie) {
@@ -453,7 +470,7 @@ async fn transaction(
             req_lim,
         );
         let method = req.method();
-        let ck = b.ir.cookie.as_ref().zip(persist.as_mut()).map(|(c, p)| {
+        let ck = persist.as_mut().map(|p| {
             let r = cookie::Response {
                 srv_value: b.servers[srv].ir.cookie.as_deref(),
                 direct,
@@ -461,7 +478,7 @@ async fn transaction(
                 cacheable_method: matches!(method, b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE"),
                 now,
             };
-            (c, r, p)
+            ((b.ir.cookie.as_ref(), cap_cookie), r, p)
         });
         let download = response(
             &mut sr,
@@ -470,7 +487,7 @@ async fn transaction(
             (req, bodyless_resp, h.conn_mode == HttpConnMode::Close),
             (h.max_headers, h.max_head),
             (server_to, client_to),
-            (tx, ck),
+            (tx, ck, &f.ir.captures.response),
         );
         tokio::join!(upload, download)
     };
@@ -540,4 +557,21 @@ fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `capture request|response header`: each one's value, the last of its headers, cut to
+/// its length (haproxy's `http_capture_headers`); empty without captures.
+fn capture_headers(head: &Head, caps: &[(String, usize)]) -> Vec<Option<Vec<u8>>> {
+    if caps.is_empty() {
+        return Vec::new();
+    }
+    let mut got = vec![None; caps.len()];
+    for (n, v) in head.headers() {
+        for (i, (name, len)) in caps.iter().enumerate() {
+            if n == name.as_bytes() {
+                got[i] = Some(v[..v.len().min(*len)].to_vec());
+            }
+        }
+    }
+    got
 }

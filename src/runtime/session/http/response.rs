@@ -7,8 +7,13 @@ use super::cookie::{Persist, Response};
 use super::Tx;
 use crate::ir::cookie::Cookie;
 
-/// The backend's cookie, what the transaction knows for it, and its state.
-pub(super) type CookieCtx<'a> = (&'a Cookie, Response<'a>, &'a mut Persist);
+/// The backend's cookie and the frontend's cookie capture, what the transaction knows
+/// for them, and the persistence state.
+pub(super) type CookieCtx<'a> = (
+    (Option<&'a Cookie>, Option<&'a (String, usize)>),
+    Response<'a>,
+    &'a mut Persist,
+);
 use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -35,7 +40,7 @@ pub(super) async fn response<R, W>(
     (req, bodyless, fe_close): (&Head, bool, bool),
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
-    (tx, ck): (&mut Tx, Option<CookieCtx<'_>>),
+    (tx, ck, caps): (&mut Tx, Option<CookieCtx<'_>>, &[(String, usize)]),
 ) -> Result<RespEnd, Option<u16>>
 where
     R: tokio::io::AsyncRead + Unpin,
@@ -102,9 +107,10 @@ where
         head.flags.ver11.then_some("close")
     };
     tx.log.down = head.htx_size();
+    tx.res_cap = super::capture_headers(&head, caps);
     if let Some((c, r, p)) = ck {
         // After the count: haproxy counts the response as the server sent it.
-        super::cookie::on_response(c, &r, p, &mut head);
+        tx.cookies[1] = super::cookie::on_response(c, &r, p, &mut head);
     }
     let mut out = Vec::with_capacity(512);
     head.write(&mut out, conn_val, None);

@@ -229,6 +229,32 @@ impl Pair {
     }
 }
 
+/// `capture cookie <prefix> len <n>`: the first cookie whose `name=value` starts with
+/// the prefix, cut to the length (haproxy's `cli_cookie`/`srv_cookie`).
+pub(super) struct Capture<'a> {
+    pub(super) prefix: &'a [u8],
+    pub(super) len: usize,
+    pub(super) got: Option<Vec<u8>>,
+}
+
+impl<'a> Capture<'a> {
+    pub(super) fn new(conf: Option<&'a (String, usize)>) -> Option<Self> {
+        conf.map(|(prefix, len)| Capture {
+            prefix: prefix.as_bytes(),
+            len: *len,
+            got: None,
+        })
+    }
+
+    /// Offers element `e` of `h` (blanks around `=` already out).
+    pub(super) fn offer(&mut self, h: &[u8], e: &Pair) {
+        let pair = &h[e.att_beg..e.val_end];
+        if self.got.is_none() && pair.starts_with(self.prefix) {
+            self.got = Some(pair[..pair.len().min(self.len)].to_vec());
+        }
+    }
+}
+
 /// What an edit did to a header's value.
 pub(super) enum Edit {
     Keep,

@@ -1,7 +1,7 @@
 //! The request side: each `cookie` header read and edited as haproxy's
 //! `http_manage_client_side_cookies` does, and the server the persistence cookie names.
 
-use super::{b64tos30, edit_headers, sp, Edit, Pair, Persist, Seen, Set};
+use super::{b64tos30, edit_headers, sp, Capture, Edit, Pair, Persist, Seen, Set};
 use crate::ir::cookie::{Cookie, CookieMode};
 use crate::runtime::stream::http1::head::Head;
 
@@ -47,14 +47,17 @@ fn shift(i: usize, d: isize) -> usize {
 }
 
 /// Request side: reads every `cookie` header of `req` (editing them as the mode asks)
-/// and finds the server the persistence cookie names among `servers` (each one's
-/// cookie value and whether it can take a sticky session now). `now` is the Unix time.
+/// and finds the server the persistence cookie `c` names among `servers` (each one's
+/// cookie value and whether it can take a sticky session now), capturing the cookie
+/// `cap` names. `now` is the Unix time.
 pub(in crate::runtime::session::http) fn on_request(
-    c: &Cookie,
+    c: Option<&Cookie>,
+    cap: Option<&(String, usize)>,
     servers: &[(Option<&str>, bool)],
     req: &mut Head,
     now: i64,
-) -> Persist {
+) -> (Persist, Option<Vec<u8>>) {
+    let mut cap = Capture::new(cap);
     let mut p = Persist {
         seen: Seen::None,
         set: Set::None,
@@ -63,7 +66,7 @@ pub(in crate::runtime::session::http) fn on_request(
         first: 0,
     };
     edit_headers(req, b"cookie", |h| {
-        let changed = client_line(c, servers, h, now, &mut p);
+        let changed = client_line((c, &mut cap), servers, h, now, &mut p);
         if h.is_empty() {
             Edit::Remove
         } else if changed {
@@ -72,20 +75,20 @@ pub(in crate::runtime::session::http) fn on_request(
             Edit::Keep
         }
     });
-    p
+    (p, cap.and_then(|c| c.got))
 }
 
 /// One `cookie` header value, processed as haproxy's loop does: true when its bytes
 /// changed (blanks around `=`, a prefix, a deleted cookie).
 fn client_line(
-    c: &Cookie,
+    (c, cap): (Option<&Cookie>, &mut Option<Capture<'_>>),
     servers: &[(Option<&str>, bool)],
     h: &mut Vec<u8>,
     now: i64,
     p: &mut Persist,
 ) -> bool {
-    let name = c.name.as_bytes();
-    let remove = c.mode == CookieMode::Insert && c.indirect;
+    let name = c.map(|c| c.name.as_bytes());
+    let remove = c.is_some_and(|c| c.mode == CookieMode::Insert && c.indirect);
     let mut changed = false;
     let mut del_from: Option<usize> = None;
     let mut preserve = false;
@@ -106,7 +109,10 @@ fn client_line(
             changed = true;
         }
         let (val_beg, val_end) = (e.val_beg, e.val_end);
-        if has_eq && e.name(h) == name {
+        if let (true, Some(cap)) = (has_eq, cap.as_mut()) {
+            cap.offer(h, &e);
+        }
+        if let (true, Some(c)) = (has_eq, c.filter(|_| Some(e.name(h)) == name)) {
             let delim = persistence(c, servers, h, (val_beg, val_end), now, p);
             if c.mode == CookieMode::Prefix && delim != val_end {
                 // The server's part and its `~` go; the application's value stays.

@@ -2,7 +2,7 @@
 //! (`http_manage_server_side_cookies`), then a cookie inserted as
 //! `http_process_res_common` inserts it.
 
-use super::{edit_headers, s30tob64, Edit, Pair, Persist, Set};
+use super::{edit_headers, s30tob64, Capture, Edit, Pair, Persist, Set};
 use crate::ir::cookie::{Cookie, CookieMode};
 use crate::runtime::stream::http1::head::Head;
 
@@ -20,15 +20,26 @@ pub(in crate::runtime::session::http) struct Response<'a> {
     pub(in crate::runtime::session::http) now: i64,
 }
 
-/// Response side: the server's `set-cookie` headers handled by mode, then a cookie
-/// inserted (with `cache-control: private` under `nocache`) when haproxy would.
+/// Response side: the server's `set-cookie` headers handled by mode (the one `cap`
+/// names captured), then a cookie inserted (with `cache-control: private` under
+/// `nocache`) when haproxy would.
 pub(in crate::runtime::session::http) fn on_response(
-    c: &Cookie,
+    (c, cap): (Option<&Cookie>, Option<&(String, usize)>),
     r: &Response<'_>,
     p: &mut Persist,
     resp: &mut Head,
-) {
-    server_cookies(c, r, p, resp);
+) -> Option<Vec<u8>> {
+    let mut cap = Capture::new(cap);
+    server_cookies(c, &mut cap, r, p, resp);
+    let captured = cap.and_then(|c| c.got);
+    if let Some(c) = c {
+        insert(c, r, p, resp);
+    }
+    captured
+}
+
+/// Appends the persistence cookie when haproxy would (`http_process_res_common`).
+fn insert(c: &Cookie, r: &Response<'_>, p: &mut Persist, resp: &mut Head) {
     let status = resp.status;
     let cacheable = c.nocache && cacheable(r.cacheable_method, status, resp);
     let dated = |p: &Persist| {
@@ -93,14 +104,23 @@ pub(in crate::runtime::session::http) fn on_response(
 
 /// The first `name=value` of each `set-cookie` header: the persistence cookie is kept
 /// (`preserve`), deleted, rewritten or prefixed.
-fn server_cookies(c: &Cookie, r: &Response<'_>, p: &mut Persist, resp: &mut Head) {
+fn server_cookies(
+    c: Option<&Cookie>,
+    cap: &mut Option<Capture<'_>>,
+    r: &Response<'_>,
+    p: &mut Persist,
+    resp: &mut Head,
+) {
     edit_headers(resp, b"set-cookie", |h| {
         let mut e = Pair::read(h, 0, false);
         if e.equal == e.val_end {
             return Edit::Keep;
         }
         let mut changed = e.strip_blanks(h);
-        if e.name(h) == c.name.as_bytes() {
+        if let Some(cap) = cap.as_mut() {
+            cap.offer(h, &e);
+        }
+        if let Some(c) = c.filter(|c| e.name(h) == c.name.as_bytes()) {
             p.set = Set::Found;
             if c.preserve {
             } else if c.mode == CookieMode::Insert || (r.direct && c.indirect) {

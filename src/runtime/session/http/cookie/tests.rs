@@ -24,7 +24,7 @@ fn forward(c: &Cookie, lines: &[&str]) -> (Vec<String>, Persist) {
     }
     raw.push_str("\r\n");
     let (mut req, _) = Head::request(raw.as_bytes(), 101).unwrap().unwrap();
-    let p = on_request(c, SERVERS, &mut req, 1_800_000_000);
+    let (p, _) = on_request(Some(c), None, SERVERS, &mut req, 1_800_000_000);
     let out = req
         .headers()
         .filter(|(n, _)| *n == b"cookie")
@@ -96,11 +96,11 @@ fn letters_and_choices() {
     let down: &[(Option<&str>, bool)] = &[(Some("s1"), false), (Some("s1"), true)];
     let raw = b"GET / HTTP/1.1\r\nCookie: SRV=s1\r\n\r\n";
     let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
-    let p = on_request(&c, down, &mut req, 0);
+    let (p, _) = on_request(Some(&c), None, down, &mut req, 0);
     assert_eq!((p.seen, p.server), (Seen::Valid, Some(1)));
     let gone: &[(Option<&str>, bool)] = &[(Some("s1"), false)];
     let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
-    let p = on_request(&c, gone, &mut req, 0);
+    let (p, _) = on_request(Some(&c), None, gone, &mut req, 0);
     assert_eq!((p.seen, p.server), (Seen::Down, None));
 }
 
