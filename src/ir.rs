@@ -239,6 +239,8 @@ pub struct HttpFrontend {
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
     /// `option forwardfor` of the frontend.
     pub forwardfor: Option<ForwardFor>,
+    /// `option originalto` of the frontend (`if_none` unused).
+    pub originalto: Option<ForwardFor>,
     /// `option http-ignore-probes`: a connection that sends nothing gets no 400/408 and
     /// no log line.
     pub ignore_probes: bool,
@@ -256,6 +258,7 @@ impl HttpFrontend {
         max_head: 16384 - 1024,
         errorfiles: Vec::new(),
         forwardfor: None,
+        originalto: None,
         ignore_probes: false,
     };
 }
@@ -512,6 +515,8 @@ pub struct Backend {
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
     /// `option forwardfor` of an HTTP backend (its header name wins over the frontend's).
     pub forwardfor: Option<ForwardFor>,
+    /// `option originalto` of an HTTP backend (its header name wins too).
+    pub originalto: Option<ForwardFor>,
     /// `cookie` persistence of an HTTP backend.
     pub cookie: Option<cookie::Cookie>,
     /// `balance`

@@ -210,6 +210,19 @@ fn config() -> String {
     );
     fe(&mut c, 8018, "ok", "  option forwardfor if-none\n");
     fe(&mut c, 8019, "ffbe", "  option forwardfor if-none\n");
+    // option originalto: with forwardfor (its header after), a name, an except network.
+    fe(
+        &mut c,
+        8023,
+        "otbe",
+        "  option forwardfor\n  option originalto header X-Dst\n",
+    );
+    fe(
+        &mut c,
+        8024,
+        "ok",
+        "  option originalto except 127.0.62.0/24\n",
+    );
     // option dontlog-normal: a 200 is not logged, a 503 is.
     fe(&mut c, 8020, "ok", "  option dontlog-normal\n");
     fe(&mut c, 8021, "refused", "  option dontlog-normal\n");
@@ -232,6 +245,7 @@ fn config() -> String {
     }
     c.push_str("backend refused\n  retries 0\n  server s1 127.0.62.7:8000\n");
     c.push_str("backend garbage2\n  errorfile 502 /etc/haproxy/errors/502.http\n  server s1 127.0.62.6:8000\n");
+    c.push_str("backend otbe\n  option originalto\n  server s1 127.0.62.1:8000\n");
     c.push_str("backend ffbe\n  option forwardfor header X-Client\n  server s1 127.0.62.1:8000\n");
     c.push_str("backend ws\n  timeout tunnel 2s\n  server s1 127.0.62.10:8000\n");
     c.push_str("backend rr\n  server s1 127.0.62.8:8000\n  server s2 127.0.62.9:8000\n");
@@ -348,6 +362,8 @@ const CASES: &[Case] = &[
         ],
     ),
     (8019, &[b"GET /f6 HTTP/1.1\r\nHost: a\r\nX-Client: 1.2.3.4\r\n\r\n"]),
+    (8023, &[b"GET /o1 HTTP/1.1\r\nHost: a\r\nX-Original-To: 1.2.3.4\r\n\r\n"]),
+    (8024, &[b"GET /o2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8020, &[b"GET /n1 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8021, &[b"GET /n2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8022, &[b"", b""]),

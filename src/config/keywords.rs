@@ -1257,9 +1257,9 @@ pub const OPTIONS: &[Keyword] = &[
     kw(
         "originalto",
         ALL,
-        Ignored,
+        Supported,
         "[except <net>] [header <name>]",
-        "HTTP only",
+        "HTTP mode: the address the client reached added to each request; ignored with haproxy's warning in TCP mode",
     ),
     kw("http_proxy", ALL, Ignored, "", "HTTP only"),
     kw("ssl-hello-chk", DBE, Unsupported, "", "check kind"),

@@ -588,7 +588,8 @@ fn lower_frontend(
             keep_alive_timeout: timeout(p, "http-keep-alive"),
             conn_mode: http_conn_mode(p),
             errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
-            forwardfor: forwardfor(p),
+            forwardfor: forwardfor(p, "forwardfor"),
+            originalto: forwardfor(p, "originalto"),
             ignore_probes: p.option("http-ignore-probes"),
             ..crate::ir::HttpFrontend::DEFAULT
         }),
@@ -706,7 +707,8 @@ fn lower_backend(
         mode: p.mode(),
         http_conn_mode: http_conn_mode(p),
         errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
-        forwardfor: forwardfor(p),
+        forwardfor: forwardfor(p, "forwardfor"),
+        originalto: forwardfor(p, "originalto"),
         cookie: p
             .cookie
             .as_ref()
@@ -890,14 +892,20 @@ fn resolvers_check(
     }
 }
 
-/// `option forwardfor` of an HTTP proxy, its words already checked by the parser.
-fn forwardfor(p: &ProxyConf) -> Option<crate::ir::ForwardFor> {
-    let o = p.options.get("forwardfor").filter(|o| o.enabled)?;
+/// `option forwardfor` or `option originalto` (`name`) of an HTTP proxy, its words
+/// already checked by the parser.
+fn forwardfor(p: &ProxyConf, name: &str) -> Option<crate::ir::ForwardFor> {
+    let o = p.options.get(name).filter(|o| o.enabled)?;
     if p.mode() != Mode::Http {
         return None;
     }
+    let header = if name == "forwardfor" {
+        "x-forwarded-for"
+    } else {
+        "x-original-to"
+    };
     let mut ff = crate::ir::ForwardFor {
-        header: "x-forwarded-for".into(),
+        header: header.into(),
         except: None,
         if_none: false,
     };
@@ -952,6 +960,7 @@ const HTTP_SUPPORTED: &[&str] = &[
     "'option http-server-close'",
     "'option httpclose'",
     "'option forwardfor'",
+    "'option originalto'",
     "'option http-ignore-probes'",
     "'capture' statement",
 ];

@@ -411,10 +411,12 @@ impl Parser {
         }
     }
 
-    /// Checks `option forwardfor [except <net>] [header <name>] [if-none]` as haproxy
-    /// does (cfgparse-listen.c); false after an error.
-    fn forwardfor_args(&mut self, stmt: &Stmt) -> bool {
+    /// Checks `option forwardfor [except <net>] [header <name>] [if-none]` and `option
+    /// originalto [except <net>] [header <name>]` as haproxy does (cfgparse-listen.c);
+    /// false after an error.
+    fn forwardfor_args(&mut self, stmt: &Stmt, name: &str) -> bool {
         let loc = stmt.loc;
+        let xff = name == "forwardfor";
         let mut i = 2;
         while !stmt.arg(i).is_empty() {
             match stmt.arg(i) {
@@ -422,7 +424,7 @@ impl Parser {
                     if crate::config::lower::forwardfor_net(stmt.arg(i + 1)).is_none() {
                         self.alert(
                             loc,
-                            "'option forwardfor except' expects <address>[/mask] as argument.",
+                            format!("'option {name} except' expects <address>[/mask] as argument."),
                         );
                         return false;
                     }
@@ -432,15 +434,22 @@ impl Parser {
                     if stmt.arg(i + 1).is_empty() {
                         self.alert(
                             loc,
-                            "'option forwardfor header' expects <header_name> as argument.",
+                            format!("'option {name} header' expects <header_name> as argument."),
                         );
                         return false;
                     }
                     i += 2;
                 }
-                "if-none" => i += 1,
-                _ => {
+                "if-none" if xff => i += 1,
+                _ if xff => {
                     self.alert(loc, "'option forwardfor' only supports optional values: 'except', 'header' and 'if-none'.");
+                    return false;
+                }
+                _ => {
+                    self.alert(
+                        loc,
+                        "'option originalto' only supports optional values: 'except' and 'header'.",
+                    );
                     return false;
                 }
             }
@@ -572,7 +581,7 @@ impl Parser {
                 v: format!("'option {name}'"),
                 loc: loc.clone(),
             });
-            if name == "forwardfor" && !self.forwardfor_args(stmt) {
+            if matches!(name, "forwardfor" | "originalto") && !self.forwardfor_args(stmt, name) {
                 return;
             }
             if matches!(
@@ -581,6 +590,7 @@ impl Parser {
                     | "http-keep-alive"
                     | "httpclose"
                     | "forwardfor"
+                    | "originalto"
                     | "http-ignore-probes"
             ) {
                 p.options.insert(

@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use self::answer::{proxy_answer, Answers};
-use self::request::{balance_key, forwarded_for};
+use self::request::{balance_key, forwarded_for, original_to};
 use self::response::response;
 use self::tunnel::{run_tunnel, Tunnel};
 use super::close_log::{write_log, LogState};
@@ -432,13 +432,16 @@ async fn transaction(
     } else {
         None
     };
-    let xff = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer);
+    // X-Forwarded-For, then X-Original-To, after the request's own headers.
+    if let Some((n, v)) = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer)
+    {
+        req.add_header(n.as_bytes(), v.as_bytes());
+    }
+    if let Some((n, v)) = original_to(h.originalto.as_ref(), b.ir.originalto.as_ref(), local) {
+        req.add_header(n.as_bytes(), v.as_bytes());
+    }
     let mut out = c.first;
-    req.write(
-        &mut out,
-        conn_val,
-        xff.as_ref().map(|(n, v)| (*n, v.as_str())),
-    );
+    req.write(&mut out, conn_val);
     if send(&mut server, &out, server_to).await.is_err() {
         let why = (Cause::ServerAbort, Phase::Headers);
         early_answer(cin);

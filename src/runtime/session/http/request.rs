@@ -1,5 +1,5 @@
-//! What a transaction derives from the request before sending it: the header `option
-//! forwardfor` adds, and the key of an HTTP balancing algorithm.
+//! What a transaction derives from the request before sending it: the headers `option
+//! forwardfor` and `option originalto` add, and the key of an HTTP balancing algorithm.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -22,7 +22,28 @@ pub(super) fn forwarded_for<'a>(
     if !always && req.header(name.as_bytes()).is_some() {
         return None;
     }
-    let ip = peer.ip();
+    address_header(name, fe, be, peer.ip())
+}
+
+/// The header `option originalto` adds: the address the client connected to, named as
+/// the backend's option says, else the frontend's; none for an address in either
+/// proxy's `except` network.
+pub(super) fn original_to<'a>(
+    fe: Option<&'a ForwardFor>,
+    be: Option<&'a ForwardFor>,
+    local: SocketAddr,
+) -> Option<(&'a str, String)> {
+    let name = be.or(fe)?.header.as_str();
+    address_header(name, fe, be, local.ip())
+}
+
+/// `name: ip` unless `ip` is in either proxy's `except` network.
+fn address_header<'a>(
+    name: &'a str,
+    fe: Option<&ForwardFor>,
+    be: Option<&ForwardFor>,
+    ip: IpAddr,
+) -> Option<(&'a str, String)> {
     let excepted = |f: Option<&ForwardFor>| {
         f.and_then(|f| f.except)
             .is_some_and(|(net, mask)| match (net, mask, ip) {

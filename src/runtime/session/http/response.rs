@@ -54,7 +54,7 @@ where
                 if head.status >= 100 && head.status < 200 && head.status != 101 {
                     // Interim answers (100-continue) go to the client as they come.
                     let mut out = Vec::new();
-                    head.write(&mut out, None, None);
+                    head.write(&mut out, None);
                     if send(cw, &out, client_to).await.is_err() {
                         tx.log.term = Termination::new(Cause::ClientAbort, Phase::Headers);
                         return Err(None);
@@ -113,7 +113,7 @@ where
         tx.cookies[1] = super::cookie::on_response(c, &r, p, &mut head);
     }
     let mut out = Vec::with_capacity(512);
-    head.write(&mut out, conn_val, None);
+    head.write(&mut out, conn_val);
     // The body bytes already read leave with the head, in one write (haproxy's output
     // buffer does the same); the copy below carries the rest.
     let framing = match framing {

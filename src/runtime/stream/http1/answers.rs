@@ -94,7 +94,7 @@ impl Answer {
             None => self.wire.clone(),
             Some(h) => {
                 let mut out = Vec::with_capacity(self.wire.len() + 24);
-                h.write(&mut out, conn, None);
+                h.write(&mut out, conn);
                 out.extend_from_slice(&self.body);
                 out
             }
@@ -121,7 +121,7 @@ impl Answer {
             })
             .sum();
         let mut wire = Vec::with_capacity(raw.len());
-        head.write(&mut wire, None, None);
+        head.write(&mut wire, None);
         wire.extend_from_slice(&raw[n..]);
         Some(Answer {
             wire,
@@ -153,7 +153,7 @@ pub fn answer(status: u16) -> &'static Answer {
                         .flatten()
                         .expect("the built-in answers are valid HTTP");
                     let mut wire = Vec::with_capacity(raw.len());
-                    head.write(&mut wire, None, None);
+                    head.write(&mut wire, None);
                     wire.extend_from_slice(&raw[n..]);
                     Answer {
                         wire,

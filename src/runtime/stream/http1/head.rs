@@ -446,9 +446,9 @@ impl Head {
 
     /// Writes the head as haproxy's H1 multiplexer sends it: the start line as received,
     /// lower-case headers in order (without framing headers a 1xx/204 answer may not
-    /// carry, `te` reduced to `trailers`), then `added` (a header the HTTP layer appended,
-    /// as `option forwardfor` does), then `connection: <conn>` when given.
-    pub fn write(&self, out: &mut Vec<u8>, conn: Option<&str>, added: Option<(&str, &str)>) {
+    /// carry, `te` reduced to `trailers`; headers the HTTP layer added come last, as
+    /// `option forwardfor` adds them), then `connection: <conn>` when given.
+    pub fn write(&self, out: &mut Vec<u8>, conn: Option<&str>) {
         for i in 0..3 {
             out.extend_from_slice(self.part(i));
             out.extend_from_slice(if i < 2 { b" " } else { b"\r\n" });
@@ -471,12 +471,6 @@ impl Head {
             out.extend_from_slice(n);
             out.extend_from_slice(b": ");
             out.extend_from_slice(v);
-            out.extend_from_slice(b"\r\n");
-        }
-        if let Some((n, v)) = added {
-            out.extend(n.bytes().map(|c| c.to_ascii_lowercase()));
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         if let Some(c) = conn {

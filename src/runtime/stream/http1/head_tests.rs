@@ -7,8 +7,12 @@ fn req(s: &str) -> Result<Head, HeadError> {
 }
 
 fn wire(h: &Head, conn: Option<&str>, added: bool) -> String {
+    let mut h = h.clone();
+    if added {
+        h.add_header(b"X-Added", b"1");
+    }
     let mut out = Vec::new();
-    h.write(&mut out, conn, added.then_some(("X-Added", "1")));
+    h.write(&mut out, conn);
     String::from_utf8(out).unwrap()
 }
 
