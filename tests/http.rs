@@ -223,6 +223,14 @@ fn config() -> String {
         "ok",
         "  option originalto except 127.0.62.0/24\n",
     );
+    // errorloc: a redirect instead of haproxy's 503, from the frontend or the backend.
+    fe(
+        &mut c,
+        8025,
+        "refused",
+        "  errorloc 503 http://d.example/x?a=1\n",
+    );
+    fe(&mut c, 8026, "refused303", "");
     // option dontlog-normal: a 200 is not logged, a 503 is.
     fe(&mut c, 8020, "ok", "  option dontlog-normal\n");
     fe(&mut c, 8021, "refused", "  option dontlog-normal\n");
@@ -245,6 +253,9 @@ fn config() -> String {
     }
     c.push_str("backend refused\n  retries 0\n  server s1 127.0.62.7:8000\n");
     c.push_str("backend garbage2\n  errorfile 502 /etc/haproxy/errors/502.http\n  server s1 127.0.62.6:8000\n");
+    c.push_str(
+        "backend refused303\n  retries 0\n  errorloc303 503 /y\n  server s1 127.0.62.7:8000\n",
+    );
     c.push_str("backend otbe\n  option originalto\n  server s1 127.0.62.1:8000\n");
     c.push_str("backend ffbe\n  option forwardfor header X-Client\n  server s1 127.0.62.1:8000\n");
     c.push_str("backend ws\n  timeout tunnel 2s\n  server s1 127.0.62.10:8000\n");
@@ -364,6 +375,11 @@ const CASES: &[Case] = &[
     (8019, &[b"GET /f6 HTTP/1.1\r\nHost: a\r\nX-Client: 1.2.3.4\r\n\r\n"]),
     (8023, &[b"GET /o1 HTTP/1.1\r\nHost: a\r\nX-Original-To: 1.2.3.4\r\n\r\n"]),
     (8024, &[b"GET /o2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
+    (
+        8025,
+        &[b"GET /e1 HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /e2 HTTP/1.1\r\nHost: a\r\n\r\n"],
+    ),
+    (8026, &[b"GET /e3 HTTP/1.0\r\n\r\n"]),
     (8020, &[b"GET /n1 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8021, &[b"GET /n2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8022, &[b"", b""]),

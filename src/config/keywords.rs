@@ -899,9 +899,9 @@ pub const PROXY: &[Keyword] = &[
         "HTTP mode",
     ),
     kw("errorfiles", ALL, Unsupported, "<name>", "HTTP mode"),
-    kw("errorloc", ALL, Unsupported, "<code> <url>", "HTTP mode"),
-    kw("errorloc302", ALL, Unsupported, "<code> <url>", "HTTP mode"),
-    kw("errorloc303", ALL, Unsupported, "<code> <url>", "HTTP mode"),
+    kw("errorloc", ALL, Supported, "<code> <url>", "HTTP mode: a 302 to <url> instead of haproxy's answer <code>"),
+    kw("errorloc302", ALL, Supported, "<code> <url>", "HTTP mode: a 302 to <url> instead of haproxy's answer <code>"),
+    kw("errorloc303", ALL, Supported, "<code> <url>", "HTTP mode: a 303 to <url> instead of haproxy's answer <code>"),
     kw(
         "redirect",
         PRX,

@@ -12,6 +12,11 @@ use crate::config::diag::{Diagnostic, LocStyle};
 use crate::config::keywords::{self, cap, Status};
 use crate::ir::Mode;
 
+/// The statuses `errorfile` and `errorloc` may replace (haproxy's `http_err_codes`).
+const ERROR_CODES: [i64; 17] = [
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
+];
+
 /// Timeout names HAProxy knows, in the order its error message lists them.
 const TIMEOUTS: [&str; 11] = [
     "client",
@@ -281,10 +286,7 @@ impl Parser {
                     return self.push(d);
                 }
                 let code = lenient_int(stmt.arg(1));
-                const CODES: [i64; 16] = [
-                    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503,
-                ];
-                if !CODES.contains(&code) && code != 504 {
+                if !ERROR_CODES.contains(&code) {
                     return self.alert(
                         loc,
                         format!("errorfile : status code '{}' not handled.", stmt.arg(1)),
@@ -304,6 +306,37 @@ impl Parser {
                 p.errorfiles.retain(|e| e.v.0 != code as u16);
                 p.errorfiles.push(Spanned {
                     v: (code as u16, bytes.into()),
+                    loc: loc.clone(),
+                });
+            }
+            "errorloc" | "errorloc302" | "errorloc303" => {
+                if stmt.arg(1).is_empty() || stmt.arg(2).is_empty() {
+                    let mut d = Diagnostic::alert(
+                        loc,
+                        format!("{kw} : expects <status_code> and <url> as arguments."),
+                    );
+                    d.extra.push(String::new());
+                    return self.push(d);
+                }
+                // atol(): haproxy names the number it read.
+                let code = lenient_int(stmt.arg(1));
+                if !ERROR_CODES.contains(&code) {
+                    return self.alert(loc, format!("{kw} : status code '{code}' not handled."));
+                }
+                // The answer haproxy builds (http_parse_errorloc), then served as an
+                // errorfile's.
+                let (status, reason) = if kw == "errorloc303" {
+                    (303, "See Other")
+                } else {
+                    (302, "Found")
+                };
+                let raw = format!(
+                    "HTTP/1.1 {status} {reason}\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: {}\r\n\r\n",
+                    stmt.arg(2)
+                );
+                p.errorfiles.retain(|e| e.v.0 != code as u16);
+                p.errorfiles.push(Spanned {
+                    v: (code as u16, raw.into_bytes().into()),
                     loc: loc.clone(),
                 });
             }
