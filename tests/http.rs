@@ -231,6 +231,13 @@ fn config() -> String {
         "  errorloc 503 http://d.example/x?a=1\n",
     );
     fe(&mut c, 8026, "refused303", "");
+    // errorfiles: an http-errors section's page wins over an earlier errorfile.
+    fe(
+        &mut c,
+        8027,
+        "refused",
+        "  errorfile 503 /etc/haproxy/errors/503.http\n  errorfiles site 503\n",
+    );
     // option dontlog-normal: a 200 is not logged, a 503 is.
     fe(&mut c, 8020, "ok", "  option dontlog-normal\n");
     fe(&mut c, 8021, "refused", "  option dontlog-normal\n");
@@ -256,6 +263,7 @@ fn config() -> String {
     c.push_str(
         "backend refused303\n  retries 0\n  errorloc303 503 /y\n  server s1 127.0.62.7:8000\n",
     );
+    c.push_str("http-errors site\n  errorfile 503 /etc/haproxy/errors/504.http\n");
     c.push_str("backend otbe\n  option originalto\n  server s1 127.0.62.1:8000\n");
     c.push_str("backend ffbe\n  option forwardfor header X-Client\n  server s1 127.0.62.1:8000\n");
     c.push_str("backend ws\n  timeout tunnel 2s\n  server s1 127.0.62.10:8000\n");
@@ -380,6 +388,7 @@ const CASES: &[Case] = &[
         &[b"GET /e1 HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /e2 HTTP/1.1\r\nHost: a\r\n\r\n"],
     ),
     (8026, &[b"GET /e3 HTTP/1.0\r\n\r\n"]),
+    (8027, &[b"GET /e4 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8020, &[b"GET /n1 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8021, &[b"GET /n2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8022, &[b"", b""]),

@@ -360,8 +360,9 @@ pub struct ProxyConf {
     /// HTTP-only settings that HAProxy ignores with a warning in TCP mode
     /// (`stats`, `option forwardfor` …): message subject and location.
     pub http_only: Vec<Spanned<String>>,
-    /// `errorfile` lines: the status and the file's bytes (read when the line is).
-    pub errorfiles: Vec<Spanned<(u16, std::sync::Arc<[u8]>)>>,
+    /// `errorfile`, `errorloc*` and `errorfiles` lines in order (a later one wins for
+    /// a status), a `defaults` section's first.
+    pub errorfiles: Vec<Spanned<ErrorPages>>,
     /// Name of the defaults section this proxy took its settings from.
     pub defaults_name: Option<String>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules.
@@ -376,6 +377,28 @@ pub struct ProxyConf {
     pub cookie: Option<Spanned<crate::ir::cookie::Cookie>>,
     /// `capture` lines.
     pub captures: crate::ir::cookie::Captures,
+}
+
+/// Where a proxy's answer pages come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorPages {
+    /// `errorfile <status> <file>` (the file's bytes, read with the line) or
+    /// `errorloc* <status> <url>` (the redirect haproxy builds).
+    Page(u16, std::sync::Arc<[u8]>),
+    /// `errorfiles <section> [<status> …]`: the pages of an `http-errors` section,
+    /// all of them or the listed ones.
+    Section(String, Option<Vec<u16>>),
+}
+
+/// An `http-errors` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpErrorsConf {
+    /// Its name.
+    pub name: String,
+    /// Where it starts.
+    pub loc: Loc,
+    /// Its `errorfile` pages (a later one wins for a status).
+    pub pages: Vec<(u16, std::sync::Arc<[u8]>)>,
 }
 
 /// `stats` lines of a proxy.

@@ -247,6 +247,12 @@ pub fn lower_with(
         .map(|p| super::parse::log_format::proxy_formats(p, diags))
         .collect();
 
+    // Each proxy's answer pages, its `errorfiles` resolved (haproxy's post-proxy check).
+    let pages: Vec<_> = proxies
+        .iter()
+        .map(|p| error_pages(p, &parsed.http_errors, diags))
+        .collect();
+
     // What haproxide does not implement about HTTP mode.
     for p in proxies {
         if p.mode() != Mode::Http {
@@ -454,18 +460,20 @@ pub fn lower_with(
     }
 
     let mut backends = Vec::new();
-    for (p, addrs) in proxies
+    for ((p, pages), addrs) in proxies
         .iter()
-        .filter(|p| p.kind.caps() & 4 != 0)
+        .zip(&pages)
+        .filter(|(p, _)| p.kind.caps() & 4 != 0)
         .zip(resolved)
     {
-        backends.push(lower_backend(p, addrs, global, &be_index));
+        backends.push(lower_backend(p, addrs, global, &be_index, pages.clone()));
     }
     let mut frontends = Vec::new();
-    for (p, formats) in proxies
+    for ((p, formats), pages) in proxies
         .iter()
         .zip(formats)
-        .filter(|(p, _)| p.kind.caps() & 2 != 0)
+        .zip(&pages)
+        .filter(|((p, _), _)| p.kind.caps() & 2 != 0)
     {
         let default_backend = match (&p.default_backend, p.use_backends.first()) {
             // An unconditional use_backend always wins over default_backend.
@@ -474,7 +482,13 @@ pub fn lower_with(
             (None, None) if p.kind == ProxyKind::Listen => be_index(&p.name),
             (None, None) => None,
         };
-        frontends.push(lower_frontend(p, default_backend, global, formats));
+        frontends.push(lower_frontend(
+            p,
+            default_backend,
+            global,
+            formats,
+            pages.clone(),
+        ));
     }
     let (mut fi, mut bi) = (0, 0);
     let order = proxies
@@ -532,6 +546,7 @@ fn lower_frontend(
     default_backend: Option<usize>,
     g: &super::parse::GlobalConf,
     (log_format, unique_id_format): (Option<LogFormat>, Option<LogFormat>),
+    pages: Vec<(u16, std::sync::Arc<[u8]>)>,
 ) -> Frontend {
     let mut binds = Vec::new();
     for b in &p.binds {
@@ -587,7 +602,7 @@ fn lower_frontend(
             request_timeout: timeout(p, "http-request"),
             keep_alive_timeout: timeout(p, "http-keep-alive"),
             conn_mode: http_conn_mode(p),
-            errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
+            errorfiles: pages,
             forwardfor: forwardfor(p, "forwardfor"),
             originalto: forwardfor(p, "originalto"),
             ignore_probes: p.option("http-ignore-probes"),
@@ -668,6 +683,7 @@ fn lower_backend(
     addrs: Vec<(Option<IpAddr>, bool)>,
     g: &super::parse::GlobalConf,
     be_index: &dyn Fn(&str) -> Option<usize>,
+    pages: Vec<(u16, std::sync::Arc<[u8]>)>,
 ) -> Backend {
     let ids = server_ids(p.servers.iter().map(|s| s.id));
     let mut servers: Vec<Server> = p
@@ -706,7 +722,7 @@ fn lower_backend(
         is_listen: p.kind == ProxyKind::Listen,
         mode: p.mode(),
         http_conn_mode: http_conn_mode(p),
-        errorfiles: p.errorfiles.iter().map(|e| e.v.clone()).collect(),
+        errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),
         originalto: forwardfor(p, "originalto"),
         cookie: p
@@ -990,4 +1006,57 @@ fn stats_only(p: &ProxyConf) -> bool {
         && p.default_backend.is_none()
         && p.use_backends.is_empty()
         && p.binds.iter().all(|b| !b.opts.ssl && !b.opts.accept_proxy)
+}
+
+/// A proxy's answer pages: its `errorfile`, `errorloc*` and `errorfiles` lines in order,
+/// a later one replacing an earlier one's page for the same status, as haproxy's
+/// `proxy_check_errors` applies them (with its messages for a section that does not
+/// exist and a status a section does not have).
+fn error_pages(
+    p: &ProxyConf,
+    sections: &[super::ast::HttpErrorsConf],
+    diags: &mut crate::config::diag::Diagnostics,
+) -> Vec<(u16, std::sync::Arc<[u8]>)> {
+    use super::ast::ErrorPages;
+    let mut pages: Vec<(u16, std::sync::Arc<[u8]>)> = Vec::new();
+    let set =
+        |pages: &mut Vec<(u16, std::sync::Arc<[u8]>)>, code: u16, raw: &std::sync::Arc<[u8]>| {
+            pages.retain(|(c, _)| *c != code);
+            pages.push((code, raw.clone()));
+        };
+    for e in &p.errorfiles {
+        match &e.v {
+            ErrorPages::Page(code, raw) => set(&mut pages, *code, raw),
+            ErrorPages::Section(name, codes) => {
+                let Some(sec) = sections.iter().find(|s| &s.name == name) else {
+                    diags.push(check(
+                        Level::Alert,
+                        format!(
+                            "proxy '{}': unknown http-errors section '{name}' (at {}).",
+                            p.name, e.loc
+                        ),
+                    ));
+                    continue;
+                };
+                let wanted: Vec<u16> = match codes {
+                    Some(c) => c.clone(),
+                    None => sec.pages.iter().map(|(c, _)| *c).collect(),
+                };
+                // haproxy walks its status table in order.
+                let mut wanted = wanted;
+                wanted.sort_unstable();
+                wanted.dedup();
+                for code in wanted {
+                    match sec.pages.iter().find(|(c, _)| *c == code) {
+                        Some((_, raw)) => set(&mut pages, code, raw),
+                        None => diags.push(check(
+                            Level::Warning,
+                            format!("config: proxy '{}' : status '{code}' not declared in http-errors section '{name}' (at {}).", p.name, e.loc),
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    pages
 }

@@ -14,6 +14,7 @@ mod capture;
 mod check;
 mod cookie;
 mod global;
+mod http_errors;
 pub mod log_format;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
@@ -64,6 +65,8 @@ pub struct Parsed {
     pub aborted: bool,
     /// Names of the `resolvers` sections.
     pub resolvers: Vec<String>,
+    /// `http-errors` sections.
+    pub http_errors: Vec<crate::config::ast::HttpErrorsConf>,
 }
 
 /// The section a line belongs to.
@@ -83,6 +86,8 @@ enum Section {
     Skipped,
     /// A `resolvers` section.
     Resolvers,
+    /// An `http-errors` section (index into the parser's list).
+    HttpErrors(usize),
 }
 
 /// A statement: its words and where it stands.
@@ -177,6 +182,8 @@ pub struct Parser {
     resolve_names: bool,
     /// `resolvers` sections seen: name and where.
     resolvers: Vec<(String, Loc)>,
+    /// `http-errors` sections seen.
+    http_errors: Vec<crate::config::ast::HttpErrorsConf>,
     /// `expose-experimental-directives` seen: experimental keywords after it are allowed.
     experimental: bool,
     /// `tune.*` settings haproxy takes once, with the value read (see keywords::TUNE_ONCE).
@@ -210,6 +217,7 @@ impl Parser {
             cond: Vec::new(),
             resolve_names: true,
             resolvers: Vec::new(),
+            http_errors: Vec::new(),
             experimental: false,
             tune_seen: HashMap::new(),
             in_template: false,
@@ -239,6 +247,19 @@ impl Parser {
     /// Parse-time warning in the `parsing [f:l] : ` shape.
     pub(crate) fn warn(&mut self, loc: &Loc, msg: impl Into<String>) {
         self.diags.push(Diagnostic::warning(loc, msg));
+    }
+
+    /// haproxy's `invalid_char` check of a section's name: letters, digits, `.-_:`.
+    pub(super) fn check_section_name(&mut self, loc: &Loc, kw: &str, name: &str) {
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
+        {
+            self.alert(
+                loc,
+                format!("character '{bad}' is not permitted in '{kw}' name '{name}'."),
+            );
+        }
     }
 
     /// Parse-time alert in the `parsing [f:l]: ` shape (no space before the colon).
@@ -338,6 +359,7 @@ impl Parser {
             diags,
             aborted: self.aborted,
             resolvers: self.resolvers.into_iter().map(|(n, _)| n).collect(),
+            http_errors: self.http_errors,
         }
     }
 
@@ -439,6 +461,7 @@ impl Parser {
             Section::Broken(_) => self.alert(loc, "'listen' or 'defaults' expected."),
             Section::Skipped => {}
             Section::Resolvers => self.parse_resolvers(&stmt),
+            Section::HttpErrors(i) => self.parse_http_errors(i, &stmt),
         }
     }
 
@@ -568,6 +591,7 @@ impl Parser {
             }
             "defaults" | "frontend" | "backend" | "listen" => self.proxy_section(stmt),
             "resolvers" => self.resolvers_section(stmt),
+            "http-errors" => self.http_errors_section(stmt),
             _ => {
                 self.section = Section::Skipped;
                 let what = format!("section '{kw}'");
@@ -598,16 +622,8 @@ impl Parser {
             self.aborted = true;
             return;
         }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
-        {
-            // haproxy goes on reading the section's lines as keywords of that section.
-            self.alert(
-                loc,
-                format!("character '{bad}' is not permitted in '{kw}' name '{name}'."),
-            );
-        }
+        // haproxy goes on reading the section's lines as keywords of that section.
+        self.check_section_name(loc, kw, &name);
         // `listen name addr:port` is the pre-1.5 syntax HAProxy 2.6 refuses.
         let rest = &stmt.words[from_idx.min(stmt.words.len())..];
         let (from, extra): (Option<&str>, &[String]) = match rest.first().map(String::as_str) {

@@ -5,7 +5,7 @@ use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
 use super::units::{lenient_int, parse_time_ms, parse_time_s, TimeError};
 use super::{Kwm, Parser, Stmt};
 use crate::config::ast::{
-    LogEntry, LogFormatSetting, OptionSetting, ProxyConf, ProxyKind, Spanned,
+    ErrorPages, LogEntry, LogFormatSetting, OptionSetting, ProxyConf, ProxyKind, Spanned,
 };
 use crate::config::diag::Loc;
 use crate::config::diag::{Diagnostic, LocStyle};
@@ -13,7 +13,7 @@ use crate::config::keywords::{self, cap, Status};
 use crate::ir::Mode;
 
 /// The statuses `errorfile` and `errorloc` may replace (haproxy's `http_err_codes`).
-const ERROR_CODES: [i64; 17] = [
+pub(super) const ERROR_CODES: [i64; 17] = [
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
 ];
 
@@ -302,10 +302,8 @@ impl Parser {
                         format!("errorfile : error opening file '{}'.", stmt.arg(2)),
                     );
                 };
-                // A later line for the same status replaces the earlier one.
-                p.errorfiles.retain(|e| e.v.0 != code as u16);
                 p.errorfiles.push(Spanned {
-                    v: (code as u16, bytes.into()),
+                    v: ErrorPages::Page(code as u16, bytes.into()),
                     loc: loc.clone(),
                 });
             }
@@ -334,9 +332,29 @@ impl Parser {
                     "HTTP/1.1 {status} {reason}\r\nCache-Control: no-cache\r\nContent-length: 0\r\nLocation: {}\r\n\r\n",
                     stmt.arg(2)
                 );
-                p.errorfiles.retain(|e| e.v.0 != code as u16);
                 p.errorfiles.push(Spanned {
-                    v: (code as u16, raw.into_bytes().into()),
+                    v: ErrorPages::Page(code as u16, raw.into_bytes().into()),
+                    loc: loc.clone(),
+                });
+            }
+            "errorfiles" => {
+                let name = stmt.arg(1);
+                if name.is_empty() {
+                    return self.alert(loc, "errorfiles : expects <name> as argument.");
+                }
+                let mut codes = Vec::new();
+                for w in stmt.words.iter().skip(2) {
+                    let code = lenient_int(w);
+                    if !ERROR_CODES.contains(&code) {
+                        return self.alert(
+                            loc,
+                            format!("errorfiles : status code '{code}' not handled."),
+                        );
+                    }
+                    codes.push(code as u16);
+                }
+                p.errorfiles.push(Spanned {
+                    v: ErrorPages::Section(name.to_string(), (!codes.is_empty()).then_some(codes)),
                     loc: loc.clone(),
                 });
             }
