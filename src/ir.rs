@@ -499,6 +499,20 @@ pub enum HashFn {
     Crc32,
 }
 
+/// `http-reuse`: which requests may take an idle server connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpReuse {
+    /// `never`: a session keeps its connections to itself.
+    Never,
+    /// `safe` (default): a session's first request gets a new connection.
+    #[default]
+    Safe,
+    /// `aggressive`: a first request may take a connection already reused once.
+    Aggressive,
+    /// `always`: a first request may take any idle connection.
+    Always,
+}
+
 /// One backend (or the backend half of a listen section).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backend {
@@ -511,6 +525,8 @@ pub struct Backend {
     /// The backend's HTTP connection mode (with the frontend's, it decides whether
     /// server connections are kept).
     pub http_conn_mode: HttpConnMode,
+    /// `http-reuse` (default `safe`).
+    pub http_reuse: HttpReuse,
     /// `errorfile` answers of the backend (they come before the frontend's).
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
     /// `option forwardfor` of an HTTP backend (its header name wins over the frontend's).

@@ -377,6 +377,8 @@ pub struct ProxyConf {
     pub cookie: Option<Spanned<crate::ir::cookie::Cookie>>,
     /// `capture` lines.
     pub captures: crate::ir::cookie::Captures,
+    /// `http-reuse`
+    pub http_reuse: Option<crate::ir::HttpReuse>,
 }
 
 /// Where a proxy's answer pages come from.
@@ -465,6 +467,7 @@ impl ProxyConf {
             stats: StatsConf::default(),
             cookie: None,
             captures: Default::default(),
+            http_reuse: None,
         }
     }
 

@@ -883,7 +883,7 @@ pub const PROXY: &[Keyword] = &[
         "<action> ...",
         "HTTP mode",
     ),
-    kw("http-reuse", DBE, Unsupported, "<mode>", "HTTP mode"),
+    kw("http-reuse", DBE, Supported, "never|safe|aggressive|always", "HTTP mode: which requests may take an idle server connection"),
     kw(
         "http-send-name-header",
         DBE,

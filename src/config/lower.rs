@@ -722,6 +722,7 @@ fn lower_backend(
         is_listen: p.kind == ProxyKind::Listen,
         mode: p.mode(),
         http_conn_mode: http_conn_mode(p),
+        http_reuse: p.http_reuse.unwrap_or_default(),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),
         originalto: forwardfor(p, "originalto"),

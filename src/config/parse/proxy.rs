@@ -337,6 +337,30 @@ impl Parser {
                     loc: loc.clone(),
                 });
             }
+            "http-reuse" => {
+                use crate::ir::HttpReuse;
+                let mode =
+                    match stmt.arg(1) {
+                        "never" => HttpReuse::Never,
+                        "safe" => HttpReuse::Safe,
+                        "aggressive" => HttpReuse::Aggressive,
+                        "always" => HttpReuse::Always,
+                        _ => return self.alert(
+                            loc,
+                            "'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'.",
+                        ),
+                    };
+                if let Some(extra) = stmt.words.get(2) {
+                    return self.alert(
+                        loc,
+                        format!(
+                            "'http-reuse {}' cannot handle unexpected argument '{extra}'.",
+                            stmt.arg(1)
+                        ),
+                    );
+                }
+                p.http_reuse = Some(mode);
+            }
             "errorfiles" => {
                 let name = stmt.arg(1);
                 if name.is_empty() {

@@ -1,7 +1,17 @@
-//! A server's idle HTTP connections (haproxy's idle and safe lists with `http-reuse
-//! safe`, its default): a connection whose response ended cleanly waits here, and a
-//! later request of any session (not a session's first) takes the oldest one still
-//! open. Connections carrying a PROXY header belong to their client and never come here.
+//! A server's idle HTTP connections (haproxy's idle and safe lists): a connection whose
+//! response ended cleanly may wait here, "safe" once it has carried more than one
+//! request, and a later request of any session takes the oldest one still open, an idle
+//! one before a safe one; `http-reuse aggressive|always` let a session's first request
+//! take a safe one (and, with `always`, an idle one after). Connections carrying a PROXY
+//! header, or of a backend with `http-reuse never`, belong to their client and never
+//! come here.
+//!
+//! Whether a connection is kept and how many are closed later follow haproxy 2.6's
+//! `srv_add_to_idle_list` and `srv_cleanup_idle_conns`: one is kept when the server has
+//! no safe connection (and it is safe, or there is no idle one either), or when the
+//! connections in use and idle do not exceed the estimated need; every
+//! `pool-purge-delay` (5 s) the estimate moves halfway to the most used since, and
+//! about half of the excess is closed, idle ones first.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -11,23 +21,47 @@ use socket2::SockRef;
 
 use crate::runtime::stream::ServerEnd;
 
-/// At most this many idle connections per server; the oldest go first.
+/// At most this many idle connections per server (a memory bound haproxy leaves to
+/// `pool-max-conn`); the oldest go first.
 const MAX: usize = 64;
 
-/// haproxy's `pool-purge-delay` default: an idle connection older than this is closed.
+/// haproxy's `pool-purge-delay` default.
 const PURGE: Duration = Duration::from_secs(5);
 
-/// The idle connections of one server, oldest first.
+/// The idle connections of one server and haproxy's counts for them.
 #[derive(Default)]
 pub struct IdlePool {
-    conns: Mutex<VecDeque<(ServerEnd, Instant)>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Oldest first, each with whether it is safe.
+    conns: VecDeque<(ServerEnd, bool)>,
+    /// The most connections in use since the last purge (`max_used_conns`).
+    max_used: u32,
+    /// The estimated need (`est_need_conns`).
+    est_need: u32,
+    /// When the next purge is due (None: no idle connection waits for one).
+    next_purge: Option<Instant>,
 }
 
 impl std::fmt::Debug for IdlePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.conns.lock().map_or(0, |c| c.len());
+        let n = self.state.lock().map_or(0, |s| s.conns.len());
         write!(f, "IdlePool({n})")
     }
+}
+
+/// Which idle connections a request may take, in haproxy's order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A later request: an idle connection, else a safe one.
+    IdleThenSafe,
+    /// A first request with `http-reuse aggressive`: only a safe one.
+    Safe,
+    /// A first request with `http-reuse always`: a safe one, else an idle one.
+    SafeThenIdle,
 }
 
 /// Still usable: the server neither closed it nor sent anything unasked.
@@ -39,27 +73,90 @@ pub fn alive(c: &ServerEnd) -> bool {
     )
 }
 
-impl IdlePool {
-    /// Keeps `c` for a later request.
-    pub fn put(&self, c: ServerEnd) {
-        let mut q = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        while q
-            .front()
-            .is_some_and(|(_, t)| q.len() >= MAX || now.duration_since(*t) > PURGE)
-        {
-            q.pop_front();
-        }
-        q.push_back((c, now));
+impl State {
+    fn count(&self, safe: bool) -> usize {
+        self.conns.iter().filter(|(_, s)| *s == safe).count()
     }
 
-    /// The oldest idle connection still open, if any.
-    pub fn take(&self) -> Option<ServerEnd> {
-        let mut q = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+    /// The purges due by `now`, as haproxy's task runs them every `pool-purge-delay`.
+    fn purge(&mut self, now: Instant, used: u32) {
+        while let Some(due) = self.next_purge.filter(|d| *d <= now) {
+            let idle = self.conns.len() as i64;
+            if idle == 0 {
+                self.next_purge = None;
+                return;
+            }
+            let need = i64::from(self.max_used.max(self.est_need));
+            let exceed = i64::from(used) + idle - need;
+            let exceed = exceed / 2 + (exceed & 1);
+            self.est_need = ((self.est_need + self.max_used) / 2).max(self.max_used);
+            self.max_used = used;
+            if exceed > 0 {
+                let mut kill = (exceed + 1).min(idle) as usize;
+                for safe in [false, true] {
+                    while kill > 0 {
+                        let Some(i) = self.conns.iter().position(|(_, s)| *s == safe) else {
+                            break;
+                        };
+                        self.conns.remove(i);
+                        kill -= 1;
+                    }
+                }
+            }
+            self.next_purge = (!self.conns.is_empty()).then_some(due + PURGE);
+        }
+    }
+}
+
+impl IdlePool {
+    /// `used` connections to the server are in use now (new ones count at once).
+    pub fn note_used(&self, used: u32) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.max_used = st.max_used.max(used);
+    }
+
+    /// Offers `c` for a later request once its response ended cleanly; `safe` when it
+    /// has carried more than one request, `used` the server's connections in use (this
+    /// one included). Dropped (closed) when haproxy would not keep it.
+    pub fn put(&self, c: ServerEnd, safe: bool, used: u32) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        while let Some((c, t)) = q.pop_front() {
-            if now.duration_since(t) <= PURGE && alive(&c) {
-                return Some(c);
+        st.purge(now, used);
+        st.max_used = st.max_used.max(used);
+        let (n_safe, n_idle) = (st.count(true), st.count(false));
+        let keep = (n_safe == 0 && (safe || n_idle == 0))
+            || used as usize + st.conns.len() <= used.max(st.est_need) as usize;
+        if !keep {
+            return;
+        }
+        if st.conns.len() >= MAX {
+            st.conns.pop_front();
+        }
+        st.conns.push_back((c, safe));
+        if st.next_purge.is_none() {
+            st.next_purge = Some(now + PURGE);
+        }
+    }
+
+    /// The oldest connection of the kinds `want` allows, still open, if any; `used` the
+    /// server's connections in use before it.
+    pub fn take(&self, want: Want, used: u32) -> Option<ServerEnd> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.purge(Instant::now(), used);
+        let order: &[bool] = match want {
+            Want::IdleThenSafe => &[false, true],
+            Want::Safe => &[true],
+            Want::SafeThenIdle => &[true, false],
+        };
+        for &safe in order {
+            // Closed ones met on the way go.
+            while let Some(i) = st.conns.iter().position(|(_, s)| *s == safe) {
+                let Some((c, _)) = st.conns.remove(i) else {
+                    break;
+                };
+                if alive(&c) {
+                    return Some(c);
+                }
             }
         }
         None

@@ -4,7 +4,7 @@
 
 use super::close_log::{LogState, ServerAddrs};
 use super::slots::ServerSlot;
-use crate::ir::SendProxy;
+use crate::ir::{HttpReuse, SendProxy};
 use crate::runtime::lb::queue::Line;
 use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::{self, SslInfo};
@@ -37,6 +37,14 @@ pub(super) struct Connected {
     /// PROXY header and client bytes read early, sent before anything else.
     pub(super) first: Vec<u8>,
     pub(super) t: Timeouts,
+    /// Taken from an idle list (it has carried a request before).
+    pub(super) reused: bool,
+}
+
+/// Whether connections to server `srv` stay with their session: they carry its
+/// client's PROXY header, or the backend shares none (`http-reuse never`).
+pub(super) fn private_conns(b: &BackendRt, srv: usize) -> bool {
+    b.servers[srv].ir.send_proxy != SendProxy::None || b.ir.http_reuse == HttpReuse::Never
 }
 
 /// A server connection that carries a PROXY header for one client: only that client's
@@ -47,11 +55,14 @@ pub(super) struct Idle {
     pub(super) end: ServerEnd,
 }
 
-/// Where a request may find an idle server connection (not for a session's first
-/// request, as with haproxy's `http-reuse safe`).
+/// Where a request may find an idle server connection: the session's own, or the
+/// server's pool as `http-reuse` allows.
 pub(super) struct Reuse<'a> {
-    /// The session's own connections to PROXY-header servers.
+    /// The session's own connections (to PROXY-header servers, or with `http-reuse
+    /// never`).
     pub(super) private: &'a mut Vec<Idle>,
+    /// The session's first request.
+    pub(super) first: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -87,15 +98,28 @@ pub(super) async fn connect_phase(
     let mut slot = taken(srv);
     log.tw = start.elapsed().as_millis() as i64;
     if let Some(r) = reuse {
-        let private = b.servers[srv].ir.send_proxy != SendProxy::None;
-        let found = if private {
+        use crate::runtime::lb::idle::Want;
+        let found = if private_conns(b, srv) {
             r.private
                 .iter()
                 .position(|c| c.bi == bi && c.srv == srv)
                 .map(|i| r.private.remove(i).end)
                 .filter(crate::runtime::lb::idle::alive)
         } else {
-            b.servers[srv].idle.take()
+            // haproxy's table in connect_server: a later request takes an idle
+            // connection, else a safe one; a first one only as `http-reuse` allows.
+            let want = match (r.first, b.ir.http_reuse) {
+                (false, _) => Some(Want::IdleThenSafe),
+                (true, HttpReuse::Aggressive) => Some(Want::Safe),
+                (true, HttpReuse::Always) => Some(Want::SafeThenIdle),
+                (true, _) => None,
+            };
+            // The slot taken above counts this request already.
+            let used = b.servers[srv]
+                .sessions
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .saturating_sub(1);
+            want.and_then(|w| b.servers[srv].idle.take(w, used))
         };
         if let Some(server) = found {
             log.tc = 0;
@@ -105,6 +129,7 @@ pub(super) async fn connect_phase(
                 slot,
                 first: Vec::new(),
                 t: timeouts(f, b),
+                reused: true,
             });
         }
     }
@@ -197,11 +222,17 @@ pub(super) async fn connect_phase(
     let t = timeouts(f, b);
     let mut first = header;
     first.extend_from_slice(early);
+    // A new connection in use: haproxy's idle-pool estimate counts it.
+    let used = b.servers[srv]
+        .sessions
+        .load(std::sync::atomic::Ordering::Relaxed);
+    b.servers[srv].idle.note_used(used);
     Some(Connected {
         server,
         slot,
         first,
         t,
+        reused: false,
     })
 }
 

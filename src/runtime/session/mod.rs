@@ -300,6 +300,7 @@ async fn prepare(
         slot,
         first,
         t,
+        ..
     } = c;
     let srv = slot.srv;
     // Stored once the server is connected, as HAProxy commits store rules.

@@ -23,7 +23,7 @@ use self::request::{balance_key, forwarded_for, original_to};
 use self::response::response;
 use self::tunnel::{run_tunnel, Tunnel};
 use super::close_log::{write_log, LogState};
-use super::connect::{connect_phase, Idle, Reuse};
+use super::connect::{connect_phase, private_conns, Idle, Reuse};
 use super::slots::BackendSlot;
 use super::Info;
 use crate::ir::{HttpConnMode, HttpFrontend};
@@ -148,9 +148,9 @@ pub(super) async fn serve(
     let mut first = true;
     loop {
         let mut tx = Tx::new(t0, date0, th);
-        // A session's first request gets a new server connection (haproxy's `http-reuse
-        // safe`); so does a request already waiting (pipelined): haproxy looks for an
-        // idle one before the previous one is back in its pool.
+        // A session's first request takes an idle server connection only as `http-reuse`
+        // allows; a request already waiting (pipelined) gets a new one: haproxy looks
+        // for an idle one before the previous one is back in its pool.
         let pipelined = !first && !cin.avail().is_empty();
         let head = read_head(
             &mut client,
@@ -204,7 +204,7 @@ pub(super) async fn serve(
             h,
             &mut client,
             &mut cin,
-            (&mut idle, !first && !pipelined),
+            (&mut idle, (!pipelined).then_some(first)),
             &mut head,
             (peer, local, &ssl),
             (&mut tx, &mut tunnel),
@@ -327,7 +327,7 @@ async fn transaction(
     h: &HttpFrontend,
     client: &mut ClientEnd,
     cin: &mut Inbuf,
-    (idle, may_reuse): (&mut Vec<Idle>, bool),
+    (idle, reuse_first): (&mut Vec<Idle>, Option<bool>),
     req: &mut Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     (tx, tunnel): (&mut Tx, &mut Option<Box<Tunnel>>),
@@ -400,7 +400,10 @@ async fn transaction(
         (persist.and_then(|p| p.server), key.as_deref()),
         tx.log.start,
         &mut tx.log,
-        may_reuse.then_some(Reuse { private: idle }),
+        reuse_first.map(|first| Reuse {
+            private: idle,
+            first,
+        }),
     )
     .await
     else {
@@ -533,11 +536,16 @@ async fn transaction(
             Side::Write(_) => Termination::new(Cause::ServerAbort, Phase::Data),
         };
     }
-    if srv_keep && b.servers[srv].ir.send_proxy == crate::ir::SendProxy::None {
-        // Back to the server's pool, for a later request of any session.
-        b.servers[srv].idle.put(server);
+    if srv_keep && !private_conns(b, srv) {
+        // Back to the server's pool, for a later request of any session; safe once it
+        // has carried a second request.
+        let used = b.servers[srv]
+            .sessions
+            .load(std::sync::atomic::Ordering::Relaxed);
+        b.servers[srv].idle.put(server, c.reused, used);
     } else if srv_keep {
-        // Its PROXY header names this client: only this session may reuse it.
+        // Its PROXY header names this client (or the backend shares no connection):
+        // only this session may reuse it.
         idle.push(Idle {
             bi,
             srv,
