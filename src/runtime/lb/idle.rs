@@ -9,9 +9,9 @@
 //! Whether a connection is kept and how many are closed later follow haproxy 2.6's
 //! `srv_add_to_idle_list` and `srv_cleanup_idle_conns`: one is kept when the server has
 //! no safe connection (and it is safe, or there is no idle one either), or when the
-//! connections in use and idle do not exceed the estimated need; every
-//! `pool-purge-delay` (5 s) the estimate moves halfway to the most used since, and
-//! about half of the excess is closed, idle ones first.
+//! connections in use and idle do not exceed the estimated need, which rises at once to
+//! the most ever in use; every `pool-purge-delay` (5 s) it moves halfway down to the
+//! most used since, and about half of the excess is closed, idle ones first.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -74,6 +74,11 @@ pub fn alive(c: &ServerEnd) -> bool {
 }
 
 impl State {
+    fn note(&mut self, used: u32) {
+        self.max_used = self.max_used.max(used);
+        self.est_need = self.est_need.max(used);
+    }
+
     fn count(&self, safe: bool) -> usize {
         self.conns.iter().filter(|(_, s)| *s == safe).count()
     }
@@ -109,10 +114,12 @@ impl State {
 }
 
 impl IdlePool {
-    /// `used` connections to the server are in use now (new ones count at once).
+    /// `used` connections to the server are in use now, one of them just taken into
+    /// use: the most used and the estimated need rise with it (haproxy's
+    /// `srv_use_conn`).
     pub fn note_used(&self, used: u32) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.max_used = st.max_used.max(used);
+        st.note(used);
     }
 
     /// Offers `c` for a later request once its response ended cleanly; `safe` when it
@@ -122,7 +129,6 @@ impl IdlePool {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         st.purge(now, used);
-        st.max_used = st.max_used.max(used);
         let (n_safe, n_idle) = (st.count(true), st.count(false));
         let keep = (n_safe == 0 && (safe || n_idle == 0))
             || used as usize + st.conns.len() <= used.max(st.est_need) as usize;
@@ -155,6 +161,7 @@ impl IdlePool {
                     break;
                 };
                 if alive(&c) {
+                    st.note(used + 1);
                     return Some(c);
                 }
             }
