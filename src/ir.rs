@@ -244,6 +244,9 @@ pub struct HttpFrontend {
     /// `option http-ignore-probes`: a connection that sends nothing gets no 400/408 and
     /// no log line.
     pub ignore_probes: bool,
+    /// `option h1-case-adjust-bogus-client`: the global `h1-case-adjust` map applied to
+    /// header names sent to clients.
+    pub case_adjust: Option<std::sync::Arc<CaseMap>>,
 }
 
 impl HttpFrontend {
@@ -260,6 +263,7 @@ impl HttpFrontend {
         forwardfor: None,
         originalto: None,
         ignore_probes: false,
+        case_adjust: None,
     };
 }
 
@@ -499,6 +503,9 @@ pub enum HashFn {
     Crc32,
 }
 
+/// `h1-case-adjust` pairs: a lower-case header name and the case it is written in.
+pub type CaseMap = [(String, String)];
+
 /// `http-reuse`: which requests may take an idle server connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HttpReuse {
@@ -527,6 +534,9 @@ pub struct Backend {
     pub http_conn_mode: HttpConnMode,
     /// `http-reuse` (default `safe`).
     pub http_reuse: HttpReuse,
+    /// `option h1-case-adjust-bogus-server`: the `h1-case-adjust` map applied to header
+    /// names sent to servers.
+    pub case_adjust: Option<std::sync::Arc<CaseMap>>,
     /// `errorfile` answers of the backend (they come before the frontend's).
     pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
     /// `option forwardfor` of an HTTP backend (its header name wins over the frontend's).

@@ -169,7 +169,7 @@ const GARBAGE: &[u8] = b"garbage\r\n\r\n";
 /// The configuration: one frontend per case family, servers on 127.0.62.x.
 fn config() -> String {
     let mut c = String::from(
-        "global\n  log stdout format raw local0\ndefaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 1s\n",
+        "global\n  log stdout format raw local0\n  h1-case-adjust content-length Content-Length\n  h1-case-adjust x-mixed-case X-Mixed-CASE\n  h1-case-adjust connection Connection\n  h1-case-adjust host HOST\n  h1-case-adjust content-type Content-Type\ndefaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 1s\n",
     );
     let fe = |c: &mut String, port: u16, be: &str, extra: &str| {
         c.push_str(&format!(
@@ -231,6 +231,20 @@ fn config() -> String {
         "  errorloc 503 http://d.example/x?a=1\n",
     );
     fe(&mut c, 8026, "refused303", "");
+    // h1-case-adjust: names written in the global map's case, to clients (the
+    // frontend's option) and to servers (the backend's), haproxy's own answers too.
+    fe(
+        &mut c,
+        8028,
+        "casebe",
+        "  option h1-case-adjust-bogus-client\n",
+    );
+    fe(
+        &mut c,
+        8029,
+        "refused",
+        "  option h1-case-adjust-bogus-client\n",
+    );
     // errorfiles: an http-errors section's page wins over an earlier errorfile.
     fe(
         &mut c,
@@ -262,6 +276,9 @@ fn config() -> String {
     c.push_str("backend garbage2\n  errorfile 502 /etc/haproxy/errors/502.http\n  server s1 127.0.62.6:8000\n");
     c.push_str(
         "backend refused303\n  retries 0\n  errorloc303 503 /y\n  server s1 127.0.62.7:8000\n",
+    );
+    c.push_str(
+        "backend casebe\n  option h1-case-adjust-bogus-server\n  server s1 127.0.62.1:8000\n",
     );
     c.push_str("http-errors site\n  errorfile 503 /etc/haproxy/errors/504.http\n");
     c.push_str("backend otbe\n  option originalto\n  server s1 127.0.62.1:8000\n");
@@ -389,6 +406,11 @@ const CASES: &[Case] = &[
     ),
     (8026, &[b"GET /e3 HTTP/1.0\r\n\r\n"]),
     (8027, &[b"GET /e4 HTTP/1.1\r\nHost: a\r\n\r\n"]),
+    (
+        8028,
+        &[b"POST /c1 HTTP/1.0\r\nHost: a\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nab"],
+    ),
+    (8029, &[b"GET /c2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8020, &[b"GET /n1 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8021, &[b"GET /n2 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     (8022, &[b"", b""]),
@@ -524,6 +546,13 @@ fn http_mode_matches_haproxy() {
             "case {i} {case:?}: the servers received other requests"
         );
     }
+    // h1-case-adjust did act (the comparison above would pass if neither proxy did).
+    let i = CASES.iter().position(|c| c.0 == 8028).unwrap();
+    assert!(
+        want[i].0.contains("X-Mixed-CASE: v") && want[i].1[0].1.contains("HOST: a"),
+        "h1-case-adjust: {:?}",
+        want[i]
+    );
     assert_eq!(
         got_log.len(),
         want_log.len(),

@@ -292,3 +292,44 @@ fn http_over_a_tls_bind_serves_nginx_as_haproxy_does() {
     ];
     compare("tls", &dir, &cfg, "127.0.65.100:8099", &clients);
 }
+
+/// Until HTTP/2 exists, an HTTP frontend's `alpn h2,http/1.1` does not offer h2: curl
+/// asking for HTTP/2 gets HTTP/1.1 (haproxy would answer in HTTP/2), and `-c` says so.
+#[test]
+fn alpn_h2_on_an_http_frontend_negotiates_http_1_1() {
+    let dir = base_dir("alpn");
+    let _o = origins(&dir, "127.0.65");
+    let pem = common::self_signed_pem("httppeers-alpn", &["-newkey", "rsa:2048"]);
+    let cfg = format!(
+        "defaults\n  mode http\n  timeout connect 5000\n  timeout client 50000\n  timeout server 50000\n\
+         frontend web\n  bind 127.0.65.100:8444 ssl crt {} alpn h2,http/1.1\n  default_backend app\n\
+         backend app\n  server a 127.0.65.1:8080\n",
+        pem.display()
+    );
+    let path = dir.join("alpn.cfg");
+    std::fs::write(&path, &cfg).unwrap();
+    let check = Command::new(Which::Haproxide.path())
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        check.status.success() && said.contains("ALPN 'h2' is not offered by haproxide yet"),
+        "{said}"
+    );
+    let _p = common::start_file(
+        Which::Haproxide,
+        &path,
+        "127.0.65.100:8444".parse().unwrap(),
+    );
+    need("/usr/bin/curl");
+    let out = Command::new("/usr/bin/curl")
+        .args(["-s", "-k", "--http2", "--max-time", "5", "-o", "/dev/null"])
+        .args(["-w", "%{http_version} %{http_code}"])
+        .arg("https://127.0.65.100:8444/")
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1.1 200");
+}

@@ -304,8 +304,8 @@ pub const GLOBAL: &[Keyword] = &[
         "",
         "allows the experimental tune.* keywords after it",
     ),
-    kw("h1-case-adjust", 0, Ignored, "<from> <to>", "HTTP only"),
-    kw("h1-case-adjust-file", 0, Ignored, "<file>", "HTTP only"),
+    kw("h1-case-adjust", 0, Supported, "<from> <to>", "HTTP mode: the case a header name is written in, with option h1-case-adjust-bogus-client|server"),
+    kw("h1-case-adjust-file", 0, Supported, "<file>", "HTTP mode: `<from> <to>` lines, as h1-case-adjust"),
     kw(
         "h1-accept-payload-with-any-method",
         0,
@@ -1250,8 +1250,8 @@ pub const OPTIONS: &[Keyword] = &[
     ),
     kw("checkcache", DBE, Ignored, "", "HTTP only"),
     kw("disable-h2-upgrade", DFE, Ignored, "", "HTTP only"),
-    kw("h1-case-adjust-bogus-client", DFE, Ignored, "", "HTTP only"),
-    kw("h1-case-adjust-bogus-server", DBE, Ignored, "", "HTTP only"),
+    kw("h1-case-adjust-bogus-client", DFE, Supported, "", "HTTP mode: h1-case-adjust applied to what the frontend sends clients"),
+    kw("h1-case-adjust-bogus-server", DBE, Supported, "", "HTTP mode: h1-case-adjust applied to what the backend sends servers"),
     kw("idle-close-on-response", DFE, Ignored, "", "HTTP only"),
     kw("prefer-last-server", DBE, Ignored, "", "HTTP only"),
     kw(

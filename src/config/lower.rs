@@ -48,6 +48,9 @@ pub fn lower_with(
     let proxies = &parsed.proxies;
     let diags = &mut parsed.diags;
     let global = &parsed.global;
+    // haproxy reads the case-adjust file right after the configuration.
+    let case = case_map(global, diags);
+    let case = (!case.is_empty()).then(|| std::sync::Arc::<crate::ir::CaseMap>::from(case));
 
     // haproxy's own HTTP client proxy always exists, so its HTTP buffer limit always applies.
     if let Some(size) = global.tune_bufsize.filter(|s| *s >= 1 << 28) {
@@ -309,6 +312,9 @@ pub fn lower_with(
                 );
                 tls_notes(&bind_tls(&b.opts, global), lists, &b.text, &b.loc, diags);
             }
+            if b.opts.ssl && p.mode() == Mode::Http && b.opts.alpn.iter().any(|a| a == "h2") {
+                diags.push(Diagnostic::warning(&b.loc, format!("'bind {}' : ALPN 'h2' is not offered by haproxide yet (no HTTP/2): clients of HTTP {} '{}' get HTTP/1.1; see grammar/http.md.", b.text, p.kind.word(), p.name)).checked());
+            }
             // Client authentication asked for with nothing to check it against: haproxy
             // refuses to start rather than let clients in unverified (its message comes
             // twice, the second time without the tag).
@@ -466,7 +472,14 @@ pub fn lower_with(
         .filter(|(p, _)| p.kind.caps() & 4 != 0)
         .zip(resolved)
     {
-        backends.push(lower_backend(p, addrs, global, &be_index, pages.clone()));
+        backends.push(lower_backend(
+            p,
+            addrs,
+            global,
+            &be_index,
+            pages.clone(),
+            case.clone(),
+        ));
     }
     let mut frontends = Vec::new();
     for ((p, formats), pages) in proxies
@@ -487,7 +500,7 @@ pub fn lower_with(
             default_backend,
             global,
             formats,
-            pages.clone(),
+            (pages.clone(), case.clone()),
         ));
     }
     let (mut fi, mut bi) = (0, 0);
@@ -541,16 +554,23 @@ fn log_targets(p: &ProxyConf, g: &super::parse::GlobalConf) -> Vec<LogTarget> {
     v
 }
 
+/// A proxy's answer pages: status and raw response.
+type Pages = Vec<(u16, std::sync::Arc<[u8]>)>;
+
 fn lower_frontend(
     p: &ProxyConf,
     default_backend: Option<usize>,
     g: &super::parse::GlobalConf,
     (log_format, unique_id_format): (Option<LogFormat>, Option<LogFormat>),
-    pages: Vec<(u16, std::sync::Arc<[u8]>)>,
+    (pages, case): (Pages, Option<std::sync::Arc<crate::ir::CaseMap>>),
 ) -> Frontend {
     let mut binds = Vec::new();
     for b in &p.binds {
-        let tls = b.opts.ssl.then(|| bind_tls(&b.opts, g));
+        let mut tls = b.opts.ssl.then(|| bind_tls(&b.opts, g));
+        // No HTTP/2 yet: an HTTP frontend does not offer it (warned about above).
+        if let (Some(t), Mode::Http) = (tls.as_mut(), p.mode()) {
+            t.common.alpn.retain(|a| a != "h2");
+        }
         for a in &b.addrs {
             let text = match a {
                 crate::ir::ListenAddr::Inet(sa) => fmt_sockaddr(sa),
@@ -606,6 +626,7 @@ fn lower_frontend(
             forwardfor: forwardfor(p, "forwardfor"),
             originalto: forwardfor(p, "originalto"),
             ignore_probes: p.option("http-ignore-probes"),
+            case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-client")),
             ..crate::ir::HttpFrontend::DEFAULT
         }),
     }
@@ -684,6 +705,7 @@ fn lower_backend(
     g: &super::parse::GlobalConf,
     be_index: &dyn Fn(&str) -> Option<usize>,
     pages: Vec<(u16, std::sync::Arc<[u8]>)>,
+    case: Option<std::sync::Arc<crate::ir::CaseMap>>,
 ) -> Backend {
     let ids = server_ids(p.servers.iter().map(|s| s.id));
     let mut servers: Vec<Server> = p
@@ -723,6 +745,7 @@ fn lower_backend(
         mode: p.mode(),
         http_conn_mode: http_conn_mode(p),
         http_reuse: p.http_reuse.unwrap_or_default(),
+        case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-server")),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),
         originalto: forwardfor(p, "originalto"),
@@ -979,6 +1002,8 @@ const HTTP_SUPPORTED: &[&str] = &[
     "'option forwardfor'",
     "'option originalto'",
     "'option http-ignore-probes'",
+    "'option h1-case-adjust-bogus-client'",
+    "'option h1-case-adjust-bogus-server'",
     "'capture' statement",
 ];
 
@@ -1060,4 +1085,63 @@ fn error_pages(
         }
     }
     pages
+}
+
+/// Adds `h1-case-adjust <from> <to>` to `map`, or haproxy's message
+/// (`add_hdr_case_adjust`): the two may differ only by case, and a name comes once.
+pub(crate) fn add_case_adjust(
+    map: &mut Vec<(String, String)>,
+    from: &str,
+    to: &str,
+) -> Result<(), String> {
+    if to.is_empty() {
+        return Err("expect <to>".into());
+    }
+    if !from.eq_ignore_ascii_case(to) {
+        return Err("<from> and <to> must not differ execpt the case".into());
+    }
+    if map.iter().any(|(f, _)| f == from) {
+        return Err(format!("duplicate entry '{from}'"));
+    }
+    map.push((from.to_string(), to.to_string()));
+    Ok(())
+}
+
+/// The global case map with `h1-case-adjust-file`'s lines added (read now, as haproxy's
+/// post-parser reads it), or haproxy's alert.
+fn case_map(
+    g: &super::parse::GlobalConf,
+    diags: &mut crate::config::diag::Diagnostics,
+) -> Vec<(String, String)> {
+    let mut map = g.h1_case.clone();
+    let Some(path) = &g.h1_case_file else {
+        return map;
+    };
+    let Ok(text) = std::fs::read(path) else {
+        diags.push(check(
+            Level::Alert,
+            format!("h1-headers-case-adjust-file '{path}': failed to open file."),
+        ));
+        return map;
+    };
+    for (i, line) in String::from_utf8_lossy(&text).lines().enumerate() {
+        let l = line.trim_start_matches([' ', '\t']);
+        if l.is_empty() || l.starts_with('#') || l.starts_with('\r') {
+            continue;
+        }
+        let l = l.trim_end_matches(['\r', '\n']);
+        let (key, rest) = l.split_once([' ', '\t']).unwrap_or((l, ""));
+        let value = rest.trim_matches([' ', '\t']);
+        if let Err(e) = add_case_adjust(&mut map, key, value) {
+            diags.push(check(
+                Level::Alert,
+                format!(
+                    "h1-headers-case-adjust-file '{path}' : {e} at line {}.",
+                    i + 1
+                ),
+            ));
+            break;
+        }
+    }
+    map
 }

@@ -253,6 +253,30 @@ impl Parser {
             return;
         }
         match kw {
+            "h1-case-adjust" => {
+                if self.too_many(stmt, 2, kw) {
+                    return;
+                }
+                let (from, to) = (stmt.arg(1), stmt.arg(2));
+                if from.is_empty() || to.is_empty() {
+                    return self
+                        .alert(loc, "'h1-case-adjust' expects <from> and <to> as argument.");
+                }
+                if let Err(e) =
+                    crate::config::lower::add_case_adjust(&mut self.global.h1_case, from, to)
+                {
+                    self.alert(loc, e);
+                }
+            }
+            "h1-case-adjust-file" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'h1-case-adjust-file' expects <file> as argument.");
+                }
+                self.global.h1_case_file = Some(stmt.arg(1).to_string());
+            }
             "maxconn" => {
                 if self.too_many(stmt, 1, kw) {
                     return;

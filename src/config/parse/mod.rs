@@ -50,6 +50,10 @@ pub struct GlobalConf {
     pub seen_log: bool,
     /// `tune.bufsize` as haproxy stores it (rounded up to 16), checked after parsing.
     pub tune_bufsize: Option<i64>,
+    /// `h1-case-adjust <from> <to>` lines, in order.
+    pub h1_case: Vec<(String, String)>,
+    /// `h1-case-adjust-file`, read once the files are (the last line wins).
+    pub h1_case_file: Option<String>,
 }
 
 /// The result of reading every file.

@@ -667,6 +667,8 @@ impl Parser {
                     | "forwardfor"
                     | "originalto"
                     | "http-ignore-probes"
+                    | "h1-case-adjust-bogus-client"
+                    | "h1-case-adjust-bogus-server"
             ) {
                 p.options.insert(
                     name.to_string(),

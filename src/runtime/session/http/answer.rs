@@ -17,6 +17,8 @@ pub(super) struct Answers<'a> {
     pub(super) client_to: Option<Duration>,
     pub(super) be: &'a [(u16, Arc<[u8]>)],
     pub(super) fe: &'a [(u16, Arc<[u8]>)],
+    /// The frontend's `h1-case-adjust` map, when it applies to clients.
+    pub(super) case: Option<&'a crate::ir::CaseMap>,
 }
 
 /// Sends haproxy's answer `status` as a response to `req` and records it for the log
@@ -48,7 +50,7 @@ pub(super) async fn proxy_answer(
     } else {
         resp11.then_some("close")
     };
-    let sent = body::send(client, &a.with_connection(conn), an.client_to).await;
+    let sent = body::send(client, &a.with_connection(conn, an.case), an.client_to).await;
     tx.status = status;
     tx.log.down = a.logged_bytes;
     tx.log.term = Termination::new(cause, phase);

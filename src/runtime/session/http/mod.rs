@@ -351,6 +351,7 @@ async fn transaction(
             client_to,
             be: &[],
             fe: &h.errorfiles,
+            case: h.case_adjust.as_deref(),
         };
         return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
     };
@@ -360,6 +361,7 @@ async fn transaction(
         client_to,
         be: &b.ir.errorfiles,
         fe: &h.errorfiles,
+        case: h.case_adjust.as_deref(),
     };
     let key = balance_key(&b.ir.balance, req, cin.avail());
     let now = unix_now();
@@ -444,7 +446,7 @@ async fn transaction(
         req.add_header(n.as_bytes(), v.as_bytes());
     }
     let mut out = c.first;
-    req.write(&mut out, conn_val);
+    req.write_cased(&mut out, conn_val, b.ir.case_adjust.as_deref());
     if send(&mut server, &out, server_to).await.is_err() {
         let why = (Cause::ServerAbort, Phase::Headers);
         early_answer(cin);
@@ -490,7 +492,12 @@ async fn transaction(
             &mut sr,
             &mut cw,
             &mut sin,
-            (req, bodyless_resp, h.conn_mode == HttpConnMode::Close),
+            (
+                req,
+                bodyless_resp,
+                h.conn_mode == HttpConnMode::Close,
+                h.case_adjust.as_deref(),
+            ),
             (h.max_headers, h.max_head),
             (server_to, client_to),
             (tx, ck, &f.ir.captures.response),

@@ -37,7 +37,7 @@ pub(super) async fn response<R, W>(
     sr: &mut R,
     cw: &mut W,
     sin: &mut Inbuf,
-    (req, bodyless, fe_close): (&Head, bool, bool),
+    (req, bodyless, fe_close, case): (&Head, bool, bool, Option<&crate::ir::CaseMap>),
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
     (tx, ck, caps): (&mut Tx, Option<CookieCtx<'_>>, &[(String, usize)]),
@@ -54,7 +54,7 @@ where
                 if head.status >= 100 && head.status < 200 && head.status != 101 {
                     // Interim answers (100-continue) go to the client as they come.
                     let mut out = Vec::new();
-                    head.write(&mut out, None);
+                    head.write_cased(&mut out, None, case);
                     if send(cw, &out, client_to).await.is_err() {
                         tx.log.term = Termination::new(Cause::ClientAbort, Phase::Headers);
                         return Err(None);
@@ -113,7 +113,7 @@ where
         tx.cookies[1] = super::cookie::on_response(c, &r, p, &mut head);
     }
     let mut out = Vec::with_capacity(512);
-    head.write(&mut out, conn_val);
+    head.write_cased(&mut out, conn_val, case);
     // The body bytes already read leave with the head, in one write (haproxy's output
     // buffer does the same); the copy below carries the rest.
     let framing = match framing {

@@ -88,13 +88,19 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The bytes to send with `conn` as the `connection` header's value.
-    pub fn with_connection(&self, conn: Option<&str>) -> Vec<u8> {
+    /// The bytes to send with `conn` as the `connection` header's value, header names
+    /// in the case `case` gives them (not for the multiplexer's own answers, which
+    /// haproxy writes as they are).
+    pub fn with_connection(
+        &self,
+        conn: Option<&str>,
+        case: Option<&crate::ir::CaseMap>,
+    ) -> Vec<u8> {
         match &self.head {
             None => self.wire.clone(),
             Some(h) => {
                 let mut out = Vec::with_capacity(self.wire.len() + 24);
-                h.write(&mut out, conn);
+                h.write_cased(&mut out, conn, case);
                 out.extend_from_slice(&self.body);
                 out
             }

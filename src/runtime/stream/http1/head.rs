@@ -449,6 +449,21 @@ impl Head {
     /// carry, `te` reduced to `trailers`; headers the HTTP layer added come last, as
     /// `option forwardfor` adds them), then `connection: <conn>` when given.
     pub fn write(&self, out: &mut Vec<u8>, conn: Option<&str>) {
+        self.write_cased(out, conn, None)
+    }
+
+    /// [`Head::write`] with header names written in the case `h1-case-adjust` gives
+    /// them (`case`: lower-case name, written form), the `connection` header included.
+    pub fn write_cased(
+        &self,
+        out: &mut Vec<u8>,
+        conn: Option<&str>,
+        case: Option<&crate::ir::CaseMap>,
+    ) {
+        let name = |out: &mut Vec<u8>, n: &[u8]| {
+            let mapped = case.and_then(|m| m.iter().find(|(f, _)| f.as_bytes() == n));
+            out.extend_from_slice(mapped.map_or(n, |(_, t)| t.as_bytes()));
+        };
         for i in 0..3 {
             out.extend_from_slice(self.part(i));
             out.extend_from_slice(if i < 2 { b" " } else { b"\r\n" });
@@ -468,13 +483,14 @@ impl Head {
                 }
                 _ => v,
             };
-            out.extend_from_slice(n);
+            name(out, n);
             out.extend_from_slice(b": ");
             out.extend_from_slice(v);
             out.extend_from_slice(b"\r\n");
         }
         if let Some(c) = conn {
-            out.extend_from_slice(b"connection: ");
+            name(out, b"connection");
+            out.extend_from_slice(b": ");
             out.extend_from_slice(c.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
