@@ -66,6 +66,16 @@ enum NoRequest {
     Invalid(u16),
 }
 
+/// What a transaction's `capture` lines took.
+#[derive(Default)]
+struct Captured {
+    /// Request and response headers (`capture … header`), by declaration.
+    req: Vec<Option<Vec<u8>>>,
+    res: Vec<Option<Vec<u8>>>,
+    /// Cookies of the request and the response (`capture cookie`).
+    cookies: [Option<Vec<u8>>; 2],
+}
+
 /// One transaction's log facts.
 struct Tx {
     log: LogState,
@@ -78,11 +88,9 @@ struct Tx {
     request: Option<Vec<u8>>,
     /// The cookie letters of the termination state (None: `--`).
     cookie: Option<[u8; 2]>,
-    /// Captured request and response headers (`capture … header`).
-    req_cap: Vec<Option<Vec<u8>>>,
-    res_cap: Vec<Option<Vec<u8>>>,
-    /// Captured cookies of the request and the response (`capture cookie`).
-    cookies: [Option<Vec<u8>>; 2],
+    /// What `capture` lines took, boxed: most transactions have none, and an idle
+    /// kept-alive client holds its next transaction's state.
+    captured: Option<Box<Captured>>,
 }
 
 impl Tx {
@@ -109,14 +117,17 @@ impl Tx {
             status: 0,
             request: None,
             cookie: None,
-            req_cap: Vec::new(),
-            res_cap: Vec::new(),
-            cookies: [None, None],
+            captured: None,
         }
     }
 
     fn ms(&self) -> i64 {
         self.log.since_accept()
+    }
+
+    /// The capture fields, made on first use.
+    fn captured(&mut self) -> &mut Captured {
+        self.captured.get_or_insert_with(Default::default)
     }
 }
 
@@ -195,7 +206,9 @@ pub(super) async fn serve(
             }
         };
         tx.request = Some(head.request_line());
-        tx.req_cap = capture_headers(&head, &f.ir.captures.request);
+        if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
+            tx.captured().req = req;
+        }
         let mut head = head;
         let mut tunnel = None;
         // Boxed: between requests the session holds only what waits for the next one.
@@ -239,9 +252,11 @@ fn log_tx(shared: &Shared, li: &Info, peer: SocketAddr, bi: Option<usize>, tls: 
         request: tx.request.as_deref(),
         th: tx.th,
         cookie: tx.cookie.unwrap_or(*b"--"),
-        req_cap: &tx.req_cap,
-        res_cap: &tx.res_cap,
-        cookies: [tx.cookies[0].as_deref(), tx.cookies[1].as_deref()],
+        req_cap: tx.captured.as_ref().map_or(&[][..], |c| &c.req),
+        res_cap: tx.captured.as_ref().map_or(&[][..], |c| &c.res),
+        cookies: tx.captured.as_ref().map_or([None, None], |c| {
+            [c.cookies[0].as_deref(), c.cookies[1].as_deref()]
+        }),
     };
     let bi = if tx.request.is_some() { bi } else { None };
     write_log(shared, li, tx.date, peer, bi, tls, &tx.log, Some(&facts));
@@ -382,7 +397,9 @@ async fn transaction(
             .map(|(sv, u)| (sv.ir.cookie.as_deref(), *u))
             .collect();
         let (p, got) = cookie::on_request(b.ir.cookie.as_ref(), cap_cookie, &servers, req, now);
-        tx.cookies[0] = got;
+        if got.is_some() {
+            tx.captured().cookies[0] = got;
+        }
         p
     });
     let log_cookie = |tx: &mut Tx, p: &Option<cookie::Persist>| {
@@ -578,10 +595,10 @@ fn unix_now() -> i64 {
 }
 
 /// `capture request|response header`: each one's value, the last of its headers, cut to
-/// its length (haproxy's `http_capture_headers`); empty without captures.
-fn capture_headers(head: &Head, caps: &[(String, usize)]) -> Vec<Option<Vec<u8>>> {
+/// its length (haproxy's `http_capture_headers`); None without captures.
+fn capture_headers(head: &Head, caps: &[(String, usize)]) -> Option<Vec<Option<Vec<u8>>>> {
     if caps.is_empty() {
-        return Vec::new();
+        return None;
     }
     let mut got = vec![None; caps.len()];
     for (n, v) in head.headers() {
@@ -591,5 +608,5 @@ fn capture_headers(head: &Head, caps: &[(String, usize)]) -> Vec<Option<Vec<u8>>
             }
         }
     }
-    got
+    Some(got)
 }

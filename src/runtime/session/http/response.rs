@@ -107,10 +107,14 @@ where
         head.flags.ver11.then_some("close")
     };
     tx.log.down = head.htx_size();
-    tx.res_cap = super::capture_headers(&head, caps);
+    if let Some(res) = super::capture_headers(&head, caps) {
+        tx.captured().res = res;
+    }
     if let Some((c, r, p)) = ck {
         // After the count: haproxy counts the response as the server sent it.
-        tx.cookies[1] = super::cookie::on_response(c, &r, p, &mut head);
+        if let Some(got) = super::cookie::on_response(c, &r, p, &mut head) {
+            tx.captured().cookies[1] = Some(got);
+        }
     }
     let mut out = Vec::with_capacity(512);
     head.write_cased(&mut out, conn_val, case);
