@@ -116,12 +116,7 @@ fn request_end(b: &[u8]) -> Option<usize> {
             })?;
         return Some(h + end + 5);
     }
-    let cl = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    (b.len() >= h + cl).then_some(h + cl)
+    common::http_message_end(b)
 }
 
 /// Sends each part in turn on one connection, reading what comes back after each (until

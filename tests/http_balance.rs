@@ -15,25 +15,8 @@ use common::{start, Backend, Which};
 /// Servers on 127.0.66.1-4: each answers every request with its address, then closes.
 fn server(addr: &'static str) -> Backend {
     Backend::with(addr, move |mut c: TcpStream, _| {
-        let mut buf = Vec::new();
-        let mut tmp = [0u8; 4096];
-        // The head, then a body of its content-length.
-        loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                let clen: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                if buf.len() >= end + 4 + clen {
-                    break;
-                }
-            }
-            match c.read(&mut tmp) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
+        if common::read_http_message(&mut c, &mut Vec::new()).is_none() {
+            return;
         }
         let resp = format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{addr}",

@@ -22,25 +22,17 @@ type Seen = Arc<Mutex<Vec<String>>>;
 /// A server answering each request with `extra` headers and its own name in the body.
 fn server(addr: &'static str, extra: &'static str, seen: Seen) -> Backend {
     Backend::with(addr, move |mut c: TcpStream, _| {
-        let mut buf = Vec::new();
-        let mut tmp = [0u8; 4096];
-        loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                let cookies: Vec<&str> = head
-                    .lines()
-                    .filter(|l| l.to_ascii_lowercase().starts_with("cookie:"))
-                    .collect();
-                seen.lock()
-                    .unwrap()
-                    .push(format!("{addr} {}", cookies.join(" | ")));
-                break;
-            }
-            match c.read(&mut tmp) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
-        }
+        let Some(req) = common::read_http_message(&mut c, &mut Vec::new()) else {
+            return;
+        };
+        let head = String::from_utf8_lossy(&req).into_owned();
+        let cookies: Vec<&str> = head
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("cookie:"))
+            .collect();
+        seen.lock()
+            .unwrap()
+            .push(format!("{addr} {}", cookies.join(" | ")));
         let resp = format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{addr}",
             addr.len()

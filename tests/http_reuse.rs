@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,22 +19,14 @@ fn server(addr: &'static str, conns: Arc<AtomicUsize>) -> Backend {
     Backend::with(addr, move |mut c: TcpStream, _| {
         let id = conns.fetch_add(1, Ordering::SeqCst) + 1;
         let mut buf = Vec::new();
-        let mut tmp = [0u8; 4096];
-        loop {
-            while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                buf.drain(..end + 4);
-                let body = format!("c{id}");
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                if c.write_all(resp.as_bytes()).is_err() {
-                    return;
-                }
-            }
-            match c.read(&mut tmp) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
+        while common::read_http_message(&mut c, &mut buf).is_some() {
+            let body = format!("c{id}");
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if c.write_all(resp.as_bytes()).is_err() {
+                return;
             }
         }
     })
@@ -68,26 +60,7 @@ fn client(to: SocketAddr, n: usize) -> Vec<String> {
     let mut got = Vec::new();
     for _ in 0..n {
         c.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
-        let mut buf = Vec::new();
-        let mut tmp = [0u8; 1024];
-        // The head, then the body its content-length announces.
-        loop {
-            if let Some(e) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..e]).to_ascii_lowercase();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                if buf.len() >= e + 4 + len {
-                    break;
-                }
-            }
-            match c.read(&mut tmp) {
-                Ok(0) | Err(_) => break,
-                Ok(k) => buf.extend_from_slice(&tmp[..k]),
-            }
-        }
+        let buf = common::read_http_message(&mut c, &mut Vec::new()).unwrap_or_default();
         let text = String::from_utf8_lossy(&buf).into_owned();
         got.push(text.rsplit("\r\n\r\n").next().unwrap_or("").to_string());
     }

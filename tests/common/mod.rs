@@ -533,3 +533,31 @@ pub fn fds(pid: u32) -> usize {
         .map(|d| d.count())
         .unwrap_or(0)
 }
+
+/// Where the HTTP/1 message at the start of `b` ends: its head and a body of its
+/// `content-length` (none without one); None until all of it is there.
+pub fn http_message_end(b: &[u8]) -> Option<usize> {
+    let h = b.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&b[..h]).to_ascii_lowercase();
+    let cl = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    (b.len() >= h + cl).then_some(h + cl)
+}
+
+/// Reads from `c` into `buf` until an HTTP/1 message (see [`http_message_end`]) is
+/// there, and takes it out of `buf`; None when `c` ends or fails first.
+pub fn read_http_message(c: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut tmp = [0u8; 4096];
+    loop {
+        if let Some(end) = http_message_end(buf) {
+            return Some(buf.drain(..end).collect());
+        }
+        match c.read(&mut tmp) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+        }
+    }
+}

@@ -55,11 +55,7 @@ impl Parser {
             );
         }
         let file = stmt.arg(2);
-        let bytes = std::fs::metadata(file)
-            .ok()
-            .filter(|m| m.is_file())
-            .and_then(|_| std::fs::read(file).ok());
-        let Some(bytes) = bytes else {
+        let Some(bytes) = super::proxy::read_errorfile(file) else {
             return self.alert(loc, format!("errorfile : error opening file '{file}'."));
         };
         let pages = &mut self.http_errors[i].pages;

@@ -17,6 +17,14 @@ pub(super) const ERROR_CODES: [i64; 17] = [
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
 ];
 
+/// An `errorfile`'s bytes, read when its line is (None: not a readable regular file).
+pub(super) fn read_errorfile(path: &str) -> Option<Vec<u8>> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .and_then(|_| std::fs::read(path).ok())
+}
+
 /// Timeout names HAProxy knows, in the order its error message lists them.
 const TIMEOUTS: [&str; 11] = [
     "client",
@@ -292,11 +300,7 @@ impl Parser {
                         format!("errorfile : status code '{}' not handled.", stmt.arg(1)),
                     );
                 }
-                let bytes = std::fs::metadata(stmt.arg(2))
-                    .ok()
-                    .filter(|m| m.is_file())
-                    .and_then(|_| std::fs::read(stmt.arg(2)).ok());
-                let Some(bytes) = bytes else {
+                let Some(bytes) = read_errorfile(stmt.arg(2)) else {
                     return self.alert(
                         loc,
                         format!("errorfile : error opening file '{}'.", stmt.arg(2)),

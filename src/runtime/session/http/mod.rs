@@ -379,10 +379,11 @@ async fn transaction(
         case: h.case_adjust.as_deref(),
     };
     let key = balance_key(&b.ir.balance, req, cin.avail());
-    let now = unix_now();
     // haproxy reads the cookies for the backend's persistence or the frontend's capture.
     let cap_cookie = f.ir.captures.cookie.as_ref();
     let cookie_work = b.ir.cookie.is_some() || cap_cookie.is_some();
+    // Cookie dates only: no clock read for the other requests.
+    let now = if cookie_work { unix_now() } else { 0 };
     let mut persist = cookie_work.then(|| {
         // Servers are looked at only when the request has cookies.
         let usable = if b.ir.cookie.is_some() && req.header(b"cookie").is_some() {
