@@ -3,6 +3,7 @@
 //! Defaults and `default-server` are already applied, names are resolved to indexes,
 //! units are converted. Nothing here refers to text, parsers or the lexer.
 
+pub mod acl;
 pub mod cookie;
 pub mod log_format;
 
@@ -310,6 +311,8 @@ pub struct Frontend {
     pub clitcpka: bool,
     /// Index into [`Config::backends`] of `default_backend` (or of the listen's own backend).
     pub default_backend: Option<usize>,
+    /// `use_backend` rules, in order: the first whose condition holds chooses.
+    pub switching: Vec<SwitchRule>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules.
     pub inspect: Inspect,
     /// A `mode http` proxy that only serves the statistics page (`stats enable`).
@@ -797,23 +800,16 @@ pub struct ContentRule {
     /// `accept` (true) or `reject`.
     pub accept: bool,
     /// The condition, when given.
-    pub cond: Option<Cond>,
+    pub cond: Option<acl::Cond>,
 }
 
-/// `if|unless { <acl> }` with one anonymous ACL.
+/// `use_backend <backend> [if|unless <cond>]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cond {
-    /// `unless`
-    pub negate: bool,
-    /// The ACL.
-    pub acl: Acl,
-}
-
-/// The ACLs haproxide evaluates.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Acl {
-    /// `req.payload(<offset>,<length>),mqtt_is_valid`
-    MqttIsValid(Payload),
+pub struct SwitchRule {
+    /// Index into [`Config::backends`].
+    pub backend: usize,
+    /// The condition, when given.
+    pub cond: Option<acl::Cond>,
 }
 
 /// `req.payload(<offset>,<length>)`: client bytes; length 0 means all that is buffered.

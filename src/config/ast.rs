@@ -304,6 +304,15 @@ pub struct HttpExpectConf {
     pub pattern: String,
 }
 
+/// `use_backend <name> [if|unless <cond>]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UseBackend {
+    /// The backend's name, where it was written.
+    pub name: Spanned<String>,
+    /// The condition.
+    pub cond: Option<crate::ir::acl::Cond>,
+}
+
 /// A proxy section (or a defaults section) as written, defaults already copied in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProxyConf {
@@ -341,8 +350,10 @@ pub struct ProxyConf {
     pub log_disabled: bool,
     /// `default_backend`
     pub default_backend: Option<Spanned<String>>,
-    /// `use_backend` (unconditional).
-    pub use_backends: Vec<Spanned<String>>,
+    /// `use_backend` rules.
+    pub use_backends: Vec<UseBackend>,
+    /// Named ACLs (`acl` lines), not inherited: haproxy keeps them per section.
+    pub acls: Vec<crate::config::parse::acl::NamedAcl>,
     /// `bind` lines.
     pub binds: Vec<BindConf>,
     /// `server` lines.
@@ -451,6 +462,7 @@ impl ProxyConf {
             log_disabled: false,
             default_backend: None,
             use_backends: Vec::new(),
+            acls: Vec::new(),
             binds: Vec::new(),
             servers: Vec::new(),
             default_server: ServerOpts::default(),
@@ -480,6 +492,7 @@ impl ProxyConf {
         p.binds.clear();
         p.servers.clear();
         p.use_backends.clear();
+        p.acls.clear();
         p.defaults_name = Some(defaults.name.clone());
         for o in p.options.values_mut() {
             o.own = false;

@@ -786,8 +786,8 @@ pub const PROXY: &[Keyword] = &[
         "use_backend",
         FE,
         Supported,
-        "<backend>",
-        "only the unconditional form",
+        "<backend> [if|unless <cond>]",
+        "literal backend names",
     ),
     kw(
         "server",
@@ -847,13 +847,19 @@ pub const PROXY: &[Keyword] = &[
         "",
         "proxies are enabled by default",
     ),
-    kw("acl", PRX, Unsupported, "<name> <criterion> ...", "ACLs"),
+    kw(
+        "acl",
+        PRX | DEF,
+        Supported,
+        "<name> <criterion> [flags] [operator] <value> ...",
+        "the fetches, converters and matching methods grammar/acl.md lists",
+    ),
     kw(
         "tcp-request",
         PRX | DEF,
         Supported,
-        "inspect-delay <time> | content accept|reject [if|unless { <acl> }]",
-        "content accept/reject with `{ req.payload(o,l),mqtt_is_valid }`; other actions and connection/session rules refused",
+        "inspect-delay <time> | content accept|reject [if|unless <cond>]",
+        "content accept/reject on any condition grammar/acl.md lists; other actions and connection/session rules refused",
     ),
     kw(
         "tcp-response",

@@ -16,7 +16,7 @@ use super::parse::Parsed;
 use crate::ir::log_format::LogFormat;
 use crate::ir::{
     Backend, Bind, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
-    ProxyV2Options, SendProxy, Server, ServerCheck, Verify,
+    ProxyV2Options, SendProxy, Server, ServerCheck, SwitchRule, Verify,
 };
 
 fn ms(v: Option<u64>) -> Option<Duration> {
@@ -121,7 +121,7 @@ pub fn lower_with(
                 .default_backend
                 .iter()
                 .map(|d| (d, "default_backend"))
-                .chain(p.use_backends.iter().map(|u| (u, "use_backend")));
+                .chain(p.use_backends.iter().map(|u| (&u.name, "use_backend")));
             for (t, what) in targets {
                 match be_proxy(&t.v) {
                     None => diags.push(check(
@@ -488,16 +488,27 @@ pub fn lower_with(
         .zip(&pages)
         .filter(|((p, _), _)| p.kind.caps() & 2 != 0)
     {
-        let default_backend = match (&p.default_backend, p.use_backends.first()) {
-            // An unconditional use_backend always wins over default_backend.
-            (_, Some(u)) => be_index(&u.v),
+        // Rules after an unconditional use_backend never run: it is the default.
+        let uncond = p.use_backends.iter().position(|u| u.cond.is_none());
+        let rules = &p.use_backends[..uncond.unwrap_or(p.use_backends.len())];
+        let switching: Vec<SwitchRule> = rules
+            .iter()
+            .filter_map(|u| {
+                Some(SwitchRule {
+                    backend: be_index(&u.name.v)?,
+                    cond: u.cond.clone(),
+                })
+            })
+            .collect();
+        let default_backend = match (&p.default_backend, uncond.map(|i| &p.use_backends[i])) {
+            (_, Some(u)) => be_index(&u.name.v),
             (Some(d), None) => be_index(&d.v),
             (None, None) if p.kind == ProxyKind::Listen => be_index(&p.name),
             (None, None) => None,
         };
         frontends.push(lower_frontend(
             p,
-            default_backend,
+            (default_backend, switching),
             global,
             formats,
             (pages.clone(), case.clone()),
@@ -559,7 +570,7 @@ type Pages = Vec<(u16, std::sync::Arc<[u8]>)>;
 
 fn lower_frontend(
     p: &ProxyConf,
-    default_backend: Option<usize>,
+    (default_backend, switching): (Option<usize>, Vec<SwitchRule>),
     g: &super::parse::GlobalConf,
     (log_format, unique_id_format): (Option<LogFormat>, Option<LogFormat>),
     (pages, case): (Pages, Option<std::sync::Arc<crate::ir::CaseMap>>),
@@ -609,6 +620,7 @@ fn lower_frontend(
         captures: p.captures.clone(),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend: if stats_only(p) { None } else { default_backend },
+        switching,
         inspect: p.inspect.clone(),
         stats_page: if stats_only(p) {
             p.stats.page.clone().map(|mut page| {

@@ -11,6 +11,7 @@ pub mod lb;
 pub mod log;
 pub mod proc;
 pub mod proto;
+pub mod rules;
 pub mod session;
 pub mod stream;
 pub mod termination;

@@ -7,7 +7,8 @@ use crate::config::diag::{Diagnostic, Diagnostics, LocStyle};
 use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar, HTTPLOG, HTTPLOG_CLF, TCPLOG};
 use crate::ir::{Mode, Sample};
 
-use super::rules::{parse_sample, Parsed, SampleError};
+use super::rules::{parse_sample, Parsed};
+use super::sample::SampleError;
 
 /// Why a format string was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 // One match arm per keyword reads better than guards that fall through to a catch-all arm.
 #![allow(clippy::collapsible_match)]
 
+pub mod acl;
 pub mod addr;
 mod balance;
 mod bind;
@@ -21,7 +22,9 @@ pub use global::tls_version as global_tls_version;
 mod proxy;
 mod resolvers;
 mod rules;
+pub mod sample;
 mod server;
+mod switching;
 pub mod units;
 
 use std::collections::{BTreeMap, HashMap};

@@ -232,21 +232,8 @@ impl Parser {
                     loc: loc.clone(),
                 });
             }
-            "use_backend" => {
-                if stmt.arg(1).is_empty() {
-                    return self.alert(loc, "'use_backend' expects a backend name.");
-                }
-                if matches!(stmt.arg(2), "if" | "unless") {
-                    return self.unsupported(loc, "conditional 'use_backend'", "ACL conditions");
-                }
-                if self.too_many(stmt, 1, kw) {
-                    return;
-                }
-                p.use_backends.push(Spanned {
-                    v: stmt.arg(1).to_string(),
-                    loc: loc.clone(),
-                });
-            }
+            "use_backend" => self.parse_use_backend(p, stmt),
+            "acl" => self.parse_acl(p, stmt),
             "source" => {
                 let a = stmt.arg(1);
                 if a.is_empty() {

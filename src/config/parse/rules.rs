@@ -4,190 +4,26 @@
 //! `src`, `req.payload(o,l)`, and the converters `mqtt_is_valid` and `mqtt_field_value`.
 //! Everything else HAProxy accepts there is refused by name at its line.
 
+use super::acl::{self, AclError};
+use super::sample::{self, expr_words, SampleError};
 use super::units::{parse_size, parse_time_ms};
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind, StickRuleConf};
 use crate::config::diag::Loc;
-use crate::ir::{
-    Acl, Cond, ContentRule, HashFn, HashType, MqttField, Payload, Sample, StickKey, StickTable,
-};
-
-/// Sample fetches HAProxy 2.6 knows that haproxide does not evaluate (refused as unsupported
-/// rather than "unknown").
-const OTHER_FETCHES: &[&str] = &[
-    "dst",
-    "dst_port",
-    "src_port",
-    "req.len",
-    "req_len",
-    "req.payload_lv",
-    "req.ssl_sni",
-    "req_ssl_sni",
-    "req.ssl_hello_type",
-    "req_ssl_hello_type",
-    "req.ssl_ver",
-    "req_ssl_ver",
-    "req.rdp_cookie",
-    "ssl_fc",
-    "ssl_fc_sni",
-    "ssl_c_s_dn",
-    "ssl_c_used",
-    "ssl_c_verify",
-    "fc_rcvd_proxy",
-    "so_id",
-    "be_id",
-    "fe_id",
-    "int",
-    "str",
-    "bin",
-    "bool",
-    "always_true",
-    "always_false",
-    "env",
-    "var",
-    "rand",
-    "date",
-    "req.hdr",
-    "hdr",
-    "path",
-    "url",
-    "base",
-    "src_conn_cur",
-    "sc0_conn_cur",
-    "wait_end",
-    "req.proto_http",
-    "req_proto_http",
-    "ipv4",
-    "ipv6",
-    "meth",
-    "stopping",
-    "nbsrv",
-    "srv_is_up",
-    "table_cnt",
-];
-
-/// Converters HAProxy 2.6 knows that haproxide does not apply.
-const OTHER_CONVERTERS: &[&str] = &[
-    "lower",
-    "upper",
-    "ipmask",
-    "hex",
-    "base64",
-    "crc32",
-    "djb2",
-    "sdbm",
-    "wt6",
-    "xxh3",
-    "xxh32",
-    "xxh64",
-    "json",
-    "bytes",
-    "field",
-    "word",
-    "regsub",
-    "map",
-    "map_str",
-    "map_beg",
-    "map_sub",
-    "map_ip",
-    "lower",
-    "length",
-    "ltrim",
-    "rtrim",
-    "concat",
-    "sha1",
-    "sha2",
-    "digest",
-    "hmac",
-    "table_gpc0",
-    "in_table",
-    "bool",
-    "not",
-    "and",
-    "or",
-    "xor",
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "mod",
-    "neg",
-    "cpl",
-    "odd",
-    "even",
-    "url_dec",
-    "mqtt_is_valid",
-    "mqtt_field_value",
-    "json_query",
-    "be2dec",
-    "be2hex",
-    "strcmp",
-    "secure_memcmp",
-];
+use crate::config::diag::{Diagnostic, LocStyle};
+use crate::ir::acl::{Conv, Fetch};
+use crate::ir::{ContentRule, HashFn, HashType, MqttField, Payload, Sample, StickKey, StickTable};
 
 /// Actions `tcp-request content` knows in HAProxy 2.6, as its error message lists them.
 const CONTENT_ACTIONS: &str = "'accept', 'reject', 'capture', 'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'ot-group', 'set-log-level', 'set-nice', 'switch-mode', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-src', 'set-src-port', 'set-dst', 'set-dst-port', 'set-mark', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
 
-/// A sample expression split into its fetch and converters, each with its arguments.
-struct Expr<'a> {
-    fetch: (&'a str, Vec<&'a str>),
-    convs: Vec<(&'a str, Vec<&'a str>)>,
-}
-
-/// Splits `name(a,b),conv(c),conv2` at top-level commas (commas inside parentheses
-/// separate arguments).
-fn split_expr(word: &str) -> Option<Expr<'_>> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0usize);
-    for (i, c) in word.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(&word[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&word[start..]);
-    let mut items = parts.into_iter().map(|p| match p.split_once('(') {
-        Some((name, rest)) => {
-            // Arguments end at the first ')', as HAProxy's argument parser stops there.
-            let inner = &rest[..rest.find(')').unwrap_or(rest.len())];
-            (name, inner.split(',').collect())
-        }
-        None => (p, Vec::new()),
-    });
-    let fetch = items.next()?;
-    if depth != 0 {
-        return None;
-    }
-    Some(Expr {
-        fetch,
-        convs: items.collect(),
-    })
-}
-
-/// The sample expression starting at word `i`: a word ending with ',' continues in the
-/// next one, as HAProxy reads `req.payload(0,0), mqtt_is_valid`. Returns it and the index
-/// of the word after it.
-fn expr_words(words: &[String], mut i: usize) -> (String, usize) {
-    let mut e = String::new();
-    while let Some(w) = words.get(i) {
-        e.push_str(w);
-        i += 1;
-        // Only a comma between converters continues; inside parentheses it does not.
-        let depth = e.chars().fold(0i32, |d, c| match c {
-            '(' => d + 1,
-            ')' => d - 1,
-            _ => d,
-        });
-        if !w.ends_with(',') || depth != 0 {
-            break;
-        }
-    }
-    (e, i)
+/// Whether `word` leaves an argument list open.
+fn unclosed(word: &str) -> bool {
+    word.chars().fold(0i32, |d, c| match c {
+        '(' => d + 1,
+        ')' => d - 1,
+        _ => d,
+    }) != 0
 }
 
 /// A parsed sample, or the message to report.
@@ -195,110 +31,12 @@ pub(super) enum Parsed {
     Src,
     Payload(Payload),
     Mqtt(Payload, MqttField),
-    Valid(Payload),
-}
-
-/// Why a sample expression was refused.
-pub(super) enum SampleError {
-    /// HAProxy refuses it too: its message, after `'<kw>': `.
-    Invalid(String),
-    /// HAProxy accepts it; haproxide does not evaluate it: what to name.
-    Unsupported(String),
-}
-
-/// An integer argument as haproxy reads it (`read_int64`: saturating at the 64-bit
-/// limits), then cut to the `unsigned int` `req.payload` keeps: `18446744073709551615`
-/// is valid and means 0xffffffff, a length that can never match.
-fn int_arg(fetch: &str, args: &[&str], pos: usize) -> Result<u32, SampleError> {
-    let a = args.get(pos - 1).copied().unwrap_or("");
-    let bad = || {
-        SampleError::Invalid(format!(
-            "fetch method '{fetch}' : failed to parse '{a}' as type 'integer' at position {pos}"
-        ))
-    };
-    let (neg, digits) = match a.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, a),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let mag = digits.bytes().fold(0u64, |v, b| {
-        v.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-    });
-    let v: i64 = if neg {
-        if mag > 1 << 63 {
-            i64::MIN
-        } else {
-            (mag as i64).wrapping_neg()
-        }
-    } else {
-        mag.min(i64::MAX as u64) as i64
-    };
-    Ok(v as u32)
-}
-
-fn mqtt_field(args: &[&str]) -> Result<MqttField, SampleError> {
-    let ty = args.first().copied().unwrap_or("");
-    let field = args.get(1).copied().unwrap_or("");
-    let known_type = [
-        "connect",
-        "connack",
-        "publish",
-        "puback",
-        "pubrec",
-        "pubrel",
-        "pubcomp",
-        "subscribe",
-        "suback",
-        "unsubscribe",
-        "unsuback",
-        "pingreq",
-        "pingresp",
-        "disconnect",
-        "auth",
-    ];
-    let lt = ty.to_ascii_lowercase();
-    let is_connect = lt == "connect" || lt == "1";
-    let numeric_ok = lt.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n));
-    if !is_connect && !known_type.contains(&lt.as_str()) && !numeric_ok {
-        return Err(SampleError::Invalid(format!(
-            "invalid args in converter 'mqtt_field_value' : Unknown MQTT type '{ty}'"
-        )));
-    }
-    if !is_connect {
-        return Err(SampleError::Unsupported(format!(
-            "'mqtt_field_value({ty},{field})' (only CONNECT fields)"
-        )));
-    }
-    let f = match field.to_ascii_lowercase().as_str() {
-        "protocol_name" => MqttField::ProtocolName,
-        "protocol_version" => MqttField::ProtocolVersion,
-        "flags" => MqttField::Flags,
-        "keepalive" => MqttField::Keepalive,
-        "client_identifier" => MqttField::ClientIdentifier,
-        "will_topic" => MqttField::WillTopic,
-        "will_payload" => MqttField::WillPayload,
-        "username" => MqttField::Username,
-        "password" => MqttField::Password,
-        "17" | "33" | "39" | "34" | "25" | "23" | "21" | "22" | "24" | "1" | "2" | "3" | "8"
-        | "9" | "38" => {
-            return Err(SampleError::Unsupported(format!(
-                "'mqtt_field_value(connect,{field})' (MQTT 5 properties)"
-            )))
-        }
-        _ => {
-            return Err(SampleError::Invalid(format!(
-                "invalid args in converter 'mqtt_field_value' : Unknown MQTT field name '{field}' for packet type '{ty}'"
-            )))
-        }
-    };
-    Ok(f)
+    Valid,
 }
 
 /// Parses the sample expressions haproxide evaluates.
 pub(super) fn parse_sample(word: &str) -> Result<Parsed, SampleError> {
-    let Some(e) = split_expr(word) else {
+    if unclosed(word) {
         // An argument list left open: HAProxy names the converter (or fetch) and the
         // argument it stopped at.
         let open = word.rfind('(').unwrap_or(0);
@@ -312,31 +50,16 @@ pub(super) fn parse_sample(word: &str) -> Result<Parsed, SampleError> {
         return Err(SampleError::Invalid(format!(
             "invalid arg {n} in {what} '{name}' : expected ')'"
         )));
-    };
-    let (name, args) = &e.fetch;
-    let mut cur = match *name {
-        "src" => Parsed::Src,
-        "req.payload" | "req_payload" => {
-            let offset = int_arg(name, args, 1)?;
-            let length = int_arg(name, args, 2)?;
-            Parsed::Payload(Payload { offset, length })
-        }
-        n if OTHER_FETCHES.contains(&n) => {
-            return Err(SampleError::Unsupported(format!("fetch method '{n}'")))
-        }
-        n => return Err(SampleError::Invalid(format!("unknown fetch method '{n}'"))),
-    };
-    for (conv, args) in &e.convs {
-        cur = match (*conv, cur) {
-            ("mqtt_field_value", Parsed::Payload(p)) => Parsed::Mqtt(p, mqtt_field(args)?),
-            ("mqtt_is_valid", Parsed::Payload(p)) => Parsed::Valid(p),
-            (c, _) if OTHER_CONVERTERS.contains(&c) => {
-                return Err(SampleError::Unsupported(format!("converter '{c}' here")))
-            }
-            (c, _) => return Err(SampleError::Invalid(format!("unknown converter '{c}'"))),
-        };
     }
-    Ok(cur)
+    // The condition language's parser reads it; stick keys and hashes take its subset.
+    let p = sample::parse(word, None)?;
+    match (&p.expr.fetch, p.expr.convs.as_slice()) {
+        (Fetch::Src, []) => Ok(Parsed::Src),
+        (Fetch::Payload(pl), []) => Ok(Parsed::Payload(*pl)),
+        (Fetch::Payload(pl), [Conv::MqttField(f)]) => Ok(Parsed::Mqtt(*pl, *f)),
+        (Fetch::Payload(_), [Conv::MqttIsValid]) => Ok(Parsed::Valid),
+        _ => Err(SampleError::Unsupported(format!("'{word}' here"))),
+    }
 }
 
 impl Parser {
@@ -361,7 +84,7 @@ impl Parser {
             Ok(Parsed::Src) => Some(Sample::Src),
             Ok(Parsed::Payload(pl)) => Some(Sample::Payload(pl)),
             Ok(Parsed::Mqtt(pl, f)) => Some(Sample::MqttField(pl, f)),
-            Ok(Parsed::Valid(_)) => {
+            Ok(Parsed::Valid) => {
                 self.unsupported(
                     loc,
                     &format!("'balance hash {expr}'"),
@@ -538,7 +261,7 @@ impl Parser {
         let sample = match parse_sample(&expr) {
             Ok(Parsed::Src) => Sample::Src,
             Ok(Parsed::Mqtt(pl, f)) => Sample::MqttField(pl, f),
-            Ok(Parsed::Payload(_)) | Ok(Parsed::Valid(_)) => {
+            Ok(Parsed::Payload(_)) | Ok(Parsed::Valid) => {
                 return self.unsupported(
                     loc,
                     &format!("'stick {} {expr}'", stmt.arg(1)),
@@ -601,24 +324,20 @@ impl Parser {
                 let cond = match stmt.words.get(3).map(String::as_str) {
                     None => None,
                     Some(w @ ("if" | "unless")) => {
-                        let rest: Vec<&str> = stmt.words[4..].iter().map(String::as_str).collect();
-                        let (expr, end) = expr_words(stmt.words, 5);
-                        let expr = expr.as_str();
-                        if rest.first() != Some(&"{") || end + 1 != stmt.words.len() || stmt.arg(end) != "}" {
-                            return self.unsupported(loc, &format!("'tcp-request content {action} {w} {}'", rest.join(" ")), "conditions are one anonymous ACL: { req.payload(0,0),mqtt_is_valid }");
-                        }
-                        match parse_sample(expr) {
-                            Ok(Parsed::Valid(pl)) => Some(Cond {
-                                negate: w == "unless",
-                                acl: Acl::MqttIsValid(pl),
-                            }),
-                            Ok(_) => {
-                                return self.unsupported(loc, &format!("ACL '{expr}'"), "conditions are one anonymous ACL: { req.payload(0,0),mqtt_is_valid }")
+                        let context = format!("'{w}' condition");
+                        match acl::parse_cond(&mut p.acls, &stmt.words[3..]) {
+                            Ok(c) => {
+                                for m in c.warnings {
+                                    self.push(Diagnostic::warning(loc, m).styled(LocStyle::None));
+                                }
+                                Some(c.cond)
                             }
-                            Err(SampleError::Invalid(m)) => {
-                                return self.alert(loc, format!("'tcp-request content {action}' : error detected in {px} while parsing '{w}' condition : {m} in ACL expression '{expr}'"));
+                            Err(AclError::Invalid(m)) => {
+                                return self.alert(loc, format!("'tcp-request content {action}' : error detected in {px} while parsing {context} : {m}"));
                             }
-                            Err(e) => return self.sample_error(loc, "tcp-request content", e),
+                            Err(AclError::Unsupported(what)) => {
+                                return self.unsupported(loc, &what, "not evaluated by haproxide yet");
+                            }
                         }
                     }
                     Some(w) => {
@@ -652,7 +371,7 @@ mod tests {
         assert!(matches!(parse_sample("src"), Ok(Parsed::Src)));
         assert!(matches!(
             parse_sample("req.payload(0,0),mqtt_is_valid"),
-            Ok(Parsed::Valid(_))
+            Ok(Parsed::Valid)
         ));
         // The full-width comma of EMQX's published page is not a separator.
         let Err(SampleError::Invalid(m)) = parse_sample("req.payload(0\u{ff0c}0)") else {

@@ -3,3 +3,4 @@
 
 pub mod mqtt;
 pub mod proxy_protocol;
+pub mod tls_hello;

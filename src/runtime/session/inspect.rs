@@ -12,10 +12,12 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{timeout_at, Instant};
 
-use crate::ir::{Acl, Inspect, Payload, Sample};
+use crate::ir::{Inspect, Sample};
 use crate::runtime::lb::state::BackendRt;
 use crate::runtime::lb::stick::Raw;
-use crate::runtime::proto::mqtt::{self, Verdict};
+use crate::runtime::proto::mqtt;
+use crate::runtime::rules::fetch::payload;
+use crate::runtime::rules::{self, Ctx, Who};
 
 /// HAProxy's request buffer (tune.bufsize 16384) less its rewrite reserve (1024): a
 /// buffer this full is decided as it is.
@@ -30,50 +32,11 @@ pub enum Outcome {
     Reject,
 }
 
-/// HAProxy's `tune.bufsize` default: a payload range past it can never match.
-const BUFSIZE: u64 = 16384;
-
-/// `req.payload(o,l)`: Err(()) while more bytes could still complete it.
-fn payload(buf: &[u8], p: Payload, last: bool) -> Result<Option<&[u8]>, ()> {
-    let (offset, length) = (u64::from(p.offset), u64::from(p.length));
-    if length > BUFSIZE || offset + length > BUFSIZE {
-        // haproxy: "will never match", final at once.
-        return Ok(None);
-    }
-    let (offset, length) = (offset as usize, length as usize);
-    let end = if length == 0 {
-        buf.len()
-    } else {
-        offset + length
-    };
-    match buf.get(offset..end) {
-        Some(s) if offset <= buf.len() => Ok(Some(s)),
-        _ if last => Ok(None),
-        _ => Err(()),
-    }
-}
-
 /// Evaluates the rules on `buf`: None when a rule needs more data and `last` is false.
-pub fn evaluate(insp: &Inspect, buf: &[u8], last: bool) -> Option<Outcome> {
+pub fn evaluate(insp: &Inspect, who: &Who, buf: &[u8], last: bool) -> Option<Outcome> {
+    let ctx = Ctx::tcp(who, buf, last);
     for r in &insp.rules {
-        let matched = match &r.cond {
-            None => true,
-            Some(c) => {
-                let Acl::MqttIsValid(p) = c.acl;
-                let hit = match payload(buf, p, last) {
-                    Err(()) => return None,
-                    Ok(None) => false,
-                    Ok(Some(s)) => match mqtt::validate(s) {
-                        Verdict::Valid => true,
-                        Verdict::Invalid => false,
-                        Verdict::NeedMore if last => false,
-                        Verdict::NeedMore => return None,
-                    },
-                };
-                hit != c.negate
-            }
-        };
-        if matched {
+        if rules::holds(r.cond.as_ref(), &ctx)? {
             return Some(if r.accept {
                 Outcome::Accept
             } else {
@@ -90,12 +53,13 @@ pub async fn run<R: AsyncRead + Unpin>(
     client: &mut R,
     buf: &mut Vec<u8>,
     insp: &Inspect,
+    who: &Who<'_>,
 ) -> (Outcome, bool) {
     let deadline = Instant::now() + insp.delay.unwrap_or(Duration::ZERO);
     let mut closed = false;
     loop {
         let last = closed || buf.len() >= FULL || Instant::now() >= deadline;
-        if let Some(v) = evaluate(insp, buf, last) {
+        if let Some(v) = evaluate(insp, who, buf, last) {
             return (v, closed);
         }
         let at = buf.len();
@@ -180,19 +144,33 @@ pub fn stick_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Cond, ContentRule};
+    use crate::ir::ContentRule;
+    use crate::runtime::proto::proxy_protocol::SslInfo;
 
     fn reject_unless_mqtt() -> Inspect {
+        use crate::ir::acl::*;
+        let test = AclTest {
+            expr: SampleExpr {
+                fetch: Fetch::Payload(crate::ir::Payload {
+                    offset: 0,
+                    length: 0,
+                }),
+                convs: vec![Conv::MqttIsValid],
+            },
+            kind: MatchKind::Bool,
+            icase: false,
+            patterns: Patterns::None,
+        };
         Inspect {
             delay: Some(Duration::from_secs(10)),
             rules: vec![ContentRule {
                 accept: false,
                 cond: Some(Cond {
-                    negate: true,
-                    acl: Acl::MqttIsValid(Payload {
-                        offset: 0,
-                        length: 0,
-                    }),
+                    unless: true,
+                    suites: vec![vec![Term {
+                        neg: false,
+                        tests: std::sync::Arc::from(vec![test]),
+                    }]],
                 }),
             }],
         }
@@ -201,6 +179,16 @@ mod tests {
     #[test]
     fn waits_then_decides() {
         let insp = reject_unless_mqtt();
+        let ssl = SslInfo::default();
+        let a = "127.0.0.1:1".parse().unwrap();
+        let who = Who {
+            peer: a,
+            local: a,
+            fe_name: "f",
+            be: None,
+            ssl: &ssl,
+        };
+        let evaluate = |i: &Inspect, b: &[u8], last: bool| evaluate(i, &who, b, last);
         let connect = [
             0x10, 0x0d, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'a',
         ];

@@ -256,11 +256,19 @@ async fn prepare(
         return to_http(client, early, ssl, None, log);
     }
     let mut client = client;
-    let (be, keys, sticky) =
-        match route::route(shared, f, &mut client, &mut early, peer, &mut log).await {
-            route::Routed::To { be, keys, sticky } => (be, keys, sticky),
-            route::Routed::Ended(be) => return Prepared::ended(log, peer, be, tls_on),
-        };
+    let (be, keys, sticky) = match route::route(
+        shared,
+        f,
+        &mut client,
+        &mut early,
+        (peer, local, &ssl),
+        &mut log,
+    )
+    .await
+    {
+        route::Routed::To { be, keys, sticky } => (be, keys, sticky),
+        route::Routed::Ended(be) => return Prepared::ended(log, peer, be, tls_on),
+    };
     let bi = be.bi;
     if shared.backends[bi].ir.mode == crate::ir::Mode::Http {
         // A TCP frontend reaching an HTTP backend: haproxy upgrades the stream to HTTP,

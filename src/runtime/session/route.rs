@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use super::close_log::LogState;
 use super::slots::BackendSlot;
 use crate::runtime::lb::state::{FrontendRt, Shared};
+use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
 use socket2::SockRef;
@@ -20,12 +22,27 @@ fn rejected(client: &ClientEnd, log: &mut LogState, read: &[u8]) {
 
 /// Runs content inspection on the client's data, appending what it reads to `buf` (sent
 /// to the server first); false when the rules reject the connection.
-async fn inspect(client: &mut ClientEnd, buf: &mut Vec<u8>, insp: &crate::ir::Inspect) -> bool {
+async fn inspect(
+    client: &mut ClientEnd,
+    buf: &mut Vec<u8>,
+    insp: &crate::ir::Inspect,
+    who: &Who<'_>,
+) -> bool {
     let (v, _) = match client {
-        ClientEnd::Plain(s) => super::inspect::run(s, buf, insp).await,
-        ClientEnd::Tls(s) => super::inspect::run(s.as_mut(), buf, insp).await,
+        ClientEnd::Plain(s) => super::inspect::run(s, buf, insp, who).await,
+        ClientEnd::Tls(s) => super::inspect::run(s.as_mut(), buf, insp, who).await,
     };
     v == super::inspect::Outcome::Accept
+}
+
+/// The backend the frontend's `use_backend` rules choose on what is buffered (haproxy
+/// decides them once, on what is there), else its default backend.
+pub(super) fn switch(f: &FrontendRt, ctx: &Ctx) -> Option<usize> {
+    f.ir.switching
+        .iter()
+        .find(|r| rules::holds(r.cond.as_ref(), ctx) == Some(true))
+        .map(|r| r.backend)
+        .or(f.ir.default_backend)
 }
 
 /// Where the inspection and routing phase leaves a session.
@@ -50,21 +67,34 @@ pub(super) async fn route(
     f: &FrontendRt,
     client: &mut ClientEnd,
     early: &mut Vec<u8>,
-    peer: SocketAddr,
+    (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     log: &mut LogState,
 ) -> Routed {
-    if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect).await {
+    let mut who = Who {
+        peer,
+        local,
+        fe_name: &f.ir.name,
+        be: None,
+        ssl,
+    };
+    if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect, &who).await {
         rejected(client, log, early);
         return Routed::Ended(None);
     }
-    let Some(bi) = f.ir.default_backend else {
+    let chosen = if f.ir.switching.is_empty() {
+        f.ir.default_backend
+    } else {
+        switch(f, &Ctx::tcp(&who, early, true))
+    };
+    let Some(bi) = chosen else {
         log.up = early.len() as u64;
         client.drain();
         return Routed::Ended(None);
     };
     let b = &shared.backends[bi];
     let be = BackendSlot::new(shared, bi);
-    if !b.ir.inspect.rules.is_empty() && !inspect(client, early, &b.ir.inspect).await {
+    who.be = Some(b);
+    if !b.ir.inspect.rules.is_empty() && !inspect(client, early, &b.ir.inspect, &who).await {
         rejected(client, log, early);
         return Routed::Ended(Some(be));
     }

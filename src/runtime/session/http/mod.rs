@@ -30,6 +30,7 @@ use crate::ir::{HttpConnMode, HttpFrontend};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::{Ctx, Who};
 use crate::runtime::stream::http1::answers::answer;
 use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
 use crate::runtime::stream::http1::head::Head;
@@ -151,7 +152,7 @@ pub(super) async fn serve(
         th,
         backend,
     } = st;
-    let bi = backend.or(f.ir.default_backend);
+    let fixed = backend.or(f.ir.default_backend);
     let mut cin = Inbuf::default();
     cin.extend(&early);
     let mut idle: Vec<Idle> = Vec::new();
@@ -206,6 +207,22 @@ pub(super) async fn serve(
             }
         };
         tx.request = Some(head.request_line());
+        // `use_backend` rules choose per request, on its head.
+        let bi = match backend {
+            None if !f.ir.switching.is_empty() => {
+                let who = Who {
+                    peer,
+                    local,
+                    fe_name: &f.ir.name,
+                    be: None,
+                    ssl: &ssl,
+                };
+                let mut ctx = Ctx::tcp(&who, &[], true);
+                ctx.req = Some(&head);
+                super::route::switch(f, &ctx)
+            }
+            _ => fixed,
+        };
         if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
             tx.captured().req = req;
         }

@@ -1,0 +1,797 @@
+//! Sample expressions of the condition language (configuration.txt §7.3): a fetch with
+//! its arguments, then converters, `fetch(a,b),conv1,conv2(c)`, typed as haproxy types
+//! them so the ACL parser picks the same default matching method and casts.
+//!
+//! Fetches and converters haproxy 2.6 knows but haproxide does not evaluate are refused
+//! by name ([`SampleError::Unsupported`]); unknown ones get haproxy's message.
+
+use std::net::IpAddr;
+
+use crate::ir::acl::{Conv, Dir, Fetch, HdrArg, SampleExpr, SmpType};
+use crate::ir::{MqttField, Payload};
+
+/// Why a sample expression was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SampleError {
+    /// haproxy refuses it too: its message.
+    Invalid(String),
+    /// haproxy accepts it; haproxide does not evaluate it: what to name.
+    Unsupported(String),
+}
+
+/// Sample fetches of haproxy 2.6 that haproxide does not evaluate: refused as
+/// unsupported rather than unknown.
+const OTHER_FETCHES: &[&str] = &[
+    "req.payload_lv",
+    "payload_lv",
+    "req.rdp_cookie",
+    "rdp_cookie",
+    "req.ssl_alpn",
+    "req.ssl_ec_ext",
+    "req.ssl_st_ext",
+    "res.len",
+    "res.payload",
+    "ssl_c_s_dn",
+    "ssl_c_i_dn",
+    "ssl_c_verify",
+    "ssl_c_err",
+    "ssl_c_ca_err",
+    "ssl_fc_cipher",
+    "ssl_fc_has_crt",
+    "ssl_fc_has_sni",
+    "ssl_f_s_dn",
+    "ssl_f_i_dn",
+    "fc_rcvd_proxy",
+    "so_id",
+    "so_name",
+    "be_id",
+    "fe_id",
+    "srv_id",
+    "srv_name",
+    "var",
+    "rand",
+    "date",
+    "ipv4",
+    "ipv6",
+    "stopping",
+    "table_cnt",
+    "src_conn_cur",
+    "src_conn_rate",
+    "src_http_req_rate",
+    "sc0_conn_cur",
+    "sc_http_req_rate",
+    "wait_end",
+    "req.proto_http",
+    "req_proto_http",
+    "req.body",
+    "req.body_param",
+    "capture.req.hdr",
+    "unique-id",
+    "http_first_req",
+    "hdr_ip",
+    "req.hdr_ip",
+    "hdr_val",
+    "req.hdr_val",
+    "res.cook",
+    "scook",
+    "res.ver",
+    "resp_ver",
+    "be_conn",
+    "fe_conn",
+    "connslots",
+    "queue",
+    "avg_queue",
+    "srv_conn",
+    "srv_queue",
+    "http_auth",
+    "http_auth_group",
+    "http_auth_user",
+    "ssl_bc",
+    "ssl_fc_is_resumed",
+    "dst_is_local",
+    "src_is_local",
+];
+
+/// Converters of haproxy 2.6 that haproxide does not apply.
+const OTHER_CONVERTERS: &[&str] = &[
+    "crc32",
+    "djb2",
+    "sdbm",
+    "wt6",
+    "xxh3",
+    "xxh32",
+    "xxh64",
+    "json",
+    "regsub",
+    "map",
+    "map_str",
+    "map_beg",
+    "map_sub",
+    "map_dom",
+    "map_end",
+    "map_reg",
+    "map_ip",
+    "map_int",
+    "ltrim",
+    "rtrim",
+    "concat",
+    "sha1",
+    "sha2",
+    "digest",
+    "hmac",
+    "table_gpc0",
+    "in_table",
+    "bool",
+    "not",
+    "and",
+    "or",
+    "xor",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "neg",
+    "cpl",
+    "odd",
+    "even",
+    "json_query",
+    "be2dec",
+    "be2hex",
+    "strcmp",
+    "secure_memcmp",
+    "url_enc",
+    "b64dec",
+    "base2",
+    "htonl",
+    "http_date",
+    "ltime",
+    "utime",
+    "set-var",
+    "unset-var",
+    "protobuf",
+    "ungrpc",
+    "debug",
+    "srv_queue",
+    "nbsrv",
+    "language",
+    "field_cnt",
+    "table_http_req_rate",
+    "table_conn_cur",
+    "ub64enc",
+    "ub64dec",
+    "fix_is_valid",
+    "fix_tag_value",
+    "cut_crlf",
+    "iif",
+    "aes_gcm_dec",
+];
+
+/// A fetch or converter argument's type, for haproxy's messages.
+#[derive(Clone, Copy)]
+enum ArgType {
+    Int,
+    Str,
+}
+
+impl ArgType {
+    fn name(self) -> &'static str {
+        match self {
+            ArgType::Int => "integer",
+            ArgType::Str => "string",
+        }
+    }
+}
+
+/// A parsed argument.
+#[derive(Clone)]
+enum Arg {
+    Int(i64),
+    Str(String),
+}
+
+impl Arg {
+    fn int(&self) -> i64 {
+        match self {
+            Arg::Int(v) => *v,
+            Arg::Str(_) => 0,
+        }
+    }
+    fn str(&self) -> &str {
+        match self {
+            Arg::Str(s) => s,
+            Arg::Int(_) => "",
+        }
+    }
+}
+
+/// An integer as haproxy's `read_int64` reads it: saturating at the 64-bit limits.
+pub(super) fn read_int64(a: &str) -> Option<i64> {
+    let (neg, digits) = match a.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, a.strip_prefix('+').unwrap_or(a)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mag = digits.bytes().fold(0u64, |v, b| {
+        v.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+    });
+    Some(if neg {
+        if mag > 1 << 63 {
+            i64::MIN
+        } else {
+            (mag as i64).wrapping_neg()
+        }
+    } else {
+        mag.min(i64::MAX as u64) as i64
+    })
+}
+
+/// haproxy's `make_arg_list`: `inner` is the text between the parentheses (None: no
+/// parentheses); `spec` the types, the first `mandatory` required.
+fn make_args(inner: Option<&str>, spec: &[ArgType], mandatory: usize) -> Result<Vec<Arg>, String> {
+    let words: Vec<String> = match inner {
+        // Without parentheses a mandatory string is empty; an integer is missing.
+        None => match spec.first() {
+            Some(ArgType::Int) if mandatory > 0 => {
+                return Err("expected type 'integer' at position 1, but got nothing".into())
+            }
+            Some(ArgType::Str) if mandatory > 0 => vec![String::new()],
+            _ => Vec::new(),
+        },
+        Some(s) => split_args(s),
+    };
+    if words.len() > spec.len() {
+        // haproxy stops at the first argument past the list: what follows is shown.
+        let inner = inner.unwrap_or("");
+        let mut seen = 0;
+        let mut at = 0;
+        for (i, c) in inner.char_indices() {
+            if c == ',' {
+                seen += 1;
+                if seen == spec.len() {
+                    at = i + 1;
+                    break;
+                }
+            }
+        }
+        return Err(format!("expected ')' before '{})'", &inner[at..]));
+    }
+    let mut out = Vec::with_capacity(words.len());
+    for (i, (w, t)) in words.iter().zip(spec).enumerate() {
+        out.push(match t {
+            ArgType::Int => match read_int64(w) {
+                Some(v) => Arg::Int(v),
+                None => {
+                    return Err(format!(
+                        "failed to parse '{w}' as type 'integer' at position {}",
+                        i + 1
+                    ))
+                }
+            },
+            ArgType::Str => Arg::Str(w.clone()),
+        });
+    }
+    if words.len() < mandatory {
+        let t = spec[words.len()].name();
+        return Err(format!(
+            "missing arguments (got {}/{mandatory}), type '{t}' expected",
+            words.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Splits arguments at commas; quotes group and backslashes escape as in haproxy 2.6.
+fn split_args(s: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (c, quote) {
+            ('\\', _) => {
+                if let Some(n) = chars.next() {
+                    out.last_mut().unwrap().push(n);
+                }
+            }
+            (q @ ('\'' | '"'), None) => quote = Some(q),
+            (q, Some(open)) if q == open => quote = None,
+            (',', None) => out.push(String::new()),
+            (c, _) => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
+
+/// Splits `name(a,b),conv(c),conv2` into items at top-level commas, each its name and
+/// the text inside its parentheses. Returns the index of trailing text after a ')' that
+/// is not followed by a comma (haproxy's "missing comma").
+fn split_items(expr: &str) -> Result<Vec<(&str, Option<&str>)>, String> {
+    let mut items = Vec::new();
+    let b = expr.as_bytes();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < b.len() && b[i] != b'(' && b[i] != b',' {
+            i += 1;
+        }
+        let name = &expr[start..i];
+        let mut inner = None;
+        if i < b.len() && b[i] == b'(' {
+            let open = i + 1;
+            let mut quote = None;
+            let mut j = open;
+            while j < b.len() {
+                match (b[j], quote) {
+                    (b'\\', _) => j += 1,
+                    (q @ (b'\'' | b'"'), None) => quote = Some(q),
+                    (q, Some(o)) if q == o => quote = None,
+                    (b')', None) => break,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if j >= b.len() {
+                return Err(format!("missing closing ')' after arguments to '{name}'"));
+            }
+            inner = Some(&expr[open..j]);
+            i = j + 1;
+            if i < b.len() && b[i] != b',' {
+                return Err(format!("missing comma after '{name}'"));
+            }
+        }
+        items.push((name, inner));
+        if i >= b.len() {
+            break;
+        }
+        i += 1;
+        if i >= b.len() {
+            // A trailing comma: haproxy reads nothing more.
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// The sample expression starting at word `i`: a word ending with ',' continues in the
+/// next one, as haproxy reads `req.payload(0,0), mqtt_is_valid`. Returns it and the index
+/// of the word after it.
+pub fn expr_words(words: &[String], mut i: usize) -> (String, usize) {
+    let mut e = String::new();
+    while let Some(w) = words.get(i) {
+        e.push_str(w);
+        i += 1;
+        // Only a comma between converters continues; inside parentheses it does not.
+        let depth = e.chars().fold(0i32, |d, c| match c {
+            '(' => d + 1,
+            ')' => d - 1,
+            _ => d,
+        });
+        if !w.ends_with(',') || depth != 0 {
+            break;
+        }
+    }
+    (e, i)
+}
+
+/// A string argument's bytes; None when absent or empty.
+fn str_arg(a: Option<&Arg>) -> Option<Box<[u8]>> {
+    a.map(|a| a.str().as_bytes().to_vec().into_boxed_slice())
+        .filter(|n| !n.is_empty())
+}
+
+fn name_arg(a: Option<&Arg>) -> Option<Box<[u8]>> {
+    a.map(|a| a.str().to_ascii_lowercase().into_bytes().into_boxed_slice())
+        .filter(|n| !n.is_empty())
+}
+
+/// A fetch by name: its value and type, or haproxy's message (without the
+/// `fetch method` prefix).
+fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleError> {
+    use ArgType::{Int, Str};
+    let args = |spec: &[ArgType], m: usize| {
+        make_args(inner, spec, m)
+            .map_err(|e| SampleError::Invalid(format!("fetch method '{name}' : {e}")))
+    };
+    let hdr = |dir, full, a: &[Arg]| HdrArg {
+        name: name_arg(a.first()),
+        occ: a.get(1).map_or(0, Arg::int),
+        full,
+        dir,
+    };
+    let none = |f: Fetch, t: SmpType| args(&[], 0).map(|_| (f, t));
+    Ok(match name {
+        "always_true" => none(Fetch::Bool(true), SmpType::Bool)?,
+        "always_false" => none(Fetch::Bool(false), SmpType::Bool)?,
+        "bool" => (Fetch::Bool(args(&[Int], 1)?[0].int() != 0), SmpType::Bool),
+        "int" => (Fetch::Int(args(&[Int], 1)?[0].int()), SmpType::Int),
+        "str" => {
+            let a = args(&[Str], 1)?;
+            (Fetch::Str(a[0].str().as_bytes().into()), SmpType::Str)
+        }
+        "src" => none(Fetch::Src, SmpType::Ip)?,
+        "src_port" => none(Fetch::SrcPort, SmpType::Int)?,
+        "dst" => none(Fetch::Dst, SmpType::Ip)?,
+        "dst_port" => none(Fetch::DstPort, SmpType::Int)?,
+        "fe_name" => none(Fetch::FeName, SmpType::Str)?,
+        "be_name" => none(Fetch::BeName, SmpType::Str)?,
+        "nbsrv" => {
+            if inner.is_some() {
+                return Err(SampleError::Unsupported(format!(
+                    "'{name}(<backend>)' (the current backend's only)"
+                )));
+            }
+            (Fetch::Nbsrv(None), SmpType::Int)
+        }
+        "env" => {
+            let a = args(&[Str], 1)?;
+            (Fetch::Env(a[0].str().into()), SmpType::Str)
+        }
+        "req.len" | "req_len" => none(Fetch::ReqLen, SmpType::Int)?,
+        "req.payload" | "payload" => {
+            let a = args(&[Int, Int], 2)?;
+            // haproxy keeps both as unsigned ints.
+            let p = Payload {
+                offset: a[0].int() as u32,
+                length: a[1].int() as u32,
+            };
+            (Fetch::Payload(p), SmpType::Bin)
+        }
+        "req.ssl_sni" | "req_ssl_sni" => none(Fetch::ReqSslSni, SmpType::Str)?,
+        "req.ssl_hello_type" | "req_ssl_hello_type" => none(Fetch::ReqSslHelloType, SmpType::Int)?,
+        "req.ssl_ver" | "req_ssl_ver" => none(Fetch::ReqSslVer, SmpType::Int)?,
+        "ssl_fc" => none(Fetch::SslFc, SmpType::Bool)?,
+        "ssl_fc_alpn" => none(Fetch::SslFcAlpn, SmpType::Str)?,
+        "ssl_fc_protocol" => none(Fetch::SslFcProtocol, SmpType::Str)?,
+        "ssl_c_used" => none(Fetch::SslCUsed, SmpType::Bool)?,
+        "method" => none(Fetch::Method, SmpType::Meth)?,
+        "path" => none(Fetch::Path, SmpType::Str)?,
+        "base" => none(Fetch::Base, SmpType::Str)?,
+        "url" => none(Fetch::Url, SmpType::Str)?,
+        "query" => none(Fetch::Query, SmpType::Str)?,
+        "req.ver" | "req_ver" => none(Fetch::ReqVer, SmpType::Str)?,
+        "url_param" | "urlp" => {
+            let a = args(&[Str, Str], 0)?;
+            let delim = a
+                .get(1)
+                .and_then(|d| d.str().bytes().next())
+                .unwrap_or(b'&');
+            let n = str_arg(a.first());
+            (Fetch::UrlParam(n, delim), SmpType::Str)
+        }
+        "req.hdr" | "hdr" => (
+            Fetch::Hdr(hdr(Dir::Req, false, &args(&[Str, Int], 0)?)),
+            SmpType::Str,
+        ),
+        "req.fhdr" => (
+            Fetch::Hdr(hdr(Dir::Req, true, &args(&[Str, Int], 0)?)),
+            SmpType::Str,
+        ),
+        "res.hdr" | "shdr" => (
+            Fetch::Hdr(hdr(Dir::Res, false, &args(&[Str, Int], 0)?)),
+            SmpType::Str,
+        ),
+        "res.fhdr" => (
+            Fetch::Hdr(hdr(Dir::Res, true, &args(&[Str, Int], 0)?)),
+            SmpType::Str,
+        ),
+        "req.hdr_cnt" | "hdr_cnt" => (
+            Fetch::HdrCnt(hdr(Dir::Req, false, &args(&[Str], 0)?)),
+            SmpType::Int,
+        ),
+        "req.fhdr_cnt" => (
+            Fetch::HdrCnt(hdr(Dir::Req, true, &args(&[Str], 0)?)),
+            SmpType::Int,
+        ),
+        "res.hdr_cnt" | "shdr_cnt" => (
+            Fetch::HdrCnt(hdr(Dir::Res, false, &args(&[Str], 0)?)),
+            SmpType::Int,
+        ),
+        "res.fhdr_cnt" => (
+            Fetch::HdrCnt(hdr(Dir::Res, true, &args(&[Str], 0)?)),
+            SmpType::Int,
+        ),
+        "req.cook" | "cook" => {
+            let a = args(&[Str], 0)?;
+            let n = str_arg(a.first());
+            (Fetch::Cook(n), SmpType::Str)
+        }
+        "status" => none(Fetch::Status, SmpType::Int)?,
+        n if OTHER_FETCHES.contains(&n) || n.starts_with("ssl_") || n.starts_with("sc") => {
+            return Err(SampleError::Unsupported(format!("fetch '{n}'")))
+        }
+        n => return Err(SampleError::Invalid(format!("unknown fetch method '{n}'"))),
+    })
+}
+
+/// The MQTT CONNECT field a `mqtt_field_value` names.
+fn mqtt_field(ty: &str, field: &str) -> Result<MqttField, SampleError> {
+    const TYPES: [&str; 15] = [
+        "connect",
+        "connack",
+        "publish",
+        "puback",
+        "pubrec",
+        "pubrel",
+        "pubcomp",
+        "subscribe",
+        "suback",
+        "unsubscribe",
+        "unsuback",
+        "pingreq",
+        "pingresp",
+        "disconnect",
+        "auth",
+    ];
+    let lt = ty.to_ascii_lowercase();
+    let is_connect = lt == "connect" || lt == "1";
+    let numeric_ok = lt.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n));
+    if !is_connect && !TYPES.contains(&lt.as_str()) && !numeric_ok {
+        return Err(SampleError::Invalid(format!(
+            "invalid args in converter 'mqtt_field_value' : Unknown MQTT type '{ty}'"
+        )));
+    }
+    if !is_connect {
+        return Err(SampleError::Unsupported(format!(
+            "'mqtt_field_value({ty},{field})' (only CONNECT fields)"
+        )));
+    }
+    Ok(match field.to_ascii_lowercase().as_str() {
+        "protocol_name" => MqttField::ProtocolName,
+        "protocol_version" => MqttField::ProtocolVersion,
+        "flags" => MqttField::Flags,
+        "keepalive" => MqttField::Keepalive,
+        "client_identifier" => MqttField::ClientIdentifier,
+        "will_topic" => MqttField::WillTopic,
+        "will_payload" => MqttField::WillPayload,
+        "username" => MqttField::Username,
+        "password" => MqttField::Password,
+        "17" | "33" | "39" | "34" | "25" | "23" | "21" | "22" | "24" | "1" | "2" | "3" | "8"
+        | "9" | "38" => {
+            return Err(SampleError::Unsupported(format!(
+                "'mqtt_field_value(connect,{field})' (MQTT 5 properties)"
+            )))
+        }
+        _ => {
+            return Err(SampleError::Invalid(format!(
+                "invalid args in converter 'mqtt_field_value' : Unknown MQTT field name '{field}' for packet type '{ty}'"
+            )))
+        }
+    })
+}
+
+/// An `ipmask` argument: a prefix length or a dotted mask.
+fn mask_arg(a: &str, v6: bool) -> Option<IpAddr> {
+    if let Ok(bits) = a.parse::<u8>() {
+        return if v6 {
+            (bits <= 128).then(|| {
+                IpAddr::V6(
+                    (!0u128)
+                        .checked_shl(128 - u32::from(bits))
+                        .unwrap_or(0)
+                        .into(),
+                )
+            })
+        } else {
+            (bits <= 32).then(|| {
+                IpAddr::V4(
+                    (!0u32)
+                        .checked_shl(32 - u32::from(bits))
+                        .unwrap_or(0)
+                        .into(),
+                )
+            })
+        };
+    }
+    a.parse().ok().filter(|ip: &IpAddr| ip.is_ipv6() == v6)
+}
+
+/// A converter by name applied to a sample of type `input`: the converter and its
+/// output type.
+fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpType), String> {
+    use ArgType::{Int, Str};
+    let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", arg_pos(&e));
+    let args = |spec: &[ArgType], m: usize| make_args(inner, spec, m).map_err(invalid);
+    let none = |c: Conv, t: SmpType| args(&[], 0).map(|_| (c, t));
+    let (c, out, takes) = match name {
+        "lower" => (none(Conv::Lower, SmpType::Str)?, SmpType::Str, Takes::Str),
+        "upper" => (none(Conv::Upper, SmpType::Str)?, SmpType::Str, Takes::Str),
+        "length" => (none(Conv::Length, SmpType::Int)?, SmpType::Int, Takes::Str),
+        "hex" => (none(Conv::Hex, SmpType::Str)?, SmpType::Str, Takes::Bin),
+        "base64" => (none(Conv::Base64, SmpType::Str)?, SmpType::Str, Takes::Bin),
+        "url_dec" => (none(Conv::UrlDec, SmpType::Str)?, SmpType::Str, Takes::Str),
+        "field" | "word" => {
+            let a = args(&[Int, Str, Int], 2)?;
+            let c = Conv::Field {
+                index: a[0].int(),
+                delims: a[1].str().as_bytes().into(),
+                count: a.get(2).map_or(1, Arg::int),
+                word: name == "word",
+            };
+            ((c, SmpType::Str), SmpType::Str, Takes::Str)
+        }
+        "bytes" => {
+            let a = args(&[Int, Int], 1)?;
+            let c = Conv::Bytes(a[0].int(), a.get(1).map(Arg::int));
+            ((c, SmpType::Bin), SmpType::Bin, Takes::Bin)
+        }
+        "ipmask" => {
+            let a = args(&[Str, Str], 1)?;
+            let m4 = mask_arg(a[0].str(), false).ok_or_else(|| {
+                format!(
+                    "invalid arg 1 in converter 'ipmask' : invalid IPv4 mask '{}'",
+                    a[0].str()
+                )
+            })?;
+            let m6 = match a.get(1) {
+                None => None,
+                Some(m) => Some(mask_arg(m.str(), true).ok_or_else(|| {
+                    format!(
+                        "invalid arg 2 in converter 'ipmask' : invalid IPv6 mask '{}'",
+                        m.str()
+                    )
+                })?),
+            };
+            ((Conv::IpMask(m4, m6), SmpType::Ip), SmpType::Ip, Takes::Ip)
+        }
+        "mqtt_is_valid" => (
+            none(Conv::MqttIsValid, SmpType::Bool)?,
+            SmpType::Bool,
+            Takes::Bin,
+        ),
+        "mqtt_field_value" => {
+            let a = args(&[Str, Str], 2)?;
+            let f = mqtt_field(a[0].str(), a[1].str()).map_err(|e| match e {
+                SampleError::Invalid(m) | SampleError::Unsupported(m) => m,
+            })?;
+            ((Conv::MqttField(f), SmpType::Str), SmpType::Str, Takes::Bin)
+        }
+        n if OTHER_CONVERTERS.contains(&n) => return Err(format!("\u{0}{n}")),
+        n => return Err(format!("unknown converter '{n}'")),
+    };
+    if !takes.accepts(input) {
+        return Err(format!("converter '{name}' cannot be applied"));
+    }
+    Ok((c.0, out))
+}
+
+/// The argument number a `make_args` message is about.
+fn arg_pos(e: &str) -> usize {
+    if let Some(r) = e.split("(got ").nth(1) {
+        return r
+            .split('/')
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .map_or(1, |n| n + 1);
+    }
+    e.rsplit("position ")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// What a converter's input must cast to.
+#[derive(Clone, Copy)]
+enum Takes {
+    Str,
+    Bin,
+    Ip,
+}
+
+impl Takes {
+    fn accepts(self, t: SmpType) -> bool {
+        match self {
+            Takes::Str | Takes::Bin => true,
+            Takes::Ip => matches!(t, SmpType::Ip | SmpType::Str | SmpType::Int),
+        }
+    }
+}
+
+/// Whether haproxy casts a sample of type `from` to `to` (its `sample_casts` table).
+pub fn castable(from: SmpType, to: SmpType) -> bool {
+    use SmpType::*;
+    !matches!(
+        (from, to),
+        (Bin, Int | Bool | Ip | Meth)
+            | (Bool | Int, Meth)
+            | (Ip, Bool | Meth)
+            | (Meth, Int | Bool | Ip)
+    )
+}
+
+/// A parsed sample expression and its output type.
+pub struct Parsed {
+    /// The expression.
+    pub expr: SampleExpr,
+    /// Its type.
+    pub ty: SmpType,
+}
+
+/// Parses `expr`. `acl_kw` is the ACL keyword the fetch was named by (it prefixes the
+/// messages as haproxy's ACL parser does); `fetch_name` is the fetch to use.
+pub fn parse(expr: &str, fetch_name: Option<&str>) -> Result<Parsed, SampleError> {
+    let items = split_items(expr).map_err(SampleError::Invalid)?;
+    let (name, inner) = items[0];
+    if name.is_empty() {
+        return Err(SampleError::Invalid("missing fetch method".into()));
+    }
+    let (f, mut ty) =
+        fetch(fetch_name.unwrap_or(name), inner).map_err(|e| match (e, fetch_name) {
+            (SampleError::Invalid(m), Some(_)) => SampleError::Invalid(m.replacen(
+                &format!("fetch method '{}' : ", fetch_name.unwrap_or("")),
+                "",
+                1,
+            )),
+            (e, _) => e,
+        })?;
+    let mut convs = Vec::new();
+    for (cname, cinner) in &items[1..] {
+        let (c, t) = conv(cname, *cinner, ty).map_err(|m| match m.strip_prefix('\u{0}') {
+            Some(n) => SampleError::Unsupported(format!("converter '{n}'")),
+            None => SampleError::Invalid(m),
+        })?;
+        convs.push(c);
+        ty = t;
+    }
+    Ok(Parsed {
+        expr: SampleExpr { fetch: f, convs },
+        ty,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetches_and_converters() {
+        let p = parse("req.hdr(Host,-1),lower,field(1,:)", None)
+            .ok()
+            .unwrap();
+        assert_eq!(p.ty, SmpType::Str);
+        let Fetch::Hdr(h) = &p.expr.fetch else {
+            panic!()
+        };
+        assert_eq!(h.name.as_deref(), Some(&b"host"[..]));
+        assert_eq!(h.occ, -1);
+        assert_eq!(p.expr.convs.len(), 2);
+        assert_eq!(
+            parse("req.payload(0)", None).err(),
+            Some(SampleError::Invalid(
+                "fetch method 'req.payload' : missing arguments (got 1/2), type 'integer' expected"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            parse("path,lower(1)", None).err(),
+            Some(SampleError::Invalid(
+                "invalid arg 1 in converter 'lower' : expected ')' before '1)'".into()
+            ))
+        );
+        assert_eq!(
+            parse("path,field(x,/)", None).err(),
+            Some(SampleError::Invalid(
+                "invalid arg 1 in converter 'field' : failed to parse 'x' as type 'integer' at position 1".into()
+            ))
+        );
+        assert_eq!(
+            parse("path,field(1)", None).err(),
+            Some(SampleError::Invalid(
+                "invalid arg 2 in converter 'field' : missing arguments (got 1/2), type 'string' expected".into()
+            ))
+        );
+        assert!(matches!(
+            parse("path,map(x)", None),
+            Err(SampleError::Unsupported(_))
+        ));
+        assert!(matches!(
+            parse("nosuch", None),
+            Err(SampleError::Invalid(_))
+        ));
+        assert_eq!(
+            split_args("'a,b',c\\,d"),
+            vec!["a,b".to_string(), "c,d".into()]
+        );
+    }
+}

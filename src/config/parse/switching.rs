@@ -1,0 +1,144 @@
+//! The proxy keywords of the condition language: `acl` lines, `use_backend … if|unless`,
+//! and the `if|unless` tail every rule keyword shares, with haproxy's messages.
+
+use std::sync::Arc;
+
+use super::acl::{self, AclError};
+use super::{Parser, Stmt};
+use crate::config::ast::{ProxyConf, ProxyKind, Spanned, UseBackend};
+use crate::config::diag::{Diagnostic, Loc, LocStyle};
+use crate::ir::acl::{AclTest, Cond};
+
+impl Parser {
+    /// Prints an ACL parser's warnings as haproxy does: without a position.
+    fn acl_warnings(&mut self, loc: &Loc, warnings: Vec<String>) {
+        for w in warnings {
+            self.push(Diagnostic::warning(loc, w).styled(LocStyle::None));
+        }
+    }
+
+    /// `acl <name> <criterion> [flags] [operator] <value> …`
+    pub(super) fn parse_acl(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        if p.kind == ProxyKind::Defaults && p.name.is_empty() {
+            return self.alert(loc, "'acl' not allowed in anonymous 'defaults' section.");
+        }
+        let name = stmt.arg(1);
+        if let Some(c) = acl::invalid_name_char(name) {
+            return self.alert(
+                loc,
+                format!("character '{c}' is not permitted in acl name '{name}'."),
+            );
+        }
+        if name.eq_ignore_ascii_case("or") {
+            return self.alert(loc, format!("acl name '{name}' will never match. 'or' is used to express a logical disjunction within a condition."));
+        }
+        let old = p
+            .acls
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.tests.clone());
+        match acl::add_acl(&mut p.acls, &stmt.words[1..]) {
+            Ok(w) => self.acl_warnings(loc, w),
+            Err(AclError::Invalid(m)) => {
+                return self.alert(
+                    loc,
+                    format!("error detected while parsing ACL '{name}' : {m}."),
+                )
+            }
+            Err(AclError::Unsupported(what)) => {
+                return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+            }
+        }
+        // A rule already using this name sees the new line too, as haproxy's rules
+        // point at the ACL itself.
+        if let Some(old) = old {
+            let new = p
+                .acls
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| a.tests.clone());
+            if let Some(new) = new {
+                refresh(p, &old, &new);
+            }
+        }
+    }
+
+    /// The condition starting at word `i` (`if` or `unless`), or None after reporting
+    /// it with `context` (haproxy's "error detected while parsing <context> : …").
+    pub(super) fn rule_cond(
+        &mut self,
+        p: &mut ProxyConf,
+        stmt: &Stmt,
+        i: usize,
+        context: &str,
+    ) -> Option<Cond> {
+        let loc = stmt.loc;
+        match acl::parse_cond(&mut p.acls, &stmt.words[i..]) {
+            Ok(c) => {
+                self.acl_warnings(loc, c.warnings);
+                Some(c.cond)
+            }
+            Err(AclError::Invalid(m)) => {
+                self.alert(
+                    loc,
+                    format!("error detected while parsing {context} : {m}."),
+                );
+                None
+            }
+            Err(AclError::Unsupported(what)) => {
+                self.unsupported(loc, &what, "not evaluated by haproxide yet");
+                None
+            }
+        }
+    }
+
+    /// `use_backend <backend> [if|unless <cond>]`
+    pub(super) fn parse_use_backend(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let name = stmt.arg(1);
+        if name.is_empty() {
+            return self.alert(loc, "'use_backend' expects a backend name.");
+        }
+        if name.contains("%[") {
+            return self.unsupported(
+                loc,
+                "'use_backend' with a dynamic name",
+                "names are literal",
+            );
+        }
+        let cond = match stmt.arg(2) {
+            "" => None,
+            "if" | "unless" => match self.rule_cond(p, stmt, 2, "switching rule") {
+                Some(c) => Some(c),
+                None => return,
+            },
+            w => {
+                return self.alert(loc, format!("unexpected keyword '{w}' after switching rule, only 'if' and 'unless' are allowed."))
+            }
+        };
+        p.use_backends.push(UseBackend {
+            name: Spanned {
+                v: name.to_string(),
+                loc: loc.clone(),
+            },
+            cond,
+        });
+    }
+}
+
+/// Points the terms of `p`'s conditions that use `old` at `new`.
+fn refresh(p: &mut ProxyConf, old: &Arc<[AclTest]>, new: &Arc<[AclTest]>) {
+    let conds = p
+        .use_backends
+        .iter_mut()
+        .filter_map(|u| u.cond.as_mut())
+        .chain(p.inspect.rules.iter_mut().filter_map(|r| r.cond.as_mut()));
+    for c in conds {
+        for t in c.suites.iter_mut().flatten() {
+            if Arc::ptr_eq(&t.tests, old) {
+                t.tests = new.clone();
+            }
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! haproxy's condition language, validated (configuration.txt §7): sample expressions (a
+//! fetch and its converters), ACL tests (an expression, a matching method, patterns) and
+//! the `if|unless` conditions built of them. The runtime evaluates these; nothing here
+//! knows the text they came from.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::{MqttField, Payload};
+
+/// The type of a sample (haproxy's `SMP_T_*`), which decides the default matching method
+/// and the casts a pattern needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmpType {
+    /// `bool`
+    Bool,
+    /// `sint`: a signed 64-bit integer.
+    Int,
+    /// `ipv4`/`ipv6`/`addr`
+    Ip,
+    /// `str`
+    Str,
+    /// `bin`
+    Bin,
+    /// `meth`: an HTTP method.
+    Meth,
+}
+
+/// Which header list a header fetch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// The request (`req.hdr`, `hdr`).
+    Req,
+    /// The response (`res.hdr`, `shdr`).
+    Res,
+}
+
+/// A header fetch's arguments: `hdr([<name>[,<occ>]])`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HdrArg {
+    /// Lower-case name (None: every header).
+    pub name: Option<Box<[u8]>>,
+    /// Occurrence: 0 every one, > 0 from the first, < 0 from the last.
+    pub occ: i64,
+    /// `fhdr`: a value is the whole line, not split at commas.
+    pub full: bool,
+    /// The request or the response.
+    pub dir: Dir,
+}
+
+/// A sample fetch (configuration.txt §7.3.2 to §7.3.6).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetch {
+    /// `always_true`, `always_false`, `bool(<v>)`
+    Bool(bool),
+    /// `int(<v>)`
+    Int(i64),
+    /// `str(<s>)`
+    Str(Box<[u8]>),
+    /// `src`
+    Src,
+    /// `src_port`
+    SrcPort,
+    /// `dst`
+    Dst,
+    /// `dst_port`
+    DstPort,
+    /// `fe_name`
+    FeName,
+    /// `be_name`
+    BeName,
+    /// `nbsrv([<backend>])`: usable servers of that backend (None: the current one).
+    Nbsrv(Option<usize>),
+    /// `srv_is_up(<backend>/<server>)`
+    SrvIsUp(usize, usize),
+    /// `env(<name>)`, read when evaluated as haproxy does.
+    Env(Box<str>),
+    /// `req.len`
+    ReqLen,
+    /// `req.payload(<offset>,<length>)`
+    Payload(Payload),
+    /// `req.ssl_sni`: the SNI of a TLS ClientHello in the buffer.
+    ReqSslSni,
+    /// `req.ssl_hello_type`: 1 for a ClientHello.
+    ReqSslHelloType,
+    /// `req.ssl_ver`: the version of a TLS/SSL hello, (major << 16) | minor.
+    ReqSslVer,
+    /// `ssl_fc`: the client connection uses TLS.
+    SslFc,
+    /// `ssl_fc_alpn`
+    SslFcAlpn,
+    /// `ssl_fc_protocol`
+    SslFcProtocol,
+    /// `ssl_c_used`
+    SslCUsed,
+    /// `method`
+    Method,
+    /// `path`
+    Path,
+    /// `base`: host and path.
+    Base,
+    /// `url`
+    Url,
+    /// `query`
+    Query,
+    /// `req.ver`
+    ReqVer,
+    /// `url_param([<name>[,<delim>]])`
+    UrlParam(Option<Box<[u8]>>, u8),
+    /// `req.hdr`, `req.fhdr`, `res.hdr`, `res.fhdr`
+    Hdr(HdrArg),
+    /// `req.hdr_cnt`, `req.fhdr_cnt`, `res.hdr_cnt`, `res.fhdr_cnt`
+    HdrCnt(HdrArg),
+    /// `req.cook([<name>])`
+    Cook(Option<Box<[u8]>>),
+    /// `status`
+    Status,
+    /// `http_auth(<userlist>)`: the request's Basic credentials are valid in that list.
+    HttpAuth(usize),
+    /// `http_auth_group(<userlist>)`: the authenticated user (matched against groups).
+    HttpAuthGroup(usize),
+}
+
+/// A converter (configuration.txt §7.3.1).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conv {
+    /// `lower`
+    Lower,
+    /// `upper`
+    Upper,
+    /// `length`
+    Length,
+    /// `hex`
+    Hex,
+    /// `base64`
+    Base64,
+    /// `url_dec`
+    UrlDec,
+    /// `field(<index>,<delimiters>[,<count>])` (`word` when `word` is true)
+    Field {
+        /// 1-based, negative from the end.
+        index: i64,
+        /// Delimiter characters.
+        delims: Box<[u8]>,
+        /// Fields taken (0: up to the end).
+        count: i64,
+        /// `word`: empty fields are skipped.
+        word: bool,
+    },
+    /// `bytes(<offset>[,<length>])`
+    Bytes(i64, Option<i64>),
+    /// `ipmask(<v4 mask>[,<v6 mask>])`
+    IpMask(IpAddr, Option<IpAddr>),
+    /// `mqtt_is_valid`
+    MqttIsValid,
+    /// `mqtt_field_value(connect,<field>)`
+    MqttField(MqttField),
+}
+
+/// `fetch,conv1,conv2(arg)…`
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleExpr {
+    /// The fetch.
+    pub fetch: Fetch,
+    /// Converters, applied in order.
+    pub convs: Vec<Conv>,
+}
+
+/// A matching method (`-m`, configuration.txt §7.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    /// `found`: the sample exists.
+    Found,
+    /// `bool`: a non-zero integer.
+    Bool,
+    /// `int`: integer ranges.
+    Int,
+    /// `ip`: addresses and networks.
+    Ip,
+    /// `bin`: exact bytes given in hex.
+    Bin,
+    /// `len`: the length in integer ranges.
+    Len,
+    /// `str`: exact string.
+    Str,
+    /// `beg`: prefix.
+    Beg,
+    /// `end`: suffix.
+    End,
+    /// `sub`: substring.
+    Sub,
+    /// `reg`: regular expression.
+    Reg,
+    /// `dom`: a word between `/ ? . :` delimiters.
+    Dom,
+    /// `dir`: a word between `/ ?` delimiters.
+    Dir,
+    /// An HTTP method (`method` ACL).
+    Meth,
+    /// A user's groups (`http_auth_group` ACL): patterns are group names.
+    AuthGroup,
+}
+
+/// An inclusive integer range; None is open on that side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntRange {
+    /// Lowest value.
+    pub min: Option<i64>,
+    /// Highest value.
+    pub max: Option<i64>,
+}
+
+/// An address and its mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    /// The network address (already masked).
+    pub addr: IpAddr,
+    /// Prefix length in bits.
+    pub bits: u8,
+}
+
+/// A compiled regular expression, compared by its source.
+#[derive(Debug, Clone)]
+pub struct Regex(pub Arc<regex::bytes::Regex>);
+
+impl PartialEq for Regex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+/// The patterns of one ACL test, in the form its matching method reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Patterns {
+    /// No patterns needed (`found`, `bool`).
+    None,
+    /// Strings (`str`, `beg`, `end`, `sub`, `dom`, `dir`, `bin`, `meth`, groups).
+    Strs(Vec<Box<[u8]>>),
+    /// Integer ranges (`int`, `len`).
+    Ints(Vec<IntRange>),
+    /// Networks (`ip`).
+    Nets(Vec<IpNet>),
+    /// Regular expressions (`reg`).
+    Regs(Vec<Regex>),
+}
+
+/// One ACL line's test: the sample, how it is matched and against what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AclTest {
+    /// The sample.
+    pub expr: SampleExpr,
+    /// The matching method.
+    pub kind: MatchKind,
+    /// `-i`: strings compare ignoring ASCII case.
+    pub icase: bool,
+    /// The patterns.
+    pub patterns: Patterns,
+}
+
+/// An ACL in a condition, possibly negated by `!`: the tests of every line with its
+/// name (any one matching is enough).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    /// `!`
+    pub neg: bool,
+    /// The ACL's tests.
+    pub tests: Arc<[AclTest]>,
+}
+
+/// `if|unless <acl> [!]<acl> … [or|'||' …]`: terms ANDed in suites, suites ORed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    /// `unless`
+    pub unless: bool,
+    /// The suites.
+    pub suites: Vec<Vec<Term>>,
+}

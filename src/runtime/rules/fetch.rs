@@ -1,0 +1,506 @@
+//! Sample fetches and converters: the values a session gives, typed as haproxy types
+//! them. A fetch gives zero or more values (a header may occur several times), or "not
+//! yet" while the bytes that decide it may still arrive.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::Ctx;
+use crate::ir::acl::{Conv, Dir, Fetch, HdrArg, SampleExpr};
+use crate::ir::Payload;
+use crate::runtime::proto::mqtt::{self, Verdict as Mqtt};
+use crate::runtime::proto::tls_hello::{self, Hello};
+use crate::runtime::session::inspect::FULL;
+use crate::runtime::stream::http1::head::Head;
+
+/// A sample value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// `bool`
+    Bool(bool),
+    /// `sint`
+    Int(i64),
+    /// An address.
+    Ip(IpAddr),
+    /// `str`
+    Str(Cow<'a, [u8]>),
+    /// `bin`
+    Bin(Cow<'a, [u8]>),
+    /// An HTTP method.
+    Meth(Cow<'a, [u8]>),
+}
+
+impl Value<'_> {
+    /// The value as a string (haproxy's casts to `str`).
+    pub fn to_bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            Value::Bool(b) => Cow::Borrowed(if *b { b"1" } else { b"0" }),
+            Value::Int(i) => Cow::Owned(i.to_string().into_bytes()),
+            Value::Ip(ip) => Cow::Owned(ip.to_string().into_bytes()),
+            Value::Str(s) | Value::Bin(s) | Value::Meth(s) => Cow::Borrowed(s),
+        }
+    }
+
+    /// The value as an integer, when it casts to one.
+    pub fn to_int(&self) -> Option<i64> {
+        match self {
+            Value::Bool(b) => Some(i64::from(*b)),
+            Value::Int(i) => Some(*i),
+            Value::Ip(IpAddr::V4(a)) => Some(i64::from(u32::from(*a))),
+            Value::Ip(IpAddr::V6(_)) | Value::Bin(_) | Value::Meth(_) => None,
+            Value::Str(s) => str2int(s),
+        }
+    }
+
+    /// The value as an address, when it casts to one.
+    pub fn to_ip(&self) -> Option<IpAddr> {
+        match self {
+            Value::Ip(ip) => Some(*ip),
+            Value::Int(i) => Some(IpAddr::V4((*i as u32).into())),
+            Value::Str(s) => std::str::from_utf8(s).ok()?.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// haproxy's `c_str2int`: leading digits (after an optional sign), at least one.
+fn str2int(s: &[u8]) -> Option<i64> {
+    let (neg, d) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let n = d.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 {
+        return None;
+    }
+    let v = d[..n].iter().fold(0i64, |v, c| {
+        v.wrapping_mul(10).wrapping_add(i64::from(c - b'0'))
+    });
+    Some(if neg { -v } else { v })
+}
+
+/// Not decidable yet: the bytes that decide may still come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotYet;
+
+/// HAProxy's `tune.bufsize` default: a payload range past it can never match.
+const BUFSIZE: u64 = 16384;
+
+/// `req.payload(o,l)`: the bytes, None when they can never come, NotYet while more
+/// bytes could still complete them.
+pub fn payload(buf: &[u8], p: Payload, last: bool) -> Result<Option<&[u8]>, NotYet> {
+    let (offset, length) = (u64::from(p.offset), u64::from(p.length));
+    if length > BUFSIZE || offset + length > BUFSIZE {
+        // haproxy: "will never match", final at once.
+        return Ok(None);
+    }
+    let (offset, length) = (offset as usize, length as usize);
+    let end = if length == 0 {
+        buf.len()
+    } else {
+        offset + length
+    };
+    match buf.get(offset..end) {
+        Some(s) if offset <= buf.len() => Ok(Some(s)),
+        _ if last => Ok(None),
+        _ => Err(NotYet),
+    }
+}
+
+/// The fetch's values, or [`NotYet`].
+pub type Fetched<'a> = Result<Vec<Value<'a>>, NotYet>;
+
+fn hello<'a, T>(h: Hello<T>, last: bool, f: impl FnOnce(T) -> Value<'a>) -> Fetched<'a> {
+    match h {
+        Hello::Got(v) => Ok(vec![f(v)]),
+        Hello::TooShort if !last => Err(NotYet),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The request head a fetch reads: the transaction's, or in TCP mode the buffer parsed
+/// as HTTP; None when there is none (yet).
+fn request<'a>(ctx: &'a Ctx) -> Result<Option<&'a Head>, NotYet> {
+    if let Some(r) = ctx.req {
+        return Ok(Some(r));
+    }
+    let h = ctx
+        .raw_req
+        .get_or_init(|| Head::request(ctx.buf, 101).ok().flatten().map(|(h, _)| h));
+    match h {
+        Some(h) => Ok(Some(h)),
+        // An incomplete head could still complete.
+        None if !ctx.last && Head::request(ctx.buf, 101).is_ok() => Err(NotYet),
+        None => Ok(None),
+    }
+}
+
+/// The URI's path (`path`): from the first '/' after any scheme and authority, to '?'.
+fn path_of(uri: &[u8]) -> &[u8] {
+    let start = if uri.first() == Some(&b'/') {
+        Some(0)
+    } else {
+        // absolute-form: skip "scheme://authority".
+        uri.windows(3)
+            .position(|w| w == b"://")
+            .map(|p| p + 3)
+            .map(|a| {
+                uri[a..]
+                    .iter()
+                    .position(|&c| c == b'/')
+                    .map_or(uri.len(), |p| a + p)
+            })
+    };
+    let Some(s) = start else {
+        return b"";
+    };
+    let rest = &uri[s..];
+    &rest[..rest.iter().position(|&c| c == b'?').unwrap_or(rest.len())]
+}
+
+/// The values of the headers `h` names, split at commas unless `full`.
+fn header_values<'a>(head: &'a Head, h: &HdrArg) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    for (n, v) in head.headers() {
+        if h.name.as_deref().is_some_and(|want| n != want) {
+            continue;
+        }
+        if h.full {
+            out.push(v);
+        } else {
+            out.extend(split_commas(v));
+        }
+    }
+    out
+}
+
+/// A header value's comma-separated items, blanks around each trimmed.
+fn split_commas(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&c| c == b',').map(trim)
+}
+
+/// The occurrence `occ` of `vals` (0: all of them, negative: from the end).
+fn occurrence(mut vals: Vec<&[u8]>, occ: i64) -> Vec<&[u8]> {
+    if occ == 0 {
+        return vals;
+    }
+    let i = if occ > 0 {
+        occ as usize - 1
+    } else {
+        match vals.len().checked_sub(occ.unsigned_abs() as usize) {
+            Some(i) => i,
+            None => return Vec::new(),
+        }
+    };
+    if i < vals.len() {
+        vec![vals.swap_remove(i)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The value of URL parameter `name` (or every parameter's value) in the query.
+fn url_params<'a>(uri: &'a [u8], name: Option<&[u8]>, delim: u8) -> Vec<&'a [u8]> {
+    let Some(q) = uri.iter().position(|&c| c == b'?') else {
+        return Vec::new();
+    };
+    let query = &uri[q + 1..];
+    let query = &query[..query.iter().position(|&c| c == b'#').unwrap_or(query.len())];
+    query
+        .split(|&c| c == delim)
+        .filter_map(|kv| {
+            let (k, v) = match kv.iter().position(|&c| c == b'=') {
+                Some(p) => (&kv[..p], &kv[p + 1..]),
+                None => (kv, &kv[kv.len()..]),
+            };
+            match name {
+                Some(n) if n != k => None,
+                _ => Some(v),
+            }
+        })
+        .collect()
+}
+
+/// Cookie values named `name` (or all) in the request's `cookie` headers.
+fn cookies<'a>(head: &'a Head, name: Option<&[u8]>) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    for (n, v) in head.headers() {
+        if n != b"cookie" {
+            continue;
+        }
+        for c in v.split(|&c| c == b';') {
+            let c = trim(c);
+            let (k, val) = match c.iter().position(|&x| x == b'=') {
+                Some(p) => (trim(&c[..p]), trim(&c[p + 1..])),
+                None => continue,
+            };
+            if name.is_none_or(|want| want == k) {
+                out.push(val);
+            }
+        }
+    }
+    out
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let a = s
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(s.len());
+    let b = s
+        .iter()
+        .rposition(|&c| c != b' ' && c != b'\t')
+        .map_or(a, |p| p + 1);
+    &s[a..b]
+}
+
+fn strs<'a>(v: Vec<&'a [u8]>) -> Vec<Value<'a>> {
+    v.into_iter()
+        .map(|s| Value::Str(Cow::Borrowed(s)))
+        .collect()
+}
+
+fn one<'a>(v: Value<'a>) -> Fetched<'a> {
+    Ok(vec![v])
+}
+
+/// Fetches `f` in `ctx`.
+pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
+    let last = ctx.last;
+    let s = |b: &'a [u8]| Value::Str(Cow::Borrowed(b));
+    match f {
+        Fetch::Bool(b) => one(Value::Bool(*b)),
+        Fetch::Int(i) => one(Value::Int(*i)),
+        Fetch::Str(v) => one(s(v)),
+        Fetch::Src => one(Value::Ip(ctx.peer.ip())),
+        Fetch::SrcPort => one(Value::Int(i64::from(ctx.peer.port()))),
+        Fetch::Dst => one(Value::Ip(ctx.local.ip())),
+        Fetch::DstPort => one(Value::Int(i64::from(ctx.local.port()))),
+        Fetch::FeName => one(s(ctx.fe_name.as_bytes())),
+        Fetch::BeName => Ok(ctx
+            .be
+            .map(|b| s(b.ir.name.as_bytes()))
+            .into_iter()
+            .collect()),
+        Fetch::Nbsrv(_) => Ok(ctx
+            .be
+            .map(|b| Value::Int(b.usable_all().iter().filter(|u| **u).count() as i64))
+            .into_iter()
+            .collect()),
+        Fetch::SrvIsUp(..) | Fetch::HttpAuth(_) | Fetch::HttpAuthGroup(_) => Ok(Vec::new()),
+        Fetch::Env(n) => Ok(std::env::var_os(&**n)
+            .map(|v| Value::Str(Cow::Owned(v.into_encoded_bytes())))
+            .into_iter()
+            .collect()),
+        Fetch::ReqLen => {
+            // haproxy marks it "may change" while the buffer can grow.
+            if !last && ctx.buf.is_empty() {
+                return Err(NotYet);
+            }
+            one(Value::Int(ctx.buf.len() as i64))
+        }
+        Fetch::Payload(p) => match payload(ctx.buf, *p, last) {
+            Err(NotYet) => Err(NotYet),
+            Ok(None) => Ok(Vec::new()),
+            Ok(Some(b)) => one(Value::Bin(Cow::Borrowed(b))),
+        },
+        Fetch::ReqSslSni => hello(tls_hello::hello_sni(ctx.buf), last, s),
+        Fetch::ReqSslHelloType => hello(tls_hello::hello_type(ctx.buf), last, Value::Int),
+        Fetch::ReqSslVer => hello(tls_hello::hello_version(ctx.buf, FULL), last, Value::Int),
+        Fetch::SslFc => one(Value::Bool(ctx.ssl.tls)),
+        Fetch::SslCUsed => one(Value::Bool(ctx.ssl.tls && ctx.ssl.cert)),
+        Fetch::SslFcAlpn => Ok(ctx.ssl.alpn.as_deref().map(s).into_iter().collect()),
+        Fetch::SslFcProtocol => Ok(ctx
+            .ssl
+            .version
+            .as_deref()
+            .map(|v| s(v.as_bytes()))
+            .into_iter()
+            .collect()),
+        Fetch::Status => Ok(ctx
+            .res
+            .map(|r| Value::Int(i64::from(r.status)))
+            .into_iter()
+            .collect()),
+        Fetch::Hdr(h) if h.dir == Dir::Res => Ok(ctx
+            .res
+            .map(|r| strs(occurrence(header_values(r, h), h.occ)))
+            .unwrap_or_default()),
+        Fetch::HdrCnt(h) if h.dir == Dir::Res => Ok(ctx
+            .res
+            .map(|r| vec![Value::Int(header_values(r, h).len() as i64)])
+            .unwrap_or_default()),
+        _ => {
+            let Some(req) = request(ctx)? else {
+                return Ok(Vec::new());
+            };
+            Ok(http_fetch(f, req))
+        }
+    }
+}
+
+/// The fetches that read a request head.
+fn http_fetch<'a>(f: &'a Fetch, req: &'a Head) -> Vec<Value<'a>> {
+    let s = |b: &'a [u8]| Value::Str(Cow::Borrowed(b));
+    let uri = req.part(1);
+    match f {
+        Fetch::Method => vec![Value::Meth(Cow::Borrowed(req.method()))],
+        Fetch::Path => vec![s(path_of(uri))],
+        Fetch::Url => vec![s(uri)],
+        Fetch::Query => match uri.iter().position(|&c| c == b'?') {
+            Some(p) => vec![s(&uri[p + 1..])],
+            None => Vec::new(),
+        },
+        Fetch::Base => {
+            let path = path_of(uri);
+            let mut v = req.header(b"host").unwrap_or(b"").to_vec();
+            v.extend_from_slice(path);
+            vec![Value::Str(Cow::Owned(v))]
+        }
+        Fetch::ReqVer => {
+            let v = req.part(2);
+            vec![s(v.strip_prefix(b"HTTP/").unwrap_or(v))]
+        }
+        Fetch::UrlParam(name, delim) => strs(url_params(uri, name.as_deref(), *delim)),
+        Fetch::Hdr(h) => strs(occurrence(header_values(req, h), h.occ)),
+        Fetch::HdrCnt(h) => vec![Value::Int(header_values(req, h).len() as i64)],
+        Fetch::Cook(name) => strs(cookies(req, name.as_deref())),
+        _ => Vec::new(),
+    }
+}
+
+/// `field`/`word`: the `count` fields from `index` (1-based; negative from the end).
+fn field(v: &[u8], index: i64, delims: &[u8], count: i64, word: bool) -> Option<Vec<u8>> {
+    let mut parts: Vec<&[u8]> = v.split(|c| delims.contains(c)).collect();
+    if word {
+        parts.retain(|p| !p.is_empty());
+    }
+    let n = parts.len() as i64;
+    let (from, to) = if index > 0 {
+        let from = index - 1;
+        let to = if count == 0 { n } else { (from + count).min(n) };
+        (from, to)
+    } else if index < 0 {
+        let to = n + index + 1;
+        let from = if count == 0 { 0 } else { (to - count).max(0) };
+        (from, to)
+    } else {
+        return None;
+    };
+    if from >= n || to <= from || to <= 0 {
+        return Some(Vec::new());
+    }
+    let sep = delims.first().copied().unwrap_or(b' ');
+    Some(parts[from as usize..to as usize].join(&sep))
+}
+
+/// Applies converter `c`: None when it fails (the value is dropped).
+fn convert<'a>(c: &Conv, v: Value<'a>) -> Option<Value<'a>> {
+    let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
+    Some(match c {
+        Conv::Lower => owned(v.to_bytes().to_ascii_lowercase()),
+        Conv::Upper => owned(v.to_bytes().to_ascii_uppercase()),
+        Conv::Length => Value::Int(v.to_bytes().len() as i64),
+        Conv::Hex => owned(
+            v.to_bytes()
+                .iter()
+                .flat_map(|b| format!("{b:02X}").into_bytes())
+                .collect(),
+        ),
+        Conv::Base64 => owned(crate::runtime::rules::matching::base64(&v.to_bytes()).into_bytes()),
+        Conv::UrlDec => owned(url_dec(&v.to_bytes())?),
+        Conv::Field {
+            index,
+            delims,
+            count,
+            word,
+        } => owned(field(&v.to_bytes(), *index, delims, *count, *word)?),
+        Conv::Bytes(off, len) => {
+            let b = v.to_bytes();
+            let off = (*off).max(0) as usize;
+            if off > b.len() {
+                return None;
+            }
+            let end = len.map_or(b.len(), |l| (off + l.max(0) as usize).min(b.len()));
+            Value::Bin(Cow::Owned(b[off..end].to_vec()))
+        }
+        Conv::IpMask(m4, m6) => match (v.to_ip()?, m4, m6) {
+            (IpAddr::V4(a), IpAddr::V4(m), _) => {
+                Value::Ip(IpAddr::V4((u32::from(a) & u32::from(*m)).into()))
+            }
+            (IpAddr::V6(a), _, Some(IpAddr::V6(m))) => {
+                Value::Ip(IpAddr::V6((u128::from(a) & u128::from(*m)).into()))
+            }
+            _ => return None,
+        },
+        Conv::MqttIsValid => {
+            let b = v.to_bytes();
+            Value::Bool(mqtt::validate(&b) == Mqtt::Valid)
+        }
+        Conv::MqttField(f) => {
+            let b = v.to_bytes();
+            owned(mqtt::connect_field(&b, *f).ok()??)
+        }
+    })
+}
+
+/// `url_dec`: %XX sequences decoded, '+' left as is (haproxy's default for paths).
+fn url_dec(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let h = std::str::from_utf8(s.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// A sample expression's values: the fetch's, each through the converters.
+pub fn sample<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Fetched<'a> {
+    let vals = fetch(&e.fetch, ctx)?;
+    if e.convs.is_empty() {
+        return Ok(vals);
+    }
+    // An MQTT validity check on a partial packet could still turn: wait as haproxy does.
+    if !ctx.last
+        && e.convs.first() == Some(&Conv::MqttIsValid)
+        && vals
+            .iter()
+            .any(|v| mqtt::validate(&v.to_bytes()) == Mqtt::NeedMore)
+    {
+        return Err(NotYet);
+    }
+    Ok(vals
+        .into_iter()
+        .filter_map(|v| e.convs.iter().try_fold(v, |v, c| convert(c, v)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_and_paths() {
+        assert_eq!(field(b"a.b.c", 2, b".", 1, false), Some(b"b".to_vec()));
+        assert_eq!(field(b"a.b.c", -1, b".", 1, false), Some(b"c".to_vec()));
+        assert_eq!(field(b"a.b.c", 2, b".", 0, false), Some(b"b.c".to_vec()));
+        assert_eq!(field(b"a..c", 2, b".", 1, true), Some(b"c".to_vec()));
+        assert_eq!(path_of(b"/a/b?x=1"), b"/a/b");
+        assert_eq!(path_of(b"http://h:80/p?q"), b"/p");
+        assert_eq!(path_of(b"*"), b"");
+        assert_eq!(
+            url_params(b"/p?a=1&b=2&a=3", Some(b"a"), b'&'),
+            vec![&b"1"[..], b"3"]
+        );
+        assert_eq!(occurrence(vec![b"1", b"2", b"3"], -1), vec![&b"3"[..]]);
+        assert_eq!(str2int(b"12ab"), Some(12));
+    }
+}
