@@ -5,6 +5,7 @@
 
 pub mod acl;
 pub mod cookie;
+pub mod http_rules;
 pub mod log_format;
 
 use std::net::{IpAddr, SocketAddr};
@@ -313,6 +314,8 @@ pub struct Frontend {
     pub default_backend: Option<usize>,
     /// `use_backend` rules, in order: the first whose condition holds chooses.
     pub switching: Vec<SwitchRule>,
+    /// HTTP rules run on each request before the backend is chosen (a listen's too).
+    pub http_rules: http_rules::HttpRules,
     /// `tcp-request inspect-delay` and `tcp-request content` rules.
     pub inspect: Inspect,
     /// A `mode http` proxy that only serves the statistics page (`stats enable`).
@@ -548,6 +551,9 @@ pub struct Backend {
     pub originalto: Option<ForwardFor>,
     /// `cookie` persistence of an HTTP backend.
     pub cookie: Option<cookie::Cookie>,
+    /// HTTP rules of a `backend` section, run once it is chosen (a listen's run as its
+    /// frontend's).
+    pub http_rules: http_rules::HttpRules,
     /// `balance`
     pub balance: Balance,
     /// `hash-type` (for `source` and `hash`; `random` always uses the ring).

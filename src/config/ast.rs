@@ -352,6 +352,8 @@ pub struct ProxyConf {
     pub default_backend: Option<Spanned<String>>,
     /// `use_backend` rules.
     pub use_backends: Vec<UseBackend>,
+    /// `http-request`, `redirect` and `http-response` rules.
+    pub http_rules: crate::ir::http_rules::HttpRules,
     /// Named ACLs (`acl` lines), not inherited: haproxy keeps them per section.
     pub acls: Vec<crate::config::parse::acl::NamedAcl>,
     /// `bind` lines.
@@ -463,6 +465,7 @@ impl ProxyConf {
             default_backend: None,
             use_backends: Vec::new(),
             acls: Vec::new(),
+            http_rules: Default::default(),
             binds: Vec::new(),
             servers: Vec::new(),
             default_server: ServerOpts::default(),

@@ -216,21 +216,35 @@ pub fn lower_with(
         }
         if p.mode() == Mode::Tcp {
             // Once each, in haproxy's order.
+            let r = &p.http_rules;
             for what in [
                 "'stats' statement",
                 "'capture' statement",
+                "'http-request'",
+                "'http-response'",
+                "'redirect'",
                 "'option forwardfor'",
                 "'option originalto'",
             ] {
-                if p.http_only.iter().any(|h| h.v == what) {
-                    diags.push(check(
-                        Level::Warning,
-                        format!(
-                            "{what} ignored for {word} '{}' as it requires HTTP mode.",
-                            p.name
-                        ),
-                    ));
-                }
+                let rules = match what {
+                    "'http-request'" => Some(!r.request.is_empty()),
+                    "'http-response'" => Some(!r.response.is_empty()),
+                    "'redirect'" => Some(!r.redirects.is_empty()),
+                    _ => None,
+                };
+                let msg = match rules {
+                    Some(false) => continue,
+                    Some(true) => format!(
+                        "{what} rules ignored for {word} '{}' as they require HTTP mode.",
+                        p.name
+                    ),
+                    None if p.http_only.iter().any(|h| h.v == what) => format!(
+                        "{what} ignored for {word} '{}' as it requires HTTP mode.",
+                        p.name
+                    ),
+                    None => continue,
+                };
+                diags.push(check(Level::Warning, msg));
             }
             for sv in p.servers.iter().filter(|sv| sv.opts.cookie.is_some()) {
                 diags.push(check(
@@ -262,6 +276,9 @@ pub fn lower_with(
             continue;
         }
         if stats_only(p) {
+            if !p.http_rules.is_empty() {
+                diags.push(Diagnostic::alert(&p.loc, format!("HTTP rules on {} '{}', which only serves the statistics page, are not supported by haproxide (the page is answered without them); see grammar/keywords.md.", p.kind.word(), p.name)).checked());
+            }
             for u in &p.stats.unsupported {
                 let cosmetic = [
                     "'stats show-node'",
@@ -621,6 +638,11 @@ fn lower_frontend(
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend: if stats_only(p) { None } else { default_backend },
         switching,
+        http_rules: if p.mode() == Mode::Http {
+            p.http_rules.clone()
+        } else {
+            Default::default()
+        },
         inspect: p.inspect.clone(),
         stats_page: if stats_only(p) {
             p.stats.page.clone().map(|mut page| {
@@ -766,6 +788,12 @@ fn lower_backend(
             .as_ref()
             .filter(|_| p.mode() == Mode::Http)
             .map(|c| c.v.clone()),
+        // A listen's rules run once, as its frontend's; TCP proxies ignore them.
+        http_rules: if p.kind == ProxyKind::Backend && p.mode() == Mode::Http {
+            p.http_rules.clone()
+        } else {
+            Default::default()
+        },
         // An HTTP algorithm in a TCP backend is round robin (warned about above).
         balance: p
             .balance

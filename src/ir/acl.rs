@@ -223,6 +223,25 @@ pub struct IpNet {
 #[derive(Debug, Clone)]
 pub struct Regex(pub Arc<regex::bytes::Regex>);
 
+impl Fetch {
+    /// Whether the fetch reads the request head, which haproxy no longer has when the
+    /// response is processed (the method excepted: the transaction keeps it).
+    pub fn needs_request(&self) -> bool {
+        matches!(
+            self,
+            Fetch::Path
+                | Fetch::Base
+                | Fetch::Url
+                | Fetch::Query
+                | Fetch::ReqVer
+                | Fetch::UrlParam(..)
+                | Fetch::Cook(_)
+                | Fetch::HttpAuth(_)
+                | Fetch::HttpAuthGroup(_)
+        ) || matches!(self, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == Dir::Req)
+    }
+}
+
 impl PartialEq for Regex {
     fn eq(&self, other: &Self) -> bool {
         self.0.as_str() == other.0.as_str()
@@ -247,6 +266,8 @@ pub enum Patterns {
 /// One ACL line's test: the sample, how it is matched and against what.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AclTest {
+    /// The keyword it was written with (`path_beg`, `req.hdr`), for messages.
+    pub kw: Box<str>,
     /// The sample.
     pub expr: SampleExpr,
     /// The matching method.

@@ -15,6 +15,8 @@ pub enum Cause {
     Proxy,
     /// Ended from outside (hard stop, `on-marked-down shutdown-sessions`): `K`.
     Killed,
+    /// The proxy answered itself (a redirect): `L`.
+    Local,
     /// `timeout client` struck: `c`.
     ClientTimeout,
     /// `timeout server`, `timeout connect` or `timeout queue` struck: `s`.
@@ -66,6 +68,7 @@ impl Termination {
             Cause::ServerAbort => b'S',
             Cause::Proxy => b'P',
             Cause::Killed => b'K',
+            Cause::Local => b'L',
             Cause::ClientTimeout => b'c',
             Cause::ServerTimeout => b's',
         };

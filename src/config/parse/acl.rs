@@ -255,6 +255,7 @@ pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
     let patterns = patterns(kind, icase, dotted, &texts, &words[i.min(words.len())..])?;
     Ok(ParsedTest {
         test: AclTest {
+            kw: kw_name.into(),
             expr: parsed.expr,
             kind,
             icase,

@@ -29,6 +29,11 @@ const HTTP_ONLY: &[&str] = &[
 /// Variables of haproxy's table that haproxide does not render yet.
 const NOT_RENDERED: &[&str] = &["lc", "rt", "sslc", "sslv"];
 
+/// Whether `name` is a log-format variable haproxy knows (`%ci`, `%ST` …).
+pub fn is_variable(name: &str) -> bool {
+    var(name).is_some() || NOT_RENDERED.contains(&name) || HTTP_ONLY.contains(&name)
+}
+
 fn var(name: &str) -> Option<LogVar> {
     use LogVar::*;
     Some(match name {

@@ -16,6 +16,7 @@ mod check;
 mod cookie;
 mod global;
 mod http_errors;
+mod http_rules;
 pub mod log_format;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
@@ -686,7 +687,7 @@ impl Parser {
         }
         // Rules of a defaults section run in the proxies that take it, so haproxy lets
         // only one side (frontends or backends) take a defaults section that has some.
-        if !base.inspect.rules.is_empty() {
+        if !base.inspect.rules.is_empty() || !base.http_rules.is_empty() {
             let users = self
                 .rule_defaults_users
                 .entry(base.loc.clone())

@@ -234,6 +234,8 @@ impl Parser {
             }
             "use_backend" => self.parse_use_backend(p, stmt),
             "acl" => self.parse_acl(p, stmt),
+            "http-request" | "http-response" => self.parse_http_rule(p, stmt),
+            "redirect" => self.parse_redirect(p, stmt),
             "source" => {
                 let a = stmt.arg(1);
                 if a.is_empty() {

@@ -133,7 +133,15 @@ fn refresh(p: &mut ProxyConf, old: &Arc<[AclTest]>, new: &Arc<[AclTest]>) {
         .use_backends
         .iter_mut()
         .filter_map(|u| u.cond.as_mut())
-        .chain(p.inspect.rules.iter_mut().filter_map(|r| r.cond.as_mut()));
+        .chain(p.inspect.rules.iter_mut().filter_map(|r| r.cond.as_mut()))
+        .chain(
+            p.http_rules
+                .request
+                .iter_mut()
+                .chain(&mut p.http_rules.redirects)
+                .chain(&mut p.http_rules.response)
+                .filter_map(|r| r.cond.as_mut()),
+        );
     for c in conds {
         for t in c.suites.iter_mut().flatten() {
             if Arc::ptr_eq(&t.tests, old) {

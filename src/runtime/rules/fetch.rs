@@ -331,6 +331,8 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .res
             .map(|r| vec![Value::Int(header_values(r, h).len() as i64)])
             .unwrap_or_default()),
+        // The request is gone once the response is processed.
+        f if ctx.res.is_some() && f.needs_request() => Ok(Vec::new()),
         _ => {
             let Some(req) = request(ctx)? else {
                 return Ok(Vec::new());

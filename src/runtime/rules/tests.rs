@@ -7,6 +7,7 @@ use crate::ir::acl::*;
 
 fn test(fetch: Fetch, kind: MatchKind, patterns: Patterns) -> Arc<[AclTest]> {
     Arc::from(vec![AclTest {
+        kw: "test".into(),
         expr: SampleExpr {
             fetch,
             convs: Vec::new(),

@@ -150,6 +150,7 @@ mod tests {
     fn reject_unless_mqtt() -> Inspect {
         use crate::ir::acl::*;
         let test = AclTest {
+            kw: "req.payload".into(),
             expr: SampleExpr {
                 fetch: Fetch::Payload(crate::ir::Payload {
                     offset: 0,

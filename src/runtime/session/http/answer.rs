@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::Tx;
 use crate::runtime::stream::http1::answers::{answer, Answer};
-use crate::runtime::stream::http1::body;
+use crate::runtime::stream::http1::body::{self, Inbuf};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -31,15 +31,51 @@ pub(super) async fn proxy_answer(
     req_done: bool,
     an: &Answers<'_>,
     tx: &mut Tx,
-    (cause, phase): (Cause, Phase),
+    why: (Cause, Phase),
 ) -> bool {
-    let file = an
-        .be
+    let file = page(status, an);
+    let a = file.as_ref().unwrap_or_else(|| answer(status));
+    send_answer(client, a, status, (req, req_done), an, tx, why).await
+}
+
+/// The `errorfile` page for `status`: the backend's, then the frontend's.
+pub(super) fn page(status: u16, an: &Answers<'_>) -> Option<Answer> {
+    an.be
         .iter()
         .chain(an.fe)
         .find(|(s, _)| *s == status)
-        .and_then(|(_, raw)| Answer::from_file(raw));
-    let a = file.as_ref().unwrap_or_else(|| answer(status));
+        .and_then(|(_, raw)| Answer::from_file(raw))
+}
+
+/// An answer a rule gave (`deny`, a redirect) to a request whose body, when all read, is
+/// dropped from `cin`; true when the client connection stays open.
+pub(super) async fn rule_answer(
+    client: &mut ClientEnd,
+    cin: &mut Inbuf,
+    a: &Answer,
+    (status, req): (u16, &Head),
+    an: &Answers<'_>,
+    tx: &mut Tx,
+    why: (Cause, Phase),
+) -> bool {
+    let req_done =
+        !req.flags.chunked && (!req.flags.clen || cin.avail().len() as u64 >= req.content_length);
+    if req_done && req.flags.clen {
+        cin.consume(req.content_length as usize);
+    }
+    send_answer(client, a, status, (req, req_done), an, tx, why).await
+}
+
+/// Sends `a` as the answer to `req` and records it for the log line.
+async fn send_answer(
+    client: &mut ClientEnd,
+    a: &Answer,
+    status: u16,
+    (req, req_done): (&Head, bool),
+    an: &Answers<'_>,
+    tx: &mut Tx,
+    (cause, phase): (Cause, Phase),
+) -> bool {
     let head = a.head.as_ref();
     let xfer_len = head.is_none_or(|h| h.flags.clen || h.flags.chunked);
     let resp11 = head.is_none_or(|h| h.flags.ver11);

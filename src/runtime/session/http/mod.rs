@@ -9,6 +9,8 @@ mod answer;
 mod cookie;
 mod request;
 mod response;
+mod rules;
+mod transaction;
 mod tunnel;
 
 use std::net::SocketAddr;
@@ -18,21 +20,19 @@ use std::time::{Duration, SystemTime};
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-use self::answer::{proxy_answer, Answers};
-use self::request::{balance_key, forwarded_for, original_to};
-use self::response::response;
-use self::tunnel::{run_tunnel, Tunnel};
+use self::answer::Answers;
+use self::transaction::transaction;
+use self::tunnel::run_tunnel;
 use super::close_log::{write_log, LogState};
-use super::connect::{connect_phase, private_conns, Idle, Reuse};
-use super::slots::BackendSlot;
+use super::connect::Idle;
 use super::Info;
-use crate::ir::{HttpConnMode, HttpFrontend};
+use crate::ir::HttpFrontend;
 use crate::runtime::lb::state::Shared;
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::{Ctx, Who};
-use crate::runtime::stream::http1::answers::answer;
-use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
+use crate::runtime::stream::http1::answers::{answer, layer_answer};
+use crate::runtime::stream::http1::body::{send, Fail, Inbuf};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -92,6 +92,8 @@ struct Tx {
     /// What `capture` lines took, boxed: most transactions have none, and an idle
     /// kept-alive client holds its next transaction's state.
     captured: Option<Box<Captured>>,
+    /// The size of a response an `http-response deny` replaced.
+    denied_down: u64,
 }
 
 impl Tx {
@@ -119,6 +121,7 @@ impl Tx {
             request: None,
             cookie: None,
             captured: None,
+            denied_down: 0,
         }
     }
 
@@ -207,44 +210,63 @@ pub(super) async fn serve(
             }
         };
         tx.request = Some(head.request_line());
-        // `use_backend` rules choose per request, on its head.
-        let bi = match backend {
-            None if !f.ir.switching.is_empty() => {
-                let who = Who {
-                    peer,
-                    local,
-                    fe_name: &f.ir.name,
-                    be: None,
-                    ssl: &ssl,
-                };
-                let mut ctx = Ctx::tcp(&who, &[], true);
-                ctx.req = Some(&head);
-                super::route::switch(f, &ctx)
-            }
-            _ => fixed,
-        };
         if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
             tx.captured().req = req;
         }
         let mut head = head;
-        let mut tunnel = None;
-        // Boxed: between requests the session holds only what waits for the next one.
-        let keep = Box::pin(transaction(
-            (&shared, &li, bi),
-            h,
-            &mut client,
-            &mut cin,
-            (&mut idle, (!pipelined).then_some(first)),
-            &mut head,
-            (peer, local, &ssl),
-            (&mut tx, &mut tunnel),
-        ))
-        .await;
-        if let Some(t) = tunnel {
-            // The rest of the connection is a tunnel; its line is logged at its end.
-            drop(idle);
-            return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx)).await;
-        }
+        let who = Who {
+            peer,
+            local,
+            fe_name: &f.ir.name,
+            be: None,
+            ssl: &ssl,
+        };
+        // The frontend's `http-request` and `redirect` rules, then `use_backend`.
+        let fe_rules = &f.ir.http_rules;
+        let verdict = if fe_rules.request.is_empty() && fe_rules.redirects.is_empty() {
+            rules::Verdict::Continue
+        } else {
+            rules::on_request(fe_rules, &who, &mut head)
+        };
+        let (keep, bi) = if matches!(verdict, rules::Verdict::Continue) {
+            let bi = match backend {
+                None if !f.ir.switching.is_empty() => {
+                    let mut ctx = Ctx::tcp(&who, &[], true);
+                    ctx.req = Some(&head);
+                    super::route::switch(f, &ctx)
+                }
+                _ => fixed,
+            };
+            let mut tunnel = None;
+            // Boxed: between requests the session holds only what waits for the next one.
+            let keep = Box::pin(transaction(
+                (&shared, &li, bi),
+                h,
+                &mut client,
+                &mut cin,
+                (&mut idle, (!pipelined).then_some(first)),
+                &mut head,
+                (peer, local, &ssl),
+                (&mut tx, &mut tunnel),
+            ))
+            .await;
+            if let Some(t) = tunnel {
+                // The rest of the connection is a tunnel; its line is logged at its end.
+                drop(idle);
+                return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx)).await;
+            }
+            (keep, bi)
+        } else {
+            // Answered by a rule before any backend: logged on the frontend.
+            let an = Answers {
+                client_to: f.ir.timeout_client,
+                be: &[],
+                fe: &h.errorfiles,
+                case: h.case_adjust.as_deref(),
+            };
+            let answered = answer_rule(&mut client, &mut cin, verdict, &head, &an, &mut tx);
+            (Box::pin(answered).await, None)
+        };
         log_tx(&shared, &li, peer, bi, tls, &tx);
         if !keep {
             break;
@@ -258,6 +280,33 @@ pub(super) async fn serve(
     // A close after an answer: the FIN goes after the last byte.
     let _ = Box::pin(client.shutdown()).await;
     drop(idle);
+}
+
+/// Sends the answer an HTTP rule gave: haproxy's page (or `errorfile`) for a `deny`,
+/// logged `PR`; a redirect, logged `LR`.
+async fn answer_rule(
+    client: &mut ClientEnd,
+    cin: &mut Inbuf,
+    verdict: rules::Verdict,
+    req: &Head,
+    an: &Answers<'_>,
+    tx: &mut Tx,
+) -> bool {
+    tx.t_request = tx.ms();
+    match verdict {
+        rules::Verdict::Deny(s) => {
+            let file = answer::page(s, an);
+            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
+            let why = (Cause::Proxy, Phase::Request);
+            answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
+        }
+        rules::Verdict::Redirect(a) => {
+            let s = a.head.as_ref().map_or(302, |h| h.status);
+            let why = (Cause::Local, Phase::Request);
+            answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await
+        }
+        rules::Verdict::Continue => true,
+    }
 }
 
 fn log_tx(shared: &Shared, li: &Info, peer: SocketAddr, bi: Option<usize>, tls: bool, tx: &Tx) {
@@ -349,267 +398,6 @@ async fn read_head(
             Err(Fail::Timeout) => return Err(NoRequest::Timeout),
         }
     }
-}
-
-/// Runs one request to its end: backend, server, request out, response back. True when
-/// the client connection stays open for another request.
-#[allow(clippy::too_many_arguments)]
-async fn transaction(
-    (shared, li, bi): (&Arc<Shared>, &Info, Option<usize>),
-    h: &HttpFrontend,
-    client: &mut ClientEnd,
-    cin: &mut Inbuf,
-    (idle, reuse_first): (&mut Vec<Idle>, Option<bool>),
-    req: &mut Head,
-    (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
-    (tx, tunnel): (&mut Tx, &mut Option<Box<Tunnel>>),
-) -> bool {
-    let f = &shared.frontends[li.fe];
-    let client_to = f.ir.timeout_client;
-    // haproxy answers a request it has all read (its body already in the buffer) as any
-    // other and keeps the connection; a request with a body still to come is closed.
-    let req_done =
-        !req.flags.chunked && (!req.flags.clen || cin.avail().len() as u64 >= req.content_length);
-    let read_body = (req_done && req.flags.clen).then_some(req.content_length as usize);
-    let early_answer = |cin: &mut Inbuf| {
-        if let Some(n) = read_body {
-            cin.consume(n);
-        }
-    };
-    let Some(bi) = bi else {
-        let why = (Cause::ServerAbort, Phase::Connect);
-        early_answer(cin);
-        let an = Answers {
-            client_to,
-            be: &[],
-            fe: &h.errorfiles,
-            case: h.case_adjust.as_deref(),
-        };
-        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
-    };
-    let be = BackendSlot::new(shared, bi);
-    let b = &shared.backends[bi];
-    let an = Answers {
-        client_to,
-        be: &b.ir.errorfiles,
-        fe: &h.errorfiles,
-        case: h.case_adjust.as_deref(),
-    };
-    let key = balance_key(&b.ir.balance, req, cin.avail());
-    // haproxy reads the cookies for the backend's persistence or the frontend's capture.
-    let cap_cookie = f.ir.captures.cookie.as_ref();
-    let cookie_work = b.ir.cookie.is_some() || cap_cookie.is_some();
-    // Cookie dates only: no clock read for the other requests.
-    let now = if cookie_work { unix_now() } else { 0 };
-    let mut persist = cookie_work.then(|| {
-        // Servers are looked at only when the request has cookies.
-        let usable = if b.ir.cookie.is_some() && req.header(b"cookie").is_some() {
-            b.usable_all()
-        } else {
-            Vec::new()
-        };
-        let servers: Vec<_> = b
-            .servers
-            .iter()
-            .zip(&usable)
-            .map(|(sv, u)| (sv.ir.cookie.as_deref(), *u))
-            .collect();
-        let (p, got) = cookie::on_request(b.ir.cookie.as_ref(), cap_cookie, &servers, req, now);
-        if got.is_some() {
-            tx.captured().cookies[0] = got;
-        }
-        p
-    });
-    let log_cookie = |tx: &mut Tx, p: &Option<cookie::Persist>| {
-        if let (Some(p), Some(ck)) = (p, &b.ir.cookie) {
-            tx.cookie = ck.logged().then(|| p.letters());
-        }
-    };
-    log_cookie(tx, &persist);
-    let Some(c) = connect_phase(
-        f,
-        (shared, bi),
-        client.tcp(),
-        peer,
-        local,
-        &[],
-        ssl,
-        (persist.and_then(|p| p.server), key.as_deref()),
-        tx.log.start,
-        &mut tx.log,
-        reuse_first.map(|first| Reuse {
-            private: idle,
-            first,
-        }),
-    )
-    .await
-    else {
-        // No server, or no connection to it: haproxy's 503.
-        let why = (tx.log.term.cause, tx.log.term.phase);
-        drop(be);
-        early_answer(cin);
-        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
-    };
-    let srv = c.slot.srv;
-    let direct = persist
-        .as_mut()
-        .is_some_and(|p| p.connected(srv, tx.log.redispatched));
-    let mut server = c.server;
-    let server_to = b.ir.timeout_server;
-    // The server-side mode: haproxy closes server connections after the response with
-    // `http-server-close` or `httpclose` on either proxy.
-    let srv_close = matches!(h.conn_mode, HttpConnMode::ServerClose | HttpConnMode::Close)
-        || matches!(
-            b.ir.http_conn_mode,
-            HttpConnMode::ServerClose | HttpConnMode::Close
-        );
-    let conn_val = if req.flags.conn_upg {
-        None
-    } else if !srv_close && !req.flags.ver11 {
-        Some("keep-alive")
-    } else if srv_close && req.flags.ver11 {
-        Some("close")
-    } else {
-        None
-    };
-    // X-Forwarded-For, then X-Original-To, after the request's own headers.
-    if let Some((n, v)) = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer)
-    {
-        req.add_header(n.as_bytes(), v.as_bytes());
-    }
-    if let Some((n, v)) = original_to(h.originalto.as_ref(), b.ir.originalto.as_ref(), local) {
-        req.add_header(n.as_bytes(), v.as_bytes());
-    }
-    let mut out = c.first;
-    req.write_cased(&mut out, conn_val, b.ir.case_adjust.as_deref());
-    if send(&mut server, &out, server_to).await.is_err() {
-        let why = (Cause::ServerAbort, Phase::Headers);
-        early_answer(cin);
-        return proxy_answer(client, 502, req, req_done, &an, tx, why).await;
-    }
-    let req_framing = if req.flags.chunked {
-        Framing::Chunked
-    } else if req.flags.clen && req.content_length > 0 {
-        Framing::Length(req.content_length)
-    } else {
-        Framing::Empty
-    };
-    let bodyless_resp = req.method() == b"HEAD";
-    let mut sin = Inbuf::default();
-    let (req_res, resp) = {
-        let (mut cr, mut cw) = tokio::io::split(&mut *client);
-        let (mut sr, mut sw) = tokio::io::split(&mut server);
-        let req = &*req;
-        let req_lim = Limits {
-            read: client_to,
-            write: server_to,
-        };
-        let upload = copy(
-            req_framing,
-            req.flags.chunked,
-            cin,
-            &mut cr,
-            &mut sw,
-            req_lim,
-        );
-        let method = req.method();
-        let ck = persist.as_mut().map(|p| {
-            let r = cookie::Response {
-                srv_value: b.servers[srv].ir.cookie.as_deref(),
-                direct,
-                post: method == b"POST",
-                cacheable_method: matches!(method, b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE"),
-                now,
-            };
-            ((b.ir.cookie.as_ref(), cap_cookie), r, p)
-        });
-        let download = response(
-            &mut sr,
-            &mut cw,
-            &mut sin,
-            (
-                req,
-                bodyless_resp,
-                h.conn_mode == HttpConnMode::Close,
-                h.case_adjust.as_deref(),
-            ),
-            (h.max_headers, h.max_head),
-            (server_to, client_to),
-            (tx, ck, &f.ir.captures.response),
-        );
-        tokio::join!(upload, download)
-    };
-    log_cookie(tx, &persist);
-    let (sent_up, up_res) = req_res;
-    tx.log.up += sent_up;
-    let end = match resp {
-        Ok(r) if r.tunnel => {
-            // Bytes either side sent past the heads are the tunnel's first bytes.
-            let to_server = cin.avail().to_vec();
-            cin.consume(to_server.len());
-            *tunnel = Some(Box::new(Tunnel {
-                server,
-                t: c.t,
-                slot: c.slot,
-                to_server,
-                to_client: sin.avail().to_vec(),
-            }));
-            drop(be);
-            return false;
-        }
-        Ok(r) => r,
-        Err(status) => {
-            drop(server);
-            let Some(s) = status else {
-                return false;
-            };
-            // No response head: haproxy's own answer; the server connection is done.
-            let why = (tx.log.term.cause, tx.log.term.phase);
-            let done = up_res.is_ok();
-            return proxy_answer(client, s, req, done, &an, tx, why).await;
-        }
-    };
-    let srv_keep = !srv_close && end.server_reusable && up_res.is_ok() && end.done;
-    if let Err(side) = up_res {
-        tx.log.term = match side {
-            Side::Read(Fail::Timeout) => Termination::new(Cause::ClientTimeout, Phase::Data),
-            Side::Read(_) => Termination::new(Cause::ClientAbort, Phase::Data),
-            Side::Write(Fail::Timeout) => Termination::new(Cause::ServerTimeout, Phase::Data),
-            Side::Write(_) => Termination::new(Cause::ServerAbort, Phase::Data),
-        };
-    }
-    if srv_keep && !private_conns(b, srv) {
-        // Back to the server's pool, for a later request of any session; safe once it
-        // has carried a second request.
-        let used = b.servers[srv]
-            .sessions
-            .load(std::sync::atomic::Ordering::Relaxed);
-        b.servers[srv].idle.put(server, c.reused, used);
-    } else if srv_keep {
-        // Its PROXY header names this client (or the backend shares no connection):
-        // only this session may reuse it.
-        idle.push(Idle {
-            bi,
-            srv,
-            end: server,
-        });
-        if idle.len() > 4 {
-            idle.remove(0);
-        }
-    } else {
-        drop(server);
-    }
-    drop(c.slot);
-    drop(be);
-    // response() decided the client side with the request (h1_set_cli_conn_mode).
-    end.conn_kept_by_client_side && end.done && up_res.is_ok()
-}
-
-/// Seconds since the Unix epoch (cookie dates).
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `capture request|response header`: each one's value, the last of its headers, cut to

@@ -6,6 +6,8 @@ use std::time::Duration;
 use super::cookie::{Persist, Response};
 use super::Tx;
 use crate::ir::cookie::Cookie;
+use crate::ir::http_rules::HttpRules;
+use crate::runtime::rules::Who;
 
 /// The backend's cookie and the frontend's cookie capture, what the transaction knows
 /// for them, and the persistence state.
@@ -17,6 +19,10 @@ pub(super) type CookieCtx<'a> = (
 use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::termination::{Cause, Phase, Termination};
+
+/// The `http-response` rules to run (the backend's, then the frontend's) and the
+/// session facts they read.
+pub(super) type ResRules<'a> = ([&'a HttpRules; 2], &'a Who<'a>);
 
 /// How a response went.
 pub(super) struct RespEnd {
@@ -40,7 +46,12 @@ pub(super) async fn response<R, W>(
     (req, bodyless, fe_close, case): (&Head, bool, bool, Option<&crate::ir::CaseMap>),
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
-    (tx, ck, caps): (&mut Tx, Option<CookieCtx<'_>>, &[(String, usize)]),
+    (tx, ck, caps, (rule_sets, who)): (
+        &mut Tx,
+        Option<CookieCtx<'_>>,
+        &[(String, usize)],
+        ResRules<'_>,
+    ),
 ) -> Result<RespEnd, Option<u16>>
 where
     R: tokio::io::AsyncRead + Unpin,
@@ -109,6 +120,20 @@ where
     tx.log.down = head.htx_size();
     if let Some(res) = super::capture_headers(&head, caps) {
         tx.captured().res = res;
+    }
+    // `http-response` rules: the backend's, then the frontend's.
+    for set in rule_sets.iter().filter(|r| !r.response.is_empty()) {
+        if let Some(status) = super::rules::on_response(set, who, req, &mut head) {
+            tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
+            // With the body bytes that came with the head (haproxy had them too).
+            let body_now = match framing {
+                Framing::Length(n) => sin.avail().len().min(n.min(usize::MAX as u64) as usize),
+                Framing::Empty => 0,
+                _ => sin.avail().len(),
+            };
+            tx.denied_down = tx.log.down + body_now as u64;
+            return Err(Some(status));
+        }
     }
     if let Some((c, r, p)) = ck {
         // After the count: haproxy counts the response as the server sent it.

@@ -15,11 +15,28 @@ const MUX: [u16; 4] = [400, 408, 413, 422];
 
 /// Status, reason and the sentence of the page, for each built-in answer.
 const TABLE: &[(u16, &str, &str)] = &[
+    (200, "OK", "Service ready."),
     (400, "Bad request", "Your browser sent an invalid request."),
+    (
+        401,
+        "Unauthorized",
+        "You need a valid user and password to access this content.",
+    ),
     (
         403,
         "Forbidden",
         "Request forbidden by administrative rules.",
+    ),
+    (404, "Not Found", "The resource could not be found."),
+    (
+        405,
+        "Method Not Allowed",
+        "A request was made of a resource using a request method not supported by that resource",
+    ),
+    (
+        407,
+        "Unauthorized",
+        "You need a valid user and password to access this content.",
     ),
     (
         408,
@@ -27,19 +44,40 @@ const TABLE: &[(u16, &str, &str)] = &[
         "Your browser didn't send a complete request in time.",
     ),
     (
+        410,
+        "Gone",
+        "The resource is no longer available and will not be available again.",
+    ),
+    (
         413,
         "Payload Too Large",
         "The request entity exceeds the maximum allowed.",
+    ),
+    (
+        421,
+        "Misdirected Request",
+        "Request sent to a non-authoritative server.",
     ),
     (
         422,
         "Unprocessable Content",
         "The server cannot process the contained instructions.",
     ),
+    (425, "Too Early", "Your browser sent early data."),
+    (
+        429,
+        "Too Many Requests",
+        "You have sent too many requests in a given amount of time.",
+    ),
     (
         500,
         "Internal Server Error",
         "An internal server error occurred.",
+    ),
+    (
+        501,
+        "Not Implemented",
+        ".The server does not support the functionality required to fulfill the request.",
     ),
     (
         502,
@@ -138,15 +176,31 @@ impl Answer {
     }
 }
 
-/// The built-in answer for `status` (one of 400, 403, 408, 413, 422, 500, 502, 503, 504).
+/// The built-in answer for `status` (one of haproxy's `http_err_codes`), as the
+/// multiplexer writes it for 400, 408, 413 and 422.
 pub fn answer(status: u16) -> &'static Answer {
     static ALL: OnceLock<Vec<(u16, Answer)>> = OnceLock::new();
-    let all = ALL.get_or_init(|| {
+    built_in(&ALL, status, true)
+}
+
+/// The built-in answer for `status` sent by the HTTP layer (a rule's `deny`), whatever
+/// the status.
+pub fn layer_answer(status: u16) -> &'static Answer {
+    static ALL: OnceLock<Vec<(u16, Answer)>> = OnceLock::new();
+    built_in(&ALL, status, false)
+}
+
+fn built_in(
+    cell: &'static OnceLock<Vec<(u16, Answer)>>,
+    status: u16,
+    mux: bool,
+) -> &'static Answer {
+    let all = cell.get_or_init(|| {
         TABLE
             .iter()
             .map(|&(s, reason, sentence)| {
                 let raw = table_text(s, reason, sentence);
-                let a = if MUX.contains(&s) {
+                let a = if mux && MUX.contains(&s) {
                     Answer {
                         wire: raw,
                         head: None,
@@ -174,7 +228,8 @@ pub fn answer(status: u16) -> &'static Answer {
     });
     &all.iter()
         .find(|(s, _)| *s == status)
-        .unwrap_or_else(|| &all[0])
+        .or_else(|| all.iter().find(|(s, _)| *s == 500))
+        .unwrap_or(&all[0])
         .1
 }
 

@@ -1,0 +1,560 @@
+//! `http-request`, `http-response` and `redirect` (configuration.txt §4.2): the actions
+//! haproxide runs (allow, deny, redirect, set/add/del-header), their log-format values,
+//! and haproxy's messages; every other action haproxy knows is refused by name.
+
+use super::acl::{self, AclError};
+use super::sample::{self, SampleError};
+use super::{Parser, Stmt};
+use crate::config::ast::{ProxyConf, ProxyKind};
+use crate::config::diag::{Diagnostic, LocStyle};
+use crate::ir::acl::{self as acl_ir, AclTest, Cond, Fetch};
+use crate::ir::http_rules::{FmtPart, Format, HttpAction, HttpRule, Redirect, RedirectKind};
+
+/// `http-request` actions of haproxy 2.6, as its message lists them.
+const REQ_ACTIONS: &str = "'wait-for-handshake', 'ot-group', 'set-log-level', 'set-nice', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'cache-use', 'add-acl(*)', 'add-header', 'allow', 'auth', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'disable-l7-retry', 'early-hint', 'normalize-uri', 'redirect', 'reject', 'replace-header', 'replace-path', 'replace-pathq', 'replace-uri', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'strict-mode', 'tarpit', 'track-sc(*)', 'set-timeout', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
+
+/// `http-response` actions of haproxy 2.6, as its message lists them.
+const RES_ACTIONS: &str = "'ot-group', 'set-log-level', 'set-nice', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'cache-store', 'add-acl(*)', 'add-header', 'allow', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'redirect', 'replace-header', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-status', 'strict-mode', 'track-sc(*)', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-mark', 'set-tos', 'silent-drop'";
+
+/// The statuses haproxy has a built-in page for (`http_err_codes`), which `deny_status`
+/// may name without a page of its own.
+pub const ERR_CODES: [u16; 18] = [
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 421, 422, 425, 429, 500, 501, 502, 503,
+];
+
+/// Whether `action` is one `list` names (`name(*)` covers `name(…)` and `name0`…).
+fn known(list: &str, action: &str) -> bool {
+    let base = action.split('(').next().unwrap_or(action);
+    list.contains(&format!("'{action}'"))
+        || list.contains(&format!("'{base}(*)'"))
+        || (base.starts_with("track-sc") && list.contains("'track-sc(*)'"))
+}
+
+/// A log-format value (`set-header` values, redirect targets): text, `%%`, `%[expr]`
+/// and the address variables; other variables haproxy knows are refused by name.
+pub fn parse_format(s: &str) -> Result<Format, SampleError> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut text = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'%' {
+            text.push(b[i]);
+            i += 1;
+            continue;
+        }
+        match b.get(i + 1) {
+            Some(b'%') => {
+                text.push(b'%');
+                i += 2;
+                continue;
+            }
+            Some(b'{') => {
+                return Err(SampleError::Unsupported(format!(
+                    "format flags '%{{…}}' in '{s}'"
+                )))
+            }
+            Some(b'[') => {
+                let start = i + 2;
+                let end = sample_end(&b[start..]).map(|n| start + n);
+                let Some(end) = end else {
+                    let expr = &s[start..];
+                    return Err(SampleError::Invalid(format!("missing ']' after '{expr}'")));
+                };
+                let expr = &s[start..end];
+                let p = sample::parse(expr, None).map_err(|e| match e {
+                    SampleError::Invalid(m) => SampleError::Invalid(format!(
+                        "failed to parse sample expression <{}> : {}",
+                        &s[start..],
+                        m.trim_start_matches("fetch method '")
+                            .split_once("' : ")
+                            .map_or(m.as_str(), |(_, r)| r)
+                    )),
+                    e => e,
+                })?;
+                if !text.is_empty() {
+                    out.push(FmtPart::Text(std::mem::take(&mut text).into()));
+                }
+                out.push(FmtPart::Sample(p.expr));
+                i = end + 1;
+                continue;
+            }
+            Some(c) if c.is_ascii_alphabetic() => {}
+            // Any other character: the '%' is dropped, the character is text.
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        let start = i + 1;
+        let mut j = start;
+        while j < b.len() && b[j].is_ascii_alphanumeric() {
+            j += 1;
+        }
+        let name = &s[start..j];
+        let part = match name {
+            "ci" => FmtPart::ClientIp,
+            "cp" => FmtPart::ClientPort,
+            "fi" => FmtPart::FrontendIp,
+            "fp" => FmtPart::FrontendPort,
+            "f" => FmtPart::Frontend,
+            n if super::log_format::is_variable(n) => {
+                return Err(SampleError::Unsupported(format!(
+                    "format variable '%{n}' in a rule"
+                )))
+            }
+            n => {
+                return Err(SampleError::Invalid(format!("no such format variable '{n}'. If you wanted to emit the '%' character verbatim, you need to use '%%'")))
+            }
+        };
+        if !text.is_empty() {
+            out.push(FmtPart::Text(std::mem::take(&mut text).into()));
+        }
+        out.push(part);
+        i = j;
+    }
+    if !text.is_empty() {
+        out.push(FmtPart::Text(text.into()));
+    }
+    Ok(out)
+}
+
+/// Where a `%[` expression ends: the first ']' outside parentheses and quotes.
+fn sample_end(b: &[u8]) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut quote = None;
+    for (i, &c) in b.iter().enumerate() {
+        match (c, quote) {
+            (q @ (b'\'' | b'"'), None) => quote = Some(q),
+            (q, Some(o)) if q == o => quote = None,
+            (b'(', None) => depth += 1,
+            (b')', None) => depth -= 1,
+            (b']', None) if depth <= 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Which rule list a line goes to.
+#[derive(Clone, Copy, PartialEq)]
+enum Dir {
+    Request,
+    Response,
+}
+
+impl Dir {
+    fn kw(self) -> &'static str {
+        match self {
+            Dir::Request => "http-request",
+            Dir::Response => "http-response",
+        }
+    }
+}
+
+impl Parser {
+    /// `http-request <action> …` and `http-response <action> …`.
+    pub(super) fn parse_http_rule(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let dir = if stmt.arg(0) == "http-response" {
+            Dir::Response
+        } else {
+            Dir::Request
+        };
+        let loc = stmt.loc;
+        let kw = dir.kw();
+        if p.kind == ProxyKind::Defaults && p.name.is_empty() {
+            return self.alert(
+                loc,
+                format!("'{kw}' not allowed in anonymous 'defaults' section."),
+            );
+        }
+        let action = stmt.arg(1);
+        let px = format!("{} '{}'", p.kind.proxy_word(), p.name);
+        // haproxy stops reading the file at an http rule it cannot build.
+        let fail = |this: &mut Parser, msg: String, tight: bool| {
+            let d = Diagnostic::alert(loc, msg);
+            this.push(if tight {
+                d.styled(LocStyle::ParsingTight)
+            } else {
+                d
+            });
+            this.aborted = true;
+        };
+        let rule_err =
+            |m: &str| format!("error detected in {px} while parsing '{kw} {action}' rule : {m}.");
+        let list = if dir == Dir::Request {
+            REQ_ACTIONS
+        } else {
+            RES_ACTIONS
+        };
+        let mut i = 2;
+        let words = stmt.words;
+        let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        // Arguments end at `if`/`unless`.
+        let n_args = words[2.min(words.len())..]
+            .iter()
+            .position(|w| w == "if" || w == "unless")
+            .unwrap_or(words.len().saturating_sub(2));
+        let act = match action {
+            "allow" => HttpAction::Allow,
+            "deny" => {
+                let mut status = 403;
+                if dir == Dir::Request && matches!(arg(2), "deny_status" | "status") {
+                    let v = arg(3);
+                    let code = v.parse::<u16>().ok().filter(|c| (200..=599).contains(c));
+                    let Some(code) = code else {
+                        return fail(
+                            self,
+                            rule_err(&format!("Unexpected status code '{v}'")),
+                            false,
+                        );
+                    };
+                    if !ERR_CODES.contains(&code) && code != 504 {
+                        return fail(self, rule_err(&format!("status code '{code}' not handled by default with 'default-errorfiles' argument.")), false);
+                    }
+                    status = code;
+                    i = 4;
+                } else if dir == Dir::Response {
+                    status = 502;
+                }
+                HttpAction::Deny(status)
+            }
+            "set-header" | "add-header" => {
+                if n_args < 2 {
+                    return fail(self, rule_err("expects exactly 2 arguments"), false);
+                }
+                let name: Box<[u8]> = arg(2).to_ascii_lowercase().into_bytes().into();
+                let value = match parse_format(arg(3)) {
+                    Ok(f) => f,
+                    Err(SampleError::Invalid(m)) => return fail(self, rule_err(&m), false),
+                    Err(SampleError::Unsupported(what)) => {
+                        return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                    }
+                };
+                i = 4;
+                if action == "set-header" {
+                    HttpAction::SetHeader(name, value)
+                } else {
+                    HttpAction::AddHeader(name, value)
+                }
+            }
+            "del-header" => {
+                if n_args < 1 {
+                    return fail(self, rule_err("expects at least 1 argument"), false);
+                }
+                if matches!(arg(3), "-m") {
+                    return self.unsupported(
+                        loc,
+                        &format!("'{kw} del-header … -m'"),
+                        "exact names only",
+                    );
+                }
+                i = 3;
+                HttpAction::DelHeader(arg(2).to_ascii_lowercase().into_bytes().into())
+            }
+            "redirect" if dir == Dir::Request => match self.redirect_args(p, stmt, 2, true) {
+                Ok((r, cond)) => {
+                    self.warn_after_final(p, stmt, dir);
+                    p.http_rules.request.push(HttpRule {
+                        action: HttpAction::Redirect(Box::new(r)),
+                        cond,
+                    });
+                    self.misplaced_http_req(p, stmt);
+                    return;
+                }
+                Err(Some(m)) => return fail(self, rule_err(&m), false),
+                Err(None) => return,
+            },
+            a if known(list, a) => return self.unsupported(
+                loc,
+                &format!("'{kw} {a}'"),
+                "actions other than allow, deny, redirect, set-header, add-header and del-header",
+            ),
+            a => {
+                return fail(self, format!("'{kw}' expects {list}, but got '{a}'."), true);
+            }
+        };
+        let cond = match arg(i) {
+            "" => None,
+            "if" | "unless" => match acl::parse_cond(&mut p.acls, &words[i..]) {
+                Ok(c) => {
+                    for w in c.warnings {
+                        self.push(Diagnostic::warning(loc, w).styled(LocStyle::None));
+                    }
+                    Some(c.cond)
+                }
+                Err(AclError::Invalid(m)) => {
+                    return fail(self, format!("error detected while parsing an '{kw} {action}' condition : {m}."), false)
+                }
+                Err(AclError::Unsupported(what)) => {
+                    return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                }
+            },
+            w => {
+                return fail(self, format!("'{kw} {action}' expects either 'if' or 'unless' followed by a condition but found '{w}'."), true)
+            }
+        };
+        if let Some(c) = &cond {
+            self.warn_never_matches(p, stmt, c, dir);
+        }
+        self.warn_after_final(p, stmt, dir);
+        let rule = HttpRule { action: act, cond };
+        if dir == Dir::Request {
+            p.http_rules.request.push(rule);
+            self.misplaced_http_req(p, stmt);
+        } else {
+            p.http_rules.response.push(rule);
+        }
+    }
+
+    /// haproxy's `warnif_cond_conflicts`: the first ACL of `c` whose every test reads
+    /// what this rule's side of the transaction does not have.
+    fn warn_never_matches(&mut self, p: &ProxyConf, stmt: &Stmt, c: &Cond, dir: Dir) {
+        let useless = |t: &AclTest| match dir {
+            Dir::Response => t.expr.fetch.needs_request(),
+            Dir::Request => {
+                matches!(&t.expr.fetch, Fetch::Status)
+                    || matches!(&t.expr.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
+            }
+        };
+        let Some(term) = c
+            .suites
+            .iter()
+            .flatten()
+            .find(|t| !t.tests.is_empty() && t.tests.iter().all(useless))
+        else {
+            return;
+        };
+        let side = if p.kind == ProxyKind::Backend {
+            "backend"
+        } else {
+            "frontend"
+        };
+        let place = format!("{side} {} header rule", dir.kw());
+        let named = p
+            .acls
+            .iter()
+            .find(|a| std::sync::Arc::ptr_eq(&a.tests, &term.tests));
+        let msg = match named {
+            Some(a) => format!("acl '{}' will never match because it only involves keywords that are incompatible with '{place}'", a.name),
+            None => format!("anonymous acl will never match because it uses keyword '{}' which is incompatible with '{place}'", term.tests[0].kw),
+        };
+        self.warn(stmt.loc, msg);
+    }
+
+    /// haproxy's warning for a rule after a final action without a condition.
+    fn warn_after_final(&mut self, p: &ProxyConf, stmt: &Stmt, dir: Dir) {
+        let list = match dir {
+            Dir::Request => &p.http_rules.request,
+            Dir::Response => &p.http_rules.response,
+        };
+        let final_uncond = list.last().is_some_and(|r| {
+            r.cond.is_none()
+                && matches!(
+                    r.action,
+                    HttpAction::Allow | HttpAction::Deny(_) | HttpAction::Redirect(_)
+                )
+        });
+        if final_uncond {
+            let d = Diagnostic::warning(stmt.loc, format!("previous '{}' action is final and has no condition attached, further entries are NOOP.", dir.kw()));
+            self.push(d.styled(LocStyle::ParsingTight));
+        }
+    }
+
+    /// haproxy's warning for an `http-request` rule after rules that run later.
+    fn misplaced_http_req(&mut self, p: &ProxyConf, stmt: &Stmt) {
+        let kw = stmt.arg(0);
+        if !p.http_rules.redirects.is_empty() {
+            self.warn(
+                stmt.loc,
+                format!(
+                    "a '{kw}' rule placed after a 'redirect' rule will still be processed before."
+                ),
+            );
+        } else if !p.use_backends.is_empty() {
+            self.warn(stmt.loc, format!("a '{kw}' rule placed after a 'use_backend' rule will still be processed before."));
+        }
+    }
+
+    /// `redirect location|prefix|scheme <to> [code <c>] [drop-query] [append-slash]
+    /// [set-cookie|clear-cookie <c>] [if|unless <cond>]`.
+    pub(super) fn parse_redirect(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        match self.redirect_args(p, stmt, 1, false) {
+            Ok((r, cond)) => {
+                p.http_rules.redirects.push(HttpRule {
+                    action: HttpAction::Redirect(Box::new(r)),
+                    cond,
+                });
+                if !p.use_backends.is_empty() {
+                    self.warn(loc, "a 'redirect' rule placed after a 'use_backend' rule will still be processed before.");
+                }
+            }
+            Err(Some(m)) => self.alert(
+                loc,
+                format!(
+                    "error detected in {} '{}' while parsing redirect rule : {m}.",
+                    p.kind.proxy_word(),
+                    p.name
+                ),
+            ),
+            Err(None) => {}
+        }
+    }
+
+    /// `http_parse_redirect_rule` from word `i`: the rule, or haproxy's message (None:
+    /// already reported as unsupported). `fmt`: targets are log-format strings.
+    fn redirect_args(
+        &mut self,
+        p: &mut ProxyConf,
+        stmt: &Stmt,
+        mut i: usize,
+        fmt: bool,
+    ) -> Result<(Redirect, Option<crate::ir::acl::Cond>), Option<String>> {
+        let words = stmt.words;
+        let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        let (mut kind, mut to, mut code, mut cookie) = (None, "", 302u16, None);
+        let (mut drop_query, mut append_slash) = (false, false);
+        let mut cond = None;
+        while i < words.len() {
+            let w = arg(i);
+            let needs = matches!(
+                w,
+                "location" | "prefix" | "scheme" | "set-cookie" | "clear-cookie" | "code"
+            );
+            if needs && arg(i + 1).is_empty() {
+                return Err(Some(format!("missing argument for '{w}'")));
+            }
+            match w {
+                "location" | "prefix" | "scheme" => {
+                    kind = Some(match w {
+                        "location" => RedirectKind::Location,
+                        "prefix" => RedirectKind::Prefix,
+                        _ => RedirectKind::Scheme,
+                    });
+                    to = arg(i + 1);
+                    i += 1;
+                }
+                "set-cookie" => {
+                    cookie = Some(format!("{}; path=/;", arg(i + 1)));
+                    i += 1;
+                }
+                "clear-cookie" => {
+                    cookie = Some(format!("{}; path=/; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT;", arg(i + 1)));
+                    i += 1;
+                }
+                "code" => {
+                    let v = arg(i + 1);
+                    let c = atol(v);
+                    if !(301..=308).contains(&c) || (c > 303 && c < 307) {
+                        return Err(Some(format!("'code': unsupported HTTP code '{v}' (must be one of 301, 302, 303, 307 or 308)")));
+                    }
+                    code = c as u16;
+                    i += 1;
+                }
+                "drop-query" => drop_query = true,
+                "append-slash" => append_slash = true,
+                "ignore-empty" => {
+                    self.unsupported(stmt.loc, "'redirect … ignore-empty'", "locations are never empty here");
+                    return Err(None);
+                }
+                "if" | "unless" => {
+                    match acl::parse_cond(&mut p.acls, &words[i..]) {
+                        Ok(c) => {
+                            for m in c.warnings {
+                                self.push(Diagnostic::warning(stmt.loc, m).styled(LocStyle::None));
+                            }
+                            cond = Some(c.cond);
+                        }
+                        Err(AclError::Invalid(m)) => return Err(Some(format!("error in condition: {m}"))),
+                        Err(AclError::Unsupported(what)) => {
+                            self.unsupported(stmt.loc, &what, "not evaluated by haproxide yet");
+                            return Err(None);
+                        }
+                    }
+                    break;
+                }
+                other => return Err(Some(format!("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '{other}')"))),
+            }
+            i += 1;
+        }
+        let Some(kind) = kind else {
+            return Err(Some(
+                "redirection type expected ('prefix', 'location', or 'scheme')".into(),
+            ));
+        };
+        let target = if fmt {
+            match parse_format(to) {
+                Ok(f) => f,
+                Err(SampleError::Invalid(m)) => return Err(Some(m)),
+                Err(SampleError::Unsupported(what)) => {
+                    self.unsupported(stmt.loc, &what, "not evaluated by haproxide yet");
+                    return Err(None);
+                }
+            }
+        } else {
+            vec![FmtPart::Text(to.as_bytes().into())]
+        };
+        Ok((
+            Redirect {
+                kind,
+                target,
+                literal_slash: !fmt && to == "/",
+                code,
+                drop_query,
+                append_slash,
+                cookie: cookie.map(|c| c.into_bytes().into()),
+            },
+            cond,
+        ))
+    }
+}
+
+/// C's `atol`: leading blanks, a sign, digits; 0 when none.
+fn atol(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, d) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n: i64 = d.bytes().take_while(u8::is_ascii_digit).fold(0i64, |v, c| {
+        v.saturating_mul(10).saturating_add(i64::from(c - b'0'))
+    });
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let f = parse_format("a%%b %[dst_port] %ci:%cp").ok().unwrap();
+        assert_eq!(f.len(), 6);
+        assert_eq!(
+            parse_format("%zz").err(),
+            Some(SampleError::Invalid("no such format variable 'zz'. If you wanted to emit the '%' character verbatim, you need to use '%%'".into()))
+        );
+        assert_eq!(
+            parse_format("%[nosuch]").err(),
+            Some(SampleError::Invalid(
+                "failed to parse sample expression <nosuch]> : unknown fetch method 'nosuch'"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            parse_format("%[req.hdr(a)").err(),
+            Some(SampleError::Invalid(
+                "missing ']' after 'req.hdr(a)'".into()
+            ))
+        );
+        assert!(known(REQ_ACTIONS, "set-var(txn.x)"));
+        assert!(known(REQ_ACTIONS, "track-sc0"));
+        assert!(!known(REQ_ACTIONS, "foo"));
+    }
+}

@@ -1,0 +1,100 @@
+//! HTTP rules (configuration.txt §4.2 `http-request`, `http-response`, `redirect`):
+//! actions on a transaction's request or response, each under an optional condition.
+
+use super::acl::{Cond, SampleExpr};
+
+/// A piece of a log-format string used as a value (`set-header`, redirect targets).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FmtPart {
+    /// Literal bytes.
+    Text(Box<[u8]>),
+    /// `%[expr]`: the sample as a string, nothing when it is missing.
+    Sample(SampleExpr),
+    /// `%ci`
+    ClientIp,
+    /// `%cp`
+    ClientPort,
+    /// `%fi`
+    FrontendIp,
+    /// `%fp`
+    FrontendPort,
+    /// `%f`
+    Frontend,
+}
+
+/// A log-format string evaluated per transaction.
+pub type Format = Vec<FmtPart>;
+
+/// What a redirect builds its location from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `location <loc>`: the location as given.
+    Location,
+    /// `prefix <pfx>`: the prefix, then the request's path.
+    Prefix,
+    /// `scheme <sch>`: the scheme, `://`, the `host` header, the path.
+    Scheme,
+}
+
+/// `redirect …` and `http-request redirect …`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redirect {
+    /// The kind.
+    pub kind: RedirectKind,
+    /// Location, prefix or scheme.
+    pub target: Format,
+    /// The legacy `redirect prefix /` (a literal "/") adds nothing before the path.
+    pub literal_slash: bool,
+    /// 301, 302, 303, 307 or 308.
+    pub code: u16,
+    /// `drop-query`
+    pub drop_query: bool,
+    /// `append-slash`
+    pub append_slash: bool,
+    /// `set-cookie NAME[=value]` / `clear-cookie NAME`: the Set-Cookie header value.
+    pub cookie: Option<Box<[u8]>>,
+}
+
+/// What a rule does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpAction {
+    /// `allow`: stop evaluating this list of rules.
+    Allow,
+    /// `deny [deny_status <code>]`: answer with haproxy's page for the status.
+    Deny(u16),
+    /// A redirect.
+    Redirect(Box<Redirect>),
+    /// `set-header <name> <fmt>`: every header of that name removed, then one added.
+    SetHeader(Box<[u8]>, Format),
+    /// `add-header <name> <fmt>`
+    AddHeader(Box<[u8]>, Format),
+    /// `del-header <name>`
+    DelHeader(Box<[u8]>),
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRule {
+    /// The action.
+    pub action: HttpAction,
+    /// The condition, when given.
+    pub cond: Option<Cond>,
+}
+
+/// A proxy's HTTP rules, in the order haproxy runs them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpRules {
+    /// `http-request` rules.
+    pub request: Vec<HttpRule>,
+    /// `redirect` rules (after the `http-request` rules).
+    pub redirects: Vec<HttpRule>,
+    /// `http-response` rules.
+    pub response: Vec<HttpRule>,
+}
+
+impl HttpRules {
+    /// No rule at all.
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.redirects.is_empty() && self.response.is_empty()
+    }
+}

@@ -1,0 +1,231 @@
+//! A transaction's HTTP rules (http_ana.c `http_req_get_intercept_rule`,
+//! `http_apply_redirect_rule`, `http_res_get_intercept_rule`): header edits on the request
+//! or response, `allow` ending a list, `deny` and redirects answering the client.
+
+use crate::ir::http_rules::{FmtPart, Format, HttpAction, HttpRule, HttpRules, RedirectKind};
+use crate::runtime::rules::fetch::sample;
+use crate::runtime::rules::{self, Ctx, Who};
+use crate::runtime::stream::http1::answers::Answer;
+use crate::runtime::stream::http1::head::Head;
+
+/// What the request rules decided.
+pub(super) enum Verdict {
+    /// Go on with the request.
+    Continue,
+    /// Answer with haproxy's page for this status (logged `PR`).
+    Deny(u16),
+    /// Answer with this redirect (logged `LR`).
+    Redirect(Box<Answer>),
+}
+
+/// Renders a log-format value: a missing sample renders nothing (haproxy's logs print
+/// `-` there; its header values do not).
+fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in f {
+        match p {
+            FmtPart::Text(t) => out.extend_from_slice(t),
+            FmtPart::Sample(e) => {
+                if let Some(v) = sample(e, ctx).ok().and_then(|v| v.into_iter().next()) {
+                    out.extend_from_slice(&v.to_bytes());
+                }
+            }
+            FmtPart::ClientIp => out.extend_from_slice(ctx.peer.ip().to_string().as_bytes()),
+            FmtPart::ClientPort => out.extend_from_slice(ctx.peer.port().to_string().as_bytes()),
+            FmtPart::FrontendIp => out.extend_from_slice(ctx.local.ip().to_string().as_bytes()),
+            FmtPart::FrontendPort => out.extend_from_slice(ctx.local.port().to_string().as_bytes()),
+            FmtPart::Frontend => out.extend_from_slice(ctx.fe_name.as_bytes()),
+        }
+    }
+    out
+}
+
+/// Removes every header called `name`.
+fn del_header(h: &mut Head, name: &[u8]) {
+    let mut i = 0;
+    while i < h.header_count() {
+        if h.header_at(i).0 == name {
+            h.remove_header(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// The path part of a request's URI as `http_parse_path` gives it (with the query),
+/// "/" when it has none.
+fn uri_path(uri: &[u8]) -> &[u8] {
+    let p = if uri.first() == Some(&b'/') {
+        uri
+    } else if let Some(a) = uri.windows(3).position(|w| w == b"://") {
+        let rest = &uri[a + 3..];
+        match rest.iter().position(|&c| c == b'/') {
+            Some(s) => &rest[s..],
+            None => b"",
+        }
+    } else {
+        b""
+    };
+    if p.is_empty() {
+        b"/"
+    } else {
+        p
+    }
+}
+
+/// Builds a redirect's answer for `req`.
+fn redirect(r: &crate::ir::http_rules::Redirect, req: &Head, ctx: &Ctx) -> Box<Answer> {
+    let mut loc = Vec::new();
+    let path = || {
+        let p = uri_path(req.part(1));
+        if r.drop_query {
+            &p[..p.iter().position(|&c| c == b'?').unwrap_or(p.len())]
+        } else {
+            p
+        }
+    };
+    match r.kind {
+        RedirectKind::Scheme => {
+            loc.extend(render(&r.target, ctx));
+            loc.extend_from_slice(b"://");
+            loc.extend_from_slice(req.header(b"host").unwrap_or(b""));
+            loc.extend_from_slice(path());
+        }
+        RedirectKind::Prefix => {
+            if !r.literal_slash {
+                loc.extend(render(&r.target, ctx));
+            }
+            loc.extend_from_slice(path());
+        }
+        RedirectKind::Location => loc.extend(render(&r.target, ctx)),
+    }
+    if r.kind != RedirectKind::Location && r.append_slash && loc.last().is_some_and(|&c| c != b'/')
+    {
+        loc.push(b'/');
+    }
+    let reason = match r.code {
+        301 => "Moved Permanently",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        _ => "Found",
+    };
+    let mut raw = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-length: 0\r\nLocation: ",
+        r.code
+    )
+    .into_bytes();
+    raw.extend_from_slice(&loc);
+    raw.extend_from_slice(b"\r\n");
+    if matches!(r.code, 302 | 303 | 307) {
+        raw.extend_from_slice(b"Cache-Control: no-cache\r\n");
+    }
+    if let Some(c) = &r.cookie {
+        raw.extend_from_slice(b"Set-Cookie: ");
+        raw.extend_from_slice(c);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"\r\n");
+    // A location with bytes a header cannot hold gives haproxy's 500 instead.
+    Box::new(Answer::from_file(&raw).unwrap_or_else(|| {
+        Answer::from_file(b"HTTP/1.1 500 Internal Server Error\r\nContent-length: 0\r\n\r\n")
+            .expect("valid")
+    }))
+}
+
+/// Applies one header action to `h`, its value rendered with `ctx` first.
+fn edit(action: &HttpAction, value: Option<Vec<u8>>, h: &mut Head) {
+    match action {
+        HttpAction::SetHeader(n, _) => {
+            del_header(h, n);
+            h.add_header(n, &value.unwrap_or_default());
+        }
+        HttpAction::AddHeader(n, _) => h.add_header(n, &value.unwrap_or_default()),
+        HttpAction::DelHeader(n) => del_header(h, n),
+        _ => {}
+    }
+}
+
+/// A header action's value, rendered before the head is edited.
+fn value(action: &HttpAction, ctx: &Ctx) -> Option<Vec<u8>> {
+    match action {
+        HttpAction::SetHeader(_, f) | HttpAction::AddHeader(_, f) => Some(render(f, ctx)),
+        _ => None,
+    }
+}
+
+/// Whether `r`'s condition holds for the transaction (decided on what is there).
+fn applies(r: &HttpRule, ctx: &Ctx) -> bool {
+    rules::holds(r.cond.as_ref(), ctx).unwrap_or(false)
+}
+
+/// Runs a proxy's `http-request` rules then its `redirect` rules on `req`.
+pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdict {
+    for r in &rules.request {
+        let (hit, val, answer) = {
+            let mut ctx = Ctx::tcp(who, &[], true);
+            ctx.req = Some(&*req);
+            if !applies(r, &ctx) {
+                continue;
+            }
+            let answer = match &r.action {
+                HttpAction::Redirect(rd) => Some(redirect(rd, req, &ctx)),
+                _ => None,
+            };
+            (true, value(&r.action, &ctx), answer)
+        };
+        debug_assert!(hit);
+        match &r.action {
+            HttpAction::Allow => break,
+            HttpAction::Deny(s) => return Verdict::Deny(*s),
+            HttpAction::Redirect(_) => {
+                if let Some(a) = answer {
+                    return Verdict::Redirect(a);
+                }
+            }
+            a => edit(a, val, req),
+        }
+    }
+    for r in &rules.redirects {
+        let mut ctx = Ctx::tcp(who, &[], true);
+        ctx.req = Some(&*req);
+        if let (true, HttpAction::Redirect(rd)) = (applies(r, &ctx), &r.action) {
+            return Verdict::Redirect(redirect(rd, req, &ctx));
+        }
+    }
+    Verdict::Continue
+}
+
+/// Runs a proxy's `http-response` rules on `res`: Some(502) when one denies it.
+pub(super) fn on_response(rules: &HttpRules, who: &Who, req: &Head, res: &mut Head) -> Option<u16> {
+    for r in &rules.response {
+        let val = {
+            let mut ctx = Ctx::tcp(who, &[], true);
+            ctx.req = Some(req);
+            ctx.res = Some(&*res);
+            if !applies(r, &ctx) {
+                continue;
+            }
+            value(&r.action, &ctx)
+        };
+        match &r.action {
+            HttpAction::Allow => break,
+            HttpAction::Deny(s) => return Some(*s),
+            a => edit(a, val, res),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(uri_path(b"/a?b"), b"/a?b");
+        assert_eq!(uri_path(b"http://h"), b"/");
+        assert_eq!(uri_path(b"http://h/x?y"), b"/x?y");
+        assert_eq!(uri_path(b"*"), b"/");
+    }
+}

@@ -1,0 +1,312 @@
+//! One transaction after its request head: the backend's rules, the queue and connect
+//! phase (per request), the request out and the response back, the server connection
+//! kept for reuse when it may be.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::answer::{proxy_answer, Answers};
+use super::request::{balance_key, forwarded_for, original_to};
+use super::response::response;
+use super::tunnel::Tunnel;
+use super::{answer_rule, cookie, rules, Tx};
+use crate::ir::{HttpConnMode, HttpFrontend};
+use crate::runtime::lb::state::Shared;
+use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::Who;
+use crate::runtime::session::connect::{connect_phase, private_conns, Idle, Reuse};
+use crate::runtime::session::slots::BackendSlot;
+use crate::runtime::session::Info;
+use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
+use crate::runtime::stream::http1::head::Head;
+use crate::runtime::stream::ClientEnd;
+use crate::runtime::termination::{Cause, Phase, Termination};
+
+/// Runs one request to its end: backend, server, request out, response back. True when
+/// the client connection stays open for another request.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn transaction(
+    (shared, li, bi): (&Arc<Shared>, &Info, Option<usize>),
+    h: &HttpFrontend,
+    client: &mut ClientEnd,
+    cin: &mut Inbuf,
+    (idle, reuse_first): (&mut Vec<Idle>, Option<bool>),
+    req: &mut Head,
+    (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
+    (tx, tunnel): (&mut Tx, &mut Option<Box<Tunnel>>),
+) -> bool {
+    let f = &shared.frontends[li.fe];
+    let client_to = f.ir.timeout_client;
+    // haproxy answers a request it has all read (its body already in the buffer) as any
+    // other and keeps the connection; a request with a body still to come is closed.
+    let req_done =
+        !req.flags.chunked && (!req.flags.clen || cin.avail().len() as u64 >= req.content_length);
+    let read_body = (req_done && req.flags.clen).then_some(req.content_length as usize);
+    let early_answer = |cin: &mut Inbuf| {
+        if let Some(n) = read_body {
+            cin.consume(n);
+        }
+    };
+    let Some(bi) = bi else {
+        let why = (Cause::ServerAbort, Phase::Connect);
+        early_answer(cin);
+        let an = Answers {
+            client_to,
+            be: &[],
+            fe: &h.errorfiles,
+            case: h.case_adjust.as_deref(),
+        };
+        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
+    };
+    let be = BackendSlot::new(shared, bi);
+    let b = &shared.backends[bi];
+    let an = Answers {
+        client_to,
+        be: &b.ir.errorfiles,
+        fe: &h.errorfiles,
+        case: h.case_adjust.as_deref(),
+    };
+    // What the backend's rules read: its own `http-request` and `redirect` rules now,
+    // the `http-response` rules later.
+    let who = Who {
+        peer,
+        local,
+        fe_name: &f.ir.name,
+        be: Some(b),
+        ssl,
+    };
+    let b_rules = &b.ir.http_rules;
+    if !b_rules.request.is_empty() || !b_rules.redirects.is_empty() {
+        let verdict = rules::on_request(b_rules, &who, req);
+        if !matches!(verdict, rules::Verdict::Continue) {
+            drop(be);
+            return Box::pin(answer_rule(client, cin, verdict, req, &an, tx)).await;
+        }
+    }
+    let key = balance_key(&b.ir.balance, req, cin.avail());
+    // haproxy reads the cookies for the backend's persistence or the frontend's capture.
+    let cap_cookie = f.ir.captures.cookie.as_ref();
+    let cookie_work = b.ir.cookie.is_some() || cap_cookie.is_some();
+    // Cookie dates only: no clock read for the other requests.
+    let now = if cookie_work { unix_now() } else { 0 };
+    let mut persist = cookie_work.then(|| {
+        // Servers are looked at only when the request has cookies.
+        let usable = if b.ir.cookie.is_some() && req.header(b"cookie").is_some() {
+            b.usable_all()
+        } else {
+            Vec::new()
+        };
+        let servers: Vec<_> = b
+            .servers
+            .iter()
+            .zip(&usable)
+            .map(|(sv, u)| (sv.ir.cookie.as_deref(), *u))
+            .collect();
+        let (p, got) = cookie::on_request(b.ir.cookie.as_ref(), cap_cookie, &servers, req, now);
+        if got.is_some() {
+            tx.captured().cookies[0] = got;
+        }
+        p
+    });
+    let log_cookie = |tx: &mut Tx, p: &Option<cookie::Persist>| {
+        if let (Some(p), Some(ck)) = (p, &b.ir.cookie) {
+            tx.cookie = ck.logged().then(|| p.letters());
+        }
+    };
+    log_cookie(tx, &persist);
+    let Some(c) = connect_phase(
+        f,
+        (shared, bi),
+        client.tcp(),
+        peer,
+        local,
+        &[],
+        ssl,
+        (persist.and_then(|p| p.server), key.as_deref()),
+        tx.log.start,
+        &mut tx.log,
+        reuse_first.map(|first| Reuse {
+            private: idle,
+            first,
+        }),
+    )
+    .await
+    else {
+        // No server, or no connection to it: haproxy's 503.
+        let why = (tx.log.term.cause, tx.log.term.phase);
+        drop(be);
+        early_answer(cin);
+        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
+    };
+    let srv = c.slot.srv;
+    let direct = persist
+        .as_mut()
+        .is_some_and(|p| p.connected(srv, tx.log.redispatched));
+    let mut server = c.server;
+    let server_to = b.ir.timeout_server;
+    // The server-side mode: haproxy closes server connections after the response with
+    // `http-server-close` or `httpclose` on either proxy.
+    let srv_close = matches!(h.conn_mode, HttpConnMode::ServerClose | HttpConnMode::Close)
+        || matches!(
+            b.ir.http_conn_mode,
+            HttpConnMode::ServerClose | HttpConnMode::Close
+        );
+    let conn_val = if req.flags.conn_upg {
+        None
+    } else if !srv_close && !req.flags.ver11 {
+        Some("keep-alive")
+    } else if srv_close && req.flags.ver11 {
+        Some("close")
+    } else {
+        None
+    };
+    // X-Forwarded-For, then X-Original-To, after the request's own headers.
+    if let Some((n, v)) = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer)
+    {
+        req.add_header(n.as_bytes(), v.as_bytes());
+    }
+    if let Some((n, v)) = original_to(h.originalto.as_ref(), b.ir.originalto.as_ref(), local) {
+        req.add_header(n.as_bytes(), v.as_bytes());
+    }
+    let mut out = c.first;
+    req.write_cased(&mut out, conn_val, b.ir.case_adjust.as_deref());
+    if send(&mut server, &out, server_to).await.is_err() {
+        let why = (Cause::ServerAbort, Phase::Headers);
+        early_answer(cin);
+        return proxy_answer(client, 502, req, req_done, &an, tx, why).await;
+    }
+    let req_framing = if req.flags.chunked {
+        Framing::Chunked
+    } else if req.flags.clen && req.content_length > 0 {
+        Framing::Length(req.content_length)
+    } else {
+        Framing::Empty
+    };
+    let bodyless_resp = req.method() == b"HEAD";
+    let mut sin = Inbuf::default();
+    let (req_res, resp) = {
+        let (mut cr, mut cw) = tokio::io::split(&mut *client);
+        let (mut sr, mut sw) = tokio::io::split(&mut server);
+        let req = &*req;
+        let req_lim = Limits {
+            read: client_to,
+            write: server_to,
+        };
+        let upload = copy(
+            req_framing,
+            req.flags.chunked,
+            cin,
+            &mut cr,
+            &mut sw,
+            req_lim,
+        );
+        let method = req.method();
+        let ck = persist.as_mut().map(|p| {
+            let r = cookie::Response {
+                srv_value: b.servers[srv].ir.cookie.as_deref(),
+                direct,
+                post: method == b"POST",
+                cacheable_method: matches!(method, b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE"),
+                now,
+            };
+            ((b.ir.cookie.as_ref(), cap_cookie), r, p)
+        });
+        let download = response(
+            &mut sr,
+            &mut cw,
+            &mut sin,
+            (
+                req,
+                bodyless_resp,
+                h.conn_mode == HttpConnMode::Close,
+                h.case_adjust.as_deref(),
+            ),
+            (h.max_headers, h.max_head),
+            (server_to, client_to),
+            (
+                tx,
+                ck,
+                &f.ir.captures.response,
+                ([&b.ir.http_rules, &f.ir.http_rules], &who),
+            ),
+        );
+        tokio::join!(upload, download)
+    };
+    log_cookie(tx, &persist);
+    let (sent_up, up_res) = req_res;
+    tx.log.up += sent_up;
+    let end = match resp {
+        Ok(r) if r.tunnel => {
+            // Bytes either side sent past the heads are the tunnel's first bytes.
+            let to_server = cin.avail().to_vec();
+            cin.consume(to_server.len());
+            *tunnel = Some(Box::new(Tunnel {
+                server,
+                t: c.t,
+                slot: c.slot,
+                to_server,
+                to_client: sin.avail().to_vec(),
+            }));
+            drop(be);
+            return false;
+        }
+        Ok(r) => r,
+        Err(status) => {
+            drop(server);
+            let Some(s) = status else {
+                return false;
+            };
+            // No response head: haproxy's own answer; the server connection is done.
+            let why = (tx.log.term.cause, tx.log.term.phase);
+            let done = up_res.is_ok();
+            // A response an `http-response deny` dropped still counts in %B, as in
+            // haproxy, before the page that replaces it.
+            let dropped = std::mem::take(&mut tx.denied_down);
+            let keep = proxy_answer(client, s, req, done, &an, tx, why).await;
+            tx.log.down += dropped;
+            return keep;
+        }
+    };
+    let srv_keep = !srv_close && end.server_reusable && up_res.is_ok() && end.done;
+    if let Err(side) = up_res {
+        tx.log.term = match side {
+            Side::Read(Fail::Timeout) => Termination::new(Cause::ClientTimeout, Phase::Data),
+            Side::Read(_) => Termination::new(Cause::ClientAbort, Phase::Data),
+            Side::Write(Fail::Timeout) => Termination::new(Cause::ServerTimeout, Phase::Data),
+            Side::Write(_) => Termination::new(Cause::ServerAbort, Phase::Data),
+        };
+    }
+    if srv_keep && !private_conns(b, srv) {
+        // Back to the server's pool, for a later request of any session; safe once it
+        // has carried a second request.
+        let used = b.servers[srv]
+            .sessions
+            .load(std::sync::atomic::Ordering::Relaxed);
+        b.servers[srv].idle.put(server, c.reused, used);
+    } else if srv_keep {
+        // Its PROXY header names this client (or the backend shares no connection):
+        // only this session may reuse it.
+        idle.push(Idle {
+            bi,
+            srv,
+            end: server,
+        });
+        if idle.len() > 4 {
+            idle.remove(0);
+        }
+    } else {
+        drop(server);
+    }
+    drop(c.slot);
+    drop(be);
+    // response() decided the client side with the request (h1_set_cli_conn_mode).
+    end.conn_kept_by_client_side && end.done && up_res.is_ok()
+}
+
+/// Seconds since the Unix epoch (cookie dates).
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,190 @@
+//! HTTP rules compared with haproxy 2.6 on the same configuration and requests:
+//! `http-request allow|deny [deny_status]|redirect|set-header|add-header|del-header`,
+//! the `redirect` keyword (location, prefix, scheme, code, drop-query, append-slash,
+//! set-cookie), `http-response set-header|add-header|del-header|deny`, frontend then
+//! backend rules, log-format values (`%[sample]`, `%ci`, a missing sample), keep-alive
+//! after an answer, request fetches that never match in response rules (haproxy has
+//! dropped the request by then), and the `option httplog` lines (PR, LR, PH states). The bytes the
+//! client got and the request head the server saw are compared request by request.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use common::{start, Backend, Which};
+
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// The server: records each request head, answers with a header the rules edit.
+fn server(addr: &str, seen: Seen) -> Backend {
+    Backend::with(addr, move |mut c: TcpStream, _| {
+        let mut buf = Vec::new();
+        while let Some(head) = common::read_http_message(&mut c, &mut buf) {
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let resp = "HTTP/1.1 200 OK\r\nX-Srv: 1\r\nX-Keep: k\r\nContent-Length: 2\r\n\r\nok";
+            if c.write_all(resp.as_bytes()).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn config() -> String {
+    String::from(
+        "global\n  log stdout format raw local0\n\
+defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend web\n  bind 127.0.71.100:8500\n\
+  acl admin path_beg /admin\n\
+  acl internal src 10.0.0.0/8\n\
+  http-request deny if admin !internal\n\
+  http-request deny deny_status 429 if { path_beg /slow }\n\
+  http-request redirect scheme https code 301 if { path_beg /secure }\n\
+  http-request redirect location /moved/%[path] if { path_beg /old/ }\n\
+  http-request allow if { path_beg /raw }\n\
+  http-request set-header X-Port %[dst_port]\n\
+  http-request add-header X-Client \"%ci and %[req.hdr(x-none)]\"\n\
+  http-request set-header X-Dup one\n\
+  http-request del-header X-Secret\n\
+  redirect prefix /new drop-query code 307 if { path_beg /pfx }\n\
+  redirect scheme https append-slash set-cookie SEEN=1 if { path_beg /dir }\n\
+  http-response set-header X-Resp %[status]\n\
+  http-response del-header X-Srv\n\
+  http-response add-header X-Fe fe\n\
+  use_backend guarded if { path_beg /be }\n\
+  default_backend app\n\
+backend app\n  server s 127.0.71.1:8000\n\
+backend guarded\n\
+  http-request deny if { hdr(x-token) -m str bad }\n\
+  http-request set-header X-Be guarded\n\
+  http-response deny if { path_beg /be/deny }\n\
+  http-response deny if METH_DELETE\n\
+  http-response set-header X-Keep be\n\
+  server s 127.0.71.1:8000\n\
+frontend probe\n  bind 127.0.71.100:8599\n  no log\n  default_backend app\n",
+    )
+}
+
+/// Requests; those in one inner list share a keep-alive connection.
+fn conversations() -> Vec<Vec<String>> {
+    let r = |line: &str, headers: &str| format!("{line}\r\nHost: ex.com\r\n{headers}\r\n");
+    let close = "Connection: close\r\n";
+    vec![
+        vec![r("GET /admin/x HTTP/1.1", close)],
+        vec![r("GET /slow HTTP/1.1", close)],
+        vec![r("GET /secure/a?b=1 HTTP/1.1", close)],
+        vec![r("GET /old/page HTTP/1.1", close)],
+        vec![r("GET /raw HTTP/1.1", &format!("X-Secret: s\r\n{close}"))],
+        vec![r(
+            "GET /p?x HTTP/1.1",
+            &format!("X-Secret: s\r\nX-Dup: 1\r\nX-Dup: 2\r\n{close}"),
+        )],
+        vec![r("GET /pfx/a?q HTTP/1.1", close)],
+        vec![r("GET /dir/a HTTP/1.1", close)],
+        vec![r("GET /be/ok HTTP/1.1", close)],
+        vec![r("GET /be/x HTTP/1.1", &format!("X-Token: bad\r\n{close}"))],
+        vec![r("GET /be/deny HTTP/1.1", close)],
+        vec![r("DELETE /be/y HTTP/1.1", close)],
+        // Kept alive across a deny, a redirect and a forwarded request.
+        vec![
+            r("GET /admin HTTP/1.1", ""),
+            r("GET /secure HTTP/1.1", ""),
+            r("POST /p HTTP/1.1", "Content-Length: 3\r\n") + "abc",
+            r("GET /last HTTP/1.1", close),
+        ],
+    ]
+}
+
+/// Reads one response (head and a Content-Length body) from `c`.
+fn read_response(c: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    loop {
+        if let Some(end) = common::http_message_end(buf) {
+            let msg: Vec<u8> = buf.drain(..end).collect();
+            return Some(String::from_utf8_lossy(&msg).into_owned());
+        }
+        let mut b = [0u8; 4096];
+        match c.read(&mut b) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&b[..n]),
+        }
+    }
+}
+
+/// Per conversation: the responses and what the server saw; then the log lines.
+/// Per conversation: the responses and the request heads the server saw.
+type Exchanges = Vec<(Vec<String>, Vec<String>)>;
+
+fn run(which: Which, seen: &Seen) -> (Exchanges, Vec<String>) {
+    let p = start(
+        which,
+        "http-rules",
+        &config(),
+        "127.0.71.100:8599".parse().unwrap(),
+    );
+    let to: SocketAddr = "127.0.71.100:8500".parse().unwrap();
+    let mut out = Vec::new();
+    for conv in conversations() {
+        let before = seen.lock().unwrap().len();
+        let mut c = TcpStream::connect(to).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = Vec::new();
+        for req in &conv {
+            c.write_all(req.as_bytes()).unwrap();
+            match read_response(&mut c, &mut buf) {
+                Some(r) => got.push(r),
+                None => break,
+            }
+        }
+        thread::sleep(Duration::from_millis(30));
+        let srv = seen.lock().unwrap()[before..].to_vec();
+        out.push((got, srv));
+    }
+    thread::sleep(Duration::from_millis(300));
+    let lines = p.lines.lock().unwrap().clone();
+    (out, lines)
+}
+
+#[test]
+fn http_rules_match_haproxy() {
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let _s = server("127.0.71.1:8000", seen.clone());
+    let (want, want_log) = run(Which::Haproxy, &seen);
+    let (got, got_log) = run(Which::Haproxide, &seen);
+    let convs = conversations();
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        assert_eq!(g.0, w.0, "responses to {:?}", convs[i]);
+        assert_eq!(g.1, w.1, "what the server saw for {:?}", convs[i]);
+    }
+    let want_log: Vec<String> = want_log.iter().map(|l| common::mask_httplog(l)).collect();
+    let got_log: Vec<String> = got_log.iter().map(|l| common::mask_httplog(l)).collect();
+    assert_eq!(got_log, want_log, "log lines differ");
+    // The rules did act: a deny, a 429, redirects, edited heads, a 502 from a response
+    // rule, and the kept-alive connection answered all four requests.
+    let all: String = want.iter().flat_map(|(r, _)| r.clone()).collect();
+    for s in [
+        "403 Forbidden",
+        "429 Too Many",
+        "301 Moved",
+        "302 Found",
+        "307 Temporary",
+        "502 Bad Gateway",
+    ] {
+        assert!(all.contains(s), "no {s} answer");
+    }
+    assert!(want[5].1[0].contains("x-port: 8500") && !want[5].1[0].contains("X-Secret"));
+    assert_eq!(want.last().unwrap().0.len(), 4);
+    assert!(
+        want_log.iter().any(|l| l.contains(" PR-- ")),
+        "{want_log:#?}"
+    );
+    assert!(
+        want_log.iter().any(|l| l.contains(" LR-- ")),
+        "{want_log:#?}"
+    );
+}
