@@ -19,3 +19,24 @@ bench_head() {
     for l in "$@"; do printf '  %s\n' "$l"; done
     printf '  maxconn 9500\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n'
 }
+# An nginx origin with one worker on CPU 1 serving DIR/www on LISTEN (ip:port): the
+# pages must be in DIR/www already. Its PID joins the ones stopped on exit.
+origin_nginx() { # DIR LISTEN
+    chmod -R a+rX "$tmp"
+    cat > "$1/nginx.conf" <<CFG
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen $2 backlog=4096;
+    root $1/www;
+  }
+}
+CFG
+    taskset -c 1 nginx -p "$1" -c "$1/nginx.conf" & pids+=($!)
+}

@@ -22,24 +22,8 @@ command -v wrk >/dev/null || { echo "http.sh: wrk is missing (bash benches/insta
 mkdir -p "$tmp/origin/www" "$tmp/proxy"
 head -c 128 /dev/zero | tr '\0' 'a' > "$tmp/origin/www/index.html"
 head -c 1048576 /dev/zero | tr '\0' 'b' > "$tmp/origin/www/big"
-# nginx's workers run as nobody: the pages must be readable (mktemp -d is 0700).
-chmod -R a+rX "$tmp"
-cat > "$tmp/origin/nginx.conf" <<CFG
-worker_processes 1;
-daemon off;
-pid $tmp/origin/nginx.pid;
-error_log $tmp/origin/error.log;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.3:25101 backlog=4096;
-    root $tmp/origin/www;
-  }
-}
-CFG
-taskset -c 1 nginx -p "$tmp/origin" -c "$tmp/origin/nginx.conf" & pids+=($!)
+# nginx's workers run as nobody: origin_nginx makes the pages readable (mktemp -d is 0700).
+origin_nginx "$tmp/origin" 127.0.0.3:25101
 
 # haproxy and haproxide: the same configuration.
 cat > "$tmp/http.cfg" <<CFG

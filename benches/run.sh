@@ -23,12 +23,13 @@ rev=$(git describe --always --dirty 2>/dev/null || echo '?')
     echo "- machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "- $(/usr/sbin/haproxy -v | head -1)"
     echo "- haproxide $rev, rustc $(rustc -V | awk '{print $2}')"
-    echo "- commands: bash benches/tcp.sh $rounds $secs; bash benches/tls.sh $rounds $secs; bash benches/mqtt.sh $rounds $secs; bash benches/http.sh $rounds $secs; bash benches/check-time.sh; bash benches/reload-time.sh"
+    echo "- commands: bash benches/tcp.sh $rounds $secs; bash benches/tls.sh $rounds $secs; bash benches/mqtt.sh $rounds $secs; bash benches/http.sh $rounds $secs; bash benches/rules.sh $rounds $secs; bash benches/check-time.sh; bash benches/reload-time.sh"
     echo
     echo "## TCP"; echo; bash benches/tcp.sh "$rounds" "$secs"; echo
     echo "## TLS"; echo; bash benches/tls.sh "$rounds" "$secs"; echo
     echo "## MQTT"; echo; bash benches/mqtt.sh "$rounds" "$secs"; echo
     echo "## HTTP/1.1"; echo; bash benches/http.sh "$rounds" "$secs"; echo
+    echo "## ACLs and rules"; echo; bash benches/rules.sh "$rounds" "$secs"; echo
     echo "## Configuration check and reload"; echo; bash benches/check-time.sh; echo; bash benches/reload-time.sh
 } | tee "$out"
 

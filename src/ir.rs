@@ -308,6 +308,8 @@ pub struct Frontend {
     pub dontlognull: bool,
     /// `option dontlog-normal`
     pub dontlog_normal: bool,
+    /// `option log-separate-errors`: errors are logged at level `err`.
+    pub log_separate_errors: bool,
     /// `option clitcpka` / `option tcpka`
     pub clitcpka: bool,
     /// Index into [`Config::backends`] of `default_backend` (or of the listen's own backend).

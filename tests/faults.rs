@@ -36,7 +36,7 @@ fn garbage_on_plain_and_tls_binds_closes_only_that_connection() {
     let _echo = Backend::echo("127.0.162.2:24001");
     let pem = common::self_signed_pem("garbage", &["-newkey", "rsa:2048"]);
     let cfg = format!(
-        "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n\
+        "global\n  log stdout format raw local0\ndefaults\n  log global\n  option tcplog\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n\
 listen tls\n  bind 127.0.162.1:24000 ssl crt {}\n  server s1 127.0.162.2:24001\n\
 listen pp\n  bind 127.0.162.1:24002 accept-proxy\n  server s1 127.0.162.2:24001\n",
         pem.display()

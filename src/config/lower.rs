@@ -634,6 +634,7 @@ fn lower_frontend(
         unique_id_format,
         dontlognull: p.option("dontlognull"),
         dontlog_normal: p.option("dontlog-normal"),
+        log_separate_errors: p.option("log-separate-errors"),
         captures: p.captures.clone(),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend: if stats_only(p) { None } else { default_backend },

@@ -29,6 +29,8 @@ pub mod level {
     pub const EMERG: u8 = 0;
     /// "Proxy stopped", pause/resume.
     pub const WARNING: u8 = 4;
+    /// Traffic in error under `option log-separate-errors`.
+    pub const ERR: u8 = 3;
     /// Server UP.
     pub const NOTICE: u8 = 5;
     /// Traffic.

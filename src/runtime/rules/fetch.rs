@@ -108,14 +108,70 @@ pub fn payload(buf: &[u8], p: Payload, last: bool) -> Result<Option<&[u8]>, NotY
     }
 }
 
+/// A fetch's values: most fetches give one, so one is held without an allocation.
+#[derive(Debug, Default)]
+pub enum Values<'a> {
+    /// None.
+    #[default]
+    Zero,
+    /// One.
+    One(Value<'a>),
+    /// Several (a header that occurs more than once …).
+    Many(Vec<Value<'a>>),
+}
+
+impl<'a> Values<'a> {
+    /// The values, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Value<'a>> {
+        match self {
+            Values::Zero => [].iter(),
+            Values::One(v) => std::slice::from_ref(v).iter(),
+            Values::Many(v) => v.iter(),
+        }
+    }
+
+    /// The first value.
+    pub fn first(self) -> Option<Value<'a>> {
+        self.into_iter().next()
+    }
+}
+
+impl<'a> FromIterator<Value<'a>> for Values<'a> {
+    fn from_iter<I: IntoIterator<Item = Value<'a>>>(it: I) -> Self {
+        let mut it = it.into_iter();
+        let Some(a) = it.next() else {
+            return Values::Zero;
+        };
+        let Some(b) = it.next() else {
+            return Values::One(a);
+        };
+        let mut v = vec![a, b];
+        v.extend(it);
+        Values::Many(v)
+    }
+}
+
+impl<'a> IntoIterator for Values<'a> {
+    type Item = Value<'a>;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<Value<'a>>, std::vec::IntoIter<Value<'a>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            Values::Zero => None.into_iter().chain(Vec::new()),
+            Values::One(v) => Some(v).into_iter().chain(Vec::new()),
+            Values::Many(v) => None.into_iter().chain(v),
+        }
+    }
+}
+
 /// The fetch's values, or [`NotYet`].
-pub type Fetched<'a> = Result<Vec<Value<'a>>, NotYet>;
+pub type Fetched<'a> = Result<Values<'a>, NotYet>;
 
 fn hello<'a, T>(h: Hello<T>, last: bool, f: impl FnOnce(T) -> Value<'a>) -> Fetched<'a> {
     match h {
-        Hello::Got(v) => Ok(vec![f(v)]),
+        Hello::Got(v) => Ok(Values::One(f(v))),
         Hello::TooShort if !last => Err(NotYet),
-        _ => Ok(Vec::new()),
+        _ => Ok(Values::Zero),
     }
 }
 
@@ -160,19 +216,22 @@ fn path_of(uri: &[u8]) -> &[u8] {
 }
 
 /// The values of the headers `h` names, split at commas unless `full`.
-fn header_values<'a>(head: &'a Head, h: &HdrArg) -> Vec<&'a [u8]> {
-    let mut out = Vec::new();
-    for (n, v) in head.headers() {
-        if h.name.as_deref().is_some_and(|want| n != want) {
-            continue;
-        }
-        if h.full {
-            out.push(v);
-        } else {
-            out.extend(split_commas(v));
-        }
-    }
-    out
+fn header_iter<'a>(head: &'a Head, h: &'a HdrArg) -> impl Iterator<Item = &'a [u8]> + 'a {
+    head.headers()
+        .filter(move |(n, _)| h.name.as_deref().is_none_or(|want| *n == want))
+        .flat_map(move |(_, v)| {
+            let (whole, items) = if h.full {
+                (Some(v), None)
+            } else {
+                (None, Some(split_commas(v)))
+            };
+            whole.into_iter().chain(items.into_iter().flatten())
+        })
+}
+
+/// [`header_iter`] collected.
+fn header_values<'a>(head: &'a Head, h: &'a HdrArg) -> Vec<&'a [u8]> {
+    header_iter(head, h).collect()
 }
 
 /// A header value's comma-separated items, blanks around each trimmed.
@@ -255,14 +314,14 @@ fn trim(s: &[u8]) -> &[u8] {
     &s[a..b]
 }
 
-fn strs<'a>(v: Vec<&'a [u8]>) -> Vec<Value<'a>> {
+fn strs<'a>(v: Vec<&'a [u8]>) -> Values<'a> {
     v.into_iter()
         .map(|s| Value::Str(Cow::Borrowed(s)))
         .collect()
 }
 
 fn one<'a>(v: Value<'a>) -> Fetched<'a> {
-    Ok(vec![v])
+    Ok(Values::One(v))
 }
 
 /// Fetches `f` in `ctx`.
@@ -288,7 +347,7 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .map(|b| Value::Int(b.usable_all().iter().filter(|u| **u).count() as i64))
             .into_iter()
             .collect()),
-        Fetch::SrvIsUp(..) | Fetch::HttpAuth(_) | Fetch::HttpAuthGroup(_) => Ok(Vec::new()),
+        Fetch::SrvIsUp(..) | Fetch::HttpAuth(_) | Fetch::HttpAuthGroup(_) => Ok(Values::Zero),
         Fetch::Env(n) => Ok(std::env::var_os(&**n)
             .map(|v| Value::Str(Cow::Owned(v.into_encoded_bytes())))
             .into_iter()
@@ -302,7 +361,7 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         }
         Fetch::Payload(p) => match payload(ctx.buf, *p, last) {
             Err(NotYet) => Err(NotYet),
-            Ok(None) => Ok(Vec::new()),
+            Ok(None) => Ok(Values::Zero),
             Ok(Some(b)) => one(Value::Bin(Cow::Borrowed(b))),
         },
         Fetch::ReqSslSni => hello(tls_hello::hello_sni(ctx.buf), last, s),
@@ -329,13 +388,13 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .unwrap_or_default()),
         Fetch::HdrCnt(h) if h.dir == Dir::Res => Ok(ctx
             .res
-            .map(|r| vec![Value::Int(header_values(r, h).len() as i64)])
+            .map(|r| Values::One(Value::Int(header_values(r, h).len() as i64)))
             .unwrap_or_default()),
         // The request is gone once the response is processed.
-        f if ctx.res.is_some() && f.needs_request() => Ok(Vec::new()),
+        f if ctx.res.is_some() && f.needs_request() => Ok(Values::Zero),
         _ => {
             let Some(req) = request(ctx)? else {
-                return Ok(Vec::new());
+                return Ok(Values::Zero);
             };
             Ok(http_fetch(f, req))
         }
@@ -343,32 +402,34 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
 }
 
 /// The fetches that read a request head.
-fn http_fetch<'a>(f: &'a Fetch, req: &'a Head) -> Vec<Value<'a>> {
+fn http_fetch<'a>(f: &'a Fetch, req: &'a Head) -> Values<'a> {
     let s = |b: &'a [u8]| Value::Str(Cow::Borrowed(b));
     let uri = req.part(1);
     match f {
-        Fetch::Method => vec![Value::Meth(Cow::Borrowed(req.method()))],
-        Fetch::Path => vec![s(path_of(uri))],
-        Fetch::Url => vec![s(uri)],
+        Fetch::Method => Values::One(Value::Meth(Cow::Borrowed(req.method()))),
+        Fetch::Path => Values::One(s(path_of(uri))),
+        Fetch::Url => Values::One(s(uri)),
         Fetch::Query => match uri.iter().position(|&c| c == b'?') {
-            Some(p) => vec![s(&uri[p + 1..])],
-            None => Vec::new(),
+            Some(p) => Values::One(s(&uri[p + 1..])),
+            None => Values::Zero,
         },
         Fetch::Base => {
             let path = path_of(uri);
             let mut v = req.header(b"host").unwrap_or(b"").to_vec();
             v.extend_from_slice(path);
-            vec![Value::Str(Cow::Owned(v))]
+            Values::One(Value::Str(Cow::Owned(v)))
         }
         Fetch::ReqVer => {
             let v = req.part(2);
-            vec![s(v.strip_prefix(b"HTTP/").unwrap_or(v))]
+            Values::One(s(v.strip_prefix(b"HTTP/").unwrap_or(v)))
         }
         Fetch::UrlParam(name, delim) => strs(url_params(uri, name.as_deref(), *delim)),
+        // Every value of every header: no list to build.
+        Fetch::Hdr(h) if h.occ == 0 => header_iter(req, h).map(s).collect(),
         Fetch::Hdr(h) => strs(occurrence(header_values(req, h), h.occ)),
-        Fetch::HdrCnt(h) => vec![Value::Int(header_values(req, h).len() as i64)],
+        Fetch::HdrCnt(h) => Values::One(Value::Int(header_iter(req, h).count() as i64)),
         Fetch::Cook(name) => strs(cookies(req, name.as_deref())),
-        _ => Vec::new(),
+        _ => Values::Zero,
     }
 }
 

@@ -72,9 +72,10 @@ pub(super) fn write_log(
         return;
     };
     // `dontlog-normal`: only errors, retries, redispatches and 5xx answers are logged
-    // (haproxy's strm_log).
+    // (haproxy's strm_log; an answer of its own, a redirect, is not an error).
+    use crate::runtime::termination::Cause;
     let error = log.redispatched
-        || log.term.cause != crate::runtime::termination::Cause::Normal
+        || !matches!(log.term.cause, Cause::Normal | Cause::Local)
         || log.retries > 0
         || http.is_some_and(|h| h.status >= 500);
     if f.ir.dontlog_normal && !error {
@@ -144,13 +145,23 @@ pub(super) fn write_log(
     }
     let mut line = String::with_capacity(128);
     render(fmt, &facts, &mut line);
-    shared.logger.send(&f.ir.log, level::INFO, &line);
+    // `log-separate-errors`: the errors above at level err.
+    let lvl = if error && f.ir.log_separate_errors {
+        level::ERR
+    } else {
+        level::INFO
+    };
+    shared.logger.send(&f.ir.log, lvl, &line);
 }
 
 /// A session refused before it started (PROXY header, TLS handshake), logged in haproxy's
 /// connection-error shape: "ip:port [date] frontend/listener: why".
 pub(super) fn connection_error(shared: &Shared, li: &Info, peer: SocketAddr, msg: &str) {
     let f = &shared.frontends[li.fe];
+    // haproxy reports these only for a frontend with a log format (its `to_log`).
+    if f.ir.log_format.is_none() {
+        return;
+    }
     let when = Local::now().format("%d/%b/%Y:%H:%M:%S%.3f");
     let line = format!(
         "{} [{when}] {}/{}: {msg}",
@@ -158,7 +169,13 @@ pub(super) fn connection_error(shared: &Shared, li: &Info, peer: SocketAddr, msg
         f.ir.name,
         li.id
     );
-    shared.logger.send(&f.ir.log, level::INFO, &line);
+    // haproxy logs these at level err under `log-separate-errors`.
+    let lvl = if f.ir.log_separate_errors {
+        level::ERR
+    } else {
+        level::INFO
+    };
+    shared.logger.send(&f.ir.log, lvl, &line);
 }
 
 /// haproxy's line at accept for a frontend that logs without a log format.

@@ -92,8 +92,6 @@ struct Tx {
     /// What `capture` lines took, boxed: most transactions have none, and an idle
     /// kept-alive client holds its next transaction's state.
     captured: Option<Box<Captured>>,
-    /// The size of a response an `http-response deny` replaced.
-    denied_down: u64,
 }
 
 impl Tx {
@@ -121,7 +119,6 @@ impl Tx {
             request: None,
             cookie: None,
             captured: None,
-            denied_down: 0,
         }
     }
 
@@ -155,7 +152,6 @@ pub(super) async fn serve(
         th,
         backend,
     } = st;
-    let fixed = backend.or(f.ir.default_backend);
     let mut cin = Inbuf::default();
     cin.extend(&early);
     let mut idle: Vec<Idle> = Vec::new();
@@ -214,58 +210,44 @@ pub(super) async fn serve(
             tx.captured().req = req;
         }
         let mut head = head;
-        let who = Who {
-            peer,
-            local,
-            fe_name: &f.ir.name,
-            be: None,
-            ssl: &ssl,
-        };
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
-        let fe_rules = &f.ir.http_rules;
-        let verdict = if fe_rules.request.is_empty() && fe_rules.redirects.is_empty() {
-            rules::Verdict::Continue
-        } else {
-            rules::on_request(fe_rules, &who, &mut head)
-        };
-        let (keep, bi) = if matches!(verdict, rules::Verdict::Continue) {
-            let bi = match backend {
-                None if !f.ir.switching.is_empty() => {
-                    let mut ctx = Ctx::tcp(&who, &[], true);
-                    ctx.req = Some(&head);
-                    super::route::switch(f, &ctx)
+        let decided = front_rules(f, (peer, local, &ssl), &mut head, backend);
+        let (keep, bi) = match decided {
+            Ok(bi) => {
+                let mut tunnel = None;
+                // Boxed: between requests the session holds only what waits for the next one.
+                let keep = Box::pin(transaction(
+                    (&shared, &li, bi),
+                    h,
+                    &mut client,
+                    &mut cin,
+                    (&mut idle, (!pipelined).then_some(first)),
+                    &mut head,
+                    (peer, local, &ssl),
+                    (&mut tx, &mut tunnel),
+                ))
+                .await;
+                if let Some(t) = tunnel {
+                    // The rest of the connection is a tunnel; its line is logged at its end.
+                    drop(idle);
+                    return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx)).await;
                 }
-                _ => fixed,
-            };
-            let mut tunnel = None;
-            // Boxed: between requests the session holds only what waits for the next one.
-            let keep = Box::pin(transaction(
-                (&shared, &li, bi),
-                h,
-                &mut client,
-                &mut cin,
-                (&mut idle, (!pipelined).then_some(first)),
-                &mut head,
-                (peer, local, &ssl),
-                (&mut tx, &mut tunnel),
-            ))
-            .await;
-            if let Some(t) = tunnel {
-                // The rest of the connection is a tunnel; its line is logged at its end.
-                drop(idle);
-                return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx)).await;
+                (keep, bi)
             }
-            (keep, bi)
-        } else {
-            // Answered by a rule before any backend: logged on the frontend.
-            let an = Answers {
-                client_to: f.ir.timeout_client,
-                be: &[],
-                fe: &h.errorfiles,
-                case: h.case_adjust.as_deref(),
-            };
-            let answered = answer_rule(&mut client, &mut cin, verdict, &head, &an, &mut tx);
-            (Box::pin(answered).await, None)
+            Err(verdict) => {
+                // Answered by a rule before any backend: logged on the frontend. Boxed,
+                // with what it needs, out of the session's own future.
+                let answered = async {
+                    let an = Answers {
+                        client_to: f.ir.timeout_client,
+                        be: &[],
+                        fe: &h.errorfiles,
+                        case: h.case_adjust.as_deref(),
+                    };
+                    answer_rule(&mut client, &mut cin, verdict, &head, &an, &mut tx).await
+                };
+                (Box::pin(answered).await, None)
+            }
         };
         log_tx(&shared, &li, peer, bi, tls, &tx);
         if !keep {
@@ -280,6 +262,38 @@ pub(super) async fn serve(
     // A close after an answer: the FIN goes after the last byte.
     let _ = Box::pin(client.shutdown()).await;
     drop(idle);
+}
+
+/// The frontend's `http-request` and `redirect` rules on `head`, then its `use_backend`
+/// rules unless the session came with its backend (a TCP frontend's stream upgraded to
+/// HTTP): the backend, or the answer a rule gave. Not async, so that what the rules read is never held by the
+/// session's future while it waits.
+fn front_rules(
+    f: &crate::runtime::lb::state::FrontendRt,
+    (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
+    head: &mut Head,
+    backend: Option<usize>,
+) -> Result<Option<usize>, rules::Verdict> {
+    let who = Who {
+        peer,
+        local,
+        fe_name: &f.ir.name,
+        be: None,
+        ssl,
+    };
+    let fe_rules = &f.ir.http_rules;
+    if !fe_rules.request.is_empty() || !fe_rules.redirects.is_empty() {
+        match rules::on_request(fe_rules, &who, head) {
+            rules::Verdict::Continue => {}
+            v => return Err(v),
+        }
+    }
+    if backend.is_some() || f.ir.switching.is_empty() {
+        return Ok(backend.or(f.ir.default_backend));
+    }
+    let mut ctx = Ctx::tcp(&who, &[], true);
+    ctx.req = Some(head);
+    Ok(super::route::switch(f, &ctx))
 }
 
 /// Sends the answer an HTTP rule gave: haproxy's page (or `errorfile`) for a `deny`,

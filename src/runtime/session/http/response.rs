@@ -37,8 +37,9 @@ pub(super) struct RespEnd {
 }
 
 /// Reads the response head (forwarding interim 1xx answers), sends it rewritten, then
-/// its body. `Err(Some(status))`: no usable head, haproxy answers `status` itself;
-/// `Err(None)`: the client is gone.
+/// its body. `Err(Some((status, counted)))`: no usable head (or a rule denied it),
+/// haproxy answers `status` itself, its log counting `counted` bytes of the dropped
+/// response too; `Err(None)`: the client is gone.
 pub(super) async fn response<R, W>(
     sr: &mut R,
     cw: &mut W,
@@ -52,7 +53,7 @@ pub(super) async fn response<R, W>(
         &[(String, usize)],
         ResRules<'_>,
     ),
-) -> Result<RespEnd, Option<u16>>
+) -> Result<RespEnd, Option<(u16, u64)>>
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
@@ -77,18 +78,18 @@ where
             Ok(None) if sin.avail().len() < max_head => {}
             _ => {
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
-                return Err(Some(502));
+                return Err(Some((502, 0)));
             }
         }
         match sin.fill(sr, server_to).await {
             Ok(n) if n > 0 => {}
             Err(Fail::Timeout) => {
                 tx.log.term = Termination::new(Cause::ServerTimeout, Phase::Headers);
-                return Err(Some(504));
+                return Err(Some((504, 0)));
             }
             _ => {
                 tx.log.term = Termination::new(Cause::ServerAbort, Phase::Headers);
-                return Err(Some(502));
+                return Err(Some((502, 0)));
             }
         }
     };
@@ -131,8 +132,7 @@ where
                 Framing::Empty => 0,
                 _ => sin.avail().len(),
             };
-            tx.denied_down = tx.log.down + body_now as u64;
-            return Err(Some(status));
+            return Err(Some((status, tx.log.down + body_now as u64)));
         }
     }
     if let Some((c, r, p)) = ck {

@@ -254,7 +254,7 @@ pub(super) async fn transaction(
         Ok(r) => r,
         Err(status) => {
             drop(server);
-            let Some(s) = status else {
+            let Some((s, dropped)) = status else {
                 return false;
             };
             // No response head: haproxy's own answer; the server connection is done.
@@ -262,7 +262,6 @@ pub(super) async fn transaction(
             let done = up_res.is_ok();
             // A response an `http-response deny` dropped still counts in %B, as in
             // haproxy, before the page that replaces it.
-            let dropped = std::mem::take(&mut tx.denied_down);
             let keep = proxy_answer(client, s, req, done, &an, tx, why).await;
             tx.log.down += dropped;
             return keep;
