@@ -2,7 +2,8 @@
 //! `http-request allow|deny [deny_status]|redirect|set-header|add-header|del-header`,
 //! the `redirect` keyword (location, prefix, scheme, code, drop-query, append-slash,
 //! set-cookie), `http-response set-header|add-header|del-header|deny`, frontend then
-//! backend rules, log-format values (`%[sample]`, `%ci`, a missing sample), keep-alive
+//! backend rules, log-format values (`%[sample]`, `%ci`, a missing sample, a header's last
+//! value, control bytes encoded, `hdr` on the response side), keep-alive
 //! after an answer, request fetches that never match in response rules (haproxy has
 //! dropped the request by then), and the `option httplog` lines (PR, LR, PH states). The bytes the
 //! client got and the request head the server saw are compared request by request.
@@ -50,12 +51,16 @@ frontend web\n  bind 127.0.71.100:8500\n\
   http-request set-header X-Port %[dst_port]\n\
   http-request add-header X-Client \"%ci and %[req.hdr(x-none)]\"\n\
   http-request set-header X-Dup one\n\
+  http-request set-header X-Dec %[url,url_dec] if { path_beg /enc }\n\
+  http-request set-header X-Last %[req.hdr(x-ff)] if { path_beg /enc }\n\
+  http-request redirect prefix / drop-query if { path_beg /self }\n\
   http-request del-header X-Secret\n\
   redirect prefix /new drop-query code 307 if { path_beg /pfx }\n\
   redirect scheme https append-slash set-cookie SEEN=1 if { path_beg /dir }\n\
   http-response set-header X-Resp %[status]\n\
   http-response del-header X-Srv\n\
   http-response add-header X-Fe fe\n\
+  http-response add-header X-Seen %[hdr(x-keep)]\n\
   use_backend guarded if { path_beg /be }\n\
   default_backend app\n\
 backend app\n  server s 127.0.71.1:8000\n\
@@ -85,6 +90,11 @@ fn conversations() -> Vec<Vec<String>> {
             &format!("X-Secret: s\r\nX-Dup: 1\r\nX-Dup: 2\r\n{close}"),
         )],
         vec![r("GET /pfx/a?q HTTP/1.1", close)],
+        vec![r(
+            "GET /enc/a%0d%0aX-Admin:%201%7f HTTP/1.1",
+            &format!("X-FF: 1.1.1.1, 2.2.2.2\r\nX-FF: 3.3.3.3\r\n{close}"),
+        )],
+        vec![r("GET /self/x?y HTTP/1.1", close)],
         vec![r("GET /dir/a HTTP/1.1", close)],
         vec![r("GET /be/ok HTTP/1.1", close)],
         vec![r("GET /be/x HTTP/1.1", &format!("X-Token: bad\r\n{close}"))],
@@ -179,6 +189,15 @@ fn http_rules_match_haproxy() {
     }
     assert!(want[5].1[0].contains("x-port: 8500") && !want[5].1[0].contains("X-Secret"));
     assert_eq!(want.last().unwrap().0.len(), 4);
+    let enc = &want
+        .iter()
+        .find(|(_, srv)| srv.iter().any(|h| h.contains("/enc/")))
+        .unwrap()
+        .1[0];
+    assert!(
+        enc.contains("x-dec: /enc/a%0D%0AX-Admin: 1%7F\r\n") && enc.contains("x-last: 3.3.3.3\r\n"),
+        "{enc}"
+    );
     assert!(
         want_log.iter().any(|l| l.contains(" PR-- ")),
         "{want_log:#?}"

@@ -33,6 +33,8 @@ pub enum Dir {
     Req,
     /// The response (`res.hdr`, `shdr`).
     Res,
+    /// The side the rule runs on (`hdr`, `hdr_cnt` as sample fetches).
+    Chn,
 }
 
 /// A header fetch's arguments: `hdr([<name>[,<occ>]])`.
@@ -105,7 +107,7 @@ pub enum Fetch {
     Query,
     /// `req.ver`
     ReqVer,
-    /// `url_param([<name>[,<delim>]])`
+    /// `url_param([<name>[,<delim>]])`: the list starts after `delim`.
     UrlParam(Option<Box<[u8]>>, u8),
     /// `req.hdr`, `req.fhdr`, `res.hdr`, `res.fhdr`
     Hdr(HdrArg),

@@ -43,7 +43,7 @@ pub struct Redirect {
     pub kind: RedirectKind,
     /// Location, prefix or scheme.
     pub target: Format,
-    /// The legacy `redirect prefix /` (a literal "/") adds nothing before the path.
+    /// `prefix /` adds nothing before the path (a redirect to the same place).
     pub literal_slash: bool,
     /// 301, 302, 303, 307 or 308.
     pub code: u16,

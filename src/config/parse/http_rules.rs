@@ -499,7 +499,8 @@ impl Parser {
             Redirect {
                 kind,
                 target,
-                literal_slash: !fmt && to == "/",
+                // haproxy adds nothing for a prefix of "/" in both forms.
+                literal_slash: to == "/",
                 code,
                 drop_query,
                 append_slash,

@@ -453,15 +453,21 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
         "req.ver" | "req_ver" => none(Fetch::ReqVer, SmpType::Str)?,
         "url_param" | "urlp" => {
             let a = args(&[Str, Str], 0)?;
+            // The character the parameter list starts after (haproxy's default '?').
             let delim = a
                 .get(1)
                 .and_then(|d| d.str().bytes().next())
-                .unwrap_or(b'&');
+                .unwrap_or(b'?');
             let n = str_arg(a.first());
             (Fetch::UrlParam(n, delim), SmpType::Str)
         }
-        "req.hdr" | "hdr" => (
+        "req.hdr" => (
             Fetch::Hdr(hdr(Dir::Req, false, &args(&[Str, Int], 0)?)),
+            SmpType::Str,
+        ),
+        // `hdr` reads the side the rule runs on (the ACL keyword `hdr` is `req.hdr`).
+        "hdr" => (
+            Fetch::Hdr(hdr(Dir::Chn, false, &args(&[Str, Int], 0)?)),
             SmpType::Str,
         ),
         "req.fhdr" => (

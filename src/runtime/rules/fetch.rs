@@ -63,21 +63,32 @@ impl Value<'_> {
     }
 }
 
-/// haproxy's `c_str2int`: leading digits (after an optional sign), at least one.
+/// haproxy's `c_str2int`: `read_int64` on a non-empty string (an optional sign, the
+/// leading digits, 0 when there are none, saturating at the 64-bit limits).
 fn str2int(s: &[u8]) -> Option<i64> {
+    if s.is_empty() {
+        return None;
+    }
     let (neg, d) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let n = d.iter().take_while(|c| c.is_ascii_digit()).count();
-    if n == 0 {
-        return None;
-    }
-    let v = d[..n].iter().fold(0i64, |v, c| {
-        v.wrapping_mul(10).wrapping_add(i64::from(c - b'0'))
-    });
-    Some(if neg { -v } else { v })
+    let mag = d
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .fold(0u64, |v, c| {
+            v.saturating_mul(10).saturating_add(u64::from(c - b'0'))
+        });
+    Some(if neg {
+        if mag > 1 << 63 {
+            i64::MIN
+        } else {
+            (mag as i64).wrapping_neg()
+        }
+    } else {
+        mag.min(i64::MAX as u64) as i64
+    })
 }
 
 /// Not decidable yet: the bytes that decide may still come.
@@ -261,24 +272,50 @@ fn occurrence(mut vals: Vec<&[u8]>, occ: i64) -> Vec<&[u8]> {
 
 /// The value of URL parameter `name` (or every parameter's value) in the query.
 fn url_params<'a>(uri: &'a [u8], name: Option<&[u8]>, delim: u8) -> Vec<&'a [u8]> {
-    let Some(q) = uri.iter().position(|&c| c == b'?') else {
+    // The list starts after the first `delim` ('?' by default); parameters end at '&',
+    // ';' or `delim` (http_find_next_url_param).
+    let Some(q) = uri.iter().position(|&c| c == delim) else {
         return Vec::new();
     };
-    let query = &uri[q + 1..];
-    let query = &query[..query.iter().position(|&c| c == b'#').unwrap_or(query.len())];
-    query
-        .split(|&c| c == delim)
-        .filter_map(|kv| {
-            let (k, v) = match kv.iter().position(|&c| c == b'=') {
-                Some(p) => (&kv[..p], &kv[p + 1..]),
-                None => (kv, &kv[kv.len()..]),
-            };
-            match name {
-                Some(n) if n != k => None,
-                _ => Some(v),
+    let q = &uri[q + 1..];
+    let is_d = |c: u8| c == b'&' || c == b';' || c == delim;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < q.len() {
+        let vstart = match name {
+            // A named parameter: `name=` at the start of a parameter.
+            Some(n) => {
+                let mut p = pos;
+                let mut found = None;
+                while p < q.len() {
+                    if p + n.len() < q.len() && q[p + n.len()] == b'=' && &q[p..p + n.len()] == n {
+                        found = Some(p + n.len() + 1);
+                        break;
+                    }
+                    while p < q.len() && !is_d(q[p]) {
+                        p += 1;
+                    }
+                    p += 1;
+                }
+                match found {
+                    Some(v) => v,
+                    None => break,
+                }
             }
-        })
-        .collect()
+            // Any parameter: the value after the next '='.
+            None => match q[pos..].iter().position(|&c| c == b'=') {
+                Some(e) => pos + e + 1,
+                None => break,
+            },
+        };
+        let mut vend = vstart;
+        while vend < q.len() && !is_d(q[vend]) {
+            vend += 1;
+        }
+        out.push(&q[vstart..vend]);
+        pos = vend;
+    }
+    out
 }
 
 /// Cookie values named `name` (or all) in the request's `cookie` headers.
@@ -382,7 +419,7 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .map(|r| Value::Int(i64::from(r.status)))
             .into_iter()
             .collect()),
-        Fetch::Hdr(h) if h.dir == Dir::Res => Ok(ctx
+        Fetch::Hdr(h) if h.dir == Dir::Res || (h.dir == Dir::Chn && ctx.res.is_some()) => Ok(ctx
             .res
             .map(|r| strs(occurrence(header_values(r, h), h.occ)))
             .unwrap_or_default()),
@@ -435,27 +472,44 @@ fn http_fetch<'a>(f: &'a Fetch, req: &'a Head) -> Values<'a> {
 
 /// `field`/`word`: the `count` fields from `index` (1-based; negative from the end).
 fn field(v: &[u8], index: i64, delims: &[u8], count: i64, word: bool) -> Option<Vec<u8>> {
-    let mut parts: Vec<&[u8]> = v.split(|c| delims.contains(c)).collect();
+    // The fields as ranges of `v`, so several are returned as the original text.
+    let mut parts: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, c) in v.iter().enumerate() {
+        if delims.contains(c) {
+            parts.push((start, i));
+            start = i + 1;
+        }
+    }
+    parts.push((start, v.len()));
     if word {
-        parts.retain(|p| !p.is_empty());
+        parts.retain(|(a, b)| a < b);
     }
     let n = parts.len() as i64;
     let (from, to) = if index > 0 {
         let from = index - 1;
-        let to = if count == 0 { n } else { (from + count).min(n) };
+        let to = if count == 0 {
+            n
+        } else {
+            from.saturating_add(count).min(n)
+        };
         (from, to)
     } else if index < 0 {
-        let to = n + index + 1;
-        let from = if count == 0 { 0 } else { (to - count).max(0) };
+        let to = n.saturating_add(index).saturating_add(1);
+        let from = if count == 0 {
+            0
+        } else {
+            to.saturating_sub(count).max(0)
+        };
         (from, to)
     } else {
         return None;
     };
+    // sample_conv_field fails when the field is not there.
     if from >= n || to <= from || to <= 0 {
-        return Some(Vec::new());
+        return None;
     }
-    let sep = delims.first().copied().unwrap_or(b' ');
-    Some(parts[from as usize..to as usize].join(&sep))
+    Some(v[parts[from as usize].0..parts[to as usize - 1].1].to_vec())
 }
 
 /// Applies converter `c`: None when it fails (the value is dropped).
@@ -555,15 +609,24 @@ mod tests {
         assert_eq!(field(b"a.b.c", 2, b".", 1, false), Some(b"b".to_vec()));
         assert_eq!(field(b"a.b.c", -1, b".", 1, false), Some(b"c".to_vec()));
         assert_eq!(field(b"a.b.c", 2, b".", 0, false), Some(b"b.c".to_vec()));
+        assert_eq!(field(b"a.b:c", 2, b".:", 0, false), Some(b"b:c".to_vec()));
+        assert_eq!(field(b"a.b", 3, b".", 1, false), None);
         assert_eq!(field(b"a..c", 2, b".", 1, true), Some(b"c".to_vec()));
         assert_eq!(path_of(b"/a/b?x=1"), b"/a/b");
         assert_eq!(path_of(b"http://h:80/p?q"), b"/p");
         assert_eq!(path_of(b"*"), b"");
         assert_eq!(
-            url_params(b"/p?a=1&b=2&a=3", Some(b"a"), b'&'),
+            url_params(b"/p?a=1&b=2&a=3", Some(b"a"), b'?'),
             vec![&b"1"[..], b"3"]
         );
+        assert_eq!(url_params(b"/p?a=1;b=2", Some(b"b"), b'?'), vec![&b"2"[..]]);
+        assert!(url_params(b"/p?a&b", Some(b"a"), b'?').is_empty());
+        assert_eq!(url_params(b"/p?a&b=2", None, b'?'), vec![&b"2"[..]]);
+        assert_eq!(url_params(b"/p?x=1&y=2", Some(b"y"), b'&'), vec![&b"2"[..]]);
         assert_eq!(occurrence(vec![b"1", b"2", b"3"], -1), vec![&b"3"[..]]);
         assert_eq!(str2int(b"12ab"), Some(12));
+        assert_eq!(str2int(b"abc"), Some(0));
+        assert_eq!(str2int(b"-9223372036854775809"), Some(i64::MIN));
+        assert_eq!(str2int(b""), None);
     }
 }

@@ -128,7 +128,8 @@ pub fn exec(c: &Cond, ctx: &Ctx) -> Verdict {
                 r = r.neg();
             }
             s &= r as u8;
-            if s == Verdict::Fail as u8 {
+            // acl_exec_cond leaves a suite at its first term that does not pass.
+            if s != Verdict::Pass as u8 {
                 break;
             }
         }

@@ -2,6 +2,7 @@
 //! `http_apply_redirect_rule`, `http_res_get_intercept_rule`): header edits on the request
 //! or response, `allow` ending a list, `deny` and redirects answering the client.
 
+use crate::ir::acl::Fetch;
 use crate::ir::http_rules::{FmtPart, Format, HttpAction, HttpRule, HttpRules, RedirectKind};
 use crate::runtime::rules::fetch::sample;
 use crate::runtime::rules::{self, Ctx, Who};
@@ -26,8 +27,17 @@ fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
         match p {
             FmtPart::Text(t) => out.extend_from_slice(t),
             FmtPart::Sample(e) => {
-                if let Some(v) = sample(e, ctx).ok().and_then(|v| v.into_iter().next()) {
-                    out.extend_from_slice(&v.to_bytes());
+                // Outside an ACL a header or cookie fetch gives its last value.
+                let last = matches!(e.fetch, Fetch::Hdr(_) | Fetch::Cook(_));
+                let v = sample(e, ctx).ok().and_then(|v| {
+                    if last {
+                        v.into_iter().last()
+                    } else {
+                        v.into_iter().next()
+                    }
+                });
+                if let Some(v) = v {
+                    encode_into(&v.to_bytes(), &mut out);
                 }
             }
             FmtPart::ClientIp => out.extend_from_slice(ctx.peer.ip().to_string().as_bytes()),
@@ -38,6 +48,19 @@ fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Appends `v` with the bytes a header value cannot carry (controls but tab, DEL)
+/// written `%XX`, as haproxy's `http_encode_map` does for sample output: a sample never
+/// ends a header early.
+fn encode_into(v: &[u8], out: &mut Vec<u8>) {
+    for &c in v {
+        if (c < 0x20 && c != b'\t') || c == 0x7f {
+            out.extend_from_slice(format!("%{c:02X}").as_bytes());
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// Removes every header called `name`.
@@ -227,5 +250,8 @@ mod tests {
         assert_eq!(uri_path(b"http://h"), b"/");
         assert_eq!(uri_path(b"http://h/x?y"), b"/x?y");
         assert_eq!(uri_path(b"*"), b"/");
+        let mut out = Vec::new();
+        encode_into(b"a\r\nX: 1\t\x7f", &mut out);
+        assert_eq!(out, b"a%0D%0AX: 1\t%7F");
     }
 }
