@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod ir;
+pub mod numbers;
 pub mod runtime;
 pub mod sys;
 pub mod tls_files;

@@ -205,27 +205,11 @@ impl Arg {
     }
 }
 
-/// An integer as haproxy's `read_int64` reads it: saturating at the 64-bit limits.
+/// A whole argument as an integer (haproxy's `read_int64`, which must read it all).
 pub(super) fn read_int64(a: &str) -> Option<i64> {
-    let (neg, digits) = match a.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, a.strip_prefix('+').unwrap_or(a)),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mag = digits.bytes().fold(0u64, |v, b| {
-        v.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-    });
-    Some(if neg {
-        if mag > 1 << 63 {
-            i64::MIN
-        } else {
-            (mag as i64).wrapping_neg()
-        }
-    } else {
-        mag.min(i64::MAX as u64) as i64
-    })
+    let (v, n) = crate::numbers::read_int64(a.as_bytes());
+    let signed = a.starts_with(['-', '+']) as usize;
+    (n > 0 && n + signed == a.len()).then_some(v)
 }
 
 /// haproxy's `make_arg_list`: `inner` is the text between the parentheses (None: no

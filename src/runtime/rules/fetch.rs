@@ -66,29 +66,7 @@ impl Value<'_> {
 /// haproxy's `c_str2int`: `read_int64` on a non-empty string (an optional sign, the
 /// leading digits, 0 when there are none, saturating at the 64-bit limits).
 fn str2int(s: &[u8]) -> Option<i64> {
-    if s.is_empty() {
-        return None;
-    }
-    let (neg, d) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mag = d
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .fold(0u64, |v, c| {
-            v.saturating_mul(10).saturating_add(u64::from(c - b'0'))
-        });
-    Some(if neg {
-        if mag > 1 << 63 {
-            i64::MIN
-        } else {
-            (mag as i64).wrapping_neg()
-        }
-    } else {
-        mag.min(i64::MAX as u64) as i64
-    })
+    (!s.is_empty()).then(|| crate::numbers::read_int64(s).0)
 }
 
 /// Not decidable yet: the bytes that decide may still come.
