@@ -57,6 +57,7 @@ frontend web\n  bind 127.0.71.100:8500\n\
   http-request del-header X-Secret\n\
   redirect prefix /new drop-query code 307 if { path_beg /pfx }\n\
   redirect scheme https append-slash set-cookie SEEN=1 if { path_beg /dir }\n\
+  redirect location /gone clear-cookie SEEN code 303 if { path_beg /clear }\n\
   http-response set-header X-Resp %[status]\n\
   http-response del-header X-Srv\n\
   http-response add-header X-Fe fe\n\
@@ -95,6 +96,7 @@ fn conversations() -> Vec<Vec<String>> {
             &format!("X-FF: 1.1.1.1, 2.2.2.2\r\nX-FF: 3.3.3.3\r\n{close}"),
         )],
         vec![r("GET /self/x?y HTTP/1.1", close)],
+        vec![r("GET /clear HTTP/1.1", close)],
         vec![r("GET /dir/a HTTP/1.1", close)],
         vec![r("GET /be/ok HTTP/1.1", close)],
         vec![r("GET /be/x HTTP/1.1", &format!("X-Token: bad\r\n{close}"))],

@@ -440,7 +440,7 @@ impl Parser {
                     i += 1;
                 }
                 "clear-cookie" => {
-                    cookie = Some(format!("{}; path=/; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:01 GMT;", arg(i + 1)));
+                    cookie = Some(format!("{}; path=/; Max-Age=0;", arg(i + 1)));
                     i += 1;
                 }
                 "code" => {
