@@ -249,6 +249,11 @@ pub struct HttpFrontend {
     /// `option h1-case-adjust-bogus-client`: the global `h1-case-adjust` map applied to
     /// header names sent to clients.
     pub case_adjust: Option<std::sync::Arc<CaseMap>>,
+    /// `monitor-uri`: requests for it are answered 200 (503 under `monitor fail`), not
+    /// logged.
+    pub monitor_uri: Option<Box<[u8]>>,
+    /// `monitor fail if|unless <cond>` lines.
+    pub monitor_fail: Vec<acl::Cond>,
 }
 
 impl HttpFrontend {
@@ -266,6 +271,8 @@ impl HttpFrontend {
         originalto: None,
         ignore_probes: false,
         case_adjust: None,
+        monitor_uri: None,
+        monitor_fail: Vec::new(),
     };
 }
 

@@ -4,7 +4,7 @@
 //! set-cookie), `http-response set-header|add-header|del-header|deny`, frontend then
 //! backend rules, log-format values (`%[sample]`, `%ci`, a missing sample, a header's last
 //! value, control bytes encoded, `hdr` on the response side), keep-alive
-//! after an answer, request fetches that never match in response rules (haproxy has
+//! after an answer, `monitor-uri` and `monitor fail`, request fetches that never match in response rules (haproxy has
 //! dropped the request by then), and the `option httplog` lines (PR, LR, PH states). The bytes the
 //! client got and the request head the server saw are compared request by request.
 
@@ -41,6 +41,8 @@ fn config() -> String {
         "global\n  log stdout format raw local0\n\
 defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 frontend web\n  bind 127.0.71.100:8500\n\
+  monitor-uri /health\n\
+  monitor fail if { req.hdr(x-fail) -m found }\n\
   acl admin path_beg /admin\n\
   acl internal src 10.0.0.0/8\n\
   http-request deny if admin !internal\n\
@@ -97,6 +99,13 @@ fn conversations() -> Vec<Vec<String>> {
         )],
         vec![r("GET /self/x?y HTTP/1.1", close)],
         vec![r("GET /clear HTTP/1.1", close)],
+        // monitor-uri: answered 200, or 503 under monitor fail, never logged.
+        vec![
+            r("GET /health HTTP/1.1", ""),
+            r("GET /health HTTP/1.1", &format!("X-Fail: 1\r\n{close}")),
+        ],
+        vec![r("GET http://ex.com/health HTTP/1.1", close)],
+        vec![r("GET /health?x HTTP/1.1", close)],
         vec![r("GET /dir/a HTTP/1.1", close)],
         vec![r("GET /be/ok HTTP/1.1", close)],
         vec![r("GET /be/x HTTP/1.1", &format!("X-Token: bad\r\n{close}"))],

@@ -354,6 +354,10 @@ pub struct ProxyConf {
     pub use_backends: Vec<UseBackend>,
     /// `http-request`, `redirect` and `http-response` rules.
     pub http_rules: crate::ir::http_rules::HttpRules,
+    /// `monitor-uri`
+    pub monitor_uri: Option<String>,
+    /// `monitor fail` conditions.
+    pub monitor_fail: Vec<crate::ir::acl::Cond>,
     /// Named ACLs (`acl` lines), not inherited: haproxy keeps them per section.
     pub acls: Vec<crate::config::parse::acl::NamedAcl>,
     /// `bind` lines.
@@ -466,6 +470,8 @@ impl ProxyConf {
             use_backends: Vec::new(),
             acls: Vec::new(),
             http_rules: Default::default(),
+            monitor_uri: None,
+            monitor_fail: Vec::new(),
             binds: Vec::new(),
             servers: Vec::new(),
             default_server: ServerOpts::default(),

@@ -915,8 +915,14 @@ pub const PROXY: &[Keyword] = &[
         "location|prefix|scheme <to> [code <c>] [drop-query] [append-slash] [set-cookie|clear-cookie <c>] [if|unless <cond>]",
         "",
     ),
-    kw("monitor-uri", DFE, Unsupported, "<uri>", "HTTP mode"),
-    kw("monitor", FE, Unsupported, "fail ...", "HTTP mode"),
+    kw(
+        "monitor-uri",
+        DFE,
+        Supported,
+        "<uri>",
+        "HTTP mode: answered 200 (503 under monitor fail), not logged",
+    ),
+    kw("monitor", FE, Supported, "fail if|unless <cond>", "HTTP mode"),
     kw(
         "stats",
         ALL,

@@ -86,6 +86,15 @@ pub fn lower_with(
                 ),
             ));
         }
+        if p.mode() == Mode::Tcp && p.monitor_uri.is_some() {
+            diags.push(check(
+                Level::Warning,
+                format!(
+                    "monitor-uri will be ignored for {word} '{}' (needs 'mode http').",
+                    p.name
+                ),
+            ));
+        }
         if p.mode() == Mode::Tcp && is_be && p.balance.as_ref().is_some_and(|b| b.v.needs_http()) {
             diags.push(check(
                 Level::Warning,
@@ -662,6 +671,8 @@ fn lower_frontend(
             originalto: forwardfor(p, "originalto"),
             ignore_probes: p.option("http-ignore-probes"),
             case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-client")),
+            monitor_uri: p.monitor_uri.as_ref().map(|u| u.as_bytes().into()),
+            monitor_fail: p.monitor_fail.clone(),
             ..crate::ir::HttpFrontend::DEFAULT
         }),
     }

@@ -102,6 +102,8 @@ impl Parser {
                 self.parse_cookie(p, stmt);
             } else if kw == "capture" {
                 self.parse_capture(p, stmt);
+            } else if kw == "monitor-uri" {
+                self.parse_monitor_uri(p, stmt);
             }
             return;
         }
@@ -236,6 +238,8 @@ impl Parser {
             "acl" => self.parse_acl(p, stmt),
             "http-request" | "http-response" => self.parse_http_rule(p, stmt),
             "redirect" => self.parse_redirect(p, stmt),
+            "monitor-uri" => self.parse_monitor_uri(p, stmt),
+            "monitor" => self.parse_monitor(p, stmt),
             "source" => {
                 let a = stmt.arg(1);
                 if a.is_empty() {

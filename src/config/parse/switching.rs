@@ -93,6 +93,41 @@ impl Parser {
         }
     }
 
+    /// `monitor-uri <uri>`
+    pub(super) fn parse_monitor_uri(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        if stmt.arg(1).is_empty() {
+            return self.alert(loc, "'monitor-uri' expects an URI.");
+        }
+        if stmt.words.len() > 2 {
+            return self.alert(
+                loc,
+                format!(
+                    "'monitor-uri' cannot handle unexpected argument '{}'.",
+                    stmt.arg(2)
+                ),
+            );
+        }
+        p.monitor_uri = Some(stmt.arg(1).to_string());
+    }
+
+    /// `monitor fail if|unless <cond>`
+    pub(super) fn parse_monitor(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        if stmt.arg(1) != "fail" {
+            return self.alert(loc, "'monitor' only supports 'fail'.");
+        }
+        if !matches!(stmt.arg(2), "if" | "unless") {
+            return self.alert(
+                loc,
+                "'monitor fail' requires either 'if' or 'unless' followed by a condition.",
+            );
+        }
+        if let Some(c) = self.rule_cond(p, stmt, 2, "a 'monitor fail' condition") {
+            p.monitor_fail.push(c);
+        }
+    }
+
     /// `use_backend <backend> [if|unless <cond>]`
     pub(super) fn parse_use_backend(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
@@ -134,6 +169,7 @@ fn refresh(p: &mut ProxyConf, old: &Arc<[AclTest]>, new: &Arc<[AclTest]>) {
         .iter_mut()
         .filter_map(|u| u.cond.as_mut())
         .chain(p.inspect.rules.iter_mut().filter_map(|r| r.cond.as_mut()))
+        .chain(p.monitor_fail.iter_mut())
         .chain(
             p.http_rules
                 .request

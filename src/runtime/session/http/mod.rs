@@ -212,6 +212,8 @@ pub(super) async fn serve(
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
         let decided = front_rules(f, (peer, local, &ssl), &mut head, backend);
+        // Monitor requests are not logged.
+        let mut logged = true;
         let (keep, bi) = match decided {
             Ok(bi) => {
                 let mut tunnel = None;
@@ -235,6 +237,7 @@ pub(super) async fn serve(
                 (keep, bi)
             }
             Err(verdict) => {
+                logged = !matches!(verdict, rules::Verdict::Monitor(_));
                 // Answered by a rule before any backend: logged on the frontend. Boxed,
                 // with what it needs, out of the session's own future.
                 let answered = async {
@@ -249,7 +252,9 @@ pub(super) async fn serve(
                 (Box::pin(answered).await, None)
             }
         };
-        log_tx(&shared, &li, peer, bi, tls, &tx);
+        if logged {
+            log_tx(&shared, &li, peer, bi, tls, &tx);
+        }
         if !keep {
             break;
         }
@@ -281,6 +286,18 @@ fn front_rules(
         be: None,
         ssl,
     };
+    // `monitor-uri` comes first (haproxy checks it as the request arrives).
+    if let Some(h) = f.ir.http.as_ref().filter(|h| h.monitor_uri.is_some()) {
+        if rules::is_monitor(h.monitor_uri.as_deref().unwrap_or(b""), head.part(1)) {
+            let mut ctx = Ctx::tcp(&who, &[], true);
+            ctx.req = Some(head);
+            let failed = h
+                .monitor_fail
+                .iter()
+                .any(|c| crate::runtime::rules::holds(Some(c), &ctx) == Some(true));
+            return Err(rules::Verdict::Monitor(if failed { 503 } else { 200 }));
+        }
+    }
     let fe_rules = &f.ir.http_rules;
     if !fe_rules.request.is_empty() || !fe_rules.redirects.is_empty() {
         match rules::on_request(fe_rules, &who, head) {
@@ -308,7 +325,7 @@ async fn answer_rule(
 ) -> bool {
     tx.t_request = tx.ms();
     match verdict {
-        rules::Verdict::Deny(s) => {
+        rules::Verdict::Deny(s) | rules::Verdict::Monitor(s) => {
             let file = answer::page(s, an);
             let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
             let why = (Cause::Proxy, Phase::Request);

@@ -17,6 +17,23 @@ pub(super) enum Verdict {
     Deny(u16),
     /// Answer with this redirect (logged `LR`).
     Redirect(Box<Answer>),
+    /// A `monitor-uri` request: answer this status (200, or 503 under `monitor fail`),
+    /// not logged.
+    Monitor(u16),
+}
+
+/// Whether `uri` asks for `monitor-uri` `m`: its path (with the query) when `m` starts
+/// with '/', else the whole URI, as http_wait_for_request compares them.
+pub(super) fn is_monitor(m: &[u8], uri: &[u8]) -> bool {
+    let path = if uri.first() == Some(&b'/') {
+        Some(uri)
+    } else {
+        uri.windows(3).position(|w| w == b"://").and_then(|a| {
+            let rest = &uri[a + 3..];
+            rest.iter().position(|&c| c == b'/').map(|s| &rest[s..])
+        })
+    };
+    (m.first() == Some(&b'/') && path == Some(m)) || uri == m
 }
 
 /// Renders a log-format value: a missing sample renders nothing (haproxy's logs print
@@ -250,6 +267,10 @@ mod tests {
         assert_eq!(uri_path(b"http://h"), b"/");
         assert_eq!(uri_path(b"http://h/x?y"), b"/x?y");
         assert_eq!(uri_path(b"*"), b"/");
+        assert!(is_monitor(b"/health", b"/health"));
+        assert!(is_monitor(b"/health", b"http://h/health"));
+        assert!(!is_monitor(b"/health", b"/health?x"));
+        assert!(!is_monitor(b"/", b"http://h"));
         let mut out = Vec::new();
         encode_into(b"a\r\nX: 1\t\x7f", &mut out);
         assert_eq!(out, b"a%0D%0AX: 1\t%7F");
