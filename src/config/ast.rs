@@ -356,6 +356,9 @@ pub struct ProxyConf {
     pub http_rules: crate::ir::http_rules::HttpRules,
     /// `monitor-uri`
     pub monitor_uri: Option<String>,
+    /// Sample arguments haproxy cannot resolve here (`nbsrv` in a frontend): where, and
+    /// haproxy's message, reported once everything is read.
+    pub arg_errors: Vec<(Loc, String)>,
     /// `monitor fail` conditions.
     pub monitor_fail: Vec<crate::ir::acl::Cond>,
     /// Named ACLs (`acl` lines), not inherited: haproxy keeps them per section.
@@ -471,6 +474,7 @@ impl ProxyConf {
             acls: Vec::new(),
             http_rules: Default::default(),
             monitor_uri: None,
+            arg_errors: Vec::new(),
             monitor_fail: Vec::new(),
             binds: Vec::new(),
             servers: Vec::new(),
@@ -502,6 +506,7 @@ impl ProxyConf {
         p.servers.clear();
         p.use_backends.clear();
         p.acls.clear();
+        p.arg_errors.clear();
         p.defaults_name = Some(defaults.name.clone());
         for o in p.options.values_mut() {
             o.own = false;

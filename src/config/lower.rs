@@ -72,6 +72,24 @@ pub fn lower_with(
             .find(|p| p.kind.caps() & 4 != 0 && p.name == name)
     };
 
+    // Sample arguments haproxy could not resolve: one alert, or its list of them.
+    let arg_errors: Vec<&(crate::config::diag::Loc, String)> =
+        proxies.iter().flat_map(|p| &p.arg_errors).collect();
+    match arg_errors.as_slice() {
+        [] => {}
+        [(loc, msg)] => diags.push(
+            Diagnostic::alert(loc, msg.clone())
+                .styled(LocStyle::ParsingTight)
+                .checked(),
+        ),
+        many => {
+            let mut m = String::from("multiple argument resolution errors:");
+            for (loc, msg) in many {
+                m.push_str(&format!("\n        parsing [{loc}]: {msg}"));
+            }
+            diags.push(check(Level::Alert, m));
+        }
+    }
     for p in proxies {
         let word = p.kind.proxy_word();
         let is_fe = p.kind.caps() & 2 != 0;

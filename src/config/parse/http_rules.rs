@@ -232,6 +232,14 @@ impl Parser {
                     }
                 };
                 i = 4;
+                // `nbsrv` names the proxy it is in: not a frontend (haproxy's message).
+                let nbsrv = value
+                    .iter()
+                    .any(|f| matches!(f, FmtPart::Sample(e) if e.fetch == Fetch::Nbsrv(None)));
+                if nbsrv && p.kind == ProxyKind::Frontend {
+                    let msg = format!("proxy '{0}', referenced in arg 1 of sample fetch keyword 'nbsrv' in {kw} expression in proxy '{0}', has not backend capability.", p.name);
+                    p.arg_errors.push((loc.clone(), msg));
+                }
                 if action == "set-header" {
                     HttpAction::SetHeader(name, value)
                 } else {
@@ -281,6 +289,7 @@ impl Parser {
                     for w in c.warnings {
                         self.push(Diagnostic::warning(loc, w).styled(LocStyle::None));
                     }
+                    super::switching::note_cond_args(p, loc, &c.cond);
                     Some(c.cond)
                 }
                 Err(AclError::Invalid(m)) => {
@@ -464,6 +473,7 @@ impl Parser {
                             for m in c.warnings {
                                 self.push(Diagnostic::warning(stmt.loc, m).styled(LocStyle::None));
                             }
+                            super::switching::note_cond_args(p, stmt.loc, &c.cond);
                             cond = Some(c.cond);
                         }
                         Err(AclError::Invalid(m)) => return Err(Some(format!("error in condition: {m}"))),

@@ -330,6 +330,7 @@ impl Parser {
                                 for m in c.warnings {
                                     self.push(Diagnostic::warning(loc, m).styled(LocStyle::None));
                                 }
+                                super::switching::note_cond_args(p, loc, &c.cond);
                                 Some(c.cond)
                             }
                             Err(AclError::Invalid(m)) => {

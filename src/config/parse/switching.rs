@@ -39,7 +39,17 @@ impl Parser {
             .find(|a| a.name == name)
             .map(|a| a.tests.clone());
         match acl::add_acl(&mut p.acls, &stmt.words[1..]) {
-            Ok(w) => self.acl_warnings(loc, w),
+            Ok(w) => {
+                self.acl_warnings(loc, w);
+                let added = p
+                    .acls
+                    .iter()
+                    .find(|a| a.name == name)
+                    .map(|a| a.tests.clone());
+                if let Some(t) = added {
+                    note_args(p, loc, &t[t.len() - 1..]);
+                }
+            }
             Err(AclError::Invalid(m)) => {
                 return self.alert(
                     loc,
@@ -77,6 +87,7 @@ impl Parser {
         match acl::parse_cond(&mut p.acls, &stmt.words[i..]) {
             Ok(c) => {
                 self.acl_warnings(loc, c.warnings);
+                note_cond_args(p, loc, &c.cond);
                 Some(c.cond)
             }
             Err(AclError::Invalid(m)) => {
@@ -159,6 +170,29 @@ impl Parser {
             },
             cond,
         });
+    }
+}
+
+/// `nbsrv` without a backend names the proxy it is in: haproxy refuses it in a proxy
+/// without backend capability. Records haproxy's message for `tests`.
+pub(super) fn note_args(p: &mut ProxyConf, loc: &Loc, tests: &[AclTest]) {
+    if p.kind != ProxyKind::Frontend {
+        return;
+    }
+    for t in tests {
+        if t.expr.fetch == crate::ir::acl::Fetch::Nbsrv(None) {
+            let msg = format!("proxy '{0}', referenced in arg 1 of ACL keyword '{1}' in proxy '{0}', has not backend capability.", p.name, t.kw);
+            p.arg_errors.push((loc.clone(), msg));
+        }
+    }
+}
+
+/// [`note_args`] for the anonymous ACLs of `c` (named ones were noted at their line).
+pub(super) fn note_cond_args(p: &mut ProxyConf, loc: &Loc, c: &Cond) {
+    for t in c.suites.iter().flatten() {
+        if !p.acls.iter().any(|a| Arc::ptr_eq(&a.tests, &t.tests)) {
+            note_args(p, loc, &t.tests);
+        }
     }
 }
 
