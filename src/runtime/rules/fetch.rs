@@ -182,7 +182,7 @@ fn request<'a>(ctx: &'a Ctx) -> Result<Option<&'a Head>, NotYet> {
 }
 
 /// The URI's path (`path`): from the first '/' after any scheme and authority, to '?'.
-fn path_of(uri: &[u8]) -> &[u8] {
+fn path_of(uri: &[u8]) -> Option<&[u8]> {
     let start = if uri.first() == Some(&b'/') {
         Some(0)
     } else {
@@ -190,18 +190,11 @@ fn path_of(uri: &[u8]) -> &[u8] {
         uri.windows(3)
             .position(|w| w == b"://")
             .map(|p| p + 3)
-            .map(|a| {
-                uri[a..]
-                    .iter()
-                    .position(|&c| c == b'/')
-                    .map_or(uri.len(), |p| a + p)
-            })
+            .and_then(|a| uri[a..].iter().position(|&c| c == b'/').map(|p| a + p))
     };
-    let Some(s) = start else {
-        return b"";
-    };
-    let rest = &uri[s..];
-    &rest[..rest.iter().position(|&c| c == b'?').unwrap_or(rest.len())]
+    // No path (`*`, an authority alone): no value, as http_parse_path gives none.
+    let rest = &uri[start?..];
+    Some(&rest[..rest.iter().position(|&c| c == b'?').unwrap_or(rest.len())])
 }
 
 /// The values of the headers `h` names, split at commas unless `full`.
@@ -367,13 +360,8 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .map(|v| Value::Str(Cow::Owned(v.into_encoded_bytes())))
             .into_iter()
             .collect()),
-        Fetch::ReqLen => {
-            // haproxy marks it "may change" while the buffer can grow.
-            if !last && ctx.buf.is_empty() {
-                return Err(NotYet);
-            }
-            one(Value::Int(ctx.buf.len() as i64))
-        }
+        // Always a value; "may change" while the buffer can grow (matching::test).
+        Fetch::ReqLen => one(Value::Int(ctx.buf.len() as i64)),
         Fetch::Payload(p) => match payload(ctx.buf, *p, last) {
             Err(NotYet) => Err(NotYet),
             Ok(None) => Ok(Values::Zero),
@@ -422,16 +410,15 @@ fn http_fetch<'a>(f: &'a Fetch, req: &'a Head) -> Values<'a> {
     let uri = req.part(1);
     match f {
         Fetch::Method => Values::One(Value::Meth(Cow::Borrowed(req.method()))),
-        Fetch::Path => Values::One(s(path_of(uri))),
+        Fetch::Path => path_of(uri).map(s).into_iter().collect(),
         Fetch::Url => Values::One(s(uri)),
         Fetch::Query => match uri.iter().position(|&c| c == b'?') {
             Some(p) => Values::One(s(&uri[p + 1..])),
             None => Values::Zero,
         },
         Fetch::Base => {
-            let path = path_of(uri);
             let mut v = req.header(b"host").unwrap_or(b"").to_vec();
-            v.extend_from_slice(path);
+            v.extend_from_slice(path_of(uri).unwrap_or(b""));
             Values::One(Value::Str(Cow::Owned(v)))
         }
         Fetch::ReqVer => {
@@ -513,10 +500,8 @@ fn convert<'a>(c: &Conv, v: Value<'a>) -> Option<Value<'a>> {
         } => owned(field(&v.to_bytes(), *index, delims, *count, *word)?),
         Conv::Bytes(off, len) => {
             let b = v.to_bytes();
-            let off = (*off).max(0) as usize;
-            if off > b.len() {
-                return None;
-            }
+            // sample_conv_bytes: an offset past the end gives an empty value.
+            let off = ((*off).max(0) as usize).min(b.len());
             let end = len.map_or(b.len(), |l| (off + l.max(0) as usize).min(b.len()));
             Value::Bin(Cow::Owned(b[off..end].to_vec()))
         }
@@ -590,9 +575,10 @@ mod tests {
         assert_eq!(field(b"a.b:c", 2, b".:", 0, false), Some(b"b:c".to_vec()));
         assert_eq!(field(b"a.b", 3, b".", 1, false), None);
         assert_eq!(field(b"a..c", 2, b".", 1, true), Some(b"c".to_vec()));
-        assert_eq!(path_of(b"/a/b?x=1"), b"/a/b");
-        assert_eq!(path_of(b"http://h:80/p?q"), b"/p");
-        assert_eq!(path_of(b"*"), b"");
+        assert_eq!(path_of(b"/a/b?x=1"), Some(&b"/a/b"[..]));
+        assert_eq!(path_of(b"http://h:80/p?q"), Some(&b"/p"[..]));
+        assert_eq!(path_of(b"*"), None);
+        assert_eq!(path_of(b"http://h"), None);
         assert_eq!(
             url_params(b"/p?a=1&b=2&a=3", Some(b"a"), b'?'),
             vec![&b"1"[..], b"3"]
