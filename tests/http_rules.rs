@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -121,21 +121,6 @@ fn conversations() -> Vec<Vec<String>> {
     ]
 }
 
-/// Reads one response (head and a Content-Length body) from `c`.
-fn read_response(c: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
-    loop {
-        if let Some(end) = common::http_message_end(buf) {
-            let msg: Vec<u8> = buf.drain(..end).collect();
-            return Some(String::from_utf8_lossy(&msg).into_owned());
-        }
-        let mut b = [0u8; 4096];
-        match c.read(&mut b) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buf.extend_from_slice(&b[..n]),
-        }
-    }
-}
-
 /// Per conversation: the responses and what the server saw; then the log lines.
 /// Per conversation: the responses and the request heads the server saw.
 type Exchanges = Vec<(Vec<String>, Vec<String>)>;
@@ -157,8 +142,8 @@ fn run(which: Which, seen: &Seen) -> (Exchanges, Vec<String>) {
         let mut buf = Vec::new();
         for req in &conv {
             c.write_all(req.as_bytes()).unwrap();
-            match read_response(&mut c, &mut buf) {
-                Some(r) => got.push(r),
+            match common::read_http_message(&mut c, &mut buf) {
+                Some(r) => got.push(String::from_utf8_lossy(&r).into_owned()),
                 None => break,
             }
         }

@@ -3,6 +3,8 @@
 //! None: the part is missing, and the backend balances round robin for this request.
 
 use crate::ir::HttpHash;
+use crate::runtime::stream::http1::authority::path;
+use crate::runtime::stream::http1::head::trim_lws;
 
 /// The parts of a request the HTTP algorithms read.
 pub struct Request<'a> {
@@ -23,7 +25,11 @@ pub fn key<'a>(h: &HttpHash, req: &Request<'a>) -> Option<&'a [u8]> {
             whole,
             path_only,
         } => {
-            let uri = if *path_only { path(req.uri) } else { req.uri };
+            let uri = if *path_only {
+                path(req.uri).unwrap_or(b"")
+            } else {
+                req.uri
+            };
             Some(uri_part(uri, *len as usize, *depth, *whole))
         }
         HttpHash::UrlParam(name) => {
@@ -64,30 +70,6 @@ fn uri_part(uri: &[u8], len: usize, depth: u32, whole: bool) -> &[u8] {
     &uri[..end]
 }
 
-/// `path-only`: an absolute URI without its scheme and authority (haproxy's
-/// `http_parse_path`); empty when there is no path (`*`, authority form).
-fn path(uri: &[u8]) -> &[u8] {
-    match uri.first() {
-        None | Some(b'*') => b"",
-        Some(b'/') => uri,
-        Some(c) if c.is_ascii_alphabetic() => {
-            let scheme = uri[1..]
-                .iter()
-                .position(|c| !(c.is_ascii_alphanumeric() || b"+-.".contains(c)))
-                .map(|p| p + 1);
-            let Some(s) = scheme.filter(|&s| uri[s..].starts_with(b"://")) else {
-                return b"";
-            };
-            let rest = &uri[s + 3..];
-            match rest.iter().position(|&c| c == b'/') {
-                Some(p) => &rest[p..],
-                None => b"",
-            }
-        }
-        Some(_) => b"",
-    }
-}
-
 /// The value of parameter `name` in `params` (`a=1&b=2`). A form body (`post`) whose
 /// value does not start as a URI-encoded one holds no parameters.
 fn param<'a>(params: &'a [u8], name: &[u8], post: bool) -> Option<&'a [u8]> {
@@ -118,16 +100,7 @@ fn is_token(c: u8) -> bool {
 
 /// The first comma-separated value, trimmed.
 fn first_value(v: &[u8]) -> &[u8] {
-    let v = v.split(|&c| c == b',').next().unwrap_or(v);
-    let a = v
-        .iter()
-        .position(|&c| c != b' ' && c != b'\t')
-        .unwrap_or(v.len());
-    let b = v
-        .iter()
-        .rposition(|&c| c != b' ' && c != b'\t')
-        .map_or(a, |p| p + 1);
-    &v[a..b]
+    trim_lws(v.split(|&c| c == b',').next().unwrap_or(v))
 }
 
 /// `use_domain_only`: the label before the last dot (`www.example.com` → `example`),
@@ -154,9 +127,9 @@ mod tests {
         assert_eq!(uri_part(b"/a/b/c?x=1", 0, 0, true), b"/a/b/c?x=1");
         assert_eq!(uri_part(b"/a/b/c?x=1", 0, 2, false), b"/a/b");
         assert_eq!(uri_part(b"/a/b/c?x=1", 4, 0, false), b"/a/b");
-        assert_eq!(path(b"http://h:80/p?q"), b"/p?q");
-        assert_eq!(path(b"http://h"), b"");
-        assert_eq!(path(b"h:443"), b"");
+        assert_eq!(path(b"http://h:80/p?q"), Some(&b"/p?q"[..]));
+        assert_eq!(path(b"http://h"), None);
+        assert_eq!(path(b"h:443"), None);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::ir::Payload;
 use crate::runtime::proto::mqtt::{self, Verdict as Mqtt};
 use crate::runtime::proto::tls_hello::{self, Hello};
 use crate::runtime::session::inspect::FULL;
-use crate::runtime::stream::http1::head::Head;
+use crate::runtime::stream::http1::authority;
+use crate::runtime::stream::http1::head::{trim_lws as trim, Head};
 
 /// A sample value.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,11 +119,6 @@ impl<'a> Values<'a> {
             Values::Many(v) => v.iter(),
         }
     }
-
-    /// The first value.
-    pub fn first(self) -> Option<Value<'a>> {
-        self.into_iter().next()
-    }
 }
 
 impl<'a> FromIterator<Value<'a>> for Values<'a> {
@@ -181,20 +177,10 @@ fn request<'a>(ctx: &'a Ctx) -> Result<Option<&'a Head>, NotYet> {
     }
 }
 
-/// The URI's path (`path`): from the first '/' after any scheme and authority, to '?'.
+/// The URI's path without the query (`path`); None when the URI has none.
 fn path_of(uri: &[u8]) -> Option<&[u8]> {
-    let start = if uri.first() == Some(&b'/') {
-        Some(0)
-    } else {
-        // absolute-form: skip "scheme://authority".
-        uri.windows(3)
-            .position(|w| w == b"://")
-            .map(|p| p + 3)
-            .and_then(|a| uri[a..].iter().position(|&c| c == b'/').map(|p| a + p))
-    };
-    // No path (`*`, an authority alone): no value, as http_parse_path gives none.
-    let rest = &uri[start?..];
-    Some(&rest[..rest.iter().position(|&c| c == b'?').unwrap_or(rest.len())])
+    let p = authority::path(uri)?;
+    Some(&p[..p.iter().position(|&c| c == b'?').unwrap_or(p.len())])
 }
 
 /// The values of the headers `h` names, split at commas unless `full`.
@@ -308,18 +294,6 @@ fn cookies<'a>(head: &'a Head, name: Option<&[u8]>) -> Vec<&'a [u8]> {
         }
     }
     out
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    let a = s
-        .iter()
-        .position(|&c| c != b' ' && c != b'\t')
-        .unwrap_or(s.len());
-    let b = s
-        .iter()
-        .rposition(|&c| c != b' ' && c != b'\t')
-        .map_or(a, |p| p + 1);
-    &s[a..b]
 }
 
 fn strs<'a>(v: Vec<&'a [u8]>) -> Values<'a> {

@@ -7,6 +7,7 @@ use crate::ir::http_rules::{FmtPart, Format, HttpAction, HttpRule, HttpRules, Re
 use crate::runtime::rules::fetch::sample;
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::http1::answers::Answer;
+use crate::runtime::stream::http1::authority;
 use crate::runtime::stream::http1::head::Head;
 
 /// What the request rules decided.
@@ -25,15 +26,7 @@ pub(super) enum Verdict {
 /// Whether `uri` asks for `monitor-uri` `m`: its path (with the query) when `m` starts
 /// with '/', else the whole URI, as http_wait_for_request compares them.
 pub(super) fn is_monitor(m: &[u8], uri: &[u8]) -> bool {
-    let path = if uri.first() == Some(&b'/') {
-        Some(uri)
-    } else {
-        uri.windows(3).position(|w| w == b"://").and_then(|a| {
-            let rest = &uri[a + 3..];
-            rest.iter().position(|&c| c == b'/').map(|s| &rest[s..])
-        })
-    };
-    (m.first() == Some(&b'/') && path == Some(m)) || uri == m
+    (m.first() == Some(&b'/') && authority::path(uri) == Some(m)) || uri == m
 }
 
 /// Renders a log-format value: a missing sample renders nothing (haproxy's logs print
@@ -95,22 +88,7 @@ fn del_header(h: &mut Head, name: &[u8]) {
 /// The path part of a request's URI as `http_parse_path` gives it (with the query),
 /// "/" when it has none.
 fn uri_path(uri: &[u8]) -> &[u8] {
-    let p = if uri.first() == Some(&b'/') {
-        uri
-    } else if let Some(a) = uri.windows(3).position(|w| w == b"://") {
-        let rest = &uri[a + 3..];
-        match rest.iter().position(|&c| c == b'/') {
-            Some(s) => &rest[s..],
-            None => b"",
-        }
-    } else {
-        b""
-    };
-    if p.is_empty() {
-        b"/"
-    } else {
-        p
-    }
+    authority::path(uri).unwrap_or(b"/")
 }
 
 /// Builds a redirect's answer for `req`.

@@ -33,6 +33,25 @@ pub fn check(method: &[u8], uri: &[u8], host: Option<&[u8]>) -> Result<Rewrite, 
     Ok(normalize(uri, scheme, authority))
 }
 
+/// A request URI's path with its query (haproxy's `http_parse_path`): the URI itself in
+/// origin form, what follows the authority in absolute form; None when there is none
+/// (`*`, authority form, an absolute URI ending at its authority).
+pub fn path(uri: &[u8]) -> Option<&[u8]> {
+    match uri.first() {
+        Some(b'/') => Some(uri),
+        Some(c) if c.is_ascii_alphabetic() => {
+            let scheme = uri[1..]
+                .iter()
+                .position(|c| !(c.is_ascii_alphanumeric() || b"+-.".contains(c)))
+                .map(|p| p + 1);
+            let s = scheme.filter(|&s| uri[s..].starts_with(b"://"))?;
+            let rest = &uri[s + 3..];
+            rest.iter().position(|&c| c == b'/').map(|p| &rest[p..])
+        }
+        _ => None,
+    }
+}
+
 /// The scheme (with its `://`) and the authority (after any user info) of a URI that
 /// is neither origin-form (`/…`) nor `*`.
 fn split(uri: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {

@@ -96,6 +96,13 @@ fn trim(s: &[u8], r: Range<usize>) -> Range<usize> {
     a..b
 }
 
+/// `s` without the blanks (spaces, tabs) around it.
+pub fn trim_lws(s: &[u8]) -> &[u8] {
+    let a = s.iter().position(|&c| !lws(c)).unwrap_or(s.len());
+    let b = s.iter().rposition(|&c| !lws(c)).map_or(a, |p| p + 1);
+    &s[a..b]
+}
+
 /// Comma-separated items of a header value, trimmed (haproxy's word loop).
 fn items(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     v.split(|&c| c == b',').filter_map(|w| {
