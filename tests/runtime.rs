@@ -142,15 +142,17 @@ fn tcplog_lines_match_haproxy() {
     );
 
     // No usable server, and a frontend without backend.
+    // The probe has a frontend of its own: still open on `fe`, it was counted in actconn.
     let front = addr("127.0.31.1:24000");
+    let probe = addr("127.0.31.1:24050");
     let cfg = format!(
-        "{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nbackend be\n  server s1 127.0.31.2:24001 disabled\nfrontend lone\n  bind 127.0.31.1:24002\n"
+        "{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nbackend be\n  server s1 127.0.31.2:24001 disabled\nfrontend lone\n  bind 127.0.31.1:24002\nfrontend probe\n  bind {probe}\n  no log\n"
     );
     let client = || {
         let _ = common::roundtrip(front, b"");
         let _ = common::roundtrip(addr("127.0.31.1:24002"), b"");
     };
-    let r = logs_of("nosrv", &cfg, front, &client, 2);
+    let r = logs_of("nosrv", &cfg, probe, &client, 2);
     assert_logs_match(&r[0], &r[1]);
     assert!(
         r[0].iter()
@@ -161,14 +163,15 @@ fn tcplog_lines_match_haproxy() {
 
     // Refused connects: retries on the same server with the turn-around pause.
     let front = addr("127.0.32.1:24000");
-    let cfg = format!("{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nbackend be\n  retries 2\n  server s1 127.0.32.2:24009\n");
+    let probe = addr("127.0.32.1:24050");
+    let cfg = format!("{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nfrontend probe\n  bind {probe}\n  no log\nbackend be\n  retries 2\n  server s1 127.0.32.2:24009\n");
     // The client waits for the answer (a client that leaves ends the retries at once).
     let wait_eof = || {
         let mut c = TcpStream::connect(front).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
         let _ = c.read(&mut [0u8; 8]);
     };
-    let r = logs_of("refused", &cfg, front, &wait_eof, 1);
+    let r = logs_of("refused", &cfg, probe, &wait_eof, 1);
     assert_logs_match(&r[0], &r[1]);
     assert!(
         bucket(&r[0][0]).contains("be/s1 ~0/-1/~600 0 SC 1/1/0/0/2"),
@@ -177,15 +180,18 @@ fn tcplog_lines_match_haproxy() {
     );
 
     // Redispatch: the retry goes to the next server at once.
+    // The readiness probe goes to a frontend of its own: balanced onto `be`, it moves the
+    // round robin in one proxy or the other depending on when its close is seen.
     let front = addr("127.0.33.1:24000");
+    let probe = addr("127.0.33.1:24050");
     let _g = Backend::echo("127.0.33.3:24001");
     let cfg = format!(
-        "{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nbackend be\n  option redispatch\n  server bad 127.0.33.2:24009\n  server good 127.0.33.3:24001\n"
+        "{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nfrontend probe\n  bind {probe}\n  no log\nbackend be\n  option redispatch\n  server bad 127.0.33.2:24009\n  server good 127.0.33.3:24001\n"
     );
     let r = logs_of(
         "redispatch",
         &cfg,
-        front,
+        probe,
         &|| assert_eq!(common::roundtrip(front, b"hi"), b"hi"),
         1,
     );
