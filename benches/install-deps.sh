@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the benchmarks run beside haproxide (Debian packages):
 # haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module,
-# iproute2 (ss shows which sockets have TCP keep-alive on), wrk (HTTP load), curl.
+# iproute2 (ss shows which sockets have TCP keep-alive on), wrk (HTTP load), curl,
+# python3-venv (the CI report consumers, compat-tests/ci-tools.sh).
 # As root it installs what is missing; otherwise it names what is missing and fails.
 # Packaged services that start on install are stopped (by the PID they recorded): tests
 # and benchmarks start their own instances on loopback.
@@ -19,6 +20,8 @@ command -v ss >/dev/null 2>&1 || need+=(iproute2)
 # The HTTP load generator of benches/http.sh.
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# compat-tests/ci-tools.sh makes a Python virtualenv for the CI report consumers.
+/usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "$who: missing ${need[*]}; run as root or install them (apt-get install ${need[*]})" >&2

@@ -53,6 +53,14 @@ pub struct Cli {
     pub ignore_resolve_failures: bool,
     /// `--json`: `-c` diagnostics as JSON lines on stdout (haproxide extension).
     pub json: bool,
+    /// `--format <text|json|github|sarif|junit>`: how `-c` reports (haproxide extension).
+    pub format: Option<String>,
+    /// `--each`: with `-c`, every `-f` is a configuration of its own.
+    pub each: bool,
+    /// `--no-file-checks`: with `-c`, a referenced file that is missing is a warning.
+    pub no_file_checks: bool,
+    /// `--diff <old.cfg>`: with `-c`, what a reload from that configuration would change.
+    pub diff: Option<String>,
     /// `-h` / `--help`
     pub help: bool,
 }
@@ -89,6 +97,22 @@ pub const FLAGS: &[(&str, &str)] = &[
     (
         "--json",
         "with -c: print diagnostics as JSON lines on stdout",
+    ),
+    (
+        "--format",
+        "<text|json|github|sarif|junit>  with -c: the report's format (text is haproxy's)",
+    ),
+    (
+        "--each",
+        "with -c: each -f (or file after --) is a configuration of its own, with its verdict",
+    ),
+    (
+        "--no-file-checks",
+        "with -c: a missing certificate, CA, CRL, errorfile or pattern file is a warning",
+    ),
+    (
+        "--diff",
+        "<old.cfg>  with -c: what a reload from old.cfg to this configuration would change",
     ),
     ("-q", "quiet mode: print nothing"),
     ("-V", "verbose mode (overrides -q)"),
@@ -133,11 +157,12 @@ pub const FLAGS: &[(&str, &str)] = &[
 
 fn takes(flag: &str) -> Option<Arg> {
     Some(match flag {
-        "-f" | "-p" | "-C" | "-L" | "-N" | "-n" | "-m" | "-S" | "-x" | "-cc" => Arg::One,
+        "-f" | "-p" | "-C" | "-L" | "-N" | "-n" | "-m" | "-S" | "-x" | "-cc" | "--format"
+        | "--diff" => Arg::One,
         "-sf" | "-st" => Arg::Pids,
         "-c" | "-q" | "-V" | "-v" | "-vv" | "-d" | "-db" | "-D" | "-W" | "-Ws" | "-dW" | "-dr"
         | "-de" | "-dp" | "-dS" | "-dG" | "-dR" | "-dV" | "-dD" | "-dL" | "--json" | "-h"
-        | "--help" => Arg::None,
+        | "--help" | "--each" | "--no-file-checks" => Arg::None,
         _ => return None,
     })
 }
@@ -151,6 +176,10 @@ pub enum CliError {
     MissingValue(String),
     /// A value that must be a number.
     NotANumber(String, String),
+    /// A value outside the flag's choices.
+    BadValue(String, String, &'static str),
+    /// A flag that needs another one, or excludes it.
+    Conflict(String),
 }
 
 impl std::fmt::Display for CliError {
@@ -159,6 +188,10 @@ impl std::fmt::Display for CliError {
             CliError::Unknown(a) => write!(f, "unknown option '{a}'"),
             CliError::MissingValue(a) => write!(f, "option '{a}' expects an argument"),
             CliError::NotANumber(a, v) => write!(f, "option '{a}' expects a number, got '{v}'"),
+            CliError::BadValue(a, v, choices) => {
+                write!(f, "option '{a}' expects one of {choices}, got '{v}'")
+            }
+            CliError::Conflict(m) => f.write_str(m),
         }
     }
 }
@@ -212,6 +245,8 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                 "-dW" => c.zero_warning = true,
                 "-dr" => c.ignore_resolve_failures = true,
                 "--json" => c.json = true,
+                "--each" => c.each = true,
+                "--no-file-checks" => c.no_file_checks = true,
                 "-h" | "--help" => c.help = true,
                 _ => {}
             },
@@ -228,6 +263,17 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
                     "-S" => c.master_cli.push(v),
                     "-x" => c.fd_socket = Some(v),
                     "-cc" => c.check_cond = Some(v),
+                    "--format" => {
+                        if !FORMATS.contains(&v.as_str()) {
+                            return Err(CliError::BadValue(
+                                a.into(),
+                                v,
+                                "text, json, github, sarif, junit",
+                            ));
+                        }
+                        c.format = Some(v)
+                    }
+                    "--diff" => c.diff = Some(v),
                     _ => {}
                 }
             }
@@ -244,7 +290,46 @@ pub fn parse(args: &[String]) -> Result<Cli, CliError> {
             }
         }
     }
+    check_extensions(&c)?;
     Ok(c)
+}
+
+/// The report formats `--format` takes.
+pub const FORMATS: [&str; 5] = ["text", "json", "github", "sarif", "junit"];
+
+/// The `-c` extensions only make sense together in some ways: refused otherwise, so a
+/// CI job never runs a proxy or prints a report it did not ask for.
+fn check_extensions(c: &Cli) -> Result<(), CliError> {
+    let named = [
+        (c.format.is_some(), "--format"),
+        (c.each, "--each"),
+        (c.no_file_checks, "--no-file-checks"),
+        (c.diff.is_some(), "--diff"),
+        (c.json, "--json"),
+    ];
+    if !c.check {
+        if let Some((_, n)) = named.iter().find(|(on, _)| *on) {
+            return Err(CliError::Conflict(format!("option '{n}' needs -c")));
+        }
+    }
+    if c.json && c.format.is_some() {
+        return Err(CliError::Conflict(
+            "options '--json' and '--format' exclude each other ('--format json' is one document, '--json' one line per diagnostic)".into(),
+        ));
+    }
+    if c.diff.is_some() {
+        if c.each {
+            return Err(CliError::Conflict(
+                "options '--diff' and '--each' exclude each other (a diff compares one configuration)".into(),
+            ));
+        }
+        if !matches!(c.format.as_deref(), None | Some("text") | Some("json")) || c.json {
+            return Err(CliError::Conflict(
+                "option '--diff' prints text or '--format json' only".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The version banner (`-v`): says what the binary is and which HAProxy it follows.
@@ -377,5 +462,23 @@ mod tests {
             parse(&argv("-n x")),
             Err(CliError::NotANumber(..))
         ));
+        assert!(matches!(
+            parse(&argv("-c --format yaml -f a")),
+            Err(CliError::BadValue(..))
+        ));
+        for bad in [
+            "--format json -f a",
+            "-c --json --format json -f a",
+            "-c --diff o.cfg --each -f a",
+            "-c --diff o.cfg --format sarif -f a",
+            "--no-file-checks -f a",
+        ] {
+            assert!(
+                matches!(parse(&argv(bad)), Err(CliError::Conflict(_))),
+                "{bad}"
+            );
+        }
+        let c = parse(&argv("-c --each --no-file-checks --format junit -f a -f b")).unwrap();
+        assert!(c.each && c.no_file_checks && c.format.as_deref() == Some("junit"));
     }
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod ir;
 pub mod numbers;
+pub mod report;
 pub mod runtime;
 pub mod sys;
 pub mod tls_files;

@@ -52,11 +52,14 @@ fn main() -> ExitCode {
     });
     env.insert("HAPROXY_LOCALPEER".into(), peer);
     let env_for_reload = env.clone();
-    let loaded = config::load(&cli.files, env);
-    let quiet = (cli.quiet || loaded.quiet) && !cli.verbose;
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "haproxide".into());
+    if cli.check {
+        return check(&cli, env, exe);
+    }
+    let loaded = config::load(&cli.files, env);
+    let quiet = (cli.quiet || loaded.quiet) && !cli.verbose;
     let loader = {
         let (files, exe) = (cli.files.clone(), exe.clone());
         haproxide::runtime::proc::reload::Loader::new(move || {
@@ -69,20 +72,7 @@ fn main() -> ExitCode {
             }
         })
     };
-    let report = config::check_report(
-        &loaded,
-        std::process::id(),
-        &exe,
-        cli.zero_warning,
-        cli.json,
-    );
-    if cli.check {
-        if !quiet || cli.json {
-            let _ = std::io::stderr().write_all(report.stderr.as_bytes());
-            let _ = std::io::stdout().write_all(report.stdout.as_bytes());
-        }
-        return ExitCode::from(report.code as u8);
-    }
+    let report = config::check_report(&loaded, std::process::id(), &exe, cli.zero_warning, false);
     if !quiet {
         let _ = std::io::stderr().write_all(report.stderr.as_bytes());
     }
@@ -178,6 +168,71 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `-c`: checks the configuration (or each one, with `--each`), prints the report in the
+/// format asked for and, with `--diff`, what a reload from the old configuration would do.
+fn check(cli: &cli::Cli, env: BTreeMap<String, String>, exe: String) -> ExitCode {
+    use haproxide::report;
+    let file_checks = if cli.no_file_checks {
+        config::FileChecks::MissingIsWarning
+    } else {
+        config::FileChecks::Strict
+    };
+    let configs = if cli.each {
+        cli.files.iter().map(|f| vec![f.clone()]).collect()
+    } else {
+        vec![cli.files.clone()]
+    };
+    let req = report::Request {
+        configs,
+        env: env.clone(),
+        zero_warning: cli.zero_warning,
+        file_checks,
+        exe: exe.clone(),
+    };
+    let all = report::check_all(&req);
+    let code = report::exit_code(&all);
+    let pid = std::process::id();
+    if cli.json {
+        // One JSON object per diagnostic, as before --format existed.
+        for c in &all {
+            let r = config::check_report(&c.loaded, pid, &exe, cli.zero_warning, true);
+            let _ = std::io::stdout().write_all(r.stdout.as_bytes());
+        }
+        return ExitCode::from(code as u8);
+    }
+    let format = cli.format.as_deref().unwrap_or("text");
+    let mut reload = None;
+    if let Some(old) = &cli.diff {
+        let before = config::load_with(std::slice::from_ref(old), env, file_checks);
+        let Some(old_cfg) = before.config else {
+            let alerts = before
+                .diags
+                .items
+                .iter()
+                .filter(|d| d.level == config::diag::Level::Alert && d.fatal)
+                .count();
+            eprintln!("haproxide: --diff: '{old}' is not a valid configuration ({alerts} alert(s); check it with -c -f {old}): nothing to compare with.");
+            return ExitCode::from(1);
+        };
+        match all[0].loaded.config.as_ref() {
+            Some(new_cfg) => reload = Some(report::diff::diff(&old_cfg, new_cfg)),
+            None => eprintln!("haproxide: --diff: this configuration is invalid: a reload would fail and '{old}' would keep serving."),
+        }
+    }
+    let json_reload = reload.as_ref().map(|d| d.json());
+    let out = report::render(format, &all, cli.each, json_reload.as_deref());
+    let quiet =
+        format == "text" && (cli.quiet || all.iter().any(|c| c.loaded.quiet)) && !cli.verbose;
+    if !quiet {
+        let _ = std::io::stderr().write_all(out.stderr.as_bytes());
+        let _ = std::io::stdout().write_all(out.stdout.as_bytes());
+    }
+    if let (Some(d), "text") = (&reload, format) {
+        let _ = std::io::stdout().write_all(d.text().as_bytes());
+    }
+    ExitCode::from(code as u8)
 }
 
 /// `-cc <cond>`: the condition as `.if` reads it, with the process environment; exit 0

@@ -97,6 +97,9 @@ pub struct Diagnostic {
     /// An alert that makes the configuration invalid (false: haproxy's "Continuing."
     /// alerts, printed as alerts but leaving the verdict alone).
     pub fatal: bool,
+    /// A stable name for haproxide's own kinds of message (CI reports use it as the rule
+    /// id); None for haproxy's messages, whose family comes from their text.
+    pub code: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -131,7 +134,14 @@ impl Diagnostic {
             phase: Phase::Parse,
             column: None,
             fatal: true,
+            code: None,
         }
+    }
+
+    /// Same diagnostic, with a stable code of haproxide's own.
+    pub fn coded(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 
     /// Same diagnostic, not changing the verdict (haproxy's "already specified.

@@ -12,7 +12,7 @@ use super::ast::{InitAddr, LogEntry, ProxyConf, ProxyKind, ServerOpts};
 use super::diag::{Diagnostic, Level, LocStyle};
 use super::lower_tls::{bind_tls, server_tls, sni_literal, tls_notes};
 use super::parse::addr::{resolve, AddrSpec, Host};
-use super::parse::Parsed;
+use super::parse::{missing_file_warning, Parsed};
 use crate::ir::log_format::LogFormat;
 use crate::ir::{
     Backend, Bind, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
@@ -45,11 +45,12 @@ pub fn lower_with(
     if parsed.aborted || parsed.diags.has_parse_alerts() {
         return None;
     }
+    let file_checks = parsed.file_checks;
     let proxies = &parsed.proxies;
     let diags = &mut parsed.diags;
     let global = &parsed.global;
     // haproxy reads the case-adjust file right after the configuration.
-    let case = case_map(global, diags);
+    let case = case_map(global, diags, file_checks);
     let case = (!case.is_empty()).then(|| std::sync::Arc::<crate::ir::CaseMap>::from(case));
 
     // haproxy's own HTTP client proxy always exists, so its HTTP buffer limit always applies.
@@ -410,7 +411,10 @@ pub fn lower_with(
                     diags.push(Diagnostic::alert(&s.loc, format!("server parameter 'sni {e}' is not supported by haproxide (only a literal name: sni str(<name>)); see grammar/keywords.md.")).checked());
                 }
                 if let Some(c) = &s.opts.crt {
-                    if let Err(e) = crate::tls_files::check_crt(&with_base(&global.crt_base, c)) {
+                    let path = with_base(&global.crt_base, c);
+                    if let Some(w) = missing_file_warning(file_checks, &s.loc, "crt", &path) {
+                        diags.push(w.checked());
+                    } else if let Err(e) = crate::tls_files::check_crt(&path) {
                         diags.push(bare(e));
                     }
                 }
@@ -1182,11 +1186,25 @@ pub(crate) fn add_case_adjust(
 fn case_map(
     g: &super::parse::GlobalConf,
     diags: &mut crate::config::diag::Diagnostics,
+    file_checks: crate::config::FileChecks,
 ) -> Vec<(String, String)> {
     let mut map = g.h1_case.clone();
     let Some(path) = &g.h1_case_file else {
         return map;
     };
+    if file_checks == crate::config::FileChecks::MissingIsWarning
+        && !std::path::Path::new(path).exists()
+    {
+        // Named without a line: haproxy's own message for this file has none either.
+        diags.push(
+            check(
+                Level::Warning,
+                format!("h1-case-adjust-file : file '{path}' does not exist; not checked (--no-file-checks)."),
+            )
+            .coded(crate::config::MISSING_FILE),
+        );
+        return map;
+    }
     let Ok(text) = std::fs::read(path) else {
         diags.push(check(
             Level::Alert,

@@ -15,7 +15,7 @@ pub mod source;
 
 use std::collections::BTreeMap;
 
-use diag::{Diagnostic, Diagnostics, Level, Phase};
+use diag::{Diagnostic, Diagnostics, Level};
 
 /// The outcome of reading a configuration.
 #[derive(Debug)]
@@ -32,10 +32,34 @@ pub struct Loaded {
     pub zero_warning: bool,
     /// Listeners that would be opened (binds plus stats sockets).
     pub listeners: usize,
+    /// The files read, in order (a `-f` directory stands for its `*.cfg` files).
+    pub files: Vec<String>,
 }
+
+/// How [`load_with`] treats the files a configuration names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FileChecks {
+    /// haproxy's: a file that cannot be read is an alert.
+    #[default]
+    Strict,
+    /// `-c --no-file-checks`: a file that does not exist is one warning, and every other
+    /// check still runs (CI machines rarely hold the production certificates).
+    MissingIsWarning,
+}
+
+/// The code of the warning [`FileChecks::MissingIsWarning`] gives a missing file.
+pub const MISSING_FILE: &str = "missing-file";
+
+/// The code of the closing lines haproxy adds after the messages ("Fatal errors found").
+pub const SUMMARY: &str = "summary";
 
 /// Reads `files` (as `-f` gives them) with `env` as the environment, and validates them.
 pub fn load(files: &[String], env: BTreeMap<String, String>) -> Loaded {
+    load_with(files, env, FileChecks::Strict)
+}
+
+/// [`load`] with a choice of how missing files are treated.
+pub fn load_with(files: &[String], env: BTreeMap<String, String>, checks: FileChecks) -> Loaded {
     let sources = match source::load(files) {
         Ok(s) => s,
         Err(d) => {
@@ -48,10 +72,13 @@ pub fn load(files: &[String], env: BTreeMap<String, String>) -> Loaded {
                 quiet: false,
                 zero_warning: false,
                 listeners: 0,
+                files: files.to_vec(),
             };
         }
     };
-    let mut parsed = parse::Parser::new(env).parse_sources(&sources);
+    let mut parsed = parse::Parser::new(env)
+        .with_file_checks(checks)
+        .parse_sources(&sources);
     let config = lower::lower(&mut parsed);
     let listeners = config
         .as_ref()
@@ -64,6 +91,77 @@ pub fn load(files: &[String], env: BTreeMap<String, String>) -> Loaded {
         zero_warning: parsed.global.zero_warning,
         listeners,
         diags: parsed.diags,
+        files: sources.iter().map(|s| s.name.to_string()).collect(),
+    }
+}
+
+/// A configuration's verdict: haproxy's exit status and every message, the closing ones
+/// (coded [`SUMMARY`]) included.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// 0 valid, 1 invalid, 2 valid but nothing to listen on.
+    pub code: i32,
+    /// The messages in haproxy's order.
+    pub items: Vec<Diagnostic>,
+    /// Warnings were found (the ones `--no-file-checks` adds count too).
+    pub warnings: bool,
+}
+
+/// The verdict `-c` gives `l` (`zero_warning`: `-dW`).
+pub fn verdict(l: &Loaded, zero_warning: bool) -> Verdict {
+    let mut items: Vec<Diagnostic> = l.diags.items.clone();
+    let zero_warning = zero_warning || l.zero_warning;
+    let mut code = if l.config.is_some() { 0 } else { 1 };
+    let closing = |m: &str| {
+        Diagnostic::new(Level::Alert, None, diag::LocStyle::None, m.to_string())
+            .checked()
+            .coded(SUMMARY)
+    };
+    if l.config.is_none()
+        && !l
+            .diags
+            .items
+            .iter()
+            .any(|d| d.message.starts_with("Cannot open configuration file"))
+    {
+        for f in &l.diags.files_with_errors {
+            items.push(closing(&format!(
+                "Error(s) found in configuration file : {f}"
+            )));
+        }
+        let addr_only = items
+            .last()
+            .is_some_and(|d| d.message == "Failed to initialize server(s) addr.");
+        if !l.aborted && !addr_only {
+            items.push(closing("Fatal errors found in configuration."));
+        }
+    }
+    // Files missing on a CI machine are not what zero-warning is about.
+    let real_warnings = l
+        .diags
+        .items
+        .iter()
+        .any(|d| d.level == Level::Warning && d.code != Some(MISSING_FILE));
+    if code == 0 && zero_warning && real_warnings {
+        items.push(
+            Diagnostic::new(
+                Level::Alert,
+                None,
+                diag::LocStyle::None,
+                "Some warnings were found and 'zero-warning' is set. Aborting.",
+            )
+            .checked()
+            .coded("zero-warning"),
+        );
+        code = 1;
+    }
+    if code == 0 && l.listeners == 0 {
+        code = 2;
+    }
+    Verdict {
+        code,
+        items,
+        warnings: l.diags.has_warnings(),
     }
 }
 
@@ -86,49 +184,11 @@ pub fn check_report(
     zero_warning: bool,
     json: bool,
 ) -> CheckReport {
-    let mut items: Vec<Diagnostic> = l.diags.items.clone();
-    let zero_warning = zero_warning || l.zero_warning;
-    let mut code = if l.config.is_some() { 0 } else { 1 };
-    let closing = |m: &str| {
-        Diagnostic::new(Level::Alert, None, diag::LocStyle::None, m.to_string()).checked()
-    };
-    if l.config.is_none()
-        && !l
-            .diags
-            .items
-            .iter()
-            .any(|d| d.message.starts_with("Cannot open configuration file"))
-    {
-        for f in &l.diags.files_with_errors {
-            items.push(closing(&format!(
-                "Error(s) found in configuration file : {f}"
-            )));
-        }
-        let addr_only = items
-            .last()
-            .is_some_and(|d| d.message == "Failed to initialize server(s) addr.");
-        if !l.aborted && !addr_only {
-            items.push(closing("Fatal errors found in configuration."));
-        }
-    }
-    if code == 0 && zero_warning && l.diags.has_warnings() {
-        items.push(closing(
-            "Some warnings were found and 'zero-warning' is set. Aborting.",
-        ));
-        code = 1;
-    }
+    let v = verdict(l, zero_warning);
     let mut stderr = String::new();
     let mut stdout = String::new();
     if json {
-        for d in &items {
-            if d.phase == Phase::Check
-                && d.loc.is_none()
-                && d.level == Level::Alert
-                && (d.message.starts_with("Error(s) found")
-                    || d.message.starts_with("Fatal errors"))
-            {
-                continue;
-            }
+        for d in v.items.iter().filter(|d| d.code != Some(SUMMARY)) {
             stdout.push_str(&d.to_json());
             stdout.push('\n');
         }
@@ -136,7 +196,7 @@ pub fn check_report(
         // As haproxy, the version lines come with the first warning or alert: notices
         // (`.notice`) before it are printed first, and notices alone bring none.
         let mut banner = false;
-        for d in &items {
+        for d in &v.items {
             if !banner && d.level != Level::Notice {
                 banner = true;
                 stderr.push_str(&format!(
@@ -149,25 +209,19 @@ pub fn check_report(
             }
             stderr.push_str(&d.render(pid));
         }
-    }
-    if code == 0 {
-        if l.listeners == 0 {
-            code = 2;
-            if !json {
-                if l.diags.has_warnings() {
-                    stdout.push_str("Warnings were found.\n");
-                }
-                stdout.push_str("Configuration file has no error but will not start (no listener) => exit(2).\n");
-            }
-        } else if !json {
-            if l.diags.has_warnings() {
-                stdout.push_str("Warnings were found.\n");
-            }
-            stdout.push_str("Configuration file is valid\n");
+        if v.code != 1 && v.warnings {
+            stdout.push_str("Warnings were found.\n");
+        }
+        match v.code {
+            0 => stdout.push_str("Configuration file is valid\n"),
+            2 => stdout.push_str(
+                "Configuration file has no error but will not start (no listener) => exit(2).\n",
+            ),
+            _ => {}
         }
     }
     CheckReport {
-        code,
+        code: v.code,
         stderr,
         stdout,
     }

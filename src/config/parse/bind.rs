@@ -160,7 +160,8 @@ impl Parser {
                         }
                         _ => val.to_string(),
                     };
-                    if let Err(why) = crate::tls_files::read_ca(&path) {
+                    if self.missing_file(loc, kw, &path) {
+                    } else if let Err(why) = crate::tls_files::read_ca(&path) {
                         // Printed without a location, as haproxy does, but kept at
                         // this line so it comes right before the next alert.
                         self.push(Diagnostic::new(
@@ -212,6 +213,9 @@ impl Parser {
                 (Some(base), false) => format!("{base}/{c}"),
                 _ => c.clone(),
             };
+            if self.missing_file(loc, "crt", &path) {
+                continue;
+            }
             if let Err(msg) = crate::tls_files::check_crt(&path) {
                 return self.alert(loc, format!("{head} : {msg}"));
             }

@@ -55,7 +55,8 @@ impl Parser {
             );
         }
         let file = stmt.arg(2);
-        let Some(bytes) = super::proxy::read_errorfile(file) else {
+        let missing = self.missing_file(loc, "errorfile", file);
+        let Some(bytes) = super::proxy::read_errorfile(file).or(missing.then(Vec::new)) else {
             return self.alert(loc, format!("errorfile : error opening file '{file}'."));
         };
         let pages = &mut self.http_errors[i].pages;

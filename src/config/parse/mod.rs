@@ -75,6 +75,8 @@ pub struct Parsed {
     pub resolvers: Vec<String>,
     /// `http-errors` sections.
     pub http_errors: Vec<crate::config::ast::HttpErrorsConf>,
+    /// How files named by the configuration are treated (post-parse reads too).
+    pub file_checks: crate::config::FileChecks,
 }
 
 /// The section a line belongs to.
@@ -198,6 +200,45 @@ pub struct Parser {
     tune_seen: HashMap<String, i64>,
     /// A `server-template` line is being read (its server has no name yet in messages).
     in_template: bool,
+    /// How files named by the configuration are treated.
+    file_checks: crate::config::FileChecks,
+}
+
+/// The warning `--no-file-checks` gives a file `keyword` names that does not exist
+/// (None when checks are strict or the path exists: it is then read as haproxy reads it).
+pub(crate) fn missing_file_warning(
+    checks: crate::config::FileChecks,
+    loc: &Loc,
+    keyword: &str,
+    path: &str,
+) -> Option<Diagnostic> {
+    if checks == crate::config::FileChecks::Strict || std::path::Path::new(path).exists() {
+        return None;
+    }
+    Some(
+        Diagnostic::warning(
+            loc,
+            format!("'{keyword}' : file '{path}' does not exist; not checked (--no-file-checks)."),
+        )
+        .coded(crate::config::MISSING_FILE),
+    )
+}
+
+impl Parser {
+    /// Under `--no-file-checks`, an ACL pattern file (`-f <file>` on an `acl` line or in a
+    /// condition) that does not exist reads as an empty one, after the warning.
+    fn relax_pattern_files(&mut self, loc: &Loc, words: &mut [String]) {
+        if self.file_checks == crate::config::FileChecks::Strict {
+            return;
+        }
+        let mut in_acl = words.first().is_some_and(|w| w == "acl");
+        for i in 0..words.len().saturating_sub(1) {
+            in_acl |= matches!(words[i].as_str(), "if" | "unless" | "{");
+            if in_acl && words[i] == "-f" && self.missing_file(loc, "-f", &words[i + 1]) {
+                words[i + 1] = "/dev/null".into();
+            }
+        }
+    }
 }
 
 fn anon_defaults(loc: Loc) -> ProxyConf {
@@ -229,6 +270,26 @@ impl Parser {
             experimental: false,
             tune_seen: HashMap::new(),
             in_template: false,
+            file_checks: crate::config::FileChecks::Strict,
+        }
+    }
+
+    /// The same parser with `checks` for the files the configuration names.
+    pub fn with_file_checks(mut self, checks: crate::config::FileChecks) -> Self {
+        self.file_checks = checks;
+        self
+    }
+
+    /// Under `--no-file-checks`, a file `keyword` names that does not exist: one warning,
+    /// and true so the caller goes on as if it had been read. False otherwise (the file
+    /// is then read and checked as haproxy does).
+    pub(crate) fn missing_file(&mut self, loc: &Loc, keyword: &str, path: &str) -> bool {
+        match missing_file_warning(self.file_checks, loc, keyword, path) {
+            Some(d) => {
+                self.push(d);
+                true
+            }
+            None => false,
         }
     }
 
@@ -368,6 +429,7 @@ impl Parser {
             aborted: self.aborted,
             resolvers: self.resolvers.into_iter().map(|(n, _)| n).collect(),
             http_errors: self.http_errors,
+            file_checks: self.file_checks,
         }
     }
 
@@ -434,6 +496,7 @@ impl Parser {
                 .styled(LocStyle::ParsingTight),
             );
         }
+        self.relax_pattern_files(loc, &mut words);
         let stmt = Stmt {
             words: &words,
             bytes: &bytes,

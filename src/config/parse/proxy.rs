@@ -293,7 +293,8 @@ impl Parser {
                         format!("errorfile : status code '{}' not handled.", stmt.arg(1)),
                     );
                 }
-                let Some(bytes) = read_errorfile(stmt.arg(2)) else {
+                let missing = self.missing_file(loc, "errorfile", stmt.arg(2));
+                let Some(bytes) = read_errorfile(stmt.arg(2)).or(missing.then(Vec::new)) else {
                     return self.alert(
                         loc,
                         format!("errorfile : error opening file '{}'.", stmt.arg(2)),

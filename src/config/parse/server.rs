@@ -407,7 +407,8 @@ impl Parser {
                         Some(b) if !val.starts_with('/') => format!("{}/{val}", b.trim_end_matches('/')),
                         _ => val.to_string(),
                     };
-                    if let Err(why) = crate::tls_files::read_ca(&path) {
+                    if self.missing_file(loc, "ca-file", &path) {
+                    } else if let Err(why) = crate::tls_files::read_ca(&path) {
                         self.push(bare(format!("Couldn't open the ca-file '{path}' ({why}).")));
                         let msg = format!("'ca-file' : unable to load {path}.");
                         return self.push(Diagnostic::new(crate::config::diag::Level::Alert, Some(loc.clone()), LocStyle::None, msg));

@@ -1,0 +1,376 @@
+//! `-c` for CI systems: `--format json|github|sarif|junit` read by their consumers (the
+//! SARIF 2.1.0 schema, junitparser, GitHub's workflow-command syntax), `--each` over the
+//! whole of testdata/ with the same verdicts as one `-c` per file, `--no-file-checks`,
+//! `--diff` checked against what a real reload then does, and bad input.
+//!
+//! The consumers come from compat-tests/ci-tools.sh, which ./run-tests runs first.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{start_file, Which};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tools() -> PathBuf {
+    let t = root().join("target/ci-tools");
+    assert!(
+        t.join("venv/bin/python").exists() && t.join("sarif-schema-2.1.0.json").exists(),
+        "target/ci-tools is missing: run `bash compat-tests/ci-tools.sh` (./run-tests does)"
+    );
+    t
+}
+
+fn haproxide(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_haproxide"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .args(args)
+        .output()
+        .expect("run haproxide");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+/// Runs the consumers' checks (Python, from the tools' virtualenv) on the reports.
+const VALIDATE: &str = r#"
+import json, re, sys
+import jsonschema, junitparser
+schema_path, doc_path, sarif_path, junit_path, gh_path = sys.argv[1:6]
+doc = json.load(open(doc_path))
+diags = [d for c in doc["configs"] for d in c["diagnostics"]]
+sarif = json.load(open(sarif_path))
+jsonschema.validate(sarif, json.load(open(schema_path)))
+run = sarif["runs"][0]
+assert len(run["results"]) == len(diags), (len(run["results"]), len(diags))
+rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
+for r, d in zip(run["results"], diags):
+    assert rules[r["ruleIndex"]] == r["ruleId"] == d["rule"], (r, d)
+    if d["line"] is not None:
+        loc = r["locations"][0]["physicalLocation"]
+        assert loc["region"]["startLine"] == d["line"]
+        assert loc["artifactLocation"]["uri"] == d["file"], (loc, d)
+assert run["invocations"][0]["exitCode"] == doc["exit_code"]
+xml = junitparser.JUnitXml.fromfile(junit_path)
+cases = [c for s in xml for c in s]
+files = [f for c in doc["configs"] for f in c["files"]]
+assert [c.name for c in cases] == files, ([c.name for c in cases][:5], files[:5])
+by_name = {c["name"]: c for c in doc["configs"]}
+for case in cases:
+    failed = any(isinstance(r, junitparser.Failure) for r in case.result)
+    assert failed == (by_name[case.name]["verdict"] != "valid"), case.name
+cmd = re.compile(r"^::(error|warning|notice) file=[^,:]+(,line=[0-9]+)?(,col=[0-9]+)?,title=[^,:]+::[^\r\n]*$")
+n = 0
+for line in open(gh_path, encoding="utf-8", newline="").read().split("\n")[:-1]:
+    if line.startswith("::"):
+        assert cmd.match(line), line
+        n += 1
+    else:
+        name, verdict = line.rsplit(": ", 1)
+        assert by_name[name]["verdict"] == verdict, line
+assert n == len(diags), (n, len(diags))
+print(len(doc["configs"]), len(diags))
+"#;
+
+fn validate(dir: &Path, doc: &str, sarif: &str, junit: &str, gh: &str) -> String {
+    let t = tools();
+    for (n, v) in [
+        ("doc.json", doc),
+        ("r.sarif", sarif),
+        ("r.xml", junit),
+        ("gh.txt", gh),
+    ] {
+        std::fs::write(dir.join(n), v).unwrap();
+    }
+    let o = Command::new(t.join("venv/bin/python"))
+        .arg("-c")
+        .arg(VALIDATE)
+        .arg(t.join("sarif-schema-2.1.0.json"))
+        .args(["doc.json", "r.sarif", "r.xml", "gh.txt"].map(|n| dir.join(n)))
+        .output()
+        .expect("python");
+    assert!(
+        o.status.success(),
+        "the consumers refused a report: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into()
+}
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("haproxide-ci-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Every report of `--each` over `files` (run in `dir`), checked by the consumers; returns
+/// the JSON document's text and the exit code.
+fn reports(dir: &Path, out: &Path, files: &[String]) -> (String, i32) {
+    let mut args = vec!["-c", "--each"];
+    for f in files {
+        args.extend(["-f", f.as_str()]);
+    }
+    let run = |fmt: &str| {
+        let mut a = args.clone();
+        a.extend(["--format", fmt]);
+        haproxide(dir, &a)
+    };
+    let (code, doc, _) = run("json");
+    let (c2, sarif, _) = run("sarif");
+    let (c3, junit, _) = run("junit");
+    let (c4, gh, _) = run("github");
+    assert!(code == c2 && c2 == c3 && c3 == c4, "{code} {c2} {c3} {c4}");
+    validate(out, &doc, &sarif, &junit, &gh);
+    (doc, code)
+}
+
+#[test]
+fn every_testdata_config_in_one_call_with_the_same_verdicts() {
+    let td = root().join("testdata");
+    let mut names: Vec<String> = std::fs::read_dir(&td)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".cfg"))
+        // Cases that need their own environment are run one by one by tests/testdata.rs.
+        .filter(|n| !td.join(n.replace(".cfg", ".env")).exists())
+        .collect();
+    names.sort();
+    assert!(names.len() > 200, "{}", names.len());
+    let out = tmp("all");
+    let (doc, code) = reports(&td, &out, &names);
+    // Each configuration's verdict is the one a `-c` of its own gives (recorded in the
+    // .expected files, themselves compared with haproxy's by tests/testdata.rs).
+    let mut invalid = false;
+    for n in &names {
+        let expected = std::fs::read_to_string(td.join(n.replace(".cfg", ".expected"))).unwrap();
+        let want: i32 = expected.lines().next().unwrap()["exit: ".len()..]
+            .trim()
+            .parse()
+            .unwrap();
+        invalid |= want == 1;
+        let needle = format!("\"name\":\"{n}\",\"files\":[\"{n}\"],\"verdict\":");
+        let at = doc.find(&needle).unwrap_or_else(|| panic!("{n} missing"));
+        let tail = &doc[at..];
+        let got = &tail[tail.find("\"exit_code\":").unwrap() + 12..][..1];
+        assert_eq!(got, want.to_string(), "{n}");
+    }
+    assert!(invalid);
+    assert_eq!(
+        code, 1,
+        "an invalid configuration makes the whole call fail"
+    );
+}
+
+const CA_AND_FILES: &str = "global\n  h1-case-adjust-file /nonexistent/case.map\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend fe\n  bind 127.0.0.1:21000 ssl crt /nonexistent/site.pem ca-file /nonexistent/ca.pem crl-file /nonexistent/crl.pem verify required\n  acl blocked src -f /nonexistent/blocked.lst\n  http-request deny if blocked || { hdr(host) -f /nonexistent/hosts.lst }\n  errorfile 503 /nonexistent/503.http\n  default_backend be\nhttp-errors site\n  errorfile 404 /nonexistent/404.http\nbackend be\n  server s1 127.0.0.1:21001 ssl ca-file /nonexistent/ca2.pem crt /nonexistent/client.pem\n";
+
+#[test]
+fn missing_files_are_warnings_and_the_other_checks_still_run() {
+    let d = tmp("files");
+    std::fs::write(d.join("a.cfg"), CA_AND_FILES).unwrap();
+    // Without the flag: haproxy's verdict, an alert for the first missing file.
+    let (code, _, err) = haproxide(&d, &["-c", "-f", "a.cfg"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("/nonexistent/"), "{err}");
+    let (code, out, err) = haproxide(&d, &["-c", "--no-file-checks", "-f", "a.cfg"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Configuration file is valid"), "{out}");
+    for (line, kw, f) in [
+        (9, "crt", "site.pem"),
+        (9, "ca-file", "ca.pem"),
+        (9, "crl-file", "crl.pem"),
+        (10, "-f", "blocked.lst"),
+        (11, "-f", "hosts.lst"),
+        (12, "errorfile", "503.http"),
+        (15, "errorfile", "404.http"),
+        (17, "ca-file", "ca2.pem"),
+        (17, "crt", "client.pem"),
+    ] {
+        let want = format!("[a.cfg:{line}] : '{kw}' : file '/nonexistent/{f}' does not exist; not checked (--no-file-checks).");
+        assert_eq!(err.matches(&want).count(), 1, "{want}\n{err}");
+    }
+    assert!(
+        err.contains("h1-case-adjust-file : file '/nonexistent/case.map' does not exist"),
+        "{err}"
+    );
+    // zero-warning is about the configuration, not about this machine's files.
+    let (code, _, err) = haproxide(&d, &["-c", "-dW", "--no-file-checks", "-f", "a.cfg"]);
+    assert_eq!(code, 0, "{err}");
+    // Post-parse checks still run: an unknown backend and a bad server are still alerts.
+    let broken = CA_AND_FILES.replace("default_backend be", "default_backend nowhere");
+    std::fs::write(d.join("b.cfg"), broken).unwrap();
+    let (code, _, err) = haproxide(&d, &["-c", "--no-file-checks", "-f", "b.cfg"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("unable to find required default_backend: 'nowhere'"),
+        "{err}"
+    );
+    // A file that exists is still read and checked: a bad certificate stays an alert.
+    std::fs::write(d.join("bad.pem"), "not a certificate\n").unwrap();
+    let bad = CA_AND_FILES.replace("/nonexistent/site.pem", "bad.pem");
+    std::fs::write(d.join("c.cfg"), bad).unwrap();
+    let (code, _, err) = haproxide(&d, &["-c", "--no-file-checks", "-f", "c.cfg"]);
+    assert_eq!(code, 1, "{err}");
+    // The reports name the warnings' family.
+    let (_, sarif, _) = haproxide(
+        &d,
+        &["-c", "--no-file-checks", "--format", "sarif", "-f", "a.cfg"],
+    );
+    assert!(sarif.contains("\"ruleId\":\"missing-file\""), "{sarif}");
+}
+
+fn send(c: &mut TcpStream, b: &[u8]) -> Vec<u8> {
+    c.write_all(b).unwrap();
+    let mut buf = vec![0u8; b.len()];
+    c.read_exact(&mut buf).unwrap();
+    buf
+}
+
+#[test]
+fn diff_says_what_a_real_reload_then_does() {
+    let d = tmp("diff");
+    let _e1 = common::Backend::echo("127.0.73.2:24001");
+    let _e2 = common::Backend::echo("127.0.73.3:24001");
+    let old = "global\n  stats timeout 10s\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 10s\nfrontend fe\n  bind 127.0.73.1:24000\n  bind 127.0.73.1:24002\n  default_backend be\nfrontend gone\n  bind 127.0.73.1:24003\n  default_backend be\nbackend be\n  stick-table type ip size 1k\n  stick on src\n  server s1 127.0.73.2:24001 weight 5\n  server s2 127.0.73.3:24001\n";
+    let new = "global\n  stats timeout 20s\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 10s\n  timeout server 20s\nfrontend fe\n  bind 127.0.73.1:24000\n  bind 127.0.73.1:24004\n  default_backend be\nbackend be\n  stick-table type ip size 1k\n  stick on src\n  server s1 127.0.73.2:24001 weight 10\n  server s3 127.0.73.3:24001\nbackend extra\n  server x 127.0.73.2:24001\n";
+    std::fs::write(d.join("old.cfg"), old).unwrap();
+    std::fs::write(d.join("new.cfg"), new).unwrap();
+    let (code, text, err) = haproxide(&d, &["-c", "-f", "new.cfg", "--diff", "old.cfg"]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "listeners kept (socket stays open, no connection refused):\n  127.0.73.1:24000 (fe)\n",
+        "listeners opened:\n  127.0.73.1:24004 (fe)\n",
+        "listeners closed (new connections refused; established sessions run on):\n  127.0.73.1:24002 (fe)\n  127.0.73.1:24003 (gone)\n",
+        "frontends removed:\n  gone\n",
+        "backends added:\n  extra\n",
+        "backends changed:\n  be: timeout_server\n",
+        "servers added:\n  be/s3\n",
+        "servers removed (their sessions run on until they end):\n  be/s2\n",
+        "servers changed:\n  be/s1: weight: 5 -> 10\n",
+        "stick tables emptied (no peers section carries entries over):\n  be\n",
+        "stats_timeout: 10s -> 20s (a master-worker reload applies it; a standalone reload keeps the old value)",
+    ] {
+        assert!(text.contains(want), "{want}\n---\n{text}");
+    }
+    let (_, doc, _) = haproxide(
+        &d,
+        &[
+            "-c", "-f", "new.cfg", "--diff", "old.cfg", "--format", "json",
+        ],
+    );
+    assert!(
+        doc.contains(
+            "\"reload\":{\"listeners\":{\"kept\":[{\"proxy\":\"fe\",\"bind\":\"127.0.73.1:24000\""
+        ),
+        "{doc}"
+    );
+
+    // The real reload: run old.cfg, hold a session, switch the file, SIGHUP.
+    let run = d.join("run.cfg");
+    std::fs::write(&run, old).unwrap();
+    let p = start_file(Which::Haproxide, &run, "127.0.73.1:24003".parse().unwrap());
+    let mut held = TcpStream::connect("127.0.73.1:24000").unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(send(&mut held, b"before"), b"before");
+    std::fs::write(&run, new).unwrap();
+    p.signal(nix::libc::SIGHUP);
+    let t0 = Instant::now();
+    let line = loop {
+        let errs = p.errs.lock().unwrap().clone();
+        if let Some(l) = errs.iter().find(|l| l.contains("Reload complete")) {
+            break l.clone();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "{errs:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        line.contains("Reload complete: 1 listeners kept, 1 opened, 2 closed."),
+        "{line}"
+    );
+    // The session held across the reload goes on; the kept and opened listeners serve;
+    // the closed ones refuse.
+    assert_eq!(send(&mut held, b"after"), b"after");
+    for a in ["127.0.73.1:24000", "127.0.73.1:24004"] {
+        let mut c = TcpStream::connect(a).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(send(&mut c, b"x"), b"x", "{a}");
+    }
+    for a in ["127.0.73.1:24002", "127.0.73.1:24003"] {
+        assert!(TcpStream::connect(a).is_err(), "{a} still accepts");
+    }
+    drop(p);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_in_bounded_time() {
+    let d = tmp("bad");
+    std::fs::write(d.join("ok.cfg"), "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten li\n  bind 127.0.0.1:21999\n  server s1 127.0.0.1:22999\n").unwrap();
+    // An OLD file that cannot be read, or is no configuration.
+    let (code, _, err) = haproxide(&d, &["-c", "-f", "ok.cfg", "--diff", "missing.cfg"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--diff: 'missing.cfg' is not a valid configuration"),
+        "{err}"
+    );
+    // Binary garbage: every format still writes a report its consumer reads.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let garbage: Vec<u8> = (0..64 * 1024)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect();
+    std::fs::write(d.join("garbage.cfg"), &garbage).unwrap();
+    let (_, code) = reports(&d, &d, &["garbage.cfg".into(), "ok.cfg".into()]);
+    assert_eq!(code, 1);
+    let (code, _, _) = haproxide(&d, &["-c", "-f", "ok.cfg", "--diff", "garbage.cfg"]);
+    assert_eq!(code, 1);
+    // 100,000 lines: a result, in bounded time and memory (a guard against a blow-up,
+    // not a benchmark: the limit is an order of magnitude above the usual time).
+    let mut big = String::from("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nfrontend fe\n  bind 127.0.0.1:21998\n  default_backend b0\n");
+    for b in 0..1000 {
+        big.push_str(&format!("backend b{b}\n"));
+        for s in 0..100 {
+            big.push_str(&format!("  server s{s} 127.0.{}.{}:80\n", b % 250, s + 1));
+        }
+    }
+    assert!(big.lines().count() > 100_000);
+    std::fs::write(d.join("big.cfg"), &big).unwrap();
+    let t0 = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haproxide"))
+        .current_dir(&d)
+        .args(["-c", "--format", "sarif", "-f", "big.cfg", "-f", "big.cfg"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("-c on 200,000 lines still running after 120 s");
+        }
+        let rss = common::rss_kb(child.id());
+        assert!(rss < 2_000_000, "-c on 200,000 lines holds {rss} kB");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The same backends twice: haproxy's duplicate-name alerts, so exit 1.
+    assert_eq!(status.code(), Some(1));
+    let (code, _, err) = haproxide(&d, &["-c", "-f", "big.cfg", "--diff", "big.cfg"]);
+    assert_eq!(code, 0, "{err}");
+}
