@@ -2,17 +2,17 @@
 # Installs the consumers tests/ci_report.rs checks `-c --format …` against, into
 # target/ci-tools (kept between runs): a Python virtualenv with jsonschema (SARIF checked
 # against the SARIF 2.1.0 schema), junitparser (JUnit XML read as GitLab/Jenkins-style
-# tools read it), and the SARIF 2.1.0 schema itself, taken from the serde-sarif crate on
+# tools read it), pre-commit (the hook in .pre-commit-hooks.yaml run for real), and the SARIF 2.1.0 schema itself, taken from the serde-sarif crate on
 # crates.io (checksum pinned) since the machines reach package registries only.
 #   bash compat-tests/ci-tools.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dir=target/ci-tools
 mkdir -p "$dir"
-if [ ! -x "$dir/venv/bin/python" ] || ! "$dir/venv/bin/python" -c 'import jsonschema, junitparser' 2>/dev/null; then
+if [ ! -x "$dir/venv/bin/python" ] || ! "$dir/venv/bin/python" -c 'import jsonschema, junitparser, pre_commit, yaml' 2>/dev/null; then
     rm -rf "$dir/venv"
     /usr/bin/python3 -m venv "$dir/venv"
-    "$dir/venv/bin/pip" install -q 'jsonschema==4.23.0' 'junitparser==3.2.0'
+    "$dir/venv/bin/pip" install -q 'jsonschema==4.23.0' 'junitparser==3.2.0' 'pre-commit==4.0.1'
 fi
 schema=$dir/sarif-schema-2.1.0.json
 if [ ! -s "$schema" ]; then

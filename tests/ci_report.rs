@@ -374,3 +374,120 @@ fn bad_input_gets_a_clear_error_in_bounded_time() {
     let (code, _, err) = haproxide(&d, &["-c", "-f", "big.cfg", "--diff", "big.cfg"]);
     assert_eq!(code, 0, "{err}");
 }
+
+const INVALID: &str = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten li\n  bind 127.0.0.1:21997\n  bogus-keyword x\n  server s1 127.0.0.1:22997\n";
+const FINE: &str = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten li\n  bind 127.0.0.1:21996\n  server s1 127.0.0.1:22996\n";
+
+/// A git work tree with a good and a bad haproxy config, both staged.
+fn repo_with_configs(tag: &str) -> PathBuf {
+    let d = tmp(tag);
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(&d)
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(o.status.success(), "git {args:?}: {o:?}");
+    };
+    git(&["init", "-q"]);
+    std::fs::create_dir_all(d.join("lb")).unwrap();
+    std::fs::write(d.join("lb/haproxy.cfg"), FINE).unwrap();
+    std::fs::write(d.join("lb/haproxy-edge.cfg"), INVALID).unwrap();
+    std::fs::write(d.join("notes.cfg"), "not a haproxy file\n").unwrap();
+    git(&["add", "."]);
+    d
+}
+
+fn bin_dir() -> String {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_haproxide"));
+    format!("{}:/usr/bin:/bin", exe.parent().unwrap().display())
+}
+
+#[test]
+fn pre_commit_hook_runs_with_the_real_pre_commit() {
+    let d = repo_with_configs("precommit");
+    let pc = tools().join("venv/bin/pre-commit");
+    let run = |files: &[&str]| {
+        let mut c = Command::new(&pc);
+        c.current_dir(&d)
+            .env_clear()
+            .env("PATH", bin_dir())
+            .env("HOME", &d)
+            .env("PRE_COMMIT_HOME", d.join(".cache"))
+            .args([
+                "try-repo",
+                env!("CARGO_MANIFEST_DIR"),
+                "haproxide-check",
+                "--files",
+            ])
+            .args(files);
+        let o = c.output().expect("pre-commit");
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    // The bad file fails the hook with haproxy's message at its line; the hook's file
+    // pattern leaves notes.cfg alone.
+    let (code, out) = run(&["lb/haproxy.cfg", "lb/haproxy-edge.cfg", "notes.cfg"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "parsing [lb/haproxy-edge.cfg:8] : unknown keyword 'bogus-keyword' in 'listen' section"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("lb/haproxy.cfg: Configuration file is valid"),
+        "{out}"
+    );
+    assert!(!out.contains("notes.cfg:"), "{out}");
+    let (code, out) = run(&["lb/haproxy.cfg"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn github_action_installs_the_binary_and_annotates() {
+    let d = repo_with_configs("action");
+    // The composite action's step, run as the runner would: inputs substituted into its
+    // env, GITHUB_ACTION_PATH at the action's checkout, the binary from `binary-url`
+    // (this build, as a file:// URL, with its checksum).
+    const RUN_ACTION: &str = r#"
+import hashlib, os, re, subprocess, sys, yaml
+action_dir, work, binary = sys.argv[1:4]
+action = yaml.safe_load(open(os.path.join(action_dir, "action.yml")))
+assert action["runs"]["using"] == "composite"
+inputs = {k: v.get("default", "") for k, v in action["inputs"].items()}
+inputs.update({"files": "lb/haproxy.cfg\nlb/haproxy-edge.cfg", "args": "--no-file-checks",
+               "binary-url": "file://" + binary,
+               "binary-sha256": hashlib.sha256(open(binary, "rb").read()).hexdigest()})
+(step,) = action["runs"]["steps"]
+env = {"PATH": "/usr/bin:/bin", "GITHUB_ACTION_PATH": action_dir, "RUNNER_TEMP": work + "/.runner"}
+for k, v in step["env"].items():
+    env[k] = re.sub(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}", lambda m: inputs[m.group(1)], v)
+p = subprocess.run([step["shell"], "-c", step["run"]], cwd=work, env=env, capture_output=True, text=True)
+sys.stdout.write(p.stdout)
+sys.stderr.write(p.stderr)
+sys.exit(p.returncode)
+"#;
+    let o = Command::new(tools().join("venv/bin/python"))
+        .arg("-c")
+        .arg(RUN_ACTION)
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .arg(&d)
+        .arg(env!("CARGO_BIN_EXE_haproxide"))
+        .output()
+        .expect("python");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        out,
+        "lb/haproxy.cfg: valid\n::error file=lb/haproxy-edge.cfg,line=8,title=haproxide unknown-keyword-in-section::unknown keyword 'bogus-keyword' in 'listen' section\nlb/haproxy-edge.cfg: invalid\n"
+    );
+    assert!(d.join(".runner/haproxide-bin/haproxide").exists());
+}
