@@ -491,3 +491,69 @@ sys.exit(p.returncode)
     );
     assert!(d.join(".runner/haproxide-bin/haproxide").exists());
 }
+
+#[test]
+fn diff_on_the_guide_and_its_tls_variant() {
+    let r = root();
+    // The guide against itself: every listener kept, nothing else.
+    let (code, out, err) = haproxide(
+        &r,
+        &[
+            "-c",
+            "-f",
+            "examples/guide.cfg",
+            "--diff",
+            "examples/guide.cfg",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with("Reload plan:\nlisteners kept (socket stays open, no connection refused):\n  0.0.0.0:1883 (frontend_emqx_tcp)\n  0.0.0.0:18083 (frontend_emqx_dashboard)\nno change besides that\n"),
+        "{out}"
+    );
+    // A broker leaves and the other takes more weight.
+    let d = tmp("guide");
+    let guide = std::fs::read_to_string(r.join("examples/guide.cfg")).unwrap();
+    let edited: String = guide
+        .lines()
+        .filter(|l| !l.contains("server emqx_node_2 127.0.0.109:1883"))
+        .map(|l| {
+            if l.contains("server emqx_node_1 127.0.0.108:18083") {
+                format!("{l} weight 50\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(d.join("guide.cfg"), edited).unwrap();
+    let old = r.join("examples/guide.cfg");
+    let (code, out, err) = haproxide(
+        &d,
+        &["-c", "-f", "guide.cfg", "--diff", old.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("servers removed (their sessions run on until they end):\n  backend_emqx_tcp/emqx_node_2\n"), "{out}");
+    assert!(
+        out.contains("servers changed:\n  backend_emqx_dashboard/emqx_node_1: weight: 1 -> 50\n"),
+        "{out}"
+    );
+    // The TLS variant (its certificates need not exist: --no-file-checks): the plain
+    // listeners close, the TLS ones open.
+    let (code, out, err) = haproxide(
+        &r,
+        &[
+            "-c",
+            "--no-file-checks",
+            "-f",
+            "examples/tls.cfg",
+            "--diff",
+            "examples/guide.cfg",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("listeners opened:\n  127.0.0.1:8883 "),
+        "{out}"
+    );
+    assert!(out.contains("listeners closed (new connections refused; established sessions run on):\n  0.0.0.0:1883 (frontend_emqx_tcp)\n"), "{out}");
+}
