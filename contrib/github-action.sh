@@ -18,6 +18,11 @@ if [ -n "${INPUT_BINARY_URL:-}" ]; then
     chmod +x "$dir/haproxide"
     export HAPROXIDE=$dir/haproxide
 fi
-read -r -a args <<< "${INPUT_ARGS:-}"
+# Blanks and new lines separate both inputs (no quoting: options and paths have no blanks).
+read -r -d '' -a args <<< "${INPUT_ARGS:-}" || true
 read -r -d '' -a files <<< "${INPUT_FILES:-}" || true
-exec bash "${GITHUB_ACTION_PATH:?}/contrib/haproxide-check" --format github "${args[@]}" "${files[@]}"
+if [ ${#files[@]} -eq 0 ]; then
+    echo "::error title=haproxide::no configuration file given (input 'files')"
+    exit 1
+fi
+exec bash "${GITHUB_ACTION_PATH:?}/contrib/haproxide-check" --format github ${args[@]+"${args[@]}"} "${files[@]}"

@@ -305,7 +305,6 @@ fn check_extensions(c: &Cli) -> Result<(), CliError> {
         (c.each, "--each"),
         (c.no_file_checks, "--no-file-checks"),
         (c.diff.is_some(), "--diff"),
-        (c.json, "--json"),
     ];
     if !c.check {
         if let Some((_, n)) = named.iter().find(|(on, _)| *on) {

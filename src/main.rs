@@ -203,36 +203,43 @@ fn check(cli: &cli::Cli, env: BTreeMap<String, String>, exe: String) -> ExitCode
         return ExitCode::from(code as u8);
     }
     let format = cli.format.as_deref().unwrap_or("text");
+    let quiet =
+        format == "text" && (cli.quiet || all.iter().all(|c| c.loaded.quiet)) && !cli.verbose;
     let mut reload = None;
+    // An OLD configuration that does not load is said after the report, which stands.
+    let mut old_error = None;
     if let Some(old) = &cli.diff {
         let before = config::load_with(std::slice::from_ref(old), env, file_checks);
-        let Some(old_cfg) = before.config else {
-            let alerts = before
-                .diags
-                .items
-                .iter()
-                .filter(|d| d.level == config::diag::Level::Alert && d.fatal)
-                .count();
-            eprintln!("haproxide: --diff: '{old}' is not a valid configuration ({alerts} alert(s); check it with -c -f {old}): nothing to compare with.");
-            return ExitCode::from(1);
-        };
-        match all[0].loaded.config.as_ref() {
-            Some(new_cfg) => reload = Some(report::diff::diff(&old_cfg, new_cfg)),
-            None => eprintln!("haproxide: --diff: this configuration is invalid: a reload would fail and '{old}' would keep serving."),
+        match (before.config, all[0].loaded.config.as_ref()) {
+            (None, _) => {
+                let alerts = before
+                    .diags
+                    .items
+                    .iter()
+                    .filter(|d| d.level == config::diag::Level::Alert && d.fatal)
+                    .count();
+                old_error = Some(format!("haproxide: --diff: '{old}' is not a valid configuration ({alerts} alert(s); check it with -c -f {old}): nothing to compare with."));
+            }
+            (Some(old_cfg), Some(new_cfg)) => reload = Some(report::diff::diff(&old_cfg, new_cfg)),
+            (Some(_), None) => {
+                old_error = (!quiet).then(|| format!("haproxide: --diff: this configuration is invalid: a reload would fail and '{old}' would keep serving."));
+            }
         }
     }
     let json_reload = reload.as_ref().map(|d| d.json());
     let out = report::render(format, &all, cli.each, json_reload.as_deref());
-    let quiet =
-        format == "text" && (cli.quiet || all.iter().any(|c| c.loaded.quiet)) && !cli.verbose;
     if !quiet {
         let _ = std::io::stderr().write_all(out.stderr.as_bytes());
         let _ = std::io::stdout().write_all(out.stdout.as_bytes());
+        if let (Some(d), "text") = (&reload, format) {
+            let _ = std::io::stdout().write_all(d.text().as_bytes());
+        }
     }
-    if let (Some(d), "text") = (&reload, format) {
-        let _ = std::io::stdout().write_all(d.text().as_bytes());
+    let old_unusable = cli.diff.is_some() && reload.is_none() && all[0].loaded.config.is_some();
+    if let Some(e) = old_error {
+        eprintln!("{e}");
     }
-    ExitCode::from(code as u8)
+    ExitCode::from(if old_unusable { 1 } else { code } as u8)
 }
 
 /// `-cc <cond>`: the condition as `.if` reads it, with the process environment; exit 0

@@ -19,6 +19,9 @@ pub struct Listener {
     pub bind: String,
     /// For a kept socket: the bind settings that differ (new connections get them).
     pub changed: Vec<String>,
+    /// For a kept socket: settings that differ but stay as they were on the socket
+    /// (backlog, tcp-ut) until it is bound anew.
+    pub not_applied: Vec<String>,
 }
 
 /// A server present in both configurations.
@@ -190,7 +193,14 @@ fn backend_diff(d: &mut ReloadDiff, o: &Backend, n: &Backend) {
 /// once at start); a master-worker reload starts a new worker, which applies all but
 /// the master's own.
 fn restart_settings(o: &Global, n: &Global) -> Vec<Restart> {
-    let master_only = ["daemon", "master_worker", "pidfile"];
+    // Where a stats socket is written is no setting of it.
+    let (mut o, mut n) = (o.clone(), n.clone());
+    for s in o.stats_sockets.iter_mut().chain(n.stats_sockets.iter_mut()) {
+        s.origin.clear();
+    }
+    // A new worker binds TCP stats sockets anew while the old one still holds them:
+    // they, too, wait for a restart.
+    let master_only = ["daemon", "master_worker", "pidfile", "stats_sockets"];
     let at_start = [
         "maxconn",
         "daemon",
@@ -210,7 +220,7 @@ fn restart_settings(o: &Global, n: &Global) -> Vec<Restart> {
         "node",
         "description",
     ];
-    let (fo, fne) = (fields(o), fields(n));
+    let (fo, fne) = (fields(&o), fields(&n));
     fo.iter()
         .zip(fne.iter())
         .filter(|((name, a), (_, b))| a != b && at_start.contains(&name.as_str()))
@@ -250,10 +260,19 @@ pub fn diff(old: &Config, new: &Config) -> ReloadDiff {
         proxy: p.clone(),
         bind: b.text.clone(),
         changed,
+        not_applied: Vec::new(),
     };
     for (oi, ni) in &plan.keep {
-        let changed = changed_fields(&ob[*oi].1, &nb[*ni].1, &["origin"]);
-        d.kept.push(listener(&nb[*ni], changed));
+        // The text differs when only the spelling of the address does ("*:80").
+        let changed = changed_fields(&ob[*oi].1, &nb[*ni].1, &["origin", "text"]);
+        // The socket is reused as it is: its listen backlog and TCP_USER_TIMEOUT were set
+        // when it was bound, so changes to them wait for a new socket.
+        let (not_applied, changed): (Vec<String>, Vec<String>) = changed
+            .into_iter()
+            .partition(|f| f == "backlog" || f == "tcp_ut");
+        let mut l = listener(&nb[*ni], changed);
+        l.not_applied = not_applied;
+        d.kept.push(l);
     }
     d.opened = plan
         .open
@@ -265,11 +284,24 @@ pub fn diff(old: &Config, new: &Config) -> ReloadDiff {
         .iter()
         .map(|i| listener(&ob[*i], vec![]))
         .collect();
+    // Backend references are indexes: old ones are renumbered as the new configuration
+    // numbers the same names (a backend gone or renamed gets a number no backend has).
+    let remap = |i: usize| -> usize {
+        old.backends
+            .get(i)
+            .and_then(|b| new.backends.iter().position(|n| n.name == b.name))
+            .unwrap_or(usize::MAX - i)
+    };
     for f in &new.frontends {
         match old.frontends.iter().find(|o| o.name == f.name) {
             None => d.frontends_added.push(f.name.clone()),
             Some(o) => {
-                let settings = changed_fields(o, f, &["binds", "loc", "origin"]);
+                let mut o = o.clone();
+                o.default_backend = o.default_backend.map(remap);
+                for r in &mut o.switching {
+                    r.backend = remap(r.backend);
+                }
+                let settings = changed_fields(&o, f, &["binds", "loc", "origin"]);
                 if !settings.is_empty() {
                     d.frontends_changed.push(ProxyChange {
                         name: f.name.clone(),
@@ -288,7 +320,13 @@ pub fn diff(old: &Config, new: &Config) -> ReloadDiff {
     for b in &new.backends {
         match old.backend(&b.name) {
             None => d.backends_added.push(b.name.clone()),
-            Some(o) => backend_diff(&mut d, o, b),
+            Some(o) => {
+                let mut o = o.clone();
+                for r in &mut o.stick_rules {
+                    r.table = remap(r.table);
+                }
+                backend_diff(&mut d, &o, b)
+            }
         }
     }
     d.backends_removed = old
@@ -324,7 +362,11 @@ impl ReloadDiff {
             kept: self.kept.clone(),
             ..Default::default()
         };
-        *self == only_kept && self.kept.iter().all(|l| l.changed.is_empty())
+        *self == only_kept
+            && self
+                .kept
+                .iter()
+                .all(|l| l.changed.is_empty() && l.not_applied.is_empty())
     }
 
     /// The text form.
@@ -336,6 +378,13 @@ impl ReloadDiff {
                     let mut t = format!("{} ({})", l.bind, l.proxy);
                     if !l.changed.is_empty() {
                         let _ = write!(t, ": new connections get changed {}", l.changed.join(", "));
+                    }
+                    if !l.not_applied.is_empty() {
+                        let _ = write!(
+                            t,
+                            "; not applied to the kept socket (a restart applies it): {}",
+                            l.not_applied.join(", ")
+                        );
                     }
                     t
                 })
@@ -432,10 +481,11 @@ impl ReloadDiff {
                 .iter()
                 .map(|l| {
                     format!(
-                        "{{\"proxy\":{},\"bind\":{},\"changed\":{}}}",
+                        "{{\"proxy\":{},\"bind\":{},\"changed\":{},\"not_applied\":{}}}",
                         json_str(&l.proxy),
                         json_str(&l.bind),
-                        strs(&l.changed)
+                        strs(&l.changed),
+                        strs(&l.not_applied)
                     )
                 })
                 .collect();
@@ -496,5 +546,47 @@ impl ReloadDiff {
             strs(&self.stick_tables_emptied),
             rs.join(",")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> Config {
+        let head = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n";
+        crate::config::check_offline(
+            "t.cfg",
+            format!("{head}{text}").into_bytes(),
+            Default::default(),
+        )
+        .expect("valid")
+    }
+
+    #[test]
+    fn backends_are_compared_by_name_not_position() {
+        let old = cfg("frontend fe\n  bind 127.0.0.1:1\n  default_backend a\nbackend a\n  server s 127.0.0.1:2\nbackend b\n  server s 127.0.0.1:3\n");
+        // A backend inserted before the others renumbers them: nothing changed for fe.
+        let moved = cfg("frontend fe\n  bind 127.0.0.1:1\n  default_backend a\nbackend z\n  server s 127.0.0.1:4\nbackend a\n  server s 127.0.0.1:2\nbackend b\n  server s 127.0.0.1:3\n");
+        let d = diff(&old, &moved);
+        assert!(d.frontends_changed.is_empty(), "{d:?}");
+        assert_eq!(d.backends_added, ["z"]);
+        // A renamed backend at the same position: fe now sends elsewhere.
+        let renamed = cfg("frontend fe\n  bind 127.0.0.1:1\n  default_backend a2\nbackend a2\n  server s 127.0.0.1:2\nbackend b\n  server s 127.0.0.1:3\n");
+        let d = diff(&old, &renamed);
+        assert_eq!(d.frontends_changed.len(), 1, "{d:?}");
+        assert_eq!(d.frontends_changed[0].settings, ["default_backend"]);
+    }
+
+    #[test]
+    fn kept_sockets_keep_their_backlog_and_stats_sockets_their_place() {
+        let old = cfg("frontend fe\n  bind 127.0.0.1:1 backlog 10\n  default_backend a\nbackend a\n  server s 127.0.0.1:2\n");
+        let new = cfg("frontend fe\n  bind 127.0.0.1:1 backlog 20 accept-proxy\n  default_backend a\nbackend a\n  server s 127.0.0.1:2\n");
+        let d = diff(&old, &new);
+        assert_eq!(d.kept[0].not_applied, ["backlog"]);
+        assert_eq!(d.kept[0].changed, ["accept_proxy"]);
+        let g1 = crate::config::check_offline("t.cfg", b"global\n  stats socket 127.0.0.1:9 level admin\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n".to_vec(), Default::default()).unwrap();
+        let g2 = crate::config::check_offline("t.cfg", b"global\n  # a comment moves the socket's line\n  stats socket 127.0.0.1:9 level admin\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten l\n  bind 127.0.0.1:1\n  server s 127.0.0.1:2\n".to_vec(), Default::default()).unwrap();
+        assert!(diff(&g1, &g2).restart.is_empty());
     }
 }

@@ -212,7 +212,11 @@ pub(crate) fn missing_file_warning(
     keyword: &str,
     path: &str,
 ) -> Option<Diagnostic> {
-    if checks == crate::config::FileChecks::Strict || std::path::Path::new(path).exists() {
+    // An empty name is no file on any machine: haproxy's own check decides.
+    if checks == crate::config::FileChecks::Strict
+        || path.is_empty()
+        || std::path::Path::new(path).exists()
+    {
         return None;
     }
     Some(
