@@ -222,6 +222,23 @@ fn missing_files_are_warnings_and_the_other_checks_still_run() {
     std::fs::write(d.join("c.cfg"), bad).unwrap();
     let (code, _, err) = haproxide(&d, &["-c", "--no-file-checks", "-f", "c.cfg"]);
     assert_eq!(code, 1, "{err}");
+    // A certificate committed without its key (kept in a secret store): the missing
+    // `<crt>.key` is the warning; without the flag, haproxy's alert.
+    let pem = common::self_signed_pem("ci-keyless", &["-newkey", "rsa:2048"]);
+    let crt_only = pem.parent().unwrap().join("c.pem");
+    let keyless = format!("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\nlisten li\n  bind 127.0.0.1:21995 ssl crt {}\n  server s1 127.0.0.1:22995\n", crt_only.display());
+    std::fs::write(d.join("k.cfg"), keyless).unwrap();
+    let (code, _, err) = haproxide(&d, &["-c", "-f", "k.cfg"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("No Private Key found"), "{err}");
+    let (code, _, err) = haproxide(&d, &["-c", "--no-file-checks", "-f", "k.cfg"]);
+    assert_eq!(code, 0, "{err}");
+    let want = format!(
+        "'crt' : key file '{}.key' does not exist; '{}' is read but not matched with its key (--no-file-checks).",
+        crt_only.display(),
+        crt_only.display()
+    );
+    assert!(err.contains(&want), "{err}");
     // The reports name the warnings' family.
     let (_, sarif, _) = haproxide(
         &d,

@@ -213,10 +213,27 @@ pub(crate) fn missing_file_warning(
     path: &str,
 ) -> Option<Diagnostic> {
     // An empty name is no file on any machine: haproxy's own check decides.
-    if checks == crate::config::FileChecks::Strict
-        || path.is_empty()
-        || std::path::Path::new(path).exists()
-    {
+    if checks == crate::config::FileChecks::Strict || path.is_empty() {
+        return None;
+    }
+    let p = std::path::Path::new(path);
+    if keyword == "crt" && p.is_file() {
+        // Certificates are often committed with their keys kept elsewhere: a PEM without
+        // a key whose `<crt>.key` is missing is read, but cannot be matched with its key.
+        let key = format!("{path}.key");
+        let keyless =
+            crate::tls_files::read_pem(path).is_ok_and(|c| c.key.is_none() && !c.certs.is_empty());
+        if keyless && !std::path::Path::new(&key).exists() {
+            return Some(
+                Diagnostic::warning(
+                    loc,
+                    format!("'crt' : key file '{key}' does not exist; '{path}' is read but not matched with its key (--no-file-checks)."),
+                )
+                .coded(crate::config::MISSING_FILE),
+            );
+        }
+    }
+    if p.exists() {
         return None;
     }
     Some(
