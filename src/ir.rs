@@ -36,6 +36,20 @@ impl Config {
     }
 }
 
+/// When a session's line (HTTP: a request's) is written, as haproxy's `logwait` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogAt {
+    /// At its end: the format prints bytes, times or counters.
+    #[default]
+    End,
+    /// TCP: once the server connection is up; HTTP: once the response head is in
+    /// (`option logasap`, or a format that prints none of those).
+    Early,
+    /// HTTP: once the request head is read (a format of request facts only), and again
+    /// once the response head is in (haproxy's second test only looks for byte facts).
+    Request,
+}
+
 /// Settings of the `global` section.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Global {
@@ -317,6 +331,11 @@ pub struct Frontend {
     pub dontlog_normal: bool,
     /// `option log-separate-errors`: errors are logged at level `err`.
     pub log_separate_errors: bool,
+    /// When a line is written (`option logasap`, or a format that waits for nothing).
+    pub log_at: LogAt,
+    /// `option logasap`: the total times and byte counts are marked `+` (they stop when
+    /// the line is written).
+    pub logasap: bool,
     /// `option clitcpka` / `option tcpka`
     pub clitcpka: bool,
     /// Index into [`Config::backends`] of `default_backend` (or of the listen's own backend).

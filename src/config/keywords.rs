@@ -1215,7 +1215,13 @@ pub const OPTIONS: &[Keyword] = &[
         "",
         "lines of sessions with an error (as dontlog-normal counts them) and connection errors at level err",
     ),
-    kw("logasap", DFE, Unsupported, "", ""),
+    kw(
+        "logasap",
+        DFE,
+        Supported,
+        "",
+        "TCP: the line once the server connection is up; HTTP: once the response head is in; %Tt %Ta %Tu %B marked +",
+    ),
     kw("persist", DBE, Unsupported, "", ""),
     kw("transparent", DBE, Unsupported, "", ""),
     kw(

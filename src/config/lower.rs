@@ -652,6 +652,13 @@ fn lower_frontend(
             });
         }
     }
+    // haproxy's logwait: what the format prints decides when its line is written.
+    let log_at = match log_format.as_ref() {
+        None => crate::ir::LogAt::End,
+        Some(l) if p.mode() == Mode::Http && l.request_only => crate::ir::LogAt::Request,
+        Some(l) if p.option("logasap") || !l.waits_for_end => crate::ir::LogAt::Early,
+        Some(_) => crate::ir::LogAt::End,
+    };
     Frontend {
         name: p.name.clone(),
         is_listen: p.kind == ProxyKind::Listen,
@@ -666,6 +673,8 @@ fn lower_frontend(
         dontlognull: p.option("dontlognull"),
         dontlog_normal: p.option("dontlog-normal"),
         log_separate_errors: p.option("log-separate-errors"),
+        log_at,
+        logasap: p.option("logasap"),
         captures: p.captures.clone(),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         default_backend: if stats_only(p) { None } else { default_backend },

@@ -24,6 +24,14 @@ pub struct LogFormat {
     /// It prints the server connection's source (`%bi %bp`), which costs a getsockname()
     /// (haproxy's `prepare_addrsource`).
     pub needs_backend_source: bool,
+    /// It prints a fact only known at the end (bytes, times, counters, `%ts`: haproxy's
+    /// `LW_BYTES`). A format without one is written as soon as the server connection is
+    /// up (TCP) or the response head is in (HTTP), as haproxy writes it.
+    pub waits_for_end: bool,
+    /// It prints request facts and nothing but them and constants (`%r`, `%HM`, ..., `%f`,
+    /// `%t`: haproxy's `LW_REQ | LW_INIT`): an HTTP line is written once the request
+    /// head is read.
+    pub request_only: bool,
 }
 
 impl LogFormat {
@@ -42,10 +50,71 @@ impl LogFormat {
                 FrontendIp | FrontendPort | ServerIp | ServerPort | BackendIp | BackendPort | Th
             )
         });
+        let waits_for_end = has(&|v| {
+            matches!(
+                v,
+                BytesDown
+                    | BytesUp
+                    | UniqueId
+                    | Ta
+                    | Tc
+                    | Th
+                    | Ti
+                    | Tq
+                    | TrResp
+                    | TR
+                    | Td
+                    | Tt
+                    | Tu
+                    | Tw
+                    | ActConn
+                    | BeConn
+                    | FeConn
+                    | SrvConn
+                    | BeQueue
+                    | SrvQueue
+                    | Retries
+                    | TermState
+            )
+        });
+        let request = |v: LogVar| {
+            matches!(
+                v,
+                Request | Method | Uri | Path | PathOnly | Query | Version
+            )
+        };
+        let constant = |v: LogVar| {
+            matches!(
+                v,
+                Hostname
+                    | DateGmt
+                    | DateLocal
+                    | Timestamp
+                    | Backend
+                    | Frontend
+                    | FrontendXprt
+                    | Millis
+                    | Pid
+                    | Date
+                    | ReqDate
+                    | ReqDateGmt
+                    | ReqDateLocal
+                    | TermStateCookie
+            )
+        };
+        // A `%[sample]` counts as transport information (haproxy's LW_XPRT).
+        let request_only = has(&request)
+            && nodes.iter().all(|n| match n {
+                LogNode::Var(v, _) => request(*v) || constant(*v),
+                LogNode::Sample(..) => false,
+                _ => true,
+            });
         LogFormat {
             nodes,
             needs_extra,
             needs_backend_source,
+            waits_for_end,
+            request_only,
         }
     }
 }

@@ -481,6 +481,7 @@ mod tests {
             hostname: "h",
             pid: 1,
             http: None,
+            plus: false,
         };
         let mut line = String::new();
         render(&f, &facts, &mut line);

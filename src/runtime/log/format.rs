@@ -64,6 +64,9 @@ pub struct Facts<'a> {
     pub pid: u32,
     /// The HTTP transaction, in HTTP mode.
     pub http: Option<&'a HttpFacts<'a>>,
+    /// `option logasap`: total times and byte counts stop when the line is written, and
+    /// say so with a `+`.
+    pub plus: bool,
 }
 
 /// What an HTTP transaction adds to its log line; times are ms from the start of the
@@ -196,6 +199,11 @@ pub fn render(fmt: &LogFormat, s: &Facts<'_>, out: &mut String) {
 
 fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
     use LogVar::*;
+    let plus = |out: &mut String, on: bool| {
+        if on {
+            out.push('+');
+        }
+    };
     let num = |out: &mut String, n: i64| {
         let _ = write!(out, "{n}");
     };
@@ -279,11 +287,20 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
                 None => -1,
             },
         ),
-        Tt => num(out, s.tt),
+        Tt => {
+            plus(out, s.plus);
+            num(out, s.tt)
+        }
         // Each time is truncated to the ms on its own: a difference of them may come out
         // one below zero, which haproxy's single clock never prints.
-        Tu => num(out, (s.tt - t_idle.max(0)).max(0)),
-        BytesDown => num(out, s.bytes_down as i64),
+        Tu => {
+            plus(out, s.plus);
+            num(out, (s.tt - t_idle.max(0)).max(0))
+        }
+        BytesDown => {
+            plus(out, s.plus);
+            num(out, s.bytes_down as i64)
+        }
         BytesUp => num(out, s.bytes_up as i64),
         TermState | TermStateCookie => {
             let [a, b] = s.term.letters();
@@ -382,7 +399,10 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
                 _ => -1,
             },
         ),
-        Ta => num(out, (s.tt - before).max(0)),
+        Ta => {
+            plus(out, s.plus);
+            num(out, (s.tt - before).max(0))
+        }
         Ti => num(out, t_idle),
         Request => match h.and_then(|h| h.request) {
             Some(r) => bytes(out, Some(r)),
@@ -468,6 +488,7 @@ mod tests {
             queues: [0, 0],
             unique_id: None,
             captures: [0, 0],
+            plus: false,
             hostname: "h",
             pid: 255,
             http: None,

@@ -27,6 +27,10 @@ pub(super) struct LogState {
     pub(super) start: Instant,
     /// What only some log formats print, kept only for them (an idle session stays small).
     pub(super) extra: Option<Box<LogExtra>>,
+    /// The line is written before the end (haproxy's logwait met early: `option
+    /// logasap`, or a format that waits for nothing): `dontlognull`, which haproxy only
+    /// applies to the line at the end, does not hold it back.
+    pub(super) early: bool,
 }
 
 /// Source (when wanted) and destination of a server connection attempt.
@@ -53,7 +57,7 @@ impl LogState {
     }
 }
 
-/// Writes the session's log line (when the frontend has a log format).
+/// Writes the session's log line (when the frontend has a log format); true when written.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_log(
     shared: &Shared,
@@ -64,12 +68,12 @@ pub(super) fn write_log(
     tls: bool,
     log: &LogState,
     http: Option<&HttpFacts<'_>>,
-) {
+) -> bool {
     let f = &shared.frontends[li.fe];
     // Nothing to render for a frontend without a format or a target (haproxy ignores the
     // format then), nor for an empty session under `dontlognull`.
     let Some(fmt) = f.ir.log_format.as_ref().filter(|_| !f.ir.log.is_empty()) else {
-        return;
+        return false;
     };
     // `dontlog-normal`: only errors, retries, redispatches and 5xx answers are logged
     // (haproxy's strm_log; an answer of its own, a redirect, is not an error).
@@ -79,10 +83,10 @@ pub(super) fn write_log(
         || log.retries > 0
         || http.is_some_and(|h| h.status >= 500);
     if f.ir.dontlog_normal && !error {
-        return;
+        return false;
     }
-    if f.ir.dontlognull && log.up == 0 && http.is_none_or(|h| h.request.is_none()) {
-        return;
+    if f.ir.dontlognull && !log.early && log.up == 0 && http.is_none_or(|h| h.request.is_none()) {
+        return false;
     }
     let tt = log.since_accept();
     let (be_name, be_conn, srv_conn, queues) = match be {
@@ -131,6 +135,7 @@ pub(super) fn write_log(
         hostname: crate::runtime::log::hostname(),
         pid: std::process::id(),
         http,
+        plus: f.ir.logasap,
     };
     // haproxy renders the unique id at log time in TCP mode, at most 127 bytes.
     let mut id = String::new();
@@ -152,6 +157,7 @@ pub(super) fn write_log(
         level::INFO
     };
     shared.logger.send(&f.ir.log, lvl, &line);
+    true
 }
 
 /// A session refused before it started (PROXY header, TLS handshake), logged in haproxy's

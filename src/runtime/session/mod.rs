@@ -65,7 +65,7 @@ pub fn run(
         client,
         peer,
         local,
-        start,
+        (start, accept),
     ));
     async move {
         let mut server_fd = None;
@@ -180,7 +180,7 @@ async fn prepare(
     client: TcpStream,
     mut peer: SocketAddr,
     mut local: SocketAddr,
-    start: Instant,
+    (start, accept): (Instant, std::time::SystemTime),
 ) -> Prepared {
     let (shared, li) = (&shared, &li);
     let f = &shared.frontends[li.fe];
@@ -196,6 +196,7 @@ async fn prepare(
         queues: [0, 0],
         start,
         extra: None,
+        early: false,
     };
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
@@ -329,6 +330,17 @@ async fn prepare(
             }
         }
     }
+    // haproxy's logwait met once the server connection is up (`option logasap`, or a
+    // format that waits for nothing): the line now, with what is known now.
+    let mut logged = false;
+    if f.ir.log_at == crate::ir::LogAt::Early {
+        log.early = true;
+        log.term = Termination::NORMAL;
+        log.up = early.len() as u64;
+        logged = write_log(shared, li, accept, peer, Some(bi), tls_on, &log, None);
+        // Held back (dontlog-normal): the line at the end decides, as haproxy's does.
+        log.early = false;
+    }
     // Registered so a hard stop or `on-marked-down shutdown-sessions` can end it.
     let (cid, cancel) = b.servers[srv].cancels.register();
     let sfd = std::os::fd::AsRawFd::as_raw_fd(server.tcp());
@@ -345,7 +357,7 @@ async fn prepare(
             slot,
         })),
         tls: tls_on,
-        quiet: false,
+        quiet: logged,
         http: None,
     }
 }

@@ -77,6 +77,9 @@ struct Captured {
     cookies: [Option<Vec<u8>>; 2],
 }
 
+/// Writes a transaction's line before its end (true when written).
+type LogNow<'a> = dyn Fn(&Tx) -> bool + Sync + 'a;
+
 /// One transaction's log facts.
 struct Tx {
     log: LogState,
@@ -92,6 +95,8 @@ struct Tx {
     /// What `capture` lines took, boxed: most transactions have none, and an idle
     /// kept-alive client holds its next transaction's state.
     captured: Option<Box<Captured>>,
+    /// Its line is written already (haproxy's logwait met before the end).
+    logged: bool,
 }
 
 impl Tx {
@@ -109,6 +114,7 @@ impl Tx {
                 queues: [0, 0],
                 start,
                 extra: None,
+                early: false,
             },
             date,
             th,
@@ -119,6 +125,7 @@ impl Tx {
             request: None,
             cookie: None,
             captured: None,
+            logged: false,
         }
     }
 
@@ -209,6 +216,12 @@ pub(super) async fn serve(
         if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
             tx.captured().req = req;
         }
+        // A format of request facts only: haproxy writes its line now (logwait met).
+        if f.ir.log_at == crate::ir::LogAt::Request {
+            tx.log.early = true;
+            tx.logged = log_tx(&shared, &li, peer, None, tls, &tx);
+            tx.log.early = false;
+        }
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
         let decided = front_rules(f, (peer, local, &ssl), &mut head, backend);
@@ -217,6 +230,13 @@ pub(super) async fn serve(
         let (keep, bi) = match decided {
             Ok(bi) => {
                 let mut tunnel = None;
+                // haproxy's logwait met once the response head is in (`option logasap`,
+                // or a format that waits for nothing): the line then.
+                let log_now = |tx: &Tx| log_tx(&shared, &li, peer, bi, tls, tx);
+                // (haproxy tests only for byte facts then: a line written at the request
+                // comes again, with its backend.)
+                let early =
+                    (f.ir.log_at != crate::ir::LogAt::End).then_some(&log_now as &LogNow<'_>);
                 // Boxed: between requests the session holds only what waits for the next one.
                 let keep = Box::pin(transaction(
                     (&shared, &li, bi),
@@ -226,7 +246,7 @@ pub(super) async fn serve(
                     (&mut idle, (!pipelined).then_some(first)),
                     &mut head,
                     (peer, local, &ssl),
-                    (&mut tx, &mut tunnel),
+                    (&mut tx, &mut tunnel, early),
                 ))
                 .await;
                 if let Some(t) = tunnel {
@@ -252,7 +272,7 @@ pub(super) async fn serve(
                 (Box::pin(answered).await, None)
             }
         };
-        if logged {
+        if logged && !tx.logged {
             log_tx(&shared, &li, peer, bi, tls, &tx);
         }
         if !keep {
@@ -340,7 +360,15 @@ async fn answer_rule(
     }
 }
 
-fn log_tx(shared: &Shared, li: &Info, peer: SocketAddr, bi: Option<usize>, tls: bool, tx: &Tx) {
+/// Writes a request's line; true when written.
+fn log_tx(
+    shared: &Shared,
+    li: &Info,
+    peer: SocketAddr,
+    bi: Option<usize>,
+    tls: bool,
+    tx: &Tx,
+) -> bool {
     let facts = HttpFacts {
         status: tx.status,
         t_idle: tx.t_idle,
@@ -356,7 +384,7 @@ fn log_tx(shared: &Shared, li: &Info, peer: SocketAddr, bi: Option<usize>, tls: 
         }),
     };
     let bi = if tx.request.is_some() { bi } else { None };
-    write_log(shared, li, tx.date, peer, bi, tls, &tx.log, Some(&facts));
+    write_log(shared, li, tx.date, peer, bi, tls, &tx.log, Some(&facts))
 }
 
 /// Reads the next request head: within `timeout http-request` (else `timeout client`)

@@ -24,6 +24,16 @@ use crate::runtime::termination::{Cause, Phase, Termination};
 /// session facts they read.
 pub(super) type ResRules<'a> = ([&'a HttpRules; 2], &'a Who<'a>);
 
+/// The transaction's side of a response: its log facts, the cookie work, the response
+/// captures, the `http-response` rules, and the line to write early (logasap).
+pub(super) type TxSide<'a> = (
+    &'a mut Tx,
+    Option<CookieCtx<'a>>,
+    &'a [(String, usize)],
+    ResRules<'a>,
+    Option<&'a super::LogNow<'a>>,
+);
+
 /// How a response went.
 pub(super) struct RespEnd {
     /// The server connection may carry another request.
@@ -47,12 +57,7 @@ pub(super) async fn response<R, W>(
     (req, bodyless, fe_close, case): (&Head, bool, bool, Option<&crate::ir::CaseMap>),
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
-    (tx, ck, caps, (rule_sets, who)): (
-        &mut Tx,
-        Option<CookieCtx<'_>>,
-        &[(String, usize)],
-        ResRules<'_>,
-    ),
+    (tx, ck, caps, (rule_sets, who), early_log): TxSide<'_>,
 ) -> Result<RespEnd, Option<(u16, u64)>>
 where
     R: tokio::io::AsyncRead + Unpin,
@@ -137,9 +142,28 @@ where
     }
     if let Some((c, r, p)) = ck {
         // After the count: haproxy counts the response as the server sent it.
-        if let Some(got) = super::cookie::on_response(c, &r, p, &mut head) {
+        if let Some(got) = super::cookie::on_response(c, &r, &mut *p, &mut head) {
             tx.captured().cookies[1] = Some(got);
         }
+        // The termination state's cookie letters, for a line written now.
+        if let (Some(ck), true) = (c.0, early_log.is_some()) {
+            tx.cookie = ck.logged().then(|| p.letters());
+        }
+    }
+    // The line now (logasap, or a format without byte facts), where haproxy writes it:
+    // after the response rules and cookies, its bytes what its buffer then holds (the
+    // head as rewritten, and the body that came with it). The count goes on as before.
+    if let Some(log_now) = early_log {
+        let body_now = match framing {
+            Framing::Length(n) => sin.avail().len().min(n.min(usize::MAX as u64) as usize),
+            Framing::Empty => 0,
+            _ => sin.avail().len(),
+        } as u64;
+        let counted = std::mem::replace(&mut tx.log.down, head.htx_size() + body_now);
+        tx.log.early = true;
+        tx.logged |= log_now(tx);
+        tx.log.down = counted;
+        tx.log.early = false;
     }
     let mut out = Vec::with_capacity(512);
     head.write_cased(&mut out, conn_val, case);

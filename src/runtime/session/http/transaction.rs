@@ -34,7 +34,11 @@ pub(super) async fn transaction(
     (idle, reuse_first): (&mut Vec<Idle>, Option<bool>),
     req: &mut Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
-    (tx, tunnel): (&mut Tx, &mut Option<Box<Tunnel>>),
+    (tx, tunnel, early_log): (
+        &mut Tx,
+        &mut Option<Box<Tunnel>>,
+        Option<&super::LogNow<'_>>,
+    ),
 ) -> bool {
     let f = &shared.frontends[li.fe];
     let client_to = f.ir.timeout_client;
@@ -229,6 +233,7 @@ pub(super) async fn transaction(
                 ck,
                 &f.ir.captures.response,
                 ([&b.ir.http_rules, &f.ir.http_rules], &who),
+                early_log,
             ),
         );
         tokio::join!(upload, download)

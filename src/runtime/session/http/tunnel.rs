@@ -58,5 +58,7 @@ pub(super) async fn run_tunnel(
     tx.log.down += to_client.len() as u64;
     let bi = Some(slot.bi);
     drop(slot);
-    log_tx(shared, li, peer, bi, tls, &tx);
+    if !tx.logged {
+        log_tx(shared, li, peer, bi, tls, &tx);
+    }
 }
