@@ -1,5 +1,6 @@
 //! HTTP rules compared with haproxy 2.6 on the same configuration and requests:
 //! `http-request allow|deny [deny_status]|redirect|set-header|add-header|del-header`,
+//! `set-method|set-path|set-pathq|set-query|set-uri`,
 //! the `redirect` keyword (location, prefix, scheme, code, drop-query, append-slash,
 //! set-cookie), `http-response set-header|add-header|del-header|deny`, frontend then
 //! backend rules, log-format values (`%[sample]`, `%ci`, a missing sample, a header's last
@@ -65,6 +66,7 @@ frontend web\n  bind 127.0.71.100:8500\n\
   http-response add-header X-Fe fe\n\
   http-response add-header X-Seen %[hdr(x-keep)]\n\
   use_backend guarded if { path_beg /be }\n\
+  use_backend rewrite if { path_beg /rw } || { path_beg http://ex.com/rw }\n\
   default_backend app\n\
 backend app\n  server s 127.0.71.1:8000\n\
 backend guarded\n\
@@ -73,6 +75,15 @@ backend guarded\n\
   http-response deny if { path_beg /be/deny }\n\
   http-response deny if METH_DELETE\n\
   http-response set-header X-Keep be\n\
+  server s 127.0.71.1:8000\n\
+backend rewrite\n\
+  http-request set-path /new%[path] if { path_beg /rw/p }\n\
+  http-request set-pathq /pq?z=%[query] if { path_beg /rw/q }\n\
+  http-request set-query %[req.hdr(x-q)] if { path_beg /rw/s }\n\
+  http-request set-method PUT if { path_beg /rw/m }\n\
+  http-request set-uri http://other.example:8080/u%[path] if { path_beg /rw/u }\n\
+  http-request set-uri /plain if { path_beg /rw/o }\n\
+  http-request set-header X-After %[method]:%[path]:%[query]\n\
   server s 127.0.71.1:8000\n\
 frontend probe\n  bind 127.0.71.100:8599\n  no log\n  default_backend app\n",
     )
@@ -111,6 +122,20 @@ fn conversations() -> Vec<Vec<String>> {
         vec![r("GET /be/x HTTP/1.1", &format!("X-Token: bad\r\n{close}"))],
         vec![r("GET /be/deny HTTP/1.1", close)],
         vec![r("DELETE /be/y HTTP/1.1", close)],
+        // The request line rewritten: path, path and query, query, method, URI (an
+        // absolute one takes the host header with it), what fetches then see.
+        vec![
+            r("GET /rw/p/a?k=1 HTTP/1.1", ""),
+            r("GET /rw/q/b?k=2 HTTP/1.1", ""),
+            r("GET /rw/s/c?old HTTP/1.1", "X-Q: new=1\r\n"),
+            r("GET /rw/s/d?old HTTP/1.1", ""),
+            r("GET /rw/s/e HTTP/1.1", ""),
+            r("GET /rw/s/f HTTP/1.1", "X-Q: a\r\n"),
+            r("GET /rw/m/x HTTP/1.1", ""),
+            r("GET /rw/u/x?q HTTP/1.1", ""),
+            r("GET http://ex.com/rw/p/abs?z HTTP/1.1", ""),
+            r("GET /rw/o/x?q HTTP/1.1", close),
+        ],
         // Kept alive across a deny, a redirect and a forwarded request.
         vec![
             r("GET /admin HTTP/1.1", ""),

@@ -1639,20 +1639,24 @@ pub fn lookup(table: &'static [Keyword], name: &str) -> Option<&'static Keyword>
 /// haproxy's `cfg_find_best_match`, a distance between letter-pair fingerprints (the
 /// first keyword wins a tie; a match further than twice either word's length is none).
 pub fn suggest<'a>(candidates: impl Iterator<Item = &'a str>, word: &str) -> Option<&'a str> {
-    let sig = fingerprint(word);
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = sig
-            .iter()
-            .zip(fingerprint(c).iter())
-            .map(|(a, b)| a.abs_diff(*b) as usize)
-            .sum();
+        let d = distance(word, c);
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
     let (d, c) = best?;
     (d <= 2 * word.len() && d <= 2 * c.len()).then_some(c)
+}
+
+/// haproxy's `word_fingerprint_distance` between two words' fingerprints.
+pub fn distance(a: &str, b: &str) -> usize {
+    fingerprint(a)
+        .iter()
+        .zip(fingerprint(b).iter())
+        .map(|(x, y)| x.abs_diff(*y) as usize)
+        .sum()
 }
 
 /// haproxy's `make_word_fingerprint`: counts of each pair of neighbouring character

@@ -70,6 +70,24 @@ pub enum HttpAction {
     AddHeader(Box<[u8]>, Format),
     /// `del-header <name>`
     DelHeader(Box<[u8]>),
+    /// `set-method|set-path|set-pathq|set-query|set-uri <fmt>`: a part of the request
+    /// line replaced.
+    SetLine(LinePart, Format),
+}
+
+/// The part of the request line a `set-…` action replaces (http_req_replace_stline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinePart {
+    /// `set-method`
+    Method,
+    /// `set-path`: the path, its query kept.
+    Path,
+    /// `set-pathq`: the path and the query.
+    PathQuery,
+    /// `set-query`: what follows the `?` (one is added when there was none).
+    Query,
+    /// `set-uri`: the whole URI; an authority in it becomes the `host` header.
+    Uri,
 }
 
 /// One rule.

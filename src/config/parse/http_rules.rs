@@ -8,12 +8,35 @@ use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::ir::acl::{self as acl_ir, AclTest, Cond, Fetch};
-use crate::ir::http_rules::{FmtPart, Format, HttpAction, HttpRule, Redirect, RedirectKind};
+use crate::ir::http_rules::{
+    FmtPart, Format, HttpAction, HttpRule, LinePart, Redirect, RedirectKind,
+};
 
 /// `http-request` actions of haproxy 2.6, as its message lists them.
 const REQ_ACTIONS: &str = "'wait-for-handshake', 'ot-group', 'set-log-level', 'set-nice', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'cache-use', 'add-acl(*)', 'add-header', 'allow', 'auth', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'disable-l7-retry', 'early-hint', 'normalize-uri', 'redirect', 'reject', 'replace-header', 'replace-path', 'replace-pathq', 'replace-uri', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'strict-mode', 'tarpit', 'track-sc(*)', 'set-timeout', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
 
 /// `http-response` actions of haproxy 2.6, as its message lists them.
+/// haproxy's `action_suggest` over an action list as its message prints it: the closest
+/// action by fingerprint (the first wins a tie), within twice the words' lengths, three
+/// times for the prefix actions (`name(*)`).
+fn action_suggest<'a>(list: &'a str, word: &str) -> Option<&'a str> {
+    let mut best: Option<(usize, &str, bool)> = None;
+    for item in list.split(", ") {
+        let item = item.trim_matches('\'');
+        let (name, prefix) = match item.strip_suffix("(*)") {
+            Some(n) => (n, true),
+            None => (item, false),
+        };
+        let d = crate::config::keywords::distance(word, name);
+        if best.is_none_or(|(bd, _, _)| d < bd) {
+            best = Some((d, name, prefix));
+        }
+    }
+    let (d, name, prefix) = best?;
+    let k = if prefix { 3 } else { 2 };
+    (d <= k * word.len() && d <= k * name.len()).then_some(name)
+}
+
 const RES_ACTIONS: &str = "'ot-group', 'set-log-level', 'set-nice', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'cache-store', 'add-acl(*)', 'add-header', 'allow', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'redirect', 'replace-header', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-status', 'strict-mode', 'track-sc(*)', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-mark', 'set-tos', 'silent-drop'";
 
 /// The statuses haproxy has a built-in page for (`http_err_codes`), which `deny_status`
@@ -246,6 +269,29 @@ impl Parser {
                     HttpAction::AddHeader(name, value)
                 }
             }
+            "set-method" | "set-path" | "set-pathq" | "set-query" | "set-uri"
+                if dir == Dir::Request =>
+            {
+                if n_args != 1 {
+                    return fail(self, rule_err("expects exactly 1 argument <format>"), false);
+                }
+                let value = match parse_format(arg(2)) {
+                    Ok(f) => f,
+                    Err(SampleError::Invalid(m)) => return fail(self, rule_err(&m), false),
+                    Err(SampleError::Unsupported(what)) => {
+                        return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                    }
+                };
+                i = 3;
+                let part = match action {
+                    "set-method" => LinePart::Method,
+                    "set-path" => LinePart::Path,
+                    "set-pathq" => LinePart::PathQuery,
+                    "set-query" => LinePart::Query,
+                    _ => LinePart::Uri,
+                };
+                HttpAction::SetLine(part, value)
+            }
             "del-header" => {
                 if n_args < 1 {
                     return fail(self, rule_err("expects at least 1 argument"), false);
@@ -273,13 +319,23 @@ impl Parser {
                 Err(Some(m)) => return fail(self, rule_err(&m), false),
                 Err(None) => return,
             },
-            a if known(list, a) => return self.unsupported(
-                loc,
-                &format!("'{kw} {a}'"),
-                "actions other than allow, deny, redirect, set-header, add-header and del-header",
-            ),
+            a if known(list, a) => {
+                let built = if dir == Dir::Request {
+                    "actions other than allow, deny, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query and set-uri"
+                } else {
+                    "actions other than allow, deny, set-header, add-header and del-header"
+                };
+                return self.unsupported(loc, &format!("'{kw} {a}'"), built);
+            }
             a => {
-                return fail(self, format!("'{kw}' expects {list}, but got '{a}'."), true);
+                let hint = action_suggest(list, a)
+                    .map(|b| format!(" Did you mean '{b}' maybe ?"))
+                    .unwrap_or_default();
+                return fail(
+                    self,
+                    format!("'{kw}' expects {list}, but got '{a}'.{hint}"),
+                    true,
+                );
             }
         };
         let cond = match arg(i) {

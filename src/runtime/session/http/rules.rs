@@ -3,7 +3,9 @@
 //! or response, `allow` ending a list, `deny` and redirects answering the client.
 
 use crate::ir::acl::Fetch;
-use crate::ir::http_rules::{FmtPart, Format, HttpAction, HttpRule, HttpRules, RedirectKind};
+use crate::ir::http_rules::{
+    FmtPart, Format, HttpAction, HttpRule, HttpRules, LinePart, RedirectKind,
+};
 use crate::runtime::rules::fetch::sample;
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::http1::answers::Answer;
@@ -160,14 +162,66 @@ fn edit(action: &HttpAction, value: Option<Vec<u8>>, h: &mut Head) {
         }
         HttpAction::AddHeader(n, _) => h.add_header(n, &value.unwrap_or_default()),
         HttpAction::DelHeader(n) => del_header(h, n),
+        HttpAction::SetLine(part, _) => set_line(h, *part, &value.unwrap_or_default()),
         _ => {}
     }
+}
+
+/// Replaces a part of the request line as http_req_replace_stline does.
+fn set_line(h: &mut Head, part: LinePart, v: &[u8]) {
+    let uri = h.part(1).to_vec();
+    // Where the path starts and its length without (or with) the query; a URI without
+    // a path has its whole self replaced, as haproxy does.
+    let path_at = |with_query: bool| {
+        let p = authority::path(&uri).unwrap_or(&uri);
+        let at = p.as_ptr() as usize - uri.as_ptr() as usize;
+        let len = if with_query {
+            p.len()
+        } else {
+            p.iter().position(|&c| c == b'?').unwrap_or(p.len())
+        };
+        (at, len)
+    };
+    let new_uri = match part {
+        LinePart::Method => return h.set_part(0, v),
+        LinePart::Path | LinePart::PathQuery => {
+            let (at, len) = path_at(part == LinePart::PathQuery);
+            [&uri[..at], v, &uri[at + len..]].concat()
+        }
+        LinePart::Query => match uri.iter().position(|&c| c == b'?') {
+            Some(q) => [&uri[..=q], v].concat(),
+            None if !v.is_empty() => [&uri[..], b"?", v].concat(),
+            None => return,
+        },
+        LinePart::Uri => {
+            h.set_part(1, v);
+            // http_update_host: an authority in the new URI becomes every host value.
+            let host = if h.method() == b"CONNECT" {
+                Some(v.to_vec())
+            } else {
+                authority::authority(v)
+                    .filter(|a| !a.is_empty())
+                    .map(<[u8]>::to_vec)
+            };
+            if let Some(host) = host {
+                for i in 0..h.header_count() {
+                    if h.header_at(i).0 == b"host" {
+                        h.set_value(i, &host);
+                    }
+                }
+            }
+            return;
+        }
+    };
+    h.set_part(1, &new_uri);
 }
 
 /// A header action's value, rendered before the head is edited.
 fn value(action: &HttpAction, ctx: &Ctx) -> Option<Vec<u8>> {
     match action {
-        HttpAction::SetHeader(_, f) | HttpAction::AddHeader(_, f) => Some(render(f, ctx)),
+        HttpAction::SetHeader(_, f) | HttpAction::AddHeader(_, f) | HttpAction::SetLine(_, f) => {
+            Some(render(f, ctx))
+        }
         _ => None,
     }
 }

@@ -52,6 +52,12 @@ pub fn path(uri: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// The authority of a URI that is neither origin-form (`/…`) nor `*` (after any user
+/// info), as http_update_host takes it for the `host` header.
+pub fn authority(uri: &[u8]) -> Option<&[u8]> {
+    split(uri).1
+}
+
 /// The scheme (with its `://`) and the authority (after any user info) of a URI that
 /// is neither origin-form (`/…`) nor `*`.
 fn split(uri: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {

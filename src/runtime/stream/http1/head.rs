@@ -79,6 +79,9 @@ pub struct Head {
     pub flags: Flags,
     /// The body length announced by `content-length`.
     pub content_length: u64,
+    /// The method the request came with, once `set-method` replaced the line's (haproxy
+    /// keeps deciding on the parsed one: fetches, HEAD and CONNECT handling).
+    parsed_method: Option<Range<usize>>,
 }
 
 fn lws(c: u8) -> bool {
@@ -425,9 +428,21 @@ impl Head {
         &self.store[self.line[i].clone()]
     }
 
-    /// The method of a request.
+    /// Gives part `i` of the start line the bytes `v` (an `http-request set-…` rule).
+    pub fn set_part(&mut self, i: usize, v: &[u8]) {
+        if i == 0 && self.parsed_method.is_none() {
+            self.parsed_method = Some(self.line[0].clone());
+        }
+        self.line[i] = self.append(v);
+    }
+
+    /// The method of a request, as it was parsed (a `set-method` changes only the bytes
+    /// sent on, as in haproxy, whose transaction keeps the parsed method).
     pub fn method(&self) -> &[u8] {
-        self.part(0)
+        match &self.parsed_method {
+            Some(r) => &self.store[r.clone()],
+            None => self.part(0),
+        }
     }
 
     /// The headers, in order: lower-case name and value.
