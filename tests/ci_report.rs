@@ -574,3 +574,75 @@ fn diff_on_the_guide_and_its_tls_variant() {
     );
     assert!(out.contains("listeners closed (new connections refused; established sessions run on):\n  0.0.0.0:1883 (frontend_emqx_tcp)\n"), "{out}");
 }
+
+/// The text of the JSON array after `"key":` in `doc` (strings and nesting respected).
+fn json_array<'a>(doc: &'a str, key: &str) -> &'a str {
+    let start = doc.find(&format!("\"{key}\":[")).expect(key) + key.len() + 4;
+    let (mut depth, mut in_str, mut escaped) = (1, false, false);
+    for (i, c) in doc[start..].char_indices() {
+        match (in_str, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => in_str = false,
+            (true, false, _) => {}
+            (false, _, '"') => in_str = true,
+            (false, _, '[') => depth += 1,
+            (false, _, ']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return &doc[start..start + i];
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unterminated array {key}")
+}
+
+#[test]
+fn diff_on_pairs_of_testdata_configs() {
+    // Every valid testdata configuration against the next one: each diff is a JSON
+    // object whose listener plan accounts for every listener of both sides.
+    let td = root().join("testdata");
+    let mut valid: Vec<String> = std::fs::read_dir(&td)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with('v') && n.ends_with(".cfg"))
+        .filter(|n| !td.join(n.replace(".cfg", ".env")).exists())
+        .collect();
+    valid.sort();
+    assert!(valid.len() > 50, "{}", valid.len());
+    let listeners = |n: &str| -> usize {
+        let (_, doc, _) = haproxide(&td, &["-c", "--format", "json", "-f", n, "--diff", n]);
+        // Against itself: every listener kept, nothing opened or closed.
+        let at = doc
+            .find("\"reload\":")
+            .unwrap_or_else(|| panic!("{n}: {doc}"));
+        let r = &doc[at..];
+        assert!(r.contains("\"opened\":[],\"closed\":[]"), "{n}: {r}");
+        json_array(r, "kept").matches("\"bind\":").count()
+    };
+    let mut compared = 0;
+    for pair in valid.windows(2) {
+        let (old, new) = (&pair[0], &pair[1]);
+        let (code, doc, err) =
+            haproxide(&td, &["-c", "--format", "json", "-f", new, "--diff", old]);
+        if code == 1 {
+            continue;
+        }
+        assert!(
+            err.is_empty() || !err.contains("--diff"),
+            "{old} -> {new}: {err}"
+        );
+        let at = doc
+            .find("\"reload\":")
+            .unwrap_or_else(|| panic!("{old} -> {new}: {doc}"));
+        let r = &doc[at..];
+        let count = |key: &str| json_array(r, key).matches("\"bind\":").count();
+        let (kept, opened, closed) = (count("kept"), count("opened"), count("closed"));
+        assert_eq!(kept + opened, listeners(new), "{old} -> {new}: {r}");
+        assert_eq!(kept + closed, listeners(old), "{old} -> {new}: {r}");
+        compared += 1;
+    }
+    assert!(compared > 40, "{compared}");
+}
