@@ -230,13 +230,6 @@ pub(super) async fn serve(
         let (keep, bi) = match decided {
             Ok(bi) => {
                 let mut tunnel = None;
-                // haproxy's logwait met once the response head is in (`option logasap`,
-                // or a format that waits for nothing): the line then.
-                let log_now = |tx: &Tx| log_tx(&shared, &li, peer, bi, tls, tx);
-                // (haproxy tests only for byte facts then: a line written at the request
-                // comes again, with its backend.)
-                let early =
-                    (f.ir.log_at != crate::ir::LogAt::End).then_some(&log_now as &LogNow<'_>);
                 // Boxed: between requests the session holds only what waits for the next one.
                 let keep = Box::pin(transaction(
                     (&shared, &li, bi),
@@ -246,7 +239,7 @@ pub(super) async fn serve(
                     (&mut idle, (!pipelined).then_some(first)),
                     &mut head,
                     (peer, local, &ssl),
-                    (&mut tx, &mut tunnel, early),
+                    (&mut tx, &mut tunnel, tls),
                 ))
                 .await;
                 if let Some(t) = tunnel {

@@ -34,11 +34,7 @@ pub(super) async fn transaction(
     (idle, reuse_first): (&mut Vec<Idle>, Option<bool>),
     req: &mut Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
-    (tx, tunnel, early_log): (
-        &mut Tx,
-        &mut Option<Box<Tunnel>>,
-        Option<&super::LogNow<'_>>,
-    ),
+    (tx, tunnel, tls): (&mut Tx, &mut Option<Box<Tunnel>>, bool),
 ) -> bool {
     let f = &shared.frontends[li.fe];
     let client_to = f.ir.timeout_client;
@@ -65,6 +61,13 @@ pub(super) async fn transaction(
     };
     let be = BackendSlot::new(shared, bi);
     let b = &shared.backends[bi];
+    // haproxy's logwait met once the response head is in (`option logasap`, or a format
+    // that waits for nothing): the line then. (haproxy tests only for byte facts there:
+    // a line written at the request comes again, with its backend.) Built here, in the
+    // boxed transaction, so that an idle session's future does not reserve it.
+    let log_now = |tx: &Tx| super::log_tx(shared, li, peer, Some(bi), tls, tx);
+    let early_log =
+        (f.ir.log_at != crate::ir::LogAt::End).then_some(&log_now as &super::LogNow<'_>);
     let an = Answers {
         client_to,
         be: &b.ir.errorfiles,
