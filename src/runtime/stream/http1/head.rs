@@ -69,8 +69,10 @@ pub struct Head {
     /// The bytes the ranges point into: the head as received, names lower-cased in
     /// place, cleaned `connection` values appended.
     store: Vec<u8>,
-    /// Method, URI, version of a request; version, status, reason of a response.
-    line: [Range<usize>; 3],
+    /// Method, URI, version of a request; version, status, reason of a response. Kept as
+    /// u32 offsets (a head is at most `tune.bufsize`): a session holds its head across
+    /// the transaction's awaits, so every byte here is a byte of every session.
+    line: [Span; 3],
     /// (name, value) in wire order.
     headers: Vec<(Range<usize>, Range<usize>)>,
     /// Response status (0 for a request).
@@ -81,7 +83,25 @@ pub struct Head {
     pub content_length: u64,
     /// The method the request came with, once `set-method` replaced the line's (haproxy
     /// keeps deciding on the parsed one: fetches, HEAD and CONNECT handling).
-    parsed_method: Option<Range<usize>>,
+    parsed_method: Option<Span>,
+}
+
+/// A range of the store as u32 offsets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span(u32, u32);
+
+impl Span {
+    fn of(r: Range<usize>) -> Self {
+        Span(r.start as u32, r.end as u32)
+    }
+
+    fn range(self) -> Range<usize> {
+        self.0 as usize..self.1 as usize
+    }
+
+    fn len(self) -> usize {
+        (self.1 - self.0) as usize
+    }
 }
 
 fn lws(c: u8) -> bool {
@@ -196,7 +216,11 @@ impl Head {
         let (mo, uo) = (offset(buf, m.as_bytes()), offset(buf, u.as_bytes()));
         // The version is the 8 bytes after the URI and its space.
         let vo = uo + u.len() + 1;
-        head.line = [mo..mo + m.len(), uo..uo + u.len(), vo..vo + 8];
+        head.line = [
+            Span::of(mo..mo + m.len()),
+            Span::of(uo..uo + u.len()),
+            Span::of(vo..vo + 8),
+        ];
         head.flags.ver11 = v == 1;
         head.index(ranges(buf, req.headers), false)?;
         head.authority()?;
@@ -247,9 +271,9 @@ impl Head {
             offset(buf, reason.as_bytes())
         };
         head.line = [
-            start..start + 8,
-            start + 9..start + 12,
-            ro..ro + reason.len(),
+            Span::of(start..start + 8),
+            Span::of(start + 9..start + 12),
+            Span::of(ro..ro + reason.len()),
         ];
         head.flags.ver11 = v == 1;
         head.index(ranges(buf, res.headers), true)?;
@@ -272,7 +296,7 @@ impl Head {
         let r = super::authority::check(self.method(), self.part(1), self.header(b"host"))
             .map_err(|_| HeadError::Host)?;
         if let Some(uri) = r.uri {
-            self.line[1] = self.append(&uri);
+            self.line[1] = Span::of(self.append(&uri));
         }
         if let Some(host) = r.host {
             let at = self.append(&host);
@@ -425,22 +449,22 @@ impl Head {
 
     /// A part of the start line (0, 1, 2).
     pub fn part(&self, i: usize) -> &[u8] {
-        &self.store[self.line[i].clone()]
+        &self.store[self.line[i].range()]
     }
 
     /// Gives part `i` of the start line the bytes `v` (an `http-request set-…` rule).
     pub fn set_part(&mut self, i: usize, v: &[u8]) {
         if i == 0 && self.parsed_method.is_none() {
-            self.parsed_method = Some(self.line[0].clone());
+            self.parsed_method = Some(self.line[0]);
         }
-        self.line[i] = self.append(v);
+        self.line[i] = Span::of(self.append(v));
     }
 
     /// The method of a request, as it was parsed (a `set-method` changes only the bytes
     /// sent on, as in haproxy, whose transaction keeps the parsed method).
     pub fn method(&self) -> &[u8] {
         match &self.parsed_method {
-            Some(r) => &self.store[r.clone()],
+            Some(r) => &self.store[r.range()],
             None => self.part(0),
         }
     }
