@@ -1,6 +1,6 @@
 //! HTTP rules compared with haproxy 2.6 on the same configuration and requests:
 //! `http-request allow|deny [deny_status]|redirect|set-header|add-header|del-header`,
-//! `set-method|set-path|set-pathq|set-query|set-uri`,
+//! `set-method|set-path|set-pathq|set-query|set-uri|replace-path|replace-pathq|replace-uri`,
 //! the `redirect` keyword (location, prefix, scheme, code, drop-query, append-slash,
 //! set-cookie), `http-response set-header|add-header|del-header|deny`, frontend then
 //! backend rules, log-format values (`%[sample]`, `%ci`, a missing sample, a header's last
@@ -83,6 +83,9 @@ backend rewrite\n\
   http-request set-method PUT if { path_beg /rw/m }\n\
   http-request set-uri http://other.example:8080/u%[path] if { path_beg /rw/u }\n\
   http-request set-uri /plain if { path_beg /rw/o }\n\
+  http-request replace-path /rw/r/([^/]*)/(.*) /r2/\\2/\\1 if { path_beg /rw/r/ }\n\
+  http-request replace-pathq ^/rw/t/(.*)\\?(.*)$ /t2/\\2/\\1 if { path_beg /rw/t/ }\n\
+  http-request replace-uri ^/rw/v(.*) http://v.example\\1\\x21 if { path_beg /rw/v }\n\
   http-request set-header X-After %[method]:%[path]:%[query]\n\
   server s 127.0.71.1:8000\n\
 frontend probe\n  bind 127.0.71.100:8599\n  no log\n  default_backend app\n",
@@ -134,7 +137,11 @@ fn conversations() -> Vec<Vec<String>> {
             r("GET /rw/m/x HTTP/1.1", ""),
             r("GET /rw/u/x?q HTTP/1.1", ""),
             r("GET http://ex.com/rw/p/abs?z HTTP/1.1", ""),
-            r("GET /rw/o/x?q HTTP/1.1", close),
+            r("GET /rw/o/x?q HTTP/1.1", ""),
+            r("GET /rw/r/a/b/c?x HTTP/1.1", ""),
+            r("GET /rw/r/nomatch HTTP/1.1", ""),
+            r("GET /rw/t/abc?k=v HTTP/1.1", ""),
+            r("GET /rw/v/z?q HTTP/1.1", close),
         ],
         // Kept alive across a deny, a redirect and a forwarded request.
         vec![
@@ -209,6 +216,19 @@ fn http_rules_match_haproxy() {
         assert!(all.contains(s), "no {s} answer");
     }
     assert!(want[5].1[0].contains("x-port: 8500") && !want[5].1[0].contains("X-Secret"));
+    // The request lines were rewritten (compared above; shown here to be there).
+    let heads: String = want.iter().flat_map(|(_, srv)| srv.clone()).collect();
+    for line in [
+        "GET /new/rw/p/a?k=1 HTTP/1.1",
+        "GET /rw/s/d? HTTP/1.1",
+        "PUT /rw/m/x HTTP/1.1",
+        "GET /r2/b/c/a?x HTTP/1.1",
+        "GET /rw/r/nomatch HTTP/1.1",
+        "GET /t2/k=v/abc HTTP/1.1",
+        "GET http://v.example/z?q! HTTP/1.1\r\nhost: v.example\r\n",
+    ] {
+        assert!(heads.contains(line), "{line}");
+    }
     assert_eq!(want.last().unwrap().0.len(), 4);
     let enc = &want
         .iter()

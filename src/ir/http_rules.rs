@@ -73,6 +73,10 @@ pub enum HttpAction {
     /// `set-method|set-path|set-pathq|set-query|set-uri <fmt>`: a part of the request
     /// line replaced.
     SetLine(LinePart, Format),
+    /// `replace-path|replace-pathq|replace-uri <regex> <fmt>`: when the regex matches the
+    /// path (without or with the query) or the URI, that part becomes the format with
+    /// `\N` group references and `\xHH` bytes expanded (haproxy's `exp_replace`).
+    ReplaceLine(LinePart, super::acl::Regex, Format),
 }
 
 /// The part of the request line a `set-…` action replaces (http_req_replace_stline).

@@ -157,6 +157,16 @@ fn read_pattern_file(path: &str) -> Result<Vec<String>, AclError> {
         .collect())
 }
 
+/// The last line of a regex crate error, the part that says what is wrong.
+pub(crate) fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .last()
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 /// `parse_acl_expr`: `words[0]` is the criterion, then flags and patterns.
 pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
     let first = words.first().map(String::as_str).unwrap_or("");
@@ -497,12 +507,7 @@ fn patterns(
                         .build()
                         .map(|r| Regex(Arc::new(r)))
                         .map_err(|e| {
-                            let why = e.to_string();
-                            let why = why
-                                .lines()
-                                .last()
-                                .unwrap_or("")
-                                .trim_start_matches("error: ");
+                            let why = regex_error(&e);
                             AclError::Invalid(format!("regex '{t}' is invalid (error={why})"))
                         })
                 })

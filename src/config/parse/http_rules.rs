@@ -205,6 +205,18 @@ impl Parser {
         };
         let rule_err =
             |m: &str| format!("error detected in {px} while parsing '{kw} {action}' rule : {m}.");
+        // A rule's log-format value, or its error said as haproxy says it (then None).
+        let value_format = |this: &mut Self, text: &str| match parse_format(text) {
+            Ok(f) => Some(f),
+            Err(SampleError::Invalid(m)) => {
+                fail(this, rule_err(&m), false);
+                None
+            }
+            Err(SampleError::Unsupported(what)) => {
+                this.unsupported(loc, &what, "not evaluated by haproxide yet");
+                None
+            }
+        };
         let list = if dir == Dir::Request {
             REQ_ACTIONS
         } else {
@@ -247,12 +259,9 @@ impl Parser {
                     return fail(self, rule_err("expects exactly 2 arguments"), false);
                 }
                 let name: Box<[u8]> = arg(2).to_ascii_lowercase().into_bytes().into();
-                let value = match parse_format(arg(3)) {
-                    Ok(f) => f,
-                    Err(SampleError::Invalid(m)) => return fail(self, rule_err(&m), false),
-                    Err(SampleError::Unsupported(what)) => {
-                        return self.unsupported(loc, &what, "not evaluated by haproxide yet")
-                    }
+                let value = match value_format(self, arg(3)) {
+                    Some(f) => f,
+                    None => return,
                 };
                 i = 4;
                 // `nbsrv` names the proxy it is in: not a frontend (haproxy's message).
@@ -275,12 +284,9 @@ impl Parser {
                 if n_args != 1 {
                     return fail(self, rule_err("expects exactly 1 argument <format>"), false);
                 }
-                let value = match parse_format(arg(2)) {
-                    Ok(f) => f,
-                    Err(SampleError::Invalid(m)) => return fail(self, rule_err(&m), false),
-                    Err(SampleError::Unsupported(what)) => {
-                        return self.unsupported(loc, &what, "not evaluated by haproxide yet")
-                    }
+                let value = match value_format(self, arg(2)) {
+                    Some(f) => f,
+                    None => return,
                 };
                 i = 3;
                 let part = match action {
@@ -291,6 +297,40 @@ impl Parser {
                     _ => LinePart::Uri,
                 };
                 HttpAction::SetLine(part, value)
+            }
+            "replace-path" | "replace-pathq" | "replace-uri" if dir == Dir::Request => {
+                if n_args != 2 {
+                    return fail(
+                        self,
+                        rule_err("expects exactly 2 arguments <match-regex> and <replace-format>"),
+                        false,
+                    );
+                }
+                let re = match regex::bytes::RegexBuilder::new(arg(2))
+                    .unicode(false)
+                    .build()
+                {
+                    Ok(r) => crate::ir::acl::Regex(std::sync::Arc::new(r)),
+                    Err(e) => {
+                        let why = acl::regex_error(&e);
+                        return fail(
+                            self,
+                            rule_err(&format!("failed to parse the regex : {why}")),
+                            false,
+                        );
+                    }
+                };
+                let value = match value_format(self, arg(3)) {
+                    Some(f) => f,
+                    None => return,
+                };
+                i = 4;
+                let part = match action {
+                    "replace-path" => LinePart::Path,
+                    "replace-pathq" => LinePart::PathQuery,
+                    _ => LinePart::Uri,
+                };
+                HttpAction::ReplaceLine(part, re, value)
             }
             "del-header" => {
                 if n_args < 1 {
@@ -321,7 +361,7 @@ impl Parser {
             },
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query and set-uri"
+                    "actions other than allow, deny, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq and replace-uri"
                 } else {
                     "actions other than allow, deny, set-header, add-header and del-header"
                 };

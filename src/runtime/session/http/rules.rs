@@ -163,8 +163,72 @@ fn edit(action: &HttpAction, value: Option<Vec<u8>>, h: &mut Head) {
         HttpAction::AddHeader(n, _) => h.add_header(n, &value.unwrap_or_default()),
         HttpAction::DelHeader(n) => del_header(h, n),
         HttpAction::SetLine(part, _) => set_line(h, *part, &value.unwrap_or_default()),
+        HttpAction::ReplaceLine(part, re, _) => {
+            let uri = h.part(1);
+            let subject = match part {
+                LinePart::Path | LinePart::PathQuery => {
+                    let p = authority::path(uri).unwrap_or(b"");
+                    match part {
+                        LinePart::Path => {
+                            &p[..p.iter().position(|&c| c == b'?').unwrap_or(p.len())]
+                        }
+                        _ => p,
+                    }
+                }
+                _ => uri,
+            };
+            if subject.is_empty() {
+                return;
+            }
+            let Some(caps) = re.0.captures(subject) else {
+                return;
+            };
+            // A template ending in a lone backslash fails the rewrite: nothing changes.
+            if let Some(out) = exp_replace(&value.unwrap_or_default(), &caps) {
+                set_line(h, *part, &out);
+            }
+        }
         _ => {}
     }
+}
+
+/// haproxy's `exp_replace`: `template` with `\0`-`\9` replaced by the groups of `caps`
+/// (an unmatched group gives nothing), `\xHH` by that byte and `\c` by `c`; None when it
+/// ends in a lone backslash or a cut `\x`.
+fn exp_replace(template: &[u8], caps: &regex::bytes::Captures) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(template.len());
+    let mut i = 0;
+    while i < template.len() {
+        let c = template[i];
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let n = *template.get(i)?;
+        i += 1;
+        if n.is_ascii_digit() {
+            if let Some(m) = caps.get((n - b'0') as usize) {
+                out.extend_from_slice(m.as_bytes());
+            }
+        } else if n == b'x' {
+            let (h1, h2) = (*template.get(i)?, *template.get(i + 1)?);
+            i += 2;
+            // As haproxy's arithmetic on upper-cased characters, valid hex or not.
+            let nib = |c: u8| {
+                let v = c.to_ascii_uppercase().wrapping_sub(b'0');
+                if v > 9 {
+                    v.wrapping_sub(b'A' - b'9' - 1)
+                } else {
+                    v
+                }
+            };
+            out.push((nib(h1) << 4).wrapping_add(nib(h2)));
+        } else {
+            out.push(n);
+        }
+    }
+    Some(out)
 }
 
 /// Replaces a part of the request line as http_req_replace_stline does.
@@ -219,9 +283,10 @@ fn set_line(h: &mut Head, part: LinePart, v: &[u8]) {
 /// A header action's value, rendered before the head is edited.
 fn value(action: &HttpAction, ctx: &Ctx) -> Option<Vec<u8>> {
     match action {
-        HttpAction::SetHeader(_, f) | HttpAction::AddHeader(_, f) | HttpAction::SetLine(_, f) => {
-            Some(render(f, ctx))
-        }
+        HttpAction::SetHeader(_, f)
+        | HttpAction::AddHeader(_, f)
+        | HttpAction::SetLine(_, f)
+        | HttpAction::ReplaceLine(_, _, f) => Some(render(f, ctx)),
         _ => None,
     }
 }
@@ -306,5 +371,19 @@ mod tests {
         let mut out = Vec::new();
         encode_into(b"a\r\nX: 1\t\x7f", &mut out);
         assert_eq!(out, b"a%0D%0AX: 1\t%7F");
+    }
+
+    #[test]
+    fn exp_replace_as_haproxy() {
+        let re = regex::bytes::Regex::new(r"^/(a)(x)?/(.*)$").unwrap();
+        let caps = re.captures(b"/a/rest").unwrap();
+        // Groups, an unmatched group, \xHH, an escaped character, group 0.
+        assert_eq!(
+            exp_replace(br"\3-\1\2-\x41\x7e-\q-\0", &caps).unwrap(),
+            b"rest-a-A~-q-/a/rest"
+        );
+        // A lone backslash or a cut \x fails the rewrite.
+        assert_eq!(exp_replace(br"x\", &caps), None);
+        assert_eq!(exp_replace(br"\x4", &caps), None);
     }
 }
