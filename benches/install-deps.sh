@@ -2,7 +2,8 @@
 # Installs what the tests and the benchmarks run beside haproxide (Debian packages):
 # haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module,
 # iproute2 (ss shows which sockets have TCP keep-alive on), wrk (HTTP load), curl,
-# python3-venv (the CI report consumers, compat-tests/ci-tools.sh).
+# python3-venv and git (the CI report consumers, compat-tests/ci-tools.sh, and the
+# pre-commit hook's test).
 # As root it installs what is missing; otherwise it names what is missing and fails.
 # Packaged services that start on install are stopped (by the PID they recorded): tests
 # and benchmarks start their own instances on loopback.
@@ -20,6 +21,8 @@ command -v ss >/dev/null 2>&1 || need+=(iproute2)
 # The HTTP load generator of benches/http.sh.
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# tests/ci_report.rs runs pre-commit in a scratch git repository.
+command -v git >/dev/null 2>&1 || need+=(git)
 # compat-tests/ci-tools.sh makes a Python virtualenv for the CI report consumers.
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

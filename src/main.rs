@@ -192,13 +192,11 @@ fn check(cli: &cli::Cli, env: BTreeMap<String, String>, exe: String) -> ExitCode
         exe: exe.clone(),
     };
     let all = report::check_all(&req);
-    let code = report::exit_code(&all);
-    let pid = std::process::id();
+    let mut code = report::exit_code(&all);
     if cli.json {
         // One JSON object per diagnostic, as before --format existed.
         for c in &all {
-            let r = config::check_report(&c.loaded, pid, &exe, cli.zero_warning, true);
-            let _ = std::io::stdout().write_all(r.stdout.as_bytes());
+            let _ = std::io::stdout().write_all(c.verdict.json_lines().as_bytes());
         }
         return ExitCode::from(code as u8);
     }
@@ -219,6 +217,7 @@ fn check(cli: &cli::Cli, env: BTreeMap<String, String>, exe: String) -> ExitCode
                     .filter(|d| d.level == config::diag::Level::Alert && d.fatal)
                     .count();
                 old_error = Some(format!("haproxide: --diff: '{old}' is not a valid configuration ({alerts} alert(s); check it with -c -f {old}): nothing to compare with."));
+                code = 1;
             }
             (Some(old_cfg), Some(new_cfg)) => reload = Some(report::diff::diff(&old_cfg, new_cfg)),
             (Some(_), None) => {
@@ -235,11 +234,10 @@ fn check(cli: &cli::Cli, env: BTreeMap<String, String>, exe: String) -> ExitCode
             let _ = std::io::stdout().write_all(d.text().as_bytes());
         }
     }
-    let old_unusable = cli.diff.is_some() && reload.is_none() && all[0].loaded.config.is_some();
     if let Some(e) = old_error {
         eprintln!("{e}");
     }
-    ExitCode::from(if old_unusable { 1 } else { code } as u8)
+    ExitCode::from(code as u8)
 }
 
 /// `-cc <cond>`: the condition as `.if` reads it, with the process environment; exit 0

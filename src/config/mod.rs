@@ -185,18 +185,36 @@ pub fn check_report(
     json: bool,
 ) -> CheckReport {
     let v = verdict(l, zero_warning);
-    let mut stderr = String::new();
-    let mut stdout = String::new();
     if json {
-        for d in v.items.iter().filter(|d| d.code != Some(SUMMARY)) {
-            stdout.push_str(&d.to_json());
-            stdout.push('\n');
+        CheckReport {
+            code: v.code,
+            stderr: String::new(),
+            stdout: v.json_lines(),
         }
     } else {
+        v.text(pid, exe)
+    }
+}
+
+impl Verdict {
+    /// `-c --json`: one object per message, haproxy's closing lines left out.
+    pub fn json_lines(&self) -> String {
+        let mut out = String::new();
+        for d in self.items.iter().filter(|d| d.code != Some(SUMMARY)) {
+            out.push_str(&d.to_json());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// What `haproxy -c` prints for it (`pid` goes in the tags).
+    pub fn text(&self, pid: u32, exe: &str) -> CheckReport {
+        let mut stderr = String::new();
+        let mut stdout = String::new();
         // As haproxy, the version lines come with the first warning or alert: notices
         // (`.notice`) before it are printed first, and notices alone bring none.
         let mut banner = false;
-        for d in &v.items {
+        for d in &self.items {
             if !banner && d.level != Level::Notice {
                 banner = true;
                 stderr.push_str(&format!(
@@ -209,21 +227,21 @@ pub fn check_report(
             }
             stderr.push_str(&d.render(pid));
         }
-        if v.code != 1 && v.warnings {
+        if self.code != 1 && self.warnings {
             stdout.push_str("Warnings were found.\n");
         }
-        match v.code {
+        match self.code {
             0 => stdout.push_str("Configuration file is valid\n"),
             2 => stdout.push_str(
                 "Configuration file has no error but will not start (no listener) => exit(2).\n",
             ),
             _ => {}
         }
-    }
-    CheckReport {
-        code: v.code,
-        stderr,
-        stdout,
+        CheckReport {
+            code: self.code,
+            stderr,
+            stdout,
+        }
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Checked {
     pub diags: Vec<Diagnostic>,
     /// What haproxy's `-c` prints for it (text form).
     pub text: config::CheckReport,
+    /// Its verdict as read (for `--json`'s lines).
+    pub verdict: config::Verdict,
     /// The reading itself, for `--diff`.
     pub loaded: Loaded,
 }
@@ -71,13 +73,14 @@ pub fn check_all(r: &Request) -> Vec<Checked> {
         .iter()
         .map(|args| {
             let loaded = config::load_with(args, r.env.clone(), r.file_checks);
-            let v = config::verdict(&loaded, r.zero_warning);
-            let text = config::check_report(&loaded, pid, &r.exe, r.zero_warning, false);
-            let diags = v
+            let verdict = config::verdict(&loaded, r.zero_warning);
+            let text = verdict.text(pid, &r.exe);
+            let diags = verdict
                 .items
-                .into_iter()
+                .iter()
                 .filter(|d| d.code != Some(config::SUMMARY))
-                .map(|mut d| {
+                .map(|d| {
+                    let mut d = d.clone();
                     if let Some(l) = &mut d.loc {
                         l.file = relative(&l.file).into();
                     }
@@ -87,9 +90,10 @@ pub fn check_all(r: &Request) -> Vec<Checked> {
             Checked {
                 args: args.clone(),
                 files: loaded.files.iter().map(|f| relative(f)).collect(),
-                code: v.code,
+                code: verdict.code,
                 diags,
                 text,
+                verdict,
                 loaded,
             }
         })

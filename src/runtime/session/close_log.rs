@@ -27,9 +27,10 @@ pub(super) struct LogState {
     pub(super) start: Instant,
     /// What only some log formats print, kept only for them (an idle session stays small).
     pub(super) extra: Option<Box<LogExtra>>,
-    /// The line is written before the end (haproxy's logwait met early: `option
-    /// logasap`, or a format that waits for nothing): `dontlognull`, which haproxy only
-    /// applies to the line at the end, does not hold it back.
+    /// A TCP session's line is written once its server connection is up (haproxy's
+    /// logwait met early: `option logasap`, or a format that waits for nothing):
+    /// `dontlognull`, which haproxy only applies to the line at the end, does not hold it
+    /// back. (An HTTP line always has its request, which dontlognull never holds back.)
     pub(super) early: bool,
 }
 

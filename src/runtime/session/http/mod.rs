@@ -218,9 +218,7 @@ pub(super) async fn serve(
         }
         // A format of request facts only: haproxy writes its line now (logwait met).
         if f.ir.log_at == crate::ir::LogAt::Request {
-            tx.log.early = true;
             tx.logged = log_tx(&shared, &li, peer, None, tls, &tx);
-            tx.log.early = false;
         }
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.

@@ -160,10 +160,8 @@ where
             _ => sin.avail().len(),
         } as u64;
         let counted = std::mem::replace(&mut tx.log.down, head.htx_size() + body_now);
-        tx.log.early = true;
         tx.logged |= log_now(tx);
         tx.log.down = counted;
-        tx.log.early = false;
     }
     let mut out = Vec::with_capacity(512);
     head.write_cased(&mut out, conn_val, case);
