@@ -4,6 +4,7 @@
 //! units are converted. Nothing here refers to text, parsers or the lexer.
 
 pub mod acl;
+pub mod auth;
 pub mod cookie;
 pub mod http_rules;
 pub mod log_format;

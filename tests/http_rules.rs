@@ -11,8 +11,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -21,20 +20,12 @@ use common::{start, Backend, Which};
 
 type Seen = Arc<Mutex<Vec<String>>>;
 
-/// The server: records each request head, answers with a header the rules edit.
 fn server(addr: &str, seen: Seen) -> Backend {
-    Backend::with(addr, move |mut c: TcpStream, _| {
-        let mut buf = Vec::new();
-        while let Some(head) = common::read_http_message(&mut c, &mut buf) {
-            seen.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&head).into_owned());
-            let resp = "HTTP/1.1 200 OK\r\nX-Srv: 1\r\nX-Keep: k\r\nContent-Length: 2\r\n\r\nok";
-            if c.write_all(resp.as_bytes()).is_err() {
-                return;
-            }
-        }
-    })
+    common::recording_server(
+        addr,
+        seen,
+        "HTTP/1.1 200 OK\r\nX-Srv: 1\r\nX-Keep: k\r\nContent-Length: 2\r\n\r\nok",
+    )
 }
 
 fn config() -> String {
@@ -167,21 +158,7 @@ fn run(which: Which, seen: &Seen) -> (Exchanges, Vec<String>) {
     let to: SocketAddr = "127.0.71.100:8500".parse().unwrap();
     let mut out = Vec::new();
     for conv in conversations() {
-        let before = seen.lock().unwrap().len();
-        let mut c = TcpStream::connect(to).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        let mut got = Vec::new();
-        let mut buf = Vec::new();
-        for req in &conv {
-            c.write_all(req.as_bytes()).unwrap();
-            match common::read_http_message(&mut c, &mut buf) {
-                Some(r) => got.push(String::from_utf8_lossy(&r).into_owned()),
-                None => break,
-            }
-        }
-        thread::sleep(Duration::from_millis(30));
-        let srv = seen.lock().unwrap()[before..].to_vec();
-        out.push((got, srv));
+        out.push(common::converse(to, &conv, seen));
     }
     thread::sleep(Duration::from_millis(300));
     let lines = p.lines.lock().unwrap().clone();

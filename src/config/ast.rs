@@ -423,6 +423,28 @@ pub struct HttpErrorsConf {
     pub pages: Vec<(u16, std::sync::Arc<[u8]>)>,
 }
 
+/// A `userlist` section as written: group and user names are resolved after parsing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserlistConf {
+    /// Its name.
+    pub name: String,
+    /// `group <name> [users <u1,u2>]` lines (duplicates dropped).
+    pub groups: Vec<(String, Option<String>)>,
+    /// `user <name> [password|insecure-password <p>] [groups <g1,g2>]` lines.
+    pub users: Vec<UserConf>,
+}
+
+/// One `user` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserConf {
+    /// The name.
+    pub name: String,
+    /// The password, if one was given.
+    pub password: Option<crate::ir::auth::Password>,
+    /// Its `groups` list as written.
+    pub groups: Option<String>,
+}
+
 /// `stats` lines of a proxy.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StatsConf {

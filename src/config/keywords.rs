@@ -110,7 +110,13 @@ pub const SECTIONS: &[Keyword] = &[
         "<name> [from <defaults>]",
         "`mode tcp`, and `mode http` served by the HTTP/1 engine (grammar/http.md)",
     ),
-    kw("userlist", 0, Unsupported, "<name>", "HTTP authentication"),
+    kw(
+        "userlist",
+        0,
+        Supported,
+        "<name>",
+        "`group`, `user` with `password` (the system's crypt(3), as haproxy) or `insecure-password`; read by `http_auth`, `http_auth_group`",
+    ),
     kw("peers", 0, Unsupported, "<name>", "stick-table replication"),
     kw(
         "resolvers",
@@ -872,7 +878,7 @@ pub const PROXY: &[Keyword] = &[
         "http-request",
         PRX | DEF,
         Supported,
-        "allow|deny [deny_status <code>]|redirect ...|set-header|add-header <name> <fmt>|del-header <name> [if|unless <cond>]",
+        "allow|deny [deny_status <code>]|auth [realm <r>]|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|set-path|replace-path ... [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(

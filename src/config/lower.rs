@@ -61,6 +61,16 @@ pub fn lower_with(
         ));
     }
 
+    // userlist_postinit: a name that is not there stops the checks.
+    let userlists = match super::parse::userlist::resolve(&parsed.userlists) {
+        Ok(l) => l,
+        Err(m) => {
+            diags.push(check(Level::Alert, m));
+            return None;
+        }
+    };
+    let auth_errors = super::parse::userlist::bind_refs(&userlists, &parsed.userlist_refs);
+
     let be_index = |name: &str| -> Option<usize> {
         proxies
             .iter()
@@ -73,22 +83,52 @@ pub fn lower_with(
             .find(|p| p.kind.caps() & 4 != 0 && p.name == name)
     };
 
-    // Sample arguments haproxy could not resolve: one alert, or its list of them.
-    let arg_errors: Vec<&(crate::config::diag::Loc, String)> =
-        proxies.iter().flat_map(|p| &p.arg_errors).collect();
-    match arg_errors.as_slice() {
-        [] => {}
-        [(loc, msg)] => diags.push(
-            Diagnostic::alert(loc, msg.clone())
-                .styled(LocStyle::ParsingTight)
-                .checked(),
-        ),
-        many => {
-            let mut m = String::from("multiple argument resolution errors:");
-            for (loc, msg) in many {
-                m.push_str(&format!("\n        parsing [{loc}]: {msg}"));
+    // Sample arguments haproxy could not resolve, proxy by proxy: one alert, or its list
+    // of them; a proxy whose arguments all resolved has its auth groups checked.
+    let mut auth_errors = auth_errors;
+    let mut names: Vec<String> = Vec::new();
+    // References made in sections that are no proxy (defaults) come last.
+    for name in proxies
+        .iter()
+        .map(|p| &p.name)
+        .chain(auth_errors.iter().map(|e| &e.1))
+    {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    for name in &names {
+        let mut errs: Vec<(crate::config::diag::Loc, String)> = proxies
+            .iter()
+            .filter(|p| &p.name == name)
+            .flat_map(|p| p.arg_errors.iter().cloned())
+            .collect();
+        errs.extend(
+            auth_errors
+                .iter()
+                .filter(|e| &e.1 == name)
+                .map(|(l, _, m)| (l.clone(), m.clone())),
+        );
+        auth_errors.retain(|e| &e.1 != name);
+        errs.sort_by_key(|(l, _)| l.line);
+        match errs.as_slice() {
+            [] => {
+                for m in super::parse::userlist::check_groups(&parsed.userlist_refs, name) {
+                    diags.push(check(Level::Alert, m));
+                }
             }
-            diags.push(check(Level::Alert, m));
+            [(loc, msg)] => diags.push(
+                Diagnostic::alert(loc, msg.clone())
+                    .styled(LocStyle::ParsingTight)
+                    .checked(),
+            ),
+            many => {
+                let mut m = String::from("multiple argument resolution errors:");
+                for (loc, msg) in many {
+                    m.push_str(&format!("\n        parsing [{loc}]: {msg}"));
+                }
+                diags.push(check(Level::Alert, m));
+            }
         }
     }
     for p in proxies {

@@ -118,9 +118,15 @@ pub enum Fetch {
     /// `status`
     Status,
     /// `http_auth(<userlist>)`: the request's Basic credentials are valid in that list.
-    HttpAuth(usize),
+    HttpAuth(super::auth::UserlistRef),
     /// `http_auth_group(<userlist>)`: the authenticated user (matched against groups).
-    HttpAuthGroup(usize),
+    HttpAuthGroup(super::auth::UserlistRef),
+    /// `http_auth_type`: the `Authorization` scheme (`Basic`, `Bearer`).
+    HttpAuthType,
+    /// `http_auth_user`: the Basic user name.
+    HttpAuthUser,
+    /// `http_auth_pass`: the Basic password.
+    HttpAuthPass,
 }
 
 /// A converter (configuration.txt §7.3.1).
@@ -240,6 +246,9 @@ impl Fetch {
                 | Fetch::Cook(_)
                 | Fetch::HttpAuth(_)
                 | Fetch::HttpAuthGroup(_)
+                | Fetch::HttpAuthType
+                | Fetch::HttpAuthUser
+                | Fetch::HttpAuthPass
         ) || matches!(self, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == Dir::Req)
     }
 }

@@ -64,6 +64,9 @@ pub enum HttpAction {
     Deny(u16),
     /// A redirect.
     Redirect(Box<Redirect>),
+    /// `auth [realm <realm>]`: haproxy's 401 page with `WWW-Authenticate: Basic
+    /// realm="<realm>"` (the proxy's name when no realm is given).
+    Auth(Box<[u8]>),
     /// `set-header <name> <fmt>`: every header of that name removed, then one added.
     SetHeader(Box<[u8]>, Format),
     /// `add-header <name> <fmt>`

@@ -562,6 +562,49 @@ pub fn read_http_message(c: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>
     }
 }
 
+/// An HTTP server at `addr` that records each request it reads in `seen` and answers
+/// every one with `resp`.
+#[allow(dead_code)]
+pub fn recording_server(addr: &str, seen: Arc<Mutex<Vec<String>>>, resp: &'static str) -> Backend {
+    Backend::with(addr, move |mut c: TcpStream, _| {
+        let mut buf = Vec::new();
+        while let Some(head) = read_http_message(&mut c, &mut buf) {
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            if c.write_all(resp.as_bytes()).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Sends `conv`'s requests on one connection to `to`, reading a response after each;
+/// returns the responses and the request heads a recording server added to `seen`
+/// meanwhile. A closed connection ends the conversation early.
+#[allow(dead_code)]
+pub fn converse(
+    to: SocketAddr,
+    conv: &[String],
+    seen: &Mutex<Vec<String>>,
+) -> (Vec<String>, Vec<String>) {
+    let before = seen.lock().unwrap().len();
+    let mut c = TcpStream::connect(to).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = Vec::new();
+    for req in conv {
+        c.write_all(req.as_bytes()).unwrap();
+        match read_http_message(&mut c, &mut buf) {
+            Some(r) => got.push(String::from_utf8_lossy(&r).into_owned()),
+            None => break,
+        }
+    }
+    thread::sleep(Duration::from_millis(30));
+    let srv = seen.lock().unwrap()[before..].to_vec();
+    (got, srv)
+}
+
 /// An `option httplog` line without what differs between runs: the client port, the
 /// date and the timers.
 pub fn mask_httplog(l: &str) -> String {

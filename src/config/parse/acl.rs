@@ -197,14 +197,12 @@ pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
             SampleError::Unsupported(m) => AclError::Unsupported(m),
         })?,
     };
+    sample::mark_userlist_refs(true);
     let has_convs = after.contains(',') && !parsed.expr.convs.is_empty();
     let (mut kind, dotted) = match aclkw {
         Some((_, k, d)) if !has_convs => (k, d),
         _ => (default_match(parsed.ty), false),
     };
-    if kind == MatchKind::AuthGroup {
-        return Err(AclError::Unsupported("ACL 'http_auth_group'".into()));
-    }
     let mut warnings = Vec::new();
     if parsed.ty != SmpType::Bool && words.len() < 2 {
         warnings.push(no_pattern_warning(crit));
@@ -263,6 +261,11 @@ pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
     }
     let dotted = dotted && kind == MatchKind::Int;
     let patterns = patterns(kind, icase, dotted, &texts, &words[i.min(words.len())..])?;
+    if kw_name == "http_auth_group" {
+        if let Patterns::Strs(groups) = &patterns {
+            sample::note_userlist_groups(groups);
+        }
+    }
     Ok(ParsedTest {
         test: AclTest {
             kw: kw_name.into(),

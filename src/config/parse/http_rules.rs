@@ -56,6 +56,27 @@ fn known(list: &str, action: &str) -> bool {
 /// A log-format value (`set-header` values, redirect targets): text, `%%`, `%[expr]`
 /// and the address variables; other variables haproxy knows are refused by name.
 pub fn parse_format(s: &str) -> Result<Format, SampleError> {
+    parse_format_on(s, None)
+}
+
+/// What a fetch needs that the side a rule runs on (`response`: http-response) does
+/// not have, named as haproxy names it.
+fn unavailable(f: &Fetch, response: bool) -> Option<&'static str> {
+    if response {
+        return f.needs_request().then_some("HTTP request headers");
+    }
+    match f {
+        Fetch::Status => Some("HTTP response"),
+        Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res => {
+            Some("HTTP response headers")
+        }
+        _ => None,
+    }
+}
+
+/// [`parse_format`] for a rule on one side of the transaction (`Some(true)`: the
+/// response): a fetch of what that side does not have is refused as haproxy does.
+fn parse_format_on(s: &str, response: Option<bool>) -> Result<Format, SampleError> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut text = Vec::new();
@@ -85,7 +106,9 @@ pub fn parse_format(s: &str) -> Result<Format, SampleError> {
                     return Err(SampleError::Invalid(format!("missing ']' after '{expr}'")));
                 };
                 let expr = &s[start..end];
-                let p = sample::parse(expr, None).map_err(|e| match e {
+                let p = sample::parse(expr, None);
+                sample::mark_userlist_refs(false);
+                let p = p.map_err(|e| match e {
                     SampleError::Invalid(m) => SampleError::Invalid(format!(
                         "failed to parse sample expression <{}> : {}",
                         &s[start..],
@@ -95,6 +118,10 @@ pub fn parse_format(s: &str) -> Result<Format, SampleError> {
                     )),
                     e => e,
                 })?;
+                if let Some(need) = response.and_then(|r| unavailable(&p.expr.fetch, r)) {
+                    let rest = &s[start..];
+                    return Err(SampleError::Invalid(format!("sample fetch <{rest}> may not be reliably used here because it needs '{need}' which is not available here")));
+                }
                 if !text.is_empty() {
                     out.push(FmtPart::Text(std::mem::take(&mut text).into()));
                 }
@@ -206,7 +233,8 @@ impl Parser {
         let rule_err =
             |m: &str| format!("error detected in {px} while parsing '{kw} {action}' rule : {m}.");
         // A rule's log-format value, or its error said as haproxy says it (then None).
-        let value_format = |this: &mut Self, text: &str| match parse_format(text) {
+        let on = Some(dir == Dir::Response);
+        let value_format = |this: &mut Self, text: &str| match parse_format_on(text, on) {
             Ok(f) => Some(f),
             Err(SampleError::Invalid(m)) => {
                 fail(this, rule_err(&m), false);
@@ -253,6 +281,18 @@ impl Parser {
                     status = 502;
                 }
                 HttpAction::Deny(status)
+            }
+            "auth" if dir == Dir::Request => {
+                let realm = if arg(2) == "realm" {
+                    if arg(3).is_empty() {
+                        return fail(self, rule_err("missing realm value.\n"), false);
+                    }
+                    i = 4;
+                    arg(3)
+                } else {
+                    &p.name
+                };
+                HttpAction::Auth(realm.as_bytes().into())
             }
             "set-header" | "add-header" => {
                 if n_args < 2 {
@@ -361,7 +401,7 @@ impl Parser {
             },
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq and replace-uri"
+                    "actions other than allow, deny, auth, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq and replace-uri"
                 } else {
                     "actions other than allow, deny, set-header, add-header and del-header"
                 };
@@ -457,7 +497,10 @@ impl Parser {
             r.cond.is_none()
                 && matches!(
                     r.action,
-                    HttpAction::Allow | HttpAction::Deny(_) | HttpAction::Redirect(_)
+                    HttpAction::Allow
+                        | HttpAction::Deny(_)
+                        | HttpAction::Redirect(_)
+                        | HttpAction::Auth(_)
                 )
         });
         if final_uncond {

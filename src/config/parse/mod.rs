@@ -27,6 +27,7 @@ pub mod sample;
 mod server;
 mod switching;
 pub mod units;
+pub mod userlist;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -75,6 +76,10 @@ pub struct Parsed {
     pub resolvers: Vec<String>,
     /// `http-errors` sections.
     pub http_errors: Vec<crate::config::ast::HttpErrorsConf>,
+    /// `userlist` sections.
+    pub userlists: Vec<crate::config::ast::UserlistConf>,
+    /// Userlist arguments of fetches: where, the proxy, the statement's keyword.
+    pub userlist_refs: Vec<(Loc, String, String, sample::PendingUserlist)>,
     /// How files named by the configuration are treated (post-parse reads too).
     pub file_checks: crate::config::FileChecks,
 }
@@ -98,6 +103,8 @@ enum Section {
     Resolvers,
     /// An `http-errors` section (index into the parser's list).
     HttpErrors(usize),
+    /// A `userlist` section (lines go to the last one created).
+    Userlist,
 }
 
 /// A statement: its words and where it stands.
@@ -194,6 +201,10 @@ pub struct Parser {
     resolvers: Vec<(String, Loc)>,
     /// `http-errors` sections seen.
     http_errors: Vec<crate::config::ast::HttpErrorsConf>,
+    /// `userlist` sections seen.
+    userlists: Vec<crate::config::ast::UserlistConf>,
+    /// Userlist arguments of fetches, see [`Parsed::userlist_refs`].
+    userlist_refs: Vec<(Loc, String, String, sample::PendingUserlist)>,
     /// `expose-experimental-directives` seen: experimental keywords after it are allowed.
     experimental: bool,
     /// `tune.*` settings haproxy takes once, with the value read (see keywords::TUNE_ONCE).
@@ -288,6 +299,8 @@ impl Parser {
             resolve_names: true,
             resolvers: Vec::new(),
             http_errors: Vec::new(),
+            userlists: Vec::new(),
+            userlist_refs: Vec::new(),
             experimental: false,
             tune_seen: HashMap::new(),
             in_template: false,
@@ -450,6 +463,8 @@ impl Parser {
             aborted: self.aborted,
             resolvers: self.resolvers.into_iter().map(|(n, _)| n).collect(),
             http_errors: self.http_errors,
+            userlists: self.userlists,
+            userlist_refs: self.userlist_refs,
             file_checks: self.file_checks,
         }
     }
@@ -539,6 +554,7 @@ impl Parser {
             Section::Defaults => {
                 let mut p = std::mem::replace(&mut self.defaults, anon_defaults(loc.clone()));
                 self.parse_proxy(&mut p, &stmt);
+                self.take_userlist_refs(&p.name, &stmt);
                 // A named section is found again by `from <name>`: keep that copy current.
                 if !p.name.is_empty() {
                     self.named_defaults.insert(p.name.clone(), p.clone());
@@ -548,12 +564,30 @@ impl Parser {
             Section::Proxy(i) => {
                 let mut p = std::mem::replace(&mut self.proxies[i], anon_defaults(loc.clone()));
                 self.parse_proxy(&mut p, &stmt);
+                self.take_userlist_refs(&p.name, &stmt);
                 self.proxies[i] = p;
             }
             Section::Broken(_) => self.alert(loc, "'listen' or 'defaults' expected."),
             Section::Skipped => {}
             Section::Resolvers => self.parse_resolvers(&stmt),
             Section::HttpErrors(i) => self.parse_http_errors(i, &stmt),
+            Section::Userlist => self.parse_userlist(&stmt),
+        }
+    }
+
+    /// Records the userlist arguments `stmt` parsed, for resolution after every file.
+    fn take_userlist_refs(&mut self, proxy: &str, stmt: &Stmt) {
+        for mut r in sample::take_userlist_refs() {
+            if stmt.arg(0) == "acl" {
+                r.acl_name = stmt.arg(1).to_string();
+            }
+            let entry = (
+                stmt.loc.clone(),
+                proxy.to_string(),
+                stmt.arg(0).to_string(),
+                r,
+            );
+            self.userlist_refs.push(entry);
         }
     }
 
@@ -684,6 +718,7 @@ impl Parser {
             "defaults" | "frontend" | "backend" | "listen" => self.proxy_section(stmt),
             "resolvers" => self.resolvers_section(stmt),
             "http-errors" => self.http_errors_section(stmt),
+            "userlist" => self.userlist_section(stmt),
             _ => {
                 self.section = Section::Skipped;
                 let what = format!("section '{kw}'");

@@ -7,8 +7,70 @@
 
 use std::net::IpAddr;
 
+use std::cell::RefCell;
+
 use crate::ir::acl::{Conv, Dir, Fetch, HdrArg, SampleExpr, SmpType};
+use crate::ir::auth::UserlistRef;
 use crate::ir::{MqttField, Payload};
+
+/// A userlist argument met while parsing, resolved once every section is read.
+#[derive(Debug, Clone)]
+pub struct PendingUserlist {
+    /// The reference the fetch holds.
+    pub r: UserlistRef,
+    /// The fetch's name as written.
+    pub kw: String,
+    /// Named by an ACL (haproxy says "ACL keyword"), else by a sample expression.
+    pub in_acl: Option<bool>,
+    /// The groups an `http_auth_group` ACL matches, which must exist in the userlist.
+    pub groups: Option<Vec<Box<[u8]>>>,
+    /// The name of the `acl` line it was on ("" for an anonymous ACL).
+    pub acl_name: String,
+}
+
+thread_local! {
+    /// Userlist arguments of the statement being parsed; the section parser takes them
+    /// after each statement, so a reference made anywhere a sample is parsed is resolved.
+    static PENDING: RefCell<Vec<PendingUserlist>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The userlist arguments parsed since the last call.
+pub fn take_userlist_refs() -> Vec<PendingUserlist> {
+    PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()))
+}
+
+/// Marks the userlist arguments parsed since the last mark as named by an ACL (`true`)
+/// or by a sample expression.
+pub fn mark_userlist_refs(in_acl: bool) {
+    PENDING.with(|p| {
+        for r in p.borrow_mut().iter_mut().filter(|r| r.in_acl.is_none()) {
+            r.in_acl = Some(in_acl);
+        }
+    });
+}
+
+/// Records the group patterns of the `http_auth_group` ACL just parsed.
+pub fn note_userlist_groups(groups: &[Box<[u8]>]) {
+    PENDING.with(|p| {
+        if let Some(last) = p.borrow_mut().last_mut() {
+            last.groups = Some(groups.to_vec());
+        }
+    });
+}
+
+fn userlist_arg(kw: &str, a: Option<&Arg>) -> UserlistRef {
+    let r = UserlistRef::new(a.map_or("", Arg::str));
+    PENDING.with(|p| {
+        p.borrow_mut().push(PendingUserlist {
+            r: r.clone(),
+            kw: kw.to_string(),
+            in_acl: None,
+            groups: None,
+            acl_name: String::new(),
+        })
+    });
+    r
+}
 
 /// Why a sample expression was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -83,9 +145,6 @@ const OTHER_FETCHES: &[&str] = &[
     "avg_queue",
     "srv_conn",
     "srv_queue",
-    "http_auth",
-    "http_auth_group",
-    "http_auth_user",
     "ssl_bc",
     "ssl_fc_is_resumed",
     "dst_is_local",
@@ -408,6 +467,23 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
             }
             (Fetch::Nbsrv(None), SmpType::Int)
         }
+        "http_auth" => {
+            let a = args(&[Str], 0)?;
+            (
+                Fetch::HttpAuth(userlist_arg(name, a.first())),
+                SmpType::Bool,
+            )
+        }
+        "http_auth_group" => {
+            let a = args(&[Str], 0)?;
+            (
+                Fetch::HttpAuthGroup(userlist_arg(name, a.first())),
+                SmpType::Str,
+            )
+        }
+        "http_auth_type" => none(Fetch::HttpAuthType, SmpType::Str)?,
+        "http_auth_user" => none(Fetch::HttpAuthUser, SmpType::Str)?,
+        "http_auth_pass" => none(Fetch::HttpAuthPass, SmpType::Str)?,
         "env" => {
             let a = args(&[Str], 1)?;
             (Fetch::Env(a[0].str().into()), SmpType::Str)

@@ -329,7 +329,7 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .map(|b| Value::Int(b.usable_all().iter().filter(|u| **u).count() as i64))
             .into_iter()
             .collect()),
-        Fetch::SrvIsUp(..) | Fetch::HttpAuth(_) | Fetch::HttpAuthGroup(_) => Ok(Values::Zero),
+        Fetch::SrvIsUp(..) => Ok(Values::Zero),
         Fetch::Env(n) => Ok(std::env::var_os(&**n)
             .map(|v| Value::Str(Cow::Owned(v.into_encoded_bytes())))
             .into_iter()
@@ -405,6 +405,11 @@ fn http_fetch<'a>(f: &'a Fetch, req: &'a Head) -> Values<'a> {
         Fetch::Hdr(h) => strs(occurrence(header_values(req, h), h.occ)),
         Fetch::HdrCnt(h) => Values::One(Value::Int(header_iter(req, h).count() as i64)),
         Fetch::Cook(name) => strs(cookies(req, name.as_deref())),
+        Fetch::HttpAuth(_)
+        | Fetch::HttpAuthGroup(_)
+        | Fetch::HttpAuthType
+        | Fetch::HttpAuthUser
+        | Fetch::HttpAuthPass => super::auth::fetch(f, req),
         _ => Values::Zero,
     }
 }

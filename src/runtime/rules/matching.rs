@@ -118,7 +118,14 @@ fn matches(t: &AclTest, v: &Value) -> bool {
             }
             _ => false,
         },
-        MatchKind::AuthGroup => false,
+        // pat_match_auth: one of the user's groups is one of the patterns.
+        MatchKind::AuthGroup => match (&t.expr.fetch, &t.patterns) {
+            (Fetch::HttpAuthGroup(r), Patterns::Strs(p)) => {
+                let user = r.get().and_then(|l| l.user(&v.to_bytes()));
+                user.is_some_and(|u| p.iter().any(|p| u.groups.contains(p)))
+            }
+            _ => false,
+        },
     }
 }
 

@@ -342,6 +342,14 @@ async fn answer_rule(
             let why = (Cause::Proxy, Phase::Request);
             answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
         }
+        rules::Verdict::Auth(realm) => {
+            let file = answer::page(401, an);
+            let page = file.as_ref().unwrap_or_else(|| layer_answer(401));
+            let value = [&b"Basic realm=\""[..], &realm, b"\""].concat();
+            let a = page.with_header(b"www-authenticate", &value);
+            let why = (Cause::Local, Phase::Request);
+            answer::rule_answer(client, cin, &a, (401, req), an, tx, why).await
+        }
         rules::Verdict::Redirect(a) => {
             let s = a.head.as_ref().map_or(302, |h| h.status);
             let why = (Cause::Local, Phase::Request);

@@ -20,6 +20,8 @@ pub(super) enum Verdict {
     Deny(u16),
     /// Answer with this redirect (logged `LR`).
     Redirect(Box<Answer>),
+    /// Ask for credentials: haproxy's 401 page with this realm (logged `LR`).
+    Auth(Box<[u8]>),
     /// A `monitor-uri` request: answer this status (200, or 503 under `monitor fail`),
     /// not logged.
     Monitor(u16),
@@ -315,6 +317,7 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
         match &r.action {
             HttpAction::Allow => break,
             HttpAction::Deny(s) => return Verdict::Deny(*s),
+            HttpAction::Auth(realm) => return Verdict::Auth(realm.clone()),
             HttpAction::Redirect(_) => {
                 if let Some(a) = answer {
                     return Verdict::Redirect(a);

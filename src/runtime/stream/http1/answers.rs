@@ -147,6 +147,38 @@ impl Answer {
 }
 
 impl Answer {
+    /// This answer with every `name` header removed and one `name: value` added, as
+    /// haproxy's `auth` action edits the 401 page.
+    pub fn with_header(&self, name: &[u8], value: &[u8]) -> Answer {
+        let Some(old) = &self.head else {
+            return Answer {
+                wire: self.wire.clone(),
+                head: None,
+                body: self.body.clone(),
+                logged_bytes: self.logged_bytes,
+            };
+        };
+        let mut head = old.clone();
+        let mut i = 0;
+        while i < head.header_count() {
+            if head.header_at(i).0 == name {
+                head.remove_header(i);
+            } else {
+                i += 1;
+            }
+        }
+        head.add_header(name, value);
+        let mut wire = Vec::with_capacity(self.wire.len() + value.len() + 24);
+        head.write(&mut wire, None);
+        wire.extend_from_slice(&self.body);
+        Answer {
+            wire,
+            logged_bytes: self.logged_bytes - old.htx_size() + head.htx_size(),
+            body: self.body.clone(),
+            head: Some(head),
+        }
+    }
+
     /// An answer read from an `errorfile`: its head as haproxy parses it (names lower-cased
     /// on the wire, its `connection` header replaced by the client's connection mode)
     /// and the rest of the file as the body. None when it is not an HTTP response.
