@@ -365,6 +365,12 @@ pub struct StatsPage {
     pub refresh: Option<Duration>,
     /// `stats realm` (default "HAProxy Statistics").
     pub realm: String,
+    /// A `stats realm` line was given (haproxy refuses it with `stats http-request`).
+    pub realm_set: bool,
+    /// `stats http-request allow|deny|auth [if|unless …]`, run before the page answers.
+    pub rules: Vec<http_rules::HttpRule>,
+    /// `stats admin if|unless <cond>`: when one holds, a POST may change servers' states.
+    pub admin: Vec<acl::Cond>,
     /// `stats auth user:password` pairs; empty means no authentication.
     pub auth: Vec<String>,
     /// `stats hide-version`

@@ -50,7 +50,7 @@ backend be\n  server c 127.0.185.4:24001 disabled\n",
     let mut answers = Vec::new();
     let mut routes = vec![who(&front, 6)];
     // Each phase's commands, then where four connections go.
-    let phases: [&[&str]; 3] = [
+    let phases: [&[&str]; 4] = [
         &[
             "show backend",
             "get weight li/a",
@@ -79,6 +79,14 @@ backend be\n  server c 127.0.185.4:24001 disabled\n",
             "enable server li/a",
             "enable server be/c",
             "disable server li",
+        ],
+        // `enable server` leaves forced drain too (srv_adm_set_ready).
+        &[
+            "set server li/a state drain",
+            "enable server li/a",
+            "set server li/a state drain",
+            "disable server li/a",
+            "enable server li/a",
         ],
     ];
     for cmds in phases {

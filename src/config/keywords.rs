@@ -933,8 +933,8 @@ pub const PROXY: &[Keyword] = &[
         "stats",
         ALL,
         Supported,
-        "enable|uri|realm|auth|refresh|hide-version|show-node|show-legends",
-        "the statistics page, served by a `mode http` frontend/listen that has nothing else (no servers, no backend, no TLS); ignored with a warning on TCP proxies, as HAProxy does; `admin`, `scope`, `http-request` refused",
+        "enable|uri|realm|auth|refresh|hide-version|show-node|show-legends|admin if <cond>|http-request allow|deny|auth",
+        "the statistics page, served by a `mode http` frontend/listen that has nothing else (no servers, no backend, no TLS); ignored with a warning on TCP proxies, as HAProxy does; `admin` runs ready/drain/maint/disable/enable/stop/start; `scope` refused",
     ),
     kw(
         "capture",

@@ -338,6 +338,13 @@ pub fn lower_with(
         .map(|p| error_pages(p, &parsed.http_errors, diags))
         .collect();
 
+    for p in proxies {
+        let Some(page) = &p.stats.page else { continue };
+        if !page.rules.is_empty() && (!page.auth.is_empty() || page.realm_set) {
+            diags.push(check(Level::Alert, format!("proxy '{}': stats 'auth'/'realm' and 'http-request' can't be used at the same time.", p.name)));
+        }
+    }
+
     // What haproxide does not implement about HTTP mode.
     for p in proxies {
         if p.mode() != Mode::Http {

@@ -442,8 +442,13 @@ impl Parser {
         if let Some(c) = &cond {
             self.warn_never_matches(p, stmt, c, dir);
         }
-        self.warn_after_final(p, stmt, dir);
         let rule = HttpRule { action: act, cond };
+        if self.stats_rules {
+            // A `stats http-request` rule: its caller takes it from the list.
+            p.http_rules.request.push(rule);
+            return;
+        }
+        self.warn_after_final(p, stmt, dir);
         if dir == Dir::Request {
             p.http_rules.request.push(rule);
             self.misplaced_http_req(p, stmt);

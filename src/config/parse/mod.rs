@@ -25,6 +25,7 @@ mod resolvers;
 mod rules;
 pub mod sample;
 mod server;
+mod stats;
 mod switching;
 pub mod units;
 pub mod userlist;
@@ -203,6 +204,8 @@ pub struct Parser {
     http_errors: Vec<crate::config::ast::HttpErrorsConf>,
     /// `userlist` sections seen.
     userlists: Vec<crate::config::ast::UserlistConf>,
+    /// The `http-request` parser is reading a `stats http-request` line.
+    stats_rules: bool,
     /// Userlist arguments of fetches, see [`Parsed::userlist_refs`].
     userlist_refs: Vec<(Loc, String, String, sample::PendingUserlist)>,
     /// `expose-experimental-directives` seen: experimental keywords after it are allowed.
@@ -300,6 +303,7 @@ impl Parser {
             resolvers: Vec::new(),
             http_errors: Vec::new(),
             userlists: Vec::new(),
+            stats_rules: false,
             userlist_refs: Vec::new(),
             experimental: false,
             tune_seen: HashMap::new(),

@@ -2,7 +2,7 @@
 //! Messages follow HAProxy 2.6's `cfgparse-listen.c` wording.
 
 use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
-use super::units::{lenient_int, parse_time_ms, parse_time_s, TimeError};
+use super::units::{lenient_int, parse_time_ms, TimeError};
 use super::{Kwm, Parser, Stmt};
 use crate::config::ast::{
     ErrorPages, LogEntry, LogFormatSetting, OptionSetting, ProxyConf, ProxyKind, Spanned,
@@ -763,62 +763,5 @@ fn capitalize(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
-    }
-}
-
-impl Parser {
-    /// `stats enable|uri|refresh|realm|auth|hide-version|…` (configuration.txt §4.2).
-    fn parse_stats(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
-        let loc = stmt.loc;
-        let sub = stmt.arg(1);
-        let val = stmt.arg(2);
-        let page = p.stats.page.get_or_insert_with(|| crate::ir::StatsPage {
-            uri: "/haproxy?stats".into(),
-            refresh: None,
-            realm: "HAProxy Statistics".into(),
-            auth: Vec::new(),
-            hide_version: false,
-            request_timeout: None,
-        });
-        match sub {
-            "enable" => {}
-            "uri" | "realm" | "auth" | "refresh" if val.is_empty() => {
-                let what = match sub {
-                    "uri" => "'uri' needs an URI prefix.",
-                    "realm" => "'realm' needs an realm name.",
-                    "auth" => "'auth' needs a user:password account.",
-                    _ => "'refresh' needs a positive interval in seconds.",
-                };
-                return self.alert(loc, what);
-            }
-            "uri" => page.uri = val.to_string(),
-            "realm" => page.realm = val.to_string(),
-            "auth" => page.auth.push(val.to_string()),
-            // In seconds (TIME_UNIT_S): `stats refresh 10` is ten seconds.
-            "refresh" => match parse_time_s(val) {
-                Ok(s) => page.refresh = Some(std::time::Duration::from_secs(s)),
-                Err(e) => {
-                    let msg = match e {
-                        TimeError::Overflow => format!("timer overflow in argument <{val}> to stats refresh interval, maximum value is 2147483647 s (~68 years)."),
-                        TimeError::Unexpected(c) => format!("unexpected character '{c}' in argument to stats refresh interval."),
-                        TimeError::Empty => "'refresh' needs a positive interval in seconds.".to_string(),
-                    };
-                    return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::ParsingTight));
-                }
-            },
-            "hide-version" => page.hide_version = true,
-            "show-legends" | "show-node" | "show-desc" | "show-modules" | "admin" | "scope"
-            | "http-request" | "bind-process" => {
-                p.stats.unsupported.push(Spanned {
-                    v: format!("'stats {sub}'"),
-                    loc: loc.clone(),
-                });
-            }
-            _ => {
-                let msg = format!("unknown stats parameter '{sub}', expects 'admin', 'uri', 'realm', 'auth', 'scope', 'enable', 'hide-version', 'show-node', 'show-desc' or 'show-legends'.");
-                return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::ParsingTight));
-            }
-        }
-        p.stats.enabled = true;
     }
 }

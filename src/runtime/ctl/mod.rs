@@ -4,4 +4,5 @@
 pub mod handover;
 pub mod master_cli;
 pub mod stats;
+pub mod stats_admin;
 pub mod stats_page;

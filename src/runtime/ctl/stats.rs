@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::ir::{Balance, Global, ListenAddr, StatsSocket};
-use crate::runtime::lb::check;
+use crate::runtime::lb::admin;
 use crate::runtime::lb::state::{Admin, Shared};
 
 /// What a CLI session may do (`level`), lowest first.
@@ -442,7 +442,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             match find(&shared, target) {
                 Err(e) => e,
                 Ok((bi, si)) => {
-                    check::set_admin(&shared, bi, si, to, cli.quiet);
+                    admin::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
                 }
             }
@@ -467,16 +467,13 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             match find(&shared, target) {
                 Err(e) => e,
                 Ok((bi, si)) => {
+                    // srv_adm_set_maint and srv_adm_set_ready: each clears the other flag.
                     let to = if *verb == "disable" {
                         Admin::Maint
                     } else {
                         Admin::Ready
                     };
-                    // `enable server` only leaves maintenance; drain stays.
-                    if to == Admin::Maint || shared.backends[bi].servers[si].admin() == Admin::Maint
-                    {
-                        check::set_admin(&shared, bi, si, to, cli.quiet);
-                    }
+                    admin::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
                 }
             }

@@ -1,7 +1,9 @@
 //! The HTTP statistics page of a `mode http` proxy that does nothing else (`stats enable`,
 //! `stats uri`, configuration.txt §4.2): HAProxy's CSV at `<uri>;csv`, an HTML table of
-//! the same figures at `<uri>`, Basic authentication with `stats auth`, and HAProxy's 503
-//! page for any other path. One request per connection.
+//! the same figures at `<uri>`, Basic authentication with `stats auth`, `stats
+//! http-request allow|deny|auth` rules, `stats admin` (a POSTed form changes servers'
+//! states, answered with haproxy's 303), and HAProxy's 503 page for any other path. One
+//! request per connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use crate::ir::http_rules::HttpAction;
 use crate::ir::StatsPage;
 use crate::runtime::lb::state::Shared;
+use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::{self, Ctx, Who};
+use crate::runtime::stream::http1::answers::layer_answer;
+use crate::runtime::stream::http1::head::Head;
 
 /// The request head is read within this size, as HAProxy's buffer bounds it.
 const MAX_HEAD: usize = 15360;
@@ -31,12 +38,12 @@ fn error_page(code: &str, text: &str, extra: &str) -> Vec<u8> {
 }
 
 /// The account in an `Authorization: Basic` header, when it is one of `auth`.
-fn authorized(head: &str, auth: &[String]) -> bool {
+fn authorized(head: &Head, auth: &[String]) -> bool {
     if auth.is_empty() {
         return true;
     }
-    head.lines().any(|l| {
-        let Some((name, value)) = l.split_once(':') else {
+    head.headers().any(|(name, value)| {
+        let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value)) else {
             return false;
         };
         let Some(b64) = value.trim().strip_prefix("Basic ") else {
@@ -119,12 +126,19 @@ fn escape(s: &str) -> String {
 }
 
 /// Answers one HTTP request on `client`. `limit` bounds each read (`timeout client`);
-/// `page.request_timeout` bounds the whole request head, so a client dribbling a byte
-/// now and then cannot hold a connection slot for days: it gets HAProxy's 408.
-pub async fn serve(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage, limit: Duration) {
+/// `page.request_timeout` bounds the whole request (a POST's body too), so a client
+/// dribbling a byte now and then cannot hold a connection slot for days: it gets
+/// HAProxy's 408.
+pub async fn serve(
+    shared: &Arc<Shared>,
+    mut client: TcpStream,
+    page: &StatsPage,
+    limit: Duration,
+    fe_name: &str,
+) {
     let whole = page.request_timeout.unwrap_or(limit);
-    let head = match timeout(whole, read_head(&mut client, limit)).await {
-        Ok(Some(h)) => h,
+    let (head, body) = match timeout(whole, read_request(&mut client, limit, page)).await {
+        Ok(Some(r)) => r,
         Ok(None) => return,
         Err(_) => {
             let _ = client
@@ -133,67 +147,216 @@ pub async fn serve(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage
             return;
         }
     };
-    answer(shared, client, page, &head).await;
+    let (Ok(peer), Ok(local)) = (client.peer_addr(), client.local_addr()) else {
+        return;
+    };
+    let ssl = SslInfo::default();
+    let who = Who {
+        peer,
+        local,
+        fe_name,
+        be: None,
+        ssl: &ssl,
+    };
+    let mut ctx = Ctx::tcp(&who, &[], true);
+    ctx.req = Some(&head);
+    let reply = answer(shared, page, &head, &body, &ctx);
+    let _ = client.write_all(&reply).await;
+    let _ = client.shutdown().await;
 }
 
-/// Reads the request head; None when the client left, went silent or sent too much (then
-/// answered with a 400).
-async fn read_head(client: &mut TcpStream, limit: Duration) -> Option<String> {
+fn bad_request() -> Vec<u8> {
+    error_page(
+        "400 Bad request",
+        "Your browser sent an invalid request.",
+        "",
+    )
+}
+
+/// Reads the request head and, for an admin POST, its body (a length or chunks, within
+/// haproxy's buffer); None when the client left, went silent or sent what cannot be
+/// read (then answered with a 400).
+async fn read_request(
+    client: &mut TcpStream,
+    limit: Duration,
+    page: &StatsPage,
+) -> Option<(Head, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            return Some(String::from_utf8_lossy(&buf[..end]).into_owned());
+    let mut read_more = async |client: &mut TcpStream, buf: &mut Vec<u8>| match timeout(
+        limit,
+        client.read(&mut chunk),
+    )
+    .await
+    {
+        Ok(Ok(n)) if n > 0 => {
+            buf.extend_from_slice(&chunk[..n]);
+            true
         }
-        if buf.len() > MAX_HEAD {
-            let _ = client
-                .write_all(&error_page(
-                    "400 Bad request",
-                    "Your browser sent an invalid request.",
-                    "",
-                ))
-                .await;
+        _ => false,
+    };
+    let (head, n) = loop {
+        match Head::request(&buf, 101) {
+            Ok(Some(h)) => break h,
+            Ok(None) if buf.len() <= MAX_HEAD => {}
+            _ => {
+                let _ = client.write_all(&bad_request()).await;
+                return None;
+            }
+        }
+        if !read_more(client, &mut buf).await {
             return None;
         }
-        match timeout(limit, client.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return None,
+    };
+    buf.drain(..n);
+    // Only an admin POST reads its body; haproxy answers any other at once.
+    if head.method() != b"POST" || page.admin.is_empty() {
+        return Some((head, Vec::new()));
+    }
+    loop {
+        if head.flags.chunked {
+            match dechunk(&buf) {
+                Ok(Some(body)) => return Some((head, body)),
+                Ok(None) => {}
+                Err(()) => {
+                    let _ = client.write_all(&bad_request()).await;
+                    return None;
+                }
+            }
+        } else if !head.flags.clen || buf.len() as u64 >= head.content_length {
+            buf.truncate(head.content_length as usize);
+            return Some((head, buf));
+        }
+        if buf.len() > MAX_HEAD || !read_more(client, &mut buf).await {
+            return Some((head, Vec::new()));
         }
     }
 }
 
-/// Sends the page, the CSV, or HAProxy's 401/503 for `head`, then closes.
-async fn answer(shared: &Arc<Shared>, mut client: TcpStream, page: &StatsPage, head: &str) {
-    let target = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("");
-    let reply = if !target.starts_with(&page.uri) {
-        error_page(
+/// A whole chunked body's data; None while it is not all there.
+fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, ()> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
+        let size = std::str::from_utf8(&b[..eol]).map_err(|_| ())?;
+        let size = size.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size, 16).map_err(|_| ())?;
+        b = &b[eol + 2..];
+        if size == 0 {
+            return Ok(b.windows(2).any(|w| w == b"\r\n").then_some(out));
+        }
+        if b.len() < size + 2 {
+            return Ok(None);
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+/// haproxy's `http_stats_check_uri`: a GET, HEAD or POST whose path (or URI, for a
+/// prefix not starting with '/') starts with the page's URI.
+fn for_page(head: &Head, page: &StatsPage) -> bool {
+    if !matches!(head.method(), b"GET" | b"HEAD" | b"POST") {
+        return false;
+    }
+    let uri = head.part(1);
+    let uri = if page.uri.starts_with('/') {
+        crate::runtime::stream::http1::authority::path(uri).unwrap_or(b"")
+    } else {
+        uri
+    };
+    uri.starts_with(page.uri.as_bytes())
+}
+
+/// Where haproxy sends the browser after a POST: the page with the action's status and
+/// the flags the request's URI carried (`;up`, `;norefresh`, `?scope=`).
+fn after_post(page: &StatsPage, head: &Head, status: &str) -> Vec<u8> {
+    // haproxy looks past the prefix's length from the URI's start, whatever it holds.
+    let rest = head.part(1).get(page.uri.len()..).unwrap_or(b"");
+    let has = |w: &[u8]| rest.windows(w.len()).any(|x| x == w);
+    let mut loc = format!("{};st={status}", page.uri).into_bytes();
+    if has(b";up") {
+        loc.extend_from_slice(b";up");
+    }
+    if page.refresh.is_some() && has(b";norefresh") {
+        loc.extend_from_slice(b";norefresh");
+    }
+    if let Some(p) = rest.windows(6).position(|w| w == b"scope=") {
+        let s = &rest[p + 6..];
+        let s = &s[..s
+            .iter()
+            .position(|c| b";& ".contains(c))
+            .unwrap_or(s.len())
+            .min(20)];
+        let ok = s
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b".-_:".contains(&c));
+        if ok && !s.is_empty() {
+            loc.extend_from_slice(b"?scope=");
+            loc.extend_from_slice(s);
+        }
+    }
+    let mut out = b"HTTP/1.1 303 See Other\r\ncache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\nlocation: ".to_vec();
+    out.extend_from_slice(&loc);
+    out.extend_from_slice(b"\r\nconnection: close\r\n\r\n");
+    out
+}
+
+/// The page, the CSV, a POST's redirect, or HAProxy's 401/403/503 for the request.
+fn answer(shared: &Arc<Shared>, page: &StatsPage, head: &Head, body: &[u8], ctx: &Ctx) -> Vec<u8> {
+    let target = String::from_utf8_lossy(head.part(1)).into_owned();
+    if !for_page(head, page) {
+        return error_page(
             "503 Service Unavailable",
             "No server is available to handle this request.",
             "",
-        )
-    } else if !authorized(head, &page.auth) {
+        );
+    }
+    // `stats http-request` rules, the first that applies decides; else `stats auth`.
+    for r in &page.rules {
+        if !rules::holds(r.cond.as_ref(), ctx).unwrap_or(false) {
+            continue;
+        }
+        match &r.action {
+            HttpAction::Deny(s) => return layer_answer(*s).with_connection(Some("close"), None),
+            HttpAction::Auth(realm) => {
+                let value = [&b"Basic realm=\""[..], realm, b"\""].concat();
+                let a = layer_answer(401).with_header(b"www-authenticate", &value);
+                return a.with_connection(Some("close"), None);
+            }
+            _ => break,
+        }
+    }
+    if !authorized(head, &page.auth) {
         let realm = format!("www-authenticate: Basic realm=\"{}\"\r\n", page.realm);
-        error_page(
+        return error_page(
             "401 Unauthorized",
             "You need a valid user and password to access this content.",
             &realm,
-        )
-    } else {
-        let csv = crate::runtime::ctl::stats::show_stat(shared);
-        let refresh = page
-            .refresh
-            .map(|r| format!("refresh: {}\r\n", r.as_secs().max(1)))
-            .unwrap_or_default();
-        if target[page.uri.len()..].contains(";csv") {
-            response("200 OK", "text/plain", "", &csv)
+        );
+    }
+    if head.method() == b"POST" {
+        let admin = page
+            .admin
+            .iter()
+            .any(|c| rules::holds(Some(c), ctx).unwrap_or(false));
+        let status = if admin {
+            crate::runtime::ctl::stats_admin::process(shared, body)
         } else {
-            response("200 OK", "text/html", &refresh, &html(shared, page, &csv))
-        }
-    };
-    let _ = client.write_all(&reply).await;
-    let _ = client.shutdown().await;
+            "DENY"
+        };
+        return after_post(page, head, status);
+    }
+    let csv = crate::runtime::ctl::stats::show_stat(shared);
+    let refresh = page
+        .refresh
+        .map(|r| format!("refresh: {}\r\n", r.as_secs().max(1)))
+        .unwrap_or_default();
+    if target[page.uri.len().min(target.len())..].contains(";csv") {
+        response("200 OK", "text/plain", "", &csv)
+    } else {
+        response("200 OK", "text/html", &refresh, &html(shared, page, &csv))
+    }
 }

@@ -21,7 +21,8 @@ use crate::runtime::lb::state::{Admin, Shared};
 use crate::runtime::log::level;
 use crate::runtime::proto::proxy_protocol;
 
-use crate::runtime::lb::health::{first_offsets, Health, Outcome};
+use crate::runtime::lb::admin::{no_server_left, usable_counts};
+use crate::runtime::lb::health::{first_offsets, Outcome};
 
 /// Starts the check task of every checked server.
 pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
@@ -119,7 +120,7 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
 }
 
 /// Logs to the backend's targets and, unless quiet, to stderr as a WARNING (ALERT when `alert`).
-fn say(
+pub(super) fn say(
     shared: &Shared,
     b: &crate::runtime::lb::state::BackendRt,
     quiet: bool,
@@ -188,94 +189,6 @@ fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, qu
         if act == 0 && bck == 0 {
             no_server_left(shared, b, quiet);
         }
-    }
-}
-
-/// Counts of usable active and backup servers of backend `b`.
-fn usable_counts(b: &crate::runtime::lb::state::BackendRt) -> (usize, usize) {
-    let lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
-    let act = lb.slots.iter().filter(|x| !x.backup && x.usable).count();
-    let bck = lb.slots.iter().filter(|x| x.backup && x.usable).count();
-    (act, bck)
-}
-
-fn no_server_left(shared: &Shared, b: &crate::runtime::lb::state::BackendRt, quiet: bool) {
-    let word = if b.ir.is_listen { "proxy" } else { "backend" };
-    shared.logger.send(
-        &b.ir.log,
-        level::EMERG,
-        &format!("{word} {} has no server available!", b.ir.name),
-    );
-    if !quiet {
-        eprintln!(
-            "[ALERT]    ({}) : {word} '{}' has no server available!",
-            std::process::id(),
-            b.ir.name
-        );
-    }
-}
-
-/// The operator puts server `si` of backend `bi` in `to` (stats socket `set server … state`,
-/// `disable`/`enable server`); the messages are HAProxy's.
-pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) {
-    let b = &shared.backends[bi];
-    let s = &b.servers[si];
-    let from = s.admin();
-    let who = format!("Server {}/{}", b.ir.name, s.ir.name);
-    let health_up = s.health.lock().unwrap_or_else(|e| e.into_inner()).up();
-    let was_usable = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].usable;
-    s.admin.store(to as u8, Relaxed);
-    // A server leaving the rotation for maintenance is an alert, unless it was already
-    // stopping (drained), as haproxy's srv_update_status logs it.
-    let mut severity = level::NOTICE;
-    let msg = match (from, to) {
-        (Admin::Maint, Admin::Maint)
-        | (Admin::Ready, Admin::Ready)
-        | (Admin::Drain, Admin::Drain) => return,
-        (_, Admin::Maint) => {
-            let moved = b.server_down(si);
-            if was_usable || from == Admin::Drain && health_up {
-                let (act, bck) = usable_counts(b);
-                let n = s.sessions.load(Relaxed);
-                if from != Admin::Drain {
-                    severity = level::ALERT;
-                }
-                let queued = s.queued.load(Relaxed);
-                format!("{who} is going DOWN for maintenance. {act} active and {bck} backup servers left. {n} sessions active, {moved} requeued, {queued} remaining in queue.")
-            } else {
-                format!("{who} was DOWN and now enters maintenance.")
-            }
-        }
-        (Admin::Maint, _) => {
-            // Back from maintenance as a fresh server: UP until a check says otherwise.
-            if let Some(c) = &s.ir.check {
-                *s.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::new(c.rise, c.fall);
-            }
-            if to == Admin::Ready {
-                b.server_up(si);
-                format!("{who} is UP/READY (leaving forced maintenance).")
-            } else {
-                let msg = format!("{who} is UP/DRAIN (leaving forced maintenance).");
-                say(shared, b, quiet, level::NOTICE, false, &msg);
-                format!("{who} remains in forced drain mode.")
-            }
-        }
-        (Admin::Ready, Admin::Drain) => {
-            let moved = b.server_down(si);
-            let (act, bck) = usable_counts(b);
-            let queued = s.queued.load(Relaxed);
-            format!("{who} enters drain state. {act} active and {bck} backup servers online. {moved} sessions requeued, {queued} total in queue.")
-        }
-        (Admin::Drain, Admin::Ready) => {
-            if health_up {
-                b.server_up(si);
-            }
-            format!("{who} is UP (leaving forced drain).")
-        }
-    };
-    say(shared, b, quiet, severity, false, &msg);
-    if to != Admin::Ready && was_usable && usable_counts(b) == (0, 0) {
-        no_server_left(shared, b, quiet);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Load balancing: server state shared by sessions, balance algorithms and the
 //! consistent-hash ring, queues, stick tables and health checks.
 
+pub mod admin;
 pub mod balance;
 pub mod chash;
 pub mod check;

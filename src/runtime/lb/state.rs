@@ -56,6 +56,9 @@ pub struct ServerRt {
     pub idle: crate::runtime::lb::idle::IdlePool,
 }
 
+/// The stored admin value for maintenance over a forced drain ([`ServerRt::drain_kept`]).
+pub const MAINT_OVER_DRAIN: u8 = 3;
+
 /// A server's administrative state (management.txt `set server … state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admin {
@@ -72,9 +75,15 @@ impl ServerRt {
     pub fn admin(&self) -> Admin {
         match self.admin.load(Relaxed) {
             1 => Admin::Drain,
-            2 => Admin::Maint,
+            2 | MAINT_OVER_DRAIN => Admin::Maint,
             _ => Admin::Ready,
         }
+    }
+
+    /// In maintenance with forced drain kept beneath it (haproxy's two admin flags:
+    /// leaving maintenance then leaves the server draining).
+    pub fn drain_kept(&self) -> bool {
+        self.admin.load(Relaxed) == MAINT_OVER_DRAIN
     }
 
     /// Where to connect for a client that reached `dst_port` (port 0 and `+N` follow it).
