@@ -878,7 +878,7 @@ pub const PROXY: &[Keyword] = &[
         "http-request",
         PRX | DEF,
         Supported,
-        "allow|deny [deny_status <code>]|auth [realm <r>]|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|set-path|replace-path ... [if|unless <cond>]",
+        "allow|deny [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|set-path|replace-path ... [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(

@@ -67,6 +67,8 @@ pub enum HttpAction {
     /// `auth [realm <realm>]`: haproxy's 401 page with `WWW-Authenticate: Basic
     /// realm="<realm>"` (the proxy's name when no realm is given).
     Auth(Box<[u8]>),
+    /// `return …`: an answer built from the rule (http_reply).
+    Return(Box<Reply>),
     /// `set-header <name> <fmt>`: every header of that name removed, then one added.
     SetHeader(Box<[u8]>, Format),
     /// `add-header <name> <fmt>`
@@ -80,6 +82,34 @@ pub enum HttpAction {
     /// path (without or with the query) or the URI, that part becomes the format with
     /// `\N` group references and `\xHH` bytes expanded (haproxy's `exp_replace`).
     ReplaceLine(LinePart, super::acl::Regex, Format),
+}
+
+/// An answer a rule builds (haproxy's `http_reply`: `return`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The status (200 by default).
+    pub status: u16,
+    /// `content-type`, sent with a non-empty payload.
+    pub ctype: Option<Box<[u8]>>,
+    /// The payload.
+    pub body: ReplyBody,
+    /// `hdr <name> <fmt>` headers, before `content-length`; an empty value is not sent.
+    pub hdrs: Vec<(Box<[u8]>, Format)>,
+}
+
+/// Where a reply's payload comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyBody {
+    /// None (`content-length: 0`).
+    Empty,
+    /// `string <s>` or `file <path>`: the bytes as they are.
+    Raw(Box<[u8]>),
+    /// `lf-string <fmt>` or `lf-file <path>`: a log-format string.
+    Fmt(Format),
+    /// `default-errorfiles`: the proxy's page for the status (its errorfile or built in).
+    ErrorPage,
+    /// `errorfile <path>`: that whole HTTP response.
+    ErrorFile(std::sync::Arc<[u8]>),
 }
 
 /// The part of the request line a `set-…` action replaces (http_req_replace_stline).

@@ -3,14 +3,14 @@
 //! and haproxy's messages; every other action haproxy knows is refused by name.
 
 use super::acl::{self, AclError};
-use super::sample::{self, SampleError};
+use super::sample::SampleError;
+pub use super::value_format::parse_format;
+use super::value_format::parse_format_on;
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::ir::acl::{self as acl_ir, AclTest, Cond, Fetch};
-use crate::ir::http_rules::{
-    FmtPart, Format, HttpAction, HttpRule, LinePart, Redirect, RedirectKind,
-};
+use crate::ir::http_rules::{FmtPart, HttpAction, HttpRule, LinePart, Redirect, RedirectKind};
 
 /// `http-request` actions of haproxy 2.6, as its message lists them.
 const REQ_ACTIONS: &str = "'wait-for-handshake', 'ot-group', 'set-log-level', 'set-nice', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'cache-use', 'add-acl(*)', 'add-header', 'allow', 'auth', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'disable-l7-retry', 'early-hint', 'normalize-uri', 'redirect', 'reject', 'replace-header', 'replace-path', 'replace-pathq', 'replace-uri', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'strict-mode', 'tarpit', 'track-sc(*)', 'set-timeout', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
@@ -51,139 +51,6 @@ fn known(list: &str, action: &str) -> bool {
     list.contains(&format!("'{action}'"))
         || list.contains(&format!("'{base}(*)'"))
         || (base.starts_with("track-sc") && list.contains("'track-sc(*)'"))
-}
-
-/// A log-format value (`set-header` values, redirect targets): text, `%%`, `%[expr]`
-/// and the address variables; other variables haproxy knows are refused by name.
-pub fn parse_format(s: &str) -> Result<Format, SampleError> {
-    parse_format_on(s, None)
-}
-
-/// What a fetch needs that the side a rule runs on (`response`: http-response) does
-/// not have, named as haproxy names it.
-fn unavailable(f: &Fetch, response: bool) -> Option<&'static str> {
-    if response {
-        return f.needs_request().then_some("HTTP request headers");
-    }
-    match f {
-        Fetch::Status => Some("HTTP response"),
-        Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res => {
-            Some("HTTP response headers")
-        }
-        _ => None,
-    }
-}
-
-/// [`parse_format`] for a rule on one side of the transaction (`Some(true)`: the
-/// response): a fetch of what that side does not have is refused as haproxy does.
-fn parse_format_on(s: &str, response: Option<bool>) -> Result<Format, SampleError> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut text = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'%' {
-            text.push(b[i]);
-            i += 1;
-            continue;
-        }
-        match b.get(i + 1) {
-            Some(b'%') => {
-                text.push(b'%');
-                i += 2;
-                continue;
-            }
-            Some(b'{') => {
-                return Err(SampleError::Unsupported(format!(
-                    "format flags '%{{…}}' in '{s}'"
-                )))
-            }
-            Some(b'[') => {
-                let start = i + 2;
-                let end = sample_end(&b[start..]).map(|n| start + n);
-                let Some(end) = end else {
-                    let expr = &s[start..];
-                    return Err(SampleError::Invalid(format!("missing ']' after '{expr}'")));
-                };
-                let expr = &s[start..end];
-                let p = sample::parse(expr, None);
-                sample::mark_userlist_refs(false);
-                let p = p.map_err(|e| match e {
-                    SampleError::Invalid(m) => SampleError::Invalid(format!(
-                        "failed to parse sample expression <{}> : {}",
-                        &s[start..],
-                        m.trim_start_matches("fetch method '")
-                            .split_once("' : ")
-                            .map_or(m.as_str(), |(_, r)| r)
-                    )),
-                    e => e,
-                })?;
-                if let Some(need) = response.and_then(|r| unavailable(&p.expr.fetch, r)) {
-                    let rest = &s[start..];
-                    return Err(SampleError::Invalid(format!("sample fetch <{rest}> may not be reliably used here because it needs '{need}' which is not available here")));
-                }
-                if !text.is_empty() {
-                    out.push(FmtPart::Text(std::mem::take(&mut text).into()));
-                }
-                out.push(FmtPart::Sample(p.expr));
-                i = end + 1;
-                continue;
-            }
-            Some(c) if c.is_ascii_alphabetic() => {}
-            // Any other character: the '%' is dropped, the character is text.
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        let start = i + 1;
-        let mut j = start;
-        while j < b.len() && b[j].is_ascii_alphanumeric() {
-            j += 1;
-        }
-        let name = &s[start..j];
-        let part = match name {
-            "ci" => FmtPart::ClientIp,
-            "cp" => FmtPart::ClientPort,
-            "fi" => FmtPart::FrontendIp,
-            "fp" => FmtPart::FrontendPort,
-            "f" => FmtPart::Frontend,
-            n if super::log_format::is_variable(n) => {
-                return Err(SampleError::Unsupported(format!(
-                    "format variable '%{n}' in a rule"
-                )))
-            }
-            n => {
-                return Err(SampleError::Invalid(format!("no such format variable '{n}'. If you wanted to emit the '%' character verbatim, you need to use '%%'")))
-            }
-        };
-        if !text.is_empty() {
-            out.push(FmtPart::Text(std::mem::take(&mut text).into()));
-        }
-        out.push(part);
-        i = j;
-    }
-    if !text.is_empty() {
-        out.push(FmtPart::Text(text.into()));
-    }
-    Ok(out)
-}
-
-/// Where a `%[` expression ends: the first ']' outside parentheses and quotes.
-fn sample_end(b: &[u8]) -> Option<usize> {
-    let mut depth = 0i32;
-    let mut quote = None;
-    for (i, &c) in b.iter().enumerate() {
-        match (c, quote) {
-            (q @ (b'\'' | b'"'), None) => quote = Some(q),
-            (q, Some(o)) if q == o => quote = None,
-            (b'(', None) => depth += 1,
-            (b')', None) => depth -= 1,
-            (b']', None) if depth <= 0 => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Which rule list a line goes to.
@@ -294,6 +161,18 @@ impl Parser {
                 };
                 HttpAction::Auth(realm.as_bytes().into())
             }
+            "return" if dir == Dir::Request => match self.parse_reply(loc, words, 2) {
+                Ok((r, next)) => {
+                    i = next;
+                    HttpAction::Return(Box::new(r))
+                }
+                Err(super::http_reply::ReplyError::Invalid(m)) => {
+                    return fail(self, rule_err(&m), false)
+                }
+                Err(super::http_reply::ReplyError::Unsupported(what)) => {
+                    return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                }
+            },
             "set-header" | "add-header" => {
                 if n_args < 2 {
                     return fail(self, rule_err("expects exactly 2 arguments"), false);
@@ -401,7 +280,7 @@ impl Parser {
             },
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, auth, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq and replace-uri"
+                    "actions other than allow, deny, auth, return, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq and replace-uri"
                 } else {
                     "actions other than allow, deny, set-header, add-header and del-header"
                 };
@@ -506,6 +385,7 @@ impl Parser {
                         | HttpAction::Deny(_)
                         | HttpAction::Redirect(_)
                         | HttpAction::Auth(_)
+                        | HttpAction::Return(_)
                 )
         });
         if final_uncond {
@@ -666,7 +546,7 @@ impl Parser {
 }
 
 /// C's `atol`: leading blanks, a sign, digits; 0 when none.
-fn atol(s: &str) -> i64 {
+pub(super) fn atol(s: &str) -> i64 {
     let t = s.trim_start();
     let (neg, d) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -688,26 +568,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats() {
-        let f = parse_format("a%%b %[dst_port] %ci:%cp").ok().unwrap();
-        assert_eq!(f.len(), 6);
-        assert_eq!(
-            parse_format("%zz").err(),
-            Some(SampleError::Invalid("no such format variable 'zz'. If you wanted to emit the '%' character verbatim, you need to use '%%'".into()))
-        );
-        assert_eq!(
-            parse_format("%[nosuch]").err(),
-            Some(SampleError::Invalid(
-                "failed to parse sample expression <nosuch]> : unknown fetch method 'nosuch'"
-                    .into()
-            ))
-        );
-        assert_eq!(
-            parse_format("%[req.hdr(a)").err(),
-            Some(SampleError::Invalid(
-                "missing ']' after 'req.hdr(a)'".into()
-            ))
-        );
+    fn known_actions() {
         assert!(known(REQ_ACTIONS, "set-var(txn.x)"));
         assert!(known(REQ_ACTIONS, "track-sc0"));
         assert!(!known(REQ_ACTIONS, "foo"));

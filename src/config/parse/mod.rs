@@ -16,6 +16,7 @@ mod check;
 mod cookie;
 mod global;
 mod http_errors;
+mod http_reply;
 mod http_rules;
 pub mod log_format;
 pub use global::lookup_id;
@@ -29,6 +30,7 @@ mod stats;
 mod switching;
 pub mod units;
 pub mod userlist;
+mod value_format;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -77,7 +77,9 @@ async fn send_answer(
     (cause, phase): (Cause, Phase),
 ) -> bool {
     let head = a.head.as_ref();
-    let xfer_len = head.is_none_or(|h| h.flags.clen || h.flags.chunked);
+    // 204 and 304 carry no body whatever their headers say.
+    let xfer_len =
+        head.is_none_or(|h| h.flags.clen || h.flags.chunked || matches!(h.status, 204 | 304));
     let resp11 = head.is_none_or(|h| h.flags.ver11);
     let keep =
         req_done && xfer_len && (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
@@ -86,9 +88,16 @@ async fn send_answer(
     } else {
         resp11.then_some("close")
     };
-    let sent = body::send(client, &a.with_connection(conn, an.case), an.client_to).await;
+    let mut wire = a.with_connection(conn, an.case);
+    // The answer to a HEAD leaves without its body, as haproxy's H1 layer sends it, and
+    // the body is not counted.
+    let head_only = req.method() == b"HEAD" && a.head.is_some();
+    if head_only {
+        wire.truncate(wire.len() - a.body.len());
+    }
+    let sent = body::send(client, &wire, an.client_to).await;
     tx.status = status;
-    tx.log.down = a.logged_bytes;
+    tx.log.down = a.logged_bytes - if head_only { a.body.len() as u64 } else { 0 };
     tx.log.term = Termination::new(cause, phase);
     keep && sent.is_ok()
 }

@@ -350,6 +350,16 @@ async fn answer_rule(
             let why = (Cause::Local, Phase::Request);
             answer::rule_answer(client, cin, &a, (401, req), an, tx, why).await
         }
+        rules::Verdict::Page(s) => {
+            let file = answer::page(s, an);
+            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
+            let why = (Cause::Local, Phase::Request);
+            answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
+        }
+        rules::Verdict::Return(a, s) => {
+            let why = (Cause::Local, Phase::Request);
+            answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await
+        }
         rules::Verdict::Redirect(a) => {
             let s = a.head.as_ref().map_or(302, |h| h.status);
             let why = (Cause::Local, Phase::Request);

@@ -4,7 +4,7 @@
 
 use crate::ir::acl::Fetch;
 use crate::ir::http_rules::{
-    FmtPart, Format, HttpAction, HttpRule, HttpRules, LinePart, RedirectKind,
+    FmtPart, Format, HttpAction, HttpRule, HttpRules, LinePart, RedirectKind, Reply, ReplyBody,
 };
 use crate::runtime::rules::fetch::sample;
 use crate::runtime::rules::{self, Ctx, Who};
@@ -22,6 +22,11 @@ pub(super) enum Verdict {
     Redirect(Box<Answer>),
     /// Ask for credentials: haproxy's 401 page with this realm (logged `LR`).
     Auth(Box<[u8]>),
+    /// A `return` rule's answer and the status logged (the rule's, even when an
+    /// `errorfile` says another), logged `LR`.
+    Return(Box<Answer>, u16),
+    /// A `return … default-errorfiles` rule: the proxy's page for the status (logged `LR`).
+    Page(u16),
     /// A `monitor-uri` request: answer this status (200, or 503 under `monitor fail`),
     /// not logged.
     Monitor(u16),
@@ -153,6 +158,54 @@ fn redirect(r: &crate::ir::http_rules::Redirect, req: &Head, ctx: &Ctx) -> Box<A
         Answer::from_file(b"HTTP/1.1 500 Internal Server Error\r\nContent-length: 0\r\n\r\n")
             .expect("valid")
     }))
+}
+
+/// Builds a `return` rule's answer as http_reply_to_htx does: the status line, the
+/// `hdr` headers whose value is not empty, `content-length` (which the H1 layer does not
+/// send for 204 and 304), `content-type` with a payload, the payload.
+fn reply(r: &Reply, ctx: &Ctx) -> Verdict {
+    let body: Vec<u8> = match &r.body {
+        ReplyBody::ErrorPage => return Verdict::Page(r.status),
+        ReplyBody::ErrorFile(raw) => {
+            return match Answer::from_file(raw) {
+                Some(a) => Verdict::Return(Box::new(a), r.status),
+                None => Verdict::Page(r.status),
+            }
+        }
+        ReplyBody::Empty => Vec::new(),
+        ReplyBody::Raw(b) => b.to_vec(),
+        ReplyBody::Fmt(f) => render(f, ctx),
+    };
+    let reason = crate::runtime::stream::http1::reason::reason(r.status);
+    let mut raw = format!("HTTP/1.1 {} {reason}\r\n", r.status).into_bytes();
+    for (name, f) in &r.hdrs {
+        let v = render(f, ctx);
+        if !v.is_empty() {
+            raw.extend_from_slice(name);
+            raw.extend_from_slice(b": ");
+            raw.extend_from_slice(&v);
+            raw.extend_from_slice(b"\r\n");
+        }
+    }
+    raw.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    if let (Some(ct), false) = (&r.ctype, body.is_empty()) {
+        raw.extend_from_slice(b"content-type: ");
+        raw.extend_from_slice(ct);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"\r\n");
+    raw.extend_from_slice(&body);
+    match Answer::from_file(&raw) {
+        Some(mut a) => {
+            // Counted in %B, but the H1 layer does not send it for these.
+            if let (Some(h), true) = (a.head.as_mut(), matches!(r.status, 204 | 304)) {
+                del_header(h, b"content-length");
+            }
+            Verdict::Return(Box::new(a), r.status)
+        }
+        // A value with bytes a header cannot hold: haproxy's 500.
+        None => Verdict::Deny(500),
+    }
 }
 
 /// Applies one header action to `h`, its value rendered with `ctx` first.
@@ -308,7 +361,8 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
                 continue;
             }
             let answer = match &r.action {
-                HttpAction::Redirect(rd) => Some(redirect(rd, req, &ctx)),
+                HttpAction::Redirect(rd) => Some(Verdict::Redirect(redirect(rd, req, &ctx))),
+                HttpAction::Return(rp) => Some(reply(rp, &ctx)),
                 _ => None,
             };
             (true, value(&r.action, &ctx), answer)
@@ -318,9 +372,9 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
             HttpAction::Allow => break,
             HttpAction::Deny(s) => return Verdict::Deny(*s),
             HttpAction::Auth(realm) => return Verdict::Auth(realm.clone()),
-            HttpAction::Redirect(_) => {
-                if let Some(a) = answer {
-                    return Verdict::Redirect(a);
+            HttpAction::Redirect(_) | HttpAction::Return(_) => {
+                if let Some(v) = answer {
+                    return v;
                 }
             }
             a => edit(a, val, req),

@@ -8,3 +8,4 @@ pub mod answers;
 pub mod authority;
 pub mod body;
 pub mod head;
+pub mod reason;
