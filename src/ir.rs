@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cookie;
 pub mod http_rules;
 pub mod log_format;
+pub mod map;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -163,6 +163,8 @@ pub enum Conv {
     MqttIsValid,
     /// `mqtt_field_value(connect,<field>)`
     MqttField(MqttField),
+    /// `map*(<file>[,<default>])`
+    Map(Arc<super::map::Map>),
 }
 
 /// `fetch,conv1,conv2(arg)…`

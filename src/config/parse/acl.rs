@@ -316,7 +316,7 @@ fn dotted_int(s: &str) -> Option<i64> {
 }
 
 /// One integer pattern (`pat_parse_int`, `pat_parse_dotted_ver`).
-fn int_range(t: &str, dotted: bool) -> Result<IntRange, String> {
+pub(super) fn int_range(t: &str, dotted: bool) -> Result<IntRange, String> {
     let num = |s: &str| if dotted { dotted_int(s) } else { strict_int(s) };
     let bad = || {
         if dotted {

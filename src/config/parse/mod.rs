@@ -19,6 +19,7 @@ mod http_errors;
 mod http_reply;
 mod http_rules;
 pub mod log_format;
+mod map;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
 mod proxy;

@@ -162,15 +162,7 @@ const OTHER_CONVERTERS: &[&str] = &[
     "xxh64",
     "json",
     "regsub",
-    "map",
-    "map_str",
-    "map_beg",
-    "map_sub",
-    "map_dom",
-    "map_end",
-    "map_reg",
-    "map_ip",
-    "map_int",
+    "map_regm",
     "ltrim",
     "rtrim",
     "concat",
@@ -713,6 +705,36 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
             })?;
             ((Conv::MqttField(f), SmpType::Str), SmpType::Str, Takes::Bin)
         }
+        n if super::map::kind(n).is_some() => {
+            let (how, out) = super::map::kind(n).expect("checked");
+            let def_ty = if out == Some("int") { Int } else { Str };
+            let a = args(&[Str, def_ty], 1)?;
+            let default = match a.get(1) {
+                None => None,
+                Some(d) => {
+                    let text = match d {
+                        Arg::Int(i) => i.to_string(),
+                        Arg::Str(s) => s.clone(),
+                    };
+                    Some(super::map::value(out, &text).ok_or_else(|| {
+                        format!("invalid arg 2 in converter '{name}' : unable to parse '{text}'")
+                    })?)
+                }
+            };
+            let m = super::map::load(a[0].str(), how, out, default)
+                .map_err(|m| format!("invalid args in converter '{name}' : {m}"))?;
+            let ty = match out {
+                Some("int") => SmpType::Int,
+                Some(_) => SmpType::Ip,
+                None => SmpType::Str,
+            };
+            let takes = if how == crate::ir::map::MapMatch::Ip {
+                Takes::Ip
+            } else {
+                Takes::Str
+            };
+            ((Conv::Map(std::sync::Arc::new(m)), ty), ty, takes)
+        }
         n if OTHER_CONVERTERS.contains(&n) => return Err(format!("\u{0}{n}")),
         n => return Err(format!("unknown converter '{n}'")),
     };
@@ -848,7 +870,7 @@ mod tests {
             ))
         );
         assert!(matches!(
-            parse("path,map(x)", None),
+            parse("path,regsub(a,b)", None),
             Err(SampleError::Unsupported(_))
         ));
         assert!(matches!(

@@ -65,8 +65,9 @@ pub(crate) fn parse_format_on(s: &str, response: Option<bool>) -> Result<Format,
                     SampleError::Invalid(m) => SampleError::Invalid(format!(
                         "failed to parse sample expression <{}> : {}",
                         &s[start..],
-                        m.trim_start_matches("fetch method '")
-                            .split_once("' : ")
+                        // Only a fetch's messages lose their "fetch method" prefix.
+                        m.strip_prefix("fetch method '")
+                            .and_then(|r| r.split_once("' : "))
                             .map_or(m.as_str(), |(_, r)| r)
                     )),
                     e => e,

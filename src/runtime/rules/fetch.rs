@@ -460,6 +460,7 @@ fn field(v: &[u8], index: i64, delims: &[u8], count: i64, word: bool) -> Option<
 fn convert<'a>(c: &Conv, v: Value<'a>) -> Option<Value<'a>> {
     let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
     Some(match c {
+        Conv::Map(m) => return super::map::lookup(m, &v),
         Conv::Lower => owned(v.to_bytes().to_ascii_lowercase()),
         Conv::Upper => owned(v.to_bytes().to_ascii_uppercase()),
         Conv::Length => Value::Int(v.to_bytes().len() as i64),

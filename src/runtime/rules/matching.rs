@@ -8,12 +8,12 @@ use super::{Ctx, Verdict};
 use crate::ir::acl::{AclTest, Fetch, IntRange, IpNet, MatchKind, Patterns};
 
 /// `/ ? . :` for `dom`, `/ ?` for `dir`.
-const DOM: &[u8] = b"/?.:";
-const DIR: &[u8] = b"/?";
+pub(super) const DOM: &[u8] = b"/?.:";
+pub(super) const DIR: &[u8] = b"/?";
 
 /// haproxy's `match_word`: `pat` (its delimiters at either end dropped) found in `s`
 /// starting after a delimiter or at the start, ending before one or at the end.
-fn match_word(s: &[u8], pat: &[u8], delims: &[u8], icase: bool) -> bool {
+pub(super) fn match_word(s: &[u8], pat: &[u8], delims: &[u8], icase: bool) -> bool {
     let is_d = |c: u8| delims.contains(&c);
     let a = pat.iter().position(|&c| !is_d(c)).unwrap_or(pat.len());
     let b = pat.iter().rposition(|&c| !is_d(c)).map_or(a, |p| p + 1);
@@ -45,13 +45,13 @@ fn match_word(s: &[u8], pat: &[u8], delims: &[u8], icase: bool) -> bool {
     false
 }
 
-fn in_range(v: i64, r: &IntRange) -> bool {
+pub(super) fn in_range(v: i64, r: &IntRange) -> bool {
     r.min.is_none_or(|m| v >= m) && r.max.is_none_or(|m| v <= m)
 }
 
 /// An address in a network, IPv4 and IPv6 compared through the v4-mapped form as
 /// haproxy's `pat_match_ip` does.
-fn in_net(ip: IpAddr, n: &IpNet) -> bool {
+pub(super) fn in_net(ip: IpAddr, n: &IpNet) -> bool {
     match (ip, n.addr) {
         (IpAddr::V4(a), IpAddr::V4(net)) => {
             let mask = (!0u32).checked_shl(32 - u32::from(n.bits)).unwrap_or(0);

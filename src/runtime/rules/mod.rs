@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod fetch;
+mod map;
 mod matching;
 
 use std::cell::OnceCell;
