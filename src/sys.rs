@@ -217,24 +217,27 @@ pub fn os_text(e: &std::io::Error) -> String {
     }
 }
 
-/// libxcrypt's `struct crypt_data` is 34,816 bytes on glibc systems; a larger zeroed
-/// buffer is always a valid first-use state for it (its `initialized` byte is zero).
+/// The buffer handed to libxcrypt for its `struct crypt_data` (32,768 bytes in
+/// libxcrypt 4.4); `crypt_rn` is told its size and refuses a buffer too small.
 const CRYPT_DATA_SIZE: usize = 65536;
 
 #[link(name = "crypt")]
 extern "C" {
-    fn crypt_r(
+    // libxcrypt only (the library haproxy links on Debian): takes the buffer's size, so
+    // a different struct layout is refused instead of written past.
+    fn crypt_rn(
         phrase: *const nix::libc::c_char,
         setting: *const nix::libc::c_char,
         data: *mut nix::libc::c_void,
+        size: nix::libc::c_int,
     ) -> *mut nix::libc::c_char;
 }
 
 /// The system's `crypt(3)` (libxcrypt, the library haproxy links): `phrase` hashed with
-/// the method and salt `setting` names. None when the library returns no string at all;
-/// libxcrypt returns a failure token (`*0`) for a setting it does not know, which never
-/// equals a stored hash. Both are cut at their first NUL, as C strings are.
-pub fn crypt(phrase: &[u8], setting: &[u8]) -> Option<Vec<u8>> {
+/// the method and salt `setting` names. A setting the library does not know gives its
+/// failure token (`*0`), as haproxy's `crypt_r` does, which never equals a stored hash.
+/// Both are cut at their first NUL, as C strings are.
+pub fn crypt(phrase: &[u8], setting: &[u8]) -> Vec<u8> {
     let cut = |b: &[u8]| {
         let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
         std::ffi::CString::new(&b[..n]).expect("no NUL left")
@@ -242,17 +245,21 @@ pub fn crypt(phrase: &[u8], setting: &[u8]) -> Option<Vec<u8>> {
     let (p, s) = (cut(phrase), cut(setting));
     let mut data = vec![0u8; CRYPT_DATA_SIZE];
     // SAFETY: both strings are NUL-terminated and live across the call; `data` is a
-    // zeroed buffer larger than `struct crypt_data`, owned by this call alone, which is
-    // what crypt_r needs to be thread-safe. The returned pointer points into `data` and
-    // is copied out before `data` is dropped.
-    let out = unsafe {
-        let r = crypt_r(p.as_ptr(), s.as_ptr(), data.as_mut_ptr().cast());
+    // zeroed buffer of the size passed, owned by this call alone, which is what
+    // crypt_rn needs to be thread-safe. The returned pointer, when not null, points into
+    // `data` and is copied out before `data` is dropped.
+    unsafe {
+        let r = crypt_rn(
+            p.as_ptr(),
+            s.as_ptr(),
+            data.as_mut_ptr().cast(),
+            CRYPT_DATA_SIZE as nix::libc::c_int,
+        );
         if r.is_null() {
-            return None;
+            return b"*0".to_vec();
         }
         std::ffi::CStr::from_ptr(r).to_bytes().to_vec()
-    };
-    Some(out)
+    }
 }
 
 #[cfg(test)]
@@ -260,13 +267,12 @@ mod tests {
     #[test]
     fn crypt_as_libc() {
         // The SHA-512 crypt specification's first test vector.
-        let h = super::crypt(b"Hello world!", b"$6$saltstring").unwrap();
+        let h = super::crypt(b"Hello world!", b"$6$saltstring");
         assert_eq!(h, b"$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1".to_vec());
-        let again = super::crypt(b"Hello world!", &h).unwrap();
-        assert_eq!(again, h);
-        assert_ne!(super::crypt(b"Hello world?", &h).unwrap(), h);
+        assert_eq!(super::crypt(b"Hello world!", &h), h);
+        assert_ne!(super::crypt(b"Hello world?", &h), h);
         // An unknown method: a failure token, never the stored string.
-        let t = super::crypt(b"", b"$99$x").unwrap_or_default();
+        let t = super::crypt(b"", b"$99$x");
         assert!(t.starts_with(b"*"), "{t:?}");
     }
 }

@@ -316,6 +316,10 @@ const CASES: &[Case] = &[
     (8000, &[b"POST /j HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"]),
     (8000, &[b"garbage\r\n\r\n"]),
     (8000, &[b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"]),
+    // A '#' or a non-ASCII byte in the URI (a UTF-8 one in the Host header is fine).
+    (8000, &[b"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n"]),
+    (8000, &[b"GET /a\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"]),
+    (8000, &[b"GET /u HTTP/1.1\r\nHost: a\xc3\xa9\r\n\r\n"]),
     // Pipelined requests in one write.
     (
         8000,

@@ -35,6 +35,7 @@ userlist L1\n\
   user dave password $y$j9T$F5Jx5fExrKuPp53xLKQ..1$vfrMzgKICm8kiF65mdhfrEqvwXhQL6YDyc72jdMob6D groups ops,admin\n\
   user erin password $2b$05$abcdefghijklmnopqrstuuqaAhbBDn3m4RSMow48aGKhH4o1u/vF2\n\
   user gus password\n\
+  user hank insecure-password plain password $5$saltsalt$zOFVkp0Kz29x0a6a4dSx8FZisA8Iwb0KzzvoRDFTN/8\n\
 defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 frontend web\n  bind 127.0.76.100:8600\n\
   acl auth http_auth(L1)\n\
@@ -131,6 +132,9 @@ fn conversations() -> Vec<(u16, Vec<String>)> {
         ("erin:pwb", "/r/5"),
         ("erin:pwc", "/r/5"),
         ("bob:pw6", "/admin/6"),
+        // insecure-password then password: the hash is the plain password.
+        ("hank:pw5", "/r/7"),
+        ("hank:$5$saltsalt$zOFVkp0Kz29x0a6a4dSx8FZisA8Iwb0KzzvoRDFTN/8", "/r/7"),
     ] {
         v.push((8600, vec![r(&format!("GET {path} HTTP/1.1"), &with(cred))]));
     }

@@ -81,6 +81,8 @@ fn run(which: Which, net: u8) -> (Vec<String>, Vec<String>) {
         ask(net, 9, "GET", "/admin", Some("admin:test"), ""),
         ask(net, 10, "PUT", "/admin", Some("admin:test"), ""),
         ask(net, 10, "GET", "/other", Some("admin:test"), ""),
+        // A HEAD gets the head alone.
+        ask(net, 10, "HEAD", "/admin", None, ""),
         // A user outside the admin group may read, not post.
         ask(
             net,
@@ -158,4 +160,34 @@ fn stats_admin_matches_haproxy() {
         assert!(all.contains(s), "{s}: {all}");
     }
     assert!(want_errs.len() >= 8, "{want_errs:#?}");
+}
+
+/// A chunked POST whose chunk size overflows, and a URI whose prefix ends inside a
+/// UTF-8 character: haproxy answers 400 and the page; haproxide the same, and stays up.
+#[test]
+fn hostile_stats_requests_get_haproxys_answers() {
+    let run = |which: Which, net: u8| -> Vec<String> {
+        let to: SocketAddr = format!("127.0.{net}.1:1936").parse().unwrap();
+        let _p = start(which, &format!("stats-hostile-{net}"), &config(net), to);
+        let raw = |req: &str| {
+            let mut c = TcpStream::connect(to).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            c.write_all(req.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            let _ = c.read_to_end(&mut out);
+            let s = String::from_utf8_lossy(&out).into_owned();
+            s.lines().next().unwrap_or("").to_string()
+        };
+        let auth = "Authorization: Basic YWRtaW46dGVzdA==\r\n";
+        vec![
+            raw(&format!("POST /admin HTTP/1.1\r\nHost: x\r\n{auth}Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nab\r\n0\r\n\r\n")),
+            raw(&format!("POST /admin HTTP/1.1\r\nHost: x\r\n{auth}Transfer-Encoding: chunked\r\n\r\nfffffffffffffffe\r\nab\r\n0\r\n\r\n")),
+            raw(&format!("GET http://aaaé/admin;csv HTTP/1.1\r\nHost: aaaé\r\n{auth}Connection: close\r\n\r\n")),
+            raw(&format!("GET /admin;csv HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n")),
+        ]
+    };
+    let want = run(Which::Haproxy, 82);
+    let got = run(Which::Haproxide, 83);
+    assert_eq!(got, want);
+    assert_eq!(want[3], "HTTP/1.1 200 OK");
 }

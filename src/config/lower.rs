@@ -727,7 +727,7 @@ fn lower_frontend(
         default_backend: if stats_only(p) { None } else { default_backend },
         switching,
         http_rules: if p.mode() == Mode::Http {
-            p.http_rules.clone()
+            named_realms(&p.http_rules, &p.name)
         } else {
             Default::default()
         },
@@ -880,7 +880,7 @@ fn lower_backend(
             .map(|c| c.v.clone()),
         // A listen's rules run once, as its frontend's; TCP proxies ignore them.
         http_rules: if p.kind == ProxyKind::Backend && p.mode() == Mode::Http {
-            p.http_rules.clone()
+            named_realms(&p.http_rules, &p.name)
         } else {
             Default::default()
         },
@@ -1150,6 +1150,24 @@ fn http_conn_mode(p: &ProxyConf) -> crate::ir::HttpConnMode {
             ("httpclose", true) => M::Close,
             _ => M::KeepAlive,
         })
+}
+
+/// `rules` with each `auth` that names no realm given `name`, the proxy running it
+/// (haproxy's `px->id`, also for rules a `defaults` section gave).
+fn named_realms(
+    rules: &crate::ir::http_rules::HttpRules,
+    name: &str,
+) -> crate::ir::http_rules::HttpRules {
+    use crate::ir::http_rules::HttpAction;
+    let mut r = rules.clone();
+    for rule in r.request.iter_mut() {
+        if let HttpAction::Auth(realm) = &mut rule.action {
+            if realm.is_empty() {
+                *realm = name.as_bytes().into();
+            }
+        }
+    }
+    r
 }
 
 /// A `mode http` frontend or listen that serves only the statistics page: haproxide

@@ -50,7 +50,7 @@ impl Userlist {
         let pass = &pass[..pass.iter().position(|&c| c == 0).unwrap_or(pass.len())];
         match &u.password {
             Some(Password::Insecure(p)) => **p == *pass,
-            Some(Password::Crypt(h)) => crate::sys::crypt(pass, h).is_some_and(|c| *c == **h),
+            Some(Password::Crypt(h)) => crate::sys::crypt(pass, h) == **h,
             None => false,
         }
     }

@@ -65,7 +65,8 @@ pub enum HttpAction {
     /// A redirect.
     Redirect(Box<Redirect>),
     /// `auth [realm <realm>]`: haproxy's 401 page with `WWW-Authenticate: Basic
-    /// realm="<realm>"` (the proxy's name when no realm is given).
+    /// realm="<realm>"` (the running proxy's name when no realm is given; empty only
+    /// before a proxy takes the rule).
     Auth(Box<[u8]>),
     /// `return …`: an answer built from the rule (http_reply).
     Return(Box<Reply>),

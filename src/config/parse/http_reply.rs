@@ -102,6 +102,15 @@ impl Parser {
                     }
                     let missing = self.missing_file(loc, w, path);
                     let bytes = super::proxy::read_errorfile(path).or(missing.then(Vec::new));
+                    let bufsize = self.global.tune_bufsize.unwrap_or(16384);
+                    if let (Some(b), false) = (&bytes, w == "errorfile") {
+                        if b.len() as i64 > bufsize {
+                            return inv(format!(
+                                "file '{path}' exceeds the buffer size ({} > {bufsize})",
+                                b.len()
+                            ));
+                        }
+                    }
                     let Some(bytes) = bytes else {
                         return inv(if w == "errorfile" {
                             format!("error opening file '{path}'.")
@@ -194,6 +203,11 @@ impl Parser {
                 if let (Some(c), true) = (&ctype, o.is_empty()) {
                     self.warn(loc, format!("content-type '{c}' ignored by the http reply when used with an empty payload."));
                     reply.ctype = None;
+                }
+                // The buffer as haproxy sizes it while parsing (maxrewrite 1024).
+                let bufsize = self.global.tune_bufsize.unwrap_or(16384);
+                if bufsize - (o.len() as i64) < 1024 {
+                    self.warn(loc, "http reply payload runs over the buffer space reserved to headers rewriting. It may lead to internal errors if strict rewriting mode is enabled.");
                 }
                 reply.body = ReplyBody::Raw(o.into());
             }

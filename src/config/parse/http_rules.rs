@@ -157,7 +157,9 @@ impl Parser {
                     i = 4;
                     arg(3)
                 } else {
-                    &p.name
+                    // Empty (haproxy refuses an empty realm): the running proxy's name,
+                    // filled in when a frontend or backend takes the rule.
+                    ""
                 };
                 HttpAction::Auth(realm.as_bytes().into())
             }

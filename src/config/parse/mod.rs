@@ -286,6 +286,8 @@ fn anon_defaults(loc: Loc) -> ProxyConf {
 impl Parser {
     /// A parser seeing `env` as its environment.
     pub fn new(env: BTreeMap<String, String>) -> Self {
+        // A previous parse on this thread may have left a reference it never took.
+        sample::take_userlist_refs();
         let loc = Loc {
             file: Arc::from(""),
             line: 0,

@@ -96,20 +96,22 @@ impl Parser {
                     groups: None,
                 };
                 let mut i = 2;
-                let mut err = None;
+                let mut err: Option<String> = None;
+                // haproxy keeps the last password given, and its insecure flag once set.
+                let mut insecure = false;
                 while !stmt.arg(i).is_empty() {
                     let v = stmt.arg(i + 1);
                     match stmt.arg(i) {
-                        "password" => {
-                            // haproxy asks crypt(3) whether it knows the hash's method.
-                            if crate::sys::crypt(b"", v.as_bytes()).is_none() {
-                                err = Some(format!("the encrypted password used for user '{name}' is not supported by crypt(3)."));
-                                break;
-                            }
-                            user.password = Some(Password::Crypt(v.as_bytes().into()));
-                        }
-                        "insecure-password" => {
-                            user.password = Some(Password::Insecure(v.as_bytes().into()))
+                        // haproxy asks crypt(3) whether it knows the hash's method, which
+                        // libxcrypt always answers (a failure token): nothing to refuse.
+                        "password" | "insecure-password" => {
+                            insecure |= stmt.arg(i) == "insecure-password";
+                            let p: Box<[u8]> = v.as_bytes().into();
+                            user.password = Some(if insecure {
+                                Password::Insecure(p)
+                            } else {
+                                Password::Crypt(p)
+                            });
                         }
                         "groups" => user.groups = Some(v.to_string()),
                         _ => {

@@ -160,7 +160,13 @@ pub async fn serve(
     };
     let mut ctx = Ctx::tcp(&who, &[], true);
     ctx.req = Some(&head);
-    let reply = answer(shared, page, &head, &body, &ctx);
+    let mut reply = answer(shared, page, &head, body.as_deref(), &ctx);
+    // A HEAD gets the head only, as haproxy's H1 layer sends it.
+    if head.method() == b"HEAD" {
+        if let Some(end) = reply.windows(4).position(|w| w == b"\r\n\r\n") {
+            reply.truncate(end + 4);
+        }
+    }
     let _ = client.write_all(&reply).await;
     let _ = client.shutdown().await;
 }
@@ -173,14 +179,17 @@ fn bad_request() -> Vec<u8> {
     )
 }
 
-/// Reads the request head and, for an admin POST, its body (a length or chunks, within
-/// haproxy's buffer); None when the client left, went silent or sent what cannot be
-/// read (then answered with a 400).
+/// The request head and, for an admin POST, its body (a length or chunks; None when it
+/// does not fit haproxy's buffer).
+type Request = (Head, Option<Vec<u8>>);
+
+/// Reads the request head and, for an admin POST, its body; None when the client left,
+/// went silent or sent what cannot be read (then answered with a 400).
 async fn read_request(
     client: &mut TcpStream,
     limit: Duration,
     page: &StatsPage,
-) -> Option<(Head, Vec<u8>)> {
+) -> Option<Request> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let mut read_more = async |client: &mut TcpStream, buf: &mut Vec<u8>| match timeout(
@@ -211,12 +220,12 @@ async fn read_request(
     buf.drain(..n);
     // Only an admin POST reads its body; haproxy answers any other at once.
     if head.method() != b"POST" || page.admin.is_empty() {
-        return Some((head, Vec::new()));
+        return Some((head, Some(Vec::new())));
     }
     loop {
         if head.flags.chunked {
             match dechunk(&buf) {
-                Ok(Some(body)) => return Some((head, body)),
+                Ok(Some(body)) => return Some((head, Some(body))),
                 Ok(None) => {}
                 Err(()) => {
                     let _ = client.write_all(&bad_request()).await;
@@ -225,10 +234,13 @@ async fn read_request(
             }
         } else if !head.flags.clen || buf.len() as u64 >= head.content_length {
             buf.truncate(head.content_length as usize);
-            return Some((head, buf));
+            return Some((head, Some(buf)));
         }
-        if buf.len() > MAX_HEAD || !read_more(client, &mut buf).await {
-            return Some((head, Vec::new()));
+        if buf.len() > MAX_HEAD || head.content_length > MAX_HEAD as u64 {
+            return Some((head, None));
+        }
+        if !read_more(client, &mut buf).await {
+            return None;
         }
     }
 }
@@ -240,14 +252,18 @@ fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, ()> {
         let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
             return Ok(None);
         };
-        let size = std::str::from_utf8(&b[..eol]).map_err(|_| ())?;
-        let size = size.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| ())?;
+        // The engine's chunk-size reader: hex digits only, no overflow.
+        let size = crate::runtime::stream::http1::body::chunk_size(&b[..eol]).ok_or(())?;
         b = &b[eol + 2..];
         if size == 0 {
             return Ok(b.windows(2).any(|w| w == b"\r\n").then_some(out));
         }
-        if b.len() < size + 2 {
+        // More than the buffer could ever hold: refused, as haproxy does.
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&s| s <= MAX_HEAD)
+            .ok_or(())?;
+        if b.len().saturating_sub(2) < size {
             return Ok(None);
         }
         out.extend_from_slice(&b[..size]);
@@ -283,7 +299,12 @@ fn after_post(page: &StatsPage, head: &Head, status: &str) -> Vec<u8> {
     if page.refresh.is_some() && has(b";norefresh") {
         loc.extend_from_slice(b";norefresh");
     }
-    if let Some(p) = rest.windows(6).position(|w| w == b"scope=") {
+    // haproxy only looks for it where two more bytes could follow.
+    let scope_at = rest
+        .windows(6)
+        .enumerate()
+        .position(|(p, w)| w == b"scope=" && p + 8 <= rest.len());
+    if let Some(p) = scope_at {
         let s = &rest[p + 6..];
         let s = &s[..s
             .iter()
@@ -305,8 +326,13 @@ fn after_post(page: &StatsPage, head: &Head, status: &str) -> Vec<u8> {
 }
 
 /// The page, the CSV, a POST's redirect, or HAProxy's 401/403/503 for the request.
-fn answer(shared: &Arc<Shared>, page: &StatsPage, head: &Head, body: &[u8], ctx: &Ctx) -> Vec<u8> {
-    let target = String::from_utf8_lossy(head.part(1)).into_owned();
+fn answer(
+    shared: &Arc<Shared>,
+    page: &StatsPage,
+    head: &Head,
+    body: Option<&[u8]>,
+    ctx: &Ctx,
+) -> Vec<u8> {
     if !for_page(head, page) {
         return error_page(
             "503 Service Unavailable",
@@ -342,10 +368,11 @@ fn answer(shared: &Arc<Shared>, page: &StatsPage, head: &Head, body: &[u8], ctx:
             .admin
             .iter()
             .any(|c| rules::holds(Some(c), ctx).unwrap_or(false));
-        let status = if admin {
-            crate::runtime::ctl::stats_admin::process(shared, body)
-        } else {
-            "DENY"
+        let status = match (admin, body) {
+            (false, _) => "DENY",
+            // More than haproxy's buffer holds.
+            (true, None) => "EXCD",
+            (true, Some(b)) => crate::runtime::ctl::stats_admin::process(shared, b),
         };
         return after_post(page, head, status);
     }
@@ -354,7 +381,8 @@ fn answer(shared: &Arc<Shared>, page: &StatsPage, head: &Head, body: &[u8], ctx:
         .refresh
         .map(|r| format!("refresh: {}\r\n", r.as_secs().max(1)))
         .unwrap_or_default();
-    if target[page.uri.len().min(target.len())..].contains(";csv") {
+    let rest = head.part(1).get(page.uri.len()..).unwrap_or(b"");
+    if rest.windows(4).any(|w| w == b";csv") {
         response("200 OK", "text/plain", "", &csv)
     } else {
         response("200 OK", "text/html", &refresh, &html(shared, page, &csv))

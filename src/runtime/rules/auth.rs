@@ -47,8 +47,9 @@ pub fn credentials(req: &Head) -> Option<Credentials> {
     }
 }
 
-/// haproxy's `base64dec`: whole groups of four, padding only at the end of a group and
-/// never more than two; bits beyond the last byte are not checked.
+/// haproxy's `base64dec`: whole groups of four; once a group has a '=' only '=' may
+/// follow, and a '=' may not come second after another (so `X===` is an empty group,
+/// `====` an error); bits beyond the last byte are not checked.
 fn base64dec(s: &[u8]) -> Option<Vec<u8>> {
     if s.len() % 4 != 0 {
         return None;
@@ -67,7 +68,7 @@ fn base64dec(s: &[u8]) -> Option<Vec<u8>> {
         let mut pad = 0;
         for (i, &c) in g.iter().enumerate() {
             if c == b'=' {
-                if i < 2 {
+                if pad > 0 && i < 2 {
                     return None;
                 }
                 pad += 1;
@@ -147,6 +148,9 @@ mod tests {
         assert_eq!(creds("Authorization: Basic"), None);
         // A NUL ends the decoded text: "a:b\0c" and "a\0:b".
         assert_eq!(creds("Authorization: Basic YTpiAGM="), basic("a", "b"));
+        // A group of one character and three pads decodes to nothing; four pads fail.
+        assert_eq!(creds("Authorization: Basic YTpiQ==="), basic("a", "b"));
+        assert_eq!(creds("Authorization: Basic YTpi===="), None);
         assert_eq!(creds("Authorization: Basic YQA6Yg=="), None);
         // Only the first value of the header.
         assert_eq!(

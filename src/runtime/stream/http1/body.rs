@@ -251,7 +251,7 @@ async fn line<R: AsyncRead + Unpin>(
 }
 
 /// A chunk-size line: hexadecimal digits, optional blanks and `;extensions`.
-fn chunk_size(l: &[u8]) -> Option<u64> {
+pub(crate) fn chunk_size(l: &[u8]) -> Option<u64> {
     let digits = l.iter().take_while(|c| c.is_ascii_hexdigit()).count();
     if digits == 0 {
         return None;

@@ -209,6 +209,11 @@ impl Head {
         let (Some(m), Some(u), Some(v)) = (req.method, req.path, req.version) else {
             return Err(HeadError::Syntax);
         };
+        // haproxy's H1 parser refuses a '#' and any non-ASCII byte in the URI (unless
+        // `option accept-invalid-http-request`, which haproxide refuses by name).
+        if u.bytes().any(|c| c == b'#' || c >= 0x80) {
+            return Err(HeadError::Syntax);
+        }
         let mut head = Head {
             store: buf[..n].to_vec(),
             ..Head::default()
