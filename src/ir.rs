@@ -848,10 +848,20 @@ pub struct ContentRule {
 /// `use_backend <backend> [if|unless <cond>]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SwitchRule {
-    /// Index into [`Config::backends`].
-    pub backend: usize,
+    /// Where it sends the session.
+    pub backend: SwitchTarget,
     /// The condition, when given.
     pub cond: Option<acl::Cond>,
+}
+
+/// A `use_backend` target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchTarget {
+    /// Index into [`Config::backends`].
+    Backend(usize),
+    /// `use_backend %[…]`: a log-format string naming the backend when the rule runs;
+    /// no backend of that name ends the rules, leaving the default backend.
+    Named(http_rules::Format, std::sync::Arc<[Box<str>]>),
 }
 
 /// `req.payload(<offset>,<length>)`: client bytes; length 0 means all that is buffered.

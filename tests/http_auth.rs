@@ -134,7 +134,10 @@ fn conversations() -> Vec<(u16, Vec<String>)> {
         ("bob:pw6", "/admin/6"),
         // insecure-password then password: the hash is the plain password.
         ("hank:pw5", "/r/7"),
-        ("hank:$5$saltsalt$zOFVkp0Kz29x0a6a4dSx8FZisA8Iwb0KzzvoRDFTN/8", "/r/7"),
+        (
+            "hank:$5$saltsalt$zOFVkp0Kz29x0a6a4dSx8FZisA8Iwb0KzzvoRDFTN/8",
+            "/r/7",
+        ),
     ] {
         v.push((8600, vec![r(&format!("GET {path} HTTP/1.1"), &with(cred))]));
     }

@@ -792,8 +792,8 @@ pub const PROXY: &[Keyword] = &[
         "use_backend",
         FE,
         Supported,
-        "<backend> [if|unless <cond>]",
-        "literal backend names",
+        "<backend>|<log-format> [if|unless <cond>]",
+        "a name with `%[…]` is rendered per session; no backend of that name leaves the default",
     ),
     kw(
         "server",

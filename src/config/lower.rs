@@ -8,15 +8,18 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use super::ast::Spanned;
 use super::ast::{InitAddr, LogEntry, ProxyConf, ProxyKind, ServerOpts};
 use super::diag::{Diagnostic, Level, LocStyle};
 use super::lower_tls::{bind_tls, server_tls, sni_literal, tls_notes};
 use super::parse::addr::{resolve, AddrSpec, Host};
+use super::parse::sample::SampleError;
+use super::parse::value_format::{backend_name, BackendName};
 use super::parse::{missing_file_warning, Parsed};
 use crate::ir::log_format::LogFormat;
 use crate::ir::{
     Backend, Bind, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
-    ProxyV2Options, SendProxy, Server, ServerCheck, SwitchRule, Verify,
+    ProxyV2Options, SendProxy, Server, ServerCheck, SwitchRule, SwitchTarget, Verify,
 };
 
 fn ms(v: Option<u64>) -> Option<Duration> {
@@ -185,11 +188,31 @@ pub fn lower_with(
             ));
         }
         if is_fe {
+            // Names given as formats are resolved per session (or refused here).
+            let mut named = Vec::new();
+            for u in &p.use_backends {
+                match backend_name(&u.name.v) {
+                    Ok(BackendName::Static(n)) => named.push(Spanned {
+                        v: n,
+                        loc: u.name.loc.clone(),
+                    }),
+                    Ok(BackendName::Dynamic(_)) => {}
+                    Err(SampleError::Invalid(m)) => diags.push(
+                        Diagnostic::alert(&u.name.loc, format!("failed to parse use_backend rule '{}' : {m}.", u.name.v))
+                            .styled(LocStyle::CapParsing)
+                            .checked(),
+                    ),
+                    Err(SampleError::Unsupported(what)) => diags.push(
+                        Diagnostic::alert(&u.name.loc, format!("{what} in 'use_backend' is not supported by haproxide; see grammar/keywords.md."))
+                            .checked(),
+                    ),
+                }
+            }
             let targets = p
                 .default_backend
                 .iter()
                 .map(|d| (d, "default_backend"))
-                .chain(p.use_backends.iter().map(|u| (&u.name, "use_backend")));
+                .chain(named.iter().map(|u| (u, "use_backend")));
             for (t, what) in targets {
                 match be_proxy(&t.v) {
                     None => diags.push(check(
@@ -577,6 +600,12 @@ pub fn lower_with(
         ));
     }
     let mut frontends = Vec::new();
+    // Backend names in index order, for `use_backend %[…]`.
+    let be_names: std::sync::Arc<[Box<str>]> = proxies
+        .iter()
+        .filter(|p| p.kind.caps() & 4 != 0)
+        .map(|p| p.name.as_str().into())
+        .collect();
     for ((p, formats), pages) in proxies
         .iter()
         .zip(formats)
@@ -585,18 +614,33 @@ pub fn lower_with(
     {
         // Rules after an unconditional use_backend never run: it is the default.
         let uncond = p.use_backends.iter().position(|u| u.cond.is_none());
+        let target = |u: &crate::config::ast::UseBackend| match backend_name(&u.name.v) {
+            Ok(BackendName::Static(n)) => be_index(&n).map(SwitchTarget::Backend),
+            Ok(BackendName::Dynamic(f)) => Some(SwitchTarget::Named(f, be_names.clone())),
+            Err(_) => None,
+        };
+        // An unconditional rule naming its backend per session does not end the list.
+        let uncond = uncond.filter(|&i| {
+            !matches!(
+                backend_name(&p.use_backends[i].name.v),
+                Ok(BackendName::Dynamic(_))
+            )
+        });
         let rules = &p.use_backends[..uncond.unwrap_or(p.use_backends.len())];
         let switching: Vec<SwitchRule> = rules
             .iter()
             .filter_map(|u| {
                 Some(SwitchRule {
-                    backend: be_index(&u.name.v)?,
+                    backend: target(u)?,
                     cond: u.cond.clone(),
                 })
             })
             .collect();
         let default_backend = match (&p.default_backend, uncond.map(|i| &p.use_backends[i])) {
-            (_, Some(u)) => be_index(&u.name.v),
+            (_, Some(u)) => match target(u) {
+                Some(SwitchTarget::Backend(b)) => Some(b),
+                _ => None,
+            },
             (Some(d), None) => be_index(&d.v),
             (None, None) if p.kind == ProxyKind::Listen => be_index(&p.name),
             (None, None) => None,

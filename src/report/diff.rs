@@ -299,7 +299,9 @@ pub fn diff(old: &Config, new: &Config) -> ReloadDiff {
                 let mut o = o.clone();
                 o.default_backend = o.default_backend.map(remap);
                 for r in &mut o.switching {
-                    r.backend = remap(r.backend);
+                    if let crate::ir::SwitchTarget::Backend(b) = &mut r.backend {
+                        *b = remap(*b);
+                    }
                 }
                 let settings = changed_fields(&o, f, &["binds", "loc", "origin"]);
                 if !settings.is_empty() {

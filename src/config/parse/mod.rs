@@ -31,7 +31,7 @@ mod stats;
 mod switching;
 pub mod units;
 pub mod userlist;
-mod value_format;
+pub mod value_format;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -146,13 +146,6 @@ impl Parser {
         if name.is_empty() {
             return self.alert(loc, "'use_backend' expects a backend name.");
         }
-        if name.contains("%[") {
-            return self.unsupported(
-                loc,
-                "'use_backend' with a dynamic name",
-                "names are literal",
-            );
-        }
         let cond = match stmt.arg(2) {
             "" => None,
             "if" | "unless" => match self.rule_cond(p, stmt, 2, "switching rule") {

@@ -140,6 +140,28 @@ fn sample_end(b: &[u8]) -> Option<usize> {
     None
 }
 
+/// A `use_backend` name: a backend's name, or a log-format string naming one when the
+/// rule runs (haproxy keeps a format of one text node as a plain name, `%%` read).
+pub enum BackendName {
+    /// A name known at load.
+    Static(String),
+    /// Rendered per session.
+    Dynamic(Format),
+}
+
+/// Reads a `use_backend` argument as haproxy's check_config_validity does.
+pub fn backend_name(name: &str) -> Result<BackendName, SampleError> {
+    if !name.contains('%') {
+        return Ok(BackendName::Static(name.to_string()));
+    }
+    let f = parse_format(name)?;
+    Ok(match f.as_slice() {
+        [] => BackendName::Static(String::new()),
+        [FmtPart::Text(t)] => BackendName::Static(String::from_utf8_lossy(t).into_owned()),
+        _ => BackendName::Dynamic(f),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

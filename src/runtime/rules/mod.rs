@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod fetch;
+pub mod format;
 mod map;
 mod matching;
 

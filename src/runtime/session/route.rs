@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use super::close_log::LogState;
 use super::slots::BackendSlot;
+use crate::ir::SwitchTarget;
 use crate::runtime::lb::state::{FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::{self, Ctx, Who};
@@ -38,11 +39,22 @@ async fn inspect(
 /// The backend the frontend's `use_backend` rules choose on what is buffered (haproxy
 /// decides them once, on what is there), else its default backend.
 pub(super) fn switch(f: &FrontendRt, ctx: &Ctx) -> Option<usize> {
-    f.ir.switching
-        .iter()
-        .find(|r| rules::holds(r.cond.as_ref(), ctx) == Some(true))
-        .map(|r| r.backend)
-        .or(f.ir.default_backend)
+    let rule =
+        f.ir.switching
+            .iter()
+            .find(|r| rules::holds(r.cond.as_ref(), ctx) == Some(true));
+    match rule.map(|r| &r.backend) {
+        Some(SwitchTarget::Backend(b)) => Some(*b),
+        // A name no backend has ends the rules as well: the default backend.
+        Some(SwitchTarget::Named(fmt, names)) => {
+            let name = rules::format::render(fmt, ctx);
+            names
+                .iter()
+                .position(|n| n.as_bytes() == name)
+                .or(f.ir.default_backend)
+        }
+        None => f.ir.default_backend,
+    }
 }
 
 /// Where the inspection and routing phase leaves a session.

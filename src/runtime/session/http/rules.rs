@@ -2,11 +2,10 @@
 //! `http_apply_redirect_rule`, `http_res_get_intercept_rule`): header edits on the request
 //! or response, `allow` ending a list, `deny` and redirects answering the client.
 
-use crate::ir::acl::Fetch;
 use crate::ir::http_rules::{
-    FmtPart, Format, HttpAction, HttpRule, HttpRules, LinePart, RedirectKind, Reply, ReplyBody,
+    HttpAction, HttpRule, HttpRules, LinePart, RedirectKind, Reply, ReplyBody,
 };
-use crate::runtime::rules::fetch::sample;
+use crate::runtime::rules::format::render;
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::http1::answers::Answer;
 use crate::runtime::stream::http1::authority;
@@ -36,50 +35,6 @@ pub(super) enum Verdict {
 /// with '/', else the whole URI, as http_wait_for_request compares them.
 pub(super) fn is_monitor(m: &[u8], uri: &[u8]) -> bool {
     (m.first() == Some(&b'/') && authority::path(uri) == Some(m)) || uri == m
-}
-
-/// Renders a log-format value: a missing sample renders nothing (haproxy's logs print
-/// `-` there; its header values do not).
-fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in f {
-        match p {
-            FmtPart::Text(t) => out.extend_from_slice(t),
-            FmtPart::Sample(e) => {
-                // Outside an ACL a header or cookie fetch gives its last value.
-                let last = matches!(e.fetch, Fetch::Hdr(_) | Fetch::Cook(_));
-                let v = sample(e, ctx).ok().and_then(|v| {
-                    if last {
-                        v.into_iter().last()
-                    } else {
-                        v.into_iter().next()
-                    }
-                });
-                if let Some(v) = v {
-                    encode_into(&v.to_bytes(), &mut out);
-                }
-            }
-            FmtPart::ClientIp => out.extend_from_slice(ctx.peer.ip().to_string().as_bytes()),
-            FmtPart::ClientPort => out.extend_from_slice(ctx.peer.port().to_string().as_bytes()),
-            FmtPart::FrontendIp => out.extend_from_slice(ctx.local.ip().to_string().as_bytes()),
-            FmtPart::FrontendPort => out.extend_from_slice(ctx.local.port().to_string().as_bytes()),
-            FmtPart::Frontend => out.extend_from_slice(ctx.fe_name.as_bytes()),
-        }
-    }
-    out
-}
-
-/// Appends `v` with the bytes a header value cannot carry (controls but tab, DEL)
-/// written `%XX`, as haproxy's `http_encode_map` does for sample output: a sample never
-/// ends a header early.
-fn encode_into(v: &[u8], out: &mut Vec<u8>) {
-    for &c in v {
-        if (c < 0x20 && c != b'\t') || c == 0x7f {
-            out.extend_from_slice(format!("%{c:02X}").as_bytes());
-        } else {
-            out.push(c);
-        }
-    }
 }
 
 /// Removes every header called `name`.
@@ -426,7 +381,7 @@ mod tests {
         assert!(!is_monitor(b"/health", b"/health?x"));
         assert!(!is_monitor(b"/", b"http://h"));
         let mut out = Vec::new();
-        encode_into(b"a\r\nX: 1\t\x7f", &mut out);
+        crate::runtime::rules::format::encode_into(b"a\r\nX: 1\t\x7f", &mut out);
         assert_eq!(out, b"a%0D%0AX: 1\t%7F");
     }
 

@@ -1,0 +1,51 @@
+//! Log-format values of rules (header values, redirect targets, `return` payloads,
+//! `use_backend %[…]`) rendered for one transaction.
+
+use super::fetch::sample;
+use super::Ctx;
+use crate::ir::acl::Fetch;
+use crate::ir::http_rules::{FmtPart, Format};
+
+/// Renders a log-format value: a missing sample renders nothing (haproxy's logs print
+/// `-` there; its header values do not).
+pub fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in f {
+        match p {
+            FmtPart::Text(t) => out.extend_from_slice(t),
+            FmtPart::Sample(e) => {
+                // Outside an ACL a header or cookie fetch gives its last value.
+                let last = matches!(e.fetch, Fetch::Hdr(_) | Fetch::Cook(_));
+                let v = sample(e, ctx).ok().and_then(|v| {
+                    if last {
+                        v.into_iter().last()
+                    } else {
+                        v.into_iter().next()
+                    }
+                });
+                if let Some(v) = v {
+                    encode_into(&v.to_bytes(), &mut out);
+                }
+            }
+            FmtPart::ClientIp => out.extend_from_slice(ctx.peer.ip().to_string().as_bytes()),
+            FmtPart::ClientPort => out.extend_from_slice(ctx.peer.port().to_string().as_bytes()),
+            FmtPart::FrontendIp => out.extend_from_slice(ctx.local.ip().to_string().as_bytes()),
+            FmtPart::FrontendPort => out.extend_from_slice(ctx.local.port().to_string().as_bytes()),
+            FmtPart::Frontend => out.extend_from_slice(ctx.fe_name.as_bytes()),
+        }
+    }
+    out
+}
+
+/// Appends `v` with the bytes a header value cannot carry (controls but tab, DEL)
+/// written `%XX`, as haproxy's `http_encode_map` does for sample output: a sample never
+/// ends a header early.
+pub(crate) fn encode_into(v: &[u8], out: &mut Vec<u8>) {
+    for &c in v {
+        if (c < 0x20 && c != b'\t') || c == 0x7f {
+            out.extend_from_slice(format!("%{c:02X}").as_bytes());
+        } else {
+            out.push(c);
+        }
+    }
+}
