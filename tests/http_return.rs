@@ -1,4 +1,4 @@
-//! `http-request return` compared with haproxy 2.6 on the same configuration and
+//! `http-request return` and `deny` with http-reply arguments compared with haproxy 2.6 on the same configuration and
 //! requests: a string, a log-format string and a file as payload, `hdr` headers (one
 //! rendering empty, which is not sent), no payload (and a 204, which has no length),
 //! `default-errorfiles` through the proxy's own `errorfile`, an `errorfile` of its own,
@@ -33,6 +33,11 @@ frontend web\n  bind 127.0.80.100:8600\n\
   http-request return status 302 hdr location /x if {{ path /loc }}\n\
   http-request return status 204 if {{ path /204 }}\n\
   http-request return status 429 errorfile {dir}/own.http if {{ path /own }}\n\
+  http-request deny status 429 if {{ path /deny/a }}\n\
+  http-request deny deny_status 429 if {{ path /deny/b }}\n\
+  http-request deny deny_status 429 content-type text/plain string slow if {{ path /deny/c }}\n\
+  http-request deny status 404 default-errorfiles if {{ path /deny/d }}\n\
+  http-request deny status 503 errorfile {dir}/503.http if {{ path /deny/e }}\n\
   default_backend app\n\
 backend app\n  server s 127.0.80.1:8000\n\
 frontend probe\n  bind 127.0.80.100:8699\n  no log\n  default_backend app\n"
@@ -53,6 +58,13 @@ fn conversations() -> Vec<Vec<String>> {
         vec![close("GET /tea HTTP/1.1")],
         vec![close("GET /loc HTTP/1.1")],
         vec![close("GET /own HTTP/1.1")],
+        // deny with http-reply arguments: an empty 429, the legacy page, its own
+        // payload, a page by status, an errorfile of its own (all logged PR).
+        vec![close("GET /deny/a HTTP/1.1")],
+        vec![close("GET /deny/b HTTP/1.1")],
+        vec![close("GET /deny/c HTTP/1.1")],
+        vec![close("GET /deny/d HTTP/1.1")],
+        vec![close("GET /deny/e HTTP/1.1")],
         vec![close("HEAD /s HTTP/1.1")],
         vec![close("GET /s HTTP/1.0")],
         // Kept alive across answers, then forwarded.

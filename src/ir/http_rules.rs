@@ -70,6 +70,9 @@ pub enum HttpAction {
     Auth(Box<[u8]>),
     /// `return …`: an answer built from the rule (http_reply).
     Return(Box<Reply>),
+    /// `deny` with http-reply arguments (`status`, `string` …): the answer built as for
+    /// `return`, logged as a deny.
+    DenyReply(Box<Reply>),
     /// `set-header <name> <fmt>`: every header of that name removed, then one added.
     SetHeader(Box<[u8]>, Format),
     /// `add-header <name> <fmt>`

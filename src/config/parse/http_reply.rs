@@ -22,17 +22,18 @@ const ERR_CODES: [u16; 18] = [
 
 impl Parser {
     /// Reads a reply from `words[i..]` up to the first word it does not know (the
-    /// condition); returns it and where it stopped. Files are read now, as haproxy does.
+    /// condition), its status `default_status` unless given; returns it and where it
+    /// stopped. Files are read now, as haproxy does.
     pub(super) fn parse_reply(
         &mut self,
         loc: &Loc,
         words: &[String],
-        mut i: usize,
+        (mut i, default_status): (usize, u16),
     ) -> Result<(Reply, usize), ReplyError> {
         let inv = |m: String| Err(ReplyError::Invalid(m));
         let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         let mut reply = Reply {
-            status: 200,
+            status: default_status,
             ctype: None,
             body: ReplyBody::Empty,
             hdrs: Vec::new(),

@@ -10,7 +10,9 @@ use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::ir::acl::{self as acl_ir, AclTest, Cond, Fetch};
-use crate::ir::http_rules::{FmtPart, HttpAction, HttpRule, LinePart, Redirect, RedirectKind};
+use crate::ir::http_rules::{
+    FmtPart, HttpAction, HttpRule, LinePart, Redirect, RedirectKind, ReplyBody,
+};
 
 /// `http-request` actions of haproxy 2.6, as its message lists them.
 const REQ_ACTIONS: &str = "'wait-for-handshake', 'ot-group', 'set-log-level', 'set-nice', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'cache-use', 'add-acl(*)', 'add-header', 'allow', 'auth', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'disable-l7-retry', 'early-hint', 'normalize-uri', 'redirect', 'reject', 'replace-header', 'replace-path', 'replace-pathq', 'replace-uri', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'strict-mode', 'tarpit', 'track-sc(*)', 'set-timeout', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
@@ -127,27 +129,46 @@ impl Parser {
             .unwrap_or(words.len().saturating_sub(2));
         let act = match action {
             "allow" => HttpAction::Allow,
+            "deny" if dir == Dir::Response => HttpAction::Deny(502),
             "deny" => {
-                let mut status = 403;
-                if dir == Dir::Request && matches!(arg(2), "deny_status" | "status") {
-                    let v = arg(3);
-                    let code = v.parse::<u16>().ok().filter(|c| (200..=599).contains(c));
-                    let Some(code) = code else {
-                        return fail(
-                            self,
-                            rule_err(&format!("Unexpected status code '{v}'")),
-                            false,
-                        );
-                    };
+                // parse_http_deny: nothing, or only `deny_status <code>`, is the legacy
+                // form (the error page); anything else is a whole http reply.
+                let ends = |w: &str| w.is_empty() || w == "if" || w == "unless";
+                if ends(arg(2)) {
+                    HttpAction::Deny(403)
+                } else if arg(2) == "deny_status" && ends(arg(4)) {
+                    let code = atol(arg(3));
+                    if !(200..=599).contains(&code) {
+                        let m = format!("Unexpected status code '{}'", code as i32);
+                        return fail(self, rule_err(&m), false);
+                    }
+                    let code = code as u16;
                     if !ERR_CODES.contains(&code) && code != 504 {
                         return fail(self, rule_err(&format!("status code '{code}' not handled by default with 'default-errorfiles' argument.")), false);
                     }
-                    status = code;
                     i = 4;
-                } else if dir == Dir::Response {
-                    status = 502;
+                    HttpAction::Deny(code)
+                } else {
+                    let mut w = words.to_vec();
+                    if w[2] == "deny_status" {
+                        w[2] = "status".into();
+                    }
+                    match self.parse_reply(loc, &w, (2, 403)) {
+                        Ok((r, next)) => {
+                            i = next;
+                            match r.body {
+                                ReplyBody::ErrorPage => HttpAction::Deny(r.status),
+                                _ => HttpAction::DenyReply(Box::new(r)),
+                            }
+                        }
+                        Err(super::http_reply::ReplyError::Invalid(m)) => {
+                            return fail(self, rule_err(&m), false)
+                        }
+                        Err(super::http_reply::ReplyError::Unsupported(what)) => {
+                            return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                        }
+                    }
                 }
-                HttpAction::Deny(status)
             }
             "auth" if dir == Dir::Request => {
                 let realm = if arg(2) == "realm" {
@@ -163,7 +184,7 @@ impl Parser {
                 };
                 HttpAction::Auth(realm.as_bytes().into())
             }
-            "return" if dir == Dir::Request => match self.parse_reply(loc, words, 2) {
+            "return" if dir == Dir::Request => match self.parse_reply(loc, words, (2, 200)) {
                 Ok((r, next)) => {
                     i = next;
                     HttpAction::Return(Box::new(r))
@@ -385,6 +406,7 @@ impl Parser {
                     r.action,
                     HttpAction::Allow
                         | HttpAction::Deny(_)
+                        | HttpAction::DenyReply(_)
                         | HttpAction::Redirect(_)
                         | HttpAction::Auth(_)
                         | HttpAction::Return(_)

@@ -356,6 +356,10 @@ async fn answer_rule(
             let why = (Cause::Local, Phase::Request);
             answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
         }
+        rules::Verdict::DenyReply(a, s) => {
+            let why = (Cause::Proxy, Phase::Request);
+            answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await
+        }
         rules::Verdict::Return(a, s) => {
             let why = (Cause::Local, Phase::Request);
             answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await

@@ -26,6 +26,8 @@ pub(super) enum Verdict {
     Return(Box<Answer>, u16),
     /// A `return … default-errorfiles` rule: the proxy's page for the status (logged `LR`).
     Page(u16),
+    /// A `deny` rule's own answer and its status (logged `PR`).
+    DenyReply(Box<Answer>, u16),
     /// A `monitor-uri` request: answer this status (200, or 503 under `monitor fail`),
     /// not logged.
     Monitor(u16),
@@ -318,6 +320,10 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
             let answer = match &r.action {
                 HttpAction::Redirect(rd) => Some(Verdict::Redirect(redirect(rd, req, &ctx))),
                 HttpAction::Return(rp) => Some(reply(rp, &ctx)),
+                HttpAction::DenyReply(rp) => Some(match reply(rp, &ctx) {
+                    Verdict::Return(a, s) => Verdict::DenyReply(a, s),
+                    v => v,
+                }),
                 _ => None,
             };
             (true, value(&r.action, &ctx), answer)
@@ -327,7 +333,7 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
             HttpAction::Allow => break,
             HttpAction::Deny(s) => return Verdict::Deny(*s),
             HttpAction::Auth(realm) => return Verdict::Auth(realm.clone()),
-            HttpAction::Redirect(_) | HttpAction::Return(_) => {
+            HttpAction::Redirect(_) | HttpAction::Return(_) | HttpAction::DenyReply(_) => {
                 if let Some(v) = answer {
                     return v;
                 }
