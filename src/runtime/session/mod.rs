@@ -200,7 +200,11 @@ async fn prepare(
     };
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
-        crate::runtime::ctl::stats_page::serve(shared, client, page, limit, &f.ir.name).await;
+        // Boxed: its buffers would otherwise size every session's future.
+        Box::pin(crate::runtime::ctl::stats_page::serve(
+            shared, client, page, limit, &f.ir.name,
+        ))
+        .await;
         return Prepared::refused(log, peer, false);
     }
     // `accept-proxy`: the header comes first and replaces the addresses; bytes read past

@@ -345,7 +345,7 @@ async fn answer_rule(
         rules::Verdict::Auth(realm) => {
             let file = answer::page(401, an);
             let page = file.as_ref().unwrap_or_else(|| layer_answer(401));
-            let value = [&b"Basic realm=\""[..], &realm, b"\""].concat();
+            let value = [&b"Basic realm=\""[..], &realm[..], b"\""].concat();
             let a = page.with_header(b"www-authenticate", &value);
             let why = (Cause::Local, Phase::Request);
             answer::rule_answer(client, cin, &a, (401, req), an, tx, why).await

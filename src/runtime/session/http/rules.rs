@@ -19,8 +19,9 @@ pub(super) enum Verdict {
     Deny(u16),
     /// Answer with this redirect (logged `LR`).
     Redirect(Box<Answer>),
-    /// Ask for credentials: haproxy's 401 page with this realm (logged `LR`).
-    Auth(Box<[u8]>),
+    /// Ask for credentials: haproxy's 401 page with this realm (logged `LR`); boxed
+    /// twice so the verdict, which session futures hold, stays two words.
+    Auth(Box<Box<[u8]>>),
     /// A `return` rule's answer and the status logged (the rule's, even when an
     /// `errorfile` says another), logged `LR`.
     Return(Box<Answer>, u16),
@@ -332,7 +333,7 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
         match &r.action {
             HttpAction::Allow => break,
             HttpAction::Deny(s) => return Verdict::Deny(*s),
-            HttpAction::Auth(realm) => return Verdict::Auth(realm.clone()),
+            HttpAction::Auth(realm) => return Verdict::Auth(Box::new(realm.clone())),
             HttpAction::Redirect(_) | HttpAction::Return(_) | HttpAction::DenyReply(_) => {
                 if let Some(v) = answer {
                     return v;
@@ -389,6 +390,12 @@ mod tests {
         let mut out = Vec::new();
         crate::runtime::rules::format::encode_into(b"a\r\nX: 1\t\x7f", &mut out);
         assert_eq!(out, b"a%0D%0AX: 1\t%7F");
+    }
+
+    #[test]
+    fn verdict_stays_two_words() {
+        // Session futures hold it across awaits: every idle connection pays for it.
+        assert!(std::mem::size_of::<Verdict>() <= 16);
     }
 
     #[test]
