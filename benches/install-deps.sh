@@ -2,6 +2,7 @@
 # Installs what the tests and the benchmarks run beside haproxide (Debian packages):
 # haproxy (the oracle), openssl, mosquitto and its clients, nginx with its stream module,
 # iproute2 (ss shows which sockets have TCP keep-alive on), wrk (HTTP load), curl,
+# libcrypt-dev (the crypt(3) haproxide links),
 # python3-venv and git (the CI report consumers, compat-tests/ci-tools.sh, and the
 # pre-commit hook's test).
 # As root it installs what is missing; otherwise it names what is missing and fails.
@@ -23,6 +24,9 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # tests/ci_report.rs runs pre-commit in a scratch git repository.
 command -v git >/dev/null 2>&1 || need+=(git)
+# haproxide links the system's crypt(3) (libxcrypt, as haproxy does) for userlist
+# passwords; libc6-dev, which any Rust build needs, usually brings it.
+case "$(cc -print-file-name=libcrypt.so 2>/dev/null)" in /*) ;; *) need+=(libcrypt-dev) ;; esac
 # compat-tests/ci-tools.sh makes a Python virtualenv for the CI report consumers.
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
