@@ -11,10 +11,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
 
-use common::{start, Backend, Which};
+use common::{start, Backend, Exchanges, Which};
 
 type Seen = Arc<Mutex<Vec<String>>>;
 
@@ -144,9 +142,6 @@ fn conversations() -> Vec<(u16, Vec<String>)> {
     v
 }
 
-/// Per conversation: the responses and the request heads the server saw.
-type Exchanges = Vec<(Vec<String>, Vec<String>)>;
-
 fn run(which: Which, seen: &Seen, page: &str) -> (Exchanges, Vec<String>) {
     let p = start(
         which,
@@ -154,14 +149,9 @@ fn run(which: Which, seen: &Seen, page: &str) -> (Exchanges, Vec<String>) {
         &config(page),
         "127.0.76.100:8699".parse().unwrap(),
     );
-    let mut out = Vec::new();
-    for (port, conv) in conversations() {
-        let to: SocketAddr = format!("127.0.76.100:{port}").parse().unwrap();
-        out.push(common::converse(to, &conv, seen));
-    }
-    thread::sleep(Duration::from_millis(300));
-    let lines = p.lines.lock().unwrap().clone();
-    (out, lines)
+    let to = |port: u16| -> SocketAddr { format!("127.0.76.100:{port}").parse().unwrap() };
+    let convs = conversations().into_iter().map(|(port, c)| (to(port), c));
+    common::converse_all(&p, convs, seen)
 }
 
 #[test]
@@ -179,14 +169,7 @@ fn http_auth_matches_haproxy() {
     let _s = server("127.0.76.1:8000", seen.clone());
     let (want, want_log) = run(Which::Haproxy, &seen, &page);
     let (got, got_log) = run(Which::Haproxide, &seen, &page);
-    let convs = conversations();
-    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        assert_eq!(g.0, w.0, "responses to {:?}", convs[i]);
-        assert_eq!(g.1, w.1, "what the server saw for {:?}", convs[i]);
-    }
-    let want_log: Vec<String> = want_log.iter().map(|l| common::mask_httplog(l)).collect();
-    let got_log: Vec<String> = got_log.iter().map(|l| common::mask_httplog(l)).collect();
-    assert_eq!(got_log, want_log, "log lines differ");
+    common::assert_same_exchanges((&want, &want_log), (&got, &got_log), &conversations());
     let _ = std::fs::remove_dir_all(&dir);
     // The rules did act: realms, the errorfile's header replaced, users let in by
     // every hash method, groups from both sides, the admin check refusing bob.

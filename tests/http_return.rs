@@ -9,10 +9,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
 
-use common::{start, Backend, Which};
+use common::{start, Backend, Exchanges, Which};
 
 type Seen = Arc<Mutex<Vec<String>>>;
 
@@ -78,8 +76,6 @@ fn conversations() -> Vec<Vec<String>> {
     ]
 }
 
-type Exchanges = Vec<(Vec<String>, Vec<String>)>;
-
 fn run(which: Which, seen: &Seen, dir: &str) -> (Exchanges, Vec<String>) {
     let p = start(
         which,
@@ -88,13 +84,7 @@ fn run(which: Which, seen: &Seen, dir: &str) -> (Exchanges, Vec<String>) {
         "127.0.80.100:8699".parse().unwrap(),
     );
     let to: SocketAddr = "127.0.80.100:8600".parse().unwrap();
-    let out = conversations()
-        .iter()
-        .map(|c| common::converse(to, c, seen))
-        .collect();
-    thread::sleep(Duration::from_millis(300));
-    let lines = p.lines.lock().unwrap().clone();
-    (out, lines)
+    common::converse_all(&p, conversations().into_iter().map(|c| (to, c)), seen)
 }
 
 #[test]
@@ -119,17 +109,7 @@ fn http_return_matches_haproxy() {
     );
     let (want, want_log) = run(Which::Haproxy, &seen, &d);
     let (got, got_log) = run(Which::Haproxide, &seen, &d);
-    let convs = conversations();
-    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        assert_eq!(g.0, w.0, "responses to {:?}", convs[i]);
-        assert_eq!(g.1, w.1, "what the server saw for {:?}", convs[i]);
-    }
-    let mask = |l: &Vec<String>| {
-        l.iter()
-            .map(|l| common::mask_httplog(l))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(mask(&got_log), mask(&want_log), "log lines differ");
+    common::assert_same_exchanges((&want, &want_log), (&got, &got_log), &conversations());
     let _ = std::fs::remove_dir_all(&dir);
     let all: String = want.iter().flat_map(|(r, _)| r.clone()).collect();
     for s in [

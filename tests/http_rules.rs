@@ -13,10 +13,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
 
-use common::{start, Backend, Which};
+use common::{start, Backend, Exchanges, Which};
 
 type Seen = Arc<Mutex<Vec<String>>>;
 
@@ -144,10 +142,6 @@ fn conversations() -> Vec<Vec<String>> {
     ]
 }
 
-/// Per conversation: the responses and what the server saw; then the log lines.
-/// Per conversation: the responses and the request heads the server saw.
-type Exchanges = Vec<(Vec<String>, Vec<String>)>;
-
 fn run(which: Which, seen: &Seen) -> (Exchanges, Vec<String>) {
     let p = start(
         which,
@@ -156,13 +150,7 @@ fn run(which: Which, seen: &Seen) -> (Exchanges, Vec<String>) {
         "127.0.71.100:8599".parse().unwrap(),
     );
     let to: SocketAddr = "127.0.71.100:8500".parse().unwrap();
-    let mut out = Vec::new();
-    for conv in conversations() {
-        out.push(common::converse(to, &conv, seen));
-    }
-    thread::sleep(Duration::from_millis(300));
-    let lines = p.lines.lock().unwrap().clone();
-    (out, lines)
+    common::converse_all(&p, conversations().into_iter().map(|c| (to, c)), seen)
 }
 
 #[test]
@@ -171,14 +159,7 @@ fn http_rules_match_haproxy() {
     let _s = server("127.0.71.1:8000", seen.clone());
     let (want, want_log) = run(Which::Haproxy, &seen);
     let (got, got_log) = run(Which::Haproxide, &seen);
-    let convs = conversations();
-    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        assert_eq!(g.0, w.0, "responses to {:?}", convs[i]);
-        assert_eq!(g.1, w.1, "what the server saw for {:?}", convs[i]);
-    }
-    let want_log: Vec<String> = want_log.iter().map(|l| common::mask_httplog(l)).collect();
-    let got_log: Vec<String> = got_log.iter().map(|l| common::mask_httplog(l)).collect();
-    assert_eq!(got_log, want_log, "log lines differ");
+    common::assert_same_exchanges((&want, &want_log), (&got, &got_log), &conversations());
     // The rules did act: a deny, a 429, redirects, edited heads, a 502 from a response
     // rule, and the kept-alive connection answered all four requests.
     let all: String = want.iter().flat_map(|(r, _)| r.clone()).collect();

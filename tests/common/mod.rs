@@ -626,6 +626,44 @@ pub fn converse(
     (got, srv)
 }
 
+/// Per conversation: the responses and the request heads the server saw.
+#[allow(dead_code)]
+pub type Exchanges = Vec<(Vec<String>, Vec<String>)>;
+
+/// Runs each conversation (address, requests) on its own connection, then gives the
+/// proxy's log lines a moment to arrive: the exchanges and the lines.
+#[allow(dead_code)]
+pub fn converse_all(
+    p: &Proxy,
+    convs: impl IntoIterator<Item = (SocketAddr, Vec<String>)>,
+    seen: &Mutex<Vec<String>>,
+) -> (Exchanges, Vec<String>) {
+    let out = convs
+        .into_iter()
+        .map(|(to, c)| converse(to, &c, seen))
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let lines = p.lines.lock().unwrap().clone();
+    (out, lines)
+}
+
+/// The same responses, server-side heads and `option httplog` lines (masked) from both
+/// proxies; `labels` name the conversations in the messages.
+#[allow(dead_code)]
+pub fn assert_same_exchanges<T: std::fmt::Debug>(
+    (want, want_log): (&Exchanges, &[String]),
+    (got, got_log): (&Exchanges, &[String]),
+    labels: &[T],
+) {
+    assert_eq!(want.len(), got.len());
+    for (i, (w, g)) in want.iter().zip(got).enumerate() {
+        assert_eq!(g.0, w.0, "responses to {:?}", labels[i]);
+        assert_eq!(g.1, w.1, "what the server saw for {:?}", labels[i]);
+    }
+    let mask = |l: &[String]| l.iter().map(|l| mask_httplog(l)).collect::<Vec<_>>();
+    assert_eq!(mask(got_log), mask(want_log), "log lines differ");
+}
+
 /// An `option httplog` line without what differs between runs: the client port, the
 /// date and the timers.
 pub fn mask_httplog(l: &str) -> String {

@@ -3,6 +3,7 @@
 //! and haproxy's messages; every other action haproxy knows is refused by name.
 
 use super::acl::{self, AclError};
+use super::http_reply::ReplyError;
 use super::sample::SampleError;
 pub use super::value_format::parse_format;
 use super::value_format::parse_format_on;
@@ -114,6 +115,22 @@ impl Parser {
                 None
             }
         };
+        // A reply's arguments from word 2 (`return`, `deny …`), or its error said.
+        let reply_args = |this: &mut Self, w: &[String], status: u16| match this.parse_reply(
+            loc,
+            w,
+            (2, status),
+        ) {
+            Ok(r) => Some(r),
+            Err(ReplyError::Invalid(m)) => {
+                fail(this, rule_err(&m), false);
+                None
+            }
+            Err(ReplyError::Unsupported(what)) => {
+                this.unsupported(loc, &what, "not evaluated by haproxide yet");
+                None
+            }
+        };
         let list = if dir == Dir::Request {
             REQ_ACTIONS
         } else {
@@ -153,20 +170,13 @@ impl Parser {
                     if w[2] == "deny_status" {
                         w[2] = "status".into();
                     }
-                    match self.parse_reply(loc, &w, (2, 403)) {
-                        Ok((r, next)) => {
-                            i = next;
-                            match r.body {
-                                ReplyBody::ErrorPage => HttpAction::Deny(r.status),
-                                _ => HttpAction::DenyReply(Box::new(r)),
-                            }
-                        }
-                        Err(super::http_reply::ReplyError::Invalid(m)) => {
-                            return fail(self, rule_err(&m), false)
-                        }
-                        Err(super::http_reply::ReplyError::Unsupported(what)) => {
-                            return self.unsupported(loc, &what, "not evaluated by haproxide yet")
-                        }
+                    let Some((r, next)) = reply_args(self, &w, 403) else {
+                        return;
+                    };
+                    i = next;
+                    match r.body {
+                        ReplyBody::ErrorPage => HttpAction::Deny(r.status),
+                        _ => HttpAction::DenyReply(Box::new(r)),
                     }
                 }
             }
@@ -184,18 +194,13 @@ impl Parser {
                 };
                 HttpAction::Auth(realm.as_bytes().into())
             }
-            "return" if dir == Dir::Request => match self.parse_reply(loc, words, (2, 200)) {
-                Ok((r, next)) => {
-                    i = next;
-                    HttpAction::Return(Box::new(r))
-                }
-                Err(super::http_reply::ReplyError::Invalid(m)) => {
-                    return fail(self, rule_err(&m), false)
-                }
-                Err(super::http_reply::ReplyError::Unsupported(what)) => {
-                    return self.unsupported(loc, &what, "not evaluated by haproxide yet")
-                }
-            },
+            "return" if dir == Dir::Request => {
+                let Some((r, next)) = reply_args(self, words, 200) else {
+                    return;
+                };
+                i = next;
+                HttpAction::Return(Box::new(r))
+            }
             "set-header" | "add-header" => {
                 if n_args < 2 {
                     return fail(self, rule_err("expects exactly 2 arguments"), false);

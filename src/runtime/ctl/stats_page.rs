@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -17,6 +16,7 @@ use crate::ir::http_rules::HttpAction;
 use crate::ir::StatsPage;
 use crate::runtime::lb::state::Shared;
 use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::auth::Credentials;
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::http1::answers::layer_answer;
 use crate::runtime::stream::http1::head::Head;
@@ -37,25 +37,19 @@ fn error_page(code: &str, text: &str, extra: &str) -> Vec<u8> {
     response(code, "text/html", extra, &body)
 }
 
-/// The account in an `Authorization: Basic` header, when it is one of `auth`.
+/// The request's Basic credentials are one of the `stats auth` accounts. haproxy turns
+/// those into a userlist read by `http_auth`, so they are read as it reads them.
 fn authorized(head: &Head, auth: &[String]) -> bool {
     if auth.is_empty() {
         return true;
     }
-    head.headers().any(|(name, value)| {
-        let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value)) else {
-            return false;
-        };
-        let Some(b64) = value.trim().strip_prefix("Basic ") else {
-            return false;
-        };
-        name.eq_ignore_ascii_case("authorization")
-            && base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-                .and_then(|v| String::from_utf8(v).ok())
-                .is_some_and(|acct| auth.contains(&acct))
-    })
+    match crate::runtime::rules::auth::credentials(head) {
+        Some(Credentials::Basic(u, p)) => {
+            let acct = [&u[..], b":", &p[..]].concat();
+            auth.iter().any(|a| a.as_bytes() == acct)
+        }
+        _ => false,
+    }
 }
 
 /// The CSV as an HTML table, one table per proxy.

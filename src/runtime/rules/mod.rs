@@ -3,7 +3,7 @@
 //! haproxy's three-valued logic, where "not yet" (content that has not arrived) lets an
 //! inspecting rule wait instead of deciding on half the data.
 
-mod auth;
+pub mod auth;
 pub mod fetch;
 pub mod format;
 mod map;

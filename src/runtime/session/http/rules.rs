@@ -40,18 +40,6 @@ pub(super) fn is_monitor(m: &[u8], uri: &[u8]) -> bool {
     (m.first() == Some(&b'/') && authority::path(uri) == Some(m)) || uri == m
 }
 
-/// Removes every header called `name`.
-fn del_header(h: &mut Head, name: &[u8]) {
-    let mut i = 0;
-    while i < h.header_count() {
-        if h.header_at(i).0 == name {
-            h.remove_header(i);
-        } else {
-            i += 1;
-        }
-    }
-}
-
 /// The path part of a request's URI as `http_parse_path` gives it (with the query),
 /// "/" when it has none.
 fn uri_path(uri: &[u8]) -> &[u8] {
@@ -157,7 +145,7 @@ fn reply(r: &Reply, ctx: &Ctx) -> Verdict {
         Some(mut a) => {
             // Counted in %B, but the H1 layer does not send it for these.
             if let (Some(h), true) = (a.head.as_mut(), matches!(r.status, 204 | 304)) {
-                del_header(h, b"content-length");
+                h.remove_named(b"content-length");
             }
             Verdict::Return(Box::new(a), r.status)
         }
@@ -170,11 +158,11 @@ fn reply(r: &Reply, ctx: &Ctx) -> Verdict {
 fn edit(action: &HttpAction, value: Option<Vec<u8>>, h: &mut Head) {
     match action {
         HttpAction::SetHeader(n, _) => {
-            del_header(h, n);
+            h.remove_named(n);
             h.add_header(n, &value.unwrap_or_default());
         }
         HttpAction::AddHeader(n, _) => h.add_header(n, &value.unwrap_or_default()),
-        HttpAction::DelHeader(n) => del_header(h, n),
+        HttpAction::DelHeader(n) => h.remove_named(n),
         HttpAction::SetLine(part, _) => set_line(h, *part, &value.unwrap_or_default()),
         HttpAction::ReplaceLine(part, re, _) => {
             let uri = h.part(1);

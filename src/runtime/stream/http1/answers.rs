@@ -159,14 +159,7 @@ impl Answer {
             };
         };
         let mut head = old.clone();
-        let mut i = 0;
-        while i < head.header_count() {
-            if head.header_at(i).0 == name {
-                head.remove_header(i);
-            } else {
-                i += 1;
-            }
-        }
+        head.remove_named(name);
         head.add_header(name, value);
         let mut wire = Vec::with_capacity(self.wire.len() + value.len() + 24);
         head.write(&mut wire, None);

@@ -337,6 +337,18 @@ impl Head {
         self.headers.remove(i);
     }
 
+    /// Takes every header called `name` (lower case) out of the list.
+    pub fn remove_named(&mut self, name: &[u8]) {
+        let mut i = 0;
+        while i < self.header_count() {
+            if self.header_at(i).0 == name {
+                self.remove_header(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
     /// Adds a header after the others (as haproxy's `http_add_header`); the name is
     /// written in lower case, as haproxy's H1 output does.
     pub fn add_header(&mut self, name: &[u8], v: &[u8]) {
