@@ -63,4 +63,7 @@ pub struct Map {
     pub entries: Vec<(MapKey, MapValue)>,
     /// The value when nothing matches (else the sample is missing).
     pub default: Option<MapValue>,
+    /// For exact matching: each key's first entry, so a lookup does not walk the file
+    /// (haproxy indexes such maps in a tree).
+    pub exact: std::collections::HashMap<Box<[u8]>, usize>,
 }

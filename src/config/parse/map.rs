@@ -109,11 +109,20 @@ pub fn load(
         let val = value(out, &v).ok_or_else(|| format!("unable to parse '{v}'{}", at()))?;
         entries.push((k, val));
     }
+    let mut exact = std::collections::HashMap::new();
+    if how == MapMatch::Str {
+        for (i, (k, _)) in entries.iter().enumerate() {
+            if let MapKey::Str(k) = k {
+                exact.entry(k.clone()).or_insert(i);
+            }
+        }
+    }
     Ok(Map {
         file: file.into(),
         how,
         entries,
         default,
+        exact,
     })
 }
 

@@ -18,6 +18,7 @@ fn out<'a>(v: &MapValue) -> Value<'a> {
 /// The value `m` gives for `v`: its entry's, or the default; None when neither.
 pub fn lookup<'a>(m: &Map, v: &Value) -> Option<Value<'a>> {
     let found = match m.how {
+        MapMatch::Str => m.exact.get(&v.to_bytes()[..]).map(|&i| &m.entries[i].1),
         MapMatch::Ip => {
             let ip = v.to_ip()?;
             let mut best: Option<(u8, &MapValue)> = None;
@@ -53,7 +54,6 @@ pub fn lookup<'a>(m: &Map, v: &Value) -> Option<Value<'a>> {
             let s = v.to_bytes();
             m.entries.iter().find_map(|(k, val)| {
                 let hit = match (how, k) {
-                    (MapMatch::Str, MapKey::Str(p)) => *s == **p,
                     (MapMatch::Sub, MapKey::Str(p)) => {
                         p.is_empty() || s.windows(p.len()).any(|w| w == &**p)
                     }
