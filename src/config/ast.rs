@@ -371,6 +371,9 @@ pub struct ProxyConf {
     pub default_server: ServerOpts,
     /// `tcp-check` rules.
     pub tcp_checks: Vec<Spanned<TcpCheckRule>>,
+    /// The last `tcp-check` line came while the check kind was not tcp-check, and no check
+    /// option followed (haproxy then warns that the rules are ignored).
+    pub tcp_checks_unused: bool,
     /// `http-check send` (method, uri, version, headers)
     pub http_check_send: Option<HttpCheckSend>,
     /// `http-check expect`
@@ -502,6 +505,7 @@ impl ProxyConf {
             servers: Vec::new(),
             default_server: ServerOpts::default(),
             tcp_checks: Vec::new(),
+            tcp_checks_unused: false,
             http_check_send: None,
             http_check_expect: None,
             source: None,
@@ -521,6 +525,8 @@ impl ProxyConf {
     /// A proxy section that starts from `defaults`' settings, as HAProxy copies them.
     pub fn inherit(kind: ProxyKind, name: String, loc: Loc, defaults: &ProxyConf) -> Self {
         let mut p = defaults.clone();
+        // A defaults section's unused tcp-check rules warn nowhere (haproxy clears the flag).
+        p.tcp_checks_unused = false;
         p.kind = kind;
         p.name = name;
         p.loc = loc;

@@ -19,7 +19,7 @@ use super::parse::{missing_file_warning, Parsed};
 use crate::ir::log_format::LogFormat;
 use crate::ir::{
     Backend, Bind, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
-    ProxyV2Options, SendProxy, Server, ServerCheck, SwitchRule, SwitchTarget, Verify,
+    ProxyV2Options, SendProxy, Server, ServerCheck, SwitchRule, SwitchTarget, TcpChecks, Verify,
 };
 
 fn ms(v: Option<u64>) -> Option<Duration> {
@@ -296,6 +296,15 @@ pub fn lower_with(
             ];
             diags.push(d);
         }
+        if p.tcp_checks_unused {
+            diags.push(check(
+                Level::Warning,
+                format!(
+                    "{word} '{}' uses tcp-check rules without 'option tcp-check', so the rules are ignored.",
+                    p.name
+                ),
+            ));
+        }
         if is_fe && p.log_format.is_some() && log_targets(p, global).is_empty() {
             diags.push(check(
                 Level::Warning,
@@ -463,7 +472,7 @@ pub fn lower_with(
                     ..
                 }
             );
-            if s.opts.ssl {
+            if s.opts.ssl || s.opts.check_ssl == Some(true) {
                 let bare = |msg: String| {
                     Diagnostic::new(
                         Level::Alert,
@@ -488,9 +497,6 @@ pub fn lower_with(
                         diags.push(bare(e));
                     }
                 }
-            }
-            if s.opts.check_ssl == Some(true) && !s.opts.ssl {
-                diags.push(Diagnostic::alert(&s.loc, "server parameter 'check-ssl' on a server without 'ssl' is not supported by haproxide (checks use TLS only when the traffic does); see grammar/keywords.md.").checked());
             }
             // A server written without an address (`server x :`, as templates and `add
             // server` write them) is 0.0.0.0:0 to haproxy, which accepts it here and whose
@@ -823,7 +829,15 @@ pub(super) fn with_base(base: &Option<String>, path: &str) -> String {
 fn check_kind(p: &ProxyConf) -> CheckKind {
     if p.option("tcp-check") {
         let rules = p.tcp_checks.iter().map(|r| r.v.clone()).collect();
-        return CheckKind::Tcp(rules);
+        return CheckKind::Tcp(TcpChecks {
+            rules,
+            proto: false,
+        });
+    }
+    for name in ["pgsql-check", "smtpchk", "redis-check"] {
+        if let Some(o) = p.options.get(name).filter(|o| o.enabled) {
+            return CheckKind::Tcp(super::proto_checks::ruleset(name, &o.args));
+        }
     }
     if let Some(o) = p.options.get("httpchk").filter(|o| o.enabled) {
         let a = &o.args;
@@ -1051,7 +1065,8 @@ fn lower_server(
             send_proxy: o.check_send_proxy || (!explicit && send_proxy != SendProxy::None),
         }
     });
-    let tls = o.ssl.then(|| server_tls(o, g));
+    // `check-ssl` alone gives the checks TLS settings of their own, as haproxy prepares them.
+    let tls = (o.ssl || o.check_ssl == Some(true)).then(|| server_tls(o, g));
     Server {
         name: name.to_string(),
         id,

@@ -169,6 +169,7 @@ pub(super) fn server_tls(o: &ServerOpts, g: &super::parse::GlobalConf) -> Server
         check: o
             .check_ssl
             .unwrap_or(o.check_port.is_none() && o.check_addr.is_none()),
+        traffic: o.ssl,
     }
 }
 

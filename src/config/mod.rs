@@ -11,6 +11,7 @@ pub mod lexer;
 pub mod lower;
 mod lower_tls;
 pub mod parse;
+mod proto_checks;
 pub mod source;
 
 use std::collections::BTreeMap;

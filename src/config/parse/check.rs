@@ -4,7 +4,7 @@
 
 use super::{Parser, Stmt};
 use crate::config::ast::{HttpExpectConf, ProxyConf, Spanned};
-use crate::ir::{ExpectPattern, TcpCheckRule};
+use crate::ir::{CheckStatus, CheckText, ExpectPattern, TcpCheckRule, TcpExpect};
 
 /// Decodes a hex string as `send-binary` and `expect binary` take it.
 pub fn decode_hex(s: &str) -> Result<Vec<u8>, char> {
@@ -36,7 +36,7 @@ impl Parser {
                 TcpCheckRule::Comment(stmt.arg(2).to_string())
             }
             "connect" => {
-                let (mut port, mut send_proxy, mut ssl) = (None, false, false);
+                let (mut port, mut send_proxy, mut ssl, mut linger) = (None, false, false, false);
                 let mut i = 2;
                 while i < stmt.words.len() {
                     match stmt.arg(i) {
@@ -49,9 +49,12 @@ impl Parser {
                         }
                         "send-proxy" => send_proxy = true,
                         "ssl" => ssl = true,
+                        "linger" => linger = true,
+                        // The server's own check settings, which a leading connect uses anyway.
+                        "default" => {}
                         "comment" => i += 1,
-                        "addr" | "sni" | "alpn" | "via-socks4" | "linger" | "default" | "proto" => {
-                            return self.unsupported(loc, &format!("'tcp-check connect {}'", stmt.arg(i)), "only port, send-proxy, ssl and comment");
+                        "addr" | "sni" | "alpn" | "via-socks4" | "proto" => {
+                            return self.unsupported(loc, &format!("'tcp-check connect {}'", stmt.arg(i)), "only port, send-proxy, linger, default and comment");
                         }
                         other => return self.alert(loc, format!("'tcp-check connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got '{other}' as argument..")),
                     }
@@ -64,7 +67,7 @@ impl Parser {
                 if p.tcp_checks.iter().any(|r| !matches!(r.v, TcpCheckRule::Comment(_))) {
                     return self.unsupported(loc, "'tcp-check connect' after other rules", "a second connection within one check");
                 }
-                TcpCheckRule::Connect { port, send_proxy, ssl }
+                TcpCheckRule::Connect { port, send_proxy, ssl, linger }
             }
             "send" | "send-lf" => {
                 let s = stmt.arg(2);
@@ -90,52 +93,17 @@ impl Parser {
                     }
                 }
             }
-            "expect" => {
-                let mut i = 2;
-                let mut negate = false;
-                let mut kind = stmt.arg(i);
-                if kind == "!" {
-                    negate = true;
-                    i += 1;
-                    kind = stmt.arg(i);
-                } else if let Some(k) = kind.strip_prefix('!') {
-                    negate = true;
-                    kind = k;
-                }
-                if kind.is_empty() {
-                    return self.alert(loc, "'tcp-check expect' : expects at least a matching pattern as arguments.");
-                }
-                i += 1;
-                let pat = stmt.arg(i);
-                let known = ["string", "binary", "rstring", "rbinary", "string-lf", "binary-lf", "min-recv", "comment"];
-                if !known.contains(&kind) {
-                    return self.alert(loc, format!("'tcp-check expect' : 'only supports min-recv, '[!]binary', '[!]string', '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got '{kind}' as argument.."));
-                }
-                if pat.is_empty() {
-                    return self.alert(loc, format!("'tcp-check expect' : '{kind}' expects a <pattern> as argument."));
-                }
-                let pattern = match kind {
-                    "string" => ExpectPattern::String(stmt.bytes(i).to_vec()),
-                    "rstring" => ExpectPattern::RString(pat.to_string()),
-                    "rbinary" => ExpectPattern::RBinary(pat.to_string()),
-                    "binary" => match decode_hex(pat) {
-                        Ok(b) => ExpectPattern::Binary(b),
-                        Err(c) => return self.alert(loc, format!("'tcp-check expect' : '{pat}' invalid binary string (an hex digit is expected (found '{c}')).")),
-                    },
-                    other => return self.unsupported(loc, &format!("'tcp-check expect {other}'"), "only string, binary, rstring and rbinary"),
-                };
-                // Extra parameters (error-status, on-success …) are not implemented.
-                if stmt.words.len() > i + 1 && stmt.arg(i + 1) != "comment" {
-                    return self.unsupported(loc, &format!("'tcp-check expect … {}'", stmt.arg(i + 1)), "only the pattern and comment");
-                }
-                TcpCheckRule::Expect { negate, pattern }
-            }
+            "expect" => match self.tcp_expect(stmt) {
+                Some(e) => TcpCheckRule::Expect(Box::new(e)),
+                None => return,
+            },
             "" => return self.alert(loc, "'tcp-check' expects 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'."),
             a if a.starts_with("set-var") || a.starts_with("unset-var") || a == "send-binary-lf" => {
                 return self.unsupported(loc, &format!("'tcp-check {a}'"), "variables and log-format strings");
             }
             other => return self.alert(loc, format!("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{other}'")),
         };
+        p.tcp_checks_unused = !p.option("tcp-check");
         p.tcp_checks.push(Spanned {
             v: rule,
             loc: loc.clone(),
@@ -207,4 +175,229 @@ impl Parser {
             other => self.alert(loc, format!("'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{other}'")),
         }
     }
+}
+
+impl Parser {
+    /// `tcp-check expect …`, read word by word in any order as parse_tcpcheck_expect
+    /// reads it, with its messages. None when a diagnostic was pushed.
+    fn tcp_expect(&mut self, stmt: &Stmt) -> Option<TcpExpect> {
+        let loc = stmt.loc;
+        let fail = |me: &mut Parser, msg: String| {
+            me.alert(loc, format!("'tcp-check expect' : {msg}."));
+            None
+        };
+        if stmt.arg(2).is_empty() {
+            return fail(
+                self,
+                "expects at least a matching pattern as arguments".into(),
+            );
+        }
+        let mut e = TcpExpect::new(false, ExpectPattern::String(Vec::new()));
+        let mut kind: Option<(&str, usize)> = None;
+        let mut i = 2;
+        while i < stmt.words.len() && !stmt.arg(i).is_empty() {
+            let mut w = stmt.arg(i);
+            let mut in_pattern = false;
+            if w.starts_with('!') {
+                in_pattern = true;
+                while let Some(rest) = w.strip_prefix('!') {
+                    e.negate = !e.negate;
+                    w = rest;
+                }
+                if w.is_empty() {
+                    i += 1;
+                    w = stmt.arg(i);
+                }
+            }
+            let value = stmt.arg(i + 1);
+            let needs = |what: &str| format!("'{w}' expects {what} as argument");
+            let not_after_bang = |w: &str| format!("[!] not supported with '{w}'");
+            match w {
+                "string" | "rstring" | "binary" | "rbinary" | "string-lf" | "binary-lf"
+                | "custom" => {
+                    if w == "custom" && in_pattern {
+                        return fail(self, not_after_bang(w));
+                    }
+                    if kind.is_some() {
+                        return fail(self, "only on pattern expected".into());
+                    }
+                    if w == "custom" {
+                        kind = Some((w, 0));
+                    } else {
+                        if value.is_empty() {
+                            return fail(self, needs("a <pattern>"));
+                        }
+                        i += 1;
+                        kind = Some((w, i));
+                    }
+                }
+                "min-recv" | "comment" | "on-success" | "on-error" | "ok-status"
+                | "error-status" | "tout-status" | "status-code"
+                    if in_pattern =>
+                {
+                    return fail(self, not_after_bang(w));
+                }
+                "min-recv" => {
+                    if value.is_empty() {
+                        return fail(self, needs("a integer"));
+                    }
+                    // atol: leading spaces, a sign and digits; anything else reads 0.
+                    let n = crate::numbers::read_int64(value.trim_start().as_bytes()).0;
+                    if !(-1..=i64::from(i32::MAX)).contains(&n) {
+                        return fail(
+                            self,
+                            "'min-recv' expects -1 or an integer from 0 to INT_MAX".into(),
+                        );
+                    }
+                    e.min_recv = usize::try_from(n).ok();
+                    i += 1;
+                }
+                "comment" => {
+                    if value.is_empty() {
+                        return fail(self, needs("a string"));
+                    }
+                    e.comment = Some(value.to_string());
+                    i += 1;
+                }
+                "on-success" | "on-error" => {
+                    if value.is_empty() {
+                        return fail(self, needs("a string"));
+                    }
+                    if value.contains('%') {
+                        self.unsupported(
+                            loc,
+                            &format!("'tcp-check expect … {w}' with a log-format expression"),
+                            "only a fixed text",
+                        );
+                        return None;
+                    }
+                    let text = Some(CheckText::Literal(value.to_string()));
+                    if w == "on-success" {
+                        e.on_success = text;
+                    } else {
+                        e.on_error = text;
+                    }
+                    i += 1;
+                }
+                "ok-status" | "error-status" | "tout-status" => {
+                    if value.is_empty() {
+                        return fail(self, needs("a string"));
+                    }
+                    let v = value.to_ascii_uppercase();
+                    let (allowed, msg): (&[(&str, CheckStatus)], &str) = match w {
+                        "ok-status" => (
+                            &[
+                                ("L7OK", CheckStatus::L7Ok),
+                                ("L6OK", CheckStatus::L6Ok),
+                                ("L4OK", CheckStatus::L4Ok),
+                            ],
+                            "'L4OK', 'L6OK', 'L7OK' or 'L7OKC'",
+                        ),
+                        "error-status" => (
+                            &[
+                                ("L7RSP", CheckStatus::L7Rsp),
+                                ("L7STS", CheckStatus::L7Sts),
+                                ("L6RSP", CheckStatus::L6Rsp),
+                                ("L4CON", CheckStatus::L4Con),
+                            ],
+                            "'L4CON', 'L6RSP', 'L7RSP' or 'L7STS'",
+                        ),
+                        _ => (
+                            &[
+                                ("L7TOUT", CheckStatus::L7Tout),
+                                ("L6TOUT", CheckStatus::L6Tout),
+                                ("L4TOUT", CheckStatus::L4Tout),
+                            ],
+                            "'L4TOUT', 'L6TOUT' or 'L7TOUT'",
+                        ),
+                    };
+                    let Some(st) = allowed.iter().find(|(n, _)| *n == v).map(|x| x.1) else {
+                        if v == "L7OKC" && w != "tout-status" {
+                            self.unsupported(
+                                loc,
+                                &format!("'tcp-check expect … {w} L7OKC'"),
+                                "a conditional pass (the server would drain)",
+                            );
+                            return None;
+                        }
+                        return fail(
+                            self,
+                            format!("'{w}' only supports {msg} status (got '{value}')."),
+                        );
+                    };
+                    match w {
+                        "ok-status" => e.ok_status = st,
+                        "error-status" => e.error_status = st,
+                        _ => e.tout_status = st,
+                    }
+                    i += 1;
+                }
+                "status-code" => {
+                    if value.is_empty() {
+                        return fail(self, needs("an expression"));
+                    }
+                    let Some(range) = payload_range(value) else {
+                        self.unsupported(
+                            loc,
+                            &format!("'tcp-check expect … status-code {value}'"),
+                            "only res.payload(<offset>,<length>)",
+                        );
+                        return None;
+                    };
+                    e.status_code = Some(range);
+                    i += 1;
+                }
+                other => {
+                    return fail(self, format!("'only supports min-recv, '[!]binary', '[!]string', '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got '{other}' as argument."));
+                }
+            }
+            i += 1;
+        }
+        let Some((k, at)) = kind else {
+            return fail(self, "pattern not found".into());
+        };
+        let pat = stmt.arg(at);
+        e.pattern = match k {
+            "string" => ExpectPattern::String(stmt.bytes(at).to_vec()),
+            "rstring" | "rbinary" => {
+                if let Err(err) = regex::bytes::Regex::new(pat) {
+                    let first = err.to_string();
+                    let first = first.lines().last().unwrap_or("").trim().to_string();
+                    return fail(self, format!("regex '{pat}' is invalid ({first})"));
+                }
+                if k == "rstring" {
+                    ExpectPattern::RString(pat.to_string())
+                } else {
+                    ExpectPattern::RBinary(pat.to_string())
+                }
+            }
+            "binary" => match decode_hex(pat) {
+                Ok(b) => ExpectPattern::Binary(b),
+                Err(c) => {
+                    return fail(
+                        self,
+                        format!(
+                        "'{pat}' invalid binary string (an hex digit is expected (found '{c}'))"
+                    ),
+                    )
+                }
+            },
+            other => {
+                self.unsupported(
+                    loc,
+                    &format!("'tcp-check expect {other}'"),
+                    "only string, binary, rstring and rbinary",
+                );
+                return None;
+            }
+        };
+        Some(e)
+    }
+}
+
+/// `res.payload(<offset>,<length>)` as a status-code expression.
+fn payload_range(expr: &str) -> Option<(usize, usize)> {
+    let args = expr.strip_prefix("res.payload(")?.strip_suffix(')')?;
+    let (off, len) = args.split_once(',')?;
+    Some((off.trim().parse().ok()?, len.trim().parse().ok()?))
 }

@@ -687,10 +687,17 @@ impl Parser {
                 return self.unsupported(loc, &format!("'option {name}'"), k.note)
             }
         }
+        if matches!(name, "pgsql-check" | "smtpchk" | "redis-check")
+            && !self.proto_check_args(stmt, name)
+        {
+            return;
+        }
         // Each of these options replaces the check kind, as in HAProxy.
-        if matches!(name, "tcp-check" | "httpchk") && !negate {
-            p.options.remove("tcp-check");
-            p.options.remove("httpchk");
+        if CHECK_OPTIONS.contains(&name) && !negate {
+            for o in CHECK_OPTIONS {
+                p.options.remove(*o);
+            }
+            p.tcp_checks_unused = false;
         }
         // `option tcplog`, `option httplog` and `log-format` replace each other.
         if matches!(name, "tcplog" | "httplog" | "httpslog") {
@@ -740,7 +747,37 @@ impl Parser {
     }
 }
 
+/// The options that choose a backend's check kind, each replacing the others.
+const CHECK_OPTIONS: &[&str] = &[
+    "tcp-check",
+    "httpchk",
+    "pgsql-check",
+    "smtpchk",
+    "redis-check",
+];
+
 impl Parser {
+    /// The arguments of `option pgsql-check user <name>`, `option smtpchk [HELO|EHLO
+    /// <domain>]` and `option redis-check`, with proxy_parse_*_opt's messages.
+    fn proto_check_args(&mut self, stmt: &Stmt, name: &str) -> bool {
+        let max = if name == "redis-check" { 0 } else { 2 };
+        if self.too_many(stmt, max + 1, &format!("option {name}")) {
+            return false;
+        }
+        if name == "pgsql-check" {
+            let msg = if stmt.arg(2).is_empty() || stmt.arg(3).is_empty() {
+                "expects 'user <username>' as argument"
+            } else if stmt.arg(2) != "user" {
+                "only supports optional values: 'user'"
+            } else {
+                return true;
+            };
+            self.alert(stmt.loc, format!("'option pgsql-check' {msg}."));
+            return false;
+        }
+        true
+    }
+
     /// haproxy warns when a `defaults` section sets its log format twice.
     fn log_format_replaced(&mut self, p: &ProxyConf, loc: &Loc, now: &str) {
         if let (ProxyKind::Defaults, Some(before)) = (p.kind, &p.log_format) {

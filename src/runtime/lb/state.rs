@@ -42,8 +42,10 @@ pub struct ServerRt {
     pub admin: AtomicU8,
     /// Sessions it took since start (`stot`).
     pub cumulated: AtomicU64,
-    /// TLS towards it (`ssl`); checked when the configuration was loaded.
+    /// TLS towards it for traffic (`ssl`); checked when the configuration was loaded.
     pub tls: Option<crate::runtime::tls::client::Connector>,
+    /// TLS for its health checks (`check-ssl`, or `ssl` where the checks go too).
+    pub check_tls: Option<crate::runtime::tls::client::Connector>,
     /// The last check's result (`show stat`'s check columns).
     pub last_check: Mutex<Option<crate::runtime::lb::health::Outcome>>,
     /// Checks that failed while the health could still drop (`chkfail`).
@@ -188,28 +190,34 @@ impl BackendRt {
         let servers = ir
             .servers
             .iter()
-            .map(|s| ServerRt {
-                ir: s.clone(),
-                sessions: AtomicU32::new(0),
-                queued: AtomicU32::new(0),
-                health: Mutex::new(
-                    s.check
-                        .as_ref()
-                        .map_or(Health::new(1, 1), |c| Health::new(c.rise, c.fall)),
-                ),
-                cancels: Registry::default(),
-                admin: AtomicU8::new(if s.disabled {
-                    Admin::Maint
-                } else {
-                    Admin::Ready
-                } as u8),
-                cumulated: AtomicU64::new(0),
-                tls: crate::runtime::tls::client::connector(s).ok().flatten(),
-                last_check: Mutex::new(None),
-                chkfail: AtomicU64::new(0),
-                chkdown: AtomicU64::new(0),
-                lastchg: Mutex::new(std::time::Instant::now()),
-                idle: Default::default(),
+            .map(|s| {
+                let connector = crate::runtime::tls::client::connector(s).ok().flatten();
+                ServerRt {
+                    ir: s.clone(),
+                    sessions: AtomicU32::new(0),
+                    queued: AtomicU32::new(0),
+                    health: Mutex::new(
+                        s.check
+                            .as_ref()
+                            .map_or(Health::new(1, 1), |c| Health::new(c.rise, c.fall)),
+                    ),
+                    cancels: Registry::default(),
+                    admin: AtomicU8::new(if s.disabled {
+                        Admin::Maint
+                    } else {
+                        Admin::Ready
+                    } as u8),
+                    cumulated: AtomicU64::new(0),
+                    tls: connector
+                        .clone()
+                        .filter(|_| s.tls.as_ref().is_some_and(|t| t.traffic)),
+                    check_tls: connector.filter(|_| s.tls.as_ref().is_some_and(|t| t.check)),
+                    last_check: Mutex::new(None),
+                    chkfail: AtomicU64::new(0),
+                    chkdown: AtomicU64::new(0),
+                    lastchg: Mutex::new(std::time::Instant::now()),
+                    idle: Default::default(),
+                }
             })
             .collect();
         BackendRt {

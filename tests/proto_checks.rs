@@ -1,0 +1,291 @@
+//! `option pgsql-check`, `option smtpchk` and `option redis-check` against the real
+//! haproxy: the same bytes reach each kind of server (and the same FIN or RST ends them),
+//! and every server answer gives the same health-check line.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use common::{start, Backend, Which};
+
+/// One scripted exchange: what the server says first (if anything), then for each thing
+/// the check sends, the answer. The server records everything it read, then how the
+/// check ended the connection.
+fn scripted(addr: &str, banner: &'static [u8], answers: &'static [&'static [u8]]) -> Backend {
+    Backend::with(
+        addr,
+        move |mut c: TcpStream, rec: Arc<Mutex<Vec<Vec<u8>>>>| {
+            c.set_read_timeout(Some(Duration::from_millis(1500)))
+                .unwrap();
+            let _ = c.write_all(banner);
+            let mut got = Vec::new();
+            let mut answers = answers.iter();
+            let mut buf = [0u8; 1024];
+            let end = loop {
+                match c.read(&mut buf) {
+                    Ok(0) => break "FIN",
+                    Ok(n) => {
+                        got.extend_from_slice(&buf[..n]);
+                        if let Some(a) = answers.next() {
+                            let _ = c.write_all(a);
+                        }
+                        // An empty answer next: say nothing more and end the connection.
+                        if answers.as_slice().first().is_some_and(|a| a.is_empty()) {
+                            break "closed by server";
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::ConnectionReset => break "RST",
+                    Err(_) => break "silence",
+                }
+            };
+            got.extend_from_slice(format!(" <{end}>").as_bytes());
+            rec.lock().unwrap().push(got);
+        },
+    )
+}
+
+/// "Health check for server b/s …" lines, first one per server, durations masked.
+fn first_lines(lines: &[String], names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|s| {
+            lines
+                .iter()
+                .find(|l| l.starts_with("Health check") && l.contains(&format!("/{s} ")))
+        })
+        .map(|l| match l.find("check duration: ") {
+            Some(i) => {
+                let rest = &l[i + 16..];
+                format!(
+                    "{}Nms{}",
+                    &l[..i + 16],
+                    &rest[rest.find("ms").unwrap() + 2..]
+                )
+            }
+            None => l.clone(),
+        })
+        .collect()
+}
+
+/// A scripted server: its name, its address (port 0: any), its banner and its answers.
+type Script = (
+    &'static str,
+    &'static str,
+    &'static [u8],
+    &'static [&'static [u8]],
+);
+
+/// Runs the scripted `servers` under haproxy then haproxide with the configuration `cfg`
+/// builds from their `server` lines (probe listener 127.0.<net>.1:<probe> added), and
+/// checks that both give the same first health-check line for every server (each line
+/// together containing `wants`) and that each server saw the same bytes and ending on its
+/// first connection; gives haproxy's.
+fn run_scripted(
+    tag: &str,
+    servers: &[Script],
+    probe: &str,
+    wants: &[&str],
+    cfg: impl Fn(&dyn Fn(usize) -> String) -> String,
+) -> (Vec<String>, Vec<Option<String>>) {
+    let names: Vec<&str> = servers.iter().map(|s| s.0).collect();
+    let mut out = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let backends: Vec<Backend> = servers
+            .iter()
+            .map(|(_, ip, banner, answers)| scripted(&format!("{ip}:0"), banner, answers))
+            .collect();
+        let line = |i: usize| {
+            format!(
+                "  server {} {} check inter 1s rise 1 fall 1\n",
+                servers[i].0, backends[i].addr
+            )
+        };
+        // Readiness is probed on a listener of its own, away from the checked servers.
+        let text = cfg(&line) + &format!("listen probe\n  bind {probe}\n");
+        let p = start(w, tag, &text, probe.parse::<SocketAddr>().unwrap());
+        thread::sleep(Duration::from_millis(2500));
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
+        drop(p);
+        thread::sleep(Duration::from_millis(200));
+        let wire = backends
+            .iter()
+            .map(|b| {
+                let a = b.accepted.lock().unwrap();
+                a.first().map(|v| String::from_utf8_lossy(v).into_owned())
+            })
+            .collect();
+        out.push((first_lines(&lines, &names), wire));
+    }
+    assert_eq!(
+        out[1], out[0],
+        "haproxide (left), haproxy (right): lines, then bytes seen"
+    );
+    assert_eq!(out[0].0.len(), servers.len(), "{:#?}", out[0]);
+    let all = out[0].0.join("\n");
+    for want in wants {
+        assert!(all.contains(want), "{want} in {all}");
+    }
+    out.swap_remove(0)
+}
+
+const DEFAULTS: &str = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option log-health-checks\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 600ms\n";
+
+#[test]
+fn protocol_checks_match_haproxy() {
+    let servers: &[Script] = &[
+        // PostgreSQL: an authentication request, an error, an unknown answer, a short one.
+        (
+            "pg_ok",
+            "127.0.85.2",
+            b"",
+            &[b"R\x00\x00\x00\x08\x00\x00\x00\x00"],
+        ),
+        (
+            "pg_err",
+            "127.0.85.3",
+            b"",
+            &[b"E\x00\x00\x00\x30SFATAL\x00VFATAL\x00C28000\x00Mno pg_hba.conf entry\x00\x00"],
+        ),
+        ("pg_bad", "127.0.85.4", b"", &[b"XYZWVUTSRQ"]),
+        ("pg_short", "127.0.85.5", b"", &[b"R", b""]),
+        // SMTP: a good dialogue, a busy banner, junk, a refused HELO.
+        (
+            "smtp_ok",
+            "127.0.85.6",
+            b"220 mx.test ESMTP\r\n",
+            &[b"250-mx.test\r\n250 OK\r\n", b"221 2.0.0 Bye\r\n"],
+        ),
+        ("smtp_busy", "127.0.85.7", b"554 go away\r\n", &[]),
+        ("smtp_junk", "127.0.85.8", b"hello there\r\n", &[]),
+        (
+            "smtp_helo",
+            "127.0.85.9",
+            b"220 mx.test\r\n",
+            &[b"501 5.5.4 bad syntax\r\n"],
+        ),
+        // Redis: PONG, an error then close, silence.
+        ("redis_ok", "127.0.85.10", b"", &[b"+PONG\r\n"]),
+        (
+            "redis_loading",
+            "127.0.85.11",
+            b"",
+            &[b"-LOADING Redis is loading\r\n", b""],
+        ),
+        ("redis_silent", "127.0.85.12", b"", &[]),
+    ];
+    let wants = [
+        "PostgreSQL server is ok",
+        "info: \"FATAL\"",
+        "code: 221, info: \"2.0.0 Bye\"",
+        "code: 554, info: \"go away\"",
+        "Redis server is ok",
+    ];
+    let out = run_scripted("protochk", servers, "127.0.85.1:24103", &wants, |line| {
+        let mut cfg = String::from(DEFAULTS);
+        cfg += "listen pg\n  bind 127.0.85.1:24100\n  option pgsql-check user monitor\n";
+        (0..4).for_each(|i| cfg += &line(i));
+        cfg += "listen smtp\n  bind 127.0.85.1:24101\n  option smtpchk EHLO checker.test\n";
+        (4..8).for_each(|i| cfg += &line(i));
+        cfg += "listen redis\n  bind 127.0.85.1:24102\n  option redis-check\n";
+        (8..11).for_each(|i| cfg += &line(i));
+        cfg
+    });
+    let smtp = out.1[4].clone().unwrap_or_default();
+    assert!(
+        smtp.contains("EHLO checker.test\r\nQUIT\r\n <FIN>"),
+        "{smtp:?}"
+    );
+}
+
+/// `tcp-check expect` options (min-recv, statuses, fixed texts, status-code, comment),
+/// `connect linger`, a new response after each send, and an inverted expect before
+/// another, as haproxy runs them.
+#[test]
+fn tcp_check_expect_options_match_haproxy() {
+    let servers: &[Script] = &[
+        ("good", "127.0.86.2", b"", &[b"200 hi\r\n", b"OK\r\n"]),
+        ("refused", "127.0.86.3", b"", &[b"abc\r\n"]),
+        ("stalls", "127.0.86.4", b"", &[b"200 hi\r\n"]),
+        // "OK" comes with the first answer: the second expect must not see it.
+        ("early", "127.0.86.5", b"", &[b"200 hi\r\nOK\r\n"]),
+        ("err", "127.0.86.6", b"", &[b"-ERR x\r\n"]),
+        ("pong", "127.0.86.7", b"", &[b"+PONG\r\n"]),
+        ("pang", "127.0.86.8", b"", &[b"+PANG\r\n", b""]),
+        ("quiet", "127.0.86.9", b"", &[b"xyz\r\n"]),
+    ];
+    let wants = [
+        "Layer6 check passed, info: \"all good\"",
+        "Layer7 wrong status, code: 0, info: \"banner refused comment: greeting\"",
+        "TCPCHK matched unwanted content 'ERR' at step 2",
+        "TCPCHK did not match content (regex) at step 3",
+        // "OK" came with the first answer: the response after STAT never has it.
+        "early failed, reason: Layer7 timeout, info: \" at step 5 of tcp-check (expect string 'OK')\"",
+    ];
+    run_scripted("tcpexpect", servers, "127.0.86.1:24113", &wants, |line| {
+        let mut cfg = String::from(DEFAULTS);
+        cfg += "listen t1\n  bind 127.0.86.1:24110\n  option tcp-check\n  tcp-check connect linger\n  tcp-check send \"HELLO\\r\\n\"\n  tcp-check expect rstring \"^[0-9]{3} \" min-recv 4 error-status L7STS on-error \"banner refused\" status-code res.payload(0,3) comment greeting\n  tcp-check send \"STAT\\r\\n\"\n  tcp-check expect string OK on-success \"all good\" ok-status L6OK\n";
+        (0..4).for_each(|i| cfg += &line(i));
+        cfg += "listen t2\n  bind 127.0.86.1:24111\n  option tcp-check\n  tcp-check send \"PING\\r\\n\"\n  tcp-check expect !string ERR\n  tcp-check expect rstring ^\\+PONG\n";
+        (4..8).for_each(|i| cfg += &line(i));
+        cfg
+    });
+}
+
+/// `check-ssl` on a server whose traffic is plain: the checks alone go over TLS (to the
+/// check port here), as haproxy's do; traffic still reaches the plain port in clear.
+#[test]
+fn check_ssl_without_ssl_matches_haproxy() {
+    let pem = common::self_signed_pem("checkssl", &["-newkey", "rsa:2048"]);
+    let mut s_server = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-accept",
+            "127.0.86.20:24121",
+            "-cert",
+        ])
+        .arg(&pem)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl (./run-tests installs it)");
+    common::wait_port("127.0.86.20:24121");
+    let mut outputs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let traffic = Backend::echo("127.0.86.21:0");
+        // A plain listener where the TLS check lands: its handshake fails.
+        let plain = Backend::with("127.0.86.22:0", |c, _| {
+            thread::sleep(Duration::from_millis(50));
+            drop(c)
+        });
+        let cfg = format!(
+            "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option log-health-checks\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 500ms\n\
+listen l\n  bind 127.0.86.1:24120\n  balance first\n  default-server check-ssl verify none inter 1s rise 1 fall 1\n  server tls {} check port 24121 addr 127.0.86.20\n  server bad {} check port {}\n",
+            traffic.addr,
+            plain.addr,
+            plain.addr.port()
+        );
+        let p = start(w, "checkssl", &cfg, "127.0.86.1:24120".parse().unwrap());
+        thread::sleep(Duration::from_millis(1500));
+        let echoed = common::roundtrip("127.0.86.1:24120".parse().unwrap(), b"plain bytes");
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
+        drop(p);
+        outputs.push((first_lines(&lines, &["tls", "bad"]), echoed));
+    }
+    let _ = s_server.kill();
+    let _ = s_server.wait();
+    assert_eq!(outputs[1], outputs[0], "haproxide (left), haproxy (right)");
+    assert_eq!(outputs[0].1, b"plain bytes");
+    assert!(
+        outputs[0].0[0].contains("Layer6 check passed"),
+        "{:?}",
+        outputs[0]
+    );
+}
