@@ -11,3 +11,4 @@ pub mod idle;
 pub mod queue;
 pub mod state;
 pub mod stick;
+mod tcp_check;

@@ -1,0 +1,339 @@
+//! The tcp-check engine (haproxy's tcpcheck.c `tcpcheck_main`): a ruleset's sends and
+//! expects run on the check's connection, with haproxy's rules for when an expect waits
+//! for more data, which status and text a result gets, and which step a message names.
+//! The protocol check options run through it too, with their built-in rulesets.
+
+use std::time::Duration;
+
+use regex::bytes::Regex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{timeout, Instant};
+
+use super::check::fail;
+use super::health::Outcome;
+use crate::ir::{CheckText, ExpectPattern, TcpCheckRule, TcpChecks, TcpExpect};
+
+/// How one `expect` evaluation ends (tcpcheck_eval_expect's three answers).
+enum Eval {
+    /// Matched as wanted: on to the next rule.
+    Next,
+    /// Not conclusive yet: read more.
+    Wait,
+    /// The rule failed: `negate` says whether it matched unwanted content.
+    Fail { matched: bool },
+}
+
+fn eval_expect(e: &TcpExpect, buf: &[u8], last_read: bool, re: Option<&Regex>) -> Eval {
+    if !last_read {
+        let need = match &e.pattern {
+            ExpectPattern::String(p) | ExpectPattern::Binary(p) => p.len(),
+            _ => 0,
+        };
+        if buf.len() < need || e.min_recv.is_some_and(|m| m > 0 && buf.len() < m) {
+            return Eval::Wait;
+        }
+    }
+    let matched = matches(&e.pattern, buf, re);
+    // Without min-recv a mismatch waits for more data; with it, it is final.
+    if !matched && !last_read && e.min_recv.is_none() {
+        return Eval::Wait;
+    }
+    if matched != e.negate {
+        Eval::Next
+    } else {
+        Eval::Fail { matched }
+    }
+}
+
+/// The comment each rule carries, as check_proxy_tcpcheck hands `tcp-check comment` lines
+/// on: to the following rules until the action changes (a connect takes it and ends it);
+/// an expect's own `comment` wins.
+fn rule_comments(rules: &[TcpCheckRule]) -> Vec<Option<&str>> {
+    let kind = |r: &TcpCheckRule| match r {
+        TcpCheckRule::Comment(_) => 0,
+        TcpCheckRule::Connect { .. } => 1,
+        TcpCheckRule::Send(_) => 2,
+        TcpCheckRule::Expect(_) => 3,
+    };
+    let mut out = vec![None; rules.len()];
+    let (mut comment, mut prev) = (None, 0);
+    for (i, r) in rules.iter().enumerate() {
+        if kind(r) != prev && prev != 0 {
+            comment = None;
+        }
+        prev = kind(r);
+        match r {
+            TcpCheckRule::Comment(c) => comment = Some(c.as_str()),
+            TcpCheckRule::Connect { .. } => out[i] = comment.take(),
+            TcpCheckRule::Send(_) => out[i] = comment,
+            TcpCheckRule::Expect(e) => out[i] = e.comment.as_deref().or(comment),
+        }
+    }
+    out
+}
+
+/// The first rule of the run of expect rules ending at `i` that is inverted, else `i`:
+/// where haproxy resumes after waiting for data, so new bytes are checked against an
+/// earlier `expect !…` too.
+fn expect_head(rules: &[TcpCheckRule], i: usize) -> usize {
+    let mut head = i;
+    for j in (0..i).rev() {
+        match &rules[j] {
+            TcpCheckRule::Expect(e) if e.negate => head = j,
+            TcpCheckRule::Expect(_) | TcpCheckRule::Comment(_) => {}
+            _ => break,
+        }
+    }
+    head
+}
+
+/// An `on-success`/`on-error` text for the response in `buf`.
+fn render(t: &CheckText, buf: &[u8]) -> String {
+    match t {
+        CheckText::Literal(s) => s.clone(),
+        CheckText::Payload {
+            offset,
+            ltrim_space,
+            cut_crlf,
+        } => {
+            let mut b = buf.get(*offset..).unwrap_or(&[]);
+            if *ltrim_space {
+                b = &b[b.iter().take_while(|c| **c == b' ').count()..];
+            }
+            if *cut_crlf {
+                b = &b[..b
+                    .iter()
+                    .position(|c| *c == b'\r' || *c == b'\n')
+                    .unwrap_or(b.len())];
+            }
+            // The message is then read as a C string.
+            b = &b[..b.iter().position(|c| *c == 0).unwrap_or(b.len())];
+            String::from_utf8_lossy(b).into_owned()
+        }
+    }
+}
+
+/// The check's code after rule `e` on `buf`: its `status-code` part of the response, read
+/// as an integer, else what it was.
+fn status_code(e: &TcpExpect, buf: &[u8], code: i32) -> i32 {
+    match e.status_code {
+        Some((off, len)) => match buf.get(off..off + len).filter(|b| !b.is_empty()) {
+            Some(b) => crate::numbers::read_int64(b).0 as i32,
+            None => code,
+        },
+        None => code,
+    }
+}
+
+/// Reads what the server sends next into `buf` (bounded as haproxy's check buffer);
+/// `Ok(true)` at the end of the stream, `Err` when the time is up.
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    left: Duration,
+) -> Result<bool, ()> {
+    const BUFSIZE: usize = 16384;
+    let mut chunk = [0u8; 4096];
+    let room = BUFSIZE.saturating_sub(buf.len()).min(chunk.len());
+    if room == 0 {
+        return Ok(true);
+    }
+    match timeout(left, stream.read(&mut chunk[..room])).await {
+        Err(_) => Err(()),
+        Ok(Ok(0)) | Ok(Err(_)) => Ok(true),
+        Ok(Ok(n)) => {
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(buf.len() >= BUFSIZE)
+        }
+    }
+}
+
+/// Runs a tcp-check ruleset on the check's connection as tcpcheck_main does; `passed` is
+/// the reason when it ends on its connect rule.
+pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    checks: &TcpChecks,
+    limit: Duration,
+    passed: &'static str,
+) -> Outcome {
+    let start = Instant::now();
+    let rules = &checks.rules;
+    let comments = rule_comments(rules);
+    let regexes: Vec<Option<Regex>> = rules.iter().map(compile).collect();
+    let mut buf: Vec<u8> = Vec::new();
+    let (mut must_read, mut last_read) = (true, false);
+    let mut code = 0i32;
+    let mut current: Option<usize> = None;
+    let mut i = 0;
+    while i < rules.len() {
+        // haproxy numbers steps by rule, comments included.
+        let step = i + 1;
+        let quoted = comments[i].map_or(String::new(), |c| format!(" comment: '{c}'"));
+        match &rules[i] {
+            TcpCheckRule::Comment(_) => {}
+            // The connection is already open: later `connect` rules are not supported here.
+            TcpCheckRule::Connect { .. } => current = Some(i),
+            TcpCheckRule::Send(bytes) => {
+                current = Some(i);
+                // Each send starts a new response.
+                buf.clear();
+                must_read = true;
+                if stream.write_all(bytes).await.is_err() {
+                    return fail(
+                        "Layer7 invalid response",
+                        Some(format!(
+                            "TCPCHK got an empty response at step {step}{quoted}"
+                        )),
+                        start,
+                    );
+                }
+            }
+            TcpCheckRule::Expect(e) => {
+                current = Some(i);
+                let re = regexes[i].as_ref();
+                let mut eval = if must_read {
+                    Eval::Wait
+                } else {
+                    eval_expect(e, &buf, last_read, re)
+                };
+                must_read = false;
+                if let Eval::Wait = eval {
+                    let left = limit.saturating_sub(start.elapsed());
+                    match read_more(stream, &mut buf, left).await {
+                        Err(()) => return timed_out(e, step, &quoted, checks.proto, start),
+                        Ok(eos) => last_read = eos,
+                    }
+                    if last_read && buf.is_empty() {
+                        let info = format!("TCPCHK got an empty response at step {step}{quoted}");
+                        return fail(e.error_status.reason(), Some(info), start);
+                    }
+                    // New data: evaluate again from the head of this run of expects.
+                    i = expect_head(rules, i);
+                    if i != current.unwrap_or(i) {
+                        continue;
+                    }
+                    eval = eval_expect(e, &buf, last_read, re);
+                    if let Eval::Wait = eval {
+                        continue;
+                    }
+                }
+                if let Eval::Fail { matched } = eval {
+                    let mut info = match &e.on_error {
+                        Some(t) => render(t, &buf),
+                        None if checks.proto => String::new(),
+                        None => generic_mismatch(&e.pattern, matched, step),
+                    };
+                    if let Some(c) = comments[i] {
+                        info.push_str(&format!(" comment: {c}"));
+                    }
+                    code = status_code(e, &buf, code);
+                    return Outcome {
+                        ok: e.error_status.ok(),
+                        reason: e.error_status.reason(),
+                        code: e.error_status.has_code().then(|| code.to_string()),
+                        info: (!info.is_empty()).then_some(info),
+                        ms: 0,
+                    };
+                }
+            }
+        }
+        i += 1;
+    }
+    // The check ends as its last evaluated rule says.
+    match current.map(|c| &rules[c]) {
+        Some(TcpCheckRule::Expect(e)) => {
+            let info = match &e.on_success {
+                Some(t) => render(t, &buf),
+                None if checks.proto => String::new(),
+                None => "(tcp-check)".into(),
+            };
+            code = status_code(e, &buf, code);
+            Outcome {
+                ok: e.ok_status.ok(),
+                reason: e.ok_status.reason(),
+                code: e.ok_status.has_code().then(|| code.to_string()),
+                info: (!info.is_empty()).then_some(info),
+                ms: 0,
+            }
+        }
+        Some(TcpCheckRule::Connect { .. }) => Outcome {
+            ok: true,
+            reason: passed,
+            code: None,
+            info: Some("(tcp-check)".into()),
+            ms: 0,
+        },
+        _ => Outcome {
+            ok: true,
+            reason: "Layer7 check passed",
+            code: Some("0".into()),
+            info: Some("(tcp-check)".into()),
+            ms: 0,
+        },
+    }
+}
+
+/// A check that ran out of time waiting at expect rule `e` (step `step`).
+fn timed_out(e: &TcpExpect, step: usize, quoted: &str, proto: bool, start: Instant) -> Outcome {
+    let info = (!proto).then(|| {
+        let what = match &e.pattern {
+            ExpectPattern::String(s) => format!("string '{}'", String::from_utf8_lossy(s)),
+            ExpectPattern::Binary(b) => {
+                // Printed with %.*s: the raw bytes, up to a NUL.
+                let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+                format!("binary '{}'", String::from_utf8_lossy(&b[..end]))
+            }
+            ExpectPattern::RString(_) => "regex".into(),
+            ExpectPattern::RBinary(_) => "binary regex".into(),
+        };
+        format!(" at step {step} of tcp-check (expect {what}){quoted}")
+    });
+    fail(e.tout_status.reason(), info, start)
+}
+
+/// haproxy's own words for a failed expect of a plain tcp-check.
+fn generic_mismatch(p: &ExpectPattern, matched: bool, step: usize) -> String {
+    let what = if matched {
+        "TCPCHK matched unwanted content"
+    } else {
+        "TCPCHK did not match content"
+    };
+    match p {
+        ExpectPattern::String(s) => {
+            format!("{what} '{}' at step {step}", String::from_utf8_lossy(s))
+        }
+        ExpectPattern::Binary(_) => format!("{what} (binary) at step {step}"),
+        ExpectPattern::RString(_) => format!("{what} (regex) at step {step}"),
+        ExpectPattern::RBinary(_) => format!("{what} (binary regex) at step {step}"),
+    }
+}
+
+/// The compiled regex of an `rstring`/`rbinary` rule (checked at load).
+fn compile(r: &TcpCheckRule) -> Option<Regex> {
+    match r {
+        TcpCheckRule::Expect(e) => match &e.pattern {
+            ExpectPattern::RString(p) | ExpectPattern::RBinary(p) => Regex::new(p).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn matches(p: &ExpectPattern, buf: &[u8], re: Option<&Regex>) -> bool {
+    match p {
+        ExpectPattern::String(s) | ExpectPattern::Binary(s) => contains(buf, s),
+        // rbinary patterns are written in hex: they match the hex form of the data.
+        ExpectPattern::RBinary(_) => {
+            let hex: Vec<u8> = buf
+                .iter()
+                .flat_map(|x| format!("{x:02X}").into_bytes())
+                .collect();
+            re.is_some_and(|re| re.is_match(&hex))
+        }
+        ExpectPattern::RString(_) => re.is_some_and(|re| re.is_match(buf)),
+    }
+}
+
+pub(super) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
