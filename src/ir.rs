@@ -9,6 +9,7 @@ pub mod cookie;
 pub mod http_rules;
 pub mod log_format;
 pub mod map;
+pub mod vars;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -108,6 +109,11 @@ pub struct Global {
     pub node: Option<String>,
     /// `description`: `show info`'s `description`.
     pub description: Option<String>,
+    /// Every `proc.` variable the configuration names: haproxy creates them, empty, at
+    /// load.
+    pub proc_vars: Vec<Box<str>>,
+    /// `set-var` and `set-var-fmt` lines of the global section, in order.
+    pub set_vars: Vec<vars::SetVar>,
 }
 
 /// `ssl-default-{bind,server}-*` values, as the global section gives them: lowering
@@ -965,11 +971,22 @@ pub struct Inspect {
     pub rules: Vec<ContentRule>,
 }
 
-/// `tcp-request content accept|reject [if|unless <cond>]`.
+/// What a `tcp-request content` rule does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContentAction {
+    /// `accept`: on to a backend, no more rules.
+    Accept,
+    /// `reject`: the connection closes.
+    Reject,
+    /// `set-var`, `set-var-fmt`, `unset-var`: then the next rule.
+    Var(Box<vars::SetVar>),
+}
+
+/// `tcp-request content <action> [if|unless <cond>]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContentRule {
-    /// `accept` (true) or `reject`.
-    pub accept: bool,
+    /// What the rule does.
+    pub action: ContentAction,
     /// The condition, when given.
     pub cond: Option<acl::Cond>,
 }

@@ -24,6 +24,8 @@ pub enum SmpType {
     Bin,
     /// `meth`: an HTTP method.
     Meth,
+    /// `any`: known only when evaluated (`var`).
+    Any,
 }
 
 /// Which header list a header fetch reads.
@@ -127,6 +129,9 @@ pub enum Fetch {
     HttpAuthUser,
     /// `http_auth_pass`: the Basic password.
     HttpAuthPass,
+    /// `var(<name>[,<default>])`: the variable's value with its stored type, else the
+    /// default as a string.
+    Var(super::vars::VarName, Option<Box<[u8]>>),
 }
 
 /// A converter (configuration.txt §7.3.1).

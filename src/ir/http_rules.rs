@@ -86,6 +86,8 @@ pub enum HttpAction {
     /// path (without or with the query) or the URI, that part becomes the format with
     /// `\N` group references and `\xHH` bytes expanded (haproxy's `exp_replace`).
     ReplaceLine(LinePart, super::acl::Regex, Format),
+    /// `set-var`, `set-var-fmt`, `unset-var`.
+    Var(Box<super::vars::SetVar>),
 }
 
 /// An answer a rule builds (haproxy's `http_reply`: `return`).

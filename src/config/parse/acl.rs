@@ -121,9 +121,15 @@ fn default_match(t: SmpType) -> MatchKind {
         SmpType::Bool => MatchKind::Bool,
         SmpType::Int => MatchKind::Int,
         SmpType::Ip => MatchKind::Ip,
-        SmpType::Str | SmpType::Meth => MatchKind::Str,
+        // `Any` cannot go without `-m` (checked once the flags are read).
+        SmpType::Str | SmpType::Meth | SmpType::Any => MatchKind::Str,
         SmpType::Bin => MatchKind::Bin,
     }
+}
+
+/// haproxy's message for a fetch of no fixed type (`var`) without `-m`.
+fn needs_m(kw: &str) -> String {
+    format!("matching method must be specified first (using '-m') when using a sample fetch of this type ('{kw}')")
 }
 
 /// The warning haproxy prints for an ACL without patterns that needs some.
@@ -210,6 +216,7 @@ pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
     let mut icase = false;
     let mut texts: Vec<String> = Vec::new();
     let mut loaded = false;
+    let mut explicit = false;
     let mut i = 1;
     while i < words.len() && words[i].starts_with('-') {
         match words[i].as_str() {
@@ -223,6 +230,9 @@ pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
                 i += 1;
             }
             "-f" => {
+                if parsed.ty == SmpType::Any && !explicit {
+                    return Err(AclError::Invalid(needs_m(kw_name)));
+                }
                 let f = words.get(i + 1).map(String::as_str).unwrap_or("");
                 texts.extend(read_pattern_file(f)?);
                 loaded = true;
@@ -244,6 +254,7 @@ pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
                     )));
                 }
                 kind = k;
+                explicit = true;
                 i += 1;
             }
             "-M" => return Err(AclError::Unsupported("ACL flag '-M'".into())),
@@ -258,6 +269,9 @@ pub fn parse_test(words: &[String]) -> Result<ParsedTest, AclError> {
             }
         }
         i += 1;
+    }
+    if parsed.ty == SmpType::Any && !explicit {
+        return Err(AclError::Invalid(needs_m(kw_name)));
     }
     let dotted = dotted && kind == MatchKind::Int;
     let patterns = patterns(kind, icase, dotted, &texts, &words[i.min(words.len())..])?;

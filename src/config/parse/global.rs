@@ -516,6 +516,7 @@ impl Parser {
                 }
                 self.global.ir.node = Some(a.to_string());
             }
+            "set-var" | "set-var-fmt" => self.global_set_var(stmt),
             "description" => {
                 if stmt.words.len() < 2 {
                     self.push(
@@ -907,5 +908,62 @@ impl Parser {
             format,
             tag: None,
         })
+    }
+}
+
+impl Parser {
+    /// `set-var proc.<name> <expr>` and `set-var-fmt proc.<name> <fmt>`: stored when the
+    /// process starts, from samples that need no session (vars.c
+    /// `vars_parse_global_set_var`).
+    fn global_set_var(&mut self, stmt: &Stmt) {
+        let (kw, loc) = (stmt.arg(0), stmt.loc);
+        if stmt.arg(1).is_empty() || stmt.arg(2).is_empty() {
+            let what = if kw == "set-var-fmt" {
+                "a format string"
+            } else {
+                "a sample expression"
+            };
+            return self.alert(
+                loc,
+                format!("'{kw}' requires a process-wide variable name ('proc.<name>') and {what}."),
+            );
+        }
+        let mut words = stmt.words.to_vec();
+        words[1] = format!("{kw}({})", stmt.arg(1));
+        let a = match super::vars::var_action(&words, 1, None) {
+            Ok((a, _)) => a,
+            Err(super::sample::SampleError::Invalid(m)) => return self.alert(loc, m),
+            Err(super::sample::SampleError::Unsupported(what)) => {
+                return self.unsupported(loc, &format!("{what} in '{kw}'"), "sample expressions")
+            }
+        };
+        if a.var.scope != crate::ir::vars::VarScope::Proc {
+            return self.alert(loc, format!("'{kw}': cannot set variable '{}', only scope 'proc' is permitted in the global section.", stmt.arg(1)));
+        }
+        // Only samples that need no session: constants, the environment, variables.
+        let constant = |e: &crate::ir::acl::SampleExpr| {
+            use crate::ir::acl::Fetch;
+            matches!(
+                e.fetch,
+                Fetch::Bool(_) | Fetch::Int(_) | Fetch::Str(_) | Fetch::Env(_) | Fetch::Var(..)
+            )
+        };
+        let ok = match &a.value {
+            crate::ir::vars::VarValue::Expr(e) => constant(e),
+            crate::ir::vars::VarValue::Fmt(f) => f.iter().all(|p| match p {
+                crate::ir::http_rules::FmtPart::Text(_) => true,
+                crate::ir::http_rules::FmtPart::Sample(e) => constant(e),
+                _ => false,
+            }),
+            crate::ir::vars::VarValue::Unset => true,
+        };
+        if !ok {
+            return self.unsupported(
+                loc,
+                &format!("'{kw} {}' with a sample that needs a session", stmt.arg(1)),
+                "haproxy refuses it too, in other words",
+            );
+        }
+        self.global.ir.set_vars.push(a);
     }
 }

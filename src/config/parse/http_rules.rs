@@ -306,11 +306,21 @@ impl Parser {
                 Err(Some(m)) => return fail(self, rule_err(&m), false),
                 Err(None) => return,
             },
+            a if super::vars::is_var_action(a) => match super::vars::var_action(words, 1, on) {
+                Ok((v, next)) => {
+                    i = next;
+                    HttpAction::Var(Box::new(v))
+                }
+                Err(SampleError::Invalid(m)) => return fail(self, rule_err(&m), false),
+                Err(SampleError::Unsupported(what)) => {
+                    return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                }
+            },
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, auth, return, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq and replace-uri"
+                    "actions other than allow, deny, auth, return, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt and unset-var"
                 } else {
-                    "actions other than allow, deny, set-header, add-header and del-header"
+                    "actions other than allow, deny, set-header, add-header, del-header, set-var, set-var-fmt and unset-var"
                 };
                 return self.unsupported(loc, &format!("'{kw} {a}'"), built);
             }

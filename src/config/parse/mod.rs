@@ -32,6 +32,7 @@ mod switching;
 pub mod units;
 pub mod userlist;
 pub mod value_format;
+pub mod vars;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -288,6 +289,7 @@ impl Parser {
     pub fn new(env: BTreeMap<String, String>) -> Self {
         // A previous parse on this thread may have left a reference it never took.
         sample::take_userlist_refs();
+        vars::take_proc_names();
         let loc = Loc {
             file: Arc::from(""),
             line: 0,
@@ -465,6 +467,7 @@ impl Parser {
         for d in unsupported {
             diags.push(d);
         }
+        self.global.ir.proc_vars = vars::take_proc_names();
         Parsed {
             global: self.global,
             proxies: self.proxies,

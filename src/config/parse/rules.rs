@@ -12,7 +12,9 @@ use crate::config::ast::{ProxyConf, ProxyKind, StickRuleConf};
 use crate::config::diag::Loc;
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::ir::acl::{Conv, Fetch};
-use crate::ir::{ContentRule, HashFn, HashType, MqttField, Payload, Sample, StickKey, StickTable};
+use crate::ir::{
+    ContentAction, ContentRule, HashFn, HashType, MqttField, Payload, Sample, StickKey, StickTable,
+};
 
 /// Actions `tcp-request content` knows in HAProxy 2.6, as its error message lists them.
 const CONTENT_ACTIONS: &str = "'accept', 'reject', 'capture', 'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'ot-group', 'set-log-level', 'set-nice', 'switch-mode', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-src', 'set-src-port', 'set-dst', 'set-dst-port', 'set-mark', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
@@ -313,19 +315,33 @@ impl Parser {
             },
             "content" => {
                 let action = stmt.arg(2);
-                let accept = match action {
-                    "accept" => true,
-                    "reject" => false,
+                let mut at = 3;
+                let action_ir = match action {
+                    "accept" => ContentAction::Accept,
+                    "reject" => ContentAction::Reject,
+                    a if super::vars::is_var_action(a) => {
+                        match super::vars::var_action(stmt.words, 2, Some(false)) {
+                            Ok((v, next)) => {
+                                at = next;
+                                ContentAction::Var(Box::new(v))
+                            }
+                            // haproxy prints a custom action's message bare.
+                            Err(SampleError::Invalid(m)) => return self.alert(loc, m),
+                            Err(SampleError::Unsupported(what)) => {
+                                return self.unsupported(loc, &format!("{what} in 'tcp-request content {a}'"), "sample expressions");
+                            }
+                        }
+                    }
                     a if CONTENT_ACTIONS.contains(&format!("'{a}'")) || a.starts_with("track-sc") || a.contains('(') => {
-                        return self.unsupported(loc, &format!("'tcp-request content {a}'"), "only accept and reject");
+                        return self.unsupported(loc, &format!("'tcp-request content {a}'"), "only accept, reject, set-var, set-var-fmt and unset-var");
                     }
                     a => return self.alert(loc, format!("'tcp-request content' expects {CONTENT_ACTIONS} in {px} (got '{a}').\n")),
                 };
-                let cond = match stmt.words.get(3).map(String::as_str) {
+                let cond = match stmt.words.get(at).map(String::as_str) {
                     None => None,
                     Some(w @ ("if" | "unless")) => {
                         let context = format!("'{w}' condition");
-                        match acl::parse_cond(&mut p.acls, &stmt.words[3..]) {
+                        match acl::parse_cond(&mut p.acls, &stmt.words[at..]) {
                             Ok(c) => {
                                 for m in c.warnings {
                                     self.push(Diagnostic::warning(loc, m).styled(LocStyle::None));
@@ -341,15 +357,46 @@ impl Parser {
                             }
                         }
                     }
+                    Some(w) if matches!(action_ir, ContentAction::Var(_)) => {
+                        return self.alert(loc, format!("'tcp-request content {action}' only accepts 'if' or 'unless', in {px} (got '{w}')"))
+                    }
                     Some(w) => {
                         return self.alert(loc, format!("'tcp-request content {action}' expects 'if', 'unless' or nothing in {px} (got '{w}')."))
                     }
                 };
-                p.inspect.rules.push(ContentRule { accept, cond });
+                p.inspect.rules.push(ContentRule {
+                    action: action_ir,
+                    cond,
+                });
+                self.misplaced_tcp_content(p, loc);
             }
             "connection" | "session" => self.unsupported(loc, &format!("'tcp-request {}'", stmt.arg(1)), "rules before a session exists"),
             w => self.alert(loc, format!("'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {px} (got '{w}').")),
         }
+    }
+}
+
+impl Parser {
+    /// haproxy's `warnif_misplaced_tcp_cont`: a `tcp-request content` rule after rules
+    /// that run later.
+    fn misplaced_tcp_content(&mut self, p: &ProxyConf, loc: &Loc) {
+        let after = if !p.monitor_fail.is_empty() {
+            "a 'monitor fail'"
+        } else if !p.http_rules.request.is_empty() {
+            "an 'http-request'"
+        } else if !p.http_rules.redirects.is_empty() {
+            "a 'redirect'"
+        } else if !p.use_backends.is_empty() {
+            "a 'use_backend'"
+        } else {
+            return;
+        };
+        self.warn(
+            loc,
+            format!(
+                "a 'tcp-request' rule placed after {after} rule will still be processed before."
+            ),
+        );
     }
 }
 

@@ -110,7 +110,6 @@ const OTHER_FETCHES: &[&str] = &[
     "fe_id",
     "srv_id",
     "srv_name",
-    "var",
     "rand",
     "date",
     "ipv4",
@@ -556,6 +555,14 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
             (Fetch::Cook(n), SmpType::Str)
         }
         "status" => none(Fetch::Status, SmpType::Int)?,
+        "var" => {
+            let a = args(&[Str, Str], 1)?;
+            let v = super::vars::var_name(a[0].str()).map_err(|e| {
+                SampleError::Invalid(format!("invalid args in fetch method 'var' : {e}"))
+            })?;
+            let def = a.get(1).map(|d| d.str().as_bytes().into());
+            (Fetch::Var(v, def), SmpType::Any)
+        }
         n if OTHER_FETCHES.contains(&n) || n.starts_with("ssl_") || n.starts_with("sc") => {
             return Err(SampleError::Unsupported(format!("fetch '{n}'")))
         }
@@ -771,7 +778,7 @@ impl Takes {
     fn accepts(self, t: SmpType) -> bool {
         match self {
             Takes::Str | Takes::Bin => true,
-            Takes::Ip => matches!(t, SmpType::Ip | SmpType::Str | SmpType::Int),
+            Takes::Ip => matches!(t, SmpType::Ip | SmpType::Str | SmpType::Int | SmpType::Any),
         }
     }
 }

@@ -14,7 +14,7 @@ pub fn parse_format(s: &str) -> Result<Format, SampleError> {
 
 /// What a fetch needs that the side a rule runs on (`response`: http-response) does
 /// not have, named as haproxy names it.
-fn unavailable(f: &Fetch, response: bool) -> Option<&'static str> {
+pub(crate) fn unavailable(f: &Fetch, response: bool) -> Option<&'static str> {
     if response {
         return f.needs_request().then_some("HTTP request headers");
     }

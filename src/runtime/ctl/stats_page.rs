@@ -151,6 +151,7 @@ pub async fn serve(
         fe_name,
         be: None,
         ssl: &ssl,
+        proc: None,
     };
     let mut ctx = Ctx::tcp(&who, &[], true);
     ctx.req = Some(&head);

@@ -23,6 +23,8 @@ pub struct FrontendRt {
     pub feconn: AtomicU32,
     /// Sessions since start.
     pub cumulated: AtomicU64,
+    /// The generation's `proc.` variables (one set shared by every frontend).
+    pub proc_vars: Arc<crate::runtime::rules::vars::ProcVars>,
 }
 
 /// A server with its live counters.
@@ -468,11 +470,13 @@ pub struct Shared {
 impl Shared {
     /// Live state for `cfg`.
     pub fn new(cfg: &Config, logger: Logger) -> Self {
+        let proc_vars = Arc::new(crate::runtime::rules::vars::proc_vars(&cfg.global));
         Shared {
             frontends: cfg
                 .frontends
                 .iter()
                 .map(|f| FrontendRt {
+                    proc_vars: proc_vars.clone(),
                     ir: f.clone(),
                     feconn: AtomicU32::new(0),
                     cumulated: AtomicU64::new(0),

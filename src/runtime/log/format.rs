@@ -331,7 +331,17 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
             let _ = write!(out, "{:04X}", s.pid);
         }
         Pid => num(out, s.pid as i64),
-        Status => num(out, h.map_or(0, |h| i64::from(h.status))),
+        // No status yet (a request a rule closed): haproxy's -1.
+        Status => num(
+            out,
+            h.map_or(0, |h| {
+                if h.status == 0 {
+                    -1
+                } else {
+                    i64::from(h.status)
+                }
+            }),
+        ),
         HdrReq | HdrReqList | HdrRes | HdrResList => {
             let res = matches!(v, HdrRes | HdrResList);
             let n = s.captures[usize::from(res)];

@@ -354,6 +354,11 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .map(|v| s(v.as_bytes()))
             .into_iter()
             .collect()),
+        // The stored value and type; else the default, as a string.
+        Fetch::Var(v, def) => Ok(match super::vars::get(v, ctx) {
+            Some(x) => Values::One(x),
+            None => def.as_deref().map(s).into_iter().collect(),
+        }),
         Fetch::Status => Ok(ctx
             .res
             .map(|r| Value::Int(i64::from(r.status)))

@@ -3,8 +3,21 @@
 
 use super::fetch::sample;
 use super::Ctx;
-use crate::ir::acl::Fetch;
+use crate::ir::acl::{Fetch, SampleExpr};
 use crate::ir::http_rules::{FmtPart, Format};
+
+/// A sample expression's one value outside an ACL: a header or cookie fetch gives its
+/// last value, others their first.
+pub fn single<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Option<super::Value<'a>> {
+    let last = matches!(e.fetch, Fetch::Hdr(_) | Fetch::Cook(_));
+    sample(e, ctx).ok().and_then(|v| {
+        if last {
+            v.into_iter().last()
+        } else {
+            v.into_iter().next()
+        }
+    })
+}
 
 /// Renders a log-format value: a missing sample renders nothing (haproxy's logs print
 /// `-` there; its header values do not).
@@ -14,16 +27,7 @@ pub fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
         match p {
             FmtPart::Text(t) => out.extend_from_slice(t),
             FmtPart::Sample(e) => {
-                // Outside an ACL a header or cookie fetch gives its last value.
-                let last = matches!(e.fetch, Fetch::Hdr(_) | Fetch::Cook(_));
-                let v = sample(e, ctx).ok().and_then(|v| {
-                    if last {
-                        v.into_iter().last()
-                    } else {
-                        v.into_iter().next()
-                    }
-                });
-                if let Some(v) = v {
+                if let Some(v) = single(e, ctx) {
                     encode_into(&v.to_bytes(), &mut out);
                 }
             }

@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod format;
 mod map;
 mod matching;
+pub mod vars;
 
 use std::cell::OnceCell;
 use std::net::SocketAddr;
@@ -72,6 +73,10 @@ pub struct Ctx<'a> {
     /// In TCP mode, the buffer read as an HTTP request (haproxy does so for HTTP
     /// fetches); filled on first use.
     pub raw_req: OnceCell<Option<Head>>,
+    /// The session's variables, where it has them.
+    pub vars: Option<&'a vars::Vars>,
+    /// The process's (`proc.`) variables.
+    pub proc: Option<&'a vars::ProcVars>,
 }
 
 /// The session facts a TCP-level rule reads, besides the buffered bytes.
@@ -87,6 +92,8 @@ pub struct Who<'a> {
     pub be: Option<&'a BackendRt>,
     /// The client connection's TLS facts.
     pub ssl: &'a SslInfo,
+    /// The process's (`proc.`) variables.
+    pub proc: Option<&'a vars::ProcVars>,
 }
 
 impl<'a> Ctx<'a> {
@@ -103,6 +110,8 @@ impl<'a> Ctx<'a> {
             req: None,
             res: None,
             raw_req: OnceCell::new(),
+            vars: None,
+            proc: w.proc,
         }
     }
 }

@@ -12,12 +12,14 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{timeout_at, Instant};
 
-use crate::ir::{Inspect, Sample};
+use crate::ir::{ContentAction, Inspect, Sample};
 use crate::runtime::lb::state::BackendRt;
 use crate::runtime::lb::stick::Raw;
 use crate::runtime::proto::mqtt;
 use crate::runtime::rules::fetch::payload;
+use crate::runtime::rules::vars::{self, Vars};
 use crate::runtime::rules::{self, Ctx, Who};
+use crate::runtime::stream::http1::head::Head;
 
 /// HAProxy's request buffer (tune.bufsize 16384) less its rewrite reserve (1024): a
 /// buffer this full is decided as it is.
@@ -32,17 +34,60 @@ pub enum Outcome {
     Reject,
 }
 
-/// Evaluates the rules on `buf`: None when a rule needs more data and `last` is false.
-pub fn evaluate(insp: &Inspect, who: &Who, buf: &[u8], last: bool) -> Option<Outcome> {
-    let ctx = Ctx::tcp(who, buf, last);
-    for r in &insp.rules {
-        if rules::holds(r.cond.as_ref(), &ctx)? {
-            return Some(if r.accept {
-                Outcome::Accept
-            } else {
-                Outcome::Reject
-            });
+/// Where the rules stand: the session's variables, and the rule evaluation resumes at
+/// (haproxy's `current_rule`: a rule that waited is not run again from the first).
+pub struct Progress<'v> {
+    /// The session's variables, which `set-var` rules change.
+    pub vars: &'v mut Vars,
+    /// The next rule to evaluate.
+    pub next: usize,
+}
+
+/// Evaluates the rules on `buf` from where `at` stands: None when a rule needs more data
+/// and `last` is false.
+pub fn evaluate(
+    insp: &Inspect,
+    who: &Who,
+    buf: &[u8],
+    last: bool,
+    at: &mut Progress,
+) -> Option<Outcome> {
+    evaluate_on(insp, who, (buf, last, None), at)
+}
+
+/// The `tcp-request content` rules of an HTTP proxy on one request, whose head is in:
+/// haproxy 2.6 runs them on each request (each is a stream of its own), with the
+/// request's fetches.
+pub fn on_http_request(insp: &Inspect, who: &Who, req: &Head, vars: &mut Vars) -> Outcome {
+    let mut at = Progress { vars, next: 0 };
+    evaluate_on(insp, who, (&[], true, Some(req)), &mut at).unwrap_or(Outcome::Accept)
+}
+
+fn evaluate_on(
+    insp: &Inspect,
+    who: &Who,
+    (buf, last, req): (&[u8], bool, Option<&Head>),
+    at: &mut Progress,
+) -> Option<Outcome> {
+    while let Some(r) = insp.rules.get(at.next) {
+        let stored = {
+            let mut ctx = Ctx::tcp(who, buf, last);
+            ctx.req = req;
+            ctx.vars = Some(&*at.vars);
+            if !rules::holds(r.cond.as_ref(), &ctx)? {
+                at.next += 1;
+                continue;
+            }
+            match &r.action {
+                ContentAction::Accept => return Some(Outcome::Accept),
+                ContentAction::Reject => return Some(Outcome::Reject),
+                ContentAction::Var(a) => vars::value_of(a, &ctx),
+            }
+        };
+        if let (ContentAction::Var(a), Some(v)) = (&r.action, stored) {
+            vars::apply(a, v, at.vars, who.proc);
         }
+        at.next += 1;
     }
     Some(Outcome::Accept)
 }
@@ -54,12 +99,14 @@ pub async fn run<R: AsyncRead + Unpin>(
     buf: &mut Vec<u8>,
     insp: &Inspect,
     who: &Who<'_>,
+    vars: &mut Vars,
 ) -> (Outcome, bool) {
     let deadline = Instant::now() + insp.delay.unwrap_or(Duration::ZERO);
     let mut closed = false;
+    let mut at = Progress { vars, next: 0 };
     loop {
         let last = closed || buf.len() >= FULL || Instant::now() >= deadline;
-        if let Some(v) = evaluate(insp, who, buf, last) {
+        if let Some(v) = evaluate(insp, who, buf, last, &mut at) {
             return (v, closed);
         }
         let at = buf.len();
@@ -165,7 +212,7 @@ mod tests {
         Inspect {
             delay: Some(Duration::from_secs(10)),
             rules: vec![ContentRule {
-                accept: false,
+                action: crate::ir::ContentAction::Reject,
                 cond: Some(Cond {
                     unless: true,
                     suites: vec![vec![Term {
@@ -188,8 +235,16 @@ mod tests {
             fe_name: "f",
             be: None,
             ssl: &ssl,
+            proc: None,
         };
-        let evaluate = |i: &Inspect, b: &[u8], last: bool| evaluate(i, &who, b, last);
+        let evaluate = |i: &Inspect, b: &[u8], last: bool| {
+            let mut vars = Vars::default();
+            let mut at = Progress {
+                vars: &mut vars,
+                next: 0,
+            };
+            evaluate(i, &who, b, last, &mut at)
+        };
         let connect = [
             0x10, 0x0d, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'a',
         ];

@@ -26,6 +26,7 @@ use self::connect::{connect_phase, write_header, Connected};
 use self::slots::{BackendSlot, ServerSlot};
 pub use self::slots::{Permits, SessionSlot};
 use crate::runtime::lb::state::Shared;
+use crate::runtime::rules::vars::Vars;
 use crate::runtime::stream::{Processor, Running, ServerEnd, Tcp};
 use crate::runtime::termination::{Cause, Phase, Termination};
 
@@ -242,7 +243,7 @@ async fn prepare(
         close_log::connect_line(shared, f, peer, local);
     }
     let th = log.since_accept();
-    let to_http = |client, early, ssl, backend, log| {
+    let to_http = |client, early, ssl, backend, log, vars| {
         let st = http::Start {
             client,
             early,
@@ -251,14 +252,16 @@ async fn prepare(
             ssl,
             th,
             backend,
+            vars,
         };
         Prepared {
             http: Some(Box::new(st)),
             ..Prepared::refused(log, peer, tls_on)
         }
     };
+    let mut vars = Vars::default();
     if f.ir.http.is_some() {
-        return to_http(client, early, ssl, None, log);
+        return to_http(client, early, ssl, None, log, vars);
     }
     let mut client = client;
     let (be, keys, sticky) = match route::route(
@@ -268,6 +271,7 @@ async fn prepare(
         &mut early,
         (peer, local, &ssl),
         &mut log,
+        &mut vars,
     )
     .await
     {
@@ -280,7 +284,7 @@ async fn prepare(
         // with what the inspection read as the start of the first request. Each request
         // is then logged in the frontend's format.
         drop(be);
-        return to_http(client, early, ssl, Some(bi), log);
+        return to_http(client, early, ssl, Some(bi), log, vars);
     }
     let b = &shared.backends[bi];
     let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();

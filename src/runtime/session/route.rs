@@ -8,6 +8,7 @@ use super::slots::BackendSlot;
 use crate::ir::SwitchTarget;
 use crate::runtime::lb::state::{FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -28,10 +29,11 @@ async fn inspect(
     buf: &mut Vec<u8>,
     insp: &crate::ir::Inspect,
     who: &Who<'_>,
+    vars: &mut Vars,
 ) -> bool {
     let (v, _) = match client {
-        ClientEnd::Plain(s) => super::inspect::run(s, buf, insp, who).await,
-        ClientEnd::Tls(s) => super::inspect::run(s.as_mut(), buf, insp, who).await,
+        ClientEnd::Plain(s) => super::inspect::run(s, buf, insp, who, vars).await,
+        ClientEnd::Tls(s) => super::inspect::run(s.as_mut(), buf, insp, who, vars).await,
     };
     v == super::inspect::Outcome::Accept
 }
@@ -81,6 +83,7 @@ pub(super) async fn route(
     early: &mut Vec<u8>,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     log: &mut LogState,
+    vars: &mut Vars,
 ) -> Routed {
     let mut who = Who {
         peer,
@@ -88,15 +91,18 @@ pub(super) async fn route(
         fe_name: &f.ir.name,
         be: None,
         ssl,
+        proc: Some(&f.proc_vars),
     };
-    if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect, &who).await {
+    if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect, &who, vars).await {
         rejected(client, log, early);
         return Routed::Ended(None);
     }
     let chosen = if f.ir.switching.is_empty() {
         f.ir.default_backend
     } else {
-        switch(f, &Ctx::tcp(&who, early, true))
+        let mut ctx = Ctx::tcp(&who, early, true);
+        ctx.vars = Some(&*vars);
+        switch(f, &ctx)
     };
     let Some(bi) = chosen else {
         log.up = early.len() as u64;
@@ -106,7 +112,7 @@ pub(super) async fn route(
     let b = &shared.backends[bi];
     let be = BackendSlot::new(shared, bi);
     who.be = Some(b);
-    if !b.ir.inspect.rules.is_empty() && !inspect(client, early, &b.ir.inspect, &who).await {
+    if !b.ir.inspect.rules.is_empty() && !inspect(client, early, &b.ir.inspect, &who, vars).await {
         rejected(client, log, early);
         return Routed::Ended(Some(be));
     }

@@ -30,6 +30,7 @@ use crate::ir::HttpFrontend;
 use crate::runtime::lb::state::Shared;
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::{Ctx, Who};
 use crate::runtime::stream::http1::answers::{answer, layer_answer};
 use crate::runtime::stream::http1::body::{send, Fail, Inbuf};
@@ -50,6 +51,8 @@ pub(super) struct Start {
     /// The backend a TCP frontend's rules chose (the stream is upgraded to HTTP); None
     /// for an HTTP frontend, whose default backend serves every request.
     pub(super) backend: Option<usize>,
+    /// The session's variables (set by a TCP frontend's content rules, or none yet).
+    pub(super) vars: Vars,
 }
 
 /// The HTTP settings of a TCP frontend's stream upgraded for an HTTP backend: haproxy's
@@ -158,6 +161,7 @@ pub(super) async fn serve(
         ssl,
         th,
         backend,
+        mut vars,
     } = st;
     let mut cin = Inbuf::default();
     cin.extend(&early);
@@ -166,6 +170,11 @@ pub(super) async fn serve(
     let mut first = true;
     loop {
         let mut tx = Tx::new(t0, date0, th);
+        // Each request is a new transaction (a TCP frontend's first one keeps what its
+        // content rules set).
+        if !first {
+            vars.new_transaction();
+        }
         // A session's first request takes an idle server connection only as `http-reuse`
         // allows; a request already waiting (pipelined) gets a new one: haproxy looks
         // for an idle one before the previous one is back in its pool.
@@ -212,6 +221,25 @@ pub(super) async fn serve(
                 break;
             }
         };
+        // The frontend's `tcp-request content` rules, before the HTTP analysis: a reject
+        // closes the connection, logged as a request never parsed (`<BADREQ>`, PR).
+        if backend.is_none() && !f.ir.inspect.rules.is_empty() {
+            let who = Who {
+                peer,
+                local,
+                fe_name: &f.ir.name,
+                be: None,
+                ssl: &ssl,
+                proc: Some(&f.proc_vars),
+            };
+            let verdict = super::inspect::on_http_request(&f.ir.inspect, &who, &head, &mut vars);
+            if verdict == super::inspect::Outcome::Reject {
+                tx.t_request = -1;
+                tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
+                log_tx(&shared, &li, peer, None, tls, &tx);
+                break;
+            }
+        }
         tx.request = Some(head.request_line());
         if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
             tx.captured().req = req;
@@ -222,7 +250,7 @@ pub(super) async fn serve(
         }
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
-        let decided = front_rules(f, (peer, local, &ssl), &mut head, backend);
+        let decided = front_rules(f, (peer, local, &ssl), &mut head, backend, &mut vars);
         // Monitor requests are not logged.
         let mut logged = true;
         let (keep, bi) = match decided {
@@ -238,6 +266,7 @@ pub(super) async fn serve(
                     &mut head,
                     (peer, local, &ssl),
                     (&mut tx, &mut tunnel, tls),
+                    &mut vars,
                 ))
                 .await;
                 if let Some(t) = tunnel {
@@ -289,6 +318,7 @@ fn front_rules(
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     head: &mut Head,
     backend: Option<usize>,
+    vars: &mut Vars,
 ) -> Result<Option<usize>, rules::Verdict> {
     let who = Who {
         peer,
@@ -296,6 +326,7 @@ fn front_rules(
         fe_name: &f.ir.name,
         be: None,
         ssl,
+        proc: Some(&f.proc_vars),
     };
     // `monitor-uri` comes first (haproxy checks it as the request arrives).
     if let Some(h) = f.ir.http.as_ref().filter(|h| h.monitor_uri.is_some()) {
@@ -311,7 +342,7 @@ fn front_rules(
     }
     let fe_rules = &f.ir.http_rules;
     if !fe_rules.request.is_empty() || !fe_rules.redirects.is_empty() {
-        match rules::on_request(fe_rules, &who, head) {
+        match rules::on_request(fe_rules, &who, head, vars) {
             rules::Verdict::Continue => {}
             v => return Err(v),
         }
@@ -321,6 +352,7 @@ fn front_rules(
     }
     let mut ctx = Ctx::tcp(&who, &[], true);
     ctx.req = Some(head);
+    ctx.vars = Some(&*vars);
     Ok(super::route::switch(f, &ctx))
 }
 

@@ -7,6 +7,7 @@ use super::cookie::{Persist, Response};
 use super::Tx;
 use crate::ir::cookie::Cookie;
 use crate::ir::http_rules::HttpRules;
+use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::Who;
 
 /// The backend's cookie and the frontend's cookie capture, what the transaction knows
@@ -22,7 +23,7 @@ use crate::runtime::termination::{Cause, Phase, Termination};
 
 /// The `http-response` rules to run (the backend's, then the frontend's) and the
 /// session facts they read.
-pub(super) type ResRules<'a> = ([&'a HttpRules; 2], &'a Who<'a>);
+pub(super) type ResRules<'a> = ([&'a HttpRules; 2], &'a Who<'a>, &'a mut Vars);
 
 /// The transaction's side of a response: its log facts, the cookie work, the response
 /// captures, the `http-response` rules, and the line to write early (logasap).
@@ -57,7 +58,7 @@ pub(super) async fn response<R, W>(
     (req, bodyless, fe_close, case): (&Head, bool, bool, Option<&crate::ir::CaseMap>),
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
-    (tx, ck, caps, (rule_sets, who), early_log): TxSide<'_>,
+    (tx, ck, caps, (rule_sets, who, vars), early_log): TxSide<'_>,
 ) -> Result<RespEnd, Option<(u16, u64)>>
 where
     R: tokio::io::AsyncRead + Unpin,
@@ -127,9 +128,11 @@ where
     if let Some(res) = super::capture_headers(&head, caps) {
         tx.captured().res = res;
     }
-    // `http-response` rules: the backend's, then the frontend's.
+    // `http-response` rules: the backend's, then the frontend's; `req.` variables are
+    // gone and `res.` ones start.
+    vars.to_response();
     for set in rule_sets.iter().filter(|r| !r.response.is_empty()) {
-        if let Some(status) = super::rules::on_response(set, who, req, &mut head) {
+        if let Some(status) = super::rules::on_response(set, who, (req, &mut head), vars) {
             tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
             // With the body bytes that came with the head (haproxy had them too).
             let body_now = match framing {

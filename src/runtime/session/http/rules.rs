@@ -6,6 +6,7 @@ use crate::ir::http_rules::{
     HttpAction, HttpRule, HttpRules, LinePart, RedirectKind, Reply, ReplyBody,
 };
 use crate::runtime::rules::format::render;
+use crate::runtime::rules::vars::{self, ProcVars, Stored, Vars};
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::http1::answers::Answer;
 use crate::runtime::stream::http1::authority;
@@ -281,15 +282,42 @@ fn set_line(h: &mut Head, part: LinePart, v: &[u8]) {
     h.set_part(1, &new_uri);
 }
 
-/// A header action's value, rendered before the head is edited.
-fn value(action: &HttpAction, ctx: &Ctx) -> Option<Vec<u8>> {
+/// What an action computes before anything changes: a header or line value, or what a
+/// variable action stores.
+enum Computed {
+    None,
+    Value(Vec<u8>),
+    Var(Option<Option<Stored>>),
+}
+
+/// An action's value, rendered before the head or the variables are changed.
+fn value(action: &HttpAction, ctx: &Ctx) -> Computed {
     match action {
         HttpAction::SetHeader(_, f)
         | HttpAction::AddHeader(_, f)
         | HttpAction::SetLine(_, f)
-        | HttpAction::ReplaceLine(_, _, f) => Some(render(f, ctx)),
-        _ => None,
+        | HttpAction::ReplaceLine(_, _, f) => Computed::Value(render(f, ctx)),
+        HttpAction::Var(a) => Computed::Var(vars::value_of(a, ctx)),
+        _ => Computed::None,
     }
+}
+
+/// Applies an action that changes the head or the variables, with what it computed.
+fn change(action: &HttpAction, computed: Computed, h: &mut Head, st: &mut State) {
+    match (action, computed) {
+        (HttpAction::Var(a), Computed::Var(Some(v))) => vars::apply(a, v, st.vars, st.proc),
+        (HttpAction::Var(_), _) => {}
+        (a, Computed::Value(v)) => edit(a, Some(v), h),
+        (a, _) => edit(a, None, h),
+    }
+}
+
+/// The session state rules read and change besides the head: its variables.
+pub(super) struct State<'v, 'p> {
+    /// The session's variables.
+    pub(super) vars: &'v mut Vars,
+    /// The process's variables.
+    pub(super) proc: Option<&'p ProcVars>,
 }
 
 /// Whether `r`'s condition holds for the transaction (decided on what is there).
@@ -298,11 +326,16 @@ fn applies(r: &HttpRule, ctx: &Ctx) -> bool {
 }
 
 /// Runs a proxy's `http-request` rules then its `redirect` rules on `req`.
-pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdict {
+pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head, vars: &mut Vars) -> Verdict {
+    let mut st = State {
+        vars,
+        proc: who.proc,
+    };
     for r in &rules.request {
         let (hit, val, answer) = {
             let mut ctx = Ctx::tcp(who, &[], true);
             ctx.req = Some(&*req);
+            ctx.vars = Some(&*st.vars);
             if !applies(r, &ctx) {
                 continue;
             }
@@ -327,12 +360,13 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
                     return v;
                 }
             }
-            a => edit(a, val, req),
+            a => change(a, val, req, &mut st),
         }
     }
     for r in &rules.redirects {
         let mut ctx = Ctx::tcp(who, &[], true);
         ctx.req = Some(&*req);
+        ctx.vars = Some(&*st.vars);
         if let (true, HttpAction::Redirect(rd)) = (applies(r, &ctx), &r.action) {
             return Verdict::Redirect(redirect(rd, req, &ctx));
         }
@@ -341,12 +375,22 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head) -> Verdic
 }
 
 /// Runs a proxy's `http-response` rules on `res`: Some(502) when one denies it.
-pub(super) fn on_response(rules: &HttpRules, who: &Who, req: &Head, res: &mut Head) -> Option<u16> {
+pub(super) fn on_response(
+    rules: &HttpRules,
+    who: &Who,
+    (req, res): (&Head, &mut Head),
+    vars: &mut Vars,
+) -> Option<u16> {
+    let mut st = State {
+        vars,
+        proc: who.proc,
+    };
     for r in &rules.response {
         let val = {
             let mut ctx = Ctx::tcp(who, &[], true);
             ctx.req = Some(req);
             ctx.res = Some(&*res);
+            ctx.vars = Some(&*st.vars);
             if !applies(r, &ctx) {
                 continue;
             }
@@ -355,7 +399,7 @@ pub(super) fn on_response(rules: &HttpRules, who: &Who, req: &Head, res: &mut He
         match &r.action {
             HttpAction::Allow => break,
             HttpAction::Deny(s) => return Some(*s),
-            a => edit(a, val, res),
+            a => change(a, val, res, &mut st),
         }
     }
     None

@@ -14,6 +14,7 @@ use super::{answer_rule, cookie, rules, Tx};
 use crate::ir::{HttpConnMode, HttpFrontend};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::Who;
 use crate::runtime::session::connect::{connect_phase, private_conns, Idle, Reuse};
 use crate::runtime::session::slots::BackendSlot;
@@ -35,6 +36,7 @@ pub(super) async fn transaction(
     req: &mut Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     (tx, tunnel, tls): (&mut Tx, &mut Option<Box<Tunnel>>, bool),
+    vars: &mut Vars,
 ) -> bool {
     let f = &shared.frontends[li.fe];
     let client_to = f.ir.timeout_client;
@@ -82,10 +84,21 @@ pub(super) async fn transaction(
         fe_name: &f.ir.name,
         be: Some(b),
         ssl,
+        proc: Some(&f.proc_vars),
     };
+    // The backend's `tcp-request content` rules come first; a reject closes the
+    // connection, logged with no status and no request time, as haproxy does.
+    if !b.ir.inspect.rules.is_empty()
+        && crate::runtime::session::inspect::on_http_request(&b.ir.inspect, &who, req, vars)
+            == crate::runtime::session::inspect::Outcome::Reject
+    {
+        tx.t_request = -1;
+        tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
+        return false;
+    }
     let b_rules = &b.ir.http_rules;
     if !b_rules.request.is_empty() || !b_rules.redirects.is_empty() {
-        let verdict = rules::on_request(b_rules, &who, req);
+        let verdict = rules::on_request(b_rules, &who, req, vars);
         if !matches!(verdict, rules::Verdict::Continue) {
             drop(be);
             return Box::pin(answer_rule(client, cin, verdict, req, &an, tx)).await;
@@ -235,7 +248,7 @@ pub(super) async fn transaction(
                 tx,
                 ck,
                 &f.ir.captures.response,
-                ([&b.ir.http_rules, &f.ir.http_rules], &who),
+                ([&b.ir.http_rules, &f.ir.http_rules], &who, vars),
                 early_log,
             ),
         );

@@ -1,0 +1,153 @@
+//! Variables compared with haproxy 2.6 on the same configuration and requests: `set-var`
+//! (typed samples, conditions), `set-var-fmt`, `unset-var`, `var()` with a default, the
+//! scopes' lifetimes (`sess.` across requests, `txn.` per request, `req.` gone in the
+//! response, `res.`), `proc.` from the global section, variables in ACLs and
+//! `use_backend`; `tcp-request content` rules run on each HTTP request (set-var,
+//! reject), and in TCP mode on the client's first bytes. The bytes each side gets and the
+//! log lines are compared.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{start, Backend, Exchanges, Which};
+
+type Seen = Arc<Mutex<Vec<String>>>;
+
+const HTTP: &str = "global\n  log stdout format raw local0\n\
+  set-var proc.greeting str(hello)\n\
+  set-var-fmt proc.both %[var(proc.greeting)]-world\n\
+defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend web\n  bind 127.0.87.1:8710\n\
+  tcp-request content set-var(sess.first) path if { path_beg /first }\n\
+  tcp-request content reject if { path /reject }\n\
+  tcp-request content set-var(txn.early) req.hdr_cnt(x-a)\n\
+  http-request set-var(txn.host) req.hdr(host),lower\n\
+  http-request set-var(req.ua) req.hdr(user-agent)\n\
+  http-request set-var(txn.n,ifnotexists) int(5)\n\
+  http-request set-var(txn.n,ifgt) req.hdr_cnt(x-a)\n\
+  http-request set-var(txn.empty,ifnotempty) req.hdr(x-empty)\n\
+  http-request set-var-fmt(txn.fmt) \"%[var(txn.host)]:%[var(txn.n)]\"\n\
+  http-request set-var(proc.hits) int(1) if { path /proc }\n\
+  http-request unset-var(txn.host) if { path /unset }\n\
+  http-request set-header x-vars \"%[var(txn.host)]|%[var(req.ua)]|%[var(txn.n)]|%[var(sess.first)]|%[var(proc.both)]|%[var(txn.fmt)]|%[var(txn.none,dflt)]|%[var(txn.early)]|%[var(txn.empty,none)]|%[var(proc.hits)]\"\n\
+  http-request deny if { var(txn.host) -m str blocked.example }\n\
+  use_backend alt if { var(txn.host) -m beg alt. }\n\
+  default_backend app\n\
+backend app\n\
+  http-response set-var(res.code) status\n\
+  http-response set-header x-res \"%[var(res.code)]|%[var(req.ua)]|%[var(txn.n)]|%[var(txn.fmt)]\"\n\
+  server s 127.0.87.2:8711\n\
+backend alt\n\
+  tcp-request content reject if { path /alt-reject }\n\
+  http-request set-header x-alt %[var(txn.host)]\n\
+  server s 127.0.87.2:8711\n\
+frontend probe\n  bind 127.0.87.1:8719\n  no log\n  default_backend app\n";
+
+fn conversations() -> Vec<Vec<String>> {
+    let r = |line: &str, extra: &str| {
+        format!("{line}\r\nHost: Ex.COM\r\nUser-Agent: t/1\r\n{extra}\r\n")
+    };
+    vec![
+        // sess.first from the first request stays; txn and req variables start again.
+        vec![
+            r("GET /first HTTP/1.1", "X-A: 1\r\nX-A: 2\r\n"),
+            r("GET /second HTTP/1.1", "X-Empty: \r\n"),
+            r("GET /unset HTTP/1.1", "X-Empty: v\r\n"),
+        ],
+        vec![r("GET /proc HTTP/1.1", ""), r("GET /after HTTP/1.1", "")],
+        vec![format!("GET / HTTP/1.1\r\nHost: blocked.example\r\n\r\n")],
+        vec![format!("GET /x HTTP/1.1\r\nHost: alt.ex\r\n\r\n")],
+        vec![format!("GET /alt-reject HTTP/1.1\r\nHost: alt.ex\r\n\r\n")],
+        vec![r("GET /reject HTTP/1.1", "")],
+    ]
+}
+
+fn run(which: Which, seen: &Seen) -> (Exchanges, Vec<String>) {
+    let p = start(which, "vars", HTTP, "127.0.87.1:8719".parse().unwrap());
+    let to: SocketAddr = "127.0.87.1:8710".parse().unwrap();
+    common::converse_all(&p, conversations().into_iter().map(|c| (to, c)), seen)
+}
+
+#[test]
+fn http_variables_match_haproxy() {
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let _s: Backend = common::recording_server(
+        "127.0.87.2:8711",
+        seen.clone(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+    let (want, want_log) = run(Which::Haproxy, &seen);
+    let (got, got_log) = run(Which::Haproxide, &seen);
+    common::assert_same_exchanges((&want, &want_log), (&got, &got_log), &conversations());
+    let all: String = want
+        .iter()
+        .flat_map(|(r, s)| r.iter().chain(s))
+        .cloned()
+        .collect();
+    for s in [
+        "x-vars: ex.com|t/1|2|/first|hello-world|ex.com:2|dflt|2|none|",
+        // ifgt: the 5 set first is greater than no x-a at all.
+        "x-vars: ex.com|t/1|0|/first|hello-world|ex.com:0|dflt|0|none|",
+        "x-vars: |t/1|0|/first|hello-world|ex.com:0|dflt|0|v|",
+        "|1\r\n",
+        "x-res: 200||2|ex.com:2",
+        "x-alt: alt.ex",
+    ] {
+        assert!(all.contains(s), "{s:?} in {all}");
+    }
+    assert!(
+        want_log
+            .iter()
+            .any(|l| l.contains(" PR-- ") && l.contains("<BADREQ>")),
+        "{want_log:#?}"
+    );
+}
+
+/// In TCP mode: `tcp-request content` variables on the client's first bytes choose the
+/// backend, and a rule that waits for data resumes where it stopped.
+#[test]
+fn tcp_variables_match_haproxy() {
+    let cfg =
+        "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend f\n  bind 127.0.87.1:8720\n  tcp-request inspect-delay 2s\n\
+  tcp-request content set-var(sess.hits,ifnotexists) int(1)\n\
+  tcp-request content set-var(sess.hits,iflt) int(2)\n\
+  tcp-request content set-var(sess.tag) req.payload(0,3) if { req.len ge 3 }\n\
+  tcp-request content accept if { var(sess.hits) -m int 2 }\n\
+  default_backend a\n\
+  use_backend b if { var(sess.tag) -m str BBB }\n\
+backend a\n  server s 127.0.87.3:8721\n\
+backend b\n  server s 127.0.87.4:8722\n";
+    let a = Backend::with("127.0.87.3:8721", |mut c: TcpStream, _| {
+        let _ = c.write_all(b"from a\n");
+    });
+    let b = Backend::with("127.0.87.4:8722", |mut c: TcpStream, _| {
+        let _ = c.write_all(b"from b\n");
+    });
+    let mut outs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let to: SocketAddr = "127.0.87.1:8720".parse().unwrap();
+        let p = start(w, "tcpvars", cfg, to);
+        let mut got = Vec::new();
+        for first in ["BBB", "AAA", "B"] {
+            let mut c = TcpStream::connect(to).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+            // Sent in two parts: the set-var rule waits for its length on the first.
+            c.write_all(&first.as_bytes()[..1]).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            c.write_all(&first.as_bytes()[1..]).unwrap();
+            let mut out = Vec::new();
+            let _ = c.read_to_end(&mut out);
+            got.push(String::from_utf8_lossy(&out).into_owned());
+        }
+        drop(p);
+        outs.push(got);
+    }
+    drop((a, b));
+    assert_eq!(outs[1], outs[0], "haproxide (left), haproxy (right)");
+    assert_eq!(outs[0][0], "from b\n");
+}
