@@ -967,8 +967,14 @@ pub struct ServerTls {
 pub struct Inspect {
     /// How long to wait for client data that could change a rule's verdict.
     pub delay: Option<Duration>,
-    /// `tcp-request content accept|reject` rules, in order.
+    /// `tcp-request content` rules, in order.
     pub rules: Vec<ContentRule>,
+    /// `tcp-request connection` rules (frontends): run at accept, before a PROXY header
+    /// or a TLS handshake is read; a reject resets the connection, unlogged.
+    pub connection: Vec<ContentRule>,
+    /// `tcp-request session` rules (frontends): run once the PROXY header and the TLS
+    /// handshake are done; a reject closes the connection, unlogged.
+    pub session: Vec<ContentRule>,
 }
 
 /// What a `tcp-request content` rule does.

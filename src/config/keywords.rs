@@ -876,8 +876,8 @@ pub const PROXY: &[Keyword] = &[
         "tcp-request",
         PRX | DEF,
         Supported,
-        "inspect-delay <time> | content accept|reject|set-var(<v>) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
-        "content rules on any condition grammar/acl.md lists; in HTTP mode run on each request, as haproxy does; other actions and connection/session rules refused",
+        "inspect-delay <time> | content|connection|session accept|reject|set-var(<v>) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
+        "conditions grammar/acl.md lists; content rules in HTTP mode run on each request; connection rules at accept (reject: reset, no log), session rules after the PROXY header and TLS; other actions refused by name",
     ),
     kw(
         "tcp-response",

@@ -19,6 +19,10 @@ use crate::ir::{
 /// Actions `tcp-request content` knows in HAProxy 2.6, as its error message lists them.
 const CONTENT_ACTIONS: &str = "'accept', 'reject', 'capture', 'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'ot-group', 'set-log-level', 'set-nice', 'switch-mode', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-src', 'set-src-port', 'set-dst', 'set-dst-port', 'set-mark', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
 
+/// Actions `tcp-request connection` and `session` know in HAProxy 2.6, as their error
+/// message lists them.
+const CONN_ACTIONS: &str = "'accept', 'reject', 'capture', 'expect-proxy', 'expect-netscaler-cip', 'track-sc0' ... 'track-sc2', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop'";
+
 /// Whether `word` leaves an argument list open.
 fn unclosed(word: &str) -> bool {
     word.chars().fold(0i32, |d, c| match c {
@@ -313,74 +317,126 @@ impl Parser {
                 Ok(ms) => p.inspect.delay = Some(std::time::Duration::from_millis(ms)),
                 Err(_) => self.alert(loc, format!("'tcp-request inspect-delay' expects a positive delay in milliseconds, in {px}")),
             },
-            "content" => {
-                let action = stmt.arg(2);
-                let mut at = 3;
-                let action_ir = match action {
-                    "accept" => ContentAction::Accept,
-                    "reject" => ContentAction::Reject,
-                    a if super::vars::is_var_action(a) => {
-                        match super::vars::var_action(stmt.words, 2, Some(false)) {
-                            Ok((v, next)) => {
-                                at = next;
-                                ContentAction::Var(Box::new(v))
-                            }
-                            // haproxy prints a custom action's message bare.
-                            Err(SampleError::Invalid(m)) => return self.alert(loc, m),
-                            Err(SampleError::Unsupported(what)) => {
-                                return self.unsupported(loc, &format!("{what} in 'tcp-request content {a}'"), "sample expressions");
-                            }
-                        }
-                    }
-                    a if CONTENT_ACTIONS.contains(&format!("'{a}'")) || a.starts_with("track-sc") || a.contains('(') => {
-                        return self.unsupported(loc, &format!("'tcp-request content {a}'"), "only accept, reject, set-var, set-var-fmt and unset-var");
-                    }
-                    a => return self.alert(loc, format!("'tcp-request content' expects {CONTENT_ACTIONS} in {px} (got '{a}').\n")),
+            which @ ("content" | "connection" | "session") => {
+                if which != "content" && p.kind.caps() & crate::config::keywords::cap::FE == 0 {
+                    let what = p.kind.proxy_word();
+                    return self.alert(loc, format!("tcp-request {which} is not allowed because {what} {} is not a frontend", p.name));
+                }
+                let Some(rule) = self.tcp_rule(p, stmt, which) else {
+                    return;
                 };
-                let cond = match stmt.words.get(at).map(String::as_str) {
-                    None => None,
-                    Some(w @ ("if" | "unless")) => {
-                        let context = format!("'{w}' condition");
-                        match acl::parse_cond(&mut p.acls, &stmt.words[at..]) {
-                            Ok(c) => {
-                                for m in c.warnings {
-                                    self.push(Diagnostic::warning(loc, m).styled(LocStyle::None));
-                                }
-                                super::switching::note_cond_args(p, loc, &c.cond);
-                                Some(c.cond)
-                            }
-                            Err(AclError::Invalid(m)) => {
-                                return self.alert(loc, format!("'tcp-request content {action}' : error detected in {px} while parsing {context} : {m}"));
-                            }
-                            Err(AclError::Unsupported(what)) => {
-                                return self.unsupported(loc, &what, "not evaluated by haproxide yet");
-                            }
-                        }
-                    }
-                    Some(w) if matches!(action_ir, ContentAction::Var(_)) => {
-                        return self.alert(loc, format!("'tcp-request content {action}' only accepts 'if' or 'unless', in {px} (got '{w}')"))
-                    }
-                    Some(w) => {
-                        return self.alert(loc, format!("'tcp-request content {action}' expects 'if', 'unless' or nothing in {px} (got '{w}')."))
-                    }
-                };
-                p.inspect.rules.push(ContentRule {
-                    action: action_ir,
-                    cond,
-                });
-                self.misplaced_tcp_content(p, loc);
+                match which {
+                    "content" => p.inspect.rules.push(rule),
+                    "connection" => p.inspect.connection.push(rule),
+                    _ => p.inspect.session.push(rule),
+                }
+                self.misplaced_tcp(p, loc, which);
             }
-            "connection" | "session" => self.unsupported(loc, &format!("'tcp-request {}'", stmt.arg(1)), "rules before a session exists"),
             w => self.alert(loc, format!("'tcp-request' expects 'inspect-delay', 'connection', or 'content' in {px} (got '{w}').")),
         }
     }
 }
 
 impl Parser {
-    /// haproxy's `warnif_misplaced_tcp_cont`: a `tcp-request content` rule after rules
-    /// that run later.
-    fn misplaced_tcp_content(&mut self, p: &ProxyConf, loc: &Loc) {
-        let after = if !p.monitor_fail.is_empty() {
+    /// One `tcp-request content|connection|session <action> [if|unless <cond>]` rule,
+    /// read as tcp_parse_request_rule reads it; None when a diagnostic was pushed.
+    fn tcp_rule(&mut self, p: &mut ProxyConf, stmt: &Stmt, which: &str) -> Option<ContentRule> {
+        let loc = stmt.loc;
+        let px = format!("{} '{}'", p.kind.proxy_word(), p.name);
+        let action = stmt.arg(2);
+        let kw = format!("tcp-request {which}");
+        let mut at = 3;
+        let action_ir = match action {
+            "accept" => ContentAction::Accept,
+            "reject" => ContentAction::Reject,
+            a if super::vars::is_var_action(a) => {
+                match super::vars::var_action(stmt.words, 2, Some(false)) {
+                    Ok((v, next)) => {
+                        at = next;
+                        ContentAction::Var(Box::new(v))
+                    }
+                    // haproxy prints a custom action's message bare.
+                    Err(SampleError::Invalid(m)) => {
+                        self.alert(loc, m);
+                        return None;
+                    }
+                    Err(SampleError::Unsupported(what)) => {
+                        self.unsupported(
+                            loc,
+                            &format!("{what} in '{kw} {a}'"),
+                            "sample expressions",
+                        );
+                        return None;
+                    }
+                }
+            }
+            a if known_tcp_action(which, a) => {
+                self.unsupported(
+                    loc,
+                    &format!("'{kw} {a}'"),
+                    "only accept, reject, set-var, set-var-fmt and unset-var",
+                );
+                return None;
+            }
+            a => {
+                let list = if which == "content" {
+                    CONTENT_ACTIONS
+                } else {
+                    CONN_ACTIONS
+                };
+                self.alert(loc, format!("'{kw}' expects {list} in {px} (got '{a}').\n"));
+                return None;
+            }
+        };
+        let cond = match stmt.words.get(at).map(String::as_str) {
+            None => None,
+            Some(w @ ("if" | "unless")) => {
+                let context = format!("'{w}' condition");
+                match acl::parse_cond(&mut p.acls, &stmt.words[at..]) {
+                    Ok(c) => {
+                        for m in c.warnings {
+                            self.push(Diagnostic::warning(loc, m).styled(LocStyle::None));
+                        }
+                        super::switching::note_cond_args(p, loc, &c.cond);
+                        Some(c.cond)
+                    }
+                    Err(AclError::Invalid(m)) => {
+                        self.alert(loc, format!("'{kw} {action}' : error detected in {px} while parsing {context} : {m}"));
+                        return None;
+                    }
+                    Err(AclError::Unsupported(what)) => {
+                        self.unsupported(loc, &what, "not evaluated by haproxide yet");
+                        return None;
+                    }
+                }
+            }
+            Some(w) => {
+                self.alert(
+                    loc,
+                    format!("'{kw} {action}' only accepts 'if' or 'unless', in {px} (got '{w}')"),
+                );
+                return None;
+            }
+        };
+        if let Some(c) = &cond {
+            if let Some(m) = conflicts(p, c, which) {
+                self.warn(loc, m);
+            }
+        }
+        Some(ContentRule {
+            action: action_ir,
+            cond,
+        })
+    }
+
+    /// haproxy's `warnif_misplaced_tcp_*`: a `tcp-request` rule after rules that run
+    /// later.
+    fn misplaced_tcp(&mut self, p: &ProxyConf, loc: &Loc, which: &str) {
+        let after = if which == "connection" && !p.inspect.session.is_empty() {
+            "a 'tcp-request session'"
+        } else if which != "content" && !p.inspect.rules.is_empty() {
+            "a 'tcp-request content'"
+        } else if !p.monitor_fail.is_empty() {
             "a 'monitor fail'"
         } else if !p.http_rules.request.is_empty() {
             "an 'http-request'"
@@ -398,6 +454,99 @@ impl Parser {
             ),
         );
     }
+}
+
+/// Where in a session a fetch has a value (haproxy's `SMP_USE_*` classes, as far as
+/// the rule places below need them).
+#[derive(Clone, Copy, PartialEq)]
+enum Stage {
+    /// Constants, variables, the environment, internal state: anywhere.
+    Any,
+    /// The connection's addresses, the frontend: from the accept on.
+    L4,
+    /// The TLS session: from the handshake on.
+    L5,
+    /// The backend: its own rules.
+    Backend,
+    /// The request's bytes or head: content rules on.
+    Request,
+    /// The response: response rules only.
+    Response,
+}
+
+fn stage(f: &Fetch) -> Stage {
+    use crate::ir::acl::Dir;
+    match f {
+        Fetch::Bool(_)
+        | Fetch::Int(_)
+        | Fetch::Str(_)
+        | Fetch::Env(_)
+        | Fetch::Var(..)
+        | Fetch::Nbsrv(_)
+        | Fetch::SrvIsUp(..) => Stage::Any,
+        Fetch::Src | Fetch::SrcPort | Fetch::Dst | Fetch::DstPort | Fetch::FeName => Stage::L4,
+        Fetch::SslFc | Fetch::SslFcAlpn | Fetch::SslFcProtocol | Fetch::SslCUsed => Stage::L5,
+        Fetch::BeName => Stage::Backend,
+        Fetch::Status => Stage::Response,
+        Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == Dir::Res => Stage::Response,
+        _ => Stage::Request,
+    }
+}
+
+/// haproxy's check that a `tcp-request` rule's condition can match where it runs: the
+/// warning for the first ACL whose keywords all read what is not there yet (or, for a
+/// named ACL, one of whose keywords does).
+fn conflicts(p: &ProxyConf, c: &crate::ir::acl::Cond, which: &str) -> Option<String> {
+    use crate::config::keywords::cap;
+    let (fe, be) = (p.kind.caps() & cap::FE != 0, p.kind.caps() & cap::BE != 0);
+    let ok = |f: &Fetch| match (which, stage(f)) {
+        (_, Stage::Any | Stage::L4) => true,
+        ("connection", _) => false,
+        (_, Stage::L5) => true,
+        ("session", _) => false,
+        (_, Stage::Request) => true,
+        (_, Stage::Backend) => be,
+        (_, Stage::Response) => false,
+    };
+    let place = format!(
+        "{} tcp-request {which} rule",
+        if fe { "frontend" } else { "backend" }
+    );
+    let named = |term: &crate::ir::acl::Term| {
+        p.acls
+            .iter()
+            .find(|a| std::sync::Arc::ptr_eq(&a.tests, &term.tests))
+            .map(|a| a.name.clone())
+    };
+    let terms = || c.suites.iter().flatten().filter(|t| !t.tests.is_empty());
+    if let Some(t) = terms().find(|t| t.tests.iter().all(|x| !ok(&x.expr.fetch))) {
+        return Some(match named(t) {
+            Some(n) => format!("acl '{n}' will never match in 'tcp-request {which}' because it only involves keywords that are incompatible with '{place}'"),
+            None => format!("anonymous acl will never match in 'tcp-request {which}' because it uses keyword '{}' which is incompatible with '{place}'", t.tests[0].kw),
+        });
+    }
+    let (t, x) =
+        terms().find_map(|t| t.tests.iter().find(|x| !ok(&x.expr.fetch)).map(|x| (t, x)))?;
+    Some(match named(t) {
+        Some(n) => format!(
+            "acl '{n}' involves keyword '{}' which is incompatible with '{place}'",
+            x.kw
+        ),
+        None => format!(
+            "anonymous acl involves keyword '{}' which is incompatible with '{place}'",
+            x.kw
+        ),
+    })
+}
+
+/// Actions haproxy 2.6 knows for `tcp-request <which>` that haproxide does not run.
+fn known_tcp_action(which: &str, a: &str) -> bool {
+    let list = if which == "content" {
+        CONTENT_ACTIONS
+    } else {
+        CONN_ACTIONS
+    };
+    list.contains(&format!("'{a}'")) || a.starts_with("track-sc") || a.contains('(')
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{timeout_at, Instant};
 
-use crate::ir::{ContentAction, Inspect, Sample};
+use crate::ir::{ContentAction, ContentRule, Inspect, Sample};
 use crate::runtime::lb::state::BackendRt;
 use crate::runtime::lb::stick::Raw;
 use crate::runtime::proto::mqtt;
@@ -52,7 +52,14 @@ pub fn evaluate(
     last: bool,
     at: &mut Progress,
 ) -> Option<Outcome> {
-    evaluate_on(insp, who, (buf, last, None), at)
+    evaluate_on(&insp.rules, who, (buf, last, None), at)
+}
+
+/// `tcp-request connection` or `session` rules: decided at once, on what the session
+/// has (no data to wait for).
+pub fn at_once(rules: &[ContentRule], who: &Who, vars: &mut Vars) -> Outcome {
+    let mut at = Progress { vars, next: 0 };
+    evaluate_on(rules, who, (&[], true, None), &mut at).unwrap_or(Outcome::Accept)
 }
 
 /// The `tcp-request content` rules of an HTTP proxy on one request, whose head is in:
@@ -60,16 +67,16 @@ pub fn evaluate(
 /// request's fetches.
 pub fn on_http_request(insp: &Inspect, who: &Who, req: &Head, vars: &mut Vars) -> Outcome {
     let mut at = Progress { vars, next: 0 };
-    evaluate_on(insp, who, (&[], true, Some(req)), &mut at).unwrap_or(Outcome::Accept)
+    evaluate_on(&insp.rules, who, (&[], true, Some(req)), &mut at).unwrap_or(Outcome::Accept)
 }
 
 fn evaluate_on(
-    insp: &Inspect,
+    rules: &[ContentRule],
     who: &Who,
     (buf, last, req): (&[u8], bool, Option<&Head>),
     at: &mut Progress,
 ) -> Option<Outcome> {
-    while let Some(r) = insp.rules.get(at.next) {
+    while let Some(r) = rules.get(at.next) {
         let stored = {
             let mut ctx = Ctx::tcp(who, buf, last);
             ctx.req = req;
@@ -211,6 +218,8 @@ mod tests {
         };
         Inspect {
             delay: Some(Duration::from_secs(10)),
+            connection: Vec::new(),
+            session: Vec::new(),
             rules: vec![ContentRule {
                 action: crate::ir::ContentAction::Reject,
                 cond: Some(Cond {

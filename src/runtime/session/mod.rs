@@ -26,6 +26,7 @@ use self::connect::{connect_phase, write_header, Connected};
 use self::slots::{BackendSlot, ServerSlot};
 pub use self::slots::{Permits, SessionSlot};
 use crate::runtime::lb::state::Shared;
+use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::stream::{Processor, Running, ServerEnd, Tcp};
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -175,6 +176,22 @@ struct Forwarding {
     slot: ServerSlot,
 }
 
+/// What a frontend's rules read of a session before it has a backend.
+pub(super) fn who<'a>(
+    f: &'a crate::runtime::lb::state::FrontendRt,
+    (peer, local): (SocketAddr, SocketAddr),
+    ssl: &'a SslInfo,
+) -> crate::runtime::rules::Who<'a> {
+    crate::runtime::rules::Who {
+        peer,
+        local,
+        fe_name: &f.ir.name,
+        be: None,
+        ssl,
+        proc: Some(&f.proc_vars),
+    }
+}
+
 async fn prepare(
     shared: Arc<Shared>,
     li: Info,
@@ -199,6 +216,17 @@ async fn prepare(
         extra: None,
         early: false,
     };
+    // `tcp-request connection` rules, before anything is read: a reject resets the
+    // connection and logs nothing, as haproxy's (session_accept_fd's no-linger close).
+    let mut vars = Vars::default();
+    if !f.ir.inspect.connection.is_empty() {
+        let none = SslInfo::default();
+        let who = who(f, (peer, local), &none);
+        if inspect::at_once(&f.ir.inspect.connection, &who, &mut vars) == inspect::Outcome::Reject {
+            let _ = SockRef::from(&client).set_linger(Some(Duration::ZERO));
+            return Prepared::refused(log, peer, false);
+        }
+    }
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
         // Boxed: its buffers would otherwise size every session's future.
@@ -225,6 +253,24 @@ async fn prepare(
     let Some((client, ssl)) = handshake::accept(shared, li, client, &mut early, peer).await else {
         return Prepared::refused(log, peer, true);
     };
+    // `tcp-request session` rules, once the PROXY header and the handshake are done: a
+    // reject closes the connection and logs nothing.
+    if !f.ir.inspect.session.is_empty() {
+        let who = who(f, (peer, local), &ssl);
+        if inspect::at_once(&f.ir.inspect.session, &who, &mut vars) == inspect::Outcome::Reject {
+            // Bytes read past a PROXY header were still unread in haproxy's socket: its
+            // close sends a reset then, as this one does.
+            if !early.is_empty() {
+                let _ = SockRef::from(client.tcp()).set_linger(Some(Duration::ZERO));
+            }
+            // After a handshake (PROXY header, TLS) haproxy ends the embryonic session
+            // with its connection-error line, whose error is none ("Success").
+            if (li.accept_proxy || tls_on) && !f.ir.dontlognull {
+                close_log::connection_error(shared, li, peer, "Success");
+            }
+            return Prepared::refused(log, peer, tls_on);
+        }
+    }
     // The session is ready (PROXY header read, TLS established): haproxy's t_handshake.
     let needs = |l: &Option<crate::ir::log_format::LogFormat>| {
         l.as_ref()
@@ -259,7 +305,6 @@ async fn prepare(
             ..Prepared::refused(log, peer, tls_on)
         }
     };
-    let mut vars = Vars::default();
     if f.ir.http.is_some() {
         return to_http(client, early, ssl, None, log, vars);
     }

@@ -85,14 +85,7 @@ pub(super) async fn route(
     log: &mut LogState,
     vars: &mut Vars,
 ) -> Routed {
-    let mut who = Who {
-        peer,
-        local,
-        fe_name: &f.ir.name,
-        be: None,
-        ssl,
-        proc: Some(&f.proc_vars),
-    };
+    let mut who = super::who(f, (peer, local), ssl);
     if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect, &who, vars).await {
         rejected(client, log, early);
         return Routed::Ended(None);

@@ -31,7 +31,7 @@ use crate::runtime::lb::state::Shared;
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
-use crate::runtime::rules::{Ctx, Who};
+use crate::runtime::rules::Ctx;
 use crate::runtime::stream::http1::answers::{answer, layer_answer};
 use crate::runtime::stream::http1::body::{send, Fail, Inbuf};
 use crate::runtime::stream::http1::head::Head;
@@ -224,14 +224,7 @@ pub(super) async fn serve(
         // The frontend's `tcp-request content` rules, before the HTTP analysis: a reject
         // closes the connection, logged as a request never parsed (`<BADREQ>`, PR).
         if backend.is_none() && !f.ir.inspect.rules.is_empty() {
-            let who = Who {
-                peer,
-                local,
-                fe_name: &f.ir.name,
-                be: None,
-                ssl: &ssl,
-                proc: Some(&f.proc_vars),
-            };
+            let who = super::who(f, (peer, local), &ssl);
             let verdict = super::inspect::on_http_request(&f.ir.inspect, &who, &head, &mut vars);
             if verdict == super::inspect::Outcome::Reject {
                 tx.t_request = -1;
@@ -320,14 +313,7 @@ fn front_rules(
     backend: Option<usize>,
     vars: &mut Vars,
 ) -> Result<Option<usize>, rules::Verdict> {
-    let who = Who {
-        peer,
-        local,
-        fe_name: &f.ir.name,
-        be: None,
-        ssl,
-        proc: Some(&f.proc_vars),
-    };
+    let who = super::who(f, (peer, local), ssl);
     // `monitor-uri` comes first (haproxy checks it as the request arrives).
     if let Some(h) = f.ir.http.as_ref().filter(|h| h.monitor_uri.is_some()) {
         if rules::is_monitor(h.monitor_uri.as_deref().unwrap_or(b""), head.part(1)) {
