@@ -177,6 +177,8 @@ fn protocol_checks_match_haproxy() {
             &[b"-LOADING Redis is loading\r\n", b""],
         ),
         ("redis_silent", "127.0.85.12", b"", &[]),
+        // Closes without a word: an empty response, in the rule's error status.
+        ("redis_mute", "127.0.85.13", b"", &[b"", b""]),
     ];
     let wants = [
         "PostgreSQL server is ok",
@@ -192,7 +194,7 @@ fn protocol_checks_match_haproxy() {
         cfg += "listen smtp\n  bind 127.0.85.1:24101\n  option smtpchk EHLO checker.test\n";
         (4..8).for_each(|i| cfg += &line(i));
         cfg += "listen redis\n  bind 127.0.85.1:24102\n  option redis-check\n";
-        (8..11).for_each(|i| cfg += &line(i));
+        (8..12).for_each(|i| cfg += &line(i));
         cfg
     });
     let smtp = out.1[4].clone().unwrap_or_default();
@@ -217,6 +219,8 @@ fn tcp_check_expect_options_match_haproxy() {
         ("pong", "127.0.86.7", b"", &[b"+PONG\r\n"]),
         ("pang", "127.0.86.8", b"", &[b"+PANG\r\n", b""]),
         ("quiet", "127.0.86.9", b"", &[b"xyz\r\n"]),
+        // Passes the inverted rule, then waits in the next: the timeout names the first.
+        ("partial", "127.0.86.10", b"", &[b"+PO"]),
     ];
     let wants = [
         "Layer6 check passed, info: \"all good\"",
@@ -232,6 +236,8 @@ fn tcp_check_expect_options_match_haproxy() {
         (0..4).for_each(|i| cfg += &line(i));
         cfg += "listen t2\n  bind 127.0.86.1:24111\n  option tcp-check\n  tcp-check send \"PING\\r\\n\"\n  tcp-check expect !string ERR\n  tcp-check expect rstring ^\\+PONG\n";
         (4..8).for_each(|i| cfg += &line(i));
+        cfg += "listen t3\n  bind 127.0.86.1:24112\n  option tcp-check\n  tcp-check send \"PING\\r\\n\"\n  tcp-check expect ! string ERR min-recv 3\n  tcp-check expect string +PONG\n";
+        cfg += &line(8);
         cfg
     });
 }

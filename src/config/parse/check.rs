@@ -360,7 +360,7 @@ impl Parser {
         e.pattern = match k {
             "string" => ExpectPattern::String(stmt.bytes(at).to_vec()),
             "rstring" | "rbinary" => {
-                if let Err(err) = regex::bytes::Regex::new(pat) {
+                if let Err(err) = regex::bytes::RegexBuilder::new(pat).unicode(false).build() {
                     let first = err.to_string();
                     let first = first.lines().last().unwrap_or("").trim().to_string();
                     return fail(self, format!("regex '{pat}' is invalid ({first})"));

@@ -964,6 +964,26 @@ impl Parser {
                 "haproxy refuses it too, in other words",
             );
         }
+        // haproxy stores the value as it reads the line: `env()` sees the environment as
+        // `setenv` lines above left it.
+        let mut a = a;
+        let env = &self.env;
+        let pin = |e: &mut crate::ir::acl::SampleExpr| {
+            if let crate::ir::acl::Fetch::Env(n) = &e.fetch {
+                if let Some(v) = env.get(&**n) {
+                    e.fetch = crate::ir::acl::Fetch::Str(v.as_bytes().into());
+                }
+            }
+        };
+        match &mut a.value {
+            crate::ir::vars::VarValue::Expr(e) => pin(e),
+            crate::ir::vars::VarValue::Fmt(f) => f.iter_mut().for_each(|p| {
+                if let crate::ir::http_rules::FmtPart::Sample(e) = p {
+                    pin(e)
+                }
+            }),
+            crate::ir::vars::VarValue::Unset => {}
+        }
         self.global.ir.set_vars.push(a);
     }
 }

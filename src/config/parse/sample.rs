@@ -438,7 +438,20 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
     Ok(match name {
         "always_true" => none(Fetch::Bool(true), SmpType::Bool)?,
         "always_false" => none(Fetch::Bool(false), SmpType::Bool)?,
-        "bool" => (Fetch::Bool(args(&[Int], 1)?[0].int() != 0), SmpType::Bool),
+        // smp_check_const_bool: a string, true/false/1/0 in any case.
+        "bool" => {
+            let a = args(&[Str], 1)?;
+            let v =
+                match a[0].str().to_ascii_lowercase().as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(SampleError::Invalid(
+                        "invalid args in fetch method 'bool' : Expects 'true', 'false', '0' or '1'"
+                            .into(),
+                    )),
+                };
+            (Fetch::Bool(v), SmpType::Bool)
+        }
         "int" => (Fetch::Int(args(&[Int], 1)?[0].int()), SmpType::Int),
         "str" => {
             let a = args(&[Str], 1)?;

@@ -304,12 +304,26 @@ pub async fn run_check(
     }
     // Over TLS when the traffic is (unless the check goes elsewhere) or `check-ssl`: the
     // handshake is part of the check, as HAProxy's Layer6 step.
+    // The exchange ends by the check's own deadline, so its timeouts are the step's
+    // (`at step N of tcp-check`, `tout-status`, Layer6 during the handshake) as haproxy
+    // reports them; the outer bound below is only a safety net.
+    let deadline = start + total;
+    let until = |limit: Duration| deadline.min(Instant::now() + limit);
     let rest = async {
         let Some(c) = tls else {
-            return body(&be.check, &mut stream, read_limit, "Layer4 check passed").await;
+            return body(
+                &be.check,
+                &mut stream,
+                until(read_limit),
+                "Layer4 check passed",
+            )
+            .await;
         };
-        match timeout(connect_limit, c.tls.connect(c.name.clone(), stream)).await {
-            Ok(Ok(mut t)) => body(&be.check, &mut t, read_limit, "Layer6 check passed").await,
+        let handshake = until(connect_limit).saturating_duration_since(Instant::now());
+        match timeout(handshake, c.tls.connect(c.name.clone(), stream)).await {
+            Ok(Ok(mut t)) => {
+                body(&be.check, &mut t, until(read_limit), "Layer6 check passed").await
+            }
             // HAProxy's words for any failed handshake.
             Ok(Err(_)) => fail(
                 "Layer6 invalid response",
@@ -319,7 +333,7 @@ pub async fn run_check(
             Err(_) => fail("Layer6 timeout", None, start),
         }
     };
-    let mut out = match timeout(total, rest).await {
+    let mut out = match timeout(total + Duration::from_millis(100), rest).await {
         Ok(o) => o,
         Err(_) => fail("Layer7 timeout", None, start),
     };
@@ -332,7 +346,7 @@ pub async fn run_check(
 async fn body<S: AsyncRead + AsyncWrite + Unpin>(
     check: &CheckKind,
     stream: &mut S,
-    limit: Duration,
+    deadline: Instant,
     passed: &'static str,
 ) -> Outcome {
     match check {
@@ -343,8 +357,15 @@ async fn body<S: AsyncRead + AsyncWrite + Unpin>(
             info: None,
             ms: 0,
         },
-        CheckKind::Tcp(checks) => super::tcp_check::run(stream, checks, limit, passed).await,
-        CheckKind::Http(h) => http_check(stream, h, limit).await,
+        CheckKind::Tcp(checks) => super::tcp_check::run(stream, checks, deadline, passed).await,
+        CheckKind::Http(h) => {
+            http_check(
+                stream,
+                h,
+                deadline.saturating_duration_since(Instant::now()),
+            )
+            .await
+        }
     }
 }
 

@@ -117,7 +117,17 @@ fn render(t: &CheckText, buf: &[u8]) -> String {
 /// as an integer, else what it was.
 fn status_code(e: &TcpExpect, buf: &[u8], code: i32) -> i32 {
     match e.status_code {
-        Some((off, len)) => match buf.get(off..off + len).filter(|b| !b.is_empty()) {
+        // Length 0: the rest of the response (smp_fetch_payload).
+        Some((off, len)) => match buf
+            .get(
+                off..if len == 0 {
+                    buf.len()
+                } else {
+                    off.saturating_add(len)
+                },
+            )
+            .filter(|b| !b.is_empty())
+        {
             Some(b) => crate::numbers::read_int64(b).0 as i32,
             None => code,
         },
@@ -130,21 +140,25 @@ fn status_code(e: &TcpExpect, buf: &[u8], code: i32) -> i32 {
 async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
-    left: Duration,
+    deadline: Instant,
 ) -> Result<bool, ()> {
     const BUFSIZE: usize = 16384;
     let mut chunk = [0u8; 4096];
-    let room = BUFSIZE.saturating_sub(buf.len()).min(chunk.len());
-    if room == 0 {
-        return Ok(true);
-    }
-    match timeout(left, stream.read(&mut chunk[..room])).await {
-        Err(_) => Err(()),
-        Ok(Ok(0)) | Ok(Err(_)) => Ok(true),
-        Ok(Ok(n)) => {
-            buf.extend_from_slice(&chunk[..n]);
-            Ok(buf.len() >= BUFSIZE)
+    let mut wait = deadline.saturating_duration_since(Instant::now());
+    // Everything there is, as haproxy's receive does: after the first read, more only
+    // while it is ready at once.
+    loop {
+        let room = BUFSIZE.saturating_sub(buf.len()).min(chunk.len());
+        if room == 0 {
+            return Ok(true);
         }
+        match timeout(wait, stream.read(&mut chunk[..room])).await {
+            Err(_) if wait.is_zero() => return Ok(false),
+            Err(_) => return Err(()),
+            Ok(Ok(0)) | Ok(Err(_)) => return Ok(true),
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+        wait = Duration::ZERO;
     }
 }
 
@@ -153,7 +167,7 @@ async fn read_more<S: AsyncRead + Unpin>(
 pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     checks: &TcpChecks,
-    limit: Duration,
+    deadline: Instant,
     passed: &'static str,
 ) -> Outcome {
     let start = Instant::now();
@@ -191,6 +205,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             TcpCheckRule::Expect(e) => {
                 current = Some(i);
                 let re = regexes[i].as_ref();
+                let from_recv = must_read;
                 let mut eval = if must_read {
                     Eval::Wait
                 } else {
@@ -198,14 +213,30 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 };
                 must_read = false;
                 if let Eval::Wait = eval {
-                    let left = limit.saturating_sub(start.elapsed());
-                    match read_more(stream, &mut buf, left).await {
-                        Err(()) => return timed_out(e, step, &quoted, checks.proto, start),
+                    match read_more(stream, &mut buf, deadline).await {
+                        Err(()) => {
+                            // Waiting for data to evaluate, haproxy's current step is the
+                            // run's first inverted rule; waiting to receive, this one.
+                            let t = if from_recv { i } else { expect_head(rules, i) };
+                            let TcpCheckRule::Expect(te) = &rules[t] else {
+                                return fail("Layer7 timeout", None, start);
+                            };
+                            let q =
+                                comments[t].map_or(String::new(), |c| format!(" comment: '{c}'"));
+                            return timed_out(te, t + 1, &q, checks.proto, start);
+                        }
                         Ok(eos) => last_read = eos,
                     }
                     if last_read && buf.is_empty() {
                         let info = format!("TCPCHK got an empty response at step {step}{quoted}");
-                        return fail(e.error_status.reason(), Some(info), start);
+                        let st = e.error_status;
+                        return Outcome {
+                            ok: false,
+                            reason: st.reason(),
+                            code: st.has_code().then(|| code.to_string()),
+                            info: Some(info),
+                            ms: 0,
+                        };
                     }
                     // New data: evaluate again from the head of this run of expects.
                     i = expect_head(rules, i);
@@ -312,7 +343,13 @@ fn generic_mismatch(p: &ExpectPattern, matched: bool, step: usize) -> String {
 fn compile(r: &TcpCheckRule) -> Option<Regex> {
     match r {
         TcpCheckRule::Expect(e) => match &e.pattern {
-            ExpectPattern::RString(p) | ExpectPattern::RBinary(p) => Regex::new(p).ok(),
+            // Bytes, not characters: haproxy's PCRE runs without UTF-8.
+            ExpectPattern::RString(p) | ExpectPattern::RBinary(p) => {
+                regex::bytes::RegexBuilder::new(p)
+                    .unicode(false)
+                    .build()
+                    .ok()
+            }
             _ => None,
         },
         _ => None,

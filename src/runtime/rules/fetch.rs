@@ -335,7 +335,7 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .into_iter()
             .collect()),
         // Always a value; "may change" while the buffer can grow (matching::test).
-        Fetch::ReqLen => one(Value::Int(ctx.buf.len() as i64)),
+        Fetch::ReqLen => one(Value::Int(ctx.http_len.unwrap_or(ctx.buf.len()) as i64)),
         Fetch::Payload(p) => match payload(ctx.buf, *p, last) {
             Err(NotYet) => Err(NotYet),
             Ok(None) => Ok(Values::Zero),
@@ -356,8 +356,9 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .collect()),
         // The stored value and type; else the default, as a string.
         Fetch::Var(v, def) => Ok(match super::vars::get(v, ctx) {
-            Some(x) => Values::One(x),
-            None => def.as_deref().map(s).into_iter().collect(),
+            Ok(Some(x)) => Values::One(x),
+            Ok(None) => def.as_deref().map(s).into_iter().collect(),
+            Err(super::vars::NoScope) => Values::Zero,
         }),
         Fetch::Status => Ok(ctx
             .res

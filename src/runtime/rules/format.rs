@@ -21,7 +21,7 @@ pub fn single<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Option<super::Value<'a>> {
 
 /// Renders a log-format value: a missing sample renders nothing (haproxy's logs print
 /// `-` there; its header values do not).
-pub fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
+pub fn render(f: &[FmtPart], ctx: &Ctx) -> Vec<u8> {
     let mut out = Vec::new();
     for p in f {
         match p {
@@ -36,6 +36,24 @@ pub fn render(f: &Format, ctx: &Ctx) -> Vec<u8> {
             FmtPart::FrontendIp => out.extend_from_slice(ctx.local.ip().to_string().as_bytes()),
             FmtPart::FrontendPort => out.extend_from_slice(ctx.local.port().to_string().as_bytes()),
             FmtPart::Frontend => out.extend_from_slice(ctx.fe_name.as_bytes()),
+        }
+    }
+    out
+}
+
+/// Renders a format as a variable stores it (`set-var-fmt`): sample output as it is, cut
+/// at a NUL as haproxy's C string is.
+pub fn render_raw(f: &Format, ctx: &Ctx) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in f {
+        match p {
+            FmtPart::Sample(e) => {
+                if let Some(v) = single(e, ctx) {
+                    let b = v.to_bytes();
+                    out.extend_from_slice(&b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]);
+                }
+            }
+            other => out.extend(render(std::slice::from_ref(other), ctx)),
         }
     }
     out

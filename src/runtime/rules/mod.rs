@@ -77,6 +77,10 @@ pub struct Ctx<'a> {
     pub vars: Option<&'a vars::Vars>,
     /// The process's (`proc.`) variables.
     pub proc: Option<&'a vars::ProcVars>,
+    /// A stream (transaction) exists: false in `tcp-request connection|session` rules.
+    pub stream: bool,
+    /// `req.len` of an HTTP request (its parsed size); None: the buffer's length.
+    pub http_len: Option<usize>,
 }
 
 /// The session facts a TCP-level rule reads, besides the buffered bytes.
@@ -112,6 +116,8 @@ impl<'a> Ctx<'a> {
             raw_req: OnceCell::new(),
             vars: None,
             proc: w.proc,
+            stream: true,
+            http_len: None,
         }
     }
 }

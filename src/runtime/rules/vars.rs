@@ -143,37 +143,53 @@ struct Scopes {
     txn: VarSet,
     /// `req.` variables, then `res.` ones once the response is processed.
     reqres: VarSet,
-    response: bool,
+}
+
+/// A variable's scope does not exist where the rule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoScope;
+
+/// Where a rule runs, which decides the scopes it has (vars.c `get_vars`): no `txn.`,
+/// `req.` or `res.` before a stream exists; `req.` in request rules, `res.` in response
+/// rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Place {
+    /// A stream (transaction) exists.
+    pub stream: bool,
+    /// The response is being processed.
+    pub response: bool,
 }
 
 impl Vars {
-    /// The set of `scope`, None when this side of the transaction has no such scope.
-    fn set_of(&self, scope: VarScope) -> Option<&VarSet> {
-        let s = self.0.as_deref()?;
-        match scope {
-            VarScope::Sess => Some(&s.sess),
-            VarScope::Txn => Some(&s.txn),
-            VarScope::Req if !s.response => Some(&s.reqres),
-            VarScope::Res if s.response => Some(&s.reqres),
-            _ => None,
+    /// The set of `scope` at `at`: Err when the scope does not exist there, Ok(None) when
+    /// it does but nothing was stored yet.
+    fn set_of(&self, scope: VarScope, at: Place) -> Result<Option<&VarSet>, NoScope> {
+        let s = self.0.as_deref();
+        Ok(match scope {
+            VarScope::Sess => s.map(|s| &s.sess),
+            VarScope::Txn if at.stream => s.map(|s| &s.txn),
+            VarScope::Req if at.stream && !at.response => s.map(|s| &s.reqres),
+            VarScope::Res if at.stream && at.response => s.map(|s| &s.reqres),
+            _ => return Err(NoScope),
+        })
+    }
+
+    /// The value of session-scope variable `v` at `at` (Err: no such scope there).
+    pub fn get(&self, v: &VarName, at: Place) -> Result<Option<&Stored>, NoScope> {
+        Ok(self.set_of(v.scope, at)?.and_then(|s| s.get(&v.name)))
+    }
+
+    /// Applies a store (`Some`) or an unset (`None`) to a session-scope variable at `at`.
+    pub fn store(&mut self, v: &VarName, value: Option<Stored>, conds: VarConds, at: Place) {
+        if self.set_of(v.scope, at).is_err() {
+            // A scope this place does not have, or a check's: nothing happens.
+            return;
         }
-    }
-
-    /// The value of variable `v` of a session scope.
-    pub fn get(&self, v: &VarName) -> Option<&Stored> {
-        self.set_of(v.scope)?.get(&v.name)
-    }
-
-    /// Applies a store (`Some`) or an unset (`None`) to a session-scope variable.
-    pub fn store(&mut self, v: &VarName, value: Option<Stored>, conds: VarConds) {
         let s = self.0.get_or_insert_with(Default::default);
         let set = match v.scope {
             VarScope::Sess => &mut s.sess,
             VarScope::Txn => &mut s.txn,
-            VarScope::Req if !s.response => &mut s.reqres,
-            VarScope::Res if s.response => &mut s.reqres,
-            // A scope this side does not have, or a check's: nothing happens.
-            _ => return,
+            _ => &mut s.reqres,
         };
         match value {
             Some(x) => set.set(&v.name, x, conds),
@@ -186,17 +202,13 @@ impl Vars {
         if let Some(s) = self.0.as_deref_mut() {
             s.txn = VarSet::default();
             s.reqres = VarSet::default();
-            s.response = false;
         }
     }
 
     /// The response is processed from now: `req.` variables are gone, `res.` ones start.
     pub fn to_response(&mut self) {
         if let Some(s) = self.0.as_deref_mut() {
-            if !s.response {
-                s.reqres = VarSet::default();
-                s.response = true;
-            }
+            s.reqres = VarSet::default();
         }
     }
 }
@@ -222,26 +234,42 @@ pub fn proc_vars(g: &crate::ir::Global) -> ProcVars {
             value_of(a, &ctx)
         };
         if let Some(v) = v {
-            apply(a, v, &mut unused, Some(&set));
+            apply(a, v, &mut unused, Some(&set), false);
         }
     }
     set
 }
 
-/// The value of `v` for `ctx`: a `proc.` variable is copied out of its lock.
-pub fn get<'a>(v: &VarName, ctx: &Ctx<'a>) -> Option<Value<'a>> {
+/// Where `ctx`'s rule runs.
+fn place(ctx: &Ctx) -> Place {
+    Place {
+        stream: ctx.stream,
+        response: ctx.res.is_some(),
+    }
+}
+
+/// The value of `v` for `ctx` (a `proc.` variable copied out of its lock); Err when its
+/// scope does not exist where the rule runs (then not even `var()`'s default applies).
+pub fn get<'a>(v: &VarName, ctx: &Ctx<'a>) -> Result<Option<Value<'a>>, NoScope> {
     if v.scope == VarScope::Proc {
-        let p = ctx.proc?.lock().unwrap_or_else(|e| e.into_inner());
-        return p.get(&v.name).map(|s| match s.value() {
+        let p = ctx
+            .proc
+            .ok_or(NoScope)?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        return Ok(p.get(&v.name).map(|s| match s.value() {
             Value::Str(b) => Value::Str(Cow::Owned(b.into_owned())),
             Value::Bin(b) => Value::Bin(Cow::Owned(b.into_owned())),
             Value::Meth(b) => Value::Meth(Cow::Owned(b.into_owned())),
             Value::Bool(b) => Value::Bool(b),
             Value::Int(i) => Value::Int(i),
             Value::Ip(a) => Value::Ip(a),
-        });
+        }));
     }
-    ctx.vars?.get(v).map(Stored::value)
+    match ctx.vars {
+        Some(vars) => Ok(vars.get(v, place(ctx))?.map(Stored::value)),
+        None => Ok(None),
+    }
 }
 
 /// What rule `a` stores, evaluated in `ctx`: `Some(None)` to unset, None when the sample
@@ -249,14 +277,20 @@ pub fn get<'a>(v: &VarName, ctx: &Ctx<'a>) -> Option<Value<'a>> {
 pub fn value_of(a: &SetVar, ctx: &Ctx) -> Option<Option<Stored>> {
     match &a.value {
         VarValue::Unset => Some(None),
-        VarValue::Fmt(f) => Some(Some(Stored::Str(super::format::render(f, ctx).into()))),
+        VarValue::Fmt(f) => Some(Some(Stored::Str(super::format::render_raw(f, ctx).into()))),
         VarValue::Expr(e) => super::format::single(e, ctx).map(|v| Some(Stored::of(&v))),
     }
 }
 
-/// Stores `value` as rule `a` says: in the session's `vars`, or in `proc` for a
-/// `proc.` variable.
-pub fn apply(a: &SetVar, value: Option<Stored>, vars: &mut Vars, proc: Option<&ProcVars>) {
+/// Stores `value` as rule `a` says: in the session's `vars` (a request rule, or a
+/// `response` one), or in `proc` for a `proc.` variable.
+pub fn apply(
+    a: &SetVar,
+    value: Option<Stored>,
+    vars: &mut Vars,
+    proc: Option<&ProcVars>,
+    response: bool,
+) {
     if a.var.scope == VarScope::Proc {
         if let Some(p) = proc {
             let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
@@ -267,7 +301,11 @@ pub fn apply(a: &SetVar, value: Option<Stored>, vars: &mut Vars, proc: Option<&P
         }
         return;
     }
-    vars.store(&a.var, value, a.conds);
+    let at = Place {
+        stream: true,
+        response,
+    };
+    vars.store(&a.var, value, a.conds, at);
 }
 
 #[cfg(test)]
@@ -310,15 +348,39 @@ mod tests {
             scope,
             name: "v".into(),
         };
+        let (req, res) = (
+            Place {
+                stream: true,
+                response: false,
+            },
+            Place {
+                stream: true,
+                response: true,
+            },
+        );
         let mut v = Vars::default();
-        v.store(&name(VarScope::Req), Some(Stored::Int(1)), VarConds(0));
-        v.store(&name(VarScope::Sess), Some(Stored::Int(2)), VarConds(0));
-        assert_eq!(v.get(&name(VarScope::Req)), Some(&Stored::Int(1)));
+        v.store(&name(VarScope::Req), Some(Stored::Int(1)), VarConds(0), req);
+        v.store(
+            &name(VarScope::Sess),
+            Some(Stored::Int(2)),
+            VarConds(0),
+            req,
+        );
+        assert_eq!(v.get(&name(VarScope::Req), req), Ok(Some(&Stored::Int(1))));
         v.to_response();
-        assert_eq!(v.get(&name(VarScope::Req)), None);
-        v.store(&name(VarScope::Req), Some(Stored::Int(1)), VarConds(0));
-        assert_eq!(v.get(&name(VarScope::Req)), None);
+        assert_eq!(v.get(&name(VarScope::Req), res), Err(NoScope));
+        v.store(&name(VarScope::Req), Some(Stored::Int(1)), VarConds(0), res);
+        v.store(&name(VarScope::Res), Some(Stored::Int(3)), VarConds(0), res);
+        assert_eq!(v.get(&name(VarScope::Res), res), Ok(Some(&Stored::Int(3))));
         v.new_transaction();
-        assert_eq!(v.get(&name(VarScope::Sess)), Some(&Stored::Int(2)));
+        assert_eq!(v.get(&name(VarScope::Res), req), Err(NoScope));
+        assert_eq!(v.get(&name(VarScope::Req), req), Ok(None));
+        assert_eq!(v.get(&name(VarScope::Sess), req), Ok(Some(&Stored::Int(2))));
+        // Before a stream exists there is no transaction.
+        let conn = Place {
+            stream: false,
+            response: false,
+        };
+        assert_eq!(v.get(&name(VarScope::Txn), conn), Err(NoScope));
     }
 }

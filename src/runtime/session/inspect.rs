@@ -34,55 +34,47 @@ pub enum Outcome {
     Reject,
 }
 
-/// Where the rules stand: the session's variables, and the rule evaluation resumes at
-/// (haproxy's `current_rule`: a rule that waited is not run again from the first).
-pub struct Progress<'v> {
-    /// The session's variables, which `set-var` rules change.
-    pub vars: &'v mut Vars,
-    /// The next rule to evaluate.
-    pub next: usize,
-}
-
-/// Evaluates the rules on `buf` from where `at` stands: None when a rule needs more data
-/// and `last` is false.
+/// Evaluates the rules on `buf`: None when a rule needs more data and `last` is false.
+/// Each pass starts at the first rule, as tcp_inspect_request does when a condition (not
+/// an action) waited: the `set-var` rules before it run again, on the new data.
 pub fn evaluate(
     insp: &Inspect,
     who: &Who,
     buf: &[u8],
     last: bool,
-    at: &mut Progress,
+    vars: &mut Vars,
 ) -> Option<Outcome> {
-    evaluate_on(&insp.rules, who, (buf, last, None), at)
+    evaluate_on(&insp.rules, who, (buf, last, None, true), vars)
 }
 
 /// `tcp-request connection` or `session` rules: decided at once, on what the session
-/// has (no data to wait for).
+/// has (no data to wait for, and no stream yet: no `txn.` or `req.` variables).
 pub fn at_once(rules: &[ContentRule], who: &Who, vars: &mut Vars) -> Outcome {
-    let mut at = Progress { vars, next: 0 };
-    evaluate_on(rules, who, (&[], true, None), &mut at).unwrap_or(Outcome::Accept)
+    evaluate_on(rules, who, (&[], true, None, false), vars).unwrap_or(Outcome::Accept)
 }
 
 /// The `tcp-request content` rules of an HTTP proxy on one request, whose head is in:
 /// haproxy 2.6 runs them on each request (each is a stream of its own), with the
 /// request's fetches.
 pub fn on_http_request(insp: &Inspect, who: &Who, req: &Head, vars: &mut Vars) -> Outcome {
-    let mut at = Progress { vars, next: 0 };
-    evaluate_on(&insp.rules, who, (&[], true, Some(req)), &mut at).unwrap_or(Outcome::Accept)
+    evaluate_on(&insp.rules, who, (&[], true, Some(req), true), vars).unwrap_or(Outcome::Accept)
 }
 
 fn evaluate_on(
     rules: &[ContentRule],
     who: &Who,
-    (buf, last, req): (&[u8], bool, Option<&Head>),
-    at: &mut Progress,
+    (buf, last, req, stream): (&[u8], bool, Option<&Head>, bool),
+    vars: &mut Vars,
 ) -> Option<Outcome> {
-    while let Some(r) = rules.get(at.next) {
+    for r in rules {
         let stored = {
             let mut ctx = Ctx::tcp(who, buf, last);
             ctx.req = req;
-            ctx.vars = Some(&*at.vars);
+            // In HTTP mode `req.len` is the parsed request's size.
+            ctx.http_len = req.map(|h| h.htx_size() as usize);
+            ctx.vars = Some(&*vars);
+            ctx.stream = stream;
             if !rules::holds(r.cond.as_ref(), &ctx)? {
-                at.next += 1;
                 continue;
             }
             match &r.action {
@@ -92,9 +84,8 @@ fn evaluate_on(
             }
         };
         if let (ContentAction::Var(a), Some(v)) = (&r.action, stored) {
-            vars::apply(a, v, at.vars, who.proc);
+            vars::apply(a, v, vars, who.proc, false);
         }
-        at.next += 1;
     }
     Some(Outcome::Accept)
 }
@@ -110,10 +101,9 @@ pub async fn run<R: AsyncRead + Unpin>(
 ) -> (Outcome, bool) {
     let deadline = Instant::now() + insp.delay.unwrap_or(Duration::ZERO);
     let mut closed = false;
-    let mut at = Progress { vars, next: 0 };
     loop {
         let last = closed || buf.len() >= FULL || Instant::now() >= deadline;
-        if let Some(v) = evaluate(insp, who, buf, last, &mut at) {
+        if let Some(v) = evaluate(insp, who, buf, last, vars) {
             return (v, closed);
         }
         let at = buf.len();
@@ -246,14 +236,8 @@ mod tests {
             ssl: &ssl,
             proc: None,
         };
-        let evaluate = |i: &Inspect, b: &[u8], last: bool| {
-            let mut vars = Vars::default();
-            let mut at = Progress {
-                vars: &mut vars,
-                next: 0,
-            };
-            evaluate(i, &who, b, last, &mut at)
-        };
+        let evaluate =
+            |i: &Inspect, b: &[u8], last: bool| evaluate(i, &who, b, last, &mut Vars::default());
         let connect = [
             0x10, 0x0d, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'a',
         ];

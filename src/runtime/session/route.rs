@@ -105,7 +105,12 @@ pub(super) async fn route(
     let b = &shared.backends[bi];
     let be = BackendSlot::new(shared, bi);
     who.be = Some(b);
-    if !b.ir.inspect.rules.is_empty() && !inspect(client, early, &b.ir.inspect, &who, vars).await {
+    // An HTTP backend runs its content rules on each request once the stream is
+    // upgraded (haproxy sets the backend, then its analysers run on the HTTP request).
+    if !b.ir.inspect.rules.is_empty()
+        && b.ir.mode != crate::ir::Mode::Http
+        && !inspect(client, early, &b.ir.inspect, &who, vars).await
+    {
         rejected(client, log, early);
         return Routed::Ended(Some(be));
     }

@@ -305,7 +305,9 @@ fn value(action: &HttpAction, ctx: &Ctx) -> Computed {
 /// Applies an action that changes the head or the variables, with what it computed.
 fn change(action: &HttpAction, computed: Computed, h: &mut Head, st: &mut State) {
     match (action, computed) {
-        (HttpAction::Var(a), Computed::Var(Some(v))) => vars::apply(a, v, st.vars, st.proc),
+        (HttpAction::Var(a), Computed::Var(Some(v))) => {
+            vars::apply(a, v, st.vars, st.proc, st.response)
+        }
         (HttpAction::Var(_), _) => {}
         (a, Computed::Value(v)) => edit(a, Some(v), h),
         (a, _) => edit(a, None, h),
@@ -318,6 +320,8 @@ pub(super) struct State<'v, 'p> {
     pub(super) vars: &'v mut Vars,
     /// The process's variables.
     pub(super) proc: Option<&'p ProcVars>,
+    /// Response rules (`res.` variables, not `req.` ones).
+    pub(super) response: bool,
 }
 
 /// Whether `r`'s condition holds for the transaction (decided on what is there).
@@ -330,6 +334,7 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head, vars: &mu
     let mut st = State {
         vars,
         proc: who.proc,
+        response: false,
     };
     for r in &rules.request {
         let (hit, val, answer) = {
@@ -384,6 +389,7 @@ pub(super) fn on_response(
     let mut st = State {
         vars,
         proc: who.proc,
+        response: true,
     };
     for r in &rules.response {
         let val = {
