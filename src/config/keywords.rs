@@ -890,14 +890,14 @@ pub const PROXY: &[Keyword] = &[
         "http-request",
         PRX | DEF,
         Supported,
-        "allow|deny [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
+        "allow|deny [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(
         "http-response",
         PRX | DEF,
         Supported,
-        "allow|deny|set-header|add-header <name> <fmt>|del-header <name>|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
+        "allow|deny|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-status <code> [reason <text>]|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(

@@ -88,6 +88,25 @@ pub enum HttpAction {
     ReplaceLine(LinePart, super::acl::Regex, Format),
     /// `set-var`, `set-var-fmt`, `unset-var`.
     Var(Box<super::vars::SetVar>),
+    /// `replace-header|replace-value <name> <regex> <fmt>`.
+    ReplaceHeader(Box<ReplaceHeader>),
+    /// `http-response set-status <code> [reason <text>]` (None: haproxy's phrase).
+    SetStatus(u16, Option<Box<[u8]>>),
+}
+
+/// `replace-header` (the whole value of each header of the name) or `replace-value`
+/// (each comma-separated value): where the regex matches, the value becomes the format
+/// with `\N` group references expanded (http_replace_hdrs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaceHeader {
+    /// Lower-case header name.
+    pub name: Box<[u8]>,
+    /// The regex (case-sensitive, searched anywhere in the value).
+    pub re: super::acl::Regex,
+    /// The replacement, a log-format string rendered first.
+    pub fmt: Format,
+    /// `replace-header` (true) or `replace-value`.
+    pub full: bool,
 }
 
 /// An answer a rule builds (haproxy's `http_reply`: `return`).

@@ -682,3 +682,36 @@ pub fn mask_httplog(l: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// One HTTP comparison: a recording server at `server` answering `resp`, then `cfg` run
+/// by haproxy and by haproxide (ready when `probe` accepts), each conversation sent to
+/// `to` on its own connection. Asserts both gave the same responses, server-side heads
+/// and log lines, and that haproxy's text holds each of `wants`; gives haproxy's log.
+#[allow(dead_code)]
+pub fn compare_http(
+    (tag, cfg): (&str, &str),
+    (probe, to): (&str, &str),
+    convs: &[Vec<String>],
+    (server, resp): (&str, &'static str),
+    wants: &[&str],
+) -> Vec<String> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let _s = recording_server(server, seen.clone(), resp);
+    let to: SocketAddr = to.parse().unwrap();
+    let run = |which: Which| {
+        let p = start(which, tag, cfg, probe.parse().unwrap());
+        converse_all(&p, convs.iter().map(|c| (to, c.clone())), &seen)
+    };
+    let (want, want_log) = run(Which::Haproxy);
+    let (got, got_log) = run(Which::Haproxide);
+    assert_same_exchanges((&want, &want_log), (&got, &got_log), convs);
+    let all: String = want
+        .iter()
+        .flat_map(|(r, s)| r.iter().chain(s))
+        .cloned()
+        .collect();
+    for s in wants {
+        assert!(all.contains(s), "{s:?} in {all}");
+    }
+    want_log
+}

@@ -72,7 +72,7 @@ impl Parser {
                     if arg(i + 1).is_empty() {
                         return inv(format!("'{w}' expects <status_code> as argument"));
                     }
-                    let v = super::http_rules::atol(arg(i + 1));
+                    let v = super::units::lenient_int(arg(i + 1));
                     if !(200..=599).contains(&v) {
                         return inv(format!("Unexpected status code '{}'", v as i32));
                     }

@@ -5,15 +5,21 @@
 use super::acl::{self, AclError};
 use super::http_reply::ReplyError;
 use super::sample::SampleError;
-pub use super::value_format::parse_format;
 use super::value_format::parse_format_on;
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind};
 use crate::config::diag::{Diagnostic, LocStyle};
 use crate::ir::acl::{self as acl_ir, AclTest, Cond, Fetch};
-use crate::ir::http_rules::{
-    FmtPart, HttpAction, HttpRule, LinePart, Redirect, RedirectKind, ReplyBody,
-};
+use crate::ir::http_rules::{FmtPart, HttpAction, HttpRule, LinePart, ReplyBody};
+
+/// A rule's regex on bytes (haproxy's PCRE without UTF-8), or haproxy's message.
+fn byte_regex(pattern: &str) -> Result<crate::ir::acl::Regex, String> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .map(|r| crate::ir::acl::Regex(std::sync::Arc::new(r)))
+        .map_err(|e| format!("failed to parse the regex : {}", acl::regex_error(&e)))
+}
 
 /// `http-request` actions of haproxy 2.6, as its message lists them.
 const REQ_ACTIONS: &str = "'wait-for-handshake', 'ot-group', 'set-log-level', 'set-nice', 'use-service', 'sc-inc-gpc(*)', 'sc-inc-gpc0(*)', 'sc-inc-gpc1(*)', 'sc-set-gpt(*)', 'sc-set-gpt0(*)', 'send-spoe-group', 'do-resolve(*)', 'cache-use', 'add-acl(*)', 'add-header', 'allow', 'auth', 'capture', 'del-acl(*)', 'del-header', 'del-map(*)', 'deny', 'disable-l7-retry', 'early-hint', 'normalize-uri', 'redirect', 'reject', 'replace-header', 'replace-path', 'replace-pathq', 'replace-uri', 'replace-value', 'return', 'set-header', 'set-map(*)', 'set-method', 'set-path', 'set-pathq', 'set-query', 'set-uri', 'strict-mode', 'tarpit', 'track-sc(*)', 'set-timeout', 'wait-for-body', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)', 'set-dst', 'set-dst-port', 'set-mark', 'set-src', 'set-src-port', 'set-tos', 'silent-drop', 'set-priority-class', 'set-priority-offset'";
@@ -154,7 +160,7 @@ impl Parser {
                 if ends(arg(2)) {
                     HttpAction::Deny(403)
                 } else if arg(2) == "deny_status" && ends(arg(4)) {
-                    let code = atol(arg(3));
+                    let code = super::units::lenient_int(arg(3));
                     if !(200..=599).contains(&code) {
                         let m = format!("Unexpected status code '{}'", code as i32);
                         return fail(self, rule_err(&m), false);
@@ -253,19 +259,9 @@ impl Parser {
                         false,
                     );
                 }
-                let re = match regex::bytes::RegexBuilder::new(arg(2))
-                    .unicode(false)
-                    .build()
-                {
-                    Ok(r) => crate::ir::acl::Regex(std::sync::Arc::new(r)),
-                    Err(e) => {
-                        let why = acl::regex_error(&e);
-                        return fail(
-                            self,
-                            rule_err(&format!("failed to parse the regex : {why}")),
-                            false,
-                        );
-                    }
+                let re = match byte_regex(arg(2)) {
+                    Ok(r) => r,
+                    Err(m) => return fail(self, rule_err(&m), false),
                 };
                 let value = match value_format(self, arg(3)) {
                     Some(f) => f,
@@ -278,6 +274,58 @@ impl Parser {
                     _ => LinePart::Uri,
                 };
                 HttpAction::ReplaceLine(part, re, value)
+            }
+            "replace-header" | "replace-value" => {
+                if arg(2).is_empty() || arg(3).is_empty() || arg(4).is_empty() {
+                    return fail(self, rule_err("expects exactly 3 arguments"), false);
+                }
+                let re = match byte_regex(arg(3)) {
+                    Ok(r) => r,
+                    Err(m) => return fail(self, rule_err(&m), false),
+                };
+                let Some(fmt) = value_format(self, arg(4)) else {
+                    return;
+                };
+                i = 5;
+                HttpAction::ReplaceHeader(Box::new(crate::ir::http_rules::ReplaceHeader {
+                    name: arg(2).to_ascii_lowercase().into_bytes().into(),
+                    re,
+                    fmt,
+                    full: action == "replace-header",
+                }))
+            }
+            "set-status" if dir == Dir::Response => {
+                let code = arg(2);
+                if code.is_empty() {
+                    return fail(
+                        self,
+                        rule_err(
+                            "expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>",
+                        ),
+                        false,
+                    );
+                }
+                let status = match code.parse::<u16>() {
+                    Ok(v)
+                        if (100..=999).contains(&v) && code.bytes().all(|c| c.is_ascii_digit()) =>
+                    {
+                        v
+                    }
+                    _ => {
+                        return fail(
+                            self,
+                            rule_err("expects an integer status code between 100 and 999"),
+                            false,
+                        )
+                    }
+                };
+                i = 3;
+                let reason =
+                    (arg(3) == "reason" && !matches!(arg(4), "" | "if" | "unless")).then(|| {
+                        i = 5;
+                        arg(4).as_bytes().into()
+                    });
+                HttpAction::SetStatus(status, reason)
             }
             "del-header" => {
                 if n_args < 1 {
@@ -318,9 +366,9 @@ impl Parser {
             },
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, auth, return, redirect, set-header, add-header, del-header, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt and unset-var"
+                    "actions other than allow, deny, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt and unset-var"
                 } else {
-                    "actions other than allow, deny, set-header, add-header, del-header, set-var, set-var-fmt and unset-var"
+                    "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt and unset-var"
                 };
                 return self.unsupported(loc, &format!("'{kw} {a}'"), built);
             }
@@ -446,159 +494,6 @@ impl Parser {
         } else if !p.use_backends.is_empty() {
             self.warn(stmt.loc, format!("a '{kw}' rule placed after a 'use_backend' rule will still be processed before."));
         }
-    }
-
-    /// `redirect location|prefix|scheme <to> [code <c>] [drop-query] [append-slash]
-    /// [set-cookie|clear-cookie <c>] [if|unless <cond>]`.
-    pub(super) fn parse_redirect(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
-        let loc = stmt.loc;
-        match self.redirect_args(p, stmt, 1, false) {
-            Ok((r, cond)) => {
-                p.http_rules.redirects.push(HttpRule {
-                    action: HttpAction::Redirect(Box::new(r)),
-                    cond,
-                });
-                if !p.use_backends.is_empty() {
-                    self.warn(loc, "a 'redirect' rule placed after a 'use_backend' rule will still be processed before.");
-                }
-            }
-            Err(Some(m)) => self.alert(
-                loc,
-                format!(
-                    "error detected in {} '{}' while parsing redirect rule : {m}.",
-                    p.kind.proxy_word(),
-                    p.name
-                ),
-            ),
-            Err(None) => {}
-        }
-    }
-
-    /// `http_parse_redirect_rule` from word `i`: the rule, or haproxy's message (None:
-    /// already reported as unsupported). `fmt`: targets are log-format strings.
-    fn redirect_args(
-        &mut self,
-        p: &mut ProxyConf,
-        stmt: &Stmt,
-        mut i: usize,
-        fmt: bool,
-    ) -> Result<(Redirect, Option<crate::ir::acl::Cond>), Option<String>> {
-        let words = stmt.words;
-        let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-        let (mut kind, mut to, mut code, mut cookie) = (None, "", 302u16, None);
-        let (mut drop_query, mut append_slash) = (false, false);
-        let mut cond = None;
-        while i < words.len() {
-            let w = arg(i);
-            let needs = matches!(
-                w,
-                "location" | "prefix" | "scheme" | "set-cookie" | "clear-cookie" | "code"
-            );
-            if needs && arg(i + 1).is_empty() {
-                return Err(Some(format!("missing argument for '{w}'")));
-            }
-            match w {
-                "location" | "prefix" | "scheme" => {
-                    kind = Some(match w {
-                        "location" => RedirectKind::Location,
-                        "prefix" => RedirectKind::Prefix,
-                        _ => RedirectKind::Scheme,
-                    });
-                    to = arg(i + 1);
-                    i += 1;
-                }
-                "set-cookie" => {
-                    cookie = Some(format!("{}; path=/;", arg(i + 1)));
-                    i += 1;
-                }
-                "clear-cookie" => {
-                    cookie = Some(format!("{}; path=/; Max-Age=0;", arg(i + 1)));
-                    i += 1;
-                }
-                "code" => {
-                    let v = arg(i + 1);
-                    let c = atol(v);
-                    if !(301..=308).contains(&c) || (c > 303 && c < 307) {
-                        return Err(Some(format!("'code': unsupported HTTP code '{v}' (must be one of 301, 302, 303, 307 or 308)")));
-                    }
-                    code = c as u16;
-                    i += 1;
-                }
-                "drop-query" => drop_query = true,
-                "append-slash" => append_slash = true,
-                "ignore-empty" => {
-                    self.unsupported(stmt.loc, "'redirect … ignore-empty'", "locations are never empty here");
-                    return Err(None);
-                }
-                "if" | "unless" => {
-                    match acl::parse_cond(&mut p.acls, &words[i..]) {
-                        Ok(c) => {
-                            for m in c.warnings {
-                                self.push(Diagnostic::warning(stmt.loc, m).styled(LocStyle::None));
-                            }
-                            super::switching::note_cond_args(p, stmt.loc, &c.cond);
-                            cond = Some(c.cond);
-                        }
-                        Err(AclError::Invalid(m)) => return Err(Some(format!("error in condition: {m}"))),
-                        Err(AclError::Unsupported(what)) => {
-                            self.unsupported(stmt.loc, &what, "not evaluated by haproxide yet");
-                            return Err(None);
-                        }
-                    }
-                    break;
-                }
-                other => return Err(Some(format!("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', 'drop-query', 'ignore-empty' or 'append-slash' (was '{other}')"))),
-            }
-            i += 1;
-        }
-        let Some(kind) = kind else {
-            return Err(Some(
-                "redirection type expected ('prefix', 'location', or 'scheme')".into(),
-            ));
-        };
-        let target = if fmt {
-            match parse_format(to) {
-                Ok(f) => f,
-                Err(SampleError::Invalid(m)) => return Err(Some(m)),
-                Err(SampleError::Unsupported(what)) => {
-                    self.unsupported(stmt.loc, &what, "not evaluated by haproxide yet");
-                    return Err(None);
-                }
-            }
-        } else {
-            vec![FmtPart::Text(to.as_bytes().into())]
-        };
-        Ok((
-            Redirect {
-                kind,
-                target,
-                // haproxy adds nothing for a prefix of "/" in both forms.
-                literal_slash: to == "/",
-                code,
-                drop_query,
-                append_slash,
-                cookie: cookie.map(|c| c.into_bytes().into()),
-            },
-            cond,
-        ))
-    }
-}
-
-/// C's `atol`: leading blanks, a sign, digits; 0 when none.
-pub(super) fn atol(s: &str) -> i64 {
-    let t = s.trim_start();
-    let (neg, d) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let n: i64 = d.bytes().take_while(u8::is_ascii_digit).fold(0i64, |v, c| {
-        v.saturating_mul(10).saturating_add(i64::from(c - b'0'))
-    });
-    if neg {
-        -n
-    } else {
-        n
     }
 }
 

@@ -23,6 +23,7 @@ mod map;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
 mod proxy;
+mod redirect;
 mod resolvers;
 mod rules;
 pub mod sample;

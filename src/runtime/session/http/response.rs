@@ -143,6 +143,8 @@ where
             return Err(Some((status, tx.log.down + body_now as u64)));
         }
     }
+    // `set-status` changes what is logged too.
+    tx.status = head.status;
     if let Some((c, r, p)) = ck {
         // After the count: haproxy counts the response as the server sent it.
         if let Some(got) = super::cookie::on_response(c, &r, &mut *p, &mut head) {

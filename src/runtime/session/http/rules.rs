@@ -164,6 +164,13 @@ fn edit(action: &HttpAction, value: Option<Vec<u8>>, h: &mut Head) {
         }
         HttpAction::AddHeader(n, _) => h.add_header(n, &value.unwrap_or_default()),
         HttpAction::DelHeader(n) => h.remove_named(n),
+        HttpAction::ReplaceHeader(r) => replace_header(h, r, &value.unwrap_or_default()),
+        HttpAction::SetStatus(code, reason) => {
+            h.status = *code;
+            h.set_part(1, code.to_string().as_bytes());
+            let phrase = crate::runtime::stream::http1::reason::reason(*code).as_bytes();
+            h.set_part(2, reason.as_deref().unwrap_or(phrase));
+        }
         HttpAction::SetLine(part, _) => set_line(h, *part, &value.unwrap_or_default()),
         HttpAction::ReplaceLine(part, re, _) => {
             let uri = h.part(1);
@@ -192,6 +199,76 @@ fn edit(action: &HttpAction, value: Option<Vec<u8>>, h: &mut Head) {
         }
         _ => {}
     }
+}
+
+/// `replace-header` / `replace-value` on every header named `r.name`: a value the regex
+/// matches (anywhere) becomes `template` expanded with its groups. The template is read
+/// as a C string (up to a NUL); a failed expansion leaves the value.
+fn replace_header(h: &mut Head, r: &crate::ir::http_rules::ReplaceHeader, template: &[u8]) {
+    let template = &template[..template
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or(template.len())];
+    for i in 0..h.header_count() {
+        let (name, value) = h.header_at(i);
+        if name != &*r.name {
+            continue;
+        }
+        let value = value.to_vec();
+        let new = if r.full {
+            match r
+                .re
+                .0
+                .captures(&value)
+                .and_then(|c| exp_replace(template, &c))
+            {
+                Some(v) => v,
+                None => continue,
+            }
+        } else {
+            // Each comma-separated value (quotes kept whole); a replaced one loses the
+            // blanks around it, as http_replace_header_value replaces them too.
+            let mut out = Vec::with_capacity(value.len());
+            for (start, end) in value_spans(&value) {
+                let core = crate::runtime::stream::http1::head::trim_lws(&value[start..end]);
+                match r
+                    .re
+                    .0
+                    .captures(core)
+                    .and_then(|c| exp_replace(template, &c))
+                {
+                    Some(v) => out.extend_from_slice(&v),
+                    None => out.extend_from_slice(&value[start..end]),
+                }
+                if end < value.len() {
+                    out.push(b',');
+                }
+            }
+            out
+        };
+        h.set_value(i, &new);
+    }
+}
+
+/// The spans of a header value's comma-separated parts; a comma inside a quoted string
+/// does not split (http_find_hdr_value_end).
+fn value_spans(v: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let (mut start, mut i, mut quoted) = (0, 0, false);
+    while i < v.len() {
+        match v[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                spans.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    spans.push((start, v.len()));
+    spans
 }
 
 /// haproxy's `exp_replace`: `template` with `\0`-`\9` replaced by the groups of `caps`
@@ -297,6 +374,7 @@ fn value(action: &HttpAction, ctx: &Ctx) -> Computed {
         | HttpAction::AddHeader(_, f)
         | HttpAction::SetLine(_, f)
         | HttpAction::ReplaceLine(_, _, f) => Computed::Value(render(f, ctx)),
+        HttpAction::ReplaceHeader(r) => Computed::Value(render(&r.fmt, ctx)),
         HttpAction::Var(a) => Computed::Var(vars::value_of(a, ctx)),
         _ => Computed::None,
     }
