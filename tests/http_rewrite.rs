@@ -53,3 +53,42 @@ fn header_rewrites_and_set_status_match_haproxy() {
     );
     assert!(log.iter().any(|l| l.contains(" 201 ")), "{log:#?}");
 }
+
+/// `http-request tarpit [deny_status <code>]`: held for the proxy's `timeout tarpit`
+/// (a backend's rule: its own, else its `timeout connect`), then haproxy's page, the
+/// connection kept; logged `PT--` with the wait as the queue time.
+#[test]
+fn tarpit_matches_haproxy() {
+    let cfg = "global\n  log stdout format raw local0\n\
+defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 300ms\n  timeout client 5s\n  timeout server 5s\n\
+frontend web\n  bind 127.0.89.1:8750\n  timeout tarpit 200ms\n\
+  http-request tarpit if { path /t }\n\
+  http-request tarpit deny_status 403 if { path /t403 }\n\
+  use_backend app if { path_beg /b/ }\n\
+  http-request return status 200 content-type text/plain string ok unless { path_beg /b/ }\n\
+backend app\n  http-request tarpit if { path /b/t }\n  server s 127.0.89.2:8751\n\
+frontend probe\n  bind 127.0.89.1:8759\n  no log\n  default_backend app\n";
+    let get = |p: &str| format!("GET {p} HTTP/1.1\r\nHost: ex.com\r\n\r\n");
+    let log = common::compare_http(
+        ("tarpit", cfg),
+        ("127.0.89.1:8759", "127.0.89.1:8750"),
+        &[
+            vec![get("/t"), get("/")],
+            vec![get("/t403")],
+            vec![get("/b/t"), get("/b/x")],
+        ],
+        (
+            "127.0.89.2:8751",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ),
+        &[
+            "HTTP/1.1 500 Internal Server Error",
+            "HTTP/1.1 403 Forbidden",
+        ],
+    );
+    assert_eq!(
+        log.iter().filter(|l| l.contains(" PT-- ")).count(),
+        3,
+        "{log:#?}"
+    );
+}

@@ -777,7 +777,7 @@ fn lower_frontend(
         default_backend: if stats_only(p) { None } else { default_backend },
         switching,
         http_rules: if p.mode() == Mode::Http {
-            named_realms(&p.http_rules, &p.name)
+            named_realms(p)
         } else {
             Default::default()
         },
@@ -938,7 +938,7 @@ fn lower_backend(
             .map(|c| c.v.clone()),
         // A listen's rules run once, as its frontend's; TCP proxies ignore them.
         http_rules: if p.kind == ProxyKind::Backend && p.mode() == Mode::Http {
-            named_realms(&p.http_rules, &p.name)
+            named_realms(p)
         } else {
             Default::default()
         },
@@ -1194,6 +1194,7 @@ const HTTP_SUPPORTED: &[&str] = &[
     "'option h1-case-adjust-bogus-client'",
     "'option h1-case-adjust-bogus-server'",
     "'capture' statement",
+    "'timeout tarpit'",
 ];
 
 /// The connection mode the last of `option http-keep-alive|http-server-close|httpclose`
@@ -1211,14 +1212,15 @@ fn http_conn_mode(p: &ProxyConf) -> crate::ir::HttpConnMode {
         })
 }
 
-/// `rules` with each `auth` that names no realm given `name`, the proxy running it
-/// (haproxy's `px->id`, also for rules a `defaults` section gave).
-fn named_realms(
-    rules: &crate::ir::http_rules::HttpRules,
-    name: &str,
-) -> crate::ir::http_rules::HttpRules {
+/// `p`'s HTTP rules with each `auth` that names no realm given the proxy's name
+/// (haproxy's `px->id`, also for rules a `defaults` section gave), and the proxy's
+/// tarpit time.
+fn named_realms(p: &ProxyConf) -> crate::ir::http_rules::HttpRules {
+    let (rules, name) = (&p.http_rules, &p.name);
     use crate::ir::http_rules::HttpAction;
     let mut r = rules.clone();
+    // haproxy holds a tarpitted request `timeout tarpit`, else `timeout connect`.
+    r.tarpit = timeout(p, "tarpit").or(timeout(p, "connect"));
     for rule in r.request.iter_mut() {
         if let HttpAction::Auth(realm) = &mut rule.action {
             if realm.is_empty() {

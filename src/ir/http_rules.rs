@@ -92,6 +92,9 @@ pub enum HttpAction {
     ReplaceHeader(Box<ReplaceHeader>),
     /// `http-response set-status <code> [reason <text>]` (None: haproxy's phrase).
     SetStatus(u16, Option<Box<[u8]>>),
+    /// `tarpit [deny_status <code>]`: hold the request the proxy's tarpit time, then
+    /// answer haproxy's page for the status (500 by default), logged `PT`.
+    Tarpit(u16),
 }
 
 /// `replace-header` (the whole value of each header of the name) or `replace-value`
@@ -170,6 +173,9 @@ pub struct HttpRules {
     pub redirects: Vec<HttpRule>,
     /// `http-response` rules.
     pub response: Vec<HttpRule>,
+    /// How long a `tarpit` holds a request: the proxy's `timeout tarpit`, else its
+    /// `timeout connect` (None: not at all).
+    pub tarpit: Option<std::time::Duration>,
 }
 
 impl HttpRules {

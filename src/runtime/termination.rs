@@ -40,6 +40,8 @@ pub enum Phase {
     Data,
     /// Sending the last bytes of an HTTP answer to the client: `L`.
     Last,
+    /// Held by a `tarpit` rule: `T`.
+    Tarpit,
 }
 
 /// A cause at a phase: one termination state.
@@ -80,6 +82,7 @@ impl Termination {
             Phase::Headers => b'H',
             Phase::Data => b'D',
             Phase::Last => b'L',
+            Phase::Tarpit => b'T',
         };
         [c, p]
     }

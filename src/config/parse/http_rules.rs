@@ -12,6 +12,31 @@ use crate::config::diag::{Diagnostic, LocStyle};
 use crate::ir::acl::{self as acl_ir, AclTest, Cond, Fetch};
 use crate::ir::http_rules::{FmtPart, HttpAction, HttpRule, LinePart, ReplyBody};
 
+/// parse_http_deny's legacy form of `deny` and `tarpit`: nothing (the `default`
+/// status) or `deny_status <code>` alone: the status and the word after it, or the
+/// message; None when http-reply arguments follow instead.
+fn legacy_status(words: &[String], default: u16) -> Option<Result<(u16, usize), String>> {
+    let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    let ends = |w: &str| w.is_empty() || w == "if" || w == "unless";
+    if ends(arg(2)) {
+        return Some(Ok((default, 2)));
+    }
+    if arg(2) != "deny_status" || !ends(arg(4)) {
+        return None;
+    }
+    let code = super::units::lenient_int(arg(3));
+    if !(200..=599).contains(&code) {
+        return Some(Err(format!("Unexpected status code '{}'", code as i32)));
+    }
+    let code = code as u16;
+    if !ERR_CODES.contains(&code) && code != 504 {
+        return Some(Err(format!(
+            "status code '{code}' not handled by default with 'default-errorfiles' argument."
+        )));
+    }
+    Some(Ok((code, 4)))
+}
+
 /// A rule's regex on bytes (haproxy's PCRE without UTF-8), or haproxy's message.
 fn byte_regex(pattern: &str) -> Result<crate::ir::acl::Regex, String> {
     regex::bytes::RegexBuilder::new(pattern)
@@ -152,25 +177,33 @@ impl Parser {
             .unwrap_or(words.len().saturating_sub(2));
         let act = match action {
             "allow" => HttpAction::Allow,
+            "tarpit" if dir == Dir::Request => match legacy_status(words, 500) {
+                // The reply arguments are not run for a tarpit here.
+                None => {
+                    return self.unsupported(
+                        loc,
+                        "'http-request tarpit' with http-reply arguments",
+                        "only 'tarpit [deny_status <code>]'",
+                    );
+                }
+                Some(Err(m)) => return fail(self, rule_err(&m), false),
+                Some(Ok((code, next))) => {
+                    i = next;
+                    HttpAction::Tarpit(code)
+                }
+            },
             "deny" if dir == Dir::Response => HttpAction::Deny(502),
             "deny" => {
                 // parse_http_deny: nothing, or only `deny_status <code>`, is the legacy
                 // form (the error page); anything else is a whole http reply.
-                let ends = |w: &str| w.is_empty() || w == "if" || w == "unless";
-                if ends(arg(2)) {
-                    HttpAction::Deny(403)
-                } else if arg(2) == "deny_status" && ends(arg(4)) {
-                    let code = super::units::lenient_int(arg(3));
-                    if !(200..=599).contains(&code) {
-                        let m = format!("Unexpected status code '{}'", code as i32);
-                        return fail(self, rule_err(&m), false);
+                if let Some(legacy) = legacy_status(words, 403) {
+                    match legacy {
+                        Ok((code, next)) => {
+                            i = next;
+                            HttpAction::Deny(code)
+                        }
+                        Err(m) => return fail(self, rule_err(&m), false),
                     }
-                    let code = code as u16;
-                    if !ERR_CODES.contains(&code) && code != 504 {
-                        return fail(self, rule_err(&format!("status code '{code}' not handled by default with 'default-errorfiles' argument.")), false);
-                    }
-                    i = 4;
-                    HttpAction::Deny(code)
                 } else {
                     let mut w = words.to_vec();
                     if w[2] == "deny_status" {
@@ -366,7 +399,7 @@ impl Parser {
             },
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt and unset-var"
+                    "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt and unset-var"
                 } else {
                     "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt and unset-var"
                 };
@@ -469,6 +502,7 @@ impl Parser {
                     r.action,
                     HttpAction::Allow
                         | HttpAction::Deny(_)
+                        | HttpAction::Tarpit(_)
                         | HttpAction::DenyReply(_)
                         | HttpAction::Redirect(_)
                         | HttpAction::Auth(_)

@@ -417,6 +417,8 @@ impl Parser {
             "client" | "client-fin" | "http-request" | "http-keep-alive" => {
                 p.kind.caps() & cap::FE != 0
             }
+            // Either side: a frontend's rules tarpit with its own.
+            "tarpit" => true,
             _ => p.kind.caps() & cap::BE != 0,
         };
         if !side_ok {

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use self::answer::Answers;
@@ -387,7 +387,36 @@ async fn answer_rule(
             let why = (Cause::Local, Phase::Request);
             answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await
         }
+        rules::Verdict::Tarpit(s, ms) => {
+            // Held, the request's bytes read and dropped, until the time is up or the
+            // client leaves; the wait counts as the queue time (haproxy's t_queue).
+            let gone = Box::pin(hold(client, Duration::from_millis(u64::from(ms)))).await;
+            // No request time (haproxy logs -1 there), the wait as the queue time.
+            tx.t_request = -1;
+            tx.log.tw = tx.ms();
+            if gone {
+                tx.log.term = Termination::new(Cause::ClientAbort, Phase::Tarpit);
+                return false;
+            }
+            let file = answer::page(s, an);
+            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
+            let why = (Cause::Proxy, Phase::Tarpit);
+            answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
+        }
         rules::Verdict::Continue => true,
+    }
+}
+
+/// Waits `d` while reading and dropping what the client sends; true when it closed.
+async fn hold(client: &mut ClientEnd, d: Duration) -> bool {
+    let end = tokio::time::Instant::now() + d;
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout_at(end, client.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
     }
 }
 

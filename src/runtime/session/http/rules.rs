@@ -33,6 +33,9 @@ pub(super) enum Verdict {
     /// A `monitor-uri` request: answer this status (200, or 503 under `monitor fail`),
     /// not logged.
     Monitor(u16),
+    /// A `tarpit` rule: hold the request this many milliseconds, then answer the page
+    /// for the status (logged `PT`).
+    Tarpit(u16, u32),
 }
 
 /// Whether `uri` asks for `monitor-uri` `m`: its path (with the query) when `m` starts
@@ -437,6 +440,12 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head, vars: &mu
         match &r.action {
             HttpAction::Allow => break,
             HttpAction::Deny(s) => return Verdict::Deny(*s),
+            HttpAction::Tarpit(s) => {
+                let ms = rules
+                    .tarpit
+                    .map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)));
+                return Verdict::Tarpit(*s, ms as u32);
+            }
             HttpAction::Auth(realm) => return Verdict::Auth(Box::new(realm.clone())),
             HttpAction::Redirect(_) | HttpAction::Return(_) | HttpAction::DenyReply(_) => {
                 if let Some(v) = answer {
