@@ -635,6 +635,10 @@ pub struct Backend {
     pub fullconn: Option<u32>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules of the backend.
     pub inspect: Inspect,
+    /// For a listen, its frontend's index: sessions of that frontend ran the listen's
+    /// rules as frontend rules, so they do not run again as backend rules (haproxy adds
+    /// the backend analysers only when the backend is another proxy).
+    pub own_frontend: Option<usize>,
     /// `stick-table` of this backend.
     pub stick_table: Option<StickTable>,
     /// `stick on|match|store-request` rules, in order.

@@ -92,3 +92,40 @@ frontend probe\n  bind 127.0.89.1:8759\n  no log\n  default_backend app\n";
         "{log:#?}"
     );
 }
+
+/// A listen's rules run once for its own clients (as frontend rules) and, for clients
+/// another frontend sends it, as backend rules: `http-request`, `http-response` and
+/// `tcp-request content` alike, as haproxy runs them.
+#[test]
+fn listen_rules_run_once_and_for_other_frontends() {
+    let cfg = "global\n  log stdout format raw local0\n\
+defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend web\n  bind 127.0.89.1:8760\n  use_backend lst if { path_beg /via }\n  default_backend lst\n\
+listen lst\n  bind 127.0.89.1:8761\n\
+  tcp-request content set-var(txn.t) int(7)\n\
+  http-request add-header x-l %[var(txn.t)]\n\
+  http-response add-header x-lr 1\n\
+  server s 127.0.89.2:8762\n\
+frontend probe\n  bind 127.0.89.1:8769\n  no log\n  default_backend lst\n";
+    let get = |p: &str| format!("GET {p} HTTP/1.1\r\nHost: ex.com\r\n\r\n");
+    common::compare_http(
+        ("listen", cfg),
+        ("127.0.89.1:8769", "127.0.89.1:8761"),
+        &[vec![get("/own")]],
+        (
+            "127.0.89.2:8762",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ),
+        &["x-l: 7\r\n\r\n", "content-length: 2\r\nx-lr: 1\r\n\r\n"],
+    );
+    common::compare_http(
+        ("listen-via", cfg),
+        ("127.0.89.1:8769", "127.0.89.1:8760"),
+        &[vec![get("/via")]],
+        (
+            "127.0.89.2:8762",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ),
+        &["x-l: 7\r\n\r\n", "content-length: 2\r\nx-lr: 1\r\n\r\n"],
+    );
+}

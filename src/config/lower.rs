@@ -673,7 +673,13 @@ pub fn lower_with(
             });
             (f, b)
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // A listen's backend knows its frontend: its rules then ran already.
+    for (f, b) in &order {
+        if let (Some(f), Some(b)) = (f, b) {
+            backends[*b].own_frontend = Some(*f);
+        }
+    }
     Some(Config {
         global: lower_global(global),
         frontends,
@@ -937,7 +943,9 @@ fn lower_backend(
             .filter(|_| p.mode() == Mode::Http)
             .map(|c| c.v.clone()),
         // A listen's rules run once, as its frontend's; TCP proxies ignore them.
-        http_rules: if p.kind == ProxyKind::Backend && p.mode() == Mode::Http {
+        // A listen's rules run as its frontend's for its own sessions, and as a
+        // backend's for sessions another frontend sends it (see `own_frontend`).
+        http_rules: if p.mode() == Mode::Http {
             named_realms(p)
         } else {
             Default::default()
@@ -976,11 +984,12 @@ fn lower_backend(
         check: check_kind(p),
         fullconn: None,
         // A listen's content rules run once, on its frontend side.
-        inspect: if p.kind == ProxyKind::Listen {
-            crate::ir::Inspect::default()
-        } else {
-            p.inspect.clone()
+        inspect: crate::ir::Inspect {
+            connection: Vec::new(),
+            session: Vec::new(),
+            ..p.inspect.clone()
         },
+        own_frontend: None,
         stick_table: p.stick_table.clone(),
         stick_rules: p
             .stick_rules

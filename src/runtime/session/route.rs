@@ -107,7 +107,11 @@ pub(super) async fn route(
     who.be = Some(b);
     // An HTTP backend runs its content rules on each request once the stream is
     // upgraded (haproxy sets the backend, then its analysers run on the HTTP request).
+    let own =
+        b.ir.own_frontend
+            .is_some_and(|i| std::ptr::eq(&shared.frontends[i], f));
     if !b.ir.inspect.rules.is_empty()
+        && !own
         && b.ir.mode != crate::ir::Mode::Http
         && !inspect(client, early, &b.ir.inspect, &who, vars).await
     {

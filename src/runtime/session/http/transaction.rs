@@ -88,7 +88,16 @@ pub(super) async fn transaction(
     };
     // The backend's `tcp-request content` rules come first; a reject closes the
     // connection, logged with no status and no request time, as haproxy does.
-    if !b.ir.inspect.rules.is_empty()
+    // A listen's own sessions ran its rules as the frontend's already.
+    static NONE: crate::ir::http_rules::HttpRules = crate::ir::http_rules::HttpRules {
+        request: Vec::new(),
+        redirects: Vec::new(),
+        response: Vec::new(),
+        tarpit: None,
+    };
+    let own = b.ir.own_frontend == Some(li.fe);
+    if !own
+        && !b.ir.inspect.rules.is_empty()
         && crate::runtime::session::inspect::on_http_request(&b.ir.inspect, &who, req, vars)
             == crate::runtime::session::inspect::Outcome::Reject
     {
@@ -96,7 +105,7 @@ pub(super) async fn transaction(
         tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
         return false;
     }
-    let b_rules = &b.ir.http_rules;
+    let b_rules = if own { &NONE } else { &b.ir.http_rules };
     if !b_rules.request.is_empty() || !b_rules.redirects.is_empty() {
         let verdict = rules::on_request(b_rules, &who, req, vars);
         if !matches!(verdict, rules::Verdict::Continue) {
@@ -248,7 +257,7 @@ pub(super) async fn transaction(
                 tx,
                 ck,
                 &f.ir.captures.response,
-                ([&b.ir.http_rules, &f.ir.http_rules], &who, vars),
+                ([b_rules, &f.ir.http_rules], &who, vars),
                 early_log,
             ),
         );
