@@ -30,6 +30,11 @@ frontend h\n  mode http\n  option httplog\n  bind 127.0.88.1:8732\n\
   tcp-request connection set-var(sess.peer) src\n\
   tcp-request session reject if { src 127.0.88.3 }\n\
   http-request return status 200 content-type text/plain lf-string \"peer=%[var(sess.peer,none)]\"\n\
+frontend mon\n  mode http\n  bind 127.0.88.1:8733\n\
+  tcp-request connection set-var(sess.down) bool(true) if { src 127.0.88.6 }\n\
+  monitor-uri /health\n\
+  monitor fail if { var(sess.down) -m bool }\n\
+  http-request return status 200\n\
 backend b\n  server s 127.0.88.9:8739\n";
 
 /// How one client fared: what came back, and how the connection ended. A client that
@@ -94,6 +99,19 @@ fn run(which: Which) -> (Vec<String>, Vec<String>) {
         client("127.0.88.5", 8731, &pp("10.1.1.1"), false),
         client("127.0.88.3", 8732, get, true),
         client("127.0.88.4", 8732, get, false),
+        // `monitor fail` sees what connection rules set.
+        client(
+            "127.0.88.6",
+            8733,
+            b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            false,
+        ),
+        client(
+            "127.0.88.4",
+            8733,
+            b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            false,
+        ),
     ];
     std::thread::sleep(Duration::from_millis(300));
     let mut lines: Vec<String> = p.lines.lock().unwrap().iter().map(|l| mask(l)).collect();
@@ -117,4 +135,6 @@ fn connection_and_session_rules_match_haproxy() {
     assert_eq!(want[3], " <RST>");
     assert_eq!(want[2], "hello\n <FIN>");
     assert!(want[6].contains("peer=127.0.88.4"), "{want:?}");
+    assert!(want[7].starts_with("HTTP/1.1 503"), "{want:?}");
+    assert!(want[8].starts_with("HTTP/1.1 200"), "{want:?}");
 }

@@ -319,6 +319,7 @@ fn front_rules(
         if rules::is_monitor(h.monitor_uri.as_deref().unwrap_or(b""), head.part(1)) {
             let mut ctx = Ctx::tcp(&who, &[], true);
             ctx.req = Some(head);
+            ctx.vars = Some(&*vars);
             let failed = h
                 .monitor_fail
                 .iter()
