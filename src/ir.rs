@@ -816,10 +816,10 @@ pub enum ExpectPattern {
     String(Vec<u8>),
     /// `binary <hex>`
     Binary(Vec<u8>),
-    /// `rstring <regex>`
-    RString(String),
-    /// `rbinary <regex>`
-    RBinary(String),
+    /// `rstring <regex>`, compiled at load
+    RString(acl::Regex),
+    /// `rbinary <regex>` (matched against the data in upper-case hex), compiled at load
+    RBinary(acl::Regex),
 }
 
 /// `option httpchk` and `http-check` settings.

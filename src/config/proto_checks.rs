@@ -23,9 +23,14 @@ fn payload(offset: usize, trimmed: bool, cut_crlf: bool) -> Option<CheckText> {
     })
 }
 
+/// One of the rulesets' own patterns (known to compile).
+fn regex(re: &str) -> crate::ir::acl::Regex {
+    crate::ir::acl::Regex::bytes(re).expect("haproxy's built-in patterns compile")
+}
+
 /// An `rstring` expect failing with `error` after `min_recv` bytes.
 fn rstring(re: &str, min_recv: Option<usize>, error: CheckStatus) -> TcpExpect {
-    let mut e = TcpExpect::new(false, ExpectPattern::RString(re.into()));
+    let mut e = TcpExpect::new(false, ExpectPattern::RString(regex(re)));
     e.min_recv = min_recv;
     e.error_status = error;
     e
@@ -62,9 +67,9 @@ pub fn ruleset(name: &str, args: &[String]) -> TcpChecks {
             refused.on_error = payload(6, false, false);
             let mut auth = TcpExpect::new(
                 false,
-                ExpectPattern::RBinary(
-                    "^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)".into(),
-                ),
+                ExpectPattern::RBinary(regex(
+                    "^52000000[A-Z0-9]{2}000000(00|02|03|04|05|06|07|09|0A)",
+                )),
             );
             auth.min_recv = Some(9);
             auth.error_status = CheckStatus::L7Sts;

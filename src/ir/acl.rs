@@ -260,6 +260,16 @@ impl Fetch {
     }
 }
 
+impl Regex {
+    /// A regex on bytes, as haproxy's PCRE without UTF-8 matches (no Unicode classes).
+    pub fn bytes(pattern: &str) -> Result<Regex, regex::Error> {
+        regex::bytes::RegexBuilder::new(pattern)
+            .unicode(false)
+            .build()
+            .map(|r| Regex(Arc::new(r)))
+    }
+}
+
 impl PartialEq for Regex {
     fn eq(&self, other: &Self) -> bool {
         self.0.as_str() == other.0.as_str()

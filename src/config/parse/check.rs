@@ -360,15 +360,18 @@ impl Parser {
         e.pattern = match k {
             "string" => ExpectPattern::String(stmt.bytes(at).to_vec()),
             "rstring" | "rbinary" => {
-                if let Err(err) = regex::bytes::RegexBuilder::new(pat).unicode(false).build() {
-                    let first = err.to_string();
-                    let first = first.lines().last().unwrap_or("").trim().to_string();
-                    return fail(self, format!("regex '{pat}' is invalid ({first})"));
-                }
+                let re = match crate::ir::acl::Regex::bytes(pat) {
+                    Ok(re) => re,
+                    Err(err) => {
+                        let first = err.to_string();
+                        let first = first.lines().last().unwrap_or("").trim().to_string();
+                        return fail(self, format!("regex '{pat}' is invalid ({first})"));
+                    }
+                };
                 if k == "rstring" {
-                    ExpectPattern::RString(pat.to_string())
+                    ExpectPattern::RString(re)
                 } else {
-                    ExpectPattern::RBinary(pat.to_string())
+                    ExpectPattern::RBinary(re)
                 }
             }
             "binary" => match decode_hex(pat) {

@@ -39,10 +39,7 @@ fn legacy_status(words: &[String], default: u16) -> Option<Result<(u16, usize), 
 
 /// A rule's regex on bytes (haproxy's PCRE without UTF-8), or haproxy's message.
 fn byte_regex(pattern: &str) -> Result<crate::ir::acl::Regex, String> {
-    regex::bytes::RegexBuilder::new(pattern)
-        .unicode(false)
-        .build()
-        .map(|r| crate::ir::acl::Regex(std::sync::Arc::new(r)))
+    crate::ir::acl::Regex::bytes(pattern)
         .map_err(|e| format!("failed to parse the regex : {}", acl::regex_error(&e)))
 }
 

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use regex::bytes::Regex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 
@@ -23,7 +22,7 @@ enum Eval {
     Fail { matched: bool },
 }
 
-fn eval_expect(e: &TcpExpect, buf: &[u8], last_read: bool, re: Option<&Regex>) -> Eval {
+fn eval_expect(e: &TcpExpect, buf: &[u8], last_read: bool) -> Eval {
     if !last_read {
         let need = match &e.pattern {
             ExpectPattern::String(p) | ExpectPattern::Binary(p) => p.len(),
@@ -33,7 +32,7 @@ fn eval_expect(e: &TcpExpect, buf: &[u8], last_read: bool, re: Option<&Regex>) -
             return Eval::Wait;
         }
     }
-    let matched = matches(&e.pattern, buf, re);
+    let matched = matches(&e.pattern, buf);
     // Without min-recv a mismatch waits for more data; with it, it is final.
     if !matched && !last_read && e.min_recv.is_none() {
         return Eval::Wait;
@@ -173,7 +172,6 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let start = Instant::now();
     let rules = &checks.rules;
     let comments = rule_comments(rules);
-    let regexes: Vec<Option<Regex>> = rules.iter().map(compile).collect();
     let mut buf: Vec<u8> = Vec::new();
     let (mut must_read, mut last_read) = (true, false);
     let mut code = 0i32;
@@ -204,12 +202,11 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             }
             TcpCheckRule::Expect(e) => {
                 current = Some(i);
-                let re = regexes[i].as_ref();
                 let from_recv = must_read;
                 let mut eval = if must_read {
                     Eval::Wait
                 } else {
-                    eval_expect(e, &buf, last_read, re)
+                    eval_expect(e, &buf, last_read)
                 };
                 must_read = false;
                 if let Eval::Wait = eval {
@@ -243,7 +240,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     if i != current.unwrap_or(i) {
                         continue;
                     }
-                    eval = eval_expect(e, &buf, last_read, re);
+                    eval = eval_expect(e, &buf, last_read);
                     if let Eval::Wait = eval {
                         continue;
                     }
@@ -339,35 +336,19 @@ fn generic_mismatch(p: &ExpectPattern, matched: bool, step: usize) -> String {
     }
 }
 
-/// The compiled regex of an `rstring`/`rbinary` rule (checked at load).
-fn compile(r: &TcpCheckRule) -> Option<Regex> {
-    match r {
-        TcpCheckRule::Expect(e) => match &e.pattern {
-            // Bytes, not characters: haproxy's PCRE runs without UTF-8.
-            ExpectPattern::RString(p) | ExpectPattern::RBinary(p) => {
-                regex::bytes::RegexBuilder::new(p)
-                    .unicode(false)
-                    .build()
-                    .ok()
-            }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn matches(p: &ExpectPattern, buf: &[u8], re: Option<&Regex>) -> bool {
+fn matches(p: &ExpectPattern, buf: &[u8]) -> bool {
     match p {
         ExpectPattern::String(s) | ExpectPattern::Binary(s) => contains(buf, s),
         // rbinary patterns are written in hex: they match the hex form of the data.
-        ExpectPattern::RBinary(_) => {
+        ExpectPattern::RBinary(re) => {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let hex: Vec<u8> = buf
                 .iter()
-                .flat_map(|x| format!("{x:02X}").into_bytes())
+                .flat_map(|x| [HEX[usize::from(x >> 4)], HEX[usize::from(x & 15)]])
                 .collect();
-            re.is_some_and(|re| re.is_match(&hex))
+            re.0.is_match(&hex)
         }
-        ExpectPattern::RString(_) => re.is_some_and(|re| re.is_match(buf)),
+        ExpectPattern::RString(re) => re.0.is_match(buf),
     }
 }
 
