@@ -1,6 +1,7 @@
-//! `option pgsql-check`, `option smtpchk` and `option redis-check` against the real
-//! haproxy: the same bytes reach each kind of server (and the same FIN or RST ends them),
-//! and every server answer gives the same health-check line.
+//! The protocol check options (`pgsql-check`, `mysql-check`, `smtpchk`, `redis-check`,
+//! `ldap-check`, `ssl-hello-chk`, `spop-check`) against the real haproxy: the same bytes
+//! reach each kind of server (and the same FIN or RST ends them), and every server answer
+//! gives the same health-check line.
 
 mod common;
 
@@ -42,6 +43,10 @@ fn scripted(addr: &str, banner: &'static [u8], answers: &'static [&'static [u8]]
                     Err(_) => break "silence",
                 }
             };
+            // An SSLv3 hello carries the time: masked, so two runs compare.
+            if got.starts_with(b"\x16\x03\x00") && got.len() > 15 {
+                got[11..15].fill(b'T');
+            }
             got.extend_from_slice(format!(" <{end}>").as_bytes());
             rec.lock().unwrap().push(got);
         },
@@ -204,6 +209,183 @@ fn protocol_checks_match_haproxy() {
     );
 }
 
+/// `mysql-check` (greeting alone, and a login in both protocol versions), `ldap-check`,
+/// `ssl-hello-chk` and `spop-check`, each with good and bad answers. Servers rise after
+/// two checks, so a passing server's first line shows the text haproxy's reader reports
+/// before the ruleset's end reports the result again without it.
+#[test]
+fn mysql_ldap_ssl_spop_checks_match_haproxy() {
+    const GREETING: &[u8] = b"\x15\x00\x00\x00\x0a8.0.36\x00\x01\x00\x00\x00abcdefgh\x00";
+    let servers: &[Script] = &[
+        ("my_ok", "127.0.85.20", GREETING, &[]),
+        (
+            "my_blocked",
+            "127.0.85.21",
+            b"\x16\x00\x00\x00\xff\x6a\x04Host 'x' is blocked",
+            &[],
+        ),
+        ("my_short", "127.0.85.22", b"\x05\x00\x00", &[]),
+        (
+            "myu_ok",
+            "127.0.85.23",
+            GREETING,
+            &[b"\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00"],
+        ),
+        (
+            "myu_denied",
+            "127.0.85.24",
+            GREETING,
+            &[b"\x16\x00\x00\x02\xff\x15\x04#28000Access denied"],
+        ),
+        (
+            "myp_ok",
+            "127.0.85.25",
+            GREETING,
+            &[b"\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00"],
+        ),
+        (
+            "ldap_ok",
+            "127.0.85.26",
+            b"",
+            &[b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00"],
+        ),
+        (
+            "ldap_creds",
+            "127.0.85.27",
+            b"",
+            &[b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x31\x04\x00\x04\x00"],
+        ),
+        (
+            "ldap_http",
+            "127.0.85.28",
+            b"",
+            &[b"HTTP/1.0 400 Bad request\r\n\r\n"],
+        ),
+        (
+            "ldap_long",
+            "127.0.85.29",
+            b"",
+            &[b"\x30\x84\x00\x00\x00\x0c\x02\x01\x01\x61\x84\x00\x00\x00\x07\x0a\x01\x00\x04\x00\x04\x00"],
+        ),
+        (
+            "ssl_alert",
+            "127.0.85.30",
+            b"",
+            &[b"\x15\x03\x00\x00\x02\x02\x28"],
+        ),
+        ("ssl_http", "127.0.85.31", b"", &[b"HTTP/1.0 400 Bad\r\n\r\n"]),
+        (
+            "spop_ok",
+            "127.0.85.32",
+            b"",
+            &[b"\x00\x00\x00\x35\x65\x00\x00\x00\x01\x00\x00\x07version\x08\x032.0\x0emax-frame-size\x03\xf0\x31\x0ccapabilities\x08\x00"],
+        ),
+        (
+            "spop_disc",
+            "127.0.85.33",
+            b"",
+            &[b"\x00\x00\x00\x22\x66\x00\x00\x00\x01\x00\x00\x0bstatus-code\x03\x03\x07message\x08\x03bye"],
+        ),
+        (
+            "spop_old",
+            "127.0.85.34",
+            b"",
+            &[b"\x00\x00\x00\x26\x65\x00\x00\x00\x01\x00\x00\x07version\x08\x031.0\x0emax-frame-size\x03\xf0\x31"],
+        ),
+    ];
+    let wants = [
+        "my_ok succeeded, reason: Layer7 check passed, code: 0, info: \"8.0.36\"",
+        "code: 1130, info: \"Host 'x' is blocked\"",
+        "code: 1045, info: \"#28000Access denied\"",
+        "ldap_ok succeeded, reason: Layer7 check passed, code: 0, info: \"Success\"",
+        "code: 49, info: \"See RFC",
+        "info: \"Not LDAPv3 protocol\"",
+        "ssl_alert succeeded, reason: Layer6 check passed",
+        "Layer6 invalid response",
+        "info: \"SPOA server is ok\"",
+        "info: \"frame is too big\"",
+        "info: \"unsupported version\"",
+    ];
+    let out = run_scripted("mysqlchk", servers, "127.0.85.19:24143", &wants, |line| {
+        let line = |i| line(i).replace("rise 1 fall 1", "rise 2 fall 2");
+        let mut cfg = String::from(DEFAULTS);
+        cfg += "listen my\n  bind 127.0.85.19:24140\n  option mysql-check\n";
+        (0..3).for_each(|i| cfg += &line(i));
+        cfg += "backend myu\n  option mysql-check user monitor\n";
+        (3..5).for_each(|i| cfg += &line(i));
+        cfg += "backend myp\n  option mysql-check user old pre-41\n";
+        cfg += &line(5);
+        cfg += "backend ldap\n  option ldap-check\n";
+        (6..10).for_each(|i| cfg += &line(i));
+        cfg += "backend ssl\n  option ssl-hello-chk\n";
+        (10..12).for_each(|i| cfg += &line(i));
+        cfg += "backend spop\n  option spop-check\n";
+        (12..15).for_each(|i| cfg += &line(i));
+        cfg
+    });
+    let login = out.1[3].clone().unwrap_or_default();
+    assert!(
+        login.ends_with("monitor\0\0\x01\0\0\0\x01 <FIN>"),
+        "{login:?}"
+    );
+    let hello = out.1[10].clone().unwrap_or_default();
+    assert!(
+        hello.contains("HAPROXYSSLCHK\nHAPROXYSSLCHK\n"),
+        "{hello:?}"
+    );
+}
+
+/// A protocol check's reader reports its result before the ruleset's end reports it
+/// again: one passing LDAP check after a failure counts twice, so a server with `rise 2`
+/// comes back UP at once, with haproxy's two log lines.
+#[test]
+fn ldap_check_counts_a_pass_twice_as_haproxy() {
+    let mut outputs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        // The first bind is refused, every later one accepted.
+        let ldap = Backend::with("127.0.85.40:0", |mut c: TcpStream, rec| {
+            let mut buf = [0u8; 64];
+            let _ = c.read(&mut buf);
+            let code = if rec.lock().unwrap().is_empty() {
+                49
+            } else {
+                0
+            };
+            let _ = c.write_all(&[
+                0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, code, 0x04, 0x00, 0x04, 0x00,
+            ]);
+            rec.lock().unwrap().push(buf.to_vec());
+            let _ = c.read(&mut buf);
+        });
+        let cfg = format!(
+            "{DEFAULTS}listen l\n  bind 127.0.85.39:24150\n  option ldap-check\n  server s {} check inter 400 rise 2 fall 2\n",
+            ldap.addr
+        );
+        let p = start(w, "ldaptwice", &cfg, "127.0.85.39:24150".parse().unwrap());
+        thread::sleep(Duration::from_millis(1600));
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
+        drop(p);
+        let lines: Vec<String> = lines
+            .iter()
+            .filter(|l| l.contains("b/s") || l.contains("l/s"))
+            .map(|l| {
+                first_lines(std::slice::from_ref(l), &["s"])
+                    .pop()
+                    .unwrap_or(l.clone())
+            })
+            .collect();
+        outputs.push(lines);
+    }
+    assert_eq!(outputs[1], outputs[0], "haproxide (left), haproxy (right)");
+    let all = outputs[0].join("\n");
+    assert!(
+        all.contains("info: \"Success\", check duration: Nms, status: 1/2 DOWN"),
+        "{all}"
+    );
+    assert!(all.contains("status: 2/2 UP"), "{all}");
+}
+
 /// `tcp-check expect` options (min-recv, statuses, fixed texts, status-code, comment),
 /// `connect linger`, a new response after each send, and an inverted expect before
 /// another, as haproxy runs them.
@@ -319,6 +501,40 @@ listen l\n  bind 127.0.86.1:24130\n  server named 127.0.86.30:24131 ssl verify n
         lines.extend(p.lines.lock().unwrap().iter().cloned());
         drop(p);
         outputs.push(first_lines(&lines, &["named"]));
+    }
+    let _ = s_server.kill();
+    let _ = s_server.wait();
+    assert_eq!(outputs[1], outputs[0], "haproxide (left), haproxy (right)");
+    assert!(
+        outputs[0][0].contains("Layer6 check passed"),
+        "{:?}",
+        outputs[0]
+    );
+}
+
+/// `ssl-hello-chk` against the real openssl: its SSLv3 hello gets a TLS alert, which is
+/// enough to say the server speaks SSL, as haproxy says; a plain server fails it.
+#[test]
+fn ssl_hello_chk_against_openssl_matches_haproxy() {
+    let pem = common::self_signed_pem("sslhello", &["-newkey", "rsa:2048"]);
+    let mut s_server = s_server("127.0.85.45:24161", &pem, &[]);
+    let mut outputs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let plain = Backend::with("127.0.85.46:0", |mut c: TcpStream, _| {
+            let mut buf = [0u8; 256];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        });
+        let cfg = format!(
+            "{DEFAULTS}listen l\n  bind 127.0.85.44:24160\n  option ssl-hello-chk\n  default-server inter 1s rise 1 fall 1\n  server tls 127.0.85.45:24161 check\n  server plain {} check\n",
+            plain.addr
+        );
+        let p = start(w, "sslhello", &cfg, "127.0.85.44:24160".parse().unwrap());
+        thread::sleep(Duration::from_millis(1500));
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
+        drop(p);
+        outputs.push(first_lines(&lines, &["tls", "plain"]));
     }
     let _ = s_server.kill();
     let _ = s_server.wait();

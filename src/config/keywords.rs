@@ -1304,7 +1304,13 @@ pub const OPTIONS: &[Keyword] = &[
         "HTTP mode: the address the client reached added to each request; ignored with haproxy's warning in TCP mode",
     ),
     kw("http_proxy", ALL, Ignored, "", "HTTP only"),
-    kw("ssl-hello-chk", DBE, Unsupported, "", "check kind"),
+    kw(
+        "ssl-hello-chk",
+        DBE,
+        Supported,
+        "",
+        "haproxy's SSLv3 CLIENT HELLO; a TLS handshake or alert record (0x15, 0x16) expected",
+    ),
     kw(
         "smtpchk",
         DBE,
@@ -1315,9 +1321,9 @@ pub const OPTIONS: &[Keyword] = &[
     kw(
         "mysql-check",
         DBE,
-        Unsupported,
-        "[user <name>]",
-        "check kind",
+        Supported,
+        "[user <name> [post-41|pre-41]]",
+        "haproxy's MySQL ruleset: the greeting read; with a user, a login and COM_QUIT sent and the answer read; closes with a FIN",
     ),
     kw(
         "pgsql-check",
@@ -1333,8 +1339,20 @@ pub const OPTIONS: &[Keyword] = &[
         "",
         "haproxy's Redis ruleset: PING, +PONG expected",
     ),
-    kw("ldap-check", DBE, Unsupported, "", "check kind"),
-    kw("spop-check", DBE, Unsupported, "", "check kind"),
+    kw(
+        "ldap-check",
+        DBE,
+        Supported,
+        "",
+        "haproxy's LDAPv3 anonymous bind; resultCode 0 expected",
+    ),
+    kw(
+        "spop-check",
+        DBE,
+        Supported,
+        "",
+        "haproxy's SPOE HAPROXY-HELLO health-check frame; an AGENT-HELLO with version 2.0 expected",
+    ),
     kw("external-check", DBE, Unsupported, "", "check kind"),
 ];
 

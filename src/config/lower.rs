@@ -832,7 +832,7 @@ pub(super) fn with_base(base: &Option<String>, path: &str) -> String {
     }
 }
 
-fn check_kind(p: &ProxyConf) -> CheckKind {
+fn check_kind(p: &ProxyConf, bufsize: i64) -> CheckKind {
     if p.option("tcp-check") {
         let rules = p.tcp_checks.iter().map(|r| r.v.clone()).collect();
         return CheckKind::Tcp(TcpChecks {
@@ -840,9 +840,9 @@ fn check_kind(p: &ProxyConf) -> CheckKind {
             proto: false,
         });
     }
-    for name in ["pgsql-check", "smtpchk", "redis-check"] {
-        if let Some(o) = p.options.get(name).filter(|o| o.enabled) {
-            return CheckKind::Tcp(super::proto_checks::ruleset(name, &o.args));
+    for name in super::proto_checks::OPTIONS {
+        if let Some(o) = p.options.get(*name).filter(|o| o.enabled) {
+            return CheckKind::Tcp(super::proto_checks::ruleset(name, &o.args, bufsize));
         }
     }
     if let Some(o) = p.options.get("httpchk").filter(|o| o.enabled) {
@@ -981,7 +981,7 @@ fn lower_backend(
         log_health_checks: p.option("log-health-checks"),
         log: log_targets(p, g),
         source: p.source,
-        check: check_kind(p),
+        check: check_kind(p, g.tune_bufsize.unwrap_or(16384)),
         fullconn: None,
         // A listen's content rules run once, on its frontend side.
         inspect: crate::ir::Inspect {

@@ -689,14 +689,15 @@ impl Parser {
                 return self.unsupported(loc, &format!("'option {name}'"), k.note)
             }
         }
-        if matches!(name, "pgsql-check" | "smtpchk" | "redis-check")
+        if crate::config::proto_checks::OPTIONS.contains(&name)
             && !self.proto_check_args(stmt, name)
         {
             return;
         }
         // Each of these options replaces the check kind, as in HAProxy.
-        if CHECK_OPTIONS.contains(&name) && !negate {
-            for o in CHECK_OPTIONS {
+        let proto = crate::config::proto_checks::OPTIONS;
+        if (CHECK_OPTIONS.contains(&name) || proto.contains(&name)) && !negate {
+            for o in CHECK_OPTIONS.iter().chain(proto) {
                 p.options.remove(*o);
             }
             p.tcp_checks_unused = false;
@@ -749,21 +750,40 @@ impl Parser {
     }
 }
 
-/// The options that choose a backend's check kind, each replacing the others.
-const CHECK_OPTIONS: &[&str] = &[
-    "tcp-check",
-    "httpchk",
-    "pgsql-check",
-    "smtpchk",
-    "redis-check",
-];
+/// The options that choose a backend's check kind besides the protocol ones, each
+/// replacing the others.
+const CHECK_OPTIONS: &[&str] = &["tcp-check", "httpchk"];
 
 impl Parser {
-    /// The arguments of `option pgsql-check user <name>`, `option smtpchk [HELO|EHLO
-    /// <domain>]` and `option redis-check`, with proxy_parse_*_opt's messages.
+    /// The arguments of the protocol check options (`option pgsql-check user <name>`,
+    /// `option mysql-check [user <name> [post-41|pre-41]]`, `option smtpchk [HELO|EHLO
+    /// <domain>]`, the others none), with proxy_parse_*_opt's messages.
     fn proto_check_args(&mut self, stmt: &Stmt, name: &str) -> bool {
-        let max = if name == "redis-check" { 0 } else { 2 };
+        let max = match name {
+            "pgsql-check" | "smtpchk" => 2,
+            "mysql-check" => 3,
+            _ => 0,
+        };
         if self.too_many(stmt, max + 1, &format!("option {name}")) {
+            return false;
+        }
+        if name == "mysql-check" && !stmt.arg(2).is_empty() {
+            let msg = if stmt.arg(2) != "user" {
+                format!(
+                    "'option mysql-check' only supports optional values: 'user' (got '{}')",
+                    stmt.arg(2)
+                )
+            } else if stmt.arg(3).is_empty() {
+                "'option mysql-check user' expects <username> as argument".into()
+            } else if !matches!(stmt.arg(4), "" | "post-41" | "pre-41") {
+                format!(
+                    "keyword 'user' only supports 'post-41' and 'pre-41' (got '{}')",
+                    stmt.arg(4)
+                )
+            } else {
+                return true;
+            };
+            self.alert(stmt.loc, format!("{msg}."));
             return false;
         }
         if name == "pgsql-check" {

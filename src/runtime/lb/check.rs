@@ -70,50 +70,66 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
         if s.admin() == Admin::Maint {
             continue;
         }
-        let (changed, noted, health) = {
-            let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
-            // haproxy counts a failed check only while the health can still drop.
-            if !out.ok && h.h > 0 {
-                s.chkfail.fetch_add(1, Relaxed);
-            }
-            let (changed, noted) = h.record(out.ok);
-            (changed, noted, *h)
-        };
+        // A protocol check that reported its result twice counts it twice, as haproxy.
+        let first = out.first_info.clone().map(|t| Outcome {
+            info: (!t.is_empty()).then_some(t),
+            first_info: None,
+            ..out.clone()
+        });
+        let was_up = s.health.lock().unwrap_or_else(|e| e.into_inner()).up();
+        if let Some(f) = &first {
+            report(&shared, b, s, f, quiet);
+        }
+        let health = report(&shared, b, s, &out, quiet);
+        let changed = was_up != health.up();
         *s.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         if changed {
             *s.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
             if !health.up() {
                 s.chkdown.fetch_add(1, Relaxed);
             }
-        }
-        if b.ir.log_health_checks && noted {
-            let what = if out.ok { "succeeded" } else { "failed" };
-            let msg = format!(
-                "Health check for {}server {}/{} {what}, {}, status: {}.",
-                if s.ir.backup { "backup " } else { "" },
-                b.ir.name,
-                s.ir.name,
-                out.describe(),
-                health.status()
-            );
-            say(
-                &shared,
-                b,
-                quiet,
-                if out.ok {
-                    level::NOTICE
-                } else {
-                    level::WARNING
-                },
-                false,
-                &msg,
-            );
-        }
-        if changed {
             transition(&shared, bi, si, health.up(), &out, quiet);
         }
         sleep(health.next_interval(&c)).await;
     }
+}
+
+/// Counts one check result in the server's health and logs it under
+/// `option log-health-checks`; returns the health after it.
+fn report(
+    shared: &Shared,
+    b: &crate::runtime::lb::state::BackendRt,
+    s: &crate::runtime::lb::state::ServerRt,
+    out: &Outcome,
+    quiet: bool,
+) -> super::health::Health {
+    let (noted, health) = {
+        let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
+        // haproxy counts a failed check only while the health can still drop.
+        if !out.ok && h.h > 0 {
+            s.chkfail.fetch_add(1, Relaxed);
+        }
+        let (_, noted) = h.record(out.ok);
+        (noted, *h)
+    };
+    if b.ir.log_health_checks && noted {
+        let what = if out.ok { "succeeded" } else { "failed" };
+        let msg = format!(
+            "Health check for {}server {}/{} {what}, {}, status: {}.",
+            if s.ir.backup { "backup " } else { "" },
+            b.ir.name,
+            s.ir.name,
+            out.describe(),
+            health.status()
+        );
+        let level = if out.ok {
+            level::NOTICE
+        } else {
+            level::WARNING
+        };
+        say(shared, b, quiet, level, false, &msg);
+    }
+    health
 }
 
 /// Logs to the backend's targets and, unless quiet, to stderr as a WARNING (ALERT when `alert`).
@@ -196,6 +212,7 @@ pub(super) fn fail(reason: &'static str, info: Option<String>, start: Instant) -
         code: None,
         info,
         ms: start.elapsed().as_millis(),
+        first_info: None,
     }
 }
 
@@ -338,6 +355,16 @@ pub async fn run_check(
         Err(_) => fail("Layer7 timeout", None, start),
     };
     out.ms = start.elapsed().as_millis();
+    // haproxy keeps a check's text in 127 bytes.
+    for t in [&mut out.info, &mut out.first_info].into_iter().flatten() {
+        if t.len() > 127 {
+            let mut end = 127;
+            while !t.is_char_boundary(end) {
+                end -= 1;
+            }
+            t.truncate(end);
+        }
+    }
     out
 }
 
@@ -356,6 +383,7 @@ async fn body<S: AsyncRead + AsyncWrite + Unpin>(
             code: None,
             info: None,
             ms: 0,
+            first_info: None,
         },
         CheckKind::Tcp(checks) => super::tcp_check::run(stream, checks, deadline, passed).await,
         CheckKind::Http(h) => {
@@ -430,6 +458,7 @@ async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
             code: Some(code.into()),
             info: None,
             ms: 0,
+            first_info: None,
         }
     } else {
         let reason = if matches!(h.expect, HttpExpect::String(..)) {
@@ -443,6 +472,7 @@ async fn http_check<S: AsyncRead + AsyncWrite + Unpin>(
             code: Some(code.into()),
             info: Some(msg.trim().into()),
             ms: 0,
+            first_info: None,
         }
     }
 }

@@ -101,6 +101,10 @@ pub struct Outcome {
     pub info: Option<String>,
     /// Check duration in ms.
     pub ms: u128,
+    /// The same result's text as haproxy first reported it, when its protocol check sets
+    /// the status twice (mysql, ldap, spop: their reader, then the ruleset's end): the
+    /// first report counts and logs as a check of its own.
+    pub first_info: Option<String>,
 }
 
 impl Outcome {

@@ -10,6 +10,7 @@ use tokio::time::{timeout, Instant};
 
 use super::check::fail;
 use super::health::Outcome;
+use super::proto_expect::{self, Custom};
 use crate::ir::{CheckText, ExpectPattern, TcpCheckRule, TcpChecks, TcpExpect};
 
 /// How one `expect` evaluation ends (tcpcheck_eval_expect's three answers).
@@ -20,9 +21,13 @@ enum Eval {
     Wait,
     /// The rule failed: `negate` says whether it matched unwanted content.
     Fail { matched: bool },
+    /// A protocol check's reader decided (see [`Custom`]).
+    Custom(Custom),
 }
 
-fn eval_expect(e: &TcpExpect, buf: &[u8], last_read: bool) -> Eval {
+fn eval_expect(e: &TcpExpect, buf: &[u8], last_read: bool, last_rule: bool) -> Eval {
+    // A full buffer is as final as the end of the stream.
+    let last_read = last_read || buf.len() >= BUFSIZE;
     if !last_read {
         let need = match &e.pattern {
             ExpectPattern::String(p) | ExpectPattern::Binary(p) => p.len(),
@@ -31,6 +36,13 @@ fn eval_expect(e: &TcpExpect, buf: &[u8], last_read: bool) -> Eval {
         if buf.len() < need || e.min_recv.is_some_and(|m| m > 0 && buf.len() < m) {
             return Eval::Wait;
         }
+    }
+    if let ExpectPattern::Custom(kind) = e.pattern {
+        return match proto_expect::eval(kind, buf, last_read, last_rule) {
+            Custom::Wait => Eval::Wait,
+            Custom::Next => Eval::Next,
+            c => Eval::Custom(c),
+        };
     }
     let matched = matches(&e.pattern, buf);
     // Without min-recv a mismatch waits for more data; with it, it is final.
@@ -51,7 +63,7 @@ fn rule_comments(rules: &[TcpCheckRule]) -> Vec<Option<&str>> {
     let kind = |r: &TcpCheckRule| match r {
         TcpCheckRule::Comment(_) => 0,
         TcpCheckRule::Connect { .. } => 1,
-        TcpCheckRule::Send(_) => 2,
+        TcpCheckRule::Send(_) | TcpCheckRule::SendSslHello => 2,
         TcpCheckRule::Expect(_) => 3,
     };
     let mut out = vec![None; rules.len()];
@@ -64,7 +76,7 @@ fn rule_comments(rules: &[TcpCheckRule]) -> Vec<Option<&str>> {
         match r {
             TcpCheckRule::Comment(c) => comment = Some(c.as_str()),
             TcpCheckRule::Connect { .. } => out[i] = comment.take(),
-            TcpCheckRule::Send(_) => out[i] = comment,
+            TcpCheckRule::Send(_) | TcpCheckRule::SendSslHello => out[i] = comment,
             TcpCheckRule::Expect(e) => out[i] = e.comment.as_deref().or(comment),
         }
     }
@@ -84,6 +96,13 @@ fn expect_head(rules: &[TcpCheckRule], i: usize) -> usize {
         }
     }
     head
+}
+
+/// Whether no rule but comments follows rule `i` (get_next_tcpcheck_rule finds none).
+fn is_last(rules: &[TcpCheckRule], i: usize) -> bool {
+    rules[i + 1..]
+        .iter()
+        .all(|r| matches!(r, TcpCheckRule::Comment(_)))
 }
 
 /// An `on-success`/`on-error` text for the response in `buf`.
@@ -134,6 +153,9 @@ fn status_code(e: &TcpExpect, buf: &[u8], code: i32) -> i32 {
     }
 }
 
+/// The size of haproxy's check buffer: what a response may fill.
+const BUFSIZE: usize = 16384;
+
 /// Reads what the server sends next into `buf` (bounded as haproxy's check buffer);
 /// `Ok(true)` at the end of the stream, `Err` when the time is up.
 async fn read_more<S: AsyncRead + Unpin>(
@@ -141,7 +163,6 @@ async fn read_more<S: AsyncRead + Unpin>(
     buf: &mut Vec<u8>,
     deadline: Instant,
 ) -> Result<bool, ()> {
-    const BUFSIZE: usize = 16384;
     let mut chunk = [0u8; 4096];
     let mut wait = deadline.saturating_duration_since(Instant::now());
     // Everything there is, as haproxy's receive does: after the first read, more only
@@ -176,6 +197,8 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let (mut must_read, mut last_read) = (true, false);
     let mut code = 0i32;
     let mut current: Option<usize> = None;
+    // The text a protocol check's reader reported on passing, before the end's.
+    let mut first_info = None;
     let mut i = 0;
     while i < rules.len() {
         // haproxy numbers steps by rule, comments included.
@@ -185,8 +208,19 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             TcpCheckRule::Comment(_) => {}
             // The connection is already open: later `connect` rules are not supported here.
             TcpCheckRule::Connect { .. } => current = Some(i),
-            TcpCheckRule::Send(bytes) => {
+            TcpCheckRule::Send(_) | TcpCheckRule::SendSslHello => {
                 current = Some(i);
+                let hello;
+                let bytes = match &rules[i] {
+                    TcpCheckRule::Send(b) => b,
+                    _ => {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as u32);
+                        hello = proto_expect::ssl_hello(now);
+                        &hello
+                    }
+                };
                 // Each send starts a new response.
                 buf.clear();
                 must_read = true;
@@ -206,7 +240,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 let mut eval = if must_read {
                     Eval::Wait
                 } else {
-                    eval_expect(e, &buf, last_read)
+                    eval_expect(e, &buf, last_read, is_last(rules, i))
                 };
                 must_read = false;
                 if let Eval::Wait = eval {
@@ -233,6 +267,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                             code: st.has_code().then(|| code.to_string()),
                             info: Some(info),
                             ms: 0,
+                            first_info: None,
                         };
                     }
                     // New data: evaluate again from the head of this run of expects.
@@ -240,28 +275,47 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     if i != current.unwrap_or(i) {
                         continue;
                     }
-                    eval = eval_expect(e, &buf, last_read);
+                    eval = eval_expect(e, &buf, last_read, is_last(rules, i));
                     if let Eval::Wait = eval {
                         continue;
                     }
                 }
-                if let Eval::Fail { matched } = eval {
-                    let mut info = match &e.on_error {
-                        Some(t) => render(t, &buf),
-                        None if checks.proto => String::new(),
-                        None => generic_mismatch(&e.pattern, matched, step),
-                    };
-                    if let Some(c) = comments[i] {
-                        info.push_str(&format!(" comment: {c}"));
+                match eval {
+                    Eval::Custom(Custom::Passed(text)) => first_info = Some(text),
+                    Eval::Custom(Custom::Fail { status, code, desc }) => {
+                        let mut info = desc;
+                        if let Some(c) = comments[i] {
+                            info.push_str(&format!(" comment: {c}"));
+                        }
+                        return Outcome {
+                            ok: status.ok(),
+                            reason: status.reason(),
+                            code: status.has_code().then(|| code.to_string()),
+                            info: (!info.is_empty()).then_some(info),
+                            ms: 0,
+                            first_info: None,
+                        };
                     }
-                    code = status_code(e, &buf, code);
-                    return Outcome {
-                        ok: e.error_status.ok(),
-                        reason: e.error_status.reason(),
-                        code: e.error_status.has_code().then(|| code.to_string()),
-                        info: (!info.is_empty()).then_some(info),
-                        ms: 0,
-                    };
+                    Eval::Fail { matched } => {
+                        let mut info = match &e.on_error {
+                            Some(t) => render(t, &buf),
+                            None if checks.proto => String::new(),
+                            None => generic_mismatch(&e.pattern, matched, step),
+                        };
+                        if let Some(c) = comments[i] {
+                            info.push_str(&format!(" comment: {c}"));
+                        }
+                        code = status_code(e, &buf, code);
+                        return Outcome {
+                            ok: e.error_status.ok(),
+                            reason: e.error_status.reason(),
+                            code: e.error_status.has_code().then(|| code.to_string()),
+                            info: (!info.is_empty()).then_some(info),
+                            ms: 0,
+                            first_info: None,
+                        };
+                    }
+                    _ => {}
                 }
             }
         }
@@ -282,6 +336,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 code: e.ok_status.has_code().then(|| code.to_string()),
                 info: (!info.is_empty()).then_some(info),
                 ms: 0,
+                first_info,
             }
         }
         Some(TcpCheckRule::Connect { .. }) => Outcome {
@@ -290,6 +345,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             code: None,
             info: Some("(tcp-check)".into()),
             ms: 0,
+            first_info: None,
         },
         _ => Outcome {
             ok: true,
@@ -297,6 +353,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             code: Some("0".into()),
             info: Some("(tcp-check)".into()),
             ms: 0,
+            first_info: None,
         },
     }
 }
@@ -313,6 +370,7 @@ fn timed_out(e: &TcpExpect, step: usize, quoted: &str, proto: bool, start: Insta
             }
             ExpectPattern::RString(_) => "regex".into(),
             ExpectPattern::RBinary(_) => "binary regex".into(),
+            ExpectPattern::Custom(_) => "custom function".into(),
         };
         format!(" at step {step} of tcp-check (expect {what}){quoted}")
     });
@@ -333,6 +391,7 @@ fn generic_mismatch(p: &ExpectPattern, matched: bool, step: usize) -> String {
         ExpectPattern::Binary(_) => format!("{what} (binary) at step {step}"),
         ExpectPattern::RString(_) => format!("{what} (regex) at step {step}"),
         ExpectPattern::RBinary(_) => format!("{what} (binary regex) at step {step}"),
+        ExpectPattern::Custom(_) => format!("{what} (custom function) at step {step}"),
     }
 }
 
@@ -349,6 +408,7 @@ fn matches(p: &ExpectPattern, buf: &[u8]) -> bool {
             re.0.is_match(&hex)
         }
         ExpectPattern::RString(re) => re.0.is_match(buf),
+        ExpectPattern::Custom(_) => false,
     }
 }
 
