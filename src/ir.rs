@@ -16,8 +16,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 pub use checks::{
-    CheckKind, CheckStatus, CheckText, CustomExpect, ExpectPattern, HttpCheck, HttpExpect,
-    TcpCheckRule, TcpChecks, TcpExpect,
+    AgentCheck, CheckKind, CheckStatus, CheckText, CustomExpect, ExpectPattern, HttpCheck,
+    HttpExpect, TcpCheckRule, TcpChecks, TcpExpect,
 };
 
 /// One complete configuration.
@@ -712,6 +712,8 @@ pub struct Server {
     pub maxqueue: u32,
     /// Health checking, when `check` is set.
     pub check: Option<ServerCheck>,
+    /// `agent-check` with its port.
+    pub agent: Option<AgentCheck>,
     /// `send-proxy` / `send-proxy-v2`
     pub send_proxy: SendProxy,
     /// TLVs for PROXY v2.

@@ -25,6 +25,27 @@ pub fn read_int64(s: &[u8]) -> (i64, usize) {
     (v, n)
 }
 
+/// `strtol(s, &end, 10)`: the value (saturated at the `long` limits) and what follows it.
+pub fn strtol(s: &str) -> (i64, &str) {
+    let t = s.trim_start_matches([' ', '\t']);
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return (0, s);
+    }
+    let mag = body[..digits].bytes().fold(0i64, |v, b| {
+        v.saturating_mul(10).saturating_add(i64::from(b - b'0'))
+    });
+    (
+        if neg { mag.saturating_neg() } else { mag },
+        &body[digits..],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -222,6 +222,16 @@ pub struct ServerOpts {
     pub check_port: Option<u16>,
     /// `addr`
     pub check_addr: Option<IpAddr>,
+    /// `agent-check` / `no-agent-check`
+    pub agent_check: bool,
+    /// `agent-port` (as haproxy stores it: any integer, 0 meaning none)
+    pub agent_port: Option<i64>,
+    /// `agent-addr`
+    pub agent_addr: Option<IpAddr>,
+    /// `agent-inter` ms
+    pub agent_inter: Option<u64>,
+    /// `agent-send`
+    pub agent_send: Option<String>,
     /// `check-send-proxy`
     pub check_send_proxy: bool,
     /// `send-proxy`

@@ -1074,6 +1074,14 @@ fn lower_server(
             send_proxy: o.check_send_proxy || (!explicit && send_proxy != SendProxy::None),
         }
     });
+    let agent = o.agent_check.then(|| crate::ir::AgentCheck {
+        // The check's `addr` serves the agent too unless `agent-addr` says otherwise.
+        addr: o.agent_addr.or(o.check_addr),
+        // haproxy keeps any integer and uses its low 16 bits as the port.
+        port: o.agent_port.unwrap_or(0) as u16,
+        inter: Duration::from_millis(o.agent_inter.unwrap_or(2000)),
+        send: o.agent_send.as_ref().map(|s| s.as_bytes().to_vec()),
+    });
     // `check-ssl` alone gives the checks TLS settings of their own, as haproxy prepares them.
     let tls = (o.ssl || o.check_ssl == Some(true)).then(|| server_tls(o, g));
     Server {
@@ -1089,6 +1097,7 @@ fn lower_server(
         maxconn: o.maxconn.unwrap_or(0),
         maxqueue: o.maxqueue.unwrap_or(0),
         check,
+        agent,
         send_proxy,
         proxy_v2,
         source: o.source,

@@ -201,6 +201,20 @@ pub enum CustomExpect {
     },
 }
 
+/// A server's `agent-check`: a TCP exchange with the server's agent, whose one-line
+/// answer sets the server's health, administrative state, weight or maxconn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentCheck {
+    /// `agent-addr`, else the check's `addr`, else the server's address.
+    pub addr: Option<std::net::IpAddr>,
+    /// `agent-port`.
+    pub port: u16,
+    /// `agent-inter` (default 2s, whatever the health check's `inter`).
+    pub inter: std::time::Duration,
+    /// `agent-send`: what to write once connected.
+    pub send: Option<Vec<u8>>,
+}
+
 /// `option httpchk` and `http-check` settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpCheck {

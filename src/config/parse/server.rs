@@ -272,9 +272,12 @@ impl Parser {
             }
             if needs_value && val.is_empty() && !matches!(kw, "weight" | "maxconn" | "maxqueue") {
                 let msg = match kw {
-                    "inter" | "fastinter" | "downinter" => {
+                    "inter" | "fastinter" | "downinter" | "agent-inter" => {
                         format!("'{kw}' expects a delay as argument..")
                     }
+                    "agent-port" => "'agent-port' expects a port number as argument..".into(),
+                    "agent-addr" => "'agent-addr' expects an address as argument..".into(),
+                    "agent-send" => "'agent-send' expects a string as argument..".into(),
                     "rise" | "fall" => format!("'{kw}' expects an integer argument.."),
                     "cookie" => "'cookie' expects <value> as argument..".to_string(),
                     _ => format!("'{kw}' expects an argument."),
@@ -284,6 +287,28 @@ impl Parser {
             match kw {
                 "check" => o.check = true,
                 "no-check" => o.check = false,
+                "agent-check" => o.agent_check = true,
+                "no-agent-check" => o.agent_check = false,
+                "agent-port" => o.agent_port = Some(lenient_int(val)),
+                "agent-send" => o.agent_send = Some(val.to_string()),
+                // An address or a name the resolver knows now (haproxy's str2ip).
+                "agent-addr" => {
+                    let ip = val.parse().ok().or_else(|| {
+                        self.resolve_names.then(|| super::addr::resolve(val, None)).flatten()
+                    });
+                    match ip {
+                        Some(ip) => o.agent_addr = Some(ip),
+                        None => return self.push(bare(format!("parsing agent-addr failed. Check if '{val}' is correct address.."))),
+                    }
+                }
+                "agent-inter" => match parse_time_ms(val) {
+                    Ok(0) => return self.push(bare(format!("invalid value 0 for argument 'agent-inter' of server {srv}.."))),
+                    Ok(ms) => o.agent_inter = Some(ms),
+                    Err(TimeError::Unexpected(c)) => {
+                        return self.push(bare(format!("unexpected character '{c}' in 'agent-inter' argument of server {srv}..")))
+                    }
+                    Err(_) => return self.push(bare(format!("timer overflow in argument <{val}> to <agent-inter> of server {srv}, maximum value is 2147483647 ms (~24.8 days).."))),
+                },
                 "inter" | "fastinter" | "downinter" => match parse_time_ms(val) {
                     Ok(0) => return self.push(bare(format!("invalid value 0 for argument '{kw}' of server {srv}.."))),
                     Ok(ms) => match kw {
@@ -445,6 +470,11 @@ impl Parser {
             return;
         }
         let Some(addr) = addr_spec else { return };
+        if o.agent_check && o.agent_port.unwrap_or(0) == 0 {
+            return self.push(bare(format!(
+                "server {name} does not have agent port. Agent check has been disabled."
+            )));
+        }
         p.servers.push(ServerConf {
             name,
             addr_text,

@@ -502,62 +502,12 @@ fn find(shared: &Shared, target: &str) -> Result<(usize, usize), String> {
     Ok((bi, si))
 }
 
-/// `strtol(s, &end, 10)`: the value (saturated at the `long` limits) and what follows it.
-fn strtol(s: &str) -> (i64, &str) {
-    let t = s.trim_start_matches([' ', '\t']);
-    let (neg, body) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let digits = body.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return (0, s);
-    }
-    let mag = body[..digits].bytes().fold(0i64, |v, b| {
-        v.saturating_mul(10).saturating_add(i64::from(b - b'0'))
-    });
-    (
-        if neg { mag.saturating_neg() } else { mag },
-        &body[digits..],
-    )
-}
-
-/// `set weight`, with haproxy's parsing (`server_parse_weight_change_request`): a relative
-/// weight is capped before scaling, so no value overflows; its answers, each followed by
-/// the CLI's blank line.
+/// `set weight`: haproxy's answer, each followed by the CLI's blank line.
 fn set_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> String {
-    let b = &shared.backends[bi];
-    let initial = i64::from(b.servers[si].ir.weight);
-    let (mut v, rest) = strtol(w);
-    let refused = |m: &str| format!("{m}\n");
-    if rest.len() == w.len() {
-        return refused("Empty weight string empty or preceded by garbage");
+    match crate::runtime::lb::admin::change_weight(shared, bi, si, w) {
+        Some(m) => format!("{m}\n"),
+        None => "\n".into(),
     }
-    if rest == "%" {
-        if v < 0 {
-            return refused("Relative weight must be positive.\n");
-        }
-        v = (initial * v.min(25600) / 100).min(256);
-    } else if !(0..=256).contains(&v) {
-        return refused("Absolute weight can only be between 0 and 256 inclusive.\n");
-    } else if !rest.is_empty() {
-        return refused("Trailing garbage in weight string");
-    }
-    // Algorithms whose server map is built once (static-rr, map-based hashing) only take
-    // a server out or back at its initial weight.
-    let dynamic = match &b.ir.balance {
-        Balance::StaticRr => false,
-        Balance::Source | Balance::Hash(_) | Balance::Http(_) => b.ir.hash_type.consistent,
-        _ => true,
-    };
-    if v != 0 && v != initial && !dynamic {
-        return refused(
-            "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n",
-        );
-    }
-    b.set_weight(si, v as u32);
-    "\n".into()
 }
 
 fn show_info(cli: &Cli, shared: &Shared) -> String {

@@ -5,6 +5,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::check::say;
+use crate::ir::Balance;
 use crate::runtime::lb::health::Health;
 use crate::runtime::lb::state::{Admin, Shared};
 use crate::runtime::log::level;
@@ -89,6 +90,59 @@ pub fn admin_flag(
     true
 }
 
+/// A weight change (`set weight`, an agent's `N%`), parsed as haproxy's
+/// server_parse_weight_change_request: a relative weight is capped before scaling, so no
+/// value overflows. `Some` is haproxy's refusal, word for word.
+pub fn change_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> Option<&'static str> {
+    let b = &shared.backends[bi];
+    let initial = i64::from(b.servers[si].ir.weight);
+    let (mut v, rest) = crate::numbers::strtol(w);
+    if rest.len() == w.len() {
+        return Some("Empty weight string empty or preceded by garbage");
+    }
+    if rest == "%" {
+        if v < 0 {
+            return Some("Relative weight must be positive.\n");
+        }
+        v = (initial * v.min(25600) / 100).min(256);
+    } else if !(0..=256).contains(&v) {
+        return Some("Absolute weight can only be between 0 and 256 inclusive.\n");
+    } else if !rest.is_empty() {
+        return Some("Trailing garbage in weight string");
+    }
+    // Algorithms whose server map is built once (static-rr, map-based hashing) only take
+    // a server out or back at its initial weight.
+    let dynamic = match &b.ir.balance {
+        Balance::StaticRr => false,
+        Balance::Source | Balance::Hash(_) | Balance::Http(_) => b.ir.hash_type.consistent,
+        _ => true,
+    };
+    if v != 0 && v != initial && !dynamic {
+        return Some(
+            "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n",
+        );
+    }
+    b.set_weight(si, v as u32);
+    None
+}
+
+/// A maxconn change (an agent's `maxconn:N`), parsed as haproxy's
+/// server_parse_maxconn_change_request; `Some` is its refusal.
+pub fn change_maxconn(shared: &Shared, bi: usize, si: usize, m: &str) -> Option<&'static str> {
+    if m.is_empty() {
+        return Some("Require <maxconn>.\n");
+    }
+    let (v, rest) = crate::numbers::strtol(m);
+    if rest.len() == m.len() {
+        return Some("maxconn string empty or preceded by garbage");
+    }
+    if !rest.is_empty() {
+        return Some("Trailing garbage in maxconn string");
+    }
+    shared.backends[bi].set_maxconn(si, v.clamp(0, i64::from(u32::MAX)) as u32);
+    None
+}
+
 /// The operator puts server `si` of backend `bi` in `to` (stats socket `set server … state`,
 /// `disable`/`enable server`); the messages are HAProxy's.
 pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) {
@@ -109,7 +163,7 @@ fn set_admin_why(
     let from = s.admin();
     let why = cause.map(|c| format!(" ({c})")).unwrap_or_default();
     let who = format!("Server {}/{}", b.ir.name, s.ir.name);
-    let health_up = s.health.lock().unwrap_or_else(|e| e.into_inner()).up();
+    let health_up = s.running();
     let was_usable = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].usable;
     s.admin.store(to as u8, Relaxed);
     // A server leaving the rotation for maintenance is an alert, unless it was already
@@ -138,11 +192,15 @@ fn set_admin_why(
             if let Some(c) = &s.ir.check {
                 *s.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::new(c.rise, c.fall);
             }
+            // A down agent keeps it down (haproxy's srv_clr_admin_flag asks both).
+            let state = if s.running() { "UP" } else { "DOWN" };
             if to == Admin::Ready {
-                b.server_up(si);
-                format!("{who} is UP/READY (leaving forced maintenance).")
+                if s.running() {
+                    b.server_up(si);
+                }
+                format!("{who} is {state}/READY (leaving forced maintenance).")
             } else {
-                let msg = format!("{who} is UP/DRAIN (leaving forced maintenance).");
+                let msg = format!("{who} is {state}/DRAIN (leaving forced maintenance).");
                 say(shared, b, quiet, level::NOTICE, false, &msg);
                 format!("{who} remains in forced drain mode.")
             }

@@ -21,7 +21,7 @@ use crate::runtime::proto::proxy_protocol;
 use crate::runtime::lb::admin::{no_server_left, usable_counts};
 use crate::runtime::lb::health::{first_offsets, Outcome};
 
-/// Starts the check task of every checked server.
+/// Starts the check task of every checked server, and of every agent.
 pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
     let mut list = Vec::new();
     let mut idle = Vec::new();
@@ -29,23 +29,31 @@ pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
         for (si, s) in b.servers.iter().enumerate() {
             if let Some(c) = &s.ir.check {
                 if !s.ir.disabled && s.ir.addr.is_some() {
-                    list.push((bi, si, c.inter));
+                    list.push((bi, si, c.inter, false));
                 } else if s.ir.addr.is_some() {
                     // `disabled`: its checks idle until the operator enables it.
-                    idle.push((bi, si, c.inter));
+                    idle.push((bi, si, c.inter, false));
+                }
+            }
+            // Agents ask in maintenance too; they are spread with the checks.
+            if let Some(a) = &s.ir.agent {
+                if s.ir.addr.is_some() || a.addr.is_some() {
+                    list.push((bi, si, a.inter, true));
                 }
             }
         }
     }
     let offsets = first_offsets(&list.iter().map(|x| x.2).collect::<Vec<_>>());
-    let idle = idle
-        .into_iter()
-        .map(|(bi, si, inter)| ((bi, si, inter), inter));
-    for ((bi, si, _), off) in list.into_iter().zip(offsets).chain(idle) {
+    let idle = idle.into_iter().map(|x| (x, x.2));
+    for ((bi, si, _, agent), off) in list.into_iter().zip(offsets).chain(idle) {
         let sh = shared.clone();
         tokio::spawn(async move {
             sleep(off).await;
-            check_loop(sh, bi, si, quiet).await;
+            if agent {
+                super::agent::agent_loop(sh, bi, si, quiet).await;
+            } else {
+                check_loop(sh, bi, si, quiet).await;
+            }
         });
     }
 }
@@ -76,19 +84,21 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
             first_info: None,
             ..out.clone()
         });
-        let was_up = s.health.lock().unwrap_or_else(|e| e.into_inner()).up();
+        // The server runs while its health check and its agent (if any) both say UP.
+        let was_up = s.running();
         if let Some(f) = &first {
             report(&shared, b, s, f, quiet);
         }
         let health = report(&shared, b, s, &out, quiet);
-        let changed = was_up != health.up();
+        let now_up = s.running();
+        let changed = was_up != now_up;
         *s.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         if changed {
             *s.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
-            if !health.up() {
+            if !now_up {
                 s.chkdown.fetch_add(1, Relaxed);
             }
-            transition(&shared, bi, si, health.up(), &out, quiet);
+            transition(&shared, bi, si, now_up, &out, quiet);
         }
         sleep(health.next_interval(&c)).await;
     }
@@ -113,23 +123,36 @@ fn report(
         (noted, *h)
     };
     if b.ir.log_health_checks && noted {
-        let what = if out.ok { "succeeded" } else { "failed" };
-        let msg = format!(
-            "Health check for {}server {}/{} {what}, {}, status: {}.",
-            if s.ir.backup { "backup " } else { "" },
-            b.ir.name,
-            s.ir.name,
-            out.describe(),
-            health.status()
-        );
-        let level = if out.ok {
-            level::NOTICE
-        } else {
-            level::WARNING
-        };
-        say(shared, b, quiet, level, false, &msg);
+        log_check(shared, b, s, "Health", out, &health, quiet);
     }
     health
+}
+
+/// The `option log-health-checks` line of one `kind` ("Health", "Agent") check result.
+pub(super) fn log_check(
+    shared: &Shared,
+    b: &crate::runtime::lb::state::BackendRt,
+    s: &crate::runtime::lb::state::ServerRt,
+    kind: &str,
+    out: &Outcome,
+    health: &super::health::Health,
+    quiet: bool,
+) {
+    let what = if out.ok { "succeeded" } else { "failed" };
+    let msg = format!(
+        "{kind} check for {}server {}/{} {what}, {}, status: {}.",
+        if s.ir.backup { "backup " } else { "" },
+        b.ir.name,
+        s.ir.name,
+        out.describe(),
+        health.status()
+    );
+    let level = if out.ok {
+        level::NOTICE
+    } else {
+        level::WARNING
+    };
+    say(shared, b, quiet, level, false, &msg);
 }
 
 /// Logs to the backend's targets and, unless quiet, to stderr as a WARNING (ALERT when `alert`).
@@ -148,7 +171,14 @@ pub(super) fn say(
     }
 }
 
-fn transition(shared: &Shared, bi: usize, si: usize, up: bool, out: &Outcome, quiet: bool) {
+pub(super) fn transition(
+    shared: &Shared,
+    bi: usize,
+    si: usize,
+    up: bool,
+    out: &Outcome,
+    quiet: bool,
+) {
     let b = &shared.backends[bi];
     let s = &b.servers[si];
     // A server coming up takes sessions waiting for any server (a drained one stays out
@@ -267,42 +297,16 @@ pub async fn run_check(
     let send_proxy = c.send_proxy || first_connect.is_some_and(|(_, sp, _)| sp);
     let linger = first_connect.is_some_and(|(_, _, l)| l);
     let dst = SocketAddr::new(ip, port);
-    // With `timeout check`, the connect is bounded by min(timeout connect, inter) and the
-    // rest by `timeout check`; without it, `inter` bounds the whole check.
-    let (connect_limit, read_limit) = match be.timeout_check {
-        Some(tc) => (be.timeout_connect.map_or(c.inter, |t| t.min(c.inter)), tc),
-        None => (c.inter, c.inter),
-    };
-    let total = match be.timeout_check {
-        Some(_) => connect_limit + read_limit,
-        None => c.inter,
-    };
-    let conn = async {
-        let sock = if dst.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        }?;
-        if let Some(src) = s.source.or(be.source) {
-            sock.bind(SocketAddr::new(src, 0))?;
-        }
-        // Delayed ACK from the start for a plain connect check, as haproxy's: the
-        // handshake's last ACK waits, so the check resets the connection before it
-        // completes and the server's accept() never returns it (a check is no client in
-        // the broker's logs). A tcp-check that waits for the server's data first must not
-        // delay it (haproxy's takes 0 ms where a delayed ACK would take 200).
-        if matches!(be.check, CheckKind::Connect) {
-            let _ = SockRef::from(&sock).set_quickack(false);
-        }
-        sock.connect(dst).await
-    };
-    let mut stream = match timeout(connect_limit, conn).await {
-        Err(_) => return fail("Layer4 timeout", None, start),
-        Ok(Err(e)) => {
-            let info = crate::sys::os_text(&e);
-            return fail("Layer4 connection problem", Some(info), start);
-        }
-        Ok(Ok(st)) => st,
+    let (connect_limit, read_limit, total) = limits(be, c.inter);
+    // Delayed ACK from the start for a plain connect check, as haproxy's: the handshake's
+    // last ACK waits, so the check resets the connection before it completes and the
+    // server's accept() never returns it (a check is no client in the broker's logs). A
+    // tcp-check that waits for the server's data first must not delay it (haproxy's
+    // takes 0 ms where a delayed ACK would take 200).
+    let quickack = !matches!(be.check, CheckKind::Connect);
+    let mut stream = match open(be, s, dst, connect_limit, quickack, start).await {
+        Ok(st) => st,
+        Err(out) => return out,
     };
     // Checks end with a reset rather than a FIN, as HAProxy's do, unless `linger` asks
     // for a clean close (the protocol checks' connect rules do).
@@ -366,6 +370,54 @@ pub async fn run_check(
         }
     }
     out
+}
+
+/// A check's time limits with interval `inter`: connect, exchange, whole. With `timeout
+/// check`, the connect is bounded by min(timeout connect, inter) and the rest by `timeout
+/// check`; without it, `inter` bounds the whole check.
+pub(super) fn limits(be: &Backend, inter: Duration) -> (Duration, Duration, Duration) {
+    match be.timeout_check {
+        Some(tc) => {
+            let connect = be.timeout_connect.map_or(inter, |t| t.min(inter));
+            (connect, tc, connect + tc)
+        }
+        None => (inter, inter, inter),
+    }
+}
+
+/// Opens a check's connection to `dst` from the server's `source`, within `limit`; the
+/// failure is the check's result. Without `quickack`, the handshake's last ACK is delayed.
+pub(super) async fn open(
+    be: &Backend,
+    s: &Server,
+    dst: SocketAddr,
+    limit: Duration,
+    quickack: bool,
+    start: Instant,
+) -> Result<tokio::net::TcpStream, Outcome> {
+    let conn = async {
+        let sock = if dst.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }?;
+        if let Some(src) = s.source.or(be.source) {
+            sock.bind(SocketAddr::new(src, 0))?;
+        }
+        if !quickack {
+            let _ = SockRef::from(&sock).set_quickack(false);
+        }
+        sock.connect(dst).await
+    };
+    match timeout(limit, conn).await {
+        Err(_) => Err(fail("Layer4 timeout", None, start)),
+        Ok(Err(e)) => Err(fail(
+            "Layer4 connection problem",
+            Some(crate::sys::os_text(&e)),
+            start,
+        )),
+        Ok(Ok(st)) => Ok(st),
+    }
 }
 
 /// The check's exchange once connected (and secured): nothing more for a plain connect

@@ -2,6 +2,7 @@
 //! consistent-hash ring, queues, stick tables and health checks.
 
 pub mod admin;
+pub mod agent;
 pub mod balance;
 pub mod chash;
 pub mod check;

@@ -38,6 +38,8 @@ pub struct ServerRt {
     pub queued: AtomicU32,
     /// Health-check state (servers without `check` stay UP).
     pub health: Mutex<Health>,
+    /// `agent-check` state: its own health (rise 1, fall 1) and last status.
+    pub agent: Mutex<crate::runtime::lb::agent::AgentState>,
     /// Its forwarding sessions, to end them (hard stop, `on-marked-down shutdown-sessions`).
     pub cancels: Registry,
     /// Administrative state set by the operator ([`Admin`] as u8); `disabled` starts in MAINT.
@@ -82,6 +84,20 @@ impl ServerRt {
             2 | MAINT_OVER_DRAIN => Admin::Maint,
             _ => Admin::Ready,
         }
+    }
+
+    /// Whether its checks let it run: the health check (if any) and the agent (if any)
+    /// both say UP, as haproxy's check_notify_success requires.
+    pub fn running(&self) -> bool {
+        let check = self.health.lock().unwrap_or_else(|e| e.into_inner()).up();
+        check
+            && (self.ir.agent.is_none()
+                || self
+                    .agent
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .health
+                    .up())
     }
 
     /// In maintenance with forced drain kept beneath it (haproxy's two admin flags:
@@ -203,6 +219,7 @@ impl BackendRt {
                             .as_ref()
                             .map_or(Health::new(1, 1), |c| Health::new(c.rise, c.fall)),
                     ),
+                    agent: Mutex::default(),
                     cancels: Registry::default(),
                     admin: AtomicU8::new(if s.disabled {
                         Admin::Maint
@@ -402,6 +419,14 @@ impl BackendRt {
         self.hand_over(&mut lb, s);
     }
 
+    /// The agent or operator changed server `s`'s maxconn (0: no limit); freed slots go to
+    /// waiting sessions.
+    pub fn set_maxconn(&self, s: usize, maxconn: u32) {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.bal.slots[s].maxconn = maxconn;
+        self.hand_over(&mut lb, s);
+    }
+
     /// Gives server `s`'s free slots to the oldest waiters: its own queue's, and the
     /// backend's when `s` takes load-balanced traffic (a backup only with no active server
     /// left), as haproxy's `process_srv_queue`.
@@ -530,7 +555,13 @@ impl Shared {
                     .any(|(slot, os)| std::ptr::eq(os, o) && slot.usable)
                     // Drain and maintenance are the operator's, and end with a reload as
                     // with HAProxy (no server-state file): what counts is the checks' view.
-                    || (o.admin() != Admin::Ready && h.up());
+                    || (o.admin() != Admin::Ready && o.running());
+                if s.ir.agent.is_some() && o.ir.agent.is_some() {
+                    let old_agent = o.agent.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut na = s.agent.lock().unwrap_or_else(|e| e.into_inner());
+                    na.health = old_agent.health;
+                    na.status = old_agent.status;
+                }
                 if s.ir.check.is_some() && o.ir.check.is_some() {
                     let mut nh = s.health.lock().unwrap_or_else(|e| e.into_inner());
                     // Same counter position, rescaled if rise/fall changed.

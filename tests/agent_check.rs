@@ -1,0 +1,115 @@
+//! `agent-check` against the real haproxy: an agent answering a scripted series of lines
+//! (health words, drain/ready/maint, weight, maxconn, errors, an empty answer) moves the
+//! server through the same states, with the same log lines, in both.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::Duration;
+
+use common::{start, Backend, Which};
+
+/// One answer per agent connection, in order; then "up" for ever.
+const ANSWERS: &[&[u8]] = &[
+    b"up\n",
+    b"50%\n",
+    b"drain\n",
+    b"ready\n",
+    b"down # maintenance window\n",
+    b"down\n",
+    b"up 100%\n",
+    b"maint\n",
+    // Leaves maintenance while already down: no second DOWN.
+    b"ready down\n",
+    b"up\n",
+    b"bogus\n",
+    b"fail bogus\n",
+    b"",
+    b"up maxconn:x\n",
+    b"UP\r\n",
+];
+
+/// The log lines (durations masked) of a proxy running `cfg` for `ms` milliseconds while a
+/// fresh agent answers [`ANSWERS`]; and what the agent read on its first connection.
+fn run(w: Which, cfg_of: &dyn Fn(&str, &str) -> String, ms: u64) -> (Vec<String>, String) {
+    let agent = Backend::with("127.0.93.5:0", |mut c: TcpStream, rec| {
+        let n = rec.lock().unwrap().len();
+        c.set_read_timeout(Some(Duration::from_millis(150)))
+            .unwrap();
+        let mut buf = [0u8; 128];
+        let got = c.read(&mut buf).unwrap_or(0);
+        let _ = c.write_all(ANSWERS.get(n).copied().unwrap_or(b"up\n"));
+        rec.lock().unwrap().push(buf[..got].to_vec());
+    });
+    let server = Backend::echo("127.0.93.6:0");
+    let cfg = cfg_of(&agent.addr.to_string(), &server.addr.to_string());
+    let p = start(w, "agentchk", &cfg, "127.0.93.1:24170".parse().unwrap());
+    thread::sleep(Duration::from_millis(ms));
+    let lines: Vec<String> = p
+        .lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| match l.find("duration: ") {
+            Some(i) => {
+                let rest = &l[i + 10..];
+                format!(
+                    "{}Nms{}",
+                    &l[..i + 10],
+                    &rest[rest.find("ms").unwrap() + 2..]
+                )
+            }
+            None => l.clone(),
+        })
+        .collect();
+    drop(p);
+    let first = agent
+        .accepted
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    (lines, String::from_utf8_lossy(&first).into_owned())
+}
+
+fn config(log_checks: bool) -> impl Fn(&str, &str) -> String {
+    move |agent: &str, server: &str| {
+        let (ip, port) = agent.split_once(':').unwrap();
+        format!(
+            "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n{}\
+listen l\n  bind 127.0.93.1:24170\n  server s1 {server} check inter 1s agent-check agent-port {port} agent-addr {ip} agent-inter 200 agent-send \"hello\\n\"\n  server s2 {server}\n",
+            if log_checks { "  option log-health-checks\n" } else { "" }
+        )
+    }
+}
+
+#[test]
+fn agent_answers_move_the_server_as_in_haproxy() {
+    for log_checks in [true, false] {
+        let cfg = config(log_checks);
+        let theirs = run(Which::Haproxy, &cfg, 5000);
+        let ours = run(Which::Haproxide, &cfg, 5000);
+        assert_eq!(ours, theirs, "haproxide (left), haproxy (right)");
+        let all = theirs.0.join("\n");
+        assert_eq!(theirs.1, "hello\n");
+        for want in [
+            "is DOWN/READY (leaving forced maintenance)",
+            "enters drain state",
+        ] {
+            assert!(all.contains(want), "{want} in {all}");
+        }
+        if log_checks {
+            for want in [
+                "info: \"via agent : down (maintenance window)\"",
+                "info: \"via agent : fail (bogus)\"",
+                "TCPCHK got an empty response at step 2",
+                "via agent : up (maxconn string empty or preceded by garbage)",
+            ] {
+                assert!(all.contains(want), "{want} in {all}");
+            }
+        }
+    }
+}
