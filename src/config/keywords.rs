@@ -1062,7 +1062,7 @@ pub const PROXY: &[Keyword] = &[
         ALL,
         Supported,
         "<format>",
-        "TCP-mode variables and %[src]; ignored in backends as in haproxy",
+        "every variable of the mode; %[sample,converters] of what a line can read (no request or response contents, as haproxy); ignored in backends as in haproxy",
     ),
     kw(
         "log-format-sd",

@@ -93,6 +93,8 @@ pub enum Fetch {
     SslFc,
     /// `ssl_fc_alpn`
     SslFcAlpn,
+    /// `ssl_fc_sni`: the server name the client asked for in its TLS hello.
+    SslFcSni,
     /// `ssl_fc_protocol`
     SslFcProtocol,
     /// `ssl_c_used`

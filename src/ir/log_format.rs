@@ -2,8 +2,6 @@
 //! session. `option tcplog` is the predefined string [`TCPLOG`]; parsing happens once, in
 //! config, so the runtime never reads format text.
 
-use super::Sample;
-
 /// `option tcplog` as a log-format string (haproxy 2.6's default TCP format).
 pub const TCPLOG: &str = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq";
 
@@ -21,6 +19,8 @@ pub struct LogFormat {
     /// It prints what most lines do not (`%fi %fp %si %sp %bi %bp %Th`): a session keeps
     /// those facts only for such a format, so that an idle session stays small.
     pub needs_extra: bool,
+    /// It has `%[…]` samples: a session keeps its TLS facts and variables for the line.
+    pub needs_session: bool,
     /// It prints the server connection's source (`%bi %bp`), which costs a getsockname()
     /// (haproxy's `prepare_addrsource`).
     pub needs_backend_source: bool,
@@ -109,9 +109,11 @@ impl LogFormat {
                 LogNode::Sample(..) => false,
                 _ => true,
             });
+        let needs_session = nodes.iter().any(|n| matches!(n, LogNode::Sample(..)));
         LogFormat {
+            needs_extra: needs_extra || needs_session,
+            needs_session,
             nodes,
-            needs_extra,
             needs_backend_source,
             waits_for_end,
             request_only,
@@ -128,8 +130,8 @@ pub enum LogNode {
     Separator,
     /// A `%var` with its flags.
     Var(LogVar, LogFlags),
-    /// A `%[fetch]` with its flags.
-    Sample(Sample, LogFlags),
+    /// A `%[fetch,converters…]` with its flags.
+    Sample(Box<super::acl::SampleExpr>, LogFlags),
 }
 
 /// The `%{…}` flags of a node (or the `%{…}o` defaults they start from).

@@ -5,10 +5,10 @@
 use crate::config::ast::{LogFormatSetting, ProxyConf, Spanned};
 use crate::config::diag::{Diagnostic, Diagnostics, LocStyle};
 use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar, HTTPLOG, HTTPLOG_CLF, TCPLOG};
-use crate::ir::{Mode, Sample};
+use crate::ir::Mode;
 
-use super::rules::{parse_sample, Parsed};
 use super::sample::SampleError;
+use crate::ir::acl::{Dir, Fetch, SampleExpr};
 
 /// Why a format string was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,24 +272,42 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
     Ok(LogFormat::new(nodes))
 }
 
-/// The fetch of a `%[…]` node. `rest` is the format from after `[`, which haproxy quotes
-/// in its messages.
-fn log_sample(expr: &str, rest: &str) -> Result<Sample, LogFormatError> {
+/// The sample of a `%[…]` node. `rest` is the format from after `[`, which haproxy quotes
+/// in its messages. A line is written when the session ends: fetches of the request or
+/// response contents (buffers, HTTP headers) are refused as haproxy refuses them there.
+fn log_sample(expr: &str, rest: &str) -> Result<Box<SampleExpr>, LogFormatError> {
     if expr.is_empty() {
         return Err(LogFormatError::Invalid(format!(
             "failed to parse sample expression <{rest}> : missing fetch method"
         )));
     }
-    match parse_sample(expr) {
-        Ok(Parsed::Src) => Ok(Sample::Src),
-        // Client bytes are forwarded long before the log line: haproxy refuses them here.
-        Ok(_) => Err(LogFormatError::Invalid(format!(
-            "sample fetch <{rest}> may not be reliably used here because it needs 'request buffer' which is not available here"
-        ))),
-        Err(SampleError::Invalid(m)) => Err(LogFormatError::Invalid(format!(
-            "failed to parse sample expression <{rest}> : {m}"
-        ))),
-        Err(SampleError::Unsupported(what)) => Err(LogFormatError::Unsupported(what)),
+    let p = match super::value_format::format_expr(expr, rest) {
+        Ok(p) => p,
+        Err(SampleError::Invalid(m)) => return Err(LogFormatError::Invalid(m)),
+        Err(SampleError::Unsupported(what)) => return Err(LogFormatError::Unsupported(what)),
+    };
+    if let Some(need) = unavailable_at_log(expr, &p.expr.fetch) {
+        return Err(LogFormatError::Invalid(format!(
+            "sample fetch <{rest}> may not be reliably used here because it needs '{need}' which is not available here"
+        )));
+    }
+    Ok(Box::new(p.expr))
+}
+
+/// What fetch `f` (named first in `expr`) needs that a log line does not have, in
+/// haproxy's words (its sample_src_names).
+fn unavailable_at_log(expr: &str, f: &Fetch) -> Option<&'static str> {
+    let name = &expr[..expr.find(['(', ',']).unwrap_or(expr.len())];
+    match (name, f) {
+        ("hdr", _) => Some("HTTP request headers,HTTP response headers"),
+        ("payload" | "payload_lv", _) => Some("request buffer,response buffer"),
+        (_, Fetch::ReqLen | Fetch::Payload(_))
+        | (_, Fetch::ReqSslSni | Fetch::ReqSslHelloType | Fetch::ReqSslVer) => {
+            Some("request buffer")
+        }
+        (_, Fetch::Hdr(h) | Fetch::HdrCnt(h)) if h.dir == Dir::Res => Some("HTTP response headers"),
+        _ if f.needs_request() => Some("HTTP request headers"),
+        _ => None,
     }
 }
 
@@ -357,6 +375,13 @@ mod tests {
     use super::*;
     use LogNode::*;
 
+    fn src() -> Box<SampleExpr> {
+        Box::new(SampleExpr {
+            fetch: Fetch::Src,
+            convs: Vec::new(),
+        })
+    }
+
     fn ok(s: &str) -> Vec<LogNode> {
         parse(s, false, true).expect("valid").nodes
     }
@@ -396,13 +421,10 @@ mod tests {
                 Separator,
                 Var(LogVar::Frontend, q),
                 Separator,
-                Sample(crate::ir::Sample::Src, m)
+                Sample(src(), m)
             ]
         );
-        assert_eq!(
-            ok("%[src]x"),
-            vec![Sample(crate::ir::Sample::Src, m), Text("x".into())]
-        );
+        assert_eq!(ok("%[src]x"), vec![Sample(src(), m), Text("x".into())]);
     }
 
     #[test]
@@ -482,6 +504,7 @@ mod tests {
             pid: 1,
             http: None,
             plus: false,
+            session: None,
         };
         let mut line = String::new();
         render(&f, &facts, &mut line);

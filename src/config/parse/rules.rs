@@ -485,7 +485,11 @@ fn stage(f: &Fetch) -> Stage {
         | Fetch::Nbsrv(_)
         | Fetch::SrvIsUp(..) => Stage::Any,
         Fetch::Src | Fetch::SrcPort | Fetch::Dst | Fetch::DstPort | Fetch::FeName => Stage::L4,
-        Fetch::SslFc | Fetch::SslFcAlpn | Fetch::SslFcProtocol | Fetch::SslCUsed => Stage::L5,
+        Fetch::SslFc
+        | Fetch::SslFcAlpn
+        | Fetch::SslFcSni
+        | Fetch::SslFcProtocol
+        | Fetch::SslCUsed => Stage::L5,
         Fetch::BeName => Stage::Backend,
         Fetch::Status => Stage::Response,
         Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == Dir::Res => Stage::Response,

@@ -507,6 +507,7 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
         "req.ssl_ver" | "req_ssl_ver" => none(Fetch::ReqSslVer, SmpType::Int)?,
         "ssl_fc" => none(Fetch::SslFc, SmpType::Bool)?,
         "ssl_fc_alpn" => none(Fetch::SslFcAlpn, SmpType::Str)?,
+        "ssl_fc_sni" => none(Fetch::SslFcSni, SmpType::Str)?,
         "ssl_fc_protocol" => none(Fetch::SslFcProtocol, SmpType::Str)?,
         "ssl_c_used" => none(Fetch::SslCUsed, SmpType::Bool)?,
         "method" => none(Fetch::Method, SmpType::Meth)?,

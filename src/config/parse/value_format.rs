@@ -58,20 +58,7 @@ pub(crate) fn parse_format_on(s: &str, response: Option<bool>) -> Result<Format,
                     let expr = &s[start..];
                     return Err(SampleError::Invalid(format!("missing ']' after '{expr}'")));
                 };
-                let expr = &s[start..end];
-                let p = sample::parse(expr, None);
-                sample::mark_userlist_refs(false);
-                let p = p.map_err(|e| match e {
-                    SampleError::Invalid(m) => SampleError::Invalid(format!(
-                        "failed to parse sample expression <{}> : {}",
-                        &s[start..],
-                        // Only a fetch's messages lose their "fetch method" prefix.
-                        m.strip_prefix("fetch method '")
-                            .and_then(|r| r.split_once("' : "))
-                            .map_or(m.as_str(), |(_, r)| r)
-                    )),
-                    e => e,
-                })?;
+                let p = format_expr(&s[start..end], &s[start..])?;
                 if let Some(need) = response.and_then(|r| unavailable(&p.expr.fetch, r)) {
                     let rest = &s[start..];
                     return Err(SampleError::Invalid(format!("sample fetch <{rest}> may not be reliably used here because it needs '{need}' which is not available here")));
@@ -121,6 +108,30 @@ pub(crate) fn parse_format_on(s: &str, response: Option<bool>) -> Result<Format,
         out.push(FmtPart::Text(text.into()));
     }
     Ok(out)
+}
+
+/// The sample expression `expr` of a `%[…]`, `rest` being the format from after `[`
+/// (which haproxy quotes in its messages).
+pub(crate) fn format_expr(expr: &str, rest: &str) -> Result<sample::Parsed, SampleError> {
+    // A comma before the closing ']' names an empty converter here (a rule's expression
+    // would go on in its next word instead).
+    if expr.ends_with(',') {
+        return Err(SampleError::Invalid(format!(
+            "failed to parse sample expression <{rest}> : unknown converter ''"
+        )));
+    }
+    let p = sample::parse(expr, None);
+    sample::mark_userlist_refs(false);
+    p.map_err(|e| match e {
+        SampleError::Invalid(m) => SampleError::Invalid(format!(
+            "failed to parse sample expression <{rest}> : {}",
+            // Only a fetch's messages lose their "fetch method" prefix.
+            m.strip_prefix("fetch method '")
+                .and_then(|r| r.split_once("' : "))
+                .map_or(m.as_str(), |(_, r)| r)
+        )),
+        e => e,
+    })
 }
 
 /// Where a `%[` expression ends: the first ']' outside parentheses and quotes.

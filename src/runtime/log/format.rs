@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use chrono::{DateTime, Local, Utc};
 
 use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar};
-use crate::ir::Sample;
 use crate::runtime::termination::Termination;
 
 /// What a log line can report about one session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Facts<'a> {
     /// Client address (from the PROXY header with `accept-proxy`).
     pub client: Option<SocketAddr>,
@@ -64,6 +63,9 @@ pub struct Facts<'a> {
     pub pid: u32,
     /// The HTTP transaction, in HTTP mode.
     pub http: Option<&'a HttpFacts<'a>>,
+    /// What `%[…]` samples read (the session's addresses, TLS facts, variables), for a
+    /// format that has them.
+    pub session: Option<&'a crate::runtime::rules::Ctx<'a>>,
     /// `option logasap`: total times and byte counts stop when the line is written, and
     /// say so with a `+`.
     pub plus: bool,
@@ -177,16 +179,16 @@ pub fn render(fmt: &LogFormat, s: &Facts<'_>, out: &mut String) {
                 continue;
             }
             LogNode::Text(t) => out.push_str(t),
-            LogNode::Sample(Sample::Src, f) => {
-                let v = s.client.map(|a| {
-                    let mut t = String::new();
-                    ip(&mut t, Some(a), LogFlags::default());
-                    t
+            // The first value as a string, up to a NUL (haproxy's lf_text_len).
+            LogNode::Sample(e, f) => {
+                let v = s.session.and_then(|ctx| {
+                    let v = crate::runtime::rules::format::single(e, ctx)?;
+                    let b = v.to_bytes();
+                    let b = &b[..b.iter().position(|c| *c == 0).unwrap_or(b.len())];
+                    Some(String::from_utf8_lossy(b).into_owned())
                 });
                 text(out, v.as_deref(), *f);
             }
-            // Refused by the configuration check: only `src` reaches the runtime.
-            LogNode::Sample(_, f) => text(out, None, *f),
             // No captures: nothing printed, and the spaces around merge (haproxy leaves
             // its last-space state as it was).
             LogNode::Var(LogVar::HdrReq | LogVar::HdrReqList, _) if s.captures[0] == 0 => continue,
@@ -502,6 +504,7 @@ mod tests {
             hostname: "h",
             pid: 255,
             http: None,
+            session: None,
         }
     }
 

@@ -21,6 +21,8 @@ pub struct SslInfo {
     pub cert: bool,
     /// Negotiated ALPN protocol.
     pub alpn: Option<Vec<u8>>,
+    /// The server name the client sent (SNI).
+    pub sni: Option<String>,
 }
 
 /// Both addresses in one family: IPv4 stays IPv4 only when both ends are IPv4.
@@ -326,6 +328,7 @@ mod tests {
             cn: Some("client1".into()),
             cert: true,
             alpn: None,
+            sni: None,
         };
         let b = v2(src, dst, true, true, &tls);
         assert!(hex(&b).ends_with(&format!(

@@ -42,6 +42,18 @@ impl Value<'_> {
         }
     }
 
+    /// The value cast to binary as haproxy casts it for a converter taking binary: an
+    /// integer (or boolean) as 8 big-endian bytes, an address as its 4 or 16 bytes.
+    pub fn to_bin(&self) -> Cow<'_, [u8]> {
+        match self {
+            Value::Bool(b) => Cow::Owned(i64::from(*b).to_be_bytes().to_vec()),
+            Value::Int(i) => Cow::Owned(i.to_be_bytes().to_vec()),
+            Value::Ip(IpAddr::V4(a)) => Cow::Owned(a.octets().to_vec()),
+            Value::Ip(IpAddr::V6(a)) => Cow::Owned(a.octets().to_vec()),
+            Value::Str(s) | Value::Bin(s) | Value::Meth(s) => Cow::Borrowed(s),
+        }
+    }
+
     /// The value as an integer, when it casts to one.
     pub fn to_int(&self) -> Option<i64> {
         match self {
@@ -347,6 +359,13 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         Fetch::SslFc => one(Value::Bool(ctx.ssl.tls)),
         Fetch::SslCUsed => one(Value::Bool(ctx.ssl.tls && ctx.ssl.cert)),
         Fetch::SslFcAlpn => Ok(ctx.ssl.alpn.as_deref().map(s).into_iter().collect()),
+        Fetch::SslFcSni => Ok(ctx
+            .ssl
+            .sni
+            .as_deref()
+            .map(|n| s(n.as_bytes()))
+            .into_iter()
+            .collect()),
         Fetch::SslFcProtocol => Ok(ctx
             .ssl
             .version
@@ -362,7 +381,15 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         }),
         Fetch::Status => Ok(ctx
             .res
-            .map(|r| Value::Int(i64::from(r.status)))
+            .map(|r| r.status)
+            .or(ctx.logged.map(|l| l.1).filter(|s| *s > 0))
+            .map(|st| Value::Int(i64::from(st)))
+            .into_iter()
+            .collect()),
+        // A log line: the method the transaction kept.
+        Fetch::Method if ctx.req.is_none() && ctx.logged.is_some() => Ok(ctx
+            .logged
+            .map(|l| Value::Meth(Cow::Borrowed(l.0)))
             .into_iter()
             .collect()),
         Fetch::Hdr(h) if h.dir == Dir::Res || (h.dir == Dir::Chn && ctx.res.is_some()) => Ok(ctx
@@ -471,12 +498,12 @@ fn convert<'a>(c: &Conv, v: Value<'a>) -> Option<Value<'a>> {
         Conv::Upper => owned(v.to_bytes().to_ascii_uppercase()),
         Conv::Length => Value::Int(v.to_bytes().len() as i64),
         Conv::Hex => owned(
-            v.to_bytes()
+            v.to_bin()
                 .iter()
                 .flat_map(|b| format!("{b:02X}").into_bytes())
                 .collect(),
         ),
-        Conv::Base64 => owned(crate::runtime::rules::matching::base64(&v.to_bytes()).into_bytes()),
+        Conv::Base64 => owned(crate::runtime::rules::matching::base64(&v.to_bin()).into_bytes()),
         Conv::UrlDec => owned(url_dec(&v.to_bytes())?),
         Conv::Field {
             index,
@@ -485,7 +512,7 @@ fn convert<'a>(c: &Conv, v: Value<'a>) -> Option<Value<'a>> {
             word,
         } => owned(field(&v.to_bytes(), *index, delims, *count, *word)?),
         Conv::Bytes(off, len) => {
-            let b = v.to_bytes();
+            let b = v.to_bin();
             // sample_conv_bytes: an offset past the end gives an empty value.
             let off = ((*off).max(0) as usize).min(b.len());
             let end = len.map_or(b.len(), |l| (off + l.max(0) as usize).min(b.len()));

@@ -81,6 +81,8 @@ pub struct Ctx<'a> {
     pub stream: bool,
     /// `req.len` of an HTTP request (its parsed size); None: the buffer's length.
     pub http_len: Option<usize>,
+    /// At log time, the transaction's method and status, whose heads are gone.
+    pub logged: Option<(&'a [u8], u16)>,
 }
 
 /// The session facts a TCP-level rule reads, besides the buffered bytes.
@@ -118,6 +120,7 @@ impl<'a> Ctx<'a> {
             proc: w.proc,
             stream: true,
             http_len: None,
+            logged: None,
         }
     }
 }

@@ -5,6 +5,8 @@ use super::Info;
 use crate::runtime::lb::state::{FrontendRt, Shared};
 use crate::runtime::log::format::{render, Facts, HttpFacts};
 use crate::runtime::log::level;
+use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::rules::vars::Vars;
 use crate::runtime::termination::Termination;
 use chrono::Local;
 use std::net::SocketAddr;
@@ -49,6 +51,44 @@ pub(super) struct LogExtra {
     /// Source (when wanted) and destination of the server connection, from the last
     /// connection attempt.
     pub(super) server_addrs: ServerAddrs,
+    /// A TCP session's TLS facts and variables, for a format with `%[…]` samples.
+    pub(super) session: Option<Box<(SslInfo, Vars)>>,
+}
+
+/// What a log line's `%[…]` samples read of the session (an HTTP transaction passes its
+/// own; a TCP session's are kept in its [`LogExtra`]).
+#[derive(Clone, Copy)]
+pub(super) struct LogSess<'a> {
+    /// The address the client reached.
+    pub(super) local: SocketAddr,
+    /// The client connection's TLS facts.
+    pub(super) ssl: &'a SslInfo,
+    /// The session's variables.
+    pub(super) vars: &'a Vars,
+}
+
+impl<'a> LogSess<'a> {
+    /// The session's view for its log line.
+    pub(super) fn of(local: SocketAddr, ssl: &'a SslInfo, vars: &'a Vars) -> Self {
+        LogSess { local, ssl, vars }
+    }
+}
+
+/// Whether the frontend's log or unique-id format has `%[…]` samples.
+fn samples_logged(f: &FrontendRt) -> bool {
+    let has =
+        |l: &Option<crate::ir::log_format::LogFormat>| l.as_ref().is_some_and(|l| l.needs_session);
+    has(&f.ir.log_format) || has(&f.ir.unique_id_format)
+}
+
+/// Keeps a TCP session's TLS facts and variables for its log line, when the frontend's
+/// formats sample them.
+pub(super) fn keep_session(f: &FrontendRt, log: &mut LogState, ssl: &SslInfo, vars: Vars) {
+    if samples_logged(f) {
+        if let Some(e) = log.extra.as_mut() {
+            e.session = Some(Box::new((ssl.clone(), vars)));
+        }
+    }
 }
 
 impl LogState {
@@ -69,6 +109,7 @@ pub(super) fn write_log(
     tls: bool,
     log: &LogState,
     http: Option<&HttpFacts<'_>>,
+    sess: Option<LogSess<'_>>,
 ) -> bool {
     let f = &shared.frontends[li.fe];
     // Nothing to render for a frontend without a format or a target (haproxy ignores the
@@ -102,6 +143,40 @@ pub(super) fn write_log(
         }
         None => (f.ir.name.as_str(), 0, 0, [0, 0]),
     };
+    // The samples' view of the session, as haproxy's log sees it: no request or response
+    // contents, the transaction's method and status.
+    let kept = log.extra.as_ref().and_then(|e| {
+        let (ssl, vars) = e.session.as_deref()?;
+        Some(LogSess {
+            local: e.local,
+            ssl,
+            vars,
+        })
+    });
+    let ctx = sess
+        .or(kept)
+        .filter(|_| samples_logged(f))
+        .map(|s| crate::runtime::rules::Ctx {
+            peer,
+            local: s.local,
+            fe_name: &f.ir.name,
+            be: be.map(|bi| &shared.backends[bi]),
+            buf: &[],
+            last: true,
+            ssl: s.ssl,
+            req: None,
+            res: None,
+            raw_req: std::cell::OnceCell::new(),
+            vars: Some(s.vars),
+            proc: Some(&f.proc_vars),
+            stream: true,
+            http_len: None,
+            logged: http.map(|h| {
+                let line = h.request.unwrap_or(b"");
+                let method = &line[..line.iter().position(|c| *c == b' ').unwrap_or(line.len())];
+                (method, h.status)
+            }),
+        });
     let mut facts = Facts {
         client: Some(peer),
         frontend_addr: log.extra.as_ref().map(|e| e.local),
@@ -137,6 +212,7 @@ pub(super) fn write_log(
         pid: std::process::id(),
         http,
         plus: f.ir.logasap,
+        session: ctx.as_ref(),
     };
     // haproxy renders the unique id at log time in TCP mode, at most 127 bytes.
     let mut id = String::new();

@@ -38,6 +38,7 @@ pub(super) async fn accept(
             ssl.tls = true;
             ssl.version = crate::runtime::tls::server::version_name(conn.protocol_version());
             ssl.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+            ssl.sni = s.sni().map(str::to_string);
             if let Some(leaf) = conn.peer_certificates().and_then(|c| c.first()) {
                 ssl.cert = true;
                 ssl.cn = crate::runtime::tls::server::subject_cn(leaf);

@@ -118,7 +118,7 @@ pub fn run(
         let bi = be.as_ref().map(|b| b.bi);
         drop(be);
         if !quiet {
-            write_log(&shared, &li, accept, peer, bi, tls, &log, None);
+            write_log(&shared, &li, accept, peer, bi, tls, &log, None, None);
         }
         drop(slot);
     }
@@ -283,6 +283,7 @@ async fn prepare(
             th: log.since_accept(),
             want_src: s1 || s2,
             server_addrs: None,
+            session: None,
         }));
     }
     if f.ir.log_format.is_none() && !f.ir.log.is_empty() {
@@ -321,7 +322,10 @@ async fn prepare(
     .await
     {
         route::Routed::To { be, keys, sticky } => (be, keys, sticky),
-        route::Routed::Ended(be) => return Prepared::ended(log, peer, be, tls_on),
+        route::Routed::Ended(be) => {
+            close_log::keep_session(f, &mut log, &ssl, vars);
+            return Prepared::ended(log, peer, be, tls_on);
+        }
     };
     let bi = be.bi;
     if shared.backends[bi].ir.mode == crate::ir::Mode::Http {
@@ -331,6 +335,8 @@ async fn prepare(
         drop(be);
         return to_http(client, early, ssl, Some(bi), log, vars);
     }
+    // Nothing reads the variables past the routing but the log line.
+    close_log::keep_session(f, &mut log, &ssl, vars);
     let b = &shared.backends[bi];
     let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
     let key = match &b.ir.balance {
@@ -390,7 +396,7 @@ async fn prepare(
         log.early = true;
         log.term = Termination::NORMAL;
         log.up = early.len() as u64;
-        logged = write_log(shared, li, accept, peer, Some(bi), tls_on, &log, None);
+        logged = write_log(shared, li, accept, peer, Some(bi), tls_on, &log, None, None);
         // Held back (dontlog-normal): the line at the end decides, as haproxy's does.
         log.early = false;
     }

@@ -42,6 +42,17 @@ pub struct TlsServer {
     peer_done: bool,
     /// close_notify queued.
     closing: bool,
+    /// The client hello's server name, read while the handshake waits for it: the
+    /// unbuffered connection does not give it back (`ssl_fc_sni`).
+    sni: Hello,
+}
+
+/// What the client hello said of the server name so far.
+enum Hello {
+    /// Not all of it has arrived.
+    Waiting,
+    /// Read: the name, if any.
+    Read(Option<Box<str>>),
 }
 
 fn tls_err(e: rustls::Error) -> io::Error {
@@ -65,6 +76,7 @@ impl TlsServer {
             out: Vec::new(),
             peer_done: false,
             closing: false,
+            sni: Hello::Waiting,
         };
         std::future::poll_fn(|cx| s.poll_handshake(cx)).await?;
         Ok(s)
@@ -73,6 +85,14 @@ impl TlsServer {
     /// The negotiated connection (version, ALPN, client certificate …).
     pub fn conn(&self) -> &rustls::CommonState {
         &self.conn
+    }
+
+    /// The server name the client's hello asked for.
+    pub fn sni(&self) -> Option<&str> {
+        match &self.sni {
+            Hello::Read(n) => n.as_deref(),
+            Hello::Waiting => None,
+        }
     }
 
     /// The TCP socket underneath.
@@ -175,6 +195,17 @@ impl TlsServer {
 
     fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
+            if let Hello::Waiting = self.sni {
+                use crate::runtime::proto::tls_hello::{hello_sni, Hello as H};
+                match hello_sni(&self.partial) {
+                    H::TooShort => {}
+                    H::NotSsl => self.sni = Hello::Read(None),
+                    H::Got(n) => {
+                        let name = String::from_utf8_lossy(n).into();
+                        self.sni = Hello::Read(Some(name));
+                    }
+                }
+            }
             let UnbufferedStatus { discard, state } =
                 self.conn.process_tls_records(&mut self.partial);
             let state = match state {

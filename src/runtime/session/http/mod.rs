@@ -13,6 +13,7 @@ mod rules;
 mod transaction;
 mod tunnel;
 
+use crate::runtime::session::close_log::LogSess;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -81,7 +82,7 @@ struct Captured {
 }
 
 /// Writes a transaction's line before its end (true when written).
-type LogNow<'a> = dyn Fn(&Tx) -> bool + Sync + 'a;
+type LogNow<'a> = dyn Fn(&Tx, &Vars) -> bool + Sync + 'a;
 
 /// One transaction's log facts.
 struct Tx {
@@ -165,6 +166,19 @@ pub(super) async fn serve(
     } = st;
     let mut cin = Inbuf::default();
     cin.extend(&early);
+    // A transaction's line, with what its `%[…]` samples read of the session.
+    let log = |tx: &Tx, bi: Option<usize>, vars: &Vars| {
+        log_tx(
+            &shared,
+            &li,
+            peer,
+            bi,
+            tls,
+            tx,
+            LogSess::of(local, &ssl, vars),
+        )
+    };
+
     let mut idle: Vec<Idle> = Vec::new();
     let (mut t0, mut date0, mut th) = (t_accept, accept, th);
     let mut first = true;
@@ -202,7 +216,7 @@ pub(super) async fn serve(
                 if first || any {
                     tx.status = 400;
                     tx.log.term = Termination::new(Cause::ClientAbort, Phase::Request);
-                    log_tx(&shared, &li, peer, None, tls, &tx);
+                    log(&tx, None, &vars);
                 }
                 break;
             }
@@ -217,7 +231,7 @@ pub(super) async fn serve(
                 let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
                 tx.status = status;
                 tx.log.term = Termination::new(term, Phase::Request);
-                log_tx(&shared, &li, peer, None, tls, &tx);
+                log(&tx, None, &vars);
                 break;
             }
         };
@@ -229,7 +243,7 @@ pub(super) async fn serve(
             if verdict == super::inspect::Outcome::Reject {
                 tx.t_request = -1;
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
-                log_tx(&shared, &li, peer, None, tls, &tx);
+                log(&tx, None, &vars);
                 break;
             }
         }
@@ -239,7 +253,7 @@ pub(super) async fn serve(
         }
         // A format of request facts only: haproxy writes its line now (logwait met).
         if f.ir.log_at == crate::ir::LogAt::Request {
-            tx.logged = log_tx(&shared, &li, peer, None, tls, &tx);
+            tx.logged = log(&tx, None, &vars);
         }
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
@@ -265,7 +279,9 @@ pub(super) async fn serve(
                 if let Some(t) = tunnel {
                     // The rest of the connection is a tunnel; its line is logged at its end.
                     drop(idle);
-                    return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx)).await;
+                    let sess = LogSess::of(local, &ssl, &vars);
+                    return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx, sess))
+                        .await;
                 }
                 (keep, bi)
             }
@@ -286,7 +302,7 @@ pub(super) async fn serve(
             }
         };
         if logged && !tx.logged {
-            log_tx(&shared, &li, peer, bi, tls, &tx);
+            log(&tx, bi, &vars);
         }
         if !keep {
             break;
@@ -429,6 +445,7 @@ fn log_tx(
     bi: Option<usize>,
     tls: bool,
     tx: &Tx,
+    sess: LogSess<'_>,
 ) -> bool {
     let facts = HttpFacts {
         status: tx.status,
@@ -445,7 +462,17 @@ fn log_tx(
         }),
     };
     let bi = if tx.request.is_some() { bi } else { None };
-    write_log(shared, li, tx.date, peer, bi, tls, &tx.log, Some(&facts))
+    write_log(
+        shared,
+        li,
+        tx.date,
+        peer,
+        bi,
+        tls,
+        &tx.log,
+        Some(&facts),
+        Some(sess),
+    )
 }
 
 /// Reads the next request head: within `timeout http-request` (else `timeout client`)

@@ -165,7 +165,7 @@ where
             _ => sin.avail().len(),
         } as u64;
         let counted = std::mem::replace(&mut tx.log.down, head.htx_size() + body_now);
-        tx.logged |= log_now(tx);
+        tx.logged |= log_now(tx, vars);
         tx.log.down = counted;
     }
     let mut out = Vec::with_capacity(512);

@@ -2,6 +2,7 @@
 //! phase (per request), the request out and the response back, the server connection
 //! kept for reuse when it may be.
 
+use crate::runtime::session::close_log::LogSess;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -67,7 +68,10 @@ pub(super) async fn transaction(
     // that waits for nothing): the line then. (haproxy tests only for byte facts there:
     // a line written at the request comes again, with its backend.) Built here, in the
     // boxed transaction, so that an idle session's future does not reserve it.
-    let log_now = |tx: &Tx| super::log_tx(shared, li, peer, Some(bi), tls, tx);
+    let log_now = |tx: &Tx, vars: &Vars| {
+        let sess = LogSess { local, ssl, vars };
+        super::log_tx(shared, li, peer, Some(bi), tls, tx, sess)
+    };
     let early_log =
         (f.ir.log_at != crate::ir::LogAt::End).then_some(&log_now as &super::LogNow<'_>);
     let an = Answers {

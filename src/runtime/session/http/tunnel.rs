@@ -1,5 +1,6 @@
 //! A connection switched to a tunnel (WebSocket, CONNECT) by a transaction.
 
+use crate::runtime::session::close_log::LogSess;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub(super) async fn run_tunnel(
     t: Tunnel,
     (peer, tls): (SocketAddr, bool),
     mut tx: Tx,
+    sess: LogSess<'_>,
 ) {
     use crate::runtime::stream::Processor;
     let Tunnel {
@@ -59,6 +61,6 @@ pub(super) async fn run_tunnel(
     let bi = Some(slot.bi);
     drop(slot);
     if !tx.logged {
-        log_tx(shared, li, peer, bi, tls, &tx);
+        log_tx(shared, li, peer, bi, tls, &tx, sess);
     }
 }
