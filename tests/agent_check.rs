@@ -113,3 +113,50 @@ fn agent_answers_move_the_server_as_in_haproxy() {
         }
     }
 }
+
+/// What `show stat` says of servers whose agent answers always the same: DOWN (agent),
+/// DRAIN (agent), a weight and a maxconn it set, and the agent columns.
+#[test]
+fn agent_state_in_show_stat_matches_haproxy() {
+    let dir = std::env::temp_dir().join(format!("haproxide-agentstat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("stats.sock");
+    let cols = [
+        "status",
+        "weight",
+        "slim",
+        "agent_status",
+        "agent_code",
+        "agent_desc",
+        "last_agt",
+        "agent_rise",
+        "agent_fall",
+        "agent_health",
+    ];
+    for answer in [&b"down # gone\n"[..], b"drain\n", b"50% maxconn:5\n"] {
+        let mut rows = Vec::new();
+        for w in [Which::Haproxy, Which::Haproxide] {
+            let agent = Backend::with("127.0.93.7:0", move |mut c: TcpStream, _| {
+                let _ = c.write_all(answer);
+            });
+            let server = Backend::echo("127.0.93.8:0");
+            let cfg = format!(
+                "global\n  stats socket {} level admin\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen l\n  bind 127.0.93.1:24171\n  server s1 {} weight 10 agent-check agent-port {} agent-addr 127.0.93.7 agent-inter 200\n",
+                sock.display(),
+                server.addr,
+                agent.addr.port()
+            );
+            let p = start(w, "agentstat", &cfg, "127.0.93.1:24171".parse().unwrap());
+            thread::sleep(Duration::from_millis(700));
+            let stat = common::ask(&sock, "show stat");
+            drop(p);
+            rows.push(
+                cols.iter()
+                    .map(|c| format!("{c}={}", common::stat_field(&stat, "s1", c)))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(rows[1], rows[0], "haproxide (left), haproxy (right)");
+    }
+}

@@ -1077,8 +1077,9 @@ fn lower_server(
     let agent = o.agent_check.then(|| crate::ir::AgentCheck {
         // The check's `addr` serves the agent too unless `agent-addr` says otherwise.
         addr: o.agent_addr.or(o.check_addr),
-        // haproxy keeps any integer and uses its low 16 bits as the port.
-        port: o.agent_port.unwrap_or(0) as u16,
+        // haproxy keeps any integer and uses its low 16 bits as the port; the check's
+        // `port` serves the agent too unless `agent-port` says otherwise.
+        port: o.agent_port.unwrap_or(o.check_port.map_or(0, i64::from)) as u16,
         inter: Duration::from_millis(o.agent_inter.unwrap_or(2000)),
         send: o.agent_send.as_ref().map(|s| s.as_bytes().to_vec()),
     });

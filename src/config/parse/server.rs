@@ -470,7 +470,7 @@ impl Parser {
             return;
         }
         let Some(addr) = addr_spec else { return };
-        if o.agent_check && o.agent_port.unwrap_or(0) == 0 {
+        if o.agent_check && o.agent_port.unwrap_or(o.check_port.map_or(0, i64::from)) == 0 {
             return self.push(bare(format!(
                 "server {name} does not have agent port. Agent check has been disabled."
             )));

@@ -602,6 +602,20 @@ impl Row {
         r
     }
 
+    /// A check's last result in the `<kind>_status|duration|desc|code` columns and its
+    /// text in `last`.
+    fn result(&mut self, kind: &str, last: &str, o: &crate::runtime::lb::health::Outcome) {
+        self.set(&format!("{kind}_status"), o.status())
+            .set(&format!("{kind}_duration"), o.ms)
+            .set(&format!("{kind}_desc"), o.reason);
+        if let Some(code) = &o.code {
+            self.set(&format!("{kind}_code"), code);
+        }
+        if let Some(info) = &o.info {
+            self.set(last, info);
+        }
+    }
+
     fn set(&mut self, name: &str, v: impl ToString) -> &mut Row {
         if let Some(i) = STAT_FIELDS.split(',').position(|f| f == name) {
             self.0[i] = v.to_string();
@@ -661,12 +675,22 @@ pub fn show_stat(shared: &Shared) -> String {
         for (si, s) in b.servers.iter().enumerate() {
             let slot = &lb.slots[si];
             let h = *s.health.lock().unwrap_or_else(|e| e.into_inner());
+            let agent =
+                s.ir.agent
+                    .as_ref()
+                    .map(|_| s.agent.lock().unwrap_or_else(|e| e.into_inner()));
+            // A server the agent took down says so (haproxy's DOWN (agent)).
+            let agent_down = agent.as_ref().is_some_and(|a| a.health.h == 0);
+            // A stopped server is DOWN whatever its admin state but maintenance.
+            let running = h.up() && !agent_down;
             let status = match (s.admin(), &s.ir.check) {
                 (Admin::Maint, _) => "MAINT",
+                _ if !running && agent_down => "DOWN (agent)",
+                _ if !running => "DOWN",
+                (Admin::Drain, _) if agent.is_some() => "DRAIN (agent)",
                 (Admin::Drain, _) => "DRAIN",
                 (Admin::Ready, None) => "no check",
-                (Admin::Ready, Some(_)) if h.up() => "UP",
-                (Admin::Ready, Some(_)) => "DOWN",
+                (Admin::Ready, Some(_)) => "UP",
             };
             let mut r = Row::new(SERVER_ZEROS);
             r.set("pxname", &b.ir.name)
@@ -683,8 +707,9 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("sid", s.ir.id)
                 .set("type", 2)
                 .set("mode", "tcp");
-            if s.ir.maxconn > 0 {
-                r.set("slim", s.ir.maxconn);
+            // The agent's maxconn:N changes it.
+            if slot.maxconn > 0 {
+                r.set("slim", slot.maxconn);
             }
             if let Some(a) = s.target(s.ir.port) {
                 r.set("addr", a);
@@ -703,15 +728,15 @@ pub fn show_stat(shared: &Shared) -> String {
                     .set("chkfail", s.chkfail.load(Relaxed))
                     .set("chkdown", s.chkdown.load(Relaxed));
                 if let Some(o) = &*s.last_check.lock().unwrap_or_else(|e| e.into_inner()) {
-                    r.set("check_status", o.status())
-                        .set("check_duration", o.ms)
-                        .set("check_desc", o.reason);
-                    if let Some(code) = &o.code {
-                        r.set("check_code", code);
-                    }
-                    if let Some(info) = &o.info {
-                        r.set("last_chk", info);
-                    }
+                    r.result("check", "last_chk", o);
+                }
+            }
+            if let Some(a) = &agent {
+                r.set("agent_rise", a.health.rise)
+                    .set("agent_fall", a.health.fall)
+                    .set("agent_health", a.health.h);
+                if let Some(o) = &a.last {
+                    r.result("agent", "last_agt", o);
                 }
             }
             out.push_str(&r.line());

@@ -16,24 +16,22 @@ use super::check::{fail, limits, log_check, open, transition};
 use super::health::{Health, Outcome};
 use super::state::{Admin, Shared};
 
-/// An agent's live state: its health (rise 1, fall 1, UP at start) and the status its
-/// last report had, which decides whether the next one is logged.
+/// An agent's live state: its health (rise 1, fall 1, UP at start) and its last result,
+/// whose status decides whether the next one is logged.
 #[derive(Debug)]
 pub struct AgentState {
     /// UP or DOWN as the agent last said.
     pub health: Health,
-    /// The reason of its last logged-or-counted result.
-    pub status: Option<&'static str>,
-    /// Its last text (`agent_desc`).
-    pub desc: String,
+    /// Its last result (`show stat`'s agent columns); a line without a health word is
+    /// haproxy's CHECKED, "No status change".
+    pub last: Option<Outcome>,
 }
 
 impl Default for AgentState {
     fn default() -> Self {
         AgentState {
             health: Health::new(1, 1),
-            status: None,
-            desc: String::new(),
+            last: None,
         }
     }
 }
@@ -108,16 +106,17 @@ fn line_of(buf: &[u8], ended: bool) -> Option<Option<String>> {
 enum Found {
     /// A failure to reach or read the agent, or its health word.
     Report(Outcome, Option<bool>),
-    /// A line without a health word (its text only), or an incomplete one.
-    Neutral(String),
+    /// A line without a health word: haproxy's CHECKED status with this text.
+    Checked(Outcome),
+    /// An incomplete line: the status stays, with this text.
+    Incomplete(String),
 }
 
 /// Asks the agent once; with its line, applies its admin, weight and maxconn words. Also
-/// says whether the server ran before the agent's health word (after its admin word when
-/// that took it out of maintenance: leaving it settles the state on its own).
+/// says whether the server ran when the answer came, before its health word (after its
+/// admin word when that took it out of maintenance: leaving it settles the state).
 async fn ask(shared: &Shared, bi: usize, si: usize, quiet: bool) -> (Found, bool) {
-    let s = &shared.backends[bi].servers[si];
-    let mut was = s.running();
+    let mut was = false;
     let found = exchange(shared, bi, si, quiet, &mut was).await;
     (found, was)
 }
@@ -127,7 +126,7 @@ async fn exchange(shared: &Shared, bi: usize, si: usize, quiet: bool, was: &mut 
     let b = &shared.backends[bi];
     let s = &b.servers[si];
     let Some(a) = &s.ir.agent else {
-        return Found::Neutral(String::new());
+        return Found::Incomplete(String::new());
     };
     let start = Instant::now();
     let Some(ip) = a.addr.or(s.ir.addr) else {
@@ -172,9 +171,10 @@ async fn exchange(shared: &Shared, bi: usize, si: usize, quiet: bool, was: &mut 
         }
     };
     let Some(line) = line else {
-        return Found::Neutral("Ignoring incomplete line from agent".into());
+        return Found::Incomplete("Ignoring incomplete line from agent".into());
     };
     let r = parse(&line);
+    *was = s.running();
     // The health word moves the agent's health at once, as haproxy's reader does while
     // reading the words: an admin change below already sees it.
     let says = r.health.map(|w| w.eq_ignore_ascii_case("up"));
@@ -206,10 +206,18 @@ async fn exchange(shared: &Shared, bi: usize, si: usize, quiet: bool, was: &mut 
     let wrn = weight.or(maxconn);
     let ms = start.elapsed().as_millis();
     let Some(word) = r.health else {
-        return Found::Neutral(match (r.err, wrn) {
+        let info = match (r.err, wrn) {
             (Some(e), _) => format!("agent reports an error : {e}"),
             (None, Some(w)) => format!("agent warns : {w}"),
             _ => String::new(),
+        };
+        return Found::Checked(Outcome {
+            ok: true,
+            reason: "No status change",
+            code: None,
+            info: (!info.is_empty()).then_some(info),
+            ms,
+            first_info: None,
         });
     };
     let up = says == Some(true);
@@ -251,8 +259,22 @@ pub(super) async fn agent_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet:
             return;
         }
         let (out, says) = match found {
-            Found::Neutral(desc) => {
-                s.agent.lock().unwrap_or_else(|e| e.into_inner()).desc = desc;
+            // Neither counts nor logs; the status changes (or, incomplete, stays).
+            Found::Checked(out) => {
+                s.agent.lock().unwrap_or_else(|e| e.into_inner()).last = Some(out);
+                sleep(a.inter).await;
+                continue;
+            }
+            Found::Incomplete(text) => {
+                if let Some(l) = s
+                    .agent
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .last
+                    .as_mut()
+                {
+                    l.info = Some(text);
+                }
                 sleep(a.inter).await;
                 continue;
             }
@@ -260,9 +282,8 @@ pub(super) async fn agent_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet:
         };
         let (logged, health) = {
             let mut st = s.agent.lock().unwrap_or_else(|e| e.into_inner());
-            let changed = st.status != Some(out.reason);
-            st.status = Some(out.reason);
-            st.desc = out.info.clone().unwrap_or_default();
+            let changed = st.last.as_ref().map(|l| l.reason) != Some(out.reason);
+            st.last = Some(out.clone());
             (changed, st.health)
         };
         if b.ir.log_health_checks && logged {

@@ -94,10 +94,6 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
         let changed = was_up != now_up;
         *s.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         if changed {
-            *s.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
-            if !now_up {
-                s.chkdown.fetch_add(1, Relaxed);
-            }
             transition(&shared, bi, si, now_up, &out, quiet);
         }
         sleep(health.next_interval(&c)).await;
@@ -139,13 +135,19 @@ pub(super) fn log_check(
     quiet: bool,
 ) {
     let what = if out.ok { "succeeded" } else { "failed" };
+    // A user weight of 0 shows as DRAIN.
+    let drained = b
+        .servers
+        .iter()
+        .position(|x| std::ptr::eq(x, s))
+        .is_some_and(|si| b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].weight == 0);
     let msg = format!(
         "{kind} check for {}server {}/{} {what}, {}, status: {}.",
         if s.ir.backup { "backup " } else { "" },
         b.ir.name,
         s.ir.name,
         out.describe(),
-        health.status()
+        health.status(drained)
     );
     let level = if out.ok {
         level::NOTICE
@@ -181,6 +183,12 @@ pub(super) fn transition(
 ) {
     let b = &shared.backends[bi];
     let s = &b.servers[si];
+    *s.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+    if !up {
+        s.chkdown.fetch_add(1, Relaxed);
+    }
+    // A draining server going down is no alarm (haproxy's srv_was_stopping).
+    let draining = s.admin() == Admin::Drain || s.drain_kept();
     // A server coming up takes sessions waiting for any server (a drained one stays out
     // of the rotation until the operator readies it); one going down sends its own
     // waiting sessions back to balancing when `option redispatch` allows it.
@@ -225,7 +233,12 @@ pub(super) fn transition(
         let msg = format!(
             "{who} is DOWN{why}. {act} active and {bck} backup servers left.{backup_note} {sessions} sessions active, {moved} requeued, {queued} remaining in queue."
         );
-        say(shared, b, quiet, level::ALERT, false, &msg);
+        let sev = if draining {
+            level::NOTICE
+        } else {
+            level::ALERT
+        };
+        say(shared, b, quiet, sev, false, &msg);
         if s.ir.shutdown_on_down {
             s.cancels.cancel_all();
         }

@@ -78,10 +78,12 @@ impl Health {
         }
     }
 
-    /// `status: A/B UP|DOWN` as `option log-health-checks` prints it.
-    pub fn status(&self) -> String {
+    /// `status: A/B UP|DRAIN|DOWN` as `option log-health-checks` prints it: DRAIN for a
+    /// server up with a user weight of 0 (`drained`).
+    pub fn status(&self, drained: bool) -> String {
         if self.up() {
-            format!("{}/{} UP", self.h + 1 - self.rise, self.fall)
+            let word = if drained { "DRAIN" } else { "UP" };
+            format!("{}/{} {word}", self.h + 1 - self.rise, self.fall)
         } else {
             format!("{}/{} DOWN", self.h, self.rise)
         }
@@ -121,6 +123,7 @@ impl Outcome {
             "Layer7 timeout" => "L7TOUT",
             "Layer7 wrong status" => "L7STS",
             "Layer7 invalid response" => "L7RSP",
+            "No status change" => "CHECKED",
             _ => "UNK",
         }
     }
@@ -226,7 +229,8 @@ mod tests {
             h.up(),
             "OK,OK,NO,OK,OK,OK with rise 3 -> UP at the 6th check"
         );
-        assert_eq!(h.status(), "2/2 UP");
+        assert_eq!(h.status(false), "2/2 UP");
+        assert_eq!(h.status(true), "2/2 DRAIN");
     }
 
     #[test]

@@ -560,7 +560,7 @@ impl Shared {
                     let old_agent = o.agent.lock().unwrap_or_else(|e| e.into_inner());
                     let mut na = s.agent.lock().unwrap_or_else(|e| e.into_inner());
                     na.health = old_agent.health;
-                    na.status = old_agent.status;
+                    na.last = old_agent.last.clone();
                 }
                 if s.ir.check.is_some() && o.ir.check.is_some() {
                     let mut nh = s.health.lock().unwrap_or_else(|e| e.into_inner());
