@@ -13,16 +13,16 @@ pub const V2_SIG: [u8; 12] = [
 pub struct SslInfo {
     /// The client connection used TLS.
     pub tls: bool,
-    /// Protocol version name ("TLSv1.3").
-    pub version: Option<String>,
+    /// Protocol version name ("TLSv1.3"). Boxed strings keep every session's copy small.
+    pub version: Option<Box<str>>,
     /// Client certificate CN.
-    pub cn: Option<String>,
+    pub cn: Option<Box<str>>,
     /// Client presented a certificate.
     pub cert: bool,
     /// Negotiated ALPN protocol.
-    pub alpn: Option<Vec<u8>>,
+    pub alpn: Option<Box<[u8]>>,
     /// The server name the client sent (SNI).
-    pub sni: Option<String>,
+    pub sni: Option<Box<str>>,
 }
 
 /// Both addresses in one family: IPv4 stays IPv4 only when both ends are IPv4.

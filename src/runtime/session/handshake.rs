@@ -36,12 +36,13 @@ pub(super) async fn accept(
         Ok(Ok(s)) => {
             let conn = s.conn();
             ssl.tls = true;
-            ssl.version = crate::runtime::tls::server::version_name(conn.protocol_version());
-            ssl.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-            ssl.sni = s.sni().map(str::to_string);
+            ssl.version =
+                crate::runtime::tls::server::version_name(conn.protocol_version()).map(Box::from);
+            ssl.alpn = conn.alpn_protocol().map(Box::from);
+            ssl.sni = s.sni().map(Box::from);
             if let Some(leaf) = conn.peer_certificates().and_then(|c| c.first()) {
                 ssl.cert = true;
-                ssl.cn = crate::runtime::tls::server::subject_cn(leaf);
+                ssl.cn = crate::runtime::tls::server::subject_cn(leaf).map(Box::from);
             }
             Some((ClientEnd::Tls(Box::new(s)), ssl))
         }

@@ -166,18 +166,21 @@ pub(super) async fn serve(
     } = st;
     let mut cin = Inbuf::default();
     cin.extend(&early);
-    // A transaction's line, with what its `%[…]` samples read of the session.
-    let log = |tx: &Tx, bi: Option<usize>, vars: &Vars| {
-        log_tx(
-            &shared,
-            &li,
-            peer,
-            bi,
-            tls,
-            tx,
-            LogSess::of(local, &ssl, vars),
-        )
-    };
+    // A transaction's line, with what its `%[…]` samples read of the session (a macro:
+    // a closure would keep its captures in every idle session).
+    macro_rules! log {
+        ($tx:expr, $bi:expr) => {
+            log_tx(
+                &shared,
+                &li,
+                peer,
+                $bi,
+                tls,
+                $tx,
+                LogSess::of(local, &ssl, &vars),
+            )
+        };
+    }
 
     let mut idle: Vec<Idle> = Vec::new();
     let (mut t0, mut date0, mut th) = (t_accept, accept, th);
@@ -216,7 +219,7 @@ pub(super) async fn serve(
                 if first || any {
                     tx.status = 400;
                     tx.log.term = Termination::new(Cause::ClientAbort, Phase::Request);
-                    log(&tx, None, &vars);
+                    log!(&tx, None);
                 }
                 break;
             }
@@ -231,7 +234,7 @@ pub(super) async fn serve(
                 let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
                 tx.status = status;
                 tx.log.term = Termination::new(term, Phase::Request);
-                log(&tx, None, &vars);
+                log!(&tx, None);
                 break;
             }
         };
@@ -243,7 +246,7 @@ pub(super) async fn serve(
             if verdict == super::inspect::Outcome::Reject {
                 tx.t_request = -1;
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
-                log(&tx, None, &vars);
+                log!(&tx, None);
                 break;
             }
         }
@@ -253,7 +256,7 @@ pub(super) async fn serve(
         }
         // A format of request facts only: haproxy writes its line now (logwait met).
         if f.ir.log_at == crate::ir::LogAt::Request {
-            tx.logged = log(&tx, None, &vars);
+            tx.logged = log!(&tx, None);
         }
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
@@ -302,7 +305,7 @@ pub(super) async fn serve(
             }
         };
         if logged && !tx.logged {
-            log(&tx, bi, &vars);
+            log!(&tx, bi);
         }
         if !keep {
             break;
