@@ -29,6 +29,8 @@ const ANSWERS: &[&[u8]] = &[
     b"",
     b"up maxconn:x\n",
     b"UP\r\n",
+    // Quotes and angle brackets are encoded in the line.
+    b"fail # say \"no\" <now>\n",
 ];
 
 /// The log lines (durations masked) of a proxy running `cfg` for `ms` milliseconds while a
@@ -107,6 +109,7 @@ fn agent_answers_move_the_server_as_in_haproxy() {
                 "info: \"via agent : fail (bogus)\"",
                 "TCPCHK got an empty response at step 2",
                 "via agent : up (maxconn string empty or preceded by garbage)",
+                "via agent : fail (say <22>no<22> <3C>now<3E>)",
             ] {
                 assert!(all.contains(want), "{want} in {all}");
             }

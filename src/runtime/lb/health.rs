@@ -135,10 +135,24 @@ impl Outcome {
             s.push_str(&format!(", code: {c}"));
         }
         if let Some(i) = &self.info {
-            s.push_str(&format!(", info: \"{i}\""));
+            s.push_str(", info: \"");
+            ascii_encode(i, &mut s);
+            s.push('"');
         }
         s.push_str(&format!(", check duration: {}ms", self.ms));
         s
+    }
+}
+
+/// haproxy's chunk_asciiencode quoting with '"': a byte that is not printable ASCII, and
+/// '<', '>' and '"', written `<XX>`, so a server's text cannot break the line.
+fn ascii_encode(text: &str, out: &mut String) {
+    for &c in text.as_bytes() {
+        if (0x20..0x7f).contains(&c) && !matches!(c, b'<' | b'>' | b'"') {
+            out.push(char::from(c));
+        } else {
+            out.push_str(&format!("<{c:02X}>"));
+        }
     }
 }
 
@@ -231,6 +245,22 @@ mod tests {
         );
         assert_eq!(h.status(false), "2/2 UP");
         assert_eq!(h.status(true), "2/2 DRAIN");
+    }
+
+    #[test]
+    fn check_texts_are_ascii_encoded() {
+        let o = Outcome {
+            ok: true,
+            reason: "Layer7 check passed",
+            code: None,
+            info: Some("say \"hi\" <x>\n\u{e9}".into()),
+            ms: 1,
+            first_info: None,
+        };
+        assert_eq!(
+            o.describe(),
+            "reason: Layer7 check passed, info: \"say <22>hi<22> <3C>x<3E><0A><C3><A9>\", check duration: 1ms"
+        );
     }
 
     #[test]
