@@ -89,6 +89,7 @@ pub fn lower_with(
     // Sample arguments haproxy could not resolve, proxy by proxy: one alert, or its list
     // of them; a proxy whose arguments all resolved has its auth groups checked.
     let mut auth_errors = auth_errors;
+    auth_errors.extend(nbsrv_in_frontend_logs(proxies));
     let mut names: Vec<String> = Vec::new();
     // References made in sections that are no proxy (defaults) come last.
     for name in proxies
@@ -830,6 +831,33 @@ pub(super) fn with_base(base: &Option<String>, path: &str) -> String {
         Some(b) if !path.starts_with('/') => format!("{}/{path}", b.trim_end_matches('/')),
         _ => path.to_string(),
     }
+}
+
+/// `nbsrv` without a backend in a frontend's log-format names the frontend, which has no
+/// servers: haproxy's argument resolution refuses it, with the proxy named twice.
+fn nbsrv_in_frontend_logs(
+    proxies: &[ProxyConf],
+) -> Vec<(crate::config::diag::Loc, String, String)> {
+    use crate::ir::acl::Fetch;
+    use crate::ir::log_format::LogNode;
+    let mut out = Vec::new();
+    for p in proxies.iter().filter(|p| p.kind == ProxyKind::Frontend) {
+        let Some(crate::config::ast::LogFormatSetting::Custom(text)) = &p.log_format else {
+            continue;
+        };
+        let Ok(f) = super::parse::log_format::parse(&text.v, p.mode() == Mode::Http, true) else {
+            continue;
+        };
+        let nbsrv = f
+            .nodes
+            .iter()
+            .any(|n| matches!(n, LogNode::Sample(e, _) if e.fetch == Fetch::Nbsrv(None)));
+        if nbsrv {
+            let msg = format!("proxy '{0}', referenced in arg 1 of sample fetch keyword 'nbsrv' in log-format string in proxy '{0}', has not backend capability.", p.name);
+            out.push((text.loc.clone(), p.name.clone(), msg));
+        }
+    }
+    out
 }
 
 fn check_kind(p: &ProxyConf, bufsize: i64) -> CheckKind {
