@@ -545,3 +545,54 @@ fn ssl_hello_chk_against_openssl_matches_haproxy() {
         outputs[0]
     );
 }
+
+/// A server that resets the connection before answering: haproxy's "Socket error" with the
+/// system's words, and for a plain tcp-check the step it waited at; the same for an agent.
+#[test]
+fn reset_before_any_answer_is_a_socket_error_as_in_haproxy() {
+    let mut outputs = Vec::new();
+    for w in [Which::Haproxy, Which::Haproxide] {
+        let rst = || {
+            Backend::with("127.0.85.50:0", |c: TcpStream, _| {
+                thread::sleep(Duration::from_millis(50));
+                let _ = socket2::SockRef::from(&c).set_linger(Some(Duration::ZERO));
+            })
+        };
+        let (plain, redis, agent) = (rst(), rst(), rst());
+        let cfg = format!(
+            "{DEFAULTS}listen t\n  bind 127.0.85.49:24190\n  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect string OK\n  server plain {} check inter 1s rise 1 fall 1\n\
+backend r\n  option redis-check\n  server redis {} check inter 1s rise 1 fall 1\n\
+backend a\n  server agent {} agent-check agent-port {} agent-inter 1s\n",
+            plain.addr,
+            redis.addr,
+            agent.addr,
+            agent.addr.port()
+        );
+        let p = start(w, "checkrst", &cfg, "127.0.85.49:24190".parse().unwrap());
+        thread::sleep(Duration::from_millis(1500));
+        let mut lines = p.early.clone();
+        lines.extend(p.lines.lock().unwrap().iter().cloned());
+        drop(p);
+        let mut got = first_lines(&lines, &["plain", "redis"]);
+        got.extend(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("Agent check"))
+                .take(1)
+                .map(|l| {
+                    let health = l.replacen("Agent check", "Health check", 1);
+                    first_lines(&[health], &["agent"]).concat()
+                }),
+        );
+        outputs.push(got);
+    }
+    assert_eq!(outputs[1], outputs[0], "haproxide (left), haproxy (right)");
+    let all = outputs[0].join("\n");
+    for want in [
+        "reason: Socket error, info: \"Connection reset by peer at step 2 of tcp-check (expect string 'OK')\"",
+        "redis failed, reason: Socket error, info: \"Connection reset by peer\"",
+        "agent failed, reason: Socket error, info: \"Connection reset by peer\"",
+    ] {
+        assert!(all.contains(want), "{want} in {all}");
+    }
+}

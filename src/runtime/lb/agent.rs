@@ -154,6 +154,11 @@ async fn exchange(shared: &Shared, bi: usize, si: usize, quiet: bool, was: &mut 
         .await
         {
             Err(_) => return Found::Report(fail("Layer7 timeout", None, start), None),
+            // A reset before any byte: haproxy's socket error.
+            Ok(Err(e)) if buf.is_empty() && e.raw_os_error().is_some() => {
+                let why = crate::sys::os_text(&e);
+                return Found::Report(fail("Socket error", Some(why), start), None);
+            }
             Ok(Ok(0)) | Ok(Err(_)) => true,
             Ok(Ok(n)) => {
                 buf.extend_from_slice(&chunk[..n]);

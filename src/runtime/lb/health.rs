@@ -124,6 +124,7 @@ impl Outcome {
             "Layer7 wrong status" => "L7STS",
             "Layer7 invalid response" => "L7RSP",
             "No status change" => "CHECKED",
+            "Socket error" => "SOCKERR",
             _ => "UNK",
         }
     }

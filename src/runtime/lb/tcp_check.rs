@@ -156,13 +156,22 @@ fn status_code(e: &TcpExpect, buf: &[u8], code: i32) -> i32 {
 /// The size of haproxy's check buffer: what a response may fill.
 const BUFSIZE: usize = 16384;
 
+/// Why a check stopped reading.
+enum ReadStop {
+    /// The time is up.
+    Timeout,
+    /// The connection failed before any byte of the response came (a reset): haproxy's
+    /// socket error, with the system's words.
+    Error(String),
+}
+
 /// Reads what the server sends next into `buf` (bounded as haproxy's check buffer);
-/// `Ok(true)` at the end of the stream, `Err` when the time is up.
+/// `Ok(true)` at the end of the stream.
 async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
     deadline: Instant,
-) -> Result<bool, ()> {
+) -> Result<bool, ReadStop> {
     let mut chunk = [0u8; 4096];
     let mut wait = deadline.saturating_duration_since(Instant::now());
     // Everything there is, as haproxy's receive does: after the first read, more only
@@ -174,7 +183,10 @@ async fn read_more<S: AsyncRead + Unpin>(
         }
         match timeout(wait, stream.read(&mut chunk[..room])).await {
             Err(_) if wait.is_zero() => return Ok(false),
-            Err(_) => return Err(()),
+            Err(_) => return Err(ReadStop::Timeout),
+            Ok(Err(e)) if buf.is_empty() && e.raw_os_error().is_some() => {
+                return Err(ReadStop::Error(crate::sys::os_text(&e)))
+            }
             Ok(Ok(0)) | Ok(Err(_)) => return Ok(true),
             Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
         }
@@ -245,7 +257,7 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 must_read = false;
                 if let Eval::Wait = eval {
                     match read_more(stream, &mut buf, deadline).await {
-                        Err(()) => {
+                        Err(stop) => {
                             // Waiting for data to evaluate, haproxy's current step is the
                             // run's first inverted rule; waiting to receive, this one.
                             let t = if from_recv { i } else { expect_head(rules, i) };
@@ -254,7 +266,14 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                             };
                             let q =
                                 comments[t].map_or(String::new(), |c| format!(" comment: '{c}'"));
-                            return timed_out(te, t + 1, &q, checks.proto, start);
+                            let at = (!checks.proto).then(|| step_text(te, t + 1, &q));
+                            return match stop {
+                                ReadStop::Timeout => fail(te.tout_status.reason(), at, start),
+                                ReadStop::Error(why) => {
+                                    let info = why + at.as_deref().unwrap_or("");
+                                    fail("Socket error", Some(info), start)
+                                }
+                            };
                         }
                         Ok(eos) => last_read = eos,
                     }
@@ -359,22 +378,20 @@ pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// A check that ran out of time waiting at expect rule `e` (step `step`).
-fn timed_out(e: &TcpExpect, step: usize, quoted: &str, proto: bool, start: Instant) -> Outcome {
-    let info = (!proto).then(|| {
-        let what = match &e.pattern {
-            ExpectPattern::String(s) => format!("string '{}'", String::from_utf8_lossy(s)),
-            ExpectPattern::Binary(b) => {
-                // Printed with %.*s: the raw bytes, up to a NUL.
-                let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
-                format!("binary '{}'", String::from_utf8_lossy(&b[..end]))
-            }
-            ExpectPattern::RString(_) => "regex".into(),
-            ExpectPattern::RBinary(_) => "binary regex".into(),
-            ExpectPattern::Custom(_) => "custom function".into(),
-        };
-        format!(" at step {step} of tcp-check (expect {what}){quoted}")
-    });
-    fail(e.tout_status.reason(), info, start)
+/// Where a plain tcp-check stopped waiting: " at step N of tcp-check (expect …)".
+fn step_text(e: &TcpExpect, step: usize, quoted: &str) -> String {
+    let what = match &e.pattern {
+        ExpectPattern::String(s) => format!("string '{}'", String::from_utf8_lossy(s)),
+        ExpectPattern::Binary(b) => {
+            // Printed with %.*s: the raw bytes, up to a NUL.
+            let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+            format!("binary '{}'", String::from_utf8_lossy(&b[..end]))
+        }
+        ExpectPattern::RString(_) => "regex".into(),
+        ExpectPattern::RBinary(_) => "binary regex".into(),
+        ExpectPattern::Custom(_) => "custom function".into(),
+    };
+    format!(" at step {step} of tcp-check (expect {what}){quoted}")
 }
 
 /// haproxy's own words for a failed expect of a plain tcp-check.
