@@ -54,17 +54,7 @@ fn run(w: Which, cfg_of: &dyn Fn(&str, &str) -> String, ms: u64) -> (Vec<String>
         .lock()
         .unwrap()
         .iter()
-        .map(|l| match l.find("duration: ") {
-            Some(i) => {
-                let rest = &l[i + 10..];
-                format!(
-                    "{}Nms{}",
-                    &l[..i + 10],
-                    &rest[rest.find("ms").unwrap() + 2..]
-                )
-            }
-            None => l.clone(),
-        })
+        .map(|l| common::mask_duration(l))
         .collect();
     drop(p);
     let first = agent

@@ -121,7 +121,29 @@ pub fn start_file(which: Which, path: &std::path::Path, wait_for: SocketAddr) ->
     }
 }
 
+/// A check or server line with its duration masked (`duration: Nms`): the only part
+/// that differs between two runs.
+#[allow(dead_code)]
+pub fn mask_duration(l: &str) -> String {
+    match l.find("duration: ") {
+        Some(i) => {
+            let rest = &l[i + 10..];
+            let end = rest.find("ms").map_or(0, |e| e + 2);
+            format!("{}Nms{}", &l[..i + 10], &rest[end..])
+        }
+        None => l.to_string(),
+    }
+}
+
 impl Proxy {
+    /// What it wrote so far: its start-up output, then its log lines.
+    #[allow(dead_code)]
+    pub fn all_lines(&self) -> Vec<String> {
+        let mut lines = self.early.clone();
+        lines.extend(self.lines.lock().unwrap().iter().cloned());
+        lines
+    }
+
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }

@@ -8,13 +8,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::{sleep, timeout, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::time::{sleep, Instant};
 
 use super::admin::{admin_flag, change_maxconn, change_weight, AdminFlag};
 use super::check::{fail, limits, log_check, open, transition};
 use super::health::{Health, Outcome};
 use super::state::{Admin, Shared};
+use super::tcp_check::{read_more, ReadStop};
 
 /// An agent's live state: its health (rise 1, fall 1, UP at start) and its last result,
 /// whose status decides whether the next one is logged.
@@ -93,11 +94,12 @@ fn parse(line: &str) -> Reply<'_> {
     r
 }
 
-/// The agent's line in `buf`, once complete: `Some(None)` when the data ended without one.
+/// The agent's line in `buf`, once complete: `Some(None)` when the data ended (or filled
+/// the check's buffer) without one.
 fn line_of(buf: &[u8], ended: bool) -> Option<Option<String>> {
     match buf.iter().position(|c| matches!(c, 0 | b'\n' | b'\r')) {
         Some(i) if buf[i] != 0 => Some(Some(String::from_utf8_lossy(&buf[..i]).into_owned())),
-        _ if ended || buf.len() >= 16384 => Some(None),
+        _ if ended => Some(None),
         _ => None,
     }
 }
@@ -145,25 +147,16 @@ async fn exchange(shared: &Shared, bi: usize, si: usize, quiet: bool, was: &mut 
     }
     let deadline = Instant::now() + read;
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
     let line = loop {
-        let ended = match timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            stream.read(&mut chunk),
-        )
-        .await
-        {
-            Err(_) => return Found::Report(fail("Layer7 timeout", None, start), None),
+        let ended = match read_more(&mut stream, &mut buf, deadline).await {
+            Err(ReadStop::Timeout) => {
+                return Found::Report(fail("Layer7 timeout", None, start), None)
+            }
             // A reset before any byte: haproxy's socket error.
-            Ok(Err(e)) if buf.is_empty() && e.raw_os_error().is_some() => {
-                let why = crate::sys::os_text(&e);
-                return Found::Report(fail("Socket error", Some(why), start), None);
+            Err(ReadStop::Error(why)) => {
+                return Found::Report(fail("Socket error", Some(why), start), None)
             }
-            Ok(Ok(0)) | Ok(Err(_)) => true,
-            Ok(Ok(n)) => {
-                buf.extend_from_slice(&chunk[..n]);
-                false
-            }
+            Ok(ended) => ended,
         };
         if ended && buf.is_empty() {
             // The expect is the ruleset's second rule (after its send), whatever

@@ -157,7 +157,7 @@ fn status_code(e: &TcpExpect, buf: &[u8], code: i32) -> i32 {
 const BUFSIZE: usize = 16384;
 
 /// Why a check stopped reading.
-enum ReadStop {
+pub(super) enum ReadStop {
     /// The time is up.
     Timeout,
     /// The connection failed before any byte of the response came (a reset): haproxy's
@@ -167,7 +167,7 @@ enum ReadStop {
 
 /// Reads what the server sends next into `buf` (bounded as haproxy's check buffer);
 /// `Ok(true)` at the end of the stream.
-async fn read_more<S: AsyncRead + Unpin>(
+pub(super) async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
     deadline: Instant,

@@ -359,20 +359,13 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         Fetch::SslFc => one(Value::Bool(ctx.ssl.tls)),
         Fetch::SslCUsed => one(Value::Bool(ctx.ssl.tls && ctx.ssl.cert)),
         Fetch::SslFcAlpn => Ok(ctx.ssl.alpn.as_deref().map(s).into_iter().collect()),
-        Fetch::SslFcSni => Ok(ctx
-            .ssl
-            .sni
-            .as_deref()
-            .map(|n| s(n.as_bytes()))
-            .into_iter()
-            .collect()),
-        Fetch::SslFcProtocol => Ok(ctx
-            .ssl
-            .version
-            .as_deref()
-            .map(|v| s(v.as_bytes()))
-            .into_iter()
-            .collect()),
+        Fetch::SslFcSni | Fetch::SslFcProtocol => {
+            let text = match f {
+                Fetch::SslFcSni => ctx.ssl.sni.as_deref(),
+                _ => ctx.ssl.version.as_deref(),
+            };
+            Ok(text.map(|t| s(t.as_bytes())).into_iter().collect())
+        }
         // The stored value and type; else the default, as a string.
         Fetch::Var(v, def) => Ok(match super::vars::get(v, ctx) {
             Ok(Some(x)) => Values::One(x),
