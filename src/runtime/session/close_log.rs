@@ -263,8 +263,13 @@ pub(super) fn connection_error(shared: &Shared, li: &Info, peer: SocketAddr, msg
 
 /// haproxy's line at accept for a frontend that logs without a log format.
 pub(super) fn connect_line(shared: &Shared, f: &FrontendRt, peer: SocketAddr, local: SocketAddr) {
+    let mode = if f.ir.mode == crate::ir::Mode::Http {
+        "HTTP"
+    } else {
+        "TCP"
+    };
     let msg = format!(
-        "Connect from {} to {} ({}/TCP)",
+        "Connect from {} to {} ({}/{mode})",
         crate::runtime::log::fmt_addr(peer),
         crate::runtime::log::fmt_addr(local),
         f.ir.name

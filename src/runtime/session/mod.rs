@@ -286,7 +286,9 @@ async fn prepare(
             session: None,
         }));
     }
-    if f.ir.log_format.is_none() && !f.ir.log.is_empty() {
+    // Without a log format haproxy says when each stream starts: in an HTTP frontend,
+    // each request (see http::serve).
+    if f.ir.log_format.is_none() && !f.ir.log.is_empty() && f.ir.http.is_none() {
         close_log::connect_line(shared, f, peer, local);
     }
     let th = log.since_accept();

@@ -250,6 +250,11 @@ pub(super) async fn serve(
                 break;
             }
         }
+        // Without a log format, a new stream's line (a TCP frontend's first one was
+        // said when its session started).
+        if f.ir.log_format.is_none() && !f.ir.log.is_empty() && (f.ir.http.is_some() || !first) {
+            super::close_log::connect_line(&shared, f, peer, local);
+        }
         tx.request = Some(head.request_line());
         if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
             tx.captured().req = req;
