@@ -7,6 +7,7 @@ pub mod acl;
 pub mod auth;
 pub mod checks;
 pub mod cookie;
+pub mod counters;
 pub mod http_rules;
 pub mod log_format;
 pub mod map;
@@ -31,6 +32,8 @@ pub struct Config {
     pub backends: Vec<Backend>,
     /// Every proxy in configuration order: its frontend and backend indexes (both for listen).
     pub order: Vec<(Option<usize>, Option<usize>)>,
+    /// Every stick table, by its proxy's name, in configuration order.
+    pub tables: Vec<counters::TableDef>,
 }
 
 impl Config {
@@ -795,6 +798,10 @@ pub enum ContentAction {
     Reject,
     /// `set-var`, `set-var-fmt`, `unset-var`: then the next rule.
     Var(Box<vars::SetVar>),
+    /// `track-sc<n> <key> [table <t>]`: then the next rule.
+    Track(Box<counters::Track>),
+    /// `sc-inc-gpc*`, `sc-set-gpt*`: then the next rule.
+    Sc(Box<counters::ScAction>),
 }
 
 /// `tcp-request content <action> [if|unless <cond>]`.
@@ -895,6 +902,8 @@ pub struct StickTable {
     pub expire: Option<Duration>,
     /// When full, refuse new entries instead of dropping the oldest.
     pub nopurge: bool,
+    /// `store <type>[(<args>)],…`: the data kept per key, in the order written.
+    pub store: Vec<counters::Store>,
 }
 
 /// `stick on|match|store-request <sample> [table <name>]`.
@@ -906,7 +915,7 @@ pub struct StickRule {
     pub store: bool,
     /// What the key is made of.
     pub sample: Sample,
-    /// Index into [`Config::backends`] of the backend holding the table.
+    /// Index into [`Config::tables`].
     pub table: usize,
 }
 

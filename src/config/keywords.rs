@@ -876,8 +876,8 @@ pub const PROXY: &[Keyword] = &[
         "tcp-request",
         PRX | DEF,
         Supported,
-        "inspect-delay <time> | content|connection|session accept|reject|set-var(<v>) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
-        "conditions grammar/acl.md lists; content rules in HTTP mode run on each request; connection rules at accept (reject: reset, no log), session rules after the PROXY header and TLS; other actions refused by name",
+        "inspect-delay <time> | content|connection|session accept|reject|set-var(<v>) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc0|1(<n>)|sc-inc-gpc(<i>,<n>)|sc-set-gpt0(<n>)|sc-set-gpt(<i>,<n>) <value> [if|unless <cond>]",
+        "conditions grammar/acl.md lists; content rules in HTTP mode run on each request; connection rules at accept (reject: reset, no log), session rules after the PROXY header and TLS; stick counters grammar/acl.md; other actions refused by name",
     ),
     kw(
         "tcp-response",
@@ -890,7 +890,7 @@ pub const PROXY: &[Keyword] = &[
         "http-request",
         PRX | DEF,
         Supported,
-        "allow|deny|tarpit [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>) [if|unless <cond>]",
+        "allow|deny|tarpit [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt* [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(
@@ -981,8 +981,8 @@ pub const PROXY: &[Keyword] = &[
         "stick-table",
         PRX,
         Supported,
-        "type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <size> [expire <time>] [nopurge]",
-        "`peers`, `store` refused",
+        "type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <size> [expire <time>] [nopurge] [store <type>[(<args>)],...]",
+        "every 2.6 `store` type but the byte counters (`bytes_in_*`, `bytes_out_*`: refused by name); `peers` refused",
     ),
     kw(
         "stick",

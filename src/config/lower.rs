@@ -73,6 +73,7 @@ pub fn lower_with(
         }
     };
     let auth_errors = super::parse::userlist::bind_refs(&userlists, &parsed.userlist_refs);
+    let tables = super::lower_counters::tables(proxies);
 
     let be_index = |name: &str| -> Option<usize> {
         proxies
@@ -89,6 +90,10 @@ pub fn lower_with(
     // Sample arguments haproxy could not resolve, proxy by proxy: one alert, or its list
     // of them; a proxy whose arguments all resolved has its auth groups checked.
     let mut auth_errors = auth_errors;
+    auth_errors.extend(super::parse::counters::bind_refs(
+        &tables,
+        &parsed.table_refs,
+    ));
     auth_errors.extend(nbsrv_in_frontend_logs(proxies));
     let mut names: Vec<String> = Vec::new();
     // References made in sections that are no proxy (defaults) come last.
@@ -266,21 +271,15 @@ pub fn lower_with(
             }
             for r in &p.stick_rules {
                 let t = r.table.as_deref().unwrap_or(&p.name);
-                match proxies
-                    .iter()
-                    .find(|q| q.name == t && q.stick_table.is_some())
-                {
-                    None => diags.push(check(
+                if !tables.iter().any(|d| *d.name == *t) {
+                    diags.push(check(
                         Level::Alert,
                         format!("Proxy '{}': unable to find stick-table '{t}'.", p.name),
-                    )),
-                    Some(q) if q.kind.caps() & 4 == 0 => diags.push(
-                        Diagnostic::alert(&r.loc, format!("'stick … table {t}' naming a frontend's table is not supported by haproxide (tables live in backends); see grammar/keywords.md.")).checked(),
-                    ),
-                    Some(_) => {}
+                    ));
                 }
             }
         }
+        super::lower_counters::track_checks(p, &tables, diags);
         let missing = (is_fe && timeout(p, "client").is_none())
             || (is_be && (timeout(p, "connect").is_none() || timeout(p, "server").is_none()));
         if missing {
@@ -362,7 +361,26 @@ pub fn lower_with(
     // Log formats, parsed per proxy with its mode once everything is read (as haproxy).
     let formats: Vec<_> = proxies
         .iter()
-        .map(|p| super::parse::log_format::proxy_formats(p, diags))
+        .map(|p| {
+            let f = super::parse::log_format::proxy_formats(p, diags);
+            // Their table arguments, resolved now.
+            let loc = match &p.log_format {
+                Some(crate::config::ast::LogFormatSetting::Custom(t)) => t.loc.clone(),
+                _ => p.loc.clone(),
+            };
+            let refs: Vec<_> = super::parse::counters::take_table_refs()
+                .into_iter()
+                .map(|r| (loc.clone(), p.name.clone(), "log-format".to_string(), r))
+                .collect();
+            for (loc, _, m) in super::parse::counters::bind_refs(&tables, &refs) {
+                diags.push(
+                    Diagnostic::alert(&loc, m)
+                        .styled(LocStyle::ParsingTight)
+                        .checked(),
+                );
+            }
+            f
+        })
         .collect();
 
     // Each proxy's answer pages, its `errorfiles` resolved (haproxy's post-proxy check).
@@ -601,7 +619,7 @@ pub fn lower_with(
             p,
             addrs,
             global,
-            &be_index,
+            &tables,
             pages.clone(),
             case.clone(),
         ));
@@ -686,6 +704,7 @@ pub fn lower_with(
         frontends,
         backends,
         order,
+        tables,
     })
 }
 
@@ -857,6 +876,8 @@ fn nbsrv_in_frontend_logs(
             out.push((text.loc.clone(), p.name.clone(), msg));
         }
     }
+    // This parse's table arguments are the formats' own parse's business.
+    super::parse::counters::take_table_refs();
     out
 }
 
@@ -919,7 +940,7 @@ fn lower_backend(
     p: &ProxyConf,
     addrs: Vec<(Option<IpAddr>, bool)>,
     g: &super::parse::GlobalConf,
-    be_index: &dyn Fn(&str) -> Option<usize>,
+    tables: &[crate::ir::counters::TableDef],
     pages: Vec<(u16, std::sync::Arc<[u8]>)>,
     case: Option<std::sync::Arc<crate::ir::CaseMap>>,
 ) -> Backend {
@@ -1023,7 +1044,8 @@ fn lower_backend(
             .stick_rules
             .iter()
             .filter_map(|r| {
-                let table = be_index(r.table.as_deref().unwrap_or(&p.name))?;
+                let name = r.table.as_deref().unwrap_or(&p.name);
+                let table = tables.iter().position(|d| *d.name == *name)?;
                 Some(crate::ir::StickRule {
                     lookup: r.lookup,
                     store: r.store,

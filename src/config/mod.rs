@@ -9,6 +9,7 @@ pub mod diag;
 pub mod keywords;
 pub mod lexer;
 pub mod lower;
+mod lower_counters;
 mod lower_tls;
 pub mod parse;
 mod proto_checks;

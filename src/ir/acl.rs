@@ -134,6 +134,12 @@ pub enum Fetch {
     /// `var(<name>[,<default>])`: the variable's value with its stored type, else the
     /// default as a string.
     Var(super::vars::VarName, Option<Box<[u8]>>),
+    /// `sc<n>_*`, `sc_*(<n>)`, `src_*`: a stick counter's data.
+    Sc(super::counters::Entry, super::counters::Read),
+    /// `table_cnt([<table>])`: entries in the table.
+    TableCnt(super::counters::TableRef),
+    /// `table_avl([<table>])`: free entries in the table.
+    TableAvl(super::counters::TableRef),
 }
 
 /// A converter (configuration.txt §7.3.1).
@@ -172,6 +178,8 @@ pub enum Conv {
     MqttField(MqttField),
     /// `map*(<file>[,<default>])`
     Map(Arc<super::map::Map>),
+    /// `table_*(<table>)`: the data of the entry keyed by the input.
+    Table(super::counters::TableRef, super::counters::Read),
 }
 
 /// `fetch,conv1,conv2(arg)…`

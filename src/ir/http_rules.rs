@@ -95,6 +95,10 @@ pub enum HttpAction {
     /// `tarpit [deny_status <code>]`: hold the request the proxy's tarpit time, then
     /// answer haproxy's page for the status (500 by default), logged `PT`.
     Tarpit(u16),
+    /// `track-sc<n> <key> [table <t>]`
+    Track(Box<super::counters::Track>),
+    /// `sc-inc-gpc*`, `sc-set-gpt*`
+    Sc(Box<super::counters::ScAction>),
 }
 
 /// `replace-header` (the whole value of each header of the name) or `replace-value`

@@ -394,9 +394,45 @@ impl Parser {
                     return self.unsupported(loc, &what, "not evaluated by haproxide yet")
                 }
             },
+            a if a.starts_with("track-sc") && dir == Dir::Request => {
+                match super::counters::track(words, 1, false) {
+                    Ok((t, next, last)) => {
+                        if matches!(t.key.fetch, Fetch::Status)
+                            || matches!(&t.key.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
+                        {
+                            let src = super::counters::source_name(&t.key.fetch);
+                            let m = format!("fetch method '{last}' extracts information from '{src}', none of which is available here");
+                            return fail(self, rule_err(&m), false);
+                        }
+                        i = next;
+                        HttpAction::Track(Box::new(t))
+                    }
+                    Err(m) => match m.strip_prefix('\0') {
+                        Some(what) => {
+                            return self.unsupported(loc, what, "not evaluated by haproxide yet")
+                        }
+                        None => return fail(self, rule_err(&m), false),
+                    },
+                }
+            }
+            a if (a.starts_with("sc-inc-gpc") || a.starts_with("sc-set-gpt"))
+                && dir == Dir::Request =>
+            {
+                match super::counters::sc_action(words, 1) {
+                    Some(Ok((act, next))) => {
+                        i = next;
+                        HttpAction::Sc(Box::new(act))
+                    }
+                    Some(Err(SampleError::Invalid(m))) => return fail(self, rule_err(&m), false),
+                    Some(Err(SampleError::Unsupported(what))) => {
+                        return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                    }
+                    None => unreachable!("the prefix was checked"),
+                }
+            }
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt and unset-var"
+                    "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, track-sc*, sc-inc-gpc* and sc-set-gpt*"
                 } else {
                     "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt and unset-var"
                 };

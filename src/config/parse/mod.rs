@@ -14,6 +14,7 @@ mod bind;
 mod capture;
 mod check;
 mod cookie;
+pub mod counters;
 mod global;
 mod http_errors;
 mod http_reply;
@@ -25,7 +26,7 @@ pub use global::tls_version as global_tls_version;
 mod proxy;
 mod redirect;
 mod resolvers;
-mod rules;
+pub(crate) mod rules;
 pub mod sample;
 mod server;
 mod stats;
@@ -86,6 +87,9 @@ pub struct Parsed {
     pub userlists: Vec<crate::config::ast::UserlistConf>,
     /// Userlist arguments of fetches: where, the proxy, the statement's keyword.
     pub userlist_refs: Vec<(Loc, String, String, sample::PendingUserlist)>,
+    /// Table arguments of fetches and converters: where, the proxy, the statement's
+    /// keyword.
+    pub table_refs: Vec<(Loc, String, String, counters::PendingTable)>,
     /// How files named by the configuration are treated (post-parse reads too).
     pub file_checks: crate::config::FileChecks,
 }
@@ -213,6 +217,8 @@ pub struct Parser {
     stats_rules: bool,
     /// Userlist arguments of fetches, see [`Parsed::userlist_refs`].
     userlist_refs: Vec<(Loc, String, String, sample::PendingUserlist)>,
+    /// Table arguments, see [`Parsed::table_refs`].
+    table_refs: Vec<(Loc, String, String, counters::PendingTable)>,
     /// `expose-experimental-directives` seen: experimental keywords after it are allowed.
     experimental: bool,
     /// `tune.*` settings haproxy takes once, with the value read (see keywords::TUNE_ONCE).
@@ -290,6 +296,7 @@ impl Parser {
     pub fn new(env: BTreeMap<String, String>) -> Self {
         // A previous parse on this thread may have left a reference it never took.
         sample::take_userlist_refs();
+        counters::take_table_refs();
         vars::take_proc_names();
         let loc = Loc {
             file: Arc::from(""),
@@ -313,6 +320,7 @@ impl Parser {
             userlists: Vec::new(),
             stats_rules: false,
             userlist_refs: Vec::new(),
+            table_refs: Vec::new(),
             experimental: false,
             tune_seen: HashMap::new(),
             in_template: false,
@@ -478,6 +486,7 @@ impl Parser {
             http_errors: self.http_errors,
             userlists: self.userlists,
             userlist_refs: self.userlist_refs,
+            table_refs: self.table_refs,
             file_checks: self.file_checks,
         }
     }
@@ -568,6 +577,7 @@ impl Parser {
                 let mut p = std::mem::replace(&mut self.defaults, anon_defaults(loc.clone()));
                 self.parse_proxy(&mut p, &stmt);
                 self.take_userlist_refs(&p.name, &stmt);
+                self.take_table_refs(&p.name, true, &stmt);
                 // A named section is found again by `from <name>`: keep that copy current.
                 if !p.name.is_empty() {
                     self.named_defaults.insert(p.name.clone(), p.clone());
@@ -578,6 +588,7 @@ impl Parser {
                 let mut p = std::mem::replace(&mut self.proxies[i], anon_defaults(loc.clone()));
                 self.parse_proxy(&mut p, &stmt);
                 self.take_userlist_refs(&p.name, &stmt);
+                self.take_table_refs(&p.name, false, &stmt);
                 self.proxies[i] = p;
             }
             Section::Broken(_) => self.alert(loc, "'listen' or 'defaults' expected."),
@@ -601,6 +612,21 @@ impl Parser {
                 r,
             );
             self.userlist_refs.push(entry);
+        }
+    }
+
+    /// Records the table arguments `stmt` parsed in `proxy` (a defaults section when
+    /// `defaults`).
+    fn take_table_refs(&mut self, proxy: &str, defaults: bool, stmt: &Stmt) {
+        for mut r in counters::take_table_refs() {
+            r.in_defaults = defaults;
+            let entry = (
+                stmt.loc.clone(),
+                proxy.to_string(),
+                stmt.arg(0).to_string(),
+                r,
+            );
+            self.table_refs.push(entry);
         }
     }
 

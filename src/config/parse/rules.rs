@@ -164,6 +164,7 @@ impl Parser {
         let loc = stmt.loc;
         let mut key = None;
         let (mut size, mut expire, mut nopurge) = (None, None, false);
+        let mut store = Vec::new();
         let mut i = 1;
         while i < stmt.words.len() {
             let w = stmt.arg(i);
@@ -226,7 +227,34 @@ impl Parser {
                     nopurge = true;
                     i += 1;
                 }
-                "peers" | "store" | "srvkey" | "write-to" | "recv-only" => {
+                "store" => {
+                    let mut warnings = Vec::new();
+                    // haproxy reads the word after `store` even when there is none.
+                    let r = super::counters::store(v, &mut store, &mut warnings);
+                    for m in warnings {
+                        self.push(Diagnostic::warning(loc, m).styled(LocStyle::ParsingTight));
+                    }
+                    if let Err(m) = r {
+                        return self.alert(loc, m);
+                    }
+                    if let Some(b) = store.iter().find(|s| {
+                        matches!(
+                            s.ty,
+                            crate::ir::counters::DataType::BytesInCnt
+                                | crate::ir::counters::DataType::BytesInRate
+                                | crate::ir::counters::DataType::BytesOutCnt
+                                | crate::ir::counters::DataType::BytesOutRate
+                        )
+                    }) {
+                        return self.unsupported(
+                            loc,
+                            &format!("'stick-table … store {}'", b.ty.name()),
+                            "byte counters are not kept",
+                        );
+                    }
+                    i += 2;
+                }
+                "peers" | "srvkey" | "write-to" | "recv-only" => {
                     return self.unsupported(
                         loc,
                         &format!("'stick-table … {w}'"),
@@ -248,6 +276,7 @@ impl Parser {
             size,
             expire,
             nopurge,
+            store,
         });
     }
 
@@ -370,11 +399,88 @@ impl Parser {
                     }
                 }
             }
+            a if a.starts_with("track-sc") => match super::counters::track(stmt.words, 2, true) {
+                Ok((t, next, last)) => {
+                    let ok = match (which, stage(&t.key.fetch)) {
+                        (_, Stage::Any | Stage::L4) => true,
+                        ("connection", _) => false,
+                        (_, Stage::L5) => true,
+                        ("session", _) => false,
+                        (_, s) => s != Stage::Response,
+                    };
+                    if !ok {
+                        let src = super::counters::source_name(&t.key.fetch);
+                        self.alert(loc, format!("'{kw} {a}' : fetch method '{last}' extracts information from '{src}', none of which is available here"));
+                        return None;
+                    }
+                    at = next;
+                    ContentAction::Track(Box::new(t))
+                }
+                Err(m) => {
+                    match m.strip_prefix('\0') {
+                        Some(u) => self.unsupported(
+                            loc,
+                            &format!("{u} in '{kw} {a}'"),
+                            "sample expressions",
+                        ),
+                        None => self.alert(loc, format!("'{kw} {a}' : {m}")),
+                    }
+                    return None;
+                }
+            },
+            a if a.starts_with("sc-inc-gpc") || a.starts_with("sc-set-gpt") => {
+                match super::counters::sc_action(stmt.words, 2) {
+                    Some(Ok((act, next))) => {
+                        let expr = matches!(
+                            &act,
+                            crate::ir::counters::ScAction::SetGpt {
+                                value: crate::ir::counters::GptValue::Expr(_),
+                                ..
+                            }
+                        );
+                        if expr && which == "connection" {
+                            self.alert(
+                                loc,
+                                "internal error, unexpected rule->from=0, please report this bug!",
+                            );
+                            return None;
+                        }
+                        at = next;
+                        ContentAction::Sc(Box::new(act))
+                    }
+                    Some(Err(SampleError::Invalid(m))) => {
+                        self.alert(loc, m);
+                        return None;
+                    }
+                    Some(Err(SampleError::Unsupported(what))) => {
+                        self.unsupported(
+                            loc,
+                            &format!("{what} in '{kw} {a}'"),
+                            "sample expressions",
+                        );
+                        return None;
+                    }
+                    None => {
+                        self.alert(
+                            loc,
+                            format!(
+                                "'{kw}' expects {} in {px} (got '{a}').\n",
+                                if which == "content" {
+                                    CONTENT_ACTIONS
+                                } else {
+                                    CONN_ACTIONS
+                                }
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
             a if known_tcp_action(which, a) => {
                 self.unsupported(
                     loc,
                     &format!("'{kw} {a}'"),
-                    "only accept, reject, set-var, set-var-fmt and unset-var",
+                    "only accept, reject, set-var, set-var-fmt, unset-var, track-sc*, sc-inc-gpc* and sc-set-gpt*",
                 );
                 return None;
             }
@@ -459,7 +565,7 @@ impl Parser {
 /// Where in a session a fetch has a value (haproxy's `SMP_USE_*` classes, as far as
 /// the rule places below need them).
 #[derive(Clone, Copy, PartialEq)]
-enum Stage {
+pub(crate) enum Stage {
     /// Constants, variables, the environment, internal state: anywhere.
     Any,
     /// The connection's addresses, the frontend: from the accept on.
@@ -474,7 +580,7 @@ enum Stage {
     Response,
 }
 
-fn stage(f: &Fetch) -> Stage {
+pub(crate) fn stage(f: &Fetch) -> Stage {
     use crate::ir::acl::Dir;
     match f {
         Fetch::Bool(_)
@@ -483,7 +589,10 @@ fn stage(f: &Fetch) -> Stage {
         | Fetch::Env(_)
         | Fetch::Var(..)
         | Fetch::Nbsrv(_)
-        | Fetch::SrvIsUp(..) => Stage::Any,
+        | Fetch::SrvIsUp(..)
+        | Fetch::Sc(..)
+        | Fetch::TableCnt(_)
+        | Fetch::TableAvl(_) => Stage::Any,
         Fetch::Src | Fetch::SrcPort | Fetch::Dst | Fetch::DstPort | Fetch::FeName => Stage::L4,
         Fetch::SslFc
         | Fetch::SslFcAlpn
@@ -550,7 +659,7 @@ fn known_tcp_action(which: &str, a: &str) -> bool {
     } else {
         CONN_ACTIONS
     };
-    list.contains(&format!("'{a}'")) || a.starts_with("track-sc") || a.contains('(')
+    list.contains(&format!("'{a}'")) || a.contains('(')
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ pub fn take_userlist_refs() -> Vec<PendingUserlist> {
 /// Marks the userlist arguments parsed since the last mark as named by an ACL (`true`)
 /// or by a sample expression.
 pub fn mark_userlist_refs(in_acl: bool) {
+    super::counters::mark_table_refs(in_acl);
     PENDING.with(|p| {
         for r in p.borrow_mut().iter_mut().filter(|r| r.in_acl.is_none()) {
             r.in_acl = Some(in_acl);
@@ -115,12 +116,6 @@ const OTHER_FETCHES: &[&str] = &[
     "ipv4",
     "ipv6",
     "stopping",
-    "table_cnt",
-    "src_conn_cur",
-    "src_conn_rate",
-    "src_http_req_rate",
-    "sc0_conn_cur",
-    "sc_http_req_rate",
     "wait_end",
     "req.proto_http",
     "req_proto_http",
@@ -169,7 +164,6 @@ const OTHER_CONVERTERS: &[&str] = &[
     "sha2",
     "digest",
     "hmac",
-    "table_gpc0",
     "in_table",
     "bool",
     "not",
@@ -206,8 +200,6 @@ const OTHER_CONVERTERS: &[&str] = &[
     "nbsrv",
     "language",
     "field_cnt",
-    "table_http_req_rate",
-    "table_conn_cur",
     "ub64enc",
     "ub64dec",
     "fix_is_valid",
@@ -219,9 +211,13 @@ const OTHER_CONVERTERS: &[&str] = &[
 
 /// A fetch or converter argument's type, for haproxy's messages.
 #[derive(Clone, Copy)]
-enum ArgType {
+pub(super) enum ArgType {
+    /// `integer`
     Int,
+    /// `string`
     Str,
+    /// `table`: a proxy's stick table by name (empty: the current proxy's).
+    Tab,
 }
 
 impl ArgType {
@@ -229,25 +225,28 @@ impl ArgType {
         match self {
             ArgType::Int => "integer",
             ArgType::Str => "string",
+            ArgType::Tab => "table",
         }
     }
 }
 
 /// A parsed argument.
 #[derive(Clone)]
-enum Arg {
+pub(super) enum Arg {
+    /// An integer.
     Int(i64),
+    /// A string (or a table's name).
     Str(String),
 }
 
 impl Arg {
-    fn int(&self) -> i64 {
+    pub(super) fn int(&self) -> i64 {
         match self {
             Arg::Int(v) => *v,
             Arg::Str(_) => 0,
         }
     }
-    fn str(&self) -> &str {
+    pub(super) fn str(&self) -> &str {
         match self {
             Arg::Str(s) => s,
             Arg::Int(_) => "",
@@ -264,14 +263,18 @@ pub(super) fn read_int64(a: &str) -> Option<i64> {
 
 /// haproxy's `make_arg_list`: `inner` is the text between the parentheses (None: no
 /// parentheses); `spec` the types, the first `mandatory` required.
-fn make_args(inner: Option<&str>, spec: &[ArgType], mandatory: usize) -> Result<Vec<Arg>, String> {
+pub(super) fn make_args(
+    inner: Option<&str>,
+    spec: &[ArgType],
+    mandatory: usize,
+) -> Result<Vec<Arg>, String> {
     let words: Vec<String> = match inner {
         // Without parentheses a mandatory string is empty; an integer is missing.
         None => match spec.first() {
             Some(ArgType::Int) if mandatory > 0 => {
                 return Err("expected type 'integer' at position 1, but got nothing".into())
             }
-            Some(ArgType::Str) if mandatory > 0 => vec![String::new()],
+            Some(ArgType::Str | ArgType::Tab) if mandatory > 0 => vec![String::new()],
             _ => Vec::new(),
         },
         Some(s) => split_args(s),
@@ -304,7 +307,7 @@ fn make_args(inner: Option<&str>, spec: &[ArgType], mandatory: usize) -> Result<
                     ))
                 }
             },
-            ArgType::Str => Arg::Str(w.clone()),
+            ArgType::Str | ArgType::Tab => Arg::Str(w.clone()),
         });
     }
     if words.len() < mandatory {
@@ -424,6 +427,9 @@ fn name_arg(a: Option<&Arg>) -> Option<Box<[u8]>> {
 /// `fetch method` prefix).
 fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleError> {
     use ArgType::{Int, Str};
+    if let Some(r) = super::counters::fetch(name, inner) {
+        return r;
+    }
     let args = |spec: &[ArgType], m: usize| {
         make_args(inner, spec, m)
             .map_err(|e| SampleError::Invalid(format!("fetch method '{name}' : {e}")))
@@ -577,7 +583,7 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
             let def = a.get(1).map(|d| d.str().as_bytes().into());
             (Fetch::Var(v, def), SmpType::Any)
         }
-        n if OTHER_FETCHES.contains(&n) || n.starts_with("ssl_") || n.starts_with("sc") => {
+        n if OTHER_FETCHES.contains(&n) || n.starts_with("ssl_") => {
             return Err(SampleError::Unsupported(format!("fetch '{n}'")))
         }
         n => return Err(SampleError::Invalid(format!("unknown fetch method '{n}'"))),
@@ -670,6 +676,9 @@ fn mask_arg(a: &str, v6: bool) -> Option<IpAddr> {
 /// output type.
 fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpType), String> {
     use ArgType::{Int, Str};
+    if let Some(r) = super::counters::conv(name, inner) {
+        return r;
+    }
     let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", arg_pos(&e));
     let args = |spec: &[ArgType], m: usize| make_args(inner, spec, m).map_err(invalid);
     let none = |c: Conv, t: SmpType| args(&[], 0).map(|_| (c, t));
@@ -843,6 +852,7 @@ pub fn parse(expr: &str, fetch_name: Option<&str>) -> Result<Parsed, SampleError
         convs.push(c);
         ty = t;
     }
+    super::counters::name_converter_fetch(fetch_name.unwrap_or(name));
     Ok(Parsed {
         expr: SampleExpr { fetch: f, convs },
         ty,

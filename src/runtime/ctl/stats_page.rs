@@ -152,6 +152,7 @@ pub async fn serve(
         be: None,
         ssl: &ssl,
         proc: None,
+        tables: None,
     };
     let mut ctx = Ctx::tcp(&who, &[], true);
     ctx.req = Some(&head);

@@ -25,6 +25,8 @@ pub struct FrontendRt {
     pub cumulated: AtomicU64,
     /// The generation's `proc.` variables (one set shared by every frontend).
     pub proc_vars: Arc<crate::runtime::rules::vars::ProcVars>,
+    /// The configuration's stick tables (shared with [`Shared::tables`]).
+    pub tables: Arc<[crate::runtime::lb::stick::Table]>,
 }
 
 /// A server with its live counters.
@@ -170,8 +172,6 @@ pub struct BackendRt {
     pub cumulated: AtomicU64,
     /// Sessions waiting in the backend's own queue (any server will do).
     pub queued: AtomicU32,
-    /// Its `stick-table`, empty at every (re)load.
-    pub stick: Option<crate::runtime::lb::stick::Table>,
     /// Its last change between UP and DOWN, or the start (`lastchg`).
     pub lastchg: Mutex<std::time::Instant>,
 }
@@ -258,10 +258,6 @@ impl BackendRt {
             beconn: AtomicU32::new(0),
             cumulated: AtomicU64::new(0),
             queued: AtomicU32::new(0),
-            stick: ir
-                .stick_table
-                .clone()
-                .map(crate::runtime::lb::stick::Table::new),
             lastchg: Mutex::new(std::time::Instant::now()),
             ir,
         }
@@ -495,6 +491,8 @@ pub struct Shared {
     pub frontends: Vec<FrontendRt>,
     /// Backends in configuration order.
     pub backends: Vec<BackendRt>,
+    /// Stick tables ([`crate::ir::Config::tables`] order), empty at each generation.
+    pub tables: Arc<[crate::runtime::lb::stick::Table]>,
     /// Sessions in the process (`actconn`), shared by every configuration generation.
     pub actconn: Arc<AtomicU32>,
     /// Log output.
@@ -509,18 +507,25 @@ impl Shared {
     /// Live state for `cfg`.
     pub fn new(cfg: &Config, logger: Logger) -> Self {
         let proc_vars = Arc::new(crate::runtime::rules::vars::proc_vars(&cfg.global));
+        let tables: Arc<[crate::runtime::lb::stick::Table]> = cfg
+            .tables
+            .iter()
+            .map(|t| crate::runtime::lb::stick::Table::new(t.table.clone()))
+            .collect();
         Shared {
             frontends: cfg
                 .frontends
                 .iter()
                 .map(|f| FrontendRt {
                     proc_vars: proc_vars.clone(),
+                    tables: tables.clone(),
                     ir: f.clone(),
                     feconn: AtomicU32::new(0),
                     cumulated: AtomicU64::new(0),
                 })
                 .collect(),
             backends: cfg.backends.iter().cloned().map(BackendRt::new).collect(),
+            tables,
             actconn: Arc::new(AtomicU32::new(0)),
             logger,
             idle: Arc::new(Notify::new()),

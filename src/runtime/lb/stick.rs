@@ -1,33 +1,153 @@
-//! Stick tables: key → server, as `stick on` uses them (configuration.txt §4.2
-//! `stick-table`, `stick on`). An entry lives `expire` after it was last stored or matched;
-//! a full table drops its oldest entries (about size/256 + 1 at a time, as HAProxy purges),
-//! or with `nopurge` refuses new ones. Tables start empty at every (re)load.
+//! Stick tables (configuration.txt §4.2 `stick-table`): key → entry, where an entry holds
+//! the server a key sticks to (`stick on`) and the data the table stores (`store`: the
+//! counters `track-sc*` rules feed). An entry lives `expire` after its last update
+//! unless a session still tracks it; a full table drops its oldest idle entries (about
+//! size/256 + 1 at a time, as HAProxy purges), or with `nopurge` refuses new ones.
+//! Tables start empty at every (re)load.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::ir::counters::{DataType, Store, DATA_TYPES};
 use crate::ir::{StickKey, StickTable};
 
 /// One table and its entries.
 #[derive(Debug)]
 pub struct Table {
     cfg: StickTable,
-    entries: Mutex<HashMap<Box<[u8]>, Entry>>,
+    shape: Arc<Shape>,
+    entries: Mutex<HashMap<Box<[u8]>, Arc<Entry>>>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    server: usize,
+/// Where each stored data type lives in an entry, and its rate period.
+#[derive(Debug, Default)]
+pub struct Shape {
+    /// Per data type: first slot and count (counters and rates have their own slots).
+    at: [Option<(u16, u8)>; DATA_TYPES.len()],
+    /// Per data type: a rate's period in milliseconds.
+    period: [u32; DATA_TYPES.len()],
+    counters: usize,
+    rates: usize,
+    expire: Option<Duration>,
+}
+
+impl Shape {
+    fn new(store: &[Store], expire: Option<Duration>) -> Shape {
+        let mut s = Shape {
+            expire,
+            ..Shape::default()
+        };
+        for st in store {
+            let i = st.ty.index();
+            let next = if st.ty.is_rate() {
+                &mut s.rates
+            } else {
+                &mut s.counters
+            };
+            s.at[i] = Some((*next as u16, st.n));
+            *next += usize::from(st.n);
+            s.period[i] = st.period_ms;
+        }
+        s
+    }
+
+    /// The slot of element `idx` of `ty`, when the table stores it.
+    fn slot(&self, ty: DataType, idx: u8) -> Option<usize> {
+        let (first, n) = self.at[ty.index()]?;
+        (idx < n).then(|| usize::from(first) + usize::from(idx))
+    }
+
+    /// Whether the table stores `ty`.
+    pub fn stores(&self, ty: DataType) -> bool {
+        self.at[ty.index()].is_some()
+    }
+}
+
+/// A table entry: shared by the table and the sessions tracking it.
+#[derive(Debug)]
+pub struct Entry {
+    shape: Arc<Shape>,
+    data: Mutex<Data>,
+}
+
+#[derive(Debug)]
+struct Data {
+    /// `stick on`: the server (index in its backend).
+    server: Option<usize>,
+    /// Last update, from which the entry expires.
     touched: Instant,
+    counters: Box<[u64]>,
+    rates: Box<[Freq]>,
+}
+
+/// haproxy's `freq_ctr`: events in the current period and in the previous one.
+#[derive(Debug, Clone, Copy, Default)]
+struct Freq {
+    tick: u64,
+    curr: u32,
+    prev: u32,
+}
+
+/// haproxy's millisecond clock (`global_now_ms`), here from a fixed start far enough in
+/// the past that a new counter's first event always opens a period.
+fn now_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = START.get_or_init(Instant::now);
+    start.elapsed().as_millis() as u64 + (1 << 32)
+}
+
+impl Freq {
+    /// update_freq_ctr_period: adds `inc`, rotating the periods when the current one is
+    /// over (and forgetting both when two have passed).
+    fn add(&mut self, period: u32, inc: u32, now: u64) -> u32 {
+        let p = u64::from(period);
+        if now.wrapping_sub(self.tick) < p {
+            self.curr = self.curr.wrapping_add(inc);
+            return self.curr;
+        }
+        self.prev = self.curr;
+        self.curr = inc;
+        self.tick += p;
+        if now.wrapping_sub(self.tick) >= p {
+            self.prev = 0;
+            self.tick = now;
+        }
+        // haproxy's tick keeps its lowest bit for a lock.
+        self.tick &= !1;
+        inc
+    }
+
+    /// read_freq_ctr_period: the events over the last period, the previous period's
+    /// share weighted by the time left in the current one.
+    fn read(&self, period: u32, now: u64) -> u32 {
+        let p = i64::from(period);
+        if p == 0 {
+            return self.curr;
+        }
+        let (mut curr, mut past) = (u64::from(self.curr), u64::from(self.prev));
+        let mut remain = self.tick as i64 + p - now as i64;
+        if remain < 0 {
+            remain += p;
+            past = if remain >= 0 { curr } else { 0 };
+            curr = 0;
+        }
+        // Flapping correction at very low rates.
+        if curr == 0 && past <= 1 {
+            return past as u32;
+        }
+        ((past * remain.max(0) as u64 + curr * p as u64) / p as u64) as u32
+    }
 }
 
 /// A sample before it is shaped into a key of the table's type.
 pub enum Raw<'a> {
     /// An address (`src`).
     Addr(IpAddr),
-    /// Text or bytes (an MQTT field).
+    /// An integer.
+    Int(i64),
+    /// Text or bytes (an MQTT field, a header).
     Bytes(&'a [u8]),
 }
 
@@ -35,9 +155,15 @@ impl Table {
     /// An empty table.
     pub fn new(cfg: StickTable) -> Self {
         Table {
+            shape: Arc::new(Shape::new(&cfg.store, cfg.expire)),
             cfg,
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What the table stores where.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
     }
 
     /// Converts a sample to this table's key type, as HAProxy casts samples; None when it
@@ -49,17 +175,20 @@ impl Table {
         };
         let k: Vec<u8> = match (self.cfg.key, raw) {
             (StickKey::Ip, Raw::Addr(ip)) => v4(ip)?.to_vec(),
+            (StickKey::Ip, Raw::Int(n)) => (*n as u32).to_be_bytes().to_vec(),
             (StickKey::Ip, Raw::Bytes(b)) => {
                 let ip: IpAddr = std::str::from_utf8(b).ok()?.parse().ok()?;
                 v4(&ip)?.to_vec()
             }
             (StickKey::Ipv6, Raw::Addr(ip)) => to_v6(*ip).to_vec(),
+            (StickKey::Ipv6, Raw::Int(n)) => to_v6(IpAddr::V4((*n as u32).into())).to_vec(),
             (StickKey::Ipv6, Raw::Bytes(b)) => {
                 to_v6(std::str::from_utf8(b).ok()?.parse().ok()?).to_vec()
             }
             (StickKey::Integer, Raw::Addr(ip)) => {
                 u32::from_be_bytes(v4(ip)?).to_be_bytes().to_vec()
             }
+            (StickKey::Integer, Raw::Int(n)) => (*n as u32).to_be_bytes().to_vec(),
             (StickKey::Integer, Raw::Bytes(b)) => {
                 let n: i64 = std::str::from_utf8(b).ok()?.trim().parse().ok()?;
                 (n as u32).to_be_bytes().to_vec()
@@ -67,6 +196,7 @@ impl Table {
             (StickKey::String(len) | StickKey::Binary(len), raw) => {
                 let mut v = match raw {
                     Raw::Addr(ip) => ip.to_string().into_bytes(),
+                    Raw::Int(n) => n.to_string().into_bytes(),
                     Raw::Bytes(b) => b.to_vec(),
                 };
                 // String keys compare as C strings: they stop at a NUL, then at `len`.
@@ -82,53 +212,80 @@ impl Table {
         Some(k.into_boxed_slice())
     }
 
-    /// The server `key` sticks to, refreshing the entry's expiry.
-    pub fn lookup(&self, key: &[u8]) -> Option<usize> {
+    /// The live entry for `key` (stktable_lookup_key), if any.
+    pub fn find(&self, key: &[u8]) -> Option<Arc<Entry>> {
         let mut m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let e = m.get_mut(key)?;
-        if self.expired(e, now) {
+        let e = m.get(key)?;
+        if self.dead(e, Instant::now()) {
             m.remove(key);
             return None;
         }
-        e.touched = now;
-        Some(e.server)
+        Some(e.clone())
+    }
+
+    /// The entry for `key`, created when missing (stktable_get_entry); None when the
+    /// table is full and `nopurge` forbids dropping entries.
+    pub fn get(&self, key: &[u8]) -> Option<Arc<Entry>> {
+        let mut m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if let Some(e) = m.get(key) {
+            if !self.dead(e, now) {
+                return Some(e.clone());
+            }
+            m.remove(key);
+        }
+        if m.len() as u64 >= self.cfg.size {
+            m.retain(|_, e| !self.dead(e, now));
+        }
+        if m.len() as u64 >= self.cfg.size {
+            if self.cfg.nopurge {
+                return None;
+            }
+            let n = (self.cfg.size / 256 + 1) as usize;
+            let mut ages: Vec<(Instant, Box<[u8]>)> = m
+                .iter()
+                .filter(|(_, e)| Arc::strong_count(e) == 1)
+                .map(|(k, e)| (e.lock().touched, k.clone()))
+                .collect();
+            if !ages.is_empty() {
+                let nth = n.min(ages.len()) - 1;
+                ages.select_nth_unstable_by_key(nth, |(t, _)| *t);
+                for (_, k) in ages.into_iter().take(n) {
+                    m.remove(&k);
+                }
+            }
+            if m.len() as u64 >= self.cfg.size {
+                return None;
+            }
+        }
+        let e = Arc::new(Entry {
+            shape: self.shape.clone(),
+            data: Mutex::new(Data {
+                server: None,
+                touched: now,
+                counters: vec![0; self.shape.counters].into(),
+                rates: vec![Freq::default(); self.shape.rates].into(),
+            }),
+        });
+        m.insert(key.into(), e.clone());
+        Some(e)
+    }
+
+    /// The server `key` sticks to, refreshing the entry's expiry.
+    pub fn lookup(&self, key: &[u8]) -> Option<usize> {
+        let e = self.find(key)?;
+        let mut d = e.lock();
+        d.touched = Instant::now();
+        d.server
     }
 
     /// Makes `key` stick to `server` (re-pointing an existing entry).
     pub fn store(&self, key: Box<[u8]>, server: usize) {
-        let mut m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if let Some(e) = m.get_mut(&key) {
-            *e = Entry {
-                server,
-                touched: now,
-            };
-            return;
+        if let Some(e) = self.get(&key) {
+            let mut d = e.lock();
+            d.server = Some(server);
+            d.touched = Instant::now();
         }
-        if m.len() as u64 >= self.cfg.size {
-            m.retain(|_, e| !self.expired(e, now));
-        }
-        if m.len() as u64 >= self.cfg.size {
-            if self.cfg.nopurge {
-                return;
-            }
-            let n = (self.cfg.size / 256 + 1) as usize;
-            let mut ages: Vec<(Instant, Box<[u8]>)> =
-                m.iter().map(|(k, e)| (e.touched, k.clone())).collect();
-            let nth = n.min(ages.len()) - 1;
-            ages.select_nth_unstable_by_key(nth, |(t, _)| *t);
-            for (_, k) in ages.into_iter().take(n) {
-                m.remove(&k);
-            }
-        }
-        m.insert(
-            key,
-            Entry {
-                server,
-                touched: now,
-            },
-        );
     }
 
     /// Entries now (expired ones not yet dropped included).
@@ -136,15 +293,140 @@ impl Table {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// Entries that still count (`table_cnt`): expired idle ones are gone in haproxy.
+    pub fn live(&self) -> usize {
+        let now = Instant::now();
+        let m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        m.values().filter(|e| !self.dead(e, now)).count()
+    }
+
+    /// The table's size (`table_avl` is the size less the live entries).
+    pub fn size(&self) -> u64 {
+        self.cfg.size
+    }
+
     /// True when the table holds nothing.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn expired(&self, e: &Entry, now: Instant) -> bool {
-        self.cfg
+    /// Expired and tracked by no session: haproxy's expiry task has removed it.
+    fn dead(&self, e: &Arc<Entry>, now: Instant) -> bool {
+        Arc::strong_count(e) == 1 && e.expired(now)
+    }
+}
+
+impl Entry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        let touched = self.lock().touched;
+        self.shape
             .expire
-            .is_some_and(|t| now.duration_since(e.touched) >= t.max(Duration::from_millis(1)))
+            .is_some_and(|t| now.duration_since(touched) >= t.max(Duration::from_millis(1)))
+    }
+
+    /// haproxy's `ref_cnt`: every holder of the entry but the table itself (the
+    /// sessions tracking it, and a fetch looking at it now).
+    pub fn refs(self: &Arc<Self>) -> u64 {
+        Arc::strong_count(self).saturating_sub(1) as u64
+    }
+
+    /// Whether the table stores `ty`.
+    pub fn stores(&self, ty: DataType) -> bool {
+        self.shape.stores(ty)
+    }
+
+    /// A counter's value (element `idx`); None when the table does not store it.
+    pub fn counter(&self, ty: DataType, idx: u8) -> Option<u64> {
+        let s = self.shape.slot(ty, idx).filter(|_| !ty.is_rate())?;
+        Some(self.lock().counters[s])
+    }
+
+    /// A rate's value over its period; None when the table does not store it.
+    pub fn rate(&self, ty: DataType, idx: u8) -> Option<u64> {
+        let s = self.shape.slot(ty, idx).filter(|_| ty.is_rate())?;
+        let p = self.shape.period[ty.index()];
+        Some(u64::from(self.lock().rates[s].read(p, now_ms())))
+    }
+
+    /// The `stick on` server.
+    pub fn server(&self) -> Option<usize> {
+        self.lock().server
+    }
+
+    /// Applies `f` to the counter and the rate it has (either may be absent), then
+    /// refreshes the expiry when the table stores either (stktable_touch_local). Gives
+    /// what `f` returns, None when the table stores neither.
+    pub fn update<R>(
+        &self,
+        (cnt, rate): ((DataType, u8), (DataType, u8)),
+        f: impl FnOnce(Option<&mut u64>, Option<(&mut RateCell, u32)>) -> R,
+    ) -> Option<R> {
+        // A counter's slot is no rate's: each kind has its own list.
+        let c = self.shape.slot(cnt.0, cnt.1).filter(|_| !cnt.0.is_rate());
+        let r = self.shape.slot(rate.0, rate.1).filter(|_| rate.0.is_rate());
+        if c.is_none() && r.is_none() {
+            return None;
+        }
+        let period = self.shape.period[rate.0.index()];
+        let mut d = self.lock();
+        let d = &mut *d;
+        let counter = c.map(|i| &mut d.counters[i]);
+        let mut cell = r.map(|i| RateCell(&mut d.rates[i]));
+        let out = f(counter, cell.as_mut().map(|c| (c, period)));
+        d.touched = Instant::now();
+        Some(out)
+    }
+
+    /// Adds one to a counter and its rate (conn_cnt and conn_rate, http_req_*, …): what
+    /// the table stores of the pair.
+    pub fn bump(&self, cnt: DataType, rate: DataType) {
+        self.update(((cnt, 0), (rate, 0)), |c, r| {
+            if let Some(c) = c {
+                *c = c.wrapping_add(1);
+            }
+            if let Some((r, p)) = r {
+                r.add(p, 1);
+            }
+        });
+    }
+
+    /// Changes `conn_cur` by one up or down (never below 0), refreshing the expiry.
+    pub fn conn_cur(&self, up: bool) {
+        let Some(s) = self.shape.slot(DataType::ConnCur, 0) else {
+            return;
+        };
+        let mut d = self.lock();
+        let v = &mut d.counters[s];
+        *v = if up {
+            v.wrapping_add(1)
+        } else {
+            v.saturating_sub(1)
+        };
+        d.touched = Instant::now();
+    }
+
+    /// Refreshes the expiry (a new tracker: stream_start_counters).
+    pub fn touch(&self) {
+        self.lock().touched = Instant::now();
+    }
+}
+
+/// A rate being updated.
+pub struct RateCell<'a>(&'a mut Freq);
+
+impl RateCell<'_> {
+    /// Adds `inc` events now; gives the current period's count.
+    pub fn add(&mut self, period: u32, inc: u32) -> u32 {
+        self.0.add(period, inc, now_ms())
+    }
+
+    /// The current period's count (haproxy's `curr_ctr`).
+    pub fn current(&self) -> u32 {
+        self.0.curr
     }
 }
 
@@ -165,6 +447,7 @@ mod tests {
             size,
             expire: None,
             nopurge,
+            store: Vec::new(),
         })
     }
 
@@ -201,10 +484,39 @@ mod tests {
     }
 
     #[test]
+    fn tracked_entries_are_never_purged() {
+        let t = table(StickKey::Integer, 1, false);
+        let held = t.get(&[1]).unwrap();
+        assert!(t.get(&[2]).is_none(), "the only entry is tracked");
+        drop(held);
+        assert!(t.get(&[2]).is_some());
+    }
+
+    #[test]
     fn addresses() {
         let t = table(StickKey::Ip, 10, false);
         let ip: IpAddr = "127.0.0.9".parse().unwrap();
         assert_eq!(&*t.key(&Raw::Addr(ip)).unwrap(), &[127, 0, 0, 9]);
         assert!(t.key(&Raw::Bytes(b"not an ip")).is_none());
+    }
+
+    #[test]
+    fn rates_weigh_the_previous_period() {
+        let mut f = Freq::default();
+        let t0 = 1 << 32;
+        assert_eq!(f.add(1000, 1, t0), 1);
+        for _ in 0..9 {
+            f.add(1000, 1, t0 + 10);
+        }
+        assert_eq!(f.read(1000, t0 + 500), 10);
+        // Half way through the next period, half of the previous one counts.
+        assert_eq!(f.add(1000, 4, t0 + 1500), 4);
+        assert_eq!(f.read(1000, t0 + 1500), 5 + 4);
+        // Two periods later everything is forgotten.
+        assert_eq!(f.read(1000, t0 + 4000), 0);
+        // One event and nothing since: the flapping correction keeps it at 1.
+        let mut g = Freq::default();
+        g.add(1000, 1, t0);
+        assert_eq!(g.read(1000, t0 + 1700), 1);
     }
 }

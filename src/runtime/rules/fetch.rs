@@ -372,6 +372,12 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             Ok(None) => def.as_deref().map(s).into_iter().collect(),
             Err(super::vars::NoScope) => Values::Zero,
         }),
+        Fetch::Sc(w, r) => Ok(super::track::fetch(w, *r, ctx).into_iter().collect()),
+        Fetch::TableCnt(t) | Fetch::TableAvl(t) => {
+            let avail = matches!(f, Fetch::TableAvl(_));
+            let n = super::track::table_count(t.get(), avail, ctx);
+            Ok(n.map(Value::Int).into_iter().collect())
+        }
         Fetch::Status => Ok(ctx
             .res
             .map(|r| r.status)
@@ -487,6 +493,8 @@ fn convert<'a>(c: &Conv, v: Value<'a>) -> Option<Value<'a>> {
     let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
     Some(match c {
         Conv::Map(m) => return super::map::lookup(m, &v),
+        // Needs the session's tables: applied by `sample`.
+        Conv::Table(..) => return None,
         Conv::Lower => owned(v.to_bytes().to_ascii_lowercase()),
         Conv::Upper => owned(v.to_bytes().to_ascii_uppercase()),
         Conv::Length => Value::Int(v.to_bytes().len() as i64),
@@ -565,7 +573,12 @@ pub fn sample<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Fetched<'a> {
     }
     Ok(vals
         .into_iter()
-        .filter_map(|v| e.convs.iter().try_fold(v, |v, c| convert(c, v)))
+        .filter_map(|v| {
+            e.convs.iter().try_fold(v, |v, c| match c {
+                Conv::Table(t, r) => super::track::convert(t.get(), *r, &v, ctx),
+                c => convert(c, v),
+            })
+        })
         .collect())
 }
 

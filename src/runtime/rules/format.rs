@@ -9,13 +9,20 @@ use crate::ir::http_rules::{FmtPart, Format};
 /// A sample expression's one value outside an ACL: a header or cookie fetch gives its
 /// last value, others their first.
 pub fn single<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Option<super::Value<'a>> {
+    single_or_wait(e, ctx).ok().flatten()
+}
+
+/// [`single`], or NotYet while the bytes that decide it may still come.
+pub fn single_or_wait<'a>(
+    e: &'a SampleExpr,
+    ctx: &'a Ctx,
+) -> Result<Option<super::Value<'a>>, super::fetch::NotYet> {
     let last = matches!(e.fetch, Fetch::Hdr(_) | Fetch::Cook(_));
-    sample(e, ctx).ok().and_then(|v| {
-        if last {
-            v.into_iter().last()
-        } else {
-            v.into_iter().next()
-        }
+    let v = sample(e, ctx)?;
+    Ok(if last {
+        v.into_iter().last()
+    } else {
+        v.into_iter().next()
     })
 }
 

@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod format;
 mod map;
 mod matching;
+pub mod track;
 pub mod vars;
 
 use std::cell::OnceCell;
@@ -83,6 +84,8 @@ pub struct Ctx<'a> {
     pub http_len: Option<usize>,
     /// At log time, the transaction's method and status, whose heads are gone.
     pub logged: Option<(&'a [u8], u16)>,
+    /// The configuration's stick tables.
+    pub tables: Option<&'a [crate::runtime::lb::stick::Table]>,
 }
 
 /// The session facts a TCP-level rule reads, besides the buffered bytes.
@@ -100,6 +103,8 @@ pub struct Who<'a> {
     pub ssl: &'a SslInfo,
     /// The process's (`proc.`) variables.
     pub proc: Option<&'a vars::ProcVars>,
+    /// The configuration's stick tables.
+    pub tables: Option<&'a [crate::runtime::lb::stick::Table]>,
 }
 
 impl<'a> Ctx<'a> {
@@ -121,6 +126,7 @@ impl<'a> Ctx<'a> {
             stream: true,
             http_len: None,
             logged: None,
+            tables: w.tables,
         }
     }
 }

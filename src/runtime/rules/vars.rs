@@ -143,6 +143,8 @@ struct Scopes {
     txn: VarSet,
     /// `req.` variables, then `res.` ones once the response is processed.
     reqres: VarSet,
+    /// The stick counters the session and its stream track.
+    trk: super::track::Trackers,
 }
 
 /// A variable's scope does not exist where the rule runs.
@@ -197,6 +199,23 @@ impl Vars {
         }
     }
 
+    /// The stick counters tracked, when a rule has tracked one.
+    pub fn trackers(&self) -> Option<&super::track::Trackers> {
+        self.0.as_deref().map(|s| &s.trk).filter(|t| t.mask() != 0)
+    }
+
+    /// The stick counters, to track one.
+    pub fn trackers_mut(&mut self) -> &mut super::track::Trackers {
+        &mut self.0.get_or_insert_with(Default::default).trk
+    }
+
+    /// The stream ends: the counters it tracked are released.
+    pub fn end_stream(&mut self) {
+        if let Some(s) = self.0.as_deref_mut() {
+            s.trk.end_stream();
+        }
+    }
+
     /// A new transaction: its `txn.` and `req.` variables start empty.
     pub fn new_transaction(&mut self) {
         if let Some(s) = self.0.as_deref_mut() {
@@ -226,6 +245,7 @@ pub fn proc_vars(g: &crate::ir::Global) -> ProcVars {
         be: None,
         ssl: &ssl,
         proc: Some(&set),
+        tables: None,
     };
     let mut unused = Vars::default();
     for a in &g.set_vars {

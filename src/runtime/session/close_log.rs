@@ -82,12 +82,29 @@ fn samples_logged(f: &FrontendRt) -> bool {
 }
 
 /// Keeps a TCP session's TLS facts and variables for its log line, when the frontend's
-/// formats sample them.
-pub(super) fn keep_session(f: &FrontendRt, log: &mut LogState, ssl: &SslInfo, vars: Vars) {
-    if samples_logged(f) {
-        if let Some(e) = log.extra.as_mut() {
-            e.session = Some(Box::new((ssl.clone(), vars)));
-        }
+/// formats sample them, and its stick counters, which it tracks until it ends.
+pub(super) fn keep_session(
+    f: &FrontendRt,
+    log: &mut LogState,
+    (ssl, local): (&SslInfo, SocketAddr),
+    vars: Vars,
+) {
+    let tracks = vars.trackers().is_some();
+    if !samples_logged(f) && !tracks {
+        return;
+    }
+    if log.extra.is_none() && tracks {
+        // Only the counters need it: no format reads these facts.
+        log.extra = Some(Box::new(LogExtra {
+            local,
+            th: 0,
+            want_src: false,
+            server_addrs: None,
+            session: None,
+        }));
+    }
+    if let Some(e) = log.extra.as_mut() {
+        e.session = Some(Box::new((ssl.clone(), vars)));
     }
 }
 
@@ -169,6 +186,7 @@ pub(super) fn write_log(
             raw_req: std::cell::OnceCell::new(),
             vars: Some(s.vars),
             proc: Some(&f.proc_vars),
+            tables: Some(&shared.tables),
             stream: true,
             http_len: None,
             logged: http.map(|h| {

@@ -17,6 +17,7 @@ use crate::runtime::lb::state::BackendRt;
 use crate::runtime::lb::stick::Raw;
 use crate::runtime::proto::mqtt;
 use crate::runtime::rules::fetch::payload;
+use crate::runtime::rules::track;
 use crate::runtime::rules::vars::{self, Vars};
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::http1::head::Head;
@@ -66,8 +67,14 @@ fn evaluate_on(
     (buf, last, req, stream): (&[u8], bool, Option<&Head>, bool),
     vars: &mut Vars,
 ) -> Option<Outcome> {
+    /// What a rule does to the session once its context is gone.
+    enum Then {
+        Var(Option<Option<vars::Stored>>),
+        Track(Option<Box<[u8]>>),
+        Sc(Option<i64>),
+    }
     for r in rules {
-        let stored = {
+        let then = {
             let mut ctx = Ctx::tcp(who, buf, last);
             ctx.req = req;
             // In HTTP mode `req.len` is the parsed request's size.
@@ -80,11 +87,28 @@ fn evaluate_on(
             match &r.action {
                 ContentAction::Accept => return Some(Outcome::Accept),
                 ContentAction::Reject => return Some(Outcome::Reject),
-                ContentAction::Var(a) => vars::value_of(a, &ctx),
+                ContentAction::Var(a) => Then::Var(vars::value_of(a, &ctx)),
+                // A key that may still come waits, as haproxy's yield does.
+                ContentAction::Track(t) => Then::Track(track::track_key(t, &ctx).ok()?),
+                ContentAction::Sc(a) => Then::Sc(track::gpt_value(a, &ctx)),
             }
         };
-        if let (ContentAction::Var(a), Some(v)) = (&r.action, stored) {
-            vars::apply(a, v, vars, who.proc, false);
+        match (&r.action, then) {
+            (ContentAction::Var(a), Then::Var(Some(v))) => {
+                vars::apply(a, v, vars, who.proc, false);
+            }
+            (ContentAction::Track(t), Then::Track(Some(key))) => {
+                if let Some(table) = who.tables.and_then(|ts| ts.get(t.table.get())) {
+                    let n = usize::from(t.slot);
+                    vars.trackers_mut().track(n, table, key, stream);
+                }
+            }
+            (ContentAction::Sc(a), Then::Sc(v)) => {
+                if let Some(trk) = vars.trackers() {
+                    track::apply(trk, a, v);
+                }
+            }
+            _ => {}
         }
     }
     Some(Outcome::Accept)
@@ -157,20 +181,21 @@ pub fn hash_input(sample: &Sample, src: IpAddr) -> Option<Vec<u8>> {
         Raw::Addr(IpAddr::V4(a)) => a.octets().to_vec(),
         Raw::Addr(IpAddr::V6(a)) => a.octets().to_vec(),
         Raw::Bytes(b) => b.to_vec(),
+        Raw::Int(i) => i.to_be_bytes().to_vec(),
     })
 }
 
 /// The keys `b`'s stick rules take from this client: (rule index, key). A rule whose
 /// sample is missing gives none (that session is balanced normally and stores nothing).
 pub fn stick_keys(
-    backends: &[BackendRt],
+    tables: &[crate::runtime::lb::stick::Table],
     b: &BackendRt,
     buf: &[u8],
     src: IpAddr,
 ) -> Vec<(usize, Box<[u8]>)> {
     let mut out = Vec::new();
     for (i, r) in b.ir.stick_rules.iter().enumerate() {
-        let Some(t) = backends.get(r.table).and_then(|x| x.stick.as_ref()) else {
+        let Some(t) = tables.get(r.table) else {
             continue;
         };
         let mut field = Vec::new();
@@ -235,6 +260,7 @@ mod tests {
             be: None,
             ssl: &ssl,
             proc: None,
+            tables: None,
         };
         let evaluate =
             |i: &Inspect, b: &[u8], last: bool| evaluate(i, &who, b, last, &mut Vars::default());

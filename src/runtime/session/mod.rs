@@ -189,6 +189,7 @@ pub(super) fn who<'a>(
         be: None,
         ssl,
         proc: Some(&f.proc_vars),
+        tables: Some(&f.tables),
     }
 }
 
@@ -271,6 +272,10 @@ async fn prepare(
             return Prepared::refused(log, peer, tls_on);
         }
     }
+    // The session is established: its counters count it (session_count_new).
+    if let Some(t) = vars.trackers() {
+        t.count_session();
+    }
     // The session is ready (PROXY header read, TLS established): haproxy's t_handshake.
     let needs = |l: &Option<crate::ir::log_format::LogFormat>| {
         l.as_ref()
@@ -325,7 +330,7 @@ async fn prepare(
     {
         route::Routed::To { be, keys, sticky } => (be, keys, sticky),
         route::Routed::Ended(be) => {
-            close_log::keep_session(f, &mut log, &ssl, vars);
+            close_log::keep_session(f, &mut log, (&ssl, local), vars);
             return Prepared::ended(log, peer, be, tls_on);
         }
     };
@@ -338,9 +343,9 @@ async fn prepare(
         return to_http(client, early, ssl, Some(bi), log, vars);
     }
     // Nothing reads the variables past the routing but the log line.
-    close_log::keep_session(f, &mut log, &ssl, vars);
+    close_log::keep_session(f, &mut log, (&ssl, local), vars);
     let b = &shared.backends[bi];
-    let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
+    let table = |i: usize| shared.tables.get(b.ir.stick_rules[i].table);
     let key = match &b.ir.balance {
         crate::ir::Balance::Hash(sample) => inspect::hash_input(sample, peer.ip()),
         _ => None,

@@ -122,9 +122,9 @@ pub(super) async fn route(
     let keys = if b.ir.stick_rules.is_empty() {
         Vec::new()
     } else {
-        super::inspect::stick_keys(&shared.backends, b, early, peer.ip())
+        super::inspect::stick_keys(&shared.tables, b, early, peer.ip())
     };
-    let table = |i: usize| shared.backends[b.ir.stick_rules[i].table].stick.as_ref();
+    let table = |i: usize| shared.tables.get(b.ir.stick_rules[i].table);
     let sticky = keys
         .iter()
         .filter(|(i, _)| b.ir.stick_rules[*i].lookup)

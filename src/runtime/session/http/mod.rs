@@ -229,6 +229,14 @@ pub(super) async fn serve(
                     NoRequest::Invalid(s) => (s, Cause::Proxy),
                     NoRequest::Closed { .. } => (400, Cause::Proxy),
                 };
+                // The HTTP layer counts it on the session's counters: a request, and
+                // an error when it could not be parsed.
+                if let Some(t) = vars.trackers() {
+                    t.http_req(true);
+                    if status != 408 && status != 501 {
+                        t.http_err(true);
+                    }
+                }
                 let a = answer(status);
                 // Boxed, as the cold paths below: an idle session keeps only its wait.
                 let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
@@ -254,6 +262,10 @@ pub(super) async fn serve(
         // said when its session started).
         if f.ir.log_format.is_none() && !f.ir.log.is_empty() && (f.ir.http.is_some() || !first) {
             super::close_log::connect_line(&shared, f, peer, local);
+        }
+        // A new request on every tracked counter (http_wait_for_request).
+        if let Some(t) = vars.trackers() {
+            t.http_req(false);
         }
         tx.request = Some(head.request_line());
         if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
@@ -295,6 +307,7 @@ pub(super) async fn serve(
             }
             Err(verdict) => {
                 logged = !matches!(verdict, rules::Verdict::Monitor(_));
+                count_verdict(&verdict, &vars);
                 // Answered by a rule before any backend: logged on the frontend. Boxed,
                 // with what it needs, out of the session's own future.
                 let answered = async {
@@ -312,6 +325,8 @@ pub(super) async fn serve(
         if logged && !tx.logged {
             log!(&tx, bi);
         }
+        // The stream ends: the counters it tracked are released.
+        vars.end_stream();
         if !keep {
             break;
         }
@@ -365,6 +380,21 @@ fn front_rules(
     ctx.req = Some(head);
     ctx.vars = Some(&*vars);
     Ok(super::route::switch(f, &ctx))
+}
+
+/// Counts a rule's answer on the tracked counters: a deny, a tarpit or an auth
+/// challenge is a request error (haproxy's stream_inc_http_err_ctr).
+fn count_verdict(v: &rules::Verdict, vars: &Vars) {
+    let err = matches!(
+        v,
+        rules::Verdict::Deny(_)
+            | rules::Verdict::DenyReply(..)
+            | rules::Verdict::Tarpit(..)
+            | rules::Verdict::Auth(_)
+    );
+    if let (true, Some(t)) = (err, vars.trackers()) {
+        t.http_err(false);
+    }
 }
 
 /// Sends the answer an HTTP rule gave: haproxy's page (or `errorfile`) for a `deny`,

@@ -84,6 +84,7 @@ where
             Ok(None) if sin.avail().len() < max_head => {}
             _ => {
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
+                count_fail(vars);
                 return Err(Some((502, 0)));
             }
         }
@@ -91,16 +92,22 @@ where
             Ok(n) if n > 0 => {}
             Err(Fail::Timeout) => {
                 tx.log.term = Termination::new(Cause::ServerTimeout, Phase::Headers);
+                count_fail(vars);
                 return Err(Some((504, 0)));
             }
             _ => {
                 tx.log.term = Termination::new(Cause::ServerAbort, Phase::Headers);
+                count_fail(vars);
                 return Err(Some((502, 0)));
             }
         }
     };
     tx.t_data = tx.ms();
     tx.status = head.status;
+    // A 4xx counts as a request error, a 5xx as a server failure.
+    if let Some(t) = vars.trackers() {
+        t.http_status(head.status);
+    }
     let tunnel = head.status == 101 || (req.method() == b"CONNECT" && head.status / 100 == 2);
     let no_body = bodyless || head.status == 204 || head.status == 304 || tunnel;
     let framing = if no_body {
@@ -212,4 +219,11 @@ where
         done: res.is_ok(),
         tunnel,
     })
+}
+
+/// haproxy's own 502 or 504 for a server that failed: a failure on the tracked counters.
+fn count_fail(vars: &crate::runtime::rules::vars::Vars) {
+    if let Some(t) = vars.trackers() {
+        t.http_fail();
+    }
 }

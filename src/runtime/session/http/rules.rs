@@ -6,6 +6,7 @@ use crate::ir::http_rules::{
     HttpAction, HttpRule, HttpRules, LinePart, RedirectKind, Reply, ReplyBody,
 };
 use crate::runtime::rules::format::render;
+use crate::runtime::rules::track;
 use crate::runtime::rules::vars::{self, ProcVars, Stored, Vars};
 use crate::runtime::rules::{self, Ctx, Who};
 use crate::runtime::stream::http1::answers::Answer;
@@ -368,6 +369,10 @@ enum Computed {
     None,
     Value(Vec<u8>),
     Var(Option<Option<Stored>>),
+    /// A `track-sc*` key (None: nothing to track).
+    Track(Option<Box<[u8]>>),
+    /// An `sc-*` action's value.
+    Gpt(Option<i64>),
 }
 
 /// An action's value, rendered before the head or the variables are changed.
@@ -379,6 +384,8 @@ fn value(action: &HttpAction, ctx: &Ctx) -> Computed {
         | HttpAction::ReplaceLine(_, _, f) => Computed::Value(render(f, ctx)),
         HttpAction::ReplaceHeader(r) => Computed::Value(render(&r.fmt, ctx)),
         HttpAction::Var(a) => Computed::Var(vars::value_of(a, ctx)),
+        HttpAction::Track(t) => Computed::Track(track::track_key(t, ctx).ok().flatten()),
+        HttpAction::Sc(a) => Computed::Gpt(track::gpt_value(a, ctx)),
         _ => Computed::None,
     }
 }
@@ -390,6 +397,22 @@ fn change(action: &HttpAction, computed: Computed, h: &mut Head, st: &mut State)
             vars::apply(a, v, st.vars, st.proc, st.response)
         }
         (HttpAction::Var(_), _) => {}
+        (HttpAction::Track(t), Computed::Track(Some(key))) => {
+            if let Some(table) = st.tables.and_then(|ts| ts.get(t.table.get())) {
+                let n = usize::from(t.slot);
+                let trk = st.vars.trackers_mut();
+                // The request being processed counts on the new counter at once.
+                if trk.track(n, table, key, true) {
+                    trk.http_tracked(n);
+                }
+            }
+        }
+        (HttpAction::Sc(a), Computed::Gpt(v)) => {
+            if let Some(trk) = st.vars.trackers() {
+                track::apply(trk, a, v);
+            }
+        }
+        (HttpAction::Track(_) | HttpAction::Sc(_), _) => {}
         (a, Computed::Value(v)) => edit(a, Some(v), h),
         (a, _) => edit(a, None, h),
     }
@@ -403,6 +426,8 @@ pub(super) struct State<'v, 'p> {
     pub(super) proc: Option<&'p ProcVars>,
     /// Response rules (`res.` variables, not `req.` ones).
     pub(super) response: bool,
+    /// The stick tables counters are tracked in.
+    pub(super) tables: Option<&'p [crate::runtime::lb::stick::Table]>,
 }
 
 /// Whether `r`'s condition holds for the transaction (decided on what is there).
@@ -416,6 +441,7 @@ pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head, vars: &mu
         vars,
         proc: who.proc,
         response: false,
+        tables: who.tables,
     };
     for r in &rules.request {
         let (hit, val, answer) = {
@@ -476,6 +502,7 @@ pub(super) fn on_response(
     let mut st = State {
         vars,
         proc: who.proc,
+        tables: who.tables,
         response: true,
     };
     for r in &rules.response {

@@ -89,6 +89,7 @@ pub(super) async fn transaction(
         be: Some(b),
         ssl,
         proc: Some(&f.proc_vars),
+        tables: Some(&shared.tables),
     };
     // The backend's `tcp-request content` rules come first; a reject closes the
     // connection, logged with no status and no request time, as haproxy does.
@@ -100,20 +101,27 @@ pub(super) async fn transaction(
         tarpit: None,
     };
     let own = b.ir.own_frontend == Some(li.fe);
-    if !own
-        && !b.ir.inspect.rules.is_empty()
-        && crate::runtime::session::inspect::on_http_request(&b.ir.inspect, &who, req, vars)
-            == crate::runtime::session::inspect::Outcome::Reject
-    {
-        tx.t_request = -1;
-        tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
-        return false;
+    if !own && !b.ir.inspect.rules.is_empty() {
+        let before = vars.trackers().map_or(0, |t| t.mask());
+        let verdict =
+            crate::runtime::session::inspect::on_http_request(&b.ir.inspect, &who, req, vars);
+        if verdict == crate::runtime::session::inspect::Outcome::Reject {
+            tx.t_request = -1;
+            tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
+            return false;
+        }
+        // Counters the backend tracked count this request too, as haproxy counts its
+        // backend-tracked counters when the backend's HTTP processing starts.
+        if let Some(t) = vars.trackers() {
+            t.http_req_on(t.mask() & !before);
+        }
     }
     let b_rules = if own { &NONE } else { &b.ir.http_rules };
     if !b_rules.request.is_empty() || !b_rules.redirects.is_empty() {
         let verdict = rules::on_request(b_rules, &who, req, vars);
         if !matches!(verdict, rules::Verdict::Continue) {
             drop(be);
+            super::count_verdict(&verdict, vars);
             return Box::pin(answer_rule(client, cin, verdict, req, &an, tx)).await;
         }
     }

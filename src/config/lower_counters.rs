@@ -1,0 +1,88 @@
+//! Stick tables and the rules that track counters in them, checked as haproxy checks
+//! them once every section is read (check_trk_action): the table a `track-sc*` rule
+//! names exists, and a `tcp-request content` tracking rule gets haproxy's warnings.
+
+use super::ast::ProxyConf;
+use super::diag::{Diagnostic, Diagnostics, Level, LocStyle};
+use super::parse::rules::{stage, Stage};
+use crate::ir::acl::{Cond, SampleExpr};
+use crate::ir::counters::{TableDef, Track};
+use crate::ir::http_rules::HttpAction;
+use crate::ir::{ContentAction, Mode};
+
+/// Every proxy's stick table, in configuration order.
+pub(super) fn tables(proxies: &[ProxyConf]) -> Vec<TableDef> {
+    proxies
+        .iter()
+        .filter_map(|p| {
+            p.stick_table.as_ref().map(|t| TableDef {
+                name: p.name.as_str().into(),
+                table: t.clone(),
+            })
+        })
+        .collect()
+}
+
+fn check(level: Level, msg: String) -> Diagnostic {
+    Diagnostic::new(level, None, LocStyle::None, msg).checked()
+}
+
+/// Resolves the tables of `p`'s `track-sc*` rules, with haproxy's messages.
+pub(super) fn track_checks(p: &ProxyConf, tables: &[TableDef], diags: &mut Diagnostics) {
+    let resolve = |t: &Track, diags: &mut Diagnostics| {
+        let name = if t.table.name.is_empty() {
+            p.name.as_str()
+        } else {
+            &*t.table.name
+        };
+        match tables.iter().position(|d| *d.name == *name) {
+            Some(i) => {
+                let _ = t.table.id.set(i);
+            }
+            None => diags.push(check(
+                Level::Alert,
+                format!(
+                    "Proxy '{}': unable to find table '{name}' referenced by track-sc{}.",
+                    p.name, t.slot
+                ),
+            )),
+        }
+    };
+    for r in p.inspect.connection.iter().chain(&p.inspect.session) {
+        if let ContentAction::Track(t) = &r.action {
+            resolve(t, diags);
+        }
+    }
+    let fe = p.kind.caps() & 2 != 0;
+    for r in &p.inspect.rules {
+        let ContentAction::Track(t) = &r.action else {
+            continue;
+        };
+        resolve(t, diags);
+        if !fe {
+            continue;
+        }
+        let word = p.kind.proxy_word();
+        let later = |e: &SampleExpr| !matches!(stage(&e.fetch), Stage::Any | Stage::L4 | Stage::L5);
+        if p.inspect.delay.is_none() && later(&t.key) {
+            diags.push(check(Level::Warning, format!("{word} '{}' : a 'tcp-request content track-sc*' rule explicitly depending on request contents without any 'tcp-request inspect-delay' setting. This means that this rule will randomly find its contents. This can be fixed by setting the tcp-request inspect-delay.", p.name)));
+        }
+        let content = |e: &SampleExpr| stage(&e.fetch) == Stage::Request;
+        let cond_content = |c: &Cond| {
+            c.suites
+                .iter()
+                .flatten()
+                .flat_map(|t| t.tests.iter())
+                .any(|x| content(&x.expr))
+        };
+        if p.mode() == Mode::Http && !content(&t.key) && !r.cond.as_ref().is_some_and(cond_content)
+        {
+            diags.push(check(Level::Warning, format!("{word} '{}' : a 'tcp-request content track-sc*' rule not depending on request contents for an HTTP frontend should be executed at the session level, using a 'tcp-request session' rule (mandatory to track invalid HTTP requests).", p.name)));
+        }
+    }
+    for r in &p.http_rules.request {
+        if let HttpAction::Track(t) = &r.action {
+            resolve(t, diags);
+        }
+    }
+}
