@@ -100,11 +100,13 @@ fn compare(cfg: &str, probe: &str, client: &dyn Fn() -> Vec<String>, wants: &[&s
 #[test]
 fn http_request_counters_match_haproxy() {
     let srv = http_server("127.0.97.2:0");
-    let info = "c=%[sc0_http_req_cnt] r=%[sc_http_req_rate(0)] e=%[sc0_http_err_cnt] er=%[sc0_http_err_rate] f=%[sc0_http_fail_cnt] cc=%[sc0_conn_cnt] cur=%[sc0_conn_cur] g=%[sc0_get_gpc0] gr=%[sc0_gpc0_rate] t=%[sc0_get_gpt0] trk=%[sc0_trackers] tr=%[sc0_tracked] s=%[src_http_req_cnt] n=%[table_cnt] a=%[table_avl] cv=%[src,table_http_req_cnt(fh)] ct=%[src,table_trackers] none=%[sc1_http_req_cnt] st=%[sc1_tracked] sess=%[sc0_sess_cnt]";
+    let info = "s1=%[sc1_http_req_cnt]/%[sc1_http_err_cnt]/%[sc1_sess_cnt] c=%[sc0_http_req_cnt] r=%[sc_http_req_rate(0)] e=%[sc0_http_err_cnt] er=%[sc0_http_err_rate] f=%[sc0_http_fail_cnt] cc=%[sc0_conn_cnt] cur=%[sc0_conn_cur] g=%[sc0_get_gpc0] gr=%[sc0_gpc0_rate] t=%[sc0_get_gpt0] trk=%[sc0_trackers] tr=%[sc0_tracked] s=%[src_http_req_cnt] n=%[table_cnt] a=%[table_avl] cv=%[src,table_http_req_cnt(fh)] ct=%[src,table_trackers] none=%[sc1_http_req_cnt] st=%[sc1_tracked] sess=%[sc0_sess_cnt]";
     let cfg = format!(
-        "{GLOBAL}frontend fh\n  mode http\n  bind 127.0.97.1:24190\n  stick-table type ip size 100 expire 30s store http_req_cnt,http_req_rate(10s),http_err_cnt,http_err_rate(10s),http_fail_cnt,conn_cnt,conn_cur,gpc0,gpc0_rate(10s),gpt0,sess_cnt\n  http-request track-sc0 src\n  http-request deny deny_status 429 if {{ sc_http_req_cnt(0) gt 18 }}\n  http-request deny if {{ path /forbidden }}\n  http-request sc-inc-gpc0(0) if {{ path /inc }}\n  http-request sc-set-gpt0(0) 7 if {{ path /gpt }}\n  http-request sc-set-gpt0(0) req.hdr(host),length if {{ path /gptx }}\n  http-request return status 200 content-type text/plain lf-string \"{info} i=%[sc0_inc_gpc0] k=%[sc0_clr_gpc0]\" if {{ path /incfetch }}\n  http-request return status 200 content-type text/plain lf-string \"{info}\" if {{ path /info }}\n  default_backend b\n\
-backend b\n  mode http\n  server s {}\n",
-        srv.addr
+        "{GLOBAL}frontend fh\n  mode http\n  bind 127.0.97.1:24190\n  stick-table type ip size 100 expire 30s store http_req_cnt,http_req_rate(10s),http_err_cnt,http_err_rate(10s),http_fail_cnt,conn_cnt,conn_cur,gpc0,gpc0_rate(10s),gpt0,sess_cnt\n  tcp-request connection track-sc1 src table t1\n  http-request track-sc0 src\n  http-request deny deny_status 429 if {{ sc_http_req_cnt(0) gt 18 }} !{{ path /final }}\n  http-request deny if {{ path /forbidden }}\n  http-request sc-inc-gpc0(0) if {{ path /inc }}\n  http-request sc-set-gpt0(0) 7 if {{ path /gpt }}\n  http-request sc-set-gpt0(0) req.hdr(host),length if {{ path /gptx }}\n  http-request return status 200 content-type text/plain lf-string \"{info} i=%[sc0_inc_gpc0] k=%[sc0_clr_gpc0]\" if {{ path /incfetch }}\n  http-request return status 200 content-type text/plain lf-string \"{info}\" if {{ path /info }} || {{ path /final }}\n  default_backend b\n\
+backend b\n  mode http\n  server s {}\n\
+backend t1\n  stick-table type ip size 10 store http_req_cnt,http_err_cnt,sess_cnt\n\
+listen probe\n  mode http\n  bind 127.0.97.1:24193\n  server s {}\n",
+        srv.addr, srv.addr
     );
     let to: SocketAddr = "127.0.97.1:24190".parse().unwrap();
     let client = || {
@@ -130,17 +132,34 @@ backend b\n  mode http\n  server s {}\n",
         );
         // A second connection: the same entry, one more connection on it.
         out.extend(gets(to, &["/info", "/a", "/a", "/info", "/a", "/info"]));
+        // A request that is no HTTP, one cut short: the HTTP layer counts them on the
+        // session's counters.
+        for bad in [&b"BAD\r\n\r\n"[..], b"GET /half HTTP/1.1\r\nHo"] {
+            let mut c = TcpStream::connect(to).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            c.write_all(bad).unwrap();
+            let _ = c.shutdown(std::net::Shutdown::Write);
+            let mut resp = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut c, &mut resp);
+            let line = String::from_utf8_lossy(&resp);
+            out.push(format!("bad: {}", line.lines().next().unwrap_or("")));
+        }
+        out.extend(gets(to, &["/final"]));
         out
     };
     // Every kind of event counted, and the limit enforced past the 18th request.
     let wants = [
-        "/info: HTTP/1.1 200 OK | c=1 r=1 e=0 er=0 f=0 cc=1 cur=1 g=0",
+        "/info: HTTP/1.1 200 OK | s1=1/0/1 c=1 r=1 e=0 er=0 f=0 cc=1 cur=1 g=0",
         "c=7 r=7 e=2 er=2 f=1 cc=7 cur=1 g=0 gr=0 t=0",
         "c=10 r=10 e=2 er=2 f=1 cc=10 cur=1 g=2 gr=2 t=0",
         "t=7 trk=1",
         "/a: HTTP/1.1 429 Too Many Requests",
+        "bad: HTTP/1.1 400 Bad request",
+        // The two bad requests count on the connection-tracked counter only.
+        "/final: HTTP/1.1 200 OK | s1=24/7/5 c=22",
     ];
-    compare(&cfg, "127.0.97.1:24190", &client, &wants);
+    // Probed elsewhere: the probe's connection would count on the client's entry.
+    compare(&cfg, "127.0.97.1:24193", &client, &wants);
 }
 
 /// TCP counters as an MQTT balancer would keep them: connections and sessions counted

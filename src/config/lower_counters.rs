@@ -5,10 +5,11 @@
 use super::ast::ProxyConf;
 use super::diag::{Diagnostic, Diagnostics, Level, LocStyle};
 use super::parse::rules::{stage, Stage};
-use crate::ir::acl::{Cond, SampleExpr};
+use super::parse::sample::castable;
+use crate::ir::acl::{Cond, SampleExpr, SmpType};
 use crate::ir::counters::{TableDef, Track};
 use crate::ir::http_rules::HttpAction;
-use crate::ir::{ContentAction, Mode};
+use crate::ir::{ContentAction, Mode, StickKey};
 
 /// Every proxy's stick table, in configuration order.
 pub(super) fn tables(proxies: &[ProxyConf]) -> Vec<TableDef> {
@@ -30,23 +31,40 @@ fn check(level: Level, msg: String) -> Diagnostic {
 /// Resolves the tables of `p`'s `track-sc*` rules, with haproxy's messages.
 pub(super) fn track_checks(p: &ProxyConf, tables: &[TableDef], diags: &mut Diagnostics) {
     let resolve = |t: &Track, diags: &mut Diagnostics| {
-        let name = if t.table.name.is_empty() {
-            p.name.as_str()
-        } else {
+        let name = if t.named {
             &*t.table.name
+        } else {
+            p.name.as_str()
         };
-        match tables.iter().position(|d| *d.name == *name) {
-            Some(i) => {
-                let _ = t.table.id.set(i);
-            }
-            None => diags.push(check(
+        let Some(i) = tables.iter().position(|d| *d.name == *name) else {
+            diags.push(check(
                 Level::Alert,
                 format!(
                     "Proxy '{}': unable to find table '{name}' referenced by track-sc{}.",
                     p.name, t.slot
                 ),
-            )),
+            ));
+            return;
+        };
+        // stktable_compatible_sample: the key must cast to the table's type.
+        let to = match tables[i].table.key {
+            StickKey::Ip | StickKey::Ipv6 => SmpType::Ip,
+            StickKey::Integer => SmpType::Int,
+            StickKey::String(_) => SmpType::Str,
+            StickKey::Binary(_) => SmpType::Bin,
+        };
+        let bool_to_ip = t.key_type == SmpType::Bool && to == SmpType::Ip;
+        if !castable(t.key_type, to) || bool_to_ip {
+            diags.push(check(
+                Level::Alert,
+                format!(
+                    "Proxy '{}': stick-table '{name}' uses a type incompatible with the 'track-sc{}' rule.",
+                    p.name, t.slot
+                ),
+            ));
+            return;
         }
+        let _ = t.table.id.set(i);
     };
     for r in p.inspect.connection.iter().chain(&p.inspect.session) {
         if let ContentAction::Track(t) = &r.action {

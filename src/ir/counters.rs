@@ -219,8 +219,13 @@ pub struct Track {
     pub slot: u8,
     /// The key.
     pub key: SampleExpr,
-    /// The table (the rule's proxy's by default).
+    /// The key's type, which the table's type must be a cast of.
+    pub key_type: super::acl::SmpType,
+    /// The table; without `table <name>`, the rule's proxy's (a `tcp-request` rule's
+    /// `table` with no name names the empty name, as in haproxy).
     pub table: TableRef,
+    /// `table` was written.
+    pub named: bool,
 }
 
 /// `sc-inc-gpc0(<n>)`, `sc-inc-gpc1(<n>)`, `sc-inc-gpc(<idx>,<n>)`, `sc-set-gpt0(<n>)

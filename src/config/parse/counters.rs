@@ -382,7 +382,8 @@ pub fn track(words: &[String], at: usize, tcp: bool) -> Result<(Track, usize, &s
         SampleError::Unsupported(m) => format!("\u{0}{m}"),
     })?;
     let mut table = TableRef::new("");
-    if words.get(next).map(String::as_str) == Some("table") {
+    let named = words.get(next).map(String::as_str) == Some("table");
+    if named {
         let name = words.get(next + 1).map_or("", String::as_str);
         if name.is_empty() && !tcp {
             return Err("missing table name".into());
@@ -394,7 +395,9 @@ pub fn track(words: &[String], at: usize, tcp: bool) -> Result<(Track, usize, &s
         Track {
             slot: n as u8,
             key: parsed.expr,
+            key_type: parsed.ty,
             table,
+            named,
         },
         next,
         last,
@@ -507,7 +510,12 @@ fn gp_ids(word: &str, rest: &str, base: &str, up: &str, inc: bool) -> Result<(Gp
             format!("invalid stick table track ID '{word}'. {what}")
         }
     };
-    let shape = format!("Expects {}(<Track ID>)", &word[..base.len() + 1]);
+    // sc-inc-gpc0/1 repeat the word as written; sc-set-gpt0 its own name.
+    let shape = if inc {
+        format!("Expects {word}(<Track ID>)")
+    } else {
+        "Expects sc-set-gpt0(<Track ID>)".to_string()
+    };
     let Some(args) = tail.strip_prefix('(') else {
         return Err(bad(&shape));
     };

@@ -420,6 +420,20 @@ impl Parser {
             {
                 match super::counters::sc_action(words, 1) {
                     Some(Ok((act, next))) => {
+                        if let crate::ir::counters::ScAction::SetGpt {
+                            value: crate::ir::counters::GptValue::Expr(e),
+                            ..
+                        } = &act
+                        {
+                            if matches!(e.fetch, Fetch::Status)
+                                || matches!(&e.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
+                            {
+                                let src = super::counters::source_name(&e.fetch);
+                                let last = &words[next - 1];
+                                let m = format!("fetch method '{last}' extracts information from '{src}', none of which is available here");
+                                return fail(self, rule_err(&m), false);
+                            }
+                        }
                         i = next;
                         HttpAction::Sc(Box::new(act))
                     }

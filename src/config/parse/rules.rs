@@ -445,6 +445,23 @@ impl Parser {
                             );
                             return None;
                         }
+                        if let crate::ir::counters::ScAction::SetGpt {
+                            value: crate::ir::counters::GptValue::Expr(e),
+                            ..
+                        } = &act
+                        {
+                            let ok = match (which, stage(&e.fetch)) {
+                                (_, Stage::Any | Stage::L4 | Stage::L5) => true,
+                                ("session", _) => false,
+                                (_, s) => s != Stage::Response,
+                            };
+                            if !ok {
+                                let src = super::counters::source_name(&e.fetch);
+                                let last = &stmt.words[next - 1];
+                                self.alert(loc, format!("fetch method '{last}' extracts information from '{src}', none of which is available here"));
+                                return None;
+                            }
+                        }
                         at = next;
                         ContentAction::Sc(Box::new(act))
                     }

@@ -141,14 +141,19 @@ impl Freq {
     }
 }
 
-/// A sample before it is shaped into a key of the table's type.
+/// A sample before it is shaped into a key of the table's type, typed as haproxy types
+/// samples (the casts differ by type).
 pub enum Raw<'a> {
     /// An address (`src`).
     Addr(IpAddr),
     /// An integer.
     Int(i64),
-    /// Text or bytes (an MQTT field, a header).
-    Bytes(&'a [u8]),
+    /// A boolean.
+    Bool(bool),
+    /// Text (a header, an MQTT field).
+    Str(&'a [u8]),
+    /// Bytes (`req.payload`).
+    Bin(&'a [u8]),
 }
 
 impl Table {
@@ -166,46 +171,68 @@ impl Table {
         &self.shape
     }
 
-    /// Converts a sample to this table's key type, as HAProxy casts samples; None when it
-    /// cannot be converted (then the rule does nothing).
+    /// Converts a sample to this table's key type as haproxy's `smp_to_stkey` does (its
+    /// `sample_casts`, then the key's size); None when haproxy has no cast (then the rule
+    /// does nothing).
     pub fn key(&self, raw: &Raw) -> Option<Box<[u8]>> {
-        let v4 = |ip: &IpAddr| match ip {
-            IpAddr::V4(a) => Some(a.octets()),
-            IpAddr::V6(a) => a.to_ipv4_mapped().map(|a| a.octets()),
-        };
-        let k: Vec<u8> = match (self.cfg.key, raw) {
-            (StickKey::Ip, Raw::Addr(ip)) => v4(ip)?.to_vec(),
-            (StickKey::Ip, Raw::Int(n)) => (*n as u32).to_be_bytes().to_vec(),
-            (StickKey::Ip, Raw::Bytes(b)) => {
-                let ip: IpAddr = std::str::from_utf8(b).ok()?.parse().ok()?;
-                v4(&ip)?.to_vec()
-            }
-            (StickKey::Ipv6, Raw::Addr(ip)) => to_v6(*ip).to_vec(),
-            (StickKey::Ipv6, Raw::Int(n)) => to_v6(IpAddr::V4((*n as u32).into())).to_vec(),
-            (StickKey::Ipv6, Raw::Bytes(b)) => {
-                to_v6(std::str::from_utf8(b).ok()?.parse().ok()?).to_vec()
-            }
-            (StickKey::Integer, Raw::Addr(ip)) => {
-                u32::from_be_bytes(v4(ip)?).to_be_bytes().to_vec()
-            }
-            (StickKey::Integer, Raw::Int(n)) => (*n as u32).to_be_bytes().to_vec(),
-            (StickKey::Integer, Raw::Bytes(b)) => {
-                let n: i64 = std::str::from_utf8(b).ok()?.trim().parse().ok()?;
+        let k: Vec<u8> = match self.cfg.key {
+            StickKey::Ip => match raw {
+                Raw::Addr(IpAddr::V4(a)) => a.octets().to_vec(),
+                // c_ipv62ip: only a v4-mapped address.
+                Raw::Addr(IpAddr::V6(a)) => a.to_ipv4_mapped()?.octets().to_vec(),
+                Raw::Int(n) => (*n as u32).to_be_bytes().to_vec(),
+                Raw::Str(b) => {
+                    let a: std::net::Ipv4Addr = std::str::from_utf8(b).ok()?.parse().ok()?;
+                    a.octets().to_vec()
+                }
+                Raw::Bool(_) | Raw::Bin(_) => return None,
+            },
+            StickKey::Ipv6 => match raw {
+                Raw::Addr(ip) => to_v6(*ip).to_vec(),
+                Raw::Int(n) => to_v6(IpAddr::V4((*n as u32).into())).to_vec(),
+                Raw::Str(b) => {
+                    let a: std::net::Ipv6Addr = std::str::from_utf8(b).ok()?.parse().ok()?;
+                    a.octets().to_vec()
+                }
+                Raw::Bool(_) | Raw::Bin(_) => return None,
+            },
+            // A 32-bit unsigned integer.
+            StickKey::Integer => {
+                let n = match raw {
+                    Raw::Addr(IpAddr::V4(a)) => i64::from(u32::from(*a)),
+                    Raw::Int(n) => *n,
+                    Raw::Bool(b) => i64::from(*b),
+                    // c_str2int: the leading digits, none on an empty string.
+                    Raw::Str(b) if !b.is_empty() => crate::numbers::read_int64(b).0,
+                    _ => return None,
+                };
                 (n as u32).to_be_bytes().to_vec()
             }
-            (StickKey::String(len) | StickKey::Binary(len), raw) => {
+            StickKey::String(len) => {
                 let mut v = match raw {
                     Raw::Addr(ip) => ip.to_string().into_bytes(),
                     Raw::Int(n) => n.to_string().into_bytes(),
-                    Raw::Bytes(b) => b.to_vec(),
+                    Raw::Bool(b) => i64::from(*b).to_string().into_bytes(),
+                    Raw::Str(b) | Raw::Bin(b) => b.to_vec(),
                 };
                 // String keys compare as C strings: they stop at a NUL, then at `len`.
-                if let (StickKey::String(_), Some(z)) =
-                    (self.cfg.key, v.iter().position(|&c| c == 0))
-                {
+                if let Some(z) = v.iter().position(|&c| c == 0) {
                     v.truncate(z);
                 }
                 v.truncate(len);
+                v
+            }
+            StickKey::Binary(len) => {
+                let mut v = match raw {
+                    // c_addr2bin, c_int2bin, c_bool2bin: the raw bytes.
+                    Raw::Addr(IpAddr::V4(a)) => a.octets().to_vec(),
+                    Raw::Addr(IpAddr::V6(a)) => a.octets().to_vec(),
+                    Raw::Int(n) => n.to_be_bytes().to_vec(),
+                    Raw::Bool(b) => i64::from(*b).to_be_bytes().to_vec(),
+                    Raw::Str(b) | Raw::Bin(b) => b.to_vec(),
+                };
+                // Padded with zeros to the key's size, cut to it.
+                v.resize(len, 0);
                 v
             }
         };
@@ -454,13 +481,10 @@ mod tests {
     #[test]
     fn string_keys_truncate_and_stick() {
         let t = table(StickKey::String(4), 10, false);
-        let k = t.key(&Raw::Bytes(b"device-1")).unwrap();
+        let k = t.key(&Raw::Str(b"device-1")).unwrap();
         assert_eq!(&*k, b"devi");
         t.store(k.clone(), 2);
-        assert_eq!(
-            t.lookup(&t.key(&Raw::Bytes(b"devi-other")).unwrap()),
-            Some(2)
-        );
+        assert_eq!(t.lookup(&t.key(&Raw::Str(b"devi-other")).unwrap()), Some(2));
         t.store(k.clone(), 1);
         assert_eq!(t.lookup(&k), Some(1));
     }
@@ -497,7 +521,14 @@ mod tests {
         let t = table(StickKey::Ip, 10, false);
         let ip: IpAddr = "127.0.0.9".parse().unwrap();
         assert_eq!(&*t.key(&Raw::Addr(ip)).unwrap(), &[127, 0, 0, 9]);
-        assert!(t.key(&Raw::Bytes(b"not an ip")).is_none());
+        assert!(t.key(&Raw::Str(b"not an ip")).is_none());
+        assert!(t.key(&Raw::Str(b"::1")).is_none());
+        assert!(t.key(&Raw::Bool(true)).is_none());
+        let b = table(StickKey::Binary(6), 10, false);
+        assert_eq!(&*b.key(&Raw::Addr(ip)).unwrap(), &[127, 0, 0, 9, 0, 0]);
+        let i = table(StickKey::Integer, 10, false);
+        assert_eq!(&*i.key(&Raw::Str(b"12x")).unwrap(), &[0, 0, 0, 12]);
+        assert_eq!(&*i.key(&Raw::Str(b"abc")).unwrap(), &[0, 0, 0, 0]);
     }
 
     #[test]

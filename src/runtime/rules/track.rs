@@ -163,15 +163,25 @@ pub fn track_key(t: &Track, ctx: &Ctx) -> Result<Option<Box<[u8]>>, super::fetch
     Ok(v.and_then(|v| key_of(table, &v)))
 }
 
-/// The value an `sc-set-gpt*` rule stores (its expression cast to an integer), None
-/// when it has none or the action is no set.
+/// The value an `sc-set-gpt*` rule stores (its expression cast to an integer): None
+/// when it has none, or when nothing would store it (the counter is not tracked, the
+/// table keeps no such tag), where haproxy does not evaluate the expression.
 pub fn gpt_value(a: &ScAction, ctx: &Ctx) -> Option<i64> {
-    match a {
-        ScAction::SetGpt { value, .. } => match value {
-            GptValue::Int(n) => Some(*n),
-            GptValue::Expr(e) => super::format::single(e, ctx)?.to_int(),
-        },
-        ScAction::IncGpc { .. } => None,
+    let ScAction::SetGpt { which, slot, value } = a else {
+        return None;
+    };
+    let trk = ctx.vars.and_then(|v| v.trackers())?;
+    let e = &trk.slot(usize::from(*slot))?.entry;
+    let stored = match which {
+        Gp::Zero => e.stores(DataType::Gpt0) || e.counter(DataType::Gpt, 0).is_some(),
+        _ => e.counter(DataType::Gpt, gp_idx(*which)).is_some(),
+    };
+    if !stored {
+        return None;
+    }
+    match value {
+        GptValue::Int(n) => Some(*n),
+        GptValue::Expr(e) => super::format::single(e, ctx)?.to_int(),
     }
 }
 
@@ -180,8 +190,9 @@ pub fn key_of(table: &Table, v: &Value) -> Option<Box<[u8]>> {
     match v {
         Value::Ip(ip) => table.key(&Raw::Addr(*ip)),
         Value::Int(i) => table.key(&Raw::Int(*i)),
-        Value::Bool(b) => table.key(&Raw::Int(i64::from(*b))),
-        v => table.key(&Raw::Bytes(&v.to_bytes())),
+        Value::Bool(b) => table.key(&Raw::Bool(*b)),
+        Value::Bin(b) => table.key(&Raw::Bin(b)),
+        Value::Str(b) | Value::Meth(b) => table.key(&Raw::Str(b)),
     }
 }
 

@@ -158,11 +158,11 @@ fn fetch<'a>(
 ) -> Option<Raw<'a>> {
     Some(match sample {
         Sample::Src => Raw::Addr(src),
-        Sample::Payload(p) => Raw::Bytes(payload(buf, *p, true).ok()??),
+        Sample::Payload(p) => Raw::Bin(payload(buf, *p, true).ok()??),
         Sample::MqttField(p, f) => {
             let s = payload(buf, *p, true).ok()??;
             *field = mqtt::connect_field(s, *f).ok()??;
-            Raw::Bytes(field)
+            Raw::Str(field)
         }
     })
 }
@@ -180,8 +180,9 @@ pub fn hash_input(sample: &Sample, src: IpAddr) -> Option<Vec<u8>> {
     Some(match fetch(sample, &[], src, &mut field)? {
         Raw::Addr(IpAddr::V4(a)) => a.octets().to_vec(),
         Raw::Addr(IpAddr::V6(a)) => a.octets().to_vec(),
-        Raw::Bytes(b) => b.to_vec(),
+        Raw::Str(b) | Raw::Bin(b) => b.to_vec(),
         Raw::Int(i) => i.to_be_bytes().to_vec(),
+        Raw::Bool(b) => i64::from(b).to_be_bytes().to_vec(),
     })
 }
 

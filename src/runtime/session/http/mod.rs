@@ -217,6 +217,12 @@ pub(super) async fn serve(
             Err(NoRequest::Closed { any }) => {
                 // A kept-alive connection that ends quietly is not logged.
                 if first || any {
+                    // haproxy's H1 layer takes it as a parsing error: it counts it, and
+                    // sends its 400 to a client that only closed its sending side (the
+                    // line still counts no bytes).
+                    count_bad_request(&vars, 400, backend.is_some() && first);
+                    let a = answer(400);
+                    let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
                     tx.status = 400;
                     tx.log.term = Termination::new(Cause::ClientAbort, Phase::Request);
                     log!(&tx, None);
@@ -229,14 +235,7 @@ pub(super) async fn serve(
                     NoRequest::Invalid(s) => (s, Cause::Proxy),
                     NoRequest::Closed { .. } => (400, Cause::Proxy),
                 };
-                // The HTTP layer counts it on the session's counters: a request, and
-                // an error when it could not be parsed.
-                if let Some(t) = vars.trackers() {
-                    t.http_req(true);
-                    if status != 408 && status != 501 {
-                        t.http_err(true);
-                    }
-                }
+                count_bad_request(&vars, status, backend.is_some() && first);
                 let a = answer(status);
                 // Boxed, as the cold paths below: an idle session keeps only its wait.
                 let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
@@ -380,6 +379,19 @@ fn front_rules(
     ctx.req = Some(head);
     ctx.vars = Some(&*vars);
     Ok(super::route::switch(f, &ctx))
+}
+
+/// Counts a request the HTTP layer answered itself (`status`: 400 and the like for a
+/// request it could not parse, 408, 501): a request, and an error when it could not be
+/// parsed. haproxy's H1 layer counts it on the session's counters; a TCP frontend's
+/// upgraded stream (`stream`) counts it on the stream's.
+fn count_bad_request(vars: &Vars, status: u16, stream: bool) {
+    if let Some(t) = vars.trackers() {
+        t.http_req(!stream);
+        if status != 408 && status != 501 {
+            t.http_err(!stream);
+        }
+    }
 }
 
 /// Counts a rule's answer on the tracked counters: a deny, a tarpit or an auth

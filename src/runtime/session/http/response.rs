@@ -205,6 +205,10 @@ where
     };
     tx.log.down += n;
     if let Err(side) = res {
+        // A server that fails while sending the body is a failure too.
+        if matches!(side, Side::Read(_)) {
+            count_fail(vars);
+        }
         tx.log.term = match side {
             Side::Read(Fail::Timeout) => Termination::new(Cause::ServerTimeout, Phase::Data),
             Side::Read(Fail::Invalid) => Termination::new(Cause::Proxy, Phase::Data),
