@@ -217,3 +217,54 @@ backend tkey\n  stick-table type string len 8 size 10 store conn_cnt,gpc(2),gpc_
     ];
     compare(&cfg, "127.0.97.1:24192", &client, &wants);
 }
+
+/// `http-response` rules track on a response header and count as haproxy does: the
+/// request, and its error or failure by the response's status.
+#[test]
+fn response_tracking_matches_haproxy() {
+    let srv = Backend::with("127.0.97.4:0", |mut c: TcpStream, _| {
+        let mut buf = Vec::new();
+        while let Some(head) = common::read_http_message(&mut c, &mut buf) {
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let status = if head.starts_with("GET /missing") {
+                "404 Not Found"
+            } else if head.starts_with("GET /boom") {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let resp = format!("HTTP/1.1 {status}\r\nX-User: alice\r\nContent-Length: 2\r\n\r\nok");
+            if c.write_all(resp.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let cfg = format!(
+        "{GLOBAL}frontend fr\n  mode http\n  bind 127.0.97.1:24194\n  default_backend b\n\
+backend b\n  mode http\n  stick-table type string len 16 size 10 store http_req_cnt,http_err_cnt,http_fail_cnt,gpc0,gpt0\n  http-response track-sc2 res.hdr(x-user)\n  http-response sc-inc-gpc0(2) if {{ status 200 }}\n  http-response sc-set-gpt0(2) status\n  http-response set-header x-cnt \"%[sc2_http_req_cnt]/%[sc2_http_err_cnt]/%[sc2_http_fail_cnt]/%[sc2_get_gpc0]/%[sc2_get_gpt0]/%[str(alice),table_http_req_cnt(b)]\"\n  server s {}\n\
+listen probe\n  mode http\n  bind 127.0.97.1:24195\n  server s {}\n",
+        srv.addr, srv.addr
+    );
+    let to: SocketAddr = "127.0.97.1:24194".parse().unwrap();
+    let client = || {
+        let mut c = TcpStream::connect(to).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for p in ["/a", "/missing", "/boom", "/a", "/missing"] {
+            let req = format!("GET {p} HTTP/1.1\r\nHost: x\r\n\r\n");
+            c.write_all(req.as_bytes()).unwrap();
+            let m = common::read_http_message(&mut c, &mut buf).unwrap_or_default();
+            let m = String::from_utf8_lossy(&m).into_owned();
+            let cnt = m
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("x-cnt:"))
+                .unwrap_or("no x-cnt")
+                .to_string();
+            out.push(format!("{p}: {cnt}"));
+        }
+        out
+    };
+    let wants = ["/a: x-cnt: 1/0/0/1/200", "/missing: x-cnt: 5/2/1/2/404"];
+    compare(&cfg, "127.0.97.1:24195", &client, &wants);
+}

@@ -5,7 +5,7 @@
 use super::acl::{self, AclError};
 use super::http_reply::ReplyError;
 use super::sample::SampleError;
-use super::value_format::parse_format_on;
+use super::value_format::{parse_format_on, unavailable};
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind};
 use crate::config::diag::{Diagnostic, LocStyle};
@@ -394,30 +394,23 @@ impl Parser {
                     return self.unsupported(loc, &what, "not evaluated by haproxide yet")
                 }
             },
-            a if a.starts_with("track-sc") && dir == Dir::Request => {
-                match super::counters::track(words, 1, false) {
-                    Ok((t, next, last)) => {
-                        if matches!(t.key.fetch, Fetch::Status)
-                            || matches!(&t.key.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
-                        {
-                            let src = super::counters::source_name(&t.key.fetch);
-                            let m = format!("fetch method '{last}' extracts information from '{src}', none of which is available here");
-                            return fail(self, rule_err(&m), false);
-                        }
-                        i = next;
-                        HttpAction::Track(Box::new(t))
+            a if a.starts_with("track-sc") => match super::counters::track(words, 1, false) {
+                Ok((t, next, last)) => {
+                    if let Some(src) = unavailable(&t.key.fetch, dir == Dir::Response) {
+                        let m = format!("fetch method '{last}' extracts information from '{src}', none of which is available here");
+                        return fail(self, rule_err(&m), false);
                     }
-                    Err(m) => match m.strip_prefix('\0') {
-                        Some(what) => {
-                            return self.unsupported(loc, what, "not evaluated by haproxide yet")
-                        }
-                        None => return fail(self, rule_err(&m), false),
-                    },
+                    i = next;
+                    HttpAction::Track(Box::new(t))
                 }
-            }
-            a if (a.starts_with("sc-inc-gpc") || a.starts_with("sc-set-gpt"))
-                && dir == Dir::Request =>
-            {
+                Err(m) => match m.strip_prefix('\0') {
+                    Some(what) => {
+                        return self.unsupported(loc, what, "not evaluated by haproxide yet")
+                    }
+                    None => return fail(self, rule_err(&m), false),
+                },
+            },
+            a if a.starts_with("sc-inc-gpc") || a.starts_with("sc-set-gpt") => {
                 match super::counters::sc_action(words, 1) {
                     Some(Ok((act, next))) => {
                         if let crate::ir::counters::ScAction::SetGpt {
@@ -425,10 +418,7 @@ impl Parser {
                             ..
                         } = &act
                         {
-                            if matches!(e.fetch, Fetch::Status)
-                                || matches!(&e.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
-                            {
-                                let src = super::counters::source_name(&e.fetch);
+                            if let Some(src) = unavailable(&e.fetch, dir == Dir::Response) {
                                 let last = &words[next - 1];
                                 let m = format!("fetch method '{last}' extracts information from '{src}', none of which is available here");
                                 return fail(self, rule_err(&m), false);
@@ -448,7 +438,7 @@ impl Parser {
                 let built = if dir == Dir::Request {
                     "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, track-sc*, sc-inc-gpc* and sc-set-gpt*"
                 } else {
-                    "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt and unset-var"
+                    "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, track-sc*, sc-inc-gpc* and sc-set-gpt*"
                 };
                 return self.unsupported(loc, &format!("'{kw} {a}'"), built);
             }

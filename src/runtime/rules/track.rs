@@ -138,11 +138,20 @@ impl Trackers {
         }
     }
 
-    /// Counts the current request on counter `n` just tracked by an `http-request` rule
-    /// (http_action_track_sc).
-    pub fn http_tracked(&self, n: usize) {
-        if let Some(t) = self.slot(n) {
-            t.entry.bump(DataType::HttpReqCnt, DataType::HttpReqRate);
+    /// Counts the current request on counter `n` just tracked by an `http-request` rule,
+    /// or by an `http-response` rule with the response's `status`, whose error or
+    /// failure haproxy counts then too (http_action_track_sc).
+    pub fn http_tracked(&self, n: usize, status: Option<u16>) {
+        let Some(t) = self.slot(n) else {
+            return;
+        };
+        t.entry.bump(DataType::HttpReqCnt, DataType::HttpReqRate);
+        match status {
+            Some(s) if s / 100 == 4 => t.entry.bump(DataType::HttpErrCnt, DataType::HttpErrRate),
+            Some(s) if s / 100 == 5 && s != 501 && s != 505 => {
+                t.entry.bump(DataType::HttpFailCnt, DataType::HttpFailRate)
+            }
+            _ => {}
         }
     }
 }

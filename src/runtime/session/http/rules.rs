@@ -403,7 +403,7 @@ fn change(action: &HttpAction, computed: Computed, h: &mut Head, st: &mut State)
                 let trk = st.vars.trackers_mut();
                 // The request being processed counts on the new counter at once.
                 if trk.track(n, table, key, true) {
-                    trk.http_tracked(n);
+                    trk.http_tracked(n, st.response.then_some(h.status));
                 }
             }
         }
