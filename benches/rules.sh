@@ -6,7 +6,9 @@
 # Metrics: keep-alive requests/s (64 connections) through a frontend with 20 ACLs,
 # 10 use_backend rules and 5 header rules, every rule evaluated for each request (the
 # request matches none and reaches the default backend), absolute and per proxy core;
-# and the time `-c` takes on a configuration with 10,000 ACL lines (median of 5).
+# the same through a frontend that rate-limits by stick counters (track-sc0 src, a
+# deny on sc_http_req_rate, the count in a header); and the time `-c` takes on a
+# configuration with 10,000 ACL lines (median of 5).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=${1:-3}; secs=${2:-5}
@@ -40,6 +42,27 @@ origin_nginx "$tmp/origin" 127.0.0.3:25201
     printf 'backend app\n  server o 127.0.0.3:25201\n'
 } > "$tmp/rules.cfg"
 
+# Rate limiting by stick counters: every request tracked, counted and checked.
+cat > "$tmp/limit.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 9500
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend web
+  bind 127.0.0.1:25200
+  stick-table type ip size 100k expire 30s store http_req_cnt,http_req_rate(10s),http_err_rate(10s),conn_cur
+  http-request track-sc0 src
+  http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 } || { sc0_http_err_rate gt 100000000 }
+  http-request set-header X-Count %[sc0_http_req_cnt]
+  default_backend app
+backend app
+  server o 127.0.0.3:25201
+CFG
+
 # 10,000 ACL lines (and rules using a few of them) for the -c timing.
 {
     printf 'defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n'
@@ -55,17 +78,17 @@ origin_nginx "$tmp/origin" 127.0.0.3:25201
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.3/25201) 2>/dev/null && break; sleep 0.1; done
 
 declare -A R
-run_one() { # NAME BINARY
-    local name=$1 bin=$2 p t0 t1 out rate cpu
-    taskset -c 0 "$bin" -db -f "$tmp/rules.cfg" >/dev/null 2>&1 & p=$!
+run_one() { # NAME BINARY [CONFIG METRIC]
+    local name=$1 bin=$2 cfg=${3:-rules} m=${4:-ka} p t0 t1 out rate cpu
+    taskset -c 0 "$bin" -db -f "$tmp/$cfg.cfg" >/dev/null 2>&1 & p=$!
     for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/25200) 2>/dev/null && break; sleep 0.1; done
     t0=$(ticks "$p")
     out=$(taskset -c 1 wrk -t1 -c64 -d"${secs}s" -H "Host: www.example.com" "http://127.0.0.1:25200/index.html?id=7")
     t1=$(ticks "$p")
     cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.3f", (b - a) / hz / s }')
     rate=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
-    R[$name,ka]+="$rate "
-    R[$name,ka_core]+="$(awk -v r="$rate" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? r / c : 0) }') "
+    R[$name,$m]+="$rate "
+    R[$name,${m}_core]+="$(awk -v r="$rate" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? r / c : 0) }') "
     kill "$p"; wait "$p" 2>/dev/null || true
 }
 
@@ -80,6 +103,8 @@ check_time() { # NAME BINARY: milliseconds of one `-c`
 for r in $(seq "$rounds"); do
     run_one haproxy "$ref"
     run_one haproxide "$ours"
+    run_one haproxy "$ref" limit lim
+    run_one haproxide "$ours" limit lim
 done
 for r in $(seq 5); do
     check_time haproxy "$ref"
@@ -87,10 +112,12 @@ for r in $(seq 5); do
 done
 
 printf '| metric | haproxy | haproxide | haproxide/haproxy | spread (haproxy; haproxide) |\n|---|---|---|---|---|\n'
-for m in ka ka_core check; do
+for m in ka ka_core lim lim_core check; do
     case $m in
         ka) label="requests/s, 20 ACLs + 10 use_backend + 5 header rules, keep-alive" ;;
         ka_core) label="requests/s per proxy core, same" ;;
+        lim) label="requests/s, rate limiting by stick counters, keep-alive" ;;
+        lim_core) label="requests/s per proxy core, same" ;;
         check) label="-c on 10,000 ACL lines, ms" ;;
     esac
     h=$(median "${R[haproxy,$m]}"); o=$(median "${R[haproxide,$m]}")
