@@ -906,7 +906,7 @@ pub struct StickTable {
     pub store: Vec<counters::Store>,
 }
 
-/// `stick on|match|store-request <sample> [table <name>]`.
+/// `stick on|match|store-request <sample> [table <name>] [if|unless <cond>]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StickRule {
     /// Looks the key up before balancing (`on`, `match`).
@@ -914,7 +914,9 @@ pub struct StickRule {
     /// Stores the key once the server is connected (`on`, `store-request`).
     pub store: bool,
     /// What the key is made of.
-    pub sample: Sample,
+    pub expr: acl::SampleExpr,
+    /// `if|unless <cond>`: the rule applies only when it holds.
+    pub cond: Option<acl::Cond>,
     /// Index into [`Config::tables`].
     pub table: usize,
 }

@@ -168,3 +168,76 @@ fn rules_from_a_named_defaults_section_apply_as_in_haproxy() {
     );
     assert_eq!(via_named_defaults(Which::Haproxide, 220), want);
 }
+
+/// Stick rules in an HTTP backend, per request: keys from a header and from the client
+/// address, conditions, a match-only rule on another table, the first store of each
+/// table winning; the servers each request reaches compared with haproxy's.
+#[test]
+fn http_stick_rules_match_haproxy() {
+    let named = |name: &'static str, addr: &str| {
+        Backend::with(addr, move |mut c: TcpStream, _| {
+            let mut buf = Vec::new();
+            while common::read_http_message(&mut c, &mut buf).is_some() {
+                let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{name}");
+                if c.write_all(resp.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let (s1, s2) = (named("s1", "127.0.188.2:0"), named("s2", "127.0.188.3:0"));
+    let cfg = format!(
+        "global\n  log stdout format raw local0\ndefaults\n  mode http\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend f\n  bind 127.0.188.1:24300\n  default_backend b\n\
+backend b\n  stick-table type string len 16 size 10\n  stick on req.hdr(x-user) if {{ req.hdr(x-user) -m found }}\n  stick store-request src table ips unless {{ path /nostore }}\n  stick match src table ips if {{ path_beg /src }}\n  stick store-request str(never) table ips\n  server s1 {}\n  server s2 {}\n\
+backend ips\n  stick-table type ip size 10\n\
+listen probe\n  bind 127.0.188.1:24301\n  server s {}\n",
+        s1.addr, s2.addr, s1.addr
+    );
+    let to: SocketAddr = "127.0.188.1:24300".parse().unwrap();
+    let reqs: [(&str, Option<&str>); 9] = [
+        ("/", Some("alice")),
+        ("/", Some("bob")),
+        ("/", Some("alice")),
+        ("/src", None),
+        ("/nostore", Some("carol")),
+        ("/src", None),
+        ("/", Some("bob")),
+        ("/", None),
+        ("/src", Some("dave")),
+    ];
+    let run = |which: Which| {
+        let p = start(
+            which,
+            "httpstick",
+            &cfg,
+            "127.0.188.1:24301".parse().unwrap(),
+        );
+        let mut out = Vec::new();
+        for (path, user) in reqs {
+            let mut c = TcpStream::connect(to).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            let hdr = user.map(|u| format!("X-User: {u}\r\n")).unwrap_or_default();
+            let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{hdr}Connection: close\r\n\r\n");
+            c.write_all(req.as_bytes()).unwrap();
+            let mut buf = Vec::new();
+            let m = common::read_http_message(&mut c, &mut buf).unwrap_or_default();
+            let m = String::from_utf8_lossy(&m).into_owned();
+            out.push(format!(
+                "{path} {user:?}: {}",
+                &m[m.len().saturating_sub(2)..]
+            ));
+        }
+        drop(p);
+        out
+    };
+    let theirs = run(Which::Haproxy);
+    let ours = run(Which::Haproxide);
+    assert_eq!(ours, theirs, "haproxide (left), haproxy (right)");
+    // alice stays on her server, and both servers are used.
+    assert_eq!(
+        theirs[0][theirs[0].len() - 2..],
+        theirs[2][theirs[2].len() - 2..]
+    );
+    assert!(theirs.iter().any(|l| l.ends_with("s1")) && theirs.iter().any(|l| l.ends_with("s2")));
+}

@@ -477,7 +477,9 @@ pub struct StickRuleConf {
     /// `on` / `store-request`
     pub store: bool,
     /// The key.
-    pub sample: crate::ir::Sample,
+    pub expr: crate::ir::acl::SampleExpr,
+    /// `if|unless <cond>`
+    pub cond: Option<crate::ir::acl::Cond>,
     /// `table <name>` (default: the proxy's own).
     pub table: Option<String>,
     /// Where.

@@ -1049,7 +1049,8 @@ fn lower_backend(
                 Some(crate::ir::StickRule {
                     lookup: r.lookup,
                     store: r.store,
-                    sample: r.sample.clone(),
+                    expr: r.expr.clone(),
+                    cond: r.cond.clone(),
                     table,
                 })
             })

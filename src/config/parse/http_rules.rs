@@ -455,14 +455,8 @@ impl Parser {
         };
         let cond = match arg(i) {
             "" => None,
-            "if" | "unless" => match acl::parse_cond(&mut p.acls, &words[i..]) {
-                Ok(c) => {
-                    for w in c.warnings {
-                        self.push(Diagnostic::warning(loc, w).styled(LocStyle::None));
-                    }
-                    super::switching::note_cond_args(p, loc, &c.cond);
-                    Some(c.cond)
-                }
+            "if" | "unless" => match self.read_cond(p, loc, &words[i..]) {
+                Ok(c) => Some(c),
                 Err(AclError::Invalid(m)) => {
                     return fail(self, format!("error detected while parsing an '{kw} {action}' condition : {m}."), false)
                 }

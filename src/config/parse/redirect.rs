@@ -1,12 +1,11 @@
 //! `redirect` rules and `http-request redirect` (configuration.txt §4.2 `redirect`):
 //! the target kind, its format, the code and the options, with haproxy's messages.
 
-use super::acl::{self, AclError};
+use super::acl::AclError;
 use super::sample::SampleError;
 use super::value_format::parse_format;
 use super::{Parser, Stmt};
 use crate::config::ast::ProxyConf;
-use crate::config::diag::{Diagnostic, LocStyle};
 use crate::ir::http_rules::{FmtPart, HttpAction, HttpRule, Redirect, RedirectKind};
 
 impl Parser {
@@ -93,14 +92,8 @@ impl Parser {
                     return Err(None);
                 }
                 "if" | "unless" => {
-                    match acl::parse_cond(&mut p.acls, &words[i..]) {
-                        Ok(c) => {
-                            for m in c.warnings {
-                                self.push(Diagnostic::warning(stmt.loc, m).styled(LocStyle::None));
-                            }
-                            super::switching::note_cond_args(p, stmt.loc, &c.cond);
-                            cond = Some(c.cond);
-                        }
+                    match self.read_cond(p, stmt.loc, &words[i..]) {
+                        Ok(c) => cond = Some(c),
                         Err(AclError::Invalid(m)) => return Err(Some(format!("error in condition: {m}"))),
                         Err(AclError::Unsupported(what)) => {
                             self.unsupported(stmt.loc, &what, "not evaluated by haproxide yet");

@@ -4,7 +4,7 @@
 //! `src`, `req.payload(o,l)`, and the converters `mqtt_is_valid` and `mqtt_field_value`.
 //! Everything else HAProxy accepts there is refused by name at its line.
 
-use super::acl::{self, AclError};
+use super::acl::AclError;
 use super::sample::{self, expr_words, SampleError};
 use super::units::{parse_size, parse_time_ms};
 use super::{Parser, Stmt};
@@ -280,48 +280,57 @@ impl Parser {
         });
     }
 
-    /// `stick on|match|store-request <sample> [table <name>]`
+    /// `stick on|match|store-request <sample> [table <name>] [if|unless <cond>]`, read as
+    /// cfgparse-listen.c reads it.
     pub(super) fn parse_stick(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
         let (lookup, store) = match stmt.arg(1) {
             "on" => (true, true),
             "match" => (true, false),
-            "store-request" => (false, true),
+            "store" | "store-request" => (false, true),
             "store-response" => {
                 return self.unsupported(loc, "'stick store-response'", "keys from server data")
             }
             _ => return self.alert(loc, "'stick' expects 'on', 'match', or 'store'."),
         };
-        let (expr, mut i) = expr_words(stmt.words, 2);
-        let sample = match parse_sample(&expr) {
-            Ok(Parsed::Src) => Sample::Src,
-            Ok(Parsed::Mqtt(pl, f)) => Sample::MqttField(pl, f),
-            Ok(Parsed::Payload(_)) | Ok(Parsed::Valid) => {
-                return self.unsupported(
-                    loc,
-                    &format!("'stick {} {expr}'", stmt.arg(1)),
-                    "keys are src or an MQTT CONNECT field",
-                )
-            }
+        if stmt.arg(2).is_empty() {
+            return self.alert(loc, "'stick' expects a fetch method.");
+        }
+        let (text, mut i) = expr_words(stmt.words, 2);
+        let expr = match sample::parse(&text, None) {
+            Ok(p) => p.expr,
             Err(e) => return self.sample_error(loc, "stick", e),
         };
-        let mut table = None;
-        while i < stmt.words.len() {
-            match stmt.arg(i) {
-                "table" => {
-                    table = Some(stmt.arg(i + 1).to_string());
-                    i += 2;
-                }
-                "if" | "unless" => {
-                    return self.unsupported(loc, "'stick … if|unless'", "ACL conditions")
-                }
-                w => return self.alert(loc, format!("'stick': unknown argument '{w}'.")),
-            }
+        if let Some(src) = super::value_format::unavailable(&expr.fetch, false) {
+            let kw = &text[..text.find(['(', ',']).unwrap_or(text.len())];
+            return self.alert(loc, format!("'stick': fetch method '{kw}' extracts information from '{src}', none of which is available during request."));
         }
+        let mut table = None;
+        if stmt.arg(i) == "table" {
+            table = Some(stmt.arg(i + 1).to_string());
+            i += 2;
+        }
+        let cond = match stmt.arg(i) {
+            "if" | "unless" => match self.read_cond(p, loc, &stmt.words[i..]) {
+                Ok(c) => Some(c),
+                Err(AclError::Invalid(m)) => {
+                    return self.alert(
+                        loc,
+                        format!("'stick': error detected while parsing sticking condition : {m}."),
+                    )
+                }
+                Err(AclError::Unsupported(what)) => {
+                    return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+                }
+            },
+            "" => None,
+            w => return self.alert(loc, format!("'stick': unknown keyword '{w}'.")),
+        };
         p.stick_rules.push(StickRuleConf {
             lookup,
             store,
-            sample,
+            expr,
+            cond,
             table,
             loc: loc.clone(),
         });
@@ -515,14 +524,8 @@ impl Parser {
             None => None,
             Some(w @ ("if" | "unless")) => {
                 let context = format!("'{w}' condition");
-                match acl::parse_cond(&mut p.acls, &stmt.words[at..]) {
-                    Ok(c) => {
-                        for m in c.warnings {
-                            self.push(Diagnostic::warning(loc, m).styled(LocStyle::None));
-                        }
-                        super::switching::note_cond_args(p, loc, &c.cond);
-                        Some(c.cond)
-                    }
+                match self.read_cond(p, loc, &stmt.words[at..]) {
+                    Ok(c) => Some(c),
                     Err(AclError::Invalid(m)) => {
                         self.alert(loc, format!("'{kw} {action}' : error detected in {px} while parsing {context} : {m}"));
                         return None;

@@ -1,7 +1,7 @@
 //! `stats` lines of a proxy (configuration.txt §4.2): the statistics page's settings,
 //! `stats http-request` rules and `stats admin` conditions, with haproxy's messages.
 
-use super::acl::{self, AclError};
+use super::acl::AclError;
 use super::units::{parse_time_s, TimeError};
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind, Spanned};
@@ -86,14 +86,10 @@ impl Parser {
                 "'stats admin' requires either 'if' or 'unless' followed by a condition.",
             );
         }
-        match acl::parse_cond(&mut p.acls, &stmt.words[2..]) {
+        match self.read_cond(p, loc, &stmt.words[2..]) {
             Ok(c) => {
-                for w in c.warnings {
-                    self.push(Diagnostic::warning(loc, w).styled(LocStyle::None));
-                }
-                super::switching::note_cond_args(p, loc, &c.cond);
                 if let Some(page) = p.stats.page.as_mut() {
-                    page.admin.push(c.cond);
+                    page.admin.push(c);
                 }
                 p.stats.enabled = true;
             }

@@ -17,6 +17,20 @@ impl Parser {
         }
     }
 
+    /// The condition at `words` (from `if`/`unless`) of a rule of `p` at `loc`: its
+    /// warnings said, its arguments noted for resolution; the caller words the error.
+    pub(super) fn read_cond(
+        &mut self,
+        p: &mut ProxyConf,
+        loc: &Loc,
+        words: &[String],
+    ) -> Result<Cond, AclError> {
+        let c = acl::parse_cond(&mut p.acls, words)?;
+        self.acl_warnings(loc, c.warnings);
+        note_cond_args(p, loc, &c.cond);
+        Ok(c.cond)
+    }
+
     /// `acl <name> <criterion> [flags] [operator] <value> …`
     pub(super) fn parse_acl(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
@@ -84,12 +98,8 @@ impl Parser {
         context: &str,
     ) -> Option<Cond> {
         let loc = stmt.loc;
-        match acl::parse_cond(&mut p.acls, &stmt.words[i..]) {
-            Ok(c) => {
-                self.acl_warnings(loc, c.warnings);
-                note_cond_args(p, loc, &c.cond);
-                Some(c.cond)
-            }
+        match self.read_cond(p, loc, &stmt.words[i..]) {
+            Ok(c) => Some(c),
             Err(AclError::Invalid(m)) => {
                 self.alert(
                     loc,

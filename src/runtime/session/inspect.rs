@@ -13,7 +13,6 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{timeout_at, Instant};
 
 use crate::ir::{ContentAction, ContentRule, Inspect, Sample};
-use crate::runtime::lb::state::BackendRt;
 use crate::runtime::lb::stick::Raw;
 use crate::runtime::proto::mqtt;
 use crate::runtime::rules::fetch::payload;
@@ -186,25 +185,34 @@ pub fn hash_input(sample: &Sample, src: IpAddr) -> Option<Vec<u8>> {
     })
 }
 
-/// The keys `b`'s stick rules take from this client: (rule index, key). A rule whose
-/// sample is missing gives none (that session is balanced normally and stores nothing).
+/// The keys `rules` take in `ctx`, as process_sticking_rules takes them: (rule index,
+/// key). A rule whose condition fails, whose sample is missing or has no cast to its
+/// table's type gives none; a storing rule whose table already has a key from an
+/// earlier storing rule is skipped whole (the first store of each table wins).
 pub fn stick_keys(
     tables: &[crate::runtime::lb::stick::Table],
-    b: &BackendRt,
-    buf: &[u8],
-    src: IpAddr,
+    rules: &[crate::ir::StickRule],
+    ctx: &Ctx,
 ) -> Vec<(usize, Box<[u8]>)> {
     let mut out = Vec::new();
-    for (i, r) in b.ir.stick_rules.iter().enumerate() {
+    let mut stored: Vec<usize> = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
         let Some(t) = tables.get(r.table) else {
             continue;
         };
-        let mut field = Vec::new();
-        let raw = match fetch(&r.sample, buf, src, &mut field) {
-            Some(r) => r,
-            None => continue,
+        if r.store && stored.contains(&r.table) {
+            continue;
+        }
+        if rules::holds(r.cond.as_ref(), ctx) != Some(true) {
+            continue;
+        }
+        let Some(v) = rules::format::single(&r.expr, ctx) else {
+            continue;
         };
-        if let Some(k) = t.key(&raw) {
+        if let Some(k) = track::key_of(t, &v) {
+            if r.store {
+                stored.push(r.table);
+            }
             out.push((i, k));
         }
     }

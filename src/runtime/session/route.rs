@@ -122,7 +122,9 @@ pub(super) async fn route(
     let keys = if b.ir.stick_rules.is_empty() {
         Vec::new()
     } else {
-        super::inspect::stick_keys(&shared.tables, b, early, peer.ip())
+        let mut ctx = Ctx::tcp(&who, early, true);
+        ctx.vars = Some(&*vars);
+        super::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx)
     };
     let table = |i: usize| shared.tables.get(b.ir.stick_rules[i].table);
     let sticky = keys

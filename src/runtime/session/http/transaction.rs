@@ -156,6 +156,20 @@ pub(super) async fn transaction(
         }
     };
     log_cookie(tx, &persist);
+    // `stick` rules on the request (process_sticking_rules): a server a cookie chose
+    // already wins; else the first stored server found.
+    let stick = if b.ir.stick_rules.is_empty() {
+        Vec::new()
+    } else {
+        let mut ctx = crate::runtime::rules::Ctx::tcp(&who, &[], true);
+        ctx.req = Some(&*req);
+        ctx.vars = Some(&*vars);
+        crate::runtime::session::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx)
+    };
+    let sticky = stick
+        .iter()
+        .filter(|(i, _)| b.ir.stick_rules[*i].lookup)
+        .find_map(|(i, k)| shared.tables.get(b.ir.stick_rules[*i].table)?.lookup(k));
     let Some(c) = connect_phase(
         f,
         (shared, bi),
@@ -164,7 +178,7 @@ pub(super) async fn transaction(
         local,
         &[],
         ssl,
-        (persist.and_then(|p| p.server), key.as_deref()),
+        (persist.and_then(|p| p.server).or(sticky), key.as_deref()),
         tx.log.start,
         &mut tx.log,
         reuse_first.map(|first| Reuse {
@@ -181,6 +195,13 @@ pub(super) async fn transaction(
         return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
     };
     let srv = c.slot.srv;
+    // Stored once the server is connected, as for TCP sessions.
+    for (i, k) in stick {
+        let r = &b.ir.stick_rules[i];
+        if let (true, Some(t)) = (r.store, shared.tables.get(r.table)) {
+            t.store(k, srv);
+        }
+    }
     let direct = persist
         .as_mut()
         .is_some_and(|p| p.connected(srv, tx.log.redispatched));
