@@ -1087,7 +1087,13 @@ pub const PROXY: &[Keyword] = &[
         "rendered for %ID; unused in backends as in haproxy",
     ),
     kw("unique-id-header", DFE, Unsupported, "<name>", "HTTP mode"),
-    kw("declare", PRX, Unsupported, "capture ...", "HTTP mode"),
+    kw(
+        "declare",
+        PRX,
+        Supported,
+        "capture request|response len <n>",
+        "a capture slot `http-request|http-response capture … id <n>` fills, logged in %hr/%hs",
+    ),
     kw(
         "rate-limit",
         DFE,

@@ -280,6 +280,9 @@ pub fn lower_with(
             }
         }
         super::lower_counters::track_checks(p, &tables, diags);
+        for m in super::parse::capture::capture_id_checks(p) {
+            diags.push(check(Level::Alert, m));
+        }
         let missing = (is_fe && timeout(p, "client").is_none())
             || (is_be && (timeout(p, "connect").is_none() || timeout(p, "server").is_none()));
         if missing {

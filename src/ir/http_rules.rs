@@ -99,6 +99,21 @@ pub enum HttpAction {
     Track(Box<super::counters::Track>),
     /// `sc-inc-gpc*`, `sc-set-gpt*`
     Sc(Box<super::counters::ScAction>),
+    /// `capture <sample> len <n>|id <n>`: the sample as text in a capture slot of the
+    /// frontend (request or response side, as the rule's), cut to `len` (else to the
+    /// slot's length), logged in `%hr`/`%hs`.
+    Capture(Box<Capture>),
+}
+
+/// `http-request|http-response capture`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    /// The sample.
+    pub expr: super::acl::SampleExpr,
+    /// The slot's index in the frontend's request (or response) captures.
+    pub slot: usize,
+    /// `len <n>`: the slot the rule declared; None for `id <n>` (the slot's length).
+    pub len: Option<usize>,
 }
 
 /// `replace-header` (the whole value of each header of the name) or `replace-value`

@@ -324,6 +324,14 @@ impl Parser {
                     full: action == "replace-header",
                 }))
             }
+            "capture" => match self.http_capture(p, (loc, words), dir == Dir::Response) {
+                Ok((c, next)) => {
+                    i = next;
+                    HttpAction::Capture(Box::new(c))
+                }
+                Err(Some(m)) => return fail(self, rule_err(&m), false),
+                Err(None) => return,
+            },
             "set-status" if dir == Dir::Response => {
                 let code = arg(2);
                 if code.is_empty() {
@@ -436,9 +444,9 @@ impl Parser {
             }
             a if known(list, a) => {
                 let built = if dir == Dir::Request {
-                    "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, track-sc*, sc-inc-gpc* and sc-set-gpt*"
+                    "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*"
                 } else {
-                    "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, track-sc*, sc-inc-gpc* and sc-set-gpt*"
+                    "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*"
                 };
                 return self.unsupported(loc, &format!("'{kw} {a}'"), built);
             }

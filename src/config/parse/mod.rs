@@ -11,7 +11,7 @@ pub mod acl;
 pub mod addr;
 mod balance;
 mod bind;
-mod capture;
+pub(crate) mod capture;
 mod check;
 mod cookie;
 pub mod counters;

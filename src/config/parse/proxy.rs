@@ -135,6 +135,7 @@ impl Parser {
             "tcp-request" => self.parse_tcp_request(p, stmt),
             "stick-table" => self.parse_stick_table(p, stmt),
             "stick" => self.parse_stick(p, stmt),
+            "declare" => self.parse_declare(p, stmt),
             "http-check" => self.parse_http_check(p, stmt),
             "cookie" => self.parse_cookie(p, stmt),
             "capture" => self.parse_capture(p, stmt),

@@ -276,7 +276,21 @@ pub(super) async fn serve(
         }
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
-        let decided = front_rules(f, (peer, local, &ssl), &mut head, backend, &mut vars);
+        // In a block: what the rules took is gone before the next await.
+        let decided = {
+            let mut taken = Vec::new();
+            let d = front_rules(
+                f,
+                (peer, local, &ssl),
+                &mut head,
+                backend,
+                (&mut vars, &mut taken),
+            );
+            if !taken.is_empty() {
+                keep_taken(&mut tx.captured().req, &f.ir.captures.request, taken);
+            }
+            d
+        };
         // Monitor requests are not logged.
         let mut logged = true;
         let (keep, bi) = match decided {
@@ -349,7 +363,7 @@ fn front_rules(
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     head: &mut Head,
     backend: Option<usize>,
-    vars: &mut Vars,
+    (vars, taken): (&mut Vars, &mut rules::Taken),
 ) -> Result<Option<usize>, rules::Verdict> {
     let who = super::who(f, (peer, local), ssl);
     // `monitor-uri` comes first (haproxy checks it as the request arrives).
@@ -367,7 +381,7 @@ fn front_rules(
     }
     let fe_rules = &f.ir.http_rules;
     if !fe_rules.request.is_empty() || !fe_rules.redirects.is_empty() {
-        match rules::on_request(fe_rules, &who, head, vars) {
+        match rules::on_request(fe_rules, &who, head, (vars, taken)) {
             rules::Verdict::Continue => {}
             v => return Err(v),
         }
@@ -379,6 +393,21 @@ fn front_rules(
     ctx.req = Some(head);
     ctx.vars = Some(&*vars);
     Ok(super::route::switch(f, &ctx))
+}
+
+/// Keeps what `capture` rules took in the transaction's slots (the frontend's: `slots`),
+/// each cut to the rule's length, else the slot's.
+fn keep_taken(got: &mut Vec<Option<Vec<u8>>>, slots: &[(String, usize)], taken: rules::Taken) {
+    if got.len() < slots.len() {
+        got.resize(slots.len(), None);
+    }
+    for (i, len, mut v) in taken {
+        let Some((_, slot_len)) = slots.get(i) else {
+            continue;
+        };
+        v.truncate(len.unwrap_or(*slot_len));
+        got[i] = Some(v);
+    }
 }
 
 /// Counts a request the HTTP layer answered itself (`status`: 400 and the like for a

@@ -139,7 +139,12 @@ where
     // gone and `res.` ones start.
     vars.to_response();
     for set in rule_sets.iter().filter(|r| !r.response.is_empty()) {
-        if let Some(status) = super::rules::on_response(set, who, (req, &mut head), vars) {
+        let mut taken = Vec::new();
+        let denied = super::rules::on_response(set, who, (req, &mut head), (vars, &mut taken));
+        if !taken.is_empty() {
+            super::keep_taken(&mut tx.captured().res, caps, taken);
+        }
+        if let Some(status) = denied {
             tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
             // With the body bytes that came with the head (haproxy had them too).
             let body_now = match framing {

@@ -373,6 +373,8 @@ enum Computed {
     Track(Option<Box<[u8]>>),
     /// An `sc-*` action's value.
     Gpt(Option<i64>),
+    /// A `capture` action's text (None: the sample is missing).
+    Capture(Option<Vec<u8>>),
 }
 
 /// An action's value, rendered before the head or the variables are changed.
@@ -386,6 +388,14 @@ fn value(action: &HttpAction, ctx: &Ctx) -> Computed {
         HttpAction::Var(a) => Computed::Var(vars::value_of(a, ctx)),
         HttpAction::Track(t) => Computed::Track(track::track_key(t, ctx).ok().flatten()),
         HttpAction::Sc(a) => Computed::Gpt(track::gpt_value(a, ctx)),
+        // The sample cast to a string, as haproxy stores it (a C string).
+        HttpAction::Capture(c) => Computed::Capture(
+            crate::runtime::rules::format::single(&c.expr, ctx).map(|v| {
+                let b = v.to_bytes();
+                let end = b.iter().position(|&x| x == 0).unwrap_or(b.len());
+                b[..end].to_vec()
+            }),
+        ),
         _ => Computed::None,
     }
 }
@@ -412,7 +422,8 @@ fn change(action: &HttpAction, computed: Computed, h: &mut Head, st: &mut State)
                 track::apply(trk, a, v);
             }
         }
-        (HttpAction::Track(_) | HttpAction::Sc(_), _) => {}
+        (HttpAction::Capture(c), Computed::Capture(Some(v))) => st.caps.push((c.slot, c.len, v)),
+        (HttpAction::Track(_) | HttpAction::Sc(_) | HttpAction::Capture(_), _) => {}
         (a, Computed::Value(v)) => edit(a, Some(v), h),
         (a, _) => edit(a, None, h),
     }
@@ -428,7 +439,12 @@ pub(super) struct State<'v, 'p> {
     pub(super) response: bool,
     /// The stick tables counters are tracked in.
     pub(super) tables: Option<&'p [crate::runtime::lb::stick::Table]>,
+    /// What `capture` rules took, for the transaction's log.
+    pub(super) caps: &'v mut Taken,
 }
+
+/// What `capture` rules took: (slot, its `len` when the rule gave one, the text).
+pub(super) type Taken = Vec<(usize, Option<usize>, Vec<u8>)>;
 
 /// Whether `r`'s condition holds for the transaction (decided on what is there).
 fn applies(r: &HttpRule, ctx: &Ctx) -> bool {
@@ -436,12 +452,18 @@ fn applies(r: &HttpRule, ctx: &Ctx) -> bool {
 }
 
 /// Runs a proxy's `http-request` rules then its `redirect` rules on `req`.
-pub(super) fn on_request(rules: &HttpRules, who: &Who, req: &mut Head, vars: &mut Vars) -> Verdict {
+pub(super) fn on_request(
+    rules: &HttpRules,
+    who: &Who,
+    req: &mut Head,
+    (vars, caps): (&mut Vars, &mut Taken),
+) -> Verdict {
     let mut st = State {
         vars,
         proc: who.proc,
         response: false,
         tables: who.tables,
+        caps,
     };
     for r in &rules.request {
         let (hit, val, answer) = {
@@ -497,13 +519,14 @@ pub(super) fn on_response(
     rules: &HttpRules,
     who: &Who,
     (req, res): (&Head, &mut Head),
-    vars: &mut Vars,
+    (vars, caps): (&mut Vars, &mut Taken),
 ) -> Option<u16> {
     let mut st = State {
         vars,
         proc: who.proc,
         tables: who.tables,
         response: true,
+        caps,
     };
     for r in &rules.response {
         let val = {

@@ -118,7 +118,11 @@ pub(super) async fn transaction(
     }
     let b_rules = if own { &NONE } else { &b.ir.http_rules };
     if !b_rules.request.is_empty() || !b_rules.redirects.is_empty() {
-        let verdict = rules::on_request(b_rules, &who, req, vars);
+        let mut taken = Vec::new();
+        let verdict = rules::on_request(b_rules, &who, req, (vars, &mut taken));
+        if !taken.is_empty() {
+            super::keep_taken(&mut tx.captured().req, &f.ir.captures.request, taken);
+        }
         if !matches!(verdict, rules::Verdict::Continue) {
             drop(be);
             super::count_verdict(&verdict, vars);
