@@ -802,6 +802,9 @@ pub enum ContentAction {
     Track(Box<counters::Track>),
     /// `sc-inc-gpc*`, `sc-set-gpt*`: then the next rule.
     Sc(Box<counters::ScAction>),
+    /// `set-log-level <level>|silent` (content rules): the session's line at that
+    /// level (0 emerg … 7 debug), or none (-1).
+    SetLogLevel(i8),
 }
 
 /// `tcp-request content <action> [if|unless <cond>]`.

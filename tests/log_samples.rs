@@ -15,7 +15,9 @@ const GLOBAL: &str = "global\n  log stdout format raw local0\ndefaults\n  log gl
 
 /// The log lines of `which` running `cfg` while `client` runs against it.
 fn lines(which: Which, cfg: &str, probe: &str, client: &dyn Fn()) -> Vec<String> {
-    let p = start(which, "logsamples", cfg, probe.parse().unwrap());
+    // The probe's port names the test's files: the tests run side by side.
+    let tag = format!("logsamples{}", probe.rsplit(':').next().unwrap_or(""));
+    let p = start(which, &tag, cfg, probe.parse().unwrap());
     client();
     thread::sleep(Duration::from_millis(300));
     let out = p.lines.lock().unwrap().clone();
@@ -94,5 +96,68 @@ fn tls_facts_in_lines_match_haproxy() {
             .iter()
             .any(|l| l == "S 1 logs.example LOGS.EXAMPLE TLSv1.3 0"),
         "{theirs:?}"
+    );
+}
+
+/// `set-log-level` in http-request, http-response and tcp-request content rules: the
+/// syslog level of each transaction's line (its PRI), `silent` writing none.
+#[test]
+fn set_log_level_matches_haproxy() {
+    let srv = Backend::with("127.0.96.7:0", |mut c: TcpStream, _| {
+        let mut buf = Vec::new();
+        while let Some(head) = common::read_http_message(&mut c, &mut buf) {
+            let status = if head.starts_with(b"GET /missing") {
+                "404 Not Found"
+            } else {
+                "200 OK"
+            };
+            let resp = format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\nok");
+            if c.write_all(resp.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let cfg = format!(
+        "global\n  log stdout format rfc3164 local0\ndefaults\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend fh\n  mode http\n  bind 127.0.96.6:24183\n  log-format \"L %HP %ST\"\n  tcp-request content set-log-level warning if {{ path /warn }}\n  http-request set-log-level silent if {{ path /health }}\n  http-request set-log-level err if {{ path /err }}\n  http-request set-log-level debug if {{ path /debug }}\n  http-response set-log-level notice if {{ status 404 }}\n  default_backend bh\n\
+backend bh\n  mode http\n  server s {}\n",
+        srv.addr
+    );
+    let client = || {
+        let mut c = TcpStream::connect("127.0.96.6:24183").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut buf = Vec::new();
+        for p in ["/a", "/health", "/err", "/debug", "/missing", "/warn", "/b"] {
+            let req = format!("GET {p} HTTP/1.1\r\nHost: x\r\n\r\n");
+            c.write_all(req.as_bytes()).unwrap();
+            assert!(common::read_http_message(&mut c, &mut buf).is_some());
+        }
+    };
+    // The PRI and the message, without the date, host and pid.
+    let strip = |l: &String| {
+        let pri = l.split('>').next().unwrap_or("").to_string();
+        let msg = l.split(": ").last().unwrap_or("").to_string();
+        format!("{pri}> {msg}")
+    };
+    let theirs: Vec<_> = lines(Which::Haproxy, &cfg, "127.0.96.6:24183", &client)
+        .iter()
+        .map(strip)
+        .collect();
+    let ours: Vec<_> = lines(Which::Haproxide, &cfg, "127.0.96.6:24183", &client)
+        .iter()
+        .map(strip)
+        .collect();
+    assert_eq!(ours, theirs, "haproxide (left), haproxy (right)");
+    // local0 (16 * 8): info 134, err 131, debug 135, notice 133, warning 132; no /health.
+    assert_eq!(
+        theirs,
+        [
+            "<134> L /a 200",
+            "<131> L /err 200",
+            "<135> L /debug 200",
+            "<133> L /missing 404",
+            "<132> L /warn 200",
+            "<134> L /b 200"
+        ]
     );
 }

@@ -876,7 +876,7 @@ pub const PROXY: &[Keyword] = &[
         "tcp-request",
         PRX | DEF,
         Supported,
-        "inspect-delay <time> | content|connection|session accept|reject|set-var(<v>) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc0|1(<n>)|sc-inc-gpc(<i>,<n>)|sc-set-gpt0(<n>)|sc-set-gpt(<i>,<n>) <value> [if|unless <cond>]",
+        "inspect-delay <time> | content|connection|session accept|reject|set-var(<v>) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc0|1(<n>)|sc-inc-gpc(<i>,<n>)|sc-set-gpt0(<n>)|sc-set-gpt(<i>,<n>) <value>|set-log-level <level>|silent [if|unless <cond>]",
         "conditions grammar/acl.md lists; content rules in HTTP mode run on each request; connection rules at accept (reject: reset, no log), session rules after the PROXY header and TLS; stick counters grammar/acl.md; other actions refused by name",
     ),
     kw(
@@ -890,14 +890,14 @@ pub const PROXY: &[Keyword] = &[
         "http-request",
         PRX | DEF,
         Supported,
-        "allow|deny|tarpit [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt* [if|unless <cond>]",
+        "allow|deny|tarpit [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt*|capture <sample> len|id <n>|set-log-level <level>|silent [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(
         "http-response",
         PRX | DEF,
         Supported,
-        "allow|deny|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-status <code> [reason <text>]|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt* [if|unless <cond>]",
+        "allow|deny|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-status <code> [reason <text>]|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt*|capture <sample> len|id <n>|set-log-level <level>|silent [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(

@@ -103,6 +103,9 @@ pub enum HttpAction {
     /// frontend (request or response side, as the rule's), cut to `len` (else to the
     /// slot's length), logged in `%hr`/`%hs`.
     Capture(Box<Capture>),
+    /// `set-log-level <level>|silent`: the transaction's line at that syslog level (0
+    /// emerg … 7 debug), or none (-1).
+    SetLogLevel(i8),
 }
 
 /// `http-request|http-response capture`.

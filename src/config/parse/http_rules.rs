@@ -324,6 +324,13 @@ impl Parser {
                     full: action == "replace-header",
                 }))
             }
+            "set-log-level" => match log_level(arg(2)) {
+                Some(l) => {
+                    i = 3;
+                    HttpAction::SetLogLevel(l)
+                }
+                None => return fail(self, rule_err(LOG_LEVEL_ARG), false),
+            },
             "capture" => match self.http_capture(p, (loc, words), dir == Dir::Response) {
                 Ok((c, next)) => {
                     i = next;
@@ -568,6 +575,21 @@ impl Parser {
             self.warn(stmt.loc, format!("a '{kw}' rule placed after a 'use_backend' rule will still be processed before."));
         }
     }
+}
+
+/// haproxy's message for a `set-log-level` without a level it knows.
+pub(super) const LOG_LEVEL_ARG: &str = "expects exactly 1 argument (log level name or 'silent')";
+
+/// `set-log-level`'s argument: a syslog level name (0 emerg … 7 debug), or `silent`
+/// (-1); None for anything else.
+pub(super) fn log_level(w: &str) -> Option<i8> {
+    if w == "silent" {
+        return Some(-1);
+    }
+    super::global::LEVELS
+        .iter()
+        .position(|l| *l == w)
+        .map(|i| i as i8)
 }
 
 #[cfg(test)]

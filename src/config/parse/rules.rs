@@ -437,6 +437,18 @@ impl Parser {
                     return None;
                 }
             },
+            "set-log-level" if which == "content" => {
+                match super::http_rules::log_level(stmt.arg(3)) {
+                    Some(l) => {
+                        at = 4;
+                        ContentAction::SetLogLevel(l)
+                    }
+                    None => {
+                        self.alert(loc, super::http_rules::LOG_LEVEL_ARG);
+                        return None;
+                    }
+                }
+            }
             a if a.starts_with("sc-inc-gpc") || a.starts_with("sc-set-gpt") => {
                 match super::counters::sc_action(stmt.words, 2) {
                     Some(Ok((act, next))) => {

@@ -145,6 +145,8 @@ struct Scopes {
     reqres: VarSet,
     /// The stick counters the session and its stream track.
     trk: super::track::Trackers,
+    /// `set-log-level`: 0 none, -1 silent, else the syslog level plus one.
+    log_level: i8,
 }
 
 /// A variable's scope does not exist where the rule runs.
@@ -216,9 +218,26 @@ impl Vars {
         }
     }
 
+    /// The log level a `set-log-level` rule gave this stream: None when no rule did,
+    /// Some(None) for `silent`, else the syslog level.
+    pub fn log_level(&self) -> Option<Option<u8>> {
+        match self.0.as_deref().map_or(0, |s| s.log_level) {
+            0 => None,
+            -1 => Some(None),
+            l => Some(Some((l - 1) as u8)),
+        }
+    }
+
+    /// A `set-log-level` rule: `level` is the syslog level, -1 for `silent`.
+    pub fn set_log_level(&mut self, level: i8) {
+        self.0.get_or_insert_with(Default::default).log_level =
+            if level < 0 { -1 } else { level + 1 };
+    }
+
     /// A new transaction: its `txn.` and `req.` variables start empty.
     pub fn new_transaction(&mut self) {
         if let Some(s) = self.0.as_deref_mut() {
+            s.log_level = 0;
             s.txn = VarSet::default();
             s.reqres = VarSet::default();
         }

@@ -89,7 +89,8 @@ pub(super) fn keep_session(
     (ssl, local): (&SslInfo, SocketAddr),
     vars: Vars,
 ) {
-    let tracks = vars.trackers().is_some();
+    // Counters are tracked until the session ends; a rule's log level is read at the end.
+    let tracks = vars.trackers().is_some() || vars.log_level().is_some();
     if !samples_logged(f) && !tracks {
         return;
     }
@@ -170,6 +171,14 @@ pub(super) fn write_log(
             vars,
         })
     });
+    // `set-log-level`: `silent` writes nothing, a level replaces haproxy's own choice.
+    let level_set = sess
+        .as_ref()
+        .or(kept.as_ref())
+        .and_then(|s| s.vars.log_level());
+    if level_set == Some(None) {
+        return false;
+    }
     let ctx = sess
         .or(kept)
         .filter(|_| samples_logged(f))
@@ -246,10 +255,10 @@ pub(super) fn write_log(
     let mut line = String::with_capacity(128);
     render(fmt, &facts, &mut line);
     // `log-separate-errors`: the errors above at level err.
-    let lvl = if error && f.ir.log_separate_errors {
-        level::ERR
-    } else {
-        level::INFO
+    let lvl = match level_set {
+        Some(Some(l)) => l,
+        _ if error && f.ir.log_separate_errors => level::ERR,
+        _ => level::INFO,
     };
     shared.logger.send(&f.ir.log, lvl, &line);
     true

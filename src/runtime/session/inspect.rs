@@ -71,6 +71,7 @@ fn evaluate_on(
         Var(Option<Option<vars::Stored>>),
         Track(Option<Box<[u8]>>),
         Sc(Option<i64>),
+        Level(i8),
     }
     for r in rules {
         let then = {
@@ -90,6 +91,7 @@ fn evaluate_on(
                 // A key that may still come waits, as haproxy's yield does.
                 ContentAction::Track(t) => Then::Track(track::track_key(t, &ctx).ok()?),
                 ContentAction::Sc(a) => Then::Sc(track::gpt_value(a, &ctx)),
+                ContentAction::SetLogLevel(l) => Then::Level(*l),
             }
         };
         match (&r.action, then) {
@@ -102,6 +104,7 @@ fn evaluate_on(
                     vars.trackers_mut().track(n, table, key, stream);
                 }
             }
+            (_, Then::Level(l)) => vars.set_log_level(l),
             (ContentAction::Sc(a), Then::Sc(v)) => {
                 if let Some(trk) = vars.trackers() {
                     track::apply(trk, a, v);
