@@ -916,6 +916,8 @@ pub struct StickRule {
     pub lookup: bool,
     /// Stores the key once the server is connected (`on`, `store-request`).
     pub store: bool,
+    /// `store-response`: the key is taken from the response, then stored.
+    pub response: bool,
     /// What the key is made of.
     pub expr: acl::SampleExpr,
     /// `if|unless <cond>`: the rule applies only when it holds.

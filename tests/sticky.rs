@@ -178,7 +178,9 @@ fn http_stick_rules_match_haproxy() {
         Backend::with(addr, move |mut c: TcpStream, _| {
             let mut buf = Vec::new();
             while common::read_http_message(&mut c, &mut buf).is_some() {
-                let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{name}");
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nX-Sid: sid-{name}\r\nContent-Length: 2\r\n\r\n{name}"
+                );
                 if c.write_all(resp.as_bytes()).is_err() {
                     return;
                 }
@@ -189,13 +191,14 @@ fn http_stick_rules_match_haproxy() {
     let cfg = format!(
         "global\n  log stdout format raw local0\ndefaults\n  mode http\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 frontend f\n  bind 127.0.188.1:24300\n  default_backend b\n\
-backend b\n  stick-table type string len 16 size 10\n  stick on req.hdr(x-user) if {{ req.hdr(x-user) -m found }}\n  stick store-request src table ips unless {{ path /nostore }}\n  stick match src table ips if {{ path_beg /src }}\n  stick store-request str(never) table ips\n  server s1 {}\n  server s2 {}\n\
+backend b\n  stick-table type string len 16 size 10\n  stick on req.hdr(x-user) if {{ req.hdr(x-user) -m found }}\n  stick store-request src table ips unless {{ path /nostore }}\n  stick match src table ips if {{ path_beg /src }}\n  stick store-request str(never) table ips\n  stick match req.hdr(x-sid) table sids\n  stick store-response res.hdr(x-sid) table sids\n  stick store-response str(other) table sids\n  server s1 {}\n  server s2 {}\n\
 backend ips\n  stick-table type ip size 10\n\
+backend sids\n  stick-table type string len 16 size 10\n\
 listen probe\n  bind 127.0.188.1:24301\n  server s {}\n",
         s1.addr, s2.addr, s1.addr
     );
     let to: SocketAddr = "127.0.188.1:24300".parse().unwrap();
-    let reqs: [(&str, Option<&str>); 9] = [
+    let reqs: [(&str, Option<&str>); 12] = [
         ("/", Some("alice")),
         ("/", Some("bob")),
         ("/", Some("alice")),
@@ -205,6 +208,10 @@ listen probe\n  bind 127.0.188.1:24301\n  server s {}\n",
         ("/", Some("bob")),
         ("/", None),
         ("/src", Some("dave")),
+        // A session id the server gave, sent back: its server, stored from the response.
+        ("/sid-s1", None),
+        ("/sid-s2", None),
+        ("/sid-s1", None),
     ];
     let run = |which: Which| {
         let p = start(
@@ -217,7 +224,10 @@ listen probe\n  bind 127.0.188.1:24301\n  server s {}\n",
         for (path, user) in reqs {
             let mut c = TcpStream::connect(to).unwrap();
             c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            let hdr = user.map(|u| format!("X-User: {u}\r\n")).unwrap_or_default();
+            let mut hdr = user.map(|u| format!("X-User: {u}\r\n")).unwrap_or_default();
+            if let Some(sid) = path.strip_prefix('/').filter(|p| p.starts_with("sid-")) {
+                hdr.push_str(&format!("X-Sid: {sid}\r\n"));
+            }
             let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{hdr}Connection: close\r\n\r\n");
             c.write_all(req.as_bytes()).unwrap();
             let mut buf = Vec::new();
@@ -240,4 +250,7 @@ listen probe\n  bind 127.0.188.1:24301\n  server s {}\n",
         theirs[2][theirs[2].len() - 2..]
     );
     assert!(theirs.iter().any(|l| l.ends_with("s1")) && theirs.iter().any(|l| l.ends_with("s2")));
+    // The session ids the servers gave lead back to them.
+    let tail: Vec<_> = theirs[9..].iter().map(|l| &l[l.len() - 2..]).collect();
+    assert_eq!(tail, ["s1", "s2", "s1"]);
 }

@@ -474,8 +474,10 @@ pub struct StatsConf {
 pub struct StickRuleConf {
     /// `on` / `match`
     pub lookup: bool,
-    /// `on` / `store-request`
+    /// `on` / `store-request` / `store-response`
     pub store: bool,
+    /// `store-response`
+    pub response: bool,
     /// The key.
     pub expr: crate::ir::acl::SampleExpr,
     /// `if|unless <cond>`

@@ -988,8 +988,8 @@ pub const PROXY: &[Keyword] = &[
         "stick",
         BE,
         Supported,
-        "on|match|store[-request] <sample> [table <name>] [if|unless <cond>]",
-        "any sample and condition of grammar/acl.md; TCP sessions and each HTTP request (a cookie's server first); `store-response` refused",
+        "on|match|store[-request]|store-response <sample> [table <name>] [if|unless <cond>]",
+        "any sample and condition of grammar/acl.md; TCP sessions and each HTTP request (a cookie's server first); `store-response` in HTTP backends (refused in TCP ones)",
     ),
     kw(
         "use-server",

@@ -270,6 +270,11 @@ pub fn lower_with(
                 }
             }
             for r in &p.stick_rules {
+                if r.response && p.mode() == Mode::Tcp {
+                    diags.push(
+                        Diagnostic::alert(&r.loc, "'stick store-response' in a TCP backend is not supported by haproxide (keys from the server's bytes); see grammar/keywords.md.").checked(),
+                    );
+                }
                 let t = r.table.as_deref().unwrap_or(&p.name);
                 if !tables.iter().any(|d| *d.name == *t) {
                     diags.push(check(
@@ -1054,6 +1059,7 @@ fn lower_backend(
                     store: r.store,
                     expr: r.expr.clone(),
                     cond: r.cond.clone(),
+                    response: r.response,
                     table,
                 })
             })

@@ -284,13 +284,11 @@ impl Parser {
     /// cfgparse-listen.c reads it.
     pub(super) fn parse_stick(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
-        let (lookup, store) = match stmt.arg(1) {
-            "on" => (true, true),
-            "match" => (true, false),
-            "store" | "store-request" => (false, true),
-            "store-response" => {
-                return self.unsupported(loc, "'stick store-response'", "keys from server data")
-            }
+        let (lookup, store, response) = match stmt.arg(1) {
+            "on" => (true, true, false),
+            "match" => (true, false, false),
+            "store" | "store-request" => (false, true, false),
+            "store-response" => (false, true, true),
             _ => return self.alert(loc, "'stick' expects 'on', 'match', or 'store'."),
         };
         if stmt.arg(2).is_empty() {
@@ -301,9 +299,14 @@ impl Parser {
             Ok(p) => p.expr,
             Err(e) => return self.sample_error(loc, "stick", e),
         };
-        if let Some(src) = super::value_format::unavailable(&expr.fetch, false) {
+        if let Some(src) = super::value_format::unavailable(&expr.fetch, response) {
             let kw = &text[..text.find(['(', ',']).unwrap_or(text.len())];
-            return self.alert(loc, format!("'stick': fetch method '{kw}' extracts information from '{src}', none of which is available during request."));
+            let when = if response {
+                "for 'store-response'"
+            } else {
+                "during request"
+            };
+            return self.alert(loc, format!("'stick': fetch method '{kw}' extracts information from '{src}', none of which is available {when}."));
         }
         let mut table = None;
         if stmt.arg(i) == "table" {
@@ -329,6 +332,7 @@ impl Parser {
         p.stick_rules.push(StickRuleConf {
             lookup,
             store,
+            response,
             expr,
             cond,
             table,

@@ -188,18 +188,24 @@ pub fn hash_input(sample: &Sample, src: IpAddr) -> Option<Vec<u8>> {
     })
 }
 
-/// The keys `rules` take in `ctx`, as process_sticking_rules takes them: (rule index,
-/// key). A rule whose condition fails, whose sample is missing or has no cast to its
-/// table's type gives none; a storing rule whose table already has a key from an
-/// earlier storing rule is skipped whole (the first store of each table wins).
+/// The keys `rules` take in `ctx`, as process_sticking_rules takes them (or, for
+/// `response`, process_store_rules the `store-response` ones): (rule index, key). A rule
+/// whose condition fails, whose sample is missing or has no cast to its table's type
+/// gives none; a storing rule whose table already has a key from an earlier storing
+/// rule is skipped whole (the first store of each table wins).
 pub fn stick_keys(
     tables: &[crate::runtime::lb::stick::Table],
     rules: &[crate::ir::StickRule],
     ctx: &Ctx,
+    response: bool,
 ) -> Vec<(usize, Box<[u8]>)> {
     let mut out = Vec::new();
     let mut stored: Vec<usize> = Vec::new();
-    for (i, r) in rules.iter().enumerate() {
+    for (i, r) in rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.response == response)
+    {
         let Some(t) = tables.get(r.table) else {
             continue;
         };

@@ -124,7 +124,7 @@ pub(super) async fn route(
     } else {
         let mut ctx = Ctx::tcp(&who, early, true);
         ctx.vars = Some(&*vars);
-        super::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx)
+        super::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx, false)
     };
     let table = |i: usize| shared.tables.get(b.ir.stick_rules[i].table);
     let sticky = keys

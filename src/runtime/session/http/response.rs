@@ -135,6 +135,12 @@ where
     if let Some(res) = super::capture_headers(&head, caps) {
         tx.captured().res = res;
     }
+    // `stick store-response` rules (process_store_rules, before the response rules).
+    if let (Some(b), Some(srv)) = (who.be, tx.log.server) {
+        if b.ir.stick_rules.iter().any(|r| r.response) {
+            store_response(b, who, (req, &head), vars, srv);
+        }
+    }
     // `http-response` rules: the backend's, then the frontend's; `req.` variables are
     // gone and `res.` ones start.
     vars.to_response();
@@ -234,5 +240,29 @@ where
 fn count_fail(vars: &crate::runtime::rules::vars::Vars) {
     if let Some(t) = vars.trackers() {
         t.http_fail();
+    }
+}
+
+/// The backend's `stick store-response` keys, taken from the response and stored for
+/// the server `srv` that sent it.
+fn store_response(
+    b: &crate::runtime::lb::state::BackendRt,
+    who: &crate::runtime::rules::Who,
+    (req, res): (&Head, &Head),
+    vars: &crate::runtime::rules::vars::Vars,
+    srv: usize,
+) {
+    let Some(tables) = who.tables else {
+        return;
+    };
+    let mut ctx = crate::runtime::rules::Ctx::tcp(who, &[], true);
+    ctx.req = Some(req);
+    ctx.res = Some(res);
+    ctx.vars = Some(vars);
+    let keys = crate::runtime::session::inspect::stick_keys(tables, &b.ir.stick_rules, &ctx, true);
+    for (i, k) in keys {
+        if let Some(t) = tables.get(b.ir.stick_rules[i].table) {
+            t.store(k, srv);
+        }
     }
 }

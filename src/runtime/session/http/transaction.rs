@@ -168,7 +168,7 @@ pub(super) async fn transaction(
         let mut ctx = crate::runtime::rules::Ctx::tcp(&who, &[], true);
         ctx.req = Some(&*req);
         ctx.vars = Some(&*vars);
-        crate::runtime::session::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx)
+        crate::runtime::session::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx, false)
     };
     let sticky = stick
         .iter()
