@@ -161,8 +161,8 @@ impl Parser {
                         p.name
                     )));
                 }
-                // atoi: what is no number is 0.
-                let n = crate::numbers::strtol(arg(i + 1)).0;
+                // atoi into an int: what is no number is 0, past 2^31 it wraps.
+                let n = i64::from(crate::numbers::strtol(arg(i + 1)).0 as i32);
                 if n <= 0 {
                     return Err(Some("length must be > 0".into()));
                 }
@@ -183,9 +183,10 @@ impl Parser {
                     return Err(Some(format!("cannot parse id '{v}'")));
                 }
                 i += 2;
+                // A negative id names no slot: accepted, it captures nothing.
                 let c = crate::ir::http_rules::Capture {
                     expr,
-                    slot: usize::try_from(n).unwrap_or(usize::MAX),
+                    slot: usize::try_from(n as i32).unwrap_or(usize::MAX),
                     len: None,
                 };
                 Ok((c, i))
@@ -216,7 +217,7 @@ pub(crate) fn capture_id_checks(p: &ProxyConf) -> Vec<String> {
     for (rules, n, side) in sides {
         for r in rules {
             if let HttpAction::Capture(c) = &r.action {
-                if c.len.is_none() && c.slot >= n {
+                if c.len.is_none() && c.slot >= n && c.slot != usize::MAX {
                     out.push(format!(
                         "Proxy '{}': unable to find capture id '{}' referenced by http-{side} capture rule.",
                         p.name, c.slot

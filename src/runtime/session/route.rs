@@ -126,10 +126,32 @@ pub(super) async fn route(
         ctx.vars = Some(&*vars);
         super::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx, false)
     };
-    let table = |i: usize| shared.tables.get(b.ir.stick_rules[i].table);
-    let sticky = keys
-        .iter()
-        .filter(|(i, _)| b.ir.stick_rules[*i].lookup)
-        .find_map(|(i, k)| table(*i)?.lookup(k));
+    let sticky = stick_target(shared, b, &keys);
     Routed::To { be, keys, sticky }
+}
+
+/// The server the matching stick rules send a session to (process_sticking_rules): each
+/// key found refreshes its entry, and the first naming a server that takes traffic (up,
+/// neither drained nor in maintenance: srv_is_usable) wins.
+pub(crate) fn stick_target(
+    shared: &Shared,
+    b: &crate::runtime::lb::state::BackendRt,
+    keys: &[(usize, Box<[u8]>)],
+) -> Option<usize> {
+    let mut found = None;
+    for (i, k) in keys {
+        let r = &b.ir.stick_rules[*i];
+        let Some(t) = shared.tables.get(r.table).filter(|_| r.lookup) else {
+            continue;
+        };
+        if let Some(s) = t.lookup(k) {
+            let up = b.servers.get(s).is_some_and(|sv| {
+                sv.admin() == crate::runtime::lb::state::Admin::Ready && sv.running()
+            });
+            if up && found.is_none() {
+                found = Some(s);
+            }
+        }
+    }
+    found
 }

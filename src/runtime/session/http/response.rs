@@ -135,10 +135,11 @@ where
     if let Some(res) = super::capture_headers(&head, caps) {
         tx.captured().res = res;
     }
-    // `stick store-response` rules (process_store_rules, before the response rules).
+    // The stick keys are stored now, with the `store-response` ones (process_store_rules,
+    // before the response rules): a server that never answered is not stored.
     if let (Some(b), Some(srv)) = (who.be, tx.log.server) {
-        if b.ir.stick_rules.iter().any(|r| r.response) {
-            store_response(b, who, (req, &head), vars, srv);
+        if b.ir.stick_rules.iter().any(|r| r.store) {
+            store_keys(b, who, (req, &head), vars, srv);
         }
     }
     // `http-response` rules: the backend's, then the frontend's; `req.` variables are
@@ -243,9 +244,9 @@ fn count_fail(vars: &crate::runtime::rules::vars::Vars) {
     }
 }
 
-/// The backend's `stick store-response` keys, taken from the response and stored for
-/// the server `srv` that sent it.
-fn store_response(
+/// The backend's stick keys (the request's, then `store-response` ones from the
+/// response) stored for the server `srv` that answered.
+fn store_keys(
     b: &crate::runtime::lb::state::BackendRt,
     who: &crate::runtime::rules::Who,
     (req, res): (&Head, &Head),
@@ -257,9 +258,14 @@ fn store_response(
     };
     let mut ctx = crate::runtime::rules::Ctx::tcp(who, &[], true);
     ctx.req = Some(req);
-    ctx.res = Some(res);
     ctx.vars = Some(vars);
-    let keys = crate::runtime::session::inspect::stick_keys(tables, &b.ir.stick_rules, &ctx, true);
+    let rules = &b.ir.stick_rules;
+    let mut keys = crate::runtime::session::inspect::stick_keys(tables, rules, &ctx, false);
+    keys.retain(|(i, _)| rules[*i].store);
+    ctx.res = Some(res);
+    keys.extend(crate::runtime::session::inspect::stick_keys(
+        tables, rules, &ctx, true,
+    ));
     for (i, k) in keys {
         if let Some(t) = tables.get(b.ir.stick_rules[i].table) {
             t.store(k, srv);

@@ -129,6 +129,15 @@ pub(super) async fn transaction(
             return Box::pin(answer_rule(client, cin, verdict, req, &an, tx)).await;
         }
     }
+    // X-Forwarded-For, then X-Original-To, after the request's own headers: haproxy adds
+    // them while processing the request, so balancing and stick rules see them.
+    if let Some((n, v)) = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer)
+    {
+        req.add_header(n.as_bytes(), v.as_bytes());
+    }
+    if let Some((n, v)) = original_to(h.originalto.as_ref(), b.ir.originalto.as_ref(), local) {
+        req.add_header(n.as_bytes(), v.as_bytes());
+    }
     let key = balance_key(&b.ir.balance, req, cin.avail());
     // haproxy reads the cookies for the backend's persistence or the frontend's capture.
     let cap_cookie = f.ir.captures.cookie.as_ref();
@@ -170,10 +179,7 @@ pub(super) async fn transaction(
         ctx.vars = Some(&*vars);
         crate::runtime::session::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx, false)
     };
-    let sticky = stick
-        .iter()
-        .filter(|(i, _)| b.ir.stick_rules[*i].lookup)
-        .find_map(|(i, k)| shared.tables.get(b.ir.stick_rules[*i].table)?.lookup(k));
+    let sticky = crate::runtime::session::route::stick_target(shared, b, &stick);
     let Some(c) = connect_phase(
         f,
         (shared, bi),
@@ -199,13 +205,6 @@ pub(super) async fn transaction(
         return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
     };
     let srv = c.slot.srv;
-    // Stored once the server is connected, as for TCP sessions.
-    for (i, k) in stick {
-        let r = &b.ir.stick_rules[i];
-        if let (true, Some(t)) = (r.store, shared.tables.get(r.table)) {
-            t.store(k, srv);
-        }
-    }
     let direct = persist
         .as_mut()
         .is_some_and(|p| p.connected(srv, tx.log.redispatched));
@@ -227,14 +226,6 @@ pub(super) async fn transaction(
     } else {
         None
     };
-    // X-Forwarded-For, then X-Original-To, after the request's own headers.
-    if let Some((n, v)) = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer)
-    {
-        req.add_header(n.as_bytes(), v.as_bytes());
-    }
-    if let Some((n, v)) = original_to(h.originalto.as_ref(), b.ir.originalto.as_ref(), local) {
-        req.add_header(n.as_bytes(), v.as_bytes());
-    }
     let mut out = c.first;
     req.write_cased(&mut out, conn_val, b.ir.case_adjust.as_deref());
     if send(&mut server, &out, server_to).await.is_err() {
