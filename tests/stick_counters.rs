@@ -14,20 +14,21 @@ use common::{start, Backend, Which};
 
 const GLOBAL: &str = "global\n  log stdout format raw local0\ndefaults\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n";
 
-/// An HTTP server answering `/missing` with a 404, `/boom` with a 503, else a 200.
-fn http_server(addr: &str) -> Backend {
-    Backend::with(addr, |mut c: TcpStream, _| {
+/// An HTTP server answering `/missing` with a 404, `/boom` with `boom`, else a 200,
+/// each with the `extra` header lines.
+fn http_server(addr: &str, boom: &'static str, extra: &'static str) -> Backend {
+    Backend::with(addr, move |mut c: TcpStream, _| {
         let mut buf = Vec::new();
         while let Some(head) = common::read_http_message(&mut c, &mut buf) {
             let head = String::from_utf8_lossy(&head).into_owned();
             let status = if head.starts_with("GET /missing") {
                 "404 Not Found"
             } else if head.starts_with("GET /boom") {
-                "503 Service Unavailable"
+                boom
             } else {
                 "200 OK"
             };
-            let resp = format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\nok");
+            let resp = format!("HTTP/1.1 {status}\r\n{extra}Content-Length: 2\r\n\r\nok");
             if c.write_all(resp.as_bytes()).is_err() {
                 return;
             }
@@ -99,7 +100,7 @@ fn compare(cfg: &str, probe: &str, client: &dyn Fn() -> Vec<String>, wants: &[&s
 /// counters and tags changed by actions and by fetches, the limit enforced.
 #[test]
 fn http_request_counters_match_haproxy() {
-    let srv = http_server("127.0.97.2:0");
+    let srv = http_server("127.0.97.2:0", "503 Service Unavailable", "");
     let info = "s1=%[sc1_http_req_cnt]/%[sc1_http_err_cnt]/%[sc1_sess_cnt] c=%[sc0_http_req_cnt] r=%[sc_http_req_rate(0)] e=%[sc0_http_err_cnt] er=%[sc0_http_err_rate] f=%[sc0_http_fail_cnt] cc=%[sc0_conn_cnt] cur=%[sc0_conn_cur] g=%[sc0_get_gpc0] gr=%[sc0_gpc0_rate] t=%[sc0_get_gpt0] trk=%[sc0_trackers] tr=%[sc0_tracked] s=%[src_http_req_cnt] n=%[table_cnt] a=%[table_avl] cv=%[src,table_http_req_cnt(fh)] ct=%[src,table_trackers] none=%[sc1_http_req_cnt] st=%[sc1_tracked] sess=%[sc0_sess_cnt]";
     let cfg = format!(
         "{GLOBAL}frontend fh\n  mode http\n  bind 127.0.97.1:24190\n  stick-table type ip size 100 expire 30s store http_req_cnt,http_req_rate(10s),http_err_cnt,http_err_rate(10s),http_fail_cnt,conn_cnt,conn_cur,gpc0,gpc0_rate(10s),gpt0,sess_cnt\n  tcp-request connection track-sc1 src table t1\n  http-request track-sc0 src\n  http-request deny deny_status 429 if {{ sc_http_req_cnt(0) gt 18 }} !{{ path /final }}\n  http-request deny if {{ path /forbidden }}\n  http-request sc-inc-gpc0(0) if {{ path /inc }}\n  http-request sc-set-gpt0(0) 7 if {{ path /gpt }}\n  http-request sc-set-gpt0(0) req.hdr(host),length if {{ path /gptx }}\n  http-request return status 200 content-type text/plain lf-string \"{info} i=%[sc0_inc_gpc0] k=%[sc0_clr_gpc0]\" if {{ path /incfetch }}\n  http-request return status 200 content-type text/plain lf-string \"{info}\" if {{ path /info }} || {{ path /final }}\n  default_backend b\n\
@@ -222,23 +223,11 @@ backend tkey\n  stick-table type string len 8 size 10 store conn_cnt,gpc(2),gpc_
 /// request, and its error or failure by the response's status.
 #[test]
 fn response_tracking_matches_haproxy() {
-    let srv = Backend::with("127.0.97.4:0", |mut c: TcpStream, _| {
-        let mut buf = Vec::new();
-        while let Some(head) = common::read_http_message(&mut c, &mut buf) {
-            let head = String::from_utf8_lossy(&head).into_owned();
-            let status = if head.starts_with("GET /missing") {
-                "404 Not Found"
-            } else if head.starts_with("GET /boom") {
-                "500 Internal Server Error"
-            } else {
-                "200 OK"
-            };
-            let resp = format!("HTTP/1.1 {status}\r\nX-User: alice\r\nContent-Length: 2\r\n\r\nok");
-            if c.write_all(resp.as_bytes()).is_err() {
-                return;
-            }
-        }
-    });
+    let srv = http_server(
+        "127.0.97.4:0",
+        "500 Internal Server Error",
+        "X-User: alice\r\n",
+    );
     let cfg = format!(
         "{GLOBAL}frontend fr\n  mode http\n  bind 127.0.97.1:24194\n  default_backend b\n\
 backend b\n  mode http\n  stick-table type string len 16 size 10 store http_req_cnt,http_err_cnt,http_fail_cnt,gpc0,gpt0\n  http-response track-sc2 res.hdr(x-user)\n  http-response sc-inc-gpc0(2) if {{ status 200 }}\n  http-response sc-set-gpt0(2) status\n  http-response set-header x-cnt \"%[sc2_http_req_cnt]/%[sc2_http_err_cnt]/%[sc2_http_fail_cnt]/%[sc2_get_gpc0]/%[sc2_get_gpt0]/%[str(alice),table_http_req_cnt(b)]\"\n  server s {}\n\

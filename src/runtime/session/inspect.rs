@@ -188,6 +188,9 @@ pub fn hash_input(sample: &Sample, src: IpAddr) -> Option<Vec<u8>> {
     })
 }
 
+/// A stick rule's key: the rule's index and the key in its table's type.
+pub type StickKey = (usize, Box<[u8]>);
+
 /// The keys `rules` take in `ctx`, as process_sticking_rules takes them (or, for
 /// `response`, process_store_rules the `store-response` ones): (rule index, key). A rule
 /// whose condition fails, whose sample is missing or has no cast to its table's type
@@ -198,7 +201,7 @@ pub fn stick_keys(
     rules: &[crate::ir::StickRule],
     ctx: &Ctx,
     response: bool,
-) -> Vec<(usize, Box<[u8]>)> {
+) -> Vec<StickKey> {
     let mut out = Vec::new();
     let mut stored: Vec<usize> = Vec::new();
     for (i, r) in rules

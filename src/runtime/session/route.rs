@@ -65,7 +65,7 @@ pub(super) enum Routed {
     /// a stick table already holds for one of them.
     To {
         be: BackendSlot,
-        keys: Vec<(usize, Box<[u8]>)>,
+        keys: Vec<super::inspect::StickKey>,
         sticky: Option<usize>,
     },
     /// Rejected by a rule or with no backend: the session ends (counted on the backend when
@@ -136,7 +136,7 @@ pub(super) async fn route(
 pub(crate) fn stick_target(
     shared: &Shared,
     b: &crate::runtime::lb::state::BackendRt,
-    keys: &[(usize, Box<[u8]>)],
+    keys: &[super::inspect::StickKey],
 ) -> Option<usize> {
     let mut found = None;
     for (i, k) in keys {

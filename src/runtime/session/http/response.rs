@@ -22,8 +22,13 @@ use crate::runtime::stream::http1::head::Head;
 use crate::runtime::termination::{Cause, Phase, Termination};
 
 /// The `http-response` rules to run (the backend's, then the frontend's) and the
-/// session facts they read.
-pub(super) type ResRules<'a> = ([&'a HttpRules; 2], &'a Who<'a>, &'a mut Vars);
+/// session facts they read, and the stick keys the request gave (rule index, key).
+pub(super) type ResRules<'a> = (
+    [&'a HttpRules; 2],
+    &'a Who<'a>,
+    &'a mut Vars,
+    &'a [crate::runtime::session::inspect::StickKey],
+);
 
 /// The transaction's side of a response: its log facts, the cookie work, the response
 /// captures, the `http-response` rules, and the line to write early (logasap).
@@ -58,7 +63,7 @@ pub(super) async fn response<R, W>(
     (req, bodyless, fe_close, case): (&Head, bool, bool, Option<&crate::ir::CaseMap>),
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
-    (tx, ck, caps, (rule_sets, who, vars), early_log): TxSide<'_>,
+    (tx, ck, caps, (rule_sets, who, vars, stick), early_log): TxSide<'_>,
 ) -> Result<RespEnd, Option<(u16, u64)>>
 where
     R: tokio::io::AsyncRead + Unpin,
@@ -139,7 +144,7 @@ where
     // before the response rules): a server that never answered is not stored.
     if let (Some(b), Some(srv)) = (who.be, tx.log.server) {
         if b.ir.stick_rules.iter().any(|r| r.store) {
-            store_keys(b, who, (req, &head), vars, srv);
+            store_keys(b, who, (req, &head, stick), vars, srv);
         }
     }
     // `http-response` rules: the backend's, then the frontend's; `req.` variables are
@@ -244,12 +249,12 @@ fn count_fail(vars: &crate::runtime::rules::vars::Vars) {
     }
 }
 
-/// The backend's stick keys (the request's, then `store-response` ones from the
+/// The backend's stick keys (the request's `stick`, then `store-response` ones from the
 /// response) stored for the server `srv` that answered.
 fn store_keys(
     b: &crate::runtime::lb::state::BackendRt,
     who: &crate::runtime::rules::Who,
-    (req, res): (&Head, &Head),
+    (req, res, stick): (&Head, &Head, &[crate::runtime::session::inspect::StickKey]),
     vars: &crate::runtime::rules::vars::Vars,
     srv: usize,
 ) {
@@ -258,15 +263,12 @@ fn store_keys(
     };
     let mut ctx = crate::runtime::rules::Ctx::tcp(who, &[], true);
     ctx.req = Some(req);
+    ctx.res = Some(res);
     ctx.vars = Some(vars);
     let rules = &b.ir.stick_rules;
-    let mut keys = crate::runtime::session::inspect::stick_keys(tables, rules, &ctx, false);
-    keys.retain(|(i, _)| rules[*i].store);
-    ctx.res = Some(res);
-    keys.extend(crate::runtime::session::inspect::stick_keys(
-        tables, rules, &ctx, true,
-    ));
-    for (i, k) in keys {
+    let from_res = crate::runtime::session::inspect::stick_keys(tables, rules, &ctx, true);
+    let from_req = stick.iter().filter(|(i, _)| rules[*i].store).cloned();
+    for (i, k) in from_req.chain(from_res) {
         if let Some(t) = tables.get(b.ir.stick_rules[i].table) {
             t.store(k, srv);
         }

@@ -285,7 +285,7 @@ pub(super) async fn transaction(
                 tx,
                 ck,
                 &f.ir.captures.response,
-                ([b_rules, &f.ir.http_rules], &who, vars),
+                ([b_rules, &f.ir.http_rules], &who, vars, &stick),
                 early_log,
             ),
         );
