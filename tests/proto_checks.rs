@@ -347,10 +347,12 @@ fn ldap_check_counts_a_pass_twice_as_haproxy() {
             let _ = c.read(&mut buf);
         });
         let cfg = format!(
-            "{DEFAULTS}listen l\n  bind 127.0.85.39:24150\n  option ldap-check\n  server s {} check inter 400 rise 2 fall 2\n",
+            "{DEFAULTS}listen l\n  bind 127.0.85.39:24150\n  option ldap-check\n  server s {} check inter 400 rise 2 fall 2\nfrontend probe\n  bind 127.0.85.39:24151\n",
             ldap.addr
         );
-        let p = start(w, "ldaptwice", &cfg, "127.0.85.39:24150".parse().unwrap());
+        // Probed elsewhere: a probe session on `l` would count in the DOWN line's
+        // "sessions active" while it lasts.
+        let p = start(w, "ldaptwice", &cfg, "127.0.85.39:24151".parse().unwrap());
         thread::sleep(Duration::from_millis(1600));
         let lines = p.all_lines();
         drop(p);
