@@ -11,6 +11,7 @@ pub mod counters;
 pub mod http_rules;
 pub mod log_format;
 pub mod map;
+pub mod persist;
 pub mod vars;
 
 use std::net::{IpAddr, SocketAddr};
@@ -652,6 +653,8 @@ pub struct Backend {
     pub stick_table: Option<StickTable>,
     /// `stick on|match|store-request` rules, in order.
     pub stick_rules: Vec<StickRule>,
+    /// `use-server`, `force-persist`, `ignore-persist`, `option persist`.
+    pub persist: persist::Persistence,
 }
 
 /// PROXY protocol to send to a server.

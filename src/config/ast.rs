@@ -404,6 +404,10 @@ pub struct ProxyConf {
     pub stick_table: Option<crate::ir::StickTable>,
     /// `stick` rules.
     pub stick_rules: Vec<StickRuleConf>,
+    /// `use-server` rules (kept in a frontend too, where haproxy still resolves them).
+    pub server_rules: Vec<ServerRuleConf>,
+    /// `force-persist` and `ignore-persist` rules.
+    pub persist_rules: Vec<crate::ir::persist::PersistRule>,
     /// `stats` settings, and the ones haproxide does not implement (with where).
     pub stats: StatsConf,
     /// `cookie` (kept on a frontend too, where haproxy warns twice about it).
@@ -488,6 +492,17 @@ pub struct StickRuleConf {
     pub loc: Loc,
 }
 
+/// A `use-server` rule as written: its server is still a name (or a log-format).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerRuleConf {
+    /// The server's name as written.
+    pub name: String,
+    /// `if|unless <cond>`
+    pub cond: crate::ir::acl::Cond,
+    /// Where.
+    pub loc: Loc,
+}
+
 impl ProxyConf {
     /// A fresh section with nothing set.
     pub fn new(kind: ProxyKind, name: String, loc: Loc) -> Self {
@@ -529,6 +544,8 @@ impl ProxyConf {
             inspect: crate::ir::Inspect::default(),
             stick_table: None,
             stick_rules: Vec::new(),
+            server_rules: Vec::new(),
+            persist_rules: Vec::new(),
             stats: StatsConf::default(),
             cookie: None,
             captures: Default::default(),

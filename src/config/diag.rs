@@ -64,6 +64,8 @@ pub enum LocStyle {
     Bare,
     /// `Parsing [f:l]: msg`
     CapParsing,
+    /// `Parsing [f:l]; msg`
+    CapParsingSemicolon,
     /// The message carries no location prefix (it may still have a location for JSON).
     None,
 }
@@ -170,6 +172,7 @@ impl Diagnostic {
             (Some(l), LocStyle::ParsingTight) => format!("parsing [{l}]: {}", self.message),
             (Some(l), LocStyle::Bare) => format!("[{l}] : {}", self.message),
             (Some(l), LocStyle::CapParsing) => format!("Parsing [{l}]: {}", self.message),
+            (Some(l), LocStyle::CapParsingSemicolon) => format!("Parsing [{l}]; {}", self.message),
             _ => self.message.clone(),
         }
     }

@@ -17,6 +17,7 @@ use super::parse::sample::SampleError;
 use super::parse::value_format::{backend_name, BackendName};
 use super::parse::{missing_file_warning, Parsed};
 use crate::ir::log_format::LogFormat;
+use crate::ir::persist::ServerTarget;
 use crate::ir::{
     Backend, Bind, CheckKind, Config, Frontend, HttpCheck, HttpExpect, LogTarget, Mode,
     ProxyV2Options, SendProxy, Server, ServerCheck, SwitchRule, SwitchTarget, TcpChecks, Verify,
@@ -248,6 +249,9 @@ pub fn lower_with(
                 }
             }
         }
+        if !is_be {
+            use_server_checks(p, diags);
+        }
         if is_be {
             for (i, s) in p.servers.iter().enumerate() {
                 if let Some(prev) = p.servers[..i].iter().find(|o| o.name == s.name) {
@@ -269,6 +273,7 @@ pub fn lower_with(
                     resolvers_check(&parsed.resolvers, p, s, r, diags);
                 }
             }
+            use_server_checks(p, diags);
             for r in &p.stick_rules {
                 if r.response && p.mode() == Mode::Tcp {
                     diags.push(
@@ -1064,6 +1069,66 @@ fn lower_backend(
                 })
             })
             .collect(),
+        persist: crate::ir::persist::Persistence {
+            server_rules: p
+                .server_rules
+                .iter()
+                .filter_map(|r| {
+                    let target = match backend_name(&r.name).ok()? {
+                        BackendName::Static(n) => {
+                            ServerTarget::Server(p.servers.iter().position(|s| s.name == n)?)
+                        }
+                        BackendName::Dynamic(f) => ServerTarget::Named(f),
+                    };
+                    Some(crate::ir::persist::ServerRule {
+                        target,
+                        cond: r.cond.clone(),
+                    })
+                })
+                .collect(),
+            rules: p.persist_rules.clone(),
+            down_too: p.option("persist"),
+        },
+    }
+}
+
+/// haproxy's resolution of `use-server` names (check_config_validity): a name is read as
+/// a log-format; a plain one must name a server of this proxy (a frontend has none).
+fn use_server_checks(p: &ProxyConf, diags: &mut super::diag::Diagnostics) {
+    for r in &p.server_rules {
+        match backend_name(&r.name) {
+            Ok(BackendName::Static(n)) => {
+                if !p.servers.iter().any(|s| s.name == n) {
+                    diags.push(check(
+                        Level::Alert,
+                        format!(
+                            "{} '{}' : unable to find server '{n}' referenced in a 'use-server' rule.",
+                            p.kind.proxy_word(),
+                            p.name
+                        ),
+                    ));
+                }
+            }
+            Ok(BackendName::Dynamic(_)) => {}
+            Err(SampleError::Invalid(m)) => diags.push(
+                Diagnostic::alert(
+                    &r.loc,
+                    format!(
+                        "use-server rule failed to parse log-format '{}' : {m}.",
+                        r.name
+                    ),
+                )
+                .styled(LocStyle::CapParsingSemicolon)
+                .checked(),
+            ),
+            Err(SampleError::Unsupported(what)) => diags.push(
+                Diagnostic::alert(
+                    &r.loc,
+                    format!("{what} in 'use-server' is not supported by haproxide; see grammar/keywords.md."),
+                )
+                .checked(),
+            ),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use super::sample::SampleError;
 use super::value_format::{parse_format_on, unavailable};
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind};
-use crate::config::diag::{Diagnostic, LocStyle};
+use crate::config::diag::{Diagnostic, Loc, LocStyle};
 use crate::ir::acl::{self as acl_ir, AclTest, Cond, Fetch};
 use crate::ir::http_rules::{FmtPart, HttpAction, HttpRule, LinePart, ReplyBody};
 
@@ -501,30 +501,47 @@ impl Parser {
         }
     }
 
-    /// haproxy's `warnif_cond_conflicts`: the first ACL of `c` whose every test reads
-    /// what this rule's side of the transaction does not have.
+    /// haproxy's `warnif_cond_conflicts` for an HTTP rule of direction `dir`.
     fn warn_never_matches(&mut self, p: &ProxyConf, stmt: &Stmt, c: &Cond, dir: Dir) {
-        let useless = |t: &AclTest| match dir {
-            Dir::Response => t.expr.fetch.needs_request(),
-            Dir::Request => {
-                matches!(&t.expr.fetch, Fetch::Status)
-                    || matches!(&t.expr.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
-            }
-        };
-        let Some(term) = c
-            .suites
-            .iter()
-            .flatten()
-            .find(|t| !t.tests.is_empty() && t.tests.iter().all(useless))
-        else {
-            return;
-        };
         let side = if p.kind == ProxyKind::Backend {
             "backend"
         } else {
             "frontend"
         };
         let place = format!("{side} {} header rule", dir.kw());
+        match dir {
+            Dir::Response => {
+                self.warn_useless_acl(p, stmt.loc, c, &place, |t| t.expr.fetch.needs_request())
+            }
+            Dir::Request => self.warn_request_only(p, stmt.loc, c, &place),
+        }
+    }
+
+    /// haproxy's `warnif_cond_conflicts` for a rule run on the request, at `place`.
+    pub(super) fn warn_request_only(&mut self, p: &ProxyConf, loc: &Loc, c: &Cond, place: &str) {
+        self.warn_useless_acl(p, loc, c, place, |t| {
+            matches!(&t.expr.fetch, Fetch::Status)
+                || matches!(&t.expr.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
+        });
+    }
+
+    /// Warns about the first ACL of `c` whose every test is `useless` at `place`.
+    fn warn_useless_acl(
+        &mut self,
+        p: &ProxyConf,
+        loc: &Loc,
+        c: &Cond,
+        place: &str,
+        useless: impl Fn(&AclTest) -> bool,
+    ) {
+        let Some(term) = c
+            .suites
+            .iter()
+            .flatten()
+            .find(|t| !t.tests.is_empty() && t.tests.iter().all(&useless))
+        else {
+            return;
+        };
         let named = p
             .acls
             .iter()
@@ -533,7 +550,7 @@ impl Parser {
             Some(a) => format!("acl '{}' will never match because it only involves keywords that are incompatible with '{place}'", a.name),
             None => format!("anonymous acl will never match because it uses keyword '{}' which is incompatible with '{place}'", term.tests[0].kw),
         };
-        self.warn(stmt.loc, msg);
+        self.warn(loc, msg);
     }
 
     /// haproxy's warning for a rule after a final action without a condition.

@@ -104,6 +104,10 @@ impl Parser {
                 self.parse_capture(p, stmt);
             } else if kw == "monitor-uri" {
                 self.parse_monitor_uri(p, stmt);
+            } else if kw == "use-server" {
+                self.parse_use_server(p, stmt);
+            } else if kw == "force-persist" || kw == "ignore-persist" {
+                self.parse_persist_rule(p, stmt);
             }
             return;
         }
@@ -236,6 +240,8 @@ impl Parser {
                 });
             }
             "use_backend" => self.parse_use_backend(p, stmt),
+            "use-server" => self.parse_use_server(p, stmt),
+            "force-persist" | "ignore-persist" => self.parse_persist_rule(p, stmt),
             "acl" => self.parse_acl(p, stmt),
             "http-request" | "http-response" => self.parse_http_rule(p, stmt),
             "redirect" => self.parse_redirect(p, stmt),

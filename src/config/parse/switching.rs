@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use super::acl::{self, AclError};
 use super::{Parser, Stmt};
-use crate::config::ast::{ProxyConf, ProxyKind, Spanned, UseBackend};
+use crate::config::ast::{ProxyConf, ProxyKind, ServerRuleConf, Spanned, UseBackend};
 use crate::config::diag::{Diagnostic, Loc, LocStyle};
 use crate::ir::acl::{AclTest, Cond};
+use crate::ir::persist::PersistRule;
 
 impl Parser {
     /// Prints an ACL parser's warnings as haproxy does: without a position.
@@ -149,6 +150,56 @@ impl Parser {
         }
     }
 
+    /// `use-server <server> if|unless <cond>`: the name is resolved (or read as a
+    /// log-format) once every section is read, as haproxy does.
+    pub(super) fn parse_use_server(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        if stmt.arg(1).is_empty() {
+            return self.alert(loc, "'use-server' expects a server name.");
+        }
+        if !matches!(stmt.arg(2), "if" | "unless") {
+            return self.alert(
+                loc,
+                "'use-server' requires either 'if' or 'unless' followed by a condition.",
+            );
+        }
+        let Some(cond) = self.rule_cond(p, stmt, 2, "switching rule") else {
+            return;
+        };
+        self.warn_request_only(
+            p,
+            loc,
+            &cond,
+            "backend use-server, balance or stick-match rule",
+        );
+        p.server_rules.push(ServerRuleConf {
+            name: stmt.arg(1).to_string(),
+            cond,
+            loc: loc.clone(),
+        });
+    }
+
+    /// `force-persist|ignore-persist if|unless <cond>`
+    pub(super) fn parse_persist_rule(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let kw = stmt.arg(0);
+        if !matches!(stmt.arg(1), "if" | "unless") {
+            return self.alert(
+                loc,
+                format!("'{kw}' requires either 'if' or 'unless' followed by a condition."),
+            );
+        }
+        let Some(cond) = self.rule_cond(p, stmt, 1, &format!("a '{kw}' rule")) else {
+            return;
+        };
+        // haproxy checks it where the first backend content rules run.
+        self.warn_request_only(p, loc, &cond, "backend tcp-request content rule");
+        p.persist_rules.push(PersistRule {
+            force: kw == "force-persist",
+            cond,
+        });
+    }
+
     /// `use_backend <backend> [if|unless <cond>]`
     pub(super) fn parse_use_backend(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
         let loc = stmt.loc;
@@ -207,6 +258,9 @@ fn refresh(p: &mut ProxyConf, old: &Arc<[AclTest]>, new: &Arc<[AclTest]>) {
         .filter_map(|u| u.cond.as_mut())
         .chain(p.inspect.rules.iter_mut().filter_map(|r| r.cond.as_mut()))
         .chain(p.monitor_fail.iter_mut())
+        .chain(p.stick_rules.iter_mut().filter_map(|r| r.cond.as_mut()))
+        .chain(p.server_rules.iter_mut().map(|r| &mut r.cond))
+        .chain(p.persist_rules.iter_mut().map(|r| &mut r.cond))
         .chain(
             p.http_rules
                 .request

@@ -102,6 +102,13 @@ impl ServerRt {
                     .up())
     }
 
+    /// Not stopped (haproxy's `cur_state != SRV_ST_STOPPED`): its checks say UP and it is
+    /// not in maintenance. A drained server (or one of weight 0) still takes the sessions
+    /// a cookie, a `use-server` or a stick rule sends it.
+    pub fn persistable(&self) -> bool {
+        self.admin() != Admin::Maint && self.running()
+    }
+
     /// In maintenance with forced drain kept beneath it (haproxy's two admin flags:
     /// leaving maintenance then leaves the server draining).
     pub fn drain_kept(&self) -> bool {
@@ -273,7 +280,7 @@ impl BackendRt {
     }
 
     /// Finds a slot for a new session as haproxy's `assign_server_and_queue` does: the
-    /// `sticky` server (when usable) or the balancer's choice (`input` for `balance
+    /// `sticky` server (chosen by persistence, which checked its state) or the balancer's choice (`input` for `balance
     /// hash`, `avoid` on a redispatch); a full server queues the session on itself, up to
     /// its `maxqueue`; when every server is full, the backend's queue.
     pub fn assign(
@@ -285,7 +292,7 @@ impl BackendRt {
     ) -> Assigned {
         let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
         let lb = &mut *lb;
-        let chosen = match sticky.filter(|&s| lb.bal.slots.get(s).is_some_and(|x| x.usable)) {
+        let chosen = match sticky.filter(|&s| s < lb.bal.slots.len()) {
             Some(s) => s,
             None => {
                 if !lb.bal.has_usable() {
@@ -356,22 +363,10 @@ impl BackendRt {
         }
     }
 
-    /// Which servers can take a session that sticks to them now (see
-    /// [`BackendRt::take_sticky`]), in configuration order.
+    /// Which servers the balancer may choose now, in configuration order (`nbsrv`).
     pub fn usable_all(&self) -> Vec<bool> {
         let lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
         lb.slots.iter().map(|x| x.usable).collect()
-    }
-
-    /// Takes server `s` for a session that sticks to it, when `s` can take traffic now
-    /// (up and not in maintenance; weight 0, drain and backup servers still can).
-    pub fn take_sticky(&self, s: usize) -> bool {
-        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
-        if !lb.slots.get(s).is_some_and(|x| x.usable) {
-            return false;
-        }
-        self.take(&mut lb, s);
-        true
     }
 
     /// The session on server `s` ended (or moved elsewhere): its slot goes to a waiting
@@ -399,7 +394,8 @@ impl BackendRt {
         let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
         let lb = &mut *lb;
         lb.bal.set_down(s);
-        if self.ir.redispatch.is_none() {
+        // `option persist` keeps them waiting for it (pendconn_redistribute).
+        if self.ir.redispatch.is_none() || self.ir.persist.down_too {
             return 0;
         }
         let n = lb.queues.send_back(s);

@@ -129,6 +129,14 @@ impl<'a> Ctx<'a> {
             tables: w.tables,
         }
     }
+
+    /// The context of an HTTP request's rules: its head and the session's variables.
+    pub fn http(w: &Who<'a>, req: &'a Head, vars: &'a vars::Vars) -> Self {
+        let mut ctx = Ctx::tcp(w, &[], true);
+        ctx.req = Some(req);
+        ctx.vars = Some(vars);
+        ctx
+    }
 }
 
 /// One ACL (every test of its lines, any one matching): `acl_exec_cond`'s inner loop.

@@ -3,6 +3,7 @@
 //! server (haproxy-subset.md §7; configuration.txt §4.2 `retries`, `option redispatch`).
 
 use super::close_log::{LogState, ServerAddrs};
+use super::route::Pin;
 use super::slots::ServerSlot;
 use crate::ir::{HttpReuse, SendProxy};
 use crate::runtime::lb::queue::Line;
@@ -74,7 +75,7 @@ pub(super) async fn connect_phase(
     local: SocketAddr,
     early: &[u8],
     ssl: &SslInfo,
-    (sticky, key): (Option<usize>, Option<&[u8]>),
+    (pin, key): (Pin, Option<&[u8]>),
     start: Instant,
     log: &mut LogState,
     reuse: Option<Reuse<'_>>,
@@ -85,11 +86,10 @@ pub(super) async fn connect_phase(
         b.ir.timeout_queue
             .or(b.ir.timeout_connect)
             .unwrap_or(Duration::from_secs(86400));
-    // A server a stick rule chose is "direct" (haproxy's SF_DIRECT): it is left only on
-    // the redispatch interval or when it went down.
-    let mut direct = sticky.is_some();
-    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, sticky, queue_to, log)).await?;
-    direct &= sticky == Some(srv);
+    // A server persistence chose is "direct" (haproxy's SF_DIRECT): it is left only on
+    // the redispatch interval or when it went down, and never under `force-persist`.
+    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, pin, queue_to, log)).await?;
+    let mut direct = pin.server == Some(srv);
     let taken = |srv| ServerSlot {
         shared: shared.clone(),
         bi,
@@ -168,7 +168,7 @@ pub(super) async fn connect_phase(
                     }
                 }
                 attempt += 1;
-                if redispatch_now(b, srv, direct, attempt) {
+                if !pin.force && redispatch_now(b, srv, direct, attempt) {
                     // Redispatch: the next server in rotation, without a turn-around pause.
                     // The first server's slot goes back first (to a waiting session, if
                     // any); the new choice may queue as a new session would. A hash may
@@ -176,8 +176,16 @@ pub(super) async fn connect_phase(
                     // haproxy, retried at once and Tw counts to this choice.
                     let avoid = Some(srv);
                     drop(slot);
-                    let Some(next) =
-                        Box::pin(obtain(b, peer.ip(), key, avoid, None, queue_to, log)).await
+                    let Some(next) = Box::pin(obtain(
+                        b,
+                        peer.ip(),
+                        key,
+                        avoid,
+                        Pin::default(),
+                        queue_to,
+                        log,
+                    ))
+                    .await
                     else {
                         log.retries = attempt;
                         return None;
@@ -303,7 +311,7 @@ pub(super) fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32)
         b.ir.retries,
         done,
         Choice {
-            usable: b.usable(srv),
+            usable: b.servers[srv].persistable(),
             direct,
             others: b.active_usable() > 1,
             hash: b.ir.balance.is_hash(),
@@ -314,7 +322,7 @@ pub(super) fn redispatch_now(b: &BackendRt, srv: usize, direct: bool, done: u32)
 /// What `redispatch_due` needs to know about the server a session failed on.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Choice {
-    /// The server can still take sessions (not DOWN, MAINT or DRAIN).
+    /// The server is not stopped (neither DOWN nor in MAINT; haproxy's `cur_state`).
     pub(super) usable: bool,
     /// A stick rule chose it (haproxy's SF_DIRECT).
     pub(super) direct: bool,
@@ -376,11 +384,11 @@ pub(super) async fn obtain(
     src: std::net::IpAddr,
     input: Option<&[u8]>,
     avoid: Option<usize>,
-    sticky: Option<usize>,
+    pin: Pin,
     queue_to: Duration,
     log: &mut LogState,
 ) -> Option<usize> {
-    let mut sticky = sticky;
+    let mut sticky = pin.server;
     let mut deadline = None;
     // The sticky server whose queue was full: leaving it is a redispatch (haproxy's
     // SF_REDISP, `+` before the retries in the log).
@@ -397,7 +405,9 @@ pub(super) async fn obtain(
             }
             // A stick rule's server whose queue is full: with `option redispatch` the
             // session is balanced instead (haproxy's SF_DIRECT case).
-            Assigned::QueueFull(s) if sticky.is_some() && b.ir.redispatch.is_some() => {
+            Assigned::QueueFull(s)
+                if sticky.is_some() && b.ir.redispatch.is_some() && !pin.force =>
+            {
                 left = Some(s);
                 sticky = None;
             }
@@ -424,10 +434,13 @@ pub(super) async fn obtain(
                 log.tw = log.since_accept();
                 match got {
                     // Its server went down: balanced again, as a new session.
+                    // (`force-persist` keeps its server: queued again behind it.)
                     Ok(Ok(crate::runtime::lb::queue::REASSIGN)) => {
                         t.rx = None;
-                        sticky = None;
-                        log.redispatched = true;
+                        if !pin.force {
+                            sticky = None;
+                            log.redispatched = true;
+                        }
                         continue;
                     }
                     Ok(Ok(s)) => {

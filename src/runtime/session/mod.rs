@@ -317,7 +317,7 @@ async fn prepare(
         return to_http(client, early, ssl, None, log, vars);
     }
     let mut client = client;
-    let (be, keys, sticky) = match route::route(
+    let (be, keys, pin) = match route::route(
         shared,
         f,
         &mut client,
@@ -328,7 +328,7 @@ async fn prepare(
     )
     .await
     {
-        route::Routed::To { be, keys, sticky } => (be, keys, sticky),
+        route::Routed::To { be, keys, pin } => (be, keys, pin),
         route::Routed::Ended(be) => {
             close_log::keep_session(f, &mut log, (&ssl, local), vars);
             return Prepared::ended(log, peer, be, tls_on);
@@ -358,7 +358,7 @@ async fn prepare(
         local,
         &early,
         &ssl,
-        (sticky, key.as_deref()),
+        (pin, key.as_deref()),
         start,
         &mut log,
         None,

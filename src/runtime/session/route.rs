@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 
 use super::close_log::LogState;
 use super::slots::BackendSlot;
+use crate::ir::persist::ServerTarget;
 use crate::ir::SwitchTarget;
-use crate::runtime::lb::state::{FrontendRt, Shared};
+use crate::runtime::lb::state::{BackendRt, FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::{self, Ctx, Who};
@@ -62,11 +63,11 @@ pub(super) fn switch(f: &FrontendRt, ctx: &Ctx) -> Option<usize> {
 /// Where the inspection and routing phase leaves a session.
 pub(super) enum Routed {
     /// To this backend, with the stick keys found (table rule index, key) and the server
-    /// a stick table already holds for one of them.
+    /// a `use-server` rule or a stick table chose.
     To {
         be: BackendSlot,
         keys: Vec<super::inspect::StickKey>,
-        sticky: Option<usize>,
+        pin: Pin,
     },
     /// Rejected by a rule or with no backend: the session ends (counted on the backend when
     /// it got that far).
@@ -118,25 +119,107 @@ pub(super) async fn route(
         rejected(client, log, early);
         return Routed::Ended(Some(be));
     }
+    let mut ctx = Ctx::tcp(&who, early, true);
+    ctx.vars = Some(&*vars);
+    let prst = persistence(b, &ctx);
+    let chosen = use_server(b, &ctx, prst);
     // `stick` rules: the first stored server found wins over balancing when it is up.
     let keys = if b.ir.stick_rules.is_empty() {
         Vec::new()
     } else {
-        let mut ctx = Ctx::tcp(&who, early, true);
-        ctx.vars = Some(&*vars);
         super::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx, false)
     };
-    let sticky = stick_target(shared, b, &keys);
-    Routed::To { be, keys, sticky }
+    let sticky = stick_target(shared, b, &keys, prst);
+    let pin = prst.pin(chosen.or(sticky));
+    Routed::To { be, keys, pin }
+}
+
+/// What a backend's `force-persist`/`ignore-persist` rules and `option persist` make of
+/// the servers persistence names (haproxy's SF_FORCE_PRST, SF_IGNORE_PRST, PR_O_PERSIST).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Prst {
+    /// `force-persist` held.
+    pub(crate) force: bool,
+    /// `ignore-persist` held.
+    pub(crate) ignore: bool,
+    /// A named server is taken in any state (`force-persist` or `option persist`).
+    pub(crate) any_state: bool,
+}
+
+impl Prst {
+    /// Whether server `s` of `b` takes a session persistence sends it: not stopped (a
+    /// drained one does), or any state when persistence is forced.
+    pub(crate) fn takes(&self, b: &BackendRt, s: usize) -> bool {
+        self.any_state || b.servers[s].persistable()
+    }
+
+    /// The connect step's instructions for `server` (None: balance).
+    pub(crate) fn pin(&self, server: Option<usize>) -> Pin {
+        Pin {
+            server,
+            force: self.force,
+        }
+    }
+}
+
+/// The server a session is sent to before balancing, and how firmly.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pin {
+    /// The server (haproxy's SF_DIRECT target); None: the balancer chooses.
+    pub(crate) server: Option<usize>,
+    /// `force-persist`: never left for another server (no redispatch).
+    pub(crate) force: bool,
+}
+
+/// The first of the backend's persistence rules that holds, as soon as the backend is
+/// known (process_switching_rules).
+pub(crate) fn persistence(b: &BackendRt, ctx: &Ctx) -> Prst {
+    let p = &b.ir.persist;
+    let rule = p
+        .rules
+        .iter()
+        .find(|r| rules::holds(Some(&r.cond), ctx) == Some(true));
+    let force = rule.is_some_and(|r| r.force);
+    Prst {
+        force,
+        ignore: rule.is_some_and(|r| !r.force),
+        any_state: force || p.down_too,
+    }
+}
+
+/// The server the first holding `use-server` rule names when it can take the session
+/// (process_server_rules): one that is down is passed over for the next rule; a
+/// `%[…]` name no server has ends the rules.
+pub(crate) fn use_server(b: &BackendRt, ctx: &Ctx, prst: Prst) -> Option<usize> {
+    for r in &b.ir.persist.server_rules {
+        if rules::holds(Some(&r.cond), ctx) != Some(true) {
+            continue;
+        }
+        let s = match &r.target {
+            ServerTarget::Server(s) => *s,
+            ServerTarget::Named(fmt) => {
+                let name = rules::format::render(fmt, ctx);
+                b.ir.servers
+                    .iter()
+                    .position(|s| s.name.as_bytes() == name)?
+            }
+        };
+        if prst.takes(b, s) {
+            return Some(s);
+        }
+    }
+    None
 }
 
 /// The server the matching stick rules send a session to (process_sticking_rules): each
-/// key found refreshes its entry, and the first naming a server that takes traffic (up,
-/// neither drained nor in maintenance: srv_is_usable) wins.
+/// key found refreshes its entry, and the first naming a server that is not stopped (up
+/// and not in maintenance: a drained server keeps its sticky sessions), or any server
+/// when persistence is forced, wins.
 pub(crate) fn stick_target(
     shared: &Shared,
-    b: &crate::runtime::lb::state::BackendRt,
+    b: &BackendRt,
     keys: &[super::inspect::StickKey],
+    prst: Prst,
 ) -> Option<usize> {
     let mut found = None;
     for (i, k) in keys {
@@ -145,9 +228,7 @@ pub(crate) fn stick_target(
             continue;
         };
         if let Some(s) = t.lookup(k) {
-            let up = b.servers.get(s).is_some_and(|sv| {
-                sv.admin() == crate::runtime::lb::state::Admin::Ready && sv.running()
-            });
+            let up = s < b.servers.len() && prst.takes(b, s);
             if up && found.is_none() {
                 found = Some(s);
             }

@@ -16,8 +16,9 @@ use crate::ir::{HttpConnMode, HttpFrontend};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
-use crate::runtime::rules::Who;
+use crate::runtime::rules::{Ctx, Who};
 use crate::runtime::session::connect::{connect_phase, private_conns, Idle, Reuse};
+use crate::runtime::session::route;
 use crate::runtime::session::slots::BackendSlot;
 use crate::runtime::session::Info;
 use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
@@ -100,6 +101,9 @@ pub(super) async fn transaction(
         response: Vec::new(),
         tarpit: None,
     };
+    // `force-persist`/`ignore-persist` as soon as the backend is known, on the request
+    // as it came (process_switching_rules).
+    let prst = route::persistence(b, &Ctx::http(&who, req, vars));
     let own = b.ir.own_frontend == Some(li.fe);
     if !own && !b.ir.inspect.rules.is_empty() {
         let before = vars.trackers().map_or(0, |t| t.mask());
@@ -129,6 +133,8 @@ pub(super) async fn transaction(
             return Box::pin(answer_rule(client, cin, verdict, req, &an, tx)).await;
         }
     }
+    // `use-server` after the backend's rules, before the headers added below.
+    let chosen = route::use_server(b, &Ctx::http(&who, req, vars), prst);
     // X-Forwarded-For, then X-Original-To, after the request's own headers: haproxy adds
     // them while processing the request, so balancing and stick rules see them.
     if let Some((n, v)) = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer)
@@ -146,18 +152,22 @@ pub(super) async fn transaction(
     let now = if cookie_work { unix_now() } else { 0 };
     let mut persist = cookie_work.then(|| {
         // Servers are looked at only when the request has cookies.
-        let usable = if b.ir.cookie.is_some() && req.header(b"cookie").is_some() {
-            b.usable_all()
+        let servers: Vec<_> = if b.ir.cookie.is_some() && req.header(b"cookie").is_some() {
+            (b.servers.iter().enumerate())
+                .map(|(i, sv)| cookie::Server {
+                    value: sv.ir.cookie.as_deref(),
+                    up: sv.persistable(),
+                    takes: prst.takes(b, i),
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        let servers: Vec<_> = b
-            .servers
-            .iter()
-            .zip(&usable)
-            .map(|(sv, u)| (sv.ir.cookie.as_deref(), *u))
-            .collect();
-        let (p, got) = cookie::on_request(b.ir.cookie.as_ref(), cap_cookie, &servers, req, now);
+        let look = cookie::Lookup {
+            servers: &servers,
+            skip: prst.ignore || chosen.is_some(),
+        };
+        let (p, got) = cookie::on_request(b.ir.cookie.as_ref(), cap_cookie, look, req, now);
         if got.is_some() {
             tx.captured().cookies[0] = got;
         }
@@ -169,17 +179,17 @@ pub(super) async fn transaction(
         }
     };
     log_cookie(tx, &persist);
-    // `stick` rules on the request (process_sticking_rules): a server a cookie chose
-    // already wins; else the first stored server found.
+    // `stick` rules on the request (process_sticking_rules): a server `use-server` or a
+    // cookie chose already wins; else the first stored server found.
     let stick = if b.ir.stick_rules.is_empty() {
         Vec::new()
     } else {
-        let mut ctx = crate::runtime::rules::Ctx::tcp(&who, &[], true);
-        ctx.req = Some(&*req);
-        ctx.vars = Some(&*vars);
+        let ctx = Ctx::http(&who, req, vars);
         crate::runtime::session::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx, false)
     };
-    let sticky = crate::runtime::session::route::stick_target(shared, b, &stick);
+    let sticky = route::stick_target(shared, b, &stick, prst);
+    let cookie_srv = persist.as_ref().and_then(|p| p.server);
+    let pin = prst.pin(chosen.or(cookie_srv).or(sticky));
     let Some(c) = connect_phase(
         f,
         (shared, bi),
@@ -188,7 +198,7 @@ pub(super) async fn transaction(
         local,
         &[],
         ssl,
-        (persist.and_then(|p| p.server).or(sticky), key.as_deref()),
+        (pin, key.as_deref()),
         tx.log.start,
         &mut tx.log,
         reuse_first.map(|first| Reuse {
@@ -205,9 +215,12 @@ pub(super) async fn transaction(
         return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
     };
     let srv = c.slot.srv;
-    let direct = persist
-        .as_mut()
-        .is_some_and(|p| p.connected(srv, tx.log.redispatched));
+    // The request went where persistence said (haproxy's SF_DIRECT, kept unless
+    // redispatched).
+    let direct = pin.server == Some(srv) && !tx.log.redispatched;
+    if let Some(p) = persist.as_mut() {
+        p.connected(srv, tx.log.redispatched);
+    }
     let mut server = c.server;
     let server_to = b.ir.timeout_server;
     // The server-side mode: haproxy closes server connections after the response with
@@ -263,6 +276,7 @@ pub(super) async fn transaction(
             let r = cookie::Response {
                 srv_value: b.servers[srv].ir.cookie.as_deref(),
                 direct,
+                ignore: prst.ignore,
                 post: method == b"POST",
                 cacheable_method: matches!(method, b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE"),
                 now,

@@ -8,7 +8,7 @@
 mod request;
 mod response;
 
-pub(super) use self::request::on_request;
+pub(super) use self::request::{on_request, Lookup, Server};
 pub(super) use self::response::{on_response, Response};
 
 use crate::runtime::stream::http1::head::Head;
@@ -86,13 +86,11 @@ impl Persist {
 
     /// The connection went to `srv`, `redispatched` or not: a cookie server left
     /// behind turns a valid cookie into `D` (haproxy's `assign_server_and_queue`).
-    /// True when the request still went where its cookie said (SF_DIRECT).
-    pub(super) fn connected(&mut self, srv: usize, redispatched: bool) -> bool {
+    pub(super) fn connected(&mut self, srv: usize, redispatched: bool) {
         let direct = self.server == Some(srv) && !redispatched;
         if self.server.is_some() && !direct && self.seen == Seen::Valid {
             self.seen = Seen::Down;
         }
-        direct
     }
 }
 

@@ -46,14 +46,32 @@ fn shift(i: usize, d: isize) -> usize {
     (i as isize + d) as usize
 }
 
+/// A backend server as the persistence cookie sees it.
+pub(in crate::runtime::session::http) struct Server<'a> {
+    /// Its `cookie` value.
+    pub(in crate::runtime::session::http) value: Option<&'a str>,
+    /// Not stopped: a valid cookie says `V`, else `D`.
+    pub(in crate::runtime::session::http) up: bool,
+    /// It takes the session (up, or persistence is forced).
+    pub(in crate::runtime::session::http) takes: bool,
+}
+
+/// Where the request side looks for the cookie's server.
+pub(in crate::runtime::session::http) struct Lookup<'a, 'b> {
+    /// The backend's servers in order (empty when the request has no cookie).
+    pub(in crate::runtime::session::http) servers: &'b [Server<'a>],
+    /// `ignore-persist` held or a `use-server` rule chose: the cookie is read but
+    /// chooses nothing (`U`).
+    pub(in crate::runtime::session::http) skip: bool,
+}
+
 /// Request side: reads every `cookie` header of `req` (editing them as the mode asks)
-/// and finds the server the persistence cookie `c` names among `servers` (each one's
-/// cookie value and whether it can take a sticky session now), capturing the cookie
-/// `cap` names. `now` is the Unix time.
+/// and finds the server the persistence cookie `c` names as `look` says, capturing the
+/// cookie `cap` names. `now` is the Unix time.
 pub(in crate::runtime::session::http) fn on_request(
     c: Option<&Cookie>,
     cap: Option<&(String, usize)>,
-    servers: &[(Option<&str>, bool)],
+    look: Lookup<'_, '_>,
     req: &mut Head,
     now: i64,
 ) -> (Persist, Option<Vec<u8>>) {
@@ -66,7 +84,7 @@ pub(in crate::runtime::session::http) fn on_request(
         first: 0,
     };
     edit_headers(req, b"cookie", |h| {
-        let changed = client_line((c, &mut cap), servers, h, now, &mut p);
+        let changed = client_line((c, &mut cap), &look, h, now, &mut p);
         if h.is_empty() {
             Edit::Remove
         } else if changed {
@@ -82,7 +100,7 @@ pub(in crate::runtime::session::http) fn on_request(
 /// changed (blanks around `=`, a prefix, a deleted cookie).
 fn client_line(
     (c, cap): (Option<&Cookie>, &mut Option<Capture<'_>>),
-    servers: &[(Option<&str>, bool)],
+    look: &Lookup<'_, '_>,
     h: &mut Vec<u8>,
     now: i64,
     p: &mut Persist,
@@ -113,7 +131,7 @@ fn client_line(
             cap.offer(h, &e);
         }
         if let (true, Some(c)) = (has_eq, c.filter(|_| Some(e.name(h)) == name)) {
-            let delim = persistence(c, servers, h, (val_beg, val_end), now, p);
+            let delim = persistence(c, look, h, (val_beg, val_end), now, p);
             if c.mode == CookieMode::Prefix && delim != val_end {
                 // The server's part and its `~` go; the application's value stays.
                 let n = delim + 1 - val_beg;
@@ -148,7 +166,7 @@ fn client_line(
 /// server looked for; returns where the server's part ends (`delim`).
 fn persistence(
     c: &Cookie,
-    servers: &[(Option<&str>, bool)],
+    look: &Lookup<'_, '_>,
     h: &[u8],
     (val_beg, val_end): (usize, usize),
     now: i64,
@@ -198,11 +216,14 @@ fn persistence(
     }
     let id = &h[val_beg..delim];
     let mut found = false;
-    if !id.is_empty() && p.server.is_none() {
-        for (i, (value, usable)) in servers.iter().enumerate() {
-            if value.is_some_and(|v| v.as_bytes() == id) {
-                if *usable {
-                    p.seen = Seen::Valid;
+    // A server already chosen (by `use-server` or an earlier cookie) or persistence
+    // ignored: the cookie chooses nothing (haproxy's SF_IGNORE_PRST | SF_ASSIGNED).
+    let skip = look.skip || p.server.is_some();
+    if !id.is_empty() && !skip {
+        for (i, sv) in look.servers.iter().enumerate() {
+            if sv.value.is_some_and(|v| v.as_bytes() == id) {
+                if sv.takes {
+                    p.seen = if sv.up { Seen::Valid } else { Seen::Down };
                     p.server = Some(i);
                     found = true;
                     break;
@@ -212,12 +233,10 @@ fn persistence(
             }
         }
     }
+    // haproxy tests TX_CK_DOWN|TX_CK_EXPIRED|TX_CK_OLD, which together cover every bit
+    // of its TX_CK_* values: only a first verdict is written here.
     if !found && p.seen == Seen::None {
-        p.seen = if p.server.is_some() {
-            Seen::Unused
-        } else {
-            Seen::Invalid
-        };
+        p.seen = if skip { Seen::Unused } else { Seen::Invalid };
     }
     delim
 }

@@ -10,8 +10,10 @@ use crate::runtime::stream::http1::head::Head;
 pub(in crate::runtime::session::http) struct Response<'a> {
     /// The server's own cookie value.
     pub(in crate::runtime::session::http) srv_value: Option<&'a str>,
-    /// The request went where its cookie said (SF_DIRECT).
+    /// The request went where persistence said (SF_DIRECT).
     pub(in crate::runtime::session::http) direct: bool,
+    /// `ignore-persist` held: the server's cookie is not ours, none is inserted.
+    pub(in crate::runtime::session::http) ignore: bool,
     /// The request was a POST (`postonly`).
     pub(in crate::runtime::session::http) post: bool,
     /// The request method allows caching (GET, HEAD, OPTIONS, TRACE).
@@ -48,6 +50,7 @@ fn insert(c: &Cookie, r: &Response<'_>, p: &mut Persist, resp: &mut Head) {
             || (c.maxlife == 0 && p.first != 0)
     };
     let insert = c.mode == CookieMode::Insert
+        && !r.ignore
         && !(p.set == Set::Found && c.preserve)
         && (!r.direct || dated(p))
         && (!c.postonly || r.post);
@@ -120,7 +123,7 @@ fn server_cookies(
         if let Some(cap) = cap.as_mut() {
             cap.offer(h, &e);
         }
-        if let Some(c) = c.filter(|c| e.name(h) == c.name.as_bytes()) {
+        if let Some(c) = c.filter(|c| !r.ignore && e.name(h) == c.name.as_bytes()) {
             p.set = Set::Found;
             if c.preserve {
             } else if c.mode == CookieMode::Insert || (r.direct && c.indirect) {

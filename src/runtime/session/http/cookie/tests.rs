@@ -14,7 +14,24 @@ fn conf(mode: CookieMode, indirect: bool) -> Cookie {
     }
 }
 
-const SERVERS: &[(Option<&str>, bool)] = &[(Some("s1"), true), (Some("s2"), true)];
+/// A server with cookie `value`, up (and taking sessions) or down.
+const fn sv(value: &str, up: bool) -> Server<'_> {
+    Server {
+        value: Some(value),
+        up,
+        takes: up,
+    }
+}
+
+const SERVERS: &[Server<'static>] = &[sv("s1", true), sv("s2", true)];
+
+/// Looks the cookie up among `servers` as a request no rule chose a server for.
+fn look<'a, 'b>(servers: &'b [Server<'a>]) -> Lookup<'a, 'b> {
+    Lookup {
+        servers,
+        skip: false,
+    }
+}
 
 /// The `cookie` headers forwarded, and the state, for one request's cookie lines.
 fn forward(c: &Cookie, lines: &[&str]) -> (Vec<String>, Persist) {
@@ -24,7 +41,7 @@ fn forward(c: &Cookie, lines: &[&str]) -> (Vec<String>, Persist) {
     }
     raw.push_str("\r\n");
     let (mut req, _) = Head::request(raw.as_bytes(), 101).unwrap().unwrap();
-    let (p, _) = on_request(Some(c), None, SERVERS, &mut req, 1_800_000_000);
+    let (p, _) = on_request(Some(c), None, look(SERVERS), &mut req, 1_800_000_000);
     let out = req
         .headers()
         .filter(|(n, _)| *n == b"cookie")
@@ -93,15 +110,31 @@ fn letters_and_choices() {
     assert_eq!(p.seen, Seen::Invalid);
     let (_, p) = forward(&c, &["SRV=s1|x"]);
     assert_eq!(p.server, Some(0));
-    let down: &[(Option<&str>, bool)] = &[(Some("s1"), false), (Some("s1"), true)];
+    let down = &[sv("s1", false), sv("s1", true)];
     let raw = b"GET / HTTP/1.1\r\nCookie: SRV=s1\r\n\r\n";
     let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
-    let (p, _) = on_request(Some(&c), None, down, &mut req, 0);
+    let (p, _) = on_request(Some(&c), None, look(down), &mut req, 0);
     assert_eq!((p.seen, p.server), (Seen::Valid, Some(1)));
-    let gone: &[(Option<&str>, bool)] = &[(Some("s1"), false)];
+    let gone = &[sv("s1", false)];
     let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
-    let (p, _) = on_request(Some(&c), None, gone, &mut req, 0);
+    let (p, _) = on_request(Some(&c), None, look(gone), &mut req, 0);
     assert_eq!((p.seen, p.server), (Seen::Down, None));
+    // Forced persistence takes the server that is down, still logged `D`.
+    let forced = &[Server {
+        takes: true,
+        ..sv("s1", false)
+    }];
+    let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
+    let (p, _) = on_request(Some(&c), None, look(forced), &mut req, 0);
+    assert_eq!((p.seen, p.server), (Seen::Down, Some(0)));
+    // A server already chosen, or persistence ignored: the cookie is unused.
+    let (mut req, _) = Head::request(raw, 101).unwrap().unwrap();
+    let skip = Lookup {
+        servers: SERVERS,
+        skip: true,
+    };
+    let (p, _) = on_request(Some(&c), None, skip, &mut req, 0);
+    assert_eq!((p.seen, p.server), (Seen::Unused, None));
 }
 
 #[test]
@@ -166,7 +199,13 @@ fn odd_cookie_headers_never_panic() {
                 .sum();
             for c in &modes {
                 let mut req = head.clone();
-                let _ = on_request(Some(c), Some(&("SR".to_string(), 3)), SERVERS, &mut req, 0);
+                let _ = on_request(
+                    Some(c),
+                    Some(&("SR".to_string(), 3)),
+                    look(SERVERS),
+                    &mut req,
+                    0,
+                );
                 let after: usize = req
                     .headers()
                     .filter(|(n, _)| *n == b"cookie")
@@ -188,6 +227,7 @@ fn odd_cookie_headers_never_panic() {
                 let r = Response {
                     srv_value: Some("s1"),
                     direct: true,
+                    ignore: false,
                     post: false,
                     cacheable_method: true,
                     now: 0,
