@@ -6,6 +6,7 @@
 pub mod acl;
 pub mod auth;
 pub mod checks;
+pub mod conv;
 pub mod cookie;
 pub mod counters;
 pub mod http_rules;

@@ -180,6 +180,27 @@ pub enum Conv {
     Map(Arc<super::map::Map>),
     /// `table_*(<table>)`: the data of the entry keyed by the input.
     Table(super::counters::TableRef, super::counters::Read),
+    /// `add|sub|mul|div|mod|and|or|xor(<int>|<var>)`
+    Arith(super::conv::Arith, super::conv::Operand),
+    /// `neg`, `cpl`, `bool`, `not`, `odd`, `even`
+    Unary(super::conv::Unary),
+    /// `concat(…)` and `add_item(…)`
+    Concat(Box<super::conv::Concat>),
+    /// `regsub(<regex>,<subst>[,<flags>])`
+    Regsub(Box<super::conv::Regsub>),
+    /// `json([<input>])`
+    Json(super::conv::JsonInput),
+    /// `ltrim(<chars>)` (`left`) or `rtrim(<chars>)`
+    Trim(Box<[u8]>, bool),
+    /// `strcmp(<var>)`
+    StrCmp(super::vars::VarName),
+    /// `iif(<true>,<false>)`
+    Iif(Box<[u8]>, Box<[u8]>),
+    /// `djb2|sdbm|wt6|crc32|crc32c([<avalanche>])`
+    Hash(super::conv::Hash, bool),
+    /// Converters without arguments: `cut_crlf`, `host_only`, `port_only`, `hex2i`,
+    /// `b64dec`, `htonl`.
+    Simple(super::conv::Simple),
 }
 
 /// `fetch,conv1,conv2(arg)…`

@@ -147,47 +147,21 @@ const OTHER_FETCHES: &[&str] = &[
 
 /// Converters of haproxy 2.6 that haproxide does not apply.
 const OTHER_CONVERTERS: &[&str] = &[
-    "crc32",
-    "djb2",
-    "sdbm",
-    "wt6",
     "xxh3",
     "xxh32",
     "xxh64",
-    "json",
-    "regsub",
     "map_regm",
-    "ltrim",
-    "rtrim",
-    "concat",
     "sha1",
     "sha2",
     "digest",
     "hmac",
     "in_table",
-    "bool",
-    "not",
-    "and",
-    "or",
-    "xor",
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "mod",
-    "neg",
-    "cpl",
-    "odd",
-    "even",
     "json_query",
     "be2dec",
     "be2hex",
-    "strcmp",
     "secure_memcmp",
     "url_enc",
-    "b64dec",
     "base2",
-    "htonl",
     "http_date",
     "ltime",
     "utime",
@@ -199,13 +173,15 @@ const OTHER_CONVERTERS: &[&str] = &[
     "srv_queue",
     "nbsrv",
     "language",
-    "field_cnt",
+    "jwt_header_query",
+    "jwt_payload_query",
+    "jwt_verify",
+    "capture-req",
+    "capture-res",
     "ub64enc",
     "ub64dec",
     "fix_is_valid",
     "fix_tag_value",
-    "cut_crlf",
-    "iif",
     "aes_gcm_dec",
 ];
 
@@ -320,29 +296,43 @@ pub(super) fn make_args(
     Ok(out)
 }
 
-/// Splits arguments at commas; quotes group and backslashes escape as in haproxy 2.6.
+/// Splits arguments at commas as haproxy 2.6's `make_arg_list` reads them: quotes group
+/// (and go), a backslash outside single quotes escapes `\\`, a blank and the quotes and
+/// gives CR, LF or tab for `r`, `n`, `t`; before anything else it stays as it is.
 fn split_args(s: &str) -> Vec<String> {
     let mut out = vec![String::new()];
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match (c, quote) {
-            ('\\', _) => {
-                if let Some(n) = chars.next() {
-                    out.last_mut().unwrap().push(n);
+    let (mut sq, mut dq) = (false, false);
+    let b: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        let cur = out.last_mut().expect("never empty");
+        match c {
+            '"' if !sq => dq = !dq,
+            '\'' if !dq => sq = !sq,
+            '\\' if !sq && i < b.len() => {
+                let n = b[i];
+                match n {
+                    '\\' | ' ' | '"' | '\'' => cur.push(n),
+                    'r' => cur.push('\r'),
+                    'n' => cur.push('\n'),
+                    't' => cur.push('\t'),
+                    // A lone backslash: the next character is read as any other.
+                    _ => {
+                        cur.push('\\');
+                        continue;
+                    }
                 }
+                i += 1;
             }
-            (q @ ('\'' | '"'), None) => quote = Some(q),
-            (q, Some(open)) if q == open => quote = None,
-            (',', None) => out.push(String::new()),
-            (c, _) => out.last_mut().unwrap().push(c),
+            ',' if !sq && !dq => out.push(String::new()),
+            c => cur.push(c),
         }
     }
     out
 }
 
-/// Splits `name(a,b),conv(c),conv2` into items at top-level commas, each its name and
-/// the text inside its parentheses. Returns the index of trailing text after a ')' that
 /// is not followed by a comma (haproxy's "missing comma").
 fn split_items(expr: &str) -> Result<Vec<(&str, Option<&str>)>, String> {
     let mut items = Vec::new();
@@ -679,6 +669,13 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
     if let Some(r) = super::counters::conv(name, inner) {
         return r;
     }
+    if let Some(r) = super::convert::conv(name, inner) {
+        let (c, out, want) = r?;
+        if !castable(input, want) {
+            return Err(format!("converter '{name}' cannot be applied"));
+        }
+        return Ok((c, out));
+    }
     let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", arg_pos(&e));
     let args = |spec: &[ArgType], m: usize| make_args(inner, spec, m).map_err(invalid);
     let none = |c: Conv, t: SmpType| args(&[], 0).map(|_| (c, t));
@@ -775,7 +772,7 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
 }
 
 /// The argument number a `make_args` message is about.
-fn arg_pos(e: &str) -> usize {
+pub(super) fn arg_pos(e: &str) -> usize {
     if let Some(r) = e.split("(got ").nth(1) {
         return r
             .split('/')
@@ -901,16 +898,22 @@ mod tests {
             ))
         );
         assert!(matches!(
-            parse("path,regsub(a,b)", None),
+            parse("path,sha1", None),
             Err(SampleError::Unsupported(_))
         ));
         assert!(matches!(
             parse("nosuch", None),
             Err(SampleError::Invalid(_))
         ));
+        // make_arg_list: a backslash escapes only itself, a blank and the quotes, or
+        // gives CR, LF, tab; before a comma it stays and the comma still splits.
         assert_eq!(
             split_args("'a,b',c\\,d"),
-            vec!["a,b".to_string(), "c,d".into()]
+            vec!["a,b".to_string(), "c\\".into(), "d".into()]
+        );
+        assert_eq!(
+            split_args("\"x\\\"y\",'\\n',\\t\\0"),
+            vec!["x\"y".to_string(), "\\n".into(), "\t\\0".into()]
         );
     }
 }

@@ -78,7 +78,7 @@ impl Value<'_> {
 
 /// haproxy's `c_str2int`: `read_int64` on a non-empty string (an optional sign, the
 /// leading digits, 0 when there are none, saturating at the 64-bit limits).
-fn str2int(s: &[u8]) -> Option<i64> {
+pub(super) fn str2int(s: &[u8]) -> Option<i64> {
     (!s.is_empty()).then(|| crate::numbers::read_int64(s).0)
 }
 
@@ -446,116 +446,6 @@ fn http_fetch<'a>(f: &'a Fetch, req: &'a Head) -> Values<'a> {
     }
 }
 
-/// `field`/`word`: the `count` fields from `index` (1-based; negative from the end).
-fn field(v: &[u8], index: i64, delims: &[u8], count: i64, word: bool) -> Option<Vec<u8>> {
-    // The fields as ranges of `v`, so several are returned as the original text.
-    let mut parts: Vec<(usize, usize)> = Vec::new();
-    let mut start = 0;
-    for (i, c) in v.iter().enumerate() {
-        if delims.contains(c) {
-            parts.push((start, i));
-            start = i + 1;
-        }
-    }
-    parts.push((start, v.len()));
-    if word {
-        parts.retain(|(a, b)| a < b);
-    }
-    let n = parts.len() as i64;
-    let (from, to) = if index > 0 {
-        let from = index - 1;
-        let to = if count == 0 {
-            n
-        } else {
-            from.saturating_add(count).min(n)
-        };
-        (from, to)
-    } else if index < 0 {
-        let to = n.saturating_add(index).saturating_add(1);
-        let from = if count == 0 {
-            0
-        } else {
-            to.saturating_sub(count).max(0)
-        };
-        (from, to)
-    } else {
-        return None;
-    };
-    // sample_conv_field fails when the field is not there.
-    if from >= n || to <= from || to <= 0 {
-        return None;
-    }
-    Some(v[parts[from as usize].0..parts[to as usize - 1].1].to_vec())
-}
-
-/// Applies converter `c`: None when it fails (the value is dropped).
-fn convert<'a>(c: &Conv, v: Value<'a>) -> Option<Value<'a>> {
-    let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
-    Some(match c {
-        Conv::Map(m) => return super::map::lookup(m, &v),
-        // Needs the session's tables: applied by `sample`.
-        Conv::Table(..) => return None,
-        Conv::Lower => owned(v.to_bytes().to_ascii_lowercase()),
-        Conv::Upper => owned(v.to_bytes().to_ascii_uppercase()),
-        Conv::Length => Value::Int(v.to_bytes().len() as i64),
-        Conv::Hex => owned(
-            v.to_bin()
-                .iter()
-                .flat_map(|b| format!("{b:02X}").into_bytes())
-                .collect(),
-        ),
-        Conv::Base64 => owned(crate::runtime::rules::matching::base64(&v.to_bin()).into_bytes()),
-        Conv::UrlDec => owned(url_dec(&v.to_bytes())?),
-        Conv::Field {
-            index,
-            delims,
-            count,
-            word,
-        } => owned(field(&v.to_bytes(), *index, delims, *count, *word)?),
-        Conv::Bytes(off, len) => {
-            let b = v.to_bin();
-            // sample_conv_bytes: an offset past the end gives an empty value.
-            let off = ((*off).max(0) as usize).min(b.len());
-            let end = len.map_or(b.len(), |l| (off + l.max(0) as usize).min(b.len()));
-            Value::Bin(Cow::Owned(b[off..end].to_vec()))
-        }
-        Conv::IpMask(m4, m6) => match (v.to_ip()?, m4, m6) {
-            (IpAddr::V4(a), IpAddr::V4(m), _) => {
-                Value::Ip(IpAddr::V4((u32::from(a) & u32::from(*m)).into()))
-            }
-            (IpAddr::V6(a), _, Some(IpAddr::V6(m))) => {
-                Value::Ip(IpAddr::V6((u128::from(a) & u128::from(*m)).into()))
-            }
-            _ => return None,
-        },
-        Conv::MqttIsValid => {
-            let b = v.to_bytes();
-            Value::Bool(mqtt::validate(&b) == Mqtt::Valid)
-        }
-        Conv::MqttField(f) => {
-            let b = v.to_bytes();
-            owned(mqtt::connect_field(&b, *f).ok()??)
-        }
-    })
-}
-
-/// `url_dec`: %XX sequences decoded, '+' left as is (haproxy's default for paths).
-fn url_dec(s: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%' {
-            let h = std::str::from_utf8(s.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(h, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    Some(out)
-}
-
 /// A sample expression's values: the fetch's, each through the converters.
 pub fn sample<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Fetched<'a> {
     let vals = fetch(&e.fetch, ctx)?;
@@ -576,7 +466,7 @@ pub fn sample<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Fetched<'a> {
         .filter_map(|v| {
             e.convs.iter().try_fold(v, |v, c| match c {
                 Conv::Table(t, r) => super::track::convert(t.get(), *r, &v, ctx),
-                c => convert(c, v),
+                c => super::convert::convert(c, v, ctx),
             })
         })
         .collect())
@@ -588,12 +478,6 @@ mod tests {
 
     #[test]
     fn fields_and_paths() {
-        assert_eq!(field(b"a.b.c", 2, b".", 1, false), Some(b"b".to_vec()));
-        assert_eq!(field(b"a.b.c", -1, b".", 1, false), Some(b"c".to_vec()));
-        assert_eq!(field(b"a.b.c", 2, b".", 0, false), Some(b"b.c".to_vec()));
-        assert_eq!(field(b"a.b:c", 2, b".:", 0, false), Some(b"b:c".to_vec()));
-        assert_eq!(field(b"a.b", 3, b".", 1, false), None);
-        assert_eq!(field(b"a..c", 2, b".", 1, true), Some(b"c".to_vec()));
         assert_eq!(path_of(b"/a/b?x=1"), Some(&b"/a/b"[..]));
         assert_eq!(path_of(b"http://h:80/p?q"), Some(&b"/p"[..]));
         assert_eq!(path_of(b"*"), None);

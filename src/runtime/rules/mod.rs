@@ -4,6 +4,7 @@
 //! inspecting rule wait instead of deciding on half the data.
 
 pub mod auth;
+pub mod convert;
 pub mod fetch;
 pub mod format;
 mod map;

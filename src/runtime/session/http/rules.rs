@@ -5,6 +5,7 @@
 use crate::ir::http_rules::{
     HttpAction, HttpRule, HttpRules, LinePart, RedirectKind, Reply, ReplyBody,
 };
+use crate::runtime::rules::convert::exp_replace;
 use crate::runtime::rules::format::render;
 use crate::runtime::rules::track;
 use crate::runtime::rules::vars::{self, ProcVars, Stored, Vars};
@@ -273,45 +274,6 @@ fn value_spans(v: &[u8]) -> Vec<(usize, usize)> {
     }
     spans.push((start, v.len()));
     spans
-}
-
-/// haproxy's `exp_replace`: `template` with `\0`-`\9` replaced by the groups of `caps`
-/// (an unmatched group gives nothing), `\xHH` by that byte and `\c` by `c`; None when it
-/// ends in a lone backslash or a cut `\x`.
-fn exp_replace(template: &[u8], caps: &regex::bytes::Captures) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(template.len());
-    let mut i = 0;
-    while i < template.len() {
-        let c = template[i];
-        i += 1;
-        if c != b'\\' {
-            out.push(c);
-            continue;
-        }
-        let n = *template.get(i)?;
-        i += 1;
-        if n.is_ascii_digit() {
-            if let Some(m) = caps.get((n - b'0') as usize) {
-                out.extend_from_slice(m.as_bytes());
-            }
-        } else if n == b'x' {
-            let (h1, h2) = (*template.get(i)?, *template.get(i + 1)?);
-            i += 2;
-            // As haproxy's arithmetic on upper-cased characters, valid hex or not.
-            let nib = |c: u8| {
-                let v = c.to_ascii_uppercase().wrapping_sub(b'0');
-                if v > 9 {
-                    v.wrapping_sub(b'A' - b'9' - 1)
-                } else {
-                    v
-                }
-            };
-            out.push((nib(h1) << 4).wrapping_add(nib(h2)));
-        } else {
-            out.push(n);
-        }
-    }
-    Some(out)
 }
 
 /// Replaces a part of the request line as http_req_replace_stline does.

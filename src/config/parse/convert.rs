@@ -1,0 +1,170 @@
+//! The converters of sample.c beyond the string basics, read as haproxy 2.6 reads them:
+//! arguments by `make_arg_list`, then each converter's own check (`check_operator`,
+//! `smp_check_concat`, `sample_conv_regsub_check`, `sample_conv_json_check` …) with its
+//! message.
+
+use super::sample::{make_args, read_int64, Arg, ArgType};
+use super::vars::var_name;
+use crate::ir::acl::{Conv, Regex, SmpType};
+use crate::ir::conv::{Arith, Concat, Hash, JsonInput, Operand, Regsub, Simple, Unary};
+
+/// A converter, its output type and the type its input is cast to.
+pub type Parsed = (Conv, SmpType, SmpType);
+
+/// The converter `name` with the text between its parentheses (None: none), when it is
+/// one of this module's; Err carries haproxy's message.
+pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
+    use ArgType::{Int, Str};
+    use SmpType as T;
+    let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", pos(&e));
+    let args = |spec: &[ArgType], m: usize| make_args(inner, spec, m).map_err(invalid);
+    let check = |e: String| format!("invalid args in converter '{name}' : {e}");
+    let arith = |op| {
+        let a = args(&[Str], 1)?;
+        Ok((
+            Conv::Arith(op, operand(a[0].str()).map_err(check)?),
+            T::Int,
+            T::Int,
+        ))
+    };
+    let unary = |op, out| args(&[], 0).map(|_| (Conv::Unary(op), out, T::Int));
+    let simple = |c, out, input| args(&[], 0).map(|_| (Conv::Simple(c), out, input));
+    let hash = |h| {
+        let a = args(&[Int], 0)?;
+        let avalanche = a.first().is_some_and(|v| v.int() != 0);
+        Ok((Conv::Hash(h, avalanche), T::Int, T::Bin))
+    };
+    Some(match name {
+        "add" => arith(Arith::Add),
+        "sub" => arith(Arith::Sub),
+        "mul" => arith(Arith::Mul),
+        "div" => arith(Arith::Div),
+        "mod" => arith(Arith::Mod),
+        "and" => arith(Arith::And),
+        "or" => arith(Arith::Or),
+        "xor" => arith(Arith::Xor),
+        "neg" => unary(Unary::Neg, T::Int),
+        "cpl" => unary(Unary::Cpl, T::Int),
+        "bool" => unary(Unary::Bool, T::Bool),
+        "not" => unary(Unary::Not, T::Bool),
+        "odd" => unary(Unary::Odd, T::Bool),
+        "even" => unary(Unary::Even, T::Bool),
+        "concat" | "add_item" => (|| {
+            let item = name == "add_item";
+            let a = args(&[Str, Str, Str], usize::from(item) * 2)?;
+            let text = |i: usize| {
+                a.get(i)
+                    .map_or(Box::default(), |v: &Arg| v.str().as_bytes().into())
+            };
+            let var = match a.get(1).map(Arg::str).filter(|v| !v.is_empty()) {
+                None => None,
+                Some(v) => Some(
+                    var_name(v)
+                        .map_err(|_| check(format!("failed to register variable name '{v}'")))?,
+                ),
+            };
+            let c = Concat {
+                start: text(0),
+                var,
+                end: text(2),
+                item,
+            };
+            if item && c.var.is_none() && c.end.is_empty() {
+                return Err(check(
+                    "one of the optional arguments has to be nonempty".into(),
+                ));
+            }
+            Ok((Conv::Concat(Box::new(c)), T::Str, T::Str))
+        })(),
+        "regsub" => (|| {
+            let a = args(&[Str, Str, Str], 2)?;
+            let mut icase = false;
+            let mut global = false;
+            for f in a.get(2).map_or("", Arg::str).chars() {
+                match f {
+                    'i' => icase = true,
+                    'g' => global = true,
+                    c => {
+                        return Err(check(format!(
+                            "invalid regex flag '{c}', only 'i' and 'g' are supported"
+                        )))
+                    }
+                }
+            }
+            let re = a[0].str();
+            let compiled = regex::bytes::RegexBuilder::new(re)
+                .unicode(false)
+                .case_insensitive(icase)
+                .build()
+                .map_err(|e| {
+                    check(format!(
+                        "regex '{re}' is invalid ({})",
+                        super::acl::regex_error(&e)
+                    ))
+                })?;
+            let r = Regsub {
+                re: Regex(std::sync::Arc::new(compiled)),
+                subst: a[1].str().as_bytes().into(),
+                global,
+            };
+            Ok((Conv::Regsub(Box::new(r)), T::Str, T::Str))
+        })(),
+        "json" => (|| {
+            let a = args(&[Str], 1)?;
+            let input = match a[0].str() {
+                "" | "ascii" => JsonInput::Ascii,
+                "utf8" => JsonInput::Utf8,
+                "utf8s" => JsonInput::Utf8s,
+                "utf8p" => JsonInput::Utf8p,
+                "utf8ps" => JsonInput::Utf8ps,
+                _ => return Err(check("Unexpected input code type. Allowed value are 'ascii', 'utf8', 'utf8s', 'utf8p' and 'utf8ps'".into())),
+            };
+            Ok((Conv::Json(input), T::Str, T::Str))
+        })(),
+        "ltrim" | "rtrim" => args(&[Str], 1).map(|a| {
+            let c = Conv::Trim(a[0].str().as_bytes().into(), name == "ltrim");
+            (c, T::Str, T::Str)
+        }),
+        "strcmp" => (|| {
+            let a = args(&[Str], 1)?;
+            let v = a[0].str();
+            let var = var_name(v)
+                .map_err(|_| check(format!("failed to register variable name '{v}'")))?;
+            Ok((Conv::StrCmp(var), T::Int, T::Str))
+        })(),
+        "iif" => args(&[Str, Str], 2).map(|a| {
+            let c = Conv::Iif(a[0].str().as_bytes().into(), a[1].str().as_bytes().into());
+            (c, T::Str, T::Bool)
+        }),
+        "djb2" => hash(Hash::Djb2),
+        "sdbm" => hash(Hash::Sdbm),
+        "wt6" => hash(Hash::Wt6),
+        "crc32" => hash(Hash::Crc32),
+        "crc32c" => hash(Hash::Crc32c),
+        "cut_crlf" => simple(Simple::CutCrlf, T::Str, T::Str),
+        "host_only" => simple(Simple::HostOnly, T::Str, T::Str),
+        "port_only" => simple(Simple::PortOnly, T::Int, T::Str),
+        "hex2i" => simple(Simple::Hex2i, T::Int, T::Str),
+        "b64dec" => simple(Simple::B64Dec, T::Bin, T::Str),
+        "htonl" => simple(Simple::Htonl, T::Bin, T::Int),
+        _ => return None,
+    })
+}
+
+/// haproxy's `check_operator`: a variable name, else an integer (an empty argument is 0).
+fn operand(a: &str) -> Result<Operand, String> {
+    if let Ok(v) = var_name(a) {
+        return Ok(Operand::Var(v));
+    }
+    if a.is_empty() {
+        return Ok(Operand::Int(0));
+    }
+    read_int64(a)
+        .map(Operand::Int)
+        .ok_or_else(|| "expects an integer or a variable name".into())
+}
+
+/// The argument number a `make_args` message is about.
+fn pos(e: &str) -> usize {
+    super::sample::arg_pos(e)
+}

@@ -1,0 +1,582 @@
+//! Converters (configuration.txt §7.3.1) applied to a fetched value, as sample.c
+//! applies them; a converter that fails drops the value.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::fetch::Value;
+use super::Ctx;
+use crate::ir::acl::Conv;
+use crate::ir::conv::{Arith, Concat, Hash, JsonInput, Operand, Regsub, Simple, Unary};
+use crate::ir::HashFn;
+use crate::runtime::lb::chash;
+use crate::runtime::proto::mqtt::{self, Verdict as Mqtt};
+
+/// `field`/`word`: the `count` fields from `index` (1-based; negative from the end).
+fn field(v: &[u8], index: i64, delims: &[u8], count: i64, word: bool) -> Option<Vec<u8>> {
+    // The fields as ranges of `v`, so several are returned as the original text.
+    let mut parts: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, c) in v.iter().enumerate() {
+        if delims.contains(c) {
+            parts.push((start, i));
+            start = i + 1;
+        }
+    }
+    parts.push((start, v.len()));
+    if word {
+        parts.retain(|(a, b)| a < b);
+    }
+    let n = parts.len() as i64;
+    let (from, to) = if index > 0 {
+        let from = index - 1;
+        let to = if count == 0 {
+            n
+        } else {
+            from.saturating_add(count).min(n)
+        };
+        (from, to)
+    } else if index < 0 {
+        let to = n.saturating_add(index).saturating_add(1);
+        let from = if count == 0 {
+            0
+        } else {
+            to.saturating_sub(count).max(0)
+        };
+        (from, to)
+    } else {
+        return None;
+    };
+    // sample_conv_field fails when the field is not there.
+    if from >= n || to <= from || to <= 0 {
+        return None;
+    }
+    Some(v[parts[from as usize].0..parts[to as usize - 1].1].to_vec())
+}
+
+/// Applies converter `c`: None when it fails (the value is dropped).
+pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
+    let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
+    Some(match c {
+        Conv::Map(m) => return super::map::lookup(m, &v),
+        // Needs the session's tables: applied by `sample`.
+        Conv::Table(..) => return None,
+        Conv::Lower => owned(v.to_bytes().to_ascii_lowercase()),
+        Conv::Upper => owned(v.to_bytes().to_ascii_uppercase()),
+        Conv::Length => Value::Int(v.to_bytes().len() as i64),
+        Conv::Hex => owned(
+            v.to_bin()
+                .iter()
+                .flat_map(|b| format!("{b:02X}").into_bytes())
+                .collect(),
+        ),
+        Conv::Base64 => owned(crate::runtime::rules::matching::base64(&v.to_bin()).into_bytes()),
+        Conv::UrlDec => owned(url_dec(&v.to_bytes())?),
+        Conv::Field {
+            index,
+            delims,
+            count,
+            word,
+        } => owned(field(&v.to_bytes(), *index, delims, *count, *word)?),
+        Conv::Bytes(off, len) => {
+            let b = v.to_bin();
+            // sample_conv_bytes: an offset past the end gives an empty value.
+            let off = ((*off).max(0) as usize).min(b.len());
+            let end = len.map_or(b.len(), |l| (off + l.max(0) as usize).min(b.len()));
+            Value::Bin(Cow::Owned(b[off..end].to_vec()))
+        }
+        Conv::IpMask(m4, m6) => match (v.to_ip()?, m4, m6) {
+            (IpAddr::V4(a), IpAddr::V4(m), _) => {
+                Value::Ip(IpAddr::V4((u32::from(a) & u32::from(*m)).into()))
+            }
+            (IpAddr::V6(a), _, Some(IpAddr::V6(m))) => {
+                Value::Ip(IpAddr::V6((u128::from(a) & u128::from(*m)).into()))
+            }
+            _ => return None,
+        },
+        Conv::MqttIsValid => {
+            let b = v.to_bytes();
+            Value::Bool(mqtt::validate(&b) == Mqtt::Valid)
+        }
+        Conv::MqttField(f) => {
+            let b = v.to_bytes();
+            owned(mqtt::connect_field(&b, *f).ok()??)
+        }
+        Conv::Arith(op, b) => Value::Int(arith(*op, v.to_int()?, operand(b, ctx)?)),
+        Conv::Unary(op) => unary(*op, v.to_int()?),
+        Conv::Concat(c) => owned(concat(c, &v.to_bytes(), ctx)),
+        Conv::Regsub(r) => owned(regsub(r, &v.to_bytes())),
+        Conv::Json(input) => owned(json(*input, &v.to_bytes())?),
+        Conv::Trim(chars, left) => {
+            let b = v.to_bytes();
+            let t = if *left {
+                let n = b.iter().take_while(|c| chars.contains(c)).count();
+                &b[n..]
+            } else {
+                let n = b.iter().rev().take_while(|c| chars.contains(c)).count();
+                &b[..b.len() - n]
+            };
+            owned(t.to_vec())
+        }
+        Conv::StrCmp(var) => {
+            let other = super::vars::get(var, ctx).ok()??;
+            Value::Int(strcmp(&v.to_bytes(), &other.to_bytes()))
+        }
+        Conv::Iif(yes, no) => owned(if v.to_int()? != 0 { yes } else { no }.to_vec()),
+        Conv::Hash(h, avalanche) => {
+            let b = v.to_bin();
+            let x = match h {
+                Hash::Djb2 => chash::hash(HashFn::Djb2, &b),
+                Hash::Sdbm => chash::hash(HashFn::Sdbm, &b),
+                Hash::Wt6 => chash::hash(HashFn::Wt6, &b),
+                Hash::Crc32 => chash::hash(HashFn::Crc32, &b),
+                Hash::Crc32c => crc32c(&b),
+            };
+            let x = if *avalanche { chash::full_hash(x) } else { x };
+            Value::Int(i64::from(x))
+        }
+        Conv::Simple(s) => simple(*s, v)?,
+    })
+}
+
+/// sample_conv_strcmp: `strncmp` over the shorter length (the C library's difference of
+/// the first differing bytes; equal from a NUL on), then the shorter one first.
+fn strcmp(a: &[u8], b: &[u8]) -> i64 {
+    for (&x, &y) in a.iter().zip(b) {
+        if x != y {
+            return i64::from(x) - i64::from(y);
+        }
+        if x == 0 {
+            break;
+        }
+    }
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    }
+}
+
+/// haproxy's capped 64-bit arithmetic (`arith_add` and the `sample_conv_arith_*`
+/// functions): no overflow, no trap.
+fn arith(op: Arith, a: i64, b: i64) -> i64 {
+    match op {
+        Arith::Add => a.saturating_add(b),
+        // haproxy adds LLONG_MAX then one for LLONG_MIN: the same saturation.
+        Arith::Sub => a.saturating_sub(b),
+        Arith::Mul => a.saturating_mul(b),
+        Arith::Div if b == 0 => i64::MAX,
+        Arith::Div => a.checked_div(b).unwrap_or(i64::MAX),
+        Arith::Mod if b == 0 => 0,
+        Arith::Mod => a.checked_rem(b).unwrap_or(0),
+        Arith::And => a & b,
+        Arith::Or => a | b,
+        Arith::Xor => a ^ b,
+    }
+}
+
+/// The second operand: the integer, or the variable cast to one.
+fn operand(o: &Operand, ctx: &Ctx) -> Option<i64> {
+    match o {
+        Operand::Int(i) => Some(*i),
+        Operand::Var(v) => super::vars::get(v, ctx).ok()??.to_int(),
+    }
+}
+
+fn unary<'a>(op: Unary, a: i64) -> Value<'a> {
+    match op {
+        Unary::Neg => Value::Int(a.checked_neg().unwrap_or(i64::MAX)),
+        Unary::Cpl => Value::Int(!a),
+        Unary::Bool => Value::Bool(a != 0),
+        Unary::Not => Value::Bool(a == 0),
+        Unary::Odd => Value::Bool(a & 1 != 0),
+        Unary::Even => Value::Bool(a & 1 == 0),
+    }
+}
+
+/// haproxy's trash chunk: what a converter builds is cut at `tune.bufsize` - 1.
+const TRASH: usize = 16383;
+
+/// `concat`/`add_item`: the input, the first string (for `add_item`, a delimiter only
+/// after a non-empty input with something to follow), the variable as a string when it
+/// has a value, the last string.
+fn concat(c: &Concat, input: &[u8], ctx: &Ctx) -> Vec<u8> {
+    let var = c
+        .var
+        .as_ref()
+        .and_then(|v| super::vars::get(v, ctx).ok()?)
+        .map(|v| v.to_bytes().into_owned());
+    let mut out = input.to_vec();
+    let delim = !c.item
+        || (!input.is_empty()
+            && (var.as_ref().is_some_and(|v| !v.is_empty()) || !c.end.is_empty()));
+    if delim {
+        out.extend_from_slice(&c.start);
+    }
+    if let Some(v) = var {
+        out.extend_from_slice(&v);
+    }
+    out.extend_from_slice(&c.end);
+    out.truncate(TRASH);
+    out
+}
+
+/// `regsub`: s/re/subst/ once or (`g`) on every match after the last, as
+/// sample_conv_regsub does (a match never begins a line after the first; an empty match
+/// copies the next byte and moves past it).
+fn regsub(r: &Regsub, s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut start = 0;
+    let mut first = true;
+    loop {
+        let found = if r.global || first {
+            r.re.0.captures_at(s, start)
+        } else {
+            None
+        };
+        let so = found
+            .as_ref()
+            .map_or(s.len(), |c| c.get(0).map_or(s.len(), |m| m.start()));
+        out.extend_from_slice(&s[start..so.max(start)]);
+        let Some(caps) = found else {
+            break;
+        };
+        out.extend_from_slice(&exp_replace(&r.subst, &caps).unwrap_or_default());
+        if start >= s.len() {
+            break;
+        }
+        let mut eo = caps.get(0).map_or(start, |m| m.end());
+        if eo == start {
+            out.push(s[start]);
+            eo += 1;
+        }
+        start = eo;
+        first = false;
+    }
+    out.truncate(TRASH + 1);
+    out
+}
+
+/// haproxy's `utf8_next`: the character at the start of `s`, the bytes it takes, and
+/// whether it is overlong, out of range (surrogates, U+FFFE/F) or a bad sequence.
+fn utf8_next(s: &[u8]) -> (u32, usize, Utf8) {
+    let b = s[0];
+    let (mut c, dec) = match b {
+        0x00..=0x7f => return (b.into(), 1, Utf8::default()),
+        0xc0..=0xdf if s.len() >= 2 => (u32::from(b & 0x1f), 1),
+        0xe0..=0xef if s.len() >= 3 => (u32::from(b & 0x0f), 2),
+        0xf0..=0xf7 if s.len() >= 4 => (u32::from(b & 0x07), 3),
+        0xf8..=0xfb if s.len() >= 5 => (u32::from(b & 0x03), 4),
+        0xfc..=0xfd if s.len() >= 6 => (u32::from(b & 0x01), 5),
+        _ => {
+            return (
+                b.into(),
+                1,
+                Utf8 {
+                    bad_seq: true,
+                    ..Utf8::default()
+                },
+            )
+        }
+    };
+    for (i, &b) in s.iter().enumerate().take(dec + 1).skip(1) {
+        if b & 0xc0 != 0x80 {
+            return (
+                c,
+                i & 0x0f,
+                Utf8 {
+                    bad_seq: true,
+                    ..Utf8::default()
+                },
+            );
+        }
+        c = (c << 6) | u32::from(b & 0x3f);
+    }
+    let n = dec + 1;
+    let overlong = (c <= 0x7f && n > 1)
+        || ((0x80..=0x7ff).contains(&c) && n > 2)
+        || ((0x800..=0xffff).contains(&c) && n > 3)
+        || ((0x10000..=0x1f_ffff).contains(&c) && n > 4);
+    let invalid_range = (0xd800..=0xdfff).contains(&c) || (0xfffe..=0xffff).contains(&c);
+    (
+        c,
+        n & 0x0f,
+        Utf8 {
+            overlong,
+            invalid_range,
+            bad_seq: false,
+        },
+    )
+}
+
+/// What `utf8_next` found wrong with a character.
+#[derive(Default, Clone, Copy)]
+struct Utf8 {
+    overlong: bool,
+    invalid_range: bool,
+    bad_seq: bool,
+}
+
+/// `json`: the input escaped for a JSON string as sample_conv_json escapes it; None when
+/// the input mode refuses a character.
+fn json(input: JsonInput, s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() + 8);
+    let mut p = 0;
+    while p < s.len() {
+        let c = if input == JsonInput::Ascii {
+            p += 1;
+            u32::from(s[p - 1])
+        } else {
+            let (c, n, e) = utf8_next(&s[p..]);
+            p += n;
+            let any = e.overlong || e.invalid_range || e.bad_seq;
+            let hard = e.invalid_range || e.bad_seq;
+            match input {
+                JsonInput::Utf8 if any => return None,
+                JsonInput::Utf8s if any => continue,
+                JsonInput::Utf8p if hard => return None,
+                JsonInput::Utf8ps if hard => continue,
+                _ => {}
+            }
+            if c > 0xffff {
+                if matches!(input, JsonInput::Utf8 | JsonInput::Utf8p) {
+                    return None;
+                }
+                continue;
+            }
+            // A zero-length step (an empty input cannot give one) would loop.
+            if n == 0 {
+                p += 1;
+            }
+            c
+        };
+        match c {
+            0x22 => out.extend_from_slice(b"\\\""),
+            0x5c => out.extend_from_slice(b"\\\\"),
+            0x2f => out.extend_from_slice(b"\\/"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0x0d => out.extend_from_slice(b"\\r"),
+            0x0a => out.extend_from_slice(b"\\n"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            0x20..=0x7e => out.push(c as u8),
+            _ => out.extend_from_slice(format!("\\u{:04x}", c as u16).as_bytes()),
+        }
+        if out.len() > TRASH + 1 {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// CRC-32C (Castagnoli), as haproxy's `hash_crc32c`.
+fn crc32c(b: &[u8]) -> u32 {
+    let mut h = !0u32;
+    for &c in b {
+        h ^= u32::from(c);
+        for _ in 0..8 {
+            h = (h >> 1) ^ if h & 1 != 0 { 0x82f6_3b78 } else { 0 };
+        }
+    }
+    !h
+}
+
+/// The converters without arguments.
+fn simple<'a>(s: Simple, v: Value<'a>) -> Option<Value<'a>> {
+    let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
+    Some(match s {
+        Simple::CutCrlf => {
+            let b = v.to_bytes();
+            let n = b
+                .iter()
+                .position(|&c| c == b'\r' || c == b'\n')
+                .unwrap_or(b.len());
+            owned(b[..n].to_vec())
+        }
+        Simple::HostOnly | Simple::PortOnly => {
+            let b = v.to_bytes();
+            // The last ':' not inside an IPv6 literal's brackets.
+            let colon = b
+                .iter()
+                .rposition(|&c| c == b':' || c == b']')
+                .filter(|&i| b[i] == b':');
+            if s == Simple::HostOnly {
+                owned(b[..colon.unwrap_or(b.len())].to_ascii_lowercase())
+            } else {
+                let port = colon.map_or(&b[..0], |i| &b[i + 1..]);
+                Value::Int(strl2ui(port))
+            }
+        }
+        Simple::Hex2i => {
+            let b = v.to_bytes();
+            let mut n: i64 = 0;
+            for &c in b.iter() {
+                let d = (c as char).to_digit(16)?;
+                n = (n << 4).wrapping_add(i64::from(d));
+            }
+            Value::Int(n)
+        }
+        Simple::B64Dec => Value::Bin(Cow::Owned(b64dec(&v.to_bytes())?)),
+        Simple::Htonl => Value::Bin(Cow::Owned((v.to_int()? as u32).to_be_bytes().to_vec())),
+    })
+}
+
+/// haproxy's `strl2ui`: the leading digits as an unsigned int (wrapping), 0 for none.
+fn strl2ui(s: &[u8]) -> i64 {
+    let mut n: u32 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u32::from(c - b'0'));
+    }
+    i64::from(n)
+}
+
+/// haproxy's `base64dec`: groups of four, padding only at the end of a group and at
+/// most two; None for anything else.
+fn b64dec(s: &[u8]) -> Option<Vec<u8>> {
+    if s.len() % 4 != 0 {
+        return None;
+    }
+    let val = |c: u8| -> Option<u8> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => 64,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let mut pad_seen = false;
+    for g in s.chunks(4) {
+        if pad_seen {
+            return None;
+        }
+        let mut t = [0u8; 4];
+        let mut pad = 0;
+        for (i, &c) in g.iter().enumerate() {
+            let b = val(c)?;
+            if pad > 0 && b != 64 {
+                return None;
+            }
+            if b == 64 {
+                if i < 2 {
+                    return None;
+                }
+                pad += 1;
+                t[i] = 0;
+            } else {
+                t[i] = b;
+            }
+        }
+        let bytes = [
+            (t[0] << 2) | (t[1] >> 4),
+            (t[1] << 4) | (t[2] >> 2),
+            (t[2] << 6) | t[3],
+        ];
+        out.extend_from_slice(&bytes[..3 - pad]);
+        pad_seen = pad > 0;
+    }
+    Some(out)
+}
+
+/// `url_dec`: %XX sequences decoded, '+' left as is (haproxy's default for paths).
+fn url_dec(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let h = std::str::from_utf8(s.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// haproxy's `exp_replace`: `template` with `\0`-`\9` replaced by the groups of `caps`
+/// (an unmatched group gives nothing), `\xHH` by that byte and `\c` by `c`; None when it
+/// ends in a lone backslash or a cut `\x`.
+pub fn exp_replace(template: &[u8], caps: &regex::bytes::Captures) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(template.len());
+    let mut i = 0;
+    while i < template.len() {
+        let c = template[i];
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let n = *template.get(i)?;
+        i += 1;
+        if n.is_ascii_digit() {
+            if let Some(m) = caps.get((n - b'0') as usize) {
+                out.extend_from_slice(m.as_bytes());
+            }
+        } else if n == b'x' {
+            let (h1, h2) = (*template.get(i)?, *template.get(i + 1)?);
+            i += 2;
+            // As haproxy's arithmetic on upper-cased characters, valid hex or not.
+            let nib = |c: u8| {
+                let v = c.to_ascii_uppercase().wrapping_sub(b'0');
+                if v > 9 {
+                    v.wrapping_sub(b'A' - b'9' - 1)
+                } else {
+                    v
+                }
+            };
+            out.push((nib(h1) << 4).wrapping_add(nib(h2)));
+        } else {
+            out.push(n);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields() {
+        assert_eq!(field(b"a.b.c", 2, b".", 1, false), Some(b"b".to_vec()));
+        assert_eq!(field(b"a.b.c", -1, b".", 1, false), Some(b"c".to_vec()));
+        assert_eq!(field(b"a.b.c", 2, b".", 0, false), Some(b"b.c".to_vec()));
+        assert_eq!(field(b"a.b:c", 2, b".:", 0, false), Some(b"b:c".to_vec()));
+        assert_eq!(field(b"a.b", 3, b".", 1, false), None);
+        assert_eq!(field(b"a..c", 2, b".", 1, true), Some(b"c".to_vec()));
+    }
+
+    #[test]
+    fn arithmetic_saturates_as_haproxy() {
+        assert_eq!(arith(Arith::Add, i64::MAX, 1), i64::MAX);
+        assert_eq!(arith(Arith::Sub, 0, i64::MIN), i64::MAX);
+        assert_eq!(arith(Arith::Sub, -1, i64::MIN), i64::MAX);
+        assert_eq!(arith(Arith::Mul, i64::MIN, -1), i64::MAX);
+        assert_eq!(arith(Arith::Mul, i64::MAX, -2), i64::MIN);
+        assert_eq!(arith(Arith::Div, 7, 0), i64::MAX);
+        assert_eq!(arith(Arith::Div, i64::MIN, -1), i64::MAX);
+        assert_eq!(arith(Arith::Div, -7, 2), -3);
+        assert_eq!(arith(Arith::Mod, -7, 2), -1);
+        assert_eq!(arith(Arith::Mod, 7, 0), 0);
+        assert_eq!(arith(Arith::Mod, i64::MIN, -1), 0);
+    }
+
+    #[test]
+    fn base64_decoding_as_haproxy() {
+        assert_eq!(b64dec(b"aGk="), Some(b"hi".to_vec()));
+        assert_eq!(b64dec(b"aGVsbG8h"), Some(b"hello!".to_vec()));
+        assert_eq!(b64dec(b"aGk"), None);
+        assert_eq!(b64dec(b"a==="), None);
+        assert_eq!(b64dec(b"aG=k"), None);
+        assert_eq!(b64dec(b"aGk=aGk="), None);
+        assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+    }
+}
