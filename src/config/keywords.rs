@@ -902,10 +902,10 @@ pub const PROXY: &[Keyword] = &[
     ),
     kw(
         "http-after-response",
-        PRX,
-        Unsupported,
-        "<action> ...",
-        "HTTP mode",
+        PRX | DEF,
+        Supported,
+        "allow|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-status <code> [reason <text>]|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|capture <sample> id <n> [if|unless <cond>]",
+        "HTTP mode: after the response rules and cookies, and on haproxy's own answers (deny, return, redirect, errors) but those the HTTP layer sends (400, 408 …); backend's then frontend's; strict-mode refused by name; not in anonymous defaults",
     ),
     kw("http-reuse", DBE, Supported, "never|safe|aggressive|always", "HTTP mode: which requests may take an idle server connection"),
     kw(

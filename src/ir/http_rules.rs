@@ -195,6 +195,9 @@ pub struct HttpRules {
     pub redirects: Vec<HttpRule>,
     /// `http-response` rules.
     pub response: Vec<HttpRule>,
+    /// `http-after-response` rules: run last on every response, haproxy's own answers
+    /// included.
+    pub after: Vec<HttpRule>,
     /// How long a `tarpit` holds a request: the proxy's `timeout tarpit`, else its
     /// `timeout connect` (None: not at all).
     pub tarpit: Option<std::time::Duration>,
@@ -203,6 +206,9 @@ pub struct HttpRules {
 impl HttpRules {
     /// No rule at all.
     pub fn is_empty(&self) -> bool {
-        self.request.is_empty() && self.redirects.is_empty() && self.response.is_empty()
+        self.request.is_empty()
+            && self.redirects.is_empty()
+            && self.response.is_empty()
+            && self.after.is_empty()
     }
 }

@@ -213,6 +213,7 @@ pub(crate) fn capture_id_checks(p: &ProxyConf) -> Vec<String> {
             p.captures.response.len(),
             "response",
         ),
+        (&p.http_rules.after, p.captures.response.len(), "response"),
     ];
     for (rules, n, side) in sides {
         for r in rules {

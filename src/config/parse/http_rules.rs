@@ -89,6 +89,8 @@ fn known(list: &str, action: &str) -> bool {
 enum Dir {
     Request,
     Response,
+    /// `http-after-response`: response rules that also see haproxy's own answers.
+    After,
 }
 
 impl Dir {
@@ -96,18 +98,24 @@ impl Dir {
         match self {
             Dir::Request => "http-request",
             Dir::Response => "http-response",
+            Dir::After => "http-after-response",
         }
     }
 }
 
+/// The actions haproxy 2.6 knows for `http-after-response`, as its message lists them.
+const AFTER_ACTIONS: &str = "'ot-group', 'add-header', 'allow', 'capture', 'del-header', 'replace-header', 'replace-value', 'set-header', 'set-status', 'strict-mode', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'";
+
 impl Parser {
     /// `http-request <action> …` and `http-response <action> …`.
     pub(super) fn parse_http_rule(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
-        let dir = if stmt.arg(0) == "http-response" {
-            Dir::Response
-        } else {
-            Dir::Request
+        let dir = match stmt.arg(0) {
+            "http-response" => Dir::Response,
+            "http-after-response" => Dir::After,
+            _ => Dir::Request,
         };
+        // The after-response rules are response rules too.
+        let resp = dir != Dir::Request;
         let loc = stmt.loc;
         let kw = dir.kw();
         if p.kind == ProxyKind::Defaults && p.name.is_empty() {
@@ -131,7 +139,7 @@ impl Parser {
         let rule_err =
             |m: &str| format!("error detected in {px} while parsing '{kw} {action}' rule : {m}.");
         // A rule's log-format value, or its error said as haproxy says it (then None).
-        let on = Some(dir == Dir::Response);
+        let on = Some(resp);
         let value_format = |this: &mut Self, text: &str| match parse_format_on(text, on) {
             Ok(f) => Some(f),
             Err(SampleError::Invalid(m)) => {
@@ -159,11 +167,25 @@ impl Parser {
                 None
             }
         };
-        let list = if dir == Dir::Request {
-            REQ_ACTIONS
-        } else {
-            RES_ACTIONS
+        let list = match dir {
+            Dir::Request => REQ_ACTIONS,
+            Dir::Response => RES_ACTIONS,
+            Dir::After => AFTER_ACTIONS,
         };
+        // haproxy's message for an action it does not know here.
+        let unknown = |this: &mut Self, a: &str| {
+            let hint = action_suggest(list, a)
+                .map(|b| format!(" Did you mean '{b}' maybe ?"))
+                .unwrap_or_default();
+            fail(
+                this,
+                format!("'{kw}' expects {list}, but got '{a}'.{hint}"),
+                true,
+            );
+        };
+        if dir == Dir::After && !known(list, action) {
+            return unknown(self, action);
+        }
         let mut i = 2;
         let words = stmt.words;
         let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
@@ -331,7 +353,7 @@ impl Parser {
                 }
                 None => return fail(self, rule_err(LOG_LEVEL_ARG), false),
             },
-            "capture" => match self.http_capture(p, (loc, words), dir == Dir::Response) {
+            "capture" => match self.http_capture(p, (loc, words), resp) {
                 Ok((c, next)) => {
                     i = next;
                     HttpAction::Capture(Box::new(c))
@@ -339,7 +361,7 @@ impl Parser {
                 Err(Some(m)) => return fail(self, rule_err(&m), false),
                 Err(None) => return,
             },
-            "set-status" if dir == Dir::Response => {
+            "set-status" if resp => {
                 let code = arg(2);
                 if code.is_empty() {
                     return fail(
@@ -411,7 +433,7 @@ impl Parser {
             },
             a if a.starts_with("track-sc") => match super::counters::track(words, 1, false) {
                 Ok((t, next, last)) => {
-                    if let Some(src) = unavailable(&t.key.fetch, dir == Dir::Response) {
+                    if let Some(src) = unavailable(&t.key.fetch, resp) {
                         let m = format!("fetch method '{last}' extracts information from '{src}', none of which is available here");
                         return fail(self, rule_err(&m), false);
                     }
@@ -433,7 +455,7 @@ impl Parser {
                             ..
                         } = &act
                         {
-                            if let Some(src) = unavailable(&e.fetch, dir == Dir::Response) {
+                            if let Some(src) = unavailable(&e.fetch, resp) {
                                 let last = &words[next - 1];
                                 let m = format!("fetch method '{last}' extracts information from '{src}', none of which is available here");
                                 return fail(self, rule_err(&m), false);
@@ -450,23 +472,14 @@ impl Parser {
                 }
             }
             a if known(list, a) => {
-                let built = if dir == Dir::Request {
-                    "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*"
-                } else {
-                    "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*"
+                let built = match dir {
+                    Dir::Request => "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*",
+                    Dir::Response => "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*",
+                    Dir::After => "actions other than allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var and capture",
                 };
                 return self.unsupported(loc, &format!("'{kw} {a}'"), built);
             }
-            a => {
-                let hint = action_suggest(list, a)
-                    .map(|b| format!(" Did you mean '{b}' maybe ?"))
-                    .unwrap_or_default();
-                return fail(
-                    self,
-                    format!("'{kw}' expects {list}, but got '{a}'.{hint}"),
-                    true,
-                );
-            }
+            a => return unknown(self, a),
         };
         let cond = match arg(i) {
             "" => None,
@@ -493,11 +506,13 @@ impl Parser {
             return;
         }
         self.warn_after_final(p, stmt, dir);
-        if dir == Dir::Request {
-            p.http_rules.request.push(rule);
-            self.misplaced_http_req(p, stmt);
-        } else {
-            p.http_rules.response.push(rule);
+        match dir {
+            Dir::Request => {
+                p.http_rules.request.push(rule);
+                self.misplaced_http_req(p, stmt);
+            }
+            Dir::Response => p.http_rules.response.push(rule),
+            Dir::After => p.http_rules.after.push(rule),
         }
     }
 
@@ -508,9 +523,10 @@ impl Parser {
         } else {
             "frontend"
         };
-        let place = format!("{side} {} header rule", dir.kw());
+        // haproxy checks an after-response rule where it checks the response rules.
+        let place = format!("{side} {} header rule", Dir::Response.kw());
         match dir {
-            Dir::Response => {
+            Dir::Response | Dir::After => {
                 self.warn_useless_acl(p, stmt.loc, c, &place, |t| t.expr.fetch.needs_request())
             }
             Dir::Request => self.warn_request_only(p, stmt.loc, c, &place),
@@ -558,6 +574,7 @@ impl Parser {
         let list = match dir {
             Dir::Request => &p.http_rules.request,
             Dir::Response => &p.http_rules.response,
+            Dir::After => &p.http_rules.after,
         };
         let final_uncond = list.last().is_some_and(|r| {
             r.cond.is_none()

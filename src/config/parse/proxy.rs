@@ -243,7 +243,9 @@ impl Parser {
             "use-server" => self.parse_use_server(p, stmt),
             "force-persist" | "ignore-persist" => self.parse_persist_rule(p, stmt),
             "acl" => self.parse_acl(p, stmt),
-            "http-request" | "http-response" => self.parse_http_rule(p, stmt),
+            "http-request" | "http-response" | "http-after-response" => {
+                self.parse_http_rule(p, stmt)
+            }
             "redirect" => self.parse_redirect(p, stmt),
             "monitor-uri" => self.parse_monitor_uri(p, stmt),
             "monitor" => self.parse_monitor(p, stmt),

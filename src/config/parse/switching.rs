@@ -267,6 +267,7 @@ fn refresh(p: &mut ProxyConf, old: &Arc<[AclTest]>, new: &Arc<[AclTest]>) {
                 .iter_mut()
                 .chain(&mut p.http_rules.redirects)
                 .chain(&mut p.http_rules.response)
+                .chain(&mut p.http_rules.after)
                 .filter_map(|r| r.cond.as_mut()),
         );
     for c in conds {

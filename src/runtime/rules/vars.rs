@@ -147,6 +147,8 @@ struct Scopes {
     trk: super::track::Trackers,
     /// `set-log-level`: 0 none, -1 silent, else the syslog level plus one.
     log_level: i8,
+    /// `reqres` holds the response's variables (vars.c's SCOPE_RES).
+    responding: bool,
 }
 
 /// A variable's scope does not exist where the rule runs.
@@ -169,11 +171,14 @@ impl Vars {
     /// it does but nothing was stored yet.
     fn set_of(&self, scope: VarScope, at: Place) -> Result<Option<&VarSet>, NoScope> {
         let s = self.0.as_deref();
+        // Once the response is processed the set is the response's, also for the log
+        // line (vars.c checks the set's scope, not where the rule runs).
+        let response = at.response || s.is_some_and(|s| s.responding);
         Ok(match scope {
             VarScope::Sess => s.map(|s| &s.sess),
             VarScope::Txn if at.stream => s.map(|s| &s.txn),
-            VarScope::Req if at.stream && !at.response => s.map(|s| &s.reqres),
-            VarScope::Res if at.stream && at.response => s.map(|s| &s.reqres),
+            VarScope::Req if at.stream && !response => s.map(|s| &s.reqres),
+            VarScope::Res if at.stream && response => s.map(|s| &s.reqres),
             _ => return Err(NoScope),
         })
     }
@@ -190,6 +195,7 @@ impl Vars {
             return;
         }
         let s = self.0.get_or_insert_with(Default::default);
+        s.responding |= at.response;
         let set = match v.scope {
             VarScope::Sess => &mut s.sess,
             VarScope::Txn => &mut s.txn,
@@ -240,13 +246,16 @@ impl Vars {
             s.log_level = 0;
             s.txn = VarSet::default();
             s.reqres = VarSet::default();
+            s.responding = false;
         }
     }
 
-    /// The response is processed from now: `req.` variables are gone, `res.` ones start.
+    /// The response is processed from now: `req.` variables are gone, `res.` ones start
+    /// (once: the after-response rules keep what the response rules set).
     pub fn to_response(&mut self) {
-        if let Some(s) = self.0.as_deref_mut() {
+        if let Some(s) = self.0.as_deref_mut().filter(|s| !s.responding) {
             s.reqres = VarSet::default();
+            s.responding = true;
         }
     }
 }

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Tx;
+use crate::ir::http_rules::HttpRules;
+use crate::runtime::rules::vars::Vars;
+use crate::runtime::rules::Who;
 use crate::runtime::stream::http1::answers::{answer, Answer};
 use crate::runtime::stream::http1::body::{self, Inbuf};
 use crate::runtime::stream::http1::head::Head;
@@ -19,7 +22,28 @@ pub(super) struct Answers<'a> {
     pub(super) fe: &'a [(u16, Arc<[u8]>)],
     /// The frontend's `h1-case-adjust` map, when it applies to clients.
     pub(super) case: Option<&'a crate::ir::CaseMap>,
+    /// The `http-after-response` rules the answers go through.
+    pub(super) after: Option<After<'a>>,
 }
+
+/// The `http-after-response` rules of a transaction's proxies: the backend's (an empty
+/// list before there is one, or when it is the frontend), then the frontend's.
+pub(super) struct After<'a> {
+    pub(super) sets: [&'a HttpRules; 2],
+    /// What the rules read.
+    pub(super) who: &'a Who<'a>,
+    /// The frontend's response capture slots.
+    pub(super) caps: &'a [(String, usize)],
+}
+
+/// A proxy with no HTTP rule (the backend side of an answer given before one).
+pub(super) static NO_RULES: HttpRules = HttpRules {
+    request: Vec::new(),
+    redirects: Vec::new(),
+    response: Vec::new(),
+    after: Vec::new(),
+    tarpit: None,
+};
 
 /// Sends haproxy's answer `status` as a response to `req` and records it for the log
 /// line; true when the client connection stays open (a kept-alive client whose request
@@ -30,7 +54,7 @@ pub(super) async fn proxy_answer(
     req: &Head,
     req_done: bool,
     an: &Answers<'_>,
-    tx: &mut Tx,
+    tx: (&mut Tx, &mut Vars),
     why: (Cause, Phase),
 ) -> bool {
     let file = page(status, an);
@@ -55,7 +79,7 @@ pub(super) async fn rule_answer(
     a: &Answer,
     (status, req): (u16, &Head),
     an: &Answers<'_>,
-    tx: &mut Tx,
+    tx: (&mut Tx, &mut Vars),
     why: (Cause, Phase),
 ) -> bool {
     let req_done =
@@ -73,9 +97,23 @@ async fn send_answer(
     status: u16,
     (req, req_done): (&Head, bool),
     an: &Answers<'_>,
-    tx: &mut Tx,
+    (tx, vars): (&mut Tx, &mut Vars),
     (cause, phase): (Cause, Phase),
 ) -> bool {
+    // The after-response rules edit a copy of the answer (haproxy's HTX message); the
+    // multiplexer's own answers (no head) never reach them.
+    let edited = match (&an.after, &a.head) {
+        (Some(af), Some(h)) if af.sets.iter().any(|s| !s.after.is_empty()) => {
+            let mut head = h.clone();
+            super::after_response(af.sets, af.who, (req, &mut head), vars, (tx, af.caps));
+            Some(a.with_head(head))
+        }
+        _ => None,
+    };
+    let (a, status) = match &edited {
+        Some(e) => (e, e.head.as_ref().map_or(status, |h| h.status)),
+        None => (a, status),
+    };
     let head = a.head.as_ref();
     // 204 and 304 carry no body whatever their headers say.
     let xfer_len =

@@ -324,13 +324,20 @@ pub(super) async fn serve(
                 // Answered by a rule before any backend: logged on the frontend. Boxed,
                 // with what it needs, out of the session's own future.
                 let answered = async {
+                    let who = super::who(f, (peer, local), &ssl);
                     let an = Answers {
                         client_to: f.ir.timeout_client,
                         be: &[],
                         fe: &h.errorfiles,
                         case: h.case_adjust.as_deref(),
+                        after: Some(answer::After {
+                            sets: [&answer::NO_RULES, &f.ir.http_rules],
+                            who: &who,
+                            caps: &f.ir.captures.response,
+                        }),
                     };
-                    answer_rule(&mut client, &mut cin, verdict, &head, &an, &mut tx).await
+                    let tx = (&mut tx, &mut vars);
+                    answer_rule(&mut client, &mut cin, verdict, &head, &an, tx).await
                 };
                 (Box::pin(answered).await, None)
             }
@@ -397,6 +404,30 @@ fn front_rules(
 
 /// Keeps what `capture` rules took in the transaction's slots (the frontend's: `slots`),
 /// each cut to the rule's length, else the slot's.
+/// Runs the `http-after-response` rules of `sets` (the backend's, then the frontend's; an
+/// `allow` ends only its own list) on `res`, its captures kept in `caps`' slots, and
+/// logs the status they leave. The request's variables are gone from here on.
+fn after_response(
+    sets: [&crate::ir::http_rules::HttpRules; 2],
+    who: &crate::runtime::rules::Who,
+    (req, res): (&Head, &mut Head),
+    vars: &mut Vars,
+    (tx, caps): (&mut Tx, &[(String, usize)]),
+) {
+    if sets.iter().all(|s| s.after.is_empty()) {
+        return;
+    }
+    vars.to_response();
+    for set in sets.iter().filter(|r| !r.after.is_empty()) {
+        let mut taken = Vec::new();
+        rules::on_response(&set.after, who, (req, &mut *res), (vars, &mut taken));
+        if !taken.is_empty() {
+            keep_taken(&mut tx.captured().res, caps, taken);
+        }
+    }
+    tx.status = res.status;
+}
+
 fn keep_taken(got: &mut Vec<Option<Vec<u8>>>, slots: &[(String, usize)], taken: rules::Taken) {
     if got.len() < slots.len() {
         got.resize(slots.len(), None);
@@ -446,7 +477,7 @@ async fn answer_rule(
     verdict: rules::Verdict,
     req: &Head,
     an: &Answers<'_>,
-    tx: &mut Tx,
+    (tx, vars): (&mut Tx, &mut Vars),
 ) -> bool {
     tx.t_request = tx.ms();
     match verdict {
@@ -454,7 +485,7 @@ async fn answer_rule(
             let file = answer::page(s, an);
             let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
             let why = (Cause::Proxy, Phase::Request);
-            answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
+            answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
         }
         rules::Verdict::Auth(realm) => {
             let file = answer::page(401, an);
@@ -462,26 +493,26 @@ async fn answer_rule(
             let value = [&b"Basic realm=\""[..], &realm[..], b"\""].concat();
             let a = page.with_header(b"www-authenticate", &value);
             let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, &a, (401, req), an, tx, why).await
+            answer::rule_answer(client, cin, &a, (401, req), an, (tx, vars), why).await
         }
         rules::Verdict::Page(s) => {
             let file = answer::page(s, an);
             let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
             let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
+            answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
         }
         rules::Verdict::DenyReply(a, s) => {
             let why = (Cause::Proxy, Phase::Request);
-            answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await
+            answer::rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
         }
         rules::Verdict::Return(a, s) => {
             let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await
+            answer::rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
         }
         rules::Verdict::Redirect(a) => {
             let s = a.head.as_ref().map_or(302, |h| h.status);
             let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, &a, (s, req), an, tx, why).await
+            answer::rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
         }
         rules::Verdict::Tarpit(s, ms) => {
             // Held, the request's bytes read and dropped, until the time is up or the
@@ -497,7 +528,7 @@ async fn answer_rule(
             let file = answer::page(s, an);
             let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
             let why = (Cause::Proxy, Phase::Tarpit);
-            answer::rule_answer(client, cin, a, (s, req), an, tx, why).await
+            answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
         }
         rules::Verdict::Continue => true,
     }

@@ -152,7 +152,8 @@ where
     vars.to_response();
     for set in rule_sets.iter().filter(|r| !r.response.is_empty()) {
         let mut taken = Vec::new();
-        let denied = super::rules::on_response(set, who, (req, &mut head), (vars, &mut taken));
+        let denied =
+            super::rules::on_response(&set.response, who, (req, &mut head), (vars, &mut taken));
         if !taken.is_empty() {
             super::keep_taken(&mut tx.captured().res, caps, taken);
         }
@@ -179,6 +180,9 @@ where
             tx.cookie = ck.logged().then(|| p.letters());
         }
     }
+    // `http-after-response` rules last (http_eval_after_res_rules), the backend's then the
+    // frontend's; `set-status` there changes what is logged too.
+    super::after_response(rule_sets, who, (req, &mut head), vars, (tx, caps));
     // The line now (logasap, or a format without byte facts), where haproxy writes it:
     // after the response rules and cookies, its bytes what its buffer then holds (the
     // head as rewritten, and the body that came with it). The count goes on as before.

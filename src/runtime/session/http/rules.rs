@@ -477,9 +477,10 @@ pub(super) fn on_request(
     Verdict::Continue
 }
 
-/// Runs a proxy's `http-response` rules on `res`: Some(502) when one denies it.
+/// Runs a proxy's `http-response` (or `http-after-response`) rules on `res`: Some(502)
+/// when one denies it.
 pub(super) fn on_response(
-    rules: &HttpRules,
+    rules: &[HttpRule],
     who: &Who,
     (req, res): (&Head, &mut Head),
     (vars, caps): (&mut Vars, &mut Taken),
@@ -491,7 +492,7 @@ pub(super) fn on_response(
         response: true,
         caps,
     };
-    for r in &rules.response {
+    for r in rules {
         let val = {
             let mut ctx = Ctx::tcp(who, &[], true);
             ctx.req = Some(req);

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::answer::{proxy_answer, Answers};
+use super::answer::{proxy_answer, After, Answers, NO_RULES};
 use super::request::{balance_key, forwarded_for, original_to};
 use super::response::response;
 use super::tunnel::Tunnel;
@@ -55,13 +55,19 @@ pub(super) async fn transaction(
     let Some(bi) = bi else {
         let why = (Cause::ServerAbort, Phase::Connect);
         early_answer(cin);
+        let who = crate::runtime::session::who(f, (peer, local), ssl);
         let an = Answers {
             client_to,
             be: &[],
             fe: &h.errorfiles,
             case: h.case_adjust.as_deref(),
+            after: Some(After {
+                sets: [&NO_RULES, &f.ir.http_rules],
+                who: &who,
+                caps: &f.ir.captures.response,
+            }),
         };
-        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
+        return proxy_answer(client, 503, req, req_done, &an, (tx, vars), why).await;
     };
     let be = BackendSlot::new(shared, bi);
     let b = &shared.backends[bi];
@@ -75,12 +81,6 @@ pub(super) async fn transaction(
     };
     let early_log =
         (f.ir.log_at != crate::ir::LogAt::End).then_some(&log_now as &super::LogNow<'_>);
-    let an = Answers {
-        client_to,
-        be: &b.ir.errorfiles,
-        fe: &h.errorfiles,
-        case: h.case_adjust.as_deref(),
-    };
     // What the backend's rules read: its own `http-request` and `redirect` rules now,
     // the `http-response` rules later.
     let who = Who {
@@ -92,19 +92,26 @@ pub(super) async fn transaction(
         proc: Some(&f.proc_vars),
         tables: Some(&shared.tables),
     };
+    // A listen's own sessions ran its rules as the frontend's already.
+    let own = b.ir.own_frontend == Some(li.fe);
+    let b_rules = if own { &NO_RULES } else { &b.ir.http_rules };
+    let an = Answers {
+        client_to,
+        be: &b.ir.errorfiles,
+        fe: &h.errorfiles,
+        case: h.case_adjust.as_deref(),
+        after: Some(After {
+            sets: [b_rules, &f.ir.http_rules],
+            who: &who,
+            caps: &f.ir.captures.response,
+        }),
+    };
     // The backend's `tcp-request content` rules come first; a reject closes the
     // connection, logged with no status and no request time, as haproxy does.
     // A listen's own sessions ran its rules as the frontend's already.
-    static NONE: crate::ir::http_rules::HttpRules = crate::ir::http_rules::HttpRules {
-        request: Vec::new(),
-        redirects: Vec::new(),
-        response: Vec::new(),
-        tarpit: None,
-    };
     // `force-persist`/`ignore-persist` as soon as the backend is known, on the request
     // as it came (process_switching_rules).
     let prst = route::persistence(b, &Ctx::http(&who, req, vars));
-    let own = b.ir.own_frontend == Some(li.fe);
     if !own && !b.ir.inspect.rules.is_empty() {
         let before = vars.trackers().map_or(0, |t| t.mask());
         let verdict =
@@ -120,7 +127,6 @@ pub(super) async fn transaction(
             t.http_req_on(t.mask() & !before);
         }
     }
-    let b_rules = if own { &NONE } else { &b.ir.http_rules };
     if !b_rules.request.is_empty() || !b_rules.redirects.is_empty() {
         let mut taken = Vec::new();
         let verdict = rules::on_request(b_rules, &who, req, (vars, &mut taken));
@@ -130,7 +136,7 @@ pub(super) async fn transaction(
         if !matches!(verdict, rules::Verdict::Continue) {
             drop(be);
             super::count_verdict(&verdict, vars);
-            return Box::pin(answer_rule(client, cin, verdict, req, &an, tx)).await;
+            return Box::pin(answer_rule(client, cin, verdict, req, &an, (tx, vars))).await;
         }
     }
     // `use-server` after the backend's rules, before the headers added below.
@@ -212,7 +218,7 @@ pub(super) async fn transaction(
         let why = (tx.log.term.cause, tx.log.term.phase);
         drop(be);
         early_answer(cin);
-        return proxy_answer(client, 503, req, req_done, &an, tx, why).await;
+        return proxy_answer(client, 503, req, req_done, &an, (tx, vars), why).await;
     };
     let srv = c.slot.srv;
     // The request went where persistence said (haproxy's SF_DIRECT, kept unless
@@ -244,7 +250,7 @@ pub(super) async fn transaction(
     if send(&mut server, &out, server_to).await.is_err() {
         let why = (Cause::ServerAbort, Phase::Headers);
         early_answer(cin);
-        return proxy_answer(client, 502, req, req_done, &an, tx, why).await;
+        return proxy_answer(client, 502, req, req_done, &an, (tx, vars), why).await;
     }
     let req_framing = if req.flags.chunked {
         Framing::Chunked
@@ -334,7 +340,7 @@ pub(super) async fn transaction(
             let done = up_res.is_ok();
             // A response an `http-response deny` dropped still counts in %B, as in
             // haproxy, before the page that replaces it.
-            let keep = proxy_answer(client, s, req, done, &an, tx, why).await;
+            let keep = proxy_answer(client, s, req, done, &an, (tx, vars), why).await;
             tx.log.down += dropped;
             return keep;
         }

@@ -172,6 +172,20 @@ impl Answer {
         }
     }
 
+    /// This answer with `head` (an edited copy of its own) in place of its head.
+    pub fn with_head(&self, head: Head) -> Answer {
+        let old = self.head.as_ref().map_or(0, Head::htx_size);
+        let mut wire = Vec::with_capacity(self.wire.len() + 64);
+        head.write(&mut wire, None);
+        wire.extend_from_slice(&self.body);
+        Answer {
+            wire,
+            logged_bytes: self.logged_bytes - old + head.htx_size(),
+            body: self.body.clone(),
+            head: Some(head),
+        }
+    }
+
     /// An answer read from an `errorfile`: its head as haproxy parses it (names lower-cased
     /// on the wire, its `connection` header replaced by the client's connection mode)
     /// and the rest of the file as the body. None when it is not an HTTP response.
