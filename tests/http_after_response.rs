@@ -11,9 +11,10 @@ mod common;
 const CFG: &str = "global\n  log stdout format raw local0\n\
 defaults\n  mode http\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 frontend web\n  bind 127.0.85.1:8730\n\
-  log-format \"%ST %hs %[var(res.a)] %{+Q}r\"\n\
+  log-format \"%ST %hs %[var(res.a)] %[var(req.r)] %{+Q}r\"\n\
   declare capture response len 12\n\
   http-request set-var(txn.p) path\n\
+  http-request set-var(req.r) str(R)\n\
   http-request deny if { path /deny }\n\
   http-request return status 202 content-type text/plain string hi if { path /return }\n\
   http-request redirect location /elsewhere if { path /redirect }\n\
@@ -28,6 +29,7 @@ frontend web\n  bind 127.0.85.1:8730\n\
 backend app\n\
   cookie SRV insert\n\
   http-after-response set-header x-be be\n\
+  http-response deny deny_status 400 if { var(txn.p) -m str /deny400 }\n\
   http-after-response replace-header set-cookie (.*) \\1;\\ SameSite=Lax\n\
   http-after-response allow if { var(txn.p) -m str /allow }\n\
   http-after-response set-header x-be2 late\n\
@@ -41,6 +43,7 @@ fn conversations() -> Vec<Vec<String>> {
     vec![
         vec![r("/"), r("/status"), r("/allow")],
         vec![r("/deny")],
+        vec![r("/deny400")],
         vec![r("/return"), r("/redirect")],
         vec![r("/empty")],
     ]
@@ -63,8 +66,12 @@ fn after_response_rules_match_haproxy() {
             "x-empty: yes\r\nx-fe: +fe  503",
             "HTTP/1.1 299 Fine",
             "x-after-deny: yes",
+            // An http-response deny's 400 is the HTTP layer's: the rules see it.
+            "HTTP/1.1 400 Bad request\r\ncontent-length: 90\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nx-be: be",
             "SameSite=Lax",
         ],
     );
     assert!(log.iter().any(|l| l.starts_with("299 ")), "{log:#?}");
+    // The request's variables are gone by the log line, whoever answered.
+    assert!(log.iter().all(|l| !l.contains(" R ")), "{log:#?}");
 }

@@ -92,6 +92,11 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
                 }
             }
             let re = a[0].str();
+            // haproxy resolves the regex once the section is read and refuses an
+            // empty one then (worded here as an argument error).
+            if re.is_empty() {
+                return Err(check("missing regex".into()));
+            }
             let compiled = regex::bytes::RegexBuilder::new(re)
                 .unicode(false)
                 .case_insensitive(icase)
@@ -128,6 +133,9 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
         "strcmp" => (|| {
             let a = args(&[Str], 1)?;
             let v = a[0].str();
+            if v.is_empty() {
+                return Err(check("missing variable name".into()));
+            }
             let var = var_name(v)
                 .map_err(|_| check(format!("failed to register variable name '{v}'")))?;
             Ok((Conv::StrCmp(var), T::Int, T::Str))
@@ -151,12 +159,23 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
     })
 }
 
+/// The type converter `name` casts its input to, when it is one of this module's.
+pub fn input_type(name: &str) -> Option<SmpType> {
+    conv(name, None).map(|r| match r {
+        Ok((_, _, input)) => input,
+        // Those whose arguments cannot all be left out.
+        Err(_) if name == "iif" => SmpType::Bool,
+        Err(_) => SmpType::Str,
+    })
+}
+
 /// haproxy's `check_operator`: a variable name, else an integer (an empty argument is 0).
 fn operand(a: &str) -> Result<Operand, String> {
     if let Ok(v) = var_name(a) {
         return Ok(Operand::Var(v));
     }
-    if a.is_empty() {
+    // read_int64 takes a lone sign as 0, as nothing at all.
+    if matches!(a, "" | "-" | "+") {
         return Ok(Operand::Int(0));
     }
     read_int64(a)

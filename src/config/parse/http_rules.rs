@@ -124,6 +124,10 @@ impl Parser {
                 format!("'{kw}' not allowed in anonymous 'defaults' section."),
             );
         }
+        // haproxy warns about an unconditional final rule before it reads this one.
+        if !self.stats_rules {
+            self.warn_after_final(p, stmt, dir);
+        }
         let action = stmt.arg(1);
         let px = format!("{} '{}'", p.kind.proxy_word(), p.name);
         // haproxy stops reading the file at an http rule it cannot build.
@@ -211,7 +215,22 @@ impl Parser {
                     HttpAction::Tarpit(code)
                 }
             },
-            "deny" if dir == Dir::Response => HttpAction::Deny(502),
+            // parse_http_deny as for requests, 502 by default; a whole http reply is not
+            // built for responses yet.
+            "deny" if dir == Dir::Response => match legacy_status(words, 502) {
+                None => {
+                    return self.unsupported(
+                        loc,
+                        "'http-response deny' with http-reply arguments",
+                        "only 'deny [deny_status <code>]'",
+                    );
+                }
+                Some(Err(m)) => return fail(self, rule_err(&m), false),
+                Some(Ok((code, next))) => {
+                    i = next;
+                    HttpAction::Deny(code)
+                }
+            },
             "deny" => {
                 // parse_http_deny: nothing, or only `deny_status <code>`, is the legacy
                 // form (the error page); anything else is a whole http reply.
@@ -410,7 +429,6 @@ impl Parser {
             }
             "redirect" if dir == Dir::Request => match self.redirect_args(p, stmt, 2, true) {
                 Ok((r, cond)) => {
-                    self.warn_after_final(p, stmt, dir);
                     p.http_rules.request.push(HttpRule {
                         action: HttpAction::Redirect(Box::new(r)),
                         cond,
@@ -505,7 +523,6 @@ impl Parser {
             p.http_rules.request.push(rule);
             return;
         }
-        self.warn_after_final(p, stmt, dir);
         match dir {
             Dir::Request => {
                 p.http_rules.request.push(rule);
@@ -524,7 +541,12 @@ impl Parser {
             "frontend"
         };
         // haproxy checks an after-response rule where it checks the response rules.
-        let place = format!("{side} {} header rule", Dir::Response.kw());
+        let kw = if dir == Dir::Request {
+            Dir::Request.kw()
+        } else {
+            Dir::Response.kw()
+        };
+        let place = format!("{side} {kw} header rule");
         match dir {
             Dir::Response | Dir::After => {
                 self.warn_useless_acl(p, stmt.loc, c, &place, |t| t.expr.fetch.needs_request())

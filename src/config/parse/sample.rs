@@ -274,6 +274,17 @@ pub(super) fn make_args(
     let mut out = Vec::with_capacity(words.len());
     for (i, (w, t)) in words.iter().zip(spec).enumerate() {
         out.push(match t {
+            // An empty integer ends the list when the arguments so far suffice (arg.c's
+            // empty_err: `djb2()` has no argument at all).
+            ArgType::Int if w.is_empty() => {
+                if i >= mandatory {
+                    return Ok(out);
+                }
+                return Err(format!(
+                    "expected type 'integer' at position {}, but got nothing",
+                    i + 1
+                ));
+            }
             ArgType::Int => match read_int64(w) {
                 Some(v) => Arg::Int(v),
                 None => {
@@ -669,11 +680,14 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
     if let Some(r) = super::counters::conv(name, inner) {
         return r;
     }
-    if let Some(r) = super::convert::conv(name, inner) {
-        let (c, out, want) = r?;
+    // The input's type is checked before the arguments (sample.c's order).
+    if let Some(want) = super::convert::input_type(name) {
         if !castable(input, want) {
             return Err(format!("converter '{name}' cannot be applied"));
         }
+    }
+    if let Some(r) = super::convert::conv(name, inner) {
+        let (c, out, _) = r?;
         return Ok((c, out));
     }
     let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", arg_pos(&e));

@@ -61,9 +61,9 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
         Conv::Map(m) => return super::map::lookup(m, &v),
         // Needs the session's tables: applied by `sample`.
         Conv::Table(..) => return None,
-        Conv::Lower => owned(v.to_bytes().to_ascii_lowercase()),
-        Conv::Upper => owned(v.to_bytes().to_ascii_uppercase()),
-        Conv::Length => Value::Int(v.to_bytes().len() as i64),
+        Conv::Lower => owned(text(&v).to_ascii_lowercase()),
+        Conv::Upper => owned(text(&v).to_ascii_uppercase()),
+        Conv::Length => Value::Int(text(&v).len() as i64),
         Conv::Hex => owned(
             v.to_bin()
                 .iter()
@@ -71,13 +71,13 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
                 .collect(),
         ),
         Conv::Base64 => owned(crate::runtime::rules::matching::base64(&v.to_bin()).into_bytes()),
-        Conv::UrlDec => owned(url_dec(&v.to_bytes())?),
+        Conv::UrlDec => owned(url_dec(&text(&v))?),
         Conv::Field {
             index,
             delims,
             count,
             word,
-        } => owned(field(&v.to_bytes(), *index, delims, *count, *word)?),
+        } => owned(field(&text(&v), *index, delims, *count, *word)?),
         Conv::Bytes(off, len) => {
             let b = v.to_bin();
             // sample_conv_bytes: an offset past the end gives an empty value.
@@ -104,11 +104,11 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
         }
         Conv::Arith(op, b) => Value::Int(arith(*op, v.to_int()?, operand(b, ctx)?)),
         Conv::Unary(op) => unary(*op, v.to_int()?),
-        Conv::Concat(c) => owned(concat(c, &v.to_bytes(), ctx)),
-        Conv::Regsub(r) => owned(regsub(r, &v.to_bytes())),
-        Conv::Json(input) => owned(json(*input, &v.to_bytes())?),
+        Conv::Concat(c) => owned(concat(c, &text(&v), ctx)),
+        Conv::Regsub(r) => owned(regsub(r, &text(&v))),
+        Conv::Json(input) => owned(json(*input, &text(&v))?),
         Conv::Trim(chars, left) => {
-            let b = v.to_bytes();
+            let b = text(&v);
             let t = if *left {
                 let n = b.iter().take_while(|c| chars.contains(c)).count();
                 &b[n..]
@@ -120,7 +120,7 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
         }
         Conv::StrCmp(var) => {
             let other = super::vars::get(var, ctx).ok()??;
-            Value::Int(strcmp(&v.to_bytes(), &other.to_bytes()))
+            Value::Int(strcmp(&text(&v), &text(&other)))
         }
         Conv::Iif(yes, no) => owned(if v.to_int()? != 0 { yes } else { no }.to_vec()),
         Conv::Hash(h, avalanche) => {
@@ -157,14 +157,59 @@ fn strcmp(a: &[u8], b: &[u8]) -> i64 {
     }
 }
 
-/// haproxy's capped 64-bit arithmetic (`arith_add` and the `sample_conv_arith_*`
-/// functions): no overflow, no trap.
+/// A value cast to a string for a converter that takes one: binary stops at its first
+/// NUL (haproxy's `c_bin2str`).
+fn text<'b>(v: &'b Value) -> Cow<'b, [u8]> {
+    match v {
+        Value::Bin(b) => Cow::Borrowed(&b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]),
+        v => v.to_bytes(),
+    }
+}
+
+/// haproxy 2.6.12's `arith_add`, compiled with `-fwrapv`: its overflow test for two
+/// non-negative operands also runs for two negative ones, where `LLONG_MAX - a` wraps,
+/// so the sum of two negatives that does not underflow is the largest integer (fixed
+/// after 2.6.12; kept here, the wire shows it).
+fn arith_add(a: i64, b: i64) -> i64 {
+    if (a ^ b) >= 0 {
+        if a < 0 && i64::MIN.wrapping_sub(a) > b {
+            return i64::MIN;
+        }
+        if i64::MAX.wrapping_sub(a) < b {
+            return i64::MAX;
+        }
+    }
+    a.wrapping_add(b)
+}
+
+/// The `sample_conv_arith_*` and binary functions on the input `a` and operand `b`.
 fn arith(op: Arith, a: i64, b: i64) -> i64 {
     match op {
-        Arith::Add => a.saturating_add(b),
-        // haproxy adds LLONG_MAX then one for LLONG_MIN: the same saturation.
-        Arith::Sub => a.saturating_sub(b),
-        Arith::Mul => a.saturating_mul(b),
+        Arith::Add => arith_add(a, b),
+        // -LLONG_MIN does not exist: LLONG_MAX, then one more unless capped.
+        Arith::Sub if b == i64::MIN => {
+            let r = arith_add(a, i64::MAX);
+            if r < i64::MAX {
+                r + 1
+            } else {
+                r
+            }
+        }
+        Arith::Sub => arith_add(a, -b),
+        Arith::Mul if a == 0 || b == 0 => 0,
+        Arith::Mul if a == i64::MIN && b == -1 => i64::MAX,
+        Arith::Mul => {
+            let c = a.wrapping_mul(b);
+            if a != c.wrapping_div(b) {
+                if (a < 0) == (b < 0) {
+                    i64::MAX
+                } else {
+                    i64::MIN
+                }
+            } else {
+                c
+            }
+        }
         Arith::Div if b == 0 => i64::MAX,
         Arith::Div => a.checked_div(b).unwrap_or(i64::MAX),
         Arith::Mod if b == 0 => 0,
@@ -205,7 +250,7 @@ fn concat(c: &Concat, input: &[u8], ctx: &Ctx) -> Vec<u8> {
         .var
         .as_ref()
         .and_then(|v| super::vars::get(v, ctx).ok()?)
-        .map(|v| v.to_bytes().into_owned());
+        .map(|v| text(&v).into_owned());
     let mut out = input.to_vec();
     let delim = !c.item
         || (!input.is_empty()
@@ -386,7 +431,7 @@ fn simple<'a>(s: Simple, v: Value<'a>) -> Option<Value<'a>> {
     let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
     Some(match s {
         Simple::CutCrlf => {
-            let b = v.to_bytes();
+            let b = text(&v);
             let n = b
                 .iter()
                 .position(|&c| c == b'\r' || c == b'\n')
@@ -394,7 +439,7 @@ fn simple<'a>(s: Simple, v: Value<'a>) -> Option<Value<'a>> {
             owned(b[..n].to_vec())
         }
         Simple::HostOnly | Simple::PortOnly => {
-            let b = v.to_bytes();
+            let b = text(&v);
             // The last ':' not inside an IPv6 literal's brackets.
             let colon = b
                 .iter()
@@ -408,7 +453,7 @@ fn simple<'a>(s: Simple, v: Value<'a>) -> Option<Value<'a>> {
             }
         }
         Simple::Hex2i => {
-            let b = v.to_bytes();
+            let b = text(&v);
             let mut n: i64 = 0;
             for &c in b.iter() {
                 let d = (c as char).to_digit(16)?;
@@ -416,25 +461,24 @@ fn simple<'a>(s: Simple, v: Value<'a>) -> Option<Value<'a>> {
             }
             Value::Int(n)
         }
-        Simple::B64Dec => Value::Bin(Cow::Owned(b64dec(&v.to_bytes())?)),
+        Simple::B64Dec => Value::Bin(Cow::Owned(b64dec(&text(&v))?)),
         Simple::Htonl => Value::Bin(Cow::Owned((v.to_int()? as u32).to_be_bytes().to_vec())),
     })
 }
 
-/// haproxy's `strl2ui`: the leading digits as an unsigned int (wrapping), 0 for none.
+/// haproxy's `__strl2ui`: every byte taken as a digit, wrapping as an unsigned int.
 fn strl2ui(s: &[u8]) -> i64 {
-    let mut n: u32 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        n = n.wrapping_mul(10).wrapping_add(u32::from(c - b'0'));
-    }
+    let n = s.iter().fold(0u32, |n, &c| {
+        n.wrapping_mul(10)
+            .wrapping_sub(u32::from(b'0'))
+            .wrapping_add(u32::from(c))
+    });
     i64::from(n)
 }
 
-/// haproxy's `base64dec`: groups of four, padding only at the end of a group and at
-/// most two; None for anything else.
+/// haproxy's `base64dec`, step by step: four characters a group, `=` only after two
+/// others of its group and only followed by `=` there; a group's padding does not
+/// stop the next group. None for anything else.
 fn b64dec(s: &[u8]) -> Option<Vec<u8>> {
     if s.len() % 4 != 0 {
         return None;
@@ -451,35 +495,26 @@ fn b64dec(s: &[u8]) -> Option<Vec<u8>> {
         })
     };
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let mut pad_seen = false;
-    for g in s.chunks(4) {
-        if pad_seen {
+    let (mut t, mut i, mut pad) = ([0u8; 4], 0, 0);
+    for &c in s {
+        let b = val(c)?;
+        if pad > 0 && (b != 64 || i < 2) {
             return None;
         }
-        let mut t = [0u8; 4];
-        let mut pad = 0;
-        for (i, &c) in g.iter().enumerate() {
-            let b = val(c)?;
-            if pad > 0 && b != 64 {
-                return None;
-            }
-            if b == 64 {
-                if i < 2 {
-                    return None;
-                }
-                pad += 1;
-                t[i] = 0;
-            } else {
-                t[i] = b;
-            }
+        if b == 64 {
+            pad += 1;
         }
-        let bytes = [
-            (t[0] << 2) | (t[1] >> 4),
-            (t[1] << 4) | (t[2] >> 2),
-            (t[2] << 6) | t[3],
-        ];
-        out.extend_from_slice(&bytes[..3 - pad]);
-        pad_seen = pad > 0;
+        t[i] = b;
+        i += 1;
+        if i == 4 {
+            let bytes = [
+                (t[0] << 2).wrapping_add(t[1] >> 4),
+                (t[1] << 4).wrapping_add(t[2] >> 2),
+                (t[2] << 6).wrapping_add(t[3]),
+            ];
+            out.extend_from_slice(&bytes[..3usize.saturating_sub(pad)]);
+            (i, pad) = (0, 0);
+        }
     }
     Some(out)
 }
@@ -559,6 +594,12 @@ mod tests {
         assert_eq!(arith(Arith::Add, i64::MAX, 1), i64::MAX);
         assert_eq!(arith(Arith::Sub, 0, i64::MIN), i64::MAX);
         assert_eq!(arith(Arith::Sub, -1, i64::MIN), i64::MAX);
+        // 2.6.12's arith_add: two negatives give the largest integer unless they
+        // underflow.
+        assert_eq!(arith(Arith::Add, -2, -5), i64::MAX);
+        assert_eq!(arith(Arith::Sub, -2, 5), i64::MAX);
+        assert_eq!(arith(Arith::Add, i64::MIN, -1), i64::MIN);
+        assert_eq!(arith(Arith::Add, -2, 5), 3);
         assert_eq!(arith(Arith::Mul, i64::MIN, -1), i64::MAX);
         assert_eq!(arith(Arith::Mul, i64::MAX, -2), i64::MIN);
         assert_eq!(arith(Arith::Div, 7, 0), i64::MAX);
@@ -574,9 +615,10 @@ mod tests {
         assert_eq!(b64dec(b"aGk="), Some(b"hi".to_vec()));
         assert_eq!(b64dec(b"aGVsbG8h"), Some(b"hello!".to_vec()));
         assert_eq!(b64dec(b"aGk"), None);
-        assert_eq!(b64dec(b"a==="), None);
+        assert_eq!(b64dec(b"a==="), Some(Vec::new()));
+        assert_eq!(b64dec(b"===="), None);
         assert_eq!(b64dec(b"aG=k"), None);
-        assert_eq!(b64dec(b"aGk=aGk="), None);
+        assert_eq!(b64dec(b"aGk=aGk="), Some(b"hihi".to_vec()));
         assert_eq!(crc32c(b"123456789"), 0xe306_9283);
     }
 }

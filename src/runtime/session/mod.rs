@@ -342,7 +342,9 @@ async fn prepare(
         drop(be);
         return to_http(client, early, ssl, Some(bi), log, vars);
     }
-    // Nothing reads the variables past the routing but the log line.
+    // Nothing reads the variables past the routing but the log line, and the request's
+    // are gone once the server connection is asked for (process_stream prunes them).
+    vars.to_response();
     close_log::keep_session(f, &mut log, (&ssl, local), vars);
     let b = &shared.backends[bi];
     let table = |i: usize| shared.tables.get(b.ir.stick_rules[i].table);

@@ -106,6 +106,13 @@ pub(super) async fn route(
     let b = &shared.backends[bi];
     let be = BackendSlot::new(shared, bi);
     who.be = Some(b);
+    // `force-persist`/`ignore-persist` as soon as the backend is known, before its own
+    // content rules (process_switching_rules).
+    let prst = {
+        let mut ctx = Ctx::tcp(&who, early, true);
+        ctx.vars = Some(&*vars);
+        persistence(b, &ctx)
+    };
     // An HTTP backend runs its content rules on each request once the stream is
     // upgraded (haproxy sets the backend, then its analysers run on the HTTP request).
     let own =
@@ -121,7 +128,6 @@ pub(super) async fn route(
     }
     let mut ctx = Ctx::tcp(&who, early, true);
     ctx.vars = Some(&*vars);
-    let prst = persistence(b, &ctx);
     let chosen = use_server(b, &ctx, prst);
     // `stick` rules: the first stored server found wins over balancing when it is up.
     let keys = if b.ir.stick_rules.is_empty() {

@@ -8,7 +8,7 @@ use super::Tx;
 use crate::ir::http_rules::HttpRules;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::Who;
-use crate::runtime::stream::http1::answers::{answer, Answer};
+use crate::runtime::stream::http1::answers::{layer_answer, Answer};
 use crate::runtime::stream::http1::body::{self, Inbuf};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ClientEnd;
@@ -58,7 +58,8 @@ pub(super) async fn proxy_answer(
     why: (Cause, Phase),
 ) -> bool {
     let file = page(status, an);
-    let a = file.as_ref().unwrap_or_else(|| answer(status));
+    // The HTTP layer's page whatever the status (an `http-response deny` may give 400).
+    let a = file.as_ref().unwrap_or_else(|| layer_answer(status));
     send_answer(client, a, status, (req, req_done), an, tx, why).await
 }
 
@@ -100,8 +101,10 @@ async fn send_answer(
     (tx, vars): (&mut Tx, &mut Vars),
     (cause, phase): (Cause, Phase),
 ) -> bool {
-    // The after-response rules edit a copy of the answer (haproxy's HTX message); the
-    // multiplexer's own answers (no head) never reach them.
+    // The request's variables are gone once haproxy answers (http_eval_after_res_rules
+    // swaps them, rules or not). The after-response rules edit a copy of the answer
+    // (haproxy's HTX message); the multiplexer's own answers (no head) never reach them.
+    vars.to_response();
     let edited = match (&an.after, &a.head) {
         (Some(af), Some(h)) if af.sets.iter().any(|s| !s.after.is_empty()) => {
             let mut head = h.clone();
@@ -119,8 +122,13 @@ async fn send_answer(
     let xfer_len =
         head.is_none_or(|h| h.flags.clen || h.flags.chunked || matches!(h.status, 204 | 304));
     let resp11 = head.is_none_or(|h| h.flags.ver11);
-    let keep =
-        req_done && xfer_len && (req.flags.ver11 || req.flags.conn_kal) && !req.flags.conn_clo;
+    // A page that says `connection: close` itself (the built-in 400 and 408, many
+    // errorfiles) closes, as haproxy's multiplexer reads it.
+    let keep = req_done
+        && xfer_len
+        && (req.flags.ver11 || req.flags.conn_kal)
+        && !req.flags.conn_clo
+        && !head.is_some_and(|h| h.flags.conn_clo);
     let conn = if keep {
         (!resp11 || !req.flags.ver11).then_some("keep-alive")
     } else {

@@ -196,6 +196,9 @@ pub(super) async fn transaction(
     let sticky = route::stick_target(shared, b, &stick, prst);
     let cookie_srv = persist.as_ref().and_then(|p| p.server);
     let pin = prst.pin(chosen.or(cookie_srv).or(sticky));
+    // The request's variables are gone once the server connection is asked for
+    // (process_stream prunes them as the stream leaves for its server).
+    vars.to_response();
     let Some(c) = connect_phase(
         f,
         (shared, bi),
