@@ -53,19 +53,6 @@ fn scripted(addr: &str, banner: &'static [u8], answers: &'static [&'static [u8]]
     )
 }
 
-/// "Health check for server b/s …" lines, first one per server, durations masked.
-fn first_lines(lines: &[String], names: &[&str]) -> Vec<String> {
-    names
-        .iter()
-        .filter_map(|s| {
-            lines
-                .iter()
-                .find(|l| l.starts_with("Health check") && l.contains(&format!("/{s} ")))
-        })
-        .map(|l| common::mask_duration(l))
-        .collect()
-}
-
 /// A scripted server: its name, its address (port 0: any), its banner and its answers.
 type Script = (
     &'static str,
@@ -113,7 +100,7 @@ fn run_scripted(
                 a.first().map(|v| String::from_utf8_lossy(v).into_owned())
             })
             .collect();
-        out.push((first_lines(&lines, &names), wire));
+        out.push((common::health_lines(&lines, &names), wire));
     }
     assert_eq!(
         out[1], out[0],
@@ -360,7 +347,7 @@ fn ldap_check_counts_a_pass_twice_as_haproxy() {
             .iter()
             .filter(|l| l.contains("b/s") || l.contains("l/s"))
             .map(|l| {
-                first_lines(std::slice::from_ref(l), &["s"])
+                common::health_lines(std::slice::from_ref(l), &["s"])
                     .pop()
                     .unwrap_or(l.clone())
             })
@@ -459,7 +446,7 @@ listen l\n  bind 127.0.86.1:24120\n  balance first\n  default-server check-ssl v
         let echoed = common::roundtrip("127.0.86.1:24120".parse().unwrap(), b"plain bytes");
         let lines = p.all_lines();
         drop(p);
-        outputs.push((first_lines(&lines, &["tls", "bad"]), echoed));
+        outputs.push((common::health_lines(&lines, &["tls", "bad"]), echoed));
     }
     let _ = s_server.kill();
     let _ = s_server.wait();
@@ -488,7 +475,7 @@ listen l\n  bind 127.0.86.1:24130\n  server named 127.0.86.30:24131 ssl verify n
         std::thread::sleep(Duration::from_millis(1200));
         let lines = p.all_lines();
         drop(p);
-        outputs.push(first_lines(&lines, &["named"]));
+        outputs.push(common::health_lines(&lines, &["named"]));
     }
     let _ = s_server.kill();
     let _ = s_server.wait();
@@ -521,7 +508,7 @@ fn ssl_hello_chk_against_openssl_matches_haproxy() {
         thread::sleep(Duration::from_millis(1500));
         let lines = p.all_lines();
         drop(p);
-        outputs.push(first_lines(&lines, &["tls", "plain"]));
+        outputs.push(common::health_lines(&lines, &["tls", "plain"]));
     }
     let _ = s_server.kill();
     let _ = s_server.wait();
@@ -559,7 +546,7 @@ backend a\n  server agent {} agent-check agent-port {} agent-inter 1s\n",
         thread::sleep(Duration::from_millis(1500));
         let lines = p.all_lines();
         drop(p);
-        let mut got = first_lines(&lines, &["plain", "redis"]);
+        let mut got = common::health_lines(&lines, &["plain", "redis"]);
         got.extend(
             lines
                 .iter()

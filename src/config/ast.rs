@@ -386,6 +386,8 @@ pub struct ProxyConf {
     pub tcp_checks_unused: bool,
     /// `http-check send` (method, uri, version, headers)
     pub http_check_send: Option<HttpCheckSend>,
+    /// `http-check connect`
+    pub http_check_connect: Option<crate::ir::checks::CheckConnect>,
     /// `http-check expect`
     pub http_check_expect: Option<HttpExpectConf>,
     /// `source`
@@ -536,6 +538,7 @@ impl ProxyConf {
             tcp_checks: Vec::new(),
             tcp_checks_unused: false,
             http_check_send: None,
+            http_check_connect: None,
             http_check_expect: None,
             source: None,
             http_only: Vec::new(),

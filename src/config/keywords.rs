@@ -827,14 +827,14 @@ pub const PROXY: &[Keyword] = &[
         DBE,
         Supported,
         "connect|send|send-binary|expect|comment ...",
-        "connect only as the first rule (port, send-proxy, linger, default); expect takes min-recv, ok-status, error-status, tout-status, comment, status-code res.payload(o,l) and fixed on-success/on-error texts; connect ssl/addr/sni/alpn, send-lf, string-lf, log-format texts, L7OKC and set-var rejected",
+        "connect only as the first rule (port, send-proxy, ssl, linger, default); expect takes min-recv, ok-status, error-status, tout-status, comment, status-code res.payload(o,l) and fixed on-success/on-error texts; connect addr/sni/alpn, send-lf, string-lf, log-format texts, L7OKC and set-var rejected",
     ),
     kw(
         "http-check",
         DBE,
         Supported,
-        "send|expect ...",
-        "for `option httpchk` on TCP backends",
+        "connect [port <p>] [ssl] [send-proxy] [linger] [default]|send|expect ...",
+        "for `option httpchk` on TCP backends; connect only first (its `ssl` runs the checks over TLS with the server's TLS settings, as the Kubernetes recipe asks); connect addr/sni/alpn/via-socks4 rejected",
     ),
     kw(
         "errorfile",

@@ -504,7 +504,8 @@ pub fn lower_with(
                     ..
                 }
             );
-            if s.opts.ssl || s.opts.check_ssl == Some(true) {
+            let connect_ssl = s.opts.check && check_connect_ssl(&check_kind(p, 16384));
+            if s.opts.ssl || s.opts.check_ssl == Some(true) || connect_ssl {
                 let bare = |msg: String| {
                     Diagnostic::new(
                         Level::Alert,
@@ -939,6 +940,7 @@ fn check_kind(p: &ProxyConf, bufsize: i64) -> CheckKind {
             None => HttpExpect::Default,
         };
         return CheckKind::Http(HttpCheck {
+            connect: p.http_check_connect,
             method,
             uri,
             version,
@@ -958,6 +960,8 @@ fn lower_backend(
     case: Option<std::sync::Arc<crate::ir::CaseMap>>,
 ) -> Backend {
     let ids = server_ids(p.servers.iter().map(|s| s.id));
+    let check = check_kind(p, g.tune_bufsize.unwrap_or(16384));
+    let connect_ssl = check_connect_ssl(&check);
     let mut servers: Vec<Server> = p
         .servers
         .iter()
@@ -978,7 +982,7 @@ fn lower_backend(
                 ip,
                 port,
                 offset,
-                failed,
+                (failed, connect_ssl),
                 g,
             )
         })
@@ -1043,7 +1047,7 @@ fn lower_backend(
         log_health_checks: p.option("log-health-checks"),
         log: log_targets(p, g),
         source: p.source,
-        check: check_kind(p, g.tune_bufsize.unwrap_or(16384)),
+        check,
         fullconn: None,
         // A listen's content rules run once, on its frontend side.
         inspect: crate::ir::Inspect {
@@ -1089,6 +1093,19 @@ fn lower_backend(
             rules: p.persist_rules.clone(),
             down_too: p.option("persist"),
         },
+    }
+}
+
+/// Whether the check's leading `tcp-check connect` or `http-check connect` asks for TLS.
+fn check_connect_ssl(check: &CheckKind) -> bool {
+    match check {
+        CheckKind::Http(h) => h.connect.is_some_and(|c| c.ssl),
+        CheckKind::Tcp(t) => t
+            .rules
+            .iter()
+            .find(|r| !matches!(r, crate::ir::TcpCheckRule::Comment(_)))
+            .is_some_and(|r| matches!(r, crate::ir::TcpCheckRule::Connect { ssl: true, .. })),
+        _ => false,
     }
 }
 
@@ -1162,7 +1179,7 @@ fn lower_server(
     addr: Option<IpAddr>,
     port: u16,
     port_offset: Option<i32>,
-    unresolved: bool,
+    (unresolved, connect_ssl): (bool, bool),
     g: &super::parse::GlobalConf,
 ) -> Server {
     let send_proxy = if o.send_proxy_v2 || o.send_proxy_v2_ssl || o.send_proxy_v2_ssl_cn {
@@ -1208,8 +1225,14 @@ fn lower_server(
         inter: Duration::from_millis(o.agent_inter.unwrap_or(2000)),
         send: o.agent_send.as_ref().map(|s| s.as_bytes().to_vec()),
     });
-    // `check-ssl` alone gives the checks TLS settings of their own, as haproxy prepares them.
-    let tls = (o.ssl || o.check_ssl == Some(true)).then(|| server_tls(o, g));
+    // `check-ssl` alone gives the checks TLS settings of their own, as haproxy prepares them;
+    // so does a check whose leading `connect` rule says `ssl`.
+    let ssl_check = connect_ssl && o.check;
+    let tls = (o.ssl || o.check_ssl == Some(true) || ssl_check).then(|| {
+        let mut t = server_tls(o, g);
+        t.check |= ssl_check;
+        t
+    });
     Server {
         name: name.to_string(),
         id,

@@ -218,6 +218,8 @@ pub struct AgentCheck {
 /// `option httpchk` and `http-check` settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpCheck {
+    /// `http-check connect`: the check's connection settings.
+    pub connect: Option<CheckConnect>,
     /// Method.
     pub method: String,
     /// URI.
@@ -239,4 +241,17 @@ pub enum HttpExpect {
     Status(bool, String),
     /// `string <text>` in the body.
     String(bool, String),
+}
+
+/// A leading `tcp-check connect` or `http-check connect`: how the check connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckConnect {
+    /// `port <p>`: instead of the server's (or its check `port`).
+    pub port: Option<u16>,
+    /// `send-proxy`: a PROXY header first.
+    pub send_proxy: bool,
+    /// `ssl`: the check runs over TLS with the server's TLS settings.
+    pub ssl: bool,
+    /// `linger`: a clean close instead of a reset.
+    pub linger: bool,
 }

@@ -737,3 +737,17 @@ pub fn compare_http(
     }
     want_log
 }
+
+/// "Health check for server b/s …" lines, first one per server, durations masked.
+#[allow(dead_code)]
+pub fn health_lines(lines: &[String], names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|s| {
+            lines
+                .iter()
+                .find(|l| l.starts_with("Health check") && l.contains(&format!("/{s} ")))
+        })
+        .map(|l| mask_duration(l))
+        .collect()
+}

@@ -4,6 +4,7 @@
 
 use super::{Parser, Stmt};
 use crate::config::ast::{HttpExpectConf, ProxyConf, Spanned};
+use crate::ir::checks::CheckConnect;
 use crate::ir::{CheckStatus, CheckText, ExpectPattern, TcpCheckRule, TcpExpect};
 
 /// Decodes a hex string as `send-binary` and `expect binary` take it.
@@ -36,38 +37,19 @@ impl Parser {
                 TcpCheckRule::Comment(stmt.arg(2).to_string())
             }
             "connect" => {
-                let (mut port, mut send_proxy, mut ssl, mut linger) = (None, false, false, false);
-                let mut i = 2;
-                while i < stmt.words.len() {
-                    match stmt.arg(i) {
-                        "port" => {
-                            match stmt.arg(i + 1).parse::<u16>() {
-                                Ok(v) => port = Some(v),
-                                Err(_) => return self.alert(loc, format!("'tcp-check connect' : error detected while parsing port expression : unknown fetch method '{}'.", stmt.arg(i + 1))),
-                            }
-                            i += 1;
-                        }
-                        "send-proxy" => send_proxy = true,
-                        "ssl" => ssl = true,
-                        "linger" => linger = true,
-                        // The server's own check settings, which a leading connect uses anyway.
-                        "default" => {}
-                        "comment" => i += 1,
-                        "addr" | "sni" | "alpn" | "via-socks4" | "proto" => {
-                            return self.unsupported(loc, &format!("'tcp-check connect {}'", stmt.arg(i)), "only port, send-proxy, linger, default and comment");
-                        }
-                        other => return self.alert(loc, format!("'tcp-check connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got '{other}' as argument..")),
-                    }
-                    i += 1;
-                }
-                if ssl {
-                    return self.unsupported(loc, "'tcp-check connect ssl'", "checks over TLS follow the server's own ssl setting");
-                }
+                let Some(c) = self.check_connect(stmt, "tcp-check") else {
+                    return;
+                };
                 // Only a leading connect rule (the check's own connection) is implemented.
                 if p.tcp_checks.iter().any(|r| !matches!(r.v, TcpCheckRule::Comment(_))) {
                     return self.unsupported(loc, "'tcp-check connect' after other rules", "a second connection within one check");
                 }
-                TcpCheckRule::Connect { port, send_proxy, ssl, linger }
+                TcpCheckRule::Connect {
+                    port: c.port,
+                    send_proxy: c.send_proxy,
+                    ssl: c.ssl,
+                    linger: c.linger,
+                }
             }
             "send" | "send-lf" => {
                 let s = stmt.arg(2);
@@ -166,7 +148,17 @@ impl Parser {
                 }
                 p.http_check_expect = Some(HttpExpectConf { negate, kind: kind.to_string(), pattern: pat.to_string() });
             }
-            "comment" | "disable-on-404" | "send-state" | "connect" => {
+            "connect" => {
+                let Some(c) = self.check_connect(stmt, "http-check") else {
+                    return;
+                };
+                // Only a leading connect (the check's own connection) is implemented.
+                if p.http_check_send.is_some() || p.http_check_expect.is_some() || p.http_check_connect.is_some() {
+                    return self.unsupported(loc, "'http-check connect' after other rules", "a second connection within one check");
+                }
+                p.http_check_connect = Some(c);
+            }
+            "comment" | "disable-on-404" | "send-state" => {
                 self.unsupported(loc, &format!("'http-check {}'", stmt.arg(1)), "only send and expect");
             }
             a if a.starts_with("set-var") || a.starts_with("unset-var") => {
@@ -178,6 +170,48 @@ impl Parser {
 }
 
 impl Parser {
+    /// The arguments of `tcp-check connect` or `http-check connect` (`kw`), as
+    /// tcpcheck_parse_connect reads them; None when a diagnostic was pushed.
+    fn check_connect(&mut self, stmt: &Stmt, kw: &str) -> Option<CheckConnect> {
+        let loc = stmt.loc;
+        let mut c = CheckConnect::default();
+        let mut i = 2;
+        while i < stmt.words.len() {
+            match stmt.arg(i) {
+                "port" => {
+                    match stmt.arg(i + 1).parse::<u16>() {
+                        Ok(v) => c.port = Some(v),
+                        Err(_) => {
+                            self.alert(loc, format!("'{kw} connect' : error detected while parsing port expression : unknown fetch method '{}'.", stmt.arg(i + 1)));
+                            return None;
+                        }
+                    }
+                    i += 1;
+                }
+                "send-proxy" => c.send_proxy = true,
+                "ssl" => c.ssl = true,
+                "linger" => c.linger = true,
+                // The server's own check settings, which a leading connect uses anyway.
+                "default" => {}
+                "comment" => i += 1,
+                "addr" | "sni" | "alpn" | "via-socks4" | "proto" => {
+                    self.unsupported(
+                        loc,
+                        &format!("'{kw} connect {}'", stmt.arg(i)),
+                        "only port, send-proxy, ssl, linger, default and comment",
+                    );
+                    return None;
+                }
+                other => {
+                    self.alert(loc, format!("'{kw} connect' : expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got '{other}' as argument.."));
+                    return None;
+                }
+            }
+            i += 1;
+        }
+        Some(c)
+    }
+
     /// `tcp-check expect …`, read word by word in any order as parse_tcpcheck_expect
     /// reads it, with its messages. None when a diagnostic was pushed.
     fn tcp_expect(&mut self, stmt: &Stmt) -> Option<TcpExpect> {

@@ -286,7 +286,8 @@ pub async fn run_check(
             start,
         );
     };
-    // A leading `tcp-check connect` rule chooses the port and whether to send a PROXY header.
+    // A leading `tcp-check connect` or `http-check connect` rule chooses the port and
+    // whether to send a PROXY header (its `ssl` made the server's checks TLS ones).
     let first_connect = match &be.check {
         CheckKind::Tcp(checks) => checks
             .rules
@@ -301,6 +302,7 @@ pub async fn run_check(
                 } => Some((*port, *send_proxy, *linger)),
                 _ => None,
             }),
+        CheckKind::Http(h) => h.connect.map(|c| (c.port, c.send_proxy, c.linger)),
         _ => None,
     };
     let port = first_connect
