@@ -897,7 +897,7 @@ pub const PROXY: &[Keyword] = &[
         "http-response",
         PRX | DEF,
         Supported,
-        "allow|deny [deny_status <code>]|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-status <code> [reason <text>]|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt*|capture <sample> id <n>|set-log-level <level>|silent [if|unless <cond>]",
+        "allow|deny [deny_status <code>]|return [status <code>] [content-type <t>] [string|lf-string|file|lf-file|errorfile <x>|default-errorfiles] [hdr <n> <fmt>]*|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-status <code> [reason <text>]|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt*|capture <sample> id <n>|set-log-level <level>|silent [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(

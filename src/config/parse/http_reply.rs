@@ -23,12 +23,14 @@ const ERR_CODES: [u16; 18] = [
 impl Parser {
     /// Reads a reply from `words[i..]` up to the first word it does not know (the
     /// condition), its status `default_status` unless given; returns it and where it
-    /// stopped. Files are read now, as haproxy does.
+    /// stopped. Files are read now, as haproxy does. `resp`: a response rule's, whose
+    /// values read what a response has.
     pub(super) fn parse_reply(
         &mut self,
         loc: &Loc,
         words: &[String],
         (mut i, default_status): (usize, u16),
+        resp: bool,
     ) -> Result<(Reply, usize), ReplyError> {
         let inv = |m: String| Err(ReplyError::Invalid(m));
         let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
@@ -42,7 +44,7 @@ impl Parser {
         let mut obj: Option<Vec<u8>> = None;
         let mut lf = false;
         let fmt = |text: &str| {
-            parse_format_on(text, Some(false)).map_err(|e| match e {
+            parse_format_on(text, Some(resp)).map_err(|e| match e {
                 SampleError::Invalid(m) => ReplyError::Invalid(m),
                 SampleError::Unsupported(w) => ReplyError::Unsupported(w),
             })

@@ -160,6 +160,7 @@ impl Parser {
             loc,
             w,
             (2, status),
+            resp,
         ) {
             Ok(r) => Some(r),
             Err(ReplyError::Invalid(m)) => {
@@ -271,7 +272,8 @@ impl Parser {
                 };
                 HttpAction::Auth(realm.as_bytes().into())
             }
-            "return" if dir == Dir::Request => {
+            // Not an after-response action (refused above).
+            "return" => {
                 let Some((r, next)) = reply_args(self, words, 200) else {
                     return;
                 };
@@ -492,7 +494,7 @@ impl Parser {
             a if known(list, a) => {
                 let built = match dir {
                     Dir::Request => "actions other than allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-method, set-path, set-pathq, set-query, set-uri, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*",
-                    Dir::Response => "actions other than allow, deny, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*",
+                    Dir::Response => "actions other than allow, deny, return, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, capture, track-sc*, sc-inc-gpc* and sc-set-gpt*",
                     Dir::After => "actions other than allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var and capture",
                 };
                 return self.unsupported(loc, &format!("'{kw} {a}'"), built);

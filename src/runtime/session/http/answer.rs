@@ -92,7 +92,7 @@ pub(super) async fn rule_answer(
 }
 
 /// Sends `a` as the answer to `req` and records it for the log line.
-async fn send_answer(
+pub(super) async fn send_answer(
     client: &mut ClientEnd,
     a: &Answer,
     status: u16,

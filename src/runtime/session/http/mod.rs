@@ -420,7 +420,8 @@ fn after_response(
     vars.to_response();
     for set in sets.iter().filter(|r| !r.after.is_empty()) {
         let mut taken = Vec::new();
-        rules::on_response(&set.after, who, (req, &mut *res), (vars, &mut taken));
+        // No after-response action ends the response.
+        let _ = rules::on_response(&set.after, who, (req, &mut *res), (vars, &mut taken));
         if !taken.is_empty() {
             keep_taken(&mut tx.captured().res, caps, taken);
         }

@@ -52,8 +52,13 @@ pub(super) struct RespEnd {
     pub(super) tunnel: bool,
 }
 
+/// A response haproxy does not forward: the status it answers instead, what the log
+/// counts of the dropped response, and an `http-response return`'s reply.
+pub(super) type Stop = (u16, u64, Option<super::rules::Verdict>);
+
 /// Reads the response head (forwarding interim 1xx answers), sends it rewritten, then
-/// its body. `Err(Some((status, counted)))`: no usable head (or a rule denied it),
+/// its body. `Err(Some((status, counted, reply)))`: no usable head (or a rule denied it
+/// or answered it),
 /// haproxy answers `status` itself, its log counting `counted` bytes of the dropped
 /// response too; `Err(None)`: the client is gone.
 pub(super) async fn response<R, W>(
@@ -64,7 +69,7 @@ pub(super) async fn response<R, W>(
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
     (tx, ck, caps, (rule_sets, who, vars, stick), early_log): TxSide<'_>,
-) -> Result<RespEnd, Option<(u16, u64)>>
+) -> Result<RespEnd, Option<Stop>>
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
@@ -90,7 +95,7 @@ where
             _ => {
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
                 count_fail(vars);
-                return Err(Some((502, 0)));
+                return Err(Some((502, 0, None)));
             }
         }
         match sin.fill(sr, server_to).await {
@@ -98,12 +103,12 @@ where
             Err(Fail::Timeout) => {
                 tx.log.term = Termination::new(Cause::ServerTimeout, Phase::Headers);
                 count_fail(vars);
-                return Err(Some((504, 0)));
+                return Err(Some((504, 0, None)));
             }
             _ => {
                 tx.log.term = Termination::new(Cause::ServerAbort, Phase::Headers);
                 count_fail(vars);
-                return Err(Some((502, 0)));
+                return Err(Some((502, 0, None)));
             }
         }
     };
@@ -157,15 +162,27 @@ where
         if !taken.is_empty() {
             super::keep_taken(&mut tx.captured().res, caps, taken);
         }
-        if let Some(status) = denied {
-            tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
+        if let Some(verdict) = denied {
             // With the body bytes that came with the head (haproxy had them too).
             let body_now = match framing {
                 Framing::Length(n) => sin.avail().len().min(n.min(usize::MAX as u64) as usize),
                 Framing::Empty => 0,
                 _ => sin.avail().len(),
             };
-            return Err(Some((status, tx.log.down + body_now as u64)));
+            let counted = tx.log.down + body_now as u64;
+            return Err(Some(match verdict {
+                super::rules::Verdict::Deny(status) => {
+                    tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
+                    (status, counted, None)
+                }
+                // A `return`: haproxy's own answer, logged `LH` with no response time
+                // (the reply takes the response's place).
+                v => {
+                    tx.log.term = Termination::new(Cause::Local, Phase::Headers);
+                    tx.t_data = -1;
+                    (0, counted, Some(v))
+                }
+            }));
         }
     }
     // `set-status` changes what is logged too.

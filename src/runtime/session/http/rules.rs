@@ -477,14 +477,14 @@ pub(super) fn on_request(
     Verdict::Continue
 }
 
-/// Runs a proxy's `http-response` (or `http-after-response`) rules on `res`: Some(502)
-/// when one denies it.
+/// Runs a proxy's `http-response` (or `http-after-response`) rules on `res`: Some when
+/// one ends the response there (`Verdict::Deny` with its status, a `return`'s reply).
 pub(super) fn on_response(
     rules: &[HttpRule],
     who: &Who,
     (req, res): (&Head, &mut Head),
     (vars, caps): (&mut Vars, &mut Taken),
-) -> Option<u16> {
+) -> Option<Verdict> {
     let mut st = State {
         vars,
         proc: who.proc,
@@ -493,7 +493,7 @@ pub(super) fn on_response(
         caps,
     };
     for r in rules {
-        let val = {
+        let (val, answer) = {
             let mut ctx = Ctx::tcp(who, &[], true);
             ctx.req = Some(req);
             ctx.res = Some(&*res);
@@ -501,11 +501,16 @@ pub(super) fn on_response(
             if !applies(r, &ctx) {
                 continue;
             }
-            value(&r.action, &ctx)
+            let answer = match &r.action {
+                HttpAction::Return(rp) => Some(reply(rp, &ctx)),
+                _ => None,
+            };
+            (value(&r.action, &ctx), answer)
         };
         match &r.action {
             HttpAction::Allow => break,
-            HttpAction::Deny(s) => return Some(*s),
+            HttpAction::Deny(s) => return Some(Verdict::Deny(*s)),
+            HttpAction::Return(_) => return answer,
             a => change(a, val, res, &mut st),
         }
     }

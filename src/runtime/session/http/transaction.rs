@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::answer::{proxy_answer, After, Answers, NO_RULES};
+use super::answer::{self, proxy_answer, After, Answers, NO_RULES};
 use super::request::{balance_key, forwarded_for, original_to};
 use super::response::response;
 use super::tunnel::Tunnel;
@@ -335,15 +335,24 @@ pub(super) async fn transaction(
         Ok(r) => r,
         Err(status) => {
             drop(server);
-            let Some((s, dropped)) = status else {
+            let Some((s, dropped, reply)) = status else {
                 return false;
             };
             // No response head: haproxy's own answer; the server connection is done.
             let why = (tx.log.term.cause, tx.log.term.phase);
             let done = up_res.is_ok();
-            // A response an `http-response deny` dropped still counts in %B, as in
-            // haproxy, before the page that replaces it.
-            let keep = proxy_answer(client, s, req, done, &an, (tx, vars), why).await;
+            // A response an `http-response deny` or `return` dropped still counts in %B,
+            // as in haproxy, before the answer that replaces it.
+            let keep = match reply {
+                Some(rules::Verdict::Return(a, st)) => {
+                    let to = (&*req, done);
+                    answer::send_answer(client, &a, st, to, &an, (tx, vars), why).await
+                }
+                Some(rules::Verdict::Page(st)) => {
+                    proxy_answer(client, st, req, done, &an, (tx, vars), why).await
+                }
+                _ => proxy_answer(client, s, req, done, &an, (tx, vars), why).await,
+            };
             tx.log.down += dropped;
             return keep;
         }
