@@ -690,6 +690,17 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
         let (c, out, _) = r?;
         return Ok((c, out));
     }
+    // The input's type before the arguments, as sample.c checks them.
+    let early = match name {
+        "ipmask" => Some(Takes::Ip),
+        n if super::map::kind(n).is_some_and(|(how, _)| how == crate::ir::map::MapMatch::Ip) => {
+            Some(Takes::Ip)
+        }
+        _ => None,
+    };
+    if early.is_some_and(|t| !t.accepts(input)) {
+        return Err(format!("converter '{name}' cannot be applied"));
+    }
     let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", arg_pos(&e));
     let args = |spec: &[ArgType], m: usize| make_args(inner, spec, m).map_err(invalid);
     let none = |c: Conv, t: SmpType| args(&[], 0).map(|_| (c, t));
