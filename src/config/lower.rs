@@ -495,6 +495,8 @@ pub fn lower_with(
         }
     }
     for p in proxies.iter().filter(|p| p.kind.caps() & 4 != 0) {
+        // A leading `connect ssl` check rule gives every checked server TLS settings.
+        let checks_ssl = check_connect_ssl(&check_kind(p, global.tune_bufsize.unwrap_or(16384)));
         for s in &p.servers {
             let no_port = matches!(
                 s.addr,
@@ -504,7 +506,7 @@ pub fn lower_with(
                     ..
                 }
             );
-            let connect_ssl = s.opts.check && check_connect_ssl(&check_kind(p, 16384));
+            let connect_ssl = s.opts.check && checks_ssl;
             if s.opts.ssl || s.opts.check_ssl == Some(true) || connect_ssl {
                 let bare = |msg: String| {
                     Diagnostic::new(

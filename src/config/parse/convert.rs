@@ -8,8 +8,8 @@ use super::vars::var_name;
 use crate::ir::acl::{Conv, Regex, SmpType};
 use crate::ir::conv::{Arith, Concat, Hash, JsonInput, Operand, Regsub, Simple, Unary};
 
-/// A converter, its output type and the type its input is cast to.
-pub type Parsed = (Conv, SmpType, SmpType);
+/// A converter and its output type.
+pub type Parsed = (Conv, SmpType);
 
 /// The converter `name` with the text between its parentheses (None: none), when it is
 /// one of this module's; Err carries haproxy's message.
@@ -21,18 +21,14 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
     let check = |e: String| format!("invalid args in converter '{name}' : {e}");
     let arith = |op| {
         let a = args(&[Str], 1)?;
-        Ok((
-            Conv::Arith(op, operand(a[0].str()).map_err(check)?),
-            T::Int,
-            T::Int,
-        ))
+        Ok((Conv::Arith(op, operand(a[0].str()).map_err(check)?), T::Int))
     };
-    let unary = |op, out| args(&[], 0).map(|_| (Conv::Unary(op), out, T::Int));
-    let simple = |c, out, input| args(&[], 0).map(|_| (Conv::Simple(c), out, input));
+    let unary = |op, out| args(&[], 0).map(|_| (Conv::Unary(op), out));
+    let simple = |c, out| args(&[], 0).map(|_| (Conv::Simple(c), out));
     let hash = |h| {
         let a = args(&[Int], 0)?;
         let avalanche = a.first().is_some_and(|v| v.int() != 0);
-        Ok((Conv::Hash(h, avalanche), T::Int, T::Bin))
+        Ok((Conv::Hash(h, avalanche), T::Int))
     };
     Some(match name {
         "add" => arith(Arith::Add),
@@ -74,7 +70,7 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
                     "one of the optional arguments has to be nonempty".into(),
                 ));
             }
-            Ok((Conv::Concat(Box::new(c)), T::Str, T::Str))
+            Ok((Conv::Concat(Box::new(c)), T::Str))
         })(),
         "regsub" => (|| {
             let a = args(&[Str, Str, Str], 2)?;
@@ -112,7 +108,7 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
                 subst: a[1].str().as_bytes().into(),
                 global,
             };
-            Ok((Conv::Regsub(Box::new(r)), T::Str, T::Str))
+            Ok((Conv::Regsub(Box::new(r)), T::Str))
         })(),
         "json" => (|| {
             let a = args(&[Str], 1)?;
@@ -124,11 +120,11 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
                 "utf8ps" => JsonInput::Utf8ps,
                 _ => return Err(check("Unexpected input code type. Allowed value are 'ascii', 'utf8', 'utf8s', 'utf8p' and 'utf8ps'".into())),
             };
-            Ok((Conv::Json(input), T::Str, T::Str))
+            Ok((Conv::Json(input), T::Str))
         })(),
         "ltrim" | "rtrim" => args(&[Str], 1).map(|a| {
             let c = Conv::Trim(a[0].str().as_bytes().into(), name == "ltrim");
-            (c, T::Str, T::Str)
+            (c, T::Str)
         }),
         "strcmp" => (|| {
             let a = args(&[Str], 1)?;
@@ -138,34 +134,38 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
             }
             let var = var_name(v)
                 .map_err(|_| check(format!("failed to register variable name '{v}'")))?;
-            Ok((Conv::StrCmp(var), T::Int, T::Str))
+            Ok((Conv::StrCmp(var), T::Int))
         })(),
         "iif" => args(&[Str, Str], 2).map(|a| {
             let c = Conv::Iif(a[0].str().as_bytes().into(), a[1].str().as_bytes().into());
-            (c, T::Str, T::Bool)
+            (c, T::Str)
         }),
         "djb2" => hash(Hash::Djb2),
         "sdbm" => hash(Hash::Sdbm),
         "wt6" => hash(Hash::Wt6),
         "crc32" => hash(Hash::Crc32),
         "crc32c" => hash(Hash::Crc32c),
-        "cut_crlf" => simple(Simple::CutCrlf, T::Str, T::Str),
-        "host_only" => simple(Simple::HostOnly, T::Str, T::Str),
-        "port_only" => simple(Simple::PortOnly, T::Int, T::Str),
-        "hex2i" => simple(Simple::Hex2i, T::Int, T::Str),
-        "b64dec" => simple(Simple::B64Dec, T::Bin, T::Str),
-        "htonl" => simple(Simple::Htonl, T::Bin, T::Int),
+        "cut_crlf" => simple(Simple::CutCrlf, T::Str),
+        "host_only" => simple(Simple::HostOnly, T::Str),
+        "port_only" => simple(Simple::PortOnly, T::Int),
+        "hex2i" => simple(Simple::Hex2i, T::Int),
+        "b64dec" => simple(Simple::B64Dec, T::Bin),
+        "htonl" => simple(Simple::Htonl, T::Bin),
         _ => return None,
     })
 }
 
-/// The type converter `name` casts its input to, when it is one of this module's.
+/// The type converter `name` casts its input to (sample.c's `in_type`), when it is one
+/// of this module's.
 pub fn input_type(name: &str) -> Option<SmpType> {
-    conv(name, None).map(|r| match r {
-        Ok((_, _, input)) => input,
-        // Those whose arguments cannot all be left out.
-        Err(_) if name == "iif" => SmpType::Bool,
-        Err(_) => SmpType::Str,
+    Some(match name {
+        "add" | "sub" | "mul" | "div" | "mod" | "and" | "or" | "xor" | "neg" | "cpl" | "bool"
+        | "not" | "odd" | "even" | "htonl" => SmpType::Int,
+        "djb2" | "sdbm" | "wt6" | "crc32" | "crc32c" => SmpType::Bin,
+        "iif" => SmpType::Bool,
+        "concat" | "add_item" | "regsub" | "json" | "ltrim" | "rtrim" | "strcmp" | "cut_crlf"
+        | "host_only" | "port_only" | "hex2i" | "b64dec" => SmpType::Str,
+        _ => return None,
     })
 }
 
@@ -186,4 +186,51 @@ fn operand(a: &str) -> Result<Operand, String> {
 /// The argument number a `make_args` message is about.
 fn pos(e: &str) -> usize {
     super::sample::arg_pos(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_converter_has_an_input_type() {
+        for n in [
+            "add",
+            "sub",
+            "mul",
+            "div",
+            "mod",
+            "and",
+            "or",
+            "xor",
+            "neg",
+            "cpl",
+            "bool",
+            "not",
+            "odd",
+            "even",
+            "concat",
+            "add_item",
+            "regsub",
+            "json",
+            "ltrim",
+            "rtrim",
+            "strcmp",
+            "iif",
+            "djb2",
+            "sdbm",
+            "wt6",
+            "crc32",
+            "crc32c",
+            "cut_crlf",
+            "host_only",
+            "port_only",
+            "hex2i",
+            "b64dec",
+            "htonl",
+        ] {
+            assert!(conv(n, None).is_some() && input_type(n).is_some(), "{n}");
+        }
+        assert!(conv("lower", None).is_none() && input_type("lower").is_none());
+    }
 }

@@ -199,38 +199,39 @@ impl Parser {
             .iter()
             .position(|w| w == "if" || w == "unless")
             .unwrap_or(words.len().saturating_sub(2));
+        // `deny_status <code>` alone (or nothing): the status and where the arguments end;
+        // a whole http reply is not built for this action yet (refused by name).
+        let legacy_only = |this: &mut Self, default: u16| match legacy_status(words, default) {
+            None => {
+                this.unsupported(
+                    loc,
+                    &format!("'{kw} {action}' with http-reply arguments"),
+                    &format!("only '{action} [deny_status <code>]'"),
+                );
+                None
+            }
+            Some(Err(m)) => {
+                fail(this, rule_err(&m), false);
+                None
+            }
+            Some(Ok(r)) => Some(r),
+        };
         let act = match action {
             "allow" => HttpAction::Allow,
-            "tarpit" if dir == Dir::Request => match legacy_status(words, 500) {
-                // The reply arguments are not run for a tarpit here.
-                None => {
-                    return self.unsupported(
-                        loc,
-                        "'http-request tarpit' with http-reply arguments",
-                        "only 'tarpit [deny_status <code>]'",
-                    );
-                }
-                Some(Err(m)) => return fail(self, rule_err(&m), false),
-                Some(Ok((code, next))) => {
+            "tarpit" if dir == Dir::Request => match legacy_only(self, 500) {
+                Some((code, next)) => {
                     i = next;
                     HttpAction::Tarpit(code)
                 }
+                None => return,
             },
-            // parse_http_deny as for requests, 502 by default; a whole http reply is not
-            // built for responses yet.
-            "deny" if dir == Dir::Response => match legacy_status(words, 502) {
-                None => {
-                    return self.unsupported(
-                        loc,
-                        "'http-response deny' with http-reply arguments",
-                        "only 'deny [deny_status <code>]'",
-                    );
-                }
-                Some(Err(m)) => return fail(self, rule_err(&m), false),
-                Some(Ok((code, next))) => {
+            // parse_http_deny as for requests, 502 by default.
+            "deny" if dir == Dir::Response => match legacy_only(self, 502) {
+                Some((code, next)) => {
                     i = next;
                     HttpAction::Deny(code)
                 }
+                None => return,
             },
             "deny" => {
                 // parse_http_deny: nothing, or only `deny_status <code>`, is the legacy

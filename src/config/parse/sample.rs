@@ -687,8 +687,7 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
         }
     }
     if let Some(r) = super::convert::conv(name, inner) {
-        let (c, out, _) = r?;
-        return Ok((c, out));
+        return r;
     }
     // The input's type before the arguments, as sample.c checks them.
     let early = match name {

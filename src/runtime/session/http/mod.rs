@@ -406,7 +406,8 @@ fn front_rules(
 /// each cut to the rule's length, else the slot's.
 /// Runs the `http-after-response` rules of `sets` (the backend's, then the frontend's; an
 /// `allow` ends only its own list) on `res`, its captures kept in `caps`' slots, and
-/// logs the status they leave. The request's variables are gone from here on.
+/// logs the status they leave. The request's variables are gone by then (the callers
+/// saw to it: the connect step, or the answer).
 fn after_response(
     sets: [&crate::ir::http_rules::HttpRules; 2],
     who: &crate::runtime::rules::Who,
@@ -417,7 +418,6 @@ fn after_response(
     if sets.iter().all(|s| s.after.is_empty()) {
         return;
     }
-    vars.to_response();
     for set in sets.iter().filter(|r| !r.after.is_empty()) {
         let mut taken = Vec::new();
         // No after-response action ends the response.

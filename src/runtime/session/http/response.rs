@@ -152,9 +152,8 @@ where
             store_keys(b, who, (req, &head, stick), vars, srv);
         }
     }
-    // `http-response` rules: the backend's, then the frontend's; `req.` variables are
-    // gone and `res.` ones start.
-    vars.to_response();
+    // `http-response` rules: the backend's, then the frontend's (`req.` variables went
+    // when the server connection was asked for).
     for set in rule_sets.iter().filter(|r| !r.response.is_empty()) {
         let mut taken = Vec::new();
         let denied =
