@@ -15,22 +15,7 @@ use common::{start, Backend, Which};
 fn http_check_connect_ssl_matches_haproxy() {
     let pem = common::self_signed_pem("httpchkssl", &["-newkey", "rsa:2048"]);
     // openssl's `-www` answers any GET with a 200 status page.
-    let mut s_server = std::process::Command::new("openssl")
-        .args([
-            "s_server",
-            "-quiet",
-            "-www",
-            "-accept",
-            "127.0.84.20:24191",
-            "-cert",
-        ])
-        .arg(&pem)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("openssl (./run-tests installs it)");
-    common::wait_port("127.0.84.20:24191");
+    let mut s_server = common::s_server("127.0.84.20:24191", &pem, &["-www"], &[]);
     let mut outputs = Vec::new();
     for w in [Which::Haproxy, Which::Haproxide] {
         // A plain listener: the TLS check's handshake fails there.

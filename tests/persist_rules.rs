@@ -139,26 +139,30 @@ fn scenario(which: Which) -> (Vec<String>, Vec<String>) {
         out.push(tcp("127.0.199.9", TCP));
     };
     round(&mut out);
-    for cmd in [
-        "set server l/s1 state drain",
-        "set server p/s1 state drain",
-        "set server t/s1 state drain",
-    ] {
-        ask(&sock, cmd);
+    // Each phase: its state changes (on every proxy that has the server), then a round.
+    let phases: [(&str, &[&str]); 2] = [
+        (
+            "s1 drained",
+            &["l/s1 state drain", "p/s1 state drain", "t/s1 state drain"],
+        ),
+        (
+            "s1 and s3 in maintenance",
+            &[
+                "l/s1 state maint",
+                "p/s1 state maint",
+                "t/s1 state maint",
+                "l/s3 state maint",
+                "p/s3 state maint",
+            ],
+        ),
+    ];
+    for (what, cmds) in phases {
+        for c in cmds {
+            ask(&sock, &format!("set server {c}"));
+        }
+        out.push(format!("-- {what}"));
+        round(&mut out);
     }
-    out.push("-- s1 drained".into());
-    round(&mut out);
-    for cmd in [
-        "set server l/s1 state maint",
-        "set server p/s1 state maint",
-        "set server t/s1 state maint",
-        "set server l/s3 state maint",
-        "set server p/s3 state maint",
-    ] {
-        ask(&sock, cmd);
-    }
-    out.push("-- s1 and s3 in maintenance".into());
-    round(&mut out);
     std::thread::sleep(Duration::from_millis(300));
     let logs: Vec<String> = p
         .lines

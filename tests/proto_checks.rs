@@ -401,31 +401,12 @@ fn tcp_check_expect_options_match_haproxy() {
     });
 }
 
-/// The real openssl's TLS server at `addr` with certificate `pem` (and `extra` options,
-/// the last taking `pem` too when it ends with a certificate option), ready.
-fn s_server(addr: &str, pem: &std::path::Path, extra: &[&str]) -> std::process::Child {
-    let mut cmd = std::process::Command::new("openssl");
-    cmd.args(["s_server", "-quiet", "-accept", addr, "-cert"])
-        .arg(pem);
-    if !extra.is_empty() {
-        cmd.args(extra).arg(pem);
-    }
-    let child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("openssl (./run-tests installs it)");
-    common::wait_port(addr);
-    child
-}
-
 /// `check-ssl` on a server whose traffic is plain: the checks alone go over TLS (to the
 /// check port here), as haproxy's do; traffic still reaches the plain port in clear.
 #[test]
 fn check_ssl_without_ssl_matches_haproxy() {
     let pem = common::self_signed_pem("checkssl", &["-newkey", "rsa:2048"]);
-    let mut s_server = s_server("127.0.86.20:24121", &pem, &[]);
+    let mut s_server = common::s_server("127.0.86.20:24121", &pem, &[], &[]);
     let mut outputs = Vec::new();
     for w in [Which::Haproxy, Which::Haproxide] {
         let traffic = Backend::echo("127.0.86.21:0");
@@ -466,7 +447,7 @@ fn checks_send_no_traffic_sni_as_haproxy() {
     let pem = common::self_signed_pem("checksni", &["-newkey", "rsa:2048"]);
     // Its second certificate is for the one name it knows; any other name is refused.
     let cert2 = ["-servername", "good.example", "-servername_fatal", "-cert2"];
-    let mut s_server = s_server("127.0.86.30:24131", &pem, &cert2);
+    let mut s_server = common::s_server("127.0.86.30:24131", &pem, &[], &cert2);
     let mut outputs = Vec::new();
     for w in [Which::Haproxy, Which::Haproxide] {
         let cfg = "global\n  log stdout format raw local0\ndefaults\n  log global\n  mode tcp\n  option log-health-checks\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n  timeout check 500ms\n\
@@ -492,7 +473,7 @@ listen l\n  bind 127.0.86.1:24130\n  server named 127.0.86.30:24131 ssl verify n
 #[test]
 fn ssl_hello_chk_against_openssl_matches_haproxy() {
     let pem = common::self_signed_pem("sslhello", &["-newkey", "rsa:2048"]);
-    let mut s_server = s_server("127.0.85.45:24161", &pem, &[]);
+    let mut s_server = common::s_server("127.0.85.45:24161", &pem, &[], &[]);
     let mut outputs = Vec::new();
     for w in [Which::Haproxy, Which::Haproxide] {
         let plain = Backend::with("127.0.85.46:0", |mut c: TcpStream, _| {

@@ -751,3 +751,26 @@ pub fn health_lines(lines: &[String], names: &[&str]) -> Vec<String> {
         .map(|l| mask_duration(l))
         .collect()
 }
+
+/// The real openssl's TLS server at `addr` with certificate `pem`, `flags` (such as
+/// `-www`) and `extra` options, the last taking `pem` too when `extra` is not empty
+/// (a second certificate), ready. Stopped by the caller, by PID.
+#[allow(dead_code)]
+pub fn s_server(addr: &str, pem: &std::path::Path, flags: &[&str], extra: &[&str]) -> Child {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_server", "-quiet", "-accept", addr])
+        .args(flags)
+        .arg("-cert")
+        .arg(pem);
+    if !extra.is_empty() {
+        cmd.args(extra).arg(pem);
+    }
+    let child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl (./run-tests installs it)");
+    wait_port(addr);
+    child
+}
