@@ -717,6 +717,9 @@ pub struct Server {
     pub maxconn: u32,
     /// `maxqueue` (0 = unlimited): sessions waiting for this server in particular.
     pub maxqueue: u32,
+    /// `slowstart` in seconds (0: none): after coming back UP, weight and maxconn ramp up
+    /// over this long.
+    pub slowstart: u32,
     /// Health checking, when `check` is set.
     pub check: Option<ServerCheck>,
     /// `agent-check` with its port.

@@ -254,6 +254,8 @@ pub struct ServerOpts {
     pub maxconn: Option<u32>,
     /// `maxqueue`
     pub maxqueue: Option<u32>,
+    /// `slowstart`, in whole seconds (haproxy rounds the milliseconds up).
+    pub slowstart: Option<u32>,
     /// `init-addr`
     pub init_addr: Option<Vec<InitAddr>>,
     /// `on-marked-down shutdown-sessions`

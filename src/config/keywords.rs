@@ -1595,7 +1595,13 @@ pub const SERVER: &[Keyword] = &[
         "<nets>",
         "only used with `resolvers`",
     ),
-    kw("slowstart", 0, Unsupported, "<time>", ""),
+    kw(
+        "slowstart",
+        0,
+        Supported,
+        "<time>",
+        "weight (dynamic algorithms) and maxconn ramp up after a server comes back",
+    ),
     kw(
         "agent-check",
         0,

@@ -1247,6 +1247,7 @@ fn lower_server(
         disabled: o.disabled || unresolved,
         maxconn: o.maxconn.unwrap_or(0),
         maxqueue: o.maxqueue.unwrap_or(0),
+        slowstart: o.slowstart.unwrap_or(0),
         check,
         agent,
         send_proxy,

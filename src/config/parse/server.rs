@@ -171,15 +171,17 @@ impl Parser {
                 .styled(LocStyle::Bare),
             );
         }
+        // haproxy names no object for a default-server line's errors, and calls that
+        // server "default-server" in them.
         let head = if is_default {
-            "'default-server'".to_string()
+            String::new()
         } else {
             // haproxy names a template's server only after the line is read.
             let shown = if self.in_template { "(null)" } else { &name };
-            format!("'server {}/{shown}'", p.name)
+            format!("'server {}/{shown}' : ", p.name)
         };
         let bare =
-            |msg: String| Diagnostic::alert(loc, format!("{head} : {msg}")).styled(LocStyle::Bare);
+            |msg: String| Diagnostic::alert(loc, format!("{head}{msg}")).styled(LocStyle::Bare);
         let mut addr_spec = None;
         let mut addr_text = String::new();
         if !is_default {
@@ -218,7 +220,7 @@ impl Parser {
         let mut id = None;
         let mut i = first_opt;
         let srv = if is_default {
-            String::new()
+            "default-server".to_string()
         } else {
             name.clone()
         };
@@ -270,7 +272,10 @@ impl Parser {
                 id = Some(v as u32);
                 continue;
             }
-            if needs_value && val.is_empty() && !matches!(kw, "weight" | "maxconn" | "maxqueue") {
+            if needs_value
+                && val.is_empty()
+                && !matches!(kw, "weight" | "maxconn" | "maxqueue" | "slowstart")
+            {
                 let msg = match kw {
                     "inter" | "fastinter" | "downinter" | "agent-inter" => {
                         format!("'{kw}' expects a delay as argument..")
@@ -383,6 +388,14 @@ impl Parser {
                 "enabled" => o.disabled = false,
                 "maxconn" => o.maxconn = Some(lenient_int(val).max(0) as u32),
                 "maxqueue" => o.maxqueue = Some(lenient_int(val).max(0) as u32),
+                // Kept in seconds, rounded up, as haproxy's srv_parse_slowstart; an empty
+                // value reads as a NUL character, which cuts haproxy's message short.
+                "slowstart" => match parse_time_ms(val) {
+                    Ok(ms) => o.slowstart = Some(ms.div_ceil(1000) as u32),
+                    Err(TimeError::Overflow) => return self.push(bare(format!("overflow in argument <{val}> to <slowstart> of server {srv}, maximum value is 2147483647 ms (~24.8 days).."))),
+                    Err(TimeError::Unexpected(c)) => return self.push(bare(format!("unexpected character '{c}' in 'slowstart' argument of server {srv}.."))),
+                    Err(TimeError::Empty) => return self.push(bare("unexpected character '.".into())),
+                },
                 "init-addr" => {
                     let mut methods = Vec::new();
                     for m in val.split(',') {

@@ -699,7 +699,7 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("scur", s.sessions.load(Relaxed))
                 .set("stot", s.cumulated.load(Relaxed))
                 .set("status", status)
-                .set("weight", slot.weight)
+                .set("weight", slot.shown_weight())
                 .set("uweight", slot.weight)
                 .set("act", u8::from(!s.ir.backup))
                 .set("bck", u8::from(s.ir.backup))
@@ -707,6 +707,13 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("sid", s.ir.id)
                 .set("type", 2)
                 .set("mode", "tcp");
+            // Only a server warming up shows it, and not while drained (weight 0 then).
+            if let Some(t) = slot
+                .throttle()
+                .filter(|_| status == "UP" || status == "no check")
+            {
+                r.set("throttle", t);
+            }
             // The agent's maxconn:N changes it.
             if slot.maxconn > 0 {
                 r.set("slim", slot.maxconn);
@@ -743,12 +750,13 @@ pub fn show_stat(shared: &Shared) -> String {
         }
         let act = lb.slots.iter().filter(|x| !x.backup && x.usable).count();
         let bck = lb.slots.iter().filter(|x| x.backup && x.usable).count();
-        let weight: u32 = lb
+        let weight: u64 = lb
             .slots
             .iter()
             .filter(|x| x.usable && (!x.backup || act == 0))
-            .map(|x| x.weight)
-            .sum();
+            .map(|x| x.eweight())
+            .sum::<u64>()
+            .div_ceil(16);
         drop(lb);
         let mut r = Row::new(BACKEND_ZEROS);
         r.set("pxname", &b.ir.name)

@@ -72,6 +72,7 @@ fn html(shared: &Shared, page: &StatsPage, csv: &str) -> String {
         "bin",
         "bout",
         "weight",
+        "throttle",
         "check_status",
     ];
     let idx: Vec<Option<usize>> = shown.iter().map(|n| col(n)).collect();

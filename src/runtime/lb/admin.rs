@@ -174,6 +174,7 @@ fn set_admin_why(
         | (Admin::Ready, Admin::Ready)
         | (Admin::Drain, Admin::Drain) => return,
         (_, Admin::Maint) => {
+            b.stopped(si);
             let moved = b.server_down(si);
             if was_usable || from == Admin::Drain && health_up {
                 let (act, bck) = usable_counts(b);
@@ -194,6 +195,9 @@ fn set_admin_why(
             }
             // A down agent keeps it down (haproxy's srv_clr_admin_flag asks both).
             let state = if s.running() { "UP" } else { "DOWN" };
+            if s.running() {
+                b.start(si);
+            }
             if to == Admin::Ready {
                 if s.running() {
                     b.server_up(si);

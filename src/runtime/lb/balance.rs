@@ -43,16 +43,51 @@ pub struct Slot {
     pub queued: u32,
     /// `maxqueue` (0 = none): `leastconn` still chooses a full server with queue room.
     pub maxqueue: u32,
+    /// Sixteenths of the user weight in effect: below [`SCALE`] only while a dynamic
+    /// algorithm's server warms up (haproxy's `eweight = uweight * w`).
+    ramp: u64,
+    /// While warming up (`slowstart`): since when (unix seconds), and for how long.
+    warm: Option<(u64, u64)>,
+    /// The share of `maxconn` a warming server may use now, in percent.
+    throttle: Option<u32>,
     // FWRR position state.
     npos: u64,
+    lpos: u64,
     rweight: u64,
     /// Last time leastconn picked it (rotation among equals).
     last_pick: u64,
 }
 
 impl Slot {
-    fn eweight(&self) -> u64 {
-        self.weight as u64 * SCALE
+    /// The weight in effect, in sixteenths of user weight (haproxy's `cur_eweight`).
+    pub fn eweight(&self) -> u64 {
+        self.weight as u64 * self.ramp
+    }
+
+    /// The weight in effect as `show stat` reports it (haproxy rounds the effective weight
+    /// up to user units).
+    pub fn shown_weight(&self) -> u64 {
+        self.eweight().div_ceil(SCALE)
+    }
+
+    /// While warming up, haproxy's `throttle`: the effective weight as a share of the user
+    /// weight, in percent (100 with a static algorithm, whose weights do not ramp).
+    pub fn throttle(&self) -> Option<u64> {
+        self.warm?;
+        if self.weight == 0 {
+            return Some(100);
+        }
+        // haproxy rounds by a sixteenth, not by the divisor.
+        Some((100 * self.eweight() + SCALE - 1) / (SCALE * self.weight as u64))
+    }
+
+    /// Sessions it may serve at once now (0 = no limit): `maxconn`, scaled down while it
+    /// warms up but never below one (haproxy's `srv_dynamic_maxconn`).
+    pub fn limit(&self) -> u32 {
+        match self.throttle {
+            Some(r) if self.maxconn > 0 => (self.maxconn * r / 100).max(1),
+            _ => self.maxconn,
+        }
     }
 
     fn lb_usable(&self) -> bool {
@@ -61,7 +96,7 @@ impl Slot {
 
     /// No free slot, or others already waiting for one: walks that can choose skip it.
     pub fn full(&self) -> bool {
-        self.maxconn > 0 && (self.queued > 0 || self.served >= self.maxconn)
+        self.maxconn > 0 && (self.queued > 0 || self.served >= self.limit())
     }
 }
 
@@ -142,7 +177,11 @@ impl Balancer {
                 id,
                 queued: 0,
                 maxqueue: 0,
+                ramp: SCALE,
+                warm: None,
+                throttle: None,
                 npos: 0,
+                lpos: 0,
                 rweight: 0,
                 last_pick: 0,
             })
@@ -428,6 +467,7 @@ impl Balancer {
         if slot.npos == 0 {
             slot.npos = curr_pos;
         }
+        slot.lpos = slot.npos;
         slot.npos += next_weight / ew;
         slot.rweight += next_weight % ew;
         if slot.rweight >= ew {
@@ -502,15 +542,120 @@ impl Balancer {
         self.sync_ring(s);
     }
 
-    /// The operator changed server `s`'s weight: it leaves the rotation and re-enters with
-    /// the new weight at the end of the current cycle (0 keeps it out, as drain does).
+    /// The operator changed server `s`'s user weight (0 keeps it out, as drain does).
     pub fn set_weight(&mut self, s: usize, weight: u32) {
-        let usable = self.slots[s].usable;
-        self.set_down(s);
-        self.slots[s].weight = weight;
-        if usable {
-            self.set_up(s);
+        self.reweight(s, weight, self.slots[s].ramp);
+    }
+
+    /// A new effective weight for server `s`, as haproxy's `update_server_eweight`: a
+    /// change of state goes through [`Balancer::set_down`] / [`Balancer::set_up`]; a
+    /// round-robin server that stays in the rotation keeps its place in the cycle as
+    /// `fwrr_update_server_weight` moves it, the other algorithms read weights afresh.
+    fn reweight(&mut self, s: usize, weight: u32, ramp: u64) {
+        let old_ew = self.slots[s].eweight();
+        let (old_state, usable) = (self.slots[s].lb_usable(), self.slots[s].usable);
+        let new_ew = u64::from(weight) * ramp;
+        if old_ew == new_ew {
+            self.slots[s].weight = weight;
+            self.slots[s].ramp = ramp;
+            return;
         }
+        if !(old_state && new_ew > 0 && self.algo == Balance::RoundRobin) {
+            self.set_down(s);
+            self.slots[s].weight = weight;
+            self.slots[s].ramp = ramp;
+            if usable {
+                self.set_up(s);
+            }
+            return;
+        }
+        let backup = self.slots[s].backup;
+        let seq = self.next_seq();
+        let g = self.group(backup);
+        g.next_weight = g.next_weight + new_ew - old_ew;
+        let (curr_pos, curr_weight, next_weight) = (g.curr_pos, g.curr_weight, g.next_weight);
+        let in_init = g.init.iter().any(|e| e.2 == s);
+        let in_next = g.next.iter().any(|e| e.2 == s);
+        let in_curr = g.curr.iter().any(|e| e.2 == s);
+        remove(&mut g.init, s);
+        remove(&mut g.curr, s);
+        remove(&mut g.next, s);
+        self.slots[s].weight = weight;
+        self.slots[s].ramp = ramp;
+        if in_init {
+            insert_sorted(&mut self.group(backup).init, EWGHT_MAX - new_ew, seq, s);
+        } else if !in_curr && !in_next {
+            self.slots[s].npos = curr_pos + (next_weight + curr_weight - curr_pos) / new_ew;
+            self.fwrr_queue(backup, s);
+        } else {
+            let slot = &mut self.slots[s];
+            if in_next {
+                slot.npos += curr_weight;
+            }
+            let (prev_next, step) = (slot.npos, next_weight / new_ew);
+            slot.npos = (slot.lpos + step).min(prev_next);
+            slot.rweight = 0;
+            if slot.npos < curr_pos + 2 {
+                slot.npos = curr_pos + step;
+            }
+            self.fwrr_queue(backup, s);
+        }
+    }
+
+    // ---- slowstart ----
+
+    /// Whether weights ramp while a server warms up (haproxy's `BE_LB_PROP_DYN`): not with
+    /// the algorithms whose server map is built once.
+    fn dynamic(&self) -> bool {
+        match &self.algo {
+            Balance::StaticRr => false,
+            Balance::Source | Balance::Hash(_) | Balance::Http(_) => self.hash_type.consistent,
+            _ => true,
+        }
+    }
+
+    /// Server `s` starts again (its checks say UP, or it leaves maintenance) at unix second
+    /// `now`: with a `slowstart` of `secs` seconds it warms up from a sixteenth of its
+    /// weight and one connection (haproxy's `SRV_ST_STARTING`). Call before
+    /// [`Balancer::set_up`].
+    pub fn start(&mut self, s: usize, secs: u64, now: u64) {
+        if secs > 0 {
+            self.slots[s].warm = Some((now, secs));
+            self.warm(s, now);
+        }
+    }
+
+    /// Server `s` stopped (down or in maintenance): it no longer warms up.
+    pub fn stop_warming(&mut self, s: usize) {
+        self.slots[s].warm = None;
+        self.slots[s].throttle = None;
+    }
+
+    /// Whether server `s` is warming up.
+    pub fn warming(&self, s: usize) -> bool {
+        self.slots[s].warm.is_some()
+    }
+
+    /// Server `s`'s weight and connection limit at unix second `now` (haproxy's
+    /// `server_recalc_eweight` and `srv_dynamic_maxconn`); false once fully up.
+    pub fn warm(&mut self, s: usize, now: u64) -> bool {
+        let Some((since, secs)) = self.slots[s].warm else {
+            return false;
+        };
+        if now < since || now >= since + secs {
+            self.stop_warming(s);
+            self.reweight(s, self.slots[s].weight, SCALE);
+            return false;
+        }
+        let e = now - since;
+        self.slots[s].throttle = Some((100 * e / secs) as u32);
+        let ramp = if self.dynamic() {
+            (SCALE * e + secs) / secs
+        } else {
+            SCALE
+        };
+        self.reweight(s, self.slots[s].weight, ramp);
+        true
     }
 
     /// A session on server `s` started (true) or ended (false).
@@ -606,7 +751,7 @@ impl Balancer {
                 s.last_pick,
             )
         });
-        let room = |s: &Slot| s.maxconn == 0 || s.served + s.queued < s.maxconn + s.maxqueue;
+        let room = |s: &Slot| s.maxconn == 0 || s.served + s.queued < s.limit() + s.maxqueue;
         let mut avoided = None;
         for i in order {
             if room(&self.slots[i]) {
@@ -784,5 +929,40 @@ mod tests {
         }
         // 0x7f000037 % 48 = 7 -> map slot 7 of a 3x16 map.
         assert_eq!(first, Some(b.map[0x7f00_0037 % 48]));
+    }
+
+    // server_recalc_eweight and srv_dynamic_maxconn in haproxy 2.6's server.c / queue.c.
+    #[test]
+    fn slowstart_ramps_weight_and_maxconn() {
+        let mut b = Balancer::new(
+            Balance::RoundRobin,
+            false,
+            &[(1, false, true, 0), (2, false, false, 10)],
+        );
+        b.start(1, 20, 1000);
+        b.set_up(1);
+        assert_eq!((b.slots[1].eweight(), b.slots[1].limit()), (2, 1));
+        // (100 * 2 + 15) / 32, as haproxy rounds it.
+        assert_eq!(b.slots[1].throttle(), Some(6));
+        assert!(b.warm(1, 1002));
+        // w = (16 * 2 + 20) / 20 = 2; 10 % of maxconn 10.
+        assert_eq!((b.slots[1].eweight(), b.slots[1].limit()), (4, 1));
+        assert!(b.warm(1, 1010));
+        assert_eq!((b.slots[1].eweight(), b.slots[1].limit()), (18, 5));
+        assert_eq!(b.slots[1].shown_weight(), 2);
+        assert!(!b.warm(1, 1020));
+        assert_eq!((b.slots[1].eweight(), b.slots[1].limit()), (32, 10));
+        assert_eq!(b.slots[1].throttle(), None);
+        // A clock going back ends the warm-up too.
+        b.start(1, 20, 2000);
+        assert!(!b.warm(1, 1999));
+        // A static algorithm keeps the weight; only maxconn ramps.
+        let mut m = Balancer::new(Balance::StaticRr, false, &[(3, false, false, 4)]);
+        m.start(0, 10, 0);
+        m.set_up(0);
+        assert_eq!((m.slots[0].eweight(), m.slots[0].limit()), (48, 1));
+        assert_eq!(m.slots[0].throttle(), Some(100));
+        assert!(m.warm(0, 5));
+        assert_eq!(m.slots[0].limit(), 2);
     }
 }

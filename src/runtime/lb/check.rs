@@ -21,7 +21,8 @@ use crate::runtime::proto::proxy_protocol;
 use crate::runtime::lb::admin::{no_server_left, usable_counts};
 use crate::runtime::lb::health::{first_offsets, Outcome};
 
-/// Starts the check task of every checked server, and of every agent.
+/// Starts the check task of every checked server, and of every agent (and the warm-up
+/// clock of `slowstart` servers).
 pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
     let mut list = Vec::new();
     let mut idle = Vec::new();
@@ -43,6 +44,7 @@ pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
             }
         }
     }
+    super::warmup::spawn(shared);
     let offsets = first_offsets(&list.iter().map(|x| x.2).collect::<Vec<_>>());
     let idle = idle.into_iter().map(|x| (x, x.2));
     for ((bi, si, _, agent), off) in list.into_iter().zip(offsets).chain(idle) {
@@ -192,6 +194,11 @@ pub(super) fn transition(
     // A server coming up takes sessions waiting for any server (a drained one stays out
     // of the rotation until the operator readies it); one going down sends its own
     // waiting sessions back to balancing when `option redispatch` allows it.
+    if up {
+        b.start(si);
+    } else {
+        b.stopped(si);
+    }
     let moved = match up {
         true if s.admin() == Admin::Ready => b.server_up(si),
         true => 0,

@@ -1,5 +1,5 @@
 //! Load balancing: server state shared by sessions, balance algorithms and the
-//! consistent-hash ring, queues, stick tables and health checks.
+//! consistent-hash ring, queues, stick tables, health checks and warm-up.
 
 pub mod admin;
 pub mod agent;
@@ -15,3 +15,4 @@ mod spop;
 pub mod state;
 pub mod stick;
 mod tcp_check;
+pub mod warmup;

@@ -387,6 +387,37 @@ impl BackendRt {
         self.hand_over(&mut lb, s)
     }
 
+    /// Server `s` starts again (its checks say UP, or it leaves maintenance): with
+    /// `slowstart` it warms up from now on. Before [`BackendRt::server_up`].
+    pub fn start(&self, s: usize) {
+        let secs = u64::from(self.ir.servers[s].slowstart);
+        if secs > 0 {
+            let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+            lb.bal.start(s, secs, unix_secs());
+        }
+    }
+
+    /// Server `s` stopped (its checks say DOWN, or maintenance): no more warm-up.
+    pub fn stopped(&self, s: usize) {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        lb.bal.stop_warming(s);
+    }
+
+    /// One warm-up step at unix second `now` (haproxy's `server_warmup`): each warming
+    /// server's weight and connection limit grow, and its new slots go to waiting
+    /// sessions. False when no server warms up any more.
+    pub fn warm_step(&self, now: u64) -> bool {
+        let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        let mut any = false;
+        for s in 0..self.servers.len() {
+            if lb.bal.warming(s) {
+                any |= lb.bal.warm(s, now);
+                self.hand_over(&mut lb, s);
+            }
+        }
+        any
+    }
+
     /// Server `s` takes no new sessions (down, maintenance, drain): with `option
     /// redispatch`, the sessions waiting for it in particular are balanced again
     /// (haproxy's `pendconn_redistribute`). How many.
@@ -430,7 +461,7 @@ impl BackendRt {
         let mut from_backend = 0;
         loop {
             let slot = &lb.bal.slots[s];
-            if slot.maxconn > 0 && slot.served >= slot.maxconn {
+            if slot.maxconn > 0 && slot.served >= slot.limit() {
                 return from_backend;
             }
             let active_left = lb
@@ -478,6 +509,13 @@ impl BackendRt {
             .filter(|s| !s.backup && s.usable && s.weight > 0)
             .count()
     }
+}
+
+/// Seconds since the epoch: haproxy counts warm-ups in whole wall-clock seconds.
+pub fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Everything sessions share.
