@@ -776,6 +776,10 @@ pub struct ServerTls {
     pub verifyhost: Option<String>,
     /// `check-ssl`, or `ssl` without a check `port`/`addr`: checks handshake too.
     pub check: bool,
+    /// `check-sni`: the name checks send and verify (they never send the traffic's).
+    pub check_sni: Option<String>,
+    /// `check-alpn`: the protocols checks offer (otherwise `alpn`'s).
+    pub check_alpn: Option<Vec<String>>,
     /// `ssl`: the traffic goes over TLS (without it, only `check-ssl` checks do).
     pub traffic: bool,
 }

@@ -256,6 +256,10 @@ pub struct ServerOpts {
     pub maxqueue: Option<u32>,
     /// `slowstart`, in whole seconds (haproxy rounds the milliseconds up).
     pub slowstart: Option<u32>,
+    /// `check-sni`: the name the checks send (never the traffic's `sni`).
+    pub check_sni: Option<String>,
+    /// `check-alpn`: the protocols the checks offer instead of `alpn`'s.
+    pub check_alpn: Option<Vec<String>>,
     /// `init-addr`
     pub init_addr: Option<Vec<InitAddr>>,
     /// `on-marked-down shutdown-sessions`

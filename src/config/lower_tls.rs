@@ -170,6 +170,8 @@ pub(super) fn server_tls(o: &ServerOpts, g: &super::parse::GlobalConf) -> Server
             .check_ssl
             .unwrap_or(o.check_port.is_none() && o.check_addr.is_none()),
         traffic: o.ssl,
+        check_sni: o.check_sni.clone(),
+        check_alpn: o.check_alpn.clone(),
     }
 }
 

@@ -274,7 +274,16 @@ impl Parser {
             }
             if needs_value
                 && val.is_empty()
-                && !matches!(kw, "weight" | "maxconn" | "maxqueue" | "slowstart")
+                && !matches!(
+                    kw,
+                    "weight"
+                        | "maxconn"
+                        | "maxqueue"
+                        | "slowstart"
+                        | "check-sni"
+                        | "alpn"
+                        | "check-alpn"
+                )
             {
                 let msg = match kw {
                     "inter" | "fastinter" | "downinter" | "agent-inter" => {
@@ -455,7 +464,22 @@ impl Parser {
                 }
                 "sni" => o.sni = Some(val.to_string()),
                 "crt" => o.crt = Some(val.to_string()),
-                "alpn" => o.alpn = val.split(',').map(str::to_string).collect(),
+                "check-sni" if val.is_empty() => return self.push(bare("'check-sni' : missing SNI.".into())),
+                "check-sni" => o.check_sni = Some(val.to_string()),
+                "alpn" | "check-alpn" => {
+                    if val.is_empty() {
+                        return self.push(bare(format!("'{kw}' : missing the comma-delimited ALPN protocol suite.")));
+                    }
+                    if let Some(long) = val.split(',').find(|n| n.len() > 255) {
+                        return self.push(bare(format!("'{kw}' : ALPN protocol name too long : '{long}'.")));
+                    }
+                    let list = val.split(',').map(str::to_string).collect();
+                    if kw == "alpn" {
+                        o.alpn = list;
+                    } else {
+                        o.check_alpn = Some(list);
+                    }
+                }
                 "ssl-min-ver" | "ssl-max-ver" => {
                     let Some(v) = tls_version(val) else {
                         return self.push(bare(format!("'{kw}' : unknown ssl/tls version '{val}'")));

@@ -237,20 +237,9 @@ impl BackendRt {
                     tls: connector
                         .clone()
                         .filter(|_| s.tls.as_ref().is_some_and(|t| t.traffic)),
-                    // haproxy's checks send only `check-sni`, never the traffic's `sni`
-                    // (which then is not the name checked either).
-                    check_tls: s.tls.as_ref().filter(|t| t.check).and_then(|t| {
-                        if t.sni.is_none() {
-                            return connector.clone();
-                        }
-                        let mut plain = s.clone();
-                        if let Some(t) = plain.tls.as_mut() {
-                            t.sni = None;
-                        }
-                        crate::runtime::tls::client::connector(&plain)
-                            .ok()
-                            .flatten()
-                    }),
+                    check_tls: crate::runtime::tls::client::check_connector(s)
+                        .ok()
+                        .flatten(),
                     last_check: Mutex::new(None),
                     chkfail: AtomicU64::new(0),
                     chkdown: AtomicU64::new(0),

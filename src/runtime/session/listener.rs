@@ -80,7 +80,8 @@ pub fn bind_all_with(
     // TLS towards servers: files are read now, so a bad one fails the start or the reload.
     for b in &cfg.backends {
         for s in &b.servers {
-            if let Err(e) = crate::runtime::tls::client::connector(s) {
+            let checks = crate::runtime::tls::client::check_connector(s);
+            if let Err(e) = crate::runtime::tls::client::connector(s).and(checks) {
                 alert(
                     quiet,
                     &format!(

@@ -93,6 +93,23 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
+/// Builds the connector of `s`'s TLS health checks (None when they go in clear): haproxy's
+/// checks send only `check-sni`, never the traffic's `sni` (which then is not the name
+/// checked either), and offer `check-alpn` when given.
+pub fn check_connector(s: &Server) -> Result<Option<Connector>, String> {
+    let Some(t) = s.tls.as_ref().filter(|t| t.check) else {
+        return Ok(None);
+    };
+    let mut own = s.clone();
+    if let Some(o) = own.tls.as_mut() {
+        o.sni = t.check_sni.clone();
+        if let Some(a) = &t.check_alpn {
+            o.common.alpn = a.clone();
+        }
+    }
+    connector(&own)
+}
+
 /// Builds the connector of `s` (None without `ssl`); the error says what is wrong.
 pub fn connector(s: &Server) -> Result<Option<Connector>, String> {
     let Some(t) = &s.tls else { return Ok(None) };
