@@ -738,6 +738,8 @@ pub struct Server {
     pub tls: Option<ServerTls>,
     /// `cookie <value>`: the persistence cookie value naming this server (HTTP mode).
     pub cookie: Option<String>,
+    /// `track`: the (backend, server) indexes whose check state this server takes.
+    pub track: Option<(usize, usize)>,
 }
 
 /// Health-check parameters of one server.

@@ -260,6 +260,8 @@ pub struct ServerOpts {
     pub check_sni: Option<String>,
     /// `check-alpn`: the protocols the checks offer instead of `alpn`'s.
     pub check_alpn: Option<Vec<String>>,
+    /// `track [<backend>/]<server>`: the state of another server is this one's.
+    pub track: Option<String>,
     /// `init-addr`
     pub init_addr: Option<Vec<InitAddr>>,
     /// `on-marked-down shutdown-sessions`

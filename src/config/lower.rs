@@ -141,6 +141,9 @@ pub fn lower_with(
             }
         }
     }
+    let be_list: Vec<&ProxyConf> = proxies.iter().filter(|p| p.kind.caps() & 4 != 0).collect();
+    let mut tracks = super::lower_track::Tracks::default();
+    let mut bi = 0;
     for p in proxies {
         let word = p.kind.proxy_word();
         let is_fe = p.kind.caps() & 2 != 0;
@@ -273,6 +276,8 @@ pub fn lower_with(
                     resolvers_check(&parsed.resolvers, p, s, r, diags);
                 }
             }
+            tracks.resolve_backend(bi, &be_list, Some(diags));
+            bi += 1;
             use_server_checks(p, diags);
             for r in &p.stick_rules {
                 if r.response && p.mode() == Mode::Tcp {
@@ -549,6 +554,7 @@ pub fn lower_with(
             }
         }
     }
+    tracks.refusals(&be_list, diags);
     if diags.has_alerts() {
         return None;
     }
@@ -639,6 +645,9 @@ pub fn lower_with(
             pages.clone(),
             case.clone(),
         ));
+    }
+    for ((bi, si), t) in super::lower_track::resolve_all(proxies).of {
+        backends[bi].servers[si].track = Some(t);
     }
     let mut frontends = Vec::new();
     // Backend names in index order, for `use_backend %[…]`.
@@ -1257,6 +1266,7 @@ fn lower_server(
         shutdown_backup_on_up: o.on_marked_up,
         tls,
         cookie: o.cookie.clone(),
+        track: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod lexer;
 pub mod lower;
 mod lower_counters;
 mod lower_tls;
+mod lower_track;
 pub mod parse;
 mod proto_checks;
 pub mod source;

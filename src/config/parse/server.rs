@@ -283,6 +283,7 @@ impl Parser {
                         | "check-sni"
                         | "alpn"
                         | "check-alpn"
+                        | "track"
                 )
             {
                 let msg = match kw {
@@ -464,6 +465,8 @@ impl Parser {
                 }
                 "sni" => o.sni = Some(val.to_string()),
                 "crt" => o.crt = Some(val.to_string()),
+                "track" if val.is_empty() => return self.push(bare("'track' expects [<proxy>/]<server> as argument..".into())),
+                "track" => o.track = Some(val.to_string()),
                 "check-sni" if val.is_empty() => return self.push(bare("'check-sni' : missing SNI.".into())),
                 "check-sni" => o.check_sni = Some(val.to_string()),
                 "alpn" | "check-alpn" => {
@@ -507,6 +510,11 @@ impl Parser {
             return;
         }
         let Some(addr) = addr_spec else { return };
+        if o.check && o.track.is_some() {
+            return self.push(bare(
+                "unable to enable checks and tracking at the same time!".into(),
+            ));
+        }
         if o.agent_check && o.agent_port.unwrap_or(o.check_port.map_or(0, i64::from)) == 0 {
             return self.push(bare(format!(
                 "server {name} does not have agent port. Agent check has been disabled."

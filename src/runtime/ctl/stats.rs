@@ -441,10 +441,10 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             };
             match find(&shared, target) {
                 Err(e) => e,
-                Ok((bi, si)) => {
+                Ok((bi, si)) => admin::tracked_refusal(&shared, bi, si).unwrap_or_else(|| {
                     admin::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
-                }
+                }),
             }
         }
         ["set", "server", ..] => {
@@ -466,7 +466,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             };
             match find(&shared, target) {
                 Err(e) => e,
-                Ok((bi, si)) => {
+                Ok((bi, si)) => admin::tracked_refusal(&shared, bi, si).unwrap_or_else(|| {
                     // srv_adm_set_maint and srv_adm_set_ready: each clears the other flag.
                     let to = if *verb == "disable" {
                         Admin::Maint
@@ -475,7 +475,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                     };
                     admin::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
-                }
+                }),
             }
         }
         _ => {
@@ -689,8 +689,8 @@ pub fn show_stat(shared: &Shared) -> String {
                 _ if !running => "DOWN",
                 (Admin::Drain, _) if agent.is_some() => "DRAIN (agent)",
                 (Admin::Drain, _) => "DRAIN",
-                (Admin::Ready, None) => "no check",
-                (Admin::Ready, Some(_)) => "UP",
+                (Admin::Ready, None) if s.ir.track.is_none() => "no check",
+                (Admin::Ready, _) => "UP",
             };
             let mut r = Row::new(SERVER_ZEROS);
             r.set("pxname", &b.ir.name)
@@ -720,6 +720,13 @@ pub fn show_stat(shared: &Shared) -> String {
             }
             if let Some(a) = s.target(s.ir.port) {
                 r.set("addr", a);
+            }
+            if let Some((tb, ts)) = s.ir.track {
+                let t = &shared.backends[tb];
+                r.set(
+                    "tracked",
+                    format!("{}/{}", t.ir.name, t.servers[ts].ir.name),
+                );
             }
             let since = |t: &std::sync::Mutex<std::time::Instant>| {
                 t.lock()

@@ -18,6 +18,27 @@ pub(super) fn usable_counts(b: &crate::runtime::lb::state::BackendRt) -> (usize,
     (act, bck)
 }
 
+/// The end of haproxy's state-change messages (`srv_append_status`): what is left of the
+/// backend (a stopped server) or online, the backup note, sessions and queue.
+pub(super) fn status_tail(
+    stopped: bool,
+    (act, bck): (usize, usize),
+    sessions: u32,
+    moved: u32,
+    queued: u32,
+) -> String {
+    let note = if bck > 0 && act == 0 {
+        " Running on backup."
+    } else {
+        ""
+    };
+    if stopped {
+        format!(". {act} active and {bck} backup servers left.{note} {sessions} sessions active, {moved} requeued, {queued} remaining in queue.")
+    } else {
+        format!(". {act} active and {bck} backup servers online.{note} {moved} sessions requeued, {queued} total in queue.")
+    }
+}
+
 pub(super) fn no_server_left(
     shared: &Shared,
     b: &crate::runtime::lb::state::BackendRt,
@@ -143,6 +164,20 @@ pub fn change_maxconn(shared: &Shared, bi: usize, si: usize, m: &str) -> Option<
     None
 }
 
+/// Why the operator may not change the admin state of server `si` of backend `bi`: other
+/// servers track it, and haproxide does not build the maintenance and drain they would
+/// inherit from it (haproxy's IMAINT and IDRAIN). The CLI's answer.
+pub fn tracked_refusal(shared: &Shared, bi: usize, si: usize) -> Option<String> {
+    let b = &shared.backends[bi];
+    let s = &b.servers[si];
+    (!s.trackers.is_empty()).then(|| {
+        format!(
+            "haproxide: {}/{} is tracked by other servers, which would not inherit its maintenance or drain: not supported.\n\n",
+            b.ir.name, s.ir.name
+        )
+    })
+}
+
 /// The operator puts server `si` of backend `bi` in `to` (stats socket `set server … state`,
 /// `disable`/`enable server`); the messages are HAProxy's.
 pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) {
@@ -162,7 +197,8 @@ fn set_admin_why(
     let s = &b.servers[si];
     let from = s.admin();
     let why = cause.map(|c| format!(" ({c})")).unwrap_or_default();
-    let who = format!("Server {}/{}", b.ir.name, s.ir.name);
+    let bk = if s.ir.backup { "Backup " } else { "" };
+    let who = format!("{bk}Server {}/{}", b.ir.name, s.ir.name);
     let health_up = s.running();
     let was_usable = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].usable;
     s.admin.store(to as u8, Relaxed);
@@ -183,7 +219,8 @@ fn set_admin_why(
                     severity = level::ALERT;
                 }
                 let queued = s.queued.load(Relaxed);
-                format!("{who} is going DOWN for maintenance{why}. {act} active and {bck} backup servers left. {n} sessions active, {moved} requeued, {queued} remaining in queue.")
+                let tail = status_tail(true, (act, bck), n, moved, queued);
+                format!("{who} is going DOWN for maintenance{why}{tail}")
             } else {
                 format!("{who} was DOWN and now enters maintenance.")
             }
@@ -213,7 +250,9 @@ fn set_admin_why(
             let moved = b.server_down(si);
             let (act, bck) = usable_counts(b);
             let queued = s.queued.load(Relaxed);
-            format!("{who} enters drain state{why}. {act} active and {bck} backup servers online. {moved} sessions requeued, {queued} total in queue.")
+            let n = s.sessions.load(Relaxed);
+            let tail = status_tail(!health_up, (act, bck), n, moved, queued);
+            format!("{who} enters drain state{why}{tail}")
         }
         (Admin::Drain, Admin::Ready) => {
             if health_up {

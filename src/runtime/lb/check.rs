@@ -18,7 +18,7 @@ use crate::runtime::lb::state::{Admin, Shared};
 use crate::runtime::log::level;
 use crate::runtime::proto::proxy_protocol;
 
-use crate::runtime::lb::admin::{no_server_left, usable_counts};
+use crate::runtime::lb::admin::{no_server_left, status_tail, usable_counts};
 use crate::runtime::lb::health::{first_offsets, Outcome};
 
 /// Starts the check task of every checked server, and of every agent (and the warm-up
@@ -183,6 +183,18 @@ pub(super) fn transition(
     out: &Outcome,
     quiet: bool,
 ) {
+    let why = if shared.backends[bi].ir.log_health_checks {
+        String::new()
+    } else {
+        format!(", {}", out.describe())
+    };
+    change(shared, bi, si, up, &why, quiet);
+}
+
+/// Server `si` of backend `bi` goes UP or DOWN (`why` ends its message's first sentence),
+/// then the servers tracking it follow, depth first, as haproxy's srv_set_running and
+/// srv_set_stopped tell them.
+fn change(shared: &Shared, bi: usize, si: usize, up: bool, why: &str, quiet: bool) {
     let b = &shared.backends[bi];
     let s = &b.servers[si];
     *s.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
@@ -216,13 +228,9 @@ pub(super) fn transition(
         b.ir.name,
         s.ir.name
     );
-    let why = if b.ir.log_health_checks {
-        String::new()
-    } else {
-        format!(", {}", out.describe())
-    };
     if up {
-        let msg = format!("{who} is UP{why}. {act} active and {bck} backup servers online. {moved} sessions requeued, {queued} total in queue.");
+        let tail = status_tail(false, (act, bck), 0, moved, queued);
+        let msg = format!("{who} is UP{why}{tail}");
         say(shared, b, quiet, level::NOTICE, false, &msg);
         // `on-marked-up shutdown-backup-sessions`: the backups' sessions end.
         if s.ir.shutdown_backup_on_up && !s.ir.backup {
@@ -231,15 +239,8 @@ pub(super) fn transition(
             }
         }
     } else {
-        let sessions = s.sessions.load(Relaxed);
-        let backup_note = if act == 0 && bck > 0 {
-            " Running on backup."
-        } else {
-            ""
-        };
-        let msg = format!(
-            "{who} is DOWN{why}. {act} active and {bck} backup servers left.{backup_note} {sessions} sessions active, {moved} requeued, {queued} remaining in queue."
-        );
+        let tail = status_tail(true, (act, bck), s.sessions.load(Relaxed), moved, queued);
+        let msg = format!("{who} is DOWN{why}{tail}");
         let sev = if draining {
             level::NOTICE
         } else {
@@ -253,6 +254,29 @@ pub(super) fn transition(
             no_server_left(shared, b, quiet);
         }
     }
+    for &(tb, ts) in &s.trackers {
+        follow(shared, (tb, ts), up, (bi, si), quiet);
+    }
+}
+
+/// A tracking server takes the state of the server it tracks (`via`). One in maintenance
+/// only records it, and says nothing: leaving maintenance then shows that state.
+fn follow(shared: &Shared, (bi, si): (usize, usize), up: bool, via: (usize, usize), quiet: bool) {
+    let s = &shared.backends[bi].servers[si];
+    {
+        let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
+        let want = if up { h.rise + h.fall - 1 } else { 0 };
+        if h.h == want {
+            return;
+        }
+        h.h = want;
+    }
+    if s.admin() == Admin::Maint {
+        return;
+    }
+    let v = &shared.backends[via.0];
+    let why = format!(" via {}/{}", v.ir.name, v.servers[via.1].ir.name);
+    change(shared, bi, si, up, &why, quiet);
 }
 
 pub(super) fn fail(reason: &'static str, info: Option<String>, start: Instant) -> Outcome {

@@ -62,6 +62,9 @@ pub struct ServerRt {
     pub lastchg: Mutex<std::time::Instant>,
     /// Idle HTTP connections for later requests.
     pub idle: crate::runtime::lb::idle::IdlePool,
+    /// The servers whose `track` names this one, in the order haproxy tells them of a
+    /// change (the last one declared first).
+    pub trackers: Vec<(usize, usize)>,
 }
 
 /// The stored admin value for maintenance over a forced drain ([`ServerRt::drain_kept`]).
@@ -245,6 +248,7 @@ impl BackendRt {
                     chkdown: AtomicU64::new(0),
                     lastchg: Mutex::new(std::time::Instant::now()),
                     idle: Default::default(),
+                    trackers: Vec::new(),
                 }
             })
             .collect();
@@ -500,6 +504,25 @@ impl BackendRt {
     }
 }
 
+/// Fills in each server's trackers: haproxy links every new tracker in front of the
+/// earlier ones.
+fn with_trackers(mut backends: Vec<BackendRt>) -> Vec<BackendRt> {
+    let links: Vec<((usize, usize), (usize, usize))> = backends
+        .iter()
+        .enumerate()
+        .flat_map(|(bi, b)| {
+            b.servers
+                .iter()
+                .enumerate()
+                .filter_map(move |(si, s)| s.ir.track.map(|t| ((bi, si), t)))
+        })
+        .collect();
+    for (me, (tb, ts)) in links {
+        backends[tb].servers[ts].trackers.insert(0, me);
+    }
+    backends
+}
+
 /// Seconds since the epoch: haproxy counts warm-ups in whole wall-clock seconds.
 pub fn unix_secs() -> u64 {
     std::time::SystemTime::now()
@@ -547,7 +570,7 @@ impl Shared {
                     cumulated: AtomicU64::new(0),
                 })
                 .collect(),
-            backends: cfg.backends.iter().cloned().map(BackendRt::new).collect(),
+            backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),
             tables,
             actconn: Arc::new(AtomicU32::new(0)),
             logger,
@@ -589,6 +612,11 @@ impl Shared {
                     let mut na = s.agent.lock().unwrap_or_else(|e| e.into_inner());
                     na.health = old_agent.health;
                     na.last = old_agent.last.clone();
+                }
+                // A tracking server's state is its tracked server's, kept in its health.
+                let followed = s.ir.track.is_some() && o.ir.track.is_some();
+                if followed {
+                    *s.health.lock().unwrap_or_else(|e| e.into_inner()) = h;
                 }
                 if s.ir.check.is_some() && o.ir.check.is_some() {
                     let mut nh = s.health.lock().unwrap_or_else(|e| e.into_inner());
