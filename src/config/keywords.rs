@@ -1619,7 +1619,7 @@ pub const SERVER: &[Keyword] = &[
         0,
         Supported,
         "[<backend>/]<server>",
-        "takes the other server's check state (UP/DOWN via it); maintenance or drain of a tracked server, and `disabled` or `agent-check` on one, refused",
+        "takes the other server's check state (UP/DOWN via it) and inherits its maintenance and drain, in chains and across backends",
     ),
     kw("observe", 0, Unsupported, "layer4|layer7", ""),
     kw("on-error", 0, Unsupported, "<mode>", ""),

@@ -554,7 +554,6 @@ pub fn lower_with(
             }
         }
     }
-    tracks.refusals(&be_list, diags);
     if diags.has_alerts() {
         return None;
     }

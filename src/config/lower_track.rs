@@ -89,28 +89,6 @@ impl Tracks {
     }
 }
 
-impl Tracks {
-    /// What haproxide refuses on a tracked server: its trackers would have to inherit its
-    /// maintenance or drain (`disabled`, an agent's `maint`/`drain`), which is not built.
-    pub fn refusals(&self, backends: &[&ProxyConf], diags: &mut Diagnostics) {
-        let mut tracked: Vec<At> = self.of.values().copied().collect();
-        tracked.sort_unstable();
-        tracked.dedup();
-        for (bi, si) in tracked {
-            let s = &backends[bi].servers[si];
-            for (set, what) in [
-                (s.opts.disabled, "disabled"),
-                (s.opts.agent_check, "agent-check"),
-            ] {
-                if set {
-                    let m = format!("'{what}' on server '{}/{}', which other servers track, is not supported by haproxide (they would not inherit its maintenance or drain); see grammar/keywords.md.", backends[bi].name, s.name);
-                    diags.push(Diagnostic::alert(&s.loc, m).checked());
-                }
-            }
-        }
-    }
-}
-
 /// Every `track` of the configuration, without messages (the diagnostics pass gave them).
 pub fn resolve_all(proxies: &[ProxyConf]) -> Tracks {
     let backends: Vec<&ProxyConf> = proxies.iter().filter(|p| p.kind.caps() & 4 != 0).collect();

@@ -441,10 +441,10 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             };
             match find(&shared, target) {
                 Err(e) => e,
-                Ok((bi, si)) => admin::tracked_refusal(&shared, bi, si).unwrap_or_else(|| {
+                Ok((bi, si)) => {
                     admin::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
-                }),
+                }
             }
         }
         ["set", "server", ..] => {
@@ -466,7 +466,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             };
             match find(&shared, target) {
                 Err(e) => e,
-                Ok((bi, si)) => admin::tracked_refusal(&shared, bi, si).unwrap_or_else(|| {
+                Ok((bi, si)) => {
                     // srv_adm_set_maint and srv_adm_set_ready: each clears the other flag.
                     let to = if *verb == "disable" {
                         Admin::Maint
@@ -475,7 +475,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                     };
                     admin::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
-                }),
+                }
             }
         }
         _ => {
@@ -675,30 +675,22 @@ pub fn show_stat(shared: &Shared) -> String {
         for (si, s) in b.servers.iter().enumerate() {
             let slot = &lb.slots[si];
             let h = *s.health.lock().unwrap_or_else(|e| e.into_inner());
+            let via = s.ir.track.map(|(tb, ts)| {
+                let t = &shared.backends[tb];
+                format!("{}/{}", t.ir.name, t.servers[ts].ir.name)
+            });
+            let status = super::server_status::status(shared, s);
             let agent =
                 s.ir.agent
                     .as_ref()
                     .map(|_| s.agent.lock().unwrap_or_else(|e| e.into_inner()));
-            // A server the agent took down says so (haproxy's DOWN (agent)).
-            let agent_down = agent.as_ref().is_some_and(|a| a.health.h == 0);
-            // A stopped server is DOWN whatever its admin state but maintenance.
-            let running = h.up() && !agent_down;
-            let status = match (s.admin(), &s.ir.check) {
-                (Admin::Maint, _) => "MAINT",
-                _ if !running && agent_down => "DOWN (agent)",
-                _ if !running => "DOWN",
-                (Admin::Drain, _) if agent.is_some() => "DRAIN (agent)",
-                (Admin::Drain, _) => "DRAIN",
-                (Admin::Ready, None) if s.ir.track.is_none() => "no check",
-                (Admin::Ready, _) => "UP",
-            };
             let mut r = Row::new(SERVER_ZEROS);
             r.set("pxname", &b.ir.name)
                 .set("svname", &s.ir.name)
                 .set("qcur", s.queued.load(Relaxed))
                 .set("scur", s.sessions.load(Relaxed))
                 .set("stot", s.cumulated.load(Relaxed))
-                .set("status", status)
+                .set("status", &status)
                 .set("weight", slot.shown_weight())
                 .set("uweight", slot.weight)
                 .set("act", u8::from(!s.ir.backup))
@@ -710,7 +702,7 @@ pub fn show_stat(shared: &Shared) -> String {
             // Only a server warming up shows it, and not while drained (weight 0 then).
             if let Some(t) = slot
                 .throttle()
-                .filter(|_| status == "UP" || status == "no check")
+                .filter(|_| status.starts_with("UP") || status == "no check")
             {
                 r.set("throttle", t);
             }
@@ -721,12 +713,8 @@ pub fn show_stat(shared: &Shared) -> String {
             if let Some(a) = s.target(s.ir.port) {
                 r.set("addr", a);
             }
-            if let Some((tb, ts)) = s.ir.track {
-                let t = &shared.backends[tb];
-                r.set(
-                    "tracked",
-                    format!("{}/{}", t.ir.name, t.servers[ts].ir.name),
-                );
+            if let Some(v) = &via {
+                r.set("tracked", v);
             }
             let since = |t: &std::sync::Mutex<std::time::Instant>| {
                 t.lock()
@@ -735,14 +723,22 @@ pub fn show_stat(shared: &Shared) -> String {
                     .as_secs()
             };
             r.set("lastchg", since(&s.lastchg));
-            if let Some(c) = &s.ir.check {
-                r.set("check_rise", c.rise)
-                    .set("check_fall", c.fall)
-                    .set("check_health", h.h)
-                    .set("chkfail", s.chkfail.load(Relaxed))
+            if s.ir.check.is_some() {
+                r.set("chkfail", s.chkfail.load(Relaxed))
                     .set("chkdown", s.chkdown.load(Relaxed));
-                if let Some(o) = &*s.last_check.lock().unwrap_or_else(|e| e.into_inner()) {
-                    r.result("check", "last_chk", o);
+            }
+            // Maintenance pauses the checks: their columns go blank (haproxy's
+            // CHK_ST_PAUSED); before the first check the status is INI.
+            if s.ir.check.is_some() && s.admin() != Admin::Maint {
+                r.set("check_rise", h.rise)
+                    .set("check_fall", h.fall)
+                    .set("check_health", h.h);
+                match &*s.last_check.lock().unwrap_or_else(|e| e.into_inner()) {
+                    Some(o) => r.result("check", "last_chk", o),
+                    None => {
+                        r.set("check_status", "INI")
+                            .set("check_desc", "Initializing");
+                    }
                 }
             }
             if let Some(a) = &agent {

@@ -145,11 +145,6 @@ pub fn process(shared: &Shared, body: &[u8]) -> &'static str {
                     total += 1;
                     continue;
                 };
-                // Not built: the trackers would not follow (see admin::tracked_refusal).
-                if !b.servers[si].trackers.is_empty() {
-                    total += 1;
-                    continue;
-                }
                 let Some((ops, only_changes)) = flags(a) else {
                     if HEALTH.contains(&a.as_str()) && b.servers[si].ir.check.is_some() {
                         return not_run(a);

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::check::say;
 use crate::ir::Balance;
 use crate::runtime::lb::health::Health;
-use crate::runtime::lb::state::{Admin, Shared};
+use crate::runtime::lb::state::{Admin, Shared, DRAIN, FDRAIN, FMAINT, IDRAIN, IMAINT, MAINT};
 use crate::runtime::log::level;
 
 /// Counts of usable active and backup servers of backend `b`.
@@ -59,7 +59,7 @@ pub(super) fn no_server_left(
     }
 }
 
-/// One change to a server's two admin flags (haproxy's `srv_set_admin_flag` and
+/// One change to a server's forced admin flags (haproxy's `srv_set_admin_flag` and
 /// `srv_clr_admin_flag` on FMAINT and FDRAIN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminFlag {
@@ -77,38 +77,17 @@ pub enum AdminFlag {
 /// haproxy's reason in parentheses (`'disable' on stats page`).
 pub fn admin_flag(
     shared: &Shared,
-    (bi, si): (usize, usize),
+    at: (usize, usize),
     f: AdminFlag,
     cause: Option<&str>,
     quiet: bool,
 ) -> bool {
-    let s = &shared.backends[bi].servers[si];
-    let (maint, drain) = match s.admin.load(Relaxed) {
-        1 => (false, true),
-        2 => (true, false),
-        crate::runtime::lb::state::MAINT_OVER_DRAIN => (true, true),
-        _ => (false, false),
-    };
-    let (to_maint, to_drain) = match f {
-        AdminFlag::SetMaint => (true, drain),
-        AdminFlag::ClrMaint => (false, drain),
-        AdminFlag::SetDrain => (maint, true),
-        AdminFlag::ClrDrain => (maint, false),
-    };
-    if (to_maint, to_drain) == (maint, drain) {
-        return false;
+    match f {
+        AdminFlag::SetMaint => set_flag(shared, at, FMAINT, cause, quiet),
+        AdminFlag::ClrMaint => clr_flag(shared, at, FMAINT, quiet),
+        AdminFlag::SetDrain => set_flag(shared, at, FDRAIN, cause, quiet),
+        AdminFlag::ClrDrain => clr_flag(shared, at, FDRAIN, quiet),
     }
-    let to = match (to_maint, to_drain) {
-        (true, _) => Admin::Maint,
-        (false, true) => Admin::Drain,
-        (false, false) => Admin::Ready,
-    };
-    set_admin_why(shared, bi, si, to, cause, quiet);
-    if to_maint && to_drain {
-        s.admin
-            .store(crate::runtime::lb::state::MAINT_OVER_DRAIN, Relaxed);
-    }
-    true
 }
 
 /// A weight change (`set weight`, an agent's `N%`), parsed as haproxy's
@@ -164,105 +143,223 @@ pub fn change_maxconn(shared: &Shared, bi: usize, si: usize, m: &str) -> Option<
     None
 }
 
-/// Why the operator may not change the admin state of server `si` of backend `bi`: other
-/// servers track it, and haproxide does not build the maintenance and drain they would
-/// inherit from it (haproxy's IMAINT and IDRAIN). The CLI's answer.
-pub fn tracked_refusal(shared: &Shared, bi: usize, si: usize) -> Option<String> {
-    let b = &shared.backends[bi];
-    let s = &b.servers[si];
-    (!s.trackers.is_empty()).then(|| {
-        format!(
-            "haproxide: {}/{} is tracked by other servers, which would not inherit its maintenance or drain: not supported.\n\n",
-            b.ir.name, s.ir.name
-        )
-    })
-}
-
 /// The operator puts server `si` of backend `bi` in `to` (stats socket `set server … state`,
-/// `disable`/`enable server`); the messages are HAProxy's.
+/// `disable`/`enable server`), in haproxy's two steps (srv_adm_set_maint, _drain, _ready).
 pub fn set_admin(shared: &Shared, bi: usize, si: usize, to: Admin, quiet: bool) {
-    set_admin_why(shared, bi, si, to, None, quiet)
+    let at = (bi, si);
+    match to {
+        Admin::Maint => {
+            set_flag(shared, at, FMAINT, None, quiet);
+            clr_flag(shared, at, FDRAIN, quiet);
+        }
+        Admin::Drain => {
+            set_flag(shared, at, FDRAIN, None, quiet);
+            clr_flag(shared, at, FMAINT, quiet);
+        }
+        Admin::Ready => {
+            clr_flag(shared, at, FDRAIN, quiet);
+            clr_flag(shared, at, FMAINT, quiet);
+        }
+    }
 }
 
-/// [`set_admin`] with haproxy's reason for the change, shown in its message.
-fn set_admin_why(
+/// Sets admin flag `mode` on a server, then the matching inherited flag on the servers
+/// tracking it, unless the server had the equivalent flag already (`srv_set_admin_flag`).
+fn set_flag(
     shared: &Shared,
-    bi: usize,
-    si: usize,
-    to: Admin,
+    at: (usize, usize),
+    mode: u8,
+    cause: Option<&str>,
+    quiet: bool,
+) -> bool {
+    let s = &shared.backends[at.0].servers[at.1];
+    let cur = s.admin.load(Relaxed);
+    if cur & mode != 0 {
+        return false;
+    }
+    let next = cur | mode;
+    update(shared, at, cur, next, cause, quiet);
+    let kind = if mode & MAINT != 0 { MAINT } else { DRAIN };
+    if next & !mode & kind == 0 {
+        let inherited = if kind == MAINT { IMAINT } else { IDRAIN };
+        for &t in &s.trackers {
+            set_flag(shared, t, inherited, cause, quiet);
+        }
+    }
+    true
+}
+
+/// Clears admin flag `mode`, then the inherited one on the trackers unless the server
+/// keeps the equivalent flag (`srv_clr_admin_flag`).
+fn clr_flag(shared: &Shared, at: (usize, usize), mode: u8, quiet: bool) -> bool {
+    let s = &shared.backends[at.0].servers[at.1];
+    let cur = s.admin.load(Relaxed);
+    if cur & mode == 0 {
+        return false;
+    }
+    let next = cur & !mode;
+    update(shared, at, cur, next, None, quiet);
+    let kind = if mode & MAINT != 0 { MAINT } else { DRAIN };
+    if next & kind == 0 {
+        let inherited = if kind == MAINT { IMAINT } else { IDRAIN };
+        for &t in &s.trackers {
+            clr_flag(shared, t, inherited, quiet);
+        }
+    }
+    true
+}
+
+/// Applies a change of admin flags from `cur` to `next` with haproxy's messages (the
+/// admin part of `srv_update_status`): entering, leaving or staying in maintenance, then
+/// entering, leaving or staying in drain.
+fn update(
+    shared: &Shared,
+    (bi, si): (usize, usize),
+    cur: u8,
+    next: u8,
     cause: Option<&str>,
     quiet: bool,
 ) {
     let b = &shared.backends[bi];
     let s = &b.servers[si];
-    let from = s.admin();
     let why = cause.map(|c| format!(" ({c})")).unwrap_or_default();
     let bk = if s.ir.backup { "Backup " } else { "" };
     let who = format!("{bk}Server {}/{}", b.ir.name, s.ir.name);
-    let health_up = s.running();
-    let was_usable = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].usable;
-    s.admin.store(to as u8, Relaxed);
-    // A server leaving the rotation for maintenance is an alert, unless it was already
-    // stopping (drained), as haproxy's srv_update_status logs it.
-    let mut severity = level::NOTICE;
-    let msg = match (from, to) {
-        (Admin::Maint, Admin::Maint)
-        | (Admin::Ready, Admin::Ready)
-        | (Admin::Drain, Admin::Drain) => return,
-        (_, Admin::Maint) => {
-            b.stopped(si);
+    // haproxy names the tracked server when the flag is not the server's own.
+    let via = |forced: bool| match s.ir.track {
+        Some((tb, ts)) if !forced => {
+            let t = &shared.backends[tb];
+            format!(" via {}/{}", t.ir.name, t.servers[ts].ir.name)
+        }
+        _ => String::new(),
+    };
+    let prev = usable_counts(b);
+    let mut msgs: Vec<(u8, String)> = Vec::new();
+    s.admin.store(next, Relaxed);
+    if cur & MAINT == 0 && next & MAINT != 0 {
+        b.stopped(si);
+        let forced = next & FMAINT != 0;
+        if !s.running() {
+            msgs.push((
+                level::NOTICE,
+                format!(
+                    "{who} was DOWN and now enters maintenance{why}{}.",
+                    via(forced)
+                ),
+            ));
+        } else {
             let moved = b.server_down(si);
-            if was_usable || from == Admin::Drain && health_up {
-                let (act, bck) = usable_counts(b);
-                let n = s.sessions.load(Relaxed);
-                if from != Admin::Drain {
-                    severity = level::ALERT;
-                }
-                let queued = s.queued.load(Relaxed);
-                let tail = status_tail(true, (act, bck), n, moved, queued);
-                format!("{who} is going DOWN for maintenance{why}{tail}")
+            if s.ir.shutdown_on_down {
+                s.cancels.cancel_all();
+            }
+            let tail = status_tail(
+                true,
+                usable_counts(b),
+                s.sessions.load(Relaxed),
+                moved,
+                s.queued.load(Relaxed),
+            );
+            // A server already drained was stopping: no alarm.
+            let sev = if cur & DRAIN != 0 {
+                level::NOTICE
             } else {
-                format!("{who} was DOWN and now enters maintenance.")
-            }
+                level::ALERT
+            };
+            msgs.push((
+                sev,
+                format!(
+                    "{who} is going DOWN for maintenance{why}{}{tail}",
+                    via(forced)
+                ),
+            ));
         }
-        (Admin::Maint, _) => {
-            // Back from maintenance as a fresh server: UP until a check says otherwise.
-            if let Some(c) = &s.ir.check {
-                *s.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::new(c.rise, c.fall);
-            }
-            // A down agent keeps it down (haproxy's srv_clr_admin_flag asks both).
-            let state = if s.running() { "UP" } else { "DOWN" };
-            if s.running() {
-                b.start(si);
-            }
-            if to == Admin::Ready {
-                if s.running() {
-                    b.server_up(si);
-                }
-                format!("{who} is {state}/READY (leaving forced maintenance).")
-            } else {
-                let msg = format!("{who} is {state}/DRAIN (leaving forced maintenance).");
-                say(shared, b, quiet, level::NOTICE, false, &msg);
-                format!("{who} remains in forced drain mode.")
-            }
+    } else if cur & MAINT != 0 && next & MAINT == 0 {
+        // Back as a fresh server: UP until a check says otherwise.
+        if let Some(c) = &s.ir.check {
+            *s.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::new(c.rise, c.fall);
         }
-        (Admin::Ready, Admin::Drain) => {
-            let moved = b.server_down(si);
-            let (act, bck) = usable_counts(b);
-            let queued = s.queued.load(Relaxed);
-            let n = s.sessions.load(Relaxed);
-            let tail = status_tail(!health_up, (act, bck), n, moved, queued);
-            format!("{who} enters drain state{why}{tail}")
+        let up = s.running();
+        let state = if up { "UP" } else { "DOWN" };
+        let mode = if next & DRAIN != 0 { "DRAIN" } else { "READY" };
+        if cur & FMAINT != 0 && next & FMAINT == 0 {
+            msgs.push((
+                level::NOTICE,
+                format!("{who} is {state}/{mode} (leaving forced maintenance)."),
+            ));
         }
-        (Admin::Drain, Admin::Ready) => {
-            if health_up {
+        if cur & IMAINT != 0 && next & IMAINT == 0 {
+            msgs.push((
+                level::NOTICE,
+                format!("{who} is {state}/{mode} (leaving maintenance)."),
+            ));
+        }
+        if up {
+            b.start(si);
+            if next & DRAIN == 0 {
                 b.server_up(si);
             }
-            format!("{who} is UP (leaving forced drain).")
         }
-    };
-    say(shared, b, quiet, severity, false, &msg);
-    if to != Admin::Ready && was_usable && usable_counts(b) == (0, 0) {
+    } else if next & MAINT != 0 {
+        if cur & FMAINT != 0 && next & FMAINT == 0 {
+            msgs.push((
+                level::NOTICE,
+                format!(
+                    "{who} is leaving forced maintenance but remains in maintenance{}.",
+                    via(false)
+                ),
+            ));
+        } else if cur & IMAINT != 0 && next & IMAINT == 0 {
+            msgs.push((
+                level::NOTICE,
+                format!("{who} remains in forced maintenance."),
+            ));
+        }
+    }
+    if next & MAINT == 0 {
+        if cur & DRAIN == 0 && next & DRAIN != 0 {
+            let moved = b.server_down(si);
+            let tail = status_tail(
+                !s.running(),
+                usable_counts(b),
+                s.sessions.load(Relaxed),
+                moved,
+                s.queued.load(Relaxed),
+            );
+            msgs.push((
+                level::NOTICE,
+                format!(
+                    "{who} enters drain state{why}{}{tail}",
+                    via(next & FDRAIN != 0)
+                ),
+            ));
+        } else if cur & DRAIN != 0 && next & DRAIN == 0 {
+            let up = s.running();
+            msgs.push((
+                level::NOTICE,
+                format!(
+                    "{who} is {} (leaving forced drain).",
+                    if up { "UP" } else { "DOWN" }
+                ),
+            ));
+            if up {
+                b.server_up(si);
+            }
+        } else if next & DRAIN != 0 {
+            let m = if next & FDRAIN == 0 {
+                format!(
+                    "{who} is leaving forced drain but remains in drain mode{}.",
+                    via(false)
+                )
+            } else {
+                format!("{who} remains in forced drain mode.")
+            };
+            msgs.push((level::NOTICE, m));
+        }
+    }
+    for (sev, m) in msgs {
+        say(shared, b, quiet, sev, false, &m);
+    }
+    if prev != (0, 0) && usable_counts(b) == (0, 0) && next & (MAINT | DRAIN) != 0 {
         no_server_left(shared, b, quiet);
     }
 }

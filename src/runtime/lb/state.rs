@@ -44,7 +44,8 @@ pub struct ServerRt {
     pub agent: Mutex<crate::runtime::lb::agent::AgentState>,
     /// Its forwarding sessions, to end them (hard stop, `on-marked-down shutdown-sessions`).
     pub cancels: Registry,
-    /// Administrative state set by the operator ([`Admin`] as u8); `disabled` starts in MAINT.
+    /// Admin flags ([`FMAINT`], [`FDRAIN`], [`IMAINT`], [`IDRAIN`]): the operator's, and
+    /// those inherited from a tracked server; `disabled` starts in FMAINT.
     pub admin: AtomicU8,
     /// Sessions it took since start (`stot`).
     pub cumulated: AtomicU64,
@@ -67,8 +68,18 @@ pub struct ServerRt {
     pub trackers: Vec<(usize, usize)>,
 }
 
-/// The stored admin value for maintenance over a forced drain ([`ServerRt::drain_kept`]).
-pub const MAINT_OVER_DRAIN: u8 = 3;
+/// Admin flag: maintenance set by the operator (or `disabled`).
+pub const FMAINT: u8 = 1;
+/// Admin flag: drain set by the operator.
+pub const FDRAIN: u8 = 2;
+/// Admin flag: maintenance inherited from the tracked server.
+pub const IMAINT: u8 = 4;
+/// Admin flag: drain inherited from the tracked server.
+pub const IDRAIN: u8 = 8;
+/// Any maintenance flag.
+pub const MAINT: u8 = FMAINT | IMAINT;
+/// Any drain flag.
+pub const DRAIN: u8 = FDRAIN | IDRAIN;
 
 /// A server's administrative state (management.txt `set server … state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,10 +95,13 @@ pub enum Admin {
 impl ServerRt {
     /// The operator's state for this server.
     pub fn admin(&self) -> Admin {
-        match self.admin.load(Relaxed) {
-            1 => Admin::Drain,
-            2 | MAINT_OVER_DRAIN => Admin::Maint,
-            _ => Admin::Ready,
+        let f = self.admin.load(Relaxed);
+        if f & MAINT != 0 {
+            Admin::Maint
+        } else if f & DRAIN != 0 {
+            Admin::Drain
+        } else {
+            Admin::Ready
         }
     }
 
@@ -115,7 +129,8 @@ impl ServerRt {
     /// In maintenance with forced drain kept beneath it (haproxy's two admin flags:
     /// leaving maintenance then leaves the server draining).
     pub fn drain_kept(&self) -> bool {
-        self.admin.load(Relaxed) == MAINT_OVER_DRAIN
+        let f = self.admin.load(Relaxed);
+        f & MAINT != 0 && f & DRAIN != 0
     }
 
     /// Where to connect for a client that reached `dst_port` (port 0 and `+N` follow it).
@@ -231,11 +246,7 @@ impl BackendRt {
                     ),
                     agent: Mutex::default(),
                     cancels: Registry::default(),
-                    admin: AtomicU8::new(if s.disabled {
-                        Admin::Maint
-                    } else {
-                        Admin::Ready
-                    } as u8),
+                    admin: AtomicU8::new(if s.disabled { FMAINT } else { 0 }),
                     cumulated: AtomicU64::new(0),
                     tls: connector
                         .clone()
@@ -519,6 +530,23 @@ fn with_trackers(mut backends: Vec<BackendRt>) -> Vec<BackendRt> {
         .collect();
     for (me, (tb, ts)) in links {
         backends[tb].servers[ts].trackers.insert(0, me);
+    }
+    // A tracked server starting in maintenance passes it on (haproxy's
+    // srv_propagate_admin_state), silently.
+    fn inherit(backends: &[BackendRt], (bi, si): (usize, usize)) {
+        for &(tb, ts) in &backends[bi].servers[si].trackers {
+            let t = &backends[tb];
+            t.servers[ts].admin.fetch_or(IMAINT, Relaxed);
+            t.lb.lock().unwrap_or_else(|e| e.into_inner()).set_down(ts);
+            inherit(backends, (tb, ts));
+        }
+    }
+    for bi in 0..backends.len() {
+        for si in 0..backends[bi].servers.len() {
+            if backends[bi].servers[si].ir.disabled {
+                inherit(&backends, (bi, si));
+            }
+        }
     }
     backends
 }
