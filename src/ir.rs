@@ -740,6 +740,35 @@ pub struct Server {
     pub cookie: Option<String>,
     /// `track`: the (backend, server) indexes whose check state this server takes.
     pub track: Option<(usize, usize)>,
+    /// `observe`: traffic errors that count against the server (None: not observed).
+    pub observe: Option<Observe>,
+    /// `error-limit`: consecutive errors before `on-error` acts.
+    pub error_limit: u32,
+    /// `on-error`: what `error-limit` consecutive errors do.
+    pub on_error: OnError,
+}
+
+/// `observe`: which traffic events count as the server's successes and errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observe {
+    /// Connections: established (success) or failed (error).
+    Layer4,
+    /// HTTP responses: failed connections, bad statuses, invalid or missing responses.
+    Layer7,
+}
+
+/// `on-error`: what enough consecutive traffic errors do to a checked server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Only check sooner (`fastinter`).
+    FastInter,
+    /// Count as one failed check.
+    #[default]
+    FailCheck,
+    /// Leave one more failure before DOWN, then count one failed check.
+    SuddenDeath,
+    /// Mark the server DOWN at once.
+    MarkDown,
 }
 
 /// Health-check parameters of one server.
@@ -749,6 +778,8 @@ pub struct ServerCheck {
     pub inter: Duration,
     /// `fastinter` (default: inter).
     pub fastinter: Duration,
+    /// `fastinter` was given: only then does `on-error` bring the next check forward.
+    pub fastinter_set: bool,
     /// `downinter` (default: inter).
     pub downinter: Duration,
     /// `rise` (default 2).

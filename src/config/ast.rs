@@ -262,6 +262,12 @@ pub struct ServerOpts {
     pub check_alpn: Option<Vec<String>>,
     /// `track [<backend>/]<server>`: the state of another server is this one's.
     pub track: Option<String>,
+    /// `observe layer4|layer7` (None: `none`).
+    pub observe: Option<crate::ir::Observe>,
+    /// `error-limit`: consecutive errors before `on-error` acts (10 when not given).
+    pub error_limit: Option<u32>,
+    /// `on-error`: what enough consecutive errors do (fail-check when not given).
+    pub on_error: Option<crate::ir::OnError>,
     /// `init-addr`
     pub init_addr: Option<Vec<InitAddr>>,
     /// `on-marked-down shutdown-sessions`

@@ -1218,6 +1218,7 @@ fn lower_server(
         ServerCheck {
             inter: Duration::from_millis(inter),
             fastinter: Duration::from_millis(o.fastinter.unwrap_or(inter)),
+            fastinter_set: o.fastinter.is_some(),
             downinter: Duration::from_millis(o.downinter.unwrap_or(inter)),
             rise: o.rise.unwrap_or(2),
             fall: o.fall.unwrap_or(3),
@@ -1266,6 +1267,9 @@ fn lower_server(
         tls,
         cookie: o.cookie.clone(),
         track: None,
+        observe: o.observe,
+        error_limit: o.error_limit.unwrap_or(10),
+        on_error: o.on_error.unwrap_or_default(),
     }
 }
 

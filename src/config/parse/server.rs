@@ -284,6 +284,9 @@ impl Parser {
                         | "alpn"
                         | "check-alpn"
                         | "track"
+                        | "observe"
+                        | "on-error"
+                        | "error-limit"
                 )
             {
                 let msg = match kw {
@@ -465,6 +468,37 @@ impl Parser {
                 }
                 "sni" => o.sni = Some(val.to_string()),
                 "crt" => o.crt = Some(val.to_string()),
+                "observe" => match val {
+                    "" => return self.push(bare("'observe' expects <mode> as argument..".into())),
+                    "none" => o.observe = None,
+                    "layer4" => o.observe = Some(crate::ir::Observe::Layer4),
+                    // Not fatal in haproxy: the option is just not set.
+                    "layer7" if p.mode() != crate::ir::Mode::Http => {
+                        self.push(bare("'layer7' can only be used in http proxies..".into()).continuing());
+                    }
+                    "layer7" => o.observe = Some(crate::ir::Observe::Layer7),
+                    other => return self.push(bare(format!("'observe' expects one of 'none', 'layer4', 'layer7' but got '{other}'."))),
+                },
+                "error-limit" => {
+                    if val.is_empty() {
+                        return self.push(bare("'error-limit' expects an integer argument..".into()));
+                    }
+                    let v = atoi(val);
+                    if v <= 0 {
+                        return self.push(bare("error-limit has to be > 0..".into()));
+                    }
+                    o.error_limit = Some(v as u32);
+                }
+                "on-error" => {
+                    use crate::ir::OnError::*;
+                    o.on_error = Some(match val {
+                        "fastinter" => FastInter,
+                        "fail-check" => FailCheck,
+                        "sudden-death" => SuddenDeath,
+                        "mark-down" => MarkDown,
+                        other => return self.push(bare(format!("'on-error' expects one of 'fastinter', 'fail-check', 'sudden-death' or 'mark-down' but got '{other}'."))),
+                    });
+                }
                 "track" if val.is_empty() => return self.push(bare("'track' expects [<proxy>/]<server> as argument..".into())),
                 "track" => o.track = Some(val.to_string()),
                 "check-sni" if val.is_empty() => return self.push(bare("'check-sni' : missing SNI.".into())),

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use crate::runtime::lb::state::{ServerRt, Shared, DRAIN, IMAINT, MAINT};
 
 /// The server at the end of `s`'s track chain (`s` itself when it tracks none).
-fn checked<'a>(shared: &'a Shared, s: &'a ServerRt) -> &'a ServerRt {
+pub fn checked<'a>(shared: &'a Shared, s: &'a ServerRt) -> &'a ServerRt {
     let mut r = s;
     while let Some((tb, ts)) = r.ir.track {
         r = &shared.backends[tb].servers[ts];

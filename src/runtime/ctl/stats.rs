@@ -727,6 +727,14 @@ pub fn show_stat(shared: &Shared) -> String {
                 r.set("chkfail", s.chkfail.load(Relaxed))
                     .set("chkdown", s.chkdown.load(Relaxed));
             }
+            // Counted where the checked server at the end of the track chain observes.
+            if super::server_status::checked(shared, s)
+                .ir
+                .observe
+                .is_some()
+            {
+                r.set("hanafail", s.hanafail.load(Relaxed));
+            }
             // Maintenance pauses the checks: their columns go blank (haproxy's
             // CHK_ST_PAUSED); before the first check the status is INI.
             if s.ir.check.is_some() && s.admin() != Admin::Maint {

@@ -24,6 +24,7 @@ use crate::runtime::lb::health::{first_offsets, Outcome};
 /// Starts the check task of every checked server, and of every agent (and the warm-up
 /// clock of `slowstart` servers).
 pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
+    shared.quiet.store(quiet, Relaxed);
     let mut list = Vec::new();
     let mut idle = Vec::new();
     for (bi, b) in shared.backends.iter().enumerate() {
@@ -92,19 +93,32 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
             report(&shared, b, s, f, quiet);
         }
         let health = report(&shared, b, s, &out, quiet);
+        // A passed check clears the traffic errors `observe` counted.
+        if out.ok {
+            s.consecutive_errors.store(0, Relaxed);
+        }
         let now_up = s.running();
         let changed = was_up != now_up;
         *s.last_check.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         if changed {
             transition(&shared, bi, si, now_up, &out, quiet);
         }
-        sleep(health.next_interval(&c)).await;
+        // `on-error` may ask for the next check sooner (at `fastinter`).
+        let mut deadline = Instant::now() + health.next_interval(&c);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = s.check_soon.notified() => {
+                    deadline = deadline.min(Instant::now() + c.fastinter);
+                }
+            }
+        }
     }
 }
 
 /// Counts one check result in the server's health and logs it under
 /// `option log-health-checks`; returns the health after it.
-fn report(
+pub(super) fn report(
     shared: &Shared,
     b: &crate::runtime::lb::state::BackendRt,
     s: &crate::runtime::lb::state::ServerRt,

@@ -90,6 +90,9 @@ impl Health {
     }
 }
 
+/// The reason of the failed check `observe` simulates (haproxy's HCHK_STATUS_HANA).
+pub const HEALTH_ANALYZE: &str = "Health analyze";
+
 /// What one check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -125,6 +128,7 @@ impl Outcome {
             "Layer7 invalid response" => "L7RSP",
             "No status change" => "CHECKED",
             "Socket error" => "SOCKERR",
+            HEALTH_ANALYZE => "HANA",
             _ => "UNK",
         }
     }
@@ -140,7 +144,10 @@ impl Outcome {
             ascii_encode(i, &mut s);
             s.push('"');
         }
-        s.push_str(&format!(", check duration: {}ms", self.ms));
+        // haproxy gives no duration for `observe`'s verdict (its duration is -1).
+        if self.reason != HEALTH_ANALYZE {
+            s.push_str(&format!(", check duration: {}ms", self.ms));
+        }
         s
     }
 }
@@ -188,6 +195,7 @@ mod tests {
         ServerCheck {
             inter: Duration::from_millis(inter),
             fastinter: Duration::from_millis(fast),
+            fastinter_set: true,
             downinter: Duration::from_millis(down),
             rise: 2,
             fall: 2,

@@ -9,6 +9,7 @@ pub mod check;
 pub mod health;
 pub mod http_hash;
 pub mod idle;
+pub mod observe;
 mod proto_expect;
 pub mod queue;
 mod spop;

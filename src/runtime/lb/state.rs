@@ -66,6 +66,12 @@ pub struct ServerRt {
     /// The servers whose `track` names this one, in the order haproxy tells them of a
     /// change (the last one declared first).
     pub trackers: Vec<(usize, usize)>,
+    /// `observe`: traffic errors in a row (haproxy's `consecutive_errors`).
+    pub consecutive_errors: AtomicU32,
+    /// Times `on-error` acted (`hanafail`).
+    pub hanafail: AtomicU64,
+    /// Wakes the check task early (`on-error` asks for the next check at `fastinter`).
+    pub check_soon: Notify,
 }
 
 /// Admin flag: maintenance set by the operator (or `disabled`).
@@ -260,6 +266,9 @@ impl BackendRt {
                     lastchg: Mutex::new(std::time::Instant::now()),
                     idle: Default::default(),
                     trackers: Vec::new(),
+                    consecutive_errors: AtomicU32::new(0),
+                    hanafail: AtomicU64::new(0),
+                    check_soon: Notify::new(),
                 }
             })
             .collect();
@@ -575,6 +584,8 @@ pub struct Shared {
     pub idle: Arc<Notify>,
     /// Set when a reload replaced this generation: its health checks stop.
     pub retired: std::sync::atomic::AtomicBool,
+    /// Server state messages go to the logs only (`-q`): set when checks start.
+    pub quiet: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -604,6 +615,7 @@ impl Shared {
             logger,
             idle: Arc::new(Notify::new()),
             retired: std::sync::atomic::AtomicBool::new(false),
+            quiet: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

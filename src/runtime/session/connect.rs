@@ -6,6 +6,7 @@ use super::close_log::{LogState, ServerAddrs};
 use super::route::Pin;
 use super::slots::ServerSlot;
 use crate::ir::{HttpReuse, SendProxy};
+use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::queue::Line;
 use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::{self, SslInfo};
@@ -153,6 +154,13 @@ pub(super) async fn connect_phase(
             },
             Err(f) => Err(f),
         };
+        // `observe`: each attempt counts for the server (health_adjust).
+        let ev = if got.is_ok() {
+            Event::L4Ok
+        } else {
+            Event::L4Err
+        };
+        health_adjust(shared, (bi, srv), ev);
         match got {
             Ok(s) => break s,
             Err(fail) => {

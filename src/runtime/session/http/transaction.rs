@@ -13,6 +13,7 @@ use super::response::response;
 use super::tunnel::Tunnel;
 use super::{answer_rule, cookie, rules, Tx};
 use crate::ir::{HttpConnMode, HttpFrontend};
+use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
@@ -315,6 +316,20 @@ pub(super) async fn transaction(
         tokio::join!(upload, download)
     };
     log_cookie(tx, &persist);
+    // `observe layer7`: the response (or its absence) counts for the server.
+    let ev = match &resp {
+        _ if tx.status >= 100 => Some(Event::for_status(tx.status)),
+        Err(Some(_)) => match tx.log.term.cause {
+            Cause::ServerTimeout => Some(Event::HttpTimeout),
+            Cause::ServerAbort => Some(Event::HttpClosed),
+            Cause::Proxy => Some(Event::HttpHeaders),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(ev) = ev {
+        health_adjust(shared, (bi, srv), ev);
+    }
     let (sent_up, up_res) = req_res;
     tx.log.up += sent_up;
     let end = match resp {
