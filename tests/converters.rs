@@ -2,8 +2,8 @@
 //! same configuration and requests: each converter's output is put in a request header
 //! the server records (arithmetic with integers and variables, concat/add_item,
 //! ltrim/rtrim, strcmp, cut_crlf, iif, regsub with its flags, json in every input mode,
-//! the hashes, host_only/port_only, hex2i, b64dec, htonl), and a value a converter drops
-//! leaves its place empty.
+//! the hashes, host_only/port_only, hex2i, b64dec, htonl, xxh32/xxh64/xxh3, sha1/sha2,
+//! ub64enc/ub64dec), and a value a converter drops leaves its place empty.
 
 mod common;
 
@@ -18,6 +18,7 @@ frontend web\n  bind 127.0.86.1:8720\n\
   http-request set-header x-json \"%[req.hdr(x-j),json]|%[req.hdr(x-j),json(utf8)]|%[req.hdr(x-j),json(utf8s)]|%[req.hdr(x-j),json(utf8p)]|%[req.hdr(x-j),json(utf8ps)]\"\n\
   http-request set-header x-hash \"%[req.hdr(x-s),djb2]|%[req.hdr(x-s),sdbm(1)]|%[req.hdr(x-s),wt6]|%[req.hdr(x-s),crc32]|%[req.hdr(x-s),crc32c]|%[req.hdr(x-s),djb2(1)]|%[req.hdr(x-a),crc32]\"\n\
   http-request set-header x-misc \"%[req.hdr(host),host_only]|%[req.hdr(host),port_only]|%[req.hdr(x-h),hex2i]|%[req.hdr(x-b),b64dec]|%[req.hdr(x-a),htonl,hex]|%[req.hdr(x-c),cut_crlf]|%[req.hdr(x-p),port_only]|%[req.hdr(x-z),b64dec,concat(!)]|%[req.hdr(x-a),djb2()]\"\n\
+  http-request set-header x-digest \"%[req.hdr(x-s),xxh32]|%[req.hdr(x-s),xxh32(1)]|%[req.hdr(x-s),xxh64]|%[req.hdr(x-s),xxh64(-5)]|%[req.hdr(x-s),xxh3]|%[req.hdr(x-s),xxh3(7)]|%[req.hdr(x-s),sha1,hex]|%[req.hdr(x-s),sha2,hex]|%[req.hdr(x-s),sha2(224),hex]|%[req.hdr(x-s),sha2(384),base64]|%[req.hdr(x-s),sha2(512),ub64enc]|%[req.hdr(x-s),ub64enc]|%[req.hdr(x-u),ub64dec]|%[req.hdr(x-u),ub64dec,hex]\"\n\
   default_backend app\n\
 backend app\n  server s 127.0.86.2:8721\n\
 frontend probe\n  bind 127.0.86.1:8729\n  no log\n  default_backend app\n";
@@ -26,18 +27,18 @@ fn conversations() -> Vec<Vec<String>> {
     let r = |extra: &str| format!("GET / HTTP/1.1\r\n{extra}\r\n");
     vec![
         vec![r(
-            "Host: WWW.Example.COM:8080\r\nX-A: 13\r\nX-N: 4\r\nX-S: abcabcxyz\r\nX-J: a\"b\\c/d\te\r\nX-H: 1aF\r\nX-B: aGVsbG8h\r\nX-C: one%0Dtwo\r\n",
+            "Host: WWW.Example.COM:8080\r\nX-A: 13\r\nX-N: 4\r\nX-S: abcabcxyz\r\nX-J: a\"b\\c/d\te\r\nX-H: 1aF\r\nX-B: aGVsbG8h\r\nX-C: one%0Dtwo\r\nX-U: aGVsbG8h\r\n",
         )],
         vec![r(
-            "Host: [::1]:81\r\nX-A: -9223372036854775808\r\nX-N: -1\r\nX-S: zzAaa\r\nX-E: \r\nX-J: caf\u{e9} \u{20ac}\r\nX-H: xyz\r\nX-B: aGk\r\n",
+            "Host: [::1]:81\r\nX-A: -9223372036854775808\r\nX-N: -1\r\nX-S: zzAaa\r\nX-E: \r\nX-J: caf\u{e9} \u{20ac}\r\nX-H: xyz\r\nX-B: aGk\r\nX-U: aGk\r\n",
         )],
         vec![r(
-            "Host: [::1]\r\nX-A: 0\r\nX-N: 0\r\nX-S: aa\r\nX-E: e\r\nX-H: \r\nX-B: aGk=\r\n",
+            "Host: [::1]\r\nX-A: 0\r\nX-N: 0\r\nX-S: aa\r\nX-E: e\r\nX-H: \r\nX-B: aGk=\r\nX-U: a=b-_w\r\n",
         )],
         // Two negatives: haproxy 2.6.12's arith_add gives the largest integer; base64
         // padding in the middle; a port with a letter; binary cut at its NUL.
         vec![r(
-            "Host: h\r\nX-A: -2\r\nX-N: 5\r\nX-S: q\r\nX-B: aGk=aGk=\r\nX-P: a:8x\r\nX-Z: AEE=\r\n",
+            "Host: h\r\nX-A: -2\r\nX-N: 5\r\nX-S: q\r\nX-B: aGk=aGk=\r\nX-P: a:8x\r\nX-Z: AEE=\r\nX-U: abcde\r\n",
         )],
         // Out of the ranges JSON escapes take: the strict modes drop the value, the
         // skipping ones go on without the character.
@@ -65,6 +66,9 @@ fn converters_match_haproxy() {
             "x-misc: www.example.com|8080|431|hello!|0000000D|one%0Dtwo|",
             "|hihi|FFFFFFFE||152|!|",
             "x-re: Xbcabcxyz|XbcXbcxyz|XbcXbcxyz|^bcabcxyz|^bcabcxyz|-a-b-c-a-b-c--y-z-|a<bc>a<bc>xyz",
+            // sha1 in hex, then ub64enc, ub64dec and its hex, on the first request.
+            "|37C337B169EC23A4BC7AA8B79CD0BF7D2C8B540A|" ,
+            "|YWJjYWJjeHl6|hello!|68656C6C6F21",
             "x-json: x\\u00ef\\u00bf\\u00bfy\\u00f0\\u0090\\u008d\\u0088z||xyz||xyz",
         ],
     );

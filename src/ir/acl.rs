@@ -198,6 +198,10 @@ pub enum Conv {
     Iif(Box<[u8]>, Box<[u8]>),
     /// `djb2|sdbm|wt6|crc32|crc32c([<avalanche>])`
     Hash(super::conv::Hash, bool),
+    /// `xxh32|xxh64|xxh3([<seed>])`
+    Xxh(super::conv::Xxh, i64),
+    /// `sha1`, `sha2([<bits>])`: the digest, binary.
+    Digest(super::conv::Digest),
     /// Converters without arguments: `cut_crlf`, `host_only`, `port_only`, `hex2i`,
     /// `b64dec`, `htonl`.
     Simple(super::conv::Simple),

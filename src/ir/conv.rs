@@ -92,6 +92,26 @@ pub enum JsonInput {
     Utf8ps,
 }
 
+/// The xxHash converters (`[<seed>]`, 0 when not given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Xxh {
+    /// `xxh32`
+    X32,
+    /// `xxh64`
+    X64,
+    /// `xxh3` (64-bit)
+    X3,
+}
+
+/// The digests `sha1` and `sha2(<bits>)` give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    /// SHA-1
+    Sha1,
+    /// SHA-2 of 224, 256, 384 or 512 bits.
+    Sha2(u16),
+}
+
 /// Hash converters (`[<avalanche>]` applies haproxy's `full_hash` after).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hash {
@@ -110,6 +130,10 @@ pub enum Hash {
 /// Converters without arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Simple {
+    /// `ub64enc`: binary to base64url text (no padding).
+    Ub64Enc,
+    /// `ub64dec`: base64url text to binary.
+    Ub64Dec,
     /// `cut_crlf`: up to the first CR or LF.
     CutCrlf,
     /// `host_only`: a Host value without its port, lower-cased.

@@ -6,7 +6,9 @@
 use super::sample::{make_args, read_int64, Arg, ArgType};
 use super::vars::var_name;
 use crate::ir::acl::{Conv, Regex, SmpType};
-use crate::ir::conv::{Arith, Concat, Hash, JsonInput, Operand, Regsub, Simple, Unary};
+use crate::ir::conv::{
+    Arith, Concat, Digest, Hash, JsonInput, Operand, Regsub, Simple, Unary, Xxh,
+};
 
 /// A converter and its output type.
 pub type Parsed = (Conv, SmpType);
@@ -145,6 +147,27 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
         "wt6" => hash(Hash::Wt6),
         "crc32" => hash(Hash::Crc32),
         "crc32c" => hash(Hash::Crc32c),
+        "xxh32" | "xxh64" | "xxh3" => args(&[Int], 0).map(|a| {
+            let seed = a.first().map_or(0, Arg::int);
+            let x = match name {
+                "xxh32" => Xxh::X32,
+                "xxh64" => Xxh::X64,
+                _ => Xxh::X3,
+            };
+            (Conv::Xxh(x, seed), T::Int)
+        }),
+        "sha1" => args(&[], 0).map(|_| (Conv::Digest(Digest::Sha1), T::Bin)),
+        "sha2" => (|| {
+            let a = args(&[Int], 0)?;
+            let bits = match a.first().map(Arg::int) {
+                None => 256,
+                Some(b @ (224 | 256 | 384 | 512)) => b as u16,
+                Some(b) => return Err(check(format!("Unsupported number of bits: '{b}'"))),
+            };
+            Ok((Conv::Digest(Digest::Sha2(bits)), T::Bin))
+        })(),
+        "ub64enc" => simple(Simple::Ub64Enc, T::Str),
+        "ub64dec" => simple(Simple::Ub64Dec, T::Bin),
         "cut_crlf" => simple(Simple::CutCrlf, T::Str),
         "host_only" => simple(Simple::HostOnly, T::Str),
         "port_only" => simple(Simple::PortOnly, T::Int),
@@ -161,7 +184,9 @@ pub fn input_type(name: &str) -> Option<SmpType> {
     Some(match name {
         "add" | "sub" | "mul" | "div" | "mod" | "and" | "or" | "xor" | "neg" | "cpl" | "bool"
         | "not" | "odd" | "even" | "htonl" => SmpType::Int,
-        "djb2" | "sdbm" | "wt6" | "crc32" | "crc32c" => SmpType::Bin,
+        "djb2" | "sdbm" | "wt6" | "crc32" | "crc32c" | "xxh32" | "xxh64" | "xxh3" | "sha1"
+        | "sha2" | "ub64enc" => SmpType::Bin,
+        "ub64dec" => SmpType::Str,
         "iif" => SmpType::Bool,
         "concat" | "add_item" | "regsub" | "json" | "ltrim" | "rtrim" | "strcmp" | "cut_crlf"
         | "host_only" | "port_only" | "hex2i" | "b64dec" => SmpType::Str,
@@ -228,6 +253,13 @@ mod tests {
             "hex2i",
             "b64dec",
             "htonl",
+            "xxh32",
+            "xxh64",
+            "xxh3",
+            "sha1",
+            "sha2",
+            "ub64enc",
+            "ub64dec",
         ] {
             assert!(conv(n, None).is_some() && input_type(n).is_some(), "{n}");
         }

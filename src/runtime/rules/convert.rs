@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use super::fetch::Value;
 use super::Ctx;
 use crate::ir::acl::Conv;
-use crate::ir::conv::{Arith, Concat, Hash, JsonInput, Operand, Regsub, Simple, Unary};
+use crate::ir::conv::{
+    Arith, Concat, Digest, Hash, JsonInput, Operand, Regsub, Simple, Unary, Xxh,
+};
 use crate::ir::HashFn;
 use crate::runtime::lb::chash;
 use crate::runtime::proto::mqtt::{self, Verdict as Mqtt};
@@ -134,6 +136,26 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
             };
             let x = if *avalanche { chash::full_hash(x) } else { x };
             Value::Int(i64::from(x))
+        }
+        Conv::Xxh(x, seed) => {
+            let b = v.to_bin();
+            Value::Int(match x {
+                // haproxy takes the seed's low 32 bits, and the result as unsigned.
+                Xxh::X32 => i64::from(xxhash_rust::xxh32::xxh32(&b, *seed as u32)),
+                Xxh::X64 => xxhash_rust::xxh64::xxh64(&b, *seed as u64) as i64,
+                Xxh::X3 => xxhash_rust::xxh3::xxh3_64_with_seed(&b, *seed as u64) as i64,
+            })
+        }
+        Conv::Digest(d) => {
+            use aws_lc_rs::digest;
+            let alg = match d {
+                Digest::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+                Digest::Sha2(224) => &digest::SHA224,
+                Digest::Sha2(384) => &digest::SHA384,
+                Digest::Sha2(512) => &digest::SHA512,
+                Digest::Sha2(_) => &digest::SHA256,
+            };
+            owned(digest::digest(alg, &v.to_bin()).as_ref().to_vec())
         }
         Conv::Simple(s) => simple(*s, v)?,
     })
@@ -462,6 +484,12 @@ fn simple<'a>(s: Simple, v: Value<'a>) -> Option<Value<'a>> {
             Value::Int(n)
         }
         Simple::B64Dec => Value::Bin(Cow::Owned(b64dec(&text(&v))?)),
+        Simple::Ub64Dec => Value::Bin(Cow::Owned(ub64dec(&text(&v))?)),
+        Simple::Ub64Enc => {
+            use base64::Engine;
+            let t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_bin());
+            owned(t.into_bytes())
+        }
         Simple::Htonl => Value::Bin(Cow::Owned((v.to_int()? as u32).to_be_bytes().to_vec())),
     })
 }
@@ -516,6 +544,33 @@ fn b64dec(s: &[u8]) -> Option<Vec<u8>> {
             (i, pad) = (0, 0);
         }
     }
+    Some(out)
+}
+
+/// haproxy's `base64urldec`: no padding (a length of 4n+1 is refused), its table, in
+/// which '=' reads as '_' does; the missing characters stand for padding.
+fn ub64dec(s: &[u8]) -> Option<Vec<u8>> {
+    const REV: &[u8] =
+        b"b##XYZ[\\]^_`a###c###$%&'()*+,-./0123456789:;<=####c#>?@ABCDEFGHIJKLMNOPQRSTUVW";
+    let pad = match s.len() % 4 {
+        0 => 0,
+        2 => 2,
+        3 => 1,
+        _ => return None,
+    };
+    let mut vals = Vec::with_capacity(s.len() + pad);
+    for &c in s {
+        let r = *REV.get(usize::from(c.checked_sub(b'-')?))?;
+        vals.push(r.checked_sub(b'#' + 1)?);
+    }
+    vals.extend(std::iter::repeat_n(64u8, pad));
+    let mut out = Vec::with_capacity(vals.len() / 4 * 3);
+    for t in vals.chunks(4) {
+        out.push((t[0] << 2).wrapping_add(t[1] >> 4));
+        out.push((t[1] << 4).wrapping_add(t[2] >> 2));
+        out.push((t[2] << 6).wrapping_add(t[3]));
+    }
+    out.truncate(out.len() - pad);
     Some(out)
 }
 
