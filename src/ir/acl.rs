@@ -202,6 +202,12 @@ pub enum Conv {
     Xxh(super::conv::Xxh, i64),
     /// `sha1`, `sha2([<bits>])`: the digest, binary.
     Digest(super::conv::Digest),
+    /// `url_enc([query])`: RFC 3986 percent-encoding of a query string.
+    UrlEnc,
+    /// `be2dec(<separator>,<chunk_size>[,<truncate>])`
+    Be2Dec(Box<[u8]>, usize, bool),
+    /// `be2hex([<separator>[,<chunk_size>[,<truncate>]]])`
+    Be2Hex(Box<[u8]>, usize, bool),
     /// Converters without arguments: `cut_crlf`, `host_only`, `port_only`, `hex2i`,
     /// `b64dec`, `htonl`.
     Simple(super::conv::Simple),

@@ -3,7 +3,7 @@
 //! `smp_check_concat`, `sample_conv_regsub_check`, `sample_conv_json_check` …) with its
 //! message.
 
-use super::sample::{make_args, read_int64, Arg, ArgType};
+use super::sample::{make_args_at, read_int64, Arg, ArgType};
 use super::vars::var_name;
 use crate::ir::acl::{Conv, Regex, SmpType};
 use crate::ir::conv::{
@@ -18,8 +18,8 @@ pub type Parsed = (Conv, SmpType);
 pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
     use ArgType::{Int, Str};
     use SmpType as T;
-    let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", pos(&e));
-    let args = |spec: &[ArgType], m: usize| make_args(inner, spec, m).map_err(invalid);
+    let invalid = |(p, e): (usize, String)| format!("invalid arg {p} in converter '{name}' : {e}");
+    let args = |spec: &[ArgType], m: usize| make_args_at(inner, spec, m).map_err(invalid);
     let check = |e: String| format!("invalid args in converter '{name}' : {e}");
     let arith = |op| {
         let a = args(&[Str], 1)?;
@@ -166,6 +166,40 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
             };
             Ok((Conv::Digest(Digest::Sha2(bits)), T::Bin))
         })(),
+        "url_enc" => (|| {
+            let a = args(&[Str], 0)?;
+            match a.first().map_or("", Arg::str) {
+                "" | "query" => Ok((Conv::UrlEnc, T::Str)),
+                _ => Err(check(
+                    "Unexpected encode type. Allowed value is 'query'".into(),
+                )),
+            }
+        })(),
+        "be2dec" | "be2hex" => (|| {
+            let dec = name == "be2dec";
+            let a = args(&[Str, Int, Int], usize::from(dec))?;
+            let sep: Box<[u8]> = a
+                .first()
+                .map_or(Box::default(), |v| v.str().as_bytes().into());
+            let chunk = a.get(1).map_or(0, Arg::int);
+            let truncate = a.get(2).map_or(0, Arg::int);
+            if dec && !(1..=8).contains(&chunk) {
+                return Err(check(format!("chunk_size out of [1..8] range ({chunk})")));
+            }
+            if !dec && chunk <= 0 && (!sep.is_empty() || truncate != 0) {
+                return Err(check(format!("chunk_size needs to be positive ({chunk})")));
+            }
+            if truncate != 0 && truncate != 1 {
+                return Err(check(format!("Unsupported truncate value ({truncate})")));
+            }
+            let chunk = chunk.max(0) as usize;
+            let c = if dec {
+                Conv::Be2Dec(sep, chunk, truncate == 1)
+            } else {
+                Conv::Be2Hex(sep, chunk, truncate == 1)
+            };
+            Ok((c, T::Str))
+        })(),
         "ub64enc" => simple(Simple::Ub64Enc, T::Str),
         "ub64dec" => simple(Simple::Ub64Dec, T::Bin),
         "cut_crlf" => simple(Simple::CutCrlf, T::Str),
@@ -185,7 +219,8 @@ pub fn input_type(name: &str) -> Option<SmpType> {
         "add" | "sub" | "mul" | "div" | "mod" | "and" | "or" | "xor" | "neg" | "cpl" | "bool"
         | "not" | "odd" | "even" | "htonl" => SmpType::Int,
         "djb2" | "sdbm" | "wt6" | "crc32" | "crc32c" | "xxh32" | "xxh64" | "xxh3" | "sha1"
-        | "sha2" | "ub64enc" => SmpType::Bin,
+        | "sha2" | "ub64enc" | "be2dec" | "be2hex" => SmpType::Bin,
+        "url_enc" => SmpType::Str,
         "ub64dec" => SmpType::Str,
         "iif" => SmpType::Bool,
         "concat" | "add_item" | "regsub" | "json" | "ltrim" | "rtrim" | "strcmp" | "cut_crlf"
@@ -206,11 +241,6 @@ fn operand(a: &str) -> Result<Operand, String> {
     read_int64(a)
         .map(Operand::Int)
         .ok_or_else(|| "expects an integer or a variable name".into())
-}
-
-/// The argument number a `make_args` message is about.
-fn pos(e: &str) -> usize {
-    super::sample::arg_pos(e)
 }
 
 #[cfg(test)]
@@ -260,6 +290,9 @@ mod tests {
             "sha2",
             "ub64enc",
             "ub64dec",
+            "url_enc",
+            "be2dec",
+            "be2hex",
         ] {
             assert!(conv(n, None).is_some() && input_type(n).is_some(), "{n}");
         }

@@ -152,10 +152,7 @@ const OTHER_CONVERTERS: &[&str] = &[
     "hmac",
     "in_table",
     "json_query",
-    "be2dec",
-    "be2hex",
     "secure_memcmp",
-    "url_enc",
     "base2",
     "http_date",
     "ltime",
@@ -237,32 +234,42 @@ pub(super) fn make_args(
     spec: &[ArgType],
     mandatory: usize,
 ) -> Result<Vec<Arg>, String> {
+    make_args_at(inner, spec, mandatory).map_err(|(_, e)| e)
+}
+
+/// [`make_args`] with the 1-based position of the argument an error is about (the
+/// "invalid arg N" of converter messages).
+pub(super) fn make_args_at(
+    inner: Option<&str>,
+    spec: &[ArgType],
+    mandatory: usize,
+) -> Result<Vec<Arg>, (usize, String)> {
     let words: Vec<String> = match inner {
         // Without parentheses a mandatory string is empty; an integer is missing.
         None => match spec.first() {
             Some(ArgType::Int) if mandatory > 0 => {
-                return Err("expected type 'integer' at position 1, but got nothing".into())
+                return Err((
+                    1,
+                    "expected type 'integer' at position 1, but got nothing".into(),
+                ))
             }
             Some(ArgType::Str | ArgType::Tab) if mandatory > 0 => vec![String::new()],
             _ => Vec::new(),
         },
         Some(s) => split_args(s),
     };
-    if words.len() > spec.len() {
-        // haproxy stops at the first argument past the list: what follows is shown.
+    // haproxy stops where its list (or an empty integer) ends: what follows, from the
+    // comma on, is where it expected the closing parenthesis.
+    // `pos`: the argument haproxy was reading; `comma`: which comma it stopped at.
+    let unexpected = |pos: usize, comma: Option<usize>| {
         let inner = inner.unwrap_or("");
-        let mut seen = 0;
-        let mut at = 0;
-        for (i, c) in inner.char_indices() {
-            if c == ',' {
-                seen += 1;
-                if seen == spec.len() {
-                    at = i + 1;
-                    break;
-                }
-            }
-        }
-        return Err(format!("expected ')' before '{})'", &inner[at..]));
+        let at = comma.map_or(Some(0), |c| inner.match_indices(',').nth(c).map(|m| m.0));
+        let at = at.unwrap_or(inner.len());
+        (pos, format!("expected ')' before '{})'", &inner[at..]))
+    };
+    if words.len() > spec.len() {
+        // A list of none: the whole text is unexpected.
+        return Err(unexpected(spec.len() + 1, spec.len().checked_sub(1)));
     }
     let mut out = Vec::with_capacity(words.len());
     for (i, (w, t)) in words.iter().zip(spec).enumerate() {
@@ -270,20 +277,29 @@ pub(super) fn make_args(
             // An empty integer ends the list when the arguments so far suffice (arg.c's
             // empty_err: `djb2()` has no argument at all).
             ArgType::Int if w.is_empty() => {
+                if i >= mandatory && i + 1 < words.len() {
+                    return Err(unexpected(i + 1, Some(i)));
+                }
                 if i >= mandatory {
                     return Ok(out);
                 }
-                return Err(format!(
-                    "expected type 'integer' at position {}, but got nothing",
-                    i + 1
+                return Err((
+                    i + 1,
+                    format!(
+                        "expected type 'integer' at position {}, but got nothing",
+                        i + 1
+                    ),
                 ));
             }
             ArgType::Int => match read_int64(w) {
                 Some(v) => Arg::Int(v),
                 None => {
-                    return Err(format!(
-                        "failed to parse '{w}' as type 'integer' at position {}",
-                        i + 1
+                    return Err((
+                        i + 1,
+                        format!(
+                            "failed to parse '{w}' as type 'integer' at position {}",
+                            i + 1
+                        ),
                     ))
                 }
             },
@@ -292,9 +308,12 @@ pub(super) fn make_args(
     }
     if words.len() < mandatory {
         let t = spec[words.len()].name();
-        return Err(format!(
-            "missing arguments (got {}/{mandatory}), type '{t}' expected",
-            words.len()
+        return Err((
+            words.len() + 1,
+            format!(
+                "missing arguments (got {}/{mandatory}), type '{t}' expected",
+                words.len()
+            ),
         ));
     }
     Ok(out)
@@ -693,8 +712,8 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
     if early.is_some_and(|t| !t.accepts(input)) {
         return Err(format!("converter '{name}' cannot be applied"));
     }
-    let invalid = |e: String| format!("invalid arg {} in converter '{name}' : {e}", arg_pos(&e));
-    let args = |spec: &[ArgType], m: usize| make_args(inner, spec, m).map_err(invalid);
+    let invalid = |(p, e): (usize, String)| format!("invalid arg {p} in converter '{name}' : {e}");
+    let args = |spec: &[ArgType], m: usize| make_args_at(inner, spec, m).map_err(invalid);
     let none = |c: Conv, t: SmpType| args(&[], 0).map(|_| (c, t));
     let (c, out, takes) = match name {
         "lower" => (none(Conv::Lower, SmpType::Str)?, SmpType::Str, Takes::Str),
@@ -786,21 +805,6 @@ fn conv(name: &str, inner: Option<&str>, input: SmpType) -> Result<(Conv, SmpTyp
         return Err(format!("converter '{name}' cannot be applied"));
     }
     Ok((c.0, out))
-}
-
-/// The argument number a `make_args` message is about.
-pub(super) fn arg_pos(e: &str) -> usize {
-    if let Some(r) = e.split("(got ").nth(1) {
-        return r
-            .split('/')
-            .next()
-            .and_then(|n| n.parse::<usize>().ok())
-            .map_or(1, |n| n + 1);
-    }
-    e.rsplit("position ")
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
 }
 
 /// What a converter's input must cast to.

@@ -157,8 +157,60 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
             };
             owned(digest::digest(alg, &v.to_bin()).as_ref().to_vec())
         }
+        Conv::UrlEnc => {
+            let mut out = Vec::new();
+            for &c in text(&v).iter() {
+                if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+                    out.push(c);
+                } else {
+                    out.extend_from_slice(format!("%{c:02X}").as_bytes());
+                }
+            }
+            owned(out)
+        }
+        Conv::Be2Dec(sep, chunk, truncate) => owned(be2(&v.to_bin(), sep, *chunk, *truncate, true)),
+        Conv::Be2Hex(sep, chunk, truncate) => {
+            owned(be2(&v.to_bin(), sep, *chunk, *truncate, false))
+        }
         Conv::Simple(s) => simple(*s, v)?,
     })
+}
+
+/// haproxy's `sample_conv_be2dec` and `sample_conv_be2hex`: the input cut in chunks of
+/// `chunk` bytes (with `truncate`, a last short chunk is dropped), each as a big-endian
+/// unsigned number or as hex digits, `sep` between them. be2hex without a separator nor
+/// truncation makes the whole input one chunk.
+fn be2(b: &[u8], sep: &[u8], chunk: usize, truncate: bool, dec: bool) -> Vec<u8> {
+    let chunk = if !dec && sep.is_empty() && !truncate {
+        b.len()
+    } else {
+        chunk
+    };
+    let last = if truncate {
+        (b.len() + 1).saturating_sub(chunk)
+    } else {
+        b.len()
+    };
+    let mut out = Vec::new();
+    let mut ptr = 0;
+    while ptr < last {
+        if ptr > 0 {
+            out.extend_from_slice(sep);
+        }
+        let end = (ptr + chunk).min(b.len());
+        if dec {
+            let n = b[ptr..end]
+                .iter()
+                .fold(0u64, |n, &c| (n << 8) + u64::from(c));
+            out.extend_from_slice(n.to_string().as_bytes());
+        } else {
+            for &c in &b[ptr..end] {
+                out.extend_from_slice(format!("{c:02X}").as_bytes());
+            }
+        }
+        ptr = end;
+    }
+    out
 }
 
 /// sample_conv_strcmp: `strncmp` over the shorter length (the C library's difference of
