@@ -3,8 +3,8 @@
 //! the server records (arithmetic with integers and variables, concat/add_item,
 //! ltrim/rtrim, strcmp, cut_crlf, iif, regsub with its flags, json in every input mode,
 //! the hashes, host_only/port_only, hex2i, b64dec, htonl, xxh32/xxh64/xxh3, sha1/sha2,
-//! ub64enc/ub64dec, url_enc, be2dec/be2hex), and a value a converter drops leaves its
-//! place empty.
+//! ub64enc/ub64dec, url_enc, be2dec/be2hex, http_date), and a value a converter drops
+//! leaves its place empty.
 
 mod common;
 
@@ -21,6 +21,7 @@ frontend web\n  bind 127.0.86.1:8720\n\
   http-request set-header x-misc \"%[req.hdr(host),host_only]|%[req.hdr(host),port_only]|%[req.hdr(x-h),hex2i]|%[req.hdr(x-b),b64dec]|%[req.hdr(x-a),htonl,hex]|%[req.hdr(x-c),cut_crlf]|%[req.hdr(x-p),port_only]|%[req.hdr(x-z),b64dec,concat(!)]|%[req.hdr(x-a),djb2()]\"\n\
   http-request set-header x-digest \"%[req.hdr(x-s),xxh32]|%[req.hdr(x-s),xxh32(1)]|%[req.hdr(x-s),xxh64]|%[req.hdr(x-s),xxh64(-5)]|%[req.hdr(x-s),xxh3]|%[req.hdr(x-s),xxh3(7)]|%[req.hdr(x-s),sha1,hex]|%[req.hdr(x-s),sha2,hex]|%[req.hdr(x-s),sha2(224),hex]|%[req.hdr(x-s),sha2(384),base64]|%[req.hdr(x-s),sha2(512),ub64enc]|%[req.hdr(x-s),ub64enc]|%[req.hdr(x-u),ub64dec]|%[req.hdr(x-u),ub64dec,hex]\"\n\
   http-request set-header x-enc \"%[req.hdr(x-s),url_enc]|%[req.hdr(x-q),url_enc(query)]|%[req.hdr(x-s),be2dec(-,2)]|%[req.hdr(x-s),be2dec(.,3,1)]|%[req.hdr(x-s),be2dec(,8)]|%[req.hdr(x-s),be2hex]|%[req.hdr(x-s),be2hex(:,2)]|%[req.hdr(x-s),be2hex(-,4,1)]|%[req.hdr(x-s),be2hex(,3)]\"\n\
+  http-request set-header x-date \"%[req.hdr(x-t),http_date]|%[req.hdr(x-t),http_date(3600)]|%[req.hdr(x-t),http_date(-5,s)]|%[req.hdr(x-t),http_date(7,ms)]|%[req.hdr(x-t),http_date(0,us)]|%[req.hdr(x-t),mul(1000),add(5),http_date(0,ms)]\"\n\
   default_backend app\n\
 backend app\n  server s 127.0.86.2:8721\n\
 frontend probe\n  bind 127.0.86.1:8729\n  no log\n  default_backend app\n";
@@ -29,10 +30,10 @@ fn conversations() -> Vec<Vec<String>> {
     let r = |extra: &str| format!("GET / HTTP/1.1\r\n{extra}\r\n");
     vec![
         vec![r(
-            "Host: WWW.Example.COM:8080\r\nX-A: 13\r\nX-N: 4\r\nX-S: abcabcxyz\r\nX-J: a\"b\\c/d\te\r\nX-H: 1aF\r\nX-B: aGVsbG8h\r\nX-C: one%0Dtwo\r\nX-U: aGVsbG8h\r\nX-Q: a b&c=d/\u{e9}~%\r\n",
+            "Host: WWW.Example.COM:8080\r\nX-A: 13\r\nX-N: 4\r\nX-S: abcabcxyz\r\nX-J: a\"b\\c/d\te\r\nX-H: 1aF\r\nX-B: aGVsbG8h\r\nX-C: one%0Dtwo\r\nX-U: aGVsbG8h\r\nX-Q: a b&c=d/\u{e9}~%\r\nX-T: 1700000000\r\n",
         )],
         vec![r(
-            "Host: [::1]:81\r\nX-A: -9223372036854775808\r\nX-N: -1\r\nX-S: zzAaa\r\nX-E: \r\nX-J: caf\u{e9} \u{20ac}\r\nX-H: xyz\r\nX-B: aGk\r\nX-U: aGk\r\n",
+            "Host: [::1]:81\r\nX-A: -9223372036854775808\r\nX-N: -1\r\nX-S: zzAaa\r\nX-E: \r\nX-J: caf\u{e9} \u{20ac}\r\nX-H: xyz\r\nX-B: aGk\r\nX-U: aGk\r\nX-T: 951782400123456\r\n",
         )],
         vec![r(
             "Host: [::1]\r\nX-A: 0\r\nX-N: 0\r\nX-S: aa\r\nX-E: e\r\nX-H: \r\nX-B: aGk=\r\nX-U: a=b-_w\r\n",
@@ -68,6 +69,7 @@ fn converters_match_haproxy() {
             "x-misc: www.example.com|8080|431|hello!|0000000D|one%0Dtwo|",
             "|hihi|FFFFFFFE||152|!|",
             "x-re: Xbcabcxyz|XbcXbcxyz|XbcXbcxyz|^bcabcxyz|^bcabcxyz|-a-b-c-a-b-c--y-z-|a<bc>a<bc>xyz",
+            "x-date: Tue, 14 Nov 2023 22:13:20 GMT|Tue, 14 Nov 2023 23:13:20 GMT|",
             "x-enc: abcabcxyz|a%20b%26c%3Dd%2F%C3%A9~%25|24930-25441-25187-30841-122|",
             // sha1 in hex, then ub64enc, ub64dec and its hex, on the first request.
             "|37C337B169EC23A4BC7AA8B79CD0BF7D2C8B540A|" ,

@@ -204,6 +204,9 @@ pub enum Conv {
     Digest(super::conv::Digest),
     /// `url_enc([query])`: RFC 3986 percent-encoding of a query string.
     UrlEnc,
+    /// `http_date([<offset>[,<unit>]])`: an epoch time (in `unit`) as an HTTP date; the
+    /// unit's divisor (1, 1000, 1000000) and whether a fraction is shown.
+    HttpDate(i64, u32, bool),
     /// `be2dec(<separator>,<chunk_size>[,<truncate>])`
     Be2Dec(Box<[u8]>, usize, bool),
     /// `be2hex([<separator>[,<chunk_size>[,<truncate>]]])`

@@ -166,6 +166,18 @@ pub fn conv(name: &str, inner: Option<&str>) -> Option<Result<Parsed, String>> {
             };
             Ok((Conv::Digest(Digest::Sha2(bits)), T::Bin))
         })(),
+        "http_date" => (|| {
+            let a = args(&[Int, Str], 0)?;
+            let offset = a.first().map_or(0, Arg::int);
+            let (div, frac) = match a.get(1).map(Arg::str) {
+                None => (1, false),
+                Some("s") => (1, false),
+                Some("ms") => (1000, true),
+                Some("us") => (1_000_000, true),
+                Some(u) => return Err(check(format!("expects 's', 'ms' or 'us', got '{u}'"))),
+            };
+            Ok((Conv::HttpDate(offset, div, frac), T::Str))
+        })(),
         "url_enc" => (|| {
             let a = args(&[Str], 0)?;
             match a.first().map_or("", Arg::str) {
@@ -221,6 +233,7 @@ pub fn input_type(name: &str) -> Option<SmpType> {
         "djb2" | "sdbm" | "wt6" | "crc32" | "crc32c" | "xxh32" | "xxh64" | "xxh3" | "sha1"
         | "sha2" | "ub64enc" | "be2dec" | "be2hex" => SmpType::Bin,
         "url_enc" => SmpType::Str,
+        "http_date" => SmpType::Int,
         "ub64dec" => SmpType::Str,
         "iif" => SmpType::Bool,
         "concat" | "add_item" | "regsub" | "json" | "ltrim" | "rtrim" | "strcmp" | "cut_crlf"
@@ -291,6 +304,7 @@ mod tests {
             "ub64enc",
             "ub64dec",
             "url_enc",
+            "http_date",
             "be2dec",
             "be2hex",
         ] {

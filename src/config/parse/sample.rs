@@ -154,7 +154,6 @@ const OTHER_CONVERTERS: &[&str] = &[
     "json_query",
     "secure_memcmp",
     "base2",
-    "http_date",
     "ltime",
     "utime",
     "set-var",

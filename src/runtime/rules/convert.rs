@@ -168,12 +168,49 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
             }
             owned(out)
         }
+        Conv::HttpDate(offset, div, frac) => owned(http_date(v.to_int()?, *offset, *div, *frac)),
         Conv::Be2Dec(sep, chunk, truncate) => owned(be2(&v.to_bin(), sep, *chunk, *truncate, true)),
         Conv::Be2Hex(sep, chunk, truncate) => {
             owned(be2(&v.to_bin(), sep, *chunk, *truncate, false))
         }
         Conv::Simple(s) => simple(*s, v)?,
     })
+}
+
+/// haproxy's `sample_conv_http_date`: the offset added in the input's unit, the fraction
+/// (C's remainder, unpadded) shown for `ms` and `us`, the seconds masked to 55 bits as
+/// haproxy masks them, so every year fits (gmtime's proleptic Gregorian calendar).
+fn http_date(t: i64, offset: i64, div: u32, frac: bool) -> Vec<u8> {
+    const DAY: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = t.wrapping_add(offset);
+    let part = t % i64::from(div);
+    let secs = (t / i64::from(div)) & 0x007f_ffff_ffff_ffff;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970 to a civil date (era-based, exact for any of these years).
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month0 = if mp < 10 { mp + 2 } else { mp - 10 };
+    let year = yoe + era * 400 + i64::from(month0 < 2);
+    let mut s = format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02}",
+        DAY[((days + 4) % 7) as usize],
+        MON[month0 as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    if frac {
+        s.push_str(&format!(".{part}"));
+    }
+    s.push_str(" GMT");
+    s.into_bytes()
 }
 
 /// haproxy's `sample_conv_be2dec` and `sample_conv_be2hex`: the input cut in chunks of
