@@ -373,7 +373,7 @@ fn answer(
         };
         return after_post(page, head, status);
     }
-    let csv = crate::runtime::ctl::stats::show_stat(shared);
+    let csv = crate::runtime::ctl::show_stat::show_stat(shared);
     let refresh = page
         .refresh
         .map(|r| format!("refresh: {}\r\n", r.as_secs().max(1)))
