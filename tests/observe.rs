@@ -10,9 +10,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ask, mask_duration, start, stat_field, Backend, Which};
+use common::{ask, mask_duration, start, stat_field, wait_status, Backend, Which};
 
 const L4: &str = "127.0.82.1:24550";
 const FAIL: &str = "127.0.82.1:24551";
@@ -76,18 +76,6 @@ fn stats(sock: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn wait_status(sock: &Path, sv: &str, want: &str) {
-    let t0 = Instant::now();
-    while stat_field(&ask(sock, "show stat"), sv, "status") != want {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "{sv} never {want}: {}",
-            stats(sock)
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn run(w: Which) -> (Vec<String>, Vec<String>) {

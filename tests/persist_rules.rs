@@ -157,20 +157,8 @@ fn scenario(which: Which) -> (Vec<String>, Vec<String>) {
         ),
     ];
     for (what, cmds) in phases {
-        // The sessions of the round before end first: the counts in the state-change
-        // messages must not depend on how fast the last connection was torn down.
-        let t0 = std::time::Instant::now();
-        while ask(&sock, "show stat").lines().skip(1).any(|l| {
-            l.split(',')
-                .nth(4)
-                .is_some_and(|n| n != "0" && !n.is_empty())
-        }) {
-            assert!(
-                t0.elapsed() < Duration::from_secs(5),
-                "sessions never ended"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // The sessions of the round before end first (the messages count them).
+        common::settle(&sock);
         for c in cmds {
             ask(&sock, &format!("set server {c}"));
         }

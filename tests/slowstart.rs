@@ -12,9 +12,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ask, start, stat_field, Backend, Which};
+use common::{ask, start, stat_field, wait_status, Backend, Which};
 
 const RR: &str = "127.0.82.1:24500";
 const LIMIT: &str = "127.0.82.1:24501";
@@ -44,14 +44,6 @@ listen short\n  bind {SHORT}\n  balance roundrobin\n  server c1 {S1} weight 2\n 
 listen weights\n  bind {WEIGHTS}\n  balance roundrobin\n  server w1 {S3} weight 1\n  server w2 {S4} weight 2\n  server w3 {S1} weight 3\n",
         sock.display()
     )
-}
-
-fn wait_status(sock: &Path, sv: &str, want: &str) {
-    let t0 = Instant::now();
-    while stat_field(&ask(sock, "show stat"), sv, "status") != want {
-        assert!(t0.elapsed() < Duration::from_secs(5), "{sv} never {want}");
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The server names of `n` sequential connections.

@@ -11,9 +11,9 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::path::Path;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ask, mask_duration, start, stat_field, Backend, Which};
+use common::{ask, mask_duration, settle, start, stat_field, wait_status, Backend, Which};
 
 const FRONT: &str = "127.0.82.1:24530";
 const FRONT_B: &str = "127.0.82.1:24531";
@@ -68,31 +68,6 @@ fn stats(sock: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Waits until no session is left on any server: the counts in the messages then do not
-/// depend on how fast the last connection was torn down.
-fn settle(sock: &Path) {
-    let t0 = Instant::now();
-    while ask(sock, "show stat").lines().skip(1).any(|l| {
-        l.split(',')
-            .nth(4)
-            .is_some_and(|n| n != "0" && !n.is_empty())
-    }) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "sessions never ended"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_status(sock: &Path, sv: &str, want: &str) {
-    let t0 = Instant::now();
-    while stat_field(&ask(sock, "show stat"), sv, "status") != want {
-        assert!(t0.elapsed() < Duration::from_secs(5), "{sv} never {want}");
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn run(w: Which) -> (Vec<String>, Vec<String>) {

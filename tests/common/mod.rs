@@ -774,3 +774,39 @@ pub fn s_server(addr: &str, pem: &std::path::Path, flags: &[&str], extra: &[&str
     wait_port(addr);
     child
 }
+
+/// Waits (at most 5 s) until no server of any proxy has a session left (`scur` 0):
+/// messages that count sessions then do not depend on how fast the last connection was
+/// torn down.
+#[allow(dead_code)]
+pub fn settle(sock: &std::path::Path) {
+    let t0 = Instant::now();
+    while ask(sock, "show stat").lines().skip(1).any(|l| {
+        l.split(',')
+            .nth(4)
+            .is_some_and(|n| n != "0" && !n.is_empty())
+    }) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "sessions never ended"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (at most 5 s) until server `sv`'s `show stat` status is `want`.
+#[allow(dead_code)]
+pub fn wait_status(sock: &std::path::Path, sv: &str, want: &str) {
+    let t0 = Instant::now();
+    loop {
+        let st = stat_field(&ask(sock, "show stat"), sv, "status");
+        if st == want {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "{sv} never {want} (still {st})"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
