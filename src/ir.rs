@@ -102,6 +102,10 @@ pub struct Global {
     pub log_tag: String,
     /// `log-send-hostname`
     pub log_send_hostname: Option<String>,
+    /// `server-state-file`: where `load-server-state-from-file global` reads.
+    pub server_state_file: Option<String>,
+    /// `server-state-base`: the directory of relative state file names.
+    pub server_state_base: Option<String>,
     /// `stats socket` entries.
     pub stats_sockets: Vec<StatsSocket>,
     /// `stats timeout`
@@ -325,6 +329,8 @@ pub enum ListenAddr {
 pub struct Frontend {
     /// Proxy name.
     pub name: String,
+    /// haproxy's proxy number (`id`, else the first free one in declaration order).
+    pub uuid: u32,
     /// True for a `listen` section.
     pub is_listen: bool,
     /// Mode.
@@ -584,6 +590,13 @@ pub enum HttpReuse {
 pub struct Backend {
     /// Proxy name.
     pub name: String,
+    /// haproxy's proxy number (`id`, else the first free one in declaration order).
+    pub uuid: u32,
+    /// `id` was given (`bk_f_forced_id` in `show servers state`).
+    pub uuid_forced: bool,
+    /// What reading its own state file said, before and after its servers' states are
+    /// applied (haproxy says it then, among the servers' messages).
+    pub state_notes: (Vec<String>, Vec<String>),
     /// True for a `listen` section (messages then say "proxy").
     pub is_listen: bool,
     /// `mode`
@@ -691,11 +704,69 @@ pub struct ProxyV2Options {
     pub unique_id: bool,
 }
 
+/// Where a backend reads its servers' saved state (`load-server-state-from-file`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateFrom {
+    /// The global `server-state-file`.
+    Global,
+    /// The backend's own file (`server-state-file-name`, else its name).
+    Local,
+    /// No file.
+    None,
+}
+
+/// A server's state as a previous process saved it (`show servers state`), read and
+/// validated at load as haproxy's srv_state_srv_update reads it; the runtime applies it
+/// at start (configuration.txt `load-server-state-from-file`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SavedState {
+    /// `srv_op_state`: 0 stopped, 1 starting, 2 running, 3 stopping.
+    pub op: u8,
+    /// `srv_admin_state` without the inherited and resolution flags: haproxy's FMAINT
+    /// (1), CMAINT (4, `disabled` in that configuration) and FDRAIN (8).
+    pub admin: u8,
+    /// `srv_uweight`: the weight in effect.
+    pub uweight: u32,
+    /// `srv_iweight`: the configured weight then.
+    pub iweight: u32,
+    /// `srv_time_since_last_change` in seconds.
+    pub since: u64,
+    /// `srv_check_status` (haproxy's HCHK_STATUS_* number).
+    pub check_status: u8,
+    /// `srv_check_result` (haproxy's CHK_RES_* number).
+    pub check_result: u8,
+    /// `srv_check_health`.
+    pub check_health: i64,
+    /// `srv_port`.
+    pub port: u16,
+    /// `srv_use_ssl`, when the line has it.
+    pub use_ssl: Option<bool>,
+    /// `srv_check_port` when not 0, and `srv_check_addr` when not `-`: the check's.
+    pub check_port: Option<u16>,
+    /// See `check_port`.
+    pub check_addr: Option<IpAddr>,
+    /// `srv_agent_port` when not 0 and `srv_agent_addr` when not `-` (agents only).
+    pub agent_port: Option<u16>,
+    /// See `agent_port`.
+    pub agent_addr: Option<IpAddr>,
+    /// Why the line was not applied at all (haproxy's invalid values), said when the
+    /// servers' states are applied, in server order.
+    pub failed: Option<String>,
+    /// What of the line was not applied (check or agent address and port).
+    pub partial: Option<String>,
+}
+
 /// One server with `default-server` applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Server {
     /// Server name.
     pub name: String,
+    /// `id` was given (`srv_f_forced_id` in `show servers state`).
+    pub id_forced: bool,
+    /// The host name it was given by, when not an address (`srv_fqdn`).
+    pub hostname: Option<String>,
+    /// Its saved state, when its backend loads one and a line names it.
+    pub saved: Option<SavedState>,
     /// Its id (`id`, else the first free number from 1 in configuration order): where
     /// the server sits on a consistent-hash ring, and `sid` in the statistics.
     pub id: u32,

@@ -58,12 +58,14 @@ fn main() -> ExitCode {
     if cli.check {
         return check(&cli, env, exe);
     }
-    let loaded = config::load(&cli.files, env);
+    let mut loaded = config::load(&cli.files, env);
+    haproxide::report::add_server_state(&mut loaded);
     let quiet = (cli.quiet || loaded.quiet) && !cli.verbose;
     let loader = {
         let (files, exe) = (cli.files.clone(), exe.clone());
         haproxide::runtime::proc::reload::Loader::new(move || {
-            let loaded = config::load(&files, env_for_reload.clone());
+            let mut loaded = config::load(&files, env_for_reload.clone());
+            haproxide::report::add_server_state(&mut loaded);
             let messages =
                 config::check_report(&loaded, std::process::id(), &exe, false, false).stderr;
             haproxide::runtime::proc::reload::Reread {

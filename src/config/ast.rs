@@ -366,6 +366,12 @@ pub struct ProxyConf {
     pub log: Vec<LogEntry>,
     /// `log-tag` of this proxy (None: the global one).
     pub log_tag: Option<String>,
+    /// `id`: the proxy's number, forced.
+    pub id: Option<u32>,
+    /// `load-server-state-from-file` (inherited from defaults).
+    pub load_state: Option<crate::ir::StateFrom>,
+    /// `server-state-file-name` (not inherited: haproxy does not copy it).
+    pub state_file_name: Option<String>,
     /// The log format: the last of `log-format`, `option tcplog` and `option httplog`.
     pub log_format: Option<LogFormatSetting>,
     /// `unique-id-format`
@@ -536,6 +542,9 @@ impl ProxyConf {
             backlog: None,
             log: Vec::new(),
             log_tag: None,
+            id: None,
+            load_state: None,
+            state_file_name: None,
             log_format: None,
             unique_id_format: None,
             log_disabled: false,
@@ -584,6 +593,8 @@ impl ProxyConf {
         p.acls.clear();
         p.arg_errors.clear();
         p.defaults_name = Some(defaults.name.clone());
+        p.id = None;
+        p.state_file_name = None;
         for o in p.options.values_mut() {
             o.own = false;
         }

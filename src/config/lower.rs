@@ -723,13 +723,45 @@ pub fn lower_with(
             backends[*b].own_frontend = Some(*f);
         }
     }
+    let ir_global = lower_global(global);
+    for ((f, b), uuid) in order.iter().zip(proxy_uuids(proxies, &ir_global)) {
+        if let Some(f) = f {
+            frontends[*f].uuid = uuid;
+        }
+        if let Some(b) = b {
+            backends[*b].uuid = uuid;
+        }
+    }
+    super::server_state::load(proxies, &ir_global, &mut backends, diags);
     Some(Config {
-        global: lower_global(global),
+        global: ir_global,
         frontends,
         backends,
         order,
         tables,
     })
+}
+
+/// haproxy's proxy numbers, in declaration order: `id` where given, else the first free
+/// number from a counter that every proxy moves on by one. The stats socket's internal
+/// proxy comes first and moves it too (its own number is 0).
+fn proxy_uuids(proxies: &[ProxyConf], g: &crate::ir::Global) -> Vec<u32> {
+    let mut used: std::collections::BTreeSet<u32> = proxies.iter().filter_map(|p| p.id).collect();
+    let mut next = if g.stats_sockets.is_empty() { 1 } else { 2 };
+    proxies
+        .iter()
+        .map(|p| {
+            let id = p.id.unwrap_or_else(|| {
+                while used.contains(&next) {
+                    next += 1;
+                }
+                used.insert(next);
+                next
+            });
+            next += 1;
+            id
+        })
+        .collect()
 }
 
 fn lower_global(g: &super::parse::GlobalConf) -> crate::ir::Global {
@@ -808,6 +840,7 @@ fn lower_frontend(
     };
     Frontend {
         name: p.name.clone(),
+        uuid: 0,
         is_listen: p.kind == ProxyKind::Listen,
         mode: p.mode(),
         binds,
@@ -984,7 +1017,7 @@ fn lower_backend(
                 } => (*port_lo, *offset),
                 AddrSpec::Unix(_) | AddrSpec::Fd(_) => (0, None),
             };
-            lower_server(
+            let mut sv = lower_server(
                 &s.name,
                 id,
                 s.loc.to_string(),
@@ -994,7 +1027,16 @@ fn lower_backend(
                 offset,
                 (failed, connect_ssl),
                 g,
-            )
+            );
+            sv.id_forced = s.id.is_some();
+            if let AddrSpec::Inet {
+                host: Host::Name(n),
+                ..
+            } = &s.addr
+            {
+                sv.hostname = Some(n.clone());
+            }
+            sv
         })
         .collect();
     if p.mode() != Mode::Http {
@@ -1005,6 +1047,9 @@ fn lower_backend(
     }
     Backend {
         name: p.name.clone(),
+        uuid: 0,
+        uuid_forced: p.id.is_some(),
+        state_notes: Default::default(),
         is_listen: p.kind == ProxyKind::Listen,
         mode: p.mode(),
         http_conn_mode: http_conn_mode(p),
@@ -1246,6 +1291,9 @@ fn lower_server(
     });
     Server {
         name: name.to_string(),
+        id_forced: false,
+        hostname: None,
+        saved: None,
         id,
         origin,
         addr,

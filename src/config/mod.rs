@@ -14,6 +14,7 @@ mod lower_tls;
 mod lower_track;
 pub mod parse;
 mod proto_checks;
+mod server_state;
 pub mod source;
 
 use std::collections::BTreeMap;

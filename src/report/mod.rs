@@ -66,13 +66,25 @@ pub struct Request {
     pub exe: String,
 }
 
+/// Adds what applying the saved server states at start says (haproxy prints it after the
+/// configuration's own messages, under `-c` too).
+pub fn add_server_state(loaded: &mut Loaded) {
+    let Some(cfg) = &loaded.config else { return };
+    for (alert, msg) in crate::runtime::lb::server_state::preview(cfg) {
+        let level = if alert { Level::Alert } else { Level::Warning };
+        let d = Diagnostic::new(level, None, config::diag::LocStyle::None, msg).checked();
+        loaded.diags.push(d.continuing());
+    }
+}
+
 /// Reads and checks every configuration of `r`.
 pub fn check_all(r: &Request) -> Vec<Checked> {
     let pid = std::process::id();
     r.configs
         .iter()
         .map(|args| {
-            let loaded = config::load_with(args, r.env.clone(), r.file_checks);
+            let mut loaded = config::load_with(args, r.env.clone(), r.file_checks);
+            add_server_state(&mut loaded);
             let verdict = config::verdict(&loaded, r.zero_warning);
             let text = verdict.text(pid, &r.exe);
             let diags = verdict

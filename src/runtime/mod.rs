@@ -303,6 +303,7 @@ async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, max
         return;
     };
     let shared = Arc::new(Shared::successor(&cfg, logger_for(&cfg, q), &live.shared));
+    lb::server_state::apply(&shared);
     let mut next = Live::new(cfg, shared, sockets);
     if let Err(e) = next.start(global) {
         alert(
@@ -347,6 +348,8 @@ async fn serve(
 ) -> anyhow::Result<i32> {
     let started = (std::time::Instant::now(), std::time::SystemTime::now());
     let shared = Arc::new(Shared::new(&cfg, logger_for(&cfg, opts.quiet)));
+    // The saved server states; what it says was printed with the configuration's report.
+    lb::server_state::apply(&shared);
     let cli = Arc::new(stats::Cli {
         current: std::sync::RwLock::new(shared.clone()),
         started,

@@ -433,6 +433,29 @@ impl Parser {
                 };
                 self.global.ir.log_send_hostname = Some(host);
             }
+            "server-state-file" | "server-state-base" => {
+                let (set, what) = if kw == "server-state-file" {
+                    (
+                        &mut self.global.ir.server_state_file,
+                        "expect one argument: a file path",
+                    )
+                } else {
+                    (
+                        &mut self.global.ir.server_state_base,
+                        "expects one argument: a directory path",
+                    )
+                };
+                // haproxy keeps the first and reads no further argument.
+                if set.is_some() {
+                    let d =
+                        Diagnostic::alert(loc, format!("'{kw}' already specified. Continuing."));
+                    return self.push(d.continuing());
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, format!("'{kw}' {what}."));
+                }
+                *set = Some(stmt.arg(1).to_string());
+            }
             "stats" => self.global_stats(stmt),
             "ca-base" | "crt-base" => {
                 if self.too_many(stmt, 1, kw) {

@@ -30,6 +30,7 @@ mod resolvers;
 pub(crate) mod rules;
 pub mod sample;
 mod server;
+mod server_state;
 mod stats;
 mod switching;
 pub mod units;

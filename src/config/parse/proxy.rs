@@ -108,6 +108,10 @@ impl Parser {
                 self.parse_use_server(p, stmt);
             } else if kw == "force-persist" || kw == "ignore-persist" {
                 self.parse_persist_rule(p, stmt);
+            } else if kw == "load-server-state-from-file" {
+                self.parse_load_state(p, stmt);
+            } else if kw == "server-state-file-name" {
+                self.parse_state_file_name(p, stmt);
             }
             return;
         }
@@ -143,6 +147,9 @@ impl Parser {
             "http-check" => self.parse_http_check(p, stmt),
             "cookie" => self.parse_cookie(p, stmt),
             "capture" => self.parse_capture(p, stmt),
+            "id" => self.parse_proxy_id(p, stmt),
+            "load-server-state-from-file" => self.parse_load_state(p, stmt),
+            "server-state-file-name" => self.parse_state_file_name(p, stmt),
             "mode" => {
                 if self.too_many(stmt, 1, kw) {
                     return;

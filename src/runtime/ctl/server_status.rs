@@ -29,8 +29,7 @@ pub fn status(shared: &Shared, s: &ServerRt) -> String {
         return "MAINT".into();
     }
     let lock = |m: &std::sync::Mutex<_>| *m.lock().unwrap_or_else(|e| e.into_inner());
-    let own_agent_up = s.ir.agent.is_none() || s.agent.lock().map_or(true, |a| a.health.up());
-    let running = lock(&s.health).up() && own_agent_up;
+    let running = s.running();
     let r = checked(shared, s);
     let rh = lock(&r.health);
     let r_check = r.ir.check.is_some();

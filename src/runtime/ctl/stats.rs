@@ -350,6 +350,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "report information about the running process",
     ),
     (
+        "show servers state [<backend>]",
+        Level::User,
+        "dump volatile server information (all or for a single backend)",
+    ),
+    (
         "show stat",
         Level::User,
         "report counters for each proxy and server",
@@ -392,6 +397,9 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
         ["help", ..] => help(level) + "\n",
         ["show", "info", ..] => show_info(cli, &shared),
         ["show", "stat", ..] => super::show_stat::show_stat(&shared),
+        ["show", "servers", "state", rest @ ..] => {
+            crate::runtime::lb::server_state::show(&shared, rest.first().copied())
+        }
         ["show", "backend"] => {
             let mut s = String::from("# name\n");
             for b in &shared.backends {

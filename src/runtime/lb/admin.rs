@@ -10,11 +10,18 @@ use crate::runtime::lb::health::Health;
 use crate::runtime::lb::state::{Admin, Shared, DRAIN, FDRAIN, FMAINT, IDRAIN, IMAINT, MAINT};
 use crate::runtime::log::level;
 
-/// Counts of usable active and backup servers of backend `b`.
+/// Counts of usable active and backup servers of backend `b` (haproxy's srv_act and
+/// srv_bck: a server of weight 0 takes no load-balanced traffic and does not count).
 pub(super) fn usable_counts(b: &crate::runtime::lb::state::BackendRt) -> (usize, usize) {
     let lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
-    let act = lb.slots.iter().filter(|x| !x.backup && x.usable).count();
-    let bck = lb.slots.iter().filter(|x| x.backup && x.usable).count();
+    let counted = |x: &&crate::runtime::lb::balance::Slot| x.usable && x.weight > 0;
+    let act = lb
+        .slots
+        .iter()
+        .filter(counted)
+        .filter(|x| !x.backup)
+        .count();
+    let bck = lb.slots.iter().filter(counted).filter(|x| x.backup).count();
     (act, bck)
 }
 
@@ -45,6 +52,10 @@ pub(super) fn no_server_left(
     quiet: bool,
 ) {
     let word = if b.ir.is_listen { "proxy" } else { "backend" };
+    // Said of nothing at start (haproxy's MODE_STARTING).
+    if shared.collecting() {
+        return;
+    }
     shared.logger.send(
         &b.ir.log,
         level::EMERG,
@@ -234,12 +245,24 @@ fn update(
         _ => String::new(),
     };
     let prev = usable_counts(b);
+    // At start (a saved state applied), haproxy says nothing of maintenance entered and
+    // words a drain entered as one kept.
+    let starting = shared.collecting();
     let mut msgs: Vec<(u8, String)> = Vec::new();
     s.admin.store(next, Relaxed);
     if cur & MAINT == 0 && next & MAINT != 0 {
         b.stopped(si);
         let forced = next & FMAINT != 0;
-        if !s.running() {
+        let was_running = s.running();
+        // haproxy's health drops to 0 (a tracking server's follows its tracked one).
+        if was_running && s.ir.track.is_none() {
+            s.health.lock().unwrap_or_else(|e| e.into_inner()).h = 0;
+        }
+        if starting {
+            if was_running {
+                b.server_down(si);
+            }
+        } else if !was_running {
             msgs.push((
                 level::NOTICE,
                 format!(
@@ -316,7 +339,13 @@ fn update(
         }
     }
     if next & MAINT == 0 {
-        if cur & DRAIN == 0 && next & DRAIN != 0 {
+        if cur & DRAIN == 0 && next & DRAIN != 0 && starting {
+            b.server_down(si);
+            msgs.push((
+                level::NOTICE,
+                format!("{who} remains in forced drain mode."),
+            ));
+        } else if cur & DRAIN == 0 && next & DRAIN != 0 {
             let moved = b.server_down(si);
             let tail = status_tail(
                 !s.running(),

@@ -182,6 +182,9 @@ pub(super) fn say(
     alert: bool,
     msg: &str,
 ) {
+    if shared.collect(alert, msg) {
+        return;
+    }
     shared.logger.send(&b.ir.log, severity, msg);
     if !quiet {
         let tag = if alert { "[ALERT]    " } else { "[WARNING]  " };
@@ -208,7 +211,7 @@ pub(super) fn transition(
 /// Server `si` of backend `bi` goes UP or DOWN (`why` ends its message's first sentence),
 /// then the servers tracking it follow, depth first, as haproxy's srv_set_running and
 /// srv_set_stopped tell them.
-fn change(shared: &Shared, bi: usize, si: usize, up: bool, why: &str, quiet: bool) {
+pub(super) fn change(shared: &Shared, bi: usize, si: usize, up: bool, why: &str, quiet: bool) {
     let b = &shared.backends[bi];
     let s = &b.servers[si];
     *s.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();

@@ -12,6 +12,7 @@ pub mod idle;
 pub mod observe;
 mod proto_expect;
 pub mod queue;
+pub mod server_state;
 mod spop;
 pub mod state;
 pub mod stick;

@@ -114,7 +114,13 @@ impl ServerRt {
     /// Whether its checks let it run: the health check (if any) and the agent (if any)
     /// both say UP, as haproxy's check_notify_success requires.
     pub fn running(&self) -> bool {
-        let check = self.health.lock().unwrap_or_else(|e| e.into_inner()).up();
+        let h = *self.health.lock().unwrap_or_else(|e| e.into_inner());
+        // A server neither checked nor tracking runs unless a saved state stopped it;
+        // its health is only what haproxy would show for it.
+        let check = match (&self.ir.check, self.ir.track) {
+            (None, None) => h.last_ok != Some(false),
+            _ => h.up(),
+        };
         check
             && (self.ir.agent.is_none()
                 || self
@@ -245,11 +251,19 @@ impl BackendRt {
                     ir: s.clone(),
                     sessions: AtomicU32::new(0),
                     queued: AtomicU32::new(0),
-                    health: Mutex::new(
-                        s.check
+                    // Without a check, haproxy's default rise and fall still set the
+                    // health a saved state shows.
+                    health: Mutex::new({
+                        let mut h = s
+                            .check
                             .as_ref()
-                            .map_or(Health::new(1, 1), |c| Health::new(c.rise, c.fall)),
-                    ),
+                            .map_or(Health::new(2, 3), |c| Health::new(c.rise, c.fall));
+                        // Starting in maintenance zeroes it, as entering it does.
+                        if s.disabled && s.track.is_none() {
+                            h.h = 0;
+                        }
+                        h
+                    }),
                     agent: Mutex::default(),
                     cancels: Registry::default(),
                     admin: AtomicU8::new(if s.disabled { FMAINT } else { 0 }),
@@ -586,6 +600,9 @@ pub struct Shared {
     pub retired: std::sync::atomic::AtomicBool,
     /// Server state messages go to the logs only (`-q`): set when checks start.
     pub quiet: std::sync::atomic::AtomicBool,
+    /// While a saved server state is applied at start: its messages, collected instead
+    /// of logged (haproxy prints them with the configuration's, logs none).
+    pub startup: Mutex<Option<Vec<(bool, String)>>>,
 }
 
 impl Shared {
@@ -616,6 +633,26 @@ impl Shared {
             idle: Arc::new(Notify::new()),
             retired: std::sync::atomic::AtomicBool::new(false),
             quiet: std::sync::atomic::AtomicBool::new(false),
+            startup: Mutex::new(None),
+        }
+    }
+
+    /// Whether a saved state is being applied (see [`Shared::startup`]).
+    pub fn collecting(&self) -> bool {
+        self.startup
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Keeps a server state message while a saved state is applied; false otherwise.
+    pub fn collect(&self, alert: bool, msg: &str) -> bool {
+        match &mut *self.startup.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(v) => {
+                v.push((alert, msg.to_string()));
+                true
+            }
+            None => false,
         }
     }
 
