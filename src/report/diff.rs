@@ -158,7 +158,9 @@ fn server_change(b: &str, o: &Server, n: &Server) -> Option<ServerChange> {
     if o.check != n.check {
         changes.push(format!("check: {} -> {}", check_text(o), check_text(n)));
     }
-    for f in changed_fields(o, n, &["addr", "port", "weight", "check", "origin", "id"]) {
+    // A saved state is what the new process starts from, not a setting.
+    let skip = ["addr", "port", "weight", "check", "origin", "id", "saved"];
+    for f in changed_fields(o, n, &skip) {
         changes.push(f);
     }
     (!changes.is_empty()).then(|| ServerChange {
@@ -169,7 +171,10 @@ fn server_change(b: &str, o: &Server, n: &Server) -> Option<ServerChange> {
 }
 
 fn backend_diff(d: &mut ReloadDiff, o: &Backend, n: &Backend) {
-    let settings = changed_fields(o, n, &["servers", "loc", "origin"]);
+    // Proxy numbers move when proxies come and go (a forced one shows as uuid_forced);
+    // what reading a state file said is no setting either.
+    let skip = ["servers", "loc", "origin", "uuid", "state_notes"];
+    let settings = changed_fields(o, n, &skip);
     if !settings.is_empty() {
         d.backends_changed.push(ProxyChange {
             name: n.name.clone(),
@@ -303,7 +308,7 @@ pub fn diff(old: &Config, new: &Config) -> ReloadDiff {
                         *b = remap(*b);
                     }
                 }
-                let settings = changed_fields(&o, f, &["binds", "loc", "origin"]);
+                let settings = changed_fields(&o, f, &["binds", "loc", "origin", "uuid"]);
                 if !settings.is_empty() {
                     d.frontends_changed.push(ProxyChange {
                         name: f.name.clone(),
