@@ -8,3 +8,4 @@ pub mod show_stat;
 pub mod stats;
 pub mod stats_admin;
 pub mod stats_page;
+pub mod table;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
+use super::table::Action;
 use crate::ir::{Global, ListenAddr, StatsSocket};
 use crate::runtime::lb::admin;
 use crate::runtime::lb::state::{Admin, Shared};
@@ -249,8 +250,9 @@ async fn session<S: AsyncRead + AsyncWrite + AsRawFd + Unpin>(
         }
         let mut out = String::new();
         let mut quit = false;
-        for cmd in line.trim_end_matches(['\n', '\r']).split(';') {
-            let words: Vec<&str> = cmd.split_whitespace().collect();
+        for cmd in commands(line.trim_end_matches(['\n', '\r'])) {
+            let owned = words(cmd);
+            let words: Vec<&str> = owned.iter().map(String::as_str).collect();
             match words.as_slice() {
                 [] => {}
                 ["quit"] => quit = true,
@@ -279,6 +281,50 @@ async fn session<S: AsyncRead + AsyncWrite + AsRawFd + Unpin>(
     }
 }
 
+/// A request line's commands: separated by ';' unless it is escaped by a backslash.
+fn commands(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut escaped) = (0, false);
+    for (i, c) in line.char_indices() {
+        match c {
+            ';' if !escaped => {
+                out.push(&line[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        escaped = c == '\\' && !escaped;
+    }
+    out.push(&line[start..]);
+    out
+}
+
+/// A command's words as haproxy's cli_parse_request cuts them: spaces and tabs separate,
+/// a backslash keeps the next character in the word and is removed ("\\" is one);
+/// at most 64 words.
+fn words(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = cmd.chars().peekable();
+    while out.len() < 64 {
+        while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut w = String::new();
+        while let Some(c) = chars.next_if(|c| *c != ' ' && *c != '\t') {
+            if c == '\\' {
+                if let Some(n) = chars.next() {
+                    w.push(n);
+                }
+            } else {
+                w.push(c);
+            }
+        }
+        out.push(w);
+    }
+    out
+}
+
 /// Sends the listening sockets in batches, each acknowledged by the receiver.
 async fn give_sockets<R: AsyncRead + Unpin>(
     conn: RawFd,
@@ -305,6 +351,11 @@ async fn give_sockets<R: AsyncRead + Unpin>(
 /// The commands, their minimum level and help line, in `help` order.
 const COMMANDS: &[(&str, Level, &str)] = &[
     (
+        "clear table <table> [<filter>]*",
+        Level::User,
+        "remove an entry from a table (filter: data/key)",
+    ),
+    (
         "disable server (DEPRECATED)",
         Level::Admin,
         "disable a server for maintenance (use 'set server' instead)",
@@ -328,6 +379,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "set server <bk>/<srv> [opts]",
         Level::Admin,
         "change a server's state or weight",
+    ),
+    (
+        "set table <table> key <k> [data.* <v>]*",
+        Level::User,
+        "update or create a table entry's data",
     ),
     (
         "set weight <bk>/<srv>  (DEPRECATED)",
@@ -358,6 +414,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "show stat",
         Level::User,
         "report counters for each proxy and server",
+    ),
+    (
+        "show table <table> [<filter>]*",
+        Level::User,
+        "report table usage stats or dump this table's contents (filter: data/key)",
     ),
     (
         "show version",
@@ -397,6 +458,9 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
         ["help", ..] => help(level) + "\n",
         ["show", "info", ..] => show_info(cli, &shared),
         ["show", "stat", ..] => super::show_stat::show_stat(&shared),
+        ["show", "table", ..] => super::table::command(&shared, words, level, Action::Show),
+        ["clear", "table", ..] => super::table::command(&shared, words, level, Action::Clear),
+        ["set", "table", ..] => super::table::command(&shared, words, level, Action::Set),
         ["show", "servers", "state", rest @ ..] => {
             crate::runtime::lb::server_state::show(&shared, rest.first().copied())
         }

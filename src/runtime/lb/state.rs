@@ -612,7 +612,7 @@ impl Shared {
         let tables: Arc<[crate::runtime::lb::stick::Table]> = cfg
             .tables
             .iter()
-            .map(|t| crate::runtime::lb::stick::Table::new(t.table.clone()))
+            .map(|t| crate::runtime::lb::stick::Table::new(&t.name, t.table.clone()))
             .collect();
         Shared {
             frontends: cfg

@@ -16,6 +16,8 @@ use crate::ir::{StickKey, StickTable};
 /// One table and its entries.
 #[derive(Debug)]
 pub struct Table {
+    /// The proxy that declares it (the table's name).
+    pub name: Box<str>,
     cfg: StickTable,
     shape: Arc<Shape>,
     entries: Mutex<HashMap<Box<[u8]>, Arc<Entry>>>,
@@ -76,6 +78,9 @@ pub struct Entry {
 struct Data {
     /// `stick on`: the server (index in its backend).
     server: Option<usize>,
+    /// The server was stored by a stick rule, so its name is kept too (haproxy's
+    /// `server_key`); `set table … data.server_id` sets the number alone.
+    keyed: bool,
     /// Last update, from which the entry expires.
     touched: Instant,
     counters: Box<[u64]>,
@@ -157,9 +162,10 @@ pub enum Raw<'a> {
 }
 
 impl Table {
-    /// An empty table.
-    pub fn new(cfg: StickTable) -> Self {
+    /// An empty table named `name`.
+    pub fn new(name: &str, cfg: StickTable) -> Self {
         Table {
+            name: name.into(),
             shape: Arc::new(Shape::new(&cfg.store, cfg.expire)),
             cfg,
             entries: Mutex::new(HashMap::new()),
@@ -169,6 +175,42 @@ impl Table {
     /// What the table stores where.
     pub fn shape(&self) -> &Shape {
         &self.shape
+    }
+
+    /// Its definition.
+    pub fn config(&self) -> &StickTable {
+        &self.cfg
+    }
+
+    /// The live entries in haproxy's tree order (the keys' bytes).
+    pub fn sorted(&self) -> Vec<(Box<[u8]>, Arc<Entry>)> {
+        let now = Instant::now();
+        let m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<_> = m
+            .iter()
+            .filter(|(_, e)| !self.dead(e, now))
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        drop(m);
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Removes `key`'s entry unless a session holds it (stksess_kill); false when a
+    /// session holds it (there being none is no refusal).
+    pub fn remove(&self, key: &[u8]) -> bool {
+        let mut m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if m.get(key).is_some_and(|e| Arc::strong_count(e) > 1) {
+            return false;
+        }
+        m.remove(key);
+        true
+    }
+
+    /// Removes the entries no session holds and `drop` picks.
+    pub fn remove_idle(&self, drop: impl Fn(&Entry) -> bool) {
+        let mut m = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        m.retain(|_, e| Arc::strong_count(e) > 1 || !drop(e));
     }
 
     /// Converts a sample to this table's key type as haproxy's `smp_to_stkey` does (its
@@ -289,6 +331,7 @@ impl Table {
             shape: self.shape.clone(),
             data: Mutex::new(Data {
                 server: None,
+                keyed: false,
                 touched: now,
                 counters: vec![0; self.shape.counters].into(),
                 rates: vec![Freq::default(); self.shape.rates].into(),
@@ -311,6 +354,7 @@ impl Table {
         if let Some(e) = self.get(&key) {
             let mut d = e.lock();
             d.server = Some(server);
+            d.keyed = true;
             d.touched = Instant::now();
         }
     }
@@ -440,6 +484,69 @@ impl Entry {
     pub fn touch(&self) {
         self.lock().touched = Instant::now();
     }
+
+    /// Milliseconds before it expires (0 without `expire`, or when due).
+    pub fn expires_in(&self) -> u64 {
+        let Some(t) = self.shape.expire else { return 0 };
+        t.saturating_sub(self.lock().touched.elapsed()).as_millis() as u64
+    }
+
+    /// Every stored datum in haproxy's order, element by element, rates read now:
+    /// (type, element, value, the rate's period in ms).
+    pub fn values(&self) -> Vec<(DataType, u8, u64, u32)> {
+        let d = self.lock();
+        let now = now_ms();
+        let mut out = Vec::new();
+        for &ty in DATA_TYPES {
+            let Some((first, n)) = self.shape.at[ty.index()] else {
+                continue;
+            };
+            let period = self.shape.period[ty.index()];
+            for i in 0..n {
+                let s = usize::from(first) + usize::from(i);
+                let v = if ty.is_rate() {
+                    u64::from(d.rates[s].read(period, now))
+                } else {
+                    d.counters[s]
+                };
+                out.push((ty, i, v, period));
+            }
+        }
+        out
+    }
+
+    /// `set table … data.<type> <value>`: element 0 of `ty` takes `v` (a rate: as its
+    /// current period's count, the previous one forgotten). False when not stored.
+    pub fn set(&self, ty: DataType, v: i64) -> bool {
+        let Some(s) = self.shape.slot(ty, 0) else {
+            return false;
+        };
+        let mut d = self.lock();
+        if ty.is_rate() {
+            d.rates[s] = Freq {
+                tick: now_ms() & !1,
+                curr: v as u32,
+                prev: 0,
+            };
+        } else {
+            d.counters[s] = v as u64;
+        }
+        true
+    }
+
+    /// Points the entry at `server` (`set table … data.server_id`): its name is not
+    /// kept (shown as "-").
+    pub fn set_server(&self, server: Option<usize>) {
+        let mut d = self.lock();
+        d.server = server;
+        d.keyed = false;
+    }
+
+    /// The stick server and whether its name was stored with it.
+    pub fn server_keyed(&self) -> (Option<usize>, bool) {
+        let d = self.lock();
+        (d.server, d.keyed)
+    }
 }
 
 /// A rate being updated.
@@ -469,13 +576,16 @@ mod tests {
     use super::*;
 
     fn table(key: StickKey, size: u64, nopurge: bool) -> Table {
-        Table::new(StickTable {
-            key,
-            size,
-            expire: None,
-            nopurge,
-            store: Vec::new(),
-        })
+        Table::new(
+            "t",
+            StickTable {
+                key,
+                size,
+                expire: None,
+                nopurge,
+                store: Vec::new(),
+            },
+        )
     }
 
     #[test]
