@@ -109,7 +109,10 @@ fn run(w: Which, dir: &Path, cfg: &Arc<rustls::ServerConfig>) -> Vec<String> {
             case.replace("CA", &ca.display().to_string())
         ));
     }
-    let _p = start(w, "checksni", &cfg, "127.0.81.1:24610".parse().unwrap());
+    // The readiness probe goes to a listen of its own: through l0 it would reach the
+    // recording server and could be seen before the first check.
+    cfg.push_str("listen probe\n  bind 127.0.81.1:24619\n");
+    let _p = start(w, "checksni", &cfg, "127.0.81.1:24619".parse().unwrap());
     let t0 = Instant::now();
     while seen.iter().any(|s| s.lock().unwrap().is_empty()) {
         assert!(

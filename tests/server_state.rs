@@ -194,3 +194,62 @@ fn server_state_matches_haproxy() {
         .any(|l| l.contains("s3 remains in forced drain")));
     assert!(!want.route.iter().any(|r| r == "s1" || r == "s3"));
 }
+
+/// `set server … health|agent`: the same commands on both, the same answers, messages,
+/// statuses and saved state.
+#[test]
+fn health_and_agent_commands_match_haproxy() {
+    fn session(w: Which) -> (Vec<String>, Vec<String>) {
+        let dir =
+            std::env::temp_dir().join(format!("haproxide-health-{}-{w:?}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("s.sock");
+        let cfg = format!(
+            "global\n  stats socket {} level admin\n\
+defaults\n  mode tcp\n  timeout connect 500ms\n  timeout client 5s\n  timeout server 5s\n\
+frontend fe\n  bind 127.0.86.1:24920\n  default_backend b1\n\
+backend b1\n  server s1 127.0.86.2:24921\n  server s2 127.0.86.3:24922 check inter 60s\n  server s3 127.0.86.4:24923 track s2\n  server s4 127.0.86.5:24924 agent-check agent-port 24925 agent-inter 60s\n",
+            sock.display()
+        );
+        let p = start(w, "health", &cfg, "127.0.86.1:24920".parse().unwrap());
+        // s2's first check fails (nothing listens): DOWN, and s3 with it.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut answers = Vec::new();
+        for c in [
+            "set server b1/s1 health down",
+            "set server b1/s1 health down",
+            "set server b1/s3 health up",
+            "set server b1/s1 health bogus",
+            "set server b1/s1 health up",
+            "set server b1/s2 health down",
+            "set server b1/s2 health up",
+            "set server b1/s1 agent up",
+            "set server b1/s4 agent down",
+            "set server b1/s4 agent up",
+            "set server b1/s4 agent x",
+            "set server b1/s1 state maint",
+            "set server b1/s1 health down",
+            "set server b1/s1 state ready",
+            "set server b1/s1 health up",
+            "set server b1/s1 health down",
+        ] {
+            answers.push(format!("{c} -> {}", ask(&sock, c)));
+        }
+        answers.push(dump(&sock));
+        let st = ask(&sock, "show stat");
+        for sv in ["s1", "s2", "s3", "s4"] {
+            answers.push(format!("{sv} {}", common::stat_field(&st, sv, "status")));
+        }
+        let msgs = messages(&p.errs.lock().unwrap());
+        drop(p);
+        let _ = std::fs::remove_dir_all(&dir);
+        (answers, msgs)
+    }
+    let (want, want_msgs) = session(Which::Haproxy);
+    let (got, got_msgs) = session(Which::Haproxide);
+    assert_eq!(want, got, "answers, saved state, statuses");
+    assert_eq!(want_msgs, got_msgs, "messages");
+    assert!(want_msgs
+        .iter()
+        .any(|m| m.contains("s1 is DOWN, changed from CLI")));
+}

@@ -519,6 +519,21 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                 }
             }
         }
+        ["set", "server", target, what @ ("health" | "agent"), rest @ ..] => {
+            if !need(Level::Admin) {
+                return denied();
+            }
+            match find(&shared, target) {
+                Err(e) => e,
+                Ok(at) => {
+                    let how = rest.first().copied().unwrap_or("");
+                    match admin::set_health(&shared, at, *what == "agent", how, cli.quiet) {
+                        Some(e) => format!("{e}\n"),
+                        None => "\n".into(),
+                    }
+                }
+            }
+        }
         ["set", "server", ..] => {
             if !need(Level::Admin) {
                 return denied();
@@ -526,7 +541,7 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             if words.len() < 3 || !words[2].contains('/') {
                 return "Require 'backend/server'.\n\n".into();
             }
-            "usage: set server <backend>/<server> state | weight (haproxide supports these two)\n\n"
+            "usage: set server <backend>/<server> state | weight | health | agent (haproxide supports these)\n\n"
                 .into()
         }
         [verb @ ("disable" | "enable"), "server", rest @ ..] => {

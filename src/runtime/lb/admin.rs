@@ -297,9 +297,12 @@ fn update(
             ));
         }
     } else if cur & MAINT != 0 && next & MAINT == 0 {
-        // Back as a fresh server: UP until a check says otherwise.
+        // Back as a fresh server: UP until a check says otherwise; without a check
+        // (nor a tracked server) it simply runs again.
         if let Some(c) = &s.ir.check {
             *s.health.lock().unwrap_or_else(|e| e.into_inner()) = Health::new(c.rise, c.fall);
+        } else if s.ir.track.is_none() {
+            s.health.lock().unwrap_or_else(|e| e.into_inner()).last_ok = None;
         }
         let up = s.running();
         let state = if up { "UP" } else { "DOWN" };
@@ -391,4 +394,59 @@ fn update(
     if prev != (0, 0) && usable_counts(b) == (0, 0) && next & (MAINT | DRAIN) != 0 {
         no_server_left(shared, b, quiet);
     }
+}
+
+/// `set server <b>/<s> health up|stopping|down` and `… agent up|down` (management.txt):
+/// the check's (or agent's) health set to its top or to 0, then the server set running
+/// or stopped "changed from CLI" unless it is in maintenance or already so. `Some` is
+/// haproxy's refusal.
+pub fn set_health(
+    shared: &Shared,
+    (bi, si): (usize, usize),
+    agent: bool,
+    how: &str,
+    quiet: bool,
+) -> Option<&'static str> {
+    let s = &shared.backends[bi].servers[si];
+    let up = match (agent, how) {
+        (false, _) if s.ir.track.is_some() => {
+            return Some("cannot change health on a tracking server.\n")
+        }
+        (true, _) if s.ir.agent.is_none() => {
+            return Some("agent checks are not enabled on this server.\n")
+        }
+        (_, "up") => true,
+        (_, "down") => false,
+        // haproxide has no NOLB state to put the server in.
+        (false, "stopping") => return Some(
+            "'set server <srv> health stopping' is not supported by haproxide (no NOLB state).\n",
+        ),
+        (false, _) => {
+            return Some("'set server <srv> health' expects 'up', 'stopping', or 'down'.\n")
+        }
+        (true, _) => return Some("'set server <srv> agent' expects 'up' or 'down'.\n"),
+    };
+    let was = s.running();
+    let unchecked = s.ir.check.is_none() && s.ir.track.is_none();
+    let in_maint = s.admin() == Admin::Maint;
+    if agent {
+        let mut a = s.agent.lock().unwrap_or_else(|e| e.into_inner());
+        a.health.h = if up {
+            a.health.rise + a.health.fall - 1
+        } else {
+            0
+        };
+    } else {
+        let mut h = s.health.lock().unwrap_or_else(|e| e.into_inner());
+        h.h = if up { h.rise + h.fall - 1 } else { 0 };
+        // Without a check only this says whether it runs (not while in maintenance:
+        // haproxy's srv_set_stopped leaves such a server alone).
+        if unchecked && !in_maint {
+            h.last_ok = (!up).then_some(false);
+        }
+    }
+    if !in_maint && was != s.running() {
+        super::check::change(shared, bi, si, up, ", changed from CLI", quiet);
+    }
+    None
 }

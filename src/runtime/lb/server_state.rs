@@ -47,7 +47,12 @@ fn line(b: &BackendRt, si: usize, s: &ServerRt) -> String {
         };
         (op, slot.weight)
     };
-    let h = *s.health.lock().unwrap_or_else(|e| e.into_inner());
+    let mut h = *s.health.lock().unwrap_or_else(|e| e.into_inner());
+    // A tracking server's own health is never moved by the tracked one's state (its
+    // counter here carries that state): haproxy shows its start value, 0 in maintenance.
+    if s.ir.track.is_some() {
+        h.h = if s.admin() == Admin::Maint { 0 } else { h.rise };
+    }
     let (status, result) = match &*s.last_check.lock().unwrap_or_else(|e| e.into_inner()) {
         Some(o) => {
             let n = status_number(o.status());
