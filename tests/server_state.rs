@@ -232,13 +232,25 @@ backend b1\n  server s1 127.0.86.2:24921\n  server s2 127.0.86.3:24922 check int
             "set server b1/s1 state ready",
             "set server b1/s1 health up",
             "set server b1/s1 health down",
+            "set maxconn server b1/s2 5",
+            "set maxconn server b1/s2",
+            "set maxconn server b1/s2 x",
+            "set maxconn server b1/s2 7x",
+            "set maxconn server b1/nope 3",
+            "set maxconn server nope/s1 3",
+            "set maxconn server b1 3",
+            "set maxconn server b1/s4 -4",
         ] {
             answers.push(format!("{c} -> {}", ask(&sock, c)));
         }
         answers.push(dump(&sock));
         let st = ask(&sock, "show stat");
         for sv in ["s1", "s2", "s3", "s4"] {
-            answers.push(format!("{sv} {}", common::stat_field(&st, sv, "status")));
+            answers.push(format!(
+                "{sv} {} {}",
+                common::stat_field(&st, sv, "status"),
+                common::stat_field(&st, sv, "slim")
+            ));
         }
         let msgs = messages(&p.errs.lock().unwrap());
         drop(p);

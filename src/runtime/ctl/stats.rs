@@ -376,6 +376,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "lower the level of the current CLI session to operator",
     ),
     (
+        "set maxconn server <bk>/<srv>",
+        Level::Admin,
+        "change a server's maxconn setting",
+    ),
+    (
         "set server <bk>/<srv> [opts]",
         Level::Admin,
         "change a server's state or weight",
@@ -516,6 +521,24 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                 Ok((bi, si)) => {
                     admin::set_admin(&shared, bi, si, to, cli.quiet);
                     "\n".into()
+                }
+            }
+        }
+        ["set", "maxconn", "server", rest @ ..] => {
+            if !need(Level::Admin) {
+                return denied();
+            }
+            let Some(target) = rest.first().filter(|t| t.contains('/')) else {
+                return "Require 'backend/server'.\n\n".into();
+            };
+            match find(&shared, target) {
+                Err(e) => e,
+                Ok((bi, si)) => {
+                    let v = rest.get(1).copied().unwrap_or("");
+                    match admin::change_maxconn(&shared, bi, si, v) {
+                        Some(e) => format!("{e}\n"),
+                        None => "\n".into(),
+                    }
                 }
             }
         }

@@ -150,7 +150,8 @@ pub fn change_maxconn(shared: &Shared, bi: usize, si: usize, m: &str) -> Option<
     if !rest.is_empty() {
         return Some("Trailing garbage in maxconn string");
     }
-    shared.backends[bi].set_maxconn(si, v.clamp(0, i64::from(u32::MAX)) as u32);
+    // haproxy keeps it in an int and shows it unsigned: -4 is 4294967292, no limit.
+    shared.backends[bi].set_maxconn(si, v as i32 as u32);
     None
 }
 
