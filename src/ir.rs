@@ -102,6 +102,9 @@ pub struct Global {
     pub log_tag: String,
     /// `log-send-hostname`
     pub log_send_hostname: Option<String>,
+    /// `setenv`, `presetenv` (when it set), `unsetenv`, `resetenv`, in order: the
+    /// process's environment changes as haproxy's does (`show env`).
+    pub env_ops: Vec<EnvOp>,
     /// `server-state-file`: where `load-server-state-from-file global` reads.
     pub server_state_file: Option<String>,
     /// `server-state-base`: the directory of relative state file names.
@@ -702,6 +705,17 @@ pub struct ProxyV2Options {
     pub crc32c: bool,
     /// Unique-id TLV.
     pub unique_id: bool,
+}
+
+/// One change the global section makes to the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvOp {
+    /// `setenv`, or a `presetenv` of a variable that was not set.
+    Set(String, String),
+    /// `unsetenv`
+    Unset(String),
+    /// `resetenv`: every variable but these goes.
+    Keep(Vec<String>),
 }
 
 /// Where a backend reads its servers' saved state (`load-server-state-from-file`).

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             .map(|h| h.trim().to_string())
             .unwrap_or_default()
     });
-    env.insert("HAPROXY_LOCALPEER".into(), peer);
+    env.insert("HAPROXY_LOCALPEER".into(), peer.clone());
     let env_for_reload = env.clone();
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -84,6 +84,8 @@ fn main() -> ExitCode {
     if loaded.listeners == 0 {
         return ExitCode::from(2);
     }
+    // Still one thread: the environment may change safely.
+    haproxide::runtime::proc::process::export_env(&cfg, &peer, &loaded.files);
     let pid = std::process::id();
     // What is not built yet is refused by name rather than done differently.
     // A worker started by a master (it inherits the listeners; see runtime::master).

@@ -561,18 +561,25 @@ impl Parser {
                     return;
                 }
                 if kw == "setenv" || !self.env.contains_key(stmt.arg(1)) {
-                    self.env
-                        .insert(stmt.arg(1).to_string(), stmt.arg(2).to_string());
+                    let (k, v) = (stmt.arg(1).to_string(), stmt.arg(2).to_string());
+                    self.env.insert(k.clone(), v.clone());
+                    self.global.ir.env_ops.push(crate::ir::EnvOp::Set(k, v));
                 }
             }
             "unsetenv" => {
                 for n in &stmt.words[1..] {
                     self.env.remove(n);
+                    self.global
+                        .ir
+                        .env_ops
+                        .push(crate::ir::EnvOp::Unset(n.clone()));
                 }
             }
             "resetenv" => {
                 let keep: Vec<&String> = stmt.words[1..].iter().collect();
                 self.env.retain(|k, _| keep.contains(&k));
+                let keep = stmt.words[1..].to_vec();
+                self.global.ir.env_ops.push(crate::ir::EnvOp::Keep(keep));
             }
             _ => {}
         }

@@ -406,6 +406,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "display the level of the current CLI session",
     ),
     (
+        "show env [var]",
+        Level::Operator,
+        "dump environment variables known to the process",
+    ),
+    (
         "show info",
         Level::User,
         "report information about the running process",
@@ -463,6 +468,12 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
         ["help", ..] => help(level) + "\n",
         ["show", "info", ..] => show_info(cli, &shared),
         ["show", "stat", ..] => super::show_stat::show_stat(&shared),
+        ["show", "env", rest @ ..] => {
+            if !need(Level::Operator) {
+                return denied();
+            }
+            show_env(rest.first().copied())
+        }
         ["show", "table", ..] => super::table::command(&shared, words, level, Action::Show),
         ["clear", "table", ..] => super::table::command(&shared, words, level, Action::Clear),
         ["set", "table", ..] => super::table::command(&shared, words, level, Action::Set),
@@ -592,6 +603,23 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             format!("Unknown command: '{}'\n{}\n", words.join(" "), help(level))
         }
     }
+}
+
+/// `show env [<name>]`: the process's environment, in its order.
+fn show_env(name: Option<&str>) -> String {
+    let mut out = String::new();
+    for (k, v) in std::env::vars_os() {
+        let (k, v) = (k.to_string_lossy(), v.to_string_lossy());
+        match name {
+            Some(n) if n != k => continue,
+            Some(_) => return format!("{k}={v}\n\n"),
+            None => out.push_str(&format!("{k}={v}\n")),
+        }
+    }
+    if name.is_some() {
+        return "Variable not found\n\n".into();
+    }
+    out + "\n"
 }
 
 /// `backend/server` to indexes, with HAProxy's answers when either is missing.

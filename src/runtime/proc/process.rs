@@ -116,3 +116,44 @@ pub fn size_limits(
         None => fit,
     })
 }
+
+/// Sets the environment variables haproxy sets, in its order, for `show env` and the
+/// programs the process starts: HAPROXY_STARTUP_VERSION (unless set), HAPROXY_LOCALPEER,
+/// the global section's `setenv`/`unsetenv`/`resetenv`, HAPROXY_CFGFILES (the files
+/// read, ';'-separated) and HAPROXY_CLI (the stats sockets). Called once, before any
+/// thread starts.
+pub fn export_env(cfg: &Config, localpeer: &str, files: &[String]) {
+    use crate::ir::{EnvOp, ListenAddr};
+    if std::env::var_os("HAPROXY_STARTUP_VERSION").is_none() {
+        std::env::set_var("HAPROXY_STARTUP_VERSION", env!("CARGO_PKG_VERSION"));
+    }
+    std::env::set_var("HAPROXY_LOCALPEER", localpeer);
+    for op in &cfg.global.env_ops {
+        match op {
+            EnvOp::Set(k, v) => std::env::set_var(k, v),
+            EnvOp::Unset(k) => std::env::remove_var(k),
+            EnvOp::Keep(keep) => {
+                for (k, _) in std::env::vars_os() {
+                    if !keep.iter().any(|n| std::ffi::OsStr::new(n) == k) {
+                        std::env::remove_var(&k);
+                    }
+                }
+            }
+        }
+    }
+    std::env::set_var("HAPROXY_CFGFILES", files.join(";"));
+    let cli: Vec<String> = cfg
+        .global
+        .stats_sockets
+        .iter()
+        .filter_map(|s| match &s.addr {
+            ListenAddr::Unix(p) => Some(format!("unix@{p}")),
+            ListenAddr::Inet(a) if a.is_ipv4() => Some(format!("ipv4@{a}")),
+            ListenAddr::Inet(a) => Some(format!("ipv6@{a}")),
+            ListenAddr::Fd(_) => None,
+        })
+        .collect();
+    if !cli.is_empty() {
+        std::env::set_var("HAPROXY_CLI", cli.join(";"));
+    }
+}
