@@ -751,6 +751,10 @@ pub struct SavedState {
     pub check_result: u8,
     /// `srv_check_health`.
     pub check_health: i64,
+    /// `srv_check_state` (CONFIGURED 2, ENABLED 4, PAUSED 8).
+    pub check_state: u8,
+    /// `srv_agent_state` (CONFIGURED 2, ENABLED 4, AGENT 16).
+    pub agent_state: u8,
     /// `srv_port`.
     pub port: u16,
     /// `srv_use_ssl`, when the line has it.

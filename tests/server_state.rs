@@ -240,17 +240,33 @@ backend b1\n  server s1 127.0.86.2:24921\n  server s2 127.0.86.3:24922 check int
             "set maxconn server nope/s1 3",
             "set maxconn server b1 3",
             "set maxconn server b1/s4 -4",
+            "disable health b1/s2",
+            "enable health b1/s1",
+            "disable agent b1/s1",
+            "enable agent b1/s1",
+            "disable agent b1/s4",
+            "disable health b1",
+            "disable health b1/zz",
         ] {
             answers.push(format!("{c} -> {}", ask(&sock, c)));
         }
         answers.push(dump(&sock));
         let st = ask(&sock, "show stat");
         for sv in ["s1", "s2", "s3", "s4"] {
-            answers.push(format!(
-                "{sv} {} {}",
-                common::stat_field(&st, sv, "status"),
-                common::stat_field(&st, sv, "slim")
-            ));
+            answers.push(
+                [
+                    "status",
+                    "slim",
+                    "iid",
+                    "check_status",
+                    "chkfail",
+                    "agent_status",
+                ]
+                .iter()
+                .map(|c| common::stat_field(&st, sv, c))
+                .collect::<Vec<_>>()
+                .join(" "),
+            );
         }
         let msgs = messages(&p.errs.lock().unwrap());
         drop(p);

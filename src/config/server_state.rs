@@ -405,6 +405,8 @@ fn apply_line(b: &mut Backend, si: usize, p: &Params) {
         check_status: status.unwrap_or(0) as u8,
         check_result: result.unwrap_or(0) as u8,
         check_health: health.unwrap_or(0),
+        check_state: num(&v[9]).unwrap_or(0) as u8,
+        agent_state: num(&v[10]).unwrap_or(0) as u8,
         port: port as u16,
         use_ssl: v.get(16).map(|s| num(s).unwrap_or(0) != 0),
         check_port,

@@ -32,11 +32,9 @@ pub fn status(shared: &Shared, s: &ServerRt) -> String {
     let running = s.running();
     let r = checked(shared, s);
     let rh = lock(&r.health);
-    let r_check = r.ir.check.is_some();
-    let r_agent =
-        r.ir.agent
-            .as_ref()
-            .map(|_| r.agent.lock().map_or(0, |a| a.health.h));
+    // Only enabled checks count (`disable health|agent`).
+    let r_check = r.checking();
+    let r_agent = r.asking().then(|| r.agent.lock().map_or(0, |a| a.health.h));
     if running {
         let going_down = r_check && rh.h < rh.rise + rh.fall - 1;
         let steps = || format!("{}/{}", rh.h + 1 - rh.rise, rh.fall);

@@ -80,6 +80,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("stot", f.cumulated.load(Relaxed))
             .set("status", "OPEN")
             .set("pid", 1)
+            .set("iid", f.ir.uuid)
             .set("sid", 0)
             .set("type", 0)
             .set(
@@ -105,10 +106,9 @@ pub fn show_stat(shared: &Shared) -> String {
                 format!("{}/{}", t.ir.name, t.servers[ts].ir.name)
             });
             let status = super::server_status::status(shared, s);
-            let agent =
-                s.ir.agent
-                    .as_ref()
-                    .map(|_| s.agent.lock().unwrap_or_else(|e| e.into_inner()));
+            let agent = s
+                .asking()
+                .then(|| s.agent.lock().unwrap_or_else(|e| e.into_inner()));
             let mut r = Row::new(SERVER_ZEROS);
             r.set("pxname", &b.ir.name)
                 .set("svname", &s.ir.name)
@@ -121,6 +121,7 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("act", u8::from(!s.ir.backup))
                 .set("bck", u8::from(s.ir.backup))
                 .set("pid", 1)
+                .set("iid", b.ir.uuid)
                 .set("sid", s.ir.id)
                 .set("type", 2)
                 .set("mode", "tcp");
@@ -148,7 +149,7 @@ pub fn show_stat(shared: &Shared) -> String {
                     .as_secs()
             };
             r.set("lastchg", since(&s.lastchg));
-            if s.ir.check.is_some() {
+            if s.checking() {
                 r.set("chkfail", s.chkfail.load(Relaxed))
                     .set("chkdown", s.chkdown.load(Relaxed));
             }
@@ -162,7 +163,7 @@ pub fn show_stat(shared: &Shared) -> String {
             }
             // Maintenance pauses the checks: their columns go blank (haproxy's
             // CHK_ST_PAUSED); before the first check the status is INI.
-            if s.ir.check.is_some() && s.admin() != Admin::Maint {
+            if s.checking() && s.admin() != Admin::Maint {
                 r.set("check_rise", h.rise)
                     .set("check_fall", h.fall)
                     .set("check_health", h.h);
@@ -213,6 +214,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("act", act)
             .set("bck", bck)
             .set("pid", 1)
+            .set("iid", b.ir.uuid)
             .set("sid", 0)
             .set("type", 1)
             .set("mode", "tcp")

@@ -355,11 +355,15 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         Level::User,
         "remove an entry from a table (filter: data/key)",
     ),
+    ("disable agent", Level::Admin, "disable agent checks"),
+    ("disable health", Level::Admin, "disable health checks"),
     (
         "disable server (DEPRECATED)",
         Level::Admin,
         "disable a server for maintenance (use 'set server' instead)",
     ),
+    ("enable agent", Level::Admin, "enable agent checks"),
+    ("enable health", Level::Admin, "enable health checks"),
     (
         "enable server  (DEPRECATED)",
         Level::Admin,
@@ -577,6 +581,36 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             }
             "usage: set server <backend>/<server> state | weight | health | agent (haproxide supports these)\n\n"
                 .into()
+        }
+        [verb @ ("disable" | "enable"), what @ ("health" | "agent"), rest @ ..] => {
+            if !need(Level::Admin) {
+                return denied();
+            }
+            let Some(target) = rest.first().filter(|t| t.contains('/')) else {
+                return "Require 'backend/server'.\n\n".into();
+            };
+            match find(&shared, target) {
+                Err(e) => e,
+                Ok((bi, si)) => {
+                    let s = &shared.backends[bi].servers[si];
+                    let (configured, flag) = if *what == "health" {
+                        (s.ir.check.is_some(), &s.check_enabled)
+                    } else {
+                        (s.ir.agent.is_some(), &s.agent_enabled)
+                    };
+                    let on = *verb == "enable";
+                    if on && !configured {
+                        return if *what == "health" {
+                            "Health check was not configured on this server, cannot enable.\n\n"
+                        } else {
+                            "Agent was not configured on this server, cannot enable.\n\n"
+                        }
+                        .into();
+                    }
+                    flag.store(on, std::sync::atomic::Ordering::Relaxed);
+                    "\n".into()
+                }
+            }
         }
         [verb @ ("disable" | "enable"), "server", rest @ ..] => {
             if !need(Level::Admin) {

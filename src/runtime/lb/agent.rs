@@ -252,6 +252,11 @@ pub(super) async fn agent_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet:
         if shared.retired.load(Relaxed) {
             return;
         }
+        // `disable agent`: it asks nothing until enabled again.
+        if !s.agent_enabled.load(Relaxed) {
+            sleep(a.inter).await;
+            continue;
+        }
         let (found, was) = ask(&shared, bi, si, quiet).await;
         if shared.retired.load(Relaxed) {
             return;

@@ -69,8 +69,9 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
         if shared.retired.load(Relaxed) {
             return;
         }
-        // In maintenance a server is not checked (HAProxy stops its checks too).
-        if s.admin() == Admin::Maint {
+        // In maintenance a server is not checked (HAProxy stops its checks too), nor
+        // with its check disabled by the operator.
+        if s.admin() == Admin::Maint || !s.check_enabled.load(Relaxed) {
             sleep(c.inter).await;
             continue;
         }
@@ -78,7 +79,7 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
         if shared.retired.load(Relaxed) {
             return;
         }
-        if s.admin() == Admin::Maint {
+        if s.admin() == Admin::Maint || !s.check_enabled.load(Relaxed) {
             continue;
         }
         // A protocol check that reported its result twice counts it twice, as haproxy.

@@ -72,13 +72,17 @@ fn line(b: &BackendRt, si: usize, s: &ServerRt) -> String {
     // CONFIGURED|ENABLED, PAUSED in maintenance; an agent adds its AGENT bit.
     // Without a check, a server started `disabled` keeps the paused bit it started
     // with: only an enabled check clears it.
+    let enabled = |on: bool| if on { 4 } else { 0 };
     let check_state = match &s.ir.check {
-        Some(_) if s.admin() == Admin::Maint => 14,
-        Some(_) => 6,
+        Some(_) if s.admin() == Admin::Maint => 10 | enabled(s.checking()),
+        Some(_) => 2 | enabled(s.checking()),
         None if s.ir.disabled => 8,
         None => 0,
     };
-    let agent_state = if s.ir.agent.is_some() { 0x16 } else { 0 };
+    let agent_state = match &s.ir.agent {
+        Some(_) => 0x12 | enabled(s.asking()),
+        None => 0,
+    };
     let since = s
         .lastchg
         .lock()
@@ -226,6 +230,13 @@ fn apply_one(shared: &Shared, at: (usize, usize), st: &crate::ir::SavedState) {
     }
     if st.iweight == s.ir.weight {
         b.set_weight(at.1, st.uweight);
+    }
+    // Only a check or agent disabled from the CLI is taken over (configured then and now).
+    if s.ir.check.is_some() && st.check_state & 2 != 0 && st.check_state & 4 == 0 {
+        s.check_enabled.store(false, Relaxed);
+    }
+    if s.ir.agent.is_some() && st.agent_state & 2 != 0 && st.agent_state & 4 == 0 {
+        s.agent_enabled.store(false, Relaxed);
     }
     let mut last = s.lastchg.lock().unwrap_or_else(|e| e.into_inner());
     let now = std::time::Instant::now();

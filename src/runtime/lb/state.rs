@@ -72,6 +72,10 @@ pub struct ServerRt {
     pub hanafail: AtomicU64,
     /// Wakes the check task early (`on-error` asks for the next check at `fastinter`).
     pub check_soon: Notify,
+    /// The health check runs (`disable health` stops it, the state frozen).
+    pub check_enabled: std::sync::atomic::AtomicBool,
+    /// The agent asks (`disable agent`).
+    pub agent_enabled: std::sync::atomic::AtomicBool,
 }
 
 /// Admin flag: maintenance set by the operator (or `disabled`).
@@ -109,6 +113,16 @@ impl ServerRt {
         } else {
             Admin::Ready
         }
+    }
+
+    /// A health check is configured and enabled (haproxy's CHK_ST_ENABLED).
+    pub fn checking(&self) -> bool {
+        self.ir.check.is_some() && self.check_enabled.load(Relaxed)
+    }
+
+    /// An agent is configured and enabled.
+    pub fn asking(&self) -> bool {
+        self.ir.agent.is_some() && self.agent_enabled.load(Relaxed)
     }
 
     /// Whether its checks let it run: the health check (if any) and the agent (if any)
@@ -283,6 +297,8 @@ impl BackendRt {
                     consecutive_errors: AtomicU32::new(0),
                     hanafail: AtomicU64::new(0),
                     check_soon: Notify::new(),
+                    check_enabled: std::sync::atomic::AtomicBool::new(true),
+                    agent_enabled: std::sync::atomic::AtomicBool::new(true),
                 }
             })
             .collect();
