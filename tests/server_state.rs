@@ -64,10 +64,11 @@ fn reach() -> String {
     String::from_utf8_lossy(&v).into_owned()
 }
 
-/// Lines a proxy printed, pid masked, banner left out.
+/// Lines a proxy printed, pid and check durations masked, banner left out.
 fn messages(errs: &[String]) -> Vec<String> {
     errs.iter()
         .filter(|l| !l.starts_with("[NOTICE]"))
+        .map(|l| common::mask_duration(l))
         .map(|l| match l.split_once(") : ") {
             Some((tag, rest)) => format!("{}: {rest}", tag.split('(').next().unwrap_or("")),
             None => l.clone(),

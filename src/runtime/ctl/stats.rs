@@ -539,38 +539,16 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                 }
             }
         }
-        ["set", "maxconn", "server", rest @ ..] => {
-            if !need(Level::Admin) {
-                return denied();
-            }
-            let Some(target) = rest.first().filter(|t| t.contains('/')) else {
-                return "Require 'backend/server'.\n\n".into();
-            };
-            match find(&shared, target) {
-                Err(e) => e,
-                Ok((bi, si)) => {
-                    let v = rest.get(1).copied().unwrap_or("");
-                    match admin::change_maxconn(&shared, bi, si, v) {
-                        Some(e) => format!("{e}\n"),
-                        None => "\n".into(),
-                    }
-                }
-            }
-        }
+        ["set", "maxconn", "server", rest @ ..] => on_server(&shared, level, rest, |bi, si| {
+            let v = rest.get(1).copied().unwrap_or("");
+            admin::change_maxconn(&shared, bi, si, v).map(str::to_string)
+        }),
         ["set", "server", target, what @ ("health" | "agent"), rest @ ..] => {
-            if !need(Level::Admin) {
-                return denied();
-            }
-            match find(&shared, target) {
-                Err(e) => e,
-                Ok(at) => {
-                    let how = rest.first().copied().unwrap_or("");
-                    match admin::set_health(&shared, at, *what == "agent", how, cli.quiet) {
-                        Some(e) => format!("{e}\n"),
-                        None => "\n".into(),
-                    }
-                }
-            }
+            on_server(&shared, level, &[target], |bi, si| {
+                let how = rest.first().copied().unwrap_or("");
+                let agent = *what == "agent";
+                admin::set_health(&shared, (bi, si), agent, how, cli.quiet).map(str::to_string)
+            })
         }
         ["set", "server", ..] => {
             if !need(Level::Admin) {
@@ -583,34 +561,28 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                 .into()
         }
         [verb @ ("disable" | "enable"), what @ ("health" | "agent"), rest @ ..] => {
-            if !need(Level::Admin) {
-                return denied();
-            }
-            let Some(target) = rest.first().filter(|t| t.contains('/')) else {
-                return "Require 'backend/server'.\n\n".into();
-            };
-            match find(&shared, target) {
-                Err(e) => e,
-                Ok((bi, si)) => {
-                    let s = &shared.backends[bi].servers[si];
-                    let (configured, flag) = if *what == "health" {
-                        (s.ir.check.is_some(), &s.check_enabled)
-                    } else {
-                        (s.ir.agent.is_some(), &s.agent_enabled)
-                    };
-                    let on = *verb == "enable";
-                    if on && !configured {
-                        return if *what == "health" {
-                            "Health check was not configured on this server, cannot enable.\n\n"
-                        } else {
-                            "Agent was not configured on this server, cannot enable.\n\n"
-                        }
-                        .into();
-                    }
-                    flag.store(on, std::sync::atomic::Ordering::Relaxed);
-                    "\n".into()
+            on_server(&shared, level, rest, |bi, si| {
+                let s = &shared.backends[bi].servers[si];
+                let (configured, flag, refusal) = if *what == "health" {
+                    (
+                        s.ir.check.is_some(),
+                        &s.check_enabled,
+                        "Health check was not configured on this server, cannot enable.\n",
+                    )
+                } else {
+                    (
+                        s.ir.agent.is_some(),
+                        &s.agent_enabled,
+                        "Agent was not configured on this server, cannot enable.\n",
+                    )
+                };
+                let on = *verb == "enable";
+                if on && !configured {
+                    return Some(refusal.to_string());
                 }
-            }
+                flag.store(on, std::sync::atomic::Ordering::Relaxed);
+                None
+            })
         }
         [verb @ ("disable" | "enable"), "server", rest @ ..] => {
             if !need(Level::Admin) {
@@ -654,6 +626,24 @@ fn show_env(name: Option<&str>) -> String {
         return "Variable not found\n\n".into();
     }
     out + "\n"
+}
+
+/// An admin command on the server `args[0]` names: haproxy's answers when the level or
+/// the name is wrong, else `act`'s refusal (ending with its newline) or nothing, then
+/// the CLI's blank line.
+fn on_server(
+    shared: &Shared,
+    level: Level,
+    args: &[&str],
+    act: impl FnOnce(usize, usize) -> Option<String>,
+) -> String {
+    if level < Level::Admin {
+        return "Permission denied\n\n".into();
+    }
+    match find(shared, args.first().copied().unwrap_or("")) {
+        Err(e) => e,
+        Ok((bi, si)) => act(bi, si).unwrap_or_default() + "\n",
+    }
 }
 
 /// `backend/server` to indexes, with HAProxy's answers when either is missing.
