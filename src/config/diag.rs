@@ -79,6 +79,11 @@ pub enum Phase {
     Check,
 }
 
+/// A message of the checks after reading, with no location (HAProxy's `config : …`).
+pub fn check(level: Level, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(level, None, LocStyle::None, message).checked()
+}
+
 /// One message about the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {

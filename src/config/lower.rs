@@ -31,9 +31,7 @@ fn timeout(p: &ProxyConf, name: &str) -> Option<Duration> {
     ms(p.timeouts.get(name).map(|t| t.v))
 }
 
-fn check(level: Level, msg: String) -> Diagnostic {
-    Diagnostic::new(level, None, LocStyle::None, msg).checked()
-}
+use super::diag::check;
 
 /// Turns parsed sections into the IR, adding HAProxy's post-parse diagnostics to `parsed.diags`.
 /// Returns `None` when the configuration is invalid. Host names go to the system resolver.
@@ -622,10 +620,7 @@ pub fn lower_with(
         resolved.push(v);
     }
     if addr_failed {
-        diags.push(check(
-            Level::Alert,
-            "Failed to initialize server(s) addr.".into(),
-        ));
+        diags.push(check(Level::Alert, "Failed to initialize server(s) addr."));
         return None;
     }
 

@@ -3,7 +3,7 @@
 //! names exists, and a `tcp-request content` tracking rule gets haproxy's warnings.
 
 use super::ast::ProxyConf;
-use super::diag::{Diagnostic, Diagnostics, Level, LocStyle};
+use super::diag::{Diagnostics, Level};
 use super::parse::rules::{stage, Stage};
 use super::parse::sample::castable;
 use crate::ir::acl::{Cond, SampleExpr, SmpType};
@@ -24,9 +24,7 @@ pub(super) fn tables(proxies: &[ProxyConf]) -> Vec<TableDef> {
         .collect()
 }
 
-fn check(level: Level, msg: String) -> Diagnostic {
-    Diagnostic::new(level, None, LocStyle::None, msg).checked()
-}
+use super::diag::check;
 
 /// Resolves the tables of `p`'s `track-sc*` rules, with haproxy's messages.
 pub(super) fn track_checks(p: &ProxyConf, tables: &[TableDef], diags: &mut Diagnostics) {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::config::ast::ProxyConf;
-use crate::config::diag::{Diagnostic, Diagnostics, Level, LocStyle};
+use crate::config::diag::{check, Diagnostics, Level};
 use crate::ir::{Backend, SavedState, StateFrom};
 
 /// haproxy's SRV_STATE_LINE_MAXLEN: fgets reads at most one byte less per call.
@@ -16,14 +16,8 @@ const LINE_MAX: usize = 2000 - 1;
 /// The fields of one state line, from `be_id` on (4 to 25 of them).
 type Params = Vec<String>;
 
-/// One state file's lines, by `"<backend> <server>"`, the first of each kept; None when
-/// the file (or its version) could not be read or a line was corrupted.
-struct StateFile {
-    lines: Vec<(String, Params)>,
-}
-
 fn warn(diags: &mut Diagnostics, msg: String) {
-    diags.push(Diagnostic::new(Level::Warning, None, LocStyle::None, msg).checked());
+    diags.push(check(Level::Warning, msg));
 }
 
 /// The system's words for an I/O error, as strerror gives them.
@@ -93,14 +87,16 @@ fn parse_line(l: &[u8]) -> Result<Option<Params>, ()> {
     }
 }
 
-/// Reads one file; `who` names it in messages. `keep` decides, per parsed line, the key
-/// it is stored under (None: skip it).
+/// Reads one file: its lines by `"<backend> <server>"`, the first of each kept; None
+/// when the file (or its version) could not be read or a line was corrupted, said in
+/// `notes` with the messages `msgs` start. `keep` decides, per parsed line, the key it
+/// is stored under (None: skip it).
 fn read(
     file: &str,
     notes: &mut Vec<String>,
     msgs: (&str, &str, &str, &str),
     mut keep: impl FnMut(&Params, &mut Vec<String>) -> Option<String>,
-) -> Option<StateFile> {
+) -> Option<Vec<(String, Params)>> {
     let (open_fail, open_end, no_version, corrupted) = msgs;
     let data = match std::fs::read(file) {
         Ok(d) => d,
@@ -132,7 +128,7 @@ fn read(
             }
         }
     }
-    Some(StateFile { lines: out })
+    Some(out)
 }
 
 /// Reads the state files the backends ask for and gives each named server its
@@ -166,7 +162,7 @@ pub fn load(
             ),
             |p, _| Some(format!("{} {}", p[1], p[3])),
         )
-        .map(|s| s.lines.into_iter().collect());
+        .map(|lines| lines.into_iter().collect());
         for n in notes {
             warn(diags, n);
         }
@@ -207,7 +203,7 @@ pub fn load(
                 // Said as haproxy reads the file: after the earlier backends' states.
                 b.state_notes.0 = notes;
                 let Some(got) = got else { continue };
-                let mut left: Vec<(String, Params)> = got.lines;
+                let mut left = got;
                 for si in 0..b.servers.len() {
                     let key = format!("{} {}", b.name, b.servers[si].name);
                     if let Some(i) = left.iter().position(|(k, _)| *k == key) {

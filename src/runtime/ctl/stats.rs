@@ -585,25 +585,16 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             })
         }
         [verb @ ("disable" | "enable"), "server", rest @ ..] => {
-            if !need(Level::Admin) {
-                return denied();
-            }
-            let Some(target) = rest.first().filter(|t| t.contains('/')) else {
-                return "Require 'backend/server'.\n\n".into();
-            };
-            match find(&shared, target) {
-                Err(e) => e,
-                Ok((bi, si)) => {
-                    // srv_adm_set_maint and srv_adm_set_ready: each clears the other flag.
-                    let to = if *verb == "disable" {
-                        Admin::Maint
-                    } else {
-                        Admin::Ready
-                    };
-                    admin::set_admin(&shared, bi, si, to, cli.quiet);
-                    "\n".into()
-                }
-            }
+            on_server(&shared, level, rest, |bi, si| {
+                // srv_adm_set_maint and srv_adm_set_ready: each clears the other flag.
+                let to = if *verb == "disable" {
+                    Admin::Maint
+                } else {
+                    Admin::Ready
+                };
+                admin::set_admin(&shared, bi, si, to, cli.quiet);
+                None
+            })
         }
         _ => {
             format!("Unknown command: '{}'\n{}\n", words.join(" "), help(level))
