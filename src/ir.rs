@@ -36,6 +36,32 @@ pub struct Config {
     pub order: Vec<(Option<usize>, Option<usize>)>,
     /// Every stick table, by its proxy's name, in configuration order.
     pub tables: Vec<counters::TableDef>,
+    /// The `peers` sections that replicate tables (the ones with a local peer and not
+    /// `disabled`), in configuration order.
+    pub peers: Vec<PeersSection>,
+}
+
+/// A `peers` section (configuration.txt §3.5): this process is its local peer; the
+/// tables naming it are pushed to and learnt from the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeersSection {
+    /// The section's name.
+    pub name: String,
+    /// The local peer's name (`localpeer`, `-L`, else the host name).
+    pub local: String,
+    /// Where the local peer listens (its `peer` line, or `bind`).
+    pub bind: std::net::SocketAddr,
+    /// The other peers, in configuration order.
+    pub remotes: Vec<Peer>,
+}
+
+/// A remote peer of a [`PeersSection`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peer {
+    /// Its name, which it announces in the handshake.
+    pub name: String,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
 }
 
 impl Config {
@@ -102,6 +128,9 @@ pub struct Global {
     pub log_tag: String,
     /// `log-send-hostname`
     pub log_send_hostname: Option<String>,
+    /// `localpeer`: the local peer's name when the configuration sets it (the process
+    /// exports it as `HAPROXY_LOCALPEER`).
+    pub localpeer: Option<String>,
     /// `setenv`, `presetenv` (when it set), `unsetenv`, `resetenv`, in order: the
     /// process's environment changes as haproxy's does (`show env`).
     pub env_ops: Vec<EnvOp>,
@@ -1040,6 +1069,8 @@ pub struct StickTable {
     pub nopurge: bool,
     /// `store <type>[(<args>)],…`: the data kept per key, in the order written.
     pub store: Vec<counters::Store>,
+    /// `peers <name>`: the index in [`Config::peers`] of the section replicating it.
+    pub peers: Option<usize>,
 }
 
 /// `stick on|match|store-request <sample> [table <name>] [if|unless <cond>]`.

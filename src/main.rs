@@ -51,6 +51,12 @@ fn main() -> ExitCode {
             .unwrap_or_default()
     });
     env.insert("HAPROXY_LOCALPEER".into(), peer.clone());
+    if cli.local_peer.is_some() {
+        env.insert(
+            config::parse::peers::LOCALPEER_FROM_CMDLINE.into(),
+            String::new(),
+        );
+    }
     let env_for_reload = env.clone();
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())

@@ -424,6 +424,8 @@ pub struct ProxyConf {
     pub inspect: crate::ir::Inspect,
     /// `stick-table`
     pub stick_table: Option<crate::ir::StickTable>,
+    /// `stick-table … peers <name>`: the section named, and where.
+    pub stick_peers: Option<(String, Loc)>,
     /// `stick` rules.
     pub stick_rules: Vec<StickRuleConf>,
     /// `use-server` rules (kept in a frontend too, where haproxy still resolves them).
@@ -569,6 +571,7 @@ impl ProxyConf {
             defaults_name: None,
             inspect: crate::ir::Inspect::default(),
             stick_table: None,
+            stick_peers: None,
             stick_rules: Vec::new(),
             server_rules: Vec::new(),
             persist_rules: Vec::new(),

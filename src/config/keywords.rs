@@ -117,7 +117,13 @@ pub const SECTIONS: &[Keyword] = &[
         "<name>",
         "`group`, `user` with `password` (the system's crypt(3), as haproxy) or `insecure-password`; read by `http_auth`, `http_auth_group`",
     ),
-    kw("peers", 0, Unsupported, "<name>", "stick-table replication"),
+    kw(
+        "peers",
+        0,
+        Supported,
+        "<name>",
+        "stick-table replication with haproxy's peers protocol 2.1 (`peer <name> <ip:port>`, or `bind` and `server`, `disabled`, `enabled`); `table`, `log`, `default-bind`, `default-server` and peer/bind options (`ssl` …) refused by name",
+    ),
     kw(
         "resolvers",
         0,
@@ -297,7 +303,7 @@ pub const GLOBAL: &[Keyword] = &[
     kw("external-check", 0, Unsupported, "", ""),
     kw("server-state-base", 0, Supported, "<dir>", ""),
     kw("server-state-file", 0, Supported, "<file>", ""),
-    kw("localpeer", 0, Unsupported, "<name>", "peers"),
+    kw("localpeer", 0, Supported, "<name>", ""),
     kw("numa-cpu-mapping", 0, Ignored, "", ""),
     kw("anonkey", 0, Ignored, "<key>", ""),
     kw("grace", 0, Unsupported, "<time>", ""),

@@ -72,7 +72,7 @@ pub fn lower_with(
         }
     };
     let auth_errors = super::parse::userlist::bind_refs(&userlists, &parsed.userlist_refs);
-    let tables = super::lower_counters::tables(proxies);
+    let mut tables = super::lower_counters::tables(proxies);
 
     let be_index = |name: &str| -> Option<usize> {
         proxies
@@ -292,6 +292,7 @@ pub fn lower_with(
                 }
             }
         }
+        super::lower_peers::proxy_check(p, &parsed.peers, &parsed.localpeer, diags);
         super::lower_counters::track_checks(p, &tables, diags);
         for m in super::parse::capture::capture_id_checks(p) {
             diags.push(check(Level::Alert, m));
@@ -552,6 +553,13 @@ pub fn lower_with(
             }
         }
     }
+    let peers = super::lower_peers::sections(
+        &parsed.peers,
+        proxies,
+        &parsed.localpeer,
+        &mut tables,
+        diags,
+    );
     if diags.has_alerts() {
         return None;
     }
@@ -734,6 +742,7 @@ pub fn lower_with(
         backends,
         order,
         tables,
+        peers,
     })
 }
 

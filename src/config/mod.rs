@@ -10,6 +10,7 @@ pub mod keywords;
 pub mod lexer;
 pub mod lower;
 mod lower_counters;
+mod lower_peers;
 mod lower_tls;
 mod lower_track;
 pub mod parse;

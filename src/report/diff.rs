@@ -342,10 +342,20 @@ pub fn diff(old: &Config, new: &Config) -> ReloadDiff {
         .filter(|o| new.backend(&o.name).is_none())
         .map(|o| o.name.clone())
         .collect();
+    // A replicated table whose successor replicates too keeps its entries (they move
+    // to the new generation, as haproxy's local peer teaches its successor).
+    let kept = |name: &str| {
+        let replicated = |c: &Config| {
+            c.tables
+                .iter()
+                .any(|t| *t.name == *name && t.table.peers.is_some())
+        };
+        replicated(old) && replicated(new)
+    };
     d.stick_tables_emptied = old
         .backends
         .iter()
-        .filter(|b| b.stick_table.is_some())
+        .filter(|b| b.stick_table.is_some() && !kept(&b.name))
         .map(|b| b.name.clone())
         .collect();
     d.restart = restart_settings(&old.global, &new.global);

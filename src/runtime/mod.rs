@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod ctl;
 pub mod lb;
 pub mod log;
+pub mod peers;
 pub mod proc;
 pub mod proto;
 pub mod rules;
@@ -197,6 +198,8 @@ struct Live {
     fe_slots: Vec<Option<Arc<Semaphore>>>,
     /// Each listener's `bind … maxconn` slots, in `sockets` order.
     l_slots: Vec<Option<Arc<Semaphore>>>,
+    /// The `peers` sections' listeners and sessions.
+    peers: Option<peers::Peers>,
 }
 
 impl Live {
@@ -222,6 +225,7 @@ impl Live {
             listening: None,
             fe_slots,
             l_slots,
+            peers: None,
         }
     }
 
@@ -313,6 +317,24 @@ async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, max
         next.stop();
         return;
     }
+    // The old sections end before the new ones listen on the same addresses; the new
+    // tables took the old entries (Shared::successor), as haproxy's local peer teaches
+    // its successor.
+    if let Some(p) = live.peers.take() {
+        p.stop();
+    }
+    match peers::start(&next.cfg, &next.shared) {
+        Ok(p) => next.peers = Some(p),
+        Err(e) => {
+            alert(
+                q,
+                &format!("reload: {e:#}; the previous configuration keeps serving."),
+            );
+            next.stop();
+            live.peers = peers::start(&live.cfg, &live.shared).ok();
+            return;
+        }
+    }
     check::spawn_all(&next.shared, q);
     // The new accept loops run; now the old ones stop. Kept sockets never closed.
     live.stop();
@@ -384,6 +406,7 @@ async fn serve(
     let mut sig_ttin = signal(SignalKind::from_raw(nix::libc::SIGTTIN)).context("SIGTTIN")?;
 
     live.start(&global)?;
+    live.peers = Some(peers::start(&live.cfg, &live.shared)?);
     cli.publish(listener::fds(&live.sockets));
     busy::set(live.cfg.global.busy_polling, process.nbthread);
     check::spawn_all(&live.shared, opts.quiet);
@@ -453,6 +476,7 @@ async fn serve(
     // Soft stop: close every listener, say so per proxy, let sessions finish.
     busy::set(false, 0);
     live.stop();
+    live.peers = None;
     live.sockets.clear();
     cli.publish(listener::fds(&live.sockets));
     let (cfg, shared) = (&live.cfg, &live.shared);

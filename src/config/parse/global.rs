@@ -424,6 +424,27 @@ impl Parser {
                 }
                 self.global.ir.log_tag = stmt.arg(1).to_string();
             }
+            "localpeer" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                let name = stmt.arg(1);
+                if name.is_empty() {
+                    return self.alert(loc, format!("'{kw}' expects a name as an argument."));
+                }
+                if self.env.contains_key(super::peers::LOCALPEER_FROM_CMDLINE) {
+                    return self.warn(loc, format!("'{kw}' ignored since it is already set by using the '-L' command line argument."));
+                }
+                if !self.peers.is_empty() {
+                    return self.warn(
+                        loc,
+                        format!("'{kw}' ignored since it is used after 'peers' section."),
+                    );
+                }
+                self.env
+                    .insert("HAPROXY_LOCALPEER".into(), name.to_string());
+                self.global.ir.localpeer = Some(name.to_string());
+            }
             "log-send-hostname" => {
                 let host = match stmt.arg(1) {
                     "" => std::fs::read_to_string("/proc/sys/kernel/hostname")

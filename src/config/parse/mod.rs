@@ -24,6 +24,7 @@ pub mod log_format;
 mod map;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;
+pub mod peers;
 mod proxy;
 mod redirect;
 mod resolvers;
@@ -83,6 +84,10 @@ pub struct Parsed {
     pub aborted: bool,
     /// Names of the `resolvers` sections.
     pub resolvers: Vec<String>,
+    /// `peers` sections, in configuration order.
+    pub peers: Vec<peers::PeersConf>,
+    /// The local peer's name once every file is read.
+    pub localpeer: String,
     /// `http-errors` sections.
     pub http_errors: Vec<crate::config::ast::HttpErrorsConf>,
     /// `userlist` sections.
@@ -113,6 +118,8 @@ enum Section {
     Skipped,
     /// A `resolvers` section.
     Resolvers,
+    /// A `peers` section (lines go to the last one created).
+    Peers,
     /// An `http-errors` section (index into the parser's list).
     HttpErrors(usize),
     /// A `userlist` section (lines go to the last one created).
@@ -211,6 +218,8 @@ pub struct Parser {
     resolve_names: bool,
     /// `resolvers` sections seen: name and where.
     resolvers: Vec<(String, Loc)>,
+    /// `peers` sections seen.
+    peers: Vec<peers::PeersConf>,
     /// `http-errors` sections seen.
     http_errors: Vec<crate::config::ast::HttpErrorsConf>,
     /// `userlist` sections seen.
@@ -318,6 +327,7 @@ impl Parser {
             cond: Vec::new(),
             resolve_names: true,
             resolvers: Vec::new(),
+            peers: Vec::new(),
             http_errors: Vec::new(),
             userlists: Vec::new(),
             stats_rules: false,
@@ -485,6 +495,12 @@ impl Parser {
             diags,
             aborted: self.aborted,
             resolvers: self.resolvers.into_iter().map(|(n, _)| n).collect(),
+            localpeer: self
+                .env
+                .get("HAPROXY_LOCALPEER")
+                .cloned()
+                .unwrap_or_default(),
+            peers: self.peers,
             http_errors: self.http_errors,
             userlists: self.userlists,
             userlist_refs: self.userlist_refs,
@@ -596,6 +612,7 @@ impl Parser {
             Section::Broken(_) => self.alert(loc, "'listen' or 'defaults' expected."),
             Section::Skipped => {}
             Section::Resolvers => self.parse_resolvers(&stmt),
+            Section::Peers => self.parse_peers(&stmt),
             Section::HttpErrors(i) => self.parse_http_errors(i, &stmt),
             Section::Userlist => self.parse_userlist(&stmt),
         }
@@ -758,6 +775,7 @@ impl Parser {
             }
             "defaults" | "frontend" | "backend" | "listen" => self.proxy_section(stmt),
             "resolvers" => self.resolvers_section(stmt),
+            "peers" => self.peers_section(stmt),
             "http-errors" => self.http_errors_section(stmt),
             "userlist" => self.userlist_section(stmt),
             _ => {

@@ -165,6 +165,7 @@ impl Parser {
         let mut key = None;
         let (mut size, mut expire, mut nopurge) = (None, None, false);
         let mut store = Vec::new();
+        let mut peers = None;
         let mut i = 1;
         while i < stmt.words.len() {
             let w = stmt.arg(i);
@@ -176,7 +177,8 @@ impl Parser {
                         "ipv6" => StickKey::Ipv6,
                         "integer" => StickKey::Integer,
                         "string" | "binary" => {
-                            let mut len = 32;
+                            // haproxy's default key is 32 bytes, a string's NUL included.
+                            let mut len = if v == "string" { 31 } else { 32 };
                             if stmt.arg(i + 2) == "len" {
                                 match stmt.arg(i + 3).parse::<usize>() {
                                     Ok(n) if n > 0 => len = n,
@@ -254,7 +256,14 @@ impl Parser {
                     }
                     i += 2;
                 }
-                "peers" | "srvkey" | "write-to" | "recv-only" => {
+                "peers" => {
+                    if v.is_empty() {
+                        return self.alert(loc, "stick-table: missing argument after 'peers'.");
+                    }
+                    peers = Some(v.to_string());
+                    i += 2;
+                }
+                "srvkey" | "write-to" | "recv-only" => {
                     return self.unsupported(
                         loc,
                         &format!("'stick-table … {w}'"),
@@ -277,7 +286,9 @@ impl Parser {
             expire,
             nopurge,
             store,
+            peers: None,
         });
+        p.stick_peers = peers.map(|n| (n, loc.clone()));
     }
 
     /// `stick on|match|store-request <sample> [table <name>] [if|unless <cond>]`, read as

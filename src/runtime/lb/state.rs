@@ -679,6 +679,12 @@ impl Shared {
         let mut next = Shared::new(cfg, logger);
         next.actconn = prev.actconn.clone();
         next.idle = prev.idle.clone();
+        // Replicated tables keep their entries across a reload.
+        for t in next.tables.iter().filter(|t| t.repl().is_some()) {
+            if let Some(old) = prev.tables.iter().find(|o| o.name == t.name) {
+                t.adopt(old);
+            }
+        }
         for b in &next.backends {
             let Some(old) = prev.backends.iter().find(|o| o.ir.name == b.ir.name) else {
                 continue;

@@ -33,6 +33,8 @@ pub struct Shape {
     counters: usize,
     rates: usize,
     expire: Option<Duration>,
+    /// A table a `peers` section replicates: its local changes, for the peers to push.
+    repl: Option<Arc<Repl>>,
 }
 
 impl Shape {
@@ -65,13 +67,112 @@ impl Shape {
     pub fn stores(&self, ty: DataType) -> bool {
         self.at[ty.index()].is_some()
     }
+
+    /// Every stored type in haproxy's order: its elements and its rate period (ms).
+    pub fn stored(&self) -> Vec<(DataType, u8, u32)> {
+        DATA_TYPES
+            .iter()
+            .filter_map(|&ty| {
+                let (_, n) = self.at[ty.index()]?;
+                Some((ty, n, self.period[ty.index()]))
+            })
+            .collect()
+    }
+
+    /// The table's `expire`.
+    pub fn expire(&self) -> Option<Duration> {
+        self.expire
+    }
 }
 
 /// A table entry: shared by the table and the sessions tracking it.
 #[derive(Debug)]
 pub struct Entry {
     shape: Arc<Shape>,
+    /// Its key, kept only in replicated tables (the peers push entries by key).
+    key: Option<Box<[u8]>>,
     data: Mutex<Data>,
+}
+
+/// A replicated table's local changes in order (haproxy's update tree, local part):
+/// each changed entry holds one number, the latest, so several changes before a push go
+/// out as one update with the entry's values at that time.
+#[derive(Debug)]
+pub struct Repl {
+    state: Mutex<ReplState>,
+    /// Wakes the peer sessions of the section replicating the table.
+    waker: OnceLock<Arc<tokio::sync::Notify>>,
+}
+
+#[derive(Debug, Default)]
+struct ReplState {
+    last: u64,
+    pending: std::collections::BTreeMap<u64, Box<[u8]>>,
+}
+
+impl Repl {
+    fn new() -> Self {
+        Repl {
+            state: Mutex::new(ReplState::default()),
+            waker: OnceLock::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReplState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a local change of `key`, whose previous change was `old` (0: none).
+    fn push(&self, key: &[u8], old: u64) -> u64 {
+        let mut s = self.lock();
+        s.last += 1;
+        let n = s.last;
+        if old != 0 {
+            s.pending.remove(&old);
+        }
+        s.pending.insert(n, key.into());
+        drop(s);
+        if let Some(w) = self.waker.get() {
+            w.notify_waiters();
+        }
+        n
+    }
+
+    /// Has every change wake `w` (the sessions of the section replicating the table).
+    pub fn wake(&self, w: Arc<tokio::sync::Notify>) {
+        let _ = self.waker.set(w);
+    }
+
+    /// The last change's number.
+    pub fn last(&self) -> u64 {
+        self.lock().last
+    }
+
+    /// Up to `max` changes after `from`, in order.
+    pub fn after(&self, from: u64, max: usize) -> Vec<(u64, Box<[u8]>)> {
+        let s = self.lock();
+        s.pending
+            .range(from + 1..)
+            .take(max)
+            .map(|(n, k)| (*n, k.clone()))
+            .collect()
+    }
+}
+
+/// What a peer sends of an entry: its values as haproxy's types hold them.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The stick server (index in the table's backend) and whether its name was stored.
+    pub server: Option<usize>,
+    /// A stick rule stored the server with its name.
+    pub keyed: bool,
+    /// Counters: type, element, value.
+    pub counters: Vec<(DataType, u8, u64)>,
+    /// Rates: type, element, milliseconds into the current period, current and previous
+    /// periods' counts.
+    pub rates: Vec<(DataType, u8, u32, u32, u32)>,
+    /// Milliseconds before it expires.
+    pub expires_in: u64,
 }
 
 #[derive(Debug)]
@@ -83,6 +184,8 @@ struct Data {
     keyed: bool,
     /// Last update, from which the entry expires.
     touched: Instant,
+    /// Its latest local change's number in a replicated table (0: none).
+    upd: u64,
     counters: Box<[u64]>,
     rates: Box<[Freq]>,
 }
@@ -166,7 +269,10 @@ impl Table {
     pub fn new(name: &str, cfg: StickTable) -> Self {
         Table {
             name: name.into(),
-            shape: Arc::new(Shape::new(&cfg.store, cfg.expire)),
+            shape: Arc::new(Shape {
+                repl: cfg.peers.map(|_| Arc::new(Repl::new())),
+                ..Shape::new(&cfg.store, cfg.expire)
+            }),
             cfg,
             entries: Mutex::new(HashMap::new()),
         }
@@ -327,12 +433,21 @@ impl Table {
                 return None;
             }
         }
+        if let Some(r) = &self.shape.repl {
+            // Changes of entries gone since are dropped once they outnumber the table.
+            let mut st = r.lock();
+            if st.pending.len() as u64 > 2 * self.cfg.size + 64 {
+                st.pending.retain(|_, k| m.contains_key(k));
+            }
+        }
         let e = Arc::new(Entry {
             shape: self.shape.clone(),
+            key: self.shape.repl.as_ref().map(|_| key.into()),
             data: Mutex::new(Data {
                 server: None,
                 keyed: false,
                 touched: now,
+                upd: 0,
                 counters: vec![0; self.shape.counters].into(),
                 rates: vec![Freq::default(); self.shape.rates].into(),
             }),
@@ -341,11 +456,65 @@ impl Table {
         Some(e)
     }
 
+    /// The replication queue of a table a `peers` section names.
+    pub fn repl(&self) -> Option<&Arc<Repl>> {
+        self.shape.repl.as_ref()
+    }
+
+    /// Applies a peer's update of `key` (stktable_touch_remote: values overwritten, not
+    /// queued for the other peers). The entry lives `expire_ms` more when the update says
+    /// so, else the table's own `expire`. False when the table is full (`nopurge`).
+    pub fn apply(&self, key: &[u8], expire_ms: Option<u64>, f: impl FnOnce(&mut Remote)) -> bool {
+        let Some(e) = self.get(key) else {
+            return false;
+        };
+        let mut d = e.lock();
+        f(&mut Remote {
+            d: &mut d,
+            shape: &self.shape,
+        });
+        let now = Instant::now();
+        d.touched = match (expire_ms, self.shape.expire) {
+            // Expiry is measured from `touched`: move it so that it falls when the peer said.
+            (Some(ms), Some(t)) => {
+                let left = Duration::from_millis(ms);
+                if left >= t {
+                    now + (left - t)
+                } else {
+                    now.checked_sub(t - left).unwrap_or(now)
+                }
+            }
+            _ => now,
+        };
+        true
+    }
+
+    /// Takes the entries of `old`, the same table in the configuration before a reload
+    /// (its key type unchanged), each with its remaining lifetime.
+    pub fn adopt(&self, old: &Table) {
+        if old.cfg.key != self.cfg.key {
+            return;
+        }
+        for (k, e) in old.sorted() {
+            let s = e.snapshot();
+            let left = old.shape.expire.map(|_| s.expires_in);
+            self.apply(&k, left, |r| {
+                r.server(s.server, s.keyed);
+                for &(ty, i, v) in &s.counters {
+                    r.counter(ty, i, v);
+                }
+                for &(ty, i, el, cur, prev) in &s.rates {
+                    r.rate(ty, i, el, cur, prev);
+                }
+            });
+        }
+    }
+
     /// The server `key` sticks to, refreshing the entry's expiry.
     pub fn lookup(&self, key: &[u8]) -> Option<usize> {
         let e = self.find(key)?;
         let mut d = e.lock();
-        d.touched = Instant::now();
+        e.local(&mut d);
         d.server
     }
 
@@ -355,7 +524,7 @@ impl Table {
             let mut d = e.lock();
             d.server = Some(server);
             d.keyed = true;
-            d.touched = Instant::now();
+            e.local(&mut d);
         }
     }
 
@@ -392,6 +561,44 @@ impl Entry {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A change made here (stktable_touch_local): the expiry restarts and, in a
+    /// replicated table, the entry is queued for the peers.
+    fn local(&self, d: &mut Data) {
+        d.touched = Instant::now();
+        if let (Some(r), Some(k)) = (&self.shape.repl, &self.key) {
+            d.upd = r.push(k, d.upd);
+        }
+    }
+
+    /// What a peer sends of it.
+    pub fn snapshot(&self) -> Snapshot {
+        let d = self.lock();
+        let now = now_ms();
+        let mut out = Snapshot {
+            server: d.server,
+            keyed: d.keyed,
+            expires_in: self.shape.expire.map_or(0, |t| {
+                t.saturating_sub(d.touched.elapsed()).as_millis() as u64
+            }),
+            ..Snapshot::default()
+        };
+        for &ty in DATA_TYPES {
+            let Some((first, n)) = self.shape.at[ty.index()] else {
+                continue;
+            };
+            for i in 0..n {
+                let s = usize::from(first) + usize::from(i);
+                if ty.is_rate() {
+                    let f = d.rates[s];
+                    let elapsed = now.wrapping_sub(f.tick) as u32;
+                    out.rates.push((ty, i, elapsed, f.curr, f.prev));
+                } else {
+                    out.counters.push((ty, i, d.counters[s]));
+                }
+            }
+        }
+        out
+    }
     fn expired(&self, now: Instant) -> bool {
         let touched = self.lock().touched;
         self.shape
@@ -448,7 +655,7 @@ impl Entry {
         let counter = c.map(|i| &mut d.counters[i]);
         let mut cell = r.map(|i| RateCell(&mut d.rates[i]));
         let out = f(counter, cell.as_mut().map(|c| (c, period)));
-        d.touched = Instant::now();
+        self.local(d);
         Some(out)
     }
 
@@ -477,12 +684,12 @@ impl Entry {
         } else {
             v.saturating_sub(1)
         };
-        d.touched = Instant::now();
+        self.local(&mut d);
     }
 
     /// Refreshes the expiry (a new tracker: stream_start_counters).
     pub fn touch(&self) {
-        self.lock().touched = Instant::now();
+        self.local(&mut self.lock());
     }
 
     /// Milliseconds before it expires (0 without `expire`, or when due).
@@ -522,6 +729,7 @@ impl Entry {
             return false;
         };
         let mut d = self.lock();
+        self.local(&mut d);
         if ty.is_rate() {
             d.rates[s] = Freq {
                 tick: now_ms() & !1,
@@ -540,12 +748,51 @@ impl Entry {
         let mut d = self.lock();
         d.server = server;
         d.keyed = false;
+        self.local(&mut d);
     }
 
     /// The stick server and whether its name was stored with it.
     pub fn server_keyed(&self) -> (Option<usize>, bool) {
         let d = self.lock();
         (d.server, d.keyed)
+    }
+}
+
+/// An entry being overwritten by a peer's update.
+pub struct Remote<'a> {
+    d: &'a mut Data,
+    shape: &'a Shape,
+}
+
+impl Remote<'_> {
+    /// Element `idx` of counter `ty` (ignored when the table does not store it).
+    pub fn counter(&mut self, ty: DataType, idx: u8, v: u64) {
+        if let Some(s) = self.shape.slot(ty, idx).filter(|_| !ty.is_rate()) {
+            self.d.counters[s] = v;
+        }
+    }
+
+    /// Element `idx` of rate `ty`: `elapsed` ms into its current period, the current and
+    /// previous periods' counts.
+    pub fn rate(&mut self, ty: DataType, idx: u8, elapsed: u32, curr: u32, prev: u32) {
+        if let Some(s) = self.shape.slot(ty, idx).filter(|_| ty.is_rate()) {
+            self.d.rates[s] = Freq {
+                tick: now_ms().wrapping_sub(u64::from(elapsed)) & !1,
+                curr,
+                prev,
+            };
+        }
+    }
+
+    /// The stick server, and whether its name came with it.
+    pub fn server(&mut self, server: Option<usize>, keyed: bool) {
+        self.d.server = server;
+        self.d.keyed = keyed;
+    }
+
+    /// The stick server now.
+    pub fn current_server(&self) -> Option<usize> {
+        self.d.server
     }
 }
 
@@ -584,6 +831,7 @@ mod tests {
                 expire: None,
                 nopurge,
                 store: Vec::new(),
+                peers: None,
             },
         )
     }

@@ -127,6 +127,8 @@ pub fn export_env(cfg: &Config, localpeer: &str, files: &[String]) {
     if std::env::var_os("HAPROXY_STARTUP_VERSION").is_none() {
         std::env::set_var("HAPROXY_STARTUP_VERSION", env!("CARGO_PKG_VERSION"));
     }
+    // `localpeer` in the configuration names it when `-L` did not.
+    let localpeer = cfg.global.localpeer.as_deref().unwrap_or(localpeer);
     std::env::set_var("HAPROXY_LOCALPEER", localpeer);
     for op in &cfg.global.env_ops {
         match op {
