@@ -46,9 +46,14 @@ fn run(which: Which, n: u8, s: &Path) -> Proxy {
     )
 }
 
-/// The table without addresses and with the remaining lifetimes rounded to minutes.
+/// Table `b` without addresses and with the remaining lifetimes rounded to the minute.
 fn table(s: &Path) -> Vec<String> {
-    ask(s, "show table b")
+    table_of(s, "b")
+}
+
+/// Table `name` as [`table`] shows it.
+fn table_of(s: &Path, name: &str) -> Vec<String> {
+    ask(s, &format!("show table {name}"))
         .lines()
         .skip(1)
         .filter(|l| !l.is_empty())
@@ -56,7 +61,7 @@ fn table(s: &Path) -> Vec<String> {
             l.split(' ')
                 .skip(1)
                 .map(|w| match w.strip_prefix("exp=") {
-                    Some(v) => format!("exp~{}m", v.parse::<u64>().unwrap_or(0) / 60000),
+                    Some(v) => format!("exp~{}m", (v.parse::<u64>().unwrap_or(0) + 30000) / 60000),
                     None => w.to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -155,4 +160,176 @@ fn haproxide_and_haproxy_replicate_one_table_both_ways() {
         assert_eq!(&reach(n, id), was, "after both restarts");
     }
     drop((x, h));
+}
+
+/// A master (`-W`) on the config; stopped by PID when dropped.
+struct Master(std::process::Child);
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        let _ = common::kill(self.0.id(), nix::libc::SIGTERM);
+        let _ = self.0.wait();
+    }
+}
+
+fn workers(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// A master-worker reload: the worker that stops teaches its successor the replicated
+/// table (haproxy's local peer), so no entry is lost though no other peer is up.
+fn reload_keeps(which: Which, tag: &str) -> (Vec<String>, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("haproxide-peers-mw-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = dir.join("s.sock");
+    let cfg = dir.join("t.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global\n  localpeer lb1\n  stats socket {} level admin\n\
+peers mypeers\n  peer lb1 127.0.91.21:25130\n  peer lb2 127.0.91.22:25130\n\
+defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend f\n  bind 127.0.91.21:25131\n  default_backend b\n\
+backend b\n  stick-table type integer size 1k expire 10m peers mypeers store gpc0,http_req_cnt\n  server s1 {S1}\n",
+            s.display()
+        ),
+    )
+    .unwrap();
+    let m = Master(
+        std::process::Command::new(which.path())
+            .args(["-W", "-f"])
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_port("127.0.91.21:25131");
+    let until = Instant::now() + Duration::from_secs(5);
+    while !s.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (k, v) in [(1, 5), (2, 9), (300, 1)] {
+        ask(
+            &s,
+            &format!(
+                "set table b key {k} data.gpc0 {v} data.http_req_cnt {}",
+                v * 2
+            ),
+        );
+    }
+    let before = table(&s);
+    // A process teaches its successor only once its own start-up learning is over: with
+    // the other peer down, after haproxy's 5 s resync timeout.
+    std::thread::sleep(Duration::from_millis(5500));
+    let first = workers(m.0.id());
+    common::kill(m.0.id(), nix::libc::SIGUSR2).unwrap();
+    // The former worker leaves once its successor has the table.
+    let until = Instant::now() + Duration::from_secs(10);
+    while workers(m.0.id()).iter().any(|w| first.contains(w)) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !workers(m.0.id()).iter().any(|w| first.contains(w)),
+        "{tag}: the old worker left"
+    );
+    let after = table(&s);
+    drop(m);
+    let _ = std::fs::remove_dir_all(&dir);
+    (before, after)
+}
+
+#[test]
+fn a_master_worker_reload_keeps_the_replicated_table_as_haproxy() {
+    let (hb, ha) = reload_keeps(Which::Haproxy, "h");
+    let (xb, xa) = reload_keeps(Which::Haproxide, "x");
+    assert_eq!(hb.len(), 3, "{hb:?}");
+    assert_eq!(ha, hb, "haproxy keeps the table across its reload");
+    assert_eq!(xb, hb);
+    assert_eq!(xa, ha, "haproxide keeps it the same way");
+}
+
+/// An MQTT CONNECT packet (3.1.1) for `client`.
+fn connect_packet(client: &str) -> Vec<u8> {
+    let mut v = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60];
+    v.extend_from_slice(&(client.len() as u16).to_be_bytes());
+    v.extend_from_slice(client.as_bytes());
+    let mut p = vec![0x10, v.len() as u8];
+    p.extend_from_slice(&v);
+    p
+}
+
+/// A broker that reads the CONNECT and answers its name.
+fn broker(name: &'static [u8], addr: &str) -> Backend {
+    Backend::with(addr, move |mut c: TcpStream, _| {
+        let mut b = [0u8; 64];
+        let _ = c.read(&mut b);
+        let _ = c.write_all(name);
+    })
+}
+
+fn mqtt_lb(n: u8, sock: &Path) -> String {
+    format!(
+        "global\n  localpeer lb{n}\n  stats socket {} level admin\n\
+peers emqx\n  peer lb1 127.0.91.31:25140\n  peer lb2 127.0.91.32:25140\n\
+defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend mqtt\n  bind 127.0.91.3{n}:1883\n  tcp-request inspect-delay 2s\n  tcp-request content reject unless {{ req.payload(0,0),mqtt_is_valid }}\n  default_backend brokers\n\
+backend brokers\n  stick-table type string len 32 size 100k expire 30m peers emqx\n  stick on req.payload(0,0),mqtt_field_value(connect,client_identifier)\n  server emqx1 127.0.91.35:25141\n  server emqx2 127.0.91.36:25141\n",
+        sock.display()
+    )
+}
+
+fn mqtt_reach(n: u8, client: &str) -> String {
+    let mut c = TcpStream::connect(format!("127.0.91.3{n}:1883")).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    c.write_all(&connect_packet(client)).unwrap();
+    let mut v = Vec::new();
+    let _ = c.read_to_end(&mut v);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+#[test]
+fn a_device_keeps_its_broker_when_its_balancer_dies() {
+    let _b1 = broker(b"emqx1", "127.0.91.35:25141");
+    let _b2 = broker(b"emqx2", "127.0.91.36:25141");
+    let (k1, k2) = (sock("m1"), sock("m2"));
+    let lb1 = start(
+        Which::Haproxide,
+        "mqtt1",
+        &mqtt_lb(1, &k1),
+        "127.0.91.31:1883".parse().unwrap(),
+    );
+    let lb2 = start(
+        Which::Haproxide,
+        "mqtt2",
+        &mqtt_lb(2, &k2),
+        "127.0.91.32:1883".parse().unwrap(),
+    );
+    let ids: Vec<String> = (0..6).map(|i| format!("device-{i}")).collect();
+    let first: Vec<String> = ids.iter().map(|id| mqtt_reach(1, id)).collect();
+    assert!(
+        first.contains(&"emqx1".to_string()) && first.contains(&"emqx2".to_string()),
+        "{first:?}"
+    );
+    // lb2 has every client id before lb1 goes away (pushed as they were stored).
+    let ask_table = |s: &Path| table_of(s, "brokers");
+    let want = ask_table(&k1);
+    assert_eq!(want.len(), 6, "{want:?}");
+    let until = Instant::now() + Duration::from_secs(5);
+    while ask_table(&k2) != want && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(ask_table(&k2), want, "server_id and server_key replicated");
+    drop(lb1);
+    // The devices reconnect through the other balancer, in another order (round robin
+    // alone would give them other brokers): each finds its broker again.
+    for (id, was) in ids.iter().zip(&first).rev() {
+        assert_eq!(&mqtt_reach(2, id), was, "{id} after lb1 died");
+    }
+    drop(lb2);
 }

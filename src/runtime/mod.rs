@@ -476,7 +476,8 @@ async fn serve(
     // Soft stop: close every listener, say so per proxy, let sessions finish.
     busy::set(false, 0);
     live.stop();
-    live.peers = None;
+    // The replicated tables go to the process that replaces this one, if any.
+    let lessons = live.peers.take().map(|p| tokio::spawn(p.hand_over()));
     live.sockets.clear();
     cli.publish(listener::fds(&live.sockets));
     let (cfg, shared) = (&live.cfg, &live.shared);
@@ -541,6 +542,10 @@ async fn serve(
             }
         }
         None => drained.await,
+    }
+    // haproxy's old process stays until its successor has the tables (5 s at most).
+    if let Some(l) = lessons {
+        let _ = l.await;
     }
     Ok(0)
 }

@@ -95,12 +95,65 @@ struct Section {
 #[derive(Debug)]
 pub struct Peers {
     stop: watch::Sender<bool>,
+    sections: Vec<Arc<Section>>,
 }
 
 impl Peers {
     /// Ends every session and closes the listeners.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Soft stop: ends the sessions, then teaches the tables to the process replacing
+    /// this one, which listens on the local peer's address now (haproxy's old process
+    /// connects to its local peer the same way). Done when every lesson is confirmed,
+    /// or after 5 s; nothing to do when no successor listens, or while this process is
+    /// still learning its own tables (haproxy gives up then too).
+    pub async fn hand_over(self) {
+        self.stop();
+        let (_keep, stop) = watch::channel(false);
+        let lessons: Vec<_> = self
+            .sections
+            .iter()
+            // haproxy's old process teaches only once its own learning is over.
+            .filter(|s| !s.infos.is_empty() && lock(&s.learn).finished)
+            .map(|sec| {
+                let (sec, stop) = (sec.clone(), stop.clone());
+                tokio::spawn(async move {
+                    // Our own listener closes first, so that only the successor answers.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let pi = sec.ir.remotes.len();
+                    let Ok(Ok(mut s)) =
+                        tokio::time::timeout(CONNECT, TcpStream::connect(sec.ir.bind)).await
+                    else {
+                        return;
+                    };
+                    let hello = format!(
+                        "{} 2.1\n{}\n{} {} 1\n",
+                        wire::BANNER,
+                        sec.ir.local,
+                        sec.ir.local,
+                        std::process::id()
+                    );
+                    if s.write_all(hello.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let mut buf = Vec::new();
+                    match tokio::time::timeout(HANDSHAKE, line(&mut s, &mut buf)).await {
+                        Ok(Some(st)) if st.trim() == "200" => {}
+                        _ => return,
+                    }
+                    let kill = Arc::new(Notify::new());
+                    session::run(sec, pi, 0, s, buf, kill, stop, session::Mode::HandOver).await;
+                })
+            })
+            .collect();
+        let _ = tokio::time::timeout(RESYNC, async {
+            for l in lessons {
+                let _ = l.await;
+            }
+        })
+        .await;
     }
 }
 
@@ -125,6 +178,7 @@ fn jitter() -> Duration {
 /// Starts the sections of `cfg`; an address that cannot be bound is an error.
 pub fn start(cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Peers> {
     let (tx, rx) = watch::channel(false);
+    let mut sections = Vec::new();
     for (si, ir) in cfg.peers.iter().enumerate() {
         let wake = Arc::new(Notify::new());
         let infos: Vec<TableInfo> = cfg
@@ -183,9 +237,10 @@ pub fn start(cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Peers> {
         for pi in 0..ir.remotes.len() {
             tokio::spawn(connect_loop(sec.clone(), pi));
         }
-        tokio::spawn(learn_timer(sec));
+        tokio::spawn(learn_timer(sec.clone()));
+        sections.push(sec);
     }
-    Ok(Peers { stop: tx })
+    Ok(Peers { stop: tx, sections })
 }
 
 /// The peers listener: reusable by the next process while this one stops.
@@ -339,7 +394,8 @@ async fn accepted(sec: Arc<Section>, mut s: TcpStream) {
         end_session(&sec, pi, id);
         return;
     }
-    session::run(sec, pi, id, s, buf, kill).await;
+    let stop = sec.stop.clone();
+    session::run(sec, pi, id, s, buf, kill, stop, session::Mode::Peer).await;
 }
 
 /// Connects to remote peer `pi` whenever it has no session, as haproxy's sync task.
@@ -428,7 +484,17 @@ async fn dial(sec: &Arc<Section>, pi: usize) {
         }
         p.session = Some((id, kill.clone()));
     }
-    session::run(sec.clone(), pi, id, s, buf, kill).await;
+    session::run(
+        sec.clone(),
+        pi,
+        id,
+        s,
+        buf,
+        kill,
+        sec.stop.clone(),
+        session::Mode::Peer,
+    )
+    .await;
 }
 
 /// A session ended: its slot is freed (unless a newer one took it) and the learning

@@ -54,8 +54,19 @@ struct Run {
     alive: bool,
 }
 
+/// How a session starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// A peer session.
+    Peer,
+    /// This stopping process teaches its successor (the local peer) at once and ends
+    /// when the lesson is confirmed.
+    HandOver,
+}
+
 /// Runs the session until either side closes, the peer falls silent, a newer session
-/// for the same peer replaces it, or the section stops.
+/// for the same peer replaces it, or `stop` says so.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     sec: Arc<Section>,
     pi: usize,
@@ -63,6 +74,8 @@ pub(super) async fn run(
     mut s: TcpStream,
     mut inbuf: Vec<u8>,
     kill: Arc<Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mode: Mode,
 ) {
     let (acked, downgrade) = {
         let p = lock(&sec.peers[pi]);
@@ -90,15 +103,18 @@ pub(super) async fn run(
         sec: sec.clone(),
         pi,
     };
-    // The first remote peer reached teaches this process its tables.
-    {
+    // The first remote peer reached teaches this process its tables; the process this
+    // one replaces teaches unasked.
+    if mode == Mode::HandOver {
+        run.teaching = true;
+    } else {
         let mut l = lock(&sec.learn);
-        if !l.finished && l.teacher.is_none() && pi < sec.ir.remotes.len() && !l.excluded[pi] {
+        let local = pi == sec.ir.remotes.len();
+        if !l.finished && l.teacher.is_none() && (local || !l.excluded[pi]) {
             l.teacher = Some(pi);
-            run.resync_req = true;
+            run.resync_req = !local;
         }
     }
-    let mut stop = sec.stop.clone();
     let mut heartbeat = Instant::now() + HEARTBEAT;
     let mut liveness = Instant::now() + RECONNECT;
     let mut dead = false;
@@ -110,11 +126,17 @@ pub(super) async fn run(
                 Cut::Partial => break,
                 Cut::Msg(m, n) => {
                     inbuf.drain(..n);
+                    let confirmed = m.class == class::CONTROL
+                        && m.ty == control::RESYNC_CONFIRM
+                        && run.teaching;
                     if run.handle(&m).is_err() {
                         let _ = s.write_all(&[class::ERROR, wire::error::PROTOCOL]).await;
                         break 'session;
                     }
                     run.alive = true;
+                    if confirmed && mode == Mode::HandOver {
+                        break 'session;
+                    }
                 }
                 Cut::BadLength => {
                     let _ = s.write_all(&[class::ERROR, wire::error::PROTOCOL]).await;
