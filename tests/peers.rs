@@ -333,3 +333,94 @@ fn a_device_keeps_its_broker_when_its_balancer_dies() {
     }
     drop(lb2);
 }
+
+fn counting(n: u8, sock: &Path) -> String {
+    format!(
+        "global\n  localpeer lb{n}\n  stats socket {} level admin\n\
+peers mypeers\n  peer lb1 127.0.91.41:25150\n  peer lb2 127.0.91.42:25150\n  table src type ip size 1k expire 1m store conn_cnt,conn_rate(10s),gpc0\n\
+defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend f\n  bind 127.0.91.4{n}:25151\n  tcp-request connection track-sc0 src table mypeers/src\n  default_backend b\n\
+backend b\n  stick-table type ip size 10 peers mypeers\n  server s1 {S1}\n",
+        sock.display()
+    )
+}
+
+#[test]
+fn a_peers_section_table_replicates_as_haproxy() {
+    let _s1 = named(b"s1", S1);
+    let (k1, k2) = (sock("t1"), sock("t2"));
+    let x = start(
+        Which::Haproxide,
+        "ptab1",
+        &counting(1, &k1),
+        "127.0.91.41:25151".parse().unwrap(),
+    );
+    let h = start(
+        Which::Haproxy,
+        "ptab2",
+        &counting(2, &k2),
+        "127.0.91.42:25151".parse().unwrap(),
+    );
+    let hit = |n: u8, src: &str| {
+        let mut c =
+            common::connect_from(src, format!("127.0.91.4{n}:25151").parse().unwrap()).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let _ = c.write_all(b"ping");
+        let mut v = Vec::new();
+        let _ = c.read_to_end(&mut v);
+    };
+    for _ in 0..3 {
+        hit(1, "127.0.91.50");
+    }
+    for _ in 0..2 {
+        hit(2, "127.0.91.51");
+    }
+    let masked = |s: &Path| -> Vec<String> {
+        table_of(s, "mypeers/src")
+            .into_iter()
+            // The start-up probes' connections (from 127.0.0.1) count too.
+            .filter(|l| !l.starts_with("key=127.0.0.1 "))
+            .map(|l| {
+                // Rates decay with time: keep their presence, not their value.
+                l.split(' ')
+                    .map(|w| {
+                        if w.starts_with("conn_rate(") {
+                            "conn_rate"
+                        } else {
+                            w
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    let until = Instant::now() + Duration::from_secs(8);
+    while (masked(&k1).len() < 2 || masked(&k1) != masked(&k2)) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let want = masked(&k2);
+    assert_eq!(want.len(), 2, "{want:?}");
+    assert!(
+        want.iter()
+            .any(|l| l.contains("key=127.0.91.50") && l.contains("conn_cnt=3")),
+        "{want:?}"
+    );
+    assert!(
+        want.iter()
+            .any(|l| l.contains("key=127.0.91.51") && l.contains("conn_cnt=2")),
+        "{want:?}"
+    );
+    assert_eq!(masked(&k1), want);
+    // `show table` lists both kinds of tables, in haproxy's order.
+    let heads = |s: &Path| -> Vec<String> {
+        ask(s, "show table")
+            .lines()
+            .filter(|l| l.starts_with("# table:"))
+            .map(|l| l.split(", used").next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(heads(&k1), heads(&k2));
+    assert_eq!(heads(&k1).len(), 2);
+    drop((x, h));
+}

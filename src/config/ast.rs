@@ -426,6 +426,8 @@ pub struct ProxyConf {
     pub stick_table: Option<crate::ir::StickTable>,
     /// `stick-table … peers <name>`: the section named, and where.
     pub stick_peers: Option<(String, Loc)>,
+    /// Where `stick-table` is.
+    pub stick_loc: Option<Loc>,
     /// `stick` rules.
     pub stick_rules: Vec<StickRuleConf>,
     /// `use-server` rules (kept in a frontend too, where haproxy still resolves them).
@@ -572,6 +574,7 @@ impl ProxyConf {
             inspect: crate::ir::Inspect::default(),
             stick_table: None,
             stick_peers: None,
+            stick_loc: None,
             stick_rules: Vec::new(),
             server_rules: Vec::new(),
             persist_rules: Vec::new(),

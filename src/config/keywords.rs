@@ -122,7 +122,7 @@ pub const SECTIONS: &[Keyword] = &[
         0,
         Supported,
         "<name>",
-        "stick-table replication with haproxy's peers protocol 2.1 (`peer <name> <ip:port>`, or `bind` and `server`, `disabled`, `enabled`); `table`, `log`, `default-bind`, `default-server` and peer/bind options (`ssl` …) refused by name",
+        "stick-table replication with haproxy's peers protocol 2.1 (`peer <name> <ip:port>`, or `bind` and `server`, `disabled`, `enabled`, `table <name> …`: a table `<section>/<name>`); `log`, `default-bind`, `default-server` and peer/bind options (`ssl` …) refused by name",
     ),
     kw(
         "resolvers",
@@ -981,8 +981,8 @@ pub const PROXY: &[Keyword] = &[
         "stick-table",
         PRX,
         Supported,
-        "type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <size> [expire <time>] [nopurge] [store <type>[(<args>)],...]",
-        "every 2.6 `store` type but the byte counters (`bytes_in_*`, `bytes_out_*`: refused by name); `peers` refused",
+        "type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <size> [expire <time>] [nopurge] [peers <section>] [store <type>[(<args>)],...]",
+        "every 2.6 `store` type but the byte counters (`bytes_in_*`, `bytes_out_*`: refused by name); `peers` replicates it (see `peers`); `srvkey`, `write-to`, `recv-only` refused",
     ),
     kw(
         "stick",

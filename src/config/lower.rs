@@ -72,7 +72,7 @@ pub fn lower_with(
         }
     };
     let auth_errors = super::parse::userlist::bind_refs(&userlists, &parsed.userlist_refs);
-    let mut tables = super::lower_counters::tables(proxies);
+    let mut tables = super::lower_counters::tables(proxies, &parsed.peers);
 
     let be_index = |name: &str| -> Option<usize> {
         proxies

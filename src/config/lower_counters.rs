@@ -11,17 +11,35 @@ use crate::ir::counters::{TableDef, Track};
 use crate::ir::http_rules::HttpAction;
 use crate::ir::{ContentAction, Mode, StickKey};
 
-/// Every proxy's stick table, in configuration order.
-pub(super) fn tables(proxies: &[ProxyConf]) -> Vec<TableDef> {
-    proxies
-        .iter()
-        .filter_map(|p| {
-            p.stick_table.as_ref().map(|t| TableDef {
+/// Every stick table in configuration order: the proxies' and the peers sections'.
+pub(super) fn tables(
+    proxies: &[ProxyConf],
+    peers: &[super::parse::peers::PeersConf],
+) -> Vec<TableDef> {
+    let mut extra: Vec<&super::parse::peers::PeersTable> =
+        peers.iter().flat_map(|s| s.tables.iter()).collect();
+    extra.sort_by_key(|t| t.after_proxies);
+    let mut extra = extra.into_iter().peekable();
+    let mut out = Vec::new();
+    for (i, p) in proxies.iter().enumerate() {
+        while let Some(t) = extra.next_if(|t| t.after_proxies <= i) {
+            out.push(TableDef {
+                name: t.name.as_str().into(),
+                table: t.table.clone(),
+            });
+        }
+        if let Some(t) = &p.stick_table {
+            out.push(TableDef {
                 name: p.name.as_str().into(),
                 table: t.clone(),
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    out.extend(extra.map(|t| TableDef {
+        name: t.name.as_str().into(),
+        table: t.table.clone(),
+    }));
+    out
 }
 
 use super::diag::check;

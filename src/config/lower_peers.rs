@@ -74,12 +74,17 @@ pub(super) fn sections(
     }
     let kept: Vec<usize> = (0..sections.len()).filter(|&i| keep[i]).collect();
     for t in tables.iter_mut() {
-        let named = proxies
-            .iter()
-            .find(|p| *p.name == *t.name && p.stick_table.is_some())
-            .and_then(|p| p.stick_peers.as_ref());
-        t.table.peers = named.and_then(|(n, _)| {
-            let i = sections.iter().rposition(|s| &s.name == n)?;
+        // A peers section's own table is `<section>/<name>`; a proxy's names its section.
+        let named = match t.name.split_once('/') {
+            Some((sec, _)) => Some(sec),
+            None => proxies
+                .iter()
+                .find(|p| *p.name == *t.name && p.stick_table.is_some())
+                .and_then(|p| p.stick_peers.as_ref())
+                .map(|(n, _)| n.as_str()),
+        };
+        t.table.peers = named.and_then(|n| {
+            let i = sections.iter().rposition(|s| s.name == n)?;
             kept.iter().position(|&k| k == i)
         });
     }

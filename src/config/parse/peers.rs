@@ -15,6 +15,18 @@ use crate::config::diag::{Diagnostic, Loc, LocStyle};
 /// this (a name holds no `=`), so `${…}` never reads it.
 pub const LOCALPEER_FROM_CMDLINE: &str = "=-L";
 
+/// A `table <name> …` line of a `peers` section: a stick table called
+/// `<section>/<name>` (`/<name>` on the wire).
+#[derive(Debug, Clone)]
+pub struct PeersTable {
+    /// `<section>/<name>`.
+    pub name: String,
+    /// Its definition.
+    pub table: crate::ir::StickTable,
+    /// How many proxies came before it (where it stands among the proxies' tables).
+    pub after_proxies: usize,
+}
+
 /// One `peers` section as read.
 #[derive(Debug, Clone)]
 pub struct PeersConf {
@@ -32,6 +44,8 @@ pub struct PeersConf {
     pub bind: Option<SocketAddr>,
     /// Every peer but the local one, in configuration order.
     pub remotes: Vec<(String, SocketAddr)>,
+    /// `table` lines, in order.
+    pub tables: Vec<PeersTable>,
     bind_line: bool,
     peer_line: bool,
 }
@@ -65,6 +79,7 @@ impl Parser {
             local_named: false,
             bind: None,
             remotes: Vec::new(),
+            tables: Vec::new(),
             bind_line: false,
             peer_line: false,
         });
@@ -100,13 +115,44 @@ impl Parser {
             }
             "disabled" => cur.disabled = true,
             "enabled" => cur.disabled = false,
-            "table" | "log" | "default-bind" | "default-server" => {
+            "table" => {
+                cur.has_frontend = true;
+                self.peers_table(&mut cur, stmt);
+            }
+            "log" | "default-bind" | "default-server" => {
                 cur.has_frontend = true;
                 self.unsupported(loc, &format!("'{kw}' in a 'peers' section"), "");
             }
             _ => self.alert(loc, format!("unknown keyword '{kw}' in 'peers' section")),
         }
         self.peers.push(cur);
+    }
+
+    /// `table <name> type … size … [expire …] [nopurge] [store …]`.
+    fn peers_table(&mut self, cur: &mut PeersConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let short = stmt.arg(1);
+        // haproxy looks the short name up among the tables declared so far.
+        if let Some(p) = self
+            .proxies
+            .iter()
+            .find(|p| p.name == short && p.stick_table.is_some())
+        {
+            let at = p.stick_loc.as_ref().unwrap_or(&p.loc);
+            let msg = format!(
+                "stick-table name '{short}' conflicts with table declared in {} '{}' at {at}.",
+                p.kind.proxy_word(),
+                p.name
+            );
+            return self.alert(loc, msg);
+        }
+        if let Some((table, _)) = self.table_args(stmt, 2, "table") {
+            cur.tables.push(PeersTable {
+                name: format!("{}/{short}", cur.name),
+                table,
+                after_proxies: self.proxies.len(),
+            });
+        }
     }
 
     /// `peer <name> <addr>` or `server <name> [<addr>]`.

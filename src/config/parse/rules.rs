@@ -161,12 +161,27 @@ impl Parser {
 
     /// `stick-table type <type> [len <n>] size <n> [expire <t>] [nopurge] …`
     pub(super) fn parse_stick_table(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        if let Some((t, peers)) = self.table_args(stmt, 1, "stick-table") {
+            p.stick_table = Some(t);
+            p.stick_peers = peers.map(|n| (n, stmt.loc.clone()));
+            p.stick_loc = Some(stmt.loc.clone());
+        }
+    }
+
+    /// A table definition from word `first` on (parse_stick_table): `kw` names it in
+    /// messages (`stick-table`, or `table` in a peers section, where `peers` is unknown).
+    pub(super) fn table_args(
+        &mut self,
+        stmt: &Stmt,
+        first: usize,
+        kw: &str,
+    ) -> Option<(StickTable, Option<String>)> {
         let loc = stmt.loc;
         let mut key = None;
         let (mut size, mut expire, mut nopurge) = (None, None, false);
         let mut store = Vec::new();
         let mut peers = None;
-        let mut i = 1;
+        let mut i = first;
         while i < stmt.words.len() {
             let w = stmt.arg(i);
             let v = stmt.arg(i + 1);
@@ -184,10 +199,8 @@ impl Parser {
                                     Ok(n) if n > 0 => len = n,
                                     _ => {
                                         let bad = stmt.arg(i + 3);
-                                        return self.alert(
-                                            loc,
-                                            format!("stick-table: unknown type '{bad}'."),
-                                        );
+                                        self.alert(loc, format!("{kw}: unknown type '{bad}'."));
+                                        return None;
                                     }
                                 }
                                 i += 2;
@@ -198,7 +211,10 @@ impl Parser {
                                 StickKey::Binary(len)
                             }
                         }
-                        _ => return self.alert(loc, format!("stick-table: unknown type '{v}'.")),
+                        _ => {
+                            self.alert(loc, format!("{kw}: unknown type '{v}'."));
+                            return None;
+                        }
                     };
                     key = Some(k);
                     i += 2;
@@ -207,13 +223,14 @@ impl Parser {
                     match parse_size(v) {
                         Some(n) => size = Some(n),
                         None => {
-                            return self.alert(
+                            let bad = v.chars().find(|c| !c.is_ascii_digit()).unwrap_or(' ');
+                            self.alert(
                                 loc,
                                 format!(
-                                    "stick-table: unexpected character '{}' in argument of 'size'.",
-                                    v.chars().find(|c| !c.is_ascii_digit()).unwrap_or(' ')
+                                    "{kw}: unexpected character '{bad}' in argument of 'size'."
                                 ),
-                            )
+                            );
+                            return None;
                         }
                     }
                     i += 2;
@@ -221,7 +238,15 @@ impl Parser {
                 "expire" => {
                     match parse_time_ms(v) {
                         Ok(ms) => expire = Some(std::time::Duration::from_millis(ms)),
-                        Err(_) => return self.alert(loc, format!("stick-table: unexpected character in argument of 'expire' : '{v}'.")),
+                        Err(_) => {
+                            self.alert(
+                                loc,
+                                format!(
+                                    "{kw}: unexpected character in argument of 'expire' : '{v}'."
+                                ),
+                            );
+                            return None;
+                        }
                     }
                     i += 2;
                 }
@@ -233,11 +258,19 @@ impl Parser {
                     let mut warnings = Vec::new();
                     // haproxy reads the word after `store` even when there is none.
                     let r = super::counters::store(v, &mut store, &mut warnings);
+                    // The store parser words its messages for `stick-table`.
+                    let named = |m: String| match m.strip_prefix("stick-table:") {
+                        Some(rest) => format!("{kw}:{rest}"),
+                        None => m,
+                    };
                     for m in warnings {
-                        self.push(Diagnostic::warning(loc, m).styled(LocStyle::ParsingTight));
+                        self.push(
+                            Diagnostic::warning(loc, named(m)).styled(LocStyle::ParsingTight),
+                        );
                     }
                     if let Err(m) = r {
-                        return self.alert(loc, m);
+                        self.alert(loc, named(m));
+                        return None;
                     }
                     if let Some(b) = store.iter().find(|s| {
                         matches!(
@@ -248,47 +281,57 @@ impl Parser {
                                 | crate::ir::counters::DataType::BytesOutRate
                         )
                     }) {
-                        return self.unsupported(
+                        self.unsupported(
                             loc,
-                            &format!("'stick-table … store {}'", b.ty.name()),
+                            &format!("'{kw} … store {}'", b.ty.name()),
                             "byte counters are not kept",
                         );
+                        return None;
                     }
                     i += 2;
                 }
-                "peers" => {
+                "peers" if kw == "stick-table" => {
                     if v.is_empty() {
-                        return self.alert(loc, "stick-table: missing argument after 'peers'.");
+                        self.alert(loc, format!("{kw}: missing argument after 'peers'."));
+                        return None;
                     }
                     peers = Some(v.to_string());
                     i += 2;
                 }
                 "srvkey" | "write-to" | "recv-only" => {
-                    return self.unsupported(
+                    self.unsupported(
                         loc,
-                        &format!("'stick-table … {w}'"),
+                        &format!("'{kw} … {w}'"),
                         "only the server a key sticks to is stored",
                     );
+                    return None;
                 }
-                _ => return self.alert(loc, format!("stick-table: unknown argument '{w}'.")),
+                _ => {
+                    self.alert(loc, format!("{kw}: unknown argument '{w}'."));
+                    return None;
+                }
             }
         }
-        let Some(key) = key else {
-            return self.alert(loc, "stick-table: missing type.");
-        };
         // haproxy tests the size, not its presence: `size 0` is missing too.
         let Some(size) = size.filter(|&n| n > 0) else {
-            return self.alert(loc, "stick-table: missing size.");
+            self.alert(loc, format!("{kw}: missing size."));
+            return None;
         };
-        p.stick_table = Some(StickTable {
-            key,
-            size,
-            expire,
-            nopurge,
-            store,
-            peers: None,
-        });
-        p.stick_peers = peers.map(|n| (n, loc.clone()));
+        let Some(key) = key else {
+            self.alert(loc, format!("{kw}: missing type."));
+            return None;
+        };
+        Some((
+            StickTable {
+                key,
+                size,
+                expire,
+                nopurge,
+                store,
+                peers: None,
+            },
+            peers,
+        ))
     }
 
     /// `stick on|match|store-request <sample> [table <name>] [if|unless <cond>]`, read as

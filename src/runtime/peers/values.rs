@@ -80,7 +80,8 @@ pub(super) fn info(
     }
     TableInfo {
         index,
-        name: name.to_string(),
+        // A peers section's table `<section>/<name>` travels as `/<name>`.
+        name: name.find('/').map_or(name, |i| &name[i..]).to_string(),
         key: cfg.key,
         mask,
         define_tail: tail,
