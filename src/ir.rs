@@ -459,6 +459,14 @@ pub struct Bind {
     pub tcp_ut: Option<Duration>,
     /// `transparent`
     pub transparent: bool,
+    /// `mss`: the MSS the listener advertises (TCP_MAXSEG).
+    pub mss: Option<u32>,
+    /// `defer-accept`: accepted once data arrives, within a second (TCP_DEFER_ACCEPT).
+    pub defer_accept: bool,
+    /// `tfo`: TCP Fast Open on the listener, its queue as long as the backlog.
+    pub tfo: bool,
+    /// `interface`: the device the listener is bound to (SO_BINDTODEVICE).
+    pub interface: Option<String>,
     /// `name`
     pub name: Option<String>,
     /// TLS termination, when `ssl` is set.

@@ -262,6 +262,32 @@ pub fn crypt(phrase: &[u8], setting: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Sets an integer IPPROTO_TCP option that neither socket2 nor nix wraps
+/// (TCP_DEFER_ACCEPT, TCP_FASTOPEN on a listener).
+pub fn set_tcp_option(
+    fd: std::os::fd::RawFd,
+    opt: nix::libc::c_int,
+    value: i32,
+) -> std::io::Result<()> {
+    let v: nix::libc::c_int = value;
+    // SAFETY: `fd` is an open socket owned by the caller for the duration of the call;
+    // the pointer and length describe a live c_int.
+    let r = unsafe {
+        nix::libc::setsockopt(
+            fd,
+            nix::libc::IPPROTO_TCP,
+            opt,
+            (&v as *const nix::libc::c_int).cast(),
+            std::mem::size_of::<nix::libc::c_int>() as nix::libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -130,6 +130,14 @@ pub struct BindOpts {
     pub tcp_ut: Option<u64>,
     /// `transparent`
     pub transparent: bool,
+    /// `mss` (haproxy sets only a positive one)
+    pub mss: Option<i32>,
+    /// `defer-accept`
+    pub defer_accept: bool,
+    /// `tfo`
+    pub tfo: bool,
+    /// `interface`
+    pub interface: Option<String>,
     /// `v4v6`
     pub v4v6: bool,
     /// `v6only`

@@ -830,6 +830,10 @@ fn lower_frontend(
                 maxconn: b.opts.maxconn,
                 tcp_ut: b.opts.tcp_ut.map(Duration::from_millis),
                 transparent: b.opts.transparent,
+                mss: b.opts.mss.filter(|&m| m > 0).map(|m| m as u32),
+                defer_accept: b.opts.defer_accept,
+                tfo: b.opts.tfo,
+                interface: b.opts.interface.clone(),
                 name: b.opts.name.clone(),
                 tls: tls.clone(),
             });

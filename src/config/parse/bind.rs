@@ -126,6 +126,8 @@ impl Parser {
                         "'alpn' : missing the comma-delimited ALPN protocol suite".to_string()
                     }
                     "verify" => "'verify' : missing verify method".to_string(),
+                    "mss" => "'mss' : missing MSS value".to_string(),
+                    "interface" => "'interface' : missing interface name".to_string(),
                     "ssl-min-ver" | "ssl-max-ver" => format!("'{kw}' : missing the version"),
                     _ => format!("'{kw}' : missing value"),
                 };
@@ -145,6 +147,17 @@ impl Parser {
                     Err(_) => return self.alert(loc, format!("{head} : '{kw}' : invalid value '{val}'")),
                 },
                 "transparent" => o.transparent = true,
+                "mss" => {
+                    // atoi, then haproxy's bounds.
+                    let m = lenient_int(val);
+                    if m == 0 || m.abs() > 65535 {
+                        return self.alert(loc, format!("{head} : 'mss' : expects an MSS with and absolute value between 1 and 65535"));
+                    }
+                    o.mss = Some(m as i32);
+                }
+                "defer-accept" => o.defer_accept = true,
+                "tfo" => o.tfo = true,
+                "interface" => o.interface = Some(val.to_string()),
                 "v4v6" => o.v4v6 = true,
                 "v6only" => o.v6only = true,
                 "name" => o.name = Some(val.to_string()),

@@ -62,8 +62,8 @@ pub fn listener_key(b: &Bind) -> String {
         ListenAddr::Fd(n) => format!("fd@{n}"),
     };
     format!(
-        "{addr}|v4v6={}|v6only={}|transparent={}",
-        b.v4v6, b.v6only, b.transparent
+        "{addr}|v4v6={}|v6only={}|transparent={}|mss={:?}|defer={}|tfo={}|if={:?}",
+        b.v4v6, b.v6only, b.transparent, b.mss, b.defer_accept, b.tfo, b.interface
     )
 }
 

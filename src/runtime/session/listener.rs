@@ -15,7 +15,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::ir::{Bind, Config, ListenAddr};
 use crate::runtime::lb::state::Shared;
-use crate::runtime::proc::process::alert;
+use crate::runtime::proc::process::{alert, warning};
 use crate::runtime::proc::reload;
 use crate::runtime::session;
 
@@ -102,21 +102,29 @@ pub fn bind_all_with(
                 continue;
             };
             let socket = match reuse(k) {
-                Some(s) => Ok(s),
+                Some(s) => Ok((s, None)),
                 None => bind_one(b, f.maxconn.unwrap_or(maxconn)),
             };
+            let kind = if f.is_listen { "proxy" } else { "frontend" };
             match socket {
-                Ok(socket) => bound.push(Bound {
-                    fe: fi,
-                    id: i + 1,
-                    accept_proxy: b.accept_proxy,
-                    tls,
-                    key: reload::listener_key(b),
-                    socket,
-                }),
+                Ok((socket, warn)) => {
+                    if let Some(w) = warn {
+                        warning(
+                            quiet,
+                            &format!("Binding [{}] for {kind} {}: {w}", b.origin, f.name),
+                        );
+                    }
+                    bound.push(Bound {
+                        fe: fi,
+                        id: i + 1,
+                        accept_proxy: b.accept_proxy,
+                        tls,
+                        key: reload::listener_key(b),
+                        socket,
+                    })
+                }
                 Err(e) => {
                     failed = true;
-                    let kind = if f.is_listen { "proxy" } else { "frontend" };
                     alert(
                         quiet,
                         &format!("Binding [{}] for {kind} {}: {e}", b.origin, f.name),
@@ -151,8 +159,12 @@ pub fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<Bound>> {
     bind_all_with(cfg, maxconn, quiet, |_| None)
 }
 
-/// Binds one `bind` address; the error text is HAProxy's.
-pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener, String> {
+/// Binds one `bind` address, with what haproxy only warns about (the device it could
+/// not bind to); the error text is HAProxy's.
+pub fn bind_one(
+    b: &Bind,
+    default_backlog: u32,
+) -> Result<(std::net::TcpListener, Option<String>), String> {
     let addr = match &b.addr {
         ListenAddr::Inet(a) => *a,
         ListenAddr::Unix(p) => {
@@ -162,7 +174,8 @@ pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener,
         }
         ListenAddr::Fd(n) => {
             let backlog = b.backlog.or(b.maxconn).unwrap_or(default_backlog);
-            return crate::sys::listener_from_fd(*n, backlog.clamp(1, i32::MAX as u32) as i32);
+            return crate::sys::listener_from_fd(*n, backlog.clamp(1, i32::MAX as u32) as i32)
+                .map(|l| (l, None));
         }
     };
     let fail = |e: std::io::Error| {
@@ -188,6 +201,15 @@ pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener,
     if let Some(ms) = b.tcp_ut {
         let _ = sock.set_tcp_user_timeout(Some(ms));
     }
+    // A device that cannot be bound to is a warning in haproxy: the listener serves on.
+    let warn = b.interface.as_ref().and_then(|dev| {
+        let e = sock.bind_device(Some(dev.as_bytes())).err()?;
+        let text = crate::sys::os_text(&e);
+        Some(format!(
+            "cannot bind receiver to device '{dev}' ({text}) for [{}]",
+            b.text
+        ))
+    });
     sock.set_nonblocking(true).map_err(fail)?;
     sock.bind(&addr.into()).map_err(fail)?;
     let backlog = b
@@ -195,8 +217,19 @@ pub fn bind_one(b: &Bind, default_backlog: u32) -> Result<std::net::TcpListener,
         .or(b.maxconn)
         .unwrap_or(default_backlog)
         .clamp(1, i32::MAX as u32);
+    // haproxy's tcp_bind_listener: failures here are warnings, the listener still runs.
+    if let Some(m) = b.mss {
+        let _ = sock.set_mss(m);
+    }
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&sock);
+    if b.defer_accept {
+        let _ = crate::sys::set_tcp_option(fd, nix::libc::TCP_DEFER_ACCEPT, 1);
+    }
+    if b.tfo {
+        let _ = crate::sys::set_tcp_option(fd, nix::libc::TCP_FASTOPEN, backlog as i32);
+    }
     sock.listen(backlog as i32).map_err(fail)?;
-    Ok(sock.into())
+    Ok((sock.into(), warn))
 }
 
 /// Errors that belong to one pending connection (it was reset or aborted before we took
