@@ -13,8 +13,12 @@ pub enum Cause {
     ServerAbort,
     /// The proxy refused it (a `tcp-request content reject`): `P`.
     Proxy,
-    /// Ended from outside (hard stop, `on-marked-down shutdown-sessions`): `K`.
+    /// Ended from outside (hard stop, `shutdown sessions server`): `K`.
     Killed,
+    /// Its server went DOWN (`on-marked-down shutdown-sessions`): `D`.
+    Down,
+    /// An active server came UP (`on-marked-up shutdown-backup-sessions`): `U`.
+    Up,
     /// The proxy answered itself (a redirect): `L`.
     Local,
     /// `timeout client` struck: `c`.
@@ -70,6 +74,8 @@ impl Termination {
             Cause::ServerAbort => b'S',
             Cause::Proxy => b'P',
             Cause::Killed => b'K',
+            Cause::Down => b'D',
+            Cause::Up => b'U',
             Cause::Local => b'L',
             Cause::ClientTimeout => b'c',
             Cause::ServerTimeout => b's',

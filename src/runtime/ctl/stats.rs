@@ -255,7 +255,11 @@ async fn session<S: AsyncRead + AsyncWrite + AsRawFd + Unpin>(
             let words: Vec<&str> = owned.iter().map(String::as_str).collect();
             match words.as_slice() {
                 [] => {}
-                ["quit"] => quit = true,
+                // The rest of the line is not run.
+                ["quit"] => {
+                    quit = true;
+                    break;
+                }
                 // -x in the new process: the listening sockets over this connection.
                 ["_getsocks"] if expose_fd => {
                     if let Err(e) = give_sockets(raw, &mut lines, &cli).await {
@@ -266,8 +270,16 @@ async fn session<S: AsyncRead + AsyncWrite + AsRawFd + Unpin>(
                     return;
                 }
                 ["prompt"] => interactive = !interactive,
-                ["user"] => level = Level::User,
-                ["operator"] => level = level.min(Level::Operator),
+                // Each answers nothing (then the blank line); a level is never raised.
+                ["user"] => {
+                    level = Level::User;
+                    out.push('\n');
+                }
+                ["operator"] if level < Level::Operator => out.push_str("Permission denied\n\n"),
+                ["operator"] => {
+                    level = Level::Operator;
+                    out.push('\n');
+                }
                 _ => out.push_str(&execute(&words, level, &cli)),
             }
         }
@@ -440,6 +452,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "show version of the current process",
     ),
     (
+        "shutdown sessions server <bk>/<srv>",
+        Level::Admin,
+        "kill sessions on a server",
+    ),
+    (
         "user",
         Level::User,
         "lower the level of the current CLI session to user",
@@ -538,6 +555,15 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                     "\n".into()
                 }
             }
+        }
+        // srv_shutdown_streams(SF_ERR_KILLED): each session on it ends, logged `K`.
+        ["shutdown", "sessions", "server", rest @ ..] => {
+            on_server(&shared, level, rest, |bi, si| {
+                shared.backends[bi].servers[si]
+                    .cancels
+                    .cancel_all(crate::runtime::cancel::Reason::Killed);
+                None
+            })
         }
         ["set", "maxconn", "server", rest @ ..] => on_server(&shared, level, rest, |bi, si| {
             let v = rest.get(1).copied().unwrap_or("");

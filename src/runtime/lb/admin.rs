@@ -274,7 +274,7 @@ fn update(
         } else {
             let moved = b.server_down(si);
             if s.ir.shutdown_on_down {
-                s.cancels.cancel_all();
+                s.cancels.cancel_all(crate::runtime::cancel::Reason::Down);
             }
             let tail = status_tail(
                 true,

@@ -253,7 +253,7 @@ pub(super) fn change(shared: &Shared, bi: usize, si: usize, up: bool, why: &str,
         // `on-marked-up shutdown-backup-sessions`: the backups' sessions end.
         if s.ir.shutdown_backup_on_up && !s.ir.backup {
             for other in b.servers.iter().filter(|o| o.ir.backup) {
-                other.cancels.cancel_all();
+                other.cancels.cancel_all(crate::runtime::cancel::Reason::Up);
             }
         }
     } else {
@@ -266,7 +266,7 @@ pub(super) fn change(shared: &Shared, bi: usize, si: usize, up: bool, why: &str,
         };
         say(shared, b, quiet, sev, false, &msg);
         if s.ir.shutdown_on_down {
-            s.cancels.cancel_all();
+            s.cancels.cancel_all(crate::runtime::cancel::Reason::Down);
         }
         if act == 0 && bck == 0 {
             no_server_left(shared, b, quiet);

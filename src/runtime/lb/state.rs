@@ -745,7 +745,7 @@ impl Shared {
     pub fn cancel_all(&self) {
         for b in &self.backends {
             for s in &b.servers {
-                s.cancels.cancel_all();
+                s.cancels.cancel_all(crate::runtime::cancel::Reason::Killed);
             }
         }
     }

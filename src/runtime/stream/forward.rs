@@ -93,8 +93,9 @@ pub enum End {
     ClientTimeout,
     /// Server-side timeout: `sD`.
     ServerTimeout,
-    /// Ended from outside (hard stop, server marked DOWN): `KD`.
-    Killed,
+    /// Ended from outside: `K-`, `D-` or `U-` (haproxy's stream_shutdown sets the
+    /// cause, not the phase).
+    Killed(crate::runtime::cancel::Reason),
 }
 
 impl End {
@@ -106,7 +107,14 @@ impl End {
             End::ServerAbort => Cause::ServerAbort,
             End::ClientTimeout => Cause::ClientTimeout,
             End::ServerTimeout => Cause::ServerTimeout,
-            End::Killed => Cause::Killed,
+            End::Killed(why) => {
+                let cause = match why {
+                    crate::runtime::cancel::Reason::Killed => Cause::Killed,
+                    crate::runtime::cancel::Reason::Down => Cause::Down,
+                    crate::runtime::cancel::Reason::Up => Cause::Up,
+                };
+                return Termination::new(cause, Phase::Normal);
+            }
         };
         Termination::new(cause, Phase::Data)
     }
@@ -255,7 +263,7 @@ impl Flow {
     }
 
     /// Whether the session was cancelled; registers the task's waker otherwise.
-    pub(super) fn cancelled(&self, cx: &Context<'_>) -> bool {
+    pub(super) fn cancelled(&self, cx: &Context<'_>) -> Option<crate::runtime::cancel::Reason> {
         self.cancel.poll(cx)
     }
 
@@ -361,8 +369,8 @@ impl Future for Forward {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         let end = 'outer: loop {
-            if me.f.cancelled(cx) {
-                break End::Killed;
+            if let Some(why) = me.f.cancelled(cx) {
+                break End::Killed(why);
             }
             let mut progress = false;
             // Client to server: flush what is pending, else read more.
@@ -417,7 +425,7 @@ impl Cancel {
     /// Resolves when the session is cancelled.
     pub fn cancelled(&self) -> impl Future<Output = ()> + '_ {
         std::future::poll_fn(move |cx| {
-            if self.poll(cx) {
+            if self.poll(cx).is_some() {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -499,6 +507,9 @@ mod tests {
         assert_eq!(&End::Normal.termination().letters(), b"--");
         assert_eq!(&End::ClientAbort.termination().letters(), b"CD");
         assert_eq!(&End::ServerTimeout.termination().letters(), b"sD");
-        assert_eq!(&End::Killed.termination().letters(), b"KD");
+        use crate::runtime::cancel::Reason;
+        assert_eq!(&End::Killed(Reason::Killed).termination().letters(), b"K-");
+        assert_eq!(&End::Killed(Reason::Down).termination().letters(), b"D-");
+        assert_eq!(&End::Killed(Reason::Up).termination().letters(), b"U-");
     }
 }

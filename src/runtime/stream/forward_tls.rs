@@ -174,8 +174,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         let end = loop {
-            if me.f.cancelled(cx) {
-                break End::Killed;
+            if let Some(why) = me.f.cancelled(cx) {
+                break End::Killed(why);
             }
             let down_done = me.f.down.done();
             let up = step(cx, &mut me.client, &mut me.server, &mut me.f.up, down_done);
