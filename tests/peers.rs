@@ -424,3 +424,118 @@ fn a_peers_section_table_replicates_as_haproxy() {
     assert_eq!(heads(&k1).len(), 2);
     drop((x, h));
 }
+
+/// What a peer listener answers to `hello` and then to `msg`: every byte until it closes
+/// (at most 2 s).
+fn probe(to: &str, hello: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut c = TcpStream::connect(to).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    c.write_all(hello).unwrap();
+    let mut out = Vec::new();
+    let mut b = [0u8; 64];
+    // The status line first, then the message.
+    while !out.contains(&b'\n') {
+        match c.read(&mut b) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => out.extend_from_slice(&b[..n]),
+        }
+    }
+    if !msg.is_empty() {
+        let _ = c.write_all(msg);
+    }
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        match c.read(&mut b) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&b[..n]),
+        }
+    }
+    // Heartbeats and the start-up resync request are the listener's own traffic.
+    out
+}
+
+fn bad_peers(which: Which) -> Vec<String> {
+    let s = sock(&format!("bad{which:?}"));
+    let _ = std::fs::remove_file(&s);
+    let p = start(which, "badpeer", &config(1, &s), front(1).parse().unwrap());
+    let at = "127.0.91.1:25100";
+    let hello = |v: &str, to: &str, from: &str| format!("HAProxyS {v}\n{to}\n{from} 1 1\n");
+    let cases: Vec<(String, Vec<u8>, Vec<u8>)> = vec![
+        (
+            "banner".into(),
+            b"HELLO 2.1\nlb1\nlb2 1 1\n".to_vec(),
+            vec![],
+        ),
+        (
+            "version".into(),
+            hello("3.0", "lb1", "lb2").into_bytes(),
+            vec![],
+        ),
+        (
+            "name".into(),
+            hello("2.1", "lb9", "lb2").into_bytes(),
+            vec![],
+        ),
+        (
+            "peer".into(),
+            hello("2.1", "lb1", "nobody").into_bytes(),
+            vec![],
+        ),
+        (
+            "no space".into(),
+            b"HAProxyS 2.1\nlb1\nlb2\n".to_vec(),
+            vec![],
+        ),
+        // After the handshake: a reserved class, a cut length, a body over the limit.
+        (
+            "reserved".into(),
+            hello("2.1", "lb1", "lb2").into_bytes(),
+            vec![255, 0],
+        ),
+        (
+            "length".into(),
+            hello("2.1", "lb1", "lb2").into_bytes(),
+            vec![10, 0x82, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+        ),
+        (
+            "size".into(),
+            hello("2.1", "lb1", "lb2").into_bytes(),
+            vec![10, 0x82, 0xF0, 0xFF, 0x7F],
+        ),
+        (
+            "define cut".into(),
+            hello("2.1", "lb1", "lb2").into_bytes(),
+            vec![10, 0x82, 2, 1, 9],
+        ),
+    ];
+    let mut seen = Vec::new();
+    for (what, h, m) in cases {
+        let got = probe(at, &h, &m);
+        // The peer's own messages after 200 (its resync request, heartbeats) vary with
+        // timing: keep the status line and the error bytes.
+        let text = String::from_utf8_lossy(&got);
+        let status = text.lines().next().unwrap_or("").to_string();
+        let errors: Vec<u8> = got
+            .windows(2)
+            .filter(|w| w[0] == 1 && w[1] <= 1)
+            .map(|w| w[1])
+            .collect();
+        seen.push(format!("{what}: {status:?} errors {errors:?}"));
+    }
+    // The balancer still serves and answers on its socket.
+    seen.push(format!(
+        "table answers {}",
+        ask(&s, "show table b").starts_with("# table: b")
+    ));
+    drop(p);
+    seen
+}
+
+#[test]
+fn bad_peer_input_gets_haproxys_answers() {
+    let _s1 = named(b"s1", S1);
+    let want = bad_peers(Which::Haproxy);
+    assert_eq!(bad_peers(Which::Haproxide), want, "{want:#?}");
+    assert_eq!(want[0], "banner: \"501\" errors []");
+    assert_eq!(want[5], "reserved: \"200\" errors [0]");
+}
