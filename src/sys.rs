@@ -288,6 +288,27 @@ pub fn set_tcp_option(
     }
 }
 
+/// Stops a listening socket from listening (haproxy's tcp_suspend_receiver: a connect()
+/// to AF_UNSPEC): new clients are refused until listen() is called again.
+pub fn unlisten(fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    // SAFETY: an all-zero sockaddr is a valid AF_UNSPEC address; `fd` is an open socket
+    // owned by the caller for the duration of the call.
+    let r = unsafe {
+        let mut sa: nix::libc::sockaddr = std::mem::zeroed();
+        sa.sa_family = nix::libc::AF_UNSPEC as nix::libc::sa_family_t;
+        nix::libc::connect(
+            fd,
+            &sa,
+            std::mem::size_of::<nix::libc::sockaddr>() as nix::libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -233,6 +233,8 @@ impl Live {
     fn start(&mut self, global: &Arc<Semaphore>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         for (k, b) in self.sockets.iter().enumerate() {
+            // A socket kept from a generation that had its frontend disabled listens again.
+            let _ = socket2::SockRef::from(&b.socket).listen(b.backlog);
             let l = tokio::net::TcpListener::from_std(b.socket.try_clone()?)?;
             let info = session::Info {
                 fe: b.fe,
@@ -246,9 +248,12 @@ impl Live {
                 info,
                 l,
                 global.clone(),
-                self.fe_slots[b.fe].clone(),
-                self.l_slots.get(k).cloned().flatten(),
+                listener::Slots {
+                    frontend: self.fe_slots[b.fe].clone(),
+                    listener: self.l_slots.get(k).cloned().flatten(),
+                },
                 stop_rx.clone(),
+                b.backlog,
             ));
         }
         self.listening = Some(stop_tx);
@@ -482,6 +487,12 @@ async fn serve(
     cli.publish(listener::fds(&live.sockets));
     let (cfg, shared) = (&live.cfg, &live.shared);
     for (f, b) in &cfg.order {
+        // A frontend shut down from the stats socket was announced then.
+        if f.is_some_and(|i| {
+            *shared.frontends[i].listening.borrow() == lb::state::Listening::Stopped
+        }) {
+            continue;
+        }
         let name = f
             .map(|i| cfg.frontends[i].name.as_str())
             .or(b.map(|i| cfg.backends[i].name.as_str()))

@@ -78,7 +78,14 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("svname", "FRONTEND")
             .set("scur", f.feconn.load(Relaxed))
             .set("stot", f.cumulated.load(Relaxed))
-            .set("status", "OPEN")
+            .set(
+                "status",
+                match *f.listening.borrow() {
+                    crate::runtime::lb::state::Listening::Ready => "OPEN",
+                    crate::runtime::lb::state::Listening::Paused => "PAUSED",
+                    crate::runtime::lb::state::Listening::Stopped => "STOP",
+                },
+            )
             .set("pid", 1)
             .set("iid", f.ir.uuid)
             .set("sid", 0)

@@ -368,6 +368,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "remove an entry from a table (filter: data/key)",
     ),
     ("disable agent", Level::Admin, "disable agent checks"),
+    (
+        "disable frontend <frontend>",
+        Level::Admin,
+        "temporarily disable specific frontend",
+    ),
     ("disable health", Level::Admin, "disable health checks"),
     (
         "disable server (DEPRECATED)",
@@ -375,6 +380,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "disable a server for maintenance (use 'set server' instead)",
     ),
     ("enable agent", Level::Admin, "enable agent checks"),
+    (
+        "enable frontend <frontend>",
+        Level::Admin,
+        "re-enable specific frontend",
+    ),
     ("enable health", Level::Admin, "enable health checks"),
     (
         "enable server  (DEPRECATED)",
@@ -450,6 +460,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "show version",
         Level::User,
         "show version of the current process",
+    ),
+    (
+        "shutdown frontend <frontend>",
+        Level::Admin,
+        "stop a specific frontend",
     ),
     (
         "shutdown sessions server <bk>/<srv>",
@@ -556,6 +571,17 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
                 }
             }
         }
+        [verb @ ("disable" | "enable" | "shutdown"), "frontend", rest @ ..] => {
+            if level < Level::Admin {
+                return "Permission denied\n\n".into();
+            }
+            frontend_state(
+                &shared,
+                verb,
+                rest.first().copied().unwrap_or(""),
+                cli.quiet,
+            ) + "\n"
+        }
         // srv_shutdown_streams(SF_ERR_KILLED): each session on it ends, logged `K`.
         ["shutdown", "sessions", "server", rest @ ..] => {
             on_server(&shared, level, rest, |bi, si| {
@@ -626,6 +652,62 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             format!("Unknown command: '{}'\n{}\n", words.join(" "), help(level))
         }
     }
+}
+
+/// `disable|enable|shutdown frontend <name>` (pause_proxy, resume_proxy, stop_proxy):
+/// haproxy's answer, empty when done.
+fn frontend_state(shared: &Shared, verb: &str, name: &str, quiet: bool) -> String {
+    use crate::runtime::lb::state::Listening;
+    if name.is_empty() {
+        return "A frontend name is expected.\n".into();
+    }
+    let Some(f) = shared.frontends.iter().find(|f| f.ir.name == name) else {
+        return "No such frontend.\n".into();
+    };
+    let now = *f.listening.borrow();
+    let (next, refusal) = match (verb, now) {
+        ("disable", Listening::Stopped) => {
+            (now, "Frontend was previously shut down, cannot disable.\n")
+        }
+        ("disable", Listening::Paused) => (now, "All sockets are already disabled.\n"),
+        ("disable", _) => (Listening::Paused, ""),
+        ("enable", Listening::Stopped) => {
+            (now, "Frontend was previously shut down, cannot enable.\n")
+        }
+        ("enable", Listening::Ready) => (now, "All sockets are already enabled.\n"),
+        ("enable", _) => (Listening::Ready, ""),
+        (_, Listening::Stopped) => (now, "Frontend was already shut down.\n"),
+        _ => (Listening::Stopped, ""),
+    };
+    f.listening.send_replace(next);
+    let say = |msg: &str| {
+        shared
+            .logger
+            .send(&f.ir.log, crate::runtime::log::level::WARNING, msg);
+        crate::runtime::proc::process::warning(quiet, msg);
+    };
+    // pause_listener, resume_listener: said when the proxy's state changes.
+    let cap = if f.ir.is_listen { "proxy" } else { "frontend" };
+    match (now, next) {
+        (Listening::Ready, Listening::Paused) => say(&format!("Paused {cap} {name}.")),
+        (Listening::Paused, Listening::Ready) => say(&format!("Resumed {cap} {name}.")),
+        _ => {}
+    }
+    if next == Listening::Stopped && now != Listening::Stopped {
+        // proxy_cond_disable: said once, on stderr and in the proxy's logs.
+        let be = shared
+            .backends
+            .iter()
+            .find(|b| f.ir.is_listen && b.ir.name == f.ir.name)
+            .map_or(0, |b| {
+                b.cumulated.load(std::sync::atomic::Ordering::Relaxed)
+            });
+        say(&format!(
+            "Proxy {name} stopped (cumulated conns: FE: {}, BE: {be}).",
+            f.cumulated.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
+    refusal.to_string()
 }
 
 /// `show env [<name>]`: the process's environment, in its order.

@@ -27,6 +27,19 @@ pub struct FrontendRt {
     pub proc_vars: Arc<crate::runtime::rules::vars::ProcVars>,
     /// The configuration's stick tables (shared with [`Shared::tables`]).
     pub tables: Arc<[crate::runtime::lb::stick::Table]>,
+    /// Whether its listeners accept (`disable`, `enable`, `shutdown frontend`).
+    pub listening: tokio::sync::watch::Sender<Listening>,
+}
+
+/// A frontend's listeners as the stats socket leaves them (haproxy's proxy states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listening {
+    /// Accepting: `OPEN`.
+    Ready,
+    /// Not listening until enabled again (clients are refused): `PAUSED`.
+    Paused,
+    /// Closed for good: `STOP`.
+    Stopped,
 }
 
 /// A server with its live counters.
@@ -640,6 +653,7 @@ impl Shared {
                     ir: f.clone(),
                     feconn: AtomicU32::new(0),
                     cumulated: AtomicU64::new(0),
+                    listening: tokio::sync::watch::channel(Listening::Ready).0,
                 })
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use crate::ir::{Bind, Config, ListenAddr};
-use crate::runtime::lb::state::Shared;
+use crate::runtime::lb::state::{Listening, Shared};
 use crate::runtime::proc::process::{alert, warning};
 use crate::runtime::proc::reload;
 use crate::runtime::session;
@@ -32,6 +32,8 @@ pub struct Bound {
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// Identity for reuse across reloads ([`crate::runtime::proc::reload::listener_key`]).
     pub key: String,
+    /// Its listen backlog (to listen again after a pause).
+    pub backlog: i32,
     /// The socket.
     pub socket: std::net::TcpListener,
 }
@@ -120,6 +122,7 @@ pub fn bind_all_with(
                         accept_proxy: b.accept_proxy,
                         tls,
                         key: reload::listener_key(b),
+                        backlog: backlog_of(b, f.maxconn.unwrap_or(maxconn)),
                         socket,
                     })
                 }
@@ -159,6 +162,14 @@ pub fn bind_all(cfg: &Config, maxconn: u32, quiet: bool) -> Option<Vec<Bound>> {
     bind_all_with(cfg, maxconn, quiet, |_| None)
 }
 
+/// The listen backlog of `b`: `backlog`, else `maxconn`, else the default.
+fn backlog_of(b: &Bind, default_backlog: u32) -> i32 {
+    b.backlog
+        .or(b.maxconn)
+        .unwrap_or(default_backlog)
+        .clamp(1, i32::MAX as u32) as i32
+}
+
 /// Binds one `bind` address, with what haproxy only warns about (the device it could
 /// not bind to); the error text is HAProxy's.
 pub fn bind_one(
@@ -173,8 +184,7 @@ pub fn bind_one(
             ))
         }
         ListenAddr::Fd(n) => {
-            let backlog = b.backlog.or(b.maxconn).unwrap_or(default_backlog);
-            return crate::sys::listener_from_fd(*n, backlog.clamp(1, i32::MAX as u32) as i32)
+            return crate::sys::listener_from_fd(*n, backlog_of(b, default_backlog))
                 .map(|l| (l, None));
         }
     };
@@ -212,11 +222,7 @@ pub fn bind_one(
     });
     sock.set_nonblocking(true).map_err(fail)?;
     sock.bind(&addr.into()).map_err(fail)?;
-    let backlog = b
-        .backlog
-        .or(b.maxconn)
-        .unwrap_or(default_backlog)
-        .clamp(1, i32::MAX as u32);
+    let backlog = backlog_of(b, default_backlog) as u32;
     // haproxy's tcp_bind_listener: failures here are warnings, the listener still runs.
     if let Some(m) = b.mss {
         let _ = sock.set_mss(m);
@@ -254,22 +260,71 @@ fn client_gone(e: &std::io::Error) -> bool {
     )
 }
 
-/// Accepts on `l` until `paused` says stop, spawning one session task per client.
+/// The connection limits a listener's sessions take a slot of besides the process':
+/// its frontend's `maxconn` and its own.
+#[derive(Debug, Clone, Default)]
+pub struct Slots {
+    /// The frontend's `maxconn`.
+    pub frontend: Option<Arc<Semaphore>>,
+    /// The listener's `maxconn`.
+    pub listener: Option<Arc<Semaphore>>,
+}
+
+/// A paused listener (haproxy's pause): the socket stops listening (new clients are
+/// refused, the ones waiting in the backlog reset) until the frontend is enabled again,
+/// then listens with `backlog`. The reactor lets go of it meanwhile: the hang-up it
+/// reports would stay. None when the frontend is shut down or the generation stops.
+async fn paused(
+    l: TcpListener,
+    state: &mut watch::Receiver<Listening>,
+    stop: &mut watch::Receiver<bool>,
+    backlog: i32,
+) -> Option<TcpListener> {
+    let std_l = l.into_std().ok()?;
+    let _ = crate::sys::unlisten(std::os::fd::AsRawFd::as_raw_fd(&std_l));
+    loop {
+        match *state.borrow_and_update() {
+            Listening::Ready => break,
+            Listening::Stopped => return None,
+            Listening::Paused => {}
+        }
+        tokio::select! {
+            r = state.changed() => r.ok()?,
+            _ = stop.changed() => return None,
+        }
+    }
+    let _ = socket2::SockRef::from(&std_l).listen(backlog);
+    TcpListener::from_std(std_l).ok()
+}
+
+/// Accepts on `l` until `stop` says so, spawning one session task per client.
 pub async fn accept_loop(
     shared: Arc<Shared>,
     info: session::Info,
-    l: TcpListener,
+    mut l: TcpListener,
     global: Arc<Semaphore>,
-    fe_slots: Option<Arc<Semaphore>>,
-    l_slots: Option<Arc<Semaphore>>,
+    slots: Slots,
     mut stop: watch::Receiver<bool>,
+    backlog: i32,
 ) {
+    let Slots {
+        frontend: fe_slots,
+        listener: l_slots,
+    } = slots;
     let fe = info.fe;
     let local_default = l.local_addr().ok();
     let mut backoff = Duration::from_millis(10);
+    let mut state = shared.frontends[fe].listening.subscribe();
     loop {
         if *stop.borrow() {
             return;
+        }
+        if *state.borrow_and_update() != Listening::Ready {
+            match paused(l, &mut state, &mut stop, backlog).await {
+                Some(again) => l = again,
+                None => return,
+            }
+            continue;
         }
         // The listener's own `maxconn` first (a full listener stops accepting, as
         // haproxy's does), then the frontend's, then the process'.
@@ -288,10 +343,12 @@ pub async fn accept_loop(
         let permits = tokio::select! {
             p = permits => match p { Some(p) => p, None => return },
             _ = stop.changed() => return,
+            _ = state.changed() => continue,
         };
         let accepted = tokio::select! {
             r = l.accept() => r,
             _ = stop.changed() => return,
+            _ = state.changed() => continue,
         };
         match accepted {
             Ok((sock, peer)) => {
