@@ -62,15 +62,8 @@ fn run(which: Which, server: &Backend) -> Vec<String> {
         ),
     ];
     seen.extend(
-        p.errs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with("[WARNING]"))
-            .map(|l| {
-                l.split_once(") : ")
-                    .map_or(l.clone(), |(_, m)| m.to_string())
-            })
+        p.warnings()
+            .into_iter()
             // The configuration's directory differs between the two runs.
             .map(|l| match (l.find('['), l.find(":9]")) {
                 (Some(a), Some(b)) if a < b => format!("{}[t.cfg{}", &l[..a], &l[b..]),

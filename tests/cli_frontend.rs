@@ -102,17 +102,7 @@ fn run(which: Which) -> Vec<String> {
     drop(open);
     std::thread::sleep(Duration::from_millis(200));
     seen.extend(seen2);
-    seen.extend(
-        p.errs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with("[WARNING]"))
-            .map(|l| {
-                l.split_once(") : ")
-                    .map_or(l.clone(), |(_, m)| m.to_string())
-            }),
-    );
+    seen.extend(p.warnings());
     seen
 }
 

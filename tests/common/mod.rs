@@ -136,6 +136,20 @@ pub fn mask_duration(l: &str) -> String {
 }
 
 impl Proxy {
+    /// Its standard-error warnings, without the tag and pid.
+    pub fn warnings(&self) -> Vec<String> {
+        self.errs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("[WARNING]"))
+            .map(|l| {
+                l.split_once(") : ")
+                    .map_or(l.clone(), |(_, m)| m.to_string())
+            })
+            .collect()
+    }
+
     /// What it wrote so far: its start-up output, then its log lines.
     #[allow(dead_code)]
     pub fn all_lines(&self) -> Vec<String> {

@@ -340,12 +340,16 @@ pub async fn accept_loop(
             let g = global.clone().acquire_owned().await.ok()?;
             Some((g, f, l))
         };
+        // Biased: under load the permits and the next client are there at once, and
+        // the other branches are not even polled (the loop's head checks them).
         let permits = tokio::select! {
+            biased;
             p = permits => match p { Some(p) => p, None => return },
             _ = stop.changed() => return,
             _ = state.changed() => continue,
         };
         let accepted = tokio::select! {
+            biased;
             r = l.accept() => r,
             _ = stop.changed() => return,
             _ = state.changed() => continue,
