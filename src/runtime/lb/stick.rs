@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use crate::ir::counters::{DataType, Store, DATA_TYPES};
 use crate::ir::{StickKey, StickTable};
 
+mod repl;
+pub use repl::{Remote, Repl, Snapshot};
+
 /// One table and its entries.
 #[derive(Debug)]
 pub struct Table {
@@ -92,87 +95,6 @@ pub struct Entry {
     /// Its key, kept only in replicated tables (the peers push entries by key).
     key: Option<Box<[u8]>>,
     data: Mutex<Data>,
-}
-
-/// A replicated table's local changes in order (haproxy's update tree, local part):
-/// each changed entry holds one number, the latest, so several changes before a push go
-/// out as one update with the entry's values at that time.
-#[derive(Debug)]
-pub struct Repl {
-    state: Mutex<ReplState>,
-    /// Wakes the peer sessions of the section replicating the table.
-    waker: OnceLock<Arc<tokio::sync::Notify>>,
-}
-
-#[derive(Debug, Default)]
-struct ReplState {
-    last: u64,
-    pending: std::collections::BTreeMap<u64, Box<[u8]>>,
-}
-
-impl Repl {
-    fn new() -> Self {
-        Repl {
-            state: Mutex::new(ReplState::default()),
-            waker: OnceLock::new(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, ReplState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Records a local change of `key`, whose previous change was `old` (0: none).
-    fn push(&self, key: &[u8], old: u64) -> u64 {
-        let mut s = self.lock();
-        s.last += 1;
-        let n = s.last;
-        if old != 0 {
-            s.pending.remove(&old);
-        }
-        s.pending.insert(n, key.into());
-        drop(s);
-        if let Some(w) = self.waker.get() {
-            w.notify_waiters();
-        }
-        n
-    }
-
-    /// Has every change wake `w` (the sessions of the section replicating the table).
-    pub fn wake(&self, w: Arc<tokio::sync::Notify>) {
-        let _ = self.waker.set(w);
-    }
-
-    /// The last change's number.
-    pub fn last(&self) -> u64 {
-        self.lock().last
-    }
-
-    /// Up to `max` changes after `from`, in order.
-    pub fn after(&self, from: u64, max: usize) -> Vec<(u64, Box<[u8]>)> {
-        let s = self.lock();
-        s.pending
-            .range(from + 1..)
-            .take(max)
-            .map(|(n, k)| (*n, k.clone()))
-            .collect()
-    }
-}
-
-/// What a peer sends of an entry: its values as haproxy's types hold them.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    /// The stick server (index in the table's backend) and whether its name was stored.
-    pub server: Option<usize>,
-    /// A stick rule stored the server with its name.
-    pub keyed: bool,
-    /// Counters: type, element, value.
-    pub counters: Vec<(DataType, u8, u64)>,
-    /// Rates: type, element, milliseconds into the current period, current and previous
-    /// periods' counts.
-    pub rates: Vec<(DataType, u8, u32, u32, u32)>,
-    /// Milliseconds before it expires.
-    pub expires_in: u64,
 }
 
 #[derive(Debug)]
@@ -434,11 +356,7 @@ impl Table {
             }
         }
         if let Some(r) = &self.shape.repl {
-            // Changes of entries gone since are dropped once they outnumber the table.
-            let mut st = r.lock();
-            if st.pending.len() as u64 > 2 * self.cfg.size + 64 {
-                st.pending.retain(|_, k| m.contains_key(k));
-            }
+            r.forget_gone(2 * self.cfg.size + 64, |k| m.contains_key(k));
         }
         let e = Arc::new(Entry {
             shape: self.shape.clone(),
@@ -454,60 +372,6 @@ impl Table {
         });
         m.insert(key.into(), e.clone());
         Some(e)
-    }
-
-    /// The replication queue of a table a `peers` section names.
-    pub fn repl(&self) -> Option<&Arc<Repl>> {
-        self.shape.repl.as_ref()
-    }
-
-    /// Applies a peer's update of `key` (stktable_touch_remote: values overwritten, not
-    /// queued for the other peers). The entry lives `expire_ms` more when the update says
-    /// so, else the table's own `expire`. False when the table is full (`nopurge`).
-    pub fn apply(&self, key: &[u8], expire_ms: Option<u64>, f: impl FnOnce(&mut Remote)) -> bool {
-        let Some(e) = self.get(key) else {
-            return false;
-        };
-        let mut d = e.lock();
-        f(&mut Remote {
-            d: &mut d,
-            shape: &self.shape,
-        });
-        let now = Instant::now();
-        d.touched = match (expire_ms, self.shape.expire) {
-            // Expiry is measured from `touched`: move it so that it falls when the peer said.
-            (Some(ms), Some(t)) => {
-                let left = Duration::from_millis(ms);
-                if left >= t {
-                    now + (left - t)
-                } else {
-                    now.checked_sub(t - left).unwrap_or(now)
-                }
-            }
-            _ => now,
-        };
-        true
-    }
-
-    /// Takes the entries of `old`, the same table in the configuration before a reload
-    /// (its key type unchanged), each with its remaining lifetime.
-    pub fn adopt(&self, old: &Table) {
-        if old.cfg.key != self.cfg.key {
-            return;
-        }
-        for (k, e) in old.sorted() {
-            let s = e.snapshot();
-            let left = old.shape.expire.map(|_| s.expires_in);
-            self.apply(&k, left, |r| {
-                r.server(s.server, s.keyed);
-                for &(ty, i, v) in &s.counters {
-                    r.counter(ty, i, v);
-                }
-                for &(ty, i, el, cur, prev) in &s.rates {
-                    r.rate(ty, i, el, cur, prev);
-                }
-            });
-        }
     }
 
     /// The server `key` sticks to, refreshing the entry's expiry.
@@ -561,44 +425,6 @@ impl Entry {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A change made here (stktable_touch_local): the expiry restarts and, in a
-    /// replicated table, the entry is queued for the peers.
-    fn local(&self, d: &mut Data) {
-        d.touched = Instant::now();
-        if let (Some(r), Some(k)) = (&self.shape.repl, &self.key) {
-            d.upd = r.push(k, d.upd);
-        }
-    }
-
-    /// What a peer sends of it.
-    pub fn snapshot(&self) -> Snapshot {
-        let d = self.lock();
-        let now = now_ms();
-        let mut out = Snapshot {
-            server: d.server,
-            keyed: d.keyed,
-            expires_in: self.shape.expire.map_or(0, |t| {
-                t.saturating_sub(d.touched.elapsed()).as_millis() as u64
-            }),
-            ..Snapshot::default()
-        };
-        for &ty in DATA_TYPES {
-            let Some((first, n)) = self.shape.at[ty.index()] else {
-                continue;
-            };
-            for i in 0..n {
-                let s = usize::from(first) + usize::from(i);
-                if ty.is_rate() {
-                    let f = d.rates[s];
-                    let elapsed = now.wrapping_sub(f.tick) as u32;
-                    out.rates.push((ty, i, elapsed, f.curr, f.prev));
-                } else {
-                    out.counters.push((ty, i, d.counters[s]));
-                }
-            }
-        }
-        out
-    }
     fn expired(&self, now: Instant) -> bool {
         let touched = self.lock().touched;
         self.shape
@@ -758,44 +584,6 @@ impl Entry {
     }
 }
 
-/// An entry being overwritten by a peer's update.
-pub struct Remote<'a> {
-    d: &'a mut Data,
-    shape: &'a Shape,
-}
-
-impl Remote<'_> {
-    /// Element `idx` of counter `ty` (ignored when the table does not store it).
-    pub fn counter(&mut self, ty: DataType, idx: u8, v: u64) {
-        if let Some(s) = self.shape.slot(ty, idx).filter(|_| !ty.is_rate()) {
-            self.d.counters[s] = v;
-        }
-    }
-
-    /// Element `idx` of rate `ty`: `elapsed` ms into its current period, the current and
-    /// previous periods' counts.
-    pub fn rate(&mut self, ty: DataType, idx: u8, elapsed: u32, curr: u32, prev: u32) {
-        if let Some(s) = self.shape.slot(ty, idx).filter(|_| ty.is_rate()) {
-            self.d.rates[s] = Freq {
-                tick: now_ms().wrapping_sub(u64::from(elapsed)) & !1,
-                curr,
-                prev,
-            };
-        }
-    }
-
-    /// The stick server, and whether its name came with it.
-    pub fn server(&mut self, server: Option<usize>, keyed: bool) {
-        self.d.server = server;
-        self.d.keyed = keyed;
-    }
-
-    /// The stick server now.
-    pub fn current_server(&self) -> Option<usize> {
-        self.d.server
-    }
-}
-
 /// A rate being updated.
 pub struct RateCell<'a>(&'a mut Freq);
 
@@ -819,93 +607,4 @@ fn to_v6(ip: IpAddr) -> [u8; 16] {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn table(key: StickKey, size: u64, nopurge: bool) -> Table {
-        Table::new(
-            "t",
-            StickTable {
-                key,
-                size,
-                expire: None,
-                nopurge,
-                store: Vec::new(),
-                peers: None,
-            },
-        )
-    }
-
-    #[test]
-    fn string_keys_truncate_and_stick() {
-        let t = table(StickKey::String(4), 10, false);
-        let k = t.key(&Raw::Str(b"device-1")).unwrap();
-        assert_eq!(&*k, b"devi");
-        t.store(k.clone(), 2);
-        assert_eq!(t.lookup(&t.key(&Raw::Str(b"devi-other")).unwrap()), Some(2));
-        t.store(k.clone(), 1);
-        assert_eq!(t.lookup(&k), Some(1));
-    }
-
-    #[test]
-    fn full_tables_purge_oldest_or_refuse() {
-        let t = table(StickKey::Integer, 3, false);
-        for i in 0..4u8 {
-            t.store(Box::new([i]), i as usize);
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        assert_eq!(t.len(), 3);
-        assert_eq!(t.lookup(&[0]), None);
-        assert_eq!(t.lookup(&[3]), Some(3));
-        let t = table(StickKey::Integer, 2, true);
-        for i in 0..3u8 {
-            t.store(Box::new([i]), i as usize);
-        }
-        assert_eq!(t.lookup(&[2]), None);
-        assert_eq!(t.lookup(&[0]), Some(0));
-    }
-
-    #[test]
-    fn tracked_entries_are_never_purged() {
-        let t = table(StickKey::Integer, 1, false);
-        let held = t.get(&[1]).unwrap();
-        assert!(t.get(&[2]).is_none(), "the only entry is tracked");
-        drop(held);
-        assert!(t.get(&[2]).is_some());
-    }
-
-    #[test]
-    fn addresses() {
-        let t = table(StickKey::Ip, 10, false);
-        let ip: IpAddr = "127.0.0.9".parse().unwrap();
-        assert_eq!(&*t.key(&Raw::Addr(ip)).unwrap(), &[127, 0, 0, 9]);
-        assert!(t.key(&Raw::Str(b"not an ip")).is_none());
-        assert!(t.key(&Raw::Str(b"::1")).is_none());
-        assert!(t.key(&Raw::Bool(true)).is_none());
-        let b = table(StickKey::Binary(6), 10, false);
-        assert_eq!(&*b.key(&Raw::Addr(ip)).unwrap(), &[127, 0, 0, 9, 0, 0]);
-        let i = table(StickKey::Integer, 10, false);
-        assert_eq!(&*i.key(&Raw::Str(b"12x")).unwrap(), &[0, 0, 0, 12]);
-        assert_eq!(&*i.key(&Raw::Str(b"abc")).unwrap(), &[0, 0, 0, 0]);
-    }
-
-    #[test]
-    fn rates_weigh_the_previous_period() {
-        let mut f = Freq::default();
-        let t0 = 1 << 32;
-        assert_eq!(f.add(1000, 1, t0), 1);
-        for _ in 0..9 {
-            f.add(1000, 1, t0 + 10);
-        }
-        assert_eq!(f.read(1000, t0 + 500), 10);
-        // Half way through the next period, half of the previous one counts.
-        assert_eq!(f.add(1000, 4, t0 + 1500), 4);
-        assert_eq!(f.read(1000, t0 + 1500), 5 + 4);
-        // Two periods later everything is forgotten.
-        assert_eq!(f.read(1000, t0 + 4000), 0);
-        // One event and nothing since: the flapping correction keeps it at 1.
-        let mut g = Freq::default();
-        g.add(1000, 1, t0);
-        assert_eq!(g.read(1000, t0 + 1700), 1);
-    }
-}
+mod tests;

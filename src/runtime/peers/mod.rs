@@ -87,6 +87,8 @@ struct Section {
     learn: Mutex<Learn>,
     /// Woken by local changes of the section's tables.
     wake: Arc<Notify>,
+    /// Woken when a session ends (the connectors may dial again).
+    ended: Notify,
     stop: watch::Receiver<bool>,
     sessions: std::sync::atomic::AtomicU64,
 }
@@ -128,13 +130,7 @@ impl Peers {
                     else {
                         return;
                     };
-                    let hello = format!(
-                        "{} 2.1\n{}\n{} {} 1\n",
-                        wire::BANNER,
-                        sec.ir.local,
-                        sec.ir.local,
-                        std::process::id()
-                    );
+                    let hello = wire::hello(&sec.ir.local, &sec.ir.local, false);
                     if s.write_all(hello.as_bytes()).await.is_err() {
                         return;
                     }
@@ -228,6 +224,7 @@ pub fn start(cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Peers> {
                 deadline: now + RESYNC,
             }),
             wake,
+            ended: Notify::new(),
             stop: rx.clone(),
             sessions: std::sync::atomic::AtomicU64::new(0),
         });
@@ -402,11 +399,21 @@ async fn accepted(sec: Arc<Section>, mut s: TcpStream) {
 async fn connect_loop(sec: Arc<Section>, pi: usize) {
     let mut stop = sec.stop.clone();
     loop {
+        // Armed before the look, so that a session ending meanwhile is not missed.
+        let ended = sec.ended.notified();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        let busy = lock(&sec.peers[pi]).session.is_some();
+        if busy {
+            tokio::select! {
+                _ = ended => {}
+                _ = stop.changed() => return,
+            }
+            continue;
+        }
         let wait = {
             let p = lock(&sec.peers[pi]);
-            if p.session.is_some() {
-                Some(Instant::now() + Duration::from_millis(200))
-            } else if !matches!(p.status, 0 | 100 | 110 | 200) {
+            if !matches!(p.status, 0 | 100 | 110 | 200) {
                 // haproxy makes no more attempts after a refusal.
                 None
             } else if p.reconnect > Instant::now() {
@@ -451,14 +458,7 @@ async fn dial(sec: &Arc<Section>, pi: usize) {
         return;
     };
     let _ = s.set_nodelay(true);
-    let hello = format!(
-        "{} 2.{}\n{}\n{} {} 1\n",
-        wire::BANNER,
-        if downgrade { 0 } else { 1 },
-        peer.name,
-        sec.ir.local,
-        std::process::id()
-    );
+    let hello = wire::hello(&peer.name, &sec.ir.local, downgrade);
     if s.write_all(hello.as_bytes()).await.is_err() {
         return;
     }
@@ -505,6 +505,7 @@ fn end_session(sec: &Section, pi: usize, id: u64) {
         p.session = None;
     }
     drop(p);
+    sec.ended.notify_waiters();
     let mut l = lock(&sec.learn);
     if l.teacher == Some(pi) {
         l.teacher = None;

@@ -34,6 +34,17 @@ fn std_of(ty: DataType) -> Std {
     }
 }
 
+/// A key type's network number and size (a string's NUL counted, as haproxy sizes it).
+fn wire_key(key: StickKey) -> (u64, u64) {
+    match key {
+        StickKey::Integer => (2, 4),
+        StickKey::Ip => (4, 4),
+        StickKey::Ipv6 => (5, 16),
+        StickKey::String(n) => (6, n as u64 + 1),
+        StickKey::Binary(n) => (7, n as u64),
+    }
+}
+
 /// The definition of table `index` for the peers.
 pub(super) fn info(
     index: usize,
@@ -42,13 +53,7 @@ pub(super) fn info(
     servers: Option<Vec<(u32, String)>>,
 ) -> TableInfo {
     let cfg = table.config();
-    let (ktype, ksize) = match cfg.key {
-        StickKey::Integer => (2, 4),
-        StickKey::Ip => (4, 4),
-        StickKey::Ipv6 => (5, 16),
-        StickKey::String(n) => (6, n + 1),
-        StickKey::Binary(n) => (7, n),
-    };
+    let (ktype, ksize) = wire_key(cfg.key);
     let stored = table.shape().stored();
     let mut mask = 0u64;
     for (ty, _, _) in &stored {
@@ -60,7 +65,7 @@ pub(super) fn info(
     }
     let mut tail = Vec::new();
     put_varint(&mut tail, ktype);
-    put_varint(&mut tail, ksize as u64);
+    put_varint(&mut tail, ksize);
     put_varint(&mut tail, mask);
     put_varint(
         &mut tail,
@@ -183,10 +188,7 @@ pub(super) fn read_define(r: &mut Reader, t: &TableInfo) -> Result<Option<Remote
     let ktype = r.varint()?;
     let ksize = r.varint()?;
     let mask = r.varint()?;
-    let mine = &t.define_tail;
-    let mut m = Reader::new(mine);
-    let (my_type, my_size) = (m.varint().unwrap_or(0), m.varint().unwrap_or(0));
-    if ktype != my_type || ksize != my_size {
+    if (ktype, ksize) != wire_key(t.key) {
         return Ok(None);
     }
     let mut nbelem = [1u8; TYPES];

@@ -59,6 +59,16 @@ pub mod table {
     pub const INC_UPDATE_TIMED: u8 = 0x86;
 }
 
+/// The connecting side's handshake: the banner and version (2.0 for a peer that refused
+/// 2.1), the name of the peer called, then this one's name and pid.
+pub fn hello(to: &str, from: &str, downgrade: bool) -> String {
+    let minor = if downgrade { 0 } else { 1 };
+    format!(
+        "{BANNER} 2.{minor}\n{to}\n{from} {} 1\n",
+        std::process::id()
+    )
+}
+
 /// Appends `v` in haproxy's variable-length encoding.
 pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     if v < 240 {
