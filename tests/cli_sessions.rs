@@ -114,14 +114,20 @@ listen li\n  bind 127.0.91.73:25173\n  server s1 127.0.91.74:25174 check inter 2
     // The server stops listening: its check fails, the established session ends.
     drop(server);
     let got = c.read(&mut b).map_err(|e| e.kind());
-    let lines = p.wait_lines(early + 1, Duration::from_secs(3));
-    let mut seen = vec![format!("client: {got:?}")];
-    seen.extend(
-        lines[early..]
+    // The session's line, whatever the server-state lines logged around it.
+    let mut session = Vec::new();
+    let until = std::time::Instant::now() + Duration::from_secs(3);
+    while session.is_empty() && std::time::Instant::now() < until {
+        let lines = p.wait_lines(early + 1, Duration::from_secs(1));
+        session = lines[early..]
             .iter()
-            .filter(|l| l.contains(" li "))
-            .map(|l| common::bucket(&mask_tcplog(l))),
-    );
+            .filter(|l| l.contains(" li li/s1 "))
+            .map(|l| common::bucket(&mask_tcplog(l)))
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut seen = vec![format!("client: {got:?}")];
+    seen.extend(session);
     seen
 }
 
