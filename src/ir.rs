@@ -13,6 +13,7 @@ pub mod http_rules;
 pub mod log_format;
 pub mod map;
 pub mod persist;
+pub mod source;
 pub mod vars;
 
 use std::net::{IpAddr, SocketAddr};
@@ -692,7 +693,7 @@ pub struct Backend {
     /// Log targets (for health messages).
     pub log: Vec<LogTarget>,
     /// `source` for outgoing connections.
-    pub source: Option<IpAddr>,
+    pub source: Option<source::ConnSource>,
     /// The health check kind used by servers with `check`.
     pub check: CheckKind,
     /// `maxconn` of a listen section (frontend side is in [`Frontend`]).
@@ -855,7 +856,7 @@ pub struct Server {
     /// TLVs for PROXY v2.
     pub proxy_v2: ProxyV2Options,
     /// `source` of this server (overrides the backend's).
-    pub source: Option<IpAddr>,
+    pub source: Option<source::ConnSource>,
     /// `on-marked-down shutdown-sessions`
     pub shutdown_on_down: bool,
     /// `on-marked-up shutdown-backup-sessions`

@@ -283,7 +283,7 @@ pub struct ServerOpts {
     /// `on-marked-up shutdown-backup-sessions`
     pub on_marked_up: bool,
     /// `source`
-    pub source: Option<IpAddr>,
+    pub source: Option<crate::ir::source::ConnSource>,
     /// `cookie <value>`
     pub cookie: Option<String>,
     /// `ssl`
@@ -419,7 +419,7 @@ pub struct ProxyConf {
     /// `http-check expect`
     pub http_check_expect: Option<HttpExpectConf>,
     /// `source`
-    pub source: Option<IpAddr>,
+    pub source: Option<crate::ir::source::ConnSource>,
     /// HTTP-only settings that HAProxy ignores with a warning in TCP mode
     /// (`stats`, `option forwardfor` …): message subject and location.
     pub http_only: Vec<Spanned<String>>,

@@ -825,9 +825,10 @@ pub const PROXY: &[Keyword] = &[
         "source",
         DBE,
         Supported,
-        "<addr>[:<port>]",
-        "usesrc and interface rejected",
+        "<addr>[:<port>] [usesrc <addr>[:<port>]|client|clientip|hdr_ip(<hdr>[,<occ>])] [interface <name>]",
+        "",
     ),
+    kw("usesrc", DFE | BE, Supported, "", "only after `source` (an error alone, as in haproxy)"),
     kw(
         "tcp-check",
         DBE,
@@ -1712,7 +1713,7 @@ pub const SERVER: &[Keyword] = &[
     kw("ws", 0, Ignored, "auto|h1|h2", "HTTP only"),
     kw("non-stick", 0, Unsupported, "", "stick tables"),
     kw("stick", 0, Unsupported, "", "stick tables"),
-    kw("usesrc", 0, Unsupported, "<addr>", "transparent proxying"),
+    kw("usesrc", 0, Supported, "<addr>[:<port>]|client|clientip|hdr_ip(<hdr>[,<occ>])", "after `source`; IP_TRANSPARENT"),
     kw(
         "log-proto",
         0,

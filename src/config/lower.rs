@@ -363,14 +363,34 @@ pub fn lower_with(
                 };
                 diags.push(check(Level::Warning, msg));
             }
-            for sv in p.servers.iter().filter(|sv| sv.opts.cookie.is_some()) {
+            if let Some(name) = header_source(p.source.as_ref()) {
                 diags.push(check(
                     Level::Warning,
                     format!(
-                        "{word} '{}' : ignoring cookie for server '{}' as HTTP mode is disabled.",
-                        p.name, sv.name
+                        "{word} '{}' : ignoring use of header {name} as source IP in non-HTTP mode.",
+                        p.name
                     ),
                 ));
+            }
+            for sv in &p.servers {
+                if sv.opts.cookie.is_some() {
+                    diags.push(check(
+                        Level::Warning,
+                        format!(
+                            "{word} '{}' : ignoring cookie for server '{}' as HTTP mode is disabled.",
+                            p.name, sv.name
+                        ),
+                    ));
+                }
+                if let Some(name) = header_source(sv.opts.source.as_ref()) {
+                    diags.push(check(
+                        Level::Warning,
+                        format!(
+                            "{word} '{}' : server {} cannot use header {name} as source IP in non-HTTP mode.",
+                            p.name, sv.name
+                        ),
+                    ));
+                }
             }
         }
     }
@@ -1037,6 +1057,7 @@ fn lower_backend(
                 g,
             );
             sv.id_forced = s.id.is_some();
+            sv.source = source_for_mode(s.opts.source.as_ref(), p.mode());
             if let AddrSpec::Inet {
                 host: Host::Name(n),
                 ..
@@ -1109,7 +1130,7 @@ fn lower_backend(
         srvtcpka: p.option("srvtcpka") || p.option("tcpka"),
         log_health_checks: p.option("log-health-checks"),
         log: log_targets(p, g),
-        source: p.source,
+        source: source_for_mode(p.source.as_ref(), p.mode()),
         check,
         fullconn: None,
         // A listen's content rules run once, on its frontend side.
@@ -1317,7 +1338,7 @@ fn lower_server(
         agent,
         send_proxy,
         proxy_v2,
-        source: o.source,
+        source: o.source.clone(),
         shutdown_on_down: o.on_marked_down,
         shutdown_backup_on_up: o.on_marked_up,
         tls,
@@ -1606,4 +1627,27 @@ fn case_map(
         }
     }
     map
+}
+
+/// The header a `usesrc hdr_ip(…)` names, if `src` has one that can still be found.
+fn header_source(src: Option<&crate::ir::source::ConnSource>) -> Option<&str> {
+    match src?.usesrc.as_ref()? {
+        crate::ir::source::UseSrc::Header { name, occ } if *occ != 0 => Some(name),
+        _ => None,
+    }
+}
+
+/// `src` as a proxy in `mode` uses it: outside HTTP, haproxy warns about a `hdr_ip`
+/// and sets its occurrence to 0, which no connection can then be made from.
+fn source_for_mode(
+    src: Option<&crate::ir::source::ConnSource>,
+    mode: Mode,
+) -> Option<crate::ir::source::ConnSource> {
+    let mut src = src.cloned()?;
+    if let Some(crate::ir::source::UseSrc::Header { occ, .. }) = src.usesrc.as_mut() {
+        if mode != Mode::Http {
+            *occ = 0;
+        }
+    }
+    Some(src)
 }

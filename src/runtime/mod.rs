@@ -14,6 +14,7 @@ pub mod proc;
 pub mod proto;
 pub mod rules;
 pub mod session;
+pub mod source;
 pub mod stream;
 pub mod termination;
 pub mod tls;

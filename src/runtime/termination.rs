@@ -21,6 +21,8 @@ pub enum Cause {
     Up,
     /// The proxy answered itself (a redirect): `L`.
     Local,
+    /// An internal error (a `usesrc hdr_ip` address that cannot be had): `I`.
+    Internal,
     /// `timeout client` struck: `c`.
     ClientTimeout,
     /// `timeout server`, `timeout connect` or `timeout queue` struck: `s`.
@@ -77,6 +79,7 @@ impl Termination {
             Cause::Down => b'D',
             Cause::Up => b'U',
             Cause::Local => b'L',
+            Cause::Internal => b'I',
             Cause::ClientTimeout => b'c',
             Cause::ServerTimeout => b's',
         };
@@ -108,5 +111,6 @@ mod tests {
         assert_eq!(&t(Cause::Proxy, Phase::Request), b"PR");
         assert_eq!(&t(Cause::Killed, Phase::Data), b"KD");
         assert_eq!(&t(Cause::ClientTimeout, Phase::Data), b"cD");
+        assert_eq!(&t(Cause::Internal, Phase::Connect), b"IC");
     }
 }

@@ -57,6 +57,8 @@ pub enum AddrError {
     InvalidAddress(String),
     /// `invalid port 'P'`
     InvalidPort(String),
+    /// `invalid port range 'L-H'`
+    InvalidRange(u16, u16),
     /// `port range not permitted here in 'X'`
     RangeNotPermitted,
     /// `invalid character 'c' in port number 'P' in 'X'`
@@ -72,12 +74,25 @@ pub enum AddrError {
 }
 
 impl AddrError {
+    /// Whether haproxy's message carries its own newline (an empty line follows it).
+    pub fn ends_line(&self) -> bool {
+        matches!(
+            self,
+            AddrError::InvalidAddress(_)
+                | AddrError::BadPortChar(..)
+                | AddrError::FdNotInteger(_)
+                | AddrError::FdUnusable(..)
+                | AddrError::FdNotHere
+        )
+    }
+
     /// HAProxy's text for this error about the original word `word`.
     pub fn message(&self, word: &str) -> String {
         match self {
             AddrError::MissingPort => format!("missing port specification in '{word}'"),
             AddrError::InvalidAddress(a) => format!("invalid address: '{a}' in '{word}'"),
             AddrError::InvalidPort(p) => format!("invalid port '{p}'"),
+            AddrError::InvalidRange(l, h) => format!("invalid port range '{l}-{h}'"),
             AddrError::RangeNotPermitted => format!("port range not permitted here in '{word}'"),
             AddrError::BadPortChar(c, p) => {
                 format!("invalid character '{c}' in port number '{p}' in '{word}'")
@@ -233,8 +248,17 @@ pub fn parse_addr(word: &str, rules: AddrRules) -> Result<AddrSpec, AddrError> {
                 }
                 lo = parse_port(a)?;
                 hi = parse_port(b)?;
-                if lo == 0 || hi < lo {
-                    return Err(AddrError::InvalidPort(p.to_string()));
+                // str2sa_range: each end checked (0 only where a port is required), then
+                // their order.
+                let least = u16::from(rules.port_required);
+                if lo < least {
+                    return Err(AddrError::InvalidPort(a.to_string()));
+                }
+                if hi < least {
+                    return Err(AddrError::InvalidPort(b.to_string()));
+                }
+                if hi < lo {
+                    return Err(AddrError::InvalidRange(lo, hi));
                 }
             } else if rules.port_required && !p.starts_with(|c: char| c.is_ascii_digit()) {
                 // HAProxy reads the port with strtol(): no digits means no port.

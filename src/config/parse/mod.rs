@@ -32,6 +32,7 @@ pub(crate) mod rules;
 pub mod sample;
 mod server;
 mod server_state;
+mod source;
 mod stats;
 mod switching;
 pub mod units;

@@ -1,7 +1,6 @@
 //! Proxy sections (`defaults`, `frontend`, `backend`, `listen`): configuration.txt §4.
 //! Messages follow HAProxy 2.6's `cfgparse-listen.c` wording.
 
-use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
 use super::units::{lenient_int, parse_time_ms, TimeError};
 use super::{Kwm, Parser, Stmt};
 use crate::config::ast::{
@@ -106,6 +105,8 @@ impl Parser {
                 self.parse_monitor_uri(p, stmt);
             } else if kw == "use-server" {
                 self.parse_use_server(p, stmt);
+            } else if kw == "source" {
+                self.parse_proxy_source(p, stmt);
             } else if kw == "force-persist" || kw == "ignore-persist" {
                 self.parse_persist_rule(p, stmt);
             } else if kw == "load-server-state-from-file" {
@@ -256,43 +257,8 @@ impl Parser {
             "redirect" => self.parse_redirect(p, stmt),
             "monitor-uri" => self.parse_monitor_uri(p, stmt),
             "monitor" => self.parse_monitor(p, stmt),
-            "source" => {
-                let a = stmt.arg(1);
-                if a.is_empty() {
-                    return self.alert(loc, "'source' expects <addr>[:<port>], and optionally 'usesrc' <addr>, and 'interface' <name>.");
-                }
-                if stmt.words.len() > 2 {
-                    return self.unsupported(
-                        loc,
-                        &format!("'source … {}'", stmt.arg(2)),
-                        "only a source address",
-                    );
-                }
-                let word = expand_env(a, &|n| self.env.get(n).cloned());
-                let rules = AddrRules {
-                    port_required: false,
-                    ranges: true,
-                    names: false,
-                    offsets: false,
-                    resolve: self.resolve_names,
-                    fds: false,
-                };
-                match parse_addr(&word, rules) {
-                    Ok(AddrSpec::Inet {
-                        host: Host::Ip(ip), ..
-                    }) => p.source = Some(ip),
-                    Ok(_) => self.alert(
-                        loc,
-                        format!("'source {a}' : only IP addresses are supported"),
-                    ),
-                    Err(e) => {
-                        let mut d =
-                            Diagnostic::alert(loc, format!("'source {a}' : {}", e.message(a)));
-                        d.extra.push(String::new());
-                        self.push(d);
-                    }
-                }
-            }
+            "source" => self.parse_proxy_source(p, stmt),
+            "usesrc" => self.alert(loc, "'usesrc' only allowed after a 'source' statement."),
             "errorfile" => {
                 if stmt.words.len() < 3 {
                     let mut d = Diagnostic::alert(

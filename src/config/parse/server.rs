@@ -1,7 +1,7 @@
 //! `server` and `default-server` lines: configuration.txt §4.2 `server` and §5.2 (server
 //! and default-server options). Messages follow HAProxy 2.6's `server.c` wording.
 
-use super::addr::{expand_env, parse_addr, AddrRules, AddrSpec, Host};
+use super::addr::{expand_env, parse_addr, AddrRules};
 use super::global::tls_version;
 use super::units::{atoi, lenient_int, parse_time_ms, TimeError};
 use super::{Parser, Stmt};
@@ -287,6 +287,7 @@ impl Parser {
                         | "observe"
                         | "on-error"
                         | "error-limit"
+                        | "source"
                 )
             {
                 let msg = match kw {
@@ -436,13 +437,21 @@ impl Parser {
                     }
                     o.on_marked_up = true;
                 }
-                "source" => {
-                    let rules = AddrRules { port_required: false, ranges: true, names: false, offsets: false, resolve: self.resolve_names , fds: false};
-                    match parse_addr(val, rules) {
-                        Ok(AddrSpec::Inet { host: Host::Ip(ip), .. }) => o.source = Some(ip),
-                        _ => return self.push(bare(format!("'source' : invalid address: '{val}' in '{val}'."))),
+                "source" => match self.server_source(stmt, i - 2) {
+                    Ok((src, next)) => {
+                        o.source = Some(src);
+                        i = next;
                     }
-                }
+                    Err((msg, then)) => {
+                        self.push(bare(msg));
+                        if let Some(word) = then {
+                            let msg = format!("error encountered while processing '{word}'.");
+                            self.push(Diagnostic::new(crate::config::diag::Level::Alert, Some(loc.clone()), LocStyle::None, msg));
+                        }
+                        return;
+                    }
+                },
+                "usesrc" => return self.push(bare("'usesrc' only allowed after a 'source' statement..".into())),
                 "cookie" => o.cookie = Some(val.to_string()),
                 "ssl" => o.ssl = true,
                 "no-ssl" => o.ssl = false,

@@ -136,7 +136,7 @@ async fn exchange(shared: &Shared, bi: usize, si: usize, quiet: bool, was: &mut 
     };
     let (connect, read, _) = limits(&b.ir, a.inter);
     let dst = std::net::SocketAddr::new(ip, a.port);
-    let mut stream = match open(&b.ir, &s.ir, dst, connect, true, start).await {
+    let mut stream = match open(&b.ir, &s.ir, dst, connect, (true, &s.source_port), start).await {
         Ok(st) => st,
         Err(out) => return Found::Report(out, None),
     };

@@ -75,7 +75,7 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
             sleep(c.inter).await;
             continue;
         }
-        let out = run_check(&b.ir, &s.ir, &c, s.check_tls.as_ref()).await;
+        let out = run_check(&b.ir, &s.ir, &c, (s.check_tls.as_ref(), &s.source_port)).await;
         if shared.retired.load(Relaxed) {
             return;
         }
@@ -325,7 +325,10 @@ pub async fn run_check(
     be: &Backend,
     s: &Server,
     c: &ServerCheck,
-    tls: Option<&crate::runtime::tls::client::Connector>,
+    (tls, cursor): (
+        Option<&crate::runtime::tls::client::Connector>,
+        &std::sync::atomic::AtomicU32,
+    ),
 ) -> Outcome {
     let start = Instant::now();
     let Some(ip) = c.addr.or(s.addr) else {
@@ -368,7 +371,7 @@ pub async fn run_check(
     // tcp-check that waits for the server's data first must not delay it (haproxy's
     // takes 0 ms where a delayed ACK would take 200).
     let quickack = !matches!(be.check, CheckKind::Connect);
-    let mut stream = match open(be, s, dst, connect_limit, quickack, start).await {
+    let mut stream = match open(be, s, dst, connect_limit, (quickack, cursor), start).await {
         Ok(st) => st,
         Err(out) => return out,
     };
@@ -456,18 +459,22 @@ pub(super) async fn open(
     s: &Server,
     dst: SocketAddr,
     limit: Duration,
-    quickack: bool,
+    (quickack, cursor): (bool, &std::sync::atomic::AtomicU32),
     start: Instant,
 ) -> Result<tokio::net::TcpStream, Outcome> {
     let conn = async {
-        let sock = if dst.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        }?;
-        if let Some(src) = s.source.or(be.source) {
-            sock.bind(SocketAddr::new(src, 0))?;
+        let domain = socket2::Domain::for_address(dst);
+        let raw = socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking(), None)?;
+        // A check has no client: the plain `source`, its range and device (tcp_connect_server
+        // with no conn->src).
+        if let Some(src) = s.source.as_ref().or(be.source.as_ref()) {
+            let port = crate::runtime::source::ports(src, cursor)
+                .next()
+                .unwrap_or(0);
+            crate::runtime::source::bind(&raw, src, port, None)
+                .map_err(|f| std::io::Error::from_raw_os_error(f.errno))?;
         }
+        let sock = TcpSocket::from_std_stream(std::net::TcpStream::from(raw));
         if !quickack {
             let _ = SockRef::from(&sock).set_quickack(false);
         }

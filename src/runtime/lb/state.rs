@@ -89,6 +89,8 @@ pub struct ServerRt {
     pub check_enabled: std::sync::atomic::AtomicBool,
     /// The agent asks (`disable agent`).
     pub agent_enabled: std::sync::atomic::AtomicBool,
+    /// The next port of a `source` port range to try.
+    pub source_port: AtomicU32,
 }
 
 /// Admin flag: maintenance set by the operator (or `disabled`).
@@ -181,6 +183,17 @@ impl ServerRt {
             (p, None) => p,
         };
         Some(SocketAddr::new(ip, port))
+    }
+
+    /// Where to connect for a client that reached `dst`: as [`Self::target`], and a
+    /// server without an address (`0.0.0.0`, `::`) takes the client's destination
+    /// address (assign_server_address: handy to remap ports on many addresses).
+    pub fn target_for(&self, dst: SocketAddr) -> Option<SocketAddr> {
+        let mut a = self.target(dst.port())?;
+        if a.ip().is_unspecified() {
+            a.set_ip(dst.ip());
+        }
+        Some(a)
     }
 }
 
@@ -310,6 +323,7 @@ impl BackendRt {
                     consecutive_errors: AtomicU32::new(0),
                     hanafail: AtomicU64::new(0),
                     check_soon: Notify::new(),
+                    source_port: AtomicU32::new(0),
                     check_enabled: std::sync::atomic::AtomicBool::new(true),
                     agent_enabled: std::sync::atomic::AtomicBool::new(true),
                 }

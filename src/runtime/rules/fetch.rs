@@ -214,6 +214,21 @@ fn header_values<'a>(head: &'a Head, h: &'a HdrArg) -> Vec<&'a [u8]> {
     header_iter(head, h).collect()
 }
 
+/// Occurrence `occ` of request header `name`'s comma-separated values (lower-case
+/// name; 1 the first, -1 the last, 0 as 1), as haproxy's http_get_htx_hdr finds it.
+pub(crate) fn list_header(head: &Head, name: &[u8], occ: i32) -> Option<Vec<u8>> {
+    let vals: Vec<&[u8]> = (head.headers())
+        .filter(|(n, _)| *n == name)
+        .flat_map(|(_, v)| split_commas(v))
+        .collect();
+    let i = if occ >= 0 {
+        (occ.max(1) - 1) as usize
+    } else {
+        vals.len().checked_sub(occ.unsigned_abs() as usize)?
+    };
+    vals.get(i).map(|v| v.to_vec())
+}
+
 /// A header value's comma-separated items, blanks around each trimmed.
 fn split_commas(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     v.split(|&c| c == b',').map(trim)

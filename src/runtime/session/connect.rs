@@ -2,35 +2,28 @@
 //! with retries, turn-around pauses and redispatch, the PROXY header and TLS towards the
 //! server (haproxy-subset.md §7; configuration.txt §4.2 `retries`, `option redispatch`).
 
-use super::close_log::{LogState, ServerAddrs};
+use super::close_log::LogState;
+use super::dial::{connect, say_connect_failure, ConnectFail};
 use super::route::Pin;
 use super::slots::ServerSlot;
+use crate::ir::source::ConnSource;
 use crate::ir::{HttpReuse, SendProxy};
 use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::queue::Line;
 use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
 use crate::runtime::proto::proxy_protocol::{self, SslInfo};
+use crate::runtime::rules::fetch::list_header;
+use crate::runtime::source::tproxy_from;
 use crate::runtime::stream::forward::Timeouts;
+use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ServerEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
 use socket2::SockRef;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
-
-/// Why no server connection was made.
-pub(super) enum ConnectFail {
-    /// Refused, reset or unreachable on the last attempt.
-    Refused,
-    /// The last attempt timed out.
-    Timeout,
-    /// The server's certificate is not for the SNI sent: HAProxy retries at once, without
-    /// the turn-around pause (a `verifyhost` mismatch is an ordinary failure).
-    NameMismatch,
-}
 
 /// A server connection ready for forwarding.
 pub(super) struct Connected {
@@ -46,7 +39,14 @@ pub(super) struct Connected {
 /// Whether connections to server `srv` stay with their session: they carry its
 /// client's PROXY header, or the backend shares none (`http-reuse never`).
 pub(super) fn private_conns(b: &BackendRt, srv: usize) -> bool {
-    b.servers[srv].ir.send_proxy != SendProxy::None || b.ir.http_reuse == HttpReuse::Never
+    b.servers[srv].ir.send_proxy != SendProxy::None
+        || b.ir.http_reuse == HttpReuse::Never
+        || source_of(b, srv).is_some_and(|s| s.per_client())
+}
+
+/// The `source` connections to server `srv` leave from: its own, else the backend's.
+fn source_of(b: &BackendRt, srv: usize) -> Option<&ConnSource> {
+    b.servers[srv].ir.source.as_ref().or(b.ir.source.as_ref())
 }
 
 /// A server connection that carries a PROXY header for one client: only that client's
@@ -80,6 +80,7 @@ pub(super) async fn connect_phase(
     start: Instant,
     log: &mut LogState,
     reuse: Option<Reuse<'_>>,
+    req: Option<&Head>,
 ) -> Option<Connected> {
     let b = &shared.backends[bi];
     let connect_to = b.ir.timeout_connect.unwrap_or(Duration::from_secs(86400));
@@ -137,12 +138,26 @@ pub(super) async fn connect_phase(
     let c_start = Instant::now();
     let mut attempt = 0u32;
     let server = loop {
-        let target = b.servers[srv].target(local.port());
+        let target = b.servers[srv].target_for(local);
         let addrs = log
             .extra
             .as_deref_mut()
             .map(|e| (e.want_src, &mut e.server_addrs));
-        let got = match Box::pin(connect(target, b, srv, connect_to, addrs)).await {
+        let header = |name: &[u8], occ: i32| req.and_then(|h| list_header(h, name, occ));
+        let bind = match source_of(b, srv) {
+            None => Ok(None),
+            Some(src) => tproxy_from(src, Some(peer), req.map(|_| &header as _))
+                .map(|from| Some((src, from)))
+                .map_err(|_| ConnectFail::Internal),
+        };
+        let attempt_to = match bind {
+            Ok(bind) => Box::pin(connect(target, b, srv, connect_to, addrs, bind)).await,
+            Err(f) => Err(f),
+        };
+        if let Err(f) = &attempt_to {
+            say_connect_failure(shared, b, f);
+        }
+        let got = match attempt_to {
             Ok(s) => match &b.servers[srv].tls {
                 None => Ok(ServerEnd::Plain(s)),
                 // The PROXY header goes first, in clear, then the handshake, all within
@@ -164,11 +179,14 @@ pub(super) async fn connect_phase(
         match got {
             Ok(s) => break s,
             Err(fail) => {
-                if attempt >= b.ir.retries {
+                if attempt >= b.ir.retries || fail == ConnectFail::Internal {
                     let term = match fail {
                         ConnectFail::Refused => Cause::ServerAbort,
                         ConnectFail::Timeout => Cause::ServerTimeout,
-                        ConnectFail::NameMismatch => Cause::ServerAbort,
+                        ConnectFail::NameMismatch
+                        | ConnectFail::Bind(_)
+                        | ConnectFail::NoPorts(_) => Cause::ServerAbort,
+                        ConnectFail::Internal => Cause::Internal,
                     };
                     {
                         give_up(log, srv, attempt, Termination::new(term, Phase::Connect));
@@ -535,62 +553,6 @@ pub(super) async fn write_header(server: &TcpStream, header: &[u8]) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(_) => return,
         }
-    }
-}
-
-pub(super) async fn connect(
-    target: Option<SocketAddr>,
-    b: &BackendRt,
-    srv: usize,
-    limit: Duration,
-    addrs: Option<(bool, &mut ServerAddrs)>,
-) -> Result<TcpStream, ConnectFail> {
-    let Some(addr) = target else {
-        return Err(ConnectFail::Refused);
-    };
-    let domain = match addr {
-        SocketAddr::V4(_) => socket2::Domain::IPV4,
-        SocketAddr::V6(_) => socket2::Domain::IPV6,
-    };
-    let sock = socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking(), None)
-        .map_err(|_| ConnectFail::Refused)?;
-    let source: Option<IpAddr> = b.servers[srv].ir.source.or(b.ir.source);
-    if let Some(ip) = source {
-        // Let the kernel pick the port at connect time, per destination: one source
-        // address then serves more than 64k connections (IP_BIND_ADDRESS_NO_PORT).
-        let _ = nix::sys::socket::setsockopt(
-            &sock,
-            nix::sys::socket::sockopt::IpBindAddressNoPort,
-            &true,
-        );
-        if sock.bind(&SocketAddr::new(ip, 0).into()).is_err() {
-            return Err(ConnectFail::Refused);
-        }
-    }
-    match sock.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {}
-        Err(_) => return Err(ConnectFail::Refused),
-    }
-    // The attempt's addresses, for %bi/%bp/%si/%sp (haproxy logs the last attempt's, even
-    // when it failed); the source costs a getsockname(), so only when the format prints it.
-    if let Some((want_src, addrs)) = addrs {
-        let src = if want_src {
-            sock.local_addr().ok().and_then(|a| a.as_socket())
-        } else {
-            None
-        };
-        *addrs = Some((src, addr));
-    }
-    let stream =
-        TcpStream::from_std(std::net::TcpStream::from(sock)).map_err(|_| ConnectFail::Refused)?;
-    // The outcome is in the readiness itself: a failed connect reports the socket closed
-    // for writing (EPOLLERR/EPOLLHUP). Unlike tokio's own connect, no getsockopt(SO_ERROR)
-    // is spent on every connection that succeeds.
-    match timeout(limit, stream.ready(Interest::WRITABLE)).await {
-        Ok(Ok(r)) if !r.is_write_closed() => Ok(stream),
-        Ok(_) => Err(ConnectFail::Refused),
-        Err(_) => Err(ConnectFail::Timeout),
     }
 }
 

@@ -5,6 +5,7 @@
 mod close_log;
 mod connect;
 pub mod debug;
+mod dial;
 mod handshake;
 mod http;
 pub mod inspect;
@@ -363,6 +364,7 @@ async fn prepare(
         (pin, key.as_deref()),
         start,
         &mut log,
+        None,
         None,
     )
     .await

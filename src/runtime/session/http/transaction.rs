@@ -215,14 +215,17 @@ pub(super) async fn transaction(
             private: idle,
             first,
         }),
+        Some(&*req),
     )
     .await
     else {
-        // No server, or no connection to it: haproxy's 503.
+        // No server, or no connection to it: haproxy's 503; no address to connect from
+        // (a `usesrc hdr_ip` header missing): its 500.
         let why = (tx.log.term.cause, tx.log.term.phase);
+        let status = if why.0 == Cause::Internal { 500 } else { 503 };
         drop(be);
         early_answer(cin);
-        return proxy_answer(client, 503, req, req_done, &an, (tx, vars), why).await;
+        return proxy_answer(client, status, req, req_done, &an, (tx, vars), why).await;
     };
     let srv = c.slot.srv;
     // The request went where persistence said (haproxy's SF_DIRECT, kept unless
