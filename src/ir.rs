@@ -821,6 +821,8 @@ pub struct Server {
     pub id_forced: bool,
     /// The host name it was given by, when not an address (`srv_fqdn`).
     pub hostname: Option<String>,
+    /// It names a `resolvers` section (`set server … fqdn` needs one).
+    pub resolvers: bool,
     /// Its saved state, when its backend loads one and a line names it.
     pub saved: Option<SavedState>,
     /// Its id (`id`, else the first free number from 1 in configuration order): where

@@ -1322,6 +1322,7 @@ fn lower_server(
         name: name.to_string(),
         id_forced: false,
         hostname: None,
+        resolvers: o.resolvers.is_some(),
         saved: None,
         id,
         origin,

@@ -4,6 +4,7 @@
 pub mod handover;
 pub mod master_cli;
 pub mod server_status;
+mod set_server;
 pub mod show_stat;
 pub mod stats;
 pub mod stats_admin;

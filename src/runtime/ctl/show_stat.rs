@@ -143,7 +143,9 @@ pub fn show_stat(shared: &Shared) -> String {
             if slot.maxconn > 0 {
                 r.set("slim", slot.maxconn);
             }
-            if let Some(a) = s.target(s.ir.port) {
+            // The address and the port as configured (an offset as 16 bits), haproxy's
+            // addr_to_str and svc_port.
+            if let Some(a) = s.endpoint().shown() {
                 r.set("addr", a);
             }
             if let Some(v) = &via {

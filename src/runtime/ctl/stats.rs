@@ -1,6 +1,7 @@
 //! The stats socket: HAProxy's runtime API (management.txt §9.3), the subset an operator of
 //! a TCP balancer uses — `show info`, `show stat`, `show backend`, `show version`, server
-//! weight and state (`set server`, `set weight`, `get weight`, `disable|enable server`),
+//! weight, state and addresses (`set server`, `set weight`, `get weight`, `disable|enable
+//! server`, in set_server.rs),
 //! `help`, `prompt`, `quit`, several commands per line separated by `;`.
 //!
 //! The socket is bound like HAProxy binds it: a UNIX path is bound under a temporary name,
@@ -17,8 +18,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 
 use super::table::Action;
 use crate::ir::{Global, ListenAddr, StatsSocket};
-use crate::runtime::lb::admin;
-use crate::runtime::lb::state::{Admin, Shared};
+
+use crate::runtime::lb::state::Shared;
 
 /// What a CLI session may do (`level`), lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -409,7 +410,7 @@ const COMMANDS: &[(&str, Level, &str)] = &[
     (
         "set server <bk>/<srv> [opts]",
         Level::Admin,
-        "change a server's state or weight",
+        "change a server's state, weight, address or ssl",
     ),
     (
         "set table <table> key <k> [data.* <v>]*",
@@ -533,44 +534,6 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             };
             format!("{l}\n\n")
         }
-        ["get", "weight", target] => match find(&shared, target) {
-            Err(e) => e,
-            Ok((bi, si)) => {
-                let b = &shared.backends[bi];
-                let w = b.lb.lock().unwrap_or_else(|e| e.into_inner()).slots[si].weight;
-                format!("{w} (initial {})\n\n", b.servers[si].ir.weight)
-            }
-        },
-        ["set", "weight", target, w] | ["set", "server", target, "weight", w] => {
-            if !need(Level::Admin) {
-                return denied();
-            }
-            match find(&shared, target) {
-                Err(e) => e,
-                Ok((bi, si)) => set_weight(&shared, bi, si, w),
-            }
-        }
-        ["set", "server", target, "state", st] => {
-            if !need(Level::Admin) {
-                return denied();
-            }
-            let to = match *st {
-                "ready" => Admin::Ready,
-                "drain" => Admin::Drain,
-                "maint" => Admin::Maint,
-                _ => {
-                    return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n\n"
-                        .into()
-                }
-            };
-            match find(&shared, target) {
-                Err(e) => e,
-                Ok((bi, si)) => {
-                    admin::set_admin(&shared, bi, si, to, cli.quiet);
-                    "\n".into()
-                }
-            }
-        }
         [verb @ ("disable" | "enable" | "shutdown"), "frontend", rest @ ..] => {
             if level < Level::Admin {
                 return "Permission denied\n\n".into();
@@ -584,69 +547,17 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
         }
         // srv_shutdown_streams(SF_ERR_KILLED): each session on it ends, logged `K`.
         ["shutdown", "sessions", "server", rest @ ..] => {
-            on_server(&shared, level, rest, |bi, si| {
+            super::set_server::on_server(&shared, level, rest, |bi, si| {
                 shared.backends[bi].servers[si]
                     .cancels
                     .cancel_all(crate::runtime::cancel::Reason::Killed);
                 None
             })
         }
-        ["set", "maxconn", "server", rest @ ..] => on_server(&shared, level, rest, |bi, si| {
-            let v = rest.get(1).copied().unwrap_or("");
-            admin::change_maxconn(&shared, bi, si, v).map(str::to_string)
-        }),
-        ["set", "server", target, what @ ("health" | "agent"), rest @ ..] => {
-            on_server(&shared, level, &[target], |bi, si| {
-                let how = rest.first().copied().unwrap_or("");
-                let agent = *what == "agent";
-                admin::set_health(&shared, (bi, si), agent, how, cli.quiet).map(str::to_string)
-            })
-        }
-        ["set", "server", ..] => {
-            if !need(Level::Admin) {
-                return denied();
-            }
-            if words.len() < 3 || !words[2].contains('/') {
-                return "Require 'backend/server'.\n\n".into();
-            }
-            "usage: set server <backend>/<server> state | weight | health | agent (haproxide supports these)\n\n"
-                .into()
-        }
-        [verb @ ("disable" | "enable"), what @ ("health" | "agent"), rest @ ..] => {
-            on_server(&shared, level, rest, |bi, si| {
-                let s = &shared.backends[bi].servers[si];
-                let (configured, flag, refusal) = if *what == "health" {
-                    (
-                        s.ir.check.is_some(),
-                        &s.check_enabled,
-                        "Health check was not configured on this server, cannot enable.\n",
-                    )
-                } else {
-                    (
-                        s.ir.agent.is_some(),
-                        &s.agent_enabled,
-                        "Agent was not configured on this server, cannot enable.\n",
-                    )
-                };
-                let on = *verb == "enable";
-                if on && !configured {
-                    return Some(refusal.to_string());
-                }
-                flag.store(on, std::sync::atomic::Ordering::Relaxed);
-                None
-            })
-        }
-        [verb @ ("disable" | "enable"), "server", rest @ ..] => {
-            on_server(&shared, level, rest, |bi, si| {
-                // srv_adm_set_maint and srv_adm_set_ready: each clears the other flag.
-                let to = if *verb == "disable" {
-                    Admin::Maint
-                } else {
-                    Admin::Ready
-                };
-                admin::set_admin(&shared, bi, si, to, cli.quiet);
-                None
-            })
+        [verb @ ("get" | "set" | "enable" | "disable"), ..]
+            if super::set_server::handles(words) =>
+        {
+            super::set_server::command(&shared, words, level, cli.quiet)
         }
         _ => {
             format!("Unknown command: '{}'\n{}\n", words.join(" "), help(level))
@@ -725,50 +636,6 @@ fn show_env(name: Option<&str>) -> String {
         return "Variable not found\n\n".into();
     }
     out + "\n"
-}
-
-/// An admin command on the server `args[0]` names: haproxy's answers when the level or
-/// the name is wrong, else `act`'s refusal (ending with its newline) or nothing, then
-/// the CLI's blank line.
-fn on_server(
-    shared: &Shared,
-    level: Level,
-    args: &[&str],
-    act: impl FnOnce(usize, usize) -> Option<String>,
-) -> String {
-    if level < Level::Admin {
-        return "Permission denied\n\n".into();
-    }
-    match find(shared, args.first().copied().unwrap_or("")) {
-        Err(e) => e,
-        Ok((bi, si)) => act(bi, si).unwrap_or_default() + "\n",
-    }
-}
-
-/// `backend/server` to indexes, with HAProxy's answers when either is missing.
-fn find(shared: &Shared, target: &str) -> Result<(usize, usize), String> {
-    let Some((bname, sname)) = target.split_once('/') else {
-        return Err("Require 'backend/server'.\n\n".into());
-    };
-    let Some(bi) = shared.backends.iter().position(|b| b.ir.name == bname) else {
-        return Err("No such backend.\n\n".into());
-    };
-    let Some(si) = shared.backends[bi]
-        .servers
-        .iter()
-        .position(|s| s.ir.name == sname)
-    else {
-        return Err("No such server.\n\n".into());
-    };
-    Ok((bi, si))
-}
-
-/// `set weight`: haproxy's answer, each followed by the CLI's blank line.
-fn set_weight(shared: &Shared, bi: usize, si: usize, w: &str) -> String {
-    match crate::runtime::lb::admin::change_weight(shared, bi, si, w) {
-        Some(m) => format!("{m}\n"),
-        None => "\n".into(),
-    }
 }
 
 fn show_info(cli: &Cli, shared: &Shared) -> String {

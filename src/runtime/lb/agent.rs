@@ -131,18 +131,19 @@ async fn exchange(shared: &Shared, bi: usize, si: usize, quiet: bool, was: &mut 
         return Found::Incomplete(String::new());
     };
     let start = Instant::now();
-    let Some(ip) = a.addr.or(s.ir.addr) else {
+    let ep = s.endpoint();
+    let Some(ip) = ep.agent_addr.or(ep.addr) else {
         return Found::Report(fail("Layer4 connection problem", None, start), None);
     };
     let (connect, read, _) = limits(&b.ir, a.inter);
-    let dst = std::net::SocketAddr::new(ip, a.port);
+    let dst = std::net::SocketAddr::new(ip, ep.agent_port);
     let mut stream = match open(&b.ir, &s.ir, dst, connect, (true, &s.source_port), start).await {
         Ok(st) => st,
         Err(out) => return Found::Report(out, None),
     };
     // Agent connections end with a reset, as haproxy's checks without `linger`.
     let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-    if let Some(send) = &a.send {
+    if let Some(send) = &ep.agent_send {
         let _ = stream.write_all(send).await;
     }
     let deadline = Instant::now() + read;

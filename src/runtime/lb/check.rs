@@ -75,7 +75,14 @@ async fn check_loop(shared: Arc<Shared>, bi: usize, si: usize, quiet: bool) {
             sleep(c.inter).await;
             continue;
         }
-        let out = run_check(&b.ir, &s.ir, &c, (s.check_tls.as_ref(), &s.source_port)).await;
+        let ep = s.endpoint();
+        let out = run_check(
+            &b.ir,
+            &s.ir,
+            (&c, &ep),
+            (s.check_tls.as_ref(), &s.source_port),
+        )
+        .await;
         if shared.retired.load(Relaxed) {
             return;
         }
@@ -324,14 +331,16 @@ fn status_in(code: &str, list: &str) -> bool {
 pub async fn run_check(
     be: &Backend,
     s: &Server,
-    c: &ServerCheck,
+    (c, ep): (&ServerCheck, &crate::runtime::lb::endpoint::Endpoint),
     (tls, cursor): (
         Option<&crate::runtime::tls::client::Connector>,
         &std::sync::atomic::AtomicU32,
     ),
 ) -> Outcome {
     let start = Instant::now();
-    let Some(ip) = c.addr.or(s.addr) else {
+    // The check's own address and port, else the server's, as the stats socket may
+    // have changed them.
+    let Some(ip) = ep.check_addr.or(ep.addr) else {
         return fail(
             "Layer4 connection problem",
             Some("no address".into()),
@@ -359,8 +368,8 @@ pub async fn run_check(
     };
     let port = first_connect
         .and_then(|(p, _, _)| p)
-        .or(c.port)
-        .unwrap_or(s.port);
+        .or(ep.check_port)
+        .unwrap_or(if ep.mapped { s.port } else { ep.port as u16 });
     let send_proxy = c.send_proxy || first_connect.is_some_and(|(_, sp, _)| sp);
     let linger = first_connect.is_some_and(|(_, _, l)| l);
     let dst = SocketAddr::new(ip, port);

@@ -144,6 +144,14 @@ impl IdlePool {
         }
     }
 
+    /// Closes every idle connection (the server's address changed:
+    /// srv_cleanup_connections).
+    pub fn clear(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.conns.clear();
+        st.next_purge = None;
+    }
+
     /// The oldest connection of the kinds `want` allows, still open, if any; `used` the
     /// server's connections in use before it.
     pub fn take(&self, want: Want, used: u32) -> Option<ServerEnd> {

@@ -90,15 +90,17 @@ fn line(b: &BackendRt, si: usize, s: &ServerRt) -> String {
         .elapsed()
         .as_secs();
     let dash = |a: Option<std::net::IpAddr>| a.map_or("-".to_string(), |a| a.to_string());
-    let (check_port, check_addr) =
-        s.ir.check
-            .as_ref()
-            .map_or((0, None), |c| (c.port.unwrap_or(0), c.addr));
-    // `port` and `addr` serve the agent too unless agent-port/agent-addr say otherwise.
-    let (agent_port, agent_addr) =
-        s.ir.agent
-            .as_ref()
-            .map_or((check_port, check_addr), |a| (a.port, a.addr));
+    // As the stats socket may have changed them. `port` and `addr` serve the agent too
+    // unless agent-port/agent-addr say otherwise.
+    let ep = s.endpoint();
+    let (check_port, check_addr) = match &s.ir.check {
+        Some(_) => (ep.check_port.unwrap_or(0), ep.check_addr),
+        None => (0, None),
+    };
+    let (agent_port, agent_addr) = match &s.ir.agent {
+        Some(_) => (ep.agent_port, ep.agent_addr),
+        None => (check_port, check_addr),
+    };
     let ssl = s.ir.tls.as_ref().is_some_and(|t| t.traffic);
     format!(
         "{} {} {} {} {} {op} {} {uweight} {} {since} {status} {result} {} {check_state} {agent_state} {} {} {} {} - {} {check_port} {} {} {agent_port}\n",
@@ -106,14 +108,15 @@ fn line(b: &BackendRt, si: usize, s: &ServerRt) -> String {
         b.ir.name,
         s.ir.id,
         s.ir.name,
-        dash(s.ir.addr),
+        dash(ep.addr),
         admin_bits(s),
         s.ir.weight,
         h.h,
         u8::from(b.ir.uuid_forced),
         u8::from(s.ir.id_forced),
         s.ir.hostname.as_deref().unwrap_or("-"),
-        if s.ir.port_offset.is_some() { 0 } else { s.ir.port },
+        // svc_port printed unsigned: an offset of -10 shows as 4294967286.
+        ep.port as u32,
         u8::from(ssl),
         dash(check_addr),
         dash(agent_addr),

@@ -91,6 +91,8 @@ pub struct ServerRt {
     pub agent_enabled: std::sync::atomic::AtomicBool,
     /// The next port of a `source` port range to try.
     pub source_port: AtomicU32,
+    /// Where the server, its check and its agent are reached now (`set server … addr`).
+    pub endpoint: std::sync::RwLock<crate::runtime::lb::endpoint::Endpoint>,
 }
 
 /// Admin flag: maintenance set by the operator (or `disabled`).
@@ -174,22 +176,21 @@ impl ServerRt {
         f & MAINT != 0 && f & DRAIN != 0
     }
 
-    /// Where to connect for a client that reached `dst_port` (port 0 and `+N` follow it).
-    pub fn target(&self, dst_port: u16) -> Option<SocketAddr> {
-        let ip = self.ir.addr?;
-        let port = match (self.ir.port, self.ir.port_offset) {
-            (_, Some(off)) => (dst_port as i32 + off).clamp(0, 65535) as u16,
-            (0, None) => dst_port,
-            (p, None) => p,
-        };
-        Some(SocketAddr::new(ip, port))
+    /// Where the server is reached now.
+    pub fn endpoint(&self) -> crate::runtime::lb::endpoint::Endpoint {
+        self.endpoint
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
-    /// Where to connect for a client that reached `dst`: as [`Self::target`], and a
-    /// server without an address (`0.0.0.0`, `::`) takes the client's destination
-    /// address (assign_server_address: handy to remap ports on many addresses).
+    /// Where to connect for a client that reached `dst`: port 0 and `+N` follow its
+    /// port, and a server without an address (`0.0.0.0`, `::`) takes the client's
+    /// destination address (assign_server_address: handy to remap ports on many
+    /// addresses).
     pub fn target_for(&self, dst: SocketAddr) -> Option<SocketAddr> {
-        let mut a = self.target(dst.port())?;
+        let ep = self.endpoint.read().unwrap_or_else(|e| e.into_inner());
+        let mut a = ep.target(dst.port())?;
         if a.ip().is_unspecified() {
             a.set_ip(dst.ip());
         }
@@ -324,6 +325,7 @@ impl BackendRt {
                     hanafail: AtomicU64::new(0),
                     check_soon: Notify::new(),
                     source_port: AtomicU32::new(0),
+                    endpoint: std::sync::RwLock::new(crate::runtime::lb::endpoint::Endpoint::of(s)),
                     check_enabled: std::sync::atomic::AtomicBool::new(true),
                     agent_enabled: std::sync::atomic::AtomicBool::new(true),
                 }
