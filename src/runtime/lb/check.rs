@@ -25,19 +25,18 @@ use crate::runtime::lb::health::{first_offsets, Outcome};
 /// clock of `slowstart` servers).
 pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
     shared.quiet.store(quiet, Relaxed);
+    // Every configured check counts in the spread, a disabled server's too (haproxy's
+    // start_checks numbers them all, in configuration order); that one idles in its
+    // loop until the operator enables the server.
     let mut list = Vec::new();
-    let mut idle = Vec::new();
     for (bi, b) in shared.backends.iter().enumerate() {
         for (si, s) in b.servers.iter().enumerate() {
             if let Some(c) = &s.ir.check {
-                if !s.ir.disabled && s.ir.addr.is_some() {
+                if s.ir.addr.is_some() {
                     list.push((bi, si, c.inter, false));
-                } else if s.ir.addr.is_some() {
-                    // `disabled`: its checks idle until the operator enables it.
-                    idle.push((bi, si, c.inter, false));
                 }
             }
-            // Agents ask in maintenance too; they are spread with the checks.
+            // Agents ask in maintenance too.
             if let Some(a) = &s.ir.agent {
                 if s.ir.addr.is_some() || a.addr.is_some() {
                     list.push((bi, si, a.inter, true));
@@ -47,8 +46,7 @@ pub fn spawn_all(shared: &Arc<Shared>, quiet: bool) {
     }
     super::warmup::spawn(shared);
     let offsets = first_offsets(&list.iter().map(|x| x.2).collect::<Vec<_>>());
-    let idle = idle.into_iter().map(|x| (x, x.2));
-    for ((bi, si, _, agent), off) in list.into_iter().zip(offsets).chain(idle) {
+    for ((bi, si, _, agent), off) in list.into_iter().zip(offsets) {
         let sh = shared.clone();
         tokio::spawn(async move {
             sleep(off).await;
