@@ -96,6 +96,12 @@ pub enum LogAt {
 pub struct Global {
     /// `maxconn` (None: derived from the fd limit at start).
     pub maxconn: Option<u32>,
+    /// `maxconnrate`: connections accepted per second (0: no limit).
+    pub maxconnrate: u32,
+    /// `maxsessrate`: sessions per second (0: no limit).
+    pub maxsessrate: u32,
+    /// `maxsslrate`: sessions on TLS listeners per second (0: no limit).
+    pub maxsslrate: u32,
     /// `daemon`
     pub daemon: bool,
     /// `master-worker`
@@ -372,6 +378,8 @@ pub struct Frontend {
     pub binds: Vec<Bind>,
     /// `maxconn` (HAProxy default: 2000 via the global default-maxconn is not applied here).
     pub maxconn: Option<u32>,
+    /// `rate-limit sessions`: new sessions per second (0: no limit).
+    pub rate_limit_sessions: u32,
     /// `timeout client`
     pub timeout_client: Option<Duration>,
     /// `timeout client-fin`

@@ -368,6 +368,10 @@ pub struct ProxyConf {
     pub retries: Option<u32>,
     /// `maxconn`
     pub maxconn: Option<u32>,
+    /// `rate-limit sessions` (0: none).
+    pub rate_limit_sessions: u32,
+    /// The value the section started with (its defaults'): a change warns.
+    pub rate_limit_inherited: u32,
     /// `backlog`
     pub backlog: Option<u32>,
     /// `log` lines.
@@ -551,6 +555,8 @@ impl ProxyConf {
             timeouts: BTreeMap::new(),
             retries: None,
             maxconn: None,
+            rate_limit_sessions: 0,
+            rate_limit_inherited: 0,
             backlog: None,
             log: Vec::new(),
             log_tag: None,
@@ -607,6 +613,7 @@ impl ProxyConf {
         p.acls.clear();
         p.arg_errors.clear();
         p.defaults_name = Some(defaults.name.clone());
+        p.rate_limit_inherited = defaults.rate_limit_sessions;
         p.id = None;
         p.state_file_name = None;
         for o in p.options.values_mut() {

@@ -268,9 +268,9 @@ pub const GLOBAL: &[Keyword] = &[
         "stats sockets take their own mode",
     ),
     kw("maxpipes", 0, Ignored, "<number>", "no splice pipes pool"),
-    kw("maxconnrate", 0, Unsupported, "<number>", "rate limiting"),
-    kw("maxsessrate", 0, Unsupported, "<number>", "rate limiting"),
-    kw("maxsslrate", 0, Unsupported, "<number>", "rate limiting"),
+    kw("maxconnrate", 0, Supported, "<number>", "accepts paused while over"),
+    kw("maxsessrate", 0, Supported, "<number>", "accepts paused while over"),
+    kw("maxsslrate", 0, Supported, "<number>", "TLS listeners' accepts paused while over"),
     kw("maxsslconn", 0, Unsupported, "<number>", ""),
     kw("maxcomprate", 0, Ignored, "<number>", "no HTTP compression"),
     kw(
@@ -1103,10 +1103,10 @@ pub const PROXY: &[Keyword] = &[
     ),
     kw(
         "rate-limit",
-        DFE,
-        Unsupported,
+        DFE | BE,
+        Supported,
         "sessions <rate>",
-        "rate limiting",
+        "frontends only (haproxy's own warning elsewhere); accepts paused while over",
     ),
     kw("retry-on", DBE, Unsupported, "<conditions>", "HTTP retries"),
     kw(

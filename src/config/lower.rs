@@ -873,6 +873,7 @@ fn lower_frontend(
         mode: p.mode(),
         binds,
         maxconn: p.maxconn,
+        rate_limit_sessions: p.rate_limit_sessions,
         timeout_client: timeout(p, "client"),
         timeout_client_fin: timeout(p, "client-fin"),
         log: log_targets(p, g),

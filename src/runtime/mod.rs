@@ -7,6 +7,7 @@
 
 pub mod cancel;
 pub mod ctl;
+pub mod freq;
 pub mod lb;
 pub mod log;
 pub mod peers;

@@ -286,6 +286,27 @@ impl Parser {
                 }
                 self.global.ir.maxconn = Some(lenient_int(stmt.arg(1)).max(0) as u32);
             }
+            // §3.2: accept rates; a second line is refused but the section goes on.
+            "maxconnrate" | "maxsessrate" | "maxsslrate" => {
+                if self.too_many(stmt, 1, kw) {
+                    return;
+                }
+                let g = &mut self.global.ir;
+                let slot = match kw {
+                    "maxconnrate" => &mut g.maxconnrate,
+                    "maxsessrate" => &mut g.maxsessrate,
+                    _ => &mut g.maxsslrate,
+                };
+                if *slot != 0 {
+                    let msg = format!("'{kw}' already specified. Continuing.");
+                    return self.push(Diagnostic::alert(loc, msg).continuing());
+                }
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, format!("'{kw}' expects an integer argument."));
+                }
+                // atol() stored in an int: a negative limit is as good as none.
+                *slot = crate::numbers::strtol(stmt.arg(1)).0 as u32;
+            }
             // §3.2: the pollers never sleep; `no busy-polling` undoes an earlier line.
             "busy-polling" => {
                 if !self.too_many(stmt, 0, kw) {

@@ -258,6 +258,7 @@ impl Parser {
             "monitor-uri" => self.parse_monitor_uri(p, stmt),
             "monitor" => self.parse_monitor(p, stmt),
             "source" => self.parse_proxy_source(p, stmt),
+            "rate-limit" => self.parse_rate_limit(p, stmt),
             "usesrc" => self.alert(loc, "'usesrc' only allowed after a 'source' statement."),
             "errorfile" => {
                 if stmt.words.len() < 3 {
@@ -804,5 +805,76 @@ fn capitalize(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
+    }
+}
+
+/// haproxy's strtoul(…, 0): blanks, a sign, then a hexadecimal (`0x`), octal (`0`) or
+/// decimal number, in 64 bits; also what follows it (all of `s` when no digit).
+fn strtoul0(s: &str) -> (u64, &str) {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = match body.as_bytes() {
+        [b'0', b'x' | b'X', c, ..] if c.is_ascii_hexdigit() => (16, &body[2..]),
+        [b'0', ..] => (8, body),
+        _ => (10, body),
+    };
+    let n = digits
+        .bytes()
+        .take_while(|c| (*c as char).is_digit(radix))
+        .count();
+    if n == 0 {
+        return (0, s);
+    }
+    let v = digits[..n].bytes().fold(0u64, |v, c| {
+        v.wrapping_mul(u64::from(radix))
+            .wrapping_add(u64::from((c as char).to_digit(radix).unwrap_or(0)))
+    });
+    (if neg { v.wrapping_neg() } else { v }, &digits[n..])
+}
+
+impl Parser {
+    /// `rate-limit sessions <rate>` (proxy.c proxy_parse_rate_limit): the frontend's new
+    /// sessions per second; ignored with a warning where there is no frontend, and a
+    /// change of what the section started with warns.
+    fn parse_rate_limit(&mut self, p: &mut ProxyConf, stmt: &Stmt) {
+        let loc = stmt.loc;
+        let (kw, what, val) = (stmt.arg(0), stmt.arg(1), stmt.arg(2));
+        if what != "sessions" {
+            return self.alert(
+                loc,
+                format!("'{kw}' only supports 'sessions' (got '{what}')"),
+            );
+        }
+        if val.is_empty() {
+            return self.alert(
+                loc,
+                format!("'{kw} {what}' expects expects an integer value (in sessions/second)"),
+            );
+        }
+        let (v, rest) = strtoul0(val);
+        if let Some(c) = rest.chars().next() {
+            let msg =
+                format!("'{kw} {what}' : unexpected character '{c}' in integer value '{val}'");
+            return self.alert(loc, msg);
+        }
+        if p.kind.caps() & cap::FE == 0 {
+            let msg = format!(
+                "{kw} {what} will be ignored because {} '{}' has no frontend capability",
+                p.kind.word(),
+                p.name
+            );
+            self.warn(loc, msg);
+        } else if p.kind != ProxyKind::Defaults && p.rate_limit_sessions != p.rate_limit_inherited {
+            self.warn(
+                loc,
+                format!("overwriting {kw} {what} which was already specified"),
+            );
+        }
+        // Kept in an unsigned int, as haproxy keeps it.
+        p.rate_limit_sessions = v as u32;
     }
 }

@@ -90,6 +90,9 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("iid", f.ir.uuid)
             .set("sid", 0)
             .set("type", 0)
+            .set("rate", f.sess_rate.read())
+            .set("rate_lim", f.ir.rate_limit_sessions)
+            .set("rate_max", f.sess_rate.max())
             .set(
                 "mode",
                 if f.ir.stats_page.is_some() {

@@ -408,6 +408,11 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "change a server's maxconn setting",
     ),
     (
+        "set rate-limit <setting> <value>",
+        Level::Admin,
+        "change a rate limiting value",
+    ),
+    (
         "set server <bk>/<srv> [opts]",
         Level::Admin,
         "change a server's state, weight, address or ssl",
@@ -534,6 +539,12 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             };
             format!("{l}\n\n")
         }
+        ["set", "rate-limit", rest @ ..] => {
+            if level < Level::Admin {
+                return "Permission denied\n\n".into();
+            }
+            set_rate_limit(&shared, rest) + "\n"
+        }
         [verb @ ("disable" | "enable" | "shutdown"), "frontend", rest @ ..] => {
             if level < Level::Admin {
                 return "Permission denied\n\n".into();
@@ -638,6 +649,35 @@ fn show_env(name: Option<&str>) -> String {
     out + "\n"
 }
 
+/// `set rate-limit connections|sessions|ssl-sessions global <n>` (cli.c
+/// cli_parse_set_ratelimit): haproxy's answer, empty when done. The accepts waiting on
+/// a limit look again at their next check (at most the wait the old limit set).
+fn set_rate_limit(shared: &Shared, args: &[&str]) -> String {
+    let arg = |i: usize| args.get(i).copied().unwrap_or("");
+    let r = &shared.rates;
+    let rate = match (arg(0), arg(1)) {
+        ("connections", "global") => &r.connections,
+        ("sessions", "global") => &r.sessions,
+        ("ssl-sessions", "global") => &r.ssl,
+        ("http-compression", "global") => {
+            return "'set rate-limit http-compression' is not supported by haproxide (no HTTP compression).\n".into()
+        }
+        _ => {
+            return "'set rate-limit' only supports :\n   - 'connections global' to set the per-process maximum connection rate\n   - 'sessions global' to set the per-process maximum session rate\n   - 'ssl-sessions global' to set the per-process maximum SSL session rate\n   - 'http-compression global' to set the per-process maximum compression speed in kB/s\n".into()
+        }
+    };
+    if arg(2).is_empty() {
+        return "Expects an integer value.\n".into();
+    }
+    // atoi: leading digits, 0 without any.
+    let v = crate::numbers::strtol(arg(2)).0 as i32;
+    if v < 0 {
+        return "Value out of range.\n".into();
+    }
+    rate.limit.store(v as u32, Relaxed);
+    String::new()
+}
+
 fn show_info(cli: &Cli, shared: &Shared) -> String {
     let up = cli.started.0.elapsed().as_secs();
     let start = cli
@@ -654,6 +694,8 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         .sum();
     let listeners: usize = shared.frontends.iter().map(|f| f.ir.binds.len()).sum();
     let v = env!("CARGO_PKG_VERSION");
+    let r = &shared.rates;
+    let limit = |x: &crate::runtime::freq::Rate| x.limit.load(Relaxed).to_string();
     let fields: Vec<(&str, String)> = vec![
         ("Name", "haproxide".into()),
         ("Version", v.into()),
@@ -683,6 +725,15 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         ("Hard_maxconn", cli.maxconn.to_string()),
         ("CurrConns", conns.to_string()),
         ("CumConns", cum.to_string()),
+        ("ConnRate", r.connections.read().to_string()),
+        ("ConnRateLimit", limit(&r.connections)),
+        ("MaxConnRate", r.connections.max().to_string()),
+        ("SessRate", r.sessions.read().to_string()),
+        ("SessRateLimit", limit(&r.sessions)),
+        ("MaxSessRate", r.sessions.max().to_string()),
+        ("SslRate", r.ssl.read().to_string()),
+        ("SslRateLimit", limit(&r.ssl)),
+        ("MaxSslRate", r.ssl.max().to_string()),
         ("node", cli.node.clone()),
         ("description", cli.description.clone()),
         ("Stopping", "0".into()),

@@ -29,6 +29,20 @@ pub struct FrontendRt {
     pub tables: Arc<[crate::runtime::lb::stick::Table]>,
     /// Whether its listeners accept (`disable`, `enable`, `shutdown frontend`).
     pub listening: tokio::sync::watch::Sender<Listening>,
+    /// Its sessions per second, limited by `rate-limit sessions`.
+    pub sess_rate: crate::runtime::freq::Rate,
+}
+
+/// The process's accept rates and their limits (`maxconnrate`, `maxsessrate`,
+/// `maxsslrate`, `set rate-limit`).
+#[derive(Debug, Default)]
+pub struct Rates {
+    /// Connections accepted.
+    pub connections: crate::runtime::freq::Rate,
+    /// Sessions (connections the `tcp-request connection` rules kept).
+    pub sessions: crate::runtime::freq::Rate,
+    /// Sessions on TLS listeners.
+    pub ssl: crate::runtime::freq::Rate,
 }
 
 /// A frontend's listeners as the stats socket leaves them (haproxy's proxy states).
@@ -637,6 +651,8 @@ pub struct Shared {
     pub tables: Arc<[crate::runtime::lb::stick::Table]>,
     /// Sessions in the process (`actconn`), shared by every configuration generation.
     pub actconn: Arc<AtomicU32>,
+    /// The process's accept rates and limits.
+    pub rates: Rates,
     /// Log output.
     pub logger: Logger,
     /// Woken when the last session ends (soft stop waits on it); shared across reloads.
@@ -670,11 +686,17 @@ impl Shared {
                     feconn: AtomicU32::new(0),
                     cumulated: AtomicU64::new(0),
                     listening: tokio::sync::watch::channel(Listening::Ready).0,
+                    sess_rate: crate::runtime::freq::Rate::limited(f.rate_limit_sessions),
                 })
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),
             tables,
             actconn: Arc::new(AtomicU32::new(0)),
+            rates: Rates {
+                connections: crate::runtime::freq::Rate::limited(cfg.global.maxconnrate),
+                sessions: crate::runtime::freq::Rate::limited(cfg.global.maxsessrate),
+                ssl: crate::runtime::freq::Rate::limited(cfg.global.maxsslrate),
+            },
             logger,
             idle: Arc::new(Notify::new()),
             retired: std::sync::atomic::AtomicBool::new(false),

@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::ir::counters::{DataType, Store, DATA_TYPES};
 use crate::ir::{StickKey, StickTable};
+use crate::runtime::freq::{now_ms, Freq};
 
 mod repl;
 pub use repl::{Remote, Repl, Snapshot};
@@ -110,65 +111,6 @@ struct Data {
     upd: u64,
     counters: Box<[u64]>,
     rates: Box<[Freq]>,
-}
-
-/// haproxy's `freq_ctr`: events in the current period and in the previous one.
-#[derive(Debug, Clone, Copy, Default)]
-struct Freq {
-    tick: u64,
-    curr: u32,
-    prev: u32,
-}
-
-/// haproxy's millisecond clock (`global_now_ms`), here from a fixed start far enough in
-/// the past that a new counter's first event always opens a period.
-fn now_ms() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let start = START.get_or_init(Instant::now);
-    start.elapsed().as_millis() as u64 + (1 << 32)
-}
-
-impl Freq {
-    /// update_freq_ctr_period: adds `inc`, rotating the periods when the current one is
-    /// over (and forgetting both when two have passed).
-    fn add(&mut self, period: u32, inc: u32, now: u64) -> u32 {
-        let p = u64::from(period);
-        if now.wrapping_sub(self.tick) < p {
-            self.curr = self.curr.wrapping_add(inc);
-            return self.curr;
-        }
-        self.prev = self.curr;
-        self.curr = inc;
-        self.tick += p;
-        if now.wrapping_sub(self.tick) >= p {
-            self.prev = 0;
-            self.tick = now;
-        }
-        // haproxy's tick keeps its lowest bit for a lock.
-        self.tick &= !1;
-        inc
-    }
-
-    /// read_freq_ctr_period: the events over the last period, the previous period's
-    /// share weighted by the time left in the current one.
-    fn read(&self, period: u32, now: u64) -> u32 {
-        let p = i64::from(period);
-        if p == 0 {
-            return self.curr;
-        }
-        let (mut curr, mut past) = (u64::from(self.curr), u64::from(self.prev));
-        let mut remain = self.tick as i64 + p - now as i64;
-        if remain < 0 {
-            remain += p;
-            past = if remain >= 0 { curr } else { 0 };
-            curr = 0;
-        }
-        // Flapping correction at very low rates.
-        if curr == 0 && past <= 1 {
-            return past as u32;
-        }
-        ((past * remain.max(0) as u64 + curr * p as u64) / p as u64) as u32
-    }
 }
 
 /// A sample before it is shaped into a key of the table's type, typed as haproxy types

@@ -297,6 +297,29 @@ async fn paused(
     TcpListener::from_std(std_l).ok()
 }
 
+/// How long the accept rates make a listener of frontend `fe` wait before its next
+/// accept, checked in listener_accept's order (the process's sessions, connections,
+/// TLS sessions, then the frontend's sessions); None: accept now.
+fn rate_wait(shared: &Shared, fe: usize, tls: bool) -> Option<Duration> {
+    let r = &shared.rates;
+    r.sessions
+        .wait()
+        .or_else(|| r.connections.wait())
+        .or_else(|| tls.then(|| r.ssl.wait()).flatten())
+        .or_else(|| shared.frontends[fe].sess_rate.wait())
+}
+
+/// Whether a session of listener `li` is counted in the accept rates as soon as it is
+/// accepted: the process's sessions when no `tcp-request connection` rule may refuse
+/// it, and also the frontend's when no PROXY header, TLS handshake or `tcp-request
+/// session` rule comes first (haproxy's session_accept_fd then completes the session
+/// within the accept, and the next accept sees it counted).
+pub fn counted_at_accept(f: &crate::ir::Frontend, li: &session::Info) -> (bool, bool) {
+    let process = f.inspect.connection.is_empty();
+    let frontend = process && !li.accept_proxy && li.tls.is_none() && f.inspect.session.is_empty();
+    (process, frontend)
+}
+
 /// Accepts on `l` until `stop` says so, spawning one session task per client.
 pub async fn accept_loop(
     shared: Arc<Shared>,
@@ -312,6 +335,7 @@ pub async fn accept_loop(
         listener: l_slots,
     } = slots;
     let fe = info.fe;
+    let (count_process, count_frontend) = counted_at_accept(&shared.frontends[fe].ir, &info);
     let local_default = l.local_addr().ok();
     let mut backoff = Duration::from_millis(10);
     let mut state = shared.frontends[fe].listening.subscribe();
@@ -323,6 +347,16 @@ pub async fn accept_loop(
             match paused(l, &mut state, &mut stop, backlog).await {
                 Some(again) => l = again,
                 None => return,
+            }
+            continue;
+        }
+        // Over an accept rate: clients wait in the backlog until the rate allows one.
+        if let Some(wait) = rate_wait(&shared, fe, info.tls.is_some()) {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => return,
+                _ = state.changed() => {}
+                _ = tokio::time::sleep(wait) => {}
             }
             continue;
         }
@@ -357,6 +391,16 @@ pub async fn accept_loop(
         match accepted {
             Ok((sock, peer)) => {
                 backoff = Duration::from_millis(10);
+                shared.rates.connections.add();
+                if count_process {
+                    shared.rates.sessions.add();
+                    if info.tls.is_some() {
+                        shared.rates.ssl.add();
+                    }
+                }
+                if count_frontend {
+                    shared.frontends[fe].sess_rate.add();
+                }
                 // A listener on one address already knows the destination: no getsockname().
                 let local: SocketAddr = match local_default {
                     Some(a) if !a.ip().is_unspecified() => a,

@@ -229,6 +229,16 @@ async fn prepare(
             return Prepared::refused(log, peer, false);
         }
     }
+    // Past the connection rules, the process counts a session (and a TLS one on a TLS
+    // listener), as listener_accept does once the listener's accept() kept it; the
+    // accept loop did when there were none.
+    let (counted, fe_counted) = listener::counted_at_accept(&f.ir, li);
+    if !counted {
+        shared.rates.sessions.add();
+        if li.tls.is_some() {
+            shared.rates.ssl.add();
+        }
+    }
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
         // Boxed: its buffers would otherwise size every session's future.
@@ -273,7 +283,11 @@ async fn prepare(
             return Prepared::refused(log, peer, tls_on);
         }
     }
-    // The session is established: its counters count it (session_count_new).
+    // The session is established: its frontend and its counters count it
+    // (session_count_new).
+    if !fe_counted {
+        f.sess_rate.add();
+    }
     if let Some(t) = vars.trackers() {
         t.count_session();
     }
