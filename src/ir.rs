@@ -655,6 +655,9 @@ pub struct Backend {
     pub http_conn_mode: HttpConnMode,
     /// `http-reuse` (default `safe`).
     pub http_reuse: HttpReuse,
+    /// `http-send-name-header`: the request header (lower case) that carries the chosen
+    /// server's name.
+    pub send_name_header: Option<Box<[u8]>>,
     /// `option h1-case-adjust-bogus-server`: the `h1-case-adjust` map applied to header
     /// names sent to servers.
     pub case_adjust: Option<std::sync::Arc<CaseMap>>,

@@ -454,6 +454,8 @@ pub struct ProxyConf {
     pub captures: crate::ir::cookie::Captures,
     /// `http-reuse`
     pub http_reuse: Option<crate::ir::HttpReuse>,
+    /// `http-send-name-header <name>`, lower case.
+    pub send_name_header: Option<String>,
 }
 
 /// Where a proxy's answer pages come from.
@@ -596,6 +598,7 @@ impl ProxyConf {
             cookie: None,
             captures: Default::default(),
             http_reuse: None,
+            send_name_header: None,
         }
     }
 

@@ -912,9 +912,9 @@ pub const PROXY: &[Keyword] = &[
     kw(
         "http-send-name-header",
         DBE,
-        Unsupported,
+        Supported,
         "<header>",
-        "HTTP mode",
+        "HTTP mode: the chosen server's name, same-named request headers dropped",
     ),
     kw(
         "http-error",

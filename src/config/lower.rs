@@ -1084,6 +1084,7 @@ fn lower_backend(
         mode: p.mode(),
         http_conn_mode: http_conn_mode(p),
         http_reuse: p.http_reuse.unwrap_or_default(),
+        send_name_header: p.send_name_header.as_ref().map(|h| h.as_bytes().into()),
         case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-server")),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),

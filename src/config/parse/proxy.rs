@@ -107,6 +107,8 @@ impl Parser {
                 self.parse_use_server(p, stmt);
             } else if kw == "source" {
                 self.parse_proxy_source(p, stmt);
+            } else if kw == "http-send-name-header" && stmt.arg(1).is_empty() {
+                self.alert(loc, "'http-send-name-header' requires a header string.");
             } else if kw == "force-persist" || kw == "ignore-persist" {
                 self.parse_persist_rule(p, stmt);
             } else if kw == "load-server-state-from-file" {
@@ -259,6 +261,12 @@ impl Parser {
             "monitor" => self.parse_monitor(p, stmt),
             "source" => self.parse_proxy_source(p, stmt),
             "rate-limit" => self.parse_rate_limit(p, stmt),
+            "http-send-name-header" => {
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, "'http-send-name-header' requires a header string.");
+                }
+                p.send_name_header = Some(stmt.arg(1).to_ascii_lowercase());
+            }
             "usesrc" => self.alert(loc, "'usesrc' only allowed after a 'source' statement."),
             "errorfile" => {
                 if stmt.words.len() < 3 {

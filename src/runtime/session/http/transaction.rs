@@ -253,7 +253,9 @@ pub(super) async fn transaction(
         None
     };
     let mut out = c.first;
-    req.write_cased(&mut out, conn_val, b.ir.case_adjust.as_deref());
+    let server_name =
+        (b.ir.send_name_header.as_deref()).map(|h| (h, b.servers[srv].ir.name.as_bytes()));
+    req.write_to_server(&mut out, conn_val, b.ir.case_adjust.as_deref(), server_name);
     if send(&mut server, &out, server_to).await.is_err() {
         let why = (Cause::ServerAbort, Phase::Headers);
         early_answer(cin);

@@ -515,6 +515,20 @@ impl Head {
         self.write_cased(out, conn, None)
     }
 
+    /// [`Head::write_cased`] for a request to a server whose backend has
+    /// `http-send-name-header`: `server` is that header (lower case) and the server's
+    /// name, which replaces any header of that name, after the `connection` header (as
+    /// haproxy's H1 multiplexer writes it).
+    pub fn write_to_server(
+        &self,
+        out: &mut Vec<u8>,
+        conn: Option<&str>,
+        case: Option<&crate::ir::CaseMap>,
+        server: Option<(&[u8], &[u8])>,
+    ) {
+        self.write_head(out, conn, case, server)
+    }
+
     /// [`Head::write`] with header names written in the case `h1-case-adjust` gives
     /// them (`case`: lower-case name, written form), the `connection` header included.
     pub fn write_cased(
@@ -522,6 +536,16 @@ impl Head {
         out: &mut Vec<u8>,
         conn: Option<&str>,
         case: Option<&crate::ir::CaseMap>,
+    ) {
+        self.write_head(out, conn, case, None)
+    }
+
+    fn write_head(
+        &self,
+        out: &mut Vec<u8>,
+        conn: Option<&str>,
+        case: Option<&crate::ir::CaseMap>,
+        server: Option<(&[u8], &[u8])>,
     ) {
         let name = |out: &mut Vec<u8>, n: &[u8]| {
             let mapped = case.and_then(|m| m.iter().find(|(f, _)| f.as_bytes() == n));
@@ -536,6 +560,7 @@ impl Head {
         for (n, v) in self.headers() {
             let v = match n {
                 b"transfer-encoding" | b"content-length" if no_framing => continue,
+                n if server.is_some_and(|(h, _)| h == n) => continue,
                 b"te" => {
                     // Only "trailers" may be passed on.
                     let pos = v.windows(8).position(|w| w == b"trailers");
@@ -555,6 +580,12 @@ impl Head {
             name(out, b"connection");
             out.extend_from_slice(b": ");
             out.extend_from_slice(c.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if let Some((h, v)) = server {
+            name(out, h);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v);
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
