@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod ctl;
 pub mod freq;
 pub mod lb;
+pub mod limit;
 pub mod log;
 pub mod peers;
 pub mod proc;
@@ -197,7 +198,7 @@ struct Live {
     sockets: Vec<listener::Bound>,
     /// Stops this generation's accept loops; None while paused.
     listening: Option<watch::Sender<bool>>,
-    fe_slots: Vec<Option<Arc<Semaphore>>>,
+    fe_slots: Vec<Option<Arc<limit::DynLimit>>>,
     /// Each listener's `bind … maxconn` slots, in `sockets` order.
     l_slots: Vec<Option<Arc<Semaphore>>>,
     /// The `peers` sections' listeners and sessions.
@@ -206,11 +207,7 @@ struct Live {
 
 impl Live {
     fn new(cfg: Config, shared: Arc<Shared>, sockets: Vec<listener::Bound>) -> Self {
-        let fe_slots = cfg
-            .frontends
-            .iter()
-            .map(|f| f.maxconn.map(|m| Arc::new(Semaphore::new(m as usize))))
-            .collect();
+        let fe_slots = shared.frontends.iter().map(|f| f.slots.clone()).collect();
         let l_slots = sockets
             .iter()
             .map(|b| {
@@ -232,7 +229,7 @@ impl Live {
     }
 
     /// Starts one accept loop per listener.
-    fn start(&mut self, global: &Arc<Semaphore>) -> anyhow::Result<()> {
+    fn start(&mut self, global: &Arc<limit::DynLimit>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         for (k, b) in self.sockets.iter().enumerate() {
             // A socket kept from a generation that had its frontend disabled listens again.
@@ -281,7 +278,7 @@ fn logger_for(cfg: &Config, quiet: bool) -> log::Logger {
 /// Re-reads the configuration and, when valid, switches to it: unchanged listeners keep
 /// their sockets, new ones are bound first (any failure keeps the old configuration), new
 /// sessions use the new configuration at once, established ones go on untouched.
-async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<Semaphore>, maxconn: u32) {
+async fn reload(live: &mut Live, opts: &RunOptions, global: &Arc<limit::DynLimit>, maxconn: u32) {
     let q = opts.quiet;
     live.shared.logger.send(
         &live.cfg.global.log,
@@ -379,10 +376,12 @@ async fn serve(
     let shared = Arc::new(Shared::new(&cfg, logger_for(&cfg, opts.quiet)));
     // The saved server states; what it says was printed with the configuration's report.
     lb::server_state::apply(&shared);
+    let global_slots = Arc::new(limit::DynLimit::new(maxconn));
     let cli = Arc::new(stats::Cli {
         current: std::sync::RwLock::new(shared.clone()),
         started,
         maxconn,
+        global_slots: global_slots.clone(),
         ulimit_n: process.ulimit_n,
         nbthread: process.nbthread,
         timeout: cfg
@@ -399,7 +398,7 @@ async fn serve(
         description: cfg.global.description.clone().unwrap_or_default(),
     });
     stats::spawn_all(process.stats, cli.clone());
-    let global = Arc::new(Semaphore::new(maxconn as usize));
+    let global = global_slots.clone();
     let mut live = Live::new(cfg, shared, bound);
     // Every generation ever served, for a hard stop (old ones may still hold sessions).
     let mut generations: Vec<std::sync::Weak<Shared>> = Vec::new();

@@ -101,8 +101,8 @@ pub fn show_stat(shared: &Shared) -> String {
                     "tcp"
                 },
             );
-        if let Some(m) = f.ir.maxconn {
-            r.set("slim", m);
+        if let Some(l) = &f.slots {
+            r.set("slim", l.limit());
         }
         out.push_str(&r.line());
     }

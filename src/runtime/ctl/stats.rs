@@ -125,8 +125,10 @@ pub struct Cli {
     pub current: RwLock<Arc<Shared>>,
     /// Process start.
     pub started: (Instant, SystemTime),
-    /// Global maxconn in force.
+    /// Global maxconn the process started with (`Hard_maxconn`).
     pub maxconn: u32,
+    /// The process's session slots (`set maxconn global` changes their number).
+    pub global_slots: Arc<crate::runtime::limit::DynLimit>,
     /// Descriptor limit in force.
     pub ulimit_n: u64,
     /// Worker threads.
@@ -403,6 +405,16 @@ const COMMANDS: &[(&str, Level, &str)] = &[
         "lower the level of the current CLI session to operator",
     ),
     (
+        "set maxconn frontend <frontend> <value>",
+        Level::Admin,
+        "change a frontend's maxconn setting",
+    ),
+    (
+        "set maxconn global <value>",
+        Level::Admin,
+        "change the per-process maxconn setting",
+    ),
+    (
         "set maxconn server <bk>/<srv>",
         Level::Admin,
         "change a server's maxconn setting",
@@ -539,6 +551,12 @@ pub fn execute(words: &[&str], level: Level, cli: &Cli) -> String {
             };
             format!("{l}\n\n")
         }
+        ["set", "maxconn", what @ ("global" | "frontend"), rest @ ..] => {
+            if level < Level::Admin {
+                return "Permission denied\n\n".into();
+            }
+            set_maxconn(cli, &shared, what, rest) + "\n"
+        }
         ["set", "rate-limit", rest @ ..] => {
             if level < Level::Admin {
                 return "Permission denied\n\n".into();
@@ -649,6 +667,56 @@ fn show_env(name: Option<&str>) -> String {
     out + "\n"
 }
 
+/// `set maxconn global <n>` (cli.c cli_parse_set_maxconn_global: at most the starting
+/// value, which 0 or less restores) and `set maxconn frontend <name> <n>` (proxy.c
+/// cli_parse_set_maxconn_frontend): haproxy's answer, empty when done.
+fn set_maxconn(cli: &Cli, shared: &Shared, what: &str, args: &[&str]) -> String {
+    let arg = |i: usize| args.get(i).copied().unwrap_or("");
+    // atoi: leading digits, 0 without any.
+    let int = |s: &str| {
+        crate::numbers::strtol(s)
+            .0
+            .clamp(i32::MIN as i64, i32::MAX as i64)
+    };
+    if what == "global" {
+        if arg(0).is_empty() {
+            return "Expects an integer value.\n".into();
+        }
+        let v = int(arg(0));
+        if v > i64::from(cli.maxconn) {
+            return "Value out of range.\n".into();
+        }
+        cli.global_slots
+            .set(if v <= 0 { cli.maxconn } else { v as u32 });
+        shared.limits_changed.send_modify(|n| *n += 1);
+        return String::new();
+    }
+    if arg(0).is_empty() {
+        return "A frontend name is expected.\n".into();
+    }
+    let Some(f) = shared.frontends.iter().find(|f| f.ir.name == arg(0)) else {
+        return "No such frontend.\n".into();
+    };
+    if arg(1).is_empty() {
+        return "Integer value expected.\n".into();
+    }
+    let v = int(arg(1));
+    if v < 0 {
+        return "Value out of range.\n".into();
+    }
+    match &f.slots {
+        Some(l) => {
+            l.set(v as u32);
+            shared.limits_changed.send_modify(|n| *n += 1);
+            String::new()
+        }
+        None => format!(
+            "frontend '{}' has no maxconn of its own (it follows the global one): haproxide cannot set one at run time.\n",
+            f.ir.name
+        ),
+    }
+}
+
 /// `set rate-limit connections|sessions|ssl-sessions global <n>` (cli.c
 /// cli_parse_set_ratelimit): haproxy's answer, empty when done. The accepts waiting on
 /// a limit look again at their next check (at most the wait the old limit set).
@@ -721,7 +789,7 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
                 .map_or(cli.ulimit_n, |l| l.0)
                 .to_string(),
         ),
-        ("Maxconn", cli.maxconn.to_string()),
+        ("Maxconn", cli.global_slots.limit().to_string()),
         ("Hard_maxconn", cli.maxconn.to_string()),
         ("CurrConns", conns.to_string()),
         ("CumConns", cum.to_string()),

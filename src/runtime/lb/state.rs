@@ -31,6 +31,8 @@ pub struct FrontendRt {
     pub listening: tokio::sync::watch::Sender<Listening>,
     /// Its sessions per second, limited by `rate-limit sessions`.
     pub sess_rate: crate::runtime::freq::Rate,
+    /// Its `maxconn` slots, when it has a `maxconn` (`set maxconn frontend`).
+    pub slots: Option<Arc<crate::runtime::limit::DynLimit>>,
 }
 
 /// The process's accept rates and their limits (`maxconnrate`, `maxsessrate`,
@@ -653,6 +655,9 @@ pub struct Shared {
     pub actconn: Arc<AtomicU32>,
     /// The process's accept rates and limits.
     pub rates: Rates,
+    /// Bumped when the stats socket changes a `maxconn`: accept loops give back the
+    /// slots they took for their next client and take them again under the new limit.
+    pub limits_changed: tokio::sync::watch::Sender<u64>,
     /// Log output.
     pub logger: Logger,
     /// Woken when the last session ends (soft stop waits on it); shared across reloads.
@@ -687,11 +692,15 @@ impl Shared {
                     cumulated: AtomicU64::new(0),
                     listening: tokio::sync::watch::channel(Listening::Ready).0,
                     sess_rate: crate::runtime::freq::Rate::limited(f.rate_limit_sessions),
+                    slots: f
+                        .maxconn
+                        .map(|m| Arc::new(crate::runtime::limit::DynLimit::new(m))),
                 })
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),
             tables,
             actconn: Arc::new(AtomicU32::new(0)),
+            limits_changed: tokio::sync::watch::channel(0).0,
             rates: Rates {
                 connections: crate::runtime::freq::Rate::limited(cfg.global.maxconnrate),
                 sessions: crate::runtime::freq::Rate::limited(cfg.global.maxsessrate),

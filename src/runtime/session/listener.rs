@@ -15,6 +15,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::ir::{Bind, Config, ListenAddr};
 use crate::runtime::lb::state::{Listening, Shared};
+use crate::runtime::limit::DynLimit;
 use crate::runtime::proc::process::{alert, warning};
 use crate::runtime::proc::reload;
 use crate::runtime::session;
@@ -264,8 +265,8 @@ fn client_gone(e: &std::io::Error) -> bool {
 /// its frontend's `maxconn` and its own.
 #[derive(Debug, Clone, Default)]
 pub struct Slots {
-    /// The frontend's `maxconn`.
-    pub frontend: Option<Arc<Semaphore>>,
+    /// The frontend's `maxconn` (`set maxconn frontend` changes it).
+    pub frontend: Option<Arc<crate::runtime::limit::DynLimit>>,
     /// The listener's `maxconn`.
     pub listener: Option<Arc<Semaphore>>,
 }
@@ -297,6 +298,21 @@ async fn paused(
     TcpListener::from_std(std_l).ok()
 }
 
+/// The slots a session takes: the listener's own `maxconn` first (a full listener stops
+/// accepting, as haproxy's does), then the frontend's, then the process'.
+async fn take_permits(slots: &Slots, global: &DynLimit) -> Option<super::slots::Permits> {
+    let l = match &slots.listener {
+        Some(s) => Some(s.clone().acquire_owned().await.ok()?),
+        None => None,
+    };
+    let f = match &slots.frontend {
+        Some(s) => Some(s.acquire().await?),
+        None => None,
+    };
+    let g = global.acquire().await?;
+    Some((g, f, l))
+}
+
 /// How long the accept rates make a listener of frontend `fe` wait before its next
 /// accept, checked in listener_accept's order (the process's sessions, connections,
 /// TLS sessions, then the frontend's sessions); None: accept now.
@@ -325,20 +341,17 @@ pub async fn accept_loop(
     shared: Arc<Shared>,
     info: session::Info,
     mut l: TcpListener,
-    global: Arc<Semaphore>,
+    global: Arc<DynLimit>,
     slots: Slots,
     mut stop: watch::Receiver<bool>,
     backlog: i32,
 ) {
-    let Slots {
-        frontend: fe_slots,
-        listener: l_slots,
-    } = slots;
     let fe = info.fe;
     let (count_process, count_frontend) = counted_at_accept(&shared.frontends[fe].ir, &info);
     let local_default = l.local_addr().ok();
     let mut backoff = Duration::from_millis(10);
     let mut state = shared.frontends[fe].listening.subscribe();
+    let mut limits = shared.limits_changed.subscribe();
     loop {
         if *stop.borrow() {
             return;
@@ -360,25 +373,11 @@ pub async fn accept_loop(
             }
             continue;
         }
-        // The listener's own `maxconn` first (a full listener stops accepting, as
-        // haproxy's does), then the frontend's, then the process'.
-        let permits = async {
-            let l = match &l_slots {
-                Some(s) => Some(s.clone().acquire_owned().await.ok()?),
-                None => None,
-            };
-            let f = match &fe_slots {
-                Some(s) => Some(s.clone().acquire_owned().await.ok()?),
-                None => None,
-            };
-            let g = global.clone().acquire_owned().await.ok()?;
-            Some((g, f, l))
-        };
         // Biased: under load the permits and the next client are there at once, and
         // the other branches are not even polled (the loop's head checks them).
         let permits = tokio::select! {
             biased;
-            p = permits => match p { Some(p) => p, None => return },
+            p = take_permits(&slots, &global) => match p { Some(p) => p, None => return },
             _ = stop.changed() => return,
             _ = state.changed() => continue,
         };
@@ -387,9 +386,23 @@ pub async fn accept_loop(
             r = l.accept() => r,
             _ = stop.changed() => return,
             _ = state.changed() => continue,
+            // A limit lowered: the slots taken for the next client go back first.
+            _ = limits.changed() => continue,
         };
         match accepted {
             Ok((sock, peer)) => {
+                // A limit lowered while this client came: its slots are taken again under
+                // the new limit (the client waits, as in haproxy's backlog).
+                let permits = if limits.has_changed().unwrap_or(false) {
+                    limits.borrow_and_update();
+                    drop(permits);
+                    match take_permits(&slots, &global).await {
+                        Some(p) => p,
+                        None => return,
+                    }
+                } else {
+                    permits
+                };
                 backoff = Duration::from_millis(10);
                 shared.rates.connections.add();
                 if count_process {
