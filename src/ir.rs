@@ -42,6 +42,20 @@ pub struct Config {
     pub peers: Vec<PeersSection>,
 }
 
+impl Config {
+    /// Whether some outgoing connection binds a `usesrc` address or a device (haproxy's
+    /// LSTCHK_NETADM: root's network privileges are needed at run time).
+    pub fn needs_net_admin(&self) -> bool {
+        let needs = |s: &Option<source::ConnSource>| {
+            s.as_ref()
+                .is_some_and(|s| s.usesrc.is_some() || s.interface.is_some())
+        };
+        self.backends
+            .iter()
+            .any(|b| needs(&b.source) || b.servers.iter().any(|sv| needs(&sv.source)))
+    }
+}
+
 /// A `peers` section (configuration.txt §3.5): this process is its local peer; the
 /// tables naming it are pushed to and learnt from the others.
 #[derive(Debug, Clone, PartialEq)]

@@ -253,3 +253,48 @@ fn source_usesrc_and_interface_as_haproxy() {
         assert!(all.contains(s), "{s:?} in haproxy's run:\n{all}");
     }
 }
+
+/// `usesrc` or `source … interface` with `uid`: haproxy will not give up root, which
+/// those need on every connection, and neither does haproxide: the same alert and exit.
+#[test]
+fn net_admin_options_keep_root_as_haproxy() {
+    let dir = std::env::temp_dir().join(format!("haproxide-netadm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("t.cfg");
+    std::fs::write(
+        &cfg,
+        "global\n  uid 65534\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n\
+listen l\n  bind 127.0.94.1:25209\n  server s 127.0.94.10:25210 source 0.0.0.0 interface lo\n",
+    )
+    .unwrap();
+    let run = |which: Which| {
+        let out = std::process::Command::new(which.path())
+            .args(["-db", "-f"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        let alerts: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.starts_with("[ALERT]"))
+            // haproxy names itself as invoked (argv[0]), haproxide by its name.
+            .map(|l| {
+                let l = mask(l);
+                match (l.find('['), l.find(".main()]")) {
+                    (Some(_), Some(e)) => {
+                        let s = l[..e].rfind('[').unwrap_or(0);
+                        format!("{}[PROG{}", &l[..s], &l[e..])
+                    }
+                    _ => l,
+                }
+            })
+            .collect();
+        (out.status.code(), alerts)
+    };
+    let want = run(Which::Haproxy);
+    assert_eq!(want.0, Some(1), "{want:?}");
+    assert!(want
+        .1
+        .iter()
+        .any(|l| l.contains("so global.uid cannot be changed")));
+    assert_eq!(run(Which::Haproxide), want);
+}

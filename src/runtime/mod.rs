@@ -133,6 +133,23 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<i32> {
         );
         return Ok(1);
     };
+    // `usesrc` and `source … interface` need CAP_NET_ADMIN and CAP_NET_RAW on every
+    // connection: haproxy refuses to give up root for them, and warns when it has none.
+    if cfg.needs_net_admin() {
+        if cfg.global.uid.is_some_and(|u| u != 0) {
+            alert(
+                opts.quiet,
+                "[haproxide.main()] Some configuration options require full privileges, so global.uid cannot be changed.",
+            );
+            return Ok(1);
+        }
+        if !nix::unistd::getuid().is_root() {
+            warning(
+                opts.quiet,
+                "[haproxide.main()] Some options which require full privileges might not work well.",
+            );
+        }
+    }
     // As HAProxy: detach after binding (bind errors reach the terminal), then the pid
     // file, then privileges, all before any thread exists.
     if opts.daemon {
