@@ -1,5 +1,6 @@
-//! haproxy's integer reading (`read_int64`), shared by the configuration parser (fetch
-//! and converter arguments) and the runtime (a string sample cast to an integer).
+//! haproxy's number reading (`read_int64`, `strtol`, `inetaddr_host`), shared by the
+//! configuration parser (fetch and converter arguments) and the runtime (a string
+//! sample cast to an integer, stats socket arguments, addresses in headers).
 
 /// An optional sign, then the leading decimal digits of `s`, saturating at the 64-bit
 /// limits; also how many digits there were.
@@ -46,6 +47,29 @@ pub fn strtol(s: &str) -> (i64, &str) {
     )
 }
 
+/// haproxy's inetaddr_host_lim: an IPv4 address read as dotted groups of digits, each
+/// worth its last three digits, without any check (junk reads as 0.0.0.0), as the
+/// stats socket's table keys and `usesrc hdr_ip()` read one.
+pub fn inetaddr_host(text: &[u8]) -> u32 {
+    let mut total: u32 = 0;
+    let mut shift = 24u32;
+    let mut rest = text;
+    loop {
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        let v = rest[n.saturating_sub(3)..n]
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        total = total.wrapping_add(v.wrapping_shl(shift));
+        rest = &rest[n..];
+        if shift == 0 || rest.first() != Some(&b'.') {
+            break;
+        }
+        shift -= 8;
+        rest = &rest[1..];
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -53,5 +77,15 @@ mod tests {
         assert_eq!(super::read_int64(b"-9223372036854775809"), (i64::MIN, 19));
         assert_eq!(super::read_int64(b"99999999999999999999x"), (i64::MAX, 20));
         assert_eq!(super::read_int64(b"abc"), (0, 0));
+    }
+
+    #[test]
+    fn addresses_read_as_haproxy_reads_them() {
+        let ip = |t: &[u8]| std::net::Ipv4Addr::from(super::inetaddr_host(t));
+        assert_eq!(ip(b"127.0.93.73"), std::net::Ipv4Addr::new(127, 0, 93, 73));
+        assert_eq!(ip(b"junk"), std::net::Ipv4Addr::UNSPECIFIED);
+        assert_eq!(ip(b"::1"), std::net::Ipv4Addr::UNSPECIFIED);
+        // Each group keeps its last three digits; a short address fills from the left.
+        assert_eq!(ip(b"1234.5"), std::net::Ipv4Addr::new(234, 5, 0, 0));
     }
 }

@@ -105,7 +105,7 @@ impl<'a> Parser<'a> {
             neg = !neg;
             i = skip_blanks(s, i + 1);
         }
-        if let Some((v, end)) = strtol(self.rest(i)) {
+        if let Some((v, end)) = crate::config::parse::units::strtol0(self.rest(i)) {
             return Ok(Step::Got((neg, Term::Const(v != 0)), i + end));
         }
         if i < s.len() && s[i] == b'(' {
@@ -246,35 +246,6 @@ impl<'a> Parser<'a> {
             Step::Empty(at) => Step::Empty(at),
         })
     }
-}
-
-/// `strtol(…, 0)`: an optional sign, then a decimal, `0x` hexadecimal or `0` octal
-/// number; None when no digit was read. Overflow saturates, as strtol does.
-fn strtol(t: &str) -> Option<(i64, usize)> {
-    let b = t.as_bytes();
-    let (neg, i) = crate::config::parse::units::blanks_and_sign(b);
-    let (radix, digits_at) = if b.get(i) == Some(&b'0')
-        && matches!(b.get(i + 1), Some(b'x' | b'X'))
-        && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-    {
-        (16, i + 2)
-    } else if b.get(i) == Some(&b'0') {
-        (8, i)
-    } else {
-        (10, i)
-    };
-    let n = b[digits_at..]
-        .iter()
-        .take_while(|c| (**c as char).is_digit(radix))
-        .count();
-    if n == 0 {
-        return None;
-    }
-    let v = b[digits_at..digits_at + n].iter().fold(0i64, |v, c| {
-        v.saturating_mul(i64::from(radix))
-            .saturating_add(i64::from((*c as char).to_digit(radix).unwrap_or(0)))
-    });
-    Some((if neg { -v } else { v }, digits_at + n))
 }
 
 /// Compares `version` with `v` as haproxy's `compare_current_version` does (numbers

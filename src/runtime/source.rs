@@ -2,7 +2,7 @@
 //! `interface`, bound as haproxy's tcp_connect_server and tcp_bind_socket bind them.
 
 use crate::ir::source::{ConnSource, UseSrc};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Why the socket could not be bound (haproxy's tcp_bind_socket results 1 and 2).
@@ -34,29 +34,6 @@ impl BindFail {
     }
 }
 
-/// The IPv4 address in `text` as haproxy's inetaddr_host_lim reads it: dotted groups of
-/// digits, each worth its last three digits, without any check (so junk is 0.0.0.0).
-pub fn inetaddr_host(text: &[u8]) -> Ipv4Addr {
-    let mut total: u32 = 0;
-    let mut shift = 24u32;
-    let mut rest = text;
-    loop {
-        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        let last3 = &rest[n.saturating_sub(3)..n];
-        let v = last3
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-        total = total.wrapping_add(v.wrapping_shl(shift));
-        rest = &rest[n..];
-        if shift == 0 || rest.first() != Some(&b'.') {
-            break;
-        }
-        shift -= 8;
-        rest = &rest[1..];
-    }
-    Ipv4Addr::from(total)
-}
-
 /// Finds a request header's value by lower-case name and occurrence (1 the first, -1
 /// the last).
 pub type HeaderLookup<'a> = &'a dyn Fn(&[u8], i32) -> Option<Vec<u8>>;
@@ -84,7 +61,7 @@ pub fn tproxy_from(
         UseSrc::Header { name, occ } => {
             let find = header.filter(|_| *occ != 0).ok_or(NoAddress)?;
             let value = find(name.to_ascii_lowercase().as_bytes(), *occ).ok_or(NoAddress)?;
-            SocketAddr::new(IpAddr::V4(inetaddr_host(&value)), 0)
+            SocketAddr::new(IpAddr::V4(crate::numbers::inetaddr_host(&value).into()), 0)
         }
     };
     // Only an IP client gives its address (haproxy's is_inet_addr(conn->src)).
@@ -159,19 +136,5 @@ fn bind_one(
             // Foreign addresses refused: bound locally, but still a failure.
             foreign.map_err(|e| BindFail::new(true, &e))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_addresses_read_as_haproxy() {
-        assert_eq!(inetaddr_host(b"127.0.93.73"), Ipv4Addr::new(127, 0, 93, 73));
-        assert_eq!(inetaddr_host(b"junk"), Ipv4Addr::UNSPECIFIED);
-        assert_eq!(inetaddr_host(b"::1"), Ipv4Addr::UNSPECIFIED);
-        // Each group keeps its last three digits; a short address fills from the left.
-        assert_eq!(inetaddr_host(b"1234.5"), Ipv4Addr::new(234, 5, 0, 0));
     }
 }

@@ -816,34 +816,6 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-/// haproxy's strtoul(…, 0): blanks, a sign, then a hexadecimal (`0x`), octal (`0`) or
-/// decimal number, in 64 bits; also what follows it (all of `s` when no digit).
-fn strtoul0(s: &str) -> (u64, &str) {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (neg, body) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let (radix, digits) = match body.as_bytes() {
-        [b'0', b'x' | b'X', c, ..] if c.is_ascii_hexdigit() => (16, &body[2..]),
-        [b'0', ..] => (8, body),
-        _ => (10, body),
-    };
-    let n = digits
-        .bytes()
-        .take_while(|c| (*c as char).is_digit(radix))
-        .count();
-    if n == 0 {
-        return (0, s);
-    }
-    let v = digits[..n].bytes().fold(0u64, |v, c| {
-        v.wrapping_mul(u64::from(radix))
-            .wrapping_add(u64::from((c as char).to_digit(radix).unwrap_or(0)))
-    });
-    (if neg { v.wrapping_neg() } else { v }, &digits[n..])
-}
-
 impl Parser {
     /// `rate-limit sessions <rate>` (proxy.c proxy_parse_rate_limit): the frontend's new
     /// sessions per second; ignored with a warning where there is no frontend, and a
@@ -863,8 +835,9 @@ impl Parser {
                 format!("'{kw} {what}' expects expects an integer value (in sessions/second)"),
             );
         }
-        let (v, rest) = strtoul0(val);
-        if let Some(c) = rest.chars().next() {
+        // strtoul(…, 0) kept in an unsigned int: a sign or an overflow ends the same way.
+        let (v, end) = super::units::strtol0(val).unwrap_or((0, 0));
+        if let Some(c) = val[end..].chars().next() {
             let msg =
                 format!("'{kw} {what}' : unexpected character '{c}' in integer value '{val}'");
             return self.alert(loc, msg);
@@ -882,7 +855,6 @@ impl Parser {
                 format!("overwriting {kw} {what} which was already specified"),
             );
         }
-        // Kept in an unsigned int, as haproxy keeps it.
         p.rate_limit_sessions = v as u32;
     }
 }

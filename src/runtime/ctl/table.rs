@@ -221,34 +221,10 @@ fn filters(t: &Table, view: &View, words: &[&str]) -> Result<Vec<Filter>, String
     Ok(out)
 }
 
-/// inetaddr_host: dotted groups of digits, each worth its last three digits, read
-/// without any check (a bad address is 0.0.0.0).
-fn ipv4_key(text: &str) -> [u8; 4] {
-    let mut total: u32 = 0;
-    let mut shift = 24i32;
-    let mut rest = text.as_bytes();
-    loop {
-        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        let group = &rest[..n];
-        let last3 = &group[group.len().saturating_sub(3)..];
-        let v = last3
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-        total = total.wrapping_add(v.wrapping_shl(shift as u32));
-        rest = &rest[n..];
-        if shift == 0 || rest.first() != Some(&b'.') {
-            break;
-        }
-        shift -= 8;
-        rest = &rest[1..];
-    }
-    total.to_be_bytes()
-}
-
 /// The key of a `key <key>` argument, or haproxy's refusal.
 fn parse_key(t: &Table, text: &str, action: Action) -> Result<Box<[u8]>, &'static str> {
     match t.config().key {
-        StickKey::Ip => Ok(Box::new(ipv4_key(text))),
+        StickKey::Ip => Ok(Box::new(crate::numbers::inetaddr_host(text.as_bytes()).to_be_bytes())),
         StickKey::Ipv6 => text
             .parse::<std::net::Ipv6Addr>()
             .map(|a| Box::new(a.octets()) as Box<[u8]>)
