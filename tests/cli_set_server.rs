@@ -156,26 +156,22 @@ fn run(which: Which) -> Vec<String> {
     ));
     seen.push(format!("up: {}", wait_log(&p.lines, "c/s1 is UP")));
     // The agent, sent what the operator set, then asked somewhere else.
-    seen.push(format!(
-        "agent-send: {:?}",
-        ask(&sock, "set server c/s3 agent-send hello")
-    ));
-    std::thread::sleep(Duration::from_millis(600));
-    let sent = agent1.accepted.lock().unwrap().last().cloned();
-    seen.push(format!(
-        "agent got: {:?}",
-        sent.map(|v| String::from_utf8_lossy(&v).to_string())
-    ));
-    seen.push(format!(
-        "agent-addr: {:?}",
-        ask(&sock, "set server c/s3 agent-addr 127.0.97.7 port 25248")
-    ));
-    std::thread::sleep(Duration::from_millis(600));
-    let sent = agent2.accepted.lock().unwrap().last().cloned();
-    seen.push(format!(
-        "agent2 got: {:?}",
-        sent.map(|v| String::from_utf8_lossy(&v).to_string())
-    ));
+    for (label, cmd, agent) in [
+        ("agent", "set server c/s3 agent-send hello", &agent1),
+        (
+            "agent2",
+            "set server c/s3 agent-addr 127.0.97.7 port 25248",
+            &agent2,
+        ),
+    ] {
+        seen.push(format!("{cmd}: {:?}", ask(&sock, cmd)));
+        std::thread::sleep(Duration::from_millis(600));
+        let sent = agent.accepted.lock().unwrap().last().cloned();
+        seen.push(format!(
+            "{label} got: {:?}",
+            sent.map(|v| String::from_utf8_lossy(&v).to_string())
+        ));
+    }
     let _ = check_port.count();
     seen.extend(
         p.lines

@@ -6,7 +6,7 @@
 
 use super::stats::Level;
 use crate::runtime::lb::admin;
-use crate::runtime::lb::endpoint;
+use crate::runtime::lb::endpoint::{self, Aux};
 use crate::runtime::lb::state::{Admin, Shared};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -127,22 +127,22 @@ fn set_server(
             }
             Some(msg)
         }
-        "check-addr" if arg(1).is_empty() => Some(
-            "set server <b>/<s> check-addr requires an address and optionally a port.\n".into(),
-        ),
-        "check-addr" => endpoint::update_check(&mut ep(), s.ir.check.is_some(), Some(arg(1)), port),
-        "check-port" if arg(1).is_empty() => {
-            Some("set server <b>/<s> check-port requires a port.\n".into())
+        what @ ("check-addr" | "check-port" | "agent-addr" | "agent-port") => {
+            let (kind, part) = what.split_at(6);
+            let aux = match kind {
+                "check-" => (Aux::Check, s.ir.check.is_some()),
+                _ => (Aux::Agent, s.ir.agent.is_some()),
+            };
+            // `<what> <addr> [port <port>]`, or `<what> <port>`.
+            let (addr, port, wants) = match part {
+                "addr" => (Some(arg(1)), port, "an address and optionally a port"),
+                _ => (None, Some(arg(1)), "a port"),
+            };
+            if arg(1).is_empty() {
+                return Some(format!("set server <b>/<s> {what} requires {wants}.\n"));
+            }
+            endpoint::update_aux(&mut ep(), aux, addr, port)
         }
-        "check-port" => endpoint::update_check(&mut ep(), s.ir.check.is_some(), None, Some(arg(1))),
-        "agent-addr" if arg(1).is_empty() => Some(
-            "set server <b>/<s> agent-addr requires an address and optionally a port.\n".into(),
-        ),
-        "agent-addr" => endpoint::update_agent(&mut ep(), s.ir.agent.is_some(), Some(arg(1)), port),
-        "agent-port" if arg(1).is_empty() => {
-            Some("set server <b>/<s> agent-port requires a port.\n".into())
-        }
-        "agent-port" => endpoint::update_agent(&mut ep(), s.ir.agent.is_some(), None, Some(arg(1))),
         "agent-send" if s.ir.agent.is_none() => {
             Some("agent checks are not enabled on this server.\n".into())
         }

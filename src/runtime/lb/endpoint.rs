@@ -167,16 +167,31 @@ fn port_value(port: &str) -> Result<u16, &'static str> {
     }
 }
 
-/// `set server … check-addr <ip> [port <port>]` and `check-port <port>`: nothing
-/// applied unless everything is valid; Some(answer) when refused.
-pub fn update_check(
+/// A server's health check or its agent, whose address and port the stats socket sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aux {
+    /// `check-addr`, `check-port`.
+    Check,
+    /// `agent-addr`, `agent-port`.
+    Agent,
+}
+
+/// `set server … check-addr|agent-addr <ip> [port <port>]` and `check-port|agent-port
+/// <port>` (srv_update_check_addr_port, srv_update_agent_addr_port): nothing applied
+/// unless everything is valid; Some(answer) when refused. `enabled`: the server has
+/// that check.
+pub fn update_aux(
     ep: &mut Endpoint,
-    checked: bool,
+    (aux, enabled): (Aux, bool),
     addr: Option<&str>,
     port: Option<&str>,
 ) -> Option<String> {
-    if !checked {
-        return Some("health checks are not enabled on this server".into());
+    if !enabled {
+        let what = match aux {
+            Aux::Check => "health",
+            Aux::Agent => "agent",
+        };
+        return Some(format!("{what} checks are not enabled on this server"));
     }
     let new_addr = match addr.map(|a| a.parse::<IpAddr>().map_err(|_| a)) {
         Some(Err(a)) => return Some(format!("invalid addr '{a}'")),
@@ -185,47 +200,21 @@ pub fn update_check(
     };
     let new_port = match port.map(port_value) {
         Some(Err(m)) => return Some(m.into()),
-        Some(Ok(0)) if ep.mapped => {
+        Some(Ok(0)) if aux == Aux::Check && ep.mapped => {
             return Some("can't unset 'port' since MAPPORTS is in use".into())
         }
         Some(Ok(p)) => Some(p),
         None => None,
     };
-    if let Some(a) = new_addr {
-        ep.check_addr = Some(a);
-    }
-    if let Some(p) = new_port {
-        ep.check_port = Some(p);
-    }
-    None
-}
-
-/// `set server … agent-addr <ip> [port <port>]` and `agent-port <port>`, as
-/// [`update_check`] for the agent.
-pub fn update_agent(
-    ep: &mut Endpoint,
-    agent: bool,
-    addr: Option<&str>,
-    port: Option<&str>,
-) -> Option<String> {
-    if !agent {
-        return Some("agent checks are not enabled on this server".into());
-    }
-    let new_addr = match addr.map(|a| a.parse::<IpAddr>().map_err(|_| a)) {
-        Some(Err(a)) => return Some(format!("invalid addr '{a}'")),
-        Some(Ok(a)) => Some(a),
-        None => None,
-    };
-    let new_port = match port.map(port_value) {
-        Some(Err(m)) => return Some(m.into()),
-        Some(Ok(p)) => Some(p),
-        None => None,
-    };
-    if let Some(a) = new_addr {
-        ep.agent_addr = Some(a);
-    }
-    if let Some(p) = new_port {
-        ep.agent_port = p;
+    match aux {
+        Aux::Check => {
+            ep.check_addr = new_addr.or(ep.check_addr);
+            ep.check_port = new_port.or(ep.check_port);
+        }
+        Aux::Agent => {
+            ep.agent_addr = new_addr.or(ep.agent_addr);
+            ep.agent_port = new_port.unwrap_or(ep.agent_port);
+        }
     }
     None
 }
@@ -266,15 +255,18 @@ mod tests {
     fn check_and_agent_ports_are_checked_first() {
         let mut e = ep();
         assert_eq!(
-            update_check(&mut e, true, Some("127.0.0.3"), Some("70000")).as_deref(),
+            update_aux(&mut e, (Aux::Check, true), Some("127.0.0.3"), Some("70000")).as_deref(),
             Some("provided port is invalid")
         );
         assert_eq!(e.check_addr, None);
         assert_eq!(
-            update_agent(&mut e, true, None, Some("x")).as_deref(),
+            update_aux(&mut e, (Aux::Agent, true), None, Some("x")).as_deref(),
             Some("provided port is not an integer")
         );
-        assert_eq!(update_agent(&mut e, true, None, Some("+9")), None);
+        assert_eq!(
+            update_aux(&mut e, (Aux::Agent, true), None, Some("+9")),
+            None
+        );
         assert_eq!(e.agent_port, 9);
     }
 }
