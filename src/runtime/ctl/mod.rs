@@ -2,6 +2,7 @@
 //! hand-over (`-x`) to a new process.
 
 pub mod handover;
+mod limits;
 pub mod master_cli;
 pub mod server_status;
 mod set_server;
