@@ -80,13 +80,14 @@ impl LogFormat {
         let request = |v: LogVar| {
             matches!(
                 v,
-                Request | Method | Uri | Path | PathOnly | Query | Version
+                Request | Method | Uri | Path | PathOnly | Query | Version | StreamId
             )
         };
         let constant = |v: LogVar| {
             matches!(
                 v,
                 Hostname
+                    | LogCount
                     | DateGmt
                     | DateLocal
                     | Timestamp
@@ -231,6 +232,10 @@ pub enum LogVar {
     BeQueue,
     /// `%ID` the unique id (`unique-id-format`).
     UniqueId,
+    /// `%rt` the stream's number (haproxy's request counter, HTTP request or TCP session).
+    StreamId,
+    /// `%lc` the frontend's count of lines logged before this one.
+    LogCount,
     /// `%H` host name.
     Hostname,
     /// `%pid` process id.

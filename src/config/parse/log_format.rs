@@ -27,7 +27,7 @@ const HTTP_ONLY: &[&str] = &[
 ];
 
 /// Variables of haproxy's table that haproxide does not render yet.
-const NOT_RENDERED: &[&str] = &["lc", "rt", "sslc", "sslv"];
+const NOT_RENDERED: &[&str] = &["sslc", "sslv"];
 
 /// Whether `name` is a log-format variable haproxy knows (`%ci`, `%ST` …).
 pub fn is_variable(name: &str) -> bool {
@@ -72,6 +72,8 @@ fn var(name: &str) -> Option<LogVar> {
         "sq" => SrvQueue,
         "bq" => BeQueue,
         "ID" => UniqueId,
+        "rt" => StreamId,
+        "lc" => LogCount,
         "H" => Hostname,
         "pid" => Pid,
         "ST" => Status,
@@ -462,7 +464,7 @@ mod tests {
             "format variable 'Ti' is reserved for HTTP mode"
         );
         assert!(matches!(
-            parse("%lc", false, true),
+            parse("%sslc", false, true),
             Err(LogFormatError::Unsupported(_))
         ));
     }
@@ -499,6 +501,8 @@ mod tests {
             redispatched: false,
             queues: [0, 0],
             unique_id: None,
+            stream_id: 0,
+            log_count: 0,
             captures: [0, 0],
             hostname: "h",
             pid: 1,

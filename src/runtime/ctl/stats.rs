@@ -189,6 +189,11 @@ async fn accept_loop<A: Accept>(l: A, level: Level, expose_fd: bool, maxconn: u3
         };
         match std::future::poll_fn(|cx| l.poll_accept(cx)).await {
             Ok(c) => {
+                // Each CLI connection is a stream in haproxy (CumReq counts it).
+                if let Ok(s) = cli.current.read() {
+                    s.other_conns.fetch_add(1, Relaxed);
+                    s.next_stream_id();
+                }
                 let cli = cli.clone();
                 tokio::spawn(async move {
                     session(c, level, expose_fd, cli).await;
@@ -680,7 +685,8 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         .frontends
         .iter()
         .map(|f| f.cumulated.load(Relaxed))
-        .sum();
+        .sum::<u64>()
+        + shared.other_conns.load(Relaxed);
     let listeners: usize = shared.frontends.iter().map(|f| f.ir.binds.len()).sum();
     let v = env!("CARGO_PKG_VERSION");
     let r = &shared.rates;
@@ -714,6 +720,7 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         ("Hard_maxconn", cli.maxconn.to_string()),
         ("CurrConns", conns.to_string()),
         ("CumConns", cum.to_string()),
+        ("CumReq", shared.req_count.load(Relaxed).to_string()),
         ("ConnRate", r.connections.read().to_string()),
         ("ConnRateLimit", limit(&r.connections)),
         ("MaxConnRate", r.connections.max().to_string()),

@@ -33,6 +33,8 @@ pub struct FrontendRt {
     pub sess_rate: crate::runtime::freq::Rate,
     /// Its `maxconn` slots, when it has a `maxconn` (`set maxconn frontend`).
     pub slots: Option<Arc<crate::runtime::limit::DynLimit>>,
+    /// Lines its log format produced (`%lc`).
+    pub log_count: AtomicU32,
 }
 
 /// The process's accept rates and their limits (`maxconnrate`, `maxsessrate`,
@@ -653,6 +655,13 @@ pub struct Shared {
     pub tables: Arc<[crate::runtime::lb::stick::Table]>,
     /// Sessions in the process (`actconn`), shared by every configuration generation.
     pub actconn: Arc<AtomicU32>,
+    /// Streams begun (haproxy's `global.req_count`: `%rt`, `show info` CumReq): one per
+    /// TCP session, HTTP request, stats socket connection and peers session. Each
+    /// generation counts from 0, as a reloaded haproxy's new process does.
+    pub req_count: Arc<AtomicU32>,
+    /// Connections the stats sockets and peers listeners accepted, which haproxy counts
+    /// in `show info` CumConns with the proxies' (its `totalconn`).
+    pub other_conns: Arc<AtomicU64>,
     /// The process's accept rates and limits.
     pub rates: Rates,
     /// Bumped when the stats socket changes a `maxconn`: accept loops give back the
@@ -695,11 +704,14 @@ impl Shared {
                     slots: f
                         .maxconn
                         .map(|m| Arc::new(crate::runtime::limit::DynLimit::new(m))),
+                    log_count: AtomicU32::new(0),
                 })
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),
             tables,
             actconn: Arc::new(AtomicU32::new(0)),
+            req_count: Arc::new(AtomicU32::new(0)),
+            other_conns: Arc::new(AtomicU64::new(0)),
             limits_changed: tokio::sync::watch::channel(0).0,
             rates: Rates {
                 connections: crate::runtime::freq::Rate::limited(cfg.global.maxconnrate),
@@ -712,6 +724,11 @@ impl Shared {
             quiet: std::sync::atomic::AtomicBool::new(false),
             startup: Mutex::new(None),
         }
+    }
+
+    /// A new stream's number (`%rt`), counted in `show info` CumReq.
+    pub fn next_stream_id(&self) -> u32 {
+        self.req_count.fetch_add(1, Relaxed)
     }
 
     /// Whether a saved state is being applied (see [`Shared::startup`]).

@@ -55,6 +55,11 @@ pub struct Facts<'a> {
     pub queues: [u32; 2],
     /// The unique id (`unique-id-format`), when the frontend has one.
     pub unique_id: Option<&'a str>,
+    /// The stream's number (`%rt`): haproxy's process-wide request counter when the
+    /// stream began.
+    pub stream_id: u32,
+    /// Lines the frontend logged before this one (`%lc`).
+    pub log_count: u32,
     /// How many request and response headers the frontend captures.
     pub captures: [usize; 2],
     /// The host name (`%H`).
@@ -328,6 +333,18 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
         SrvQueue => num(out, s.queues[0] as i64),
         BeQueue => num(out, s.queues[1] as i64),
         UniqueId => text(out, s.unique_id, f),
+        StreamId | LogCount => {
+            let n = if v == StreamId {
+                s.stream_id
+            } else {
+                s.log_count
+            };
+            if f.hex {
+                let _ = write!(out, "{n:04X}");
+            } else {
+                num(out, i64::from(n));
+            }
+        }
         Hostname => text(out, Some(s.hostname), f),
         Pid if f.hex => {
             let _ = write!(out, "{:04X}", s.pid);
@@ -499,6 +516,8 @@ mod tests {
             redispatched: false,
             queues: [0, 0],
             unique_id: None,
+            stream_id: 0,
+            log_count: 0,
             captures: [0, 0],
             plus: false,
             hostname: "h",

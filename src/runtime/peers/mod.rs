@@ -91,6 +91,11 @@ struct Section {
     ended: Notify,
     stop: watch::Receiver<bool>,
     sessions: std::sync::atomic::AtomicU64,
+    /// The process's stream counter ([`Shared::req_count`]): each peers session, dialled
+    /// or accepted, is a stream in haproxy.
+    streams: Arc<std::sync::atomic::AtomicU32>,
+    /// Accepted connections, counted in `show info` CumConns ([`Shared::other_conns`]).
+    accepted: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The replication tasks of one configuration generation.
@@ -205,6 +210,8 @@ pub fn start(cfg: &Config, shared: &Arc<Shared>) -> anyhow::Result<Peers> {
         let sec = Arc::new(Section {
             ir: ir.clone(),
             tables: shared.tables.clone(),
+            streams: shared.req_count.clone(),
+            accepted: shared.other_conns.clone(),
             peers: (0..n)
                 .map(|_| {
                     Mutex::new(PeerState {
@@ -319,6 +326,10 @@ async fn line(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
 /// session. Answers 501 (protocol), 502 (version), 503 (not my name), 504 (unknown peer)
 /// or 300 (the local peer is already connected) and closes.
 async fn accepted(sec: Arc<Section>, mut s: TcpStream) {
+    sec.accepted
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    sec.streams
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut buf = Vec::new();
     let hs = tokio::time::timeout(HANDSHAKE, async {
         let v = line(&mut s, &mut buf).await?;
@@ -454,6 +465,9 @@ async fn dial(sec: &Arc<Section>, pi: usize) {
                 + 1,
         )
     };
+    // haproxy's peer applet has its stream before it connects.
+    sec.streams
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Ok(Ok(mut s)) = tokio::time::timeout(CONNECT, TcpStream::connect(peer.addr)).await else {
         return;
     };

@@ -34,6 +34,10 @@ pub(super) struct LogState {
     /// `dontlognull`, which haproxy only applies to the line at the end, does not hold it
     /// back. (An HTTP line always has its request, which dontlognull never holds back.)
     pub(super) early: bool,
+    /// The stream's number (`%rt`), once it has one: a TCP session's from its start, an
+    /// HTTP request's from its head. A line without a stream takes one when written, as
+    /// haproxy's sess_log does.
+    pub(super) stream: Option<u32>,
 }
 
 /// Source (when wanted) and destination of a server connection attempt.
@@ -234,6 +238,8 @@ pub(super) fn write_log(
         redispatched: log.redispatched,
         queues,
         unique_id: None,
+        stream_id: log.stream.unwrap_or_else(|| shared.next_stream_id()),
+        log_count: f.log_count.load(Relaxed),
         captures: [f.ir.captures.request.len(), f.ir.captures.response.len()],
         hostname: crate::runtime::log::hostname(),
         pid: std::process::id(),
@@ -261,6 +267,7 @@ pub(super) fn write_log(
         _ => level::INFO,
     };
     shared.logger.send(&f.ir.log, lvl, &line);
+    f.log_count.fetch_add(1, Relaxed);
     true
 }
 

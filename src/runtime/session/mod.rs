@@ -217,6 +217,7 @@ async fn prepare(
         start,
         extra: None,
         early: false,
+        stream: None,
     };
     // `tcp-request connection` rules, before anything is read: a reject resets the
     // connection and logs nothing, as haproxy's (session_accept_fd's no-linger close).
@@ -291,6 +292,10 @@ async fn prepare(
     if let Some(t) = vars.trackers() {
         t.count_session();
     }
+    // A TCP frontend's session is its stream (an HTTP frontend makes one per request).
+    if f.ir.http.is_none() {
+        log.stream = Some(shared.next_stream_id());
+    }
     // The session is ready (PROXY header read, TLS established): haproxy's t_handshake.
     let needs = |l: &Option<crate::ir::log_format::LogFormat>| {
         l.as_ref()
@@ -312,7 +317,7 @@ async fn prepare(
         close_log::connect_line(shared, f, peer, local);
     }
     let th = log.since_accept();
-    let to_http = |client, early, ssl, backend, log, vars| {
+    let to_http = |client, early, ssl, backend, log: LogState, vars| {
         let st = http::Start {
             client,
             early,
@@ -322,6 +327,7 @@ async fn prepare(
             th,
             backend,
             vars,
+            stream: log.stream,
         };
         Prepared {
             http: Some(Box::new(st)),

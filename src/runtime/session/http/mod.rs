@@ -54,6 +54,8 @@ pub(super) struct Start {
     pub(super) backend: Option<usize>,
     /// The session's variables (set by a TCP frontend's content rules, or none yet).
     pub(super) vars: Vars,
+    /// The number of a TCP frontend's stream, which its first request keeps.
+    pub(super) stream: Option<u32>,
 }
 
 /// The HTTP settings of a TCP frontend's stream upgraded for an HTTP backend: haproxy's
@@ -119,6 +121,7 @@ impl Tx {
                 start,
                 extra: None,
                 early: false,
+                stream: None,
             },
             date,
             th,
@@ -163,6 +166,7 @@ pub(super) async fn serve(
         th,
         backend,
         mut vars,
+        stream,
     } = st;
     let mut cin = Inbuf::default();
     cin.extend(&early);
@@ -244,6 +248,12 @@ pub(super) async fn serve(
                 log!(&tx, None);
                 break;
             }
+        };
+        // The request's stream begins with its head (an upgraded TCP stream's first
+        // request is that stream).
+        tx.log.stream = match (first, stream) {
+            (true, Some(id)) => Some(id),
+            _ => Some(shared.next_stream_id()),
         };
         // The frontend's `tcp-request content` rules, before the HTTP analysis: a reject
         // closes the connection, logged as a request never parsed (`<BADREQ>`, PR).
