@@ -1,7 +1,10 @@
-//! Stream numbers against the real haproxy: `%rt` (the process's request counter, taken
-//! by each TCP session, HTTP request, stats socket connection, and by a request error
-//! logged without a stream), `%lc` (the frontend's lines before this one), their `+X`
-//! forms, and `show info` CumReq and CumConns (which count stats socket connections).
+//! Stream numbers and unique ids against the real haproxy: `%rt` (the process's request
+//! counter, taken by each TCP session, HTTP request, stats socket connection, and by a
+//! request error logged without a stream), `%lc` (the frontend's lines before this one),
+//! their `+X` forms, `show info` CumReq and CumConns (which count stats socket
+//! connections); `unique-id-format` made by its first reader (a rule's `unique-id`, the
+//! HTTP request's processing, the log line), with what is known then, sent in
+//! `unique-id-header`.
 
 mod common;
 
@@ -118,4 +121,92 @@ fn stream_numbers_and_log_counts_match_haproxy() {
         ["CumReq 6", "CumConns 6", "CumReq 9"],
         "haproxy's readings"
     );
+}
+
+const UID_CFG: &str = "global\n  log stdout format raw local0\n\
+defaults\n  log global\n  timeout connect 1s\n  timeout client 3s\n  timeout server 3s\n\
+frontend h\n  mode http\n  bind 127.0.103.1:25294\n  default_backend app\n\
+  unique-id-format \"%{+X}o %ci_%rt:%b:%s:%ST:%Tw:%Tc:%Tq:%B:%ts:%{+Q}r:%[req.hdr(host)]\"\n\
+  unique-id-header X-Unique-ID\n\
+  http-request deny if { path /deny }\n\
+  log-format \"H %ID | %[unique-id] | %ST\"\n\
+frontend e\n  mode http\n  bind 127.0.103.1:25295\n  default_backend app\n\
+  unique-id-format \"E%rt:%b:%[var(txn.a)]\"\n  unique-id-header X-Req-ID\n\
+  http-request set-var(txn.a) str(va)\n  http-request set-header X-Early %[unique-id]\n\
+  use_backend app2 if { path_beg /two }\n\
+  log-format \"E %ID | %ST\"\n\
+frontend t\n  mode tcp\n  bind 127.0.103.1:25296\n  default_backend echo\n\
+  unique-id-format \"T%rt:%b:%s:%Tw:%B\"\n\
+  tcp-request content set-var(sess.u) unique-id\n\
+  log-format \"T %ID | %[var(sess.u)] | %[unique-id] | %B\"\n\
+frontend u\n  mode tcp\n  bind 127.0.103.1:25297\n  default_backend echo\n\
+  unique-id-format \"U%rt:%b:%s:%B\"\n  log-format \"U %ID | %[unique-id] | %B\"\n\
+backend app\n  mode http\n  server s 127.0.103.2:25298\n\
+backend app2\n  mode http\n  unique-id-header X-Back\n  server s 127.0.103.2:25298\n\
+backend echo\n  mode tcp\n  server s 127.0.103.2:25299\n";
+
+/// What the server saw, what the clients got, and the log lines, of one run.
+fn uid_run(which: Which, seen: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+    let p = common::start(
+        which,
+        "uniqueid",
+        UID_CFG,
+        "127.0.103.1:25297".parse().unwrap(),
+    );
+    let h: SocketAddr = "127.0.103.1:25294".parse().unwrap();
+    let e: SocketAddr = "127.0.103.1:25295".parse().unwrap();
+    let mut out = Vec::new();
+    let conv = [
+        "GET /a HTTP/1.1\r\nHost: one\r\nX-Unique-ID: spoof\r\n\r\n",
+        "GET /deny HTTP/1.1\r\nHost: one\r\n\r\n",
+        "GET /b HTTP/1.1\r\nHost: two\r\nConnection: close\r\n\r\n",
+    ]
+    .map(String::from);
+    let (r, srv) = common::converse(h, &conv, seen);
+    out.extend(r.into_iter().chain(srv));
+    out.push(once(h, "garbage\r\n\r\n"));
+    for path in ["/b", "/two"] {
+        let (r, srv) = common::converse(e, &[format!("GET {path} HTTP/1.0\r\n\r\n")], seen);
+        out.extend(r.into_iter().chain(srv));
+    }
+    for to in ["127.0.103.1:25296", "127.0.103.1:25297"] {
+        let back = common::roundtrip(to.parse().unwrap(), b"ping");
+        out.push(String::from_utf8_lossy(&back).into_owned());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    out.extend(p.early.iter().cloned());
+    out.extend(p.lines.lock().unwrap().iter().cloned());
+    out
+}
+
+#[test]
+fn unique_ids_match_haproxy() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let _app = common::recording_server(
+        "127.0.103.2:25298",
+        seen.clone(),
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+    let _echo = common::Backend::echo("127.0.103.2:25299");
+    let want = uid_run(Which::Haproxy, &seen);
+    let got = uid_run(Which::Haproxide, &seen);
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(g, w);
+    }
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    let all = want.join("\n");
+    // What haproxy itself showed: the id made while the request was processed (no
+    // server, status or request time yet) after the client's own header; a denied
+    // request's made for its line (status known); a rule's, with the frontend as its
+    // backend; none for a request that never parsed.
+    for s in [
+        "x-unique-id: spoof\r\nx-unique-id: 7F000001_0001:app:<NOSRV>:-1:-1:-1:-1:0:--:\"GET /a HTTP/1.1\":one\r\n",
+        "H 7F000001_0002:h:<NOSRV>:403:-1:-1:",
+        "x-early: E5:e:va\r\nx-req-id: E5:e:va\r\n",
+        "T T7:t:<NOSRV>:-1:0 | T7:t:<NOSRV>:-1:0 | T7:t:<NOSRV>:-1:0 | 4",
+        "U U8:echo:s:4 | U8:echo:s:4 | 4",
+        "H - | - | 400",
+    ] {
+        assert!(all.contains(s), "{s:?} in {all}");
+    }
 }

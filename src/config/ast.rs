@@ -388,6 +388,8 @@ pub struct ProxyConf {
     pub log_format: Option<LogFormatSetting>,
     /// `unique-id-format`
     pub unique_id_format: Option<Spanned<String>>,
+    /// `unique-id-header`
+    pub unique_id_header: Option<String>,
     /// `no log` / `log disable` seen last.
     pub log_disabled: bool,
     /// `default_backend`
@@ -567,6 +569,7 @@ impl ProxyConf {
             state_file_name: None,
             log_format: None,
             unique_id_format: None,
+            unique_id_header: None,
             log_disabled: false,
             default_backend: None,
             use_backends: Vec::new(),

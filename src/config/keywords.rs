@@ -1093,7 +1093,13 @@ pub const PROXY: &[Keyword] = &[
         "<format>",
         "rendered for %ID; unused in backends as in haproxy",
     ),
-    kw("unique-id-header", DFE, Unsupported, "<name>", "HTTP mode"),
+    kw(
+        "unique-id-header",
+        ALL,
+        Supported,
+        "<name>",
+        "the unique id sent to the server in this request header (HTTP); unused in backends as in haproxy",
+    ),
     kw(
         "declare",
         PRX,

@@ -879,6 +879,7 @@ fn lower_frontend(
         log: log_targets(p, g),
         log_format,
         unique_id_format,
+        unique_id_header: p.unique_id_header.clone(),
         dontlognull: p.option("dontlognull"),
         dontlog_normal: p.option("dontlog-normal"),
         log_separate_errors: p.option("log-separate-errors"),

@@ -73,6 +73,8 @@ pub enum Fetch {
     FeName,
     /// `be_name`
     BeName,
+    /// `unique-id`: the stream's unique id (`unique-id-format` of the frontend).
+    UniqueId,
     /// `nbsrv([<backend>])`: usable servers of that backend (None: the current one).
     Nbsrv(Option<usize>),
     /// `srv_is_up(<backend>/<server>)`

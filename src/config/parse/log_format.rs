@@ -141,7 +141,9 @@ fn expr_end(s: &[u8]) -> usize {
 }
 
 /// Parses `fmt`. `http` is the proxy's mode (HTTP-only variables are refused otherwise);
-/// `mandatory` is off for `unique-id-format`, where an empty value prints nothing.
+/// `mandatory` is off for `unique-id-format` only, where an empty value prints nothing
+/// and samples may read the request (haproxy parses it for the request headers' stage:
+/// the id is made while the request is processed).
 pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFormatError> {
     let b = fmt.as_bytes();
     let mut defaults = LogFlags {
@@ -219,7 +221,7 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
             let rest = &fmt[start..];
             let end = start + expr_end(&b[start..]);
             let expr = &fmt[start..end];
-            let sample = log_sample(expr, rest)?;
+            let sample = log_sample(expr, rest, !mandatory)?;
             match b.get(end) {
                 Some(b']') => {}
                 Some(&c) if (0x20..0x7f).contains(&c) => {
@@ -276,8 +278,9 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
 
 /// The sample of a `%[…]` node. `rest` is the format from after `[`, which haproxy quotes
 /// in its messages. A line is written when the session ends: fetches of the request or
-/// response contents (buffers, HTTP headers) are refused as haproxy refuses them there.
-fn log_sample(expr: &str, rest: &str) -> Result<Box<SampleExpr>, LogFormatError> {
+/// response contents (buffers, HTTP headers) are refused as haproxy refuses them there;
+/// a unique id (`request`) may read the request.
+fn log_sample(expr: &str, rest: &str, request: bool) -> Result<Box<SampleExpr>, LogFormatError> {
     if expr.is_empty() {
         return Err(LogFormatError::Invalid(format!(
             "failed to parse sample expression <{rest}> : missing fetch method"
@@ -288,7 +291,12 @@ fn log_sample(expr: &str, rest: &str) -> Result<Box<SampleExpr>, LogFormatError>
         Err(SampleError::Invalid(m)) => return Err(LogFormatError::Invalid(m)),
         Err(SampleError::Unsupported(what)) => return Err(LogFormatError::Unsupported(what)),
     };
-    if let Some(need) = unavailable_at_log(expr, &p.expr.fetch) {
+    let need = match unavailable_at_log(expr, &p.expr.fetch) {
+        // A fetch that reads the request (alone or among others) is usable there.
+        Some(n) if request && n.contains("request") => None,
+        n => n,
+    };
+    if let Some(need) = need {
         return Err(LogFormatError::Invalid(format!(
             "sample fetch <{rest}> may not be reliably used here because it needs '{need}' which is not available here"
         )));

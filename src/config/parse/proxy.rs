@@ -198,6 +198,13 @@ impl Parser {
                 }
             }
             "log" => self.parse_proxy_log(p, stmt),
+            // Words past the name are ignored, as haproxy ignores them.
+            "unique-id-header" => {
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, format!("{kw} expects an argument."));
+                }
+                p.unique_id_header = Some(stmt.arg(1).to_string());
+            }
             "log-format" | "unique-id-format" => {
                 if stmt.arg(1).is_empty() {
                     return self.alert(loc, format!("{kw} expects an argument."));

@@ -682,7 +682,8 @@ pub(crate) fn stage(f: &Fetch) -> Stage {
         | Fetch::SrvIsUp(..)
         | Fetch::Sc(..)
         | Fetch::TableCnt(_)
-        | Fetch::TableAvl(_) => Stage::Any,
+        | Fetch::TableAvl(_)
+        | Fetch::UniqueId => Stage::Any,
         Fetch::Src | Fetch::SrcPort | Fetch::Dst | Fetch::DstPort | Fetch::FeName => Stage::L4,
         Fetch::SslFc
         | Fetch::SslFcAlpn

@@ -122,7 +122,6 @@ const OTHER_FETCHES: &[&str] = &[
     "req.body",
     "req.body_param",
     "capture.req.hdr",
-    "unique-id",
     "http_first_req",
     "hdr_ip",
     "req.hdr_ip",
@@ -481,6 +480,7 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
         "dst_port" => none(Fetch::DstPort, SmpType::Int)?,
         "fe_name" => none(Fetch::FeName, SmpType::Str)?,
         "be_name" => none(Fetch::BeName, SmpType::Str)?,
+        "unique-id" => none(Fetch::UniqueId, SmpType::Str)?,
         "nbsrv" => {
             if inner.is_some() {
                 return Err(SampleError::Unsupported(format!(

@@ -154,6 +154,7 @@ pub async fn serve(
         ssl: &ssl,
         proc: None,
         tables: None,
+        uid: None,
     };
     let mut ctx = Ctx::tcp(&who, &[], true);
     ctx.req = Some(&head);

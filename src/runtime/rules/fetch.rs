@@ -346,6 +346,14 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         Fetch::Dst => one(Value::Ip(ctx.local.ip())),
         Fetch::DstPort => one(Value::Int(i64::from(ctx.local.port()))),
         Fetch::FeName => one(s(ctx.fe_name.as_bytes())),
+        // Only a stream has one (none in `tcp-request connection|session` rules).
+        Fetch::UniqueId => Ok(ctx
+            .uid
+            .filter(|_| ctx.stream)
+            .and_then(|u| u.get(ctx))
+            .map(|id| s(id.as_bytes()))
+            .into_iter()
+            .collect()),
         Fetch::BeName => Ok(ctx
             .be
             .map(|b| s(b.ir.name.as_bytes()))

@@ -87,6 +87,75 @@ pub struct Ctx<'a> {
     pub logged: Option<(&'a [u8], u16)>,
     /// The configuration's stick tables.
     pub tables: Option<&'a [crate::runtime::lb::stick::Table]>,
+    /// The stream's unique id, where the frontend has a `unique-id-format`.
+    pub uid: Option<&'a dyn UniqueId>,
+}
+
+/// A stream's unique id (`unique-id-format`): made once, by its first reader (a rule's
+/// `unique-id` fetch, the HTTP request's processing, or the log line), as haproxy's
+/// stream_generate_unique_id.
+pub trait UniqueId: Sync + Send {
+    /// The id, made now from `ctx` if nobody made it before; None inside its own making
+    /// (a `%[unique-id]` in the format finds nothing).
+    fn get(&self, ctx: &Ctx) -> Option<&str>;
+    /// The id if it was made.
+    fn made(&self) -> Option<&str>;
+}
+
+/// A [`UniqueId`] that `make` renders.
+pub struct IdMaker<F> {
+    cell: std::sync::OnceLock<Box<str>>,
+    busy: std::sync::atomic::AtomicBool,
+    make: F,
+}
+
+impl<F: Fn(&Ctx) -> Box<str> + Sync + Send> IdMaker<F> {
+    /// An id not made yet.
+    pub fn new(make: F) -> Self {
+        IdMaker {
+            cell: std::sync::OnceLock::new(),
+            busy: std::sync::atomic::AtomicBool::new(false),
+            make,
+        }
+    }
+
+    /// The id, if made.
+    pub fn into_inner(self) -> Option<Box<str>> {
+        self.cell.into_inner()
+    }
+}
+
+impl<F: Fn(&Ctx) -> Box<str> + Sync + Send> UniqueId for IdMaker<F> {
+    fn get(&self, ctx: &Ctx) -> Option<&str> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(id) = self.cell.get() {
+            return Some(id);
+        }
+        // One session's task reads it: the flag only tells its own re-entry.
+        if self.busy.swap(true, Relaxed) {
+            return None;
+        }
+        let id = (self.make)(ctx);
+        self.busy.store(false, Relaxed);
+        Some(self.cell.get_or_init(|| id))
+    }
+
+    fn made(&self) -> Option<&str> {
+        self.cell.get().map(|b| &**b)
+    }
+}
+
+/// A unique id made already (the log line's).
+pub struct Made<'a>(pub &'a str);
+
+impl UniqueId for Made<'_> {
+    fn get(&self, _: &Ctx) -> Option<&str> {
+        Some(self.0)
+    }
+
+    fn made(&self) -> Option<&str> {
+        Some(self.0)
+    }
 }
 
 /// The session facts a TCP-level rule reads, besides the buffered bytes.
@@ -106,6 +175,8 @@ pub struct Who<'a> {
     pub proc: Option<&'a vars::ProcVars>,
     /// The configuration's stick tables.
     pub tables: Option<&'a [crate::runtime::lb::stick::Table]>,
+    /// The stream's unique id, where the frontend has a `unique-id-format`.
+    pub uid: Option<&'a dyn UniqueId>,
 }
 
 impl<'a> Ctx<'a> {
@@ -128,6 +199,7 @@ impl<'a> Ctx<'a> {
             http_len: None,
             logged: None,
             tables: w.tables,
+            uid: w.uid,
         }
     }
 

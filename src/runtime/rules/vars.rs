@@ -274,6 +274,7 @@ pub fn proc_vars(g: &crate::ir::Global) -> ProcVars {
         ssl: &ssl,
         proc: Some(&set),
         tables: None,
+        uid: None,
     };
     let mut unused = Vars::default();
     for a in &g.set_vars {

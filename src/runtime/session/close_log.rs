@@ -57,6 +57,8 @@ pub(super) struct LogExtra {
     pub(super) server_addrs: ServerAddrs,
     /// A TCP session's TLS facts and variables, for a format with `%[…]` samples.
     pub(super) session: Option<Box<(SslInfo, Vars)>>,
+    /// A TCP session's unique id, when a rule made it before the log line.
+    pub(super) unique_id: Option<Box<str>>,
 }
 
 /// What a log line's `%[…]` samples read of the session (an HTTP transaction passes its
@@ -69,12 +71,27 @@ pub(super) struct LogSess<'a> {
     pub(super) ssl: &'a SslInfo,
     /// The session's variables.
     pub(super) vars: &'a Vars,
+    /// The stream's unique id, when a rule or the request's processing made it.
+    pub(super) unique_id: Option<&'a str>,
 }
 
 impl<'a> LogSess<'a> {
     /// The session's view for its log line.
     pub(super) fn of(local: SocketAddr, ssl: &'a SslInfo, vars: &'a Vars) -> Self {
-        LogSess { local, ssl, vars }
+        LogSess {
+            local,
+            ssl,
+            vars,
+            unique_id: None,
+        }
+    }
+
+    /// With the stream's unique id, if it was made.
+    pub(super) fn with_id(self, id: Option<&'a dyn crate::runtime::rules::UniqueId>) -> Self {
+        LogSess {
+            unique_id: id.and_then(|u| u.made()),
+            ..self
+        }
     }
 }
 
@@ -106,6 +123,7 @@ pub(super) fn keep_session(
             want_src: false,
             server_addrs: None,
             session: None,
+            unique_id: None,
         }));
     }
     if let Some(e) = log.extra.as_mut() {
@@ -113,7 +131,42 @@ pub(super) fn keep_session(
     }
 }
 
+/// Keeps a TCP session's unique id that a rule made, for its log line.
+pub(super) fn keep_unique_id(log: &mut LogState, local: SocketAddr, id: Box<str>) {
+    let th = log.since_accept();
+    let e = log.extra.get_or_insert_with(|| {
+        Box::new(LogExtra {
+            local,
+            th,
+            want_src: false,
+            server_addrs: None,
+            session: None,
+            unique_id: None,
+        })
+    });
+    e.unique_id = Some(id);
+}
+
 impl LogState {
+    /// A stream's record at `start`, nothing known yet but how it would end now.
+    pub(super) fn new(start: Instant, term: Termination) -> Self {
+        LogState {
+            tw: -1,
+            tc: -1,
+            server: None,
+            retries: 0,
+            redispatched: false,
+            term,
+            up: 0,
+            down: 0,
+            queues: [0, 0],
+            start,
+            extra: None,
+            early: false,
+            stream: None,
+        }
+    }
+
     /// Milliseconds since the accept.
     pub(super) fn since_accept(&self) -> i64 {
         self.start.elapsed().as_millis() as i64
@@ -152,19 +205,6 @@ pub(super) fn write_log(
     if f.ir.dontlognull && !log.early && log.up == 0 && http.is_none_or(|h| h.request.is_none()) {
         return false;
     }
-    let tt = log.since_accept();
-    let (be_name, be_conn, srv_conn, queues) = match be {
-        Some(bi) => {
-            let b = &shared.backends[bi];
-            let sc = log
-                .server
-                .map(|s| b.servers[s].sessions.load(Relaxed))
-                .unwrap_or(0);
-            // HAProxy reports the queue position the session had, not the queue at log time.
-            (b.ir.name.as_str(), b.beconn.load(Relaxed), sc, log.queues)
-        }
-        None => (f.ir.name.as_str(), 0, 0, [0, 0]),
-    };
     // The samples' view of the session, as haproxy's log sees it: no request or response
     // contents, the transaction's method and status.
     let kept = log.extra.as_ref().and_then(|e| {
@@ -173,6 +213,7 @@ pub(super) fn write_log(
             local: e.local,
             ssl,
             vars,
+            unique_id: e.unique_id.as_deref(),
         })
     });
     // `set-log-level`: `silent` writes nothing, a level replaces haproxy's own choice.
@@ -183,10 +224,9 @@ pub(super) fn write_log(
     if level_set == Some(None) {
         return false;
     }
-    let ctx = sess
-        .or(kept)
-        .filter(|_| samples_logged(f))
-        .map(|s| crate::runtime::rules::Ctx {
+    let view = sess.or(kept).filter(|_| samples_logged(f));
+    let ctx_with = |uid| {
+        view.map(|s| crate::runtime::rules::Ctx {
             peer,
             local: s.local,
             fe_name: &f.ir.name,
@@ -202,62 +242,36 @@ pub(super) fn write_log(
             tables: Some(&shared.tables),
             stream: true,
             http_len: None,
+            uid,
             logged: http.map(|h| {
                 let line = h.request.unwrap_or(b"");
                 let method = &line[..line.iter().position(|c| *c == b' ').unwrap_or(line.len())];
                 (method, h.status)
             }),
-        });
-    let mut facts = Facts {
-        client: Some(peer),
-        frontend_addr: log.extra.as_ref().map(|e| e.local),
-        backend_src: log.extra.as_ref().and_then(|e| e.server_addrs?.0),
-        server_addr: log.extra.as_ref().and_then(|e| e.server_addrs).map(|a| a.1),
-        accept: chrono::DateTime::<Local>::from(accept),
-        frontend: &f.ir.name,
-        tls,
-        backend: be_name,
-        server: match (be, log.server) {
-            (Some(bi), Some(s)) => Some(shared.backends[bi].servers[s].ir.name.as_str()),
-            _ => None,
-        },
-        th: http.map_or_else(|| log.extra.as_ref().map_or(0, |e| e.th), |h| h.th),
-        t_queue: log.tw,
-        tc: log.tc,
-        tt,
-        bytes_down: log.down,
-        bytes_up: log.up,
-        term: log.term,
-        conns: [
-            shared.actconn.load(Relaxed),
-            f.feconn.load(Relaxed),
-            be_conn,
-            srv_conn,
-        ],
-        retries: log.retries,
-        redispatched: log.redispatched,
-        queues,
-        unique_id: None,
-        stream_id: log.stream.unwrap_or_else(|| shared.next_stream_id()),
-        log_count: f.log_count.load(Relaxed),
-        captures: [f.ir.captures.request.len(), f.ir.captures.response.len()],
-        hostname: crate::runtime::log::hostname(),
-        pid: std::process::id(),
-        http,
-        plus: f.ir.logasap,
-        session: ctx.as_ref(),
+        })
     };
-    // haproxy renders the unique id at log time in TCP mode, at most 127 bytes.
-    let mut id = String::new();
-    if let Some(u) = &f.ir.unique_id_format {
-        render(u, &facts, &mut id);
-        let mut end = id.len().min(127);
-        while !id.is_char_boundary(end) {
-            end -= 1;
+    // The unique id made earlier (by a rule, or the HTTP request's processing), else now
+    // (haproxy's strm_log makes it when nobody did; a line without a stream has none).
+    let made = sess.as_ref().and_then(|s| s.unique_id).or_else(|| {
+        let e = log.extra.as_ref()?;
+        e.unique_id.as_deref()
+    });
+    let rendered;
+    let id = match (made, &f.ir.unique_id_format) {
+        (Some(m), _) => Some(m),
+        (None, Some(u)) if log.stream.is_some() => {
+            let ctx = ctx_with(None);
+            let facts = facts(shared, f, (accept, peer, be, tls), log, http, ctx.as_ref());
+            rendered = truncated_id(u, &facts);
+            Some(rendered.as_str())
         }
-        id.truncate(end);
-        facts.unique_id = Some(&id);
-    }
+        _ => None,
+    };
+    // The line's `%[unique-id]` reads the same id.
+    let made = id.map(crate::runtime::rules::Made);
+    let ctx = ctx_with(made.as_ref().map(|m| m as _));
+    let mut facts = facts(shared, f, (accept, peer, be, tls), log, http, ctx.as_ref());
+    facts.unique_id = id;
     let mut line = String::with_capacity(128);
     render(fmt, &facts, &mut line);
     // `log-separate-errors`: the errors above at level err.
@@ -309,4 +323,113 @@ pub(super) fn connect_line(shared: &Shared, f: &FrontendRt, peer: SocketAddr, lo
         f.ir.name
     );
     shared.logger.send(&f.ir.log, level::INFO, &msg);
+}
+
+/// What a line (or a unique id) made now can say of the stream: `(accept, peer, backend,
+/// tls)` and what the session recorded so far.
+fn facts<'a>(
+    shared: &'a Shared,
+    f: &'a FrontendRt,
+    (accept, peer, be, tls): (std::time::SystemTime, SocketAddr, Option<usize>, bool),
+    log: &LogState,
+    http: Option<&'a HttpFacts<'a>>,
+    ctx: Option<&'a crate::runtime::rules::Ctx<'a>>,
+) -> Facts<'a> {
+    let tt = log.since_accept();
+    let (be_name, be_conn, srv_conn, queues) = match be {
+        Some(bi) => {
+            let b = &shared.backends[bi];
+            let sc = log
+                .server
+                .map(|s| b.servers[s].sessions.load(Relaxed))
+                .unwrap_or(0);
+            // HAProxy reports the queue position the session had, not the queue at log time.
+            (b.ir.name.as_str(), b.beconn.load(Relaxed), sc, log.queues)
+        }
+        None => (f.ir.name.as_str(), 0, 0, [0, 0]),
+    };
+    Facts {
+        client: Some(peer),
+        frontend_addr: log.extra.as_ref().map(|e| e.local),
+        backend_src: log.extra.as_ref().and_then(|e| e.server_addrs?.0),
+        server_addr: log.extra.as_ref().and_then(|e| e.server_addrs).map(|a| a.1),
+        accept: chrono::DateTime::<Local>::from(accept),
+        frontend: &f.ir.name,
+        tls,
+        backend: be_name,
+        server: match (be, log.server) {
+            (Some(bi), Some(s)) => Some(shared.backends[bi].servers[s].ir.name.as_str()),
+            _ => None,
+        },
+        th: http.map_or_else(|| log.extra.as_ref().map_or(0, |e| e.th), |h| h.th),
+        t_queue: log.tw,
+        tc: log.tc,
+        tt,
+        bytes_down: log.down,
+        bytes_up: log.up,
+        term: log.term,
+        conns: [
+            shared.actconn.load(Relaxed),
+            f.feconn.load(Relaxed),
+            be_conn,
+            srv_conn,
+        ],
+        retries: log.retries,
+        redispatched: log.redispatched,
+        queues,
+        unique_id: None,
+        stream_id: log.stream.unwrap_or_else(|| shared.next_stream_id()),
+        log_count: f.log_count.load(Relaxed),
+        captures: [f.ir.captures.request.len(), f.ir.captures.response.len()],
+        hostname: crate::runtime::log::hostname(),
+        pid: std::process::id(),
+        http,
+        plus: f.ir.logasap,
+        session: ctx,
+    }
+}
+
+/// The unique id `u` renders from `facts`: at most 127 bytes (haproxy's UNIQUEID_LEN).
+fn truncated_id(u: &crate::ir::log_format::LogFormat, facts: &Facts) -> String {
+    let mut id = String::new();
+    render(u, facts, &mut id);
+    let mut end = id.len().min(127);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    id.truncate(end);
+    id
+}
+
+/// The unique id made before the stream's end, by a rule's `unique-id` fetch or the HTTP
+/// request's processing: the format rendered with what the stream knows then (no server,
+/// no queue, no bytes; the rule's view for its `%[…]` samples).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn unique_id_now(
+    shared: &Shared,
+    li: &Info,
+    (accept, start, stream, th): (std::time::SystemTime, Instant, Option<u32>, i64),
+    (peer, tls): (SocketAddr, bool),
+    http: Option<&HttpFacts<'_>>,
+    ctx: &crate::runtime::rules::Ctx<'_>,
+) -> Box<str> {
+    let f = &shared.frontends[li.fe];
+    let Some(u) = &f.ir.unique_id_format else {
+        return "".into();
+    };
+    let mut log = LogState::new(start, Termination::NORMAL);
+    log.stream = stream;
+    log.extra = Some(Box::new(LogExtra {
+        local: ctx.local,
+        th,
+        want_src: false,
+        server_addrs: None,
+        session: None,
+        unique_id: None,
+    }));
+    let be = ctx
+        .be
+        .and_then(|b| shared.backends.iter().position(|x| std::ptr::eq(x, b)));
+    let facts = facts(shared, f, (accept, peer, be, tls), &log, http, Some(ctx));
+    truncated_id(u, &facts).into()
 }

@@ -282,6 +282,7 @@ mod tests {
             ssl: &ssl,
             proc: None,
             tables: None,
+            uid: None,
         };
         let evaluate =
             |i: &Inspect, b: &[u8], last: bool| evaluate(i, &who, b, last, &mut Vars::default());

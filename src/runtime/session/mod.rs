@@ -83,15 +83,9 @@ pub fn run(
         } = prepared.await;
         if let Some(st) = http {
             // Boxed: a TCP session's task must not reserve the HTTP phase's state.
-            Box::pin(http::serve(
-                shared.clone(),
-                li.clone(),
-                *st,
-                accept,
-                start,
-                tls,
-            ))
-            .await;
+            let fut = http::serve(shared.clone(), li.clone(), *st, accept, start, tls);
+            eprintln!("SERVE_SIZE {}", std::mem::size_of_val(&fut));
+            Box::pin(fut).await;
         }
         if let (Some(bi), Some(mut w)) = (be.as_ref().map(|b| b.bi), fwd) {
             let b = &shared.backends[bi];
@@ -191,6 +185,7 @@ pub(super) fn who<'a>(
         ssl,
         proc: Some(&f.proc_vars),
         tables: Some(&f.tables),
+        uid: None,
     }
 }
 
@@ -204,21 +199,7 @@ async fn prepare(
 ) -> Prepared {
     let (shared, li) = (&shared, &li);
     let f = &shared.frontends[li.fe];
-    let mut log = LogState {
-        tw: -1,
-        tc: -1,
-        server: None,
-        retries: 0,
-        redispatched: false,
-        term: Termination::new(Cause::ServerAbort, Phase::Connect),
-        up: 0,
-        down: 0,
-        queues: [0, 0],
-        start,
-        extra: None,
-        early: false,
-        stream: None,
-    };
+    let mut log = LogState::new(start, Termination::new(Cause::ServerAbort, Phase::Connect));
     // `tcp-request connection` rules, before anything is read: a reject resets the
     // connection and logs nothing, as haproxy's (session_accept_fd's no-linger close).
     let mut vars = Vars::default();
@@ -309,6 +290,7 @@ async fn prepare(
             want_src: s1 || s2,
             server_addrs: None,
             session: None,
+            unique_id: None,
         }));
     }
     // Without a log format haproxy says when each stream starts: in an HTTP frontend,
@@ -338,17 +320,27 @@ async fn prepare(
         return to_http(client, early, ssl, None, log, vars);
     }
     let mut client = client;
-    let (be, keys, pin) = match route::route(
+    // The stream's unique id, when a rule reads it before the log line.
+    let made = (accept, start, log.stream, th);
+    let uid = (f.ir.unique_id_format.as_ref()).map(|_| {
+        crate::runtime::rules::IdMaker::new(move |ctx: &crate::runtime::rules::Ctx| {
+            close_log::unique_id_now(shared, li, made, (peer, tls_on), None, ctx)
+        })
+    });
+    let routed = route::route(
         shared,
         f,
         &mut client,
         &mut early,
         (peer, local, &ssl),
         &mut log,
-        &mut vars,
+        (&mut vars, uid.as_ref().map(|u| u as _)),
     )
-    .await
-    {
+    .await;
+    if let Some(id) = uid.and_then(|u| u.into_inner()) {
+        close_log::keep_unique_id(&mut log, local, id);
+    }
+    let (be, keys, pin) = match routed {
         route::Routed::To { be, keys, pin } => (be, keys, pin),
         route::Routed::Ended(be) => {
             close_log::keep_session(f, &mut log, (&ssl, local), vars);

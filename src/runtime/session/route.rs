@@ -84,9 +84,10 @@ pub(super) async fn route(
     early: &mut Vec<u8>,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     log: &mut LogState,
-    vars: &mut Vars,
+    (vars, uid): (&mut Vars, Option<&dyn crate::runtime::rules::UniqueId>),
 ) -> Routed {
     let mut who = super::who(f, (peer, local), ssl);
+    who.uid = uid;
     if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect, &who, vars).await {
         rejected(client, log, early);
         return Routed::Ended(None);

@@ -32,7 +32,7 @@ use crate::runtime::lb::state::Shared;
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
-use crate::runtime::rules::Ctx;
+use crate::runtime::rules::{Ctx, IdMaker, UniqueId};
 use crate::runtime::stream::http1::answers::{answer, layer_answer};
 use crate::runtime::stream::http1::body::{send, Fail, Inbuf};
 use crate::runtime::stream::http1::head::Head;
@@ -108,21 +108,7 @@ struct Tx {
 impl Tx {
     fn new(start: Instant, date: SystemTime, th: i64) -> Self {
         Tx {
-            log: LogState {
-                tw: -1,
-                tc: -1,
-                server: None,
-                retries: 0,
-                redispatched: false,
-                term: Termination::NORMAL,
-                up: 0,
-                down: 0,
-                queues: [0, 0],
-                start,
-                extra: None,
-                early: false,
-                stream: None,
-            },
+            log: LogState::new(start, Termination::NORMAL),
             date,
             th,
             t_idle: -1,
@@ -174,6 +160,9 @@ pub(super) async fn serve(
     // a closure would keep its captures in every idle session).
     macro_rules! log {
         ($tx:expr, $bi:expr) => {
+            log!($tx, $bi, None::<&dyn UniqueId>)
+        };
+        ($tx:expr, $bi:expr, $uid:expr) => {
             log_tx(
                 &shared,
                 &li,
@@ -181,7 +170,7 @@ pub(super) async fn serve(
                 $bi,
                 tls,
                 $tx,
-                LogSess::of(local, &ssl, &vars),
+                LogSess::of(local, &ssl, &vars).with_id($uid),
             )
         };
     }
@@ -255,15 +244,43 @@ pub(super) async fn serve(
             (true, Some(id)) => Some(id),
             _ => Some(shared.next_stream_id()),
         };
+        // The stream's unique id, made by its first reader with what is known then
+        // (boxed: most frontends have none, and an idle session keeps only the box).
+        let uid_box: Option<Box<dyn UniqueId + '_>> = (f.ir.unique_id_format.as_ref()).map(|_| {
+            // In here: what it keeps is the box's, not the session's future's.
+            let (at, t_idle) = ((tx.date, tx.log.start, tx.log.stream, tx.th), tx.t_idle);
+            let (sh, l) = (&shared, &li);
+            let make = move |ctx: &Ctx| -> Box<str> {
+                let line = ctx.req.map(|r| r.request_line());
+                // Made before the request's processing ends: no request time yet
+                // (haproxy sets tv_request after).
+                let hf = HttpFacts {
+                    status: 0,
+                    t_idle,
+                    t_request: -1,
+                    t_data: -1,
+                    request: line.as_deref(),
+                    th: at.3,
+                    cookie: *b"--",
+                    req_cap: &[],
+                    res_cap: &[],
+                    cookies: [None, None],
+                };
+                super::close_log::unique_id_now(sh, l, at, (peer, tls), Some(&hf), ctx)
+            };
+            Box::new(IdMaker::new(make)) as Box<dyn UniqueId>
+        });
+        let uid = uid_box.as_deref();
         // The frontend's `tcp-request content` rules, before the HTTP analysis: a reject
         // closes the connection, logged as a request never parsed (`<BADREQ>`, PR).
         if backend.is_none() && !f.ir.inspect.rules.is_empty() {
-            let who = super::who(f, (peer, local), &ssl);
+            let mut who = super::who(f, (peer, local), &ssl);
+            who.uid = uid;
             let verdict = super::inspect::on_http_request(&f.ir.inspect, &who, &head, &mut vars);
             if verdict == super::inspect::Outcome::Reject {
                 tx.t_request = -1;
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
-                log!(&tx, None);
+                log!(&tx, None, uid);
                 break;
             }
         }
@@ -282,7 +299,7 @@ pub(super) async fn serve(
         }
         // A format of request facts only: haproxy writes its line now (logwait met).
         if f.ir.log_at == crate::ir::LogAt::Request {
-            tx.logged = log!(&tx, None);
+            tx.logged = log!(&tx, None, uid);
         }
         let mut head = head;
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
@@ -293,7 +310,7 @@ pub(super) async fn serve(
                 f,
                 (peer, local, &ssl),
                 &mut head,
-                backend,
+                (backend, uid),
                 (&mut vars, &mut taken),
             );
             if !taken.is_empty() {
@@ -316,13 +333,13 @@ pub(super) async fn serve(
                     &mut head,
                     (peer, local, &ssl),
                     (&mut tx, &mut tunnel, tls),
-                    &mut vars,
+                    (&mut vars, uid),
                 ))
                 .await;
                 if let Some(t) = tunnel {
                     // The rest of the connection is a tunnel; its line is logged at its end.
                     drop(idle);
-                    let sess = LogSess::of(local, &ssl, &vars);
+                    let sess = LogSess::of(local, &ssl, &vars).with_id(uid);
                     return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx, sess))
                         .await;
                 }
@@ -334,7 +351,8 @@ pub(super) async fn serve(
                 // Answered by a rule before any backend: logged on the frontend. Boxed,
                 // with what it needs, out of the session's own future.
                 let answered = async {
-                    let who = super::who(f, (peer, local), &ssl);
+                    let mut who = super::who(f, (peer, local), &ssl);
+                    who.uid = uid;
                     let an = Answers {
                         client_to: f.ir.timeout_client,
                         be: &[],
@@ -353,7 +371,7 @@ pub(super) async fn serve(
             }
         };
         if logged && !tx.logged {
-            log!(&tx, bi);
+            log!(&tx, bi, uid);
         }
         // The stream ends: the counters it tracked are released.
         vars.end_stream();
@@ -379,10 +397,11 @@ fn front_rules(
     f: &crate::runtime::lb::state::FrontendRt,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     head: &mut Head,
-    backend: Option<usize>,
+    (backend, uid): (Option<usize>, Option<&dyn UniqueId>),
     (vars, taken): (&mut Vars, &mut rules::Taken),
 ) -> Result<Option<usize>, rules::Verdict> {
-    let who = super::who(f, (peer, local), ssl);
+    let mut who = super::who(f, (peer, local), ssl);
+    who.uid = uid;
     // `monitor-uri` comes first (haproxy checks it as the request arrives).
     if let Some(h) = f.ir.http.as_ref().filter(|h| h.monitor_uri.is_some()) {
         if rules::is_monitor(h.monitor_uri.as_deref().unwrap_or(b""), head.part(1)) {

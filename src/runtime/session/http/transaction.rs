@@ -17,7 +17,7 @@ use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
-use crate::runtime::rules::{Ctx, Who};
+use crate::runtime::rules::{Ctx, UniqueId, Who};
 use crate::runtime::session::connect::{connect_phase, private_conns, Idle, Reuse};
 use crate::runtime::session::route;
 use crate::runtime::session::slots::BackendSlot;
@@ -39,7 +39,7 @@ pub(super) async fn transaction(
     req: &mut Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     (tx, tunnel, tls): (&mut Tx, &mut Option<Box<Tunnel>>, bool),
-    vars: &mut Vars,
+    (vars, uid): (&mut Vars, Option<&dyn UniqueId>),
 ) -> bool {
     let f = &shared.frontends[li.fe];
     let client_to = f.ir.timeout_client;
@@ -56,7 +56,8 @@ pub(super) async fn transaction(
     let Some(bi) = bi else {
         let why = (Cause::ServerAbort, Phase::Connect);
         early_answer(cin);
-        let who = crate::runtime::session::who(f, (peer, local), ssl);
+        let mut who = crate::runtime::session::who(f, (peer, local), ssl);
+        who.uid = uid;
         let an = Answers {
             client_to,
             be: &[],
@@ -77,7 +78,7 @@ pub(super) async fn transaction(
     // a line written at the request comes again, with its backend.) Built here, in the
     // boxed transaction, so that an idle session's future does not reserve it.
     let log_now = |tx: &Tx, vars: &Vars| {
-        let sess = LogSess { local, ssl, vars };
+        let sess = LogSess::of(local, ssl, vars).with_id(uid);
         super::log_tx(shared, li, peer, Some(bi), tls, tx, sess)
     };
     let early_log =
@@ -92,6 +93,7 @@ pub(super) async fn transaction(
         ssl,
         proc: Some(&f.proc_vars),
         tables: Some(&shared.tables),
+        uid,
     };
     // A listen's own sessions ran its rules as the frontend's already.
     let own = b.ir.own_frontend == Some(li.fe);
@@ -142,6 +144,14 @@ pub(super) async fn transaction(
     }
     // `use-server` after the backend's rules, before the headers added below.
     let chosen = route::use_server(b, &Ctx::http(&who, req, vars), prst);
+    // The unique id is made now if no rule made it (http_process_request), and sent in
+    // `unique-id-header`, before the forwarding headers.
+    if let Some(u) = uid {
+        let id = u.get(&Ctx::http(&who, req, vars));
+        if let (Some(name), Some(id)) = (&f.ir.unique_id_header, id) {
+            req.add_header(name.as_bytes(), id.as_bytes());
+        }
+    }
     // X-Forwarded-For, then X-Original-To, after the request's own headers: haproxy adds
     // them while processing the request, so balancing and stick rules see them.
     if let Some((n, v)) = forwarded_for(h.forwardfor.as_ref(), b.ir.forwardfor.as_ref(), req, peer)
