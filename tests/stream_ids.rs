@@ -2,7 +2,8 @@
 //! counter, taken by each TCP session, HTTP request, stats socket connection, and by a
 //! request error logged without a stream), `%lc` (the frontend's lines before this one),
 //! their `+X` forms, `show info` CumReq and CumConns (which count stats socket
-//! connections); `unique-id-format` made by its first reader (a rule's `unique-id`, the
+//! connections), `show stat` frontend conn_tot (every accepted connection) and stot
+//! (sessions past the connection rules); `unique-id-format` made by its first reader (a rule's `unique-id`, the
 //! HTTP request's processing, the log line), with what is known then, sent in
 //! `unique-id-header`.
 
@@ -23,6 +24,7 @@ frontend web\n  mode http\n  bind 127.0.103.1:25290\n  default_backend app\n\
   log-format \"H rt=%rt x=%{{+X}}rt lc=%lc %ST %r\"\n\
 frontend raw\n  mode tcp\n  bind 127.0.103.1:25291\n  default_backend echo\n\
   log-format \"T rt=%rt lc=%lc xl=%{{+X}}lc %B\"\n\
+frontend gate\n  mode tcp\n  bind 127.0.103.1:25289\n  tcp-request connection reject\n  default_backend echo\n\
 backend app\n  mode http\n  server s 127.0.103.2:25292\n\
 backend echo\n  mode tcp\n  server s 127.0.103.2:25293\n",
         sock.display()
@@ -84,6 +86,26 @@ fn run(which: Which) -> (Vec<String>, Vec<String>) {
     readings.push(format!("CumConns {}", info(&sock, "CumConns")));
     assert!(once(web, "GET /c HTTP/1.0\r\n\r\n").contains("200 OK"));
     readings.push(format!("CumReq {}", info(&sock, "CumReq")));
+    // A connection refused by a rule counts as a connection, not a session.
+    let mut c = TcpStream::connect("127.0.103.1:25289").unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let _ = c.read(&mut [0u8; 16]);
+    std::thread::sleep(Duration::from_millis(100));
+    let stat = common::ask(&sock, "show stat");
+    for px in ["web", "raw", "gate"] {
+        let row = stat
+            .lines()
+            .find(|l| l.starts_with(&format!("{px},FRONTEND,")))
+            .unwrap_or_else(|| panic!("{px} in {stat}"));
+        let head = stat.lines().next().unwrap_or("");
+        let field = |c: &str| common::stat_field(&format!("{head}\n{row}"), "FRONTEND", c);
+        readings.push(format!(
+            "{px} conn_tot={} stot={} conn_rate_max>0={}",
+            field("conn_tot"),
+            field("stot"),
+            field("conn_rate_max").parse::<u32>().unwrap() > 0
+        ));
+    }
     std::thread::sleep(Duration::from_millis(300));
     let mut lines = p.early.clone();
     lines.extend(p.lines.lock().unwrap().iter().cloned());
@@ -115,10 +137,17 @@ fn stream_numbers_and_log_counts_match_haproxy() {
         "haproxy's lines"
     );
     assert_eq!(got.0, want.0, "log lines");
-    assert_eq!(got.1, want.1, "show info");
+    assert_eq!(got.1, want.1, "show info and show stat");
     assert_eq!(
         want.1,
-        ["CumReq 6", "CumConns 6", "CumReq 9"],
+        [
+            "CumReq 6",
+            "CumConns 6",
+            "CumReq 9",
+            "web conn_tot=3 stot=3 conn_rate_max>0=true",
+            "raw conn_tot=2 stot=2 conn_rate_max>0=true",
+            "gate conn_tot=1 stot=0 conn_rate_max>0=true",
+        ],
         "haproxy's readings"
     );
 }

@@ -516,7 +516,7 @@ async fn serve(
             .or(b.map(|i| cfg.backends[i].name.as_str()))
             .unwrap_or("");
         let fe_c = f
-            .map(|i| shared.frontends[i].cumulated.load(Relaxed))
+            .map(|i| shared.frontends[i].conn_tot.load(Relaxed))
             .unwrap_or(0);
         let be_c = b
             .map(|i| shared.backends[i].cumulated.load(Relaxed))

@@ -93,6 +93,9 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("rate", f.sess_rate.read())
             .set("rate_lim", f.ir.rate_limit_sessions)
             .set("rate_max", f.sess_rate.max())
+            .set("conn_rate", f.conn_rate.read())
+            .set("conn_rate_max", f.conn_rate.max())
+            .set("conn_tot", f.conn_tot.load(Relaxed))
             .set(
                 "mode",
                 if f.ir.stats_page.is_some() {

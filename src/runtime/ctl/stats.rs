@@ -649,7 +649,7 @@ fn frontend_state(shared: &Shared, verb: &str, name: &str, quiet: bool) -> Strin
             });
         say(&format!(
             "Proxy {name} stopped (cumulated conns: FE: {}, BE: {be}).",
-            f.cumulated.load(std::sync::atomic::Ordering::Relaxed)
+            f.conn_tot.load(std::sync::atomic::Ordering::Relaxed)
         ));
     }
     refusal.to_string()
@@ -684,7 +684,7 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
     let cum: u64 = shared
         .frontends
         .iter()
-        .map(|f| f.cumulated.load(Relaxed))
+        .map(|f| f.conn_tot.load(Relaxed))
         .sum::<u64>()
         + shared.other_conns.load(Relaxed);
     let listeners: usize = shared.frontends.iter().map(|f| f.ir.binds.len()).sum();

@@ -21,7 +21,8 @@ pub struct FrontendRt {
     pub ir: Frontend,
     /// Sessions now (`feconn`).
     pub feconn: AtomicU32,
-    /// Sessions since start.
+    /// Sessions since start, counted once past the `tcp-request session` rules
+    /// (haproxy's cum_sess, `show stat` stot).
     pub cumulated: AtomicU64,
     /// The generation's `proc.` variables (one set shared by every frontend).
     pub proc_vars: Arc<crate::runtime::rules::vars::ProcVars>,
@@ -35,6 +36,11 @@ pub struct FrontendRt {
     pub slots: Option<Arc<crate::runtime::limit::DynLimit>>,
     /// Lines its log format produced (`%lc`).
     pub log_count: AtomicU32,
+    /// Connections its listeners accepted, kept or not (`show stat` conn_tot), and
+    /// their rate (conn_rate, conn_rate_max).
+    pub conn_tot: AtomicU64,
+    /// See [`FrontendRt::conn_tot`].
+    pub conn_rate: crate::runtime::freq::Rate,
 }
 
 /// The process's accept rates and their limits (`maxconnrate`, `maxsessrate`,
@@ -705,6 +711,8 @@ impl Shared {
                         .maxconn
                         .map(|m| Arc::new(crate::runtime::limit::DynLimit::new(m))),
                     log_count: AtomicU32::new(0),
+                    conn_tot: AtomicU64::new(0),
+                    conn_rate: crate::runtime::freq::Rate::default(),
                 })
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),

@@ -405,6 +405,11 @@ pub async fn accept_loop(
                 };
                 backoff = Duration::from_millis(10);
                 shared.rates.connections.add();
+                // The frontend's connections, as haproxy's proxy_inc_fe_conn_ctr.
+                let fr = &shared.frontends[fe];
+                fr.conn_tot
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                fr.conn_rate.add();
                 if count_process {
                     shared.rates.sessions.add();
                     if info.tls.is_some() {

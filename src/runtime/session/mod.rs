@@ -222,6 +222,8 @@ async fn prepare(
         }
     }
     if let (Some(page), false) = (&f.ir.stats_page, li.tls.is_some()) {
+        f.cumulated
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
         // Boxed: its buffers would otherwise size every session's future.
         Box::pin(crate::runtime::ctl::stats_page::serve(
@@ -267,6 +269,8 @@ async fn prepare(
     }
     // The session is established: its frontend and its counters count it
     // (session_count_new).
+    f.cumulated
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if !fe_counted {
         f.sess_rate.add();
     }

@@ -27,7 +27,6 @@ impl SessionSlot {
     pub fn new(shared: Arc<Shared>, fe: usize, permits: Permits) -> Self {
         shared.actconn.fetch_add(1, Relaxed);
         shared.frontends[fe].feconn.fetch_add(1, Relaxed);
-        shared.frontends[fe].cumulated.fetch_add(1, Relaxed);
         SessionSlot {
             shared,
             fe,
