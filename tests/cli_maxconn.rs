@@ -1,7 +1,8 @@
 //! `set maxconn frontend` and `set maxconn global` on the stats socket, compared with
 //! haproxy: the answers, `show stat` slim and `show info` Maxconn, and whether a new
 //! client is served or waits in the backlog as the limits go down under the sessions
-//! in progress and up again.
+//! in progress and up again; a frontend without a `maxconn` of its own has the
+//! process's starting one, and the command changes it too.
 
 mod common;
 
@@ -99,6 +100,33 @@ fn run(which: Which) -> Vec<String> {
         echoed(&mut waiting, 2000)
     ));
     drop(held);
+    drop(waiting);
+    std::thread::sleep(Duration::from_millis(200));
+    // A frontend without a maxconn of its own has the process's starting one, which
+    // the stats socket changes as any other.
+    let slim = |px: &str| {
+        let stat = ask(&sock, "show stat");
+        let head = stat.lines().next().unwrap_or("").to_string();
+        let row = stat
+            .lines()
+            .find(|l| l.starts_with(&format!("{px},FRONTEND,")))
+            .unwrap_or("")
+            .to_string();
+        format!(
+            "{px} slim {}",
+            stat_field(&format!("{head}\n{row}"), "FRONTEND", "slim")
+        )
+    };
+    say(slim("free"));
+    say(format!(
+        "set free 1: {:?}",
+        ask(&sock, "set maxconn frontend free 1")
+    ));
+    say(slim("free"));
+    let held = client(FREE, 1000);
+    say(format!("first free client served: {}", held.1));
+    let (_waiting, served) = client(FREE, 500);
+    say(format!("second free client served: {served}"));
     seen
 }
 
@@ -114,6 +142,9 @@ fn maxconn_set_at_run_time_as_haproxy() {
         "Maxconn: 2",
         "third client served: false",
         "served once restored: true",
+        "free slim 500",
+        "free slim 1",
+        "second free client served: false",
     ] {
         assert!(
             want.iter().any(|l| l == s),

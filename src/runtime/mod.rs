@@ -390,7 +390,8 @@ async fn serve(
     process: ProcessInfo,
 ) -> anyhow::Result<i32> {
     let started = (std::time::Instant::now(), std::time::SystemTime::now());
-    let shared = Arc::new(Shared::new(&cfg, logger_for(&cfg, opts.quiet)));
+    let shared =
+        Arc::new(Shared::new(&cfg, logger_for(&cfg, opts.quiet)).with_global_maxconn(maxconn));
     // The saved server states; what it says was printed with the configuration's report.
     lb::server_state::apply(&shared);
     let global_slots = Arc::new(limit::DynLimit::new(maxconn));

@@ -42,17 +42,11 @@ pub(super) fn set_maxconn(cli: &Cli, shared: &Shared, what: &str, args: &[&str])
     if v < 0 {
         return "Value out of range.\n".into();
     }
-    match &f.slots {
-        Some(l) => {
-            l.set(v as u32);
-            shared.limits_changed.send_modify(|n| *n += 1);
-            String::new()
-        }
-        None => format!(
-            "frontend '{}' has no maxconn of its own (it follows the global one): haproxide cannot set one at run time.\n",
-            f.ir.name
-        ),
+    if let Some(l) = &f.slots {
+        l.set(v as u32);
+        shared.limits_changed.send_modify(|n| *n += 1);
     }
+    String::new()
 }
 
 /// `set rate-limit connections|sessions|ssl-sessions global <n>` (cli.c

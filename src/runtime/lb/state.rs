@@ -32,7 +32,8 @@ pub struct FrontendRt {
     pub listening: tokio::sync::watch::Sender<Listening>,
     /// Its sessions per second, limited by `rate-limit sessions`.
     pub sess_rate: crate::runtime::freq::Rate,
-    /// Its `maxconn` slots, when it has a `maxconn` (`set maxconn frontend`).
+    /// Its `maxconn` slots (`set maxconn frontend`): its own `maxconn`, else the
+    /// process's starting one (see [`Shared::with_global_maxconn`]).
     pub slots: Option<Arc<crate::runtime::limit::DynLimit>>,
     /// Lines its log format produced (`%lc`).
     pub log_count: AtomicU32,
@@ -661,6 +662,8 @@ pub struct Shared {
     pub tables: Arc<[crate::runtime::lb::stick::Table]>,
     /// Sessions in the process (`actconn`), shared by every configuration generation.
     pub actconn: Arc<AtomicU32>,
+    /// The process's starting `maxconn` (0 until [`Shared::with_global_maxconn`]).
+    pub maxconn: u32,
     /// Streams begun (haproxy's `global.req_count`: `%rt`, `show info` CumReq): one per
     /// TCP session, HTTP request, stats socket connection and peers session. Each
     /// generation counts from 0, as a reloaded haproxy's new process does.
@@ -718,6 +721,7 @@ impl Shared {
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),
             tables,
             actconn: Arc::new(AtomicU32::new(0)),
+            maxconn: 0,
             req_count: Arc::new(AtomicU32::new(0)),
             other_conns: Arc::new(AtomicU64::new(0)),
             limits_changed: tokio::sync::watch::channel(0).0,
@@ -732,6 +736,16 @@ impl Shared {
             quiet: std::sync::atomic::AtomicBool::new(false),
             startup: Mutex::new(None),
         }
+    }
+
+    /// The process's starting `maxconn`, which frontends without their own take as
+    /// haproxy's do (a frontend's limit `set maxconn frontend` may then change).
+    pub fn with_global_maxconn(mut self, maxconn: u32) -> Self {
+        self.maxconn = maxconn;
+        for f in self.frontends.iter_mut().filter(|f| f.slots.is_none()) {
+            f.slots = Some(Arc::new(crate::runtime::limit::DynLimit::new(maxconn)));
+        }
+        self
     }
 
     /// A new stream's number (`%rt`), counted in `show info` CumReq.
@@ -762,7 +776,7 @@ impl Shared {
     /// present in both (same backend, name, address and port) keep their health, so a
     /// reload causes no DOWN/UP flap.
     pub fn successor(cfg: &Config, logger: Logger, prev: &Shared) -> Self {
-        let mut next = Shared::new(cfg, logger);
+        let mut next = Shared::new(cfg, logger).with_global_maxconn(prev.maxconn);
         next.actconn = prev.actconn.clone();
         next.idle = prev.idle.clone();
         // Replicated tables keep their entries across a reload.
