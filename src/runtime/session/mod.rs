@@ -83,9 +83,15 @@ pub fn run(
         } = prepared.await;
         if let Some(st) = http {
             // Boxed: a TCP session's task must not reserve the HTTP phase's state.
-            let fut = http::serve(shared.clone(), li.clone(), *st, accept, start, tls);
-            eprintln!("SERVE_SIZE {}", std::mem::size_of_val(&fut));
-            Box::pin(fut).await;
+            Box::pin(http::serve(
+                shared.clone(),
+                li.clone(),
+                *st,
+                accept,
+                start,
+                tls,
+            ))
+            .await;
         }
         if let (Some(bi), Some(mut w)) = (be.as_ref().map(|b| b.bi), fwd) {
             let b = &shared.backends[bi];
@@ -324,26 +330,29 @@ async fn prepare(
         return to_http(client, early, ssl, None, log, vars);
     }
     let mut client = client;
-    // The stream's unique id, when a rule reads it before the log line.
-    let made = (accept, start, log.stream, th);
-    let uid = (f.ir.unique_id_format.as_ref()).map(|_| {
-        crate::runtime::rules::IdMaker::new(move |ctx: &crate::runtime::rules::Ctx| {
-            close_log::unique_id_now(shared, li, made, (peer, tls_on), None, ctx)
-        })
-    });
-    let routed = route::route(
-        shared,
-        f,
-        &mut client,
-        &mut early,
-        (peer, local, &ssl),
-        &mut log,
-        (&mut vars, uid.as_ref().map(|u| u as _)),
-    )
-    .await;
-    if let Some(id) = uid.and_then(|u| u.into_inner()) {
-        close_log::keep_unique_id(&mut log, local, id);
-    }
+    // The stream's unique id, when a rule reads it before the log line: boxed apart, so
+    // that sessions of frontends without one do not reserve its room.
+    let routed = if f.ir.unique_id_format.is_some() {
+        let made = (accept, start, log.stream, th);
+        let io = (&mut client, &mut early, &mut log, &mut vars);
+        let (routed, id) =
+            Box::pin(route_with_id(shared, li, f, io, (peer, local, &ssl), made)).await;
+        if let Some(id) = id {
+            close_log::keep_unique_id(&mut log, local, id);
+        }
+        routed
+    } else {
+        route::route(
+            shared,
+            f,
+            &mut client,
+            &mut early,
+            (peer, local, &ssl),
+            &mut log,
+            (&mut vars, None),
+        )
+        .await
+    };
     let (be, keys, pin) = match routed {
         route::Routed::To { be, keys, pin } => (be, keys, pin),
         route::Routed::Ended(be) => {
@@ -446,6 +455,38 @@ async fn prepare(
         quiet: logged,
         http: None,
     }
+}
+
+/// The routing phase of a frontend with a `unique-id-format`: the id a rule made, if
+/// any, comes back with the route.
+async fn route_with_id(
+    shared: &Arc<Shared>,
+    li: &Info,
+    f: &crate::runtime::lb::state::FrontendRt,
+    (client, early, log, vars): (
+        &mut crate::runtime::stream::ClientEnd,
+        &mut Vec<u8>,
+        &mut LogState,
+        &mut Vars,
+    ),
+    (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
+    made: (std::time::SystemTime, Instant, Option<u32>, i64),
+) -> (route::Routed, Option<Box<str>>) {
+    let tls = li.tls.is_some();
+    let uid = crate::runtime::rules::IdMaker::new(move |ctx: &crate::runtime::rules::Ctx| {
+        close_log::unique_id_now(shared, li, made, (peer, tls), None, ctx)
+    });
+    let routed = route::route(
+        shared,
+        f,
+        client,
+        early,
+        (peer, local, ssl),
+        log,
+        (vars, Some(&uid)),
+    )
+    .await;
+    (routed, uid.into_inner())
 }
 
 /// What a session needs to know about the listener that accepted it.
