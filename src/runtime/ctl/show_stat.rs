@@ -48,6 +48,14 @@ impl Row {
         self
     }
 
+    /// An HTTP proxy's response counters, and its cache's (none here: 0).
+    fn http(&mut self, c: &crate::runtime::lb::counters::HttpCounters) -> &mut Row {
+        for (col, n) in c.columns() {
+            self.set(col, n);
+        }
+        self.set("cache_lookups", 0).set("cache_hits", 0)
+    }
+
     fn line(&self) -> String {
         self.0.join(",") + ",\n"
     }
@@ -71,8 +79,11 @@ fn algo(b: &Balance) -> &'static str {
 
 /// `show stat`: HAProxy's CSV statistics, one line per proxy side and server.
 pub fn show_stat(shared: &Shared) -> String {
-    let mut out = format!("# {STAT_FIELDS},\n");
+    // Each proxy's rows together, in declaration order, as haproxy dumps them: its
+    // FRONTEND row, then its servers and its BACKEND row (a `listen` has both).
+    let mut rows: Vec<(u32, u8, String)> = Vec::new();
     for f in &shared.frontends {
+        let fe_http = f.ir.stats_page.is_some() || f.ir.http.is_some();
         let mut r = Row::new(FRONTEND_ZEROS);
         r.set("pxname", &f.ir.name)
             .set("svname", "FRONTEND")
@@ -96,20 +107,24 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("conn_rate", f.conn_rate.read())
             .set("conn_rate_max", f.conn_rate.max())
             .set("conn_tot", f.conn_tot.load(Relaxed))
-            .set(
-                "mode",
-                if f.ir.stats_page.is_some() {
-                    "http"
-                } else {
-                    "tcp"
-                },
-            );
+            .set("mode", if fe_http { "http" } else { "tcp" })
+            .set("req_rate", f.req_rate.read())
+            .set("req_rate_max", f.req_rate.max())
+            .set("req_tot", f.http.req.load(Relaxed))
+            .set("-", "-");
+        if fe_http {
+            r.http(&f.http)
+                .set("intercepted", f.intercepted.load(Relaxed));
+        }
         if let Some(l) = &f.slots {
             r.set("slim", l.limit());
         }
-        out.push_str(&r.line());
+        rows.push((f.ir.uuid, 0, r.line()));
     }
     for b in &shared.backends {
+        let mut out = String::new();
+        let be_http = b.ir.mode == crate::ir::Mode::Http;
+        let mode = if be_http { "http" } else { "tcp" };
         let lb = b.lb.lock().unwrap_or_else(|e| e.into_inner());
         for (si, s) in b.servers.iter().enumerate() {
             let slot = &lb.slots[si];
@@ -137,7 +152,14 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("iid", b.ir.uuid)
                 .set("sid", s.ir.id)
                 .set("type", 2)
-                .set("mode", "tcp");
+                .set("mode", mode)
+                .set("-", "-");
+            if be_http {
+                r.set("req_tot", s.http.req.load(Relaxed));
+                for (c, n) in s.http.columns() {
+                    r.set(c, n);
+                }
+            }
             // Only a server warming up shows it, and not while drained (weight 0 then).
             if let Some(t) = slot
                 .throttle()
@@ -232,9 +254,19 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("iid", b.ir.uuid)
             .set("sid", 0)
             .set("type", 1)
-            .set("mode", "tcp")
-            .set("algo", algo(&b.ir.balance));
+            .set("mode", mode)
+            .set("algo", algo(&b.ir.balance))
+            .set("-", "-");
+        if be_http {
+            r.http(&b.http).set("req_tot", b.http.req.load(Relaxed));
+        }
         out.push_str(&r.line());
+        rows.push((b.ir.uuid, 1, out));
+    }
+    rows.sort_by_key(|r| (r.0, r.1));
+    let mut out = format!("# {STAT_FIELDS},\n");
+    for (_, _, r) in rows {
+        out.push_str(&r);
     }
     out + "\n"
 }

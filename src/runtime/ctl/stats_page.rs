@@ -165,6 +165,17 @@ pub async fn serve(
             reply.truncate(end + 4);
         }
     }
+    // Its frontend counts the request, the answer, and the page as intercepted.
+    if let Some(f) = shared.frontends.iter().find(|f| f.ir.name == fe_name) {
+        f.http_request();
+        let status = reply.get(9..12).and_then(|d| std::str::from_utf8(d).ok());
+        f.http
+            .response(status.and_then(|d| d.parse().ok()).unwrap_or(0));
+        if for_page(&head, page) {
+            f.intercepted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     let _ = client.write_all(&reply).await;
     let _ = client.shutdown().await;
 }

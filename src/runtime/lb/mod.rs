@@ -6,6 +6,7 @@ pub mod agent;
 pub mod balance;
 pub mod chash;
 pub mod check;
+pub mod counters;
 pub mod endpoint;
 pub mod health;
 pub mod http_hash;

@@ -42,6 +42,28 @@ pub struct FrontendRt {
     pub conn_tot: AtomicU64,
     /// See [`FrontendRt::conn_tot`].
     pub conn_rate: crate::runtime::freq::Rate,
+    /// Its HTTP requests as they come and responses as they end (`req_tot`, `hrsp_*`).
+    pub http: crate::runtime::lb::counters::HttpCounters,
+    /// Its HTTP requests per second (`req_rate`, `req_rate_max`).
+    pub req_rate: crate::runtime::freq::Rate,
+    /// Requests it answered itself: monitor, redirect, `return`, stats (`intercepted`).
+    pub intercepted: AtomicU64,
+}
+
+impl FrontendRt {
+    /// One more HTTP request (haproxy's proxy_inc_fe_req_ctr).
+    pub fn http_request(&self) {
+        self.http.request();
+        self.req_rate.add();
+    }
+
+    /// A transaction's end with `status` sent (0: none): counted in an HTTP frontend,
+    /// as haproxy's stream end counts it.
+    pub fn http_response(&self, status: u16) {
+        if status != 0 && self.ir.http.is_some() {
+            self.http.response(status);
+        }
+    }
 }
 
 /// The process's accept rates and their limits (`maxconnrate`, `maxsessrate`,
@@ -87,6 +109,8 @@ pub struct ServerRt {
     pub admin: AtomicU8,
     /// Sessions it took since start (`stot`).
     pub cumulated: AtomicU64,
+    /// Its HTTP responses, counted as they come (`req_tot`, `hrsp_*`).
+    pub http: crate::runtime::lb::counters::HttpCounters,
     /// TLS towards it for traffic (`ssl`); checked when the configuration was loaded.
     pub tls: Option<crate::runtime::tls::client::Connector>,
     /// TLS for its health checks (`check-ssl`, or `ssl` where the checks go too).
@@ -273,6 +297,8 @@ pub struct BackendRt {
     pub beconn: AtomicU32,
     /// Sessions since start.
     pub cumulated: AtomicU64,
+    /// Its HTTP transactions, counted as they end (`req_tot`, `hrsp_*`).
+    pub http: crate::runtime::lb::counters::HttpCounters,
     /// Sessions waiting in the backend's own queue (any server will do).
     pub queued: AtomicU32,
     /// Its last change between UP and DOWN, or the start (`lastchg`).
@@ -343,6 +369,7 @@ impl BackendRt {
                     last_check: Mutex::new(None),
                     chkfail: AtomicU64::new(0),
                     chkdown: AtomicU64::new(0),
+                    http: Default::default(),
                     lastchg: Mutex::new(std::time::Instant::now()),
                     idle: Default::default(),
                     trackers: Vec::new(),
@@ -361,6 +388,7 @@ impl BackendRt {
             servers,
             beconn: AtomicU32::new(0),
             cumulated: AtomicU64::new(0),
+            http: Default::default(),
             queued: AtomicU32::new(0),
             lastchg: Mutex::new(std::time::Instant::now()),
             ir,
@@ -716,6 +744,9 @@ impl Shared {
                     log_count: AtomicU32::new(0),
                     conn_tot: AtomicU64::new(0),
                     conn_rate: crate::runtime::freq::Rate::default(),
+                    http: Default::default(),
+                    req_rate: crate::runtime::freq::Rate::default(),
+                    intercepted: AtomicU64::new(0),
                 })
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),

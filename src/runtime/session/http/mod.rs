@@ -28,7 +28,7 @@ use super::close_log::{write_log, LogState};
 use super::connect::Idle;
 use super::Info;
 use crate::ir::HttpFrontend;
-use crate::runtime::lb::state::Shared;
+use crate::runtime::lb::state::{FrontendRt, Shared};
 use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
@@ -213,7 +213,7 @@ pub(super) async fn serve(
                     // haproxy's H1 layer takes it as a parsing error: it counts it, and
                     // sends its 400 to a client that only closed its sending side (the
                     // line still counts no bytes).
-                    count_bad_request(&vars, 400, backend.is_some() && first);
+                    count_bad_request(f, &vars, 400, backend.is_some() && first);
                     let a = answer(400);
                     let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
                     tx.status = 400;
@@ -228,7 +228,7 @@ pub(super) async fn serve(
                     NoRequest::Invalid(s) => (s, Cause::Proxy),
                     NoRequest::Closed { .. } => (400, Cause::Proxy),
                 };
-                count_bad_request(&vars, status, backend.is_some() && first);
+                count_bad_request(f, &vars, status, backend.is_some() && first);
                 let a = answer(status);
                 // Boxed, as the cold paths below: an idle session keeps only its wait.
                 let _ = Box::pin(send(&mut client, &a.wire, f.ir.timeout_client)).await;
@@ -284,6 +284,8 @@ pub(super) async fn serve(
                 break;
             }
         }
+        // One more request for the frontend (http_wait_for_request).
+        f.http_request();
         // Without a log format, a new stream's line (a TCP frontend's first one was
         // said when its session started).
         if f.ir.log_format.is_none() && !f.ir.log.is_empty() && (f.ir.http.is_some() || !first) {
@@ -340,13 +342,28 @@ pub(super) async fn serve(
                     // The rest of the connection is a tunnel; its line is logged at its end.
                     drop(idle);
                     let sess = LogSess::of(local, &ssl, &vars).with_id(uid);
-                    return Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx, sess))
-                        .await;
+                    let status = tx.status;
+                    Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx, sess)).await;
+                    // The stream ends with its tunnel: its answer is counted now.
+                    transaction_end(&shared, f, bi, status);
+                    return;
                 }
                 (keep, bi)
             }
             Err(verdict) => {
                 logged = !matches!(verdict, rules::Verdict::Monitor(_));
+                // Answered by the frontend itself (haproxy's intercepted requests).
+                if matches!(
+                    verdict,
+                    rules::Verdict::Monitor(_)
+                        | rules::Verdict::Redirect(_)
+                        | rules::Verdict::Return(..)
+                        | rules::Verdict::Page(_)
+                        | rules::Verdict::Auth(_)
+                ) {
+                    f.intercepted
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 count_verdict(&verdict, &vars);
                 // Answered by a rule before any backend: logged on the frontend. Boxed,
                 // with what it needs, out of the session's own future.
@@ -370,6 +387,7 @@ pub(super) async fn serve(
                 (Box::pin(answered).await, None)
             }
         };
+        transaction_end(&shared, f, bi, tx.status);
         if logged && !tx.logged {
             log!(&tx, bi, uid);
         }
@@ -475,11 +493,26 @@ fn keep_taken(got: &mut Vec<Option<Vec<u8>>>, slots: &[(String, usize)], taken: 
 /// request it could not parse, 408, 501): a request, and an error when it could not be
 /// parsed. haproxy's H1 layer counts it on the session's counters; a TCP frontend's
 /// upgraded stream (`stream`) counts it on the stream's.
-fn count_bad_request(vars: &Vars, status: u16, stream: bool) {
+fn count_bad_request(f: &FrontendRt, vars: &Vars, status: u16, stream: bool) {
+    // The frontend counts the request and the answer (h1_handle_parsing_error & co).
+    f.http_request();
+    f.http_response(status);
     if let Some(t) = vars.trackers() {
         t.http_req(!stream);
         if status != 408 && status != 501 {
             t.http_err(!stream);
+        }
+    }
+}
+
+/// A transaction's end with `status` sent (0: none): its frontend counts the answer,
+/// and its backend, in HTTP mode, the request and the answer (haproxy's stream end).
+fn transaction_end(shared: &Shared, f: &FrontendRt, bi: Option<usize>, status: u16) {
+    f.http_response(status);
+    let b = bi.map(|i| &shared.backends[i]);
+    if let (Some(b), true) = (b, status != 0) {
+        if b.ir.mode == crate::ir::Mode::Http {
+            b.http.exchange(status);
         }
     }
 }

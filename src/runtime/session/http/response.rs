@@ -114,6 +114,10 @@ where
     };
     tx.t_data = tx.ms();
     tx.status = head.status;
+    // The server counts its answer as it sent it (http_wait_for_response).
+    if let (Some(b), Some(srv)) = (who.be, tx.log.server) {
+        b.servers[srv].http.exchange(head.status);
+    }
     // A 4xx counts as a request error, a 5xx as a server failure.
     if let Some(t) = vars.trackers() {
         t.http_status(head.status);

@@ -1,0 +1,75 @@
+//! The HTTP counters of a frontend, a backend or a server (haproxy's `p.http`
+//! counters): requests, and responses by status class, for `show stat`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Requests and responses by status class (haproxy's `cum_req` and `rsp[]`).
+#[derive(Debug, Default)]
+pub struct HttpCounters {
+    /// Requests (`req_tot`).
+    pub req: AtomicU64,
+    /// Responses by class: 1xx to 5xx at 1 to 5, any other status at 0 (`hrsp_*`).
+    pub rsp: [AtomicU64; 6],
+}
+
+/// The `show stat` columns of [`HttpCounters::rsp`], by index.
+pub const RSP_COLUMNS: [&str; 6] = [
+    "hrsp_other",
+    "hrsp_1xx",
+    "hrsp_2xx",
+    "hrsp_3xx",
+    "hrsp_4xx",
+    "hrsp_5xx",
+];
+
+impl HttpCounters {
+    /// One more request.
+    pub fn request(&self) {
+        self.req.fetch_add(1, Relaxed);
+    }
+
+    /// One response with `status`, counted in its class.
+    pub fn response(&self, status: u16) {
+        let n = usize::from(status / 100);
+        self.rsp[if (1..=5).contains(&n) { n } else { 0 }].fetch_add(1, Relaxed);
+    }
+
+    /// A request and its response, as a backend or a server counts them.
+    pub fn exchange(&self, status: u16) {
+        self.request();
+        self.response(status);
+    }
+
+    /// The responses by `show stat` column.
+    pub fn columns(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        RSP_COLUMNS
+            .iter()
+            .zip(&self.rsp)
+            .map(|(c, n)| (*c, n.load(Relaxed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_fall_in_haproxys_classes() {
+        let c = HttpCounters::default();
+        for s in [100, 204, 302, 404, 503, 599, 600, 99, 0] {
+            c.response(s);
+        }
+        let got: Vec<_> = c.columns().collect();
+        assert_eq!(
+            got,
+            [
+                ("hrsp_other", 3),
+                ("hrsp_1xx", 1),
+                ("hrsp_2xx", 1),
+                ("hrsp_3xx", 1),
+                ("hrsp_4xx", 1),
+                ("hrsp_5xx", 2),
+            ]
+        );
+    }
+}
