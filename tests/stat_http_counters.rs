@@ -6,8 +6,6 @@
 mod common;
 
 use common::{ask, start, Which};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,16 +34,6 @@ backend echo\n  mode tcp\n  server s 127.0.104.2:25305\n",
     )
 }
 
-/// One request on its own connection, its answer read to the end.
-fn once(to: &str, req: &str) -> String {
-    let mut c = TcpStream::connect(to).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    c.write_all(req.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = c.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The columns this test is about, per row, after the same traffic.
 fn run(which: Which) -> Vec<String> {
     let sock = std::env::temp_dir().join(format!(
@@ -57,16 +45,16 @@ fn run(which: Which) -> Vec<String> {
     for path in [
         "/", "/a", "/mon", "/r", "/d", "/ret", "/auth", "/other", "/br", "/x",
     ] {
-        let got = once(
+        let got = common::once(
             WEB,
             &format!("GET {path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
         );
         assert!(got.starts_with("HTTP/1.1 "), "{path}: {got}");
     }
     for _ in 0..2 {
-        assert!(once(STATS, "GET / HTTP/1.0\r\n\r\n").starts_with("HTTP/1.1 200"));
+        assert!(common::once(STATS, "GET / HTTP/1.0\r\n\r\n").starts_with("HTTP/1.1 200"));
     }
-    assert!(once(WEB, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
+    assert!(common::once(WEB, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
     std::thread::sleep(Duration::from_millis(200));
     let stat = ask(&sock, "show stat");
     let head: Vec<&str> = stat

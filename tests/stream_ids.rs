@@ -10,7 +10,7 @@
 mod common;
 
 use common::Which;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -36,16 +36,6 @@ fn sock_path(which: Which) -> PathBuf {
         "haproxide-streamids-{}-{which:?}.sock",
         std::process::id()
     ))
-}
-
-/// One request on its own connection, its answer read to the end.
-fn once(to: SocketAddr, req: &str) -> String {
-    let mut c = TcpStream::connect(to).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    c.write_all(req.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = c.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The value of `field` in a `show info` answer.
@@ -80,11 +70,11 @@ fn run(which: Which) -> (Vec<String>, Vec<String>) {
     common::converse(web, &two, &seen);
     assert_eq!(common::roundtrip(raw, b"ping"), b"ping");
     // A request that never parses: its line takes the next number.
-    assert!(once(web, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
+    assert!(common::once(web, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
     // Each stats socket connection is a stream too.
     readings.push(format!("CumReq {}", info(&sock, "CumReq")));
     readings.push(format!("CumConns {}", info(&sock, "CumConns")));
-    assert!(once(web, "GET /c HTTP/1.0\r\n\r\n").contains("200 OK"));
+    assert!(common::once(web, "GET /c HTTP/1.0\r\n\r\n").contains("200 OK"));
     readings.push(format!("CumReq {}", info(&sock, "CumReq")));
     // A connection refused by a rule counts as a connection, not a session.
     let mut c = TcpStream::connect("127.0.103.1:25289").unwrap();
@@ -193,7 +183,7 @@ fn uid_run(which: Which, seen: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
     .map(String::from);
     let (r, srv) = common::converse(h, &conv, seen);
     out.extend(r.into_iter().chain(srv));
-    out.push(once(h, "garbage\r\n\r\n"));
+    out.push(common::once(h, "garbage\r\n\r\n"));
     for path in ["/b", "/two"] {
         let (r, srv) = common::converse(e, &[format!("GET {path} HTTP/1.0\r\n\r\n")], seen);
         out.extend(r.into_iter().chain(srv));

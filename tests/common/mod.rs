@@ -416,6 +416,16 @@ impl Drop for Backend {
     }
 }
 
+/// One request on its own connection to `to`, its answer read to the end (3 s at most).
+pub fn once(to: impl std::net::ToSocketAddrs, req: &str) -> String {
+    let mut c = TcpStream::connect(to).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    c.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Sends `data`, half-closes, reads everything back (bounded).
 pub fn roundtrip(to: SocketAddr, data: &[u8]) -> Vec<u8> {
     let mut c = TcpStream::connect(to).expect("connect to proxy");
