@@ -1,7 +1,9 @@
 //! `show stat`'s HTTP columns against the real haproxy: each row's `mode`, a frontend's
 //! requests (`req_tot`), answers by status class (`hrsp_*`) and the requests it answered
 //! itself (`intercepted`: monitor, redirect, `return`, auth, the stats page), a
-//! backend's and a server's requests and answers; TCP rows keep them empty.
+//! backend's and a server's requests and answers; TCP rows keep them empty. Also each
+//! server's and backend's `lbtot` (the algorithm's choices), a server's `stot` (every
+//! connection attempt, retries too), `lastsess`, a backend's `uweight` and `downtime`.
 
 mod common;
 
@@ -23,13 +25,15 @@ frontend web\n  mode http\n  bind {WEB}\n  monitor-uri /mon\n\
   http-request deny if {{ path /d }}\n\
   http-request return status 202 if {{ path /ret }}\n\
   http-request auth if {{ path /auth }}\n\
-  use_backend other if {{ path /other }}\n  default_backend app\n\
+  use_backend other if {{ path /other }}\n  use_backend dead if {{ path /dead }}\n  default_backend app\n\
 listen st\n  mode http\n  bind {STATS}\n  stats enable\n  stats uri /\n\
 frontend raw\n  mode tcp\n  bind {RAW}\n  default_backend echo\n\
 backend app\n  mode http\n  http-request redirect location /y if {{ path /br }}\n\
   server s 127.0.104.2:25303\n\
 backend other\n  mode http\n  server s 127.0.104.2:25304\n\
-backend echo\n  mode tcp\n  server s 127.0.104.2:25305\n",
+backend echo\n  mode tcp\n  server s 127.0.104.2:25305\n\
+backend dead\n  mode http\n  retries 2\n  server s 127.0.104.2:25306\n\
+backend unused\n  mode http\n  server s1 127.0.104.2:25303 weight 3\n  server s2 127.0.104.2:25303 weight 5\n",
         sock.display()
     )
 }
@@ -43,7 +47,7 @@ fn run(which: Which) -> Vec<String> {
     let _ = std::fs::remove_file(&sock);
     let _p = start(which, "stathttp", &config(&sock), RAW.parse().unwrap());
     for path in [
-        "/", "/a", "/mon", "/r", "/d", "/ret", "/auth", "/other", "/br", "/x",
+        "/", "/a", "/mon", "/r", "/d", "/ret", "/auth", "/other", "/br", "/x", "/dead",
     ] {
         let got = common::once(
             WEB,
@@ -55,6 +59,7 @@ fn run(which: Which) -> Vec<String> {
         assert!(common::once(STATS, "GET / HTTP/1.0\r\n\r\n").starts_with("HTTP/1.1 200"));
     }
     assert!(common::once(WEB, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
+    assert!(common::once(RAW, "ping").starts_with("ping"));
     std::thread::sleep(Duration::from_millis(200));
     let stat = ask(&sock, "show stat");
     let head: Vec<&str> = stat
@@ -77,6 +82,11 @@ fn run(which: Which) -> Vec<String> {
         "cache_lookups",
         "cache_hits",
         "-",
+        "stot",
+        "lbtot",
+        "uweight",
+        "downtime",
+        "lastsess",
     ];
     let _ = std::fs::remove_file(&sock);
     stat.lines()
@@ -87,7 +97,13 @@ fn run(which: Which) -> Vec<String> {
             let mut out = format!("{},{}", f[0], f[1]);
             for c in cols {
                 let i = head.iter().position(|h| *h == c).unwrap();
-                out.push_str(&format!(" {c}={}", f[i]));
+                // Seconds since the last session: whether there was one.
+                let v = match (c, f[i]) {
+                    ("lastsess", "" | "-1") => f[i],
+                    ("lastsess", _) => "seen",
+                    _ => f[i],
+                };
+                out.push_str(&format!(" {c}={v}"));
             }
             out
         })
@@ -108,15 +124,25 @@ fn http_counters_in_show_stat_match_haproxy() {
     let want = run(Which::Haproxy);
     let got = run(Which::Haproxide);
     assert_eq!(got, want);
-    // haproxy's own figures: 11 requests on web (the bad one too), 4 answered by itself
+    // haproxy's own figures: 12 requests on web (the bad one too), 4 answered by itself
     // (monitor, redirect, return, auth; not the backend's redirect).
     let web = want.iter().find(|l| l.starts_with("web,FRONTEND")).unwrap();
-    assert!(web.contains(" mode=http req_tot=11 "), "{web}");
+    assert!(web.contains(" mode=http req_tot=12 "), "{web}");
     assert!(web.contains(" intercepted=4 "), "{web}");
     let other = want.iter().find(|l| l.starts_with("other,s")).unwrap();
     assert!(
         other.contains(" req_tot=1 ") && other.contains(" hrsp_4xx=1 "),
         "{other}"
+    );
+    let dead = want.iter().find(|l| l.starts_with("dead,s")).unwrap();
+    assert!(dead.contains(" stot=3 lbtot=1 "), "{dead}");
+    let unused = want
+        .iter()
+        .find(|l| l.starts_with("unused,BACKEND"))
+        .unwrap();
+    assert!(
+        unused.contains(" uweight=8 ") && unused.contains(" lastsess=-1"),
+        "{unused}"
     );
     let raw = want.iter().find(|l| l.starts_with("raw,FRONTEND")).unwrap();
     assert!(

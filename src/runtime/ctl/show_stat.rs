@@ -153,6 +153,8 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("sid", s.ir.id)
                 .set("type", 2)
                 .set("mode", mode)
+                .set("lbtot", s.lbtot.load(Relaxed))
+                .set("lastsess", s.last_sess.age())
                 .set("-", "-");
             if be_http {
                 r.set("req_tot", s.http.req.load(Relaxed));
@@ -231,6 +233,16 @@ pub fn show_stat(shared: &Shared) -> String {
             .map(|x| x.eweight())
             .sum::<u64>()
             .div_ceil(16);
+        // The user weights of the servers in service: the active ones, else the
+        // backups (only the first without `option allbackups`), as stats.c sums them.
+        let uweight: u64 = if act == 0 && !b.ir.allbackups {
+            (lb.slots.iter().find(|x| x.backup && x.usable)).map_or(0, |x| u64::from(x.weight))
+        } else {
+            (lb.slots.iter())
+                .filter(|x| x.usable && x.weight > 0 && (!x.backup || act == 0))
+                .map(|x| u64::from(x.weight))
+                .sum()
+        };
         drop(lb);
         let mut r = Row::new(BACKEND_ZEROS);
         r.set("pxname", &b.ir.name)
@@ -256,9 +268,16 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("type", 1)
             .set("mode", mode)
             .set("algo", algo(&b.ir.balance))
+            .set("lbtot", b.lbtot.load(Relaxed))
+            .set("lastsess", b.last_sess.age())
+            .set("uweight", uweight)
             .set("-", "-");
         if be_http {
             r.http(&b.http).set("req_tot", b.http.req.load(Relaxed));
+        }
+        // haproxy has no downtime for a backend without servers (a stats listen).
+        if b.servers.is_empty() {
+            r.set("downtime", "");
         }
         out.push_str(&r.line());
         rows.push((b.ir.uuid, 1, out));

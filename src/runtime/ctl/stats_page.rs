@@ -176,6 +176,10 @@ pub async fn serve(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
+    // The stats applet is the listen's backend's session (be_set_sess_last).
+    if let Some(b) = shared.backends.iter().find(|b| b.ir.name == fe_name) {
+        b.last_sess.touch();
+    }
     let _ = client.write_all(&reply).await;
     let _ = client.shutdown().await;
 }

@@ -49,6 +49,33 @@ impl HttpCounters {
     }
 }
 
+/// When a server or a backend last took a session (haproxy's `last_sess`), for
+/// `show stat` lastsess.
+#[derive(Debug, Default)]
+pub struct LastSession(AtomicU64);
+
+/// Wall-clock seconds, as haproxy's `now.tv_sec` (0 is "never").
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs())
+}
+
+impl LastSession {
+    /// A session now.
+    pub fn touch(&self) {
+        self.0.store(now_secs(), Relaxed);
+    }
+
+    /// Seconds since the last session, -1 when there was none.
+    pub fn age(&self) -> i64 {
+        match self.0.load(Relaxed) {
+            0 => -1,
+            t => now_secs().saturating_sub(t) as i64,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

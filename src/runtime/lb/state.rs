@@ -111,6 +111,10 @@ pub struct ServerRt {
     pub cumulated: AtomicU64,
     /// Its HTTP responses, counted as they come (`req_tot`, `hrsp_*`).
     pub http: crate::runtime::lb::counters::HttpCounters,
+    /// Times the balancing algorithm chose it (`lbtot`).
+    pub lbtot: AtomicU64,
+    /// Its last session (`lastsess`).
+    pub last_sess: crate::runtime::lb::counters::LastSession,
     /// TLS towards it for traffic (`ssl`); checked when the configuration was loaded.
     pub tls: Option<crate::runtime::tls::client::Connector>,
     /// TLS for its health checks (`check-ssl`, or `ssl` where the checks go too).
@@ -299,6 +303,10 @@ pub struct BackendRt {
     pub cumulated: AtomicU64,
     /// Its HTTP transactions, counted as they end (`req_tot`, `hrsp_*`).
     pub http: crate::runtime::lb::counters::HttpCounters,
+    /// Times its balancing algorithm chose a server (`lbtot`).
+    pub lbtot: AtomicU64,
+    /// Its last session given a server (`lastsess`).
+    pub last_sess: crate::runtime::lb::counters::LastSession,
     /// Sessions waiting in the backend's own queue (any server will do).
     pub queued: AtomicU32,
     /// Its last change between UP and DOWN, or the start (`lastchg`).
@@ -370,6 +378,8 @@ impl BackendRt {
                     chkfail: AtomicU64::new(0),
                     chkdown: AtomicU64::new(0),
                     http: Default::default(),
+                    lbtot: AtomicU64::new(0),
+                    last_sess: Default::default(),
                     lastchg: Mutex::new(std::time::Instant::now()),
                     idle: Default::default(),
                     trackers: Vec::new(),
@@ -389,6 +399,8 @@ impl BackendRt {
             beconn: AtomicU32::new(0),
             cumulated: AtomicU64::new(0),
             http: Default::default(),
+            lbtot: AtomicU64::new(0),
+            last_sess: Default::default(),
             queued: AtomicU32::new(0),
             lastchg: Mutex::new(std::time::Instant::now()),
             ir,
@@ -433,7 +445,15 @@ impl BackendRt {
                 );
                 let waiting = lb.queues.backend_len() > 0;
                 match lb.bal.pick_with(Some(src), input, avoid) {
-                    Some(s) if !(fifo && waiting) => s,
+                    Some(s) if !(fifo && waiting) => {
+                        // The algorithm's choice, unless it is the server a redispatch
+                        // left (assign_server's cum_lbconn).
+                        if avoid != Some(s) {
+                            self.lbtot.fetch_add(1, Relaxed);
+                            self.servers[s].lbtot.fetch_add(1, Relaxed);
+                        }
+                        s
+                    }
                     _ => return self.enqueue(lb, Line::Backend),
                 }
             }
@@ -471,7 +491,15 @@ impl BackendRt {
     fn take(&self, lb: &mut Lb, s: usize) {
         lb.bal.track(s, true);
         self.servers[s].sessions.fetch_add(1, Relaxed);
+        self.attempt(s);
+        self.last_sess.touch();
+    }
+
+    /// A connection attempt to server `s` (`stot`, lastsess: haproxy counts each one,
+    /// retries too) for a session it was assigned.
+    pub fn attempt(&self, s: usize) {
         self.servers[s].cumulated.fetch_add(1, Relaxed);
+        self.servers[s].last_sess.touch();
     }
 
     /// A queued session gave up (timeout, client gone): its place is freed. False when it
@@ -609,7 +637,8 @@ impl BackendRt {
     /// A queued session woke up with a slot on server `s`: it counts there now.
     pub fn claim(&self, s: usize) {
         self.servers[s].sessions.fetch_add(1, Relaxed);
-        self.servers[s].cumulated.fetch_add(1, Relaxed);
+        self.attempt(s);
+        self.last_sess.touch();
     }
 
     /// A slot handed to a queued session that had already given up goes back.

@@ -237,6 +237,8 @@ pub(super) async fn connect_phase(
                         return None;
                     }
                 }
+                // The same server again: one more attempt on it.
+                b.attempt(srv);
             }
         }
     };
