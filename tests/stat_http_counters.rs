@@ -3,7 +3,8 @@
 //! itself (`intercepted`: monitor, redirect, `return`, auth, the stats page), a
 //! backend's and a server's requests and answers; TCP rows keep them empty. Also each
 //! server's and backend's `lbtot` (the algorithm's choices), a server's `stot` (every
-//! connection attempt, retries too), `lastsess`, a backend's `uweight` and `downtime`.
+//! connection attempt, retries too), `lastsess`, failed connections, retries and
+//! redispatches (`econ`, `wretr`, `wredis`), a backend's `uweight` and `downtime`.
 
 mod common;
 
@@ -25,7 +26,7 @@ frontend web\n  mode http\n  bind {WEB}\n  monitor-uri /mon\n\
   http-request deny if {{ path /d }}\n\
   http-request return status 202 if {{ path /ret }}\n\
   http-request auth if {{ path /auth }}\n\
-  use_backend other if {{ path /other }}\n  use_backend dead if {{ path /dead }}\n  default_backend app\n\
+  use_backend other if {{ path /other }}\n  use_backend dead if {{ path /dead }}\n  use_backend redisp if {{ path_beg /redisp }}\n  default_backend app\n\
 listen st\n  mode http\n  bind {STATS}\n  stats enable\n  stats uri /\n\
 frontend raw\n  mode tcp\n  bind {RAW}\n  default_backend echo\n\
 backend app\n  mode http\n  http-request redirect location /y if {{ path /br }}\n\
@@ -33,6 +34,8 @@ backend app\n  mode http\n  http-request redirect location /y if {{ path /br }}\
 backend other\n  mode http\n  server s 127.0.104.2:25304\n\
 backend echo\n  mode tcp\n  server s 127.0.104.2:25305\n\
 backend dead\n  mode http\n  retries 2\n  server s 127.0.104.2:25306\n\
+backend redisp\n  mode http\n  option redispatch\n  retries 1\n\
+  server down 127.0.104.2:25306\n  server up 127.0.104.2:25303\n\
 backend unused\n  mode http\n  server s1 127.0.104.2:25303 weight 3\n  server s2 127.0.104.2:25303 weight 5\n",
         sock.display()
     )
@@ -47,7 +50,8 @@ fn run(which: Which) -> Vec<String> {
     let _ = std::fs::remove_file(&sock);
     let _p = start(which, "stathttp", &config(&sock), RAW.parse().unwrap());
     for path in [
-        "/", "/a", "/mon", "/r", "/d", "/ret", "/auth", "/other", "/br", "/x", "/dead",
+        "/", "/a", "/mon", "/r", "/d", "/ret", "/auth", "/other", "/br", "/x", "/dead", "/redisp1",
+        "/redisp2", "/redisp3",
     ] {
         let got = common::once(
             WEB,
@@ -87,6 +91,9 @@ fn run(which: Which) -> Vec<String> {
         "uweight",
         "downtime",
         "lastsess",
+        "econ",
+        "wretr",
+        "wredis",
     ];
     let _ = std::fs::remove_file(&sock);
     stat.lines()
@@ -124,10 +131,10 @@ fn http_counters_in_show_stat_match_haproxy() {
     let want = run(Which::Haproxy);
     let got = run(Which::Haproxide);
     assert_eq!(got, want);
-    // haproxy's own figures: 12 requests on web (the bad one too), 4 answered by itself
+    // haproxy's own figures: 15 requests on web (the bad one too), 4 answered by itself
     // (monitor, redirect, return, auth; not the backend's redirect).
     let web = want.iter().find(|l| l.starts_with("web,FRONTEND")).unwrap();
-    assert!(web.contains(" mode=http req_tot=12 "), "{web}");
+    assert!(web.contains(" mode=http req_tot=15 "), "{web}");
     assert!(web.contains(" intercepted=4 "), "{web}");
     let other = want.iter().find(|l| l.starts_with("other,s")).unwrap();
     assert!(

@@ -56,6 +56,14 @@ impl Row {
         self.set("cache_lookups", 0).set("cache_hits", 0)
     }
 
+    /// A server's or a backend's failed connections, retries and redispatches.
+    fn counts(&mut self, c: &crate::runtime::lb::counters::ConnCounters) -> &mut Row {
+        for (col, n) in c.columns() {
+            self.set(col, n);
+        }
+        self
+    }
+
     fn line(&self) -> String {
         self.0.join(",") + ",\n"
     }
@@ -154,6 +162,7 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("type", 2)
                 .set("mode", mode)
                 .set("lbtot", s.lbtot.load(Relaxed))
+                .counts(&s.conn)
                 .set("lastsess", s.last_sess.age())
                 .set("-", "-");
             if be_http {
@@ -269,6 +278,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("mode", mode)
             .set("algo", algo(&b.ir.balance))
             .set("lbtot", b.lbtot.load(Relaxed))
+            .counts(&b.conn)
             .set("lastsess", b.last_sess.age())
             .set("uweight", uweight)
             .set("-", "-");

@@ -49,6 +49,29 @@ impl HttpCounters {
     }
 }
 
+/// A server's or a backend's connection outcomes (haproxy's `failed_conns`, `retries`,
+/// `redispatches`: `show stat` econ, wretr, wredis).
+#[derive(Debug, Default)]
+pub struct ConnCounters {
+    /// Sessions whose connection attempts all failed (`econ`).
+    pub failed: AtomicU64,
+    /// Redispatch attempts that chose the same server again (`wretr`).
+    pub retries: AtomicU64,
+    /// Sessions moved to another server after failing on this one (`wredis`).
+    pub redispatches: AtomicU64,
+}
+
+impl ConnCounters {
+    /// The `show stat` columns.
+    pub fn columns(&self) -> [(&'static str, u64); 3] {
+        [
+            ("econ", self.failed.load(Relaxed)),
+            ("wretr", self.retries.load(Relaxed)),
+            ("wredis", self.redispatches.load(Relaxed)),
+        ]
+    }
+}
+
 /// When a server or a backend last took a session (haproxy's `last_sess`), for
 /// `show stat` lastsess.
 #[derive(Debug, Default)]

@@ -113,6 +113,8 @@ pub struct ServerRt {
     pub http: crate::runtime::lb::counters::HttpCounters,
     /// Times the balancing algorithm chose it (`lbtot`).
     pub lbtot: AtomicU64,
+    /// Failed connections, retries and redispatches (`econ`, `wretr`, `wredis`).
+    pub conn: crate::runtime::lb::counters::ConnCounters,
     /// Its last session (`lastsess`).
     pub last_sess: crate::runtime::lb::counters::LastSession,
     /// TLS towards it for traffic (`ssl`); checked when the configuration was loaded.
@@ -305,6 +307,8 @@ pub struct BackendRt {
     pub http: crate::runtime::lb::counters::HttpCounters,
     /// Times its balancing algorithm chose a server (`lbtot`).
     pub lbtot: AtomicU64,
+    /// Failed connections, retries and redispatches (`econ`, `wretr`, `wredis`).
+    pub conn: crate::runtime::lb::counters::ConnCounters,
     /// Its last session given a server (`lastsess`).
     pub last_sess: crate::runtime::lb::counters::LastSession,
     /// Sessions waiting in the backend's own queue (any server will do).
@@ -379,6 +383,7 @@ impl BackendRt {
                     chkdown: AtomicU64::new(0),
                     http: Default::default(),
                     lbtot: AtomicU64::new(0),
+                    conn: Default::default(),
                     last_sess: Default::default(),
                     lastchg: Mutex::new(std::time::Instant::now()),
                     idle: Default::default(),
@@ -400,6 +405,7 @@ impl BackendRt {
             cumulated: AtomicU64::new(0),
             http: Default::default(),
             lbtot: AtomicU64::new(0),
+            conn: Default::default(),
             last_sess: Default::default(),
             queued: AtomicU32::new(0),
             lastchg: Mutex::new(std::time::Instant::now()),
@@ -493,6 +499,26 @@ impl BackendRt {
         self.servers[s].sessions.fetch_add(1, Relaxed);
         self.attempt(s);
         self.last_sess.touch();
+    }
+
+    /// A session whose connection attempts to server `s` all failed (`econ`).
+    pub fn connect_failed(&self, s: usize) {
+        self.servers[s].conn.failed.fetch_add(1, Relaxed);
+        self.conn.failed.fetch_add(1, Relaxed);
+    }
+
+    /// A retry after a failed connection to server `prev` goes to `next`: a redispatch
+    /// for `prev`, or a retry when it is `prev` again (stream_choose_redispatch's and
+    /// assign_server_and_queue's counts).
+    pub fn reassigned(&self, prev: usize, next: usize) {
+        let (s, b) = (&self.servers[prev].conn, &self.conn);
+        let (sc, bc) = if next != prev {
+            (&s.redispatches, &b.redispatches)
+        } else {
+            (&s.retries, &b.retries)
+        };
+        sc.fetch_add(1, Relaxed);
+        bc.fetch_add(1, Relaxed);
     }
 
     /// A connection attempt to server `s` (`stot`, lastsess: haproxy counts each one,

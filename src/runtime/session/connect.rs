@@ -189,6 +189,7 @@ pub(super) async fn connect_phase(
                         ConnectFail::Internal => Cause::Internal,
                     };
                     {
+                        b.connect_failed(srv);
                         give_up(log, srv, attempt, Termination::new(term, Phase::Connect));
                         return None;
                     }
@@ -218,6 +219,7 @@ pub(super) async fn connect_phase(
                     };
                     slot = taken(next);
                     log.redispatched |= next != srv;
+                    b.reassigned(srv, next);
                     log.tw = start.elapsed().as_millis() as i64;
                     srv = next;
                     direct = false;
@@ -237,7 +239,8 @@ pub(super) async fn connect_phase(
                         return None;
                     }
                 }
-                // The same server again: one more attempt on it.
+                // The same server again: a retry, one more attempt on it.
+                b.reassigned(srv, srv);
                 b.attempt(srv);
             }
         }
