@@ -4,7 +4,8 @@
 //! backend's and a server's requests and answers; TCP rows keep them empty. Also each
 //! server's and backend's `lbtot` (the algorithm's choices), a server's `stot` (every
 //! connection attempt, retries too), `lastsess`, failed connections, retries and
-//! redispatches (`econ`, `wretr`, `wredis`), a backend's `uweight` and `downtime`.
+//! redispatches (`econ`, `wretr`, `wredis`), bytes (`bin`, `bout`), a backend's
+//! `uweight` and `downtime`.
 
 mod common;
 
@@ -94,6 +95,8 @@ fn run(which: Which) -> Vec<String> {
         "econ",
         "wretr",
         "wredis",
+        "bin",
+        "bout",
     ];
     let _ = std::fs::remove_file(&sock);
     stat.lines()
@@ -105,9 +108,11 @@ fn run(which: Which) -> Vec<String> {
             for c in cols {
                 let i = head.iter().position(|h| *h == c).unwrap();
                 // Seconds since the last session: whether there was one.
+                // The stats page is haproxide's own, shorter than haproxy's.
                 let v = match (c, f[i]) {
                     ("lastsess", "" | "-1") => f[i],
                     ("lastsess", _) => "seen",
+                    ("bout", _) if f[0] == "st" => "page",
                     _ => f[i],
                 };
                 out.push_str(&format!(" {c}={v}"));

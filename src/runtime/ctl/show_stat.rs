@@ -56,6 +56,14 @@ impl Row {
         self.set("cache_lookups", 0).set("cache_hits", 0)
     }
 
+    /// Bytes and the most sessions at once.
+    fn traffic(&mut self, t: &crate::runtime::lb::counters::Traffic) -> &mut Row {
+        for (col, n) in t.columns() {
+            self.set(col, n);
+        }
+        self
+    }
+
     /// A server's or a backend's failed connections, retries and redispatches.
     fn counts(&mut self, c: &crate::runtime::lb::counters::ConnCounters) -> &mut Row {
         for (col, n) in c.columns() {
@@ -119,6 +127,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("req_rate", f.req_rate.read())
             .set("req_rate_max", f.req_rate.max())
             .set("req_tot", f.http.req.load(Relaxed))
+            .traffic(&f.traffic)
             .set("-", "-");
         if fe_http {
             r.http(&f.http)
@@ -162,6 +171,7 @@ pub fn show_stat(shared: &Shared) -> String {
                 .set("type", 2)
                 .set("mode", mode)
                 .set("lbtot", s.lbtot.load(Relaxed))
+                .traffic(&s.traffic)
                 .counts(&s.conn)
                 .set("lastsess", s.last_sess.age())
                 .set("-", "-");
@@ -278,6 +288,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("mode", mode)
             .set("algo", algo(&b.ir.balance))
             .set("lbtot", b.lbtot.load(Relaxed))
+            .traffic(&b.traffic)
             .counts(&b.conn)
             .set("lastsess", b.last_sess.age())
             .set("uweight", uweight)

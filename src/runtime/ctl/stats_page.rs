@@ -176,9 +176,19 @@ pub async fn serve(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
+    // The bytes as haproxy counts them (the heads' HTX size, then the bodies).
+    let up = head.htx_size() + body.as_ref().map_or(0, |b| b.len() as u64);
+    let down = match Head::response(&reply, 101) {
+        Ok(Some((h, n))) => h.htx_size() + (reply.len() - n) as u64,
+        _ => reply.len() as u64,
+    };
+    if let Some(f) = shared.frontends.iter().find(|f| f.ir.name == fe_name) {
+        f.traffic.bytes(up, down);
+    }
     // The stats applet is the listen's backend's session (be_set_sess_last).
     if let Some(b) = shared.backends.iter().find(|b| b.ir.name == fe_name) {
         b.last_sess.touch();
+        b.traffic.bytes(up, down);
     }
     let _ = client.write_all(&reply).await;
     let _ = client.shutdown().await;

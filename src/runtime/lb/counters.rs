@@ -1,7 +1,7 @@
 //! The HTTP counters of a frontend, a backend or a server (haproxy's `p.http`
 //! counters): requests, and responses by status class, for `show stat`.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 /// Requests and responses by status class (haproxy's `cum_req` and `rsp[]`).
 #[derive(Debug, Default)]
@@ -46,6 +46,39 @@ impl HttpCounters {
             .iter()
             .zip(&self.rsp)
             .map(|(c, n)| (*c, n.load(Relaxed)))
+    }
+}
+
+/// A proxy's or a server's bytes and its highest session count (`bin`, `bout`, `smax`).
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// Bytes from clients (`bin`).
+    pub bin: AtomicU64,
+    /// Bytes to clients (`bout`).
+    pub bout: AtomicU64,
+    /// The most sessions at once (`smax`).
+    pub smax: AtomicU32,
+}
+
+impl Traffic {
+    /// A stream's bytes, counted at its end.
+    pub fn bytes(&self, up: u64, down: u64) {
+        self.bin.fetch_add(up, Relaxed);
+        self.bout.fetch_add(down, Relaxed);
+    }
+
+    /// `now` sessions at once.
+    pub fn sessions(&self, now: u32) {
+        self.smax.fetch_max(now, Relaxed);
+    }
+
+    /// The `show stat` columns.
+    pub fn columns(&self) -> [(&'static str, u64); 3] {
+        [
+            ("bin", self.bin.load(Relaxed)),
+            ("bout", self.bout.load(Relaxed)),
+            ("smax", u64::from(self.smax.load(Relaxed))),
+        ]
     }
 }
 

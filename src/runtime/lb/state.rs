@@ -44,6 +44,8 @@ pub struct FrontendRt {
     pub conn_rate: crate::runtime::freq::Rate,
     /// Its HTTP requests as they come and responses as they end (`req_tot`, `hrsp_*`).
     pub http: crate::runtime::lb::counters::HttpCounters,
+    /// Its bytes and most sessions at once (`bin`, `bout`, `smax`).
+    pub traffic: crate::runtime::lb::counters::Traffic,
     /// Its HTTP requests per second (`req_rate`, `req_rate_max`).
     pub req_rate: crate::runtime::freq::Rate,
     /// Requests it answered itself: monitor, redirect, `return`, stats (`intercepted`).
@@ -113,6 +115,8 @@ pub struct ServerRt {
     pub http: crate::runtime::lb::counters::HttpCounters,
     /// Times the balancing algorithm chose it (`lbtot`).
     pub lbtot: AtomicU64,
+    /// Its bytes and most sessions at once (`bin`, `bout`, `smax`).
+    pub traffic: crate::runtime::lb::counters::Traffic,
     /// Failed connections, retries and redispatches (`econ`, `wretr`, `wredis`).
     pub conn: crate::runtime::lb::counters::ConnCounters,
     /// Its last session (`lastsess`).
@@ -307,6 +311,8 @@ pub struct BackendRt {
     pub http: crate::runtime::lb::counters::HttpCounters,
     /// Times its balancing algorithm chose a server (`lbtot`).
     pub lbtot: AtomicU64,
+    /// Its bytes and most sessions at once (`bin`, `bout`, `smax`).
+    pub traffic: crate::runtime::lb::counters::Traffic,
     /// Failed connections, retries and redispatches (`econ`, `wretr`, `wredis`).
     pub conn: crate::runtime::lb::counters::ConnCounters,
     /// Its last session given a server (`lastsess`).
@@ -383,6 +389,7 @@ impl BackendRt {
                     chkdown: AtomicU64::new(0),
                     http: Default::default(),
                     lbtot: AtomicU64::new(0),
+                    traffic: Default::default(),
                     conn: Default::default(),
                     last_sess: Default::default(),
                     lastchg: Mutex::new(std::time::Instant::now()),
@@ -405,6 +412,7 @@ impl BackendRt {
             cumulated: AtomicU64::new(0),
             http: Default::default(),
             lbtot: AtomicU64::new(0),
+            traffic: Default::default(),
             conn: Default::default(),
             last_sess: Default::default(),
             queued: AtomicU32::new(0),
@@ -496,9 +504,18 @@ impl BackendRt {
     /// Counts a session on server `s`.
     fn take(&self, lb: &mut Lb, s: usize) {
         lb.bal.track(s, true);
-        self.servers[s].sessions.fetch_add(1, Relaxed);
+        let now = self.servers[s].sessions.fetch_add(1, Relaxed) + 1;
+        self.servers[s].traffic.sessions(now);
         self.attempt(s);
         self.last_sess.touch();
+    }
+
+    /// A stream's bytes at its end, for the backend and the server it had.
+    pub fn count_bytes(&self, srv: Option<usize>, (up, down): (u64, u64)) {
+        self.traffic.bytes(up, down);
+        if let Some(s) = srv {
+            self.servers[s].traffic.bytes(up, down);
+        }
     }
 
     /// A session whose connection attempts to server `s` all failed (`econ`).
@@ -662,7 +679,8 @@ impl BackendRt {
 
     /// A queued session woke up with a slot on server `s`: it counts there now.
     pub fn claim(&self, s: usize) {
-        self.servers[s].sessions.fetch_add(1, Relaxed);
+        let now = self.servers[s].sessions.fetch_add(1, Relaxed) + 1;
+        self.servers[s].traffic.sessions(now);
         self.attempt(s);
         self.last_sess.touch();
     }
@@ -800,6 +818,7 @@ impl Shared {
                     conn_tot: AtomicU64::new(0),
                     conn_rate: crate::runtime::freq::Rate::default(),
                     http: Default::default(),
+                    traffic: Default::default(),
                     req_rate: crate::runtime::freq::Rate::default(),
                     intercepted: AtomicU64::new(0),
                 })

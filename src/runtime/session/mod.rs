@@ -118,6 +118,12 @@ pub fn run(
         }
         let bi = be.as_ref().map(|b| b.bi);
         drop(be);
+        // The session's bytes for its frontend, backend and server.
+        let bytes = (log.up, log.down);
+        shared.frontends[li.fe].traffic.bytes(bytes.0, bytes.1);
+        if let Some(bi) = bi {
+            shared.backends[bi].count_bytes(log.server, bytes);
+        }
         if !quiet {
             write_log(&shared, &li, accept, peer, bi, tls, &log, None, None);
         }

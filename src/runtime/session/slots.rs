@@ -26,7 +26,8 @@ impl SessionSlot {
     /// Counts a session just accepted on frontend `fe`.
     pub fn new(shared: Arc<Shared>, fe: usize, permits: Permits) -> Self {
         shared.actconn.fetch_add(1, Relaxed);
-        shared.frontends[fe].feconn.fetch_add(1, Relaxed);
+        let f = &shared.frontends[fe];
+        f.traffic.sessions(f.feconn.fetch_add(1, Relaxed) + 1);
         SessionSlot {
             shared,
             fe,
@@ -52,7 +53,7 @@ pub(super) struct BackendSlot {
 impl BackendSlot {
     pub(super) fn new(shared: &Arc<Shared>, bi: usize) -> Self {
         let b = &shared.backends[bi];
-        b.beconn.fetch_add(1, Relaxed);
+        b.traffic.sessions(b.beconn.fetch_add(1, Relaxed) + 1);
         b.cumulated.fetch_add(1, Relaxed);
         BackendSlot {
             shared: shared.clone(),

@@ -343,9 +343,17 @@ pub(super) async fn serve(
                     drop(idle);
                     let sess = LogSess::of(local, &ssl, &vars).with_id(uid);
                     let status = tx.status;
+                    // The heads' bytes; the tunnel's own are not counted here.
+                    let head_bytes = LogState::new(tx.log.start, Termination::NORMAL);
+                    let head_bytes = LogState {
+                        up: tx.log.up,
+                        down: tx.log.down,
+                        server: tx.log.server,
+                        ..head_bytes
+                    };
                     Box::pin(run_tunnel(&shared, &li, client, *t, (peer, tls), tx, sess)).await;
                     // The stream ends with its tunnel: its answer is counted now.
-                    transaction_end(&shared, f, bi, status);
+                    transaction_end(&shared, f, bi, &head_bytes, status);
                     return;
                 }
                 (keep, bi)
@@ -387,7 +395,7 @@ pub(super) async fn serve(
                 (Box::pin(answered).await, None)
             }
         };
-        transaction_end(&shared, f, bi, tx.status);
+        transaction_end(&shared, f, bi, &tx.log, tx.status);
         if logged && !tx.logged {
             log!(&tx, bi, uid);
         }
@@ -507,8 +515,18 @@ fn count_bad_request(f: &FrontendRt, vars: &Vars, status: u16, stream: bool) {
 
 /// A transaction's end with `status` sent (0: none): its frontend counts the answer,
 /// and its backend, in HTTP mode, the request and the answer (haproxy's stream end).
-fn transaction_end(shared: &Shared, f: &FrontendRt, bi: Option<usize>, status: u16) {
+fn transaction_end(
+    shared: &Shared,
+    f: &FrontendRt,
+    bi: Option<usize>,
+    log: &LogState,
+    status: u16,
+) {
     f.http_response(status);
+    f.traffic.bytes(log.up, log.down);
+    if let Some(b) = bi.map(|i| &shared.backends[i]) {
+        b.count_bytes(log.server, (log.up, log.down));
+    }
     let b = bi.map(|i| &shared.backends[i]);
     if let (Some(b), true) = (b, status != 0) {
         if b.ir.mode == crate::ir::Mode::Http {
