@@ -5,7 +5,7 @@
 //! server's and backend's `lbtot` (the algorithm's choices), a server's `stot` (every
 //! connection attempt, retries too), `lastsess`, failed connections, retries and
 //! redispatches (`econ`, `wretr`, `wredis`), bytes (`bin`, `bout`), a backend's
-//! `uweight` and `downtime`.
+//! `uweight` and `downtime`; what a frontend refused (`dcon`, `dses`, `dreq`, `ereq`).
 
 mod common;
 
@@ -30,6 +30,8 @@ frontend web\n  mode http\n  bind {WEB}\n  monitor-uri /mon\n\
   use_backend other if {{ path /other }}\n  use_backend dead if {{ path /dead }}\n  use_backend redisp if {{ path_beg /redisp }}\n  default_backend app\n\
 listen st\n  mode http\n  bind {STATS}\n  stats enable\n  stats uri /\n\
 frontend raw\n  mode tcp\n  bind {RAW}\n  default_backend echo\n\
+frontend gate\n  mode tcp\n  bind 127.0.104.1:25307\n  tcp-request connection reject\n  default_backend echo\n\
+frontend gate2\n  mode tcp\n  bind 127.0.104.1:25308\n  tcp-request session reject\n  default_backend echo\n\
 backend app\n  mode http\n  http-request redirect location /y if {{ path /br }}\n\
   server s 127.0.104.2:25303\n\
 backend other\n  mode http\n  server s 127.0.104.2:25304\n\
@@ -65,6 +67,11 @@ fn run(which: Which) -> Vec<String> {
     }
     assert!(common::once(WEB, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
     assert!(common::once(RAW, "ping").starts_with("ping"));
+    for gate in ["127.0.104.1:25307", "127.0.104.1:25308"] {
+        let mut c = std::net::TcpStream::connect(gate).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let _ = std::io::Read::read(&mut c, &mut [0u8; 8]);
+    }
     std::thread::sleep(Duration::from_millis(200));
     let stat = ask(&sock, "show stat");
     let head: Vec<&str> = stat
@@ -97,6 +104,10 @@ fn run(which: Which) -> Vec<String> {
         "wredis",
         "bin",
         "bout",
+        "dcon",
+        "dses",
+        "dreq",
+        "ereq",
     ];
     let _ = std::fs::remove_file(&sock);
     stat.lines()
@@ -141,6 +152,17 @@ fn http_counters_in_show_stat_match_haproxy() {
     let web = want.iter().find(|l| l.starts_with("web,FRONTEND")).unwrap();
     assert!(web.contains(" mode=http req_tot=15 "), "{web}");
     assert!(web.contains(" intercepted=4 "), "{web}");
+    assert!(web.contains(" dreq=1 ereq=1"), "{web}");
+    let gate = want
+        .iter()
+        .find(|l| l.starts_with("gate,FRONTEND"))
+        .unwrap();
+    assert!(gate.contains(" dcon=1 dses=0 "), "{gate}");
+    let gate2 = want
+        .iter()
+        .find(|l| l.starts_with("gate2,FRONTEND"))
+        .unwrap();
+    assert!(gate2.contains(" dcon=0 dses=1 "), "{gate2}");
     let other = want.iter().find(|l| l.starts_with("other,s")).unwrap();
     assert!(
         other.contains(" req_tot=1 ") && other.contains(" hrsp_4xx=1 "),

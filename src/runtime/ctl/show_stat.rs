@@ -64,6 +64,14 @@ impl Row {
         self
     }
 
+    /// What a frontend refused.
+    fn refused(&mut self, r: &crate::runtime::lb::counters::Refused) -> &mut Row {
+        for (col, n) in r.columns() {
+            self.set(col, n);
+        }
+        self
+    }
+
     /// A server's or a backend's failed connections, retries and redispatches.
     fn counts(&mut self, c: &crate::runtime::lb::counters::ConnCounters) -> &mut Row {
         for (col, n) in c.columns() {
@@ -128,6 +136,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("req_rate_max", f.req_rate.max())
             .set("req_tot", f.http.req.load(Relaxed))
             .traffic(&f.traffic)
+            .refused(&f.refused)
             .set("-", "-");
         if fe_http {
             r.http(&f.http)
@@ -290,6 +299,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("lbtot", b.lbtot.load(Relaxed))
             .traffic(&b.traffic)
             .counts(&b.conn)
+            .set("dreq", b.denied.load(Relaxed))
             .set("lastsess", b.last_sess.age())
             .set("uweight", uweight)
             .set("-", "-");

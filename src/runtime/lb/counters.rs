@@ -82,6 +82,37 @@ impl Traffic {
     }
 }
 
+/// What a frontend's rules refused and the requests it could not read (`dcon`, `dses`,
+/// `dreq`, `ereq`).
+#[derive(Debug, Default)]
+pub struct Refused {
+    /// Connections a `tcp-request connection` rule rejected (`dcon`).
+    pub conn: AtomicU64,
+    /// Sessions a `tcp-request session` rule rejected (`dses`).
+    pub sess: AtomicU64,
+    /// Requests denied: `tcp-request content reject`, `http-request deny|tarpit` (`dreq`).
+    pub req: AtomicU64,
+    /// Requests that could not be read: invalid, too large, timed out (`ereq`).
+    pub failed: AtomicU64,
+}
+
+impl Refused {
+    /// One more of `c`.
+    pub fn add(c: &AtomicU64) {
+        c.fetch_add(1, Relaxed);
+    }
+
+    /// The `show stat` columns.
+    pub fn columns(&self) -> [(&'static str, u64); 4] {
+        [
+            ("dcon", self.conn.load(Relaxed)),
+            ("dses", self.sess.load(Relaxed)),
+            ("dreq", self.req.load(Relaxed)),
+            ("ereq", self.failed.load(Relaxed)),
+        ]
+    }
+}
+
 /// A server's or a backend's connection outcomes (haproxy's `failed_conns`, `retries`,
 /// `redispatches`: `show stat` econ, wretr, wredis).
 #[derive(Debug, Default)]

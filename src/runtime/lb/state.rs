@@ -46,6 +46,8 @@ pub struct FrontendRt {
     pub http: crate::runtime::lb::counters::HttpCounters,
     /// Its bytes and most sessions at once (`bin`, `bout`, `smax`).
     pub traffic: crate::runtime::lb::counters::Traffic,
+    /// What its rules refused and the requests it could not read.
+    pub refused: crate::runtime::lb::counters::Refused,
     /// Its HTTP requests per second (`req_rate`, `req_rate_max`).
     pub req_rate: crate::runtime::freq::Rate,
     /// Requests it answered itself: monitor, redirect, `return`, stats (`intercepted`).
@@ -315,6 +317,8 @@ pub struct BackendRt {
     pub traffic: crate::runtime::lb::counters::Traffic,
     /// Failed connections, retries and redispatches (`econ`, `wretr`, `wredis`).
     pub conn: crate::runtime::lb::counters::ConnCounters,
+    /// Requests its own `http-request deny|tarpit` rules denied (`dreq`).
+    pub denied: AtomicU64,
     /// Its last session given a server (`lastsess`).
     pub last_sess: crate::runtime::lb::counters::LastSession,
     /// Sessions waiting in the backend's own queue (any server will do).
@@ -414,6 +418,7 @@ impl BackendRt {
             lbtot: AtomicU64::new(0),
             traffic: Default::default(),
             conn: Default::default(),
+            denied: AtomicU64::new(0),
             last_sess: Default::default(),
             queued: AtomicU32::new(0),
             lastchg: Mutex::new(std::time::Instant::now()),
@@ -819,6 +824,7 @@ impl Shared {
                     conn_rate: crate::runtime::freq::Rate::default(),
                     http: Default::default(),
                     traffic: Default::default(),
+                    refused: Default::default(),
                     req_rate: crate::runtime::freq::Rate::default(),
                     intercepted: AtomicU64::new(0),
                 })

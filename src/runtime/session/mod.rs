@@ -219,6 +219,7 @@ async fn prepare(
         let none = SslInfo::default();
         let who = who(f, (peer, local), &none);
         if inspect::at_once(&f.ir.inspect.connection, &who, &mut vars) == inspect::Outcome::Reject {
+            crate::runtime::lb::counters::Refused::add(&f.refused.conn);
             let _ = SockRef::from(&client).set_linger(Some(Duration::ZERO));
             return Prepared::refused(log, peer, false);
         }
@@ -266,6 +267,7 @@ async fn prepare(
     if !f.ir.inspect.session.is_empty() {
         let who = who(f, (peer, local), &ssl);
         if inspect::at_once(&f.ir.inspect.session, &who, &mut vars) == inspect::Outcome::Reject {
+            crate::runtime::lb::counters::Refused::add(&f.refused.sess);
             // Bytes read past a PROXY header were still unread in haproxy's socket: its
             // close sends a reset then, as this one does.
             if !early.is_empty() {

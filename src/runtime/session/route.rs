@@ -17,7 +17,9 @@ use socket2::SockRef;
 use std::time::Duration;
 
 /// A `tcp-request content reject`: HAProxy closes without lingering and logs "PR".
-fn rejected(client: &ClientEnd, log: &mut LogState, read: &[u8]) {
+fn rejected(f: &FrontendRt, client: &ClientEnd, log: &mut LogState, read: &[u8]) {
+    // A denied request for the frontend, whichever proxy's rule it was (tcp_inspect_request).
+    crate::runtime::lb::counters::Refused::add(&f.refused.req);
     let _ = SockRef::from(client.tcp()).set_linger(Some(Duration::ZERO));
     log.term = Termination::new(Cause::Proxy, Phase::Request);
     log.up = read.len() as u64;
@@ -89,7 +91,7 @@ pub(super) async fn route(
     let mut who = super::who(f, (peer, local), ssl);
     who.uid = uid;
     if !f.ir.inspect.rules.is_empty() && !inspect(client, early, &f.ir.inspect, &who, vars).await {
-        rejected(client, log, early);
+        rejected(f, client, log, early);
         return Routed::Ended(None);
     }
     let chosen = if f.ir.switching.is_empty() {
@@ -124,7 +126,7 @@ pub(super) async fn route(
         && b.ir.mode != crate::ir::Mode::Http
         && !inspect(client, early, &b.ir.inspect, &who, vars).await
     {
-        rejected(client, log, early);
+        rejected(f, client, log, early);
         return Routed::Ended(Some(be));
     }
     let mut ctx = Ctx::tcp(&who, early, true);

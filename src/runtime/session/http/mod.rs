@@ -278,6 +278,7 @@ pub(super) async fn serve(
             who.uid = uid;
             let verdict = super::inspect::on_http_request(&f.ir.inspect, &who, &head, &mut vars);
             if verdict == super::inspect::Outcome::Reject {
+                crate::runtime::lb::counters::Refused::add(&f.refused.req);
                 tx.t_request = -1;
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
                 log!(&tx, None, uid);
@@ -360,6 +361,9 @@ pub(super) async fn serve(
             }
             Err(verdict) => {
                 logged = !matches!(verdict, rules::Verdict::Monitor(_));
+                if denied(&verdict) {
+                    crate::runtime::lb::counters::Refused::add(&f.refused.req);
+                }
                 // Answered by the frontend itself (haproxy's intercepted requests).
                 if matches!(
                     verdict,
@@ -502,9 +506,13 @@ fn keep_taken(got: &mut Vec<Option<Vec<u8>>>, slots: &[(String, usize)], taken: 
 /// parsed. haproxy's H1 layer counts it on the session's counters; a TCP frontend's
 /// upgraded stream (`stream`) counts it on the stream's.
 fn count_bad_request(f: &FrontendRt, vars: &Vars, status: u16, stream: bool) {
-    // The frontend counts the request and the answer (h1_handle_parsing_error & co).
+    // The frontend counts the request, the answer (h1_handle_parsing_error & co) and,
+    // but for its own internal errors, a failed request.
     f.http_request();
     f.http_response(status);
+    if status != 500 {
+        crate::runtime::lb::counters::Refused::add(&f.refused.failed);
+    }
     if let Some(t) = vars.trackers() {
         t.http_req(!stream);
         if status != 408 && status != 501 {
@@ -533,6 +541,14 @@ fn transaction_end(
             b.http.exchange(status);
         }
     }
+}
+
+/// Whether a rule's answer denies the request (`dreq`: deny, tarpit).
+fn denied(v: &rules::Verdict) -> bool {
+    matches!(
+        v,
+        rules::Verdict::Deny(_) | rules::Verdict::DenyReply(..) | rules::Verdict::Tarpit(..)
+    )
 }
 
 /// Counts a rule's answer on the tracked counters: a deny, a tarpit or an auth

@@ -120,6 +120,7 @@ pub(super) async fn transaction(
         let verdict =
             crate::runtime::session::inspect::on_http_request(&b.ir.inspect, &who, req, vars);
         if verdict == crate::runtime::session::inspect::Outcome::Reject {
+            crate::runtime::lb::counters::Refused::add(&f.refused.req);
             tx.t_request = -1;
             tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
             return false;
@@ -139,6 +140,11 @@ pub(super) async fn transaction(
         if !matches!(verdict, rules::Verdict::Continue) {
             drop(be);
             super::count_verdict(&verdict, vars);
+            // Denied by the backend's rules: the frontend and the backend count it.
+            if super::denied(&verdict) {
+                crate::runtime::lb::counters::Refused::add(&f.refused.req);
+                crate::runtime::lb::counters::Refused::add(&b.denied);
+            }
             return Box::pin(answer_rule(client, cin, verdict, req, &an, (tx, vars))).await;
         }
     }
