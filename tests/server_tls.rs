@@ -129,7 +129,19 @@ fn scenario(which: Which, d: &Path, net: u8) -> (String, Vec<bool>, Vec<String>)
     let ca = d.join("ca.pem");
     let tls = ["--cafile", ca.to_str().unwrap_or(""), "--insecure"];
     passed.push(pub_with(net, 24630, "x", &tls));
-    thread::sleep(Duration::from_millis(300));
+    // The last sessions' lines: until none came for half a second (5 s at most), as a
+    // busy host may write them late.
+    let mut quiet = 0;
+    let mut seen = 0;
+    for _ in 0..50 {
+        thread::sleep(Duration::from_millis(100));
+        let n = p.lines.lock().unwrap().len();
+        quiet = if n == seen { quiet + 1 } else { 0 };
+        seen = n;
+        if quiet == 5 {
+            break;
+        }
+    }
     let lines: Vec<String> = p
         .lines
         .lock()
