@@ -88,16 +88,10 @@ fn run(which: Which) -> Vec<String> {
     }
     seen2.push(format!("shut: {} / fe {}", client(LI), client(FE)));
     let st = ask(&sock, "show stat");
-    let row = |px: &str| {
-        st.lines()
-            .find(|l| l.starts_with(&format!("{px},FRONTEND,")))
-            .map(|l| format!("{}\n{l}", st.lines().next().unwrap_or("")))
-            .unwrap_or_default()
-    };
     seen2.push(format!(
         "status fe {} li {}",
-        stat_field(&row("fe"), "FRONTEND", "status"),
-        stat_field(&row("li"), "FRONTEND", "status")
+        common::proxy_field(&st, "fe", "FRONTEND", "status"),
+        common::proxy_field(&st, "li", "FRONTEND", "status")
     ));
     drop(open);
     std::thread::sleep(Duration::from_millis(200));

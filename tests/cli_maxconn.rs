@@ -106,15 +106,9 @@ fn run(which: Which) -> Vec<String> {
     // the stats socket changes as any other.
     let slim = |px: &str| {
         let stat = ask(&sock, "show stat");
-        let head = stat.lines().next().unwrap_or("").to_string();
-        let row = stat
-            .lines()
-            .find(|l| l.starts_with(&format!("{px},FRONTEND,")))
-            .unwrap_or("")
-            .to_string();
         format!(
             "{px} slim {}",
-            stat_field(&format!("{head}\n{row}"), "FRONTEND", "slim")
+            common::proxy_field(&stat, px, "FRONTEND", "slim")
         )
     };
     say(slim("free"));

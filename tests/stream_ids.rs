@@ -83,12 +83,11 @@ fn run(which: Which) -> (Vec<String>, Vec<String>) {
     std::thread::sleep(Duration::from_millis(100));
     let stat = common::ask(&sock, "show stat");
     for px in ["web", "raw", "gate"] {
-        let row = stat
-            .lines()
-            .find(|l| l.starts_with(&format!("{px},FRONTEND,")))
-            .unwrap_or_else(|| panic!("{px} in {stat}"));
-        let head = stat.lines().next().unwrap_or("");
-        let field = |c: &str| common::stat_field(&format!("{head}\n{row}"), "FRONTEND", c);
+        assert!(
+            stat.contains(&format!("\n{px},FRONTEND,")),
+            "{px} in {stat}"
+        );
+        let field = |c: &str| common::proxy_field(&stat, px, "FRONTEND", c);
         readings.push(format!(
             "{px} conn_tot={} stot={} conn_rate_max>0={}",
             field("conn_tot"),

@@ -226,6 +226,17 @@ pub fn kill(pid: u32, sig: i32) -> nix::Result<()> {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig)
 }
 
+/// Column `column` of proxy `px`'s row whose svname is `sv` in a `show stat` answer
+/// ("?" when there is none).
+pub fn proxy_field(stat: &str, px: &str, sv: &str, column: &str) -> String {
+    let head = stat.lines().next().unwrap_or("");
+    let row = stat
+        .lines()
+        .find(|l| l.starts_with(&format!("{px},{sv},")))
+        .unwrap_or("");
+    stat_field(&format!("{head}\n{row}"), sv, column)
+}
+
 /// Waits (at most 10 s) until something listens on `a`.
 /// One command on a stats socket, its whole answer.
 pub fn ask(sock: &std::path::Path, cmd: &str) -> String {
