@@ -187,7 +187,8 @@ pub async fn serve(
     }
     // The stats applet is the listen's backend's session (be_set_sess_last).
     if let Some(b) = shared.backends.iter().find(|b| b.ir.name == fe_name) {
-        b.last_sess.touch();
+        b.last_sess
+            .touch(crate::runtime::lb::counters::LastSession::now());
         b.traffic.bytes(up, down);
     }
     let _ = client.write_all(&reply).await;

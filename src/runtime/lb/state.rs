@@ -511,8 +511,7 @@ impl BackendRt {
         lb.bal.track(s, true);
         let now = self.servers[s].sessions.fetch_add(1, Relaxed) + 1;
         self.servers[s].traffic.sessions(now);
-        self.attempt(s);
-        self.last_sess.touch();
+        self.last_sess.touch(self.attempt(s));
     }
 
     /// A stream's bytes at its end, for the backend and the server it had.
@@ -545,9 +544,12 @@ impl BackendRt {
 
     /// A connection attempt to server `s` (`stot`, lastsess: haproxy counts each one,
     /// retries too) for a session it was assigned.
-    pub fn attempt(&self, s: usize) {
+    /// Gives the time it noted.
+    pub fn attempt(&self, s: usize) -> u64 {
+        let now = crate::runtime::lb::counters::LastSession::now();
         self.servers[s].cumulated.fetch_add(1, Relaxed);
-        self.servers[s].last_sess.touch();
+        self.servers[s].last_sess.touch(now);
+        now
     }
 
     /// A queued session gave up (timeout, client gone): its place is freed. False when it
@@ -686,8 +688,7 @@ impl BackendRt {
     pub fn claim(&self, s: usize) {
         let now = self.servers[s].sessions.fetch_add(1, Relaxed) + 1;
         self.servers[s].traffic.sessions(now);
-        self.attempt(s);
-        self.last_sess.touch();
+        self.last_sess.touch(self.attempt(s));
     }
 
     /// A slot handed to a queued session that had already given up goes back.

@@ -241,7 +241,7 @@ pub(super) async fn connect_phase(
                 }
                 // The same server again: a retry, one more attempt on it.
                 b.reassigned(srv, srv);
-                b.attempt(srv);
+                let _ = b.attempt(srv);
             }
         }
     };
