@@ -6,6 +6,7 @@
 pub mod acl;
 pub mod auth;
 pub mod checks;
+pub mod compression;
 pub mod conv;
 pub mod cookie;
 pub mod counters;
@@ -408,6 +409,8 @@ pub struct Frontend {
     /// `unique-id-header`: the request header that carries the unique id (when there is
     /// a `unique-id-format`) to the server.
     pub unique_id_header: Option<String>,
+    /// `compression`: the frontend's, consulted after the backend's.
+    pub compression: Option<compression::Compression>,
     /// `option dontlognull`
     pub dontlognull: bool,
     /// `option dontlog-normal`
@@ -675,6 +678,8 @@ pub struct Backend {
     /// `http-send-name-header`: the request header (lower case) that carries the chosen
     /// server's name.
     pub send_name_header: Option<Box<[u8]>>,
+    /// `compression`: consulted before the frontend's.
+    pub compression: Option<compression::Compression>,
     /// `option h1-case-adjust-bogus-server`: the `h1-case-adjust` map applied to header
     /// names sent to servers.
     pub case_adjust: Option<std::sync::Arc<CaseMap>>,

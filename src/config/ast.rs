@@ -390,6 +390,8 @@ pub struct ProxyConf {
     pub unique_id_format: Option<Spanned<String>>,
     /// `unique-id-header`
     pub unique_id_header: Option<String>,
+    /// `compression` lines (created by the first one, even a refused one, as haproxy's).
+    pub compression: Option<crate::ir::compression::Compression>,
     /// `no log` / `log disable` seen last.
     pub log_disabled: bool,
     /// `default_backend`
@@ -570,6 +572,7 @@ impl ProxyConf {
             log_format: None,
             unique_id_format: None,
             unique_id_header: None,
+            compression: None,
             log_disabled: false,
             default_backend: None,
             use_backends: Vec::new(),
@@ -622,6 +625,10 @@ impl ProxyConf {
         p.rate_limit_inherited = defaults.rate_limit_sessions;
         p.id = None;
         p.state_file_name = None;
+        // haproxy copies the algorithms and types, not `offload` (ignored in defaults).
+        if let Some(c) = p.compression.as_mut() {
+            c.offload = false;
+        }
         for o in p.options.values_mut() {
             o.own = false;
         }

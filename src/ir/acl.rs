@@ -123,6 +123,10 @@ pub enum Fetch {
     Cook(Option<Box<[u8]>>),
     /// `status`
     Status,
+    /// `res.comp`: the compression filter compresses this response.
+    ResComp,
+    /// `res.comp_algo`: the algorithm compressing this response.
+    ResCompAlgo,
     /// `http_auth(<userlist>)`: the request's Basic credentials are valid in that list.
     HttpAuth(super::auth::UserlistRef),
     /// `http_auth_group(<userlist>)`: the authenticated user (matched against groups).

@@ -427,7 +427,7 @@ pub fn source_name(f: &Fetch) -> &'static str {
         | Fetch::ReqVer
         | Fetch::UrlParam(..) => "HTTP request",
         Fetch::BeName => "backend",
-        Fetch::Status => "HTTP response",
+        Fetch::Status | Fetch::ResComp | Fetch::ResCompAlgo => "HTTP response",
         Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == Dir::Res => "HTTP response headers",
         _ => "HTTP request headers",
     }

@@ -561,7 +561,7 @@ impl Parser {
     /// haproxy's `warnif_cond_conflicts` for a rule run on the request, at `place`.
     pub(super) fn warn_request_only(&mut self, p: &ProxyConf, loc: &Loc, c: &Cond, place: &str) {
         self.warn_useless_acl(p, loc, c, place, |t| {
-            matches!(&t.expr.fetch, Fetch::Status)
+            matches!(&t.expr.fetch, Fetch::Status | Fetch::ResComp | Fetch::ResCompAlgo)
                 || matches!(&t.expr.fetch, Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res)
         });
     }

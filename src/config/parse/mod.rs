@@ -13,6 +13,7 @@ mod balance;
 mod bind;
 pub(crate) mod capture;
 mod check;
+mod compression;
 mod convert;
 mod cookie;
 pub mod counters;

@@ -150,6 +150,7 @@ impl Parser {
             "http-check" => self.parse_http_check(p, stmt),
             "cookie" => self.parse_cookie(p, stmt),
             "capture" => self.parse_capture(p, stmt),
+            "compression" => self.parse_compression(p, stmt),
             "id" => self.parse_proxy_id(p, stmt),
             "load-server-state-from-file" => self.parse_load_state(p, stmt),
             "server-state-file-name" => self.parse_state_file_name(p, stmt),

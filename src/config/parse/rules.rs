@@ -691,7 +691,7 @@ pub(crate) fn stage(f: &Fetch) -> Stage {
         | Fetch::SslFcProtocol
         | Fetch::SslCUsed => Stage::L5,
         Fetch::BeName => Stage::Backend,
-        Fetch::Status => Stage::Response,
+        Fetch::Status | Fetch::ResComp | Fetch::ResCompAlgo => Stage::Response,
         Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == Dir::Res => Stage::Response,
         _ => Stage::Request,
     }

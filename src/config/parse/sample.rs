@@ -587,6 +587,8 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
             (Fetch::Cook(n), SmpType::Str)
         }
         "status" => none(Fetch::Status, SmpType::Int)?,
+        "res.comp" => none(Fetch::ResComp, SmpType::Bool)?,
+        "res.comp_algo" => none(Fetch::ResCompAlgo, SmpType::Str)?,
         "var" => {
             let a = args(&[Str, Str], 1)?;
             let v = super::vars::var_name(a[0].str()).map_err(|e| {

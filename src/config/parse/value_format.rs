@@ -19,7 +19,7 @@ pub(crate) fn unavailable(f: &Fetch, response: bool) -> Option<&'static str> {
         return f.needs_request().then_some("HTTP request headers");
     }
     match f {
-        Fetch::Status => Some("HTTP response"),
+        Fetch::Status | Fetch::ResComp | Fetch::ResCompAlgo => Some("HTTP response"),
         Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res => {
             Some("HTTP response headers")
         }

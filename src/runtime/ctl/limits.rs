@@ -60,7 +60,7 @@ pub(super) fn set_rate_limit(shared: &Shared, args: &[&str]) -> String {
         ("sessions", "global") => &r.sessions,
         ("ssl-sessions", "global") => &r.ssl,
         ("http-compression", "global") => {
-            return "'set rate-limit http-compression' is not supported by haproxide (no HTTP compression).\n".into()
+            return "'set rate-limit http-compression' is not supported by haproxide (compression is not rate-limited here).\n".into()
         }
         _ => {
             return "'set rate-limit' only supports :\n   - 'connections global' to set the per-process maximum connection rate\n   - 'sessions global' to set the per-process maximum session rate\n   - 'ssl-sessions global' to set the per-process maximum SSL session rate\n   - 'http-compression global' to set the per-process maximum compression speed in kB/s\n".into()

@@ -48,9 +48,9 @@ impl Row {
         self
     }
 
-    /// An HTTP proxy's response counters, and its cache's (none here: 0).
+    /// An HTTP proxy's response and compression counters, and its cache's (none here: 0).
     fn http(&mut self, c: &crate::runtime::lb::counters::HttpCounters) -> &mut Row {
-        for (col, n) in c.columns() {
+        for (col, n) in c.columns().chain(c.comp_columns()) {
             self.set(col, n);
         }
         self.set("cache_lookups", 0).set("cache_hits", 0)

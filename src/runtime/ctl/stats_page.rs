@@ -155,6 +155,7 @@ pub async fn serve(
         proc: None,
         tables: None,
         uid: None,
+        comp: None,
     };
     let mut ctx = Ctx::tcp(&who, &[], true);
     ctx.req = Some(&head);

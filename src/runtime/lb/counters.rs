@@ -10,7 +10,14 @@ pub struct HttpCounters {
     pub req: AtomicU64,
     /// Responses by class: 1xx to 5xx at 1 to 5, any other status at 0 (`hrsp_*`).
     pub rsp: [AtomicU64; 6],
+    /// What the compression filter took in, sent out, passed through unchanged
+    /// (`identity`), and the responses it handled (`comp_in`, `comp_out`, `comp_byp`,
+    /// `comp_rsp`; frontends and backends only).
+    pub comp: [AtomicU64; 4],
 }
+
+/// The `show stat` columns of [`HttpCounters::comp`], by index.
+pub const COMP_COLUMNS: [&str; 4] = ["comp_in", "comp_out", "comp_byp", "comp_rsp"];
 
 /// The `show stat` columns of [`HttpCounters::rsp`], by index.
 pub const RSP_COLUMNS: [&str; 6] = [
@@ -38,6 +45,28 @@ impl HttpCounters {
     pub fn exchange(&self, status: u16) {
         self.request();
         self.response(status);
+    }
+
+    /// A body through the compression filter: `consumed` bytes in, `produced` out (a
+    /// bypass for `identity`), and the response itself when `rsp` (an HTTP proxy's).
+    pub fn compressed(&self, identity: bool, (consumed, produced): (u64, u64), rsp: bool) {
+        if identity {
+            self.comp[2].fetch_add(consumed, Relaxed);
+        } else {
+            self.comp[0].fetch_add(consumed, Relaxed);
+            self.comp[1].fetch_add(produced, Relaxed);
+        }
+        if rsp {
+            self.comp[3].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The compression filter's counters by `show stat` column.
+    pub fn comp_columns(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        COMP_COLUMNS
+            .iter()
+            .zip(&self.comp)
+            .map(|(c, n)| (*c, n.load(Relaxed)))
     }
 
     /// The responses by `show stat` column.

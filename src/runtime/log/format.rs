@@ -100,6 +100,8 @@ pub struct HttpFacts<'a> {
     pub res_cap: &'a [Option<Vec<u8>>],
     /// The captured cookies of the request and of the response (`capture cookie`).
     pub cookies: [Option<&'a [u8]>; 2],
+    /// The algorithm that compressed the response (`res.comp`, `res.comp_algo`).
+    pub comp: Option<crate::ir::compression::Algo>,
 }
 
 impl HttpFacts<'_> {

@@ -347,6 +347,12 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         Fetch::DstPort => one(Value::Int(i64::from(ctx.local.port()))),
         Fetch::FeName => one(s(ctx.fe_name.as_bytes())),
         // Only a stream has one (none in `tcp-request connection|session` rules).
+        Fetch::ResComp => Ok(Values::One(Value::Bool(ctx.comp.is_some()))),
+        Fetch::ResCompAlgo => Ok(ctx
+            .comp
+            .map(|a| s(a.cfg_name().as_bytes()))
+            .into_iter()
+            .collect()),
         Fetch::UniqueId => Ok(ctx
             .uid
             .filter(|_| ctx.stream)

@@ -89,6 +89,8 @@ pub struct Ctx<'a> {
     pub tables: Option<&'a [crate::runtime::lb::stick::Table]>,
     /// The stream's unique id, where the frontend has a `unique-id-format`.
     pub uid: Option<&'a dyn UniqueId>,
+    /// The algorithm compressing the response (`res.comp`, `res.comp_algo`).
+    pub comp: Option<crate::ir::compression::Algo>,
 }
 
 /// A stream's unique id (`unique-id-format`): made once, by its first reader (a rule's
@@ -177,6 +179,8 @@ pub struct Who<'a> {
     pub tables: Option<&'a [crate::runtime::lb::stick::Table]>,
     /// The stream's unique id, where the frontend has a `unique-id-format`.
     pub uid: Option<&'a dyn UniqueId>,
+    /// The algorithm compressing the response, once the compression filter chose it.
+    pub comp: Option<crate::ir::compression::Algo>,
 }
 
 impl<'a> Ctx<'a> {
@@ -200,6 +204,7 @@ impl<'a> Ctx<'a> {
             logged: None,
             tables: w.tables,
             uid: w.uid,
+            comp: w.comp,
         }
     }
 

@@ -25,6 +25,7 @@ fn and_or_not_and_not_yet() {
         proc: None,
         tables: None,
         uid: None,
+        comp: None,
         peer: "10.1.2.3:5000".parse().unwrap(),
         local: "127.0.0.1:80".parse().unwrap(),
         fe_name: "f",

@@ -275,6 +275,7 @@ pub fn proc_vars(g: &crate::ir::Global) -> ProcVars {
         proc: Some(&set),
         tables: None,
         uid: None,
+        comp: None,
     };
     let mut unused = Vars::default();
     for a in &g.set_vars {

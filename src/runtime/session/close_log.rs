@@ -243,6 +243,7 @@ pub(super) fn write_log(
             stream: true,
             http_len: None,
             uid,
+            comp: http.and_then(|h| h.comp),
             logged: http.map(|h| {
                 let line = h.request.unwrap_or(b"");
                 let method = &line[..line.iter().position(|c| *c == b' ').unwrap_or(line.len())];

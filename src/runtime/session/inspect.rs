@@ -283,6 +283,7 @@ mod tests {
             proc: None,
             tables: None,
             uid: None,
+            comp: None,
         };
         let evaluate =
             |i: &Inspect, b: &[u8], last: bool| evaluate(i, &who, b, last, &mut Vars::default());

@@ -198,6 +198,7 @@ pub(super) fn who<'a>(
         proc: Some(&f.proc_vars),
         tables: Some(&f.tables),
         uid: None,
+        comp: None,
     }
 }
 

@@ -98,6 +98,8 @@ struct Tx {
     request: Option<Vec<u8>>,
     /// The cookie letters of the termination state (None: `--`).
     cookie: Option<[u8; 2]>,
+    /// The algorithm compressing the response (`res.comp`, `res.comp_algo` at log time).
+    comp: Option<crate::ir::compression::Algo>,
     /// What `capture` lines took, boxed: most transactions have none, and an idle
     /// kept-alive client holds its next transaction's state.
     captured: Option<Box<Captured>>,
@@ -117,6 +119,7 @@ impl Tx {
             status: 0,
             request: None,
             cookie: None,
+            comp: None,
             captured: None,
             logged: false,
         }
@@ -265,6 +268,7 @@ pub(super) async fn serve(
                     req_cap: &[],
                     res_cap: &[],
                     cookies: [None, None],
+                    comp: None,
                 };
                 super::close_log::unique_id_now(sh, l, at, (peer, tls), Some(&hf), ctx)
             };
@@ -667,6 +671,7 @@ fn log_tx(
         cookies: tx.captured.as_ref().map_or([None, None], |c| {
             [c.cookies[0].as_deref(), c.cookies[1].as_deref()]
         }),
+        comp: tx.comp,
     };
     let bi = if tx.request.is_some() { bi } else { None };
     write_log(

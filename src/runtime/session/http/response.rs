@@ -17,7 +17,10 @@ pub(super) type CookieCtx<'a> = (
     Response<'a>,
     &'a mut Persist,
 );
-use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
+use crate::runtime::stream::http1::body::{
+    copy, copy_out, send, Fail, Framing, Inbuf, Limits, Out, Side,
+};
+use crate::runtime::stream::http1::compress::{self, Encoder};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::termination::{Cause, Phase, Termination};
 
@@ -28,6 +31,17 @@ pub(super) type ResRules<'a> = (
     &'a Who<'a>,
     &'a mut Vars,
     &'a [crate::runtime::session::inspect::StickKey],
+);
+
+/// The request a response answers: its head, whether the answer has no body (HEAD),
+/// whether the frontend closes after it, the frontend's header case map, and the
+/// compression filter's algorithm with the settings it came from.
+pub(super) type ReqSide<'a> = (
+    &'a Head,
+    bool,
+    bool,
+    Option<&'a crate::ir::CaseMap>,
+    Option<(crate::ir::compression::Algo, compress::Settings<'a>)>,
 );
 
 /// The transaction's side of a response: its log facts, the cookie work, the response
@@ -50,6 +64,8 @@ pub(super) struct RespEnd {
     pub(super) done: bool,
     /// A 101 or a CONNECT's 2xx: the connection becomes a tunnel.
     pub(super) tunnel: bool,
+    /// The body went through the compression filter: its encoder (what it took in).
+    pub(super) compressed: Option<Encoder>,
 }
 
 /// A response haproxy does not forward: the status it answers instead, what the log
@@ -65,7 +81,7 @@ pub(super) async fn response<R, W>(
     sr: &mut R,
     cw: &mut W,
     sin: &mut Inbuf,
-    (req, bodyless, fe_close, case): (&Head, bool, bool, Option<&crate::ir::CaseMap>),
+    (req, bodyless, fe_close, case, comp): ReqSide<'_>,
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
     (tx, ck, caps, (rule_sets, who, vars, stick), early_log): TxSide<'_>,
@@ -145,6 +161,15 @@ where
     } else {
         head.flags.ver11.then_some("close")
     };
+    // The compression filter looks at the response before the rules do (its
+    // post-analyzer of http_wait_for_response), so `res.comp` reads its choice. A length
+    // of 0 is a message without body to haproxy (HTX_SL_F_BODYLESS).
+    let has_body = xfer_len && !no_body && framing != Framing::Length(0);
+    let algo = comp
+        .filter(|(_, set)| compress::response_fits(*set, req, &head, has_body))
+        .map(|(a, _)| a);
+    tx.comp = algo;
+    let who = &Who { comp: algo, ..*who };
     tx.log.down = head.htx_size();
     if let Some(res) = super::capture_headers(&head, caps) {
         tx.captured().res = res;
@@ -216,12 +241,16 @@ where
         tx.logged |= log_now(tx, vars);
         tx.log.down = counted;
     }
+    // The filter rewrites the head as it is forwarded, after every rule.
+    if let Some(a) = algo {
+        compress::rewrite_head(&mut head, a);
+    }
     let mut out = Vec::with_capacity(512);
     head.write_cased(&mut out, conn_val, case);
     // The body bytes already read leave with the head, in one write (haproxy's output
     // buffer does the same); the copy below carries the rest.
     let framing = match framing {
-        Framing::Length(n) => {
+        Framing::Length(n) if algo.is_none() => {
             let take = sin.avail().len().min(n.min(usize::MAX as u64) as usize);
             out.extend_from_slice(&sin.avail()[..take]);
             sin.consume(take);
@@ -240,9 +269,11 @@ where
         read: server_to,
         write: client_to,
     };
-    let (n, res) = match framing {
-        Framing::Length(0) => (0, Ok(())),
-        f => copy(f, head.flags.chunked && !no_body, sin, sr, cw, lim).await,
+    let mut compressed = algo.map(Encoder::new);
+    let (n, res) = match (framing, compressed.as_mut()) {
+        (f, Some(e)) => copy_out(f, Out::Encoded(e), sin, sr, cw, lim).await,
+        (Framing::Length(0), None) => (0, Ok(())),
+        (f, None) => copy(f, head.flags.chunked && !no_body, sin, sr, cw, lim).await,
     };
     tx.log.down += n;
     if let Err(side) = res {
@@ -263,6 +294,7 @@ where
         conn_kept_by_client_side: !cli_close && !tunnel,
         done: res.is_ok(),
         tunnel,
+        compressed,
     })
 }
 

@@ -23,6 +23,7 @@ use crate::runtime::session::route;
 use crate::runtime::session::slots::BackendSlot;
 use crate::runtime::session::Info;
 use crate::runtime::stream::http1::body::{copy, send, Fail, Framing, Inbuf, Limits, Side};
+use crate::runtime::stream::http1::compress;
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -94,6 +95,7 @@ pub(super) async fn transaction(
         proc: Some(&f.proc_vars),
         tables: Some(&shared.tables),
         uid,
+        comp: None,
     };
     // A listen's own sessions ran its rules as the frontend's already.
     let own = b.ir.own_frontend == Some(li.fe);
@@ -211,6 +213,10 @@ pub(super) async fn transaction(
         crate::runtime::session::inspect::stick_keys(&shared.tables, &b.ir.stick_rules, &ctx, false)
     };
     let sticky = route::stick_target(shared, b, &stick, prst);
+    // The compression filter chooses its algorithm from the request as it leaves (the
+    // backend's settings first), `offload` taking `accept-encoding` out.
+    let comp_set = [b.ir.compression.as_ref(), f.ir.compression.as_ref()];
+    let comp = compress::on_request(comp_set, req).map(|a| (a, comp_set));
     let cookie_srv = persist.as_ref().and_then(|p| p.server);
     let pin = prst.pin(chosen.or(cookie_srv).or(sticky));
     // The request's variables are gone once the server connection is asked for
@@ -323,6 +329,7 @@ pub(super) async fn transaction(
                 bodyless_resp,
                 h.conn_mode == HttpConnMode::Close,
                 h.case_adjust.as_deref(),
+                comp,
             ),
             (h.max_headers, h.max_head),
             (server_to, client_to),
@@ -368,7 +375,16 @@ pub(super) async fn transaction(
             drop(be);
             return false;
         }
-        Ok(r) => r,
+        Ok(r) => {
+            if let Some(e) = &r.compressed {
+                let counts = (e.consumed, e.produced);
+                f.http
+                    .compressed(e.is_identity(), counts, f.ir.http.is_some());
+                b.http
+                    .compressed(e.is_identity(), counts, b.ir.mode == crate::ir::Mode::Http);
+            }
+            r
+        }
         Err(status) => {
             drop(server);
             let Some((s, dropped, reply)) = status else {

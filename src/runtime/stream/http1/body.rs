@@ -142,6 +142,16 @@ pub struct Limits {
     pub write: Option<Duration>,
 }
 
+/// How body data leaves: as it came, as chunks, or encoded (then as chunks).
+pub enum Out<'e> {
+    /// As it came (a length, or up to the close).
+    Plain,
+    /// As chunks.
+    Chunks,
+    /// Compressed, as chunks.
+    Encoded(&'e mut super::compress::Encoder),
+}
+
 /// Copies a body framed as `from` from `inb`/`r` to `w`, framed as chunks when
 /// `chunk_out`. Returns the data bytes carried (what HTX counts) with the outcome.
 pub async fn copy<R, W>(
@@ -156,45 +166,95 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let out = if chunk_out { Out::Chunks } else { Out::Plain };
+    copy_out(from, out, inb, r, w, lim).await
+}
+
+/// [`copy`] with the body's way out given. The bytes counted are those read, encoded or
+/// not (haproxy counts a response's bytes as they come in, before its filters).
+pub async fn copy_out<R, W>(
+    from: Framing,
+    mut out: Out<'_>,
+    inb: &mut Inbuf,
+    r: &mut R,
+    w: &mut W,
+    lim: Limits,
+) -> (u64, Result<(), Side>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let mut carried = 0u64;
     let len = match from {
         Framing::Empty => return (0, Ok(())),
         Framing::Chunked => {
-            let res = chunked(inb, r, w, lim, &mut carried).await;
+            let res = chunked(inb, r, w, lim, &mut out, &mut carried).await;
             return (carried, res);
         }
         Framing::Length(n) => Some(n),
         Framing::Close => None,
     };
-    let mut res = forward_data(len, chunk_out, inb, r, w, lim, &mut carried).await;
-    if res.is_ok() && chunk_out {
+    let mut res = forward_data(len, &mut out, inb, r, w, lim, &mut carried).await;
+    if res.is_ok() {
+        res = finish(&mut out, w, lim).await;
+    }
+    if res.is_ok() && !matches!(out, Out::Plain) {
         res = send(w, b"0\r\n\r\n", lim.write).await.map_err(Side::Write);
     }
     (carried, res)
 }
 
-/// Writes one piece of data, as a chunk when `chunk_out`.
+/// An encoded body's last bytes, as one more chunk (nothing more taken in).
+async fn finish<W: AsyncWrite + Unpin>(
+    out: &mut Out<'_>,
+    w: &mut W,
+    lim: Limits,
+) -> Result<(), Side> {
+    if let Out::Encoded(e) = out {
+        let tail = e.finish();
+        if !tail.is_empty() {
+            piece(w, &tail, &mut Out::Chunks, lim).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one piece of data, as `out` says: the count of bytes it took.
 async fn piece<W: AsyncWrite + Unpin>(
     w: &mut W,
     d: &[u8],
-    chunk_out: bool,
+    out: &mut Out<'_>,
     lim: Limits,
-) -> Result<(), Side> {
-    if chunk_out {
-        let mut b = Vec::with_capacity(d.len() + 12);
-        b.extend_from_slice(format!("{:x}\r\n", d.len()).as_bytes());
-        b.extend_from_slice(d);
-        b.extend_from_slice(b"\r\n");
-        send(w, &b, lim.write).await.map_err(Side::Write)
-    } else {
-        send(w, d, lim.write).await.map_err(Side::Write)
-    }
+) -> Result<u64, Side> {
+    // What came in: haproxy counts a message's bytes before its filters change them.
+    let taken = d.len() as u64;
+    let encoded;
+    let d = match out {
+        Out::Plain => {
+            send(w, d, lim.write).await.map_err(Side::Write)?;
+            return Ok(d.len() as u64);
+        }
+        Out::Chunks => d,
+        Out::Encoded(e) => {
+            encoded = e.add(d);
+            if encoded.is_empty() {
+                return Ok(taken);
+            }
+            &encoded
+        }
+    };
+    let mut b = Vec::with_capacity(d.len() + 12);
+    b.extend_from_slice(format!("{:x}\r\n", d.len()).as_bytes());
+    b.extend_from_slice(d);
+    b.extend_from_slice(b"\r\n");
+    send(w, &b, lim.write).await.map_err(Side::Write)?;
+    Ok(taken)
 }
 
 /// Forwards up to `len` bytes of data (None: up to the end of the stream) as they come.
 async fn forward_data<R, W>(
     len: Option<u64>,
-    chunk_out: bool,
+    out: &mut Out<'_>,
     inb: &mut Inbuf,
     r: &mut R,
     w: &mut W,
@@ -220,10 +280,9 @@ where
             }
         }
         let take = inb.avail().len().min(left.min(usize::MAX as u64) as usize);
-        piece(w, &inb.avail()[..take], chunk_out, lim).await?;
+        *carried += piece(w, &inb.avail()[..take], out, lim).await?;
         inb.consume(take);
         left -= take as u64;
-        *carried += take as u64;
     }
     Ok(())
 }
@@ -278,26 +337,32 @@ async fn chunked<R, W>(
     r: &mut R,
     w: &mut W,
     lim: Limits,
+    out: &mut Out<'_>,
     carried: &mut u64,
 ) -> Result<(), Side>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    if matches!(out, Out::Plain) {
+        *out = Out::Chunks;
+    }
     loop {
         let l = line(inb, r, lim).await?;
         let size = chunk_size(&l).ok_or(Side::Read(Fail::Invalid))?;
         if size == 0 {
             break;
         }
-        forward_data(Some(size), true, inb, r, w, lim, carried).await?;
+        forward_data(Some(size), out, inb, r, w, lim, carried).await?;
         if !line(inb, r, lim).await?.is_empty() {
             return Err(Side::Read(Fail::Invalid));
         }
     }
+    finish(out, w, lim).await?;
     // Trailers, names lower-cased as haproxy sends them, then the end.
     let mut end = b"0\r\n".to_vec();
     let mut total = 0usize;
+    let before = *carried;
     loop {
         let mut l = line(inb, r, lim).await?;
         if l.is_empty() {
@@ -328,11 +393,22 @@ where
                 .unwrap_or(0);
             b + 1 - a
         };
-        *carried += (colon + trimmed) as u64 + u64::from(end.len() == 3);
-        end.extend_from_slice(&l);
+        *carried += (colon + trimmed) as u64;
+        // Sent as HTX keeps it: the name, one space, the trimmed value.
+        let v = super::head::trim_lws(value).to_vec();
+        end.extend_from_slice(&l[..colon + 1]);
+        end.push(b' ');
+        end.extend_from_slice(&v);
         end.extend_from_slice(b"\r\n");
     }
     end.extend_from_slice(b"\r\n");
+    // HTX ends a chunked message's trailers, even none, with a one-byte block: counted.
+    *carried += 1;
+    // The compression filter passes the trailers and that block through, counting them
+    // as taken in and given out.
+    if let Out::Encoded(e) = out {
+        e.pass(*carried - before);
+    }
     send(w, &end, lim.write).await.map_err(Side::Write)
 }
 
@@ -368,6 +444,11 @@ mod tests {
         // Five bytes of data, the trailer's name and value, the end of trailers.
         assert_eq!(n, 5 + 6 + 1);
         assert_eq!(out, b"3\r\nabc\r\n2\r\nde\r\n0\r\nx-sum: 1\r\n\r\n");
+        // No trailers: still the block that ends them; a trailer's blanks go.
+        let (_, n, _) = run(Framing::Chunked, true, b"3\r\nabc\r\n0\r\n\r\n").await;
+        assert_eq!(n, 3 + 1);
+        let (out, _, _) = run(Framing::Chunked, true, b"0\r\nX-A:  b c \r\n\r\n").await;
+        assert_eq!(out, b"0\r\nx-a: b c\r\n\r\n");
     }
 
     #[tokio::test]

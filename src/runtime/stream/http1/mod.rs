@@ -7,5 +7,6 @@
 pub mod answers;
 pub mod authority;
 pub mod body;
+pub mod compress;
 pub mod head;
 pub mod reason;
