@@ -4,7 +4,9 @@
 # load bounded in time.
 #   bash benches/http.sh [ROUNDS] [SECS]
 # Metrics: requests/s with keep-alive (small GETs, 64 connections), requests/s with one
-# request per connection, 1 MB responses (Gbit/s), wrk's p50/p99 latency of the
+# request per connection, 1 MB responses (Gbit/s), 64 KB text responses gzip-compressed
+# by the proxy (requests/s; each proxy at level 1: haproxy's libslz, haproxide's flate2,
+# nginx's gzip_comp_level 1), wrk's p50/p99 latency of the
 # keep-alive run, RSS per idle keep-alive client (1,000 and 9,000, each after one
 # request). Rates are also given per proxy core (rate / CPU fraction the proxy used).
 set -euo pipefail
@@ -22,6 +24,8 @@ command -v wrk >/dev/null || { echo "http.sh: wrk is missing (bash benches/insta
 mkdir -p "$tmp/origin/www" "$tmp/proxy"
 head -c 128 /dev/zero | tr '\0' 'a' > "$tmp/origin/www/index.html"
 head -c 1048576 /dev/zero | tr '\0' 'b' > "$tmp/origin/www/big"
+seq 1 3000 | sed 's/^/<li class="row">line of the page number /' > "$tmp/origin/www/text"
+truncate -s 65536 "$tmp/origin/www/text"
 # nginx's workers run as nobody: origin_nginx makes the pages readable (mktemp -d is 0700).
 origin_nginx "$tmp/origin" 127.0.0.3:25101
 
@@ -37,6 +41,10 @@ defaults
   timeout server 60s
 listen web
   bind 127.0.0.1:25100
+  # The origin serves every file as application/octet-stream (no mime types); only
+  # requests with accept-encoding (the compression run's) are compressed.
+  compression algo gzip
+  compression type application/octet-stream
   server origin 127.0.0.3:25101
 CFG
 # nginx as the proxy: one worker, upstream keep-alive (its recommended proxy setup).
@@ -57,6 +65,10 @@ http {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      gzip on;
+      gzip_comp_level 1;
+      gzip_types application/octet-stream;
+      gzip_proxied any;
     }
   }
 }
@@ -101,6 +113,7 @@ run_one() { # NAME START-COMMAND...
     measure "$name" "$w" ka -c64 --latency http://127.0.0.1:25100/
     measure "$name" "$w" close -c64 -H "Connection: close" http://127.0.0.1:25100/
     measure "$name" "$w" big -c16 http://127.0.0.1:25100/big
+    measure "$name" "$w" gz -c16 -H "Accept-Encoding: gzip" http://127.0.0.1:25100/text
     for n in 1000 9000; do
         local before after
         before=$(rss_kb "$w")
@@ -121,11 +134,12 @@ for r in $(seq "$rounds"); do
 done
 
 printf '| metric | haproxy | haproxide | nginx | haproxide/haproxy | spread (haproxy; haproxide; nginx) |\n|---|---|---|---|---|---|\n'
-for m in ka ka_core close close_core big big_core p50 p99 idle1000 idle9000; do
+for m in ka ka_core close close_core big big_core gz gz_core p50 p99 idle1000 idle9000; do
     case $m in
         ka) label="requests/s, keep-alive, 64 connections" ;; ka_core) label="requests/s per proxy core, keep-alive" ;;
         close) label="requests/s, one request per connection" ;; close_core) label="requests/s per proxy core, one request per connection" ;;
         big) label="1 MB responses, Gbit/s (16 connections)" ;; big_core) label="1 MB responses, Gbit/s per proxy core" ;;
+        gz) label="64 KB text gzip-compressed, requests/s (16 connections)" ;; gz_core) label="64 KB text gzip-compressed, requests/s per proxy core" ;;
         p50) label="keep-alive latency p50, ms (at saturation)" ;; p99) label="keep-alive latency p99, ms (at saturation)" ;;
         idle1000) label="RSS bytes per idle keep-alive client (1,000)" ;; idle9000) label="RSS bytes per idle keep-alive client (9,000)" ;;
     esac
