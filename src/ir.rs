@@ -315,6 +315,15 @@ pub struct ForwardFor {
     pub if_none: bool,
 }
 
+/// One of a proxy's answer pages (`errorfile`, `errorloc*`, `errorfiles`, `http-error`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorPage {
+    /// A whole HTTP response as written (an errorfile, or the redirect an errorloc makes).
+    Raw(std::sync::Arc<[u8]>),
+    /// An `http-error` reply, built for each answer (its formats read the request).
+    Reply(std::sync::Arc<http_rules::Reply>),
+}
+
 /// What a `mode http` frontend needs for its requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpFrontend {
@@ -328,8 +337,8 @@ pub struct HttpFrontend {
     pub max_headers: usize,
     /// Longest request or response head (`tune.bufsize` less `tune.maxrewrite`).
     pub max_head: usize,
-    /// `errorfile` answers of the frontend: status and the file's bytes.
-    pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
+    /// `errorfile` answers of the frontend: status and page.
+    pub errorfiles: Vec<(u16, ErrorPage)>,
     /// `option forwardfor` of the frontend.
     pub forwardfor: Option<ForwardFor>,
     /// `option originalto` of the frontend (`if_none` unused).
@@ -684,7 +693,7 @@ pub struct Backend {
     /// names sent to servers.
     pub case_adjust: Option<std::sync::Arc<CaseMap>>,
     /// `errorfile` answers of the backend (they come before the frontend's).
-    pub errorfiles: Vec<(u16, std::sync::Arc<[u8]>)>,
+    pub errorfiles: Vec<(u16, ErrorPage)>,
     /// `option forwardfor` of an HTTP backend (its header name wins over the frontend's).
     pub forwardfor: Option<ForwardFor>,
     /// `option originalto` of an HTTP backend (its header name wins too).

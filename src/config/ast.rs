@@ -469,8 +469,10 @@ pub enum ErrorPages {
     /// `errorloc* <status> <url>` (the redirect haproxy builds).
     Page(u16, std::sync::Arc<[u8]>),
     /// `errorfiles <section> [<status> …]`: the pages of an `http-errors` section,
-    /// all of them or the listed ones.
+    /// all of them or the listed ones (`http-error status <s> errorfiles <section>` too).
     Section(String, Option<Vec<u16>>),
+    /// `http-error status <s> …` with a reply of its own.
+    Reply(u16, std::sync::Arc<crate::ir::http_rules::Reply>),
 }
 
 /// An `http-errors` section.

@@ -931,9 +931,9 @@ pub const PROXY: &[Keyword] = &[
     kw(
         "http-error",
         ALL,
-        Unsupported,
-        "status <code> ...",
-        "HTTP mode",
+        Supported,
+        "status <code> [content-type <type>] [string|lf-string|file|lf-file|errorfile|errorfiles <x>|default-errorfiles] [hdr <name> <fmt>]…",
+        "HTTP mode: the page haproxy answers for that status, ordered with errorfile and errorfiles lines",
     ),
     kw("errorfiles", ALL, Supported, "<name> [<code> …]", "HTTP mode: the pages of an http-errors section"),
     kw("errorloc", ALL, Supported, "<code> <url>", "HTTP mode: a 302 to <url> instead of haproxy's answer <code>"),

@@ -817,7 +817,7 @@ fn log_targets(p: &ProxyConf, g: &super::parse::GlobalConf) -> Vec<LogTarget> {
 }
 
 /// A proxy's answer pages: status and raw response.
-type Pages = Vec<(u16, std::sync::Arc<[u8]>)>;
+type Pages = Vec<(u16, crate::ir::ErrorPage)>;
 
 fn lower_frontend(
     p: &ProxyConf,
@@ -1030,7 +1030,7 @@ fn lower_backend(
     addrs: Vec<(Option<IpAddr>, bool)>,
     g: &super::parse::GlobalConf,
     tables: &[crate::ir::counters::TableDef],
-    pages: Vec<(u16, std::sync::Arc<[u8]>)>,
+    pages: Pages,
     case: Option<std::sync::Arc<crate::ir::CaseMap>>,
 ) -> Backend {
     let ids = server_ids(p.servers.iter().map(|s| s.id));
@@ -1517,17 +1517,18 @@ fn error_pages(
     p: &ProxyConf,
     sections: &[super::ast::HttpErrorsConf],
     diags: &mut crate::config::diag::Diagnostics,
-) -> Vec<(u16, std::sync::Arc<[u8]>)> {
+) -> Pages {
     use super::ast::ErrorPages;
-    let mut pages: Vec<(u16, std::sync::Arc<[u8]>)> = Vec::new();
-    let set =
-        |pages: &mut Vec<(u16, std::sync::Arc<[u8]>)>, code: u16, raw: &std::sync::Arc<[u8]>| {
-            pages.retain(|(c, _)| *c != code);
-            pages.push((code, raw.clone()));
-        };
+    use crate::ir::ErrorPage;
+    let mut pages: Pages = Vec::new();
+    let set = |pages: &mut Pages, code: u16, page: ErrorPage| {
+        pages.retain(|(c, _)| *c != code);
+        pages.push((code, page));
+    };
     for e in &p.errorfiles {
         match &e.v {
-            ErrorPages::Page(code, raw) => set(&mut pages, *code, raw),
+            ErrorPages::Page(code, raw) => set(&mut pages, *code, ErrorPage::Raw(raw.clone())),
+            ErrorPages::Reply(code, r) => set(&mut pages, *code, ErrorPage::Reply(r.clone())),
             ErrorPages::Section(name, codes) => {
                 let Some(sec) = sections.iter().find(|s| &s.name == name) else {
                     diags.push(check(
@@ -1549,7 +1550,7 @@ fn error_pages(
                 wanted.dedup();
                 for code in wanted {
                     match sec.pages.iter().find(|(c, _)| *c == code) {
-                        Some((_, raw)) => set(&mut pages, code, raw),
+                        Some((_, raw)) => set(&mut pages, code, ErrorPage::Raw(raw.clone())),
                         None => diags.push(check(
                             Level::Warning,
                             format!("config: proxy '{}' : status '{code}' not declared in http-errors section '{name}' (at {}).", p.name, e.loc),

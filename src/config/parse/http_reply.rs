@@ -22,16 +22,18 @@ const ERR_CODES: [u16; 18] = [
 
 impl Parser {
     /// Reads a reply from `words[i..]` up to the first word it does not know (the
-    /// condition), its status `default_status` unless given; returns it and where it
-    /// stopped. Files are read now, as haproxy does. `resp`: a response rule's, whose
-    /// values read what a response has.
+    /// condition), its status `default_status` unless given; returns it, where it
+    /// stopped, and the `http-errors` section an `errorfiles <name>` payload names (its
+    /// page for the status, resolved after parsing). Files are read now, as haproxy
+    /// does. `stage`: Some(true) for a response rule's, whose values read what a
+    /// response has, Some(false) for a request rule's; None checks no stage.
     pub(super) fn parse_reply(
         &mut self,
         loc: &Loc,
         words: &[String],
         (mut i, default_status): (usize, u16),
-        resp: bool,
-    ) -> Result<(Reply, usize), ReplyError> {
+        stage: Option<bool>,
+    ) -> Result<(Reply, usize, Option<String>), ReplyError> {
         let inv = |m: String| Err(ReplyError::Invalid(m));
         let arg = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         let mut reply = Reply {
@@ -41,10 +43,11 @@ impl Parser {
             hdrs: Vec::new(),
         };
         let mut act_arg: Option<&str> = None;
+        let mut section: Option<String> = None;
         let mut obj: Option<Vec<u8>> = None;
         let mut lf = false;
         let fmt = |text: &str| {
-            parse_format_on(text, Some(resp)).map_err(|e| match e {
+            parse_format_on(text, stage).map_err(|e| match e {
                 SampleError::Invalid(m) => ReplyError::Invalid(m),
                 SampleError::Unsupported(w) => ReplyError::Unsupported(w),
             })
@@ -89,9 +92,11 @@ impl Parser {
                     i += 2;
                 }
                 "errorfiles" => {
-                    return Err(ReplyError::Unsupported(
-                        "'http-request return … errorfiles'".into(),
-                    ))
+                    if arg(i + 1).is_empty() {
+                        return inv(format!("'{w}' expects <name> as argument"));
+                    }
+                    section = Some(arg(i + 1).to_string());
+                    i += 2;
                 }
                 "default-errorfiles" => {
                     reply.body = ReplyBody::ErrorPage;
@@ -166,13 +171,13 @@ impl Parser {
             .map(String::from_utf8_lossy)
             .map(|c| c.into_owned());
         match (&reply.body, obj) {
-            (ReplyBody::Empty, None) => {
+            (ReplyBody::Empty, None) if section.is_none() => {
                 if let Some(c) = ctype {
                     self.warn(loc, format!("content-type '{c}' ignored by the http reply because neither errorfile nor payload defined."));
                     reply.ctype = None;
                 }
             }
-            (ReplyBody::ErrorPage | ReplyBody::ErrorFile(_), _) => {
+            (ReplyBody::Empty, None) | (ReplyBody::ErrorPage | ReplyBody::ErrorFile(_), _) => {
                 if matches!(reply.body, ReplyBody::ErrorPage) && !ERR_CODES.contains(&reply.status)
                 {
                     return inv(format!(
@@ -225,6 +230,49 @@ impl Parser {
             }
             (ReplyBody::Raw(_) | ReplyBody::Fmt(_), None) => {}
         }
-        Ok((reply, i))
+        Ok((reply, i, section))
+    }
+
+    /// `http-error status <code> [content-type <type>] [<payload>] [hdr <name> <fmt>]…`:
+    /// the page haproxy answers for that status, as its `proxy_parse_http_error`
+    /// reads it (messages included). `errorfiles <section>` takes that section's page.
+    pub(super) fn parse_http_error(
+        &mut self,
+        p: &mut crate::config::ast::ProxyConf,
+        stmt: &super::Stmt,
+    ) {
+        use crate::config::ast::{ErrorPages, Spanned};
+        let loc = &stmt.loc;
+        // haproxy checks no stage for these formats: they may read request and response.
+        let (reply, next, section) = match self.parse_reply(loc, stmt.words, (1, 0), None) {
+            Ok(r) => r,
+            Err(ReplyError::Invalid(m)) => return self.alert(loc, format!("http-error : {m}")),
+            Err(ReplyError::Unsupported(what)) => {
+                return self.unsupported(loc, &what, "not evaluated by haproxide yet")
+            }
+        };
+        if reply.status == 0 {
+            // haproxy's message ends with a line break of its own.
+            return self.alert(
+                loc,
+                "http-error : expects at least a <status> as arguments.\n",
+            );
+        }
+        // Every status of haproxy's table, 504 included (which default-errorfiles lacks).
+        if !ERR_CODES.contains(&reply.status) && reply.status != 504 {
+            let msg = format!("http-error: status code '{}' not handled.", reply.status);
+            return self.alert(loc, msg);
+        }
+        if let Some(w) = stmt.words.get(next) {
+            return self.alert(loc, format!("http-error : unknown keyword '{w}'."));
+        }
+        let v = match section {
+            Some(name) => ErrorPages::Section(name, Some(vec![reply.status])),
+            None => ErrorPages::Reply(reply.status, std::sync::Arc::new(reply)),
+        };
+        p.errorfiles.push(Spanned {
+            v,
+            loc: stmt.loc.clone(),
+        });
     }
 }

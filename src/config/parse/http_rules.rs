@@ -160,9 +160,14 @@ impl Parser {
             loc,
             w,
             (2, status),
-            resp,
+            Some(resp),
         ) {
-            Ok(r) => Some(r),
+            Ok((_, _, Some(_))) => {
+                let what = format!("'{kw} {action} … errorfiles'");
+                this.unsupported(loc, &what, "not evaluated by haproxide yet");
+                None
+            }
+            Ok((r, next, None)) => Some((r, next)),
             Err(ReplyError::Invalid(m)) => {
                 fail(this, rule_err(&m), false);
                 None

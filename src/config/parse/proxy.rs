@@ -151,6 +151,7 @@ impl Parser {
             "cookie" => self.parse_cookie(p, stmt),
             "capture" => self.parse_capture(p, stmt),
             "compression" => self.parse_compression(p, stmt),
+            "http-error" => self.parse_http_error(p, stmt),
             "id" => self.parse_proxy_id(p, stmt),
             "load-server-state-from-file" => self.parse_load_state(p, stmt),
             "server-state-file-name" => self.parse_state_file_name(p, stmt),

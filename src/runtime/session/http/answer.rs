@@ -1,11 +1,11 @@
 //! haproxy's own answers to a request (errors, no server), from the proxies' `errorfile`s
 //! or built in.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::Tx;
 use crate::ir::http_rules::HttpRules;
+use crate::ir::ErrorPage;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::Who;
 use crate::runtime::stream::http1::answers::{layer_answer, Answer};
@@ -18,8 +18,8 @@ use crate::runtime::termination::{Cause, Phase, Termination};
 /// then the frontend's, then the built-in ones.
 pub(super) struct Answers<'a> {
     pub(super) client_to: Option<Duration>,
-    pub(super) be: &'a [(u16, Arc<[u8]>)],
-    pub(super) fe: &'a [(u16, Arc<[u8]>)],
+    pub(super) be: &'a [(u16, ErrorPage)],
+    pub(super) fe: &'a [(u16, ErrorPage)],
     /// The frontend's `h1-case-adjust` map, when it applies to clients.
     pub(super) case: Option<&'a crate::ir::CaseMap>,
     /// The `http-after-response` rules the answers go through.
@@ -57,19 +57,35 @@ pub(super) async fn proxy_answer(
     tx: (&mut Tx, &mut Vars),
     why: (Cause, Phase),
 ) -> bool {
-    let file = page(status, an);
+    let file = page(status, an, (!tx.0.req_gone).then_some(req), tx.1);
     // The HTTP layer's page whatever the status (an `http-response deny` may give 400).
     let a = file.as_ref().unwrap_or_else(|| layer_answer(status));
     send_answer(client, a, status, (req, req_done), an, tx, why).await
 }
 
-/// The `errorfile` page for `status`: the backend's, then the frontend's.
-pub(super) fn page(status: u16, an: &Answers<'_>) -> Option<Answer> {
-    an.be
-        .iter()
-        .chain(an.fe)
-        .find(|(s, _)| *s == status)
-        .and_then(|(_, raw)| Answer::from_file(raw))
+/// The page for `status` (`errorfile`, `http-error` …): the backend's, then the
+/// frontend's; an `http-error` reply is built now, its formats reading the request
+/// (None once it went to the server) and the transaction's variables.
+pub(super) fn page(
+    status: u16,
+    an: &Answers<'_>,
+    req: Option<&Head>,
+    vars: &Vars,
+) -> Option<Answer> {
+    let (_, p) = an.be.iter().chain(an.fe).find(|(s, _)| *s == status)?;
+    match p {
+        ErrorPage::Raw(raw) => Answer::from_file(raw),
+        ErrorPage::Reply(r) => {
+            let mut ctx = crate::runtime::rules::Ctx::tcp(an.after.as_ref()?.who, &[], true);
+            ctx.req = req;
+            ctx.vars = Some(vars);
+            match super::rules::reply(r, &ctx) {
+                super::rules::Verdict::Return(a, _) => Some(*a),
+                // `default-errorfiles`, or a value a header cannot hold: built in.
+                _ => None,
+            }
+        }
+    }
 }
 
 /// An answer a rule gave (`deny`, a redirect) to a request whose body, when all read, is

@@ -105,6 +105,9 @@ struct Tx {
     captured: Option<Box<Captured>>,
     /// Its line is written already (haproxy's logwait met before the end).
     logged: bool,
+    /// The request went to the server: haproxy's answers after that (502, 504) no
+    /// longer see it.
+    req_gone: bool,
 }
 
 impl Tx {
@@ -120,6 +123,7 @@ impl Tx {
             request: None,
             cookie: None,
             comp: None,
+            req_gone: false,
             captured: None,
             logged: false,
         }
@@ -583,13 +587,13 @@ async fn answer_rule(
     tx.t_request = tx.ms();
     match verdict {
         rules::Verdict::Deny(s) | rules::Verdict::Monitor(s) => {
-            let file = answer::page(s, an);
+            let file = answer::page(s, an, Some(req), vars);
             let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
             let why = (Cause::Proxy, Phase::Request);
             answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
         }
         rules::Verdict::Auth(realm) => {
-            let file = answer::page(401, an);
+            let file = answer::page(401, an, Some(req), vars);
             let page = file.as_ref().unwrap_or_else(|| layer_answer(401));
             let value = [&b"Basic realm=\""[..], &realm[..], b"\""].concat();
             let a = page.with_header(b"www-authenticate", &value);
@@ -597,7 +601,7 @@ async fn answer_rule(
             answer::rule_answer(client, cin, &a, (401, req), an, (tx, vars), why).await
         }
         rules::Verdict::Page(s) => {
-            let file = answer::page(s, an);
+            let file = answer::page(s, an, Some(req), vars);
             let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
             let why = (Cause::Local, Phase::Request);
             answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
@@ -626,7 +630,7 @@ async fn answer_rule(
                 tx.log.term = Termination::new(Cause::ClientAbort, Phase::Tarpit);
                 return false;
             }
-            let file = answer::page(s, an);
+            let file = answer::page(s, an, Some(req), vars);
             let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
             let why = (Cause::Proxy, Phase::Tarpit);
             answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await

@@ -115,7 +115,7 @@ fn redirect(r: &crate::ir::http_rules::Redirect, req: &Head, ctx: &Ctx) -> Box<A
 /// Builds a `return` rule's answer as http_reply_to_htx does: the status line, the
 /// `hdr` headers whose value is not empty, `content-length` (which the H1 layer does not
 /// send for 204 and 304), `content-type` with a payload, the payload.
-fn reply(r: &Reply, ctx: &Ctx) -> Verdict {
+pub(super) fn reply(r: &Reply, ctx: &Ctx) -> Verdict {
     let body: Vec<u8> = match &r.body {
         ReplyBody::ErrorPage => return Verdict::Page(r.status),
         ReplyBody::ErrorFile(raw) => {

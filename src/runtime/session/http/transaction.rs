@@ -278,7 +278,9 @@ pub(super) async fn transaction(
     let server_name =
         (b.ir.send_name_header.as_deref()).map(|h| (h, b.servers[srv].ir.name.as_bytes()));
     req.write_to_server(&mut out, conn_val, b.ir.case_adjust.as_deref(), server_name);
-    if send(&mut server, &out, server_to).await.is_err() {
+    let sent = send(&mut server, &out, server_to).await;
+    tx.req_gone = true;
+    if sent.is_err() {
         let why = (Cause::ServerAbort, Phase::Headers);
         early_answer(cin);
         return proxy_answer(client, 502, req, req_done, &an, (tx, vars), why).await;
