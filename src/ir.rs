@@ -346,6 +346,9 @@ pub struct HttpFrontend {
     /// `option http-ignore-probes`: a connection that sends nothing gets no 400/408 and
     /// no log line.
     pub ignore_probes: bool,
+    /// `option http-buffer-request`: a request's body is waited for (until whole, or
+    /// the buffer is full) before the frontend's rules run.
+    pub buffer_request: bool,
     /// `option h1-case-adjust-bogus-client`: the global `h1-case-adjust` map applied to
     /// header names sent to clients.
     pub case_adjust: Option<std::sync::Arc<CaseMap>>,
@@ -370,6 +373,7 @@ impl HttpFrontend {
         forwardfor: None,
         originalto: None,
         ignore_probes: false,
+        buffer_request: false,
         case_adjust: None,
         monitor_uri: None,
         monitor_fail: Vec::new(),
@@ -689,6 +693,10 @@ pub struct Backend {
     pub send_name_header: Option<Box<[u8]>>,
     /// `compression`: consulted before the frontend's.
     pub compression: Option<compression::Compression>,
+    /// `option http-buffer-request`, and the backend's `timeout http-request` that
+    /// bounds the wait (else the client's timeout): the body is waited for after
+    /// `use_backend` when the frontend did not wait already.
+    pub buffer_request: (bool, Option<Duration>),
     /// `option h1-case-adjust-bogus-server`: the `h1-case-adjust` map applied to header
     /// names sent to servers.
     pub case_adjust: Option<std::sync::Arc<CaseMap>>,

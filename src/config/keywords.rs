@@ -1309,7 +1309,13 @@ pub const OPTIONS: &[Keyword] = &[
     ),
     kw("http-pretend-keepalive", DBE, Ignored, "", "HTTP only"),
     kw("http-no-delay", ALL, Ignored, "", "HTTP only"),
-    kw("http-buffer-request", ALL, Ignored, "", "HTTP only"),
+    kw(
+        "http-buffer-request",
+        ALL,
+        Supported,
+        "",
+        "HTTP only: the body waited for (whole, or a full buffer) before the rules, 100-continue answered",
+    ),
     kw(
         "http-ignore-probes",
         DFE,

@@ -342,7 +342,12 @@ pub fn lower_with(
                 "'redirect'",
                 "'option forwardfor'",
                 "'option originalto'",
+                // haproxy's cfg_opts of HTTP mode that haproxide keeps, in its order.
+                "'option http-buffer-request'",
+                "'option http-ignore-probes'",
             ] {
+                let set =
+                    |o: &str| p.option(o.trim_start_matches("'option ").trim_end_matches('\''));
                 let rules = match what {
                     "'http-request'" => Some(!r.request.is_empty()),
                     "'http-response'" => Some(!r.response.is_empty()),
@@ -355,6 +360,7 @@ pub fn lower_with(
                         "{what} rules ignored for {word} '{}' as they require HTTP mode.",
                         p.name
                     ),
+                    None if what.contains("http-") && !set(what) => continue,
                     None if p.http_only.iter().any(|h| h.v == what) => format!(
                         "{what} ignored for {word} '{}' as it requires HTTP mode.",
                         p.name
@@ -912,6 +918,7 @@ fn lower_frontend(
             forwardfor: forwardfor(p, "forwardfor"),
             originalto: forwardfor(p, "originalto"),
             ignore_probes: p.option("http-ignore-probes"),
+            buffer_request: p.option("http-buffer-request"),
             case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-client")),
             monitor_uri: p.monitor_uri.as_ref().map(|u| u.as_bytes().into()),
             monitor_fail: p.monitor_fail.clone(),
@@ -1088,6 +1095,7 @@ fn lower_backend(
         http_reuse: p.http_reuse.unwrap_or_default(),
         send_name_header: p.send_name_header.as_ref().map(|h| h.as_bytes().into()),
         compression: p.compression.clone(),
+        buffer_request: (p.option("http-buffer-request"), timeout(p, "http-request")),
         case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-server")),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),
@@ -1457,6 +1465,7 @@ const HTTP_SUPPORTED: &[&str] = &[
     "'option forwardfor'",
     "'option originalto'",
     "'option http-ignore-probes'",
+    "'option http-buffer-request'",
     "'option h1-case-adjust-bogus-client'",
     "'option h1-case-adjust-bogus-server'",
     "'capture' statement",

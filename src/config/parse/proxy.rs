@@ -414,18 +414,14 @@ impl Parser {
             );
         }
         let side_ok = match name {
-            "client" | "client-fin" | "http-request" | "http-keep-alive" => {
-                p.kind.caps() & cap::FE != 0
-            }
-            // Either side: a frontend's rules tarpit with its own.
-            "tarpit" => true,
+            "client" | "client-fin" => p.kind.caps() & cap::FE != 0,
+            // Either side (haproxy's caps): a frontend's rules tarpit with its own, a
+            // backend's `option http-buffer-request` waits with its own http-request.
+            "tarpit" | "http-request" | "http-keep-alive" => true,
             _ => p.kind.caps() & cap::BE != 0,
         };
         if !side_ok {
-            let need = if matches!(
-                name,
-                "client" | "client-fin" | "http-request" | "http-keep-alive"
-            ) {
+            let need = if matches!(name, "client" | "client-fin") {
                 "frontend"
             } else {
                 "backend"
@@ -667,6 +663,7 @@ impl Parser {
                     | "forwardfor"
                     | "originalto"
                     | "http-ignore-probes"
+                    | "http-buffer-request"
                     | "h1-case-adjust-bogus-client"
                     | "h1-case-adjust-bogus-server"
             ) {

@@ -6,6 +6,7 @@
 //! gets its own log line.
 
 mod answer;
+mod body_wait;
 mod cookie;
 mod request;
 mod response;
@@ -313,6 +314,24 @@ pub(super) async fn serve(
             tx.logged = log!(&tx, None, uid);
         }
         let mut head = head;
+        // `option http-buffer-request`: the body before the frontend's rules.
+        if h.buffer_request {
+            let limit = h.request_timeout.or(f.ir.timeout_client);
+            let room = h.max_head;
+            // Boxed: a session waiting for its next request keeps none of it.
+            let ok = Box::pin(async {
+                let to = (&mut client, &mut cin);
+                let w = body_wait::wait_body(to, &mut head, room, limit, &mut tx.log.down).await;
+                waited_ok(w, (&mut client, &cin), f, (&head, &mut tx), &mut vars).await
+            })
+            .await;
+            if !ok {
+                transaction_end(&shared, f, None, &tx.log, tx.status);
+                log!(&tx, None, uid);
+                vars.end_stream();
+                break;
+            }
+        }
         // The frontend's `http-request` and `redirect` rules, then `use_backend`.
         // In a block: what the rules took is gone before the next await.
         let decided = {
@@ -425,6 +444,51 @@ pub(super) async fn serve(
     // A close after an answer: the FIN goes after the last byte.
     let _ = Box::pin(client.shutdown()).await;
     drop(idle);
+}
+
+/// What a body wait (`option http-buffer-request`) came to: true to go on (the request
+/// time taken then, as haproxy's http_end), else the client connection closes after
+/// haproxy's 408 (`cR`, the frontend's page, the body bytes received counted) or, for
+/// invalid chunks, its H1 layer's 400 (`PR`, logged as `<BADREQ>` with no bytes).
+async fn waited_ok(
+    waited: body_wait::Waited,
+    (client, cin): (&mut ClientEnd, &Inbuf),
+    f: &FrontendRt,
+    (req, tx): (&Head, &mut Tx),
+    vars: &mut Vars,
+) -> bool {
+    if waited == body_wait::Waited::Go {
+        tx.t_request = tx.ms();
+        return true;
+    }
+    crate::runtime::lb::counters::Refused::add(&f.refused.failed);
+    match waited {
+        body_wait::Waited::Go => unreachable!("went on above"),
+        body_wait::Waited::Invalid => {
+            let _ = send(client, &answer(400).wire, f.ir.timeout_client).await;
+            tx.status = 400;
+            tx.t_request = -1;
+            tx.request = None;
+            (tx.log.up, tx.log.down) = (0, 0);
+            tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
+            return false;
+        }
+        body_wait::Waited::Timeout => {}
+    }
+    // No request time: haproxy takes it once the body is in.
+    tx.t_request = -1;
+    tx.log.up += cin.avail().len() as u64;
+    let h = f.ir.http.as_ref().unwrap_or(&UPGRADED);
+    let an = Answers {
+        client_to: f.ir.timeout_client,
+        be: &[],
+        fe: &h.errorfiles,
+        case: h.case_adjust.as_deref(),
+        after: None,
+    };
+    let why = (Cause::ClientTimeout, Phase::Request);
+    answer::proxy_answer(client, 408, req, false, &an, (tx, vars), why).await;
+    false
 }
 
 /// The frontend's `http-request` and `redirect` rules on `head`, then its `use_backend`

@@ -170,7 +170,9 @@ where
         .map(|(a, _)| a);
     tx.comp = algo;
     let who = &Who { comp: algo, ..*who };
-    tx.log.down = head.htx_size();
+    // After what was sent before it (haproxy's own `100 Continue`).
+    let before = tx.log.down;
+    tx.log.down = before + head.htx_size();
     if let Some(res) = super::capture_headers(&head, caps) {
         tx.captured().res = res;
     }
@@ -237,7 +239,7 @@ where
             Framing::Empty => 0,
             _ => sin.avail().len(),
         } as u64;
-        let counted = std::mem::replace(&mut tx.log.down, head.htx_size() + body_now);
+        let counted = std::mem::replace(&mut tx.log.down, before + head.htx_size() + body_now);
         tx.logged |= log_now(tx, vars);
         tx.log.down = counted;
     }

@@ -111,6 +111,18 @@ pub(super) async fn transaction(
             caps: &f.ir.captures.response,
         }),
     };
+    // The backend's `option http-buffer-request` when the frontend did not wait: the
+    // body before the backend's rules (stream_set_backend's AN_REQ_HTTP_BODY).
+    if b.ir.buffer_request.0 && !h.buffer_request {
+        let limit = b.ir.buffer_request.1.or(client_to);
+        let to = (&mut *client, &mut *cin);
+        let waited = super::body_wait::wait_body(to, req, h.max_head, limit, &mut tx.log.down);
+        let waited = waited.await;
+        if !super::waited_ok(waited, (client, cin), f, (req, tx), vars).await {
+            drop(be);
+            return false;
+        }
+    }
     // The backend's `tcp-request content` rules come first; a reject closes the
     // connection, logged with no status and no request time, as haproxy does.
     // A listen's own sessions ran its rules as the frontend's already.

@@ -247,19 +247,9 @@ fn built_in(
                         logged_bytes: 0,
                     }
                 } else {
-                    let (head, n) = Head::response(&raw, 101)
-                        .ok()
-                        .flatten()
-                        .expect("the built-in answers are valid HTTP");
-                    let mut wire = Vec::with_capacity(raw.len());
-                    head.write(&mut wire, None);
-                    wire.extend_from_slice(&raw[n..]);
-                    Answer {
-                        wire,
-                        logged_bytes: head.htx_size() + (raw.len() - n) as u64,
-                        head: Some(head),
-                        body: raw[n..].to_vec(),
-                    }
+                    // As an errorfile: HTX keeps the 400's and 408's `connection: close`
+                    // (counted in %B) while the output drops it.
+                    Answer::from_file(&raw).expect("the built-in answers are valid HTTP")
                 };
                 (s, a)
             })
@@ -289,5 +279,7 @@ mod tests {
             .wire
             .starts_with(b"HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\n"));
         assert_eq!(answer(408).wire.len(), 110 + 123);
+        // The HTTP layer's 408 (option http-buffer-request): %B 232 in haproxy.
+        assert_eq!(layer_answer(408).logged_bytes, 232);
     }
 }

@@ -1,0 +1,138 @@
+//! `option http-buffer-request`: the request's body waited for before the rules run, as
+//! haproxy's http_wait_for_request_body does (http_wait_for_msg_body).
+
+use std::time::Duration;
+
+use crate::runtime::stream::http1::body::{chunk_size, send, Fail, Inbuf};
+use crate::runtime::stream::http1::head::Head;
+use crate::runtime::stream::ClientEnd;
+
+/// haproxy's own interim answer to `expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// How the wait ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Waited {
+    /// The body is all there, the buffer is full, or the client stopped sending: go on.
+    Go,
+    /// The time ran out: haproxy's 408, logged `cR`.
+    Timeout,
+    /// The chunked framing is invalid: haproxy's 400.
+    Invalid,
+}
+
+/// Waits until `req`'s body is all in `cin` or the buffer (`room` bytes for head and
+/// body, haproxy's bufsize less maxrewrite) is full, within `limit` from now. A request
+/// without a body, or a CONNECT, does not wait. An HTTP/1.1 request that expects
+/// `100-continue` gets haproxy's own `100 Continue` first (counted in `down`), its `expect`
+/// header removed.
+pub(super) async fn wait_body(
+    (client, cin): (&mut ClientEnd, &mut Inbuf),
+    req: &mut Head,
+    room: usize,
+    limit: Option<Duration>,
+    down: &mut u64,
+) -> Waited {
+    let has_body = req.flags.chunked || (req.flags.clen && req.content_length > 0);
+    if !has_body || req.method() == b"CONNECT" {
+        return Waited::Go;
+    }
+    if req.flags.ver11 {
+        let expect = (0..req.header_count()).find(|&i| req.header_at(i).0 == b"expect");
+        if let Some(i) = expect {
+            let v = req.header_at(i).1;
+            let first = v.split(|&c| c == b',').next().unwrap_or_default();
+            if crate::runtime::stream::http1::head::trim_lws(first)
+                .eq_ignore_ascii_case(b"100-continue")
+            {
+                req.remove_header(i);
+                if send(client, CONTINUE, limit).await.is_err() {
+                    return Waited::Go;
+                }
+                // Counted in %B as its HTX message: 20 bytes, the start line's parts, one
+                // for the end of headers.
+                *down += 20 + 8 + 3 + 8 + 1;
+            }
+        }
+    }
+    let deadline = limit.map(|d| tokio::time::Instant::now() + d);
+    let head = req.htx_size() as usize;
+    loop {
+        let have = cin.avail();
+        let done = if req.flags.chunked {
+            match chunked_end(have) {
+                Some(Ok(_)) => true,
+                Some(Err(())) => return Waited::Invalid,
+                None => false,
+            }
+        } else {
+            have.len() as u64 >= req.content_length
+        };
+        if done || head + have.len() >= room {
+            return Waited::Go;
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+        match cin.fill(client, left).await {
+            Ok(n) if n > 0 => {}
+            Err(Fail::Timeout) => return Waited::Timeout,
+            // The client stopped sending: haproxy goes on with what it has.
+            _ => return Waited::Go,
+        }
+    }
+}
+
+/// Where a chunked body that starts `b` ends (after its trailers): Some(Ok(len)) when
+/// all there, Some(Err) for invalid framing, None when more is needed.
+fn chunked_end(b: &[u8]) -> Option<Result<usize, ()>> {
+    let line = |at: usize| -> Option<usize> {
+        b.get(at..)?
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map(|p| at + p)
+    };
+    let mut at = 0;
+    loop {
+        let eol = line(at)?;
+        let Some(size) = chunk_size(&b[at..eol]) else {
+            return Some(Err(()));
+        };
+        at = eol + 2;
+        if size == 0 {
+            break;
+        }
+        let end = at.checked_add(usize::try_from(size).ok()?)?;
+        if b.len() < end + 2 {
+            return None;
+        }
+        if &b[end..end + 2] != b"\r\n" {
+            return Some(Err(()));
+        }
+        at = end + 2;
+    }
+    // Trailers up to the empty line.
+    loop {
+        let eol = line(at)?;
+        if eol == at {
+            return Some(Ok(at + 2));
+        }
+        at = eol + 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunked_end;
+
+    #[test]
+    fn chunked_ends_are_found() {
+        assert_eq!(chunked_end(b"3\r\nabc\r\n0\r\n\r\n"), Some(Ok(13)));
+        assert_eq!(
+            chunked_end(b"3\r\nabc\r\n0\r\nx: 1\r\n\r\nNEXT"),
+            Some(Ok(21))
+        );
+        assert_eq!(chunked_end(b"3\r\nab"), None);
+        assert_eq!(chunked_end(b"3\r\nabc\r\n0\r\n"), None);
+        assert_eq!(chunked_end(b"zz\r\n"), Some(Err(())));
+        assert_eq!(chunked_end(b"3\r\nabcd\r\n"), Some(Err(())));
+    }
+}
