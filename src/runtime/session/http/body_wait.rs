@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(chunked_end(b"3\r\nabc\r\n0\r\n\r\n"), Some(Ok(13)));
         assert_eq!(
             chunked_end(b"3\r\nabc\r\n0\r\nx: 1\r\n\r\nNEXT"),
-            Some(Ok(21))
+            Some(Ok(19))
         );
         assert_eq!(chunked_end(b"3\r\nab"), None);
         assert_eq!(chunked_end(b"3\r\nabc\r\n0\r\n"), None);
