@@ -693,6 +693,9 @@ pub struct Backend {
     pub send_name_header: Option<Box<[u8]>>,
     /// `compression`: consulted before the frontend's.
     pub compression: Option<compression::Compression>,
+    /// `option abortonclose`: a TCP session whose client closes while it waits in a
+    /// queue leaves it (`CQ`).
+    pub abortonclose: bool,
     /// `option http-buffer-request`, and the backend's `timeout http-request` that
     /// bounds the wait (else the client's timeout): the body is waited for after
     /// `use_backend` when the frontend did not wait already.

@@ -1245,9 +1245,9 @@ pub const OPTIONS: &[Keyword] = &[
     kw(
         "abortonclose",
         DBE,
-        Ignored,
+        Supported,
         "",
-        "no effect on TCP-mode sessions",
+        "a TCP session whose client closes while queued leaves the queue (CQ); an HTTP request complete before the close is served, as in haproxy 2.6",
     ),
     kw("independent-streams", ALL, Unsupported, "", ""),
     kw(

@@ -1096,6 +1096,7 @@ fn lower_backend(
         send_name_header: p.send_name_header.as_ref().map(|h| h.as_bytes().into()),
         compression: p.compression.clone(),
         buffer_request: (p.option("http-buffer-request"), timeout(p, "http-request")),
+        abortonclose: p.option("abortonclose"),
         case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-server")),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),

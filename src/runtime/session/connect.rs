@@ -90,7 +90,11 @@ pub(super) async fn connect_phase(
             .unwrap_or(Duration::from_secs(86400));
     // A server persistence chose is "direct" (haproxy's SF_DIRECT): it is left only on
     // the redispatch interval or when it went down, and never under `force-persist`.
-    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, pin, queue_to, log)).await?;
+    // `option abortonclose`: a TCP session's client closing while it is queued ends it
+    // (haproxy 2.6's HTTP layer does not pass on a close after a whole request).
+    let watch = (b.ir.abortonclose && req.is_none()).then_some(client);
+    let queue = (queue_to, watch);
+    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, pin, queue, log)).await?;
     let mut direct = pin.server == Some(srv);
     let taken = |srv| ServerSlot {
         shared: shared.clone(),
@@ -203,16 +207,9 @@ pub(super) async fn connect_phase(
                     // haproxy, retried at once and Tw counts to this choice.
                     let avoid = Some(srv);
                     drop(slot);
-                    let Some(next) = Box::pin(obtain(
-                        b,
-                        peer.ip(),
-                        key,
-                        avoid,
-                        Pin::default(),
-                        queue_to,
-                        log,
-                    ))
-                    .await
+                    let Some(next) =
+                        Box::pin(obtain(b, peer.ip(), key, avoid, Pin::default(), queue, log))
+                            .await
                     else {
                         log.retries = attempt;
                         return None;
@@ -416,7 +413,7 @@ pub(super) async fn obtain(
     input: Option<&[u8]>,
     avoid: Option<usize>,
     pin: Pin,
-    queue_to: Duration,
+    (queue_to, watch): (Duration, Option<&TcpStream>),
     log: &mut LogState,
 ) -> Option<usize> {
     let mut sticky = pin.server;
@@ -461,7 +458,19 @@ pub(super) async fn obtain(
                 // `timeout queue` runs from the first time the session queued, also when
                 // its server went down and it was balanced again.
                 let until = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + queue_to);
-                let got = tokio::time::timeout_at(until, rx).await;
+                let got = match watch {
+                    None => tokio::time::timeout_at(until, rx).await,
+                    Some(c) => tokio::select! {
+                        got = tokio::time::timeout_at(until, &mut *rx) => got,
+                        () = client_closed(c) => {
+                            drop(t);
+                            log.tw = log.since_accept();
+                            log.term = Termination::new(Cause::ClientAbort, Phase::Queue);
+                            log.server = None;
+                            return None;
+                        }
+                    },
+                };
                 log.tw = log.since_accept();
                 match got {
                     // Its server went down: balanced again, as a new session.
@@ -532,6 +541,34 @@ pub(super) enum ClientState {
     Data,
     /// Nothing new.
     Idle,
+}
+
+/// Resolves once the client has closed its sending side (or reset), without reading
+/// what it sent: through a duplicate descriptor with a readiness of its own, so the
+/// session's own registration still sees its data as ready (pending forever if the
+/// duplicate cannot be watched).
+async fn client_closed(client: &TcpStream) {
+    use std::os::fd::AsFd;
+    use tokio::io::Interest;
+    // A second stream on the same socket: dropping it closes only the duplicate.
+    let watched = (client.as_fd().try_clone_to_owned())
+        .map(std::net::TcpStream::from)
+        .and_then(TcpStream::from_std);
+    let Ok(dup) = watched else {
+        return std::future::pending().await;
+    };
+    loop {
+        let Ok(ready) = dup.ready(Interest::READABLE).await else {
+            return std::future::pending().await;
+        };
+        if ready.is_read_closed() {
+            return;
+        }
+        // Data only: wait for the next change (edge-triggered), the FIN among them.
+        let _ = dup.try_io(Interest::READABLE, || {
+            Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+        });
+    }
 }
 
 /// Peeks through tokio so that "nothing to read" also clears the readiness flag.
