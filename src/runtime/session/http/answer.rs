@@ -1,7 +1,10 @@
-//! haproxy's own answers to a request (errors, no server), from the proxies' `errorfile`s
-//! or built in.
+//! haproxy's own answers to a request (errors, no server), from the proxies' pages
+//! (`errorfile`, `http-error` …) or built in, and the answers rules give (deny, auth,
+//! redirect, return, tarpit).
 
 use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
 
 use super::Tx;
 use crate::ir::http_rules::HttpRules;
@@ -162,4 +165,82 @@ pub(super) async fn send_answer(
     tx.log.down = a.logged_bytes - if head_only { a.body.len() as u64 } else { 0 };
     tx.log.term = Termination::new(cause, phase);
     keep && sent.is_ok()
+}
+
+/// Sends the answer an HTTP rule gave: haproxy's page (or `errorfile`) for a `deny`,
+/// logged `PR`; a redirect, logged `LR`.
+pub(super) async fn answer_rule(
+    client: &mut ClientEnd,
+    cin: &mut Inbuf,
+    verdict: super::rules::Verdict,
+    req: &Head,
+    an: &Answers<'_>,
+    (tx, vars): (&mut Tx, &mut Vars),
+) -> bool {
+    tx.t_request = tx.ms();
+    match verdict {
+        super::rules::Verdict::Deny(s) | super::rules::Verdict::Monitor(s) => {
+            let file = page(s, an, Some(req), vars);
+            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
+            let why = (Cause::Proxy, Phase::Request);
+            rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
+        }
+        super::rules::Verdict::Auth(realm) => {
+            let file = page(401, an, Some(req), vars);
+            let page = file.as_ref().unwrap_or_else(|| layer_answer(401));
+            let value = [&b"Basic realm=\""[..], &realm[..], b"\""].concat();
+            let a = page.with_header(b"www-authenticate", &value);
+            let why = (Cause::Local, Phase::Request);
+            rule_answer(client, cin, &a, (401, req), an, (tx, vars), why).await
+        }
+        super::rules::Verdict::Page(s) => {
+            let file = page(s, an, Some(req), vars);
+            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
+            let why = (Cause::Local, Phase::Request);
+            rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
+        }
+        super::rules::Verdict::DenyReply(a, s) => {
+            let why = (Cause::Proxy, Phase::Request);
+            rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
+        }
+        super::rules::Verdict::Return(a, s) => {
+            let why = (Cause::Local, Phase::Request);
+            rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
+        }
+        super::rules::Verdict::Redirect(a) => {
+            let s = a.head.as_ref().map_or(302, |h| h.status);
+            let why = (Cause::Local, Phase::Request);
+            rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
+        }
+        super::rules::Verdict::Tarpit(s, ms) => {
+            // Held, the request's bytes read and dropped, until the time is up or the
+            // client leaves; the wait counts as the queue time (haproxy's t_queue).
+            let gone = Box::pin(hold(client, Duration::from_millis(u64::from(ms)))).await;
+            // No request time (haproxy logs -1 there), the wait as the queue time.
+            tx.t_request = -1;
+            tx.log.tw = tx.ms();
+            if gone {
+                tx.log.term = Termination::new(Cause::ClientAbort, Phase::Tarpit);
+                return false;
+            }
+            let file = page(s, an, Some(req), vars);
+            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
+            let why = (Cause::Proxy, Phase::Tarpit);
+            rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
+        }
+        super::rules::Verdict::Continue => true,
+    }
+}
+
+/// Waits `d` while reading and dropping what the client sends; true when it closed.
+async fn hold(client: &mut ClientEnd, d: Duration) -> bool {
+    let end = tokio::time::Instant::now() + d;
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout_at(end, client.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
 }

@@ -3,9 +3,15 @@
 
 use std::time::Duration;
 
+use super::answer::{self, Answers};
+use super::{Tx, UPGRADED};
+use crate::runtime::lb::state::FrontendRt;
+use crate::runtime::rules::vars::Vars;
+use crate::runtime::stream::http1::answers::answer;
 use crate::runtime::stream::http1::body::{chunk_size, send, Fail, Inbuf};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ClientEnd;
+use crate::runtime::termination::{Cause, Phase, Termination};
 
 /// haproxy's own interim answer to `expect: 100-continue`.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -117,6 +123,51 @@ fn chunked_end(b: &[u8]) -> Option<Result<usize, ()>> {
         }
         at = eol + 2;
     }
+}
+
+/// What a body wait (`option http-buffer-request`) came to: true to go on (the request
+/// time taken then, as haproxy's http_end), else the client connection closes after
+/// haproxy's 408 (`cR`, the frontend's page, the body bytes received counted) or, for
+/// invalid chunks, its H1 layer's 400 (`PR`, logged as `<BADREQ>` with no bytes).
+pub(super) async fn waited_ok(
+    waited: Waited,
+    (client, cin): (&mut ClientEnd, &Inbuf),
+    f: &FrontendRt,
+    (req, tx): (&Head, &mut Tx),
+    vars: &mut Vars,
+) -> bool {
+    if waited == Waited::Go {
+        tx.t_request = tx.ms();
+        return true;
+    }
+    crate::runtime::lb::counters::Refused::add(&f.refused.failed);
+    match waited {
+        Waited::Go => unreachable!("went on above"),
+        Waited::Invalid => {
+            let _ = send(client, &answer(400).wire, f.ir.timeout_client).await;
+            tx.status = 400;
+            tx.t_request = -1;
+            tx.request = None;
+            (tx.log.up, tx.log.down) = (0, 0);
+            tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
+            return false;
+        }
+        Waited::Timeout => {}
+    }
+    // No request time: haproxy takes it once the body is in.
+    tx.t_request = -1;
+    tx.log.up += cin.avail().len() as u64;
+    let h = f.ir.http.as_ref().unwrap_or(&UPGRADED);
+    let an = Answers {
+        client_to: f.ir.timeout_client,
+        be: &[],
+        fe: &h.errorfiles,
+        case: h.case_adjust.as_deref(),
+        after: None,
+    };
+    let why = (Cause::ClientTimeout, Phase::Request);
+    answer::proxy_answer(client, 408, req, false, &an, (tx, vars), why).await;
+    false
 }
 
 #[cfg(test)]

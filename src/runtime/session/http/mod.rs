@@ -8,6 +8,7 @@
 mod answer;
 mod body_wait;
 mod cookie;
+mod reading;
 mod request;
 mod response;
 mod rules;
@@ -17,12 +18,14 @@ mod tunnel;
 use crate::runtime::session::close_log::LogSess;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-use self::answer::Answers;
+use self::answer::{answer_rule, Answers};
+use self::body_wait::waited_ok;
+use self::reading::{read_head, NoRequest};
 use self::transaction::transaction;
 use self::tunnel::run_tunnel;
 use super::close_log::{write_log, LogState};
@@ -34,8 +37,8 @@ use crate::runtime::log::format::HttpFacts;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::{Ctx, IdMaker, UniqueId};
-use crate::runtime::stream::http1::answers::{answer, layer_answer};
-use crate::runtime::stream::http1::body::{send, Fail, Inbuf};
+use crate::runtime::stream::http1::answers::answer;
+use crate::runtime::stream::http1::body::{send, Inbuf};
 use crate::runtime::stream::http1::head::Head;
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
@@ -62,17 +65,6 @@ pub(super) struct Start {
 /// The HTTP settings of a TCP frontend's stream upgraded for an HTTP backend: haproxy's
 /// defaults (the frontend has no HTTP settings of its own).
 static UPGRADED: HttpFrontend = HttpFrontend::DEFAULT;
-
-/// How reading a request head ended without a request.
-enum NoRequest {
-    /// The client closed, or a kept-alive connection timed out, before a byte: nothing
-    /// to answer (logged as `CR` on a new connection).
-    Closed { any: bool },
-    /// `timeout http-request` struck: 408.
-    Timeout,
-    /// Not a valid request (or too long): haproxy's 400, 413 or 422.
-    Invalid(u16),
-}
 
 /// What a transaction's `capture` lines took.
 #[derive(Default)]
@@ -446,51 +438,6 @@ pub(super) async fn serve(
     drop(idle);
 }
 
-/// What a body wait (`option http-buffer-request`) came to: true to go on (the request
-/// time taken then, as haproxy's http_end), else the client connection closes after
-/// haproxy's 408 (`cR`, the frontend's page, the body bytes received counted) or, for
-/// invalid chunks, its H1 layer's 400 (`PR`, logged as `<BADREQ>` with no bytes).
-async fn waited_ok(
-    waited: body_wait::Waited,
-    (client, cin): (&mut ClientEnd, &Inbuf),
-    f: &FrontendRt,
-    (req, tx): (&Head, &mut Tx),
-    vars: &mut Vars,
-) -> bool {
-    if waited == body_wait::Waited::Go {
-        tx.t_request = tx.ms();
-        return true;
-    }
-    crate::runtime::lb::counters::Refused::add(&f.refused.failed);
-    match waited {
-        body_wait::Waited::Go => unreachable!("went on above"),
-        body_wait::Waited::Invalid => {
-            let _ = send(client, &answer(400).wire, f.ir.timeout_client).await;
-            tx.status = 400;
-            tx.t_request = -1;
-            tx.request = None;
-            (tx.log.up, tx.log.down) = (0, 0);
-            tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
-            return false;
-        }
-        body_wait::Waited::Timeout => {}
-    }
-    // No request time: haproxy takes it once the body is in.
-    tx.t_request = -1;
-    tx.log.up += cin.avail().len() as u64;
-    let h = f.ir.http.as_ref().unwrap_or(&UPGRADED);
-    let an = Answers {
-        client_to: f.ir.timeout_client,
-        be: &[],
-        fe: &h.errorfiles,
-        case: h.case_adjust.as_deref(),
-        after: None,
-    };
-    let why = (Cause::ClientTimeout, Phase::Request);
-    answer::proxy_answer(client, 408, req, false, &an, (tx, vars), why).await;
-    false
-}
-
 /// The frontend's `http-request` and `redirect` rules on `head`, then its `use_backend`
 /// rules unless the session came with its backend (a TCP frontend's stream upgraded to
 /// HTTP): the backend, or the answer a rule gave. Not async, so that what the rules read is never held by the
@@ -638,84 +585,6 @@ fn count_verdict(v: &rules::Verdict, vars: &Vars) {
     }
 }
 
-/// Sends the answer an HTTP rule gave: haproxy's page (or `errorfile`) for a `deny`,
-/// logged `PR`; a redirect, logged `LR`.
-async fn answer_rule(
-    client: &mut ClientEnd,
-    cin: &mut Inbuf,
-    verdict: rules::Verdict,
-    req: &Head,
-    an: &Answers<'_>,
-    (tx, vars): (&mut Tx, &mut Vars),
-) -> bool {
-    tx.t_request = tx.ms();
-    match verdict {
-        rules::Verdict::Deny(s) | rules::Verdict::Monitor(s) => {
-            let file = answer::page(s, an, Some(req), vars);
-            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
-            let why = (Cause::Proxy, Phase::Request);
-            answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
-        }
-        rules::Verdict::Auth(realm) => {
-            let file = answer::page(401, an, Some(req), vars);
-            let page = file.as_ref().unwrap_or_else(|| layer_answer(401));
-            let value = [&b"Basic realm=\""[..], &realm[..], b"\""].concat();
-            let a = page.with_header(b"www-authenticate", &value);
-            let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, &a, (401, req), an, (tx, vars), why).await
-        }
-        rules::Verdict::Page(s) => {
-            let file = answer::page(s, an, Some(req), vars);
-            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
-            let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
-        }
-        rules::Verdict::DenyReply(a, s) => {
-            let why = (Cause::Proxy, Phase::Request);
-            answer::rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
-        }
-        rules::Verdict::Return(a, s) => {
-            let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
-        }
-        rules::Verdict::Redirect(a) => {
-            let s = a.head.as_ref().map_or(302, |h| h.status);
-            let why = (Cause::Local, Phase::Request);
-            answer::rule_answer(client, cin, &a, (s, req), an, (tx, vars), why).await
-        }
-        rules::Verdict::Tarpit(s, ms) => {
-            // Held, the request's bytes read and dropped, until the time is up or the
-            // client leaves; the wait counts as the queue time (haproxy's t_queue).
-            let gone = Box::pin(hold(client, Duration::from_millis(u64::from(ms)))).await;
-            // No request time (haproxy logs -1 there), the wait as the queue time.
-            tx.t_request = -1;
-            tx.log.tw = tx.ms();
-            if gone {
-                tx.log.term = Termination::new(Cause::ClientAbort, Phase::Tarpit);
-                return false;
-            }
-            let file = answer::page(s, an, Some(req), vars);
-            let a = file.as_ref().unwrap_or_else(|| layer_answer(s));
-            let why = (Cause::Proxy, Phase::Tarpit);
-            answer::rule_answer(client, cin, a, (s, req), an, (tx, vars), why).await
-        }
-        rules::Verdict::Continue => true,
-    }
-}
-
-/// Waits `d` while reading and dropping what the client sends; true when it closed.
-async fn hold(client: &mut ClientEnd, d: Duration) -> bool {
-    let end = tokio::time::Instant::now() + d;
-    let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout_at(end, client.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => {}
-        }
-    }
-}
-
 /// Writes a request's line; true when written.
 fn log_tx(
     shared: &Shared,
@@ -753,78 +622,6 @@ fn log_tx(
         Some(&facts),
         Some(sess),
     )
-}
-
-/// Reads the next request head: within `timeout http-request` (else `timeout client`)
-/// on a new connection; a kept-alive one waits `timeout http-keep-alive` for the first
-/// byte.
-async fn read_head(
-    client: &mut ClientEnd,
-    cin: &mut Inbuf,
-    h: &HttpFrontend,
-    client_to: Option<Duration>,
-    first: bool,
-    tx: &mut Tx,
-) -> Result<Head, NoRequest> {
-    let request_to = h.request_timeout.or(client_to);
-    let wait_to = if first {
-        request_to
-    } else {
-        h.keep_alive_timeout.or(request_to)
-    };
-    let start = Instant::now();
-    let mut deadline = wait_to.map(|d| start + d);
-    let mut got_any = !cin.avail().is_empty();
-    if got_any {
-        tx.t_idle = 0;
-    }
-    loop {
-        if !cin.avail().is_empty() {
-            match Head::request(cin.avail(), h.max_headers) {
-                Ok(Some((head, n))) => {
-                    cin.consume(n);
-                    tx.t_request = tx.ms();
-                    tx.log.up = head.htx_size();
-                    return Ok(head);
-                }
-                Ok(None) if cin.avail().len() < h.max_head => {}
-                Ok(None) => return Err(NoRequest::Invalid(400)),
-                Err(e) => return Err(NoRequest::Invalid(e.request_status())),
-            }
-        }
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        // An idle plain connection waits without a buffer: it is allocated once bytes
-        // are there to read (TLS may hold decrypted bytes already: it reads at once).
-        if let (ClientEnd::Plain(s), true) = (&*client, cin.avail().is_empty()) {
-            let ready = match left {
-                Some(d) => tokio::time::timeout(d, s.readable()).await.ok(),
-                None => Some(s.readable().await),
-            };
-            if ready.is_none() {
-                if !got_any && !first {
-                    return Err(NoRequest::Closed { any: false });
-                }
-                return Err(NoRequest::Timeout);
-            }
-        }
-        match cin.fill(client, left).await {
-            Ok(0) | Err(Fail::Closed) | Err(Fail::Invalid) => {
-                return Err(NoRequest::Closed { any: got_any });
-            }
-            Ok(_) => {
-                if !got_any {
-                    got_any = true;
-                    tx.t_idle = tx.ms();
-                    // From the first byte, the whole head has `timeout http-request`.
-                    deadline = request_to.map(|d| Instant::now() + d);
-                }
-            }
-            Err(Fail::Timeout) if !got_any && !first => {
-                return Err(NoRequest::Closed { any: false })
-            }
-            Err(Fail::Timeout) => return Err(NoRequest::Timeout),
-        }
-    }
 }
 
 /// `capture request|response header`: each one's value, the last of its headers, cut to

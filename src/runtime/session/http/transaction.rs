@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::answer::{self, proxy_answer, After, Answers, NO_RULES};
+use super::answer::{self, answer_rule, proxy_answer, After, Answers, NO_RULES};
 use super::request::{balance_key, forwarded_for, original_to};
 use super::response::response;
 use super::tunnel::Tunnel;
-use super::{answer_rule, cookie, rules, Tx};
+use super::{cookie, rules, Tx};
 use crate::ir::{HttpConnMode, HttpFrontend};
 use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::state::Shared;
@@ -118,7 +118,7 @@ pub(super) async fn transaction(
         let to = (&mut *client, &mut *cin);
         let waited = super::body_wait::wait_body(to, req, h.max_head, limit, &mut tx.log.down);
         let waited = waited.await;
-        if !super::waited_ok(waited, (client, cin), f, (req, tx), vars).await {
+        if !super::body_wait::waited_ok(waited, (client, cin), f, (req, tx), vars).await {
             drop(be);
             return false;
         }
