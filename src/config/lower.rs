@@ -334,20 +334,19 @@ pub fn lower_with(
         if p.mode() == Mode::Tcp {
             // Once each, in haproxy's order.
             let r = &p.http_rules;
-            for what in [
-                "'stats' statement",
-                "'capture' statement",
-                "'http-request'",
-                "'http-response'",
-                "'redirect'",
-                "'option forwardfor'",
-                "'option originalto'",
-                // haproxy's cfg_opts of HTTP mode that haproxide keeps, in its order.
-                "'option http-buffer-request'",
-                "'option http-ignore-probes'",
+            // haproxy's cfg_opts of HTTP mode that haproxide keeps come last, each named
+            // with the option that must be set for the warning.
+            for (what, option) in [
+                ("'stats' statement", None),
+                ("'capture' statement", None),
+                ("'http-request'", None),
+                ("'http-response'", None),
+                ("'redirect'", None),
+                ("'option forwardfor'", None),
+                ("'option originalto'", None),
+                ("'option http-buffer-request'", Some("http-buffer-request")),
+                ("'option http-ignore-probes'", Some("http-ignore-probes")),
             ] {
-                let set =
-                    |o: &str| p.option(o.trim_start_matches("'option ").trim_end_matches('\''));
                 let rules = match what {
                     "'http-request'" => Some(!r.request.is_empty()),
                     "'http-response'" => Some(!r.response.is_empty()),
@@ -360,7 +359,7 @@ pub fn lower_with(
                         "{what} rules ignored for {word} '{}' as they require HTTP mode.",
                         p.name
                     ),
-                    None if what.contains("http-") && !set(what) => continue,
+                    None if option.is_some_and(|o| !p.option(o)) => continue,
                     None if p.http_only.iter().any(|h| h.v == what) => format!(
                         "{what} ignored for {word} '{}' as it requires HTTP mode.",
                         p.name

@@ -4,7 +4,7 @@
 
 use crate::ir::HttpHash;
 use crate::runtime::stream::http1::authority::path;
-use crate::runtime::stream::http1::head::trim_lws;
+use crate::runtime::stream::http1::head::{comma_items, is_token};
 
 /// The parts of a request the HTTP algorithms read.
 pub struct Request<'a> {
@@ -93,14 +93,9 @@ fn param<'a>(params: &'a [u8], name: &[u8], post: bool) -> Option<&'a [u8]> {
     None
 }
 
-/// RFC 7230 tchar.
-fn is_token(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
-
 /// The first comma-separated value, trimmed.
 fn first_value(v: &[u8]) -> &[u8] {
-    trim_lws(v.split(|&c| c == b',').next().unwrap_or(v))
+    comma_items(v).next().unwrap_or(v)
 }
 
 /// `use_domain_only`: the label before the last dot (`www.example.com` → `example`),

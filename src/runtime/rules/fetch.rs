@@ -12,7 +12,7 @@ use crate::runtime::proto::mqtt::{self, Verdict as Mqtt};
 use crate::runtime::proto::tls_hello::{self, Hello};
 use crate::runtime::session::inspect::FULL;
 use crate::runtime::stream::http1::authority;
-use crate::runtime::stream::http1::head::{trim_lws as trim, Head};
+use crate::runtime::stream::http1::head::{comma_items, trim_lws as trim, Head};
 
 /// A sample value.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,7 +203,7 @@ fn header_iter<'a>(head: &'a Head, h: &'a HdrArg) -> impl Iterator<Item = &'a [u
             let (whole, items) = if h.full {
                 (Some(v), None)
             } else {
-                (None, Some(split_commas(v)))
+                (None, Some(comma_items(v)))
             };
             whole.into_iter().chain(items.into_iter().flatten())
         })
@@ -217,21 +217,13 @@ fn header_values<'a>(head: &'a Head, h: &'a HdrArg) -> Vec<&'a [u8]> {
 /// Occurrence `occ` of request header `name`'s comma-separated values (lower-case
 /// name; 1 the first, -1 the last, 0 as 1), as haproxy's http_get_htx_hdr finds it.
 pub(crate) fn list_header(head: &Head, name: &[u8], occ: i32) -> Option<Vec<u8>> {
-    let vals: Vec<&[u8]> = (head.headers())
-        .filter(|(n, _)| *n == name)
-        .flat_map(|(_, v)| split_commas(v))
-        .collect();
+    let vals: Vec<&[u8]> = head.values(name).collect();
     let i = if occ >= 0 {
         (occ.max(1) - 1) as usize
     } else {
         vals.len().checked_sub(occ.unsigned_abs() as usize)?
     };
     vals.get(i).map(|v| v.to_vec())
-}
-
-/// A header value's comma-separated items, blanks around each trimmed.
-fn split_commas(v: &[u8]) -> impl Iterator<Item = &[u8]> {
-    v.split(|&c| c == b',').map(trim)
 }
 
 /// The occurrence `occ` of `vals` (0: all of them, negative: from the end).

@@ -9,7 +9,7 @@ use crate::runtime::lb::state::FrontendRt;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::stream::http1::answers::answer;
 use crate::runtime::stream::http1::body::{chunk_size, send, Fail, Inbuf};
-use crate::runtime::stream::http1::head::Head;
+use crate::runtime::stream::http1::head::{comma_items, Head};
 use crate::runtime::stream::ClientEnd;
 use crate::runtime::termination::{Cause, Phase, Termination};
 
@@ -46,11 +46,8 @@ pub(super) async fn wait_body(
     if req.flags.ver11 {
         let expect = (0..req.header_count()).find(|&i| req.header_at(i).0 == b"expect");
         if let Some(i) = expect {
-            let v = req.header_at(i).1;
-            let first = v.split(|&c| c == b',').next().unwrap_or_default();
-            if crate::runtime::stream::http1::head::trim_lws(first)
-                .eq_ignore_ascii_case(b"100-continue")
-            {
+            let first = comma_items(req.header_at(i).1).next().unwrap_or_default();
+            if first.eq_ignore_ascii_case(b"100-continue") {
                 req.remove_header(i);
                 if send(client, CONTINUE, limit).await.is_err() {
                     return Waited::Go;
@@ -136,23 +133,22 @@ pub(super) async fn waited_ok(
     (req, tx): (&Head, &mut Tx),
     vars: &mut Vars,
 ) -> bool {
-    if waited == Waited::Go {
-        tx.t_request = tx.ms();
-        return true;
-    }
-    crate::runtime::lb::counters::Refused::add(&f.refused.failed);
     match waited {
-        Waited::Go => unreachable!("went on above"),
-        Waited::Invalid => {
-            let _ = send(client, &answer(400).wire, f.ir.timeout_client).await;
-            tx.status = 400;
-            tx.t_request = -1;
-            tx.request = None;
-            (tx.log.up, tx.log.down) = (0, 0);
-            tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
-            return false;
+        Waited::Go => {
+            tx.t_request = tx.ms();
+            return true;
         }
-        Waited::Timeout => {}
+        // Both failures count as failed requests (ereq).
+        _ => crate::runtime::lb::counters::Refused::add(&f.refused.failed),
+    }
+    if waited == Waited::Invalid {
+        let _ = send(client, &answer(400).wire, f.ir.timeout_client).await;
+        tx.status = 400;
+        tx.t_request = -1;
+        tx.request = None;
+        (tx.log.up, tx.log.down) = (0, 0);
+        tx.log.term = Termination::new(Cause::Proxy, Phase::Request);
+        return false;
     }
     // No request time: haproxy takes it once the body is in.
     tx.t_request = -1;

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 
-use super::head::Head;
+use super::head::{is_token, Head};
 use crate::ir::compression::{Algo, Compression};
 
 /// The backend's settings, then the frontend's: haproxy looks at the backend first.
@@ -23,20 +23,11 @@ pub fn on_request(comp: Settings<'_>, req: &mut Head) -> Option<Algo> {
     if old_mozilla(req.header(b"user-agent")) {
         return None;
     }
-    // The first proxy (backend first) that lists algorithms lists them all.
-    let algos = comp
-        .iter()
-        .flatten()
-        .map(|c| &c.algos)
-        .find(|a| !a.is_empty());
+    let algos = first_listed(comp, |c| &c.algos);
     let mut chosen = None;
     if let Some(algos) = algos {
         let mut best_q = 0;
-        let values = req
-            .headers()
-            .filter(|(n, _)| *n == b"accept-encoding")
-            .flat_map(|(_, v)| v.split(|&c| c == b',').map(super::head::trim_lws));
-        for v in values {
+        for v in req.values(b"accept-encoding") {
             let tok = v.iter().take_while(|&&c| is_token(c)).count();
             let q = qvalue(&v[tok..]);
             if q <= best_q {
@@ -74,11 +65,6 @@ fn old_mozilla(ua: Option<&[u8]>) -> bool {
             || &v[25..30] != b"MSIE "
             || v[30] < b'6'
             || (v[30] == b'6' && (v.len() < 54 || &v[51..54] != b"SV1")))
-}
-
-/// RFC 7230 token characters.
-fn is_token(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
 /// The `q=` weight after a coding (1000 when absent), as http_parse_qvalue reads it.
@@ -137,16 +123,11 @@ pub fn response_fits(comp: Settings<'_>, req: &Head, res: &Head, has_body: bool)
     if res.header(b"content-encoding").is_some() {
         return false;
     }
-    let no_transform = res
-        .headers()
-        .filter(|(n, _)| *n == b"cache-control")
-        .flat_map(|(_, v)| v.split(|&c| c == b','))
-        .any(|v| {
-            let v = super::head::trim_lws(v);
-            v.len() >= 12
-                && v[..12].eq_ignore_ascii_case(b"no-transform")
-                && v[12..].iter().all(|&c| c == b' ' || c == b'\t')
-        });
+    let no_transform = res.values(b"cache-control").any(|v| {
+        v.len() >= 12
+            && v[..12].eq_ignore_ascii_case(b"no-transform")
+            && v[12..].iter().all(|&c| c == b' ' || c == b'\t')
+    });
     if no_transform {
         return false;
     }
@@ -156,11 +137,7 @@ pub fn response_fits(comp: Settings<'_>, req: &Head, res: &Head, has_body: bool)
             return false;
         }
     }
-    let types = comp
-        .iter()
-        .flatten()
-        .map(|c| &c.types)
-        .find(|t| !t.is_empty());
+    let types = first_listed(comp, |c| &c.types);
     match res.header(b"content-type") {
         Some(ct) => {
             if ct.len() >= 9 && ct[..9].eq_ignore_ascii_case(b"multipart") {
@@ -174,6 +151,15 @@ pub fn response_fits(comp: Settings<'_>, req: &Head, res: &Head, has_body: bool)
         }
         None => types.is_none(),
     }
+}
+
+/// The list `pick` takes from the first proxy (backend first) whose list is not empty:
+/// haproxy takes a proxy's algorithms or types whole, never merged with the other's.
+fn first_listed<T>(comp: Settings<'_>, pick: impl Fn(&Compression) -> &Vec<T>) -> Option<&Vec<T>> {
+    comp.iter()
+        .flatten()
+        .map(|c| pick(c))
+        .find(|l| !l.is_empty())
 }
 
 /// Some(true) for a strong ETag, Some(false) for a weak one, None when malformed.

@@ -119,6 +119,16 @@ fn trim(s: &[u8], r: Range<usize>) -> Range<usize> {
     a..b
 }
 
+/// A header value's comma-separated items, blanks around each trimmed.
+pub fn comma_items(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&c| c == b',').map(trim_lws)
+}
+
+/// An RFC 7230 token character (tchar).
+pub fn is_token(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
 /// `s` without the blanks (spaces, tabs) around it.
 pub fn trim_lws(s: &[u8]) -> &[u8] {
     let a = s.iter().position(|&c| !lws(c)).unwrap_or(s.len());
@@ -491,6 +501,14 @@ impl Head {
         self.headers
             .iter()
             .map(|(n, v)| (&self.store[n.clone()], &self.store[v.clone()]))
+    }
+
+    /// The comma-separated items of every header `name` (lower case), in order, trimmed
+    /// (haproxy's http_find_header without `full`).
+    pub fn values<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers()
+            .filter(move |(n, _)| *n == name)
+            .flat_map(|(_, v)| comma_items(v))
     }
 
     /// The first value of header `name` (lower case).
