@@ -297,8 +297,14 @@ pub fn lower_with(
         for m in super::parse::capture::capture_id_checks(p) {
             diags.push(check(Level::Alert, m));
         }
+        // A backend side without servers needs none; `timeout tunnel` stands for the
+        // server's in TCP mode.
+        let server_missing = timeout(p, "server").is_none()
+            && (p.mode() == Mode::Http || timeout(p, "tunnel").is_none());
         let missing = (is_fe && timeout(p, "client").is_none())
-            || (is_be && (timeout(p, "connect").is_none() || timeout(p, "server").is_none()));
+            || (is_be
+                && !p.servers.is_empty()
+                && (timeout(p, "connect").is_none() || server_missing));
         if missing {
             let mut d = check(
                 Level::Warning,

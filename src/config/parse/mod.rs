@@ -853,6 +853,9 @@ impl Parser {
                     return;
                 }
             },
+            // A defaults section without `from` starts from haproxy's own defaults
+            // (cfgparse-listen.c resets curr_defproxy for it); proxies take the last one.
+            None if kind == ProxyKind::Defaults => anon_defaults(loc.clone()),
             None => self.defaults.clone(),
         };
         if kind == ProxyKind::Defaults {
