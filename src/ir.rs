@@ -753,6 +753,8 @@ pub struct Backend {
     pub fullconn: Option<u32>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules of the backend.
     pub inspect: Inspect,
+    /// `tcp-response inspect-delay` and `tcp-response content` rules (TCP mode).
+    pub response: ResponseInspect,
     /// For a listen, its frontend's index: sessions of that frontend ran the listen's
     /// rules as frontend rules, so they do not run again as backend rules (haproxy adds
     /// the backend analysers only when the backend is another proxy).
@@ -1031,6 +1033,20 @@ pub enum ContentAction {
     /// `set-log-level <level>|silent` (content rules): the session's line at that
     /// level (0 emerg … 7 debug), or none (-1).
     SetLogLevel(i8),
+    /// `close` (`tcp-response content` only): the server connection is reset, what it
+    /// sent still reaches the client, and the session ends normally.
+    Close,
+}
+
+/// The first bytes of a TCP server's answer inspected before the client sees them
+/// (configuration.txt §4.2 `tcp-response inspect-delay`, `tcp-response content`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResponseInspect {
+    /// How long, from the server connection, to wait for bytes that could change a
+    /// rule's verdict; None decides at once on what is there.
+    pub delay: Option<Duration>,
+    /// The rules, in order (a named defaults section's first).
+    pub rules: Vec<ContentRule>,
 }
 
 /// `tcp-request content <action> [if|unless <cond>]`.

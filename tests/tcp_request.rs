@@ -53,16 +53,7 @@ fn client(src: &str, port: u16, send: &[u8], waits: bool) -> String {
             return " <RST>".into();
         }
     }
-    let mut got = Vec::new();
-    let mut buf = [0u8; 512];
-    let end = loop {
-        match c.read(&mut buf) {
-            Ok(0) => break "FIN",
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => break "RST",
-            Err(_) => break "timeout",
-        }
-    };
+    let (got, end) = common::read_to_end_kind(&mut c);
     format!("{} <{end}>", String::from_utf8_lossy(&got))
 }
 

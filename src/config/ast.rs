@@ -438,6 +438,9 @@ pub struct ProxyConf {
     pub defaults_name: Option<String>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules.
     pub inspect: crate::ir::Inspect,
+    /// `tcp-response inspect-delay` and `tcp-response content` rules, and where the
+    /// first rule is (haproxide runs them in TCP mode only).
+    pub response: (crate::ir::ResponseInspect, Option<Loc>),
     /// `stick-table`
     pub stick_table: Option<crate::ir::StickTable>,
     /// `stick-table … peers <name>`: the section named, and where.
@@ -596,6 +599,7 @@ impl ProxyConf {
             errorfiles: Vec::new(),
             defaults_name: None,
             inspect: crate::ir::Inspect::default(),
+            response: Default::default(),
             stick_table: None,
             stick_peers: None,
             stick_loc: None,

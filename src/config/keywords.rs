@@ -894,10 +894,10 @@ pub const PROXY: &[Keyword] = &[
     ),
     kw(
         "tcp-response",
-        BE,
-        Unsupported,
-        "content|inspect-delay ...",
-        "rules",
+        PRX | DEF,
+        Supported,
+        "inspect-delay <time> | content accept|reject|close|set-var(<v>) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|sc-inc-gpc0|1(<n>)|sc-inc-gpc(<i>,<n>)|sc-set-gpt0(<n>)|sc-set-gpt(<i>,<n>) <value>|set-log-level <level>|silent [if|unless <cond>]",
+        "TCP mode only (refused in an HTTP backend); the server's first bytes held until the rules decide, from the server connection on; res.len, res.payload; reject closes both sides (PD), close resets the server and ends normally; other actions refused by name",
     ),
     kw(
         "http-request",

@@ -277,6 +277,11 @@ pub fn lower_with(
             tracks.resolve_backend(bi, &be_list, Some(diags));
             bi += 1;
             use_server_checks(p, diags);
+            if let (Some(loc), Mode::Http) = (&p.response.1, p.mode()) {
+                diags.push(
+                    Diagnostic::alert(loc, "'tcp-response content' in an HTTP backend is not supported by haproxide (it runs these rules in TCP mode only); see grammar/keywords.md.").checked(),
+                );
+            }
             for r in &p.stick_rules {
                 if r.response && p.mode() == Mode::Tcp {
                     diags.push(
@@ -1159,6 +1164,7 @@ fn lower_backend(
             ..p.inspect.clone()
         },
         own_frontend: None,
+        response: p.response.0.clone(),
         stick_table: p.stick_table.clone(),
         stick_rules: p
             .stick_rules

@@ -85,6 +85,11 @@ pub enum Fetch {
     ReqLen,
     /// `req.payload(<offset>,<length>)`
     Payload(Payload),
+    /// `res.len`: what the server sent that the rules hold (in HTTP mode, the parsed
+    /// response's size, as `req.len` is the request's).
+    ResLen,
+    /// `res.payload(<offset>,<length>)`: the server's bytes the rules hold.
+    ResPayload(Payload),
     /// `req.ssl_sni`: the SNI of a TLS ClientHello in the buffer.
     ReqSslSni,
     /// `req.ssl_hello_type`: 1 for a ClientHello.

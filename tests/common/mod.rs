@@ -312,6 +312,22 @@ pub fn mosquitto(dir: &std::path::Path, conf: &str, ports: &[&str]) -> Kill {
 }
 
 /// A fake server: accepts, runs `handler` per connection in a thread, records accepts.
+/// Reads `c` until its peer ends it: what came, and how it ended (`FIN`, `RST`, or
+/// `timeout` when the read timeout struck first).
+pub fn read_to_end_kind(c: &mut TcpStream) -> (Vec<u8>, &'static str) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    let end = loop {
+        match c.read(&mut buf) {
+            Ok(0) => break "FIN",
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break "RST",
+            Err(_) => break "timeout",
+        }
+    };
+    (got, end)
+}
+
 pub struct Backend {
     pub addr: SocketAddr,
     pub accepted: Arc<Mutex<Vec<Vec<u8>>>>,

@@ -419,6 +419,7 @@ pub fn source_name(f: &Fetch) -> &'static str {
         | Fetch::ReqSslSni
         | Fetch::ReqSslHelloType
         | Fetch::ReqSslVer => "request buffer",
+        Fetch::ResLen | Fetch::ResPayload(_) => "response buffer",
         Fetch::Method
         | Fetch::Path
         | Fetch::Base

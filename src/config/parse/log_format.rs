@@ -291,6 +291,13 @@ fn log_sample(expr: &str, rest: &str, request: bool) -> Result<Box<SampleExpr>, 
         Err(SampleError::Invalid(m)) => return Err(LogFormatError::Invalid(m)),
         Err(SampleError::Unsupported(what)) => return Err(LogFormatError::Unsupported(what)),
     };
+    // haproxy reads what is left of the request there, or warns in HTTP mode.
+    if matches!(p.expr.fetch, Fetch::ResLen | Fetch::ResPayload(_)) {
+        let name = &expr[..expr.find(['(', ',']).unwrap_or(expr.len())];
+        return Err(LogFormatError::Unsupported(format!(
+            "sample fetch '{name}' in a log format"
+        )));
+    }
     let need = match unavailable_at_log(expr, &p.expr.fetch) {
         // A fetch that reads the request (alone or among others) is usable there.
         Some(n) if request && n.contains("request") => None,

@@ -36,6 +36,7 @@ mod server_state;
 mod source;
 mod stats;
 mod switching;
+mod tcp_response;
 pub mod units;
 pub mod userlist;
 pub mod value_format;
@@ -870,7 +871,10 @@ impl Parser {
         }
         // Rules of a defaults section run in the proxies that take it, so haproxy lets
         // only one side (frontends or backends) take a defaults section that has some.
-        if !base.inspect.rules.is_empty() || !base.http_rules.is_empty() {
+        if !base.inspect.rules.is_empty()
+            || !base.http_rules.is_empty()
+            || !base.response.0.rules.is_empty()
+        {
             let users = self
                 .rule_defaults_users
                 .entry(base.loc.clone())
@@ -880,6 +884,8 @@ impl Parser {
                 Some("a listen section cannot inherit from a defaults section defining TCP/HTTP rules.".to_string())
             } else if *users & cap::FE != 0 && *users & cap::BE != 0 {
                 Some(format!("frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at {}).", base.loc))
+            } else if kind == ProxyKind::Frontend && !base.response.0.rules.is_empty() {
+                Some(format!("a frontend section cannot inherit from a defaults section defining 'tcp-response content' rules (defaults section at {}).", base.loc))
             } else {
                 None
             };

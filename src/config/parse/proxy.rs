@@ -144,6 +144,7 @@ impl Parser {
             "default-server" => self.parse_server(p, stmt, true),
             "tcp-check" => self.parse_tcp_check(p, stmt),
             "tcp-request" => self.parse_tcp_request(p, stmt),
+            "tcp-response" => self.parse_tcp_response(p, stmt),
             "stick-table" => self.parse_stick_table(p, stmt),
             "stick" => self.parse_stick(p, stmt),
             "declare" => self.parse_declare(p, stmt),

@@ -410,8 +410,16 @@ impl Parser {
         }
         match stmt.arg(1) {
             "inspect-delay" => match parse_time_ms(stmt.arg(2)) {
-                Ok(ms) => p.inspect.delay = Some(std::time::Duration::from_millis(ms)),
-                Err(_) => self.alert(loc, format!("'tcp-request inspect-delay' expects a positive delay in milliseconds, in {px}")),
+                // The first delay stays, a defaults section's included.
+                Ok(_) if p.inspect.delay.is_some() => self.warn(
+                    loc,
+                    format!("ignoring tcp-request inspect-delay (was already defined) in {px}"),
+                ),
+                Ok(ms) => p.inspect.delay = (ms > 0).then(|| std::time::Duration::from_millis(ms)),
+                Err(e) => self.alert(
+                    loc,
+                    super::tcp_response::delay_error("tcp-request", &px, stmt.arg(2), e),
+                ),
             },
             which @ ("content" | "connection" | "session") => {
                 if which != "content" && p.kind.caps() & crate::config::keywords::cap::FE == 0 {
@@ -691,7 +699,11 @@ pub(crate) fn stage(f: &Fetch) -> Stage {
         | Fetch::SslFcProtocol
         | Fetch::SslCUsed => Stage::L5,
         Fetch::BeName => Stage::Backend,
-        Fetch::Status | Fetch::ResComp | Fetch::ResCompAlgo => Stage::Response,
+        Fetch::Status
+        | Fetch::ResComp
+        | Fetch::ResCompAlgo
+        | Fetch::ResLen
+        | Fetch::ResPayload(_) => Stage::Response,
         Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == Dir::Res => Stage::Response,
         _ => Stage::Request,
     }
@@ -716,6 +728,19 @@ fn conflicts(p: &ProxyConf, c: &crate::ir::acl::Cond, which: &str) -> Option<Str
         "{} tcp-request {which} rule",
         if fe { "frontend" } else { "backend" }
     );
+    incompatible(p, c, &format!("tcp-request {which}"), &place, ok)
+}
+
+/// haproxy's warnings for a rule `kw` (at `place`) whose condition reads what `ok`
+/// refuses: "will never match" for the first ACL all of whose keywords do, else
+/// "involves keyword" for the first that has one.
+pub(super) fn incompatible(
+    p: &ProxyConf,
+    c: &crate::ir::acl::Cond,
+    kw: &str,
+    place: &str,
+    ok: impl Fn(&Fetch) -> bool,
+) -> Option<String> {
     let named = |term: &crate::ir::acl::Term| {
         p.acls
             .iter()
@@ -725,8 +750,8 @@ fn conflicts(p: &ProxyConf, c: &crate::ir::acl::Cond, which: &str) -> Option<Str
     let terms = || c.suites.iter().flatten().filter(|t| !t.tests.is_empty());
     if let Some(t) = terms().find(|t| t.tests.iter().all(|x| !ok(&x.expr.fetch))) {
         return Some(match named(t) {
-            Some(n) => format!("acl '{n}' will never match in 'tcp-request {which}' because it only involves keywords that are incompatible with '{place}'"),
-            None => format!("anonymous acl will never match in 'tcp-request {which}' because it uses keyword '{}' which is incompatible with '{place}'", t.tests[0].kw),
+            Some(n) => format!("acl '{n}' will never match in '{kw}' because it only involves keywords that are incompatible with '{place}'"),
+            None => format!("anonymous acl will never match in '{kw}' because it uses keyword '{}' which is incompatible with '{place}'", t.tests[0].kw),
         });
     }
     let (t, x) =

@@ -92,8 +92,6 @@ const OTHER_FETCHES: &[&str] = &[
     "req.ssl_alpn",
     "req.ssl_ec_ext",
     "req.ssl_st_ext",
-    "res.len",
-    "res.payload",
     "ssl_c_s_dn",
     "ssl_c_i_dn",
     "ssl_c_verify",
@@ -519,6 +517,15 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
                 length: a[1].int() as u32,
             };
             (Fetch::Payload(p), SmpType::Bin)
+        }
+        "res.len" => none(Fetch::ResLen, SmpType::Int)?,
+        "res.payload" => {
+            let a = args(&[Int, Int], 2)?;
+            let p = Payload {
+                offset: a[0].int() as u32,
+                length: a[1].int() as u32,
+            };
+            (Fetch::ResPayload(p), SmpType::Bin)
         }
         "req.ssl_sni" | "req_ssl_sni" => none(Fetch::ReqSslSni, SmpType::Str)?,
         "req.ssl_hello_type" | "req_ssl_hello_type" => none(Fetch::ReqSslHelloType, SmpType::Int)?,

@@ -20,6 +20,7 @@ pub(crate) fn unavailable(f: &Fetch, response: bool) -> Option<&'static str> {
     }
     match f {
         Fetch::Status | Fetch::ResComp | Fetch::ResCompAlgo => Some("HTTP response"),
+        Fetch::ResLen | Fetch::ResPayload(_) => Some("response buffer"),
         Fetch::Hdr(h) | Fetch::HdrCnt(h) if h.dir == acl_ir::Dir::Res => {
             Some("HTTP response headers")
         }

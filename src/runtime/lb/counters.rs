@@ -112,7 +112,7 @@ impl Traffic {
 }
 
 /// What a frontend's rules refused and the requests it could not read (`dcon`, `dses`,
-/// `dreq`, `ereq`).
+/// `dreq`, `ereq`, `dresp`).
 #[derive(Debug, Default)]
 pub struct Refused {
     /// Connections a `tcp-request connection` rule rejected (`dcon`).
@@ -123,6 +123,8 @@ pub struct Refused {
     pub req: AtomicU64,
     /// Requests that could not be read: invalid, too large, timed out (`ereq`).
     pub failed: AtomicU64,
+    /// Responses denied: `tcp-response content reject`, `http-response deny` (`dresp`).
+    pub resp: AtomicU64,
 }
 
 impl Refused {
@@ -132,18 +134,20 @@ impl Refused {
     }
 
     /// The `show stat` columns.
-    pub fn columns(&self) -> [(&'static str, u64); 4] {
+    pub fn columns(&self) -> [(&'static str, u64); 5] {
         [
             ("dcon", self.conn.load(Relaxed)),
             ("dses", self.sess.load(Relaxed)),
             ("dreq", self.req.load(Relaxed)),
             ("ereq", self.failed.load(Relaxed)),
+            ("dresp", self.resp.load(Relaxed)),
         ]
     }
 }
 
-/// A server's or a backend's connection outcomes (haproxy's `failed_conns`, `retries`,
-/// `redispatches`: `show stat` econ, wretr, wredis).
+/// A server's or a backend's connection outcomes and denied responses (haproxy's
+/// `failed_conns`, `retries`, `redispatches`, `denied_resp`: `show stat` econ, wretr,
+/// wredis, dresp).
 #[derive(Debug, Default)]
 pub struct ConnCounters {
     /// Sessions whose connection attempts all failed (`econ`).
@@ -152,15 +156,19 @@ pub struct ConnCounters {
     pub retries: AtomicU64,
     /// Sessions moved to another server after failing on this one (`wredis`).
     pub redispatches: AtomicU64,
+    /// Its responses a `tcp-response content reject` or `http-response deny` refused
+    /// (`dresp`).
+    pub denied_resp: AtomicU64,
 }
 
 impl ConnCounters {
     /// The `show stat` columns.
-    pub fn columns(&self) -> [(&'static str, u64); 3] {
+    pub fn columns(&self) -> [(&'static str, u64); 4] {
         [
             ("econ", self.failed.load(Relaxed)),
             ("wretr", self.retries.load(Relaxed)),
             ("wredis", self.redispatches.load(Relaxed)),
+            ("dresp", self.denied_resp.load(Relaxed)),
         ]
     }
 }

@@ -140,7 +140,7 @@ pub fn test(t: &AclTest, ctx: &Ctx) -> Verdict {
         return Verdict::Pass;
     }
     // `req.len` is flagged "may change" while the buffer can still grow.
-    if !ctx.last && t.expr.fetch == Fetch::ReqLen {
+    if !ctx.last && matches!(t.expr.fetch, Fetch::ReqLen | Fetch::ResLen) {
         return Verdict::Miss;
     }
     Verdict::Fail

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{timeout_at, Instant};
 
-use crate::ir::{ContentAction, ContentRule, Inspect, Sample};
+use crate::ir::{ContentAction, ContentRule, Inspect, ResponseInspect, Sample};
 use crate::runtime::lb::stick::Raw;
 use crate::runtime::proto::mqtt;
 use crate::runtime::rules::fetch::payload;
@@ -30,8 +30,10 @@ pub const FULL: usize = 15360;
 pub enum Outcome {
     /// Go on to a backend.
     Accept,
-    /// Close the client connection (logged "PR").
+    /// Close the client connection (logged "PR"; "PD" for a response rule).
     Reject,
+    /// `tcp-response content close`: reset the server connection, end normally.
+    Close,
 }
 
 /// Evaluates the rules on `buf`: None when a rule needs more data and `last` is false.
@@ -45,6 +47,19 @@ pub fn evaluate(
     vars: &mut Vars,
 ) -> Option<Outcome> {
     evaluate_on(&insp.rules, who, (buf, last, None, true), vars)
+}
+
+/// `tcp-response content` rules on what the server sent (`buf`): None when a rule needs
+/// more and `last` is false. Request fetches read the same bytes, as haproxy's read the
+/// channel the rule runs on.
+pub fn on_response(
+    rules: &ResponseInspect,
+    who: &Who,
+    buf: &[u8],
+    last: bool,
+    vars: &mut Vars,
+) -> Option<Outcome> {
+    evaluate_on(&rules.rules, who, (buf, last, None, true), vars)
 }
 
 /// `tcp-request connection` or `session` rules: decided at once, on what the session
@@ -87,6 +102,7 @@ fn evaluate_on(
             match &r.action {
                 ContentAction::Accept => return Some(Outcome::Accept),
                 ContentAction::Reject => return Some(Outcome::Reject),
+                ContentAction::Close => return Some(Outcome::Close),
                 ContentAction::Var(a) => Then::Var(vars::value_of(a, &ctx)),
                 // A key that may still come waits, as haproxy's yield does.
                 ContentAction::Track(t) => Then::Track(track::track_key(t, &ctx).ok()?),

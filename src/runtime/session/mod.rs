@@ -11,6 +11,7 @@ mod http;
 pub mod inspect;
 pub mod listener;
 mod proxy_header;
+mod respond;
 mod route;
 mod slots;
 
@@ -102,7 +103,7 @@ pub fn run(
             let (end, counts) = w.forward.as_mut().await;
             b.servers[w.slot.srv].cancels.unregister(w.cid);
             log.up = counts.up + w.early;
-            log.down = counts.down;
+            log.down = counts.down + w.held;
             log.term = end.termination();
             server_fd = Some(w.sfd);
             // Closes both sockets and frees the server slot before the log line.
@@ -177,8 +178,11 @@ struct Forwarding {
     /// The server socket's descriptor, for `-d` lines.
     sfd: i32,
     cid: u64,
-    /// Client bytes read before forwarding (after a PROXY header).
+    /// Client bytes read before forwarding (after a PROXY header, or passed on while
+    /// `tcp-response` rules held the server's first bytes).
     early: u64,
+    /// Server bytes the `tcp-response` rules held before forwarding.
+    held: u64,
     /// The session's count on its server, released last (after the sockets close).
     slot: ServerSlot,
 }
@@ -380,7 +384,6 @@ async fn prepare(
     // Nothing reads the variables past the routing but the log line, and the request's
     // are gone once the server connection is asked for (process_stream prunes them).
     vars.to_response();
-    close_log::keep_session(f, &mut log, (&ssl, local), vars);
     let b = &shared.backends[bi];
     let table = |i: usize| shared.tables.get(b.ir.stick_rules[i].table);
     let key = match &b.ir.balance {
@@ -405,6 +408,7 @@ async fn prepare(
     else {
         // Client bytes read with the PROXY header count as received (%U, dontlognull).
         log.up = early.len() as u64;
+        close_log::keep_session(f, &mut log, (&ssl, local), vars);
         client.drain();
         return Prepared::ended(log, peer, Some(be), tls_on);
     };
@@ -434,13 +438,43 @@ async fn prepare(
             }
         }
     }
+    let mut up = early.len() as u64;
+    let mut down = 0;
+    if !b.ir.response.rules.is_empty() {
+        let mut who = who(f, (peer, local), &ssl);
+        who.be = Some(b);
+        let got = respond::inspect(
+            &mut client,
+            &mut server,
+            &b.ir.response,
+            &who,
+            &mut vars,
+            &t,
+        );
+        let got = Box::pin(got).await;
+        up += got.up;
+        down = got.held.len() as u64;
+        if let respond::Verdict::Decided(inspect::Outcome::Accept) = got.verdict {
+            respond::release(&mut client, &mut server, &got.held, &got.pending).await;
+        } else {
+            if let respond::Verdict::Decided(inspect::Outcome::Reject) = got.verdict {
+                http::count_denied_resp(f, b, slot.srv);
+            }
+            (log.up, log.down) = (up, down);
+            log.term = respond::close(client, server, got).await;
+            close_log::keep_session(f, &mut log, (&ssl, local), vars);
+            drop(slot);
+            return Prepared::ended(log, peer, Some(be), tls_on);
+        }
+    }
+    close_log::keep_session(f, &mut log, (&ssl, local), vars);
     // haproxy's logwait met once the server connection is up (`option logasap`, or a
     // format that waits for nothing): the line now, with what is known now.
     let mut logged = false;
     if f.ir.log_at == crate::ir::LogAt::Early {
         log.early = true;
         log.term = Termination::NORMAL;
-        log.up = early.len() as u64;
+        log.up = up;
         logged = write_log(shared, li, accept, peer, Some(bi), tls_on, &log, None, None);
         // Held back (dontlog-normal): the line at the end decides, as haproxy's does.
         log.early = false;
@@ -457,7 +491,8 @@ async fn prepare(
             forward,
             sfd,
             cid,
-            early: early.len() as u64,
+            early: up,
+            held: down,
             slot,
         })),
         tls: tls_on,

@@ -201,9 +201,10 @@ where
             };
             let counted = tx.log.down + body_now as u64;
             return Err(Some(match verdict {
+                // Kept, so that the denial is counted (`dresp`).
                 super::rules::Verdict::Deny(status) => {
                     tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
-                    (status, counted, None)
+                    (status, counted, Some(verdict))
                 }
                 // A `return`: haproxy's own answer, logged `LH` with no response time
                 // (the reply takes the response's place).
