@@ -798,7 +798,7 @@ pub const PROXY: &[Keyword] = &[
         ALL,
         Supported,
         "connect|client|server|check|queue|tunnel|client-fin|server-fin|http-request|http-keep-alive|tarpit <time>",
-        "the `http-*` ones and `tarpit` only act in HTTP mode",
+        "the `http-*` ones and `tarpit` only act in HTTP mode; in TCP mode the first of client/server to strike only half-closes, as haproxy's",
     ),
     kw("retries", DBE, Supported, "<n>", ""),
     kw("maxconn", DFE, Supported, "<n>", ""),

@@ -247,6 +247,8 @@ pub(super) struct Flow {
     last: Instant,
     timer: Option<Pin<Box<Sleep>>>,
     cancel: Arc<Cancel>,
+    /// The idle timeout that half-closed the session, which its log line reports.
+    first: Option<End>,
 }
 
 impl Flow {
@@ -259,6 +261,7 @@ impl Flow {
             last: Instant::now(),
             timer: None,
             cancel,
+            first: None,
         }
     }
 
@@ -276,7 +279,35 @@ impl Flow {
             return None;
         }
         let (t, up, down, last) = (self.t, self.up.eof, self.down.eof, self.last);
-        Some(idle_timer(&mut self.timer, t, up, down, last, cx).map_or(Poll::Pending, Poll::Ready))
+        match idle_timer(&mut self.timer, t, up, down, last, cx) {
+            None => Some(Poll::Pending),
+            Some(end) if self.half_close(end) => None,
+            Some(end) => Some(Poll::Ready(end)),
+        }
+    }
+
+    /// haproxy's answer to one side's idle timeout while both are open and no `timeout
+    /// tunnel` is set: it stops reading that side and passes its end on, as if it had
+    /// closed (the next pass sends the FIN); the other side goes on until it ends or
+    /// times out in turn (measured on 2.6.12: `timeout client 3s`, `timeout server 5s`,
+    /// both idle: the server gets a FIN at 3 s, the client at 5 s, logged `cD` at 5 s).
+    fn half_close(&mut self, end: End) -> bool {
+        if self.first.is_some() || self.up.eof || self.down.eof || self.t.expand().tunnel.is_some()
+        {
+            return false;
+        }
+        match end {
+            End::ClientTimeout => self.up.eof = true,
+            End::ServerTimeout => self.down.eof = true,
+            _ => return false,
+        }
+        self.first = Some(end);
+        true
+    }
+
+    /// How the session is logged: the timeout that half-closed it, else how it ended.
+    pub(super) fn logged(&self, end: End) -> End {
+        self.first.unwrap_or(end)
     }
 
     /// Whether `end` is `timeout tunnel` expiring while both directions were open.
@@ -417,7 +448,7 @@ impl Future for Forward {
         if me.f.tunnel_expired(end) {
             reset_on_close(&me.server);
         }
-        Poll::Ready((end, me.f.counts()))
+        Poll::Ready((me.f.logged(end), me.f.counts()))
     }
 }
 

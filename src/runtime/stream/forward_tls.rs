@@ -202,6 +202,6 @@ where
         if me.f.tunnel_expired(end) {
             reset_on_close(me.server.socket());
         }
-        Poll::Ready((end, me.f.counts()))
+        Poll::Ready((me.f.logged(end), me.f.counts()))
     }
 }
