@@ -400,6 +400,8 @@ pub struct Frontend {
     pub uuid: u32,
     /// True for a `listen` section.
     pub is_listen: bool,
+    /// `option nolinger` (TCP mode): a client that closed first is reset at the end.
+    pub nolinger: bool,
     /// Mode.
     pub mode: Mode,
     /// Listeners, one per address and port.
@@ -696,6 +698,8 @@ pub struct Backend {
     /// `option abortonclose`: a TCP session whose client closes while it waits in a
     /// queue leaves it (`CQ`).
     pub abortonclose: bool,
+    /// `option nolinger` (TCP mode): ends passed to a server reset it instead.
+    pub nolinger: bool,
     /// `option http-buffer-request`, and the backend's `timeout http-request` that
     /// bounds the wait (else the client's timeout): the body is waited for after
     /// `use_backend` when the frontend did not wait already.

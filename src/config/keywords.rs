@@ -1241,7 +1241,13 @@ pub const OPTIONS: &[Keyword] = &[
     kw("tcp-smart-connect", DBE, Ignored, "", ""),
     kw("contstats", DFE, Ignored, "", ""),
     kw("socket-stats", DFE, Ignored, "", ""),
-    kw("nolinger", ALL, Unsupported, "", ""),
+    kw(
+        "nolinger",
+        ALL,
+        Supported,
+        "",
+        "TCP mode: a backend's resets the server instead of passing the client's end (the session ends), a frontend's resets a client that closed first; refused where HTTP traffic would meet it",
+    ),
     kw(
         "abortonclose",
         DBE,

@@ -277,6 +277,10 @@ pub fn lower_with(
             tracks.resolve_backend(bi, &be_list, Some(diags));
             bi += 1;
             use_server_checks(p, diags);
+            let nolinger = p.options.get("nolinger").filter(|o| o.enabled);
+            if let (Some(o), Mode::Http, ProxyKind::Backend) = (nolinger, p.mode(), p.kind) {
+                diags.push(Diagnostic::alert(&o.loc, NOLINGER_HTTP).checked());
+            }
             if let (Some(loc), Mode::Http) = (&p.response.1, p.mode()) {
                 diags.push(
                     Diagnostic::alert(loc, "'tcp-response content' in an HTTP backend is not supported by haproxide (it runs these rules in TCP mode only); see grammar/keywords.md.").checked(),
@@ -733,6 +737,20 @@ pub fn lower_with(
             (None, None) if p.kind == ProxyKind::Listen => be_index(&p.name),
             (None, None) => None,
         };
+        // haproxide's nolinger acts in the TCP forwarder: an HTTP session, or a TCP
+        // frontend's session upgraded by an HTTP backend, would not see it.
+        if let Some(o) = p.options.get("nolinger").filter(|o| o.enabled) {
+            let http = |b: &usize| backends[*b].mode == Mode::Http;
+            let reaches_http = p.mode() == Mode::Http
+                || default_backend.as_ref().is_some_and(http)
+                || switching.iter().any(|r| match &r.backend {
+                    SwitchTarget::Backend(b) => http(b),
+                    SwitchTarget::Named(..) => backends.iter().any(|b| b.mode == Mode::Http),
+                });
+            if reaches_http {
+                diags.push(Diagnostic::alert(&o.loc, NOLINGER_HTTP).checked());
+            }
+        }
         frontends.push(lower_frontend(
             p,
             (default_backend, switching),
@@ -740,6 +758,10 @@ pub fn lower_with(
             formats,
             (pages.clone(), case.clone()),
         ));
+    }
+    // The frontends' own checks (nolinger) come once their backends are known.
+    if diags.has_alerts() {
+        return None;
     }
     let (mut fi, mut bi) = (0, 0);
     let order = proxies
@@ -811,6 +833,9 @@ fn lower_global(g: &super::parse::GlobalConf) -> crate::ir::Global {
     }
     out
 }
+
+/// Why `option nolinger` is refused where HTTP sessions would meet it.
+const NOLINGER_HTTP: &str = "'option nolinger' on HTTP traffic is not supported by haproxide (it acts in TCP forwarding only); see grammar/keywords.md.";
 
 fn log_targets(p: &ProxyConf, g: &super::parse::GlobalConf) -> Vec<LogTarget> {
     if p.log_disabled {
@@ -912,6 +937,7 @@ fn lower_frontend(
             Default::default()
         },
         inspect: p.inspect.clone(),
+        nolinger: p.option("nolinger"),
         stats_page: if stats_only(p) {
             p.stats.page.clone().map(|mut page| {
                 page.request_timeout = timeout(p, "http-request").or(timeout(p, "client"));
@@ -1107,6 +1133,7 @@ fn lower_backend(
         compression: p.compression.clone(),
         buffer_request: (p.option("http-buffer-request"), timeout(p, "http-request")),
         abortonclose: p.option("abortonclose"),
+        nolinger: p.option("nolinger"),
         case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-server")),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),

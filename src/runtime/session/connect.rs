@@ -281,6 +281,8 @@ fn timeouts(f: &FrontendRt, b: &BackendRt) -> Timeouts {
         tunnel: b.ir.timeout_tunnel,
         client_fin: f.ir.timeout_client_fin,
         server_fin: b.ir.timeout_server_fin,
+        nolinger_client: f.ir.nolinger,
+        nolinger_server: b.ir.nolinger,
     }
 }
 

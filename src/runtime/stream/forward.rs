@@ -33,8 +33,8 @@ thread_local! {
     pub(super) static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0u8; CHUNK]);
 }
 
-/// Timeouts that apply once the server is connected.
-#[derive(Debug, Clone, Copy)]
+/// Timeouts that apply once the server is connected, and how each side is closed.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Timeouts {
     /// `timeout client`
     pub client: Option<Duration>,
@@ -46,24 +46,34 @@ pub struct Timeouts {
     pub client_fin: Option<Duration>,
     /// `timeout server-fin`: after the client closed its side.
     pub server_fin: Option<Duration>,
+    /// The frontend's `option nolinger`: a client that closed its side first is reset
+    /// when the session closes (haproxy closes it with SO_LINGER 0, no FIN sent before).
+    pub nolinger_client: bool,
+    /// The backend's `option nolinger`: an end to pass to a server still open resets it
+    /// instead, which ends the session.
+    pub nolinger_server: bool,
 }
 
-/// [`Timeouts`] in 20 bytes instead of 80: every session keeps them while it lives
-/// (milliseconds, 0 = not set; HAProxy's timers stop at 2^31-1 ms anyway).
+/// [`Timeouts`] in 24 bytes instead of 88: every session keeps them while it lives
+/// (milliseconds, 0 = not set; HAProxy's timers stop at 2^31-1 ms anyway; then the
+/// nolinger flags, client 1, server 2).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Limits([u32; 5]);
+pub(super) struct Limits([u32; 5], u8);
 
 impl From<Timeouts> for Limits {
     fn from(t: Timeouts) -> Self {
         let ms =
             |d: Option<Duration>| d.map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32);
-        Limits([
-            ms(t.client),
-            ms(t.server),
-            ms(t.tunnel),
-            ms(t.client_fin),
-            ms(t.server_fin),
-        ])
+        Limits(
+            [
+                ms(t.client),
+                ms(t.server),
+                ms(t.tunnel),
+                ms(t.client_fin),
+                ms(t.server_fin),
+            ],
+            u8::from(t.nolinger_client) | u8::from(t.nolinger_server) << 1,
+        )
     }
 }
 
@@ -76,6 +86,8 @@ impl Limits {
             tunnel: d(self.0[2]),
             client_fin: d(self.0[3]),
             server_fin: d(self.0[4]),
+            nolinger_client: self.1 & 1 != 0,
+            nolinger_server: self.1 & 2 != 0,
         }
     }
 }
@@ -232,8 +244,9 @@ pub(super) fn send_fin(s: &TcpStream) {
     let _ = SockRef::from(s).shutdown(Shutdown::Write);
 }
 
-/// The server side of a session whose `timeout tunnel` expired: as haproxy, a reset (no
-/// FIN first) when the socket closes.
+/// A side closed with a reset (no FIN first) when its socket closes: the server of a
+/// session whose `timeout tunnel` expired, as haproxy's, or a side `option nolinger`
+/// resets.
 pub(super) fn reset_on_close(s: &TcpStream) {
     let _ = SockRef::from(s).set_linger(Some(Duration::ZERO));
 }
@@ -303,6 +316,28 @@ impl Flow {
         }
         self.first = Some(end);
         true
+    }
+
+    /// Whether the client's end is due to the server while a backend's `option nolinger`
+    /// turns that end into a reset of the server, which ends the session (measured on
+    /// 2.6.12: the server gets a reset, the client a FIN, logged `--`, or with the
+    /// client's timeout first, `cD`). A server that closed first gets its FIN.
+    pub(super) fn resets_server(&self) -> bool {
+        self.nolinger_server() && self.up.done() && !self.up.shut && !self.down.done()
+    }
+
+    /// The backend's `option nolinger`.
+    pub(super) fn nolinger_server(&self) -> bool {
+        self.t.1 & 2 != 0
+    }
+
+    /// Whether a frontend's `option nolinger` resets the client as the session closes:
+    /// when the client ended its side first (not by a timeout) and was sent no FIN.
+    pub(super) fn resets_client(&self) -> bool {
+        self.t.1 & 1 != 0
+            && self.up.eof
+            && self.first != Some(End::ClientTimeout)
+            && !self.down.shut
     }
 
     /// How the session is logged: the timeout that half-closed it, else how it ended.
@@ -419,6 +454,10 @@ impl Future for Forward {
                     Err(Fail::Dst) => break 'outer End::ServerAbort,
                 }
             }
+            if me.f.resets_server() {
+                reset_on_close(&me.server);
+                break 'outer End::Normal;
+            }
             pass_eof(&me.server, &mut me.f.up, me.f.down.done());
             // Server to client.
             if !me.f.down.pending.is_empty() {
@@ -447,6 +486,9 @@ impl Future for Forward {
         };
         if me.f.tunnel_expired(end) {
             reset_on_close(&me.server);
+        }
+        if me.f.resets_client() {
+            reset_on_close(&me.client);
         }
         Poll::Ready((me.f.logged(end), me.f.counts()))
     }
@@ -477,6 +519,7 @@ mod tests {
             tunnel: d(tunnel),
             client_fin: d(cf),
             server_fin: d(sf),
+            ..Default::default()
         })
     }
 
@@ -527,10 +570,21 @@ mod tests {
             client: Some(Duration::from_micros(10)),
             server: None,
             tunnel: None,
-            client_fin: None,
-            server_fin: None,
+            ..Default::default()
         });
         assert_eq!(sub.expand().client, Some(Duration::from_millis(1)));
+        // The nolinger flags come back as they went.
+        let both = Limits::from(Timeouts {
+            nolinger_client: true,
+            nolinger_server: true,
+            ..Default::default()
+        });
+        assert!(both.expand().nolinger_client && both.expand().nolinger_server);
+        let server = Limits::from(Timeouts {
+            nolinger_server: true,
+            ..Default::default()
+        });
+        assert!(!server.expand().nolinger_client && server.expand().nolinger_server);
     }
 
     #[test]

@@ -69,13 +69,14 @@ enum Side {
 }
 
 /// Moves what `src` has into `dst` for one direction: returns whether anything happened.
-/// `other_done`: the opposite direction is over (see [`PassEnd`]).
+/// `other_done`: the opposite direction is over (see [`PassEnd`]); `pass`: the source's
+/// end may be passed on.
 fn step<R, W>(
     cx: &mut Context<'_>,
     src: &mut R,
     dst: &mut W,
     d: &mut Dir,
-    other_done: bool,
+    (other_done, pass): (bool, bool),
 ) -> Result<bool, Side>
 where
     R: AsyncRead + Unpin,
@@ -135,7 +136,7 @@ where
         }
     }
     // The source finished: pass the end on.
-    if d.done() && !d.shut && !d.flush && dst.poll_end(cx, !other_done).is_ready() {
+    if pass && d.done() && !d.shut && !d.flush && dst.poll_end(cx, !other_done).is_ready() {
         d.shut = true;
         progress = true;
     }
@@ -178,14 +179,32 @@ where
                 break End::Killed(why);
             }
             let down_done = me.f.down.done();
-            let up = step(cx, &mut me.client, &mut me.server, &mut me.f.up, down_done);
+            // Held back while `option nolinger` may turn it into a reset (below).
+            let pass = down_done || !me.f.nolinger_server();
+            let up = step(
+                cx,
+                &mut me.client,
+                &mut me.server,
+                &mut me.f.up,
+                (down_done, pass),
+            );
             let up = match up {
                 Ok(p) => p,
                 Err(Side::Src) => break End::ClientAbort,
                 Err(Side::Dst) => break End::ServerAbort,
             };
+            if me.f.resets_server() {
+                reset_on_close(me.server.socket());
+                break End::Normal;
+            }
             let up_done = me.f.up.done();
-            let down = match step(cx, &mut me.server, &mut me.client, &mut me.f.down, up_done) {
+            let down = match step(
+                cx,
+                &mut me.server,
+                &mut me.client,
+                &mut me.f.down,
+                (up_done, true),
+            ) {
                 Ok(p) => p,
                 Err(Side::Src) => break End::ServerAbort,
                 Err(Side::Dst) => break End::ClientAbort,
@@ -201,6 +220,9 @@ where
         };
         if me.f.tunnel_expired(end) {
             reset_on_close(me.server.socket());
+        }
+        if me.f.resets_client() {
+            reset_on_close(me.client.socket());
         }
         Poll::Ready((me.f.logged(end), me.f.counts()))
     }
