@@ -19,6 +19,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
 command -v ss >/dev/null 2>&1 || need+=(iproute2)
+# tests/server_socket_options.rs compares the proxies' socket options as strace sees them.
+command -v strace >/dev/null 2>&1 || need+=(strace)
 # The HTTP load generator of benches/http.sh.
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v curl >/dev/null 2>&1 || need+=(curl)

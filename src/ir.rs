@@ -908,6 +908,8 @@ pub struct Server {
     /// `slowstart` in seconds (0: none): after coming back UP, weight and maxconn ramp up
     /// over this long.
     pub slowstart: u32,
+    /// `tcp-ut`: TCP_USER_TIMEOUT on every socket towards it (traffic and checks).
+    pub tcp_ut: Option<Duration>,
     /// Health checking, when `check` is set.
     pub check: Option<ServerCheck>,
     /// `agent-check` with its port.

@@ -264,6 +264,8 @@ pub struct ServerOpts {
     pub maxqueue: Option<u32>,
     /// `slowstart`, in whole seconds (haproxy rounds the milliseconds up).
     pub slowstart: Option<u32>,
+    /// `tcp-ut`, in ms: TCP_USER_TIMEOUT on the server's sockets.
+    pub tcp_ut: Option<u64>,
     /// `check-sni`: the name the checks send (never the traffic's `sni`).
     pub check_sni: Option<String>,
     /// `check-alpn`: the protocols the checks offer instead of `alpn`'s.

@@ -1714,9 +1714,21 @@ pub const SERVER: &[Keyword] = &[
     kw("check-via-socks4", 0, Unsupported, "", ""),
     kw("socks4", 0, Unsupported, "<addr>:<port>", ""),
     kw("namespace", 0, Unsupported, "<name>", ""),
-    kw("tfo", 0, Unsupported, "", ""),
+kw(
+        "tfo",
+        0,
+        Supported,
+        "",
+        "accepted and, as in haproxy 2.6, never used: its condition (data in the response channel at connect) never holds, so no TCP_FASTOPEN_CONNECT",
+    ),
     kw("no-tfo", 0, Supported, "", ""),
-    kw("tcp-ut", 0, Unsupported, "<time>", ""),
+kw(
+        "tcp-ut",
+        0,
+        Supported,
+        "<time>",
+        "TCP_USER_TIMEOUT on the server's sockets, traffic and checks; on a default-server checked then dropped, as haproxy 2.6 does",
+    ),
     kw(
         "pool-low-conn",
         0,

@@ -1387,6 +1387,8 @@ fn lower_server(
         maxconn: o.maxconn.unwrap_or(0),
         maxqueue: o.maxqueue.unwrap_or(0),
         slowstart: o.slowstart.unwrap_or(0),
+        // 0 sets nothing, as in haproxy (a socket that cannot take it ignores it).
+        tcp_ut: o.tcp_ut.filter(|&ms| ms > 0).map(Duration::from_millis),
         check,
         agent,
         send_proxy,

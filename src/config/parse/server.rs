@@ -299,6 +299,7 @@ impl Parser {
                     "agent-send" => "'agent-send' expects a string as argument..".into(),
                     "rise" | "fall" => format!("'{kw}' expects an integer argument.."),
                     "cookie" => "'cookie' expects <value> as argument..".to_string(),
+                    "tcp-ut" => "'tcp-ut' : missing TCP User Timeout value.".to_string(),
                     _ => format!("'{kw}' expects an argument."),
                 };
                 return self.push(bare(msg));
@@ -398,6 +399,17 @@ impl Parser {
                 }
                 "backup" => o.backup = true,
                 "no-backup" => o.backup = false,
+                "tcp-ut" => match parse_time_ms(val) {
+                    // haproxy 2.6 keeps it only for a server with an IPv4/IPv6 address,
+                    // which a default-server never has: there it is checked, then lost.
+                    Ok(_) if is_default => {}
+                    Ok(ms) => o.tcp_ut = Some(ms),
+                    Err(TimeError::Overflow) => return self.push(bare(format!("timer overflow in argument '{val}' to 'tcp-ut' (maximum value is 2147483647 ms or ~24.8 days)."))),
+                    Err(_) => return self.push(bare("'tcp-ut' : expects a positive delay in milliseconds.".into())),
+                },
+                // haproxy 2.6 asks for TCP_FASTOPEN_CONNECT only when the response channel
+                // holds data at connect time, which it never does: accepted, used nowhere.
+                "tfo" => {}
                 "disabled" => o.disabled = true,
                 "enabled" => o.disabled = false,
                 "maxconn" => o.maxconn = Some(lenient_int(val).max(0) as u32),

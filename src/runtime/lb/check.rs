@@ -472,6 +472,9 @@ pub(super) async fn open(
     let conn = async {
         let domain = socket2::Domain::for_address(dst);
         let raw = socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking(), None)?;
+        if let Some(ut) = s.tcp_ut {
+            let _ = raw.set_tcp_user_timeout(Some(ut));
+        }
         // A check has no client: the plain `source`, its range and device (tcp_connect_server
         // with no conn->src).
         if let Some(src) = s.source.as_ref().or(be.source.as_ref()) {

@@ -80,8 +80,13 @@ fn open_socket(
     use crate::runtime::source::{self, BindFail};
     let domain = socket2::Domain::for_address(addr);
     let new = || {
-        socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking(), None)
-            .map_err(|_| ConnectFail::Refused)
+        let s = socket2::Socket::new(domain, socket2::Type::STREAM.nonblocking(), None)
+            .map_err(|_| ConnectFail::Refused)?;
+        // As haproxy, a failure here is minor and ignored.
+        if let Some(ut) = b.servers[srv].ir.tcp_ut {
+            let _ = s.set_tcp_user_timeout(Some(ut));
+        }
+        Ok(s)
     };
     let Some((src, from)) = bind else {
         let sock = new()?;
