@@ -263,7 +263,7 @@ impl Parser {
                         .alert(loc, "'h1-case-adjust' expects <from> and <to> as argument.");
                 }
                 if let Err(e) =
-                    crate::config::lower::add_case_adjust(&mut self.global.h1_case, from, to)
+                    crate::config::lower_http::add_case_adjust(&mut self.global.h1_case, from, to)
                 {
                     self.alert(loc, e);
                 }

@@ -493,7 +493,7 @@ impl Parser {
         while !stmt.arg(i).is_empty() {
             match stmt.arg(i) {
                 "except" => {
-                    if crate::config::lower::forwardfor_net(stmt.arg(i + 1)).is_none() {
+                    if crate::config::lower_http::forwardfor_net(stmt.arg(i + 1)).is_none() {
                         self.alert(
                             loc,
                             format!("'option {name} except' expects <address>[/mask] as argument."),
