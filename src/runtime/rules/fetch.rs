@@ -368,13 +368,24 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .into_iter()
             .collect()),
         // Always a value; "may change" while the buffer can grow (matching::test).
-        Fetch::ReqLen => one(Value::Int(ctx.http_len.unwrap_or(ctx.buf.len()) as i64)),
+        // In HTTP mode, the request's HTX size while it is still the proxy's (none left
+        // once it went to the server, as in response rules).
+        Fetch::ReqLen => one(Value::Int(
+            ctx.http_len
+                .or_else(|| {
+                    let req = ctx.req.filter(|_| ctx.res.is_none())?;
+                    Some(req.htx_size() as usize)
+                })
+                .unwrap_or(ctx.buf.len()) as i64,
+        )),
         // Rules read the channel they run on: a response rule's buffer is the server's.
         Fetch::ResLen => one(Value::Int(
             ctx.res.map_or(ctx.buf.len(), |h| h.htx_size() as usize) as i64,
         )),
         // haproxy has no raw bytes for an HTTP message.
-        Fetch::ResPayload(_) if ctx.req.is_some() || ctx.res.is_some() => Ok(Values::Zero),
+        Fetch::Payload(_) | Fetch::ResPayload(_) if ctx.req.is_some() || ctx.res.is_some() => {
+            Ok(Values::Zero)
+        }
         Fetch::Payload(p) | Fetch::ResPayload(p) => match payload(ctx.buf, *p, last) {
             Err(NotYet) => Err(NotYet),
             Ok(None) => Ok(Values::Zero),
