@@ -347,6 +347,9 @@ pub struct UseBackend {
     pub cond: Option<crate::ir::acl::Cond>,
 }
 
+/// Where a rule is, with the rank of its rule list in haproxy's post-parse checks.
+pub type RankedLoc = (u8, Loc);
+
 /// A proxy section (or a defaults section) as written, defaults already copied in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProxyConf {
@@ -440,6 +443,13 @@ pub struct ProxyConf {
     pub defaults_name: Option<String>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules.
     pub inspect: crate::ir::Inspect,
+    /// Where its rules' conditions read layer-6 fetches (request or response buffer
+    /// contents), which haproxy warns about in an HTTP proxy, with the rank of their
+    /// rule list.
+    pub l6_conds: Vec<RankedLoc>,
+    /// The same for the named defaults section it took rules from: its name, whether it
+    /// is in HTTP mode, and where (haproxy reports those once, under that name).
+    pub l6_defaults: Option<(String, bool, Vec<RankedLoc>)>,
     /// `tcp-response inspect-delay` and `tcp-response content` rules, and where the
     /// first rule is (haproxide runs them in TCP mode only).
     pub response: (crate::ir::ResponseInspect, Option<Loc>),
@@ -602,6 +612,8 @@ impl ProxyConf {
             defaults_name: None,
             inspect: crate::ir::Inspect::default(),
             response: Default::default(),
+            l6_conds: Vec::new(),
+            l6_defaults: None,
             stick_table: None,
             stick_peers: None,
             stick_loc: None,
@@ -630,6 +642,12 @@ impl ProxyConf {
         p.acls.clear();
         p.arg_errors.clear();
         p.defaults_name = Some(defaults.name.clone());
+        // A defaults section's layer-6 conditions are its own to report.
+        let l6 = std::mem::take(&mut p.l6_conds);
+        p.l6_defaults = (kind != ProxyKind::Defaults && !l6.is_empty()).then(|| {
+            let http = defaults.mode() == Mode::Http;
+            (defaults.name.clone(), http, l6)
+        });
         p.rate_limit_inherited = defaults.rate_limit_sessions;
         p.id = None;
         p.state_file_name = None;

@@ -147,6 +147,7 @@ pub fn lower_with(
     let be_list: Vec<&ProxyConf> = proxies.iter().filter(|p| p.kind.caps() & 4 != 0).collect();
     let mut tracks = super::lower_track::Tracks::default();
     let mut bi = 0;
+    let mut l6_reported: Vec<&str> = Vec::new();
     for p in proxies {
         let word = p.kind.proxy_word();
         let is_fe = p.kind.caps() & 2 != 0;
@@ -310,6 +311,30 @@ pub fn lower_with(
         super::lower_counters::track_checks(p, &tables, diags);
         for m in super::parse::capture::capture_id_checks(p) {
             diags.push(check(Level::Alert, m));
+        }
+        // Conditions reading raw buffer bytes, which an HTTP proxy has none of: a named
+        // defaults section's first (once, under its name), then the proxy's own.
+        let from_defaults = p
+            .l6_defaults
+            .as_ref()
+            .filter(|(name, http, _)| *http && !l6_reported.contains(&name.as_str()));
+        let own = (p.mode() == Mode::Http).then_some(&p.l6_conds);
+        for (name, locs) in from_defaults
+            .map(|(n, _, l)| (n.as_str(), l))
+            .into_iter()
+            .chain(own.map(|l| (p.name.as_str(), l)))
+        {
+            let mut locs: Vec<&super::ast::RankedLoc> = locs.iter().collect();
+            locs.sort_by_key(|(rank, _)| *rank);
+            for (_, loc) in locs {
+                diags.push(check(
+                    Level::Warning,
+                    format!("Proxy '{name}': L6 sample fetches ignored on HTTP proxies (declared at {loc})."),
+                ));
+            }
+        }
+        if let Some((name, _, _)) = from_defaults {
+            l6_reported.push(name);
         }
         // A backend side without servers needs none; `timeout tunnel` stands for the
         // server's in TCP mode.

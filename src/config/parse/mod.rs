@@ -219,6 +219,9 @@ pub struct Parser {
     cond: Vec<(bool, bool)>,
     /// Host names in `bind`, `log` and `source` may be resolved while parsing.
     resolve_names: bool,
+    /// The rank, in haproxy's post-parse checks, of the rule list the statement being
+    /// read adds to (see [`rule_rank`]).
+    rule_rank: u8,
     /// `resolvers` sections seen: name and where.
     resolvers: Vec<(String, Loc)>,
     /// `peers` sections seen.
@@ -301,6 +304,26 @@ impl Parser {
     }
 }
 
+/// Where a statement's rule list comes in haproxy's check_config_validity, which warns
+/// about each list's conditions in turn: switching rules, server rules, sticking rules,
+/// then the action lists (tcp-request connection, session, content, tcp-response,
+/// http-request with redirects, http-response, http-after-response).
+pub(super) fn rule_rank(kw: &str, first: &str) -> u8 {
+    match (kw, first) {
+        ("use_backend", _) => 0,
+        ("use-server", _) => 1,
+        ("stick", "match" | "on") => 2,
+        ("tcp-request", "connection") => 3,
+        ("tcp-request", "session") => 4,
+        ("tcp-request", _) => 5,
+        ("tcp-response", _) => 6,
+        ("http-request" | "redirect", _) => 7,
+        ("http-response", _) => 8,
+        ("http-after-response", _) => 9,
+        _ => 10,
+    }
+}
+
 fn anon_defaults(loc: Loc) -> ProxyConf {
     ProxyConf::new(ProxyKind::Defaults, String::new(), loc)
 }
@@ -329,6 +352,7 @@ impl Parser {
             aborted: false,
             cond: Vec::new(),
             resolve_names: true,
+            rule_rank: 0,
             resolvers: Vec::new(),
             peers: Vec::new(),
             http_errors: Vec::new(),

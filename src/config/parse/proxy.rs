@@ -137,6 +137,7 @@ impl Parser {
         if !self.table_status(loc, k, &format!("'{kw}'")) {
             return;
         }
+        self.rule_rank = super::rule_rank(kw, stmt.arg(1));
         match kw {
             "bind" => self.parse_bind(p, stmt),
             "server" => self.parse_server(p, stmt, false),

@@ -29,6 +29,9 @@ impl Parser {
         let c = acl::parse_cond(&mut p.acls, words)?;
         self.acl_warnings(loc, c.warnings);
         note_cond_args(p, loc, &c.cond);
+        if reads_layer6(&c.cond) {
+            p.l6_conds.push((self.rule_rank, loc.clone()));
+        }
         Ok(c.cond)
     }
 
@@ -242,6 +245,28 @@ pub(super) fn note_args(p: &mut ProxyConf, loc: &Loc, tests: &[AclTest]) {
 }
 
 /// [`note_args`] for the anonymous ACLs of `c` (named ones were noted at their line).
+/// Whether a condition reads the raw bytes of a buffer (haproxy's SMP_USE_L6REQ and
+/// SMP_USE_L6RES fetches).
+fn reads_layer6(c: &Cond) -> bool {
+    use crate::ir::acl::Fetch;
+    c.suites
+        .iter()
+        .flatten()
+        .flat_map(|t| t.tests.iter())
+        .any(|x| {
+            matches!(
+                x.expr.fetch,
+                Fetch::Payload(_)
+                    | Fetch::ReqLen
+                    | Fetch::ReqSslSni
+                    | Fetch::ReqSslHelloType
+                    | Fetch::ReqSslVer
+                    | Fetch::ResLen
+                    | Fetch::ResPayload(_)
+            )
+        })
+}
+
 pub(super) fn note_cond_args(p: &mut ProxyConf, loc: &Loc, c: &Cond) {
     for t in c.suites.iter().flatten() {
         if !p.acls.iter().any(|a| Arc::ptr_eq(&a.tests, &t.tests)) {
