@@ -294,6 +294,20 @@ pub struct IpNet {
 pub struct Regex(pub Arc<regex::bytes::Regex>);
 
 impl Fetch {
+    /// The buffer whose raw bytes the fetch reads (haproxy's SMP_USE_L6REQ and
+    /// SMP_USE_L6RES fetches), if any.
+    pub fn layer6(&self) -> Option<Dir> {
+        match self {
+            Fetch::Payload(_)
+            | Fetch::ReqLen
+            | Fetch::ReqSslSni
+            | Fetch::ReqSslHelloType
+            | Fetch::ReqSslVer => Some(Dir::Req),
+            Fetch::ResLen | Fetch::ResPayload(_) => Some(Dir::Res),
+            _ => None,
+        }
+    }
+
     /// Whether the fetch reads the request head, which haproxy no longer has when the
     /// response is processed (the method excepted: the transaction keeps it).
     pub fn needs_request(&self) -> bool {

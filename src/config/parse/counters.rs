@@ -414,12 +414,8 @@ pub fn source_name(f: &Fetch) -> &'static str {
         | Fetch::SslFcSni
         | Fetch::SslFcProtocol
         | Fetch::SslCUsed => "client-side connection",
-        Fetch::Payload(_)
-        | Fetch::ReqLen
-        | Fetch::ReqSslSni
-        | Fetch::ReqSslHelloType
-        | Fetch::ReqSslVer => "request buffer",
-        Fetch::ResLen | Fetch::ResPayload(_) => "response buffer",
+        f if f.layer6() == Some(Dir::Req) => "request buffer",
+        f if f.layer6() == Some(Dir::Res) => "response buffer",
         Fetch::Method
         | Fetch::Path
         | Fetch::Base

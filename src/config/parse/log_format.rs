@@ -318,10 +318,7 @@ fn unavailable_at_log(expr: &str, f: &Fetch) -> Option<&'static str> {
     match (name, f) {
         ("hdr", _) => Some("HTTP request headers,HTTP response headers"),
         ("payload" | "payload_lv", _) => Some("request buffer,response buffer"),
-        (_, Fetch::ReqLen | Fetch::Payload(_))
-        | (_, Fetch::ReqSslSni | Fetch::ReqSslHelloType | Fetch::ReqSslVer) => {
-            Some("request buffer")
-        }
+        (_, f) if f.layer6() == Some(Dir::Req) => Some("request buffer"),
         (_, Fetch::Hdr(h) | Fetch::HdrCnt(h)) if h.dir == Dir::Res => Some("HTTP response headers"),
         _ if f.needs_request() => Some("HTTP request headers"),
         _ => None,

@@ -6,7 +6,7 @@
 
 use super::acl::AclError;
 use super::sample::{self, expr_words, SampleError};
-use super::units::{parse_size, parse_time_ms};
+use super::units::{parse_size, parse_time_ms, TimeError};
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind, StickRuleConf};
 use crate::config::diag::Loc;
@@ -418,7 +418,7 @@ impl Parser {
                 Ok(ms) => p.inspect.delay = (ms > 0).then(|| std::time::Duration::from_millis(ms)),
                 Err(e) => self.alert(
                     loc,
-                    super::tcp_response::delay_error("tcp-request", &px, stmt.arg(2), e),
+                    delay_error("tcp-request", &px, stmt.arg(2), e),
                 ),
             },
             which @ ("content" | "connection" | "session") => {
@@ -658,6 +658,18 @@ impl Parser {
             ),
         );
     }
+}
+
+/// haproxy's message for a bad `<kw> inspect-delay` argument.
+pub(super) fn delay_error(kw: &str, px: &str, arg: &str, e: TimeError) -> String {
+    let why = match e {
+        TimeError::Empty => String::new(),
+        TimeError::Unexpected(c) => format!(" (unexpected character '{c}')"),
+        TimeError::Overflow => {
+            format!(" (timer overflow in '{arg}', maximum value is 2147483647 ms or ~24.8 days)")
+        }
+    };
+    format!("'{kw} inspect-delay' expects a positive delay in milliseconds, in {px}{why}")
 }
 
 /// Where in a session a fetch has a value (haproxy's `SMP_USE_*` classes, as far as

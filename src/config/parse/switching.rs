@@ -248,23 +248,11 @@ pub(super) fn note_args(p: &mut ProxyConf, loc: &Loc, tests: &[AclTest]) {
 /// Whether a condition reads the raw bytes of a buffer (haproxy's SMP_USE_L6REQ and
 /// SMP_USE_L6RES fetches).
 fn reads_layer6(c: &Cond) -> bool {
-    use crate::ir::acl::Fetch;
     c.suites
         .iter()
         .flatten()
         .flat_map(|t| t.tests.iter())
-        .any(|x| {
-            matches!(
-                x.expr.fetch,
-                Fetch::Payload(_)
-                    | Fetch::ReqLen
-                    | Fetch::ReqSslSni
-                    | Fetch::ReqSslHelloType
-                    | Fetch::ReqSslVer
-                    | Fetch::ResLen
-                    | Fetch::ResPayload(_)
-            )
-        })
+        .any(|x| x.expr.fetch.layer6().is_some())
 }
 
 pub(super) fn note_cond_args(p: &mut ProxyConf, loc: &Loc, c: &Cond) {

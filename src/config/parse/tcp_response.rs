@@ -8,7 +8,7 @@
 //! by name.
 
 use super::sample::SampleError;
-use super::units::{parse_time_ms, TimeError};
+use super::units::parse_time_ms;
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, ProxyKind};
 use crate::config::diag::Loc;
@@ -24,28 +24,9 @@ const ACTIONS: &str = "'accept', 'close', 'reject', 'ot-group', 'set-log-level',
 /// Where haproxy says these rules run, in its "incompatible" warnings (a listen's too).
 const PLACE: &str = "backend tcp-response content rule";
 
-/// haproxy's message for a bad `<kw> inspect-delay` argument.
-pub(super) fn delay_error(kw: &str, px: &str, arg: &str, e: TimeError) -> String {
-    let why = match e {
-        TimeError::Empty => String::new(),
-        TimeError::Unexpected(c) => format!(" (unexpected character '{c}')"),
-        TimeError::Overflow => {
-            format!(" (timer overflow in '{arg}', maximum value is 2147483647 ms or ~24.8 days)")
-        }
-    };
-    format!("'{kw} inspect-delay' expects a positive delay in milliseconds, in {px}{why}")
-}
-
 /// Fetches of the request buffer, which a response rule never sees.
 fn request_buffer(f: &Fetch) -> bool {
-    matches!(
-        f,
-        Fetch::Payload(_)
-            | Fetch::ReqLen
-            | Fetch::ReqSslSni
-            | Fetch::ReqSslHelloType
-            | Fetch::ReqSslVer
-    )
+    f.layer6() == Some(crate::ir::acl::Dir::Req)
 }
 
 impl Parser {
@@ -78,7 +59,7 @@ impl Parser {
                     p.response.0.delay =
                         (ms > 0).then(|| std::time::Duration::from_millis(ms))
                 }
-                Err(e) => self.alert(loc, delay_error("tcp-response", &px, stmt.arg(2), e)),
+                Err(e) => self.alert(loc, super::rules::delay_error("tcp-response", &px, stmt.arg(2), e)),
             },
             "content" => {
                 if let Some(rule) = self.response_rule(p, stmt, &px) {

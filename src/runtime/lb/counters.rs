@@ -145,6 +145,20 @@ impl Refused {
     }
 }
 
+/// An `http-response deny` or `tcp-response content reject`: counted for the frontend,
+/// the backend and the server (`dresp`), as haproxy counts denied responses.
+pub fn denied_response(
+    f: &crate::runtime::lb::state::FrontendRt,
+    b: &crate::runtime::lb::state::BackendRt,
+    srv: usize,
+) {
+    Refused::add(&f.refused.resp);
+    Refused::add(&b.conn.denied_resp);
+    if let Some(s) = b.servers.get(srv) {
+        Refused::add(&s.conn.denied_resp);
+    }
+}
+
 /// A server's or a backend's connection outcomes and denied responses (haproxy's
 /// `failed_conns`, `retries`, `redispatches`, `denied_resp`: `show stat` econ, wretr,
 /// wredis, dresp).

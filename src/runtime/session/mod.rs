@@ -458,7 +458,7 @@ async fn prepare(
             respond::release(&mut client, &mut server, &got.held, &got.pending).await;
         } else {
             if let respond::Verdict::Decided(inspect::Outcome::Reject) = got.verdict {
-                http::count_denied_resp(f, b, slot.srv);
+                crate::runtime::lb::counters::denied_response(f, b, slot.srv);
             }
             (log.up, log.down) = (up, down);
             log.term = respond::close(client, server, got).await;

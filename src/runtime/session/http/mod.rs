@@ -13,7 +13,6 @@ mod request;
 mod response;
 mod rules;
 mod transaction;
-pub(crate) use transaction::count_denied_resp;
 mod tunnel;
 
 use crate::runtime::session::close_log::LogSess;

@@ -407,7 +407,7 @@ pub(super) async fn transaction(
             // No response head: haproxy's own answer; the server connection is done.
             let why = (tx.log.term.cause, tx.log.term.phase);
             if let Some(rules::Verdict::Deny(_)) = reply {
-                count_denied_resp(f, b, srv);
+                crate::runtime::lb::counters::denied_response(f, b, srv);
             }
             let done = up_res.is_ok();
             // A response an `http-response deny` or `return` dropped still counts in %B,
@@ -467,19 +467,4 @@ fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// An `http-response deny` or `tcp-response content reject`: counted for the frontend,
-/// the backend and the server (`dresp`), as haproxy counts denied responses.
-pub(crate) fn count_denied_resp(
-    f: &crate::runtime::lb::state::FrontendRt,
-    b: &crate::runtime::lb::state::BackendRt,
-    srv: usize,
-) {
-    use crate::runtime::lb::counters::Refused;
-    Refused::add(&f.refused.resp);
-    Refused::add(&b.conn.denied_resp);
-    if let Some(s) = b.servers.get(srv) {
-        Refused::add(&s.conn.denied_resp);
-    }
 }
