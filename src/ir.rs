@@ -41,6 +41,9 @@ pub struct Config {
     /// The `peers` sections that replicate tables (the ones with a local peer and not
     /// `disabled`), in configuration order.
     pub peers: Vec<PeersSection>,
+    /// Names of the `disabled` frontends and listens: they neither listen nor run, but
+    /// the stats socket still knows them (as shut down ones).
+    pub disabled_frontends: Vec<String>,
 }
 
 impl Config {
@@ -763,6 +766,10 @@ pub struct Backend {
     /// rules as frontend rules, so they do not run again as backend rules (haproxy adds
     /// the backend analysers only when the backend is another proxy).
     pub own_frontend: Option<usize>,
+    /// `disabled`: no server is ever chosen (sessions end NOSRV), no rule of its own
+    /// runs, and `show stat` leaves it out; `show backend` and `show servers state` list
+    /// it, its servers unnumbered and in reverse order, as haproxy leaves them.
+    pub disabled: bool,
     /// `stick-table` of this backend.
     pub stick_table: Option<StickTable>,
     /// `stick on|match|store-request` rules, in order.

@@ -467,6 +467,9 @@ pub struct ProxyConf {
     pub persist_rules: Vec<crate::ir::persist::PersistRule>,
     /// `stats` settings, and the ones haproxide does not implement (with where).
     pub stats: StatsConf,
+    /// `disabled` (cleared by `enabled`; taken from the defaults section): haproxy parses
+    /// the section, then skips every later check of it and neither listens nor checks.
+    pub disabled: bool,
     /// `cookie` (kept on a frontend too, where haproxy warns twice about it).
     pub cookie: Option<Spanned<crate::ir::cookie::Cookie>>,
     /// `capture` lines.
@@ -621,6 +624,7 @@ impl ProxyConf {
             server_rules: Vec::new(),
             persist_rules: Vec::new(),
             stats: StatsConf::default(),
+            disabled: false,
             cookie: None,
             captures: Default::default(),
             http_reuse: None,

@@ -870,13 +870,19 @@ pub const PROXY: &[Keyword] = &[
         "haproxy shows it on its HTML statistics page only",
     ),
     kw("id", ALL, Supported, "<number>", "not in defaults"),
-    kw("disabled", ALL, Unsupported, "", ""),
+    kw(
+        "disabled",
+        ALL,
+        Supported,
+        "",
+        "not listening, no checks, no server chosen (NOSRV); left out of `show stat`",
+    ),
     kw(
         "enabled",
         ALL,
-        Ignored,
+        Supported,
         "",
-        "proxies are enabled by default",
+        "undoes a `disabled` taken from the defaults section",
     ),
     kw(
         "acl",

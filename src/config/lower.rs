@@ -31,7 +31,8 @@ pub(super) fn timeout(p: &ProxyConf, name: &str) -> Option<Duration> {
 
 use super::diag::check;
 use super::lower_backend::{
-    check_connect_ssl, check_kind, lower_backend, resolvers_check, use_server_checks,
+    check_connect_ssl, check_kind, disabled_backend, lower_backend, resolvers_check,
+    use_server_checks,
 };
 use super::lower_http::{
     case_map, error_pages, forwardfor, header_source, http_conn_mode, named_realms, stats_only,
@@ -78,6 +79,7 @@ pub fn lower_with(
     };
     let auth_errors = super::parse::userlist::bind_refs(&userlists, &parsed.userlist_refs);
     let mut tables = super::lower_counters::tables(proxies, &parsed.peers);
+    super::lower_counters::disabled_table_uses(proxies, &parsed.table_refs, diags);
 
     let be_index = |name: &str| -> Option<usize> {
         proxies
@@ -99,10 +101,14 @@ pub fn lower_with(
         &parsed.table_refs,
     ));
     auth_errors.extend(nbsrv_in_frontend_logs(proxies));
+    // haproxy skips every later check of a disabled proxy, its arguments' too.
+    let off = |name: &str| proxies.iter().any(|p| p.name == name && p.disabled);
+    auth_errors.retain(|e| !off(&e.1));
     let mut names: Vec<String> = Vec::new();
     // References made in sections that are no proxy (defaults) come last.
     for name in proxies
         .iter()
+        .filter(|p| !p.disabled)
         .map(|p| &p.name)
         .chain(auth_errors.iter().map(|e| &e.1))
     {
@@ -113,7 +119,7 @@ pub fn lower_with(
     for name in &names {
         let mut errs: Vec<(crate::config::diag::Loc, String)> = proxies
             .iter()
-            .filter(|p| &p.name == name)
+            .filter(|p| &p.name == name && !p.disabled)
             .flat_map(|p| p.arg_errors.iter().cloned())
             .collect();
         errs.extend(
@@ -152,6 +158,10 @@ pub fn lower_with(
         let word = p.kind.proxy_word();
         let is_fe = p.kind.caps() & 2 != 0;
         let is_be = p.kind.caps() & 4 != 0;
+        if p.disabled {
+            bi += usize::from(is_be);
+            continue;
+        }
         // haproxy checks the log format before the listeners.
         if p.mode() == Mode::Tcp && p.cookie.is_some() {
             diags.push(check(
@@ -449,6 +459,9 @@ pub fn lower_with(
     let formats: Vec<_> = proxies
         .iter()
         .map(|p| {
+            if p.disabled {
+                return (None, None);
+            }
             let f = super::parse::log_format::proxy_formats(p, diags);
             // Their table arguments, resolved now.
             let loc = match &p.log_format {
@@ -473,10 +486,19 @@ pub fn lower_with(
     // Each proxy's answer pages, its `errorfiles` resolved (haproxy's post-proxy check).
     let pages: Vec<_> = proxies
         .iter()
-        .map(|p| error_pages(p, &parsed.http_errors, diags))
+        .map(|p| {
+            if p.disabled {
+                // Its `errorfiles` stay unresolved (haproxy's post-proxy check).
+                let mut q = p.clone();
+                q.errorfiles
+                    .retain(|e| !matches!(e.v, super::ast::ErrorPages::Section(..)));
+                return error_pages(&q, &[], &mut super::diag::Diagnostics::default());
+            }
+            error_pages(p, &parsed.http_errors, diags)
+        })
         .collect();
 
-    for p in proxies {
+    for p in proxies.iter().filter(|p| !p.disabled) {
         let Some(page) = &p.stats.page else { continue };
         if !page.rules.is_empty() && (!page.auth.is_empty() || page.realm_set) {
             diags.push(check(Level::Alert, format!("proxy '{}': stats 'auth'/'realm' and 'http-request' can't be used at the same time.", p.name)));
@@ -485,7 +507,7 @@ pub fn lower_with(
 
     // What haproxide does not implement about HTTP mode.
     for p in proxies {
-        if p.mode() != Mode::Http {
+        if p.mode() != Mode::Http || p.disabled {
             continue;
         }
         if stats_only(p) {
@@ -526,7 +548,7 @@ pub fn lower_with(
         }
     }
 
-    for p in proxies {
+    for p in proxies.iter().filter(|p| !p.disabled) {
         for b in &p.binds {
             if b.opts.ssl && b.opts.crt.is_empty() {
                 diags.push(check(
@@ -568,7 +590,10 @@ pub fn lower_with(
             }
         }
     }
-    for p in proxies.iter().filter(|p| p.kind.caps() & 4 != 0) {
+    for p in proxies
+        .iter()
+        .filter(|p| p.kind.caps() & 4 != 0 && !p.disabled)
+    {
         // A leading `connect ssl` check rule gives every checked server TLS settings.
         let checks_ssl = check_connect_ssl(&check_kind(p, global.tune_bufsize.unwrap_or(16384)));
         for s in &p.servers {
@@ -644,6 +669,15 @@ pub fn lower_with(
                 v.push((None, false));
                 continue;
             };
+            // A disabled backend's names are never resolved (srv_init_addr skips it).
+            if p.disabled {
+                let ip = match host {
+                    Host::Ip(ip) => Some(*ip),
+                    Host::Name(_) => None,
+                };
+                v.push((ip, false));
+                continue;
+            }
             let methods = s
                 .opts
                 .init_addr
@@ -709,6 +743,10 @@ pub fn lower_with(
         .filter(|(p, _)| p.kind.caps() & 4 != 0)
         .zip(resolved)
     {
+        if p.disabled {
+            backends.push(disabled_backend(p, addrs, global, pages.clone()));
+            continue;
+        }
         backends.push(lower_backend(
             p,
             addrs,
@@ -718,7 +756,14 @@ pub fn lower_with(
             case.clone(),
         ));
     }
-    for ((bi, si), t) in super::lower_track::resolve_all(proxies).of {
+    for ((bi, si), mut t) in super::lower_track::resolve_all(proxies).of {
+        if backends[bi].disabled {
+            continue;
+        }
+        // A disabled backend's servers are listed last first.
+        if backends[t.0].disabled {
+            t.1 = backends[t.0].servers.len() - 1 - t.1;
+        }
         backends[bi].servers[si].track = Some(t);
     }
     let mut frontends = Vec::new();
@@ -734,6 +779,10 @@ pub fn lower_with(
         .zip(&pages)
         .filter(|((p, _), _)| p.kind.caps() & 2 != 0)
     {
+        // A disabled frontend does not listen: nothing of it runs.
+        if p.disabled {
+            continue;
+        }
         // Rules after an unconditional use_backend never run: it is the default.
         let uncond = p.use_backends.iter().position(|u| u.cond.is_none());
         let target = |u: &crate::config::ast::UseBackend| match backend_name(&u.name.v) {
@@ -797,7 +846,7 @@ pub fn lower_with(
     let order = proxies
         .iter()
         .map(|p| {
-            let f = (p.kind.caps() & 2 != 0).then(|| {
+            let f = (p.kind.caps() & 2 != 0 && !p.disabled).then(|| {
                 fi += 1;
                 fi - 1
             });
@@ -831,6 +880,11 @@ pub fn lower_with(
         order,
         tables,
         peers,
+        disabled_frontends: proxies
+            .iter()
+            .filter(|p| p.disabled && p.kind.caps() & 2 != 0)
+            .map(|p| p.name.clone())
+            .collect(),
     })
 }
 
@@ -1024,7 +1078,10 @@ fn nbsrv_in_frontend_logs(
     use crate::ir::acl::Fetch;
     use crate::ir::log_format::LogNode;
     let mut out = Vec::new();
-    for p in proxies.iter().filter(|p| p.kind == ProxyKind::Frontend) {
+    for p in proxies
+        .iter()
+        .filter(|p| p.kind == ProxyKind::Frontend && !p.disabled)
+    {
         let Some(crate::config::ast::LogFormatSetting::Custom(text)) = &p.log_format else {
             continue;
         };

@@ -200,6 +200,7 @@ pub(super) fn lower_backend(
             ..p.inspect.clone()
         },
         own_frontend: None,
+        disabled: false,
         response: p.response.0.clone(),
         stick_table: p.stick_table.clone(),
         stick_rules: p
@@ -239,6 +240,39 @@ pub(super) fn lower_backend(
             down_too: p.option("persist"),
         },
     }
+}
+
+/// A `disabled` backend as haproxy keeps it: its settings as parsed, but none of what
+/// its skipped checks would have set up (rules, persistence, health checks, tracking),
+/// and its servers still in the reverse order its parser built the list in.
+pub(super) fn disabled_backend(
+    p: &ProxyConf,
+    mut addrs: Vec<(Option<IpAddr>, bool)>,
+    g: &super::parse::GlobalConf,
+    pages: Pages,
+) -> Backend {
+    let mut q = p.clone();
+    q.http_rules = Default::default();
+    q.inspect = Default::default();
+    q.response = Default::default();
+    q.stick_rules.clear();
+    q.server_rules.clear();
+    q.persist_rules.clear();
+    q.cookie = None;
+    q.servers.reverse();
+    addrs.reverse();
+    for s in &mut q.servers {
+        s.opts.check = false;
+        s.opts.agent_check = false;
+        s.opts.track = None;
+        s.opts.observe = None;
+    }
+    let mut b = lower_backend(&q, addrs, g, &[], pages, None);
+    b.disabled = true;
+    for s in b.servers.iter_mut().filter(|s| !s.id_forced) {
+        s.id = 0;
+    }
+    b
 }
 
 /// Whether the check's leading `tcp-check connect` or `http-check connect` asks for TLS.

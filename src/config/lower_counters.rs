@@ -120,3 +120,54 @@ pub(super) fn track_checks(p: &ProxyConf, tables: &[TableDef], diags: &mut Diagn
         }
     }
 }
+
+/// Warns about the tables of disabled proxies that enabled ones use: haproxy never sets
+/// such a table up and crashes on its first use, where haproxide keeps it working.
+pub(super) fn disabled_table_uses(
+    proxies: &[ProxyConf],
+    refs: &[(
+        super::diag::Loc,
+        String,
+        String,
+        super::parse::counters::PendingTable,
+    )],
+    diags: &mut Diagnostics,
+) {
+    let owner = |name: &str| {
+        proxies
+            .iter()
+            .find(|p| p.disabled && p.stick_table.is_some() && p.name == name)
+    };
+    for p in proxies.iter().filter(|p| !p.disabled) {
+        let tracks = p
+            .inspect
+            .connection
+            .iter()
+            .chain(&p.inspect.session)
+            .chain(&p.inspect.rules)
+            .filter_map(|r| match &r.action {
+                ContentAction::Track(t) if t.named => Some(&*t.table.name),
+                _ => None,
+            });
+        let http = p.http_rules.request.iter().filter_map(|r| match &r.action {
+            HttpAction::Track(t) if t.named => Some(&*t.table.name),
+            _ => None,
+        });
+        let sticks = p.stick_rules.iter().filter_map(|r| r.table.as_deref());
+        let args = refs.iter().filter(|r| r.1 == p.name).map(|r| &*r.3.r.name);
+        let mut named: Vec<&str> = tracks.chain(http).chain(sticks).chain(args).collect();
+        named.dedup();
+        for name in named {
+            if let Some(d) = owner(name) {
+                diags.push(check(
+                    Level::Warning,
+                    format!(
+                        "Proxy '{}': stick-table '{name}' belongs to disabled {} '{name}': haproxide keeps it working (haproxy never sets it up and crashes on its first use).",
+                        p.name,
+                        d.kind.proxy_word()
+                    ),
+                ));
+            }
+        }
+    }
+}

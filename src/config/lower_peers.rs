@@ -80,6 +80,8 @@ pub(super) fn sections(
             None => proxies
                 .iter()
                 .find(|p| *p.name == *t.name && p.stick_table.is_some())
+                // haproxy unhooks a disabled proxy's table from its peers.
+                .filter(|p| !p.disabled)
                 .and_then(|p| p.stick_peers.as_ref())
                 .map(|(n, _)| n.as_str()),
         };

@@ -140,8 +140,9 @@ pub fn load(
     diags: &mut Diagnostics,
 ) {
     let confs: Vec<&ProxyConf> = proxies.iter().filter(|p| p.kind.caps() & 4 != 0).collect();
+    // Disabled backends neither warn nor load (haproxy skips them both times).
     let wants = |p: &ProxyConf| p.load_state.unwrap_or(StateFrom::None);
-    for p in &confs {
+    for p in confs.iter().filter(|p| !p.disabled) {
         if wants(p) == StateFrom::Global && global.server_state_file.is_none() {
             warn(diags, format!("backend '{}' configured to load server state file from global section 'server-state-file' directive. Unfortunately, 'server-state-file' is not set!", p.name));
         }
@@ -168,7 +169,7 @@ pub fn load(
         }
     }
     for (b, p) in backends.iter_mut().zip(confs) {
-        if b.servers.is_empty() {
+        if b.servers.is_empty() || b.disabled {
             continue;
         }
         match wants(p) {

@@ -155,6 +155,11 @@ impl Parser {
             "compression" => self.parse_compression(p, stmt),
             "http-error" => self.parse_http_error(p, stmt),
             "id" => self.parse_proxy_id(p, stmt),
+            "disabled" | "enabled" => {
+                if !self.too_many(stmt, 0, kw) {
+                    p.disabled = kw == "disabled";
+                }
+            }
             "load-server-state-from-file" => self.parse_load_state(p, stmt),
             "server-state-file-name" => self.parse_state_file_name(p, stmt),
             "mode" => {

@@ -32,9 +32,11 @@ pub(super) fn set_maxconn(cli: &Cli, shared: &Shared, what: &str, args: &[&str])
     if arg(0).is_empty() {
         return "A frontend name is expected.\n".into();
     }
-    let Some(f) = shared.frontends.iter().find(|f| f.ir.name == arg(0)) else {
+    let f = shared.frontends.iter().find(|f| f.ir.name == arg(0));
+    // A disabled frontend takes the value, which nothing reads.
+    if f.is_none() && !shared.disabled_frontends.iter().any(|d| d == arg(0)) {
         return "No such frontend.\n".into();
-    };
+    }
     if arg(1).is_empty() {
         return "Integer value expected.\n".into();
     }
@@ -42,6 +44,9 @@ pub(super) fn set_maxconn(cli: &Cli, shared: &Shared, what: &str, args: &[&str])
     if v < 0 {
         return "Value out of range.\n".into();
     }
+    let Some(f) = f else {
+        return String::new();
+    };
     if let Some(l) = &f.slots {
         l.set(v as u32);
         shared.limits_changed.send_modify(|n| *n += 1);

@@ -180,6 +180,8 @@ pub(super) fn on_server(
     }
     match find(shared, args.first().copied().unwrap_or("")) {
         Err(e) => e,
+        // cli_find_server: a disabled backend's servers cannot be changed.
+        Ok((bi, _)) if shared.backends[bi].ir.disabled => "Proxy is disabled.\n\n".into(),
         Ok((bi, si)) => act(bi, si).unwrap_or_default() + "\n",
     }
 }

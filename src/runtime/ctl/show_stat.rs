@@ -147,7 +147,8 @@ pub fn show_stat(shared: &Shared) -> String {
         }
         rows.push((f.ir.uuid, 0, r.line()));
     }
-    for b in &shared.backends {
+    // Disabled proxies are not shown (stats_dump_proxies).
+    for b in shared.backends.iter().filter(|b| !b.ir.disabled) {
         let mut out = String::new();
         let be_http = b.ir.mode == crate::ir::Mode::Http;
         let mode = if be_http { "http" } else { "tcp" };

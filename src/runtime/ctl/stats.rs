@@ -607,6 +607,15 @@ fn frontend_state(shared: &Shared, verb: &str, name: &str, quiet: bool) -> Strin
         return "A frontend name is expected.\n".into();
     }
     let Some(f) = shared.frontends.iter().find(|f| f.ir.name == name) else {
+        // A disabled one is known, and shut down for good.
+        if shared.disabled_frontends.iter().any(|d| d == name) {
+            return match verb {
+                "disable" => "Frontend was previously shut down, cannot disable.\n",
+                "enable" => "Frontend was previously shut down, cannot enable.\n",
+                _ => "Frontend was already shut down.\n",
+            }
+            .into();
+        }
         return "No such frontend.\n".into();
     };
     let now = *f.listening.borrow();

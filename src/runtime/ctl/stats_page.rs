@@ -84,7 +84,7 @@ fn html(shared: &Shared, page: &StatsPage, csv: &str) -> String {
             env!("CARGO_PKG_VERSION")
         )
     };
-    let mut out = format!("<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>\n<h1>{title}</h1>\n<p>pid = {} ; {} frontends, {} backends</p>\n", std::process::id(), shared.frontends.len(), shared.backends.len());
+    let mut out = format!("<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>\n<h1>{title}</h1>\n<p>pid = {} ; {} frontends, {} backends</p>\n", std::process::id(), shared.frontends.len(), shared.backends.iter().filter(|b| !b.ir.disabled).count());
     let mut current = String::new();
     for l in lines {
         let f: Vec<&str> = l.split(',').collect();

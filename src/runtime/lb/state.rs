@@ -446,6 +446,10 @@ impl BackendRt {
         avoid: Option<usize>,
         sticky: Option<usize>,
     ) -> Assigned {
+        // A disabled backend never gives a server.
+        if self.ir.disabled {
+            return Assigned::NoServer;
+        }
         let mut lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
         let lb = &mut *lb;
         let chosen = match sticky.filter(|&s| s < lb.bal.slots.len()) {
@@ -765,6 +769,8 @@ pub struct Shared {
     pub frontends: Vec<FrontendRt>,
     /// Backends in configuration order.
     pub backends: Vec<BackendRt>,
+    /// The `disabled` frontends' names ([`crate::ir::Config::disabled_frontends`]).
+    pub disabled_frontends: Vec<String>,
     /// Stick tables ([`crate::ir::Config::tables`] order), empty at each generation.
     pub tables: Arc<[crate::runtime::lb::stick::Table]>,
     /// Sessions in the process (`actconn`), shared by every configuration generation.
@@ -831,6 +837,7 @@ impl Shared {
                 })
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),
+            disabled_frontends: cfg.disabled_frontends.clone(),
             tables,
             actconn: Arc::new(AtomicU32::new(0)),
             maxconn: 0,

@@ -359,7 +359,11 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
             .collect()),
         Fetch::Nbsrv(_) => Ok(ctx
             .be
-            .map(|b| Value::Int(b.usable_all().iter().filter(|u| **u).count() as i64))
+            .map(|b| {
+                // A disabled backend has none (be_usable_srv).
+                let up = b.usable_all().iter().filter(|u| **u).count();
+                Value::Int(if b.ir.disabled { 0 } else { up as i64 })
+            })
             .into_iter()
             .collect()),
         Fetch::SrvIsUp(..) => Ok(Values::Zero),

@@ -128,6 +128,11 @@ pub(super) async fn transaction(
     // A listen's own sessions ran its rules as the frontend's already.
     // `force-persist`/`ignore-persist` as soon as the backend is known, on the request
     // as it came (process_switching_rules).
+    // A disabled backend runs none of its analysers, the one that takes the request's
+    // time (http_process_request) among them: TR is logged -1.
+    if b.ir.disabled {
+        tx.t_request = -1;
+    }
     let prst = route::persistence(b, &Ctx::http(&who, req, vars));
     if !own && !b.ir.inspect.rules.is_empty() {
         let before = vars.trackers().map_or(0, |t| t.mask());
