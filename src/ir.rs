@@ -424,6 +424,9 @@ pub struct Frontend {
     pub log_format: Option<log_format::LogFormat>,
     /// `unique-id-format`: the `%ID` of the session.
     pub unique_id_format: Option<log_format::LogFormat>,
+    /// `log-format-sd`: the structured data of the line's RFC 5424 framing (a target in
+    /// another format ignores it; without it, `-`).
+    pub log_sd: Option<log_format::LogFormat>,
     /// `unique-id-header`: the request header that carries the unique id (when there is
     /// a `unique-id-format`) to the server.
     pub unique_id_header: Option<String>,

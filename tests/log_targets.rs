@@ -104,3 +104,73 @@ fn proxies_log_with_their_own_log_tag_as_haproxy() {
     );
     assert_eq!(tags(Which::Haproxide, 224), want);
 }
+
+/// RFC 5424 lines as `log-format-sd` fills their structured data: escaped (`+E`),
+/// quoted, trailing spaces cut, `-` when empty or unset, for TCP and HTTP frontends.
+fn structured(which: Which) -> Vec<String> {
+    let be = common::Backend::echo("127.0.116.9:25419");
+    let cfg = format!(
+        "global\n  log stdout format rfc5424 local0\n\
+         defaults\n  log global\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend f1\n  mode tcp\n  bind 127.0.116.1:25410\n  option tcplog\n\
+           log-format-sd \"[x@1 src=\\\"%ci\\\" q=\\\"%{{+Q}}o%[str(a\\\\\\\"b])]\\\" e=\\\"%{{+E}}o%[str(a\\\\\\\"b]c\\\\\\\\d)]\\\" b=\\\"%B\\\"]   \"\n\
+           default_backend b1\n\
+         frontend f2\n  mode tcp\n  bind 127.0.116.1:25411\n  option tcplog\n  log-format-sd \"%[str()]  \"\n  default_backend b1\n\
+         frontend f3\n  mode http\n  bind 127.0.116.1:25412\n  option httplog\n\
+           log-format-sd \"[m@2 method=\\\"%HM\\\" status=\\\"%ST\\\"]\"\n  default_backend b2\n\
+         frontend f4\n  mode tcp\n  bind 127.0.116.1:25413\n  option tcplog\n  default_backend b1\n\
+         backend b1\n  mode tcp\n  log-format-sd \"[never]\"\n  server s {0}\n\
+         backend b2\n  mode http\n  server s {0}\n",
+        be.addr
+    );
+    let p = start(which, "logsd", &cfg, "127.0.116.1:25410".parse().unwrap());
+    for port in [25410, 25411, 25413] {
+        let to: SocketAddr = format!("127.0.116.1:{port}").parse().unwrap();
+        assert_eq!(common::roundtrip(to, b"x"), b"x");
+    }
+    let got = common::once(
+        "127.0.116.1:25412",
+        "GET /a HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+    );
+    assert!(got.starts_with("HTTP/1.1 "), "{got}");
+    let lines = p.wait_lines(4, Duration::from_secs(5));
+    // Without the date, host, pid, client port and times.
+    let mut out: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let w: Vec<&str> = l.split(' ').collect();
+            let rest = l.splitn(7, ' ').nth(6).unwrap_or("");
+            let sd_and_msg: Vec<&str> = rest.split(" 127.0.0.1:").collect();
+            let frontend = w
+                .iter()
+                .find(|x| x.starts_with('f') && x.len() == 2)
+                .copied();
+            let sd = sd_and_msg.first().copied().unwrap_or("");
+            format!(
+                "{} {} {} <{sd}> {}",
+                w[0],
+                w[3],
+                w[5],
+                frontend.unwrap_or("?")
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn structured_data_as_haproxy_writes_it() {
+    let want = structured(Which::Haproxy);
+    assert_eq!(want.len(), 4, "{want:?}");
+    let all = want.join("|");
+    assert!(all.contains(r#"e=""a\"b\]c\\d"""#), "{want:?}");
+    // The echo server is no HTTP server: haproxy's 502.
+    assert!(
+        all.contains(r#"[m@2 method="GET" status="502"]"#),
+        "{want:?}"
+    );
+    assert!(all.contains("<-> f2"), "{want:?}");
+    assert!(all.contains("<-> f4"), "{want:?}");
+    assert_eq!(structured(Which::Haproxide), want);
+}

@@ -393,6 +393,8 @@ pub struct ProxyConf {
     pub log_format: Option<LogFormatSetting>,
     /// `unique-id-format`
     pub unique_id_format: Option<Spanned<String>>,
+    /// `log-format-sd`: the structured data of RFC 5424 lines.
+    pub log_format_sd: Option<Spanned<String>>,
     /// `unique-id-header`
     pub unique_id_header: Option<String>,
     /// `compression` lines (created by the first one, even a refused one, as haproxy's).
@@ -591,6 +593,7 @@ impl ProxyConf {
             state_file_name: None,
             log_format: None,
             unique_id_format: None,
+            log_format_sd: None,
             unique_id_header: None,
             compression: None,
             log_disabled: false,

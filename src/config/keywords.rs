@@ -1091,10 +1091,10 @@ pub const PROXY: &[Keyword] = &[
     ),
     kw(
         "log-format-sd",
-        DFE,
-        Unsupported,
+        ALL,
+        Supported,
         "<format>",
-        "custom log formats",
+        "the structured data of `format rfc5424` targets' traffic lines (others ignore it); ignored in backends as in haproxy",
     ),
     kw(
         "error-log-format",

@@ -16,7 +16,6 @@ use super::parse::addr::{resolve, AddrSpec, Host};
 use super::parse::sample::SampleError;
 use super::parse::value_format::{backend_name, BackendName};
 use super::parse::{missing_file_warning, Parsed};
-use crate::ir::log_format::LogFormat;
 use crate::ir::{Bind, Config, Frontend, LogTarget, Mode, SwitchRule, SwitchTarget, Verify};
 
 /// A configured duration in ms; 0 (or none) is "not set".
@@ -377,7 +376,8 @@ pub fn lower_with(
                 ),
             ));
         }
-        if is_fe && p.log_format.is_some() && log_targets(p, global).is_empty() {
+        let formats = p.log_format.is_some() || p.log_format_sd.is_some();
+        if is_fe && formats && log_targets(p, global).is_empty() {
             diags.push(check(
                 Level::Warning,
                 format!(
@@ -460,7 +460,7 @@ pub fn lower_with(
         .iter()
         .map(|p| {
             if p.disabled {
-                return (None, None);
+                return (None, None, None);
             }
             let f = super::parse::log_format::proxy_formats(p, diags);
             // Their table arguments, resolved now.
@@ -950,7 +950,7 @@ fn lower_frontend(
     p: &ProxyConf,
     (default_backend, switching): (Option<usize>, Vec<SwitchRule>),
     g: &super::parse::GlobalConf,
-    (log_format, unique_id_format): (Option<LogFormat>, Option<LogFormat>),
+    (log_format, unique_id_format, log_sd): super::parse::log_format::ProxyFormats,
     (pages, case): (Pages, Option<std::sync::Arc<crate::ir::CaseMap>>),
 ) -> Frontend {
     let mut binds = Vec::new();
@@ -986,6 +986,16 @@ fn lower_frontend(
             });
         }
     }
+    // The structured data is rendered with the line: what it needs, the line needs.
+    let log_sd = log_sd.filter(|_| log_format.is_some());
+    let mut log_format = log_format;
+    if let (Some(l), Some(sd)) = (log_format.as_mut(), log_sd.as_ref()) {
+        l.needs_extra |= sd.needs_extra;
+        l.needs_session |= sd.needs_session;
+        l.needs_backend_source |= sd.needs_backend_source;
+        l.waits_for_end |= sd.waits_for_end;
+        l.request_only &= sd.request_only;
+    }
     // haproxy's logwait: what the format prints decides when its line is written.
     let log_at = match log_format.as_ref() {
         None => crate::ir::LogAt::End,
@@ -1005,6 +1015,7 @@ fn lower_frontend(
         timeout_client_fin: timeout(p, "client-fin"),
         log: log_targets(p, g),
         log_format,
+        log_sd,
         unique_id_format,
         unique_id_header: p.unique_id_header.clone(),
         compression: p.compression.clone(),

@@ -325,12 +325,13 @@ fn unavailable_at_log(expr: &str, f: &Fetch) -> Option<&'static str> {
     }
 }
 
+/// A proxy's formats: the log line's, `unique-id-format`'s, `log-format-sd`'s.
+pub type ProxyFormats = (Option<LogFormat>, Option<LogFormat>, Option<LogFormat>);
+
 /// The formats of one proxy, parsed as haproxy does once the whole file is read: the log
-/// format only for proxies that log (frontends, listens), `unique-id-format` for all.
-pub fn proxy_formats(
-    p: &ProxyConf,
-    diags: &mut Diagnostics,
-) -> (Option<LogFormat>, Option<LogFormat>) {
+/// format and its structured data only for proxies that log (frontends, listens),
+/// `unique-id-format` for all.
+pub fn proxy_formats(p: &ProxyConf, diags: &mut Diagnostics) -> ProxyFormats {
     let http = p.mode() == Mode::Http;
     let mut one =
         |text: &Spanned<String>, what: &str, mandatory: bool| match parse(&text.v, http, mandatory)
@@ -369,7 +370,7 @@ pub fn proxy_formats(
                         format!("'option httpslog' on HTTP {} '{}' is not supported by haproxide (its TLS fields are not rendered yet); see grammar/keywords.md.", p.kind.word(), p.name),
                     );
                     diags.push(d.checked());
-                    return (None, None);
+                    return (None, None, None);
                 }
                 _ => TCPLOG,
             };
@@ -377,11 +378,39 @@ pub fn proxy_formats(
         }
         _ => None,
     };
+    // haproxy names the log format's place in this one's errors (its lfs_file), which
+    // is "(null):0" when the proxy has no log format of its own.
+    let sd = p
+        .log_format_sd
+        .as_ref()
+        .filter(|_| p.kind.caps() & 2 != 0)
+        .and_then(|t| {
+            let loc = match &p.log_format {
+                Some(LogFormatSetting::Custom(l)) => l.loc.clone(),
+                Some(LogFormatSetting::Option(o)) => {
+                    let name = o
+                        .trim_start_matches("option ")
+                        .split(' ')
+                        .next()
+                        .unwrap_or("");
+                    p.options.get(name).map_or(p.loc.clone(), |s| s.loc.clone())
+                }
+                None => crate::config::diag::Loc {
+                    file: "(null)".into(),
+                    line: 0,
+                },
+            };
+            let at = Spanned {
+                v: t.v.clone(),
+                loc,
+            };
+            one(&at, "log-format-sd", true)
+        });
     let unique = p
         .unique_id_format
         .as_ref()
         .and_then(|text| one(text, "unique-id", false));
-    (log, unique)
+    (log, unique, sd)
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ impl Parser {
                 }
                 p.unique_id_header = Some(stmt.arg(1).to_string());
             }
-            "log-format" | "unique-id-format" => {
+            "log-format" | "unique-id-format" | "log-format-sd" => {
                 if stmt.arg(1).is_empty() {
                     return self.alert(loc, format!("{kw} expects an argument."));
                 }
@@ -230,6 +230,19 @@ impl Parser {
                 };
                 if kw == "unique-id-format" {
                     p.unique_id_format = Some(v);
+                    return;
+                }
+                if kw == "log-format-sd" {
+                    p.log_format_sd = Some(v);
+                    if p.kind == ProxyKind::Backend {
+                        self.warn(
+                            loc,
+                            format!(
+                                "backend '{}' : 'log-format-sd' directive is ignored in backends.",
+                                p.name
+                            ),
+                        );
+                    }
                     return;
                 }
                 self.log_format_replaced(p, loc, "log-format");

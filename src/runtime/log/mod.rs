@@ -61,7 +61,9 @@ pub fn hostname() -> &'static str {
     })
 }
 
-/// Frames `msg` for `t` as HAProxy does (`tag` is the log-tag, `pid` the process id).
+/// Frames `msg` for `t` as HAProxy does (`tag` is the log-tag, `pid` the process id, `sd`
+/// the structured data of RFC 5424 lines).
+#[allow(clippy::too_many_arguments)]
 pub fn frame(
     t: &LogTarget,
     severity: u8,
@@ -70,6 +72,7 @@ pub fn frame(
     now: DateTime<Local>,
     host: Option<&str>,
     msg: &str,
+    sd: &str,
 ) -> String {
     let pri = t.facility as u32 * 8 + severity as u32;
     let iso = || now.format("%Y-%m-%dT%H:%M:%S%.6f%:z");
@@ -93,7 +96,7 @@ pub fn frame(
             format!("<{pri}>{} {h}{tag}[{pid}]: {msg}\n", legacy())
         }
         SyslogFormat::Rfc5424 => format!(
-            "<{pri}>1 {} {} {tag} {pid} - - {msg}\n",
+            "<{pri}>1 {} {} {tag} {pid} - {sd} {msg}\n",
             iso(),
             host.unwrap_or("-")
         ),
@@ -165,6 +168,11 @@ impl Logger {
 
     /// Sends `msg` at `severity` to every target that accepts that severity.
     pub fn send(&self, targets: &[LogTarget], severity: u8, msg: &str) {
+        self.send_sd(targets, severity, msg, "-");
+    }
+
+    /// [`Logger::send`] with the structured data RFC 5424 targets write (`-`: none).
+    pub fn send_sd(&self, targets: &[LogTarget], severity: u8, msg: &str, sd: &str) {
         let now = Local::now();
         for t in targets.iter().filter(|t| severity <= t.max_level) {
             // `<minlevel>`: nothing is sent more urgent than it.
@@ -176,6 +184,7 @@ impl Logger {
                 now,
                 self.host.as_deref(),
                 msg,
+                sd,
             );
             cut(&mut line, t.max_len);
             let sent = match &t.dest {
@@ -223,7 +232,7 @@ mod tests {
         };
         let now = Local.with_ymd_and_hms(2026, 11, 4, 13, 40, 0).unwrap();
         assert_eq!(
-            frame(&t, 6, "haproxy", 42, now, None, "hi"),
+            frame(&t, 6, "haproxy", 42, now, None, "hi", "-"),
             "<134>Nov  4 13:40:00 haproxy[42]: hi\n"
         );
         let raw = LogTarget {
@@ -235,10 +244,10 @@ mod tests {
             ..t.clone()
         };
         assert_eq!(
-            frame(&explicit, 6, "haproxy", 42, now, None, "hi"),
+            frame(&explicit, 6, "haproxy", 42, now, None, "hi", "-"),
             "<134>Nov  4 13:40:00 localhost haproxy[42]: hi\n"
         );
-        assert_eq!(frame(&raw, 6, "haproxy", 42, now, None, "hi"), "hi\n");
+        assert_eq!(frame(&raw, 6, "haproxy", 42, now, None, "hi", "-"), "hi\n");
         // Lines recorded from haproxy 2.6.12 (`log stdout format X local0`,
         // `log-send-hostname myhost`), severity alert.
         let with = |format| {
@@ -246,7 +255,7 @@ mod tests {
                 format,
                 ..t.clone()
             };
-            frame(&lt, 1, "haproxy", 42, now, Some("myhost"), "m")
+            frame(&lt, 1, "haproxy", 42, now, Some("myhost"), "m", "-")
         };
         assert_eq!(with(SyslogFormat::Short), "<1>m\n");
         assert_eq!(with(SyslogFormat::Priority), "<129>m\n");

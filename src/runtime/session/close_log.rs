@@ -274,6 +274,18 @@ pub(super) fn write_log(
     let mut facts = facts(shared, f, (accept, peer, be, tls), log, http, ctx.as_ref());
     facts.unique_id = id;
     let mut line = String::with_capacity(128);
+    // The structured data first, as haproxy builds it; its trailing spaces go.
+    let mut sd_buf = String::new();
+    let sd = match &f.ir.log_sd {
+        Some(f) => {
+            render(f, &facts, &mut sd_buf);
+            match sd_buf.trim_end_matches(' ') {
+                "" => "-",
+                s => s,
+            }
+        }
+        None => "-",
+    };
     render(fmt, &facts, &mut line);
     // `log-separate-errors`: the errors above at level err.
     let lvl = match level_set {
@@ -281,7 +293,7 @@ pub(super) fn write_log(
         _ if error && f.ir.log_separate_errors => level::ERR,
         _ => level::INFO,
     };
-    shared.logger.send(&f.ir.log, lvl, &line);
+    shared.logger.send_sd(&f.ir.log, lvl, &line, sd);
     f.log_count.fetch_add(1, Relaxed);
     true
 }
