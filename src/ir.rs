@@ -728,6 +728,9 @@ pub struct Backend {
     pub balance: Balance,
     /// `hash-type` (for `source` and `hash`; `random` always uses the ring).
     pub hash_type: HashType,
+    /// `hash-balance-factor`: on the consistent-hash ring, a server takes at most this
+    /// share (in percent) of the average load per weight (0: no bound).
+    pub hash_balance_factor: u32,
     /// Servers in configuration order.
     pub servers: Vec<Server>,
     /// `timeout connect`

@@ -280,3 +280,103 @@ fn server_template_servers_match_haproxy() {
         );
     }
 }
+
+/// The backend each client reached, one client at a time, with every connection kept
+/// open (so that servers fill up); after `first` clients, the first `closing` of them
+/// leave before the rest come.
+fn held_landing(
+    which: Which,
+    cfg: &str,
+    front: SocketAddr,
+    backends: &[Backend],
+    src: &str,
+    (first, closing, total): (usize, usize, usize),
+) -> Vec<Option<usize>> {
+    let p = start(which, "factor", cfg, front);
+    let mut open = Vec::new();
+    let mut out = Vec::new();
+    for i in 0..total {
+        if i == first {
+            open.drain(..closing);
+            // The proxy counts them gone once it has seen their ends.
+            thread::sleep(Duration::from_millis(300));
+        }
+        let before: Vec<usize> = backends.iter().map(Backend::count).collect();
+        let mut s = connect_from(src, front).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        s.write_all(b"x").unwrap();
+        let mut got = [0u8; 1];
+        let echoed = s.read_exact(&mut got).is_ok();
+        let hit = (0..backends.len()).find(|&i| backends[i].count() > before[i]);
+        assert_eq!(
+            echoed,
+            hit.is_some(),
+            "echo without a server, or the reverse"
+        );
+        out.push(hit);
+        open.push(s);
+    }
+    drop(open);
+    drop(p);
+    out
+}
+
+#[test]
+fn hash_balance_factor_bounds_loads_as_haproxy() {
+    // Every client from one address: without a bound, all on one server; with it, each
+    // server takes its weight's share of the load times the factor, and the next ones
+    // along the ring take the rest, as in haproxy (which also counts the departed).
+    let net = 117;
+    let backends: Vec<Backend> = (1..=3)
+        .map(|i| Backend::echo(&format!("127.0.{net}.{i}:0")))
+        .collect();
+    let front: SocketAddr = format!("127.0.{net}.100:24700").parse().unwrap();
+    let mut spread = Vec::new();
+    for (algo, factor, weights) in [
+        (
+            "source\n  hash-type consistent",
+            150,
+            ["weight 1", "weight 1", "weight 1"],
+        ),
+        (
+            "source\n  hash-type consistent",
+            125,
+            ["weight 1", "weight 2", "weight 3"],
+        ),
+        ("random(1)", 101, ["weight 2", "weight 1", "weight 1"]),
+    ] {
+        let cfg = format!(
+            "{DEFAULTS}frontend f\n  bind {front}\n  default_backend b\nbackend b\n  balance {algo}\n  hash-balance-factor {factor}\n{}",
+            servers(&backends, &weights)
+        );
+        let src = format!("127.0.{net}.10");
+        let counts = (12, 5, 20);
+        let want = held_landing(Which::Haproxy, &cfg, front, &backends, &src, counts);
+        if !algo.starts_with("random") {
+            let got = held_landing(Which::Haproxide, &cfg, front, &backends, &src, counts);
+            assert_eq!(got, want, "{algo} factor {factor}: server per client");
+        } else {
+            // Random draws differ; the bound does not: no server above its share.
+            let got = held_landing(Which::Haproxide, &cfg, front, &backends, &src, counts);
+            let most = |v: &[Option<usize>]| {
+                (0..3)
+                    .map(|s| v[..12].iter().filter(|x| **x == Some(s)).count())
+                    .max()
+            };
+            assert_eq!(
+                most(&got),
+                most(&want),
+                "random factor {factor}: {got:?} {want:?}"
+            );
+        }
+        let mut used: Vec<_> = want.iter().flatten().collect();
+        used.sort();
+        used.dedup();
+        spread.push(used.len());
+    }
+    // Without the bound, one address's clients would all be on one server.
+    assert!(
+        spread.iter().all(|&n| n >= 2),
+        "haproxy spread the load: {spread:?}"
+    );
+}

@@ -365,6 +365,8 @@ pub struct ProxyConf {
     pub balance: Option<Spanned<Balance>>,
     /// `hash-type`
     pub hash_type: Option<crate::ir::HashType>,
+    /// `hash-balance-factor` (0: none).
+    pub hash_balance_factor: u32,
     /// `option` settings by name.
     pub options: BTreeMap<String, OptionSetting>,
     /// `timeout` values in ms by name, with their location.
@@ -579,6 +581,7 @@ impl ProxyConf {
             mode: None,
             balance: None,
             hash_type: None,
+            hash_balance_factor: 0,
             options: BTreeMap::new(),
             timeouts: BTreeMap::new(),
             retries: None,

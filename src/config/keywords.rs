@@ -1039,7 +1039,13 @@ pub const PROXY: &[Keyword] = &[
         "map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]",
         "",
     ),
-    kw("hash-balance-factor", DBE, Unsupported, "<factor>", ""),
+    kw(
+        "hash-balance-factor",
+        DBE,
+        Supported,
+        "<factor>",
+        "bounded loads on the consistent-hash ring (`hash-type consistent`, `random`)",
+    ),
     kw(
         "server-template",
         BE,

@@ -168,6 +168,7 @@ pub(super) fn lower_backend(
             .filter(|b| !b.needs_http() || p.mode() == Mode::Http)
             .unwrap_or_default(),
         hash_type: p.hash_type.unwrap_or_default(),
+        hash_balance_factor: p.hash_balance_factor,
         servers,
         timeout_connect: timeout(p, "connect"),
         timeout_server: timeout(p, "server"),

@@ -179,6 +179,17 @@ impl Parser {
             }
             "balance" => self.parse_balance(p, stmt),
             "hash-type" => self.parse_hash_type(p, stmt),
+            "hash-balance-factor" => {
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, format!("'{kw}' expects an integer argument."));
+                }
+                // atol(), kept as haproxy's int.
+                let v = lenient_int(stmt.arg(1)) as i32;
+                if v != 0 && v <= 100 {
+                    return self.alert(loc, format!("'{kw}' must be 0 or greater than 100."));
+                }
+                p.hash_balance_factor = v.max(0) as u32;
+            }
             "timeout" => self.parse_timeout(p, stmt),
             "retries" => {
                 if self.too_many(stmt, 1, kw) {

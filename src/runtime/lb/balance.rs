@@ -127,9 +127,35 @@ fn remove(q: &mut Vec<(u64, u64, usize)>, idx: usize) -> bool {
     }
 }
 
+/// `hash-balance-factor`: whether server `s` may take one more session
+/// (haproxy's chash_server_is_eligible): the sessions served, plus this one, times the
+/// factor, shared out by effective weight, the remainder by each server's place in the
+/// cumulated weights of its group; never fewer than one slot. Always, without a factor.
+fn eligible(slots: &[Slot], factor: u32, s: usize) -> bool {
+    if factor == 0 {
+        return true;
+    }
+    let served: u64 = slots.iter().map(|x| u64::from(x.served)).sum();
+    let backup = slots[s].backup;
+    let group = |x: &&Slot| x.backup == backup && x.lb_usable();
+    let tot_weight: u64 = slots.iter().filter(group).map(Slot::eweight).sum();
+    if tot_weight == 0 {
+        return true;
+    }
+    let cumulative: u64 = slots[..s].iter().filter(group).map(Slot::eweight).sum();
+    let tot_slots = ((served + 1) * u64::from(factor)).div_ceil(100);
+    let (per_weight, remainder) = (tot_slots / tot_weight, tot_slots % tot_weight);
+    let w = slots[s].eweight();
+    let mut mine = w * per_weight;
+    mine += (cumulative + w) * remainder / tot_weight - cumulative * remainder / tot_weight;
+    u64::from(slots[s].served) < mine.max(1)
+}
+
 /// The selection state of one backend.
 #[derive(Debug, Clone)]
 pub struct Balancer {
+    /// `hash-balance-factor` (0: none).
+    pub balance_factor: u32,
     algo: Balance,
     hash_type: HashType,
     allbackups: bool,
@@ -192,6 +218,7 @@ impl Balancer {
             .map_or(0, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id()) << 32;
         let mut b = Balancer {
+            balance_factor: 0,
             algo,
             hash_type,
             allbackups,
@@ -332,8 +359,9 @@ impl Balancer {
         } else {
             h
         };
+        let ok = |s: usize| eligible(&self.slots, self.balance_factor, s);
         match &self.rings {
-            Some(r) => r[usize::from(backup)].lookup(h, avoid),
+            Some(r) => r[usize::from(backup)].lookup(h, avoid, ok),
             None if self.map.is_empty() => None,
             None => Some(self.map[h as usize % self.map.len()]),
         }
@@ -347,7 +375,8 @@ impl Balancer {
             let prev = curr;
             let h = self.next_random();
             let ring = &self.rings.as_ref()?[usize::from(backup)];
-            let Some(c) = ring.lookup(h, avoid) else {
+            let ok = |s: usize| eligible(&self.slots, self.balance_factor, s);
+            let Some(c) = ring.lookup(h, avoid, ok) else {
                 curr = None;
                 break;
             };

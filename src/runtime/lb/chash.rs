@@ -139,8 +139,14 @@ impl Ring {
         self.points.remove(at);
     }
 
-    /// The server nearest to `hash` (`chash_get_server_hash`), walking on past `avoid`.
-    pub fn lookup(&self, hash: u32, avoid: Option<usize>) -> Option<usize> {
+    /// The server nearest to `hash` (`chash_get_server_hash`), walking on past `avoid`
+    /// and the servers not `eligible` (`hash-balance-factor`).
+    pub fn lookup(
+        &self,
+        hash: u32,
+        avoid: Option<usize>,
+        eligible: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         let len = self.points.len();
         if len == 0 {
             return None;
@@ -153,7 +159,7 @@ impl Ring {
         );
         let mut at = if dp <= dn { prev } else { next };
         let mut wrapped = 0;
-        while Some(self.points[at].srv) == avoid {
+        while Some(self.points[at].srv) == avoid || !eligible(self.points[at].srv) {
             at += 1;
             if at == len {
                 at = 0;
@@ -235,11 +241,11 @@ mod tests {
             r.set_points(s, s as u32 + 1, 16);
         }
         let before: Vec<_> = (0..2000u32)
-            .map(|k| r.lookup(full_hash(k), None).unwrap())
+            .map(|k| r.lookup(full_hash(k), None, |_| true).unwrap())
             .collect();
         r.set_points(1, 2, 0);
         for (k, was) in before.iter().enumerate() {
-            let now = r.lookup(full_hash(k as u32), None).unwrap();
+            let now = r.lookup(full_hash(k as u32), None, |_| true).unwrap();
             if *was != 1 {
                 assert_eq!(now, *was, "key {k} moved though its server stayed");
             } else {
@@ -249,7 +255,7 @@ mod tests {
         // Back with the same points: every key goes home.
         r.set_points(1, 2, 16);
         for (k, was) in before.iter().enumerate() {
-            assert_eq!(r.lookup(full_hash(k as u32), None).unwrap(), *was);
+            assert_eq!(r.lookup(full_hash(k as u32), None, |_| true).unwrap(), *was);
         }
     }
 

@@ -352,6 +352,7 @@ impl BackendRt {
         for (slot, s) in bal.slots.iter_mut().zip(&ir.servers) {
             slot.maxqueue = s.maxqueue;
         }
+        bal.balance_factor = ir.hash_balance_factor;
         let lb = Lb {
             bal,
             queues: Queues::new(ir.servers.len()),
