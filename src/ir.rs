@@ -747,6 +747,9 @@ pub struct Backend {
     pub timeout_tunnel: Option<Duration>,
     /// `retries` (default 3).
     pub retries: u32,
+    /// `retry-on` includes `conn-failure` (the default): a failed connection is tried
+    /// again, within `retries`; without it, never.
+    pub retry_conn_failure: bool,
     /// `option redispatch [<interval>]`: the interval (-1 when not given: the last retry;
     /// `0` turns redispatching off, so it is None then).
     pub redispatch: Option<i64>,

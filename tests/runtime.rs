@@ -250,6 +250,40 @@ fn tcplog_lines_match_haproxy() {
     }
 }
 
+/// `retry-on` decides whether a refused connection is tried again: `none`, or response
+/// conditions alone (which act in HTTP mode only), leave no retry; `conn-failure` keeps
+/// them, after the turn-around pause.
+#[test]
+fn retry_on_decides_connection_retries_like_haproxy() {
+    for (tag, net, retry_on, want) in [
+        ("retry-none", 118, "none", "be/s1 ~0/-1/~0 0 SC 1/1/0/0/0"),
+        (
+            "retry-l7",
+            119,
+            "503 empty-response",
+            "be/s1 ~0/-1/~0 0 SC 1/1/0/0/0",
+        ),
+        (
+            "retry-conn",
+            120,
+            "conn-failure 503",
+            "be/s1 ~0/-1/~600 0 SC 1/1/0/0/2",
+        ),
+    ] {
+        let front = addr(&format!("127.0.{net}.1:24000"));
+        let probe = addr(&format!("127.0.{net}.1:24050"));
+        let cfg = format!("{DEFAULTS}frontend fe\n  bind {front}\n  default_backend be\nfrontend probe\n  bind {probe}\n  no log\nbackend be\n  retries 2\n  retry-on {retry_on}\n  server s1 127.0.{net}.2:24009\n");
+        let wait_eof = || {
+            let mut c = TcpStream::connect(front).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+            let _ = c.read(&mut [0u8; 8]);
+        };
+        let r = logs_of(tag, &cfg, probe, &wait_eof, 1);
+        assert_logs_match(&r[0], &r[1]);
+        assert!(bucket(&r[0][0]).contains(want), "{tag}: {:?}", r[0]);
+    }
+}
+
 /// Tw counts from the accept in both proxies: a client slow to send what content
 /// inspection waits for, or slow to start its TLS handshake, shows that wait in Tw.
 #[test]

@@ -85,6 +85,15 @@ pub struct OptionSetting {
     pub own: bool,
 }
 
+/// A `retry-on` setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryOn {
+    /// `conn-failure` (or `all-retryable-errors`): a failed connection is tried again.
+    pub conn_failure: bool,
+    /// The response conditions named (HTTP retries), as written.
+    pub l7: Vec<String>,
+}
+
 /// Where a proxy's log format comes from (haproxy keeps one format string per proxy).
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogFormatSetting {
@@ -373,6 +382,8 @@ pub struct ProxyConf {
     pub timeouts: BTreeMap<String, Spanned<u64>>,
     /// `retries`
     pub retries: Option<u32>,
+    /// `retry-on` (None: `conn-failure`, haproxy's default).
+    pub retry_on: Option<Spanned<RetryOn>>,
     /// `maxconn`
     pub maxconn: Option<u32>,
     /// `rate-limit sessions` (0: none).
@@ -585,6 +596,7 @@ impl ProxyConf {
             options: BTreeMap::new(),
             timeouts: BTreeMap::new(),
             retries: None,
+            retry_on: None,
             maxconn: None,
             rate_limit_sessions: 0,
             rate_limit_inherited: 0,

@@ -1138,7 +1138,13 @@ pub const PROXY: &[Keyword] = &[
         "sessions <rate>",
         "frontends only (haproxy's own warning elsewhere); accepts paused while over",
     ),
-    kw("retry-on", DBE, Unsupported, "<conditions>", "HTTP retries"),
+    kw(
+        "retry-on",
+        ALL,
+        Supported,
+        "<conditions>",
+        "conn-failure and none; the response conditions act in HTTP mode only, where haproxide refuses them (no HTTP retries yet)",
+    ),
     kw(
         "external-check",
         DBE,

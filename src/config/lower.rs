@@ -292,6 +292,12 @@ pub fn lower_with(
             tracks.resolve_backend(bi, &be_list, Some(diags));
             bi += 1;
             use_server_checks(p, diags);
+            if let Some(r) = p.retry_on.as_ref().filter(|r| !r.v.l7.is_empty()) {
+                if p.mode() == Mode::Http {
+                    let words = r.v.l7.join(" ");
+                    diags.push(Diagnostic::alert(&r.loc, format!("'retry-on {words}' in an HTTP backend is not supported by haproxide (no HTTP retries yet: only conn-failure and none); see grammar/keywords.md.")).checked());
+                }
+            }
             let nolinger = p.options.get("nolinger").filter(|o| o.enabled);
             if let (Some(o), Mode::Http, ProxyKind::Backend) = (nolinger, p.mode(), p.kind) {
                 diags.push(Diagnostic::alert(&o.loc, NOLINGER_HTTP).checked());

@@ -177,6 +177,7 @@ pub(super) fn lower_backend(
         timeout_check: timeout(p, "check"),
         timeout_tunnel: timeout(p, "tunnel"),
         retries: p.retries.unwrap_or(3),
+        retry_conn_failure: p.retry_on.as_ref().is_none_or(|r| r.v.conn_failure),
         redispatch: p
             .options
             .get("redispatch")

@@ -29,6 +29,7 @@ pub mod peers;
 mod proxy;
 mod redirect;
 mod resolvers;
+mod retry_on;
 pub(crate) mod rules;
 pub mod sample;
 mod server;

@@ -183,7 +183,8 @@ pub(super) async fn connect_phase(
         match got {
             Ok(s) => break s,
             Err(fail) => {
-                if attempt >= b.ir.retries || fail == ConnectFail::Internal {
+                let retry = attempt < b.ir.retries && b.ir.retry_conn_failure;
+                if !retry || fail == ConnectFail::Internal {
                     let term = match fail {
                         ConnectFail::Refused => Cause::ServerAbort,
                         ConnectFail::Timeout => Cause::ServerTimeout,
