@@ -527,9 +527,12 @@ impl BackendRt {
         }
     }
 
-    /// A session whose connection attempts to server `s` all failed (`econ`).
-    pub fn connect_failed(&self, s: usize) {
-        self.servers[s].conn.failed.fetch_add(1, Relaxed);
+    /// A session whose connection attempts to server `s` all failed (`econ`); with no
+    /// server (none usable, or a backend queue's timeout), the backend's alone.
+    pub fn connect_failed(&self, s: Option<usize>) {
+        if let Some(s) = s {
+            self.servers[s].conn.failed.fetch_add(1, Relaxed);
+        }
         self.conn.failed.fetch_add(1, Relaxed);
     }
 

@@ -194,7 +194,7 @@ pub(super) async fn connect_phase(
                         ConnectFail::Internal => Cause::Internal,
                     };
                     {
-                        b.connect_failed(srv);
+                        b.connect_failed(Some(srv));
                         give_up(log, srv, attempt, Termination::new(term, Phase::Connect));
                         return None;
                     }
@@ -430,7 +430,9 @@ pub(super) async fn obtain(
                 log.redispatched |= left.is_some_and(|l| l != s);
                 return Some(s);
             }
+            // assign_server_and_queue's failures count as connection errors (econ).
             Assigned::NoServer => {
+                b.connect_failed(None);
                 log.term = Termination::new(Cause::ServerAbort, Phase::Connect);
                 return None;
             }
@@ -443,11 +445,16 @@ pub(super) async fn obtain(
                 sticky = None;
             }
             Assigned::QueueFull(s) => {
+                b.connect_failed(Some(s));
                 log.server = Some(s);
                 log.term = Termination::new(Cause::ServerAbort, Phase::Queue);
                 return None;
             }
             Assigned::Queued(seq, line, pos, rx) => {
+                let queue_of = match line {
+                    Line::Server(s) => Some(s),
+                    Line::Backend => None,
+                };
                 match line {
                     Line::Server(_) => log.queues[0] = pos,
                     Line::Backend => log.queues[1] = pos,
@@ -495,6 +502,7 @@ pub(super) async fn obtain(
                     _ => {}
                 }
                 drop(t);
+                b.connect_failed(queue_of);
                 log.term = Termination::new(Cause::ServerTimeout, Phase::Queue);
                 log.server = None;
                 return None;
