@@ -406,10 +406,10 @@ async fn prepare(
     )
     .await
     else {
-        // Client bytes read with the PROXY header count as received (%U, dontlognull).
-        log.up = early.len() as u64;
+        // Client bytes read with the PROXY header, and the ones that came meanwhile,
+        // count as received (%U, bin, dontlognull), as haproxy has read them.
+        log.up = early.len() as u64 + client.drain();
         close_log::keep_session(f, &mut log, (&ssl, local), vars);
-        client.drain();
         return Prepared::ended(log, peer, Some(be), tls_on);
     };
     let Connected {

@@ -160,7 +160,7 @@ pub async fn close(mut client: ClientEnd, server: ServerEnd, got: Inspected) -> 
         }
     };
     // What the client sent since is read, so that the close is a FIN, not a reset.
-    client.drain();
+    let _ = client.drain();
     let _ = client.shutdown().await;
     term
 }

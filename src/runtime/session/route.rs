@@ -102,8 +102,7 @@ pub(super) async fn route(
         switch(f, &ctx)
     };
     let Some(bi) = chosen else {
-        log.up = early.len() as u64;
-        client.drain();
+        log.up = early.len() as u64 + client.drain();
         return Routed::Ended(None);
     };
     let b = &shared.backends[bi];

@@ -36,8 +36,10 @@ impl ClientEnd {
 
     /// Reads and discards what the client already sent (up to HAProxy's buffer size) so
     /// that closing sends a FIN, not the reset the kernel sends over unread data: HAProxy
-    /// has read those bytes when it gives up on a session that never reached a server.
-    pub fn drain(&self) {
+    /// has read those bytes when it gives up on a session that never reached a server,
+    /// and counts them as received: their number, for a plain connection (a TLS one's
+    /// are records, not data).
+    pub fn drain(&self) -> u64 {
         let mut buf = [0u8; 4096];
         let mut left = 16384usize;
         while left > 0 {
@@ -45,6 +47,10 @@ impl ClientEnd {
                 Ok(n) if n > 0 => left -= n,
                 _ => break,
             }
+        }
+        match self {
+            ClientEnd::Plain(_) => (16384 - left) as u64,
+            ClientEnd::Tls(_) => 0,
         }
     }
 }
