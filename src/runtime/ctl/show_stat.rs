@@ -273,20 +273,22 @@ pub fn show_stat(shared: &Shared) -> String {
                 .sum()
         };
         drop(lb);
+        // Each read takes the lock on its own (a guard in the chain below would live to
+        // its end).
+        let lastchg = b
+            .lastchg
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+            .as_secs();
+        let downtime = b.downtime(weight == 0);
         let mut r = Row::new(BACKEND_ZEROS);
         r.set("pxname", &b.ir.name)
             .set("svname", "BACKEND")
             .set("qcur", b.queued.load(Relaxed))
             .set("scur", b.beconn.load(Relaxed))
             .set("stot", b.cumulated.load(Relaxed))
-            .set(
-                "lastchg",
-                b.lastchg
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .elapsed()
-                    .as_secs(),
-            )
+            .set("lastchg", lastchg)
             .set("status", if act + bck > 0 { "UP" } else { "DOWN" })
             .set("weight", weight)
             .set("act", act)
@@ -303,6 +305,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("dreq", b.denied.load(Relaxed))
             .set("lastsess", b.last_sess.age())
             .set("uweight", uweight)
+            .set("downtime", downtime)
             .set("-", "-");
         if be_http {
             r.http(&b.http).set("req_tot", b.http.req.load(Relaxed));

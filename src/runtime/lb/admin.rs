@@ -392,7 +392,11 @@ fn update(
     for (sev, m) in msgs {
         say(shared, b, quiet, sev, false, &m);
     }
-    if prev != (0, 0) && usable_counts(b) == (0, 0) && next & (MAINT | DRAIN) != 0 {
+    // The last server leaving for maintenance or drain takes the backend DOWN
+    // (set_backend_down); the first one back takes it UP, its time DOWN not counted.
+    let now = usable_counts(b);
+    b.usable_changed(prev, now, false);
+    if prev != (0, 0) && now == (0, 0) && next & (MAINT | DRAIN) != 0 {
         no_server_left(shared, b, quiet);
     }
 }

@@ -229,6 +229,7 @@ pub(super) fn change(shared: &Shared, bi: usize, si: usize, up: bool, why: &str,
     // A server coming up takes sessions waiting for any server (a drained one stays out
     // of the rotation until the operator readies it); one going down sends its own
     // waiting sessions back to balancing when `option redispatch` allows it.
+    let before = usable_counts(b);
     if up {
         b.start(si);
     } else {
@@ -241,9 +242,7 @@ pub(super) fn change(shared: &Shared, bi: usize, si: usize, up: bool, why: &str,
     };
     let (act, bck) = usable_counts(b);
     // The backend itself changes state when its first server comes back or its last goes.
-    if (up && act + bck == 1) || (!up && act + bck == 0) {
-        *b.lastchg.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
-    }
+    b.usable_changed(before, (act, bck), true);
     let queued = s.queued.load(Relaxed);
     let who = format!(
         "{}Server {}/{}",

@@ -325,9 +325,38 @@ pub struct BackendRt {
     pub queued: AtomicU32,
     /// Its last change between UP and DOWN, or the start (`lastchg`).
     pub lastchg: Mutex<std::time::Instant>,
+    /// Seconds it spent DOWN before its last change (haproxy's `down_time`).
+    pub down_time: AtomicU64,
 }
 
 impl BackendRt {
+    /// Its usable servers went from `before` to `after` (active, backup): the first one
+    /// back or the last one gone is a change of the backend's own state, whose time
+    /// `lastchg` shows; leaving DOWN adds the time spent there to `downtime` when a
+    /// server's state brought it back (`by_state`), not when one left maintenance
+    /// (haproxy's srv_update_status, measured).
+    pub fn usable_changed(&self, before: (usize, usize), after: (usize, usize), by_state: bool) {
+        let (was, is) = (before.0 + before.1 > 0, after.0 + after.1 > 0);
+        if was == is {
+            return;
+        }
+        let mut last = self.lastchg.lock().unwrap_or_else(|e| e.into_inner());
+        if is && by_state {
+            self.down_time.fetch_add(last.elapsed().as_secs(), Relaxed);
+        }
+        *last = std::time::Instant::now();
+    }
+
+    /// Seconds spent DOWN (`downtime`): the time of the current stay too when DOWN now.
+    pub fn downtime(&self, down_now: bool) -> u64 {
+        let before = self.down_time.load(Relaxed);
+        if !down_now {
+            return before;
+        }
+        let last = self.lastchg.lock().unwrap_or_else(|e| e.into_inner());
+        before + last.elapsed().as_secs()
+    }
+
     fn new(ir: Backend) -> Self {
         let slots: Vec<_> = ir
             .servers
@@ -423,6 +452,7 @@ impl BackendRt {
             last_sess: Default::default(),
             queued: AtomicU32::new(0),
             lastchg: Mutex::new(std::time::Instant::now()),
+            down_time: AtomicU64::new(0),
             ir,
         }
     }
