@@ -765,7 +765,8 @@ pub struct Backend {
     pub source: Option<source::ConnSource>,
     /// The health check kind used by servers with `check`.
     pub check: CheckKind,
-    /// `maxconn` of a listen section (frontend side is in [`Frontend`]).
+    /// `fullconn` (None: a tenth of what the frontends reaching it may hold, known once
+    /// the process's maxconn is).
     pub fullconn: Option<u32>,
     /// `tcp-request inspect-delay` and `tcp-request content` rules of the backend.
     pub inspect: Inspect,

@@ -82,3 +82,36 @@ fn backend_lastchg_and_downtime_as_haproxy() {
     assert!(near(want[2].0, 2) && near(want[2].1, 2), "{want:?}");
     assert!(near(want[4].0, 1) && near(want[4].1, 2), "{want:?}");
 }
+
+/// A backend's `slim` is its `fullconn`: its own, else a tenth (rounded up) of the
+/// maxconn of the frontends that reach it by default or by a fixed rule, each once.
+#[test]
+fn backend_slim_is_fullconn_as_haproxy() {
+    let rows = |which: Which| {
+        let sock = std::env::temp_dir().join(format!("haproxide-slim-{which:?}.sock"));
+        let _ = std::fs::remove_file(&sock);
+        let cfg = format!(
+            "global\n  maxconn 1000\n  stats socket {} level admin\n\
+             defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 4s\n  timeout server 4s\n\
+             frontend f1\n  bind 127.0.122.1:25433\n  default_backend b1\n\
+             frontend f2\n  bind 127.0.122.1:25434\n  maxconn 100\n\
+               use_backend b1 if {{ src 10.0.0.1 }}\n  use_backend b1 if {{ src 10.0.0.2 }}\n\
+               use_backend b2 if {{ src 10.0.0.3 }}\n  default_backend b3\n\
+             listen l\n  bind 127.0.122.1:25435\n  maxconn 33\n  server s 127.0.122.9:25439\n\
+             backend b1\n  server s 127.0.122.9:25439\n\
+             backend b2\n  server s 127.0.122.9:25439\n\
+             backend b3\n  fullconn 77\n  server s 127.0.122.9:25439\n\
+             backend b4\n  server s 127.0.122.9:25439\n",
+            sock.display()
+        );
+        let _p = start(which, "slim", &cfg, "127.0.122.1:25433".parse().unwrap());
+        let st = ask(&sock, "show stat");
+        ["l", "b1", "b2", "b3", "b4"]
+            .iter()
+            .map(|px| format!("{px}={}", proxy_field(&st, px, "BACKEND", "slim")))
+            .collect::<Vec<_>>()
+    };
+    let want = rows(Which::Haproxy);
+    assert_eq!(want, ["l=4", "b1=110", "b2=10", "b3=77", "b4=1"]);
+    assert_eq!(rows(Which::Haproxide), want);
+}

@@ -386,6 +386,8 @@ pub struct ProxyConf {
     pub retry_on: Option<Spanned<RetryOn>>,
     /// `maxconn`
     pub maxconn: Option<u32>,
+    /// `fullconn` (None: a tenth of what the frontends reaching it may hold).
+    pub fullconn: Option<u32>,
     /// `rate-limit sessions` (0: none).
     pub rate_limit_sessions: u32,
     /// The value the section started with (its defaults'): a change warns.
@@ -598,6 +600,7 @@ impl ProxyConf {
             retries: None,
             retry_on: None,
             maxconn: None,
+            fullconn: None,
             rate_limit_sessions: 0,
             rate_limit_inherited: 0,
             backlog: None,

@@ -805,9 +805,9 @@ pub const PROXY: &[Keyword] = &[
     kw(
         "fullconn",
         DBE,
-        Ignored,
+        Supported,
         "<n>",
-        "only used with dynamic server maxconn (minconn)",
+        "the backend's `slim` in show stat (default: a tenth of the maxconn of the frontends reaching it); nothing else uses it without minconn",
     ),
     kw("backlog", DFE, Supported, "<n>", ""),
     kw(

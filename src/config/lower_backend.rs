@@ -194,7 +194,7 @@ pub(super) fn lower_backend(
         log: log_targets(p, g),
         source: source_for_mode(p.source.as_ref(), p.mode()),
         check,
-        fullconn: None,
+        fullconn: p.fullconn.filter(|&n| n > 0),
         // A listen's content rules run once, on its frontend side.
         inspect: crate::ir::Inspect {
             connection: Vec::new(),

@@ -88,10 +88,16 @@ impl Parser {
                 let msg = format!("parsing [{loc}] : 'server' not allowed because {} '{}' has no {missing} capability.", p.kind.word(), p.name);
                 return self.push(Diagnostic::alert(loc, msg).styled(LocStyle::Bare));
             }
+            // haproxy points at the other limit for these two.
+            let hint = match kw {
+                "maxconn" => " Maybe you want 'fullconn' instead ?",
+                "fullconn" => " Maybe you want 'maxconn' instead ?",
+                _ => "",
+            };
             self.warn(
                 loc,
                 format!(
-                    "'{kw}' ignored because {} '{}' has no {missing} capability.",
+                    "'{kw}' ignored because {} '{}' has no {missing} capability.{hint}",
                     p.kind.word(),
                     p.name
                 ),
@@ -217,6 +223,14 @@ impl Parser {
                 } else {
                     p.backlog = v;
                 }
+            }
+            "fullconn" => {
+                if stmt.arg(1).is_empty() {
+                    return self.alert(loc, format!("'{kw}' expects an integer argument."));
+                }
+                // atol() into an unsigned int, set before the argument count is checked.
+                p.fullconn = Some(lenient_int(stmt.arg(1)) as u32);
+                self.too_many(stmt, 1, kw);
             }
             "log" => self.parse_proxy_log(p, stmt),
             // Words past the name are ignored, as haproxy ignores them.

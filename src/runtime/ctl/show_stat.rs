@@ -148,7 +148,12 @@ pub fn show_stat(shared: &Shared) -> String {
         rows.push((f.ir.uuid, 0, r.line()));
     }
     // Disabled proxies are not shown (stats_dump_proxies).
-    for b in shared.backends.iter().filter(|b| !b.ir.disabled) {
+    for (bi, b) in shared
+        .backends
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !b.ir.disabled)
+    {
         let mut out = String::new();
         let be_http = b.ir.mode == crate::ir::Mode::Http;
         let mode = if be_http { "http" } else { "tcp" };
@@ -282,6 +287,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .elapsed()
             .as_secs();
         let downtime = b.downtime(weight == 0);
+        let slim = fullconn(shared, bi);
         let mut r = Row::new(BACKEND_ZEROS);
         r.set("pxname", &b.ir.name)
             .set("svname", "BACKEND")
@@ -289,6 +295,7 @@ pub fn show_stat(shared: &Shared) -> String {
             .set("scur", b.beconn.load(Relaxed))
             .set("stot", b.cumulated.load(Relaxed))
             .set("lastchg", lastchg)
+            .set("slim", slim)
             .set("status", if act + bck > 0 { "UP" } else { "DOWN" })
             .set("weight", weight)
             .set("act", act)
@@ -323,4 +330,24 @@ pub fn show_stat(shared: &Shared) -> String {
         out.push_str(&r);
     }
     out + "\n"
+}
+
+/// A backend's `fullconn`: its own, else haproxy's (proxy_adjust_all_maxconn) a tenth,
+/// rounded up, of the maxconn of the frontends whose default backend or fixed switching
+/// rules reach it, each frontend once, never less than 1.
+fn fullconn(shared: &Shared, bi: usize) -> u32 {
+    if let Some(n) = shared.backends[bi].ir.fullconn {
+        return n;
+    }
+    let reaches = |f: &crate::ir::Frontend| {
+        f.default_backend == Some(bi)
+            || f.switching
+                .iter()
+                .any(|r| matches!(r.backend, crate::ir::SwitchTarget::Backend(b) if b == bi))
+    };
+    let total: u64 = (shared.frontends.iter())
+        .filter(|f| reaches(&f.ir))
+        .map(|f| u64::from(f.ir.maxconn.filter(|&m| m > 0).unwrap_or(shared.maxconn)))
+        .sum();
+    total.div_ceil(10).clamp(1, u64::from(u32::MAX)) as u32
 }
