@@ -243,6 +243,22 @@ pub struct LogTarget {
     pub format: SyslogFormat,
     /// The `log-tag` of the proxy whose lines these are (None: the global tag).
     pub tag: Option<String>,
+    /// `sample <ranges>:<size>`: the lines it takes.
+    pub sample: Option<LogSample>,
+    /// This proxy's copy of the target (its own place in the sampling cycle), as
+    /// haproxy gives every proxy its own copy of the `log` lines it takes.
+    pub copy: u64,
+}
+
+/// `log … sample`: the lines numbered (from 1, modulo `size`) within `ranges` are sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogSample {
+    /// Ranges of line numbers, `low..=high`, in order.
+    pub ranges: Vec<(u32, u32)>,
+    /// The cycle's length.
+    pub size: u32,
+    /// The `log` line the target comes from: its copies share their ranges' progress.
+    pub origin: u64,
 }
 
 /// A log destination.

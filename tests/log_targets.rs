@@ -174,3 +174,45 @@ fn structured_data_as_haproxy_writes_it() {
     assert!(all.contains("<-> f4"), "{want:?}");
     assert_eq!(structured(Which::Haproxide), want);
 }
+
+/// `log … sample`: which sessions' lines each sampled target takes, two frontends
+/// taking turns (each with its own copy of the global targets, whose ranges' progress
+/// the copies share, as in haproxy).
+fn sampled(which: Which) -> Vec<String> {
+    let be = common::Backend::echo("127.0.124.9:25449");
+    let cfg = format!(
+        "global\n  log stdout format raw sample 1-2,5:6 local0\n  log stdout format priority sample 3:3 local1\n\
+         defaults\n  mode tcp\n  log global\n  log-format \"%[src] %ft\"\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+         frontend fa\n  bind 127.0.124.1:25440\n  default_backend b\n\
+         frontend fb\n  bind 127.0.124.1:25441\n  default_backend b\n\
+         backend b\n  server s {}\n",
+        be.addr
+    );
+    let p = start(
+        which,
+        "logsample",
+        &cfg,
+        "127.0.124.1:25440".parse().unwrap(),
+    );
+    for n in 1..=16 {
+        let to: SocketAddr = format!("127.0.124.1:{}", 25440 + n % 2).parse().unwrap();
+        let mut c = common::connect_from(&format!("127.0.124.{}", 10 + n), to).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        std::io::Write::write_all(&mut c, b"x").unwrap();
+        let mut b = [0u8; 1];
+        std::io::Read::read_exact(&mut c, &mut b).unwrap();
+        drop(c);
+        thread::sleep(Duration::from_millis(60));
+    }
+    thread::sleep(Duration::from_millis(300));
+    let out = p.lines.lock().unwrap().clone();
+    out
+}
+
+#[test]
+fn sampled_targets_take_the_lines_haproxy_sends() {
+    let want = sampled(Which::Haproxy);
+    assert!(want.len() >= 8, "{want:?}");
+    assert!(want.iter().any(|l| l.starts_with("<142>")), "{want:?}");
+    assert_eq!(sampled(Which::Haproxide), want);
+}

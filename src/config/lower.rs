@@ -946,6 +946,13 @@ pub(super) fn log_targets(p: &ProxyConf, g: &super::parse::GlobalConf) -> Vec<Lo
             t.tag = Some(tag.clone());
         }
     }
+    // Each proxy samples with its own copy of a target (named by the proxy's place).
+    for (i, t) in v.iter_mut().enumerate() {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&*p.loc.file, p.loc.line, i).hash(&mut h);
+        t.copy = h.finish();
+    }
     v
 }
 

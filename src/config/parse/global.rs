@@ -885,8 +885,21 @@ impl Parser {
             };
             i += 2;
         }
+        let mut sample = None;
         if stmt.arg(i) == "sample" {
-            self.unsupported(loc, "'log … sample'", "log sampling");
+            let origin = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (&*loc.file, loc.line).hash(&mut h);
+                h.finish()
+            };
+            match super::log_sample::parse(stmt.arg(i + 1), origin) {
+                Ok(s) => sample = Some(s),
+                Err(m) => {
+                    self.alert(loc, format!("log : {m}"));
+                    return None;
+                }
+            }
             i += 2;
         }
         let fac = stmt.arg(i);
@@ -979,6 +992,8 @@ impl Parser {
             max_len,
             format,
             tag: None,
+            sample,
+            copy: 0,
         })
     }
 }

@@ -22,6 +22,7 @@ mod http_errors;
 mod http_reply;
 mod http_rules;
 pub mod log_format;
+mod log_sample;
 mod map;
 pub use global::lookup_id;
 pub use global::tls_version as global_tls_version;

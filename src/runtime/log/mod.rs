@@ -7,6 +7,7 @@
 //! `show info`), as in HAProxy: logging never blocks or fails a session.
 
 pub mod format;
+mod sample;
 
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
@@ -129,6 +130,8 @@ pub struct Logger {
     lock: Mutex<()>,
     /// Lines lost because a target could not take them at once.
     dropped: AtomicU64,
+    /// Where the sampled targets are in their cycles.
+    sampling: Mutex<sample::Sampling>,
 }
 
 /// Whether `fd` can take a line without blocking: a pipe whose reader stopped (a stalled
@@ -158,6 +161,7 @@ impl Logger {
             stdio,
             lock: Mutex::new(()),
             dropped: AtomicU64::new(0),
+            sampling: Mutex::default(),
         }
     }
 
@@ -175,6 +179,13 @@ impl Logger {
     pub fn send_sd(&self, targets: &[LogTarget], severity: u8, msg: &str, sd: &str) {
         let now = Local::now();
         for t in targets.iter().filter(|t| severity <= t.max_level) {
+            // `sample`: only the lines of its ranges (after the level filter, as haproxy).
+            if let Some(smp) = &t.sample {
+                let mut st = self.sampling.lock().unwrap_or_else(|e| e.into_inner());
+                if !st.take(t.copy, smp) {
+                    continue;
+                }
+            }
             // `<minlevel>`: nothing is sent more urgent than it.
             let mut line = frame(
                 t,
@@ -229,6 +240,8 @@ mod tests {
             max_len: 1024,
             format: SyslogFormat::Default,
             tag: None,
+            sample: None,
+            copy: 0,
         };
         let now = Local.with_ymd_and_hms(2026, 11, 4, 13, 40, 0).unwrap();
         assert_eq!(
