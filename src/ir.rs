@@ -250,6 +250,17 @@ pub struct LogTarget {
     pub copy: u64,
 }
 
+/// `clitcpka-*` / `srvtcpka-*`: TCP keep-alive probes (0: the kernel's setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpKeepalive {
+    /// Probes lost before the connection is dropped (TCP_KEEPCNT).
+    pub cnt: u32,
+    /// Seconds idle before the first probe (TCP_KEEPIDLE).
+    pub idle: u32,
+    /// Seconds between probes (TCP_KEEPINTVL).
+    pub intvl: u32,
+}
+
 /// `log … sample`: the lines numbered (from 1, modulo `size`) within `ranges` are sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogSample {
@@ -461,6 +472,8 @@ pub struct Frontend {
     pub logasap: bool,
     /// `option clitcpka` / `option tcpka`
     pub clitcpka: bool,
+    /// `clitcpka-cnt|idle|intvl`, for client connections under `clitcpka`.
+    pub clitcpka_tune: TcpKeepalive,
     /// Index into [`Config::backends`] of `default_backend` (or of the listen's own backend).
     pub default_backend: Option<usize>,
     /// `use_backend` rules, in order: the first whose condition holds chooses.
@@ -773,6 +786,8 @@ pub struct Backend {
     pub allbackups: bool,
     /// `option srvtcpka` / `option tcpka`
     pub srvtcpka: bool,
+    /// `srvtcpka-cnt|idle|intvl`, for server connections under `srvtcpka`.
+    pub srvtcpka_tune: TcpKeepalive,
     /// `option log-health-checks`
     pub log_health_checks: bool,
     /// Log targets (for health messages).

@@ -2,7 +2,8 @@
 //! proxies run under `strace`, pass one TCP and one HTTP session and some health checks,
 //! and the TCP_USER_TIMEOUT values set on their server sockets must be the same, as must
 //! the absence of TCP_FASTOPEN_CONNECT (haproxy 2.6 never meets its own condition for it)
-//! and of a `default-server`'s `tcp-ut` (which haproxy 2.6 parses and drops).
+//! and of a `default-server`'s `tcp-ut` (which haproxy 2.6 parses and drops). The TCP
+//! keep-alive settings (`clitcpka-*`, `srvtcpka-*`) are compared the same way.
 
 mod common;
 
@@ -19,18 +20,18 @@ listen web\n  mode http\n  bind 127.0.113.1:25381\n  server s 127.0.113.9:25388 
 backend checked\n  mode tcp\n  default-server tcp-ut 5s\n  server s 127.0.113.9:25389 check inter 200ms tcp-ut 9s\n\
   server zero 127.0.113.9:25389 check inter 200ms tcp-ut 0\n  server dflt 127.0.113.9:25389 check inter 200ms\n";
 
-/// The TCP options one proxy set on sockets, as strace saw them: the distinct non-zero
-/// TCP_USER_TIMEOUT values, and how many TCP_FASTOPEN_CONNECT calls.
-fn traced(which: Which) -> (Vec<u64>, usize) {
+/// The setsockopt calls of one proxy running `cfg` while one TCP session passes through
+/// `front` (an HTTP one through `web`, when given) and checks run, as strace saw them.
+fn setsockopts(which: Which, cfg_text: &str, front: &str, web: Option<&str>) -> String {
     assert!(
         std::path::Path::new("/usr/bin/strace").exists(),
         "strace is missing: run ./run-tests (benches/install-deps.sh installs it)"
     );
-    let dir = std::env::temp_dir().join(format!("haproxide-sockopt-{which:?}"));
+    let dir = std::env::temp_dir().join(format!("haproxide-sockopt-{which:?}-{front}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("t.cfg");
-    std::fs::write(&cfg, CFG).unwrap();
+    std::fs::write(&cfg, cfg_text).unwrap();
     let out = dir.join("strace.txt");
     let mut child = Command::new("/usr/bin/strace")
         .args(["-f", "-qq", "-e", "trace=setsockopt", "-o"])
@@ -42,7 +43,7 @@ fn traced(which: Which) -> (Vec<u64>, usize) {
         .stderr(Stdio::null())
         .spawn()
         .expect("strace");
-    let front: SocketAddr = "127.0.113.1:25380".parse().unwrap();
+    let front: SocketAddr = front.parse().unwrap();
     let mut up = false;
     for _ in 0..100 {
         if TcpStream::connect_timeout(&front, Duration::from_millis(100)).is_ok() {
@@ -57,12 +58,14 @@ fn traced(which: Which) -> (Vec<u64>, usize) {
         c.write_all(b"ping").unwrap();
         let mut b = [0u8; 4];
         let _ = c.read_exact(&mut b);
-        let mut h = TcpStream::connect("127.0.113.1:25381").unwrap();
-        h.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        h.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-            .unwrap();
-        let mut r = Vec::new();
-        let _ = h.read_to_end(&mut r);
+        if let Some(web) = web {
+            let mut h = TcpStream::connect(web).unwrap();
+            h.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            h.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let mut r = Vec::new();
+            let _ = h.read_to_end(&mut r);
+        }
         // A few checks of each server.
         std::thread::sleep(Duration::from_millis(700));
     }
@@ -77,7 +80,13 @@ fn traced(which: Which) -> (Vec<u64>, usize) {
     }
     let _ = child.wait();
     assert!(up, "{which:?} did not listen under strace");
-    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    std::fs::read_to_string(&out).unwrap_or_default()
+}
+
+/// The distinct non-zero TCP_USER_TIMEOUT values one proxy set, and how many
+/// TCP_FASTOPEN_CONNECT calls it made.
+fn traced(which: Which) -> (Vec<u64>, usize) {
+    let text = setsockopts(which, CFG, "127.0.113.1:25380", Some("127.0.113.1:25381"));
     let mut uts: Vec<u64> = text
         .lines()
         .filter(|l| l.contains("TCP_USER_TIMEOUT"))
@@ -110,4 +119,44 @@ fn server_tcp_ut_and_tfo_match_haproxy() {
     // Traffic (7 s, 8 s) and checks (9 s; none for `tcp-ut 0`, none from a
     // default-server's, which haproxy 2.6 checks and then loses).
     assert_eq!(want, (vec![7000, 8000, 9000], 0));
+}
+
+/// `option clitcpka|srvtcpka` with `clitcpka-*` and `srvtcpka-*`: the keep-alive options
+/// set on client and server sockets, and their values.
+#[test]
+fn tcp_keepalive_settings_match_haproxy() {
+    let _echo = Backend::echo("127.0.113.8:25387");
+    let cfg = "defaults\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+listen ka\n  mode tcp\n  bind 127.0.113.1:25382\n  option clitcpka\n  option srvtcpka\n\
+  clitcpka-cnt 4\n  clitcpka-idle 2m\n  clitcpka-intvl 15\n  srvtcpka-idle 300\n  srvtcpka-cnt 0x9\n  srvtcpka-intvl 20s\n\
+  server s 127.0.113.8:25387\n";
+    let opts = |which| {
+        let text = setsockopts(which, cfg, "127.0.113.1:25382", None);
+        let mut v: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("KEEP"))
+            .filter_map(|l| {
+                let opt = l.split(", ").nth(2)?;
+                let val = l.split('[').nth(1)?.split(']').next()?;
+                Some(format!("{opt}={val}"))
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let want = opts(Which::Haproxy);
+    assert_eq!(
+        want,
+        [
+            "SO_KEEPALIVE=1",
+            "TCP_KEEPCNT=4",
+            "TCP_KEEPCNT=9",
+            "TCP_KEEPIDLE=120",
+            "TCP_KEEPIDLE=300",
+            "TCP_KEEPINTVL=15",
+            "TCP_KEEPINTVL=20"
+        ]
+    );
+    assert_eq!(opts(Which::Haproxide), want);
 }

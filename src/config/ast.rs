@@ -388,6 +388,10 @@ pub struct ProxyConf {
     pub maxconn: Option<u32>,
     /// `fullconn` (None: a tenth of what the frontends reaching it may hold).
     pub fullconn: Option<u32>,
+    /// `clitcpka-cnt|idle|intvl`
+    pub clitcpka: crate::ir::TcpKeepalive,
+    /// `srvtcpka-cnt|idle|intvl`
+    pub srvtcpka: crate::ir::TcpKeepalive,
     /// `rate-limit sessions` (0: none).
     pub rate_limit_sessions: u32,
     /// The value the section started with (its defaults'): a change warns.
@@ -601,6 +605,8 @@ impl ProxyConf {
             retry_on: None,
             maxconn: None,
             fullconn: None,
+            clitcpka: Default::default(),
+            srvtcpka: Default::default(),
             rate_limit_sessions: 0,
             rate_limit_inherited: 0,
             backlog: None,

@@ -1039,6 +1039,7 @@ fn lower_frontend(
         logasap: p.option("logasap"),
         captures: p.captures.clone(),
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
+        clitcpka_tune: p.clitcpka,
         default_backend: if stats_only(p) { None } else { default_backend },
         switching,
         http_rules: if p.mode() == Mode::Http {

@@ -190,6 +190,7 @@ pub(super) fn lower_backend(
             .filter(|&n| n != 0),
         allbackups: p.option("allbackups"),
         srvtcpka: p.option("srvtcpka") || p.option("tcpka"),
+        srvtcpka_tune: p.srvtcpka,
         log_health_checks: p.option("log-health-checks"),
         log: log_targets(p, g),
         source: source_for_mode(p.source.as_ref(), p.mode()),

@@ -39,6 +39,7 @@ mod source;
 mod stats;
 mod switching;
 mod tcp_response;
+mod tcpka;
 pub mod units;
 pub mod userlist;
 pub mod value_format;

@@ -186,6 +186,8 @@ impl Parser {
             "balance" => self.parse_balance(p, stmt),
             "hash-type" => self.parse_hash_type(p, stmt),
             "retry-on" => self.parse_retry_on(p, stmt),
+            "clitcpka-cnt" | "clitcpka-idle" | "clitcpka-intvl" | "srvtcpka-cnt"
+            | "srvtcpka-idle" | "srvtcpka-intvl" => self.parse_tcpka(p, stmt),
             "hash-balance-factor" => {
                 if stmt.arg(1).is_empty() {
                     return self.alert(loc, format!("'{kw}' expects an integer argument."));

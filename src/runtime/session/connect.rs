@@ -248,7 +248,7 @@ pub(super) async fn connect_phase(
     log.retries = attempt;
 
     if b.ir.srvtcpka {
-        let _ = SockRef::from(server.tcp()).set_keepalive(true);
+        super::dial::keepalive(SockRef::from(server.tcp()), b.ir.srvtcpka_tune);
     }
     let _ = server.tcp().set_nodelay(true);
     let header = match server {

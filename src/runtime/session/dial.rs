@@ -148,3 +148,26 @@ pub(super) fn say_connect_failure(shared: &Shared, b: &BackendRt, f: &ConnectFai
     };
     shared.logger.send(&b.ir.log, lvl, &msg);
 }
+
+/// `option clitcpka|srvtcpka` on a connection: SO_KEEPALIVE, then the probe settings
+/// the proxy gives (each only when set, as haproxy's setsockopt calls).
+pub(super) fn keepalive(sock: socket2::SockRef<'_>, t: crate::ir::TcpKeepalive) {
+    let _ = sock.set_keepalive(true);
+    let mut ka = socket2::TcpKeepalive::new();
+    let mut any = false;
+    if t.idle > 0 {
+        ka = ka.with_time(Duration::from_secs(t.idle.into()));
+        any = true;
+    }
+    if t.intvl > 0 {
+        ka = ka.with_interval(Duration::from_secs(t.intvl.into()));
+        any = true;
+    }
+    if t.cnt > 0 {
+        ka = ka.with_retries(t.cnt);
+        any = true;
+    }
+    if any {
+        let _ = sock.set_tcp_keepalive(&ka);
+    }
+}

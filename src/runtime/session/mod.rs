@@ -260,7 +260,7 @@ async fn prepare(
         }
     }
     if f.ir.clitcpka {
-        let _ = SockRef::from(&client).set_keepalive(true);
+        dial::keepalive(SockRef::from(&client), f.ir.clitcpka_tune);
     }
     let _ = client.set_nodelay(true);
     let tls_on = li.tls.is_some();
