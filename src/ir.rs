@@ -735,6 +735,9 @@ pub struct Backend {
     pub abortonclose: bool,
     /// `option nolinger` (TCP mode): ends passed to a server reset it instead.
     pub nolinger: bool,
+    /// `option http-pretend-keepalive`: requests to servers are written as if the server
+    /// connection were kept (no `connection: close`), whatever the connection mode.
+    pub pretend_keepalive: bool,
     /// `option http-buffer-request`, and the backend's `timeout http-request` that
     /// bounds the wait (else the client's timeout): the body is waited for after
     /// `use_backend` when the frontend did not wait already.

@@ -1331,7 +1331,13 @@ pub const OPTIONS: &[Keyword] = &[
         "",
         "HTTP mode: both connections close after each response",
     ),
-    kw("http-pretend-keepalive", DBE, Ignored, "", "HTTP only"),
+    kw(
+        "http-pretend-keepalive",
+        DBE,
+        Supported,
+        "",
+        "HTTP backends: a request to a server never says `connection: close` (HTTP/1.0 ones say keep-alive), whatever the connection mode",
+    ),
     kw("http-no-delay", ALL, Ignored, "", "HTTP only"),
     kw(
         "http-buffer-request",

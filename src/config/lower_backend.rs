@@ -143,6 +143,7 @@ pub(super) fn lower_backend(
         buffer_request: (p.option("http-buffer-request"), timeout(p, "http-request")),
         abortonclose: p.option("abortonclose"),
         nolinger: p.option("nolinger"),
+        pretend_keepalive: p.option("http-pretend-keepalive"),
         case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-server")),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),

@@ -79,6 +79,7 @@ pub(super) const HTTP_SUPPORTED: &[&str] = &[
     "'option originalto'",
     "'option http-ignore-probes'",
     "'option http-buffer-request'",
+    "'option http-pretend-keepalive'",
     "'option h1-case-adjust-bogus-client'",
     "'option h1-case-adjust-bogus-server'",
     "'capture' statement",

@@ -712,6 +712,7 @@ impl Parser {
                     | "originalto"
                     | "http-ignore-probes"
                     | "http-buffer-request"
+                    | "http-pretend-keepalive"
                     | "h1-case-adjust-bogus-client"
                     | "h1-case-adjust-bogus-server"
             ) {

@@ -282,11 +282,13 @@ pub(super) async fn transaction(
             b.ir.http_conn_mode,
             HttpConnMode::ServerClose | HttpConnMode::Close
         );
+    // `http-pretend-keepalive` writes the request as for a kept connection (h1_update_req_conn_value).
+    let kept = !srv_close || b.ir.pretend_keepalive;
     let conn_val = if req.flags.conn_upg {
         None
-    } else if !srv_close && !req.flags.ver11 {
+    } else if kept && !req.flags.ver11 {
         Some("keep-alive")
-    } else if srv_close && req.flags.ver11 {
+    } else if !kept && req.flags.ver11 {
         Some("close")
     } else {
         None
