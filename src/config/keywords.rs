@@ -1338,7 +1338,13 @@ pub const OPTIONS: &[Keyword] = &[
         "",
         "HTTP backends: a request to a server never says `connection: close` (HTTP/1.0 ones say keep-alive), whatever the connection mode",
     ),
-    kw("http-no-delay", ALL, Ignored, "", "HTTP only"),
+    kw(
+        "http-no-delay",
+        ALL,
+        Supported,
+        "",
+        "what haproxide always does: it sends what it has at once (no MSG_MORE, TCP_NODELAY on)",
+    ),
     kw(
         "http-buffer-request",
         ALL,

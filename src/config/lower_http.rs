@@ -80,6 +80,7 @@ pub(super) const HTTP_SUPPORTED: &[&str] = &[
     "'option http-ignore-probes'",
     "'option http-buffer-request'",
     "'option http-pretend-keepalive'",
+    "'option http-no-delay'",
     "'option h1-case-adjust-bogus-client'",
     "'option h1-case-adjust-bogus-server'",
     "'capture' statement",
