@@ -144,7 +144,7 @@ fn stats_socket_answers_and_acts_like_haproxy() {
 /// `show info`'s `node` and `description`: the configured ones, and haproxy's defaults
 /// (the host name; no description line) when the configuration has none.
 #[test]
-fn show_info_node_and_description_match_haproxy() {
+fn show_info_node_description_and_listeners_match_haproxy() {
     let fields = |which: Which, extra: &str, net: u8| {
         let dir = std::env::temp_dir().join(format!(
             "haproxide-stats-node-{}-{which:?}-{net}",
@@ -162,7 +162,11 @@ fn show_info_node_and_description_match_haproxy() {
         drop(p);
         let _ = std::fs::remove_dir_all(&dir);
         info.lines()
-            .filter(|l| l.starts_with("node:") || l.starts_with("description:"))
+            .filter(|l| {
+                l.starts_with("node:")
+                    || l.starts_with("description:")
+                    || l.starts_with("Listeners:")
+            })
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
@@ -175,7 +179,9 @@ fn show_info_node_and_description_match_haproxy() {
     {
         let want = fields(Which::Haproxy, extra, 243 + 2 * k as u8);
         let got = fields(Which::Haproxide, extra, 244 + 2 * k as u8);
-        assert_eq!(want.len(), 1 + k, "haproxy's lines: {want:?}");
+        // The listen's bind and the stats socket.
+        assert!(want.contains(&"Listeners: 2".to_string()), "{want:?}");
+        assert_eq!(want.len(), 2 + k, "haproxy's lines: {want:?}");
         assert_eq!(got, want, "with {extra:?}");
     }
 }

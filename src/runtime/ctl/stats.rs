@@ -696,7 +696,12 @@ fn show_info(cli: &Cli, shared: &Shared) -> String {
         .map(|f| f.conn_tot.load(Relaxed))
         .sum::<u64>()
         + shared.other_conns.load(Relaxed);
-    let listeners: usize = shared.frontends.iter().map(|f| f.ir.binds.len()).sum();
+    let listeners: usize = shared
+        .frontends
+        .iter()
+        .map(|f| f.ir.binds.len())
+        .sum::<usize>()
+        + shared.other_listeners;
     let v = env!("CARGO_PKG_VERSION");
     let r = &shared.rates;
     let limit = |x: &crate::runtime::freq::Rate| x.limit.load(Relaxed).to_string();

@@ -805,6 +805,9 @@ pub struct Shared {
     pub backends: Vec<BackendRt>,
     /// The `disabled` frontends' names ([`crate::ir::Config::disabled_frontends`]).
     pub disabled_frontends: Vec<String>,
+    /// Listeners that serve no frontend: stats sockets and peers sections' binds
+    /// (`show info` counts them among its Listeners, as haproxy does).
+    pub other_listeners: usize,
     /// Stick tables ([`crate::ir::Config::tables`] order), empty at each generation.
     pub tables: Arc<[crate::runtime::lb::stick::Table]>,
     /// Sessions in the process (`actconn`), shared by every configuration generation.
@@ -872,6 +875,7 @@ impl Shared {
                 .collect(),
             backends: with_trackers(cfg.backends.iter().cloned().map(BackendRt::new).collect()),
             disabled_frontends: cfg.disabled_frontends.clone(),
+            other_listeners: cfg.global.stats_sockets.len() + cfg.peers.len(),
             tables,
             actconn: Arc::new(AtomicU32::new(0)),
             maxconn: 0,
