@@ -3,7 +3,7 @@
 //! silent cases (`%-` is a `-`, unknown flags are ignored) and the same error texts.
 
 use crate::config::ast::{LogFormatSetting, ProxyConf, Spanned};
-use crate::config::diag::{Diagnostic, Diagnostics, LocStyle};
+use crate::config::diag::{Diagnostic, Diagnostics, Level, LocStyle};
 use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar, HTTPLOG, HTTPLOG_CLF, TCPLOG};
 use crate::ir::Mode;
 
@@ -338,23 +338,27 @@ pub fn proxy_formats(p: &ProxyConf, diags: &mut Diagnostics) -> ProxyFormats {
         {
             Ok(f) => Some(f),
             Err(LogFormatError::Invalid(m)) => {
-                diags.push(
-                    Diagnostic::alert(&text.loc, format!("failed to parse {what} : {m}."))
-                        .styled(LocStyle::CapParsing)
-                        .checked(),
-                );
+                let msg = format!("failed to parse {what} : {m}.");
+                // Line 0 is haproxy's "(null):0", no place: said in the text only.
+                let d = if text.loc.line == 0 {
+                    let msg = format!("Parsing [(null):0]: {msg}");
+                    Diagnostic::new(Level::Alert, None, LocStyle::None, msg)
+                } else {
+                    Diagnostic::alert(&text.loc, msg).styled(LocStyle::CapParsing)
+                };
+                diags.push(d.checked());
                 None
             }
             Err(LogFormatError::Unsupported(m)) => {
-                diags.push(
-                    Diagnostic::alert(
-                        &text.loc,
-                        format!(
-                        "{m} in '{what}' is not supported by haproxide; see grammar/keywords.md."
-                    ),
-                    )
-                    .checked(),
+                let msg = format!(
+                    "{m} in '{what}' is not supported by haproxide; see grammar/keywords.md."
                 );
+                let d = if text.loc.line == 0 {
+                    Diagnostic::new(Level::Alert, None, LocStyle::None, msg)
+                } else {
+                    Diagnostic::alert(&text.loc, msg)
+                };
+                diags.push(d.checked());
                 None
             }
         };
