@@ -32,25 +32,35 @@ fn landing(
     clients: &[Client],
 ) -> Vec<Option<usize>> {
     let p = start(which, tag, cfg, front);
-    let mut out = Vec::new();
-    for c in clients {
-        let before: Vec<usize> = backends.iter().map(Backend::count).collect();
-        let mut s = connect_from(&c.src, front).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        s.write_all(&c.hello).unwrap();
-        let mut got = vec![0u8; c.hello.len()];
-        let echoed = s.read_exact(&mut got).is_ok();
-        drop(s);
-        let hit = (0..backends.len()).find(|&i| backends[i].count() > before[i]);
-        assert_eq!(
-            echoed,
-            hit.is_some(),
-            "{tag}: echo without a server, or the reverse"
-        );
-        out.push(hit);
-    }
+    let out = clients
+        .iter()
+        .map(|c| land(front, backends, &c.src, &c.hello).1)
+        .collect();
     drop(p);
     out
+}
+
+/// One client from `src` sending `hello` to `front`: its connection (still open) and
+/// the backend whose echo answered (None: closed without a server).
+fn land(
+    front: SocketAddr,
+    backends: &[Backend],
+    src: &str,
+    hello: &[u8],
+) -> (TcpStream, Option<usize>) {
+    let before: Vec<usize> = backends.iter().map(Backend::count).collect();
+    let mut s = connect_from(src, front).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    s.write_all(hello).unwrap();
+    let mut got = vec![0u8; hello.len()];
+    let echoed = s.read_exact(&mut got).is_ok();
+    let hit = (0..backends.len()).find(|&i| backends[i].count() > before[i]);
+    assert_eq!(
+        echoed,
+        hit.is_some(),
+        "echo without a server, or the reverse"
+    );
+    (s, hit)
 }
 
 fn servers(backends: &[Backend], params: &[&str]) -> String {
@@ -301,18 +311,7 @@ fn held_landing(
             // The proxy counts them gone once it has seen their ends.
             thread::sleep(Duration::from_millis(300));
         }
-        let before: Vec<usize> = backends.iter().map(Backend::count).collect();
-        let mut s = connect_from(src, front).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-        s.write_all(b"x").unwrap();
-        let mut got = [0u8; 1];
-        let echoed = s.read_exact(&mut got).is_ok();
-        let hit = (0..backends.len()).find(|&i| backends[i].count() > before[i]);
-        assert_eq!(
-            echoed,
-            hit.is_some(),
-            "echo without a server, or the reverse"
-        );
+        let (s, hit) = land(front, backends, src, b"x");
         out.push(hit);
         open.push(s);
     }

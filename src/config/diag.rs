@@ -17,6 +17,17 @@ pub struct Loc {
     pub line: usize,
 }
 
+impl Loc {
+    /// A number naming the `n`th thing declared at this place (a `log` line's target, a
+    /// proxy's copy of its targets), the same from one parse to the next.
+    pub fn key(&self, n: usize) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self, n).hash(&mut h);
+        h.finish()
+    }
+}
+
 impl std::fmt::Display for Loc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.file, self.line)

@@ -948,10 +948,7 @@ pub(super) fn log_targets(p: &ProxyConf, g: &super::parse::GlobalConf) -> Vec<Lo
     }
     // Each proxy samples with its own copy of a target (named by the proxy's place).
     for (i, t) in v.iter_mut().enumerate() {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&*p.loc.file, p.loc.line, i).hash(&mut h);
-        t.copy = h.finish();
+        t.copy = p.loc.key(i);
     }
     v
 }

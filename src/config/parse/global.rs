@@ -887,13 +887,7 @@ impl Parser {
         }
         let mut sample = None;
         if stmt.arg(i) == "sample" {
-            let origin = {
-                use std::hash::{Hash, Hasher};
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                (&*loc.file, loc.line).hash(&mut h);
-                h.finish()
-            };
-            match super::log_sample::parse(stmt.arg(i + 1), origin) {
+            match super::log_sample::parse(stmt.arg(i + 1), loc.key(0)) {
                 Ok(s) => sample = Some(s),
                 Err(m) => {
                     self.alert(loc, format!("log : {m}"));

@@ -5,8 +5,9 @@
 use super::{Parser, Stmt};
 use crate::config::ast::{ProxyConf, RetryOn, Spanned};
 
-/// The response-side conditions (haproxy's L7 retries), which act in HTTP mode only.
-const L7: [&str; 15] = [
+/// The response-side conditions (haproxy's L7 retries), which act in HTTP mode only
+/// (`all-retryable-errors` names some of them and `conn-failure`: its own arm).
+const L7: [&str; 14] = [
     "empty-response",
     "junk-response",
     "response-timeout",
@@ -21,7 +22,6 @@ const L7: [&str; 15] = [
     "502",
     "503",
     "504",
-    "all-retryable-errors",
 ];
 
 impl Parser {

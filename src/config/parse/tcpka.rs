@@ -17,19 +17,15 @@ impl Parser {
             return self.alert(loc, format!("'{kw}' expects an integer value"));
         }
         let v = if kw.ends_with("-cnt") {
-            match strtol0(arg) {
-                Some((n, used)) if used == arg.len() => n as u32,
-                _ => {
-                    let c = arg[strtol0(arg).map_or(0, |(_, u)| u)..]
-                        .chars()
-                        .next()
-                        .unwrap_or(' ');
-                    return self.alert(
-                        loc,
-                        format!("'{kw}' : unexpected character '{c}' in integer value '{arg}'"),
-                    );
-                }
+            // strtol(): where it stops is the character named.
+            let (n, used) = strtol0(arg).unwrap_or((0, 0));
+            if let Some(c) = arg[used..].chars().next() {
+                return self.alert(
+                    loc,
+                    format!("'{kw}' : unexpected character '{c}' in integer value '{arg}'"),
+                );
             }
+            n as u32
         } else {
             match parse_time_s(arg) {
                 Ok(n) => n as u32,
