@@ -101,7 +101,12 @@ pub fn lower_with(
     ));
     auth_errors.extend(nbsrv_in_frontend_logs(proxies));
     // haproxy skips every later check of a disabled proxy, its arguments' too.
-    let off = |name: &str| proxies.iter().any(|p| p.name == name && p.disabled);
+    // (A frontend and a backend may share a name: only when every proxy of that name
+    // is disabled are its references left unresolved.)
+    let off = |name: &str| {
+        let mut named = proxies.iter().filter(|p| p.name == name).peekable();
+        named.peek().is_some() && named.all(|p| p.disabled)
+    };
     auth_errors.retain(|e| !off(&e.1));
     let mut names: Vec<String> = Vec::new();
     // References made in sections that are no proxy (defaults) come last.
