@@ -349,33 +349,59 @@ fn hash_balance_factor_bounds_loads_as_haproxy() {
             servers(&backends, &weights)
         );
         let src = format!("127.0.{net}.10");
-        let counts = (12, 5, 20);
-        let want = held_landing(Which::Haproxy, &cfg, front, &backends, &src, counts);
         if !algo.starts_with("random") {
+            let counts = (12, 5, 20);
+            let want = held_landing(Which::Haproxy, &cfg, front, &backends, &src, counts);
             let got = held_landing(Which::Haproxide, &cfg, front, &backends, &src, counts);
             assert_eq!(got, want, "{algo} factor {factor}: server per client");
+            spread.push(distinct(&want));
         } else {
-            // Random draws differ; the bound does not: no server above its share.
+            // Random draws differ; the bound does not: every pick, on either proxy, went
+            // to a server still under its share at that moment (a tight factor, so an
+            // unbounded random pick would soon break it).
+            let counts = (24, 0, 24);
+            let want = held_landing(Which::Haproxy, &cfg, front, &backends, &src, counts);
             let got = held_landing(Which::Haproxide, &cfg, front, &backends, &src, counts);
-            let most = |v: &[Option<usize>]| {
-                (0..3)
-                    .map(|s| v[..12].iter().filter(|x| **x == Some(s)).count())
-                    .max()
-            };
-            assert_eq!(
-                most(&got),
-                most(&want),
-                "random factor {factor}: {got:?} {want:?}"
-            );
+            for (who, picks) in [("haproxy", &want), ("haproxide", &got)] {
+                assert_all_eligible(picks, &[2, 1, 1], factor, who);
+            }
+            spread.push(distinct(&want));
         }
-        let mut used: Vec<_> = want.iter().flatten().collect();
-        used.sort();
-        used.dedup();
-        spread.push(used.len());
     }
     // Without the bound, one address's clients would all be on one server.
     assert!(
         spread.iter().all(|&n| n >= 2),
         "haproxy spread the load: {spread:?}"
     );
+}
+
+/// How many servers a run used.
+fn distinct(picks: &[Option<usize>]) -> usize {
+    let mut used: Vec<_> = picks.iter().flatten().collect();
+    used.sort();
+    used.dedup();
+    used.len()
+}
+
+/// Replays picks made while every earlier connection stayed open, checking each against
+/// haproxy's bounded-load share (chash_server_is_eligible, weights in sixteenths).
+fn assert_all_eligible(picks: &[Option<usize>], weights: &[u64], factor: u64, who: &str) {
+    let eweights: Vec<u64> = weights.iter().map(|w| w * 16).collect();
+    let tot: u64 = eweights.iter().sum();
+    let mut served = vec![0u64; weights.len()];
+    for (i, pick) in picks.iter().enumerate() {
+        let s = pick.unwrap_or_else(|| panic!("{who}: client {i} got no server"));
+        let tot_slots = ((i as u64 + 1) * factor).div_ceil(100);
+        let (per, rem) = (tot_slots / tot, tot_slots % tot);
+        let cum: u64 = eweights[..s].iter().sum();
+        let w = eweights[s];
+        let slots = (w * per + (cum + w) * rem / tot - cum * rem / tot).max(1);
+        assert!(
+            served[s] < slots,
+            "{who}: client {i} went to s{} holding {} of {slots} slots: {picks:?}",
+            s + 1,
+            served[s]
+        );
+        served[s] += 1;
+    }
 }
