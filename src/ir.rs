@@ -488,6 +488,10 @@ pub struct Frontend {
     pub http: Option<HttpFrontend>,
     /// `capture` lines (header captures are counted in TCP mode too, as haproxy does).
     pub captures: cookie::Captures,
+    /// `max-session-srv-conns`: idle session-private server connections a client
+    /// session keeps (haproxy's `max_out_conns`, 5); at or past it (or at most 0), a
+    /// connection left idle is closed instead.
+    pub max_session_srv_conns: i32,
 }
 
 /// The HTTP statistics page (configuration.txt §4.2 `stats uri`, `stats refresh`,
@@ -738,6 +742,12 @@ pub struct Backend {
     /// `option http-pretend-keepalive`: requests to servers are written as if the server
     /// connection were kept (no `connection: close`), whatever the connection mode.
     pub pretend_keepalive: bool,
+    /// `option prefer-last-server`: a later request of a session goes to a server the
+    /// session still holds an idle connection to, when the algorithm is not a hash.
+    pub prefer_last_server: bool,
+    /// `max-keep-alive-queue`, as haproxy stores it (value + 1; 0: no limit): how long
+    /// the preferred server's queue may be before the balancer chooses instead.
+    pub max_ka_queue: u32,
     /// `option http-buffer-request`, and the backend's `timeout http-request` that
     /// bounds the wait (else the client's timeout): the body is waited for after
     /// `use_backend` when the frontend did not wait already.

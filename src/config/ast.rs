@@ -388,6 +388,12 @@ pub struct ProxyConf {
     pub maxconn: Option<u32>,
     /// `fullconn` (None: a tenth of what the frontends reaching it may hold).
     pub fullconn: Option<u32>,
+    /// `max-keep-alive-queue`, stored as haproxy stores it: one more than the value
+    /// (0, from -1 or unset: no limit).
+    pub max_ka_queue: u32,
+    /// `max-session-srv-conns`: idle server connections a client session may keep
+    /// (haproxy's MAX_SRV_LIST, 5, unless set).
+    pub max_session_srv_conns: i32,
     /// `clitcpka-cnt|idle|intvl`
     pub clitcpka: crate::ir::TcpKeepalive,
     /// `srvtcpka-cnt|idle|intvl`
@@ -605,6 +611,8 @@ impl ProxyConf {
             retry_on: None,
             maxconn: None,
             fullconn: None,
+            max_ka_queue: 0,
+            max_session_srv_conns: 5,
             clitcpka: Default::default(),
             srvtcpka: Default::default(),
             rate_limit_sessions: 0,

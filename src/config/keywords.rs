@@ -1077,16 +1077,16 @@ pub const PROXY: &[Keyword] = &[
     kw(
         "max-session-srv-conns",
         DFE,
-        Ignored,
+        Supported,
         "<n>",
-        "HTTP connection reuse only",
+        "HTTP mode: idle session-private server connections (`http-reuse never`, PROXY-header servers, NTLM) a client connection keeps (5); a further one is closed",
     ),
     kw(
         "max-keep-alive-queue",
         DBE,
-        Ignored,
+        Supported,
         "<n>",
-        "HTTP keep-alive only",
+        "HTTP mode: under `option prefer-last-server`, the preferred server's queue length (-1: no limit) from which the algorithm chooses instead",
     ),
     kw(
         "log-format",
@@ -1374,7 +1374,7 @@ pub const OPTIONS: &[Keyword] = &[
     kw("h1-case-adjust-bogus-client", DFE, Supported, "", "HTTP mode: h1-case-adjust applied to what the frontend sends clients"),
     kw("h1-case-adjust-bogus-server", DBE, Supported, "", "HTTP mode: h1-case-adjust applied to what the backend sends servers"),
     kw("idle-close-on-response", DFE, Ignored, "", "HTTP only"),
-    kw("prefer-last-server", DBE, Ignored, "", "HTTP only"),
+    kw("prefer-last-server", DBE, Supported, "", "HTTP mode, non-hash algorithms: a later request goes to a server of the backend the session still holds a private idle connection to (`http-reuse never`, PROXY-header servers); a 401/407 NTLM or Negotiate answer does the same for its connection"),
     kw(
         "originalto",
         ALL,

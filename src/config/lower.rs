@@ -410,9 +410,12 @@ pub fn lower_with(
                 ("'redirect'", None),
                 ("'option forwardfor'", None),
                 ("'option originalto'", None),
-                ("'option http-buffer-request'", Some("http-buffer-request")),
-                ("'option http-ignore-probes'", Some("http-ignore-probes")),
-            ] {
+            ]
+            .into_iter()
+            .chain(HTTP_MODE_OPTIONS.iter().filter_map(|(name, caps)| {
+                // An option from defaults reaches only the proxies it applies to.
+                (p.kind.caps() & caps != 0).then_some((name.0, Some(name.1)))
+            })) {
                 let rules = match what {
                     "'http-request'" => Some(!r.request.is_empty()),
                     "'http-response'" => Some(!r.response.is_empty()),
@@ -1040,6 +1043,7 @@ fn lower_frontend(
         log_at,
         logasap: p.option("logasap"),
         captures: p.captures.clone(),
+        max_session_srv_conns: p.max_session_srv_conns,
         clitcpka: p.option("clitcpka") || p.option("tcpka"),
         clitcpka_tune: p.clitcpka,
         default_backend: if stats_only(p) { None } else { default_backend },
@@ -1075,6 +1079,49 @@ fn lower_frontend(
         }),
     }
 }
+
+/// haproxy's `cfg_opts` and `cfg_opts2` entries that need HTTP mode, in its order, with
+/// the proxies they apply to: a TCP proxy that has one gets a warning naming it.
+const HTTP_MODE_OPTIONS: &[((&str, &str), u8)] = {
+    use crate::config::keywords::cap::{BE, FE};
+    &[
+        (("'option checkcache'", "checkcache"), BE),
+        (
+            ("'option http-buffer-request'", "http-buffer-request"),
+            FE | BE,
+        ),
+        (("'option http-ignore-probes'", "http-ignore-probes"), FE),
+        (
+            ("'option idle-close-on-response'", "idle-close-on-response"),
+            FE,
+        ),
+        (("'option prefer-last-server'", "prefer-last-server"), BE),
+        (
+            (
+                "'option accept-invalid-http-request'",
+                "accept-invalid-http-request",
+            ),
+            FE,
+        ),
+        (
+            (
+                "'option accept-invalid-http-response'",
+                "accept-invalid-http-response",
+            ),
+            BE,
+        ),
+        (
+            ("'option http-use-proxy-header'", "http-use-proxy-header"),
+            FE,
+        ),
+        (
+            ("'option http-pretend-keepalive'", "http-pretend-keepalive"),
+            BE,
+        ),
+        (("'option http-no-delay'", "http-no-delay"), FE | BE),
+        (("'option disable-h2-upgrade'", "disable-h2-upgrade"), FE),
+    ]
+};
 
 /// Whether a server line gives no host (`server x :`, `server x :8883`): 0.0.0.0.
 fn no_address(s: &super::ast::ServerConf) -> bool {

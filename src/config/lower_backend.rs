@@ -144,6 +144,8 @@ pub(super) fn lower_backend(
         abortonclose: p.option("abortonclose"),
         nolinger: p.option("nolinger"),
         pretend_keepalive: p.option("http-pretend-keepalive"),
+        prefer_last_server: p.option("prefer-last-server"),
+        max_ka_queue: p.max_ka_queue,
         case_adjust: case.filter(|_| p.option("h1-case-adjust-bogus-server")),
         errorfiles: pages,
         forwardfor: forwardfor(p, "forwardfor"),

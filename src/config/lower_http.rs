@@ -81,6 +81,7 @@ pub(super) const HTTP_SUPPORTED: &[&str] = &[
     "'option http-buffer-request'",
     "'option http-pretend-keepalive'",
     "'option http-no-delay'",
+    "'option prefer-last-server'",
     "'option h1-case-adjust-bogus-client'",
     "'option h1-case-adjust-bogus-server'",
     "'capture' statement",

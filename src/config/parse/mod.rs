@@ -21,6 +21,7 @@ mod global;
 mod http_errors;
 mod http_reply;
 mod http_rules;
+mod keepalive;
 pub mod log_format;
 mod log_sample;
 mod map;

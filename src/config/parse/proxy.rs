@@ -68,7 +68,11 @@ impl Parser {
             return self.alert(loc, msg);
         }
         let caps = p.kind.caps();
-        if k.caps & caps == 0 || (p.kind == ProxyKind::Defaults && k.caps & cap::DEF == 0) {
+        // haproxy parses this one in any proxy, with its own warning.
+        let own_cap_check = kw == "max-keep-alive-queue";
+        if (k.caps & caps == 0 && !own_cap_check)
+            || (p.kind == ProxyKind::Defaults && k.caps & cap::DEF == 0)
+        {
             if p.kind == ProxyKind::Defaults {
                 let d =
                     Diagnostic::alert(loc, format!("'{kw}' not allowed in 'defaults' section."));
@@ -121,6 +125,8 @@ impl Parser {
                 self.parse_load_state(p, stmt);
             } else if kw == "server-state-file-name" {
                 self.parse_state_file_name(p, stmt);
+            } else if kw == "max-session-srv-conns" {
+                self.parse_max_session_srv_conns(p, stmt);
             }
             return;
         }
@@ -188,6 +194,8 @@ impl Parser {
             "retry-on" => self.parse_retry_on(p, stmt),
             "clitcpka-cnt" | "clitcpka-idle" | "clitcpka-intvl" | "srvtcpka-cnt"
             | "srvtcpka-idle" | "srvtcpka-intvl" => self.parse_tcpka(p, stmt),
+            "max-keep-alive-queue" => self.parse_max_ka_queue(p, stmt),
+            "max-session-srv-conns" => self.parse_max_session_srv_conns(p, stmt),
             "hash-balance-factor" => {
                 if stmt.arg(1).is_empty() {
                     return self.alert(loc, format!("'{kw}' expects an integer argument."));
@@ -703,19 +711,8 @@ impl Parser {
             if matches!(name, "forwardfor" | "originalto") && !self.forwardfor_args(stmt, name) {
                 return;
             }
-            if matches!(
-                name,
-                "http-server-close"
-                    | "http-keep-alive"
-                    | "httpclose"
-                    | "forwardfor"
-                    | "originalto"
-                    | "http-ignore-probes"
-                    | "http-buffer-request"
-                    | "http-pretend-keepalive"
-                    | "h1-case-adjust-bogus-client"
-                    | "h1-case-adjust-bogus-server"
-            ) {
+            // Kept, for HTTP proxies to use and TCP ones to be warned about.
+            {
                 p.options.insert(
                     name.to_string(),
                     OptionSetting {

@@ -90,7 +90,8 @@ impl Slot {
         }
     }
 
-    fn lb_usable(&self) -> bool {
+    /// Up, not in maintenance or drain, with a weight (srv_currently_usable).
+    pub fn lb_usable(&self) -> bool {
         self.usable && self.weight > 0
     }
 

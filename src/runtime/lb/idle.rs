@@ -73,6 +73,30 @@ pub fn alive(c: &ServerEnd) -> bool {
     )
 }
 
+/// Closes an idle server connection the way haproxy closes one it no longer keeps: at
+/// once with a reset, no FIN (its socket lingers at risk: H1C_F_ST_SILENT_SHUT and
+/// FD_LINGER_RISK).
+pub fn discard(c: ServerEnd) {
+    let _ = SockRef::from(c.tcp()).set_linger(Some(Duration::ZERO));
+}
+
+/// Closes a server connection haproxy does not keep after a transaction: reset if the
+/// server has not closed it (haproxy closes without a shutdown, lingering at risk), else
+/// a plain close after its end.
+pub fn close_after_use(c: ServerEnd) {
+    if alive(&c) {
+        discard(c);
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        for (c, _) in self.conns.drain(..) {
+            discard(c);
+        }
+    }
+}
+
 impl State {
     fn note(&mut self, used: u32) {
         self.max_used = self.max_used.max(used);
@@ -103,7 +127,9 @@ impl State {
                         let Some(i) = self.conns.iter().position(|(_, s)| *s == safe) else {
                             break;
                         };
-                        self.conns.remove(i);
+                        if let Some((c, _)) = self.conns.remove(i) {
+                            discard(c);
+                        }
                         kill -= 1;
                     }
                 }
@@ -133,10 +159,12 @@ impl IdlePool {
         let keep = (n_safe == 0 && (safe || n_idle == 0))
             || used as usize + st.conns.len() <= used.max(st.est_need) as usize;
         if !keep {
-            return;
+            return discard(c);
         }
         if st.conns.len() >= MAX {
-            st.conns.pop_front();
+            if let Some((old, _)) = st.conns.pop_front() {
+                discard(old);
+            }
         }
         st.conns.push_back((c, safe));
         if st.next_purge.is_none() {
@@ -148,7 +176,9 @@ impl IdlePool {
     /// srv_cleanup_connections).
     pub fn clear(&self) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.conns.clear();
+        for (c, _) in st.conns.drain(..) {
+            discard(c);
+        }
         st.next_purge = None;
     }
 

@@ -523,6 +523,21 @@ impl BackendRt {
         Assigned::Now(chosen)
     }
 
+    /// Whether server `srv` may keep a session's preference (assign_server's test for
+    /// `prefer-last-server`): usable and, with `ka_queue` (`max-keep-alive-queue` as
+    /// stored, 0: no limit), room for one more or a queue shorter than the limit.
+    pub fn keeps_preference(&self, srv: usize, ka_queue: Option<u32>) -> bool {
+        let lb = self.lb.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(s) = lb.bal.slots.get(srv) else {
+            return false;
+        };
+        let room = match ka_queue {
+            None | Some(0) => true,
+            Some(max) => s.maxconn == 0 || s.served < s.limit() || s.queued + 1 < max,
+        };
+        s.lb_usable() && room
+    }
+
     fn enqueue(&self, lb: &mut Lb, line: Line) -> Assigned {
         let (seq, pos, rx) = lb.queues.push(line);
         self.count_queue(lb, line);

@@ -4,6 +4,7 @@
 
 use super::close_log::LogState;
 use super::dial::{connect, say_connect_failure, ConnectFail};
+use super::own_conns::{private_conns, OwnConns};
 use super::route::Pin;
 use super::slots::ServerSlot;
 use crate::ir::source::ConnSource;
@@ -34,35 +35,20 @@ pub(super) struct Connected {
     pub(super) t: Timeouts,
     /// Taken from an idle list (it has carried a request before).
     pub(super) reused: bool,
-}
-
-/// Whether connections to server `srv` stay with their session: they carry its
-/// client's PROXY header, or the backend shares none (`http-reuse never`).
-pub(super) fn private_conns(b: &BackendRt, srv: usize) -> bool {
-    b.servers[srv].ir.send_proxy != SendProxy::None
-        || b.ir.http_reuse == HttpReuse::Never
-        || source_of(b, srv).is_some_and(|s| s.per_client())
+    /// Taken from the session's own connections (it stays the session's).
+    pub(super) private: bool,
 }
 
 /// The `source` connections to server `srv` leave from: its own, else the backend's.
-fn source_of(b: &BackendRt, srv: usize) -> Option<&ConnSource> {
+pub(super) fn source_of(b: &BackendRt, srv: usize) -> Option<&ConnSource> {
     b.servers[srv].ir.source.as_ref().or(b.ir.source.as_ref())
-}
-
-/// A server connection that carries a PROXY header for one client: only that client's
-/// session may reuse it (haproxy's session-private connections).
-pub(super) struct Idle {
-    pub(super) bi: usize,
-    pub(super) srv: usize,
-    pub(super) end: ServerEnd,
 }
 
 /// Where a request may find an idle server connection: the session's own, or the
 /// server's pool as `http-reuse` allows.
 pub(super) struct Reuse<'a> {
-    /// The session's own connections (to PROXY-header servers, or with `http-reuse
-    /// never`).
-    pub(super) private: &'a mut Vec<Idle>,
+    /// The session's own connections.
+    pub(super) private: &'a mut OwnConns,
     /// The session's first request.
     pub(super) first: bool,
 }
@@ -94,7 +80,18 @@ pub(super) async fn connect_phase(
     // (haproxy 2.6's HTTP layer does not pass on a close after a whole request).
     let watch = (b.ir.abortonclose && req.is_none()).then_some(client);
     let queue = (queue_to, watch);
-    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, pin, queue, log)).await?;
+    // `option prefer-last-server`: a server the session holds a connection to, chosen
+    // as the balancer would (no persistence: not "direct").
+    let prefer = reuse.as_ref().and_then(|r| r.private.preferred(b, bi, pin));
+    let first_pin = match prefer {
+        Some(s) => Pin {
+            server: Some(s),
+            force: false,
+            preferred: true,
+        },
+        None => pin,
+    };
+    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, first_pin, queue, log)).await?;
     let mut direct = pin.server == Some(srv);
     let taken = |srv| ServerSlot {
         shared: shared.clone(),
@@ -105,15 +102,14 @@ pub(super) async fn connect_phase(
     log.tw = start.elapsed().as_millis() as i64;
     if let Some(r) = reuse {
         use crate::runtime::lb::idle::Want;
-        let found = if private_conns(b, srv) {
-            r.private
-                .iter()
-                .position(|c| c.bi == bi && c.srv == srv)
-                .map(|i| r.private.remove(i).end)
-                .filter(crate::runtime::lb::idle::alive)
+        // The session's own connection to this server first (session_get_conn), then
+        // haproxy's table in connect_server: a later request takes an idle shared
+        // connection, else a safe one; a first one only as `http-reuse` allows.
+        let own = r.private.take(bi, srv);
+        let private = own.is_some();
+        let found = if own.is_some() || private_conns(b, srv) {
+            own
         } else {
-            // haproxy's table in connect_server: a later request takes an idle
-            // connection, else a safe one; a first one only as `http-reuse` allows.
             let want = match (r.first, b.ir.http_reuse) {
                 (false, _) => Some(Want::IdleThenSafe),
                 (true, HttpReuse::Aggressive) => Some(Want::Safe),
@@ -136,6 +132,7 @@ pub(super) async fn connect_phase(
                 first: Vec::new(),
                 t: timeouts(f, b),
                 reused: true,
+                private,
             });
         }
     }
@@ -270,6 +267,7 @@ pub(super) async fn connect_phase(
         first,
         t,
         reused: false,
+        private: false,
     })
 }
 
@@ -439,7 +437,10 @@ pub(super) async fn obtain(
             // A stick rule's server whose queue is full: with `option redispatch` the
             // session is balanced instead (haproxy's SF_DIRECT case).
             Assigned::QueueFull(s)
-                if sticky.is_some() && b.ir.redispatch.is_some() && !pin.force =>
+                if sticky.is_some()
+                    && b.ir.redispatch.is_some()
+                    && !pin.force
+                    && !pin.preferred =>
             {
                 left = Some(s);
                 sticky = None;
@@ -504,7 +505,8 @@ pub(super) async fn obtain(
                 drop(t);
                 b.connect_failed(queue_of);
                 log.term = Termination::new(Cause::ServerTimeout, Phase::Queue);
-                log.server = None;
+                // A server's queue leaves the session assigned to it (the log names it).
+                log.server = queue_of;
                 return None;
             }
         }

@@ -10,6 +10,7 @@ mod handshake;
 mod http;
 pub mod inspect;
 pub mod listener;
+mod own_conns;
 mod proxy_header;
 mod respond;
 mod route;

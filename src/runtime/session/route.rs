@@ -166,6 +166,7 @@ impl Prst {
         Pin {
             server,
             force: self.force,
+            preferred: false,
         }
     }
 }
@@ -177,6 +178,9 @@ pub(crate) struct Pin {
     pub(crate) server: Option<usize>,
     /// `force-persist`: never left for another server (no redispatch).
     pub(crate) force: bool,
+    /// Not persistence but `option prefer-last-server`'s choice: a full queue there is
+    /// an error, as for a balanced session, not a redispatch.
+    pub(crate) preferred: bool,
 }
 
 /// The first of the backend's persistence rules that holds, as soon as the backend is

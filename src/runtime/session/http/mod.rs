@@ -29,7 +29,7 @@ use self::reading::{read_head, NoRequest};
 use self::transaction::transaction;
 use self::tunnel::run_tunnel;
 use super::close_log::{write_log, LogState};
-use super::connect::Idle;
+use super::own_conns::OwnConns;
 use super::Info;
 use crate::ir::HttpFrontend;
 use crate::runtime::lb::state::{FrontendRt, Shared};
@@ -101,6 +101,9 @@ struct Tx {
     /// The request went to the server: haproxy's answers after that (502, 504) no
     /// longer see it.
     req_gone: bool,
+    /// The server asked for NTLM or Negotiate authentication: its connection becomes
+    /// the session's own.
+    conn_auth: bool,
 }
 
 impl Tx {
@@ -117,6 +120,7 @@ impl Tx {
             cookie: None,
             comp: None,
             req_gone: false,
+            conn_auth: false,
             captured: None,
             logged: false,
         }
@@ -175,7 +179,7 @@ pub(super) async fn serve(
         };
     }
 
-    let mut idle: Vec<Idle> = Vec::new();
+    let mut idle = OwnConns::default();
     let (mut t0, mut date0, mut th) = (t_accept, accept, th);
     let mut first = true;
     loop {

@@ -130,6 +130,7 @@ where
     };
     tx.t_data = tx.ms();
     tx.status = head.status;
+    tx.conn_auth = connection_auth(&head);
     // The server counts its answer as it sent it (http_wait_for_response).
     if let (Some(b), Some(srv)) = (who.be, tx.log.server) {
         b.servers[srv].http.exchange(head.status);
@@ -302,6 +303,21 @@ where
 }
 
 /// haproxy's own 502 or 504 for a server that failed: a failure on the tracked counters.
+/// haproxy's test in http_wait_for_response: a 401's `www-authenticate` or a 407's
+/// `proxy-authenticate` offering NTLM or Negotiate (any item starting `NTLM` or `Nego`,
+/// in any case) authenticates the connection rather than the requests.
+fn connection_auth(head: &Head) -> bool {
+    let name: &[u8] = match head.status {
+        401 => b"www-authenticate",
+        407 => b"proxy-authenticate",
+        _ => return false,
+    };
+    head.values(name).any(|v| {
+        v.get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"NTLM") || p.eq_ignore_ascii_case(b"Nego"))
+    })
+}
+
 fn count_fail(vars: &crate::runtime::rules::vars::Vars) {
     if let Some(t) = vars.trackers() {
         t.http_fail();

@@ -13,12 +13,14 @@ use super::response::response;
 use super::tunnel::Tunnel;
 use super::{cookie, rules, Tx};
 use crate::ir::{HttpConnMode, HttpFrontend};
+use crate::runtime::lb::idle::close_after_use;
 use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::state::Shared;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::{Ctx, UniqueId, Who};
-use crate::runtime::session::connect::{connect_phase, private_conns, Idle, Reuse};
+use crate::runtime::session::connect::{connect_phase, Reuse};
+use crate::runtime::session::own_conns::{private_conns, Idle, OwnConns};
 use crate::runtime::session::route;
 use crate::runtime::session::slots::BackendSlot;
 use crate::runtime::session::Info;
@@ -36,7 +38,7 @@ pub(super) async fn transaction(
     h: &HttpFrontend,
     client: &mut ClientEnd,
     cin: &mut Inbuf,
-    (idle, reuse_first): (&mut Vec<Idle>, Option<bool>),
+    (idle, reuse_first): (&mut OwnConns, Option<bool>),
     req: &mut Head,
     (peer, local, ssl): (SocketAddr, SocketAddr, &SslInfo),
     (tx, tunnel, tls): (&mut Tx, &mut Option<Box<Tunnel>>, bool),
@@ -407,7 +409,7 @@ pub(super) async fn transaction(
             r
         }
         Err(status) => {
-            drop(server);
+            close_after_use(server);
             let Some((s, dropped, reply)) = status else {
                 return false;
             };
@@ -442,7 +444,11 @@ pub(super) async fn transaction(
             Side::Write(_) => Termination::new(Cause::ServerAbort, Phase::Data),
         };
     }
-    if srv_keep && !private_conns(b, srv) {
+    // A connection-based authentication ties the connection and the session's later
+    // requests to this server (SESS_FL_PREFER_LAST), whatever became of the response.
+    idle.prefer_last |= tx.conn_auth;
+    let private = c.private || tx.conn_auth || private_conns(b, srv);
+    if srv_keep && !private {
         // Back to the server's pool, for a later request of any session; safe once it
         // has carried a second request.
         let used = b.servers[srv]
@@ -450,18 +456,16 @@ pub(super) async fn transaction(
             .load(std::sync::atomic::Ordering::Relaxed);
         b.servers[srv].idle.put(server, c.reused, used);
     } else if srv_keep {
-        // Its PROXY header names this client (or the backend shares no connection):
-        // only this session may reuse it.
-        idle.push(Idle {
+        // Its PROXY header names this client, the backend shares no connection, or
+        // the server authenticated it: only this session may reuse it.
+        let conn = Idle {
             bi,
             srv,
             end: server,
-        });
-        if idle.len() > 4 {
-            idle.remove(0);
-        }
+        };
+        idle.keep(conn, f.ir.max_session_srv_conns);
     } else {
-        drop(server);
+        close_after_use(server);
     }
     drop(c.slot);
     drop(be);
