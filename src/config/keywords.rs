@@ -263,9 +263,9 @@ pub const GLOBAL: &[Keyword] = &[
     kw(
         "unix-bind",
         0,
-        Ignored,
-        "[prefix] [mode] [user] [uid] [group] [gid]",
-        "stats sockets take their own mode",
+        Supported,
+        "[prefix <p>] [mode <m>] [user <u>] [uid <n>] [group <g>] [gid <n>]",
+        "checked as haproxy checks it; no effect, as in haproxy, on the stats socket, the only UNIX socket haproxide listens on (UNIX-socket binds in proxies are refused)",
     ),
     kw("maxpipes", 0, Ignored, "<number>", "no splice pipes pool"),
     kw("maxconnrate", 0, Supported, "<number>", "accepts paused while over"),

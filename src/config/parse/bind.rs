@@ -88,7 +88,15 @@ impl Parser {
                         addrs.push(ListenAddr::Inet(SocketAddr::new(ip, port)));
                     }
                 }
-                Ok(AddrSpec::Unix(path)) => addrs.push(ListenAddr::Unix(path)),
+                // Sessions are TCP connections: only the stats socket listens on a path.
+                Ok(AddrSpec::Unix(path)) => {
+                    self.unsupported(
+                        loc,
+                        &format!("'bind {part}'"),
+                        "UNIX-socket listeners in proxies; the stats socket only",
+                    );
+                    addrs.push(ListenAddr::Unix(path));
+                }
                 Ok(AddrSpec::Fd(n)) => addrs.push(ListenAddr::Fd(n)),
                 Ok(AddrSpec::Inet { .. }) => {
                     return self.alert(

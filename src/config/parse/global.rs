@@ -354,6 +354,7 @@ impl Parser {
                 self.global.ir.pidfile = Some(stmt.arg(1).to_string());
             }
             "user" | "group" => self.global_user_group(stmt),
+            "unix-bind" => self.global_unix_bind(stmt),
             "uid" | "gid" => {
                 if self.too_many(stmt, 1, kw) {
                     return;

@@ -42,6 +42,7 @@ mod switching;
 mod tcp_response;
 mod tcpka;
 pub mod units;
+mod unix_bind;
 pub mod userlist;
 pub mod value_format;
 pub mod vars;
@@ -76,6 +77,8 @@ pub struct GlobalConf {
     pub h1_case: Vec<(String, String)>,
     /// `h1-case-adjust-file`, read once the files are (the last line wins).
     pub h1_case_file: Option<String>,
+    /// `unix-bind prefix` given (a second one is an alert that lets parsing go on).
+    pub unix_bind_prefix: bool,
 }
 
 /// The result of reading every file.

@@ -196,6 +196,16 @@ impl Parser {
                 fds: false,
             };
             match parse_addr(&addr_text, rules) {
+                // The session pipeline speaks TCP to servers: a UNIX socket would be
+                // connected to nothing.
+                Ok(a @ super::addr::AddrSpec::Unix(_)) => {
+                    self.unsupported(
+                        loc,
+                        &format!("server address '{word}'"),
+                        "UNIX-socket servers; only IPv4, IPv6 and host names",
+                    );
+                    addr_spec = Some(a);
+                }
                 Ok(a) => addr_spec = Some(a),
                 Err(super::addr::AddrError::UnsupportedFamily(f)) => {
                     return self.unsupported(
