@@ -602,6 +602,31 @@ pub enum TlsVersion {
     Tls13,
 }
 
+/// The response conditions of `retry-on` (haproxy's L7 retries): a request wholly
+/// received before it left is sent again, within `retries`, when its server fails in
+/// one of these ways before any of its response went to the client.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RetryL7 {
+    /// `empty-response`: the server closed (or reset) before a response head.
+    pub empty_response: bool,
+    /// `junk-response`: the response head could not be parsed.
+    pub junk_response: bool,
+    /// `response-timeout`: `timeout server` passed before a response head.
+    pub response_timeout: bool,
+    /// The statuses named (401, 403, 404, 408, 425, 500, 501, 502, 503, 504).
+    pub statuses: Vec<u16>,
+}
+
+impl RetryL7 {
+    /// Whether any condition is set (haproxy's TX_L7_RETRY is armed only then).
+    pub fn any(&self) -> bool {
+        self.empty_response
+            || self.junk_response
+            || self.response_timeout
+            || !self.statuses.is_empty()
+    }
+}
+
 /// Load-balancing algorithm.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Balance {
@@ -792,6 +817,9 @@ pub struct Backend {
     /// `retry-on` includes `conn-failure` (the default): a failed connection is tried
     /// again, within `retries`; without it, never.
     pub retry_conn_failure: bool,
+    /// `retry-on`'s response conditions (HTTP backends; empty elsewhere, as haproxy only
+    /// arms L7 retries in HTTP mode).
+    pub retry_l7: RetryL7,
     /// `option redispatch [<interval>]`: the interval (-1 when not given: the last retry;
     /// `0` turns redispatching off, so it is None then).
     pub redispatch: Option<i64>,

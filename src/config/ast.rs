@@ -205,6 +205,9 @@ pub enum InitAddr {
 /// Server parameters, shared by `server` and `default-server`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServerOpts {
+    /// `tfo`: only warned about (haproxy 2.6 never asks for TCP Fast Open to servers
+    /// on the paths haproxide serves).
+    pub tfo: bool,
     /// `check`
     pub check: bool,
     /// `check-ssl` (Some(true)) or `no-check-ssl` (Some(false)); None: as the traffic.

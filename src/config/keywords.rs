@@ -1143,7 +1143,7 @@ pub const PROXY: &[Keyword] = &[
         ALL,
         Supported,
         "<conditions>",
-        "conn-failure and none; the response conditions act in HTTP mode only, where haproxide refuses them (no HTTP retries yet)",
+        "conn-failure, none, and in HTTP backends the response conditions (empty-response, junk-response, response-timeout, the statuses, all-retryable-errors; 0rtt-rejected never happens, no early data being sent): a request whole in the buffer is sent again, body included, within `retries`, redispatched as `option redispatch` says; chunked requests are not retried",
     ),
     kw(
         "external-check",

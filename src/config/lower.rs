@@ -297,12 +297,6 @@ pub fn lower_with(
             tracks.resolve_backend(bi, &be_list, Some(diags));
             bi += 1;
             use_server_checks(p, diags);
-            if let Some(r) = p.retry_on.as_ref().filter(|r| !r.v.l7.is_empty()) {
-                if p.mode() == Mode::Http {
-                    let words = r.v.l7.join(" ");
-                    diags.push(Diagnostic::alert(&r.loc, format!("'retry-on {words}' in an HTTP backend is not supported by haproxide (no HTTP retries yet: only conn-failure and none); see grammar/keywords.md.")).checked());
-                }
-            }
             let nolinger = p.options.get("nolinger").filter(|o| o.enabled);
             if let (Some(o), Mode::Http, ProxyKind::Backend) = (nolinger, p.mode(), p.kind) {
                 diags.push(Diagnostic::alert(&o.loc, NOLINGER_HTTP).checked());
@@ -645,6 +639,16 @@ pub fn lower_with(
                         diags.push(bare(e));
                     }
                 }
+            }
+            // haproxy warns when a failed fast-open connection could not be retried.
+            let retry_l7 = p.retry_on.as_ref().map(|r| &r.v.l7[..]).unwrap_or(&[]);
+            let has = |w: &str| {
+                retry_l7
+                    .iter()
+                    .any(|x| x == w || x == "all-retryable-errors")
+            };
+            if s.opts.tfo && !(has("empty-response") && has("response-timeout")) {
+                diags.push(Diagnostic::new(Level::Warning, Some(s.loc.clone()), LocStyle::Bare, format!("'server {}/{}' : server has tfo activated, the backend should be configured with at least 'conn-failure', 'empty-response' and 'response-timeout' or we wouldn't be able to retry the connection on failure.", p.name, s.name)).checked());
             }
             // A server written without an address (`server x :`, as templates and `add
             // server` write them) is 0.0.0.0:0 to haproxy, which accepts it here and whose

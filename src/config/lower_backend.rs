@@ -181,6 +181,10 @@ pub(super) fn lower_backend(
         timeout_tunnel: timeout(p, "tunnel"),
         retries: p.retries.unwrap_or(3),
         retry_conn_failure: p.retry_on.as_ref().is_none_or(|r| r.v.conn_failure),
+        retry_l7: match &p.retry_on {
+            Some(r) if p.mode() == Mode::Http => retry_l7(&r.v.l7),
+            _ => Default::default(),
+        },
         redispatch: p
             .options
             .get("redispatch")
@@ -483,4 +487,28 @@ pub(super) fn resolvers_check(
         let msg = format!("server parameter 'resolvers' on server '{}' with host name '{n}' is not supported by haproxide (no runtime DNS: it would never be re-resolved; give an IP address); see grammar/keywords.md.", s.name);
         diags.push(Diagnostic::alert(&s.loc, msg).checked());
     }
+}
+
+/// `retry-on`'s response words as conditions (`all-retryable-errors`: empty and junk
+/// responses, response timeouts, 500, 502, 503 and 504; `0rtt-rejected` never happens,
+/// haproxide sending no early data to servers).
+fn retry_l7(words: &[String]) -> crate::ir::RetryL7 {
+    let mut r = crate::ir::RetryL7::default();
+    for w in words {
+        match w.as_str() {
+            "empty-response" => r.empty_response = true,
+            "junk-response" => r.junk_response = true,
+            "response-timeout" => r.response_timeout = true,
+            "all-retryable-errors" => {
+                r.empty_response = true;
+                r.junk_response = true;
+                r.response_timeout = true;
+                r.statuses.extend([500, 502, 503, 504]);
+            }
+            n => r.statuses.extend(n.parse::<u16>().ok()),
+        }
+    }
+    r.statuses.sort_unstable();
+    r.statuses.dedup();
+    r
 }

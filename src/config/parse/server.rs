@@ -419,7 +419,7 @@ impl Parser {
                 },
                 // haproxy 2.6 asks for TCP_FASTOPEN_CONNECT only when the response channel
                 // holds data at connect time, which it never does: accepted, used nowhere.
-                "tfo" => {}
+                "tfo" => o.tfo = true,
                 "disabled" => o.disabled = true,
                 "enabled" => o.disabled = false,
                 "maxconn" => o.maxconn = Some(lenient_int(val).max(0) as u32),

@@ -53,6 +53,15 @@ pub(super) struct Reuse<'a> {
     pub(super) first: bool,
 }
 
+/// An HTTP retry (haproxy's do_l7_retry): the slot on the server that failed, the
+/// attempts made so far (connection retries included), and whether persistence chose
+/// that server.
+pub(super) struct L7Retry {
+    pub(super) slot: ServerSlot,
+    pub(super) attempts: u32,
+    pub(super) direct: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn connect_phase(
     f: &FrontendRt,
@@ -65,7 +74,7 @@ pub(super) async fn connect_phase(
     (pin, key): (Pin, Option<&[u8]>),
     start: Instant,
     log: &mut LogState,
-    reuse: Option<Reuse<'_>>,
+    (reuse, l7): (Option<Reuse<'_>>, Option<L7Retry>),
     req: Option<&Head>,
 ) -> Option<Connected> {
     let b = &shared.backends[bi];
@@ -80,25 +89,50 @@ pub(super) async fn connect_phase(
     // (haproxy 2.6's HTTP layer does not pass on a close after a whole request).
     let watch = (b.ir.abortonclose && req.is_none()).then_some(client);
     let queue = (queue_to, watch);
-    // `option prefer-last-server`: a server the session holds a connection to, chosen
-    // as the balancer would (no persistence: not "direct").
-    let prefer = reuse.as_ref().and_then(|r| r.private.preferred(b, bi, pin));
-    let first_pin = match prefer {
-        Some(s) => Pin {
-            server: Some(s),
-            force: false,
-            preferred: true,
-        },
-        None => pin,
-    };
-    let mut srv = Box::pin(obtain(b, peer.ip(), key, None, first_pin, queue, log)).await?;
-    let mut direct = pin.server == Some(srv);
     let taken = |srv| ServerSlot {
         shared: shared.clone(),
         bi,
         srv,
     };
-    let mut slot = taken(srv);
+    let (mut srv, mut slot, mut direct, mut attempt) = match l7 {
+        None => {
+            // `option prefer-last-server`: a server the session holds a connection to,
+            // chosen as the balancer would (no persistence: not "direct").
+            let prefer = reuse.as_ref().and_then(|r| r.private.preferred(b, bi, pin));
+            let first_pin = match prefer {
+                Some(s) => Pin {
+                    server: Some(s),
+                    force: false,
+                    preferred: true,
+                },
+                None => pin,
+            };
+            let srv = Box::pin(obtain(b, peer.ip(), key, None, first_pin, queue, log)).await?;
+            (srv, taken(srv), pin.server == Some(srv), 0)
+        }
+        // An HTTP retry: the same server again, keeping its slot, unless the retry is
+        // where `option redispatch` balances again (stream_choose_redispatch).
+        Some(r) => {
+            let prev = r.slot.srv;
+            if !pin.force && redispatch_now(b, prev, r.direct, r.attempts) {
+                drop(r.slot);
+                let avoid = Some(prev);
+                let Some(next) =
+                    Box::pin(obtain(b, peer.ip(), key, avoid, Pin::default(), queue, log)).await
+                else {
+                    log.retries = r.attempts;
+                    return None;
+                };
+                log.redispatched |= next != prev;
+                b.reassigned(prev, next);
+                (next, taken(next), false, r.attempts)
+            } else {
+                b.reassigned(prev, prev);
+                let _ = b.attempt(prev);
+                (prev, r.slot, r.direct, r.attempts)
+            }
+        }
+    };
     log.tw = start.elapsed().as_millis() as i64;
     if let Some(r) = reuse {
         use crate::runtime::lb::idle::Want;
@@ -110,7 +144,12 @@ pub(super) async fn connect_phase(
         let found = if own.is_some() || private_conns(b, srv) {
             own
         } else {
-            let want = match (r.first, b.ir.http_reuse) {
+            // A backend that retries failed connections, empty responses and response
+            // timeouts lets a first request take an idle one too (connect_server's
+            // retry_safe).
+            let l7 = &b.ir.retry_l7;
+            let retry_safe = b.ir.retry_conn_failure && l7.empty_response && l7.response_timeout;
+            let want = match (r.first && !retry_safe, b.ir.http_reuse) {
                 (false, _) => Some(Want::IdleThenSafe),
                 (true, HttpReuse::Aggressive) => Some(Want::Safe),
                 (true, HttpReuse::Always) => Some(Want::SafeThenIdle),
@@ -126,6 +165,7 @@ pub(super) async fn connect_phase(
         if let Some(server) = found {
             log.tc = 0;
             log.server = Some(srv);
+            log.retries = attempt;
             return Some(Connected {
                 server,
                 slot,
@@ -137,7 +177,6 @@ pub(super) async fn connect_phase(
         }
     }
     let c_start = Instant::now();
-    let mut attempt = 0u32;
     let server = loop {
         let target = b.servers[srv].target_for(local);
         let addrs = log

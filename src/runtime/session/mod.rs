@@ -402,7 +402,7 @@ async fn prepare(
         (pin, key.as_deref()),
         start,
         &mut log,
-        None,
+        (None, None),
         None,
     )
     .await

@@ -104,6 +104,8 @@ struct Tx {
     /// The server asked for NTLM or Negotiate authentication: its connection becomes
     /// the session's own.
     conn_auth: bool,
+    /// Not the connection's first request (haproxy's TX_NOT_FIRST).
+    not_first: bool,
 }
 
 impl Tx {
@@ -121,6 +123,7 @@ impl Tx {
             comp: None,
             req_gone: false,
             conn_auth: false,
+            not_first: false,
             captured: None,
             logged: false,
         }
@@ -184,6 +187,7 @@ pub(super) async fn serve(
     let mut first = true;
     loop {
         let mut tx = Tx::new(t0, date0, th);
+        tx.not_first = !first;
         // Each request is a new transaction (a TCP frontend's first one keeps what its
         // content rules set).
         if !first {

@@ -72,11 +72,42 @@ pub(super) struct RespEnd {
 /// counts of the dropped response, and an `http-response return`'s reply.
 pub(super) type Stop = (u16, u64, Option<super::rules::Verdict>);
 
+/// Why a response was not forwarded.
+pub(super) enum NoResponse {
+    /// The client is gone.
+    ClientGone,
+    /// No usable head (or a rule denied or answered it): haproxy answers the status
+    /// itself, its log counting the given bytes of the dropped response too.
+    Answer(Stop),
+    /// A `retry-on` condition was met with a retry left: nothing of the response went
+    /// to the client, and the request goes again.
+    Retry,
+    /// A later request of the connection lost its server before any response: haproxy
+    /// closes the client connection with nothing sent, logged or counted, so that the
+    /// client sends the request again (http_wait_for_response's abort_keep_alive).
+    KeepAliveAbort,
+}
+
+/// A server failure `retry-on` may name, seen before the response head went on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fault {
+    /// A final response with this status.
+    Status(u16),
+    /// The server closed or reset the connection before a head (`empty-response`).
+    Empty,
+    /// `timeout server` before a head (`response-timeout`).
+    Timeout,
+    /// An unparsable head (`junk-response`).
+    Junk,
+}
+
+/// Whether a fault is retried now (the transaction's L7 retry state and `retries`).
+pub(super) type RetryAsk<'a> = Option<&'a (dyn Fn(Fault) -> bool + Sync)>;
+
 /// Reads the response head (forwarding interim 1xx answers), sends it rewritten, then
-/// its body. `Err(Some((status, counted, reply)))`: no usable head (or a rule denied it
-/// or answered it),
-/// haproxy answers `status` itself, its log counting `counted` bytes of the dropped
-/// response too; `Err(None)`: the client is gone.
+/// its body; `retry` is asked first about each fault it could retry (as haproxy's
+/// http_wait_for_response does before counting anything).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn response<R, W>(
     sr: &mut R,
     cw: &mut W,
@@ -85,7 +116,8 @@ pub(super) async fn response<R, W>(
     (max_headers, max_head): (usize, usize),
     (server_to, client_to): (Option<Duration>, Option<Duration>),
     (tx, ck, caps, (rule_sets, who, vars, stick), early_log): TxSide<'_>,
-) -> Result<RespEnd, Option<Stop>>
+    retry: RetryAsk<'_>,
+) -> Result<RespEnd, NoResponse>
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
@@ -101,7 +133,7 @@ where
                     head.write_cased(&mut out, None, case);
                     if send(cw, &out, client_to).await.is_err() {
                         tx.log.term = Termination::new(Cause::ClientAbort, Phase::Headers);
-                        return Err(None);
+                        return Err(NoResponse::ClientGone);
                     }
                     continue;
                 }
@@ -109,25 +141,41 @@ where
             }
             Ok(None) if sin.avail().len() < max_head => {}
             _ => {
+                if retry.is_some_and(|r| r(Fault::Junk)) {
+                    return Err(NoResponse::Retry);
+                }
                 tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
                 count_fail(vars);
-                return Err(Some((502, 0, None)));
+                return Err(NoResponse::Answer((502, 0, None)));
             }
         }
         match sin.fill(sr, server_to).await {
             Ok(n) if n > 0 => {}
             Err(Fail::Timeout) => {
+                if retry.is_some_and(|r| r(Fault::Timeout)) {
+                    return Err(NoResponse::Retry);
+                }
                 tx.log.term = Termination::new(Cause::ServerTimeout, Phase::Headers);
                 count_fail(vars);
-                return Err(Some((504, 0, None)));
+                return Err(NoResponse::Answer((504, 0, None)));
             }
             _ => {
+                if retry.is_some_and(|r| r(Fault::Empty)) {
+                    return Err(NoResponse::Retry);
+                }
+                if tx.not_first {
+                    return Err(NoResponse::KeepAliveAbort);
+                }
                 tx.log.term = Termination::new(Cause::ServerAbort, Phase::Headers);
                 count_fail(vars);
-                return Err(Some((502, 0, None)));
+                return Err(NoResponse::Answer((502, 0, None)));
             }
         }
     };
+    // A status `retry-on` names: dropped unseen and uncounted, the request goes again.
+    if retry.is_some_and(|r| r(Fault::Status(head.status))) {
+        return Err(NoResponse::Retry);
+    }
     tx.t_data = tx.ms();
     tx.status = head.status;
     tx.conn_auth = connection_auth(&head);
@@ -201,7 +249,7 @@ where
                 _ => sin.avail().len(),
             };
             let counted = tx.log.down + body_now as u64;
-            return Err(Some(match verdict {
+            return Err(NoResponse::Answer(match verdict {
                 // Kept, so that the denial is counted (`dresp`).
                 super::rules::Verdict::Deny(status) => {
                     tx.log.term = Termination::new(Cause::Proxy, Phase::Headers);
@@ -265,7 +313,7 @@ where
     };
     if send(cw, &out, client_to).await.is_err() {
         tx.log.term = Termination::new(Cause::ClientAbort, Phase::Data);
-        return Err(None);
+        return Err(NoResponse::ClientGone);
     }
     let server_reusable =
         xfer_len && !tunnel && !head.flags.conn_clo && (head.flags.ver11 || head.flags.conn_kal);

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use super::answer::{self, answer_rule, proxy_answer, After, Answers, NO_RULES};
 use super::request::{balance_key, forwarded_for, original_to};
-use super::response::response;
+use super::response::{response, Fault, NoResponse};
 use super::tunnel::Tunnel;
 use super::{cookie, rules, Tx};
 use crate::ir::{HttpConnMode, HttpFrontend};
@@ -19,7 +19,7 @@ use crate::runtime::lb::state::Shared;
 use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::{Ctx, UniqueId, Who};
-use crate::runtime::session::connect::{connect_phase, Reuse};
+use crate::runtime::session::connect::{connect_phase, L7Retry, Reuse};
 use crate::runtime::session::own_conns::{private_conns, Idle, OwnConns};
 use crate::runtime::session::route;
 use crate::runtime::session::slots::BackendSlot;
@@ -241,41 +241,6 @@ pub(super) async fn transaction(
     // The request's variables are gone once the server connection is asked for
     // (process_stream prunes them as the stream leaves for its server).
     vars.to_response();
-    let Some(c) = connect_phase(
-        f,
-        (shared, bi),
-        client.tcp(),
-        peer,
-        local,
-        &[],
-        ssl,
-        (pin, key.as_deref()),
-        tx.log.start,
-        &mut tx.log,
-        reuse_first.map(|first| Reuse {
-            private: idle,
-            first,
-        }),
-        Some(&*req),
-    )
-    .await
-    else {
-        // No server, or no connection to it: haproxy's 503; no address to connect from
-        // (a `usesrc hdr_ip` header missing): its 500.
-        let why = (tx.log.term.cause, tx.log.term.phase);
-        let status = if why.0 == Cause::Internal { 500 } else { 503 };
-        drop(be);
-        early_answer(cin);
-        return proxy_answer(client, status, req, req_done, &an, (tx, vars), why).await;
-    };
-    let srv = c.slot.srv;
-    // The request went where persistence said (haproxy's SF_DIRECT, kept unless
-    // redispatched).
-    let direct = pin.server == Some(srv) && !tx.log.redispatched;
-    if let Some(p) = persist.as_mut() {
-        p.connected(srv, tx.log.redispatched);
-    }
-    let mut server = c.server;
     let server_to = b.ir.timeout_server;
     // The server-side mode: haproxy closes server connections after the response with
     // `http-server-close` or `httpclose` on either proxy.
@@ -295,17 +260,6 @@ pub(super) async fn transaction(
     } else {
         None
     };
-    let mut out = c.first;
-    let server_name =
-        (b.ir.send_name_header.as_deref()).map(|h| (h, b.servers[srv].ir.name.as_bytes()));
-    req.write_to_server(&mut out, conn_val, b.ir.case_adjust.as_deref(), server_name);
-    let sent = send(&mut server, &out, server_to).await;
-    tx.req_gone = true;
-    if sent.is_err() {
-        let why = (Cause::ServerAbort, Phase::Headers);
-        early_answer(cin);
-        return proxy_answer(client, 502, req, req_done, &an, (tx, vars), why).await;
-    }
     let req_framing = if req.flags.chunked {
         Framing::Chunked
     } else if req.flags.clen && req.content_length > 0 {
@@ -314,63 +268,181 @@ pub(super) async fn transaction(
         Framing::Empty
     };
     let bodyless_resp = req.method() == b"HEAD";
-    let mut sin = Inbuf::default();
-    let (req_res, resp) = {
-        let (mut cr, mut cw) = tokio::io::split(&mut *client);
-        let (mut sr, mut sw) = tokio::io::split(&mut server);
-        let req = &*req;
-        let req_lim = Limits {
-            read: client_to,
-            write: server_to,
+    // HTTP retries (`retry-on`'s response conditions) are armed for a request whole in
+    // the buffer when it leaves: haproxy keeps a copy of it then, to send it again.
+    let l7_armed = b.ir.retry_l7.any() && req_done && !req.flags.chunked;
+    let body_copy: Vec<u8> = match read_body {
+        Some(n) if l7_armed => cin.avail()[..n].to_vec(),
+        _ => Vec::new(),
+    };
+    let junk = std::sync::atomic::AtomicBool::new(false);
+    let mut l7: Option<L7Retry> = None;
+    // What the client sent of the body (counted once, whatever the attempts).
+    let mut sent_up = 0;
+    let (held, srv, server, sin, up_res, resp) = loop {
+        let retrying = l7.is_some();
+        let Some(mut c) = connect_phase(
+            f,
+            (shared, bi),
+            client.tcp(),
+            peer,
+            local,
+            &[],
+            ssl,
+            (pin, key.as_deref()),
+            tx.log.start,
+            &mut tx.log,
+            (
+                reuse_first.map(|first| Reuse {
+                    private: &mut *idle,
+                    first,
+                }),
+                l7.take(),
+            ),
+            Some(&*req),
+        )
+        .await
+        else {
+            // No server, or no connection to it: haproxy's 503; no address to connect
+            // from (a `usesrc hdr_ip` header missing): its 500.
+            let why = (tx.log.term.cause, tx.log.term.phase);
+            let status = if why.0 == Cause::Internal { 500 } else { 503 };
+            drop(be);
+            if !retrying {
+                early_answer(cin);
+            }
+            return proxy_answer(client, status, req, req_done, &an, (tx, vars), why).await;
         };
-        let upload = copy(
-            req_framing,
-            req.flags.chunked,
-            cin,
-            &mut cr,
-            &mut sw,
-            req_lim,
-        );
-        let method = req.method();
-        let ck = persist.as_mut().map(|p| {
-            let r = cookie::Response {
-                srv_value: b.servers[srv].ir.cookie.as_deref(),
-                direct,
-                ignore: prst.ignore,
-                post: method == b"POST",
-                cacheable_method: matches!(method, b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE"),
-                now,
+        let srv = c.slot.srv;
+        // The request went where persistence said (haproxy's SF_DIRECT, kept unless
+        // redispatched).
+        let direct = pin.server == Some(srv) && !tx.log.redispatched;
+        if let Some(p) = persist.as_mut() {
+            p.connected(srv, tx.log.redispatched);
+        }
+        // Whether a fault is retried now: armed, a retry left, and named by retry-on.
+        let can_retry = l7_armed && tx.log.retries < b.ir.retries;
+        let retry_l7 = &b.ir.retry_l7;
+        let junk = &junk;
+        let ask = move |fault: Fault| {
+            let named = match fault {
+                Fault::Status(s) => retry_l7.statuses.contains(&s),
+                Fault::Empty => retry_l7.empty_response,
+                Fault::Timeout => retry_l7.response_timeout,
+                Fault::Junk => retry_l7.junk_response,
             };
-            ((b.ir.cookie.as_ref(), cap_cookie), r, p)
-        });
-        let download = response(
-            &mut sr,
-            &mut cw,
-            &mut sin,
-            (
-                req,
-                bodyless_resp,
-                h.conn_mode == HttpConnMode::Close,
-                h.case_adjust.as_deref(),
-                comp,
-            ),
-            (h.max_headers, h.max_head),
-            (server_to, client_to),
-            (
-                tx,
-                ck,
-                &f.ir.captures.response,
-                ([b_rules, &f.ir.http_rules], &who, vars, &stick),
-                early_log,
-            ),
-        );
-        tokio::join!(upload, download)
+            junk.store(fault == Fault::Junk, std::sync::atomic::Ordering::Relaxed);
+            can_retry && named
+        };
+        let mut out = std::mem::take(&mut c.first);
+        let server_name =
+            (b.ir.send_name_header.as_deref()).map(|h| (h, b.servers[srv].ir.name.as_bytes()));
+        req.write_to_server(&mut out, conn_val, b.ir.case_adjust.as_deref(), server_name);
+        // A retry sends the kept copy of the body with the head.
+        if retrying {
+            out.extend_from_slice(&body_copy);
+        }
+        let sent = send(&mut c.server, &out, server_to).await;
+        tx.req_gone = true;
+        // haproxy waits for the response side after a write error when it may retry:
+        // the connection's end is then an empty response.
+        let resp = if sent.is_err() && !ask(Fault::Empty) {
+            let why = (Cause::ServerAbort, Phase::Headers);
+            if !retrying {
+                early_answer(cin);
+            }
+            return proxy_answer(client, 502, req, req_done, &an, (tx, vars), why).await;
+        } else if sent.is_err() {
+            // The body stays with its copy: the client's bytes are taken now.
+            if !retrying {
+                early_answer(cin);
+                sent_up = body_copy.len() as u64;
+            }
+            (Ok(()), Err(NoResponse::Retry), Inbuf::default())
+        } else {
+            let mut sin = Inbuf::default();
+            let (mut cr, mut cw) = tokio::io::split(&mut *client);
+            let (mut sr, mut sw) = tokio::io::split(&mut c.server);
+            let req = &*req;
+            let req_lim = Limits {
+                read: client_to,
+                write: server_to,
+            };
+            let method = req.method();
+            let ck = persist.as_mut().map(|p| {
+                let r = cookie::Response {
+                    srv_value: b.servers[srv].ir.cookie.as_deref(),
+                    direct,
+                    ignore: prst.ignore,
+                    post: method == b"POST",
+                    cacheable_method: matches!(method, b"GET" | b"HEAD" | b"OPTIONS" | b"TRACE"),
+                    now,
+                };
+                ((b.ir.cookie.as_ref(), cap_cookie), r, p)
+            });
+            let download = response(
+                &mut sr,
+                &mut cw,
+                &mut sin,
+                (
+                    req,
+                    bodyless_resp,
+                    h.conn_mode == HttpConnMode::Close,
+                    h.case_adjust.as_deref(),
+                    comp,
+                ),
+                (h.max_headers, h.max_head),
+                (server_to, client_to),
+                (
+                    tx,
+                    ck,
+                    &f.ir.captures.response,
+                    ([b_rules, &f.ir.http_rules], &who, vars, &stick),
+                    early_log,
+                ),
+                Some(&ask),
+            );
+            if retrying {
+                // The body went with the head.
+                (Ok(()), download.await, sin)
+            } else {
+                let upload = copy(
+                    req_framing,
+                    req.flags.chunked,
+                    cin,
+                    &mut cr,
+                    &mut sw,
+                    req_lim,
+                );
+                let ((n, up), resp) = tokio::join!(upload, download);
+                sent_up = n;
+                (up, resp, sin)
+            }
+        };
+        let (up_res, resp, sin) = resp;
+        if let Err(NoResponse::Retry) = resp {
+            // do_l7_retry: one more attempt counted for the server and the backend, the
+            // connection given up (a junk response counted for `observe` first).
+            if junk.load(std::sync::atomic::Ordering::Relaxed) {
+                health_adjust(shared, (bi, srv), Event::HttpHeaders);
+            }
+            b.reassigned(srv, srv);
+            close_after_use(c.server);
+            l7 = Some(L7Retry {
+                slot: c.slot,
+                attempts: tx.log.retries + 1,
+                direct,
+            });
+            continue;
+        }
+        let held = (c.slot, c.t, c.reused, c.private);
+        break (held, srv, c.server, sin, up_res, resp);
     };
     log_cookie(tx, &persist);
     // `observe layer7`: the response (or its absence) counts for the server.
     let ev = match &resp {
         _ if tx.status >= 100 => Some(Event::for_status(tx.status)),
-        Err(Some(_)) => match tx.log.term.cause {
+        Err(NoResponse::Answer(_)) => match tx.log.term.cause {
             Cause::ServerTimeout => Some(Event::HttpTimeout),
             Cause::ServerAbort => Some(Event::HttpClosed),
             Cause::Proxy => Some(Event::HttpHeaders),
@@ -381,7 +453,7 @@ pub(super) async fn transaction(
     if let Some(ev) = ev {
         health_adjust(shared, (bi, srv), ev);
     }
-    let (sent_up, up_res) = req_res;
+    let (slot, t, reused, was_private) = held;
     tx.log.up += sent_up;
     let end = match resp {
         Ok(r) if r.tunnel => {
@@ -390,8 +462,8 @@ pub(super) async fn transaction(
             cin.consume(to_server.len());
             *tunnel = Some(Box::new(Tunnel {
                 server,
-                t: c.t,
-                slot: c.slot,
+                t,
+                slot,
                 to_server,
                 to_client: sin.avail().to_vec(),
             }));
@@ -410,7 +482,11 @@ pub(super) async fn transaction(
         }
         Err(status) => {
             close_after_use(server);
-            let Some((s, dropped, reply)) = status else {
+            if let NoResponse::KeepAliveAbort = status {
+                tx.logged = true;
+                return false;
+            }
+            let NoResponse::Answer((s, dropped, reply)) = status else {
                 return false;
             };
             // No response head: haproxy's own answer; the server connection is done.
@@ -447,14 +523,14 @@ pub(super) async fn transaction(
     // A connection-based authentication ties the connection and the session's later
     // requests to this server (SESS_FL_PREFER_LAST), whatever became of the response.
     idle.prefer_last |= tx.conn_auth;
-    let private = c.private || tx.conn_auth || private_conns(b, srv);
+    let private = was_private || tx.conn_auth || private_conns(b, srv);
     if srv_keep && !private {
         // Back to the server's pool, for a later request of any session; safe once it
         // has carried a second request.
         let used = b.servers[srv]
             .sessions
             .load(std::sync::atomic::Ordering::Relaxed);
-        b.servers[srv].idle.put(server, c.reused, used);
+        b.servers[srv].idle.put(server, reused, used);
     } else if srv_keep {
         // Its PROXY header names this client, the backend shares no connection, or
         // the server authenticated it: only this session may reuse it.
@@ -467,7 +543,7 @@ pub(super) async fn transaction(
     } else {
         close_after_use(server);
     }
-    drop(c.slot);
+    drop(slot);
     drop(be);
     // response() decided the client side with the request (h1_set_cli_conn_mode).
     end.conn_kept_by_client_side && end.done && up_res.is_ok()
