@@ -4,7 +4,8 @@
 //! redispatch`, on another; what the client gets, what each server saw, the log lines
 //! (retries, redispatch, termination) and the retry counters must be haproxy's. Also a
 //! later request of a kept-alive connection losing its server without a response:
-//! haproxy closes the client connection with nothing sent or logged.
+//! haproxy closes the client connection with nothing sent or logged; and `http-request
+//! disable-l7-retry`.
 //! Servers 127.0.128.1-2:25481, frontend 127.0.128.100:25480.
 
 mod common;
@@ -26,7 +27,7 @@ fn config(sock: &str) -> String {
     format!(
         "global\n  log stdout format raw local0\n  stats socket {sock} level admin\n\
 defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 1s\n  timeout client 5s\n  timeout server 600ms\n\
-frontend f\n  bind {FRONT}\n  use_backend e if {{ path_beg /e/ }}\n  use_backend j if {{ path_beg /j/ }}\n  use_backend t if {{ path_beg /t/ }}\n  use_backend s if {{ path_beg /s/ }}\n  use_backend d if {{ path_beg /d/ }}\n  default_backend n\n\
+frontend f\n  bind {FRONT}\n  http-request disable-l7-retry if {{ path_beg /e/off/ }}\n  use_backend e if {{ path_beg /e/ }}\n  use_backend j if {{ path_beg /j/ }}\n  use_backend t if {{ path_beg /t/ }}\n  use_backend s if {{ path_beg /s/ }}\n  use_backend d if {{ path_beg /d/ }}\n  default_backend n\n\
 backend e\n  retry-on empty-response\n  retries 2\n{one}\
 backend j\n  retry-on junk-response\n{one}\
 backend t\n  retry-on response-timeout\n{one}\
@@ -231,9 +232,10 @@ fn run(which: Which, convs: &[Vec<&str>]) -> Run {
 #[test]
 fn http_retries_match_haproxy() {
     let convs: Vec<Vec<&str>> = vec![
-        // Empty responses: a retry left, then none.
+        // Empty responses: a retry left, then none; a rule turning retries off.
         vec!["/e/2-close"],
         vec!["/e/5-close"],
+        vec!["/e/off/1-close"],
         // Junk and a response timeout, once each.
         vec!["/j/1-junk"],
         vec!["/t/1-slow"],
@@ -260,7 +262,12 @@ fn http_retries_match_haproxy() {
         "{:?}",
         want.answers[1]
     );
-    assert_eq!(want.answers[4], ["HTTP/1.1 200 OK | s1"]);
+    assert!(
+        want.answers[2][0].starts_with("HTTP/1.1 502"),
+        "{:?}",
+        want.answers[2]
+    );
+    assert_eq!(want.answers[5], ["HTTP/1.1 200 OK | s1"]);
     assert_eq!(
         want.seen
             .iter()
@@ -268,7 +275,7 @@ fn http_retries_match_haproxy() {
             .count(),
         3
     );
-    assert_eq!(want.answers[8], ["HTTP/1.1 200 OK | s1", "closed"]);
+    assert_eq!(want.answers[9], ["HTTP/1.1 200 OK | s1", "closed"]);
     assert!(
         want.lines.iter().any(|l| l.contains("+1")),
         "{:?}",

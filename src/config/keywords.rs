@@ -909,7 +909,7 @@ pub const PROXY: &[Keyword] = &[
         "http-request",
         PRX | DEF,
         Supported,
-        "allow|deny|tarpit [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt*|capture <sample> len|id <n>|set-log-level <level>|silent [if|unless <cond>]",
+        "allow|deny|tarpit [deny_status <code>]|auth [realm <r>]|return ...|redirect ...|set-header|add-header <name> <fmt>|del-header <name>|replace-header|replace-value <name> <regex> <fmt>|set-path|replace-path ...|set-var(<v>[,<cond>]) <expr>|set-var-fmt(<v>) <fmt>|unset-var(<v>)|track-sc<n> <key> [table <t>]|sc-inc-gpc*|sc-set-gpt*|capture <sample> len|id <n>|set-log-level <level>|silent|disable-l7-retry [if|unless <cond>]",
         "other actions refused by name; not in anonymous defaults",
     ),
     kw(

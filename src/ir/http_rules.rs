@@ -106,6 +106,9 @@ pub enum HttpAction {
     /// `set-log-level <level>|silent`: the transaction's line at that syslog level (0
     /// emerg … 7 debug), or none (-1).
     SetLogLevel(i8),
+    /// `http-request disable-l7-retry`: the transaction is never sent again for a
+    /// `retry-on` response condition (haproxy's TX_D_L7_RETRY).
+    DisableL7Retry,
 }
 
 /// `http-request|http-response capture`.

@@ -373,6 +373,7 @@ impl Parser {
                     full: action == "replace-header",
                 }))
             }
+            "disable-l7-retry" if dir == Dir::Request => HttpAction::DisableL7Retry,
             "set-log-level" => match log_level(arg(2)) {
                 Some(l) => {
                     i = 3;

@@ -147,6 +147,8 @@ struct Scopes {
     trk: super::track::Trackers,
     /// `set-log-level`: 0 none, -1 silent, else the syslog level plus one.
     log_level: i8,
+    /// `http-request disable-l7-retry` ran for this transaction.
+    no_l7_retry: bool,
     /// `reqres` holds the response's variables (vars.c's SCOPE_RES).
     responding: bool,
 }
@@ -240,10 +242,21 @@ impl Vars {
             if level < 0 { -1 } else { level + 1 };
     }
 
+    /// `http-request disable-l7-retry`: no HTTP retry for this transaction.
+    pub fn disable_l7_retry(&mut self) {
+        self.0.get_or_insert_with(Default::default).no_l7_retry = true;
+    }
+
+    /// Whether a rule turned HTTP retries off for this transaction.
+    pub fn l7_retry_disabled(&self) -> bool {
+        self.0.as_deref().is_some_and(|s| s.no_l7_retry)
+    }
+
     /// A new transaction: its `txn.` and `req.` variables start empty.
     pub fn new_transaction(&mut self) {
         if let Some(s) = self.0.as_deref_mut() {
             s.log_level = 0;
+            s.no_l7_retry = false;
             s.txn = VarSet::default();
             s.reqres = VarSet::default();
             s.responding = false;

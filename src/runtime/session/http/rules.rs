@@ -386,6 +386,7 @@ fn change(action: &HttpAction, computed: Computed, h: &mut Head, st: &mut State)
         }
         (HttpAction::Capture(c), Computed::Capture(Some(v))) => st.caps.push((c.slot, c.len, v)),
         (HttpAction::SetLogLevel(l), _) => st.vars.set_log_level(*l),
+        (HttpAction::DisableL7Retry, _) => st.vars.disable_l7_retry(),
         (HttpAction::Track(_) | HttpAction::Sc(_) | HttpAction::Capture(_), _) => {}
         (a, Computed::Value(v)) => edit(a, Some(v), h),
         (a, _) => edit(a, None, h),

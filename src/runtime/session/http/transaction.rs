@@ -270,7 +270,8 @@ pub(super) async fn transaction(
     let bodyless_resp = req.method() == b"HEAD";
     // HTTP retries (`retry-on`'s response conditions) are armed for a request whole in
     // the buffer when it leaves: haproxy keeps a copy of it then, to send it again.
-    let l7_armed = b.ir.retry_l7.any() && req_done && !req.flags.chunked;
+    let l7_armed =
+        b.ir.retry_l7.any() && req_done && !req.flags.chunked && !vars.l7_retry_disabled();
     let body_copy: Vec<u8> = match read_body {
         Some(n) if l7_armed => cin.avail()[..n].to_vec(),
         _ => Vec::new(),
