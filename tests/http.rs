@@ -423,6 +423,19 @@ const CASES: &[Case] = &[
     ),
     (8000, &[b"GET http://h:8080/a HTTP/1.1\r\nHost: h:8080\r\n\r\n"]),
     (8000, &[b"CONNECT h:8443 HTTP/1.1\r\nHost: h\r\n\r\n"]),
+    // Any HTTP/<digit>.<digit> version: 1.1 and above go as HTTP/1.1, older ones as they
+    // came (kept alive to the server); the log shows what the client wrote; HTTP/1.10
+    // and a letter are 400s.
+    (
+        8000,
+        &[
+            b"GET /v20 HTTP/2.0\r\nHost: a\r\n\r\n",
+            b"\r\nGET /v35 HTTP/3.5\r\nHost: a\r\n\r\n",
+        ],
+    ),
+    (8000, &[b"GET /v05 HTTP/0.5\r\nHost: a\r\n\r\n"]),
+    (8000, &[b"GET /v110 HTTP/1.10\r\nHost: a\r\n\r\n"]),
+    (8000, &[b"GET /vx HTTP/x.1\r\nHost: a\r\n\r\n"]),
     // haproxy's 413 (HTTP/1.0 GET with a body) and 422 (a coding before chunked).
     (8000, &[b"GET /b1 HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"]),
     (

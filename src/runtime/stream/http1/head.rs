@@ -181,6 +181,41 @@ fn verdict(r: httparse::Result<usize>) -> Result<Option<usize>, HeadError> {
     }
 }
 
+/// A request line whose version is `HTTP/<digit>.<digit>` other than 1.0 and 1.1
+/// (haproxy's h1_process_req_vsn takes them all): a copy with `HTTP/1.1` (1.1 and
+/// above: haproxy's VER_11) or `HTTP/1.0` in its place for httparse, and whether it was
+/// above 1.1. None when the line is another matter (incomplete, or for httparse).
+fn other_version(buf: &[u8]) -> (Option<Vec<u8>>, bool) {
+    // httparse skips empty lines before the request line.
+    let start = buf
+        .iter()
+        .position(|&c| c != b'\r' && c != b'\n')
+        .unwrap_or(buf.len());
+    let Some(eol) = buf[start..].iter().position(|&c| c == b'\n') else {
+        return (None, false);
+    };
+    let line = &buf[start..start + eol];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(v) = line.len().checked_sub(9).map(|at| &line[at..]) else {
+        return (None, false);
+    };
+    let (major, minor) = (v[6], v[8]);
+    let shaped = v.starts_with(b" HTTP/") && v[7] == b'.';
+    if !shaped
+        || !major.is_ascii_digit()
+        || !minor.is_ascii_digit()
+        || v[6..] == *b"1.0"
+        || v[6..] == *b"1.1"
+    {
+        return (None, false);
+    }
+    let above11 = major > b'1' || (major == b'1' && minor >= b'1');
+    let at = start + line.len() - 3;
+    let mut copy = buf.to_vec();
+    copy[at..at + 3].copy_from_slice(if above11 { b"1.1" } else { b"1.0" });
+    (Some(copy), above11)
+}
+
 /// Room for `max` headers: on the stack for haproxy's default of 101 or fewer.
 fn slots<'a, 'b>(
     stack: &'a mut [httparse::Header<'b>; 101],
@@ -210,6 +245,10 @@ impl Head {
     /// Parses a request head at the start of `buf`: `Ok(None)` while incomplete,
     /// `Ok(Some((head, length)))` once the empty line is in.
     pub fn request(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
+        let original = buf;
+        // httparse knows HTTP/1.0 and 1.1 only; haproxy any HTTP/<digit>.<digit>.
+        let (patched, above11) = other_version(buf);
+        let buf = patched.as_deref().unwrap_or(buf);
         let mut stack = [httparse::EMPTY_HEADER; 101];
         let mut heap = Vec::new();
         let mut req = httparse::Request::new(slots(&mut stack, &mut heap, max_headers));
@@ -225,7 +264,8 @@ impl Head {
             return Err(HeadError::Syntax);
         }
         let mut head = Head {
-            store: buf[..n].to_vec(),
+            // As received: the log shows the version the client wrote.
+            store: original[..n].to_vec(),
             ..Head::default()
         };
         let (mo, uo) = (offset(buf, m.as_bytes()), offset(buf, u.as_bytes()));
@@ -236,7 +276,7 @@ impl Head {
             Span::of(uo..uo + u.len()),
             Span::of(vo..vo + 8),
         ];
-        head.flags.ver11 = v == 1;
+        head.flags.ver11 = v == 1 || above11;
         head.index(ranges(buf, req.headers), false)?;
         head.authority()?;
         let m = head.method();
@@ -569,11 +609,17 @@ impl Head {
             let mapped = case.and_then(|m| m.iter().find(|(f, _)| f.as_bytes() == n));
             out.extend_from_slice(mapped.map_or(n, |(_, t)| t.as_bytes()));
         };
+        let resp = self.status != 0;
         for i in 0..3 {
-            out.extend_from_slice(self.part(i));
+            // A request at HTTP/1.1 or above goes as HTTP/1.1 (h1_format_htx_reqline);
+            // an older one with the version it came with.
+            let part = match i {
+                2 if !resp && self.flags.ver11 => b"HTTP/1.1",
+                _ => self.part(i),
+            };
+            out.extend_from_slice(part);
             out.extend_from_slice(if i < 2 { b" " } else { b"\r\n" });
         }
-        let resp = self.status != 0;
         let no_framing = resp && (self.status < 200 || self.status == 204);
         for (n, v) in self.headers() {
             let v = match n {
