@@ -240,6 +240,8 @@ fn config() -> String {
         "refused",
         "  option h1-case-adjust-bogus-client\n",
     );
+    // The HTTP/2 preface where HTTP/2 upgrades are off: a PRI request, haproxy's 400.
+    fe(&mut c, 8031, "ok", "  option disable-h2-upgrade\n");
     // errorfiles: an http-errors section's page wins over an earlier errorfile.
     fe(
         &mut c,
@@ -436,6 +438,13 @@ const CASES: &[Case] = &[
     (8000, &[b"GET /v05 HTTP/0.5\r\nHost: a\r\n\r\n"]),
     (8000, &[b"GET /v110 HTTP/1.10\r\nHost: a\r\n\r\n"]),
     (8000, &[b"GET /vx HTTP/x.1\r\nHost: a\r\n\r\n"]),
+    // PRI (the HTTP/2 preface's method) is refused by the HTTP layer, as a later request
+    // too; the whole preface under `option disable-h2-upgrade`.
+    (
+        8000,
+        &[b"GET /p1 HTTP/1.1\r\nHost: a\r\n\r\n", b"pri /x HTTP/1.1\r\nHost: a\r\n\r\n"],
+    ),
+    (8031, &[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]),
     // haproxy's 413 (HTTP/1.0 GET with a body) and 422 (a coding before chunked).
     (8000, &[b"GET /b1 HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"]),
     (

@@ -1370,7 +1370,7 @@ pub const OPTIONS: &[Keyword] = &[
         "HTTP only",
     ),
     kw("checkcache", DBE, Ignored, "", "HTTP only"),
-    kw("disable-h2-upgrade", DFE, Ignored, "", "HTTP only"),
+    kw("disable-h2-upgrade", DFE, Supported, "", "HTTP mode: the HTTP/2 preface on an HTTP/1 connection is a PRI request, refused with haproxy's 400 (haproxide never upgrades; without the option haproxy would speak HTTP/2 there, which haproxide does not yet)"),
     kw("h1-case-adjust-bogus-client", DFE, Supported, "", "HTTP mode: h1-case-adjust applied to what the frontend sends clients"),
     kw("h1-case-adjust-bogus-server", DBE, Supported, "", "HTTP mode: h1-case-adjust applied to what the backend sends servers"),
     kw("idle-close-on-response", DFE, Ignored, "", "HTTP only"),

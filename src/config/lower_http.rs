@@ -82,6 +82,7 @@ pub(super) const HTTP_SUPPORTED: &[&str] = &[
     "'option http-pretend-keepalive'",
     "'option http-no-delay'",
     "'option prefer-last-server'",
+    "'option disable-h2-upgrade'",
     "'option h1-case-adjust-bogus-client'",
     "'option h1-case-adjust-bogus-server'",
     "'capture' statement",

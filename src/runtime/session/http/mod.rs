@@ -305,6 +305,37 @@ pub(super) async fn serve(
         if let Some(t) = vars.trackers() {
             t.http_req(false);
         }
+        // PRI is the HTTP/2 preface's method (all of it, under `option
+        // disable-h2-upgrade`): haproxy refuses it as a bad request before it keeps the
+        // URI for the log, with the HTTP layer's 400 (or the frontend's page for it).
+        if head.method().eq_ignore_ascii_case(b"PRI") {
+            crate::runtime::lb::counters::Refused::add(&f.refused.failed);
+            // Refused before the request's time is taken (TR -1).
+            tx.t_request = -1;
+            let answered = async {
+                let mut who = super::who(f, (peer, local), &ssl);
+                who.uid = uid;
+                let an = Answers {
+                    client_to: f.ir.timeout_client,
+                    be: &[],
+                    fe: &h.errorfiles,
+                    case: h.case_adjust.as_deref(),
+                    after: Some(answer::After {
+                        sets: [&answer::NO_RULES, &f.ir.http_rules],
+                        who: &who,
+                        caps: &f.ir.captures.response,
+                    }),
+                };
+                let why = (Cause::Proxy, Phase::Request);
+                let tx = (&mut tx, &mut vars);
+                answer::proxy_answer(&mut client, 400, &head, false, &an, tx, why).await
+            };
+            Box::pin(answered).await;
+            transaction_end(&shared, f, None, &tx.log, tx.status);
+            log!(&tx, None, uid);
+            vars.end_stream();
+            break;
+        }
         tx.request = Some(head.request_line());
         if let Some(req) = capture_headers(&head, &f.ir.captures.request) {
             tx.captured().req = req;
