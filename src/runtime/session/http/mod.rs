@@ -315,17 +315,7 @@ pub(super) async fn serve(
             let answered = async {
                 let mut who = super::who(f, (peer, local), &ssl);
                 who.uid = uid;
-                let an = Answers {
-                    client_to: f.ir.timeout_client,
-                    be: &[],
-                    fe: &h.errorfiles,
-                    case: h.case_adjust.as_deref(),
-                    after: Some(answer::After {
-                        sets: [&answer::NO_RULES, &f.ir.http_rules],
-                        who: &who,
-                        caps: &f.ir.captures.response,
-                    }),
-                };
+                let an = frontend_answers(f, h, &who);
                 let why = (Cause::Proxy, Phase::Request);
                 let tx = (&mut tx, &mut vars);
                 answer::proxy_answer(&mut client, 400, &head, false, &an, tx, why).await
@@ -440,17 +430,7 @@ pub(super) async fn serve(
                 let answered = async {
                     let mut who = super::who(f, (peer, local), &ssl);
                     who.uid = uid;
-                    let an = Answers {
-                        client_to: f.ir.timeout_client,
-                        be: &[],
-                        fe: &h.errorfiles,
-                        case: h.case_adjust.as_deref(),
-                        after: Some(answer::After {
-                            sets: [&answer::NO_RULES, &f.ir.http_rules],
-                            who: &who,
-                            caps: &f.ir.captures.response,
-                        }),
-                    };
+                    let an = frontend_answers(f, h, &who);
                     let tx = (&mut tx, &mut vars);
                     answer_rule(&mut client, &mut cin, verdict, &head, &an, tx).await
                 };
@@ -581,6 +561,26 @@ fn count_bad_request(f: &FrontendRt, vars: &Vars, status: u16, stream: bool) {
 
 /// A transaction's end with `status` sent (0: none): its frontend counts the answer,
 /// and its backend, in HTTP mode, the request and the answer (haproxy's stream end).
+/// How the frontend answers a request itself, before any backend: its pages, its
+/// clients' header case, its `http-after-response` rules.
+fn frontend_answers<'a>(
+    f: &'a FrontendRt,
+    h: &'a HttpFrontend,
+    who: &'a crate::runtime::rules::Who<'a>,
+) -> Answers<'a> {
+    Answers {
+        client_to: f.ir.timeout_client,
+        be: &[],
+        fe: &h.errorfiles,
+        case: h.case_adjust.as_deref(),
+        after: Some(answer::After {
+            sets: [&answer::NO_RULES, &f.ir.http_rules],
+            who,
+            caps: &f.ir.captures.response,
+        }),
+    }
+}
+
 fn transaction_end(
     shared: &Shared,
     f: &FrontendRt,
