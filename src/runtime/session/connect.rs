@@ -94,7 +94,7 @@ pub(super) async fn connect_phase(
         bi,
         srv,
     };
-    let (mut srv, mut slot, mut direct, mut attempt) = match l7 {
+    let (mut srv, mut slot, mut direct, mut attempt, same) = match l7 {
         None => {
             // `option prefer-last-server`: a server the session holds a connection to,
             // chosen as the balancer would (no persistence: not "direct").
@@ -108,7 +108,7 @@ pub(super) async fn connect_phase(
                 None => pin,
             };
             let srv = Box::pin(obtain(b, peer.ip(), key, None, first_pin, queue, log)).await?;
-            (srv, taken(srv), pin.server == Some(srv), 0)
+            (srv, taken(srv), pin.server == Some(srv), 0, false)
         }
         // An HTTP retry: the same server again, keeping its slot, unless the retry is
         // where `option redispatch` balances again (stream_choose_redispatch).
@@ -125,15 +125,21 @@ pub(super) async fn connect_phase(
                 };
                 log.redispatched |= next != prev;
                 b.reassigned(prev, next);
-                (next, taken(next), false, r.attempts)
+                (next, taken(next), false, r.attempts, false)
             } else {
                 b.reassigned(prev, prev);
                 let _ = b.attempt(prev);
-                (prev, r.slot, r.direct, r.attempts)
+                (prev, r.slot, r.direct, r.attempts, true)
             }
         }
     };
-    log.tw = start.elapsed().as_millis() as i64;
+    // A retry on the same server keeps its queue time, the failed attempt counting in
+    // Tc (haproxy takes t_queue only when a server is assigned); Tc runs from there, in
+    // whole milliseconds as haproxy subtracts them.
+    if !same {
+        log.tw = start.elapsed().as_millis() as i64;
+    }
+    let c_start = start + Duration::from_millis(log.tw.max(0) as u64);
     if let Some(r) = reuse {
         use crate::runtime::lb::idle::Want;
         // The session's own connection to this server first (session_get_conn), then
@@ -163,7 +169,7 @@ pub(super) async fn connect_phase(
             want.and_then(|w| b.servers[srv].idle.take(w, used))
         };
         if let Some(server) = found {
-            log.tc = 0;
+            log.tc = c_start.elapsed().as_millis() as i64;
             log.server = Some(srv);
             log.retries = attempt;
             return Some(Connected {
@@ -176,7 +182,6 @@ pub(super) async fn connect_phase(
             });
         }
     }
-    let c_start = Instant::now();
     let server = loop {
         let target = b.servers[srv].target_for(local);
         let addrs = log

@@ -27,42 +27,86 @@ pub(super) struct Idle {
     pub(super) end: ServerEnd,
 }
 
-/// A session's own server connections, oldest first, and whether a server asked for
-/// connection-based authentication (haproxy's SESS_FL_PREFER_LAST).
+/// A session's own server connections in the order it first had each (haproxy's
+/// session server list, where a connection stays while in use: `None` here), and
+/// whether a server asked for connection-based authentication (SESS_FL_PREFER_LAST).
 #[derive(Default)]
 pub(super) struct OwnConns {
-    pub(super) idle: Vec<Idle>,
+    conns: Vec<Own>,
     pub(super) prefer_last: bool,
+}
+
+/// One of the session's connections: its server, and the connection while idle.
+struct Own {
+    bi: usize,
+    srv: usize,
+    end: Option<ServerEnd>,
+}
+
+impl Own {
+    fn idle(&self) -> Option<&ServerEnd> {
+        self.end.as_ref().filter(|e| alive(e))
+    }
 }
 
 /// The session ends: its idle connections are reset, as haproxy resets them.
 impl Drop for OwnConns {
     fn drop(&mut self) {
-        for c in self.idle.drain(..).filter(|c| alive(&c.end)) {
-            discard(c.end);
+        for c in self.conns.drain(..) {
+            if let Some(e) = c.end.filter(alive) {
+                discard(e);
+            }
         }
     }
 }
 
 impl OwnConns {
-    /// The idle connection to `srv` of backend `bi`, taken out (one the server closed is
-    /// dropped).
+    /// The idle connection to `srv` of backend `bi`, taken into use (its place kept);
+    /// one the server closed is forgotten.
     pub(super) fn take(&mut self, bi: usize, srv: usize) -> Option<ServerEnd> {
-        let i = self.idle.iter().position(|c| c.bi == bi && c.srv == srv)?;
-        Some(self.idle.remove(i).end).filter(alive)
+        let i = (self.conns.iter()).position(|c| c.bi == bi && c.srv == srv && c.end.is_some())?;
+        let end = self.conns[i].end.take().filter(alive);
+        if end.is_none() {
+            self.conns.remove(i);
+        }
+        end
     }
 
     /// Keeps a connection left idle, unless the session already keeps `max` of them
     /// (`max-session-srv-conns`; at most 0: none), when it is closed instead, as
-    /// session_check_idle_conn does (the ones kept stay).
+    /// session_check_idle_conn does (the ones kept stay). A connection back from use
+    /// takes its place again.
     pub(super) fn keep(&mut self, conn: Idle, max: i32) {
         // Those the servers closed meanwhile are gone from haproxy's count already
         // (closed without a reset: haproxy saw their end).
-        self.idle.retain(|c| alive(&c.end));
-        if (self.idle.len() as i64) < i64::from(max) {
-            self.idle.push(conn);
-        } else {
+        self.conns.retain(|c| c.end.is_none() || c.idle().is_some());
+        let idle = self.conns.iter().filter(|c| c.end.is_some()).count();
+        let in_use = (self.conns.iter())
+            .position(|c| c.bi == conn.bi && c.srv == conn.srv && c.end.is_none());
+        if (idle as i64) >= i64::from(max) {
             discard(conn.end);
+            self.forget_at(in_use);
+            return;
+        }
+        match in_use {
+            Some(i) => self.conns[i].end = Some(conn.end),
+            None => self.conns.push(Own {
+                bi: conn.bi,
+                srv: conn.srv,
+                end: Some(conn.end),
+            }),
+        }
+    }
+
+    /// A connection taken from here is not coming back (closed after its use).
+    pub(super) fn forget(&mut self, bi: usize, srv: usize) {
+        let i = (self.conns.iter()).position(|c| c.bi == bi && c.srv == srv && c.end.is_none());
+        self.forget_at(i);
+    }
+
+    fn forget_at(&mut self, i: Option<usize>) {
+        if let Some(i) = i {
+            self.conns.remove(i);
         }
     }
 
@@ -80,10 +124,10 @@ impl OwnConns {
             return None;
         }
         let ka_queue = (!self.prefer_last).then_some(b.ir.max_ka_queue);
-        self.idle
+        self.conns
             .iter()
-            .filter(|c| c.bi == bi)
-            .find(|c| b.keeps_preference(c.srv, ka_queue) && alive(&c.end))
+            .filter(|c| c.bi == bi && c.idle().is_some())
+            .find(|c| b.keeps_preference(c.srv, ka_queue))
             .map(|c| c.srv)
     }
 }

@@ -46,11 +46,7 @@ pub(super) async fn transaction(
 ) -> bool {
     let f = &shared.frontends[li.fe];
     let client_to = f.ir.timeout_client;
-    // haproxy answers a request it has all read (its body already in the buffer) as any
-    // other and keeps the connection; a request with a body still to come is closed.
-    let req_done =
-        !req.flags.chunked && (!req.flags.clen || cin.avail().len() as u64 >= req.content_length);
-    let read_body = (req_done && req.flags.clen).then_some(req.content_length as usize);
+    let (req_done, read_body) = body_state(req, cin);
     let early_answer = |cin: &mut Inbuf| {
         if let Some(n) = read_body {
             cin.consume(n);
@@ -125,6 +121,13 @@ pub(super) async fn transaction(
             return false;
         }
     }
+    // The body may be all in now (HTTP retries and answers see it so).
+    let (req_done, read_body) = body_state(req, cin);
+    let early_answer = |cin: &mut Inbuf| {
+        if let Some(n) = read_body {
+            cin.consume(n);
+        }
+    };
     // The backend's `tcp-request content` rules come first; a reject closes the
     // connection, logged with no status and no request time, as haproxy does.
     // A listen's own sessions ran its rules as the frontend's already.
@@ -348,6 +351,12 @@ pub(super) async fn transaction(
         // haproxy waits for the response side after a write error when it may retry:
         // the connection's end is then an empty response.
         let resp = if sent.is_err() && !ask(Fault::Empty) {
+            // A later request of the connection: the client's to send again (the read
+            // error haproxy meets next goes to abort_keep_alive).
+            if tx.not_first {
+                tx.logged = true;
+                return false;
+            }
             let why = (Cause::ServerAbort, Phase::Headers);
             if !retrying {
                 early_answer(cin);
@@ -429,6 +438,9 @@ pub(super) async fn transaction(
             }
             b.reassigned(srv, srv);
             close_after_use(c.server);
+            if c.private {
+                idle.forget(bi, srv);
+            }
             l7 = Some(L7Retry {
                 slot: c.slot,
                 attempts: tx.log.retries + 1,
@@ -439,6 +451,9 @@ pub(super) async fn transaction(
         let held = (c.slot, c.t, c.reused, c.private);
         break (held, srv, c.server, sin, up_res, resp);
     };
+    // A connection-based authentication ties the session's later requests to this
+    // server (SESS_FL_PREFER_LAST), whatever becomes of the response.
+    idle.prefer_last |= tx.conn_auth;
     log_cookie(tx, &persist);
     // `observe layer7`: the response (or its absence) counts for the server.
     let ev = match &resp {
@@ -483,6 +498,9 @@ pub(super) async fn transaction(
         }
         Err(status) => {
             close_after_use(server);
+            if was_private {
+                idle.forget(bi, srv);
+            }
             if let NoResponse::KeepAliveAbort = status {
                 tx.logged = true;
                 return false;
@@ -521,9 +539,7 @@ pub(super) async fn transaction(
             Side::Write(_) => Termination::new(Cause::ServerAbort, Phase::Data),
         };
     }
-    // A connection-based authentication ties the connection and the session's later
-    // requests to this server (SESS_FL_PREFER_LAST), whatever became of the response.
-    idle.prefer_last |= tx.conn_auth;
+    // A connection-based authentication makes the connection the session's own.
     let private = was_private || tx.conn_auth || private_conns(b, srv);
     if srv_keep && !private {
         // Back to the server's pool, for a later request of any session; safe once it
@@ -543,11 +559,26 @@ pub(super) async fn transaction(
         idle.keep(conn, f.ir.max_session_srv_conns);
     } else {
         close_after_use(server);
+        if was_private {
+            idle.forget(bi, srv);
+        }
     }
     drop(slot);
     drop(be);
     // response() decided the client side with the request (h1_set_cli_conn_mode).
     end.conn_kept_by_client_side && end.done && up_res.is_ok()
+}
+
+/// Whether the request is all read (its body already in the buffer), and the length of a
+/// body to drop with it: haproxy answers such a request as any other and keeps the
+/// connection; a request with a body still to come is closed.
+fn body_state(req: &Head, cin: &Inbuf) -> (bool, Option<usize>) {
+    let done =
+        !req.flags.chunked && (!req.flags.clen || cin.avail().len() as u64 >= req.content_length);
+    (
+        done,
+        (done && req.flags.clen).then_some(req.content_length as usize),
+    )
 }
 
 /// Seconds since the Unix epoch (cookie dates).

@@ -216,6 +216,29 @@ fn other_version(buf: &[u8]) -> (Option<Vec<u8>>, bool) {
     (Some(copy), above11)
 }
 
+/// Whether the request line is not complete yet and ends in what may become an
+/// `HTTP/<digit>.<digit>` version.
+fn version_so_far(buf: &[u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&c| c != b'\r' && c != b'\n')
+        .unwrap_or(buf.len());
+    let line = &buf[start..];
+    if line.contains(&b'\n') {
+        return false;
+    }
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(sp) = line.iter().rposition(|&c| c == b' ') else {
+        return false;
+    };
+    let tail = &line[sp + 1..];
+    tail.len() <= 8
+        && tail.iter().zip(b"HTTP/0.0").all(|(&c, &p)| match p {
+            b'0' => c.is_ascii_digit(),
+            p => c == p,
+        })
+}
+
 /// Room for `max` headers: on the stack for haproxy's default of 101 or fewer.
 fn slots<'a, 'b>(
     stack: &'a mut [httparse::Header<'b>; 101],
@@ -252,7 +275,14 @@ impl Head {
         let mut stack = [httparse::EMPTY_HEADER; 101];
         let mut heap = Vec::new();
         let mut req = httparse::Request::new(slots(&mut stack, &mut heap, max_headers));
-        let Some(n) = verdict(req.parse(buf))? else {
+        let parsed = match verdict(req.parse(buf)) {
+            // httparse refuses a version other than 1.0 or 1.1 as soon as it sees its
+            // first bytes: while the line is not complete, it may still be one haproxy
+            // takes.
+            Err(HeadError::Syntax) if patched.is_none() && version_so_far(buf) => Ok(None),
+            r => r,
+        };
+        let Some(n) = parsed? else {
             return Ok(None);
         };
         let (Some(m), Some(u), Some(v)) = (req.method, req.path, req.version) else {

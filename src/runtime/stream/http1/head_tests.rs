@@ -124,3 +124,30 @@ fn incomplete_and_invalid() {
         Some(HeadError::TooManyHeaders)
     );
 }
+
+#[test]
+fn other_versions_wait_for_their_line_then_go_as_haproxy_sends_them() {
+    // Piece by piece, as a slow client sends it: no verdict before the line is whole.
+    let full = "GET /v HTTP/2.0\r\nHost: a\r\n\r\n";
+    for cut in [
+        "GET /v HTTP/2",
+        "GET /v HTTP/2.",
+        "GET /v HTTP/2.0",
+        "GET /v HTTP/2.0\r",
+    ] {
+        assert!(
+            matches!(Head::request(cut.as_bytes(), 101), Ok(None)),
+            "{cut:?} is not complete yet"
+        );
+    }
+    let h = req(full).unwrap();
+    assert!(h.flags.ver11);
+    assert_eq!(h.request_line(), b"GET /v HTTP/2.0");
+    assert_eq!(wire(&h, None, false), "GET /v HTTP/1.1\r\nhost: a\r\n\r\n");
+    let old = req("GET /o HTTP/0.5\r\n\r\n").unwrap();
+    assert!(!old.flags.ver11);
+    assert_eq!(wire(&old, None, false), "GET /o HTTP/0.5\r\n\r\n");
+    // Not a digit, or one too many: refused at once.
+    assert!(Head::request(b"GET /x HTTP/x", 101).is_err());
+    assert!(Head::request(b"GET /x HTTP/1.10\r\n\r\n", 101).is_err());
+}
