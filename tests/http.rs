@@ -160,6 +160,9 @@ const NO_LENGTH: &[u8] = b"HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\nhello";
 const SRV_CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
 const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-B: 2\r\n\r\n";
 const GARBAGE: &[u8] = b"garbage\r\n\r\n";
+/// Responses of versions haproxy takes though httparse does not.
+const V20: &[u8] = b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
+const V09: &[u8] = b"HTTP/0.9 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 /// The configuration: one frontend per case family, servers on 127.0.62.x.
 fn config() -> String {
@@ -242,6 +245,8 @@ fn config() -> String {
     );
     // The HTTP/2 preface where HTTP/2 upgrades are off: a PRI request, haproxy's 400.
     fe(&mut c, 8031, "ok", "  option disable-h2-upgrade\n");
+    fe(&mut c, 8032, "v20", "");
+    fe(&mut c, 8033, "v09", "");
     // errorfiles: an http-errors section's page wins over an earlier errorfile.
     fe(
         &mut c,
@@ -266,6 +271,8 @@ fn config() -> String {
         ("srvclose", 4),
         ("nocontent", 5),
         ("garbage", 6),
+        ("v20", 11),
+        ("v09", 12),
     ] {
         c.push_str(&format!("backend {name}\n  server s1 127.0.62.{n}:8000\n"));
     }
@@ -445,6 +452,9 @@ const CASES: &[Case] = &[
         &[b"GET /p1 HTTP/1.1\r\nHost: a\r\n\r\n", b"pri /x HTTP/1.1\r\nHost: a\r\n\r\n"],
     ),
     (8031, &[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]),
+    // Responses of other versions: HTTP/2.0 goes on as HTTP/1.1, HTTP/0.9 as it came.
+    (8032, &[b"GET /r20 HTTP/1.1\r\nHost: a\r\n\r\n"]),
+    (8033, &[b"GET /r09 HTTP/1.1\r\nHost: a\r\n\r\n"]),
     // haproxy's 413 (HTTP/1.0 GET with a body) and 422 (a coding before chunked).
     (8000, &[b"GET /b1 HTTP/1.0\r\nContent-Length: 1\r\n\r\nx"]),
     (
@@ -467,6 +477,8 @@ fn run(which: Which) -> (Vec<Outcome>, Vec<String>) {
         ("127.0.62.6:8000", GARBAGE, false),
         ("127.0.62.8:8000", OK, false),
         ("127.0.62.9:8000", OK, false),
+        ("127.0.62.11:8000", V20, false),
+        ("127.0.62.12:8000", V09, false),
     ];
     let mut _s: Vec<Backend> = servers
         .iter()

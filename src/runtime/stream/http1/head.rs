@@ -216,6 +216,47 @@ fn other_version(buf: &[u8]) -> (Option<Vec<u8>>, bool) {
     (Some(copy), above11)
 }
 
+/// A status line starting `HTTP/<digit>.<digit> ` other than 1.0 and 1.1: a copy with
+/// `1.1` (1.1 and above) or `1.0` in its place for httparse, and whether it was above.
+fn other_response_version(buf: &[u8]) -> (Option<Vec<u8>>, bool) {
+    let start = buf
+        .iter()
+        .position(|&c| c != b'\r' && c != b'\n')
+        .unwrap_or(buf.len());
+    let Some(v) = buf.get(start..start + 9) else {
+        return (None, false);
+    };
+    let (major, minor) = (v[5], v[7]);
+    let shaped = v.starts_with(b"HTTP/") && v[6] == b'.' && v[8] == b' ';
+    if !shaped
+        || !major.is_ascii_digit()
+        || !minor.is_ascii_digit()
+        || v[5..8] == *b"1.0"
+        || v[5..8] == *b"1.1"
+    {
+        return (None, false);
+    }
+    let above11 = major > b'1' || (major == b'1' && minor >= b'1');
+    let mut copy = buf.to_vec();
+    copy[start + 5..start + 8].copy_from_slice(if above11 { b"1.1" } else { b"1.0" });
+    (Some(copy), above11)
+}
+
+/// Whether a status line not yet long enough to hold its version and space starts with
+/// what may become `HTTP/<digit>.<digit>`.
+fn starts_like_version(buf: &[u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&c| c != b'\r' && c != b'\n')
+        .unwrap_or(buf.len());
+    let head = &buf[start..];
+    head.len() < 9
+        && head.iter().zip(b"HTTP/0.0").all(|(&c, &p)| match p {
+            b'0' => c.is_ascii_digit(),
+            p => c == p,
+        })
+}
+
 /// Whether the request line is not complete yet and ends in what may become an
 /// `HTTP/<digit>.<digit>` version.
 fn version_so_far(buf: &[u8]) -> bool {
@@ -329,17 +370,27 @@ impl Head {
 
     /// Parses a response head at the start of `buf`, as [`Head::request`].
     pub fn response(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
+        let original = buf;
+        // As for requests: haproxy takes any HTTP/<digit>.<digit> (h1_process_res_vsn).
+        let (patched, above11) = other_response_version(buf);
+        let buf = patched.as_deref().unwrap_or(buf);
         let mut stack = [httparse::EMPTY_HEADER; 101];
         let mut heap = Vec::new();
         let mut res = httparse::Response::new(slots(&mut stack, &mut heap, max_headers));
-        let Some(n) = verdict(res.parse(buf))? else {
+        let parsed = match verdict(res.parse(buf)) {
+            // A version httparse refuses at its first byte may still become one haproxy
+            // takes while the status line is short of it.
+            Err(HeadError::Syntax) if patched.is_none() && starts_like_version(buf) => Ok(None),
+            r => r,
+        };
+        let Some(n) = parsed? else {
             return Ok(None);
         };
         let (Some(v), Some(code), Some(reason)) = (res.version, res.code, res.reason) else {
             return Err(HeadError::Syntax);
         };
         let mut head = Head {
-            store: buf[..n].to_vec(),
+            store: original[..n].to_vec(),
             status: code,
             ..Head::default()
         };
@@ -360,7 +411,7 @@ impl Head {
             Span::of(start + 9..start + 12),
             Span::of(ro..ro + reason.len()),
         ];
-        head.flags.ver11 = v == 1;
+        head.flags.ver11 = v == 1 || above11;
         head.index(ranges(buf, res.headers), true)?;
         if code != 101 {
             head.flags.conn_upg = false;
@@ -641,10 +692,11 @@ impl Head {
         };
         let resp = self.status != 0;
         for i in 0..3 {
-            // A request at HTTP/1.1 or above goes as HTTP/1.1 (h1_format_htx_reqline);
-            // an older one with the version it came with.
+            // A message at HTTP/1.1 or above goes as HTTP/1.1 (h1_format_htx_reqline,
+            // h1_format_htx_stline); an older one with the version it came with.
             let part = match i {
                 2 if !resp && self.flags.ver11 => b"HTTP/1.1",
+                0 if resp && self.flags.ver11 => b"HTTP/1.1",
                 _ => self.part(i),
             };
             out.extend_from_slice(part);

@@ -151,3 +151,30 @@ fn other_versions_wait_for_their_line_then_go_as_haproxy_sends_them() {
     assert!(Head::request(b"GET /x HTTP/x", 101).is_err());
     assert!(Head::request(b"GET /x HTTP/1.10\r\n\r\n", 101).is_err());
 }
+
+#[test]
+fn responses_of_other_versions_as_haproxy_writes_them() {
+    for cut in ["HTTP/2", "HTTP/2.0"] {
+        assert!(
+            matches!(Head::response(cut.as_bytes(), 101), Ok(None)),
+            "{cut:?}"
+        );
+    }
+    let (h, _) = Head::response(b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok", 101)
+        .unwrap()
+        .unwrap();
+    assert!(h.flags.ver11);
+    assert_eq!(
+        wire(&h, None, false),
+        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+    );
+    let (old, _) = Head::response(b"HTTP/0.9 200 OK\r\n\r\n", 101)
+        .unwrap()
+        .unwrap();
+    assert!(!old.flags.ver11);
+    assert_eq!(
+        wire(&old, Some("keep-alive"), false),
+        "HTTP/0.9 200 OK\r\nconnection: keep-alive\r\n\r\n"
+    );
+    assert!(Head::response(b"HTTP/x.0 200 OK\r\n\r\n", 101).is_err());
+}
