@@ -7,7 +7,7 @@
 
 use super::connect::source_of;
 use super::route::Pin;
-use crate::ir::{Balance, HttpReuse, SendProxy};
+use crate::ir::{HttpReuse, SendProxy};
 use crate::runtime::lb::idle::{alive, discard};
 use crate::runtime::lb::state::BackendRt;
 use crate::runtime::stream::ServerEnd;
@@ -116,11 +116,10 @@ impl OwnConns {
     /// has room or a queue shorter than `max-keep-alive-queue`. Never with persistence
     /// or a hash algorithm (assign_server's BE_LB_KIND_HI test).
     pub(super) fn preferred(&self, b: &BackendRt, bi: usize, pin: Pin) -> Option<usize> {
-        let hashed = matches!(
-            b.ir.balance,
-            Balance::Source | Balance::Hash(_) | Balance::Http(_)
-        );
-        if pin.server.is_some() || hashed || !(self.prefer_last || b.ir.prefer_last_server) {
+        if pin.server.is_some()
+            || b.ir.balance.is_hash()
+            || !(self.prefer_last || b.ir.prefer_last_server)
+        {
             return None;
         }
         let ka_queue = (!self.prefer_last).then_some(b.ir.max_ka_queue);

@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+use super::version;
+
 /// Why a head was refused (haproxy answers 400 to a request, 502 to a response).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadError {
@@ -181,105 +183,6 @@ fn verdict(r: httparse::Result<usize>) -> Result<Option<usize>, HeadError> {
     }
 }
 
-/// A request line whose version is `HTTP/<digit>.<digit>` other than 1.0 and 1.1
-/// (haproxy's h1_process_req_vsn takes them all): a copy with `HTTP/1.1` (1.1 and
-/// above: haproxy's VER_11) or `HTTP/1.0` in its place for httparse, and whether it was
-/// above 1.1. None when the line is another matter (incomplete, or for httparse).
-fn other_version(buf: &[u8]) -> (Option<Vec<u8>>, bool) {
-    // httparse skips empty lines before the request line.
-    let start = buf
-        .iter()
-        .position(|&c| c != b'\r' && c != b'\n')
-        .unwrap_or(buf.len());
-    let Some(eol) = buf[start..].iter().position(|&c| c == b'\n') else {
-        return (None, false);
-    };
-    let line = &buf[start..start + eol];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let Some(v) = line.len().checked_sub(9).map(|at| &line[at..]) else {
-        return (None, false);
-    };
-    let (major, minor) = (v[6], v[8]);
-    let shaped = v.starts_with(b" HTTP/") && v[7] == b'.';
-    if !shaped
-        || !major.is_ascii_digit()
-        || !minor.is_ascii_digit()
-        || v[6..] == *b"1.0"
-        || v[6..] == *b"1.1"
-    {
-        return (None, false);
-    }
-    let above11 = major > b'1' || (major == b'1' && minor >= b'1');
-    let at = start + line.len() - 3;
-    let mut copy = buf.to_vec();
-    copy[at..at + 3].copy_from_slice(if above11 { b"1.1" } else { b"1.0" });
-    (Some(copy), above11)
-}
-
-/// A status line starting `HTTP/<digit>.<digit> ` other than 1.0 and 1.1: a copy with
-/// `1.1` (1.1 and above) or `1.0` in its place for httparse, and whether it was above.
-fn other_response_version(buf: &[u8]) -> (Option<Vec<u8>>, bool) {
-    let start = buf
-        .iter()
-        .position(|&c| c != b'\r' && c != b'\n')
-        .unwrap_or(buf.len());
-    let Some(v) = buf.get(start..start + 9) else {
-        return (None, false);
-    };
-    let (major, minor) = (v[5], v[7]);
-    let shaped = v.starts_with(b"HTTP/") && v[6] == b'.' && v[8] == b' ';
-    if !shaped
-        || !major.is_ascii_digit()
-        || !minor.is_ascii_digit()
-        || v[5..8] == *b"1.0"
-        || v[5..8] == *b"1.1"
-    {
-        return (None, false);
-    }
-    let above11 = major > b'1' || (major == b'1' && minor >= b'1');
-    let mut copy = buf.to_vec();
-    copy[start + 5..start + 8].copy_from_slice(if above11 { b"1.1" } else { b"1.0" });
-    (Some(copy), above11)
-}
-
-/// Whether a status line not yet long enough to hold its version and space starts with
-/// what may become `HTTP/<digit>.<digit>`.
-fn starts_like_version(buf: &[u8]) -> bool {
-    let start = buf
-        .iter()
-        .position(|&c| c != b'\r' && c != b'\n')
-        .unwrap_or(buf.len());
-    let head = &buf[start..];
-    head.len() < 9
-        && head.iter().zip(b"HTTP/0.0").all(|(&c, &p)| match p {
-            b'0' => c.is_ascii_digit(),
-            p => c == p,
-        })
-}
-
-/// Whether the request line is not complete yet and ends in what may become an
-/// `HTTP/<digit>.<digit>` version.
-fn version_so_far(buf: &[u8]) -> bool {
-    let start = buf
-        .iter()
-        .position(|&c| c != b'\r' && c != b'\n')
-        .unwrap_or(buf.len());
-    let line = &buf[start..];
-    if line.contains(&b'\n') {
-        return false;
-    }
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let Some(sp) = line.iter().rposition(|&c| c == b' ') else {
-        return false;
-    };
-    let tail = &line[sp + 1..];
-    tail.len() <= 8
-        && tail.iter().zip(b"HTTP/0.0").all(|(&c, &p)| match p {
-            b'0' => c.is_ascii_digit(),
-            p => c == p,
-        })
-}
-
 /// Room for `max` headers: on the stack for haproxy's default of 101 or fewer.
 fn slots<'a, 'b>(
     stack: &'a mut [httparse::Header<'b>; 101],
@@ -311,7 +214,7 @@ impl Head {
     pub fn request(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
         let original = buf;
         // httparse knows HTTP/1.0 and 1.1 only; haproxy any HTTP/<digit>.<digit>.
-        let (patched, above11) = other_version(buf);
+        let (patched, above11) = version::request(buf);
         let buf = patched.as_deref().unwrap_or(buf);
         let mut stack = [httparse::EMPTY_HEADER; 101];
         let mut heap = Vec::new();
@@ -320,7 +223,7 @@ impl Head {
             // httparse refuses a version other than 1.0 or 1.1 as soon as it sees its
             // first bytes: while the line is not complete, it may still be one haproxy
             // takes.
-            Err(HeadError::Syntax) if patched.is_none() && version_so_far(buf) => Ok(None),
+            Err(HeadError::Syntax) if patched.is_none() && version::request_so_far(buf) => Ok(None),
             r => r,
         };
         let Some(n) = parsed? else {
@@ -372,7 +275,7 @@ impl Head {
     pub fn response(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, HeadError> {
         let original = buf;
         // As for requests: haproxy takes any HTTP/<digit>.<digit> (h1_process_res_vsn).
-        let (patched, above11) = other_response_version(buf);
+        let (patched, above11) = version::response(buf);
         let buf = patched.as_deref().unwrap_or(buf);
         let mut stack = [httparse::EMPTY_HEADER; 101];
         let mut heap = Vec::new();
@@ -380,7 +283,9 @@ impl Head {
         let parsed = match verdict(res.parse(buf)) {
             // A version httparse refuses at its first byte may still become one haproxy
             // takes while the status line is short of it.
-            Err(HeadError::Syntax) if patched.is_none() && starts_like_version(buf) => Ok(None),
+            Err(HeadError::Syntax) if patched.is_none() && version::response_so_far(buf) => {
+                Ok(None)
+            }
             r => r,
         };
         let Some(n) = parsed? else {

@@ -10,3 +10,4 @@ pub mod body;
 pub mod compress;
 pub mod head;
 pub mod reason;
+mod version;
