@@ -221,3 +221,63 @@ pub fn read_ca(path: &str) -> Result<CaContents, String> {
     }
     Ok(out)
 }
+
+/// What haproxy's PROXY v2 `cert-key` and `cert-sig` sub-TLVs say of a certificate it
+/// serves: the key type and size as haproxy writes them ("RSA2048", "EC256"; none for
+/// other key types), and the signature algorithm's OpenSSL short name ("RSA-SHA256",
+/// "ecdsa-with-SHA256"; "UNDEF" for one OpenSSL has no name for).
+pub fn key_and_sig(leaf: &CertificateDer<'_>) -> (Option<String>, &'static str) {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) else {
+        return (None, "UNDEF");
+    };
+    let sig = match cert.signature_algorithm.algorithm.to_id_string().as_str() {
+        "1.2.840.113549.1.1.4" => "RSA-MD5",
+        "1.2.840.113549.1.1.5" => "RSA-SHA1",
+        "1.2.840.113549.1.1.14" => "RSA-SHA224",
+        "1.2.840.113549.1.1.11" => "RSA-SHA256",
+        "1.2.840.113549.1.1.12" => "RSA-SHA384",
+        "1.2.840.113549.1.1.13" => "RSA-SHA512",
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.3.101.112" => "ED25519",
+        "1.3.101.113" => "ED448",
+        "2.16.840.1.101.3.4.3.2" => "dsa_with_SHA256",
+        _ => "UNDEF",
+    };
+    let spki = cert.public_key();
+    let key = match spki.parsed() {
+        // The modulus' significant bits (OpenSSL's EVP_PKEY_bits).
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+            let m: &[u8] = rsa.modulus;
+            let m = &m[m.iter().take_while(|b| **b == 0).count()..];
+            m.first()
+                .map(|top| format!("RSA{}", m.len() * 8 - top.leading_zeros() as usize))
+        }
+        // The curve's order size, named by its OID in the algorithm's parameters.
+        Ok(x509_parser::public_key::PublicKey::EC(_)) => {
+            let bits = match curve(spki).as_deref() {
+                Some("1.2.840.10045.3.1.7" | "1.3.132.0.10") => Some(256),
+                Some("1.3.132.0.34") => Some(384),
+                Some("1.3.132.0.35") => Some(521),
+                Some("1.3.132.0.33") => Some(224),
+                _ => None,
+            };
+            bits.map(|b| format!("EC{b}"))
+        }
+        _ => None,
+    };
+    (key, sig)
+}
+
+/// The named curve of an EC key, as a dotted OID (in the algorithm's parameters).
+pub fn curve(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> Option<String> {
+    spki.algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string())
+}

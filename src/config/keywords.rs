@@ -1583,7 +1583,7 @@ pub const SERVER: &[Keyword] = &[
         0,
         Supported,
         "<opt>[,<opt>]*",
-        "ssl and cert-cn; authority, ssl-cipher, cert-sig, cert-key, crc32c, unique-id rejected",
+        "every option: ssl, cert-cn, cert-key, cert-sig, ssl-cipher (each SSL sub-TLV brings the SSL TLV), authority (the received header's, else the SNI), crc32c, unique-id (empty without unique-id-format)",
     ),
     kw("weight", 0, Supported, "<0..256>", ""),
     kw("backup", 0, Supported, "", ""),

@@ -380,7 +380,12 @@ fn lower_server(
     };
     let has = |w: &str| o.proxy_v2_options.iter().any(|x| x == w);
     let proxy_v2 = ProxyV2Options {
-        ssl: o.send_proxy_v2_ssl || o.send_proxy_v2_ssl_cn || has("ssl") || has("cert-cn"),
+        // Each SSL sub-TLV brings the SSL TLV, as in haproxy.
+        ssl: o.send_proxy_v2_ssl
+            || o.send_proxy_v2_ssl_cn
+            || ["ssl", "cert-cn", "cert-key", "cert-sig", "ssl-cipher"]
+                .into_iter()
+                .any(has),
         cert_cn: o.send_proxy_v2_ssl_cn || has("cert-cn"),
         ssl_cipher: has("ssl-cipher"),
         cert_sig: has("cert-sig"),

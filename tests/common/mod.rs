@@ -2,6 +2,8 @@
 //! servers, and log capture. Every address is loopback; every process is stopped by PID.
 #![allow(dead_code)]
 
+pub mod certs;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

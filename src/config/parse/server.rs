@@ -392,11 +392,6 @@ impl Parser {
                         if !PP2_OPTIONS.contains(&opt) {
                             return self.push(bare(format!("'{opt}' : proxy v2 option not implemented.")));
                         }
-                        // Only the TLVs haproxide sends; the others would silently be missing.
-                        if !matches!(opt, "ssl" | "cert-cn") {
-                            self.unsupported(loc, &format!("proxy-v2-options '{opt}'"), "only ssl and cert-cn TLVs are sent");
-                            continue;
-                        }
                         o.proxy_v2_options.push(opt.to_string());
                     }
                 }

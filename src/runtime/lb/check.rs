@@ -388,7 +388,7 @@ pub async fn run_check(
     }
     if send_proxy {
         let header = match s.send_proxy {
-            SendProxy::V2 => proxy_protocol::v2_local(s.proxy_v2.ssl),
+            SendProxy::V2 => proxy_protocol::v2_local(&s.proxy_v2),
             _ => match (stream.local_addr(), stream.peer_addr()) {
                 (Ok(l), Ok(p)) => proxy_protocol::v1(l, p),
                 _ => Vec::new(),

@@ -132,7 +132,7 @@ pub fn convert<'a>(c: &Conv, v: Value<'a>, ctx: &Ctx) -> Option<Value<'a>> {
                 Hash::Sdbm => chash::hash(HashFn::Sdbm, &b),
                 Hash::Wt6 => chash::hash(HashFn::Wt6, &b),
                 Hash::Crc32 => chash::hash(HashFn::Crc32, &b),
-                Hash::Crc32c => crc32c(&b),
+                Hash::Crc32c => crate::runtime::proto::proxy_protocol::crc32c(&b),
             };
             let x = if *avalanche { chash::full_hash(x) } else { x };
             Value::Int(i64::from(x))
@@ -525,18 +525,6 @@ fn json(input: JsonInput, s: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// CRC-32C (Castagnoli), as haproxy's `hash_crc32c`.
-fn crc32c(b: &[u8]) -> u32 {
-    let mut h = !0u32;
-    for &c in b {
-        h ^= u32::from(c);
-        for _ in 0..8 {
-            h = (h >> 1) ^ if h & 1 != 0 { 0x82f6_3b78 } else { 0 };
-        }
-    }
-    !h
-}
-
 /// The converters without arguments.
 fn simple<'a>(s: Simple, v: Value<'a>) -> Option<Value<'a>> {
     let owned = |b: Vec<u8>| Value::Str(Cow::Owned(b));
@@ -763,6 +751,9 @@ mod tests {
         assert_eq!(b64dec(b"===="), None);
         assert_eq!(b64dec(b"aG=k"), None);
         assert_eq!(b64dec(b"aGk=aGk="), Some(b"hihi".to_vec()));
-        assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+        assert_eq!(
+            crate::runtime::proto::proxy_protocol::crc32c(b"123456789"),
+            0xe306_9283
+        );
     }
 }

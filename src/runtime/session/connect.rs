@@ -12,7 +12,7 @@ use crate::ir::{HttpReuse, SendProxy};
 use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::queue::Line;
 use crate::runtime::lb::state::{Assigned, BackendRt, FrontendRt, Shared};
-use crate::runtime::proto::proxy_protocol::{self, SslInfo};
+use crate::runtime::proto::proxy_protocol::{self, V2Facts};
 use crate::runtime::rules::fetch::list_header;
 use crate::runtime::source::tproxy_from;
 use crate::runtime::stream::forward::Timeouts;
@@ -70,7 +70,7 @@ pub(super) async fn connect_phase(
     peer: SocketAddr,
     local: SocketAddr,
     early: &[u8],
-    ssl: &SslInfo,
+    pp: V2Facts<'_>,
     (pin, key): (Pin, Option<&[u8]>),
     start: Instant,
     log: &mut LogState,
@@ -208,7 +208,7 @@ pub(super) async fn connect_phase(
                 // The PROXY header goes first, in clear, then the handshake, all within
                 // `timeout connect` (HAProxy counts the handshake in the connection).
                 Some(c) => {
-                    let header = proxy_header(&b.servers[srv].ir, peer, local, ssl);
+                    let header = proxy_header(&b.servers[srv].ir, peer, local, pp);
                     Box::pin(secure(c, s, &header, connect_to)).await
                 }
             },
@@ -293,7 +293,7 @@ pub(super) async fn connect_phase(
     }
     let _ = server.tcp().set_nodelay(true);
     let header = match server {
-        ServerEnd::Plain(_) => proxy_header(&b.servers[srv].ir, peer, local, ssl),
+        ServerEnd::Plain(_) => proxy_header(&b.servers[srv].ir, peer, local, pp),
         // Already sent before the handshake.
         ServerEnd::Tls(_) => Vec::new(),
     };
@@ -334,14 +334,12 @@ pub(super) fn proxy_header(
     srv: &crate::ir::Server,
     peer: SocketAddr,
     local: SocketAddr,
-    ssl: &SslInfo,
+    pp: V2Facts<'_>,
 ) -> Vec<u8> {
     match srv.send_proxy {
         SendProxy::None => Vec::new(),
         SendProxy::V1 => proxy_protocol::v1(peer, local),
-        SendProxy::V2 => {
-            proxy_protocol::v2(peer, local, srv.proxy_v2.ssl, srv.proxy_v2.cert_cn, ssl)
-        }
+        SendProxy::V2 => proxy_protocol::v2(peer, local, &srv.proxy_v2, pp),
     }
 }
 

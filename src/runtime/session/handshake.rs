@@ -31,7 +31,7 @@ pub(super) async fn accept(
     let f = &shared.frontends[li.fe];
     let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
     let hello = std::mem::take(early);
-    let hs = crate::runtime::tls::stream::TlsServer::accept(cfg.clone(), client, hello);
+    let hs = crate::runtime::tls::stream::TlsServer::accept(cfg.config.clone(), client, hello);
     match timeout(limit, hs).await {
         Ok(Ok(s)) => {
             let conn = s.conn();
@@ -40,6 +40,10 @@ pub(super) async fn accept(
                 crate::runtime::tls::server::version_name(conn.protocol_version()).map(Box::from);
             ssl.alpn = conn.alpn_protocol().map(Box::from);
             ssl.sni = s.sni().map(Box::from);
+            ssl.cipher = conn
+                .negotiated_cipher_suite()
+                .and_then(|c| crate::runtime::tls::server::cipher_of(c.suite()));
+            ssl.own = cfg.served(s.sni());
             if let Some(leaf) = conn.peer_certificates().and_then(|c| c.first()) {
                 ssl.cert = true;
                 ssl.cn = crate::runtime::tls::server::subject_cn(leaf).map(Box::from);

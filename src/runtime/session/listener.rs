@@ -30,7 +30,7 @@ pub struct Bound {
     /// `accept-proxy`
     pub accept_proxy: bool,
     /// TLS termination (`ssl`), built at start.
-    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    pub tls: Option<std::sync::Arc<crate::runtime::tls::server::Terminator>>,
     /// Identity for reuse across reloads ([`crate::runtime::proc::reload::listener_key`]).
     pub key: String,
     /// Its listen backlog (to listen again after a pause).
@@ -50,7 +50,7 @@ fn tls_for(
     f: &crate::ir::Frontend,
     b: &crate::ir::Bind,
     quiet: bool,
-) -> Result<Option<Arc<rustls::ServerConfig>>, ()> {
+) -> Result<Option<Arc<crate::runtime::tls::server::Terminator>>, ()> {
     match b
         .tls
         .as_ref()

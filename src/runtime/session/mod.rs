@@ -254,9 +254,10 @@ async fn prepare(
     // `accept-proxy`: the header comes first and replaces the addresses; bytes read past
     // it are the client's first data.
     let mut early = Vec::new();
+    let mut authority = None;
     if li.accept_proxy {
         match proxy_header::receive(shared, li, &client, &mut peer, &mut local).await {
-            Some(rest) => early = rest,
+            Some((rest, a)) => (early, authority) = (rest, a),
             None => return Prepared::refused(log, peer, false),
         }
     }
@@ -265,9 +266,11 @@ async fn prepare(
     }
     let _ = client.set_nodelay(true);
     let tls_on = li.tls.is_some();
-    let Some((client, ssl)) = handshake::accept(shared, li, client, &mut early, peer).await else {
+    let Some((client, mut ssl)) = handshake::accept(shared, li, client, &mut early, peer).await
+    else {
         return Prepared::refused(log, peer, true);
     };
+    ssl.authority = authority;
     // `tcp-request session` rules, once the PROXY header and the handshake are done: a
     // reject closes the connection and logs nothing.
     if !f.ir.inspect.session.is_empty() {
@@ -391,6 +394,26 @@ async fn prepare(
         crate::ir::Balance::Hash(sample) => inspect::hash_input(sample, peer.ip()),
         _ => None,
     };
+    // `proxy-v2-options unique-id` sends the stream's id: made now if no rule made it
+    // (haproxy's stream_generate_unique_id when the header is built), and logged the same.
+    let wants_id = f.ir.unique_id_format.is_some()
+        && b.servers
+            .iter()
+            .any(|s| s.ir.send_proxy == crate::ir::SendProxy::V2 && s.ir.proxy_v2.unique_id);
+    let made_id = |log: &LogState| log.extra.as_ref().and_then(|e| e.unique_id.clone());
+    if wants_id && made_id(&log).is_none() {
+        let mut w = who(f, (peer, local), &ssl);
+        w.be = Some(b);
+        let ctx = crate::runtime::rules::Ctx::tcp(&w, &early, false);
+        let at = (accept, start, log.stream, th);
+        let id = close_log::unique_id_now(shared, li, at, (peer, tls_on), None, &ctx);
+        close_log::keep_unique_id(&mut log, local, id);
+    }
+    let uid = if wants_id { made_id(&log) } else { None };
+    let pp = crate::runtime::proto::proxy_protocol::V2Facts {
+        ssl: Some(&ssl),
+        unique_id: uid.as_deref().unwrap_or(""),
+    };
     let Some(c) = connect_phase(
         f,
         (shared, bi),
@@ -398,7 +421,7 @@ async fn prepare(
         peer,
         local,
         &early,
-        &ssl,
+        pp,
         (pin, key.as_deref()),
         start,
         &mut log,
@@ -544,7 +567,7 @@ pub struct Info {
     /// A PROXY header is expected first.
     pub accept_proxy: bool,
     /// TLS termination.
-    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    pub tls: Option<std::sync::Arc<crate::runtime::tls::server::Terminator>>,
     /// The listening socket's descriptor (for `-d` lines).
     pub lfd: i32,
 }

@@ -13,24 +13,30 @@ use crate::runtime::proto::proxy_protocol;
 
 /// Reads the header of an `accept-proxy` bind within `timeout client`: its addresses
 /// replace `peer` and `local` (a LOCAL header keeps them), and the bytes read past it are
-/// returned. None when it is refused, logged in haproxy's connection-error shape.
+/// returned with the authority a v2 header carried. None when it is refused, logged in
+/// haproxy's connection-error shape.
 pub(super) async fn receive(
     shared: &Shared,
     li: &Info,
     client: &TcpStream,
     peer: &mut SocketAddr,
     local: &mut SocketAddr,
-) -> Option<Vec<u8>> {
+) -> Option<(Vec<u8>, Option<Box<[u8]>>)> {
     let f = &shared.frontends[li.fe];
     let limit = f.ir.timeout_client.unwrap_or(Duration::from_secs(5));
     match read_proxy_header(client, limit).await {
-        Ok((got, rest)) => {
-            if let proxy_protocol::Received::Proxied { src, dst } = got {
+        Ok((got, rest)) => match got {
+            proxy_protocol::Received::Proxied {
+                src,
+                dst,
+                authority,
+            } => {
                 *peer = src;
                 *local = dst;
+                Some((rest, authority))
             }
-            Some(rest)
-        }
+            proxy_protocol::Received::Local => Some((rest, None)),
+        },
         Err(msg) => {
             connection_error(shared, li, *peer, msg);
             None

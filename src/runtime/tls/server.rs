@@ -16,6 +16,7 @@ use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
 
 use crate::ir::{BindTls, Cipher, Ciphers, TlsVersion, Verify};
+use crate::runtime::proto::proxy_protocol::OwnCert;
 use crate::tls_files::{read_pem, PemContents};
 
 /// Loads one PEM file (and its `.key` when needed) as a signing certificate.
@@ -51,14 +52,24 @@ fn load_all(crt: &[String]) -> Result<Vec<Named>, String> {
         for f in files {
             let ck = load_cert(&f)?;
             let names = crate::tls_files::cert_names(&ck.cert[0]);
-            out.push((ck, names));
+            let (key, sig) = crate::tls_files::key_and_sig(&ck.cert[0]);
+            let own = Arc::new(OwnCert {
+                key: key.map(Box::from),
+                sig,
+            });
+            out.push(Named { ck, names, own });
         }
     }
     Ok(out)
 }
 
-/// A certificate with the names its leaf serves.
-type Named = (Arc<CertifiedKey>, Vec<String>);
+/// A certificate with the names its leaf serves and what PROXY v2 TLVs say of it.
+#[derive(Debug)]
+struct Named {
+    ck: Arc<CertifiedKey>,
+    names: Vec<String>,
+    own: Arc<OwnCert>,
+}
 
 /// Picks the certificate for the SNI of a ClientHello, by the names each leaf carries
 /// (read once at load: SANs and CNs, v1 certificates included).
@@ -68,20 +79,67 @@ struct BySni {
     strict: bool,
 }
 
-impl ResolvesServerCert for BySni {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        if let Some(name) = hello.server_name() {
-            for (ck, names) in &self.certs {
-                if names.iter().any(|n| crate::tls_files::sni_matches(n, name)) {
-                    return Some(ck.clone());
-                }
+impl BySni {
+    /// The certificate served for `sni`: the first whose names match, else the first one
+    /// unless `strict-sni`.
+    fn pick(&self, sni: Option<&str>) -> Option<&Named> {
+        if let Some(name) = sni {
+            let hit = self.certs.iter().find(|c| {
+                c.names
+                    .iter()
+                    .any(|n| crate::tls_files::sni_matches(n, name))
+            });
+            if hit.is_some() {
+                return hit;
             }
         }
         if self.strict {
             return None;
         }
-        self.certs.first().map(|c| c.0.clone())
+        self.certs.first()
     }
+}
+
+impl ResolvesServerCert for BySni {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.pick(hello.server_name()).map(|c| c.ck.clone())
+    }
+}
+
+/// TLS termination for one `bind … ssl` line: the rustls configuration, and the
+/// certificates it serves, so a session learns which one its handshake used (rustls does
+/// not say).
+#[derive(Debug)]
+pub struct Terminator {
+    /// The rustls configuration handshakes run with.
+    pub config: Arc<ServerConfig>,
+    certs: Arc<BySni>,
+}
+
+impl Terminator {
+    /// What the certificate served to a client that sent `sni` says for PROXY v2 TLVs
+    /// (the resolver's choice, which depends on the SNI only).
+    pub fn served(&self, sni: Option<&str>) -> Option<Arc<OwnCert>> {
+        self.certs.pick(sni).map(|c| c.own.clone())
+    }
+}
+
+/// The cipher a handshake negotiated, by the suite rustls names (one of those it was
+/// offered, so always known).
+pub fn cipher_of(s: rustls::CipherSuite) -> Option<Cipher> {
+    use rustls::CipherSuite as S;
+    Some(match s {
+        S::TLS13_AES_128_GCM_SHA256 => Cipher::Tls13Aes128Gcm,
+        S::TLS13_AES_256_GCM_SHA384 => Cipher::Tls13Aes256Gcm,
+        S::TLS13_CHACHA20_POLY1305_SHA256 => Cipher::Tls13Chacha20,
+        S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => Cipher::EcdheEcdsaAes128Gcm,
+        S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => Cipher::EcdheRsaAes128Gcm,
+        S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => Cipher::EcdheEcdsaAes256Gcm,
+        S::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => Cipher::EcdheRsaAes256Gcm,
+        S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => Cipher::EcdheEcdsaChacha20,
+        S::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => Cipher::EcdheRsaChacha20,
+        _ => return None,
+    })
 }
 
 /// The rustls suite of a cipher (with the faster HKDF where there is one).
@@ -146,7 +204,7 @@ pub(super) fn versions(
 
 /// Builds the rustls configuration of one `bind … ssl` line (cipher names rustls lacks
 /// were reported by the configuration check).
-pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
+pub fn server_config(t: &BindTls) -> Result<Arc<Terminator>, String> {
     let certs = load_all(&t.crt)?;
     if certs.is_empty() {
         return Err("no certificate loaded".into());
@@ -199,10 +257,11 @@ pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
             }))
         }
     };
-    let mut cfg = builder.with_cert_resolver(Arc::new(BySni {
+    let pick = Arc::new(BySni {
         certs,
         strict: t.strict_sni,
-    }));
+    });
+    let mut cfg = builder.with_cert_resolver(pick.clone());
     // HAProxy prefers its own cipher order unless prefer-client-ciphers.
     cfg.ignore_client_order = !t.prefer_client_ciphers;
     cfg.alpn_protocols = t.common.alpn_protocols();
@@ -216,7 +275,10 @@ pub fn server_config(t: &BindTls) -> Result<Arc<ServerConfig>, String> {
         cfg.ticketer =
             provider::Ticketer::new().map_err(|e| format!("TLS session tickets: {e}"))?;
     }
-    Ok(Arc::new(cfg))
+    Ok(Arc::new(Terminator {
+        config: Arc::new(cfg),
+        certs: pick,
+    }))
 }
 
 /// "TLSv1.3" / "TLSv1.2" as HAProxy names them.

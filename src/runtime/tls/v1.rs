@@ -141,12 +141,7 @@ fn v1_signature(
     use SignatureScheme::*;
     let (_, c) = X509Certificate::from_der(cert).map_err(|_| bad(CertificateError::BadEncoding))?;
     let spki = c.public_key();
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
+    let curve = crate::tls_files::curve(spki);
     let p256 = curve.as_deref() == Some("1.2.840.10045.3.1.7");
     let p384 = curve.as_deref() == Some("1.3.132.0.34");
     let alg: &dyn sig::VerificationAlgorithm = match dss.scheme {

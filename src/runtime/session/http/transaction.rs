@@ -16,7 +16,7 @@ use crate::ir::{HttpConnMode, HttpFrontend};
 use crate::runtime::lb::idle::close_after_use;
 use crate::runtime::lb::observe::{health_adjust, Event};
 use crate::runtime::lb::state::Shared;
-use crate::runtime::proto::proxy_protocol::SslInfo;
+use crate::runtime::proto::proxy_protocol::{SslInfo, V2Facts};
 use crate::runtime::rules::vars::Vars;
 use crate::runtime::rules::{Ctx, UniqueId, Who};
 use crate::runtime::session::connect::{connect_phase, L7Retry, Reuse};
@@ -292,7 +292,10 @@ pub(super) async fn transaction(
             peer,
             local,
             &[],
-            ssl,
+            V2Facts {
+                ssl: Some(ssl),
+                unique_id: uid.and_then(|u| u.made()).unwrap_or(""),
+            },
             (pin, key.as_deref()),
             tx.log.start,
             &mut tx.log,
