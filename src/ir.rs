@@ -1325,6 +1325,14 @@ impl Cipher {
             .find(|c| c.openssl_name() == name)
     }
 
+    /// The bits of its symmetric key (OpenSSL's SSL_get_cipher_bits).
+    pub fn key_bits(self) -> u16 {
+        match self {
+            Cipher::Tls13Aes128Gcm | Cipher::EcdheEcdsaAes128Gcm | Cipher::EcdheRsaAes128Gcm => 128,
+            _ => 256,
+        }
+    }
+
     /// A TLS 1.3 suite (`ciphersuites`), rather than TLS 1.2 (`ciphers`).
     pub fn tls13(self) -> bool {
         matches!(

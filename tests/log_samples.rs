@@ -69,7 +69,7 @@ fn tls_facts_in_lines_match_haproxy() {
     let pem = common::self_signed_pem("logsni", &["-newkey", "rsa:2048"]);
     let echo = Backend::echo("127.0.96.5:0");
     let cfg = format!(
-        "{GLOBAL}listen l\n  mode tcp\n  bind 127.0.96.4:24182 ssl crt {}\n  log-format \"S %[ssl_fc] %[ssl_fc_sni] %[ssl_fc_sni,upper] %[ssl_fc_protocol] %[ssl_c_used]\"\n  server s {}\n",
+        "{GLOBAL}listen l\n  mode tcp\n  bind 127.0.96.4:24182 ssl crt {}\n  log-format \"S %[ssl_fc] %[ssl_fc_sni] %[ssl_fc_sni,upper] %[ssl_fc_protocol] %[ssl_c_used] %[ssl_fc_cipher] %[ssl_fc_has_sni] %[ssl_fc_has_crt] %[ssl_c_verify] %[ssl_c_err] %[ssl_c_ca_err] %[ssl_fc_err] %[ssl_fc_is_resumed] %[ssl_fc_use_keysize] %[ssl_fc_alg_keysize] %[fc_err] %sslv %sslc\"\n  server s {}\n",
         pem.display(),
         echo.addr
     );
@@ -94,8 +94,106 @@ fn tls_facts_in_lines_match_haproxy() {
     assert!(
         theirs
             .iter()
-            .any(|l| l == "S 1 logs.example LOGS.EXAMPLE TLSv1.3 0"),
+            .any(|l| l == "S 1 logs.example LOGS.EXAMPLE TLSv1.3 0 TLS_AES_256_GCM_SHA384 1 0 0 0 0 0 0 256 256 0 TLSv1.3 TLS_AES_256_GCM_SHA384"),
         "{theirs:?}"
+    );
+}
+
+/// `option httpslog` in an HTTP frontend, TLS and plain, and the TLS fetches it and a
+/// rule read: versions, ciphers, SNI, a resumed TLS 1.2 session, the error codes.
+#[test]
+fn httpslog_and_tls_fetches_match_haproxy() {
+    let d = std::env::temp_dir().join(format!("haproxide-httpslog-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let rsa = common::self_signed_pem("httpslog", &["-newkey", "rsa:2048"]);
+    let facts = "c=%[ssl_fc_cipher] sni=%[ssl_fc_has_sni] crt=%[ssl_fc_has_crt] v=%[ssl_c_verify] \
+        e=%[ssl_c_err] ca=%[ssl_c_ca_err] r=%[ssl_fc_is_resumed] fe=%[fc_err] se=%[ssl_fc_err] \
+        seh=%[ssl_fc_err,hex] uk=%[ssl_fc_use_keysize] ak=%[ssl_fc_alg_keysize] sslv=%[ssl_fc_protocol]";
+    let cfg = format!(
+        "{GLOBAL}frontend tls\n  mode http\n  bind 127.0.96.8:24186 ssl crt {rsa}\n  option httpslog\n\
+  http-request return status 200 content-type text/plain lf-string \"{facts}\\n\"\n\
+frontend plain\n  mode http\n  bind 127.0.96.8:24187\n  option httpslog\n\
+  http-request return status 200 content-type text/plain lf-string \"{facts}\\n\"\n",
+        rsa = rsa.display()
+    );
+    let sess = d.join("sess");
+    let answers = std::sync::Mutex::new(Vec::new());
+    // openssl's client: the request, and the answer's last line (the facts).
+    let get = |path: &str, extra: &[&str]| {
+        let mut args = vec!["s_client", "-connect", "127.0.96.8:24186", "-quiet"];
+        args.extend_from_slice(extra);
+        let mut c = std::process::Command::new("openssl")
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = c.stdin.take().unwrap();
+        let _ = write!(stdin, "GET {path} HTTP/1.0\r\n\r\n");
+        thread::sleep(Duration::from_millis(400));
+        drop(stdin);
+        let out = c.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        answers
+            .lock()
+            .unwrap()
+            .push(text.lines().last().unwrap_or("").to_string());
+    };
+    let sess_s = sess.to_str().unwrap();
+    let client = || {
+        get("/a", &["-noservername"]);
+        get("/b", &["-tls1_2", "-noservername"]);
+        get("/c", &["-servername", "named.test"]);
+        // A TLS 1.2 session kept, then resumed.
+        get("/d", &["-tls1_2", "-noservername", "-sess_out", sess_s]);
+        get("/e", &["-tls1_2", "-noservername", "-sess_in", sess_s]);
+        let mut c = TcpStream::connect("127.0.96.8:24187").unwrap();
+        c.write_all(b"GET /f HTTP/1.0\r\n\r\n").unwrap();
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        answers
+            .lock()
+            .unwrap()
+            .push(text.lines().last().unwrap_or("").to_string());
+    };
+    // Client ports, dates and timers differ between runs; the rest must not.
+    let mask = |l: &String| {
+        let l = l.split_once("] ").map_or(l.as_str(), |x| x.1).to_string();
+        let mut w: Vec<&str> = l.split(' ').collect();
+        if w.len() > 2 {
+            w[2] = "T";
+        }
+        w.join(" ")
+    };
+    let theirs: Vec<String> = lines(Which::Haproxy, &cfg, "127.0.96.8:24187", &client)
+        .iter()
+        .map(mask)
+        .collect();
+    let their_answers = std::mem::take(&mut *answers.lock().unwrap());
+    let ours: Vec<String> = lines(Which::Haproxide, &cfg, "127.0.96.8:24187", &client)
+        .iter()
+        .map(mask)
+        .collect();
+    let our_answers = std::mem::take(&mut *answers.lock().unwrap());
+    assert_eq!(
+        our_answers, their_answers,
+        "haproxide (left), haproxy (right)"
+    );
+    assert_eq!(ours, theirs, "haproxide (left), haproxy (right)");
+    let all = theirs.join("\n");
+    for want in [
+        "\"GET /b HTTP/1.0\" 0/0000000000000000/0/0/0 -/TLSv1.2/ECDHE-RSA-AES256-GCM-SHA384",
+        "\"GET /c HTTP/1.0\" 0/0000000000000000/0/0/0 named.test/TLSv1.3/TLS_AES_256_GCM_SHA384",
+        "\"GET /e HTTP/1.0\" 0/0000000000000000/0/0/1 -/TLSv1.2/ECDHE-RSA-AES256-GCM-SHA384",
+        "\"GET /f HTTP/1.0\" 0/-/-/-/0 -/-/-",
+    ] {
+        assert!(all.contains(want), "{want} in {all}");
+    }
+    assert!(
+        their_answers.iter().any(|a| a.contains("r=1 ")),
+        "{their_answers:?}"
     );
 }
 

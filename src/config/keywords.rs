@@ -1217,7 +1217,7 @@ pub const OPTIONS: &[Keyword] = &[
         DFE,
         Supported,
         "",
-        "falls back to tcplog on TCP frontends, as HAProxy; refused on HTTP frontends (its TLS fields are not rendered yet)",
+        "httplog followed by the connection's and TLS's error codes, resumption, SNI, %sslv and %sslc; falls back to tcplog on TCP frontends, as HAProxy",
     ),
     kw("dontlognull", DFE, Supported, "", ""),
     kw("redispatch", DBE, Supported, "[<interval>]", ""),

@@ -52,6 +52,25 @@ pub struct HdrArg {
     pub dir: Dir,
 }
 
+/// Facts of the client connection's TLS a fetch reads; each gives no value on a plain
+/// connection, except the booleans `ssl_fc_has_sni` and `ssl_fc_is_resumed` (false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFetch {
+    /// `ssl_fc_cipher`: the cipher's OpenSSL name.
+    Cipher,
+    /// `ssl_fc_has_sni`
+    HasSni,
+    /// `ssl_fc_has_crt`: the client sent a certificate.
+    HasCrt,
+    /// `ssl_fc_is_resumed`
+    IsResumed,
+    /// `ssl_fc_use_keysize`, `ssl_fc_alg_keysize`: the cipher's key bits.
+    KeySize,
+    /// `ssl_c_verify`, `ssl_c_err`, `ssl_c_ca_err`, `ssl_fc_err`: 0, as a handshake
+    /// whose verification or TLS layer failed never reaches a rule (no `*-ignore-err`).
+    Error,
+}
+
 /// A sample fetch (configuration.txt §7.3.2 to §7.3.6).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fetch {
@@ -106,6 +125,10 @@ pub enum Fetch {
     SslFcProtocol,
     /// `ssl_c_used`
     SslCUsed,
+    /// The other facts of the client connection's TLS (`ssl_fc_cipher`, `ssl_c_verify` …).
+    Tls(TlsFetch),
+    /// `fc_err`: the client connection's error code (0 for a connection that works).
+    FcErr,
     /// `method`
     Method,
     /// `path`

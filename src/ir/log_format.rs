@@ -8,6 +8,10 @@ pub const TCPLOG: &str = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/
 /// `option httplog` (haproxy 2.6's default HTTP format).
 pub const HTTPLOG: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
 
+/// `option httpslog` in an HTTP proxy: httplog, then the connection's and TLS's error
+/// codes, resumption, SNI, version and cipher.
+pub const HTTPSLOG: &str = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc";
+
 /// `option httplog clf`: the Common Log Format followed by haproxy's fields.
 pub const HTTPLOG_CLF: &str = "%{+Q}o %{-Q}ci - - [%trg] %r %ST %B \"\" \"\" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl";
 
@@ -110,7 +114,9 @@ impl LogFormat {
                 LogNode::Sample(..) => false,
                 _ => true,
             });
-        let needs_session = nodes.iter().any(|n| matches!(n, LogNode::Sample(..)));
+        // TLS facts are read where samples read them.
+        let needs_session = nodes.iter().any(|n| matches!(n, LogNode::Sample(..)))
+            || has(&|v| matches!(v, SslCipher | SslVersion));
         LogFormat {
             needs_extra: needs_extra || needs_session,
             needs_session,
@@ -198,6 +204,10 @@ pub enum LogVar {
     Server,
     /// `%Th` handshake time.
     Th,
+    /// `%sslc`: the client connection's cipher (OpenSSL name).
+    SslCipher,
+    /// `%sslv`: the client connection's TLS version.
+    SslVersion,
     /// `%Tw` queue time.
     Tw,
     /// `%Tc` connect time.

@@ -413,7 +413,9 @@ pub fn source_name(f: &Fetch) -> &'static str {
         | Fetch::SslFcAlpn
         | Fetch::SslFcSni
         | Fetch::SslFcProtocol
-        | Fetch::SslCUsed => "client-side connection",
+        | Fetch::SslCUsed
+        | Fetch::Tls(_)
+        | Fetch::FcErr => "client-side connection",
         f if f.layer6() == Some(Dir::Req) => "request buffer",
         f if f.layer6() == Some(Dir::Res) => "response buffer",
         Fetch::Method

@@ -4,7 +4,9 @@
 
 use crate::config::ast::{LogFormatSetting, ProxyConf, Spanned};
 use crate::config::diag::{Diagnostic, Diagnostics, Level, LocStyle};
-use crate::ir::log_format::{LogFlags, LogFormat, LogNode, LogVar, HTTPLOG, HTTPLOG_CLF, TCPLOG};
+use crate::ir::log_format::{
+    LogFlags, LogFormat, LogNode, LogVar, HTTPLOG, HTTPLOG_CLF, HTTPSLOG, TCPLOG,
+};
 use crate::ir::Mode;
 
 use super::sample::SampleError;
@@ -26,12 +28,9 @@ const HTTP_ONLY: &[&str] = &[
     "trg", "trl",
 ];
 
-/// Variables of haproxy's table that haproxide does not render yet.
-const NOT_RENDERED: &[&str] = &["sslc", "sslv"];
-
 /// Whether `name` is a log-format variable haproxy knows (`%ci`, `%ST` …).
 pub fn is_variable(name: &str) -> bool {
-    var(name).is_some() || NOT_RENDERED.contains(&name) || HTTP_ONLY.contains(&name)
+    var(name).is_some() || HTTP_ONLY.contains(&name)
 }
 
 fn var(name: &str) -> Option<LogVar> {
@@ -55,6 +54,8 @@ fn var(name: &str) -> Option<LogVar> {
         "b" => Backend,
         "s" => Server,
         "Th" => Th,
+        "sslc" => SslCipher,
+        "sslv" => SslVersion,
         "Tw" => Tw,
         "Tc" => Tc,
         "Td" => Td,
@@ -261,11 +262,6 @@ pub fn parse(fmt: &str, http: bool, mandatory: bool) -> Result<LogFormat, LogFor
                 "format variable '{name}' is reserved for HTTP mode"
             )));
         }
-        if NOT_RENDERED.contains(&name) {
-            return Err(LogFormatError::Unsupported(format!(
-                "format variable '{name}'"
-            )));
-        }
         let Some(v) = var(name) else {
             return Err(LogFormatError::Invalid(format!("no such format variable '{name}'. If you wanted to emit the '%' character verbatim, you need to use '%%'")));
         };
@@ -368,14 +364,7 @@ pub fn proxy_formats(p: &ProxyConf, diags: &mut Diagnostics) -> ProxyFormats {
             let text = match (http, *o) {
                 (true, "option httplog") => HTTPLOG,
                 (true, "option httplog clf") => HTTPLOG_CLF,
-                (true, "option httpslog") => {
-                    let d = Diagnostic::alert(
-                        &p.loc,
-                        format!("'option httpslog' on HTTP {} '{}' is not supported by haproxide (its TLS fields are not rendered yet); see grammar/keywords.md.", p.kind.word(), p.name),
-                    );
-                    diags.push(d.checked());
-                    return (None, None, None);
-                }
+                (true, "option httpslog") => HTTPSLOG,
                 _ => TCPLOG,
             };
             Some(parse(text, http, true).unwrap_or_default())
@@ -509,7 +498,7 @@ mod tests {
             "format variable 'Ti' is reserved for HTTP mode"
         );
         assert!(matches!(
-            parse("%sslc", false, true),
+            parse("%[ssl_c_s_dn]", false, true),
             Err(LogFormatError::Unsupported(_))
         ));
     }

@@ -704,12 +704,18 @@ pub(crate) fn stage(f: &Fetch) -> Stage {
         | Fetch::TableCnt(_)
         | Fetch::TableAvl(_)
         | Fetch::UniqueId => Stage::Any,
-        Fetch::Src | Fetch::SrcPort | Fetch::Dst | Fetch::DstPort | Fetch::FeName => Stage::L4,
+        Fetch::Src
+        | Fetch::SrcPort
+        | Fetch::Dst
+        | Fetch::DstPort
+        | Fetch::FeName
+        | Fetch::FcErr => Stage::L4,
         Fetch::SslFc
         | Fetch::SslFcAlpn
         | Fetch::SslFcSni
         | Fetch::SslFcProtocol
-        | Fetch::SslCUsed => Stage::L5,
+        | Fetch::SslCUsed
+        | Fetch::Tls(_) => Stage::L5,
         Fetch::BeName => Stage::Backend,
         Fetch::Status
         | Fetch::ResComp

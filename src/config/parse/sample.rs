@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use std::cell::RefCell;
 
-use crate::ir::acl::{Conv, Dir, Fetch, HdrArg, SampleExpr, SmpType};
+use crate::ir::acl::{Conv, Dir, Fetch, HdrArg, SampleExpr, SmpType, TlsFetch};
 use crate::ir::auth::UserlistRef;
 use crate::ir::{MqttField, Payload};
 
@@ -94,12 +94,6 @@ const OTHER_FETCHES: &[&str] = &[
     "req.ssl_st_ext",
     "ssl_c_s_dn",
     "ssl_c_i_dn",
-    "ssl_c_verify",
-    "ssl_c_err",
-    "ssl_c_ca_err",
-    "ssl_fc_cipher",
-    "ssl_fc_has_crt",
-    "ssl_fc_has_sni",
     "ssl_f_s_dn",
     "ssl_f_i_dn",
     "fc_rcvd_proxy",
@@ -137,7 +131,6 @@ const OTHER_FETCHES: &[&str] = &[
     "srv_conn",
     "srv_queue",
     "ssl_bc",
-    "ssl_fc_is_resumed",
     "dst_is_local",
     "src_is_local",
 ];
@@ -535,6 +528,17 @@ fn fetch(name: &str, inner: Option<&str>) -> Result<(Fetch, SmpType), SampleErro
         "ssl_fc_sni" => none(Fetch::SslFcSni, SmpType::Str)?,
         "ssl_fc_protocol" => none(Fetch::SslFcProtocol, SmpType::Str)?,
         "ssl_c_used" => none(Fetch::SslCUsed, SmpType::Bool)?,
+        "ssl_fc_cipher" => none(Fetch::Tls(TlsFetch::Cipher), SmpType::Str)?,
+        "ssl_fc_has_sni" => none(Fetch::Tls(TlsFetch::HasSni), SmpType::Bool)?,
+        "ssl_fc_has_crt" => none(Fetch::Tls(TlsFetch::HasCrt), SmpType::Bool)?,
+        "ssl_fc_is_resumed" => none(Fetch::Tls(TlsFetch::IsResumed), SmpType::Bool)?,
+        "ssl_fc_use_keysize" | "ssl_fc_alg_keysize" => {
+            none(Fetch::Tls(TlsFetch::KeySize), SmpType::Int)?
+        }
+        "ssl_c_verify" | "ssl_c_err" | "ssl_c_ca_err" | "ssl_fc_err" => {
+            none(Fetch::Tls(TlsFetch::Error), SmpType::Int)?
+        }
+        "fc_err" => none(Fetch::FcErr, SmpType::Int)?,
         "method" => none(Fetch::Method, SmpType::Meth)?,
         "path" => none(Fetch::Path, SmpType::Str)?,
         "base" => none(Fetch::Base, SmpType::Str)?,

@@ -16,8 +16,8 @@ pub const V2_SIG: [u8; 12] = [
 pub struct SslInfo {
     /// The client connection used TLS.
     pub tls: bool,
-    /// Protocol version name ("TLSv1.3"). Boxed strings keep every session's copy small.
-    pub version: Option<Box<str>>,
+    /// Protocol version name ("TLSv1.3"); static, so no session allocates it.
+    pub version: Option<&'static str>,
     /// Client certificate CN.
     pub cn: Option<Box<str>>,
     /// Client presented a certificate.
@@ -28,6 +28,8 @@ pub struct SslInfo {
     pub sni: Option<Box<str>>,
     /// The cipher the handshake negotiated.
     pub cipher: Option<Cipher>,
+    /// The handshake resumed an earlier session (ticket or cache).
+    pub resumed: bool,
     /// The certificate the handshake served (`cert-key`, `cert-sig`).
     pub own: Option<Arc<OwnCert>>,
     /// The authority a received PROXY v2 header carried: sent on instead of the SNI.
@@ -452,7 +454,7 @@ mod tests {
         );
         let tls = SslInfo {
             tls: true,
-            version: Some("TLSv1.3".into()),
+            version: Some("TLSv1.3"),
             cn: Some("client1".into()),
             cert: true,
             ..Default::default()
@@ -486,7 +488,7 @@ mod tests {
         };
         let tls = SslInfo {
             tls: true,
-            version: Some("TLSv1.3".into()),
+            version: Some("TLSv1.3"),
             sni: Some("ec.test".into()),
             cipher: Some(Cipher::Tls13Aes256Gcm),
             own: Some(Arc::new(OwnCert {

@@ -6,9 +6,10 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::Ctx;
-use crate::ir::acl::{Conv, Dir, Fetch, HdrArg, SampleExpr};
+use crate::ir::acl::{Conv, Dir, Fetch, HdrArg, SampleExpr, TlsFetch};
 use crate::ir::Payload;
 use crate::runtime::proto::mqtt::{self, Verdict as Mqtt};
+use crate::runtime::proto::proxy_protocol::SslInfo;
 use crate::runtime::proto::tls_hello::{self, Hello};
 use crate::runtime::session::inspect::FULL;
 use crate::runtime::stream::http1::authority;
@@ -400,11 +401,13 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         Fetch::ReqSslVer => hello(tls_hello::hello_version(ctx.buf, FULL), last, Value::Int),
         Fetch::SslFc => one(Value::Bool(ctx.ssl.tls)),
         Fetch::SslCUsed => one(Value::Bool(ctx.ssl.tls && ctx.ssl.cert)),
+        Fetch::Tls(t) => Ok(tls_fact(*t, ctx.ssl).into_iter().collect()),
+        Fetch::FcErr => one(Value::Int(0)),
         Fetch::SslFcAlpn => Ok(ctx.ssl.alpn.as_deref().map(s).into_iter().collect()),
         Fetch::SslFcSni | Fetch::SslFcProtocol => {
             let text = match f {
                 Fetch::SslFcSni => ctx.ssl.sni.as_deref(),
-                _ => ctx.ssl.version.as_deref(),
+                _ => ctx.ssl.version,
             };
             Ok(text.map(|t| s(t.as_bytes())).into_iter().collect())
         }
@@ -512,6 +515,25 @@ pub fn sample<'a>(e: &'a SampleExpr, ctx: &'a Ctx) -> Fetched<'a> {
             })
         })
         .collect())
+}
+
+/// A fact of the client connection's TLS, as haproxy's ssl_sample.c gives it.
+fn tls_fact(t: TlsFetch, ssl: &SslInfo) -> Option<Value<'_>> {
+    match t {
+        TlsFetch::HasSni => return Some(Value::Bool(ssl.tls && ssl.sni.is_some())),
+        TlsFetch::IsResumed => return Some(Value::Bool(ssl.tls && ssl.resumed)),
+        _ if !ssl.tls => return None,
+        _ => {}
+    }
+    Some(match t {
+        TlsFetch::Cipher => {
+            let name = ssl.cipher?.openssl_name();
+            Value::Str(Cow::Borrowed(name.as_bytes()))
+        }
+        TlsFetch::HasCrt => Value::Bool(ssl.cert),
+        TlsFetch::KeySize => Value::Int(ssl.cipher?.key_bits().into()),
+        _ => Value::Int(0),
+    })
 }
 
 #[cfg(test)]

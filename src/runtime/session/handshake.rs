@@ -36,14 +36,14 @@ pub(super) async fn accept(
         Ok(Ok(s)) => {
             let conn = s.conn();
             ssl.tls = true;
-            ssl.version =
-                crate::runtime::tls::server::version_name(conn.protocol_version()).map(Box::from);
+            ssl.version = crate::runtime::tls::server::version_name(conn.protocol_version());
             ssl.alpn = conn.alpn_protocol().map(Box::from);
             ssl.sni = s.sni().map(Box::from);
             ssl.cipher = conn
                 .negotiated_cipher_suite()
                 .and_then(|c| crate::runtime::tls::server::cipher_of(c.suite()));
             ssl.own = cfg.served(s.sni());
+            ssl.resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
             if let Some(leaf) = conn.peer_certificates().and_then(|c| c.first()) {
                 ssl.cert = true;
                 ssl.cn = crate::runtime::tls::server::subject_cn(leaf).map(Box::from);
