@@ -112,3 +112,43 @@ fn http_reuse_modes_match_haproxy() {
     let distinct: std::collections::HashSet<_> = want.iter().collect();
     assert!(distinct.len() >= 3, "modes all alike: {want:?}");
 }
+
+/// A server that answers a connection's first request twice, in one write: the bytes
+/// past the first answer make that connection unusable (haproxy's H1 mux closes an idle
+/// connection holding data), so the client's next request goes on a new one, never
+/// reading the extra answer.
+#[test]
+fn a_server_answering_twice_loses_its_connection_as_with_haproxy() {
+    let run = |which: Which| {
+        let conns = Arc::new(AtomicUsize::new(0));
+        let n = conns.clone();
+        let _s = Backend::with("127.0.68.5:8000", move |mut c: TcpStream, _| {
+            let id = n.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut buf = Vec::new();
+            let mut first = true;
+            while common::read_http_message(&mut c, &mut buf).is_some() {
+                let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nc{id}");
+                if std::mem::take(&mut first) {
+                    resp.push_str("HTTP/1.1 299 Stale\r\nContent-Length: 2\r\n\r\nxx");
+                }
+                if c.write_all(resp.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        });
+        let cfg = "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend f\n  bind 127.0.68.100:8304\n  default_backend b\nbackend b\n  server s1 127.0.68.5:8000\n";
+        let p = start(
+            which,
+            "http-twice",
+            cfg,
+            "127.0.68.100:8304".parse().unwrap(),
+        );
+        let got = client("127.0.68.100:8304".parse().unwrap(), 3);
+        drop(p);
+        got
+    };
+    let want = run(Which::Haproxy);
+    assert_eq!(want, ["c1", "c2", "c3"], "haproxy");
+    assert_eq!(run(Which::Haproxide), want);
+}

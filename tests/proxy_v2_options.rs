@@ -268,3 +268,115 @@ backend some\n  server s {up}:26001 send-proxy-v2 proxy-v2-options ssl,authority
         assert!(all.contains(want), "{want} in {all:?}");
     }
 }
+
+/// An HTTP server that records each connection's PROXY header (the bytes before the
+/// first request) and answers every request on it.
+fn http_recorder(a: &str) -> Arc<Mutex<Vec<Vec<u8>>>> {
+    let l = TcpListener::bind(a).unwrap();
+    let rec = Arc::new(Mutex::new(Vec::new()));
+    let r = rec.clone();
+    thread::spawn(move || {
+        for c in l.incoming().take(16) {
+            let Ok(mut c) = c else { continue };
+            let r2 = r.clone();
+            thread::spawn(move || {
+                c.set_read_timeout(Some(Duration::from_millis(800)))
+                    .unwrap();
+                let (mut got, mut answered) = (Vec::new(), 0);
+                let mut b = [0u8; 1024];
+                while let Ok(n) = c.read(&mut b) {
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&b[..n]);
+                    // After the PROXY header, whose signature has a blank line too.
+                    let start = got.windows(4).position(|w| w == b"GET ");
+                    let asked = start.map_or(0, |at| {
+                        got[at..].windows(4).filter(|w| w == b"\r\n\r\n").count()
+                    });
+                    for _ in answered..asked {
+                        let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                    }
+                    answered = asked;
+                }
+                let at = got
+                    .windows(4)
+                    .position(|w| w == b"GET ")
+                    .unwrap_or(got.len());
+                r2.lock().unwrap().push(got[..at].to_vec());
+            });
+        }
+    });
+    rec
+}
+
+/// In HTTP mode a session's server connection carrying a unique id in its PROXY header
+/// is reused only by a request with the same id (haproxy keys connections by the
+/// header's bytes); `proxy-v2-options` without `send-proxy-v2` sends a v1 line.
+#[test]
+fn unique_id_keys_reuse_and_options_alone_send_v1_as_haproxy() {
+    let mut runs = Vec::new();
+    for (k, w) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
+        let up = format!("127.0.134.{}", 4 + k);
+        let rec = http_recorder(&format!("{up}:26003"));
+        let cfg = format!(
+            "defaults\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
+frontend per_request\n  mode http\n  bind 127.0.134.1:26004\n\
+  unique-id-format %{{+X}}o\\ %ci_%rt\n  default_backend b1\n\
+backend b1\n  mode http\n  server s {up}:26003 send-proxy-v2 proxy-v2-options unique-id\n\
+frontend per_client\n  mode http\n  bind 127.0.134.1:26005\n\
+  unique-id-format %ci\n  default_backend b2\n\
+backend b2\n  mode http\n  server s {up}:26003 send-proxy-v2 proxy-v2-options unique-id\n\
+listen alone\n  mode tcp\n  bind 127.0.134.1:26006\n  server s {up}:26003 proxy-v2-options ssl,crc32c\n"
+        );
+        let p = start(w, "pp2reuse", &cfg, addr("127.0.134.1:26006"));
+        for port in [26004, 26005] {
+            let mut c = TcpStream::connect(("127.0.134.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            for path in ["/1", "/2"] {
+                let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+                c.write_all(req.as_bytes()).unwrap();
+                let mut b = [0u8; 256];
+                let n = c.read(&mut b).unwrap_or(0);
+                assert!(b[..n].starts_with(b"HTTP/1.1 200"), "{w:?}: {:?}", &b[..n]);
+            }
+        }
+        let mut c = TcpStream::connect("127.0.134.1:26006").unwrap();
+        c.write_all(b"GET /3 HTTP/1.0\r\n\r\n").unwrap();
+        thread::sleep(Duration::from_millis(1200));
+        drop(p);
+        // The headers each server connection began with, client ports masked (the ids
+        // hold no port: the stream counter and the client address only).
+        let mut headers: Vec<String> = rec
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let mut h = h.clone();
+                if h.starts_with(b"PROXY ") {
+                    let t = String::from_utf8_lossy(&h).into_owned();
+                    let f: Vec<&str> = t.split(' ').collect();
+                    return format!("{} {} {} port {}", f[0], f[1], f[2], f[5]);
+                }
+                if h.len() >= 28 {
+                    h[24..26].fill(0);
+                }
+                format!("{h:02x?}")
+            })
+            .collect();
+        headers.sort();
+        runs.push(headers);
+    }
+    assert_eq!(runs[1], runs[0], "haproxide (left), haproxy (right)");
+    // Two connections for the two ids of one session, one for the session whose id
+    // does not change, and the v1 lines (the readiness probe's connection and the
+    // request's).
+    assert_eq!(runs[0].len(), 5, "{:?}", runs[0]);
+    assert!(
+        runs[0]
+            .iter()
+            .any(|h| h.starts_with("PROXY TCP4 127.0.0.1 port")),
+        "{:?}",
+        runs[0]
+    );
+}

@@ -373,7 +373,8 @@ fn lower_server(
 ) -> Server {
     let send_proxy = if o.send_proxy_v2 || o.send_proxy_v2_ssl || o.send_proxy_v2_ssl_cn {
         SendProxy::V2
-    } else if o.send_proxy {
+    } else if o.send_proxy || !o.proxy_v2_options.is_empty() {
+        // Any PROXY option makes haproxy send a header: v1 without send-proxy-v2.
         SendProxy::V1
     } else {
         SendProxy::None

@@ -60,7 +60,7 @@ pub enum TlsFetch {
     Cipher,
     /// `ssl_fc_has_sni`
     HasSni,
-    /// `ssl_fc_has_crt`: the client sent a certificate.
+    /// `ssl_fc_has_crt`: the client sent a certificate in this handshake (not resumed).
     HasCrt,
     /// `ssl_fc_is_resumed`
     IsResumed,

@@ -170,8 +170,10 @@ fn ssl_tlv(h: &mut Vec<u8>, opts: &ProxyV2Options, ssl: &SslInfo) {
         if let Some(v) = &ssl.version {
             tlv(h, 0x21, v.as_bytes());
         }
+        // The session had a certificate; this connection verified one unless resumed
+        // (haproxy's verify callback does not run then).
         if ssl.cert {
-            h[at + 3] |= 0x06;
+            h[at + 3] |= if ssl.resumed { 0x04 } else { 0x06 };
         }
         if let (true, Some(cn)) = (opts.cert_cn, &ssl.cn) {
             tlv(h, 0x22, cn.as_bytes());
@@ -247,8 +249,9 @@ impl HeaderError {
     }
 }
 
-/// The largest header accepted (v1 is at most 107 bytes; v2 TLVs are bounded here).
-pub const MAX_HEADER: usize = 16 + 1024;
+/// The largest header accepted: what haproxy peeks at once, a buffer (`tune.bufsize`'s
+/// default); v1 is at most 107 bytes.
+pub const MAX_HEADER: usize = 16384;
 
 /// Decodes a v1 or v2 header at the start of `buf`; returns it and its length.
 pub fn decode(buf: &[u8]) -> Result<(Received, usize), HeaderError> {
@@ -315,6 +318,10 @@ fn decode_v1(buf: &[u8]) -> Result<(Received, usize), HeaderError> {
 }
 
 fn decode_v2(buf: &[u8]) -> Result<(Received, usize), HeaderError> {
+    // The version first, as haproxy checks it with the signature.
+    if buf.len() > 12 && buf[12] & 0xf0 != 0x20 {
+        return Err(HeaderError::NotProxy);
+    }
     if buf.len() < 16 {
         return Err(HeaderError::Incomplete);
     }
@@ -360,8 +367,8 @@ fn decode_v2(buf: &[u8]) -> Result<(Received, usize), HeaderError> {
                 authority: tlvs(&buf[..16 + len], 16 + 36)?,
             }
         }
-        // UNSPEC or unix sockets: keep the connection's own addresses.
-        0x00 | 0x31 | 0x32 => Received::Local,
+        // Other families with the PROXY command: haproxy reads TLVs from the header's
+        // first byte, which never fit (a LOCAL header keeps the addresses instead).
         _ => return Err(HeaderError::Malformed),
     };
     Ok((r, 16 + len))
@@ -592,6 +599,17 @@ mod tests {
             Err(HeaderError::Malformed)
         );
         assert_eq!(decode(&h2[..20]), Err(HeaderError::Incomplete));
+        // The PROXY command with an unspecified or unix family, as haproxy refuses it;
+        // another version is not a PROXY header at all, said before the length.
+        let mut unspec = v2_local(&opts(false, false));
+        unspec[12] = 0x21;
+        assert_eq!(decode(&unspec), Err(HeaderError::Malformed));
+        unspec[13] = 0x31;
+        assert_eq!(decode(&unspec), Err(HeaderError::Malformed));
+        assert_eq!(
+            decode(&[&V2_SIG[..], &[0x11]].concat()),
+            Err(HeaderError::NotProxy)
+        );
         assert_eq!(decode(&[0x0d, 0x0a]), Err(HeaderError::Incomplete));
     }
 }

@@ -530,7 +530,8 @@ fn tls_fact(t: TlsFetch, ssl: &SslInfo) -> Option<Value<'_>> {
             let name = ssl.cipher?.openssl_name();
             Value::Str(Cow::Borrowed(name.as_bytes()))
         }
-        TlsFetch::HasCrt => Value::Bool(ssl.cert),
+        // Set by the verify callback, which a resumed handshake does not run.
+        TlsFetch::HasCrt => Value::Bool(ssl.cert && !ssl.resumed),
         TlsFetch::KeySize => Value::Int(ssl.cipher?.key_bits().into()),
         _ => Value::Int(0),
     })

@@ -145,7 +145,7 @@ pub(super) async fn connect_phase(
         // The session's own connection to this server first (session_get_conn), then
         // haproxy's table in connect_server: a later request takes an idle shared
         // connection, else a safe one; a first one only as `http-reuse` allows.
-        let own = r.private.take(bi, srv);
+        let own = (r.private).take(bi, srv, super::own_conns::header_id(b, srv, pp.unique_id));
         let private = own.is_some();
         let found = if own.is_some() || private_conns(b, srv) {
             own

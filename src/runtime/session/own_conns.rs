@@ -25,6 +25,17 @@ pub(super) struct Idle {
     pub(super) bi: usize,
     pub(super) srv: usize,
     pub(super) end: ServerEnd,
+    /// The unique id its PROXY header carried ([`header_id`]).
+    pub(super) id: Option<Box<str>>,
+}
+
+/// The stream's unique id when the PROXY header to server `srv` carries it: a connection
+/// is reused only for a stream with the same id, as haproxy hashes the header's bytes into
+/// the connection's key (connect_server's proxy_prehash); the rest of the header is the
+/// client connection's, the same for each request of the session.
+pub(super) fn header_id<'a>(b: &BackendRt, srv: usize, id: &'a str) -> Option<&'a str> {
+    let s = &b.servers[srv].ir;
+    (s.send_proxy == SendProxy::V2 && s.proxy_v2.unique_id).then_some(id)
 }
 
 /// A session's own server connections in the order it first had each (haproxy's
@@ -36,11 +47,13 @@ pub(super) struct OwnConns {
     pub(super) prefer_last: bool,
 }
 
-/// One of the session's connections: its server, and the connection while idle.
+/// One of the session's connections: its server, the connection while idle, and the
+/// unique id its PROXY header carried.
 struct Own {
     bi: usize,
     srv: usize,
     end: Option<ServerEnd>,
+    id: Option<Box<str>>,
 }
 
 impl Own {
@@ -61,10 +74,11 @@ impl Drop for OwnConns {
 }
 
 impl OwnConns {
-    /// The idle connection to `srv` of backend `bi`, taken into use (its place kept);
-    /// one the server closed is forgotten.
-    pub(super) fn take(&mut self, bi: usize, srv: usize) -> Option<ServerEnd> {
-        let i = (self.conns.iter()).position(|c| c.bi == bi && c.srv == srv && c.end.is_some())?;
+    /// The idle connection to `srv` of backend `bi` whose PROXY header carried `id`,
+    /// taken into use (its place kept); one the server closed is forgotten.
+    pub(super) fn take(&mut self, bi: usize, srv: usize, id: Option<&str>) -> Option<ServerEnd> {
+        let i = (self.conns.iter())
+            .position(|c| c.bi == bi && c.srv == srv && c.end.is_some() && c.id.as_deref() == id)?;
         let end = self.conns[i].end.take().filter(alive);
         if end.is_none() {
             self.conns.remove(i);
@@ -89,11 +103,12 @@ impl OwnConns {
             return;
         }
         match in_use {
-            Some(i) => self.conns[i].end = Some(conn.end),
+            Some(i) => (self.conns[i].end, self.conns[i].id) = (Some(conn.end), conn.id),
             None => self.conns.push(Own {
                 bi: conn.bi,
                 srv: conn.srv,
                 end: Some(conn.end),
+                id: conn.id,
             }),
         }
     }

@@ -120,6 +120,8 @@ impl Terminator {
     /// What the certificate served to a client that sent `sni` says for PROXY v2 TLVs
     /// (the resolver's choice, which depends on the SNI only).
     pub fn served(&self, sni: Option<&str>) -> Option<Arc<OwnCert>> {
+        // rustls gives its resolver no name for an IP address sent as SNI.
+        let sni = sni.filter(|n| n.parse::<std::net::IpAddr>().is_err());
         self.certs.pick(sni).map(|c| c.own.clone())
     }
 }

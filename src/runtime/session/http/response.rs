@@ -342,7 +342,9 @@ where
         };
     }
     Ok(RespEnd {
-        server_reusable: server_reusable && !tunnel,
+        // Bytes past the response's end (a server answering twice) make the connection
+        // unusable: haproxy's H1 mux closes an idle connection that has data.
+        server_reusable: server_reusable && !tunnel && sin.avail().is_empty(),
         conn_kept_by_client_side: !cli_close && !tunnel,
         done: res.is_ok(),
         tunnel,

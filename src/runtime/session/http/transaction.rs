@@ -554,10 +554,12 @@ pub(super) async fn transaction(
     } else if srv_keep {
         // Its PROXY header names this client, the backend shares no connection, or
         // the server authenticated it: only this session may reuse it.
+        let made = uid.and_then(|u| u.made()).unwrap_or("");
         let conn = Idle {
             bi,
             srv,
             end: server,
+            id: super::super::own_conns::header_id(b, srv, made).map(Box::from),
         };
         idle.keep(conn, f.ir.max_session_srv_conns);
     } else {
