@@ -280,7 +280,7 @@ fn var(out: &mut String, v: LogVar, f: LogFlags, s: &Facts<'_>) {
             let c = s.session.and_then(|c| c.ssl.cipher);
             text(out, c.map(|c| c.openssl_name()), f)
         }
-        SslVersion => text(out, s.session.and_then(|c| c.ssl.version), f),
+        SslVersion => text(out, s.session.and_then(|c| c.ssl.version_name()), f),
         // haproxy prints t_queue - t_request; a TCP session has no request
         // (t_request = -1): one ms more than the time in queue.
         Tw => num(

@@ -407,7 +407,7 @@ pub fn fetch<'a>(f: &'a Fetch, ctx: &'a Ctx) -> Fetched<'a> {
         Fetch::SslFcSni | Fetch::SslFcProtocol => {
             let text = match f {
                 Fetch::SslFcSni => ctx.ssl.sni.as_deref(),
-                _ => ctx.ssl.version,
+                _ => ctx.ssl.version_name(),
             };
             Ok(text.map(|t| s(t.as_bytes())).into_iter().collect())
         }

@@ -36,7 +36,7 @@ pub(super) async fn accept(
         Ok(Ok(s)) => {
             let conn = s.conn();
             ssl.tls = true;
-            ssl.version = crate::runtime::tls::server::version_name(conn.protocol_version());
+            ssl.version = crate::runtime::tls::server::version_of(conn.protocol_version());
             ssl.alpn = conn.alpn_protocol().map(Box::from);
             ssl.sni = s.sni().map(Box::from);
             ssl.cipher = conn

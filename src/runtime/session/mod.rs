@@ -270,7 +270,7 @@ async fn prepare(
     else {
         return Prepared::refused(log, peer, true);
     };
-    ssl.authority = authority;
+    ssl.authority = authority.map(Box::new);
     // `tcp-request session` rules, once the PROXY header and the handshake are done: a
     // reject closes the connection and logs nothing.
     if !f.ir.inspect.session.is_empty() {

@@ -283,11 +283,11 @@ pub fn server_config(t: &BindTls) -> Result<Arc<Terminator>, String> {
     }))
 }
 
-/// "TLSv1.3" / "TLSv1.2" as HAProxy names them.
-pub fn version_name(v: Option<rustls::ProtocolVersion>) -> Option<&'static str> {
+/// The version a handshake negotiated.
+pub fn version_of(v: Option<rustls::ProtocolVersion>) -> Option<TlsVersion> {
     match v? {
-        rustls::ProtocolVersion::TLSv1_3 => Some("TLSv1.3"),
-        rustls::ProtocolVersion::TLSv1_2 => Some("TLSv1.2"),
+        rustls::ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
+        rustls::ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
         // rustls negotiates nothing else.
         _ => None,
     }
