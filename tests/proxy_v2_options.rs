@@ -40,28 +40,44 @@ fn send_tls(to: &str, extra: &[&str]) {
     let _ = c.wait();
 }
 
-/// Records the first bytes each connection sends.
-fn recorder(a: &str) -> Arc<Mutex<Vec<Vec<u8>>>> {
+/// Records what each connection sends: until `DATA\n`, or, as an HTTP server (`http`),
+/// its PROXY header (the bytes before the first request), answering every request.
+fn recorder(a: &str, http: bool) -> Arc<Mutex<Vec<Vec<u8>>>> {
     let l = TcpListener::bind(a).unwrap();
     let rec = Arc::new(Mutex::new(Vec::new()));
     let r = rec.clone();
+    let first_request = |got: &[u8]| got.windows(4).position(|w| w == b"GET ");
     thread::spawn(move || {
-        for c in l.incoming().take(8) {
+        for c in l.incoming().take(16) {
             let Ok(mut c) = c else { continue };
             let r2 = r.clone();
             thread::spawn(move || {
-                c.set_read_timeout(Some(Duration::from_millis(500)))
-                    .unwrap();
-                let mut got = Vec::new();
-                let mut b = [0u8; 512];
+                let idle = Duration::from_millis(if http { 800 } else { 500 });
+                c.set_read_timeout(Some(idle)).unwrap();
+                let (mut got, mut answered) = (Vec::new(), 0);
+                let mut b = [0u8; 1024];
                 while let Ok(n) = c.read(&mut b) {
                     if n == 0 {
                         break;
                     }
                     got.extend_from_slice(&b[..n]);
-                    if got.ends_with(b"DATA\n") {
-                        break;
+                    if !http {
+                        if got.ends_with(b"DATA\n") {
+                            break;
+                        }
+                        continue;
                     }
+                    // Counted from the request: the PROXY signature has a blank line too.
+                    let asked = first_request(&got).map_or(0, |at| {
+                        got[at..].windows(4).filter(|w| w == b"\r\n\r\n").count()
+                    });
+                    for _ in answered..asked {
+                        let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                    }
+                    answered = asked;
+                }
+                if http {
+                    got.truncate(first_request(&got).unwrap_or(got.len()));
                 }
                 r2.lock().unwrap().push(got);
             });
@@ -79,7 +95,7 @@ fn client_certs_and_proxy_v2_tlvs_match_haproxy() {
     let mut runs = Vec::new();
     for (k, w) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
         let up = format!("127.0.122.{}", 2 + k);
-        let rec = recorder(&format!("{up}:24001"));
+        let rec = recorder(&format!("{up}:24001"), false);
         let cfg = format!(
             "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 listen req\n  bind 127.0.122.1:24000 ssl crt {p} ca-file {ca} verify required\n  server s {up}:24001 send-proxy-v2-ssl-cn\n\
@@ -187,7 +203,7 @@ fn every_proxy_v2_option_matches_haproxy() {
     let mut runs = Vec::new();
     for (k, w) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
         let up = format!("127.0.134.{}", 2 + k);
-        let rec = recorder(&format!("{up}:26001"));
+        let rec = recorder(&format!("{up}:26001"), false);
         let cfg = format!(
             "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 frontend tls\n  bind 127.0.134.1:26000 ssl crt {rsa} crt {ec}\n\
@@ -269,47 +285,6 @@ backend some\n  server s {up}:26001 send-proxy-v2 proxy-v2-options ssl,authority
     }
 }
 
-/// An HTTP server that records each connection's PROXY header (the bytes before the
-/// first request) and answers every request on it.
-fn http_recorder(a: &str) -> Arc<Mutex<Vec<Vec<u8>>>> {
-    let l = TcpListener::bind(a).unwrap();
-    let rec = Arc::new(Mutex::new(Vec::new()));
-    let r = rec.clone();
-    thread::spawn(move || {
-        for c in l.incoming().take(16) {
-            let Ok(mut c) = c else { continue };
-            let r2 = r.clone();
-            thread::spawn(move || {
-                c.set_read_timeout(Some(Duration::from_millis(800)))
-                    .unwrap();
-                let (mut got, mut answered) = (Vec::new(), 0);
-                let mut b = [0u8; 1024];
-                while let Ok(n) = c.read(&mut b) {
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&b[..n]);
-                    // After the PROXY header, whose signature has a blank line too.
-                    let start = got.windows(4).position(|w| w == b"GET ");
-                    let asked = start.map_or(0, |at| {
-                        got[at..].windows(4).filter(|w| w == b"\r\n\r\n").count()
-                    });
-                    for _ in answered..asked {
-                        let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
-                    }
-                    answered = asked;
-                }
-                let at = got
-                    .windows(4)
-                    .position(|w| w == b"GET ")
-                    .unwrap_or(got.len());
-                r2.lock().unwrap().push(got[..at].to_vec());
-            });
-        }
-    });
-    rec
-}
-
 /// In HTTP mode a session's server connection carrying a unique id in its PROXY header
 /// is reused only by a request with the same id (haproxy keys connections by the
 /// header's bytes); `proxy-v2-options` without `send-proxy-v2` sends a v1 line.
@@ -318,7 +293,7 @@ fn unique_id_keys_reuse_and_options_alone_send_v1_as_haproxy() {
     let mut runs = Vec::new();
     for (k, w) in [Which::Haproxy, Which::Haproxide].into_iter().enumerate() {
         let up = format!("127.0.134.{}", 4 + k);
-        let rec = http_recorder(&format!("{up}:26003"));
+        let rec = recorder(&format!("{up}:26003"), true);
         let cfg = format!(
             "defaults\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\n\
 frontend per_request\n  mode http\n  bind 127.0.134.1:26004\n\

@@ -42,11 +42,7 @@ pub fn make_cert(d: &Path, name: &str, cn: &str) {
             d.join("ca.crt").to_str().unwrap(),
         ]);
     }
-    let p = |ext: &str| {
-        d.join(format!("{name}.{ext}"))
-            .to_string_lossy()
-            .into_owned()
-    };
+    let p = |ext: &str| path_of(d, name, ext);
     openssl(&[
         "req",
         "-newkey",
@@ -83,11 +79,7 @@ pub fn make_cert(d: &Path, name: &str, cn: &str) {
 
 /// A self-signed EC (P-256) certificate for `cn`: `<name>.pem` holds it and its key.
 pub fn make_ec_cert(d: &Path, name: &str, cn: &str) {
-    let p = |ext: &str| {
-        d.join(format!("{name}.{ext}"))
-            .to_string_lossy()
-            .into_owned()
-    };
+    let p = |ext: &str| path_of(d, name, ext);
     openssl(&[
         "req",
         "-x509",
@@ -110,14 +102,17 @@ pub fn make_ec_cert(d: &Path, name: &str, cn: &str) {
     bundle(d, name);
 }
 
+/// The path of `<name>.<ext>` in `d`.
+fn path_of(d: &Path, name: &str, ext: &str) -> String {
+    d.join(format!("{name}.{ext}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Writes `<name>.pem`: `<name>.crt` then `<name>.key`, as the guide's bundles are.
 fn bundle(d: &Path, name: &str) {
-    let read = |ext: &str| std::fs::read(d.join(format!("{name}.{ext}"))).unwrap();
-    std::fs::write(
-        d.join(format!("{name}.pem")),
-        [read("crt"), read("key")].concat(),
-    )
-    .unwrap();
+    let read = |ext: &str| std::fs::read(path_of(d, name, ext)).unwrap();
+    std::fs::write(path_of(d, name, "pem"), [read("crt"), read("key")].concat()).unwrap();
 }
 
 /// `openssl s_client` summary: protocol and cipher, or "FAILED".
